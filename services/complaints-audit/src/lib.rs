@@ -1,0 +1,28 @@
+//! The complaints-audit service: complaints against officers, investigations, evidence, findings, and the tamper-evident audit log.
+//!
+//! Layout: `grpc` (handlers: decode, validate, authorize, map errors) → `domain` (rules, no I/O)
+//! → `store` (sqlx, both backends) → `events` (outbox producers and consumers).
+
+pub mod grpc;
+
+use pingan_platform::{Migrations, ServiceContext};
+use pingan_proto::audit::v1::complaints_audit_service_server::ComplaintsAuditServiceServer;
+
+pub use grpc::ComplaintsAuditApi;
+
+/// Short name used for configuration, peers, data files and metrics.
+pub const SHORT_NAME: &str = "complaints-audit";
+
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// This service's schema on both backends.
+pub static MIGRATIONS: Migrations = Migrations {
+    postgres: &POSTGRES_MIGRATIONS,
+    sqlite: &SQLITE_MIGRATIONS,
+};
+
+/// The tonic service, ready to mount on a [`pingan_platform::server::ServiceHost`].
+pub fn service(context: &ServiceContext) -> ComplaintsAuditServiceServer<ComplaintsAuditApi> {
+    ComplaintsAuditServiceServer::new(ComplaintsAuditApi::new(context.clone()))
+}

@@ -1,0 +1,28 @@
+//! The dispatch service: units, live positions, assignments, response clocks, the drone flight log and the command board.
+//!
+//! Layout: `grpc` (handlers: decode, validate, authorize, map errors) → `domain` (rules, no I/O)
+//! → `store` (sqlx, both backends) → `events` (outbox producers and consumers).
+
+pub mod grpc;
+
+use pingan_platform::{Migrations, ServiceContext};
+use pingan_proto::dispatch::v1::dispatch_service_server::DispatchServiceServer;
+
+pub use grpc::DispatchApi;
+
+/// Short name used for configuration, peers, data files and metrics.
+pub const SHORT_NAME: &str = "dispatch";
+
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// This service's schema on both backends.
+pub static MIGRATIONS: Migrations = Migrations {
+    postgres: &POSTGRES_MIGRATIONS,
+    sqlite: &SQLITE_MIGRATIONS,
+};
+
+/// The tonic service, ready to mount on a [`pingan_platform::server::ServiceHost`].
+pub fn service(context: &ServiceContext) -> DispatchServiceServer<DispatchApi> {
+    DispatchServiceServer::new(DispatchApi::new(context.clone()))
+}

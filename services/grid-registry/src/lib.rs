@@ -1,0 +1,28 @@
+//! The grid-registry service: grids, stations, officer assignments, 一标三实 data, the visit notebook, needs, inspections, outreach and grid broadcasts.
+//!
+//! Layout: `grpc` (handlers: decode, validate, authorize, map errors) → `domain` (rules, no I/O)
+//! → `store` (sqlx, both backends) → `events` (outbox producers and consumers).
+
+pub mod grpc;
+
+use pingan_platform::{Migrations, ServiceContext};
+use pingan_proto::grid::v1::grid_registry_service_server::GridRegistryServiceServer;
+
+pub use grpc::GridRegistryApi;
+
+/// Short name used for configuration, peers, data files and metrics.
+pub const SHORT_NAME: &str = "grid-registry";
+
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// This service's schema on both backends.
+pub static MIGRATIONS: Migrations = Migrations {
+    postgres: &POSTGRES_MIGRATIONS,
+    sqlite: &SQLITE_MIGRATIONS,
+};
+
+/// The tonic service, ready to mount on a [`pingan_platform::server::ServiceHost`].
+pub fn service(context: &ServiceContext) -> GridRegistryServiceServer<GridRegistryApi> {
+    GridRegistryServiceServer::new(GridRegistryApi::new(context.clone()))
+}

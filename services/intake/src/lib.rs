@@ -1,0 +1,28 @@
+//! The intake service: calls, incidents (the case master record and its status timeline) and duplicate-call links.
+//!
+//! Layout: `grpc` (handlers: decode, validate, authorize, map errors) → `domain` (rules, no I/O)
+//! → `store` (sqlx, both backends) → `events` (outbox producers and consumers).
+
+pub mod grpc;
+
+use pingan_platform::{Migrations, ServiceContext};
+use pingan_proto::intake::v1::intake_service_server::IntakeServiceServer;
+
+pub use grpc::IntakeApi;
+
+/// Short name used for configuration, peers, data files and metrics.
+pub const SHORT_NAME: &str = "intake";
+
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// This service's schema on both backends.
+pub static MIGRATIONS: Migrations = Migrations {
+    postgres: &POSTGRES_MIGRATIONS,
+    sqlite: &SQLITE_MIGRATIONS,
+};
+
+/// The tonic service, ready to mount on a [`pingan_platform::server::ServiceHost`].
+pub fn service(context: &ServiceContext) -> IntakeServiceServer<IntakeApi> {
+    IntakeServiceServer::new(IntakeApi::new(context.clone()))
+}

@@ -1,0 +1,6 @@
+//! The one Pingan binary's library: which services exist and how a process hosts them, shared by
+//! `pingan serve`, `pingan dev` and the end-to-end test harness.
+
+pub mod hosting;
+
+pub use hosting::{HostError, ServiceKind, StorageChoice, mount};

@@ -1,0 +1,28 @@
+//! What every Pingan service shares: configuration, telemetry, the gRPC server builder, health,
+//! errors, storage (Postgres or SQLite), Redis and metrics. Nothing service-specific lives here.
+
+pub mod clients;
+pub mod config;
+pub mod error;
+pub mod health;
+pub mod metrics;
+pub mod redis_store;
+pub mod server;
+pub mod storage;
+pub mod telemetry;
+pub mod testing;
+pub mod trace_context;
+
+pub use error::{ApiError, FieldViolations};
+pub use storage::{Backend, Db, Migrations, StorageError};
+
+/// What a service needs from the process that hosts it.
+#[derive(Debug, Clone)]
+pub struct ServiceContext {
+    /// The service's own database, migrated.
+    pub db: Db,
+    /// Redis, for services that keep live state there (absent in the embedded shape).
+    pub redis: Option<redis_store::RedisStore>,
+    /// Channels to the other services.
+    pub peers: clients::Peers,
+}

@@ -1,0 +1,200 @@
+//! The gRPC server every service (and `pingan dev`, which hosts all six) is built with:
+//! health per service, reflection v1 and v1alpha, trace-context extraction, RED metrics,
+//! request timeout, concurrency limit with load shedding, and graceful shutdown.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::body::Body;
+use tonic::server::NamedService;
+use tonic::service::RoutesBuilder;
+use tonic_health::server::HealthReporter;
+
+use crate::config::ServerConfig;
+use crate::health::{self, Dependency, HealthTarget};
+use crate::metrics::RpcMetricsLayer;
+use crate::trace_context;
+
+/// Errors that stop a server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Reflection could not be built from the descriptor sets.
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The transport failed.
+    #[error("transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Collects the services one process serves on one listener.
+pub struct ServiceHost {
+    config: ServerConfig,
+    routes: RoutesBuilder,
+    reporter: HealthReporter,
+    targets: Vec<HealthTarget>,
+}
+
+impl std::fmt::Debug for ServiceHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceHost")
+            .field("services", &self.service_names())
+            .finish()
+    }
+}
+
+impl ServiceHost {
+    /// A host with health already mounted.
+    pub fn new(config: ServerConfig) -> Self {
+        let (reporter, health_service) = tonic_health::server::health_reporter();
+        let mut routes = RoutesBuilder::default();
+        routes.add_service(health_service);
+        Self {
+            config,
+            routes,
+            reporter,
+            targets: Vec::new(),
+        }
+    }
+
+    /// Mounts a generated tonic service; it is SERVING only while `dependencies` answer.
+    pub fn add_service<S>(&mut self, service: S, dependencies: Vec<Dependency>) -> &mut Self
+    where
+        S: tower::Service<http::Request<Body>, Error = Infallible>
+            + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Response: axum::response::IntoResponse,
+        S::Future: Send + 'static,
+    {
+        self.routes.add_service(service);
+        self.targets.push(HealthTarget {
+            service_name: S::NAME.to_owned(),
+            dependencies,
+        });
+        self
+    }
+
+    /// Full names of the mounted services.
+    pub fn service_names(&self) -> Vec<String> {
+        self.targets.iter().map(|t| t.service_name.clone()).collect()
+    }
+
+    /// The health reporter (e.g. for a service that tracks more than its dependencies).
+    pub fn health_reporter(&self) -> HealthReporter {
+        self.reporter.clone()
+    }
+
+    /// Serves until `shutdown` completes, then marks every service NOT_SERVING, stops accepting,
+    /// and lets in-flight calls finish within the configured grace period.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let Self {
+            config,
+            mut routes,
+            reporter,
+            targets,
+        } = self;
+
+        let reflection_names: Vec<String> = targets
+            .iter()
+            .map(|t| t.service_name.clone())
+            .chain(["grpc.health.v1.Health".to_owned()])
+            .collect();
+        let reflection = |builder: tonic_reflection::server::Builder<'static>| {
+            reflection_names
+                .iter()
+                .fold(builder, |b, name| b.with_service_name(name.clone()))
+                .register_encoded_file_descriptor_set(pingan_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        routes.add_service(reflection(tonic_reflection::server::Builder::configure()).build_v1()?);
+        routes.add_service(
+            reflection(tonic_reflection::server::Builder::configure()).build_v1alpha()?,
+        );
+
+        // First probe before accepting calls, so the first health answer is already true.
+        let mut last = Vec::new();
+        let timeout = health::probe_timeout(config.health_interval);
+        health::probe_once(&reporter, &targets, &mut last, timeout).await;
+        let watcher = tokio::spawn(health::watch(
+            reporter.clone(),
+            targets.clone(),
+            config.health_interval,
+            last,
+        ));
+
+        let draining = Arc::new(Notify::new());
+        let shutdown = {
+            let draining = draining.clone();
+            let reporter = reporter.clone();
+            let targets = targets.clone();
+            async move {
+                shutdown.await;
+                tracing::info!("shutting down: draining in-flight calls");
+                health::mark_not_serving(&reporter, &targets).await;
+                draining.notify_one();
+            }
+        };
+
+        let local_addr = listener.local_addr().ok();
+        tracing::info!(address = ?local_addr, services = ?reflection_names, "grpc server listening");
+        let server = tonic::transport::Server::builder()
+            .trace_fn(trace_context::server_span)
+            .timeout(config.request_timeout)
+            .concurrency_limit_per_connection(config.concurrency_limit)
+            .load_shed(true)
+            .layer(RpcMetricsLayer)
+            .add_routes(routes.routes())
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown);
+        tokio::pin!(server);
+
+        let grace = config.shutdown_grace;
+        let result = tokio::select! {
+            result = &mut server => result.map_err(ServeError::from),
+            () = async { draining.notified().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!(grace = ?grace, "grace period over: abandoning in-flight calls");
+                Ok(())
+            }
+        };
+        watcher.abort();
+        tracing::info!("grpc server stopped");
+        result
+    }
+}
+
+/// Completes on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for sigterm");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("received ctrl-c"),
+        () = terminate => tracing::info!("received sigterm"),
+    }
+}

@@ -1,0 +1,326 @@
+//! Storage: a typed sqlx pool chosen by URL (`postgres://…` or `sqlite://…`), each service's
+//! migrations applied at start, and the macros that let a service write portable SQL once.
+//!
+//! SQL is written once as `const &str` with `$1…$N` placeholders (SQLite binds `$N` by number)
+//! and run on either typed pool by [`with_db!`] / [`with_tx!`], which expand the same code for
+//! both backends. We never use `AnyPool`: it cannot decode TIMESTAMPTZ, UUID or SQLite booleans.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+
+/// The two storage backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// PostgreSQL: the cluster shape, one database per service.
+    Postgres,
+    /// SQLite files: the embedded `pingan dev` shape.
+    Sqlite,
+}
+
+impl Backend {
+    /// The backend a database URL names.
+    pub fn from_url(url: &str) -> Result<Self, StorageError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else {
+            Err(StorageError::Other(
+                format!("unsupported database url scheme (want postgres:// or sqlite:): {}", redact_url(url)).into(),
+            ))
+        }
+    }
+}
+
+/// A service's migrations for both backends (`migrations/postgres`, `migrations/sqlite`).
+#[derive(Debug, Clone, Copy)]
+pub struct Migrations {
+    /// Applied on Postgres.
+    pub postgres: &'static Migrator,
+    /// Applied on SQLite.
+    pub sqlite: &'static Migrator,
+}
+
+/// A connection pool to one service's database.
+#[derive(Debug, Clone)]
+pub enum Db {
+    /// Postgres pool.
+    Postgres(PgPool),
+    /// SQLite pool.
+    Sqlite(SqlitePool),
+}
+
+/// A transaction on either backend.
+#[derive(Debug)]
+pub enum Tx {
+    /// Postgres transaction.
+    Postgres(Transaction<'static, Postgres>),
+    /// SQLite transaction.
+    Sqlite(Transaction<'static, Sqlite>),
+}
+
+/// Runs one expression on the typed pool, whichever backend it is:
+/// `with_db!(db, pool => sqlx::query(SQL).bind(id).execute(pool).await)`.
+#[macro_export]
+macro_rules! with_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::storage::Db::Postgres($pool) => $body,
+            $crate::storage::Db::Sqlite($pool) => $body,
+        }
+    };
+}
+
+/// Runs one expression on the connection of an open transaction:
+/// `with_tx!(tx, conn => sqlx::query(SQL).execute(&mut *conn).await)`.
+#[macro_export]
+macro_rules! with_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::storage::Tx::Postgres(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+            $crate::storage::Tx::Sqlite(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+        }
+    };
+}
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// Most connections the pool opens.
+    pub max_connections: u32,
+    /// How long a caller waits for a connection before the database counts as unavailable.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Db {
+    /// Opens a pool for `url` (creating a SQLite file if missing) without applying migrations.
+    pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Self, StorageError> {
+        match Backend::from_url(url)? {
+            Backend::Postgres => {
+                let options = PgConnectOptions::from_str(url).map_err(StorageError::from)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(settings.max_connections)
+                    .acquire_timeout(settings.acquire_timeout)
+                    .connect_with(options)
+                    .await?;
+                Ok(Self::Postgres(pool))
+            }
+            Backend::Sqlite => {
+                // FULL sync: a committed call must survive a power cut.
+                let options = SqliteConnectOptions::from_str(url)
+                    .map_err(StorageError::from)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(5));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(settings.max_connections)
+                    .acquire_timeout(settings.acquire_timeout)
+                    .connect_with(options)
+                    .await?;
+                Ok(Self::Sqlite(pool))
+            }
+        }
+    }
+
+    /// Opens a pool and applies the service's migrations.
+    pub async fn connect_and_migrate(
+        url: &str,
+        settings: &PoolSettings,
+        migrations: &Migrations,
+    ) -> Result<Self, StorageError> {
+        let db = Self::connect(url, settings).await?;
+        db.migrate(migrations).await?;
+        Ok(db)
+    }
+
+    /// Applies the migrations for this backend.
+    pub async fn migrate(&self, migrations: &Migrations) -> Result<(), StorageError> {
+        match self {
+            Self::Postgres(pool) => migrations.postgres.run(pool).await?,
+            Self::Sqlite(pool) => migrations.sqlite.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Postgres(_) => Backend::Postgres,
+            Self::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Picks the statement for this backend where the SQL really differs.
+    pub fn pick(&self, postgres: &'static str, sqlite: &'static str) -> &'static str {
+        match self {
+            Self::Postgres(_) => postgres,
+            Self::Sqlite(_) => sqlite,
+        }
+    }
+
+    /// Checks that the database answers (used by health).
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        const PING: &str = "SELECT 1";
+        with_db!(self, pool => sqlx::query(PING).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Starts a transaction.
+    pub async fn begin(&self) -> Result<Tx, StorageError> {
+        Ok(match self {
+            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Self::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+        })
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        with_db!(self, pool => pool.close().await);
+    }
+}
+
+impl Tx {
+    /// Commits the transaction.
+    pub async fn commit(self) -> Result<(), StorageError> {
+        match self {
+            Self::Postgres(tx) => tx.commit().await?,
+            Self::Sqlite(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// Rolls the transaction back.
+    pub async fn rollback(self) -> Result<(), StorageError> {
+        match self {
+            Self::Postgres(tx) => tx.rollback().await?,
+            Self::Sqlite(tx) => tx.rollback().await?,
+        }
+        Ok(())
+    }
+}
+
+/// Storage failures in domain terms, mapped from sqlx errors by SQLSTATE in one place.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// No row matched.
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint was violated (the record already exists).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database cannot be reached or is busy; retrying may help.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    /// Anything else.
+    #[error("database error: {0}")]
+    Other(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<sqlx::Error> for StorageError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::RowNotFound => Self::NotFound,
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => Self::Unavailable(err),
+            sqlx::Error::Database(db_err) => {
+                if db_err.is_unique_violation() {
+                    let what = db_err.constraint().unwrap_or("unique constraint").to_owned();
+                    return Self::Conflict(what);
+                }
+                let code = db_err.code().map(|c| c.into_owned()).unwrap_or_default();
+                if is_transient_code(&code) {
+                    Self::Unavailable(err)
+                } else {
+                    Self::Other(Box::new(err))
+                }
+            }
+            _ => Self::Other(Box::new(err)),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StorageError {
+    fn from(err: sqlx::migrate::MigrateError) -> Self {
+        match err {
+            sqlx::migrate::MigrateError::Execute(inner) => inner.into(),
+            other => Self::Other(Box::new(other)),
+        }
+    }
+}
+
+/// SQLSTATEs (Postgres) and result codes (SQLite) that mean "try again later".
+fn is_transient_code(code: &str) -> bool {
+    // Postgres: connection exceptions (08xxx), shutdown (57P0x), too many connections (53300),
+    // database dropped or not yet created (3D000), serialization/deadlock (40001, 40P01).
+    code.starts_with("08")
+        || code.starts_with("57P0")
+        || matches!(code, "53300" | "3D000" | "40001" | "40P01")
+        // SQLite: SQLITE_BUSY (5), SQLITE_LOCKED (6), extended busy codes.
+        || matches!(code, "5" | "6" | "261" | "517" | "262")
+}
+
+/// A database URL with any password removed, safe for logs.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "<unparseable url>".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_follows_url_scheme() {
+        assert_eq!(Backend::from_url("postgres://u@h/db").ok(), Some(Backend::Postgres));
+        assert_eq!(Backend::from_url("postgresql://u@h/db").ok(), Some(Backend::Postgres));
+        assert_eq!(Backend::from_url("sqlite://data/intake.db").ok(), Some(Backend::Sqlite));
+        assert!(Backend::from_url("mysql://u@h/db").is_err());
+    }
+
+    #[test]
+    fn passwords_never_reach_logs() {
+        let redacted = redact_url("postgres://pingan:s3cret@db:5432/intake");
+        assert!(!redacted.contains("s3cret"));
+        assert!(redacted.contains("db:5432/intake"));
+    }
+
+    #[test]
+    fn transient_codes_are_retryable() {
+        assert!(is_transient_code("08006"));
+        assert!(is_transient_code("57P01"));
+        assert!(is_transient_code("5"));
+        assert!(!is_transient_code("23505"));
+        assert!(!is_transient_code("42P01"));
+    }
+}

@@ -1,0 +1,170 @@
+//! Test support shared by every service's conformance suite and the end-to-end harness:
+//! fresh databases per test on SQLite (temp files) or Postgres (`PINGAN_TEST_DATABASE_URL`),
+//! and Redis key prefixes per test (`PINGAN_TEST_REDIS_URL`). A configured server that cannot
+//! be reached is an error, never a skip.
+
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::redis_store::RedisStore;
+use crate::storage::{Backend, Db, Migrations, PoolSettings, StorageError};
+
+/// Postgres server for tests (an admin URL; each test creates its own database on it).
+pub const DATABASE_URL_VAR: &str = "PINGAN_TEST_DATABASE_URL";
+/// Redis server for tests.
+pub const REDIS_URL_VAR: &str = "PINGAN_TEST_REDIS_URL";
+
+/// Errors setting a test backend up.
+#[derive(Debug, thiserror::Error)]
+pub enum TestSetupError {
+    /// The variable naming the server is not set.
+    #[error("{0} is not set: run `make test`, or export it (e.g. postgres://postgres@127.0.0.1:5432/postgres)")]
+    MissingVar(&'static str),
+    /// The database could not be created or reached.
+    #[error("test database: {0}")]
+    Storage(#[from] StorageError),
+    /// Redis could not be reached.
+    #[error("test redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    /// Local files.
+    #[error("test files: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A unique, sortable name for one test's resources.
+pub fn unique_name(prefix: &str) -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    format!("{prefix}_{secs}_{}", uuid::Uuid::now_v7().simple())
+}
+
+/// One test's own database, dropped by [`TestDatabase::cleanup`].
+#[derive(Debug)]
+pub struct TestDatabase {
+    /// The pool, migrations applied.
+    pub db: Db,
+    /// The URL of this database (to start a service on it).
+    pub url: String,
+    admin_url: Option<String>,
+    name: String,
+    file: Option<PathBuf>,
+}
+
+impl TestDatabase {
+    /// Creates a fresh, migrated database on `backend`.
+    pub async fn create(backend: Backend, migrations: &Migrations) -> Result<Self, TestSetupError> {
+        let name = unique_name("pingan_t");
+        let settings = PoolSettings {
+            max_connections: 5,
+            ..PoolSettings::default()
+        };
+        match backend {
+            Backend::Sqlite => {
+                let file = std::env::temp_dir().join(format!("{name}.db"));
+                let url = format!("sqlite://{}", file.display());
+                let db = Db::connect_and_migrate(&url, &settings, migrations).await?;
+                Ok(Self {
+                    db,
+                    url,
+                    admin_url: None,
+                    name,
+                    file: Some(file),
+                })
+            }
+            Backend::Postgres => {
+                let admin_url = std::env::var(DATABASE_URL_VAR)
+                    .map_err(|_| TestSetupError::MissingVar(DATABASE_URL_VAR))?;
+                let admin = Db::connect(&admin_url, &PoolSettings::default()).await?;
+                drop_stale_databases(&admin).await;
+                let create = format!("CREATE DATABASE \"{name}\"");
+                crate::with_db!(&admin, pool => sqlx::query(sqlx::AssertSqlSafe(create)).execute(pool).await.map(|r| r.rows_affected()))
+                    .map_err(StorageError::from)?;
+                admin.close().await;
+                let url = replace_database(&admin_url, &name);
+                let db = Db::connect_and_migrate(&url, &settings, migrations).await?;
+                Ok(Self {
+                    db,
+                    url,
+                    admin_url: Some(admin_url),
+                    name,
+                    file: None,
+                })
+            }
+        }
+    }
+
+    /// Closes the pool and removes the database.
+    pub async fn cleanup(self) {
+        self.db.close().await;
+        if let Some(file) = &self.file {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+            }
+        }
+        if let Some(admin_url) = &self.admin_url
+            && let Ok(admin) = Db::connect(admin_url, &PoolSettings::default()).await
+        {
+            let drop = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+            let _ = crate::with_db!(&admin, pool => sqlx::query(sqlx::AssertSqlSafe(drop)).execute(pool).await.map(|r| r.rows_affected()));
+            admin.close().await;
+        }
+    }
+}
+
+/// Removes test databases left behind by runs that died more than an hour ago.
+async fn drop_stale_databases(admin: &Db) {
+    const LIST: &str = "SELECT datname FROM pg_database WHERE datname LIKE 'pingan\\_t\\_%'";
+    let Ok(names) = crate::with_db!(admin, pool => sqlx::query_scalar::<_, String>(LIST).fetch_all(pool).await)
+    else {
+        return;
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    for name in names {
+        let created = name
+            .split('_')
+            .nth(2)
+            .and_then(|secs| secs.parse::<u64>().ok());
+        if created.is_some_and(|secs| now.saturating_sub(secs) > 3600) {
+            let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+            let _ = crate::with_db!(admin, pool => sqlx::query(sqlx::AssertSqlSafe(drop)).execute(pool).await.map(|r| r.rows_affected()));
+        }
+    }
+}
+
+/// `url` with its database name replaced.
+pub fn replace_database(url: &str, database: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            parsed.set_path(&format!("/{database}"));
+            parsed.to_string()
+        }
+        Err(_) => url.to_owned(),
+    }
+}
+
+/// One test's Redis: the shared server with a key prefix of its own.
+pub async fn test_redis() -> Result<RedisStore, TestSetupError> {
+    let url = std::env::var(REDIS_URL_VAR).map_err(|_| TestSetupError::MissingVar(REDIS_URL_VAR))?;
+    let store = RedisStore::connect(&url, &format!("{}:", unique_name("pingan_t"))).await?;
+    store.ping().await?;
+    Ok(store)
+}
+
+/// Deletes every key under the store's prefix.
+pub async fn cleanup_redis(store: &RedisStore) {
+    let mut connection = store.connection();
+    let pattern = format!("{}*", store.prefix());
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(&pattern)
+        .query_async(&mut connection)
+        .await
+        .unwrap_or_default();
+    if !keys.is_empty() {
+        let _: Result<i64, _> = redis::cmd("DEL").arg(&keys).query_async(&mut connection).await;
+    }
+}
