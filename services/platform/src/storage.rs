@@ -64,8 +64,9 @@ pub enum Tx {
     Sqlite(Transaction<'static, Sqlite>),
 }
 
-/// Runs one expression on the typed pool, whichever backend it is:
-/// `with_db!(db, pool => sqlx::query(SQL).bind(id).execute(pool).await)`.
+/// Runs one expression on the typed pool, whichever backend it is. Both arms must have one type,
+/// so map backend-specific results: `with_db!(db, pool => sqlx::query(SQL).bind(id)
+/// .execute(pool).await.map(|r| r.rows_affected()))`.
 #[macro_export]
 macro_rules! with_db {
     ($db:expr, $pool:ident => $body:expr) => {

@@ -9,6 +9,25 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::redis_store::RedisStore;
 use crate::storage::{Backend, Db, Migrations, PoolSettings, StorageError};
 
+/// Generates one `#[tokio::test]` per backend for each named `async fn(Backend)`:
+/// `backend_tests!(round_trip);` → `round_trip::sqlite` and `round_trip::postgres`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::storage::Backend::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::storage::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
 /// Postgres server for tests (an admin URL; each test creates its own database on it).
 pub const DATABASE_URL_VAR: &str = "PINGAN_TEST_DATABASE_URL";
 /// Redis server for tests.
@@ -167,4 +186,111 @@ pub async fn cleanup_redis(store: &RedisStore) {
     if !keys.is_empty() {
         let _: Result<i64, _> = redis::cmd("DEL").arg(&keys).query_async(&mut connection).await;
     }
+}
+
+/// A TCP proxy in front of a server (Postgres, Redis, a peer service) that a test can cut and
+/// restore, to show what happens while a dependency is unreachable.
+#[derive(Debug)]
+pub struct TcpProxy {
+    local: std::net::SocketAddr,
+    target: String,
+    state: std::sync::Arc<ProxyState>,
+    acceptor: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Debug, Default)]
+struct ProxyState {
+    cut: std::sync::atomic::AtomicBool,
+    connections: std::sync::Mutex<Vec<tokio::task::AbortHandle>>,
+}
+
+impl TcpProxy {
+    /// Listens on an ephemeral loopback port and forwards to `target` (`host:port`).
+    pub async fn start(target: &str) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let local = listener.local_addr()?;
+        let state = std::sync::Arc::new(ProxyState::default());
+        let acceptor = tokio::spawn(Self::accept_loop(listener, target.to_owned(), state.clone()));
+        Ok(Self {
+            local,
+            target: target.to_owned(),
+            state,
+            acceptor,
+        })
+    }
+
+    async fn accept_loop(
+        listener: tokio::net::TcpListener,
+        target: String,
+        state: std::sync::Arc<ProxyState>,
+    ) {
+        use std::sync::atomic::Ordering;
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            if state.cut.load(Ordering::SeqCst) {
+                drop(inbound); // refused in effect: closed at once
+                continue;
+            }
+            let target = target.clone();
+            let task = tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+            if let Ok(mut connections) = state.connections.lock() {
+                connections.retain(|c| !c.is_finished());
+                connections.push(task.abort_handle());
+            }
+        }
+    }
+
+    /// The proxy's own address.
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.local
+    }
+
+    /// The address it forwards to.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// Drops every open connection and closes new ones at once, until [`TcpProxy::restore`].
+    pub fn cut(&self) {
+        self.state.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(mut connections) = self.state.connections.lock() {
+            for connection in connections.drain(..) {
+                connection.abort();
+            }
+        }
+    }
+
+    /// Forwards again.
+    pub fn restore(&self) {
+        self.state.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.cut();
+        self.acceptor.abort();
+    }
+}
+
+/// `url` with its host and port replaced by `addr` (to route a client through a [`TcpProxy`]).
+pub fn replace_host_port(url: &str, addr: std::net::SocketAddr) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            let _ = parsed.set_host(Some(&addr.ip().to_string()));
+            let _ = parsed.set_port(Some(addr.port()));
+            parsed.to_string()
+        }
+        Err(_) => url.to_owned(),
+    }
+}
+
+/// `host:port` of a URL (default port when absent).
+pub fn host_port(url: &str, default_port: u16) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    let host = parsed.host_str()?.to_owned();
+    Some(format!("{host}:{}", parsed.port().unwrap_or(default_port)))
 }
