@@ -1,1 +1,246 @@
+//! The end-to-end harness every scenario uses: boots any set of Pingan services in-process on
+//! ephemeral loopback ports, either each on its own port (the cluster shape) or all on one
+//! (the `pingan dev` shape), on SQLite by default or on Postgres + Redis
+//! (`PINGAN_TEST_DATABASE_URL`, `PINGAN_TEST_REDIS_URL`). Every service gets a fresh database
+//! and every test a fresh Redis key prefix, so tests run in parallel. A configured server that
+//! cannot be reached fails the test.
 
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use pingan::{ServiceKind, StorageChoice, mount};
+use pingan_platform::config::ServerConfig;
+use pingan_platform::server::{ServeError, ServiceHost};
+use pingan_platform::storage::{Backend, PoolSettings};
+use pingan_platform::testing::{self, REDIS_URL_VAR, TestDatabase, unique_name};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+pub use pingan::ServiceKind as Service;
+pub use pingan_platform::backend_tests;
+pub use pingan_platform::storage::Backend as TestBackend;
+
+/// How the services are laid out over listeners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topology {
+    /// Each service on its own port, calling the others over gRPC (the cluster shape).
+    PortPerService,
+    /// All services on one port (the `pingan dev` shape).
+    SharedPort,
+}
+
+struct RunningHost {
+    addr: SocketAddr,
+    services: Vec<ServiceKind>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), ServeError>>,
+}
+
+/// A set of running services and the storage they own.
+pub struct TestCluster {
+    backend: Backend,
+    hosts: Vec<RunningHost>,
+    databases: Vec<TestDatabase>,
+    redis_prefix: String,
+}
+
+impl std::fmt::Debug for TestCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestCluster")
+            .field("backend", &self.backend)
+            .field("endpoints", &self.endpoints())
+            .finish()
+    }
+}
+
+/// Server settings for tests: quick health probes, short grace.
+pub fn test_server_config() -> ServerConfig {
+    ServerConfig {
+        health_interval: Duration::from_millis(200),
+        shutdown_grace: Duration::from_secs(5),
+        ..ServerConfig::default()
+    }
+}
+
+impl TestCluster {
+    /// Starts `services` on `backend`, each on its own port.
+    pub async fn start(backend: Backend, services: &[ServiceKind]) -> anyhow::Result<Self> {
+        Self::start_with(backend, services, Topology::PortPerService).await
+    }
+
+    /// Starts `services` on `backend` with the given topology, and waits until all are SERVING.
+    pub async fn start_with(
+        backend: Backend,
+        services: &[ServiceKind],
+        topology: Topology,
+    ) -> anyhow::Result<Self> {
+        let groups: Vec<Vec<ServiceKind>> = match topology {
+            Topology::PortPerService => services.iter().map(|s| vec![*s]).collect(),
+            Topology::SharedPort => vec![services.to_vec()],
+        };
+        // Bind first, so every service knows every peer's address before it starts.
+        let mut listeners = Vec::new();
+        for group in groups {
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            listeners.push((listener.local_addr()?, listener, group));
+        }
+        let peers: BTreeMap<String, String> = listeners
+            .iter()
+            .flat_map(|(addr, _, group)| {
+                group
+                    .iter()
+                    .map(move |kind| (kind.short_name().to_owned(), format!("http://{addr}")))
+            })
+            .collect();
+
+        let redis_url = match backend {
+            Backend::Postgres => Some(std::env::var(REDIS_URL_VAR).with_context(|| {
+                format!("{REDIS_URL_VAR} must be set for the Postgres + Redis run")
+            })?),
+            Backend::Sqlite => None,
+        };
+        let mut cluster = Self {
+            backend,
+            hosts: Vec::new(),
+            databases: Vec::new(),
+            redis_prefix: format!("{}:", unique_name("pingan_t")),
+        };
+        for (addr, listener, group) in listeners {
+            let mut host = ServiceHost::new(test_server_config());
+            for kind in &group {
+                let database = TestDatabase::create(backend, kind.migrations())
+                    .await
+                    .with_context(|| format!("database for {}", kind.short_name()))?;
+                let storage = StorageChoice {
+                    database_url: database.url.clone(),
+                    redis_url: redis_url.clone(),
+                    redis_prefix: format!("{}{}:", cluster.redis_prefix, kind.short_name()),
+                };
+                cluster.databases.push(database);
+                let pool = PoolSettings {
+                    max_connections: 5,
+                    ..PoolSettings::default()
+                };
+                mount(&mut host, *kind, &storage, &peers, &pool).await?;
+            }
+            let (stop, stopped) = oneshot::channel::<()>();
+            let task = tokio::spawn(host.serve(listener, async move {
+                let _ = stopped.await;
+            }));
+            cluster.hosts.push(RunningHost {
+                addr,
+                services: group,
+                stop: Some(stop),
+                task,
+            });
+        }
+        for kind in services {
+            cluster
+                .wait_for_status(*kind, ServingStatus::Serving)
+                .await?;
+        }
+        Ok(cluster)
+    }
+
+    /// The backend this cluster runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// `service name → http://addr` for every running service.
+    pub fn endpoints(&self) -> BTreeMap<&'static str, String> {
+        self.hosts
+            .iter()
+            .flat_map(|host| {
+                host.services
+                    .iter()
+                    .map(move |kind| (kind.short_name(), format!("http://{}", host.addr)))
+            })
+            .collect()
+    }
+
+    /// The endpoint serving `kind`.
+    pub fn endpoint(&self, kind: ServiceKind) -> anyhow::Result<String> {
+        self.hosts
+            .iter()
+            .find(|host| host.services.contains(&kind))
+            .map(|host| format!("http://{}", host.addr))
+            .with_context(|| format!("{} is not running in this cluster", kind.short_name()))
+    }
+
+    /// A (lazily connecting) channel to the endpoint serving `kind`.
+    pub fn channel(&self, kind: ServiceKind) -> anyhow::Result<Channel> {
+        Ok(Endpoint::from_shared(self.endpoint(kind)?)?
+            .connect_timeout(Duration::from_secs(3))
+            .connect_lazy())
+    }
+
+    /// The health status `kind` reports now.
+    pub async fn health(&self, kind: ServiceKind) -> anyhow::Result<ServingStatus> {
+        let response = HealthClient::new(self.channel(kind)?)
+            .check(HealthCheckRequest {
+                service: kind.grpc_name().to_owned(),
+            })
+            .await?
+            .into_inner();
+        Ok(ServingStatus::try_from(response.status).unwrap_or(ServingStatus::Unknown))
+    }
+
+    /// Waits (at most 20 s) until `kind` reports `wanted`.
+    pub async fn wait_for_status(
+        &self,
+        kind: ServiceKind,
+        wanted: ServingStatus,
+    ) -> anyhow::Result<()> {
+        let mut client = HealthClient::new(self.channel(kind)?);
+        let wait = async {
+            let mut stream = client
+                .watch(HealthCheckRequest {
+                    service: kind.grpc_name().to_owned(),
+                })
+                .await?
+                .into_inner();
+            while let Some(message) = stream.message().await? {
+                if message.status == wanted as i32 {
+                    return anyhow::Ok(());
+                }
+            }
+            anyhow::bail!("health stream of {} ended", kind.short_name())
+        };
+        tokio::time::timeout(Duration::from_secs(20), wait)
+            .await
+            .with_context(|| format!("{} did not become {wanted:?}", kind.short_name()))?
+    }
+
+    /// Stops every service and removes the databases and Redis keys of this cluster.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        for host in &mut self.hosts {
+            if let Some(stop) = host.stop.take() {
+                let _ = stop.send(());
+            }
+        }
+        for host in self.hosts.drain(..) {
+            tokio::time::timeout(Duration::from_secs(10), host.task)
+                .await
+                .context("service did not stop in time")???;
+        }
+        for database in self.databases.drain(..) {
+            database.cleanup().await;
+        }
+        if self.backend == Backend::Postgres
+            && let Ok(url) = std::env::var(REDIS_URL_VAR)
+            && let Ok(store) =
+                pingan_platform::redis_store::RedisStore::connect(&url, &self.redis_prefix).await
+        {
+            testing::cleanup_redis(&store).await;
+        }
+        Ok(())
+    }
+}

@@ -15,7 +15,11 @@ use pingan_platform::{metrics, telemetry};
 use tokio::net::TcpListener;
 
 #[derive(Debug, Parser)]
-#[command(name = "pingan", version, about = "Pingan command-and-dispatch platform")]
+#[command(
+    name = "pingan",
+    version,
+    about = "Pingan command-and-dispatch platform"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -100,7 +104,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_connections: args.database_max_connections,
             ..PoolSettings::default()
         };
-        mount(&mut host, args.service, &storage, &args.peers.to_map(), &pool).await?;
+        mount(
+            &mut host,
+            args.service,
+            &storage,
+            &args.peers.to_map(),
+            &pool,
+        )
+        .await?;
         spawn_metrics(args.server.metrics_listen).await?;
         host.serve(listener, shutdown_signal()).await?;
         anyhow::Ok(())
@@ -183,7 +194,10 @@ fn print_banner(endpoint: SocketAddr, data_dir: &std::path::Path, metrics: Optio
         Some(addr) => println!("  metrics         http://{addr}/metrics"),
         None => println!("  metrics         off (set --metrics-listen 127.0.0.1:9464)"),
     }
-    println!("  data            {} (SQLite files; delete to start afresh)", data_dir.display());
+    println!(
+        "  data            {} (SQLite files; delete to start afresh)",
+        data_dir.display()
+    );
     println!();
     println!("  list services   grpcurl -plaintext {endpoint} list");
     println!(

@@ -37,7 +37,11 @@ pub struct ServerConfig {
     #[arg(long = "request-timeout", env = "PINGAN_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub request_timeout: Duration,
     /// Calls served at once per connection; beyond it new calls are shed (RESOURCE_EXHAUSTED).
-    #[arg(long = "concurrency-limit", env = "PINGAN_CONCURRENCY_LIMIT", default_value_t = 512)]
+    #[arg(
+        long = "concurrency-limit",
+        env = "PINGAN_CONCURRENCY_LIMIT",
+        default_value_t = 512
+    )]
     pub concurrency_limit: usize,
     /// How long in-flight calls may take to finish after SIGTERM/SIGINT.
     #[arg(long = "shutdown-grace", env = "PINGAN_SHUTDOWN_GRACE", default_value = "25s", value_parser = parse_duration)]

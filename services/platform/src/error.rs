@@ -151,7 +151,7 @@ impl From<StorageError> for ApiError {
             StorageError::NotFound => ApiError::NotFound("record".into()),
             StorageError::Conflict(what) => ApiError::AlreadyExists(what),
             StorageError::Unavailable(source) => ApiError::Unavailable(source.to_string()),
-            StorageError::Other(source) => ApiError::Internal(source.into()),
+            StorageError::Other(source) => ApiError::Internal(source),
         }
     }
 }
@@ -168,7 +168,9 @@ mod tests {
         let status: Status = violations.finish().unwrap_err().into();
         assert_eq!(status.code(), Code::InvalidArgument);
         assert!(status.message().contains("description"));
-        let bad_request = status.get_details_bad_request().expect("bad request details");
+        let bad_request = status
+            .get_details_bad_request()
+            .expect("bad request details");
         let fields: Vec<_> = bad_request
             .field_violations
             .iter()

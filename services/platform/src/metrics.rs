@@ -12,15 +12,23 @@ use prometheus::{Encoder, HistogramVec, IntCounterVec, TextEncoder};
 
 static RPC_REQUESTS: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
     register(IntCounterVec::new(
-        prometheus::Opts::new("pingan_rpc_requests_total", "gRPC calls by service, method and status code"),
+        prometheus::Opts::new(
+            "pingan_rpc_requests_total",
+            "gRPC calls by service, method and status code",
+        ),
         &["service", "method", "code"],
     ))
 });
 
 static RPC_DURATION: LazyLock<Option<HistogramVec>> = LazyLock::new(|| {
     register(HistogramVec::new(
-        prometheus::HistogramOpts::new("pingan_rpc_duration_seconds", "gRPC call latency until response headers")
-            .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+        prometheus::HistogramOpts::new(
+            "pingan_rpc_duration_seconds",
+            "gRPC call latency until response headers",
+        )
+        .buckets(vec![
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ]),
         &["service", "method"],
     ))
 });
@@ -128,7 +136,9 @@ where
                 Err(_) => "transport_error".to_owned(),
             };
             if let Some(requests) = RPC_REQUESTS.as_ref() {
-                requests.with_label_values(&[&service, &method, &code]).inc();
+                requests
+                    .with_label_values(&[&service, &method, &code])
+                    .inc();
             }
             if let Some(duration) = RPC_DURATION.as_ref() {
                 duration

@@ -82,7 +82,10 @@ impl ServiceHost {
 
     /// Full names of the mounted services.
     pub fn service_names(&self) -> Vec<String> {
-        self.targets.iter().map(|t| t.service_name.clone()).collect()
+        self.targets
+            .iter()
+            .map(|t| t.service_name.clone())
+            .collect()
     }
 
     /// The health reporter (e.g. for a service that tracks more than its dependencies).

@@ -31,7 +31,11 @@ impl Backend {
             Ok(Self::Sqlite)
         } else {
             Err(StorageError::Other(
-                format!("unsupported database url scheme (want postgres:// or sqlite:): {}", redact_url(url)).into(),
+                format!(
+                    "unsupported database url scheme (want postgres:// or sqlite:): {}",
+                    redact_url(url)
+                )
+                .into(),
             ))
         }
     }
@@ -250,7 +254,10 @@ impl From<sqlx::Error> for StorageError {
             | sqlx::Error::WorkerCrashed => Self::Unavailable(err),
             sqlx::Error::Database(db_err) => {
                 if db_err.is_unique_violation() {
-                    let what = db_err.constraint().unwrap_or("unique constraint").to_owned();
+                    let what = db_err
+                        .constraint()
+                        .unwrap_or("unique constraint")
+                        .to_owned();
                     return Self::Conflict(what);
                 }
                 let code = db_err.code().map(|c| c.into_owned()).unwrap_or_default();
@@ -303,9 +310,18 @@ mod tests {
 
     #[test]
     fn backend_follows_url_scheme() {
-        assert_eq!(Backend::from_url("postgres://u@h/db").ok(), Some(Backend::Postgres));
-        assert_eq!(Backend::from_url("postgresql://u@h/db").ok(), Some(Backend::Postgres));
-        assert_eq!(Backend::from_url("sqlite://data/intake.db").ok(), Some(Backend::Sqlite));
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db").ok(),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://u@h/db").ok(),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::from_url("sqlite://data/intake.db").ok(),
+            Some(Backend::Sqlite)
+        );
         assert!(Backend::from_url("mysql://u@h/db").is_err());
     }
 

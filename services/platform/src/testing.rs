@@ -37,7 +37,9 @@ pub const REDIS_URL_VAR: &str = "PINGAN_TEST_REDIS_URL";
 #[derive(Debug, thiserror::Error)]
 pub enum TestSetupError {
     /// The variable naming the server is not set.
-    #[error("{0} is not set: run `make test`, or export it (e.g. postgres://postgres@127.0.0.1:5432/postgres)")]
+    #[error(
+        "{0} is not set: run `make test`, or export it (e.g. postgres://postgres@127.0.0.1:5432/postgres)"
+    )]
     MissingVar(&'static str),
     /// The database could not be created or reached.
     #[error("test database: {0}")]
@@ -135,7 +137,8 @@ impl TestDatabase {
 /// Removes test databases left behind by runs that died more than an hour ago.
 async fn drop_stale_databases(admin: &Db) {
     const LIST: &str = "SELECT datname FROM pg_database WHERE datname LIKE 'pingan\\_t\\_%'";
-    let Ok(names) = crate::with_db!(admin, pool => sqlx::query_scalar::<_, String>(LIST).fetch_all(pool).await)
+    let Ok(names) =
+        crate::with_db!(admin, pool => sqlx::query_scalar::<_, String>(LIST).fetch_all(pool).await)
     else {
         return;
     };
@@ -168,7 +171,8 @@ pub fn replace_database(url: &str, database: &str) -> String {
 
 /// One test's Redis: the shared server with a key prefix of its own.
 pub async fn test_redis() -> Result<RedisStore, TestSetupError> {
-    let url = std::env::var(REDIS_URL_VAR).map_err(|_| TestSetupError::MissingVar(REDIS_URL_VAR))?;
+    let url =
+        std::env::var(REDIS_URL_VAR).map_err(|_| TestSetupError::MissingVar(REDIS_URL_VAR))?;
     let store = RedisStore::connect(&url, &format!("{}:", unique_name("pingan_t"))).await?;
     store.ping().await?;
     Ok(store)
@@ -184,7 +188,10 @@ pub async fn cleanup_redis(store: &RedisStore) {
         .await
         .unwrap_or_default();
     if !keys.is_empty() {
-        let _: Result<i64, _> = redis::cmd("DEL").arg(&keys).query_async(&mut connection).await;
+        let _: Result<i64, _> = redis::cmd("DEL")
+            .arg(&keys)
+            .query_async(&mut connection)
+            .await;
     }
 }
 
@@ -210,7 +217,11 @@ impl TcpProxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let local = listener.local_addr()?;
         let state = std::sync::Arc::new(ProxyState::default());
-        let acceptor = tokio::spawn(Self::accept_loop(listener, target.to_owned(), state.clone()));
+        let acceptor = tokio::spawn(Self::accept_loop(
+            listener,
+            target.to_owned(),
+            state.clone(),
+        ));
         Ok(Self {
             local,
             target: target.to_owned(),
@@ -255,7 +266,9 @@ impl TcpProxy {
 
     /// Drops every open connection and closes new ones at once, until [`TcpProxy::restore`].
     pub fn cut(&self) {
-        self.state.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.state
+            .cut
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         if let Ok(mut connections) = self.state.connections.lock() {
             for connection in connections.drain(..) {
                 connection.abort();
@@ -265,7 +278,9 @@ impl TcpProxy {
 
     /// Forwards again.
     pub fn restore(&self) {
-        self.state.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.state
+            .cut
+            .store(false, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

@@ -43,12 +43,18 @@ async fn not_serving_while_postgres_is_unreachable() {
         max_connections: 2,
         acquire_timeout: Duration::from_millis(500),
     };
-    let db = Db::connect(&replace_host_port(&test_db.url, proxy.local_addr()), &settings)
-        .await
-        .expect("connect through proxy");
+    let db = Db::connect(
+        &replace_host_port(&test_db.url, proxy.local_addr()),
+        &settings,
+    )
+    .await
+    .expect("connect through proxy");
 
     let mut host = ServiceHost::new(fast_health());
-    host.add_service(IntakeServiceServer::new(Quiet), vec![Dependency::Database(db)]);
+    host.add_service(
+        IntakeServiceServer::new(Quiet),
+        vec![Dependency::Database(db)],
+    );
     let running = start(host).await;
     let url = running.url();
 
@@ -99,7 +105,10 @@ async fn not_serving_while_redis_is_unreachable() {
     .expect("redis through proxy");
 
     let mut host = ServiceHost::new(fast_health());
-    host.add_service(IntakeServiceServer::new(Quiet), vec![Dependency::Redis(redis)]);
+    host.add_service(
+        IntakeServiceServer::new(Quiet),
+        vec![Dependency::Redis(redis)],
+    );
     let running = start(host).await;
     let url = running.url();
 

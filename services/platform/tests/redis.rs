@@ -27,17 +27,27 @@ async fn redis_round_trip_with_prefix_and_geo() {
     let geo = store.key("units:geo");
     let added: i64 = redis::cmd("GEOADD")
         .arg(&geo)
-        .arg(88.860).arg(29.250).arg("near")
-        .arg(88.880).arg(29.260).arg("farther")
-        .arg(92.140).arg(29.240).arg("other-county")
+        .arg(88.860)
+        .arg(29.250)
+        .arg("near")
+        .arg(88.880)
+        .arg(29.260)
+        .arg("farther")
+        .arg(92.140)
+        .arg(29.240)
+        .arg("other-county")
         .query_async(&mut connection)
         .await
         .expect("geoadd");
     assert_eq!(added, 3);
     let found: Vec<String> = redis::cmd("GEOSEARCH")
         .arg(&geo)
-        .arg("FROMLONLAT").arg(88.861).arg(29.251)
-        .arg("BYRADIUS").arg(5).arg("km")
+        .arg("FROMLONLAT")
+        .arg(88.861)
+        .arg(29.251)
+        .arg("BYRADIUS")
+        .arg(5)
+        .arg("km")
         .arg("ASC")
         .query_async(&mut connection)
         .await

@@ -81,11 +81,15 @@ async fn shutdown_lets_in_flight_calls_finish() {
     host.add_service(GridRegistryServiceServer::new(relay), vec![]);
     let mut running = start(host).await;
 
-    let mut client = GridRegistryServiceClient::new(traced_channel(&running.url()).expect("channel"));
+    let mut client =
+        GridRegistryServiceClient::new(traced_channel(&running.url()).expect("channel"));
     let call = tokio::spawn(async move {
         client
             .locate_grid(LocateGridRequest {
-                location: Some(pingan_proto::common::v1::GeoPoint { lat: 29.25, lon: 88.86 }),
+                location: Some(pingan_proto::common::v1::GeoPoint {
+                    lat: 29.25,
+                    lon: 88.86,
+                }),
             })
             .await
     });
@@ -93,10 +97,16 @@ async fn shutdown_lets_in_flight_calls_finish() {
     running.stop.take().expect("stop").send(()).expect("signal");
     // The server is draining: it must not finish while the call is in flight.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(!running.task.is_finished(), "server stopped before the in-flight call ended");
+    assert!(
+        !running.task.is_finished(),
+        "server stopped before the in-flight call ended"
+    );
     release.notify_one();
 
-    let answer = call.await.expect("call task").expect("in-flight call succeeds");
+    let answer = call
+        .await
+        .expect("call task")
+        .expect("in-flight call succeeds");
     assert_eq!(answer.into_inner().station_id, "st-chengnan");
     running.stop().await;
 }
@@ -104,13 +114,20 @@ async fn shutdown_lets_in_flight_calls_finish() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_input_is_invalid_argument_naming_fields() {
     let mut host = ServiceHost::new(ServerConfig::default());
-    host.add_service(GridRegistryServiceServer::new(Relay::new(None, false)), vec![]);
+    host.add_service(
+        GridRegistryServiceServer::new(Relay::new(None, false)),
+        vec![],
+    );
     let running = start(host).await;
-    let mut client = GridRegistryServiceClient::new(traced_channel(&running.url()).expect("channel"));
+    let mut client =
+        GridRegistryServiceClient::new(traced_channel(&running.url()).expect("channel"));
 
     let status = client
         .locate_grid(LocateGridRequest {
-            location: Some(pingan_proto::common::v1::GeoPoint { lat: 95.0, lon: 88.86 }),
+            location: Some(pingan_proto::common::v1::GeoPoint {
+                lat: 95.0,
+                lon: 88.86,
+            }),
         })
         .await
         .expect_err("out-of-range latitude");

@@ -46,7 +46,9 @@ async fn insert(db: &pingan_platform::Db, record: &ProbeRecord) -> Result<(), St
 }
 
 async fn fetch(db: &pingan_platform::Db, id: &str) -> Result<ProbeRecord, StorageError> {
-    Ok(with_db!(db, pool => sqlx::query_as::<_, ProbeRecord>(SELECT).bind(id).fetch_one(pool).await)?)
+    Ok(
+        with_db!(db, pool => sqlx::query_as::<_, ProbeRecord>(SELECT).bind(id).fetch_one(pool).await)?,
+    )
 }
 
 fn record(id: &str, name: &str) -> ProbeRecord {
@@ -82,7 +84,10 @@ async fn round_trip(backend: Backend) {
     );
 
     // Missing rows map to NotFound.
-    assert!(matches!(fetch(db, "absent").await, Err(StorageError::NotFound)));
+    assert!(matches!(
+        fetch(db, "absent").await,
+        Err(StorageError::NotFound)
+    ));
 
     // A rolled-back transaction leaves nothing behind; a committed one persists.
     let mut tx = db.begin().await.expect("begin");
@@ -97,8 +102,8 @@ async fn round_trip(backend: Backend) {
     tx.commit().await.expect("commit");
     assert_eq!(fetch(db, "r-1").await.expect("fetch").hits, 3);
 
-    let count: i64 = with_db!(db, pool => sqlx::query_scalar(COUNT).fetch_one(pool).await)
-        .expect("count");
+    let count: i64 =
+        with_db!(db, pool => sqlx::query_scalar(COUNT).fetch_one(pool).await).expect("count");
     assert_eq!(count, 1);
 
     db.ping().await.expect("ping");

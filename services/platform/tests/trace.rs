@@ -103,7 +103,10 @@ async fn one_trace_spans_a_call_across_two_services() {
     downstream.add_service(IntakeServiceServer::new(Quiet), vec![]);
     let downstream = start(downstream).await;
 
-    let relay = Relay::new(Some(traced_channel(&downstream.url()).expect("channel")), false);
+    let relay = Relay::new(
+        Some(traced_channel(&downstream.url()).expect("channel")),
+        false,
+    );
     let mut upstream = ServiceHost::new(ServerConfig::default());
     upstream.add_service(GridRegistryServiceServer::new(relay), vec![]);
     let upstream = start(upstream).await;
@@ -114,7 +117,10 @@ async fn one_trace_spans_a_call_across_two_services() {
             GridRegistryServiceClient::new(traced_channel(&upstream.url()).expect("channel"));
         let answer = client
             .locate_grid(LocateGridRequest {
-                location: Some(pingan_proto::common::v1::GeoPoint { lat: 29.25, lon: 88.86 }),
+                location: Some(pingan_proto::common::v1::GeoPoint {
+                    lat: 29.25,
+                    lon: 88.86,
+                }),
             })
             .await
             .expect("locate grid");
@@ -139,7 +145,12 @@ async fn one_trace_spans_a_call_across_two_services() {
         }
     })
     .await
-    .unwrap_or_else(|_| panic!("spans: {:?}", names(&exporter.get_finished_spans().unwrap_or_default())));
+    .unwrap_or_else(|_| {
+        panic!(
+            "spans: {:?}",
+            names(&exporter.get_finished_spans().unwrap_or_default())
+        )
+    });
 
     let client = find(&spans, wanted[0]);
     let upstream_span = find(&spans, wanted[1]);
@@ -148,7 +159,10 @@ async fn one_trace_spans_a_call_across_two_services() {
     assert_eq!(upstream_span.span_context.trace_id(), trace_id);
     assert_eq!(downstream_span.span_context.trace_id(), trace_id);
     assert_eq!(upstream_span.parent_span_id, client.span_context.span_id());
-    assert_eq!(downstream_span.parent_span_id, upstream_span.span_context.span_id());
+    assert_eq!(
+        downstream_span.parent_span_id,
+        upstream_span.span_context.span_id()
+    );
 
     upstream.stop().await;
     downstream.stop().await;

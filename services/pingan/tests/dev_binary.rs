@@ -1,0 +1,99 @@
+//! The binary itself: `pingan dev` starts all six services on one endpoint, prints it, creates
+//! its SQLite files, serves health under every full name, and exits cleanly on SIGTERM.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+const SERVICES: [&str; 6] = [
+    "pingan.intake.v1.IntakeService",
+    "pingan.triage.v1.TriageService",
+    "pingan.dispatch.v1.DispatchService",
+    "pingan.grid.v1.GridRegistryService",
+    "pingan.followup.v1.CaseFollowupService",
+    "pingan.audit.v1.ComplaintsAuditService",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_serves_all_six_and_stops_on_sigterm() {
+    let data_dir = std::env::temp_dir().join(format!("pingan-dev-test-{}", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pingan"))
+        .args([
+            "dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .env("PINGAN_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn pingan dev");
+
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let endpoint = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.expect("read stdout") {
+            if let Some(rest) = line.trim().strip_prefix("gRPC endpoint") {
+                return rest.trim().to_owned();
+            }
+        }
+        panic!("pingan dev exited without printing its endpoint");
+    })
+    .await
+    .expect("endpoint printed in time");
+    // Keep draining stdout so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{endpoint}"))
+        .expect("endpoint url")
+        .connect_lazy();
+    let mut health = HealthClient::new(channel);
+    for service in SERVICES {
+        let status = health
+            .check(HealthCheckRequest {
+                service: service.to_owned(),
+            })
+            .await
+            .expect("health check")
+            .into_inner()
+            .status;
+        assert_eq!(status, ServingStatus::Serving as i32, "{service}");
+    }
+    for file in [
+        "intake",
+        "triage",
+        "dispatch",
+        "grid-registry",
+        "case-followup",
+        "complaints-audit",
+    ] {
+        assert!(
+            data_dir.join(format!("{file}.db")).exists(),
+            "{file}.db in the data dir"
+        );
+    }
+
+    let pid = child.id().expect("pid").to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .expect("kill");
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("exits after SIGTERM in time")
+        .expect("wait");
+    assert!(status.success(), "clean exit after SIGTERM, got {status}");
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
