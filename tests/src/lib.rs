@@ -10,7 +10,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use pingan::{ServiceKind, StorageChoice, mount};
+use pingan::{Security, ServiceKind, StorageChoice, mount};
+use pingan_platform::auth::{Role, TokenIssuer};
 use pingan_platform::config::ServerConfig;
 use pingan_platform::server::{ServeError, ServiceHost};
 use pingan_platform::storage::{Backend, PoolSettings};
@@ -26,6 +27,22 @@ use tonic_health::pb::health_client::HealthClient;
 pub use pingan::ServiceKind as Service;
 pub use pingan_platform::backend_tests;
 pub use pingan_platform::storage::Backend as TestBackend;
+
+/// Adds a bearer token to every call (see [`TestCluster::channel_as`]).
+#[derive(Debug, Clone)]
+pub struct Bearer(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        request
+            .metadata_mut()
+            .insert("authorization", self.0.clone());
+        Ok(request)
+    }
+}
 
 /// How the services are laid out over listeners.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +63,7 @@ struct RunningHost {
 /// A set of running services and the storage they own.
 pub struct TestCluster {
     backend: Backend,
+    issuer: TokenIssuer,
     hosts: Vec<RunningHost>,
     databases: Vec<TestDatabase>,
     redis_prefix: String,
@@ -106,8 +124,11 @@ impl TestCluster {
             })?),
             Backend::Sqlite => None,
         };
+        let secret = pingan_platform::auth::random_secret();
+        let security = Security::new(&secret, "pingan-test")?;
         let mut cluster = Self {
             backend,
+            issuer: security.issuer.clone(),
             hosts: Vec::new(),
             databases: Vec::new(),
             redis_prefix: format!("{}:", unique_name("pingan_t")),
@@ -128,7 +149,7 @@ impl TestCluster {
                     max_connections: 5,
                     ..PoolSettings::default()
                 };
-                mount(&mut host, *kind, &storage, &peers, &pool).await?;
+                mount(&mut host, *kind, &storage, &peers, &pool, &security).await?;
             }
             let (stop, stopped) = oneshot::channel::<()>();
             let task = tokio::spawn(host.serve(listener, async move {
@@ -180,6 +201,31 @@ impl TestCluster {
         Ok(Endpoint::from_shared(self.endpoint(kind)?)?
             .connect_timeout(Duration::from_secs(3))
             .connect_lazy())
+    }
+
+    /// A bearer token for `subject` with `roles` over `stations`, valid for an hour.
+    pub fn token(
+        &self,
+        subject: &str,
+        roles: &[Role],
+        stations: &[&str],
+    ) -> anyhow::Result<String> {
+        Ok(self
+            .issuer
+            .issue(subject, roles, stations, Duration::from_secs(3600))?)
+    }
+
+    /// A channel to `kind` whose calls carry `token`.
+    pub fn channel_as(
+        &self,
+        kind: ServiceKind,
+        token: &str,
+    ) -> anyhow::Result<tonic::service::interceptor::InterceptedService<Channel, Bearer>> {
+        let value = tonic::metadata::MetadataValue::try_from(format!("Bearer {token}"))?;
+        Ok(tonic::service::interceptor::InterceptedService::new(
+            self.channel(kind)?,
+            Bearer(value),
+        ))
     }
 
     /// The health status `kind` reports now.

@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use pingan_platform::clients::Peers;
+use pingan_platform::auth::{Authenticator, InvalidSecret, TokenIssuer};
+use pingan_platform::clients::{Peers, ServiceCredentials};
 use pingan_platform::health::Dependency;
 use pingan_platform::redis_store::RedisStore;
 use pingan_platform::server::ServiceHost;
@@ -111,6 +112,33 @@ pub struct StorageChoice {
     pub redis_prefix: String,
 }
 
+/// How the hosted services check callers and prove themselves to each other.
+#[derive(Debug, Clone)]
+pub struct Security {
+    /// Checks incoming bearer tokens.
+    pub authenticator: Authenticator,
+    /// Signs the services' own tokens for calls to their peers.
+    pub issuer: TokenIssuer,
+}
+
+impl Security {
+    /// Tokens signed and checked with `secret`; anonymous calls refused.
+    pub fn new(secret: &[u8], issuer: &str) -> Result<Self, InvalidSecret> {
+        Ok(Self {
+            authenticator: Authenticator::new(secret, issuer)?,
+            issuer: TokenIssuer::new(secret, issuer)?,
+        })
+    }
+
+    /// The embedded dev shape: anonymous calls act as the dev user.
+    pub fn dev(secret: &[u8], issuer: &str) -> Result<Self, InvalidSecret> {
+        Ok(Self {
+            authenticator: Authenticator::allowing_anonymous_dev(secret, issuer)?,
+            issuer: TokenIssuer::new(secret, issuer)?,
+        })
+    }
+}
+
 /// Errors while bringing a service up.
 #[derive(Debug, thiserror::Error)]
 pub enum HostError {
@@ -146,6 +174,7 @@ pub async fn mount(
     storage: &StorageChoice,
     peers: &BTreeMap<String, String>,
     pool: &PoolSettings,
+    security: &Security,
 ) -> Result<ServiceContext, HostError> {
     let service = kind.short_name();
     let db = Db::connect_and_migrate(&storage.database_url, pool, kind.migrations())
@@ -166,7 +195,11 @@ pub async fn mount(
     let context = ServiceContext {
         db: db.clone(),
         redis: redis.clone(),
-        peers: Peers::new(peers)?,
+        peers: Peers::new(
+            peers,
+            Some(ServiceCredentials::new(security.issuer.clone(), service)),
+        )?,
+        auth: security.authenticator.clone(),
     };
     let mut dependencies = vec![Dependency::Database(db)];
     dependencies.extend(redis.map(Dependency::Redis));

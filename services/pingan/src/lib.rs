@@ -3,4 +3,4 @@
 
 pub mod hosting;
 
-pub use hosting::{HostError, ServiceKind, StorageChoice, mount};
+pub use hosting::{HostError, Security, ServiceKind, StorageChoice, mount};

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
-use pingan::{ServiceKind, StorageChoice, mount};
-use pingan_platform::config::{LogFormat, PeersConfig, ServerConfig, TelemetryConfig};
+use pingan::{Security, ServiceKind, StorageChoice, mount};
+use pingan_platform::config::{AuthConfig, LogFormat, PeersConfig, ServerConfig, TelemetryConfig};
 use pingan_platform::server::{ServiceHost, shutdown_signal};
 use pingan_platform::storage::PoolSettings;
 use pingan_platform::{metrics, telemetry};
@@ -58,6 +58,8 @@ struct ServeArgs {
     #[command(flatten)]
     peers: PeersConfig,
     #[command(flatten)]
+    auth: AuthConfig,
+    #[command(flatten)]
     telemetry: TelemetryConfig,
 }
 
@@ -71,6 +73,8 @@ struct DevArgs {
     data_dir: PathBuf,
     #[command(flatten)]
     server: ServerConfig,
+    #[command(flatten)]
+    auth: AuthConfig,
     #[command(flatten)]
     telemetry: TelemetryConfig,
 }
@@ -104,12 +108,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             max_connections: args.database_max_connections,
             ..PoolSettings::default()
         };
+        let secret = args
+            .auth
+            .secret
+            .as_deref()
+            .filter(|s| s.len() >= 32)
+            .context("PINGAN_AUTH_SECRET (at least 32 characters) is required: it signs and checks bearer tokens")?;
+        let security = Security::new(secret.as_bytes(), &args.auth.issuer)?;
         mount(
             &mut host,
             args.service,
             &storage,
             &args.peers.to_map(),
             &pool,
+            &security,
         )
         .await?;
         spawn_metrics(args.server.metrics_listen).await?;
@@ -139,6 +151,12 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
             .iter()
             .map(|kind| (kind.short_name().to_owned(), format!("http://{endpoint}")))
             .collect();
+        // Calls without a token act as the dev user; tokens, when sent, are checked.
+        let secret = match &args.auth.secret {
+            Some(secret) => secret.as_bytes().to_vec(),
+            None => pingan_platform::auth::random_secret(),
+        };
+        let security = Security::dev(&secret, &args.auth.issuer)?;
         let mut host = ServiceHost::new(args.server.clone());
         for kind in ServiceKind::ALL {
             let file = data_dir.join(format!("{}.db", kind.short_name()));
@@ -147,7 +165,15 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
                 redis_url: None,
                 redis_prefix: String::new(),
             };
-            mount(&mut host, kind, &storage, &peers, &PoolSettings::default()).await?;
+            mount(
+                &mut host,
+                kind,
+                &storage,
+                &peers,
+                &PoolSettings::default(),
+                &security,
+            )
+            .await?;
         }
         let metrics_listen = args
             .server

@@ -1,19 +1,83 @@
-//! Clients to other Pingan services: lazily connected channels that carry the trace context.
+//! Clients to other Pingan services: lazily connected channels that carry the trace context and,
+//! between services, the calling service's own bearer token.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
+use tonic::metadata::MetadataValue;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
+use crate::auth::{Role, TokenIssuer};
 use crate::error::ApiError;
-use crate::trace_context::TraceInterceptor;
+use crate::trace_context;
 
-/// A channel to a peer service that propagates the current trace on every call.
-pub type TracedChannel = InterceptedService<Channel, TraceInterceptor>;
+/// How a service proves who it is to the others: a short-lived token minted per call.
+#[derive(Debug, Clone)]
+pub struct ServiceCredentials {
+    issuer: TokenIssuer,
+    subject: String,
+}
 
-/// A lazily connected, traced channel to `url` (connects on first use, reconnects on failure).
+impl ServiceCredentials {
+    /// Credentials of the service `subject` (e.g. `intake`), signed by `issuer`.
+    pub fn new(issuer: TokenIssuer, subject: &str) -> Self {
+        Self {
+            issuer,
+            subject: subject.to_owned(),
+        }
+    }
+
+    fn bearer(&self) -> Result<MetadataValue<tonic::metadata::Ascii>, tonic::Status> {
+        let token = self
+            .issuer
+            .issue(
+                &self.subject,
+                &[Role::Service],
+                &[],
+                Duration::from_secs(300),
+            )
+            .map_err(tonic::Status::from)?;
+        MetadataValue::try_from(format!("Bearer {token}"))
+            .map_err(|_| tonic::Status::internal("token is not valid metadata"))
+    }
+}
+
+/// Adds the trace context and, when set, the service's bearer token to every outgoing call.
+#[derive(Debug, Clone, Default)]
+pub struct OutboundInterceptor {
+    credentials: Option<Arc<ServiceCredentials>>,
+}
+
+impl tonic::service::Interceptor for OutboundInterceptor {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        trace_context::inject_current(request.metadata_mut());
+        if let Some(credentials) = &self.credentials {
+            request
+                .metadata_mut()
+                .insert("authorization", credentials.bearer()?);
+        }
+        Ok(request)
+    }
+}
+
+/// A channel to a peer service that propagates the current trace (and credentials) on every call.
+pub type TracedChannel = InterceptedService<Channel, OutboundInterceptor>;
+
+/// A lazily connected, traced channel to `url` without credentials.
 pub fn traced_channel(url: &str) -> Result<TracedChannel, ApiError> {
+    channel_with(url, None)
+}
+
+/// A lazily connected channel to `url` (connects on first use, reconnects on failure).
+fn channel_with(
+    url: &str,
+    credentials: Option<Arc<ServiceCredentials>>,
+) -> Result<TracedChannel, ApiError> {
     let endpoint = Endpoint::from_shared(url.to_owned())
         .map_err(|err| ApiError::Unavailable(format!("invalid peer url {url}: {err}")))?
         .connect_timeout(Duration::from_secs(3))
@@ -22,7 +86,7 @@ pub fn traced_channel(url: &str) -> Result<TracedChannel, ApiError> {
         .keep_alive_while_idle(true);
     Ok(InterceptedService::new(
         endpoint.connect_lazy(),
-        TraceInterceptor,
+        OutboundInterceptor { credentials },
     ))
 }
 
@@ -33,11 +97,15 @@ pub struct Peers {
 }
 
 impl Peers {
-    /// Channels for every `name → url`.
-    pub fn new(urls: &BTreeMap<String, String>) -> Result<Self, ApiError> {
+    /// Channels for every `name → url`, calling as the service `credentials` name.
+    pub fn new(
+        urls: &BTreeMap<String, String>,
+        credentials: Option<ServiceCredentials>,
+    ) -> Result<Self, ApiError> {
+        let credentials = credentials.map(Arc::new);
         let channels = urls
             .iter()
-            .map(|(name, url)| Ok((name.clone(), traced_channel(url)?)))
+            .map(|(name, url)| Ok((name.clone(), channel_with(url, credentials.clone())?)))
             .collect::<Result<_, ApiError>>()?;
         Ok(Self { channels })
     }

@@ -66,6 +66,25 @@ impl Default for ServerConfig {
     }
 }
 
+/// Bearer-token settings.
+#[derive(Debug, Clone, Args)]
+pub struct AuthConfig {
+    /// HS256 secret that signs and checks tokens (shared by the bureau's services).
+    #[arg(
+        long = "auth-secret",
+        env = "PINGAN_AUTH_SECRET",
+        hide_env_values = true
+    )]
+    pub secret: Option<String>,
+    /// Issuer expected in tokens.
+    #[arg(
+        long = "auth-issuer",
+        env = "PINGAN_AUTH_ISSUER",
+        default_value = "pingan"
+    )]
+    pub issuer: String,
+}
+
 /// Where the other services are, as `name=url` pairs (e.g. `triage=http://triage:50051`).
 #[derive(Debug, Clone, Default, Args)]
 pub struct PeersConfig {

@@ -1,6 +1,7 @@
 //! What every Pingan service shares: configuration, telemetry, the gRPC server builder, health,
 //! errors, storage (Postgres or SQLite), Redis and metrics. Nothing service-specific lives here.
 
+pub mod auth;
 pub mod clients;
 pub mod config;
 pub mod error;
@@ -25,4 +26,6 @@ pub struct ServiceContext {
     pub redis: Option<redis_store::RedisStore>,
     /// Channels to the other services.
     pub peers: clients::Peers,
+    /// Checks the bearer token of every call.
+    pub auth: auth::Authenticator,
 }

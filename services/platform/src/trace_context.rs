@@ -86,17 +86,3 @@ pub fn continue_from_headers(span: &tracing::Span, headers: &HashMap<String, Str
     let parent = TraceContextPropagator::new().extract(headers);
     let _ = span.set_parent(parent);
 }
-
-/// Client interceptor that propagates the current trace to the called service.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TraceInterceptor;
-
-impl tonic::service::Interceptor for TraceInterceptor {
-    fn call(
-        &mut self,
-        mut request: tonic::Request<()>,
-    ) -> Result<tonic::Request<()>, tonic::Status> {
-        inject_current(request.metadata_mut());
-        Ok(request)
-    }
-}

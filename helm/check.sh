@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Lints, renders and validates the Pingan chart, and checks that k8s/ is rendered from it.
+#
+#   helm/check.sh            check (exit 0 only if everything passes)
+#   helm/check.sh --update   also rewrite k8s/pingan.yaml and k8s/pingan-monitoring.yaml
+#
+# Installs nothing (helm/install-tools.sh does). Tools, overridable through the environment:
+#   HELM                 Helm 3                       default .tools/bin/helm
+#   KUBERNETES_VALIDATE  kubernetes-validate          default .tools/bin/kubernetes-validate
+#   PROMTOOL             promtool (optional: the rule checks are skipped, and said so, without it)
+#   PYTHON               python3 with PyYAML          default python3 with PYTHONPATH=.tools/py
+#   KUBE_VERSIONS        Kubernetes versions to validate against (default: "1.30.0 1.37.0",
+#                        the chart's lowest supported version and the validator's newest)
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+chart="$root/helm/pingan"
+HELM="${HELM:-$root/.tools/bin/helm}"
+KUBERNETES_VALIDATE="${KUBERNETES_VALIDATE:-$root/.tools/bin/kubernetes-validate}"
+PROMTOOL="${PROMTOOL:-$(command -v promtool || true)}"
+PYTHON="${PYTHON:-python3}"
+KUBE_VERSIONS="${KUBE_VERSIONS:-1.30.0 1.37.0}"
+export PYTHONPATH="$root/.tools/py${PYTHONPATH:+:$PYTHONPATH}"
+
+# The reference rendering in k8s/: release "pingan" in namespace "pingan", default values.
+REF_RELEASE=pingan
+REF_NAMESPACE=pingan
+
+update=false
+case "${1:-}" in
+  "") ;;
+  --update) update=true ;;
+  *) echo "usage: $0 [--update]" >&2; exit 2 ;;
+esac
+
+for tool in "$HELM" "$KUBERNETES_VALIDATE"; do
+  if [[ ! -x "$tool" ]]; then
+    echo "missing tool: $tool (run helm/install-tools.sh, or set HELM / KUBERNETES_VALIDATE)" >&2
+    exit 2
+  fi
+done
+if ! "$HELM" version --short | grep -q '^v3\.'; then
+  echo "$HELM is not Helm 3: $("$HELM" version --short)" >&2
+  exit 2
+fi
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+failed=0
+step() { printf '\n== %s\n' "$*"; }
+bad() { echo "FAIL: $*" >&2; failed=1; }
+
+# --- scenarios: name and helm arguments ---------------------------------------------------
+declare -A scenario_args=(
+  [default]=""
+  [production]="-f $chart/values-production.yaml"
+  # Default values plus the prometheus-operator objects.
+  [monitoring]="--set serviceMonitor.enabled=true --set prometheusRule.enabled=true"
+  # External databases and Redis whose URLs are given as values (the chart's own Secret).
+  [external-urls]="-f $root/helm/tests/values-external-urls.yaml"
+  # Everything optional off.
+  [minimal]="--set networkPolicy.enabled=false --set serviceDefaults.autoscaling.enabled=false --set serviceDefaults.pdb.enabled=false --set dashboards.enabled=false --set serviceAccount.create=false --set serviceDefaults.preStopSleepSeconds=0 --set postgresql.persistence.enabled=false"
+)
+scenarios=(default production monitoring external-urls minimal)
+
+echo "helm $("$HELM" version --short), kubernetes-validate $("$KUBERNETES_VALIDATE" --version)," \
+  "promtool: ${PROMTOOL:-none}, Kubernetes versions: $KUBE_VERSIONS"
+
+for name in "${scenarios[@]}"; do
+  # shellcheck disable=SC2206 # the arguments are split on purpose
+  args=(${scenario_args[$name]})
+  out="$tmp/$name"
+  mkdir -p "$out"
+
+  step "$name: helm lint --strict"
+  "$HELM" lint --strict "$chart" --namespace "$REF_NAMESPACE" "${args[@]}" >"$out/lint.txt" 2>&1 \
+    || { cat "$out/lint.txt"; bad "$name: helm lint"; continue; }
+  grep -E '^\[(WARNING|ERROR)\]' "$out/lint.txt" || true
+
+  step "$name: helm template"
+  "$HELM" template "$REF_RELEASE" "$chart" --namespace "$REF_NAMESPACE" "${args[@]}" >"$out/rendered.yaml" \
+    || { bad "$name: helm template"; continue; }
+
+  step "$name: chart invariants (helm/check_manifests.py)"
+  "$PYTHON" "$root/helm/check_manifests.py" "$out/rendered.yaml" "$out" || bad "$name: invariants"
+
+  step "$name: kubernetes-validate --strict ($KUBE_VERSIONS)"
+  if [[ -s "$out/crds.txt" ]]; then
+    # kubernetes-validate ships the built-in kinds' schemas only: the prometheus-operator
+    # objects are left out of this step on purpose (the rules are checked by promtool below).
+    sed 's/^/  skipped, no schema in kubernetes-validate: /' "$out/crds.txt"
+  fi
+  versions=()
+  for v in $KUBE_VERSIONS; do versions+=(-k "$v"); done
+  if ! "$KUBERNETES_VALIDATE" --strict --quiet "${versions[@]}" "$out/core.yaml" >"$out/validate.txt" 2>&1; then
+    cat "$out/validate.txt"
+    bad "$name: kubernetes-validate"
+  elif grep -q . "$out/validate.txt"; then
+    # A built-in kind without a schema (WARN) is a failure too: nothing may go unvalidated.
+    cat "$out/validate.txt"
+    bad "$name: kubernetes-validate warned"
+  else
+    echo "  $(grep -c '^kind:' "$out/core.yaml") objects valid"
+  fi
+
+  if [[ -s "$out/rules.yaml" ]]; then
+    step "$name: alerting rules (promtool)"
+    if [[ -z "$PROMTOOL" ]]; then
+      echo "  SKIPPED: no promtool (helm/install-tools.sh --with-promtool, or set PROMTOOL)"
+    else
+      "$PROMTOOL" check rules "$out/rules.yaml" || bad "$name: promtool check rules"
+      if [[ "$name" == production ]]; then
+        cp "$root/helm/tests/prometheus-rules.test.yaml" "$out/"
+        "$PROMTOOL" test rules "$out/prometheus-rules.test.yaml" || bad "$name: promtool test rules"
+      fi
+    fi
+  fi
+done
+
+# --- guard rails: renderings that must be refused -------------------------------------------
+step "misconfigurations the chart refuses"
+refuse() {
+  local why="$1" expect="$2"
+  shift 2
+  if "$HELM" template "$REF_RELEASE" "$chart" --namespace "$REF_NAMESPACE" "$@" >"$tmp/refused.yaml" 2>"$tmp/refused.txt"; then
+    bad "rendered although $why"
+  elif ! grep -q -- "$expect" "$tmp/refused.txt"; then
+    cat "$tmp/refused.txt" >&2
+    bad "refused for another reason than: $why"
+  else
+    echo "  refused: $why"
+  fi
+}
+refuse "no database URL for a service" "database.url is required" \
+  -f "$chart/values-production.yaml" --set secrets.existingSecret=
+refuse "a peer that is not a service" "must be one of the following" --set 'services.intake.peers={grid-registry,tirage}'
+refuse "a misspelt value" "Additional property replica" --set serviceDefaults.replica=3
+refuse "an unknown service" "Additional property billing" --set services.billing.enabled=true
+
+# --- the reference manifests ----------------------------------------------------------------
+step "k8s/ is rendered from the chart"
+header() {
+  cat <<EOF
+# GENERATED by helm/check.sh --update from helm/pingan: do not edit (see k8s/README.md).
+# helm template $REF_RELEASE helm/pingan --namespace $REF_NAMESPACE${1:+ $1}
+EOF
+}
+monitoring_args=(--set serviceMonitor.enabled=true --set prometheusRule.enabled=true
+  --show-only templates/servicemonitor.yaml --show-only templates/prometheusrule.yaml)
+{ header ""; cat "$tmp/default/rendered.yaml"; } >"$tmp/pingan.yaml"
+{ header "${monitoring_args[*]}"
+  "$HELM" template "$REF_RELEASE" "$chart" --namespace "$REF_NAMESPACE" "${monitoring_args[@]}"; } >"$tmp/pingan-monitoring.yaml"
+for file in pingan.yaml pingan-monitoring.yaml; do
+  if $update; then
+    cp "$tmp/$file" "$root/k8s/$file"
+    echo "  wrote k8s/$file"
+  elif ! diff -u "$root/k8s/$file" "$tmp/$file" >"$tmp/$file.diff"; then
+    head -60 "$tmp/$file.diff"
+    bad "k8s/$file is not what the chart renders: run helm/check.sh --update and commit it"
+  else
+    echo "  k8s/$file is up to date"
+  fi
+done
+
+echo
+if [[ $failed != 0 ]]; then
+  echo "helm/check.sh: FAILED" >&2
+  exit 1
+fi
+echo "helm/check.sh: all checks passed"
