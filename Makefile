@@ -15,7 +15,7 @@ PINGAN := $(TARGET_DIR)/debug/pingan
 export PINGAN_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 export PINGAN_TEST_REDIS_URL ?= redis://127.0.0.1:6379
 
-.PHONY: help run build test test-rust test-smoke lint fmt bench tools
+.PHONY: help run build test test-rust test-smoke lint lint-rust lint-helm helm-tools k8s fmt bench tools
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -34,10 +34,21 @@ test-rust:
 test-smoke: build $(GRPCURL)
 	PINGAN=$(PINGAN) GRPCURL=$(GRPCURL) bash tests/smoke/dev-grpcurl.sh
 
-lint: $(BUF) ## rustfmt, clippy -D warnings, buf lint
+lint: lint-rust lint-helm ## rustfmt, clippy -D warnings, buf lint, the Helm chart and k8s/
+
+lint-rust: $(BUF)
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(BUF) lint proto
+
+lint-helm: helm-tools ## chart lint, render, schema validation, alert-rule tests, k8s/ up to date
+	bash helm/check.sh
+
+helm-tools: ## helm, kubernetes-validate and promtool under .tools
+	bash helm/install-tools.sh --with-promtool
+
+k8s: helm-tools ## regenerate k8s/ from the chart
+	bash helm/check.sh --update
 
 fmt: ## format the Rust code
 	$(CARGO) fmt --all

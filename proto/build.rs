@@ -31,8 +31,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir.join("pingan_descriptor.bin"),
         prost::Message::encode_to_vec(&fds),
     )?;
+    // Type names let events travel as google.protobuf.Any with a stable type URL.
+    let mut config = prost_build::Config::new();
+    config.enable_type_names();
+    config.type_name_domain(["."], "type.googleapis.com");
     tonic_prost_build::configure()
         .generate_default_stubs(true)
-        .compile_fds(fds)?;
+        .compile_fds_with_config(fds, config)?;
     Ok(())
 }

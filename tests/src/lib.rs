@@ -10,10 +10,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use pingan::{Security, ServiceKind, StorageChoice, mount};
+use pingan::{Process, Security, ServiceKind, StorageChoice};
 use pingan_platform::auth::{Role, TokenIssuer};
 use pingan_platform::config::ServerConfig;
-use pingan_platform::server::{ServeError, ServiceHost};
+use pingan_platform::events::EventConfig;
+use pingan_platform::server::ServeError;
 use pingan_platform::storage::{Backend, PoolSettings};
 use pingan_platform::testing::{self, REDIS_URL_VAR, TestDatabase, unique_name};
 use tokio::net::TcpListener;
@@ -87,6 +88,16 @@ pub fn test_server_config() -> ServerConfig {
     }
 }
 
+/// Event delivery for tests: quick retries and polls.
+pub fn test_event_config() -> EventConfig {
+    EventConfig {
+        initial_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(500),
+        poll_interval: Duration::from_millis(100),
+        ..EventConfig::default()
+    }
+}
+
 impl TestCluster {
     /// Starts `services` on `backend`, each on its own port.
     pub async fn start(backend: Backend, services: &[ServiceKind]) -> anyhow::Result<Self> {
@@ -125,7 +136,11 @@ impl TestCluster {
             Backend::Sqlite => None,
         };
         let secret = pingan_platform::auth::random_secret();
-        let security = Security::new(&secret, "pingan-test")?;
+        let security = Security::new(
+            &secret,
+            "pingan-test",
+            pingan_platform::pii::PiiKeys::random(),
+        )?;
         let mut cluster = Self {
             backend,
             issuer: security.issuer.clone(),
@@ -134,7 +149,12 @@ impl TestCluster {
             redis_prefix: format!("{}:", unique_name("pingan_t")),
         };
         for (addr, listener, group) in listeners {
-            let mut host = ServiceHost::new(test_server_config());
+            let mut process = Process::new(
+                test_server_config(),
+                security.clone(),
+                test_event_config(),
+                pingan_platform::clock::system(),
+            );
             for kind in &group {
                 let database = TestDatabase::create(backend, kind.migrations())
                     .await
@@ -149,10 +169,10 @@ impl TestCluster {
                     max_connections: 5,
                     ..PoolSettings::default()
                 };
-                mount(&mut host, *kind, &storage, &peers, &pool, &security).await?;
+                process.mount(*kind, &storage, &peers, &pool).await?;
             }
             let (stop, stopped) = oneshot::channel::<()>();
-            let task = tokio::spawn(host.serve(listener, async move {
+            let task = tokio::spawn(process.serve(listener, async move {
                 let _ = stopped.await;
             }));
             cluster.hosts.push(RunningHost {

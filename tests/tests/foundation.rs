@@ -7,13 +7,21 @@ use tokio_stream::StreamExt;
 use tonic::Code;
 use tonic_health::pb::health_check_response::ServingStatus;
 
-const EXPECTED: [&str; 6] = [
+const EXPECTED: [&str; 8] = [
     "pingan.audit.v1.ComplaintsAuditService",
     "pingan.dispatch.v1.DispatchService",
+    "pingan.events.v1.EventAdminService",
+    "pingan.events.v1.EventSinkService",
     "pingan.followup.v1.CaseFollowupService",
     "pingan.grid.v1.GridRegistryService",
     "pingan.intake.v1.IntakeService",
     "pingan.triage.v1.TriageService",
+];
+
+/// Every process also serves the events backbone's sink and admin.
+const EVENTS: [&str; 2] = [
+    "pingan.events.v1.EventAdminService",
+    "pingan.events.v1.EventSinkService",
 ];
 
 async fn list_services_v1(channel: tonic::transport::Channel) -> Vec<String> {
@@ -96,7 +104,8 @@ async fn all_six_on_one_endpoint(backend: TestBackend) {
     cluster.shutdown().await.expect("shutdown");
 }
 
-/// The cluster shape: each service on its own port advertises only itself.
+/// The cluster shape: each service on its own port advertises only itself (and the events
+/// backbone every process serves).
 async fn each_service_on_its_own_port(backend: TestBackend) {
     let cluster = TestCluster::start(backend, &Service::ALL)
         .await
@@ -107,7 +116,10 @@ async fn each_service_on_its_own_port(backend: TestBackend) {
     assert_eq!(distinct.len(), 6, "one port per service: {endpoints:?}");
     for kind in Service::ALL {
         let names = list_services_v1(cluster.channel(kind).expect("channel")).await;
-        assert_eq!(pingan_services(&names), [kind.grpc_name()]);
+        let mut expected = vec![kind.grpc_name()];
+        expected.extend(EVENTS);
+        expected.sort_unstable();
+        assert_eq!(pingan_services(&names), expected);
         assert_eq!(
             cluster.health(kind).await.expect("health"),
             ServingStatus::Serving
@@ -118,20 +130,19 @@ async fn each_service_on_its_own_port(backend: TestBackend) {
 
 /// An RPC whose issue has not landed answers UNIMPLEMENTED, not a panic or a hang.
 async fn unbuilt_rpcs_answer_unimplemented(backend: TestBackend) {
-    let cluster = TestCluster::start(backend, &[Service::GridRegistry])
+    use pingan_proto::followup::v1::case_followup_service_client::CaseFollowupServiceClient;
+    let cluster = TestCluster::start(backend, &[Service::CaseFollowup])
         .await
         .expect("cluster");
     let mut client =
-        pingan_proto::grid::v1::grid_registry_service_client::GridRegistryServiceClient::new(
-            cluster.channel(Service::GridRegistry).expect("channel"),
-        );
+        CaseFollowupServiceClient::new(cluster.channel(Service::CaseFollowup).expect("channel"));
     let status = client
-        .list_grids(pingan_proto::grid::v1::ListGridsRequest::default())
+        .list_due_revisits(pingan_proto::followup::v1::ListDueRevisitsRequest::default())
         .await
         .expect_err("not built yet");
     assert_eq!(status.code(), Code::Unimplemented);
     assert_eq!(
-        cluster.health(Service::GridRegistry).await.expect("health"),
+        cluster.health(Service::CaseFollowup).await.expect("health"),
         ServingStatus::Serving
     );
     cluster.shutdown().await.expect("shutdown");

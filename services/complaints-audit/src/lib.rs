@@ -26,3 +26,11 @@ pub static MIGRATIONS: Migrations = Migrations {
 pub fn service(context: &ServiceContext) -> ComplaintsAuditServiceServer<ComplaintsAuditApi> {
     ComplaintsAuditServiceServer::new(ComplaintsAuditApi::new(context.clone()))
 }
+
+/// Event types this service receives (its subscriptions, known to every sender).
+pub const SUBSCRIBES: &[&str] = &[];
+
+/// The service's inbox with a handler for every type in [`SUBSCRIBES`].
+pub fn event_sink(context: &ServiceContext) -> pingan_platform::events::ServiceSink {
+    pingan_platform::events::ServiceSink::new(context.db.clone(), context.clock.clone())
+}

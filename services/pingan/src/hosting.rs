@@ -1,10 +1,24 @@
 //! The six services and how one process mounts any set of them on a [`ServiceHost`].
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use pingan_platform::clock::SharedClock;
+use pingan_platform::config::ServerConfig;
+use pingan_platform::events::{
+    EventAdmin, EventConfig, EventSinkRouter, Outbox, Relay, ServiceSink, Subscriptions,
+};
+use pingan_platform::idempotency::RequestLog;
+use pingan_platform::server::ServeError;
+use pingan_proto::events::v1::event_admin_service_server::EventAdminServiceServer;
+use pingan_proto::events::v1::event_sink_service_server::EventSinkServiceServer;
+use tokio::net::TcpListener;
 
 use pingan_platform::auth::{Authenticator, InvalidSecret, TokenIssuer};
 use pingan_platform::clients::{Peers, ServiceCredentials};
 use pingan_platform::health::Dependency;
+use pingan_platform::pii::PiiKeys;
 use pingan_platform::redis_store::RedisStore;
 use pingan_platform::server::ServiceHost;
 use pingan_platform::storage::{Db, Migrations, PoolSettings, StorageError, redact_url};
@@ -95,6 +109,30 @@ impl ServiceKind {
         }
     }
 
+    /// Event types the service receives.
+    pub fn subscribes(self) -> &'static [&'static str] {
+        match self {
+            Self::Intake => pingan_intake::SUBSCRIBES,
+            Self::Triage => pingan_triage::SUBSCRIBES,
+            Self::Dispatch => pingan_dispatch::SUBSCRIBES,
+            Self::GridRegistry => pingan_grid_registry::SUBSCRIBES,
+            Self::CaseFollowup => pingan_case_followup::SUBSCRIBES,
+            Self::ComplaintsAudit => pingan_complaints_audit::SUBSCRIBES,
+        }
+    }
+
+    /// The service's inbox and event handlers.
+    pub fn event_sink(self, context: &ServiceContext) -> ServiceSink {
+        match self {
+            Self::Intake => pingan_intake::event_sink(context),
+            Self::Triage => pingan_triage::event_sink(context),
+            Self::Dispatch => pingan_dispatch::event_sink(context),
+            Self::GridRegistry => pingan_grid_registry::event_sink(context),
+            Self::CaseFollowup => pingan_case_followup::event_sink(context),
+            Self::ComplaintsAudit => pingan_complaints_audit::event_sink(context),
+        }
+    }
+
     /// True for the service that keeps live state in Redis in the cluster shape.
     pub fn uses_redis(self) -> bool {
         matches!(self, Self::Dispatch)
@@ -119,22 +157,26 @@ pub struct Security {
     pub authenticator: Authenticator,
     /// Signs the services' own tokens for calls to their peers.
     pub issuer: TokenIssuer,
+    /// Hash and encryption keys for phone and ID numbers.
+    pub pii: PiiKeys,
 }
 
 impl Security {
     /// Tokens signed and checked with `secret`; anonymous calls refused.
-    pub fn new(secret: &[u8], issuer: &str) -> Result<Self, InvalidSecret> {
+    pub fn new(secret: &[u8], issuer: &str, pii: PiiKeys) -> Result<Self, InvalidSecret> {
         Ok(Self {
             authenticator: Authenticator::new(secret, issuer)?,
             issuer: TokenIssuer::new(secret, issuer)?,
+            pii,
         })
     }
 
     /// The embedded dev shape: anonymous calls act as the dev user.
-    pub fn dev(secret: &[u8], issuer: &str) -> Result<Self, InvalidSecret> {
+    pub fn dev(secret: &[u8], issuer: &str, pii: PiiKeys) -> Result<Self, InvalidSecret> {
         Ok(Self {
             authenticator: Authenticator::allowing_anonymous_dev(secret, issuer)?,
             issuer: TokenIssuer::new(secret, issuer)?,
+            pii,
         })
     }
 }
@@ -165,57 +207,194 @@ pub enum HostError {
     /// A peer URL is invalid.
     #[error("peers: {0}")]
     Peers(#[from] ApiError),
+    /// A service handles other event types than it declares.
+    #[error("{service}: declares subscriptions [{declared}] but handles [{handled}]")]
+    Subscriptions {
+        /// Short service name.
+        service: &'static str,
+        /// What `SUBSCRIBES` says.
+        declared: String,
+        /// What the sink handles.
+        handled: String,
+    },
 }
 
-/// Opens the service's storage (applying migrations) and mounts it on `host`.
-pub async fn mount(
-    host: &mut ServiceHost,
-    kind: ServiceKind,
-    storage: &StorageChoice,
-    peers: &BTreeMap<String, String>,
-    pool: &PoolSettings,
-    security: &Security,
-) -> Result<ServiceContext, HostError> {
-    let service = kind.short_name();
-    let db = Db::connect_and_migrate(&storage.database_url, pool, kind.migrations())
-        .await
-        .map_err(|source| HostError::Database {
-            service,
-            url: redact_url(&storage.database_url),
-            source,
-        })?;
-    let redis = match (&storage.redis_url, kind.uses_redis()) {
-        (Some(url), true) => Some(
-            RedisStore::connect(url, &storage.redis_prefix)
-                .await
-                .map_err(|source| HostError::Redis { service, source })?,
-        ),
-        _ => None,
-    };
-    let context = ServiceContext {
-        db: db.clone(),
-        redis: redis.clone(),
-        peers: Peers::new(
+/// One process: the services it hosts on one listener, their event sinks and outbox relays.
+pub struct Process {
+    host: ServiceHost,
+    security: Security,
+    events: EventConfig,
+    clock: SharedClock,
+    subscriptions: Arc<Subscriptions>,
+    sinks: BTreeMap<String, ServiceSink>,
+    outboxes: BTreeMap<String, Outbox>,
+    relays: Vec<Relay>,
+}
+
+impl std::fmt::Debug for Process {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Process")
+            .field("services", &self.host.service_names())
+            .finish()
+    }
+}
+
+/// Every service's subscriptions: what each sender must deliver where.
+pub fn subscriptions() -> Subscriptions {
+    let mut subscriptions = Subscriptions::default();
+    for kind in ServiceKind::ALL {
+        subscriptions.subscribe(kind.short_name(), kind.subscribes().iter().copied());
+    }
+    subscriptions
+}
+
+impl Process {
+    /// A process with no services yet.
+    pub fn new(
+        server: ServerConfig,
+        security: Security,
+        events: EventConfig,
+        clock: SharedClock,
+    ) -> Self {
+        Self {
+            host: ServiceHost::new(server),
+            security,
+            events,
+            clock,
+            subscriptions: Arc::new(subscriptions()),
+            sinks: BTreeMap::new(),
+            outboxes: BTreeMap::new(),
+            relays: Vec::new(),
+        }
+    }
+
+    /// Opens the service's storage (applying migrations) and mounts it with its event sink and
+    /// outbox relay.
+    pub async fn mount(
+        &mut self,
+        kind: ServiceKind,
+        storage: &StorageChoice,
+        peers: &BTreeMap<String, String>,
+        pool: &PoolSettings,
+    ) -> Result<ServiceContext, HostError> {
+        let service = kind.short_name();
+        let db = Db::connect_and_migrate(&storage.database_url, pool, kind.migrations())
+            .await
+            .map_err(|source| HostError::Database {
+                service,
+                url: redact_url(&storage.database_url),
+                source,
+            })?;
+        let redis = match (&storage.redis_url, kind.uses_redis()) {
+            (Some(url), true) => Some(
+                RedisStore::connect(url, &storage.redis_prefix)
+                    .await
+                    .map_err(|source| HostError::Redis { service, source })?,
+            ),
+            _ => None,
+        };
+        let peers = Peers::new(
             peers,
-            Some(ServiceCredentials::new(security.issuer.clone(), service)),
-        )?,
-        auth: security.authenticator.clone(),
-    };
-    let mut dependencies = vec![Dependency::Database(db)];
-    dependencies.extend(redis.map(Dependency::Redis));
-    match kind {
-        ServiceKind::Intake => host.add_service(pingan_intake::service(&context), dependencies),
-        ServiceKind::Triage => host.add_service(pingan_triage::service(&context), dependencies),
-        ServiceKind::Dispatch => host.add_service(pingan_dispatch::service(&context), dependencies),
-        ServiceKind::GridRegistry => {
-            host.add_service(pingan_grid_registry::service(&context), dependencies)
+            Some(ServiceCredentials::new(
+                self.security.issuer.clone(),
+                service,
+            )),
+        )?;
+        let outbox = Outbox::new(
+            service,
+            db.clone(),
+            self.subscriptions.clone(),
+            self.clock.clone(),
+        );
+        let context = ServiceContext {
+            db: db.clone(),
+            redis: redis.clone(),
+            peers: peers.clone(),
+            auth: self.security.authenticator.clone(),
+            pii: self.security.pii.clone(),
+            clock: self.clock.clone(),
+            outbox: outbox.clone(),
+            requests: RequestLog::new(db.clone(), self.clock.clone()),
+        };
+
+        let sink = kind.event_sink(&context);
+        let handled: Vec<&str> = sink.event_types().collect();
+        if handled != kind.subscribes() {
+            return Err(HostError::Subscriptions {
+                service,
+                declared: kind.subscribes().join(", "),
+                handled: handled.join(", "),
+            });
         }
-        ServiceKind::CaseFollowup => {
-            host.add_service(pingan_case_followup::service(&context), dependencies)
+        self.sinks.insert(service.to_owned(), sink);
+        self.outboxes.insert(service.to_owned(), outbox.clone());
+        self.relays
+            .push(Relay::new(outbox, peers, self.events.clone()));
+
+        let mut dependencies = vec![Dependency::Database(db)];
+        dependencies.extend(redis.map(Dependency::Redis));
+        let host = &mut self.host;
+        match kind {
+            ServiceKind::Intake => host.add_service(pingan_intake::service(&context), dependencies),
+            ServiceKind::Triage => host.add_service(pingan_triage::service(&context), dependencies),
+            ServiceKind::Dispatch => {
+                host.add_service(pingan_dispatch::service(&context), dependencies)
+            }
+            ServiceKind::GridRegistry => {
+                host.add_service(pingan_grid_registry::service(&context), dependencies)
+            }
+            ServiceKind::CaseFollowup => {
+                host.add_service(pingan_case_followup::service(&context), dependencies)
+            }
+            ServiceKind::ComplaintsAudit => {
+                host.add_service(pingan_complaints_audit::service(&context), dependencies)
+            }
+        };
+        Ok(context)
+    }
+
+    /// The relays of the mounted services (tests drive them round by round).
+    pub fn relays(&self) -> &[Relay] {
+        &self.relays
+    }
+
+    /// Serves until `shutdown`: the services, the event sink and admin, and the relays.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        let Self {
+            mut host,
+            security,
+            sinks,
+            outboxes,
+            relays,
+            ..
+        } = self;
+        let router = EventSinkRouter::new(sinks, security.authenticator.clone());
+        let sink_dependencies = router
+            .databases()
+            .into_iter()
+            .map(Dependency::Database)
+            .collect();
+        host.add_service(EventSinkServiceServer::new(router), sink_dependencies);
+        let admin_dependencies = outboxes
+            .values()
+            .map(|outbox| Dependency::Database(outbox.db().clone()))
+            .collect();
+        host.add_service(
+            EventAdminServiceServer::new(EventAdmin::new(outboxes, security.authenticator.clone())),
+            admin_dependencies,
+        );
+        let relay_tasks: Vec<_> = relays
+            .into_iter()
+            .map(|relay| tokio::spawn(relay.run()))
+            .collect();
+        let result = host.serve(listener, shutdown).await;
+        for task in relay_tasks {
+            task.abort();
         }
-        ServiceKind::ComplaintsAudit => {
-            host.add_service(pingan_complaints_audit::service(&context), dependencies)
-        }
-    };
-    Ok(context)
+        result
+    }
 }

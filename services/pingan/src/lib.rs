@@ -1,6 +1,7 @@
 //! The one Pingan binary's library: which services exist and how a process hosts them, shared by
 //! `pingan serve`, `pingan dev` and the end-to-end test harness.
 
+pub mod admin_cli;
 pub mod hosting;
 
-pub use hosting::{HostError, Security, ServiceKind, StorageChoice, mount};
+pub use hosting::{HostError, Process, Security, ServiceKind, StorageChoice, subscriptions};

@@ -7,9 +7,14 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
-use pingan::{Security, ServiceKind, StorageChoice, mount};
-use pingan_platform::config::{AuthConfig, LogFormat, PeersConfig, ServerConfig, TelemetryConfig};
-use pingan_platform::server::{ServiceHost, shutdown_signal};
+use pingan::admin_cli;
+use pingan::{Process, Security, ServiceKind, StorageChoice};
+use pingan_platform::config::{
+    AuthConfig, LogFormat, PeersConfig, PiiConfig, ServerConfig, TelemetryConfig,
+};
+use pingan_platform::events::EventConfig;
+use pingan_platform::pii::PiiKeys;
+use pingan_platform::server::shutdown_signal;
 use pingan_platform::storage::PoolSettings;
 use pingan_platform::{metrics, telemetry};
 use tokio::net::TcpListener;
@@ -31,6 +36,11 @@ enum Command {
     Serve(ServeArgs),
     /// Run all six services in one process on SQLite files, for a laptop.
     Dev(DevArgs),
+    /// Operate the outboxes: dead letters, re-drive, counts.
+    #[command(subcommand)]
+    Events(admin_cli::EventsCommand),
+    /// Sign a bearer token with the bureau's secret.
+    Token(admin_cli::TokenArgs),
 }
 
 #[derive(Debug, Args)]
@@ -56,9 +66,13 @@ struct ServeArgs {
     #[command(flatten)]
     server: ServerConfig,
     #[command(flatten)]
+    events: EventConfig,
+    #[command(flatten)]
     peers: PeersConfig,
     #[command(flatten)]
     auth: AuthConfig,
+    #[command(flatten)]
+    pii: PiiConfig,
     #[command(flatten)]
     telemetry: TelemetryConfig,
 }
@@ -74,7 +88,11 @@ struct DevArgs {
     #[command(flatten)]
     server: ServerConfig,
     #[command(flatten)]
+    events: EventConfig,
+    #[command(flatten)]
     auth: AuthConfig,
+    #[command(flatten)]
+    pii: PiiConfig,
     #[command(flatten)]
     telemetry: TelemetryConfig,
 }
@@ -88,6 +106,8 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Dev(args) => runtime.block_on(dev(args)),
+        Command::Events(command) => runtime.block_on(admin_cli::events(command)),
+        Command::Token(args) => admin_cli::token(&args),
     }
 }
 
@@ -98,7 +118,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let listener = TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("binding {}", args.listen))?;
-        let mut host = ServiceHost::new(args.server.clone());
         let storage = StorageChoice {
             database_url: args.database_url.clone(),
             redis_url: args.redis_url.clone(),
@@ -114,18 +133,25 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .as_deref()
             .filter(|s| s.len() >= 32)
             .context("PINGAN_AUTH_SECRET (at least 32 characters) is required: it signs and checks bearer tokens")?;
-        let security = Security::new(secret.as_bytes(), &args.auth.issuer)?;
-        mount(
-            &mut host,
-            args.service,
-            &storage,
-            &args.peers.to_map(),
-            &pool,
-            &security,
-        )
-        .await?;
+        let pii_key = args
+            .pii
+            .key
+            .as_deref()
+            .filter(|k| k.len() >= pingan_platform::pii::MIN_KEY_LEN)
+            .context("PINGAN_PII_KEY (at least 32 characters) is required: it protects phone and ID numbers")?;
+        let pii = PiiKeys::from_master(pii_key.as_bytes())?;
+        let security = Security::new(secret.as_bytes(), &args.auth.issuer, pii)?;
+        let mut process = Process::new(
+            args.server.clone(),
+            security,
+            args.events.clone(),
+            pingan_platform::clock::system(),
+        );
+        process
+            .mount(args.service, &storage, &args.peers.to_map(), &pool)
+            .await?;
         spawn_metrics(args.server.metrics_listen).await?;
-        host.serve(listener, shutdown_signal()).await?;
+        process.serve(listener, shutdown_signal()).await?;
         anyhow::Ok(())
     }
     .await;
@@ -156,8 +182,14 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
             Some(secret) => secret.as_bytes().to_vec(),
             None => pingan_platform::auth::random_secret(),
         };
-        let security = Security::dev(&secret, &args.auth.issuer)?;
-        let mut host = ServiceHost::new(args.server.clone());
+        let pii = dev_pii_keys(&args.pii, &data_dir)?;
+        let security = Security::dev(&secret, &args.auth.issuer, pii)?;
+        let mut process = Process::new(
+            args.server.clone(),
+            security,
+            args.events.clone(),
+            pingan_platform::clock::system(),
+        );
         for kind in ServiceKind::ALL {
             let file = data_dir.join(format!("{}.db", kind.short_name()));
             let storage = StorageChoice {
@@ -165,15 +197,9 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
                 redis_url: None,
                 redis_prefix: String::new(),
             };
-            mount(
-                &mut host,
-                kind,
-                &storage,
-                &peers,
-                &PoolSettings::default(),
-                &security,
-            )
-            .await?;
+            process
+                .mount(kind, &storage, &peers, &PoolSettings::default())
+                .await?;
         }
         let metrics_listen = args
             .server
@@ -181,7 +207,7 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
             .or_else(|| Some(SocketAddr::from(([127, 0, 0, 1], 9464))));
         let metrics_addr = spawn_metrics(metrics_listen).await?;
         print_banner(endpoint, &data_dir, metrics_addr);
-        host.serve(listener, shutdown_signal()).await?;
+        process.serve(listener, shutdown_signal()).await?;
         anyhow::Ok(())
     }
     .await;
@@ -190,6 +216,24 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
     }
     telemetry.shutdown();
     result
+}
+
+/// The dev shape keeps a generated PII key beside its data, so stored numbers stay readable
+/// across restarts; `PINGAN_PII_KEY` overrides it.
+fn dev_pii_keys(config: &PiiConfig, data_dir: &std::path::Path) -> anyhow::Result<PiiKeys> {
+    if let Some(key) = &config.key {
+        return Ok(PiiKeys::from_master(key.as_bytes())?);
+    }
+    let file = data_dir.join("pii.key");
+    let key = match std::fs::read_to_string(&file) {
+        Ok(existing) => existing.trim().to_owned(),
+        Err(_) => {
+            let fresh = pingan_platform::pii::random_key_hex();
+            std::fs::write(&file, &fresh).with_context(|| format!("writing {}", file.display()))?;
+            fresh
+        }
+    };
+    Ok(PiiKeys::from_master(key.as_bytes())?)
 }
 
 async fn spawn_metrics(addr: Option<SocketAddr>) -> anyhow::Result<Option<SocketAddr>> {

@@ -85,6 +85,15 @@ pub struct AuthConfig {
     pub issuer: String,
 }
 
+/// Keys for personal data (phone and ID numbers).
+#[derive(Debug, Clone, Args)]
+pub struct PiiConfig {
+    /// Master key (at least 32 characters) from which the keyed hash and the encryption key of
+    /// phone and ID numbers are derived; changing it makes stored numbers unreadable.
+    #[arg(long = "pii-key", env = "PINGAN_PII_KEY", hide_env_values = true)]
+    pub key: Option<String>,
+}
+
 /// Where the other services are, as `name=url` pairs (e.g. `triage=http://triage:50051`).
 #[derive(Debug, Clone, Default, Args)]
 pub struct PeersConfig {

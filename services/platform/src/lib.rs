@@ -3,10 +3,14 @@
 
 pub mod auth;
 pub mod clients;
+pub mod clock;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod health;
+pub mod idempotency;
 pub mod metrics;
+pub mod pii;
 pub mod redis_store;
 pub mod server;
 pub mod storage;
@@ -28,4 +32,12 @@ pub struct ServiceContext {
     pub peers: clients::Peers,
     /// Checks the bearer token of every call.
     pub auth: auth::Authenticator,
+    /// Keys that hash and encrypt phone and ID numbers.
+    pub pii: pii::PiiKeys,
+    /// The time (a manual clock in tests).
+    pub clock: clock::SharedClock,
+    /// Events leave through here, in the business transaction.
+    pub outbox: events::Outbox,
+    /// First responses by request id (idempotent mutations).
+    pub requests: idempotency::RequestLog,
 }

@@ -6,6 +6,7 @@
 //! both backends. We never use `AnyPool`: it cannot decode TIMESTAMPTZ, UUID or SQLite booleans.
 
 use std::str::FromStr;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
@@ -49,6 +50,19 @@ pub struct Migrations {
     /// Applied on SQLite.
     pub sqlite: &'static Migrator,
 }
+
+/// The platform's own tables (outbox, inbox, request log), kept apart from each service's
+/// migration history so service versions never collide with platform versions.
+static PLATFORM_POSTGRES: LazyLock<Migrator> = LazyLock::new(|| {
+    let mut migrator = sqlx::migrate!("./migrations/postgres");
+    migrator.dangerous_set_table_name("_pingan_platform_migrations");
+    migrator
+});
+static PLATFORM_SQLITE: LazyLock<Migrator> = LazyLock::new(|| {
+    let mut migrator = sqlx::migrate!("./migrations/sqlite");
+    migrator.dangerous_set_table_name("_pingan_platform_migrations");
+    migrator
+});
 
 /// A connection pool to one service's database.
 #[derive(Debug, Clone)]
@@ -160,11 +174,17 @@ impl Db {
         Ok(db)
     }
 
-    /// Applies the migrations for this backend.
+    /// Applies the platform's tables, then the service's migrations, for this backend.
     pub async fn migrate(&self, migrations: &Migrations) -> Result<(), StorageError> {
         match self {
-            Self::Postgres(pool) => migrations.postgres.run(pool).await?,
-            Self::Sqlite(pool) => migrations.sqlite.run(pool).await?,
+            Self::Postgres(pool) => {
+                PLATFORM_POSTGRES.run(pool).await?;
+                migrations.postgres.run(pool).await?;
+            }
+            Self::Sqlite(pool) => {
+                PLATFORM_SQLITE.run(pool).await?;
+                migrations.sqlite.run(pool).await?;
+            }
         }
         Ok(())
     }

@@ -1,6 +1,8 @@
 //! Helpers shared by the platform's server tests.
 #![allow(dead_code)]
 
+pub mod events;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

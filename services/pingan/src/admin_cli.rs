@@ -1,0 +1,236 @@
+//! Operator commands: the outbox's dead letters (list, re-drive, counts) and bearer tokens.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use pingan_platform::auth::{Role, TokenIssuer};
+use pingan_proto::events::v1::event_admin_service_client::EventAdminServiceClient;
+use pingan_proto::events::v1::{
+    GetOutboxStatsRequest, ListDeadLettersRequest, RedriveDeadLettersRequest,
+};
+use tonic::metadata::MetadataValue;
+use tonic::transport::Endpoint;
+
+use crate::ServiceKind;
+
+/// Where to reach a Pingan endpoint and as whom.
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// gRPC endpoint of the service (the dev shape serves all six on one).
+    #[arg(
+        long,
+        env = "PINGAN_ENDPOINT",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub endpoint: String,
+    /// Bearer token (admin role); the dev shape accepts calls without one.
+    #[arg(long, env = "PINGAN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+/// `pingan events …`
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// List the events a service could not deliver.
+    DeadLetters {
+        /// The sending service.
+        #[arg(value_enum)]
+        service: ServiceKind,
+        /// Only those for this destination service.
+        #[arg(long)]
+        destination: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Queue dead letters for delivery again.
+    Redrive {
+        /// The sending service.
+        #[arg(value_enum)]
+        service: ServiceKind,
+        /// Event ids to re-drive (repeat the flag).
+        #[arg(long = "event-id")]
+        event_ids: Vec<String>,
+        /// Re-drive every dead letter (of --destination, if given).
+        #[arg(long, conflicts_with = "event_ids")]
+        all: bool,
+        /// Only those for this destination service.
+        #[arg(long)]
+        destination: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Outbox counts: pending, oldest pending age, dead, delivered.
+    Stats {
+        /// The sending service.
+        #[arg(value_enum)]
+        service: ServiceKind,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+/// `pingan token …`: signs a bearer token with the bureau's secret.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Subject (officer id, integration or operator name).
+    #[arg(long)]
+    pub subject: String,
+    /// Roles (repeat the flag), e.g. dispatcher, village_officer, admin.
+    #[arg(long = "role", required = true, value_parser = parse_role)]
+    pub roles: Vec<Role>,
+    /// Stations the subject acts for (repeat the flag); none = bureau-wide roles only.
+    #[arg(long = "station")]
+    pub stations: Vec<String>,
+    /// Lifetime, e.g. 8h.
+    #[arg(long, default_value = "8h", value_parser = pingan_platform::config::parse_duration)]
+    pub ttl: Duration,
+    /// The HS256 secret (as the services have it).
+    #[arg(
+        long = "auth-secret",
+        env = "PINGAN_AUTH_SECRET",
+        hide_env_values = true
+    )]
+    pub secret: String,
+    /// Issuer.
+    #[arg(
+        long = "auth-issuer",
+        env = "PINGAN_AUTH_ISSUER",
+        default_value = "pingan"
+    )]
+    pub issuer: String,
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| format!("unknown role {text:?}"))
+}
+
+/// Prints a token.
+pub fn token(args: &TokenArgs) -> anyhow::Result<()> {
+    let issuer = TokenIssuer::new(args.secret.as_bytes(), &args.issuer)?;
+    let stations: Vec<&str> = args.stations.iter().map(String::as_str).collect();
+    println!(
+        "{}",
+        issuer.issue(&args.subject, &args.roles, &stations, args.ttl)?
+    );
+    Ok(())
+}
+
+async fn admin_client(
+    client: &ClientArgs,
+) -> anyhow::Result<
+    EventAdminServiceClient<
+        tonic::service::interceptor::InterceptedService<
+            tonic::transport::Channel,
+            impl tonic::service::Interceptor,
+        >,
+    >,
+> {
+    let channel = Endpoint::from_shared(client.endpoint.clone())
+        .with_context(|| format!("invalid endpoint {}", client.endpoint))?
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .with_context(|| format!("connecting to {}", client.endpoint))?;
+    let bearer = match &client.token {
+        Some(token) => Some(MetadataValue::try_from(format!("Bearer {token}"))?),
+        None => None,
+    };
+    Ok(EventAdminServiceClient::with_interceptor(
+        channel,
+        move |mut request: tonic::Request<()>| {
+            if let Some(bearer) = &bearer {
+                request
+                    .metadata_mut()
+                    .insert("authorization", bearer.clone());
+            }
+            Ok(request)
+        },
+    ))
+}
+
+/// Runs an events command.
+pub async fn events(command: EventsCommand) -> anyhow::Result<()> {
+    match command {
+        EventsCommand::DeadLetters {
+            service,
+            destination,
+            client,
+        } => {
+            let mut admin = admin_client(&client).await?;
+            let mut page_token = String::new();
+            let mut total = 0;
+            loop {
+                let page = admin
+                    .list_dead_letters(ListDeadLettersRequest {
+                        service: service.short_name().to_owned(),
+                        destination: destination.clone().unwrap_or_default(),
+                        page_size: 200,
+                        page_token: page_token.clone(),
+                    })
+                    .await?
+                    .into_inner();
+                for letter in &page.dead_letters {
+                    let event = letter.event.clone().unwrap_or_default();
+                    println!(
+                        "{}\t{}\t{}\t→ {}\tattempts={}\t{}",
+                        event.event_id,
+                        event.event_type,
+                        event.aggregate_id,
+                        letter.destination,
+                        letter.attempts,
+                        letter.last_error
+                    );
+                }
+                total += page.dead_letters.len();
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
+            }
+            eprintln!(
+                "{total} dead letter(s) in the outbox of {}",
+                service.short_name()
+            );
+        }
+        EventsCommand::Redrive {
+            service,
+            event_ids,
+            all,
+            destination,
+            client,
+        } => {
+            anyhow::ensure!(
+                all || !event_ids.is_empty(),
+                "give --event-id (repeatable) or --all"
+            );
+            let mut admin = admin_client(&client).await?;
+            let answer = admin
+                .redrive_dead_letters(RedriveDeadLettersRequest {
+                    request_id: uuid::Uuid::now_v7().to_string(),
+                    service: service.short_name().to_owned(),
+                    event_ids,
+                    all,
+                    destination: destination.unwrap_or_default(),
+                })
+                .await?
+                .into_inner();
+            println!("{} delivery(ies) queued again", answer.redriven);
+        }
+        EventsCommand::Stats { service, client } => {
+            let mut admin = admin_client(&client).await?;
+            let stats = admin
+                .get_outbox_stats(GetOutboxStatsRequest {
+                    service: service.short_name().to_owned(),
+                })
+                .await?
+                .into_inner();
+            println!(
+                "pending={} oldest_pending_seconds={:.1} dead={} delivered={}",
+                stats.pending, stats.oldest_pending_seconds, stats.dead, stats.delivered
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,418 @@
+//! The outbox: events written in the business transaction, and the queries the relay and the
+//! operators use on them. SQL is written once for both backends.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use pingan_proto::events::v1::EventEnvelope;
+use tokio::sync::Notify;
+
+use super::Subscriptions;
+use crate::clock::SharedClock;
+use crate::storage::{Db, StorageError, Tx};
+use crate::{trace_context, with_db, with_tx};
+
+const INSERT_EVENT: &str = "INSERT INTO pingan_outbox_events \
+    (event_id, event_type, aggregate_id, payload, traceparent, tracestate, occurred_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+const INSERT_DELIVERY: &str = "INSERT INTO pingan_outbox_deliveries \
+    (event_row_id, destination, aggregate_id, status, attempts, next_attempt_at, updated_at) \
+    VALUES ($1, $2, $3, 'PENDING', 0, $4, $4)";
+
+// A delivery is due when it is pending, its retry time has come, nobody holds it, and every
+// earlier event of its aggregate has reached that destination (per-aggregate order).
+const SELECT_DUE: &str = "SELECT d.event_row_id, d.destination, d.attempts, e.event_id, \
+    e.event_type, e.aggregate_id, e.payload, e.traceparent, e.tracestate, e.occurred_at \
+    FROM pingan_outbox_deliveries d JOIN pingan_outbox_events e ON e.id = d.event_row_id \
+    WHERE d.status = 'PENDING' AND d.next_attempt_at <= $1 \
+      AND (d.leased_until IS NULL OR d.leased_until <= $1) \
+      AND NOT EXISTS (SELECT 1 FROM pingan_outbox_deliveries p \
+          WHERE p.destination = d.destination AND p.aggregate_id = d.aggregate_id \
+            AND p.event_row_id < d.event_row_id AND p.status <> 'DELIVERED') \
+    ORDER BY d.event_row_id LIMIT $2";
+// Compare-and-set: of several relays (replicas), exactly one wins the lease.
+const LEASE: &str = "UPDATE pingan_outbox_deliveries SET leased_until = $3, updated_at = $4 \
+    WHERE event_row_id = $1 AND destination = $2 AND status = 'PENDING' \
+      AND (leased_until IS NULL OR leased_until <= $4)";
+const MARK_DELIVERED: &str = "UPDATE pingan_outbox_deliveries \
+    SET status = 'DELIVERED', attempts = attempts + 1, leased_until = NULL, last_error = '', \
+        updated_at = $3 \
+    WHERE event_row_id = $1 AND destination = $2";
+const MARK_FAILED: &str = "UPDATE pingan_outbox_deliveries \
+    SET status = $3, attempts = $4, next_attempt_at = $5, leased_until = NULL, last_error = $6, \
+        updated_at = $7 \
+    WHERE event_row_id = $1 AND destination = $2";
+const SELECT_DEAD: &str = "SELECT d.event_row_id, d.destination, d.attempts, d.last_error, \
+    d.updated_at, e.event_id, e.event_type, e.aggregate_id, e.payload, e.traceparent, \
+    e.tracestate, e.occurred_at \
+    FROM pingan_outbox_deliveries d JOIN pingan_outbox_events e ON e.id = d.event_row_id \
+    WHERE d.status = 'DEAD' AND ($1 = '' OR d.destination = $1) AND d.event_row_id > $2 \
+    ORDER BY d.event_row_id, d.destination LIMIT $3";
+const REDRIVE_ONE: &str = "UPDATE pingan_outbox_deliveries \
+    SET status = 'PENDING', attempts = 0, next_attempt_at = $3, leased_until = NULL, updated_at = $3 \
+    WHERE status = 'DEAD' AND ($2 = '' OR destination = $2) \
+      AND event_row_id = (SELECT id FROM pingan_outbox_events WHERE event_id = $1)";
+const REDRIVE_ALL: &str = "UPDATE pingan_outbox_deliveries \
+    SET status = 'PENDING', attempts = 0, next_attempt_at = $2, leased_until = NULL, updated_at = $2 \
+    WHERE status = 'DEAD' AND ($1 = '' OR destination = $1)";
+const STATS: &str = "SELECT d.status, COUNT(*), MIN(e.occurred_at) \
+    FROM pingan_outbox_deliveries d JOIN pingan_outbox_events e ON e.id = d.event_row_id \
+    GROUP BY d.status";
+const PURGE_DELIVERED: &str = "DELETE FROM pingan_outbox_events WHERE occurred_at < $1 \
+    AND NOT EXISTS (SELECT 1 FROM pingan_outbox_deliveries d \
+        WHERE d.event_row_id = pingan_outbox_events.id AND d.status <> 'DELIVERED')";
+
+/// A delivery taken by the relay.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct DueDelivery {
+    pub event_row_id: i64,
+    pub destination: String,
+    pub attempts: i32,
+    pub event_id: String,
+    pub event_type: String,
+    pub aggregate_id: String,
+    pub payload: Vec<u8>,
+    pub traceparent: String,
+    pub tracestate: String,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// A dead letter as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeadLetterRow {
+    /// Outbox position (orders and pages dead letters).
+    pub event_row_id: i64,
+    /// Destination it could not reach.
+    pub destination: String,
+    /// Attempts made.
+    pub attempts: i32,
+    /// Last error seen.
+    pub last_error: String,
+    /// When it was marked dead.
+    pub updated_at: DateTime<Utc>,
+    /// Event id.
+    pub event_id: String,
+    /// Event type.
+    pub event_type: String,
+    /// Aggregate id.
+    pub aggregate_id: String,
+    /// Encoded payload.
+    pub payload: Vec<u8>,
+    /// Trace context.
+    pub traceparent: String,
+    /// Trace state.
+    pub tracestate: String,
+    /// When the change happened.
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// Outbox counts for operators and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct OutboxStats {
+    /// Deliveries waiting.
+    pub pending: i64,
+    /// Age of the oldest waiting delivery.
+    pub oldest_pending_seconds: f64,
+    /// Dead letters.
+    pub dead: i64,
+    /// Delivered, kept until the retention ends.
+    pub delivered: i64,
+}
+
+/// A service's outbox.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    source: String,
+    db: Db,
+    subscriptions: Arc<Subscriptions>,
+    clock: SharedClock,
+    wake: Arc<Notify>,
+}
+
+impl Outbox {
+    /// The outbox of the service `source` in its database `db`.
+    pub fn new(
+        source: &str,
+        db: Db,
+        subscriptions: Arc<Subscriptions>,
+        clock: SharedClock,
+    ) -> Self {
+        Self {
+            source: source.to_owned(),
+            db,
+            subscriptions,
+            clock,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// The sending service.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The database the outbox lives in.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub(crate) fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    pub(crate) fn wake_handle(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Writes `message` as an event about `aggregate_id` in `tx`, for every subscriber of its
+    /// type. Returns the event id, or `None` when nobody subscribes to the type.
+    pub async fn enqueue<M: prost::Name>(
+        &self,
+        tx: &mut Tx,
+        aggregate_id: &str,
+        message: &M,
+    ) -> Result<Option<String>, StorageError> {
+        let event_type = M::full_name();
+        let destinations: Vec<String> = self
+            .subscriptions
+            .destinations(&event_type)
+            .map(str::to_owned)
+            .collect();
+        if destinations.is_empty() {
+            tracing::debug!(event_type = %event_type, "no subscriber: event not stored");
+            return Ok(None);
+        }
+        let event_id = uuid::Uuid::now_v7().to_string();
+        let headers = trace_context::current_headers();
+        let traceparent = headers.get("traceparent").cloned().unwrap_or_default();
+        let tracestate = headers.get("tracestate").cloned().unwrap_or_default();
+        let now = self.clock.now();
+        let payload = message.encode_to_vec();
+        let row_id: i64 = with_tx!(tx, conn => sqlx::query_scalar(INSERT_EVENT)
+            .bind(&event_id)
+            .bind(&event_type)
+            .bind(aggregate_id)
+            .bind(&payload)
+            .bind(&traceparent)
+            .bind(&tracestate)
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await)?;
+        for destination in &destinations {
+            with_tx!(tx, conn => sqlx::query(INSERT_DELIVERY)
+                .bind(row_id)
+                .bind(destination)
+                .bind(aggregate_id)
+                .bind(now)
+                .execute(&mut *conn)
+                .await
+                .map(|r| r.rows_affected()))?;
+        }
+        Ok(Some(event_id))
+    }
+
+    /// Commits `tx` and wakes the relay, so events leave at once rather than at the next poll.
+    pub async fn commit(&self, tx: Tx) -> Result<(), StorageError> {
+        tx.commit().await?;
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    pub(crate) async fn due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DueDelivery>, StorageError> {
+        Ok(
+            with_db!(&self.db, pool => sqlx::query_as::<_, DueDelivery>(SELECT_DUE)
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await)?,
+        )
+    }
+
+    pub(crate) async fn lease(
+        &self,
+        delivery: &DueDelivery,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StorageError> {
+        let won = with_db!(&self.db, pool => sqlx::query(LEASE)
+            .bind(delivery.event_row_id)
+            .bind(&delivery.destination)
+            .bind(until)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(won == 1)
+    }
+
+    pub(crate) async fn mark_delivered(
+        &self,
+        delivery: &DueDelivery,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        with_db!(&self.db, pool => sqlx::query(MARK_DELIVERED)
+            .bind(delivery.event_row_id)
+            .bind(&delivery.destination)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    pub(crate) async fn mark_failed(
+        &self,
+        delivery: &DueDelivery,
+        dead: bool,
+        attempts: i32,
+        next_attempt_at: DateTime<Utc>,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let status = if dead { "DEAD" } else { "PENDING" };
+        let error: String = error.chars().take(2000).collect();
+        with_db!(&self.db, pool => sqlx::query(MARK_FAILED)
+            .bind(delivery.event_row_id)
+            .bind(&delivery.destination)
+            .bind(status)
+            .bind(attempts)
+            .bind(next_attempt_at)
+            .bind(&error)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Dead letters after outbox position `after`, oldest first.
+    pub async fn dead_letters(
+        &self,
+        destination: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<DeadLetterRow>, StorageError> {
+        Ok(
+            with_db!(&self.db, pool => sqlx::query_as::<_, DeadLetterRow>(SELECT_DEAD)
+            .bind(destination)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await)?,
+        )
+    }
+
+    /// Puts dead letters back in the queue: those of `event_ids`, or all when empty and `all`.
+    pub async fn redrive(
+        &self,
+        event_ids: &[String],
+        all: bool,
+        destination: &str,
+    ) -> Result<u64, StorageError> {
+        let now = self.clock.now();
+        let mut redriven = 0;
+        if event_ids.is_empty() && all {
+            redriven = with_db!(&self.db, pool => sqlx::query(REDRIVE_ALL)
+                .bind(destination)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected()))?;
+        } else {
+            for event_id in event_ids {
+                redriven += with_db!(&self.db, pool => sqlx::query(REDRIVE_ONE)
+                    .bind(event_id)
+                    .bind(destination)
+                    .bind(now)
+                    .execute(pool)
+                    .await
+                    .map(|r| r.rows_affected()))?;
+            }
+        }
+        if redriven > 0 {
+            self.wake.notify_one();
+        }
+        Ok(redriven)
+    }
+
+    /// Counts by state and the age of the oldest pending delivery.
+    pub async fn stats(&self) -> Result<OutboxStats, StorageError> {
+        let rows: Vec<(String, i64, Option<DateTime<Utc>>)> =
+            with_db!(&self.db, pool => sqlx::query_as(STATS).fetch_all(pool).await)?;
+        let now = self.clock.now();
+        let mut stats = OutboxStats::default();
+        for (status, count, oldest) in rows {
+            match status.as_str() {
+                "PENDING" => {
+                    stats.pending = count;
+                    stats.oldest_pending_seconds = oldest
+                        .map(|t| (now - t).num_milliseconds().max(0) as f64 / 1000.0)
+                        .unwrap_or_default();
+                }
+                "DEAD" => stats.dead = count,
+                "DELIVERED" => stats.delivered = count,
+                _ => {}
+            }
+        }
+        Ok(stats)
+    }
+
+    /// Deletes events delivered everywhere before `before`.
+    pub async fn purge_delivered(&self, before: DateTime<Utc>) -> Result<u64, StorageError> {
+        Ok(with_db!(&self.db, pool => sqlx::query(PURGE_DELIVERED)
+            .bind(before)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?)
+    }
+
+    pub(crate) fn envelope(&self, delivery: &DueDelivery) -> EventEnvelope {
+        envelope(
+            &self.source,
+            delivery.event_row_id,
+            &delivery.event_id,
+            &delivery.event_type,
+            &delivery.aggregate_id,
+            &delivery.payload,
+            &delivery.traceparent,
+            &delivery.tracestate,
+            delivery.occurred_at,
+        )
+    }
+}
+
+/// Builds the envelope of a stored event.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn envelope(
+    source: &str,
+    sequence: i64,
+    event_id: &str,
+    event_type: &str,
+    aggregate_id: &str,
+    payload: &[u8],
+    traceparent: &str,
+    tracestate: &str,
+    occurred_at: DateTime<Utc>,
+) -> EventEnvelope {
+    EventEnvelope {
+        event_id: event_id.to_owned(),
+        event_type: event_type.to_owned(),
+        source: source.to_owned(),
+        aggregate_id: aggregate_id.to_owned(),
+        sequence,
+        occurred_at: Some(prost_types::Timestamp {
+            seconds: occurred_at.timestamp(),
+            nanos: i32::try_from(occurred_at.timestamp_subsec_nanos()).unwrap_or_default(),
+        }),
+        traceparent: traceparent.to_owned(),
+        tracestate: tracestate.to_owned(),
+        payload: Some(prost_types::Any {
+            type_url: format!("type.googleapis.com/{event_type}"),
+            value: payload.to_vec(),
+        }),
+    }
+}

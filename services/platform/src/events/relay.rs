@@ -1,0 +1,304 @@
+//! The relay: takes due deliveries from the outbox, sends them to their destination's event
+//! sink, and records the outcome (delivered, retry later with backoff, or dead letter).
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use futures::StreamExt;
+use pingan_proto::events::v1::DeliverRequest;
+use pingan_proto::events::v1::event_sink_service_client::EventSinkServiceClient;
+use prometheus::{GaugeVec, IntCounterVec, IntGaugeVec};
+use tracing::Instrument;
+
+use super::EventConfig;
+use super::outbox::{DueDelivery, Outbox};
+use crate::clients::Peers;
+use crate::metrics::register;
+use crate::trace_context;
+
+static ATTEMPTS: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
+    register(IntCounterVec::new(
+        prometheus::Opts::new(
+            "pingan_outbox_delivery_attempts_total",
+            "Event deliveries attempted",
+        ),
+        &["service", "destination"],
+    ))
+});
+static FAILURES: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
+    register(IntCounterVec::new(
+        prometheus::Opts::new(
+            "pingan_outbox_delivery_failures_total",
+            "Event deliveries that failed",
+        ),
+        &["service", "destination"],
+    ))
+});
+static DEPTH: LazyLock<Option<IntGaugeVec>> = LazyLock::new(|| {
+    register(IntGaugeVec::new(
+        prometheus::Opts::new(
+            "pingan_outbox_pending",
+            "Event deliveries waiting in the outbox",
+        ),
+        &["service"],
+    ))
+});
+static LAG: LazyLock<Option<GaugeVec>> = LazyLock::new(|| {
+    register(GaugeVec::new(
+        prometheus::Opts::new(
+            "pingan_outbox_oldest_pending_seconds",
+            "Age of the oldest waiting delivery",
+        ),
+        &["service"],
+    ))
+});
+static DEAD: LazyLock<Option<IntGaugeVec>> = LazyLock::new(|| {
+    register(IntGaugeVec::new(
+        prometheus::Opts::new(
+            "pingan_outbox_dead_letters",
+            "Deliveries that exhausted their attempts",
+        ),
+        &["service"],
+    ))
+});
+
+/// What one round of the relay did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RelayRound {
+    /// Deliveries that succeeded.
+    pub delivered: usize,
+    /// Deliveries that failed and will be retried.
+    pub retried: usize,
+    /// Deliveries that became dead letters.
+    pub dead: usize,
+}
+
+impl RelayRound {
+    fn add(&mut self, other: RelayRound) {
+        self.delivered += other.delivered;
+        self.retried += other.retried;
+        self.dead += other.dead;
+    }
+}
+
+/// Delivers one service's outbox.
+#[derive(Debug, Clone)]
+pub struct Relay {
+    outbox: Outbox,
+    peers: Peers,
+    config: EventConfig,
+}
+
+impl Relay {
+    /// A relay for `outbox`, sending through `peers`.
+    pub fn new(outbox: Outbox, peers: Peers, config: EventConfig) -> Self {
+        Self {
+            outbox,
+            peers,
+            config,
+        }
+    }
+
+    /// Sends every delivery due now, once; returns what happened.
+    pub async fn run_once(&self) -> RelayRound {
+        let clock = self.outbox.clock().clone();
+        let now = clock.now();
+        let due = match self.outbox.due(now, self.config.batch).await {
+            Ok(due) => due,
+            Err(err) => {
+                tracing::warn!(service = %self.outbox.source(), error = %err, "outbox unavailable");
+                return RelayRound::default();
+            }
+        };
+        let lease_until = now
+            + chrono::Duration::from_std(self.config.lease)
+                .unwrap_or(chrono::Duration::seconds(30));
+        let mut leased = Vec::with_capacity(due.len());
+        for delivery in due {
+            match self.outbox.lease(&delivery, lease_until, now).await {
+                Ok(true) => leased.push(delivery),
+                Ok(false) => {} // another relay took it
+                Err(err) => tracing::warn!(error = %err, "cannot lease delivery"),
+            }
+        }
+        // Only the head of each (destination, aggregate) is due, so sending in parallel keeps order.
+        let outcomes: Vec<RelayRound> = futures::stream::iter(leased)
+            .map(|delivery| self.deliver(delivery))
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        let mut round = RelayRound::default();
+        for outcome in outcomes {
+            round.add(outcome);
+        }
+        round
+    }
+
+    /// Runs rounds until the deliveries due now are exhausted (successive events of one
+    /// aggregate become due one after another).
+    pub async fn drain(&self) -> RelayRound {
+        let mut total = RelayRound::default();
+        loop {
+            let round = self.run_once().await;
+            total.add(round);
+            if round.delivered == 0 {
+                return total;
+            }
+        }
+    }
+
+    async fn deliver(&self, delivery: DueDelivery) -> RelayRound {
+        let service = self.outbox.source().to_owned();
+        let span = tracing::info_span!(
+            "event.send",
+            otel.name = %format!("send {}", delivery.event_type),
+            event_id = %delivery.event_id,
+            event_type = %delivery.event_type,
+            destination = %delivery.destination,
+        );
+        let headers = [
+            ("traceparent".to_owned(), delivery.traceparent.clone()),
+            ("tracestate".to_owned(), delivery.tracestate.clone()),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+        trace_context::continue_from_headers(&span, &headers);
+
+        if let Some(attempts) = ATTEMPTS.as_ref() {
+            attempts
+                .with_label_values(&[&service, &delivery.destination])
+                .inc();
+        }
+        let result = self.send(&delivery).instrument(span).await;
+        let now = self.outbox.clock().now();
+        match result {
+            Ok(()) => match self.outbox.mark_delivered(&delivery, now).await {
+                Ok(()) => RelayRound {
+                    delivered: 1,
+                    ..RelayRound::default()
+                },
+                // Delivered but not recorded: it goes again after the lease; the inbox absorbs it.
+                Err(err) => {
+                    tracing::warn!(error = %err, "delivery not recorded");
+                    RelayRound::default()
+                }
+            },
+            Err(error) => {
+                if let Some(failures) = FAILURES.as_ref() {
+                    failures
+                        .with_label_values(&[&service, &delivery.destination])
+                        .inc();
+                }
+                let attempts = delivery.attempts.saturating_add(1);
+                let dead = u32::try_from(attempts).unwrap_or(u32::MAX) >= self.config.max_attempts;
+                let wait = self
+                    .config
+                    .backoff(u32::try_from(attempts).unwrap_or(u32::MAX));
+                let next =
+                    now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1));
+                if dead {
+                    tracing::error!(
+                        service = %service,
+                        event_id = %delivery.event_id,
+                        event_type = %delivery.event_type,
+                        destination = %delivery.destination,
+                        attempts,
+                        error = %error,
+                        "event dead-lettered"
+                    );
+                } else {
+                    tracing::warn!(
+                        event_id = %delivery.event_id,
+                        destination = %delivery.destination,
+                        attempts,
+                        retry_in = ?wait,
+                        error = %error,
+                        "event delivery failed"
+                    );
+                }
+                if let Err(err) = self
+                    .outbox
+                    .mark_failed(&delivery, dead, attempts, next, &error, now)
+                    .await
+                {
+                    tracing::warn!(error = %err, "delivery failure not recorded");
+                }
+                if dead {
+                    RelayRound {
+                        dead: 1,
+                        ..RelayRound::default()
+                    }
+                } else {
+                    RelayRound {
+                        retried: 1,
+                        ..RelayRound::default()
+                    }
+                }
+            }
+        }
+    }
+
+    async fn send(&self, delivery: &DueDelivery) -> Result<(), String> {
+        let channel = self
+            .peers
+            .channel(&delivery.destination)
+            .map_err(|err| err.to_string())?;
+        let mut request = tonic::Request::new(DeliverRequest {
+            event: Some(self.outbox.envelope(delivery)),
+            destination: delivery.destination.clone(),
+        });
+        request.set_timeout(self.config.delivery_timeout);
+        let mut client = EventSinkServiceClient::new(channel);
+        let call = client.deliver(request);
+        match tokio::time::timeout(self.config.delivery_timeout, call).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(status)) => Err(format!("{:?}: {}", status.code(), status.message())),
+            Err(_) => Err(format!(
+                "no answer within {:?}",
+                self.config.delivery_timeout
+            )),
+        }
+    }
+
+    /// Publishes the outbox gauges.
+    pub async fn publish_metrics(&self) {
+        let Ok(stats) = self.outbox.stats().await else {
+            return;
+        };
+        let service = self.outbox.source();
+        if let Some(depth) = DEPTH.as_ref() {
+            depth.with_label_values(&[service]).set(stats.pending);
+        }
+        if let Some(lag) = LAG.as_ref() {
+            lag.with_label_values(&[service])
+                .set(stats.oldest_pending_seconds);
+        }
+        if let Some(dead) = DEAD.as_ref() {
+            dead.with_label_values(&[service]).set(stats.dead);
+        }
+    }
+
+    /// Runs until the task is aborted: a round whenever woken or every poll interval, the
+    /// gauges after each, and housekeeping of delivered events now and then.
+    pub async fn run(self) {
+        let wake = self.outbox.wake_handle();
+        let mut last_purge = tokio::time::Instant::now();
+        loop {
+            self.drain().await;
+            self.publish_metrics().await;
+            if last_purge.elapsed() > Duration::from_secs(600) {
+                let cutoff = self.outbox.clock().now()
+                    - chrono::Duration::from_std(self.config.retention)
+                        .unwrap_or(chrono::Duration::days(7));
+                match self.outbox.purge_delivered(cutoff).await {
+                    Ok(purged) if purged > 0 => tracing::info!(purged, "delivered events purged"),
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!(error = %err, "outbox purge failed"),
+                }
+                last_purge = tokio::time::Instant::now();
+            }
+            let _ = tokio::time::timeout(self.config.poll_interval, wake.notified()).await;
+        }
+    }
+}
