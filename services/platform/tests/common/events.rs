@@ -72,7 +72,7 @@ impl EventHandler for Recorder {
             .execute(&mut *conn)
             .await
             .map(|r| r.rows_affected()))
-        .map_err(|e| ApiError::internal(e))?;
+        .map_err(ApiError::internal)?;
         Ok(())
     }
 }
