@@ -110,6 +110,17 @@ impl TestCluster {
         services: &[ServiceKind],
         topology: Topology,
     ) -> anyhow::Result<Self> {
+        Self::start_with_clock(backend, services, topology, pingan_platform::clock::system()).await
+    }
+
+    /// Like [`TestCluster::start_with`], with the services reading time from `clock` (a
+    /// [`pingan_platform::clock::ManualClock`] makes deadlines and retries testable without sleeps).
+    pub async fn start_with_clock(
+        backend: Backend,
+        services: &[ServiceKind],
+        topology: Topology,
+        clock: pingan_platform::clock::SharedClock,
+    ) -> anyhow::Result<Self> {
         let groups: Vec<Vec<ServiceKind>> = match topology {
             Topology::PortPerService => services.iter().map(|s| vec![*s]).collect(),
             Topology::SharedPort => vec![services.to_vec()],
@@ -153,7 +164,7 @@ impl TestCluster {
                 test_server_config(),
                 security.clone(),
                 test_event_config(),
-                pingan_platform::clock::system(),
+                clock.clone(),
             );
             for kind in &group {
                 let database = TestDatabase::create(backend, kind.migrations())

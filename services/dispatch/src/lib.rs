@@ -27,10 +27,7 @@ pub fn service(context: &ServiceContext) -> DispatchServiceServer<DispatchApi> {
     DispatchServiceServer::new(DispatchApi::new(context.clone()))
 }
 
-/// Event types this service receives (its subscriptions, known to every sender).
-pub const SUBSCRIBES: &[&str] = &[];
-
-/// The service's inbox with a handler for every type in [`SUBSCRIBES`].
+/// The service's inbox, with a handler for each event type routed to it.
 pub fn event_sink(context: &ServiceContext) -> pingan_platform::events::ServiceSink {
     pingan_platform::events::ServiceSink::new(context.db.clone(), context.clock.clone())
 }

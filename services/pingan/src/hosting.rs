@@ -109,18 +109,6 @@ impl ServiceKind {
         }
     }
 
-    /// Event types the service receives.
-    pub fn subscribes(self) -> &'static [&'static str] {
-        match self {
-            Self::Intake => pingan_intake::SUBSCRIBES,
-            Self::Triage => pingan_triage::SUBSCRIBES,
-            Self::Dispatch => pingan_dispatch::SUBSCRIBES,
-            Self::GridRegistry => pingan_grid_registry::SUBSCRIBES,
-            Self::CaseFollowup => pingan_case_followup::SUBSCRIBES,
-            Self::ComplaintsAudit => pingan_complaints_audit::SUBSCRIBES,
-        }
-    }
-
     /// The service's inbox and event handlers.
     pub fn event_sink(self, context: &ServiceContext) -> ServiceSink {
         match self {
@@ -207,16 +195,23 @@ pub enum HostError {
     /// A peer URL is invalid.
     #[error("peers: {0}")]
     Peers(#[from] ApiError),
-    /// A service handles other event types than it declares.
-    #[error("{service}: declares subscriptions [{declared}] but handles [{handled}]")]
-    Subscriptions {
-        /// Short service name.
-        service: &'static str,
-        /// What `SUBSCRIBES` says.
-        declared: String,
-        /// What the sink handles.
-        handled: String,
-    },
+}
+
+/// Warns when the routing table and a service's handlers disagree: events it cannot handle
+/// yet wait as dead letters; handlers nobody routes to never run.
+fn check_routes(service: &str, sink: &ServiceSink) {
+    let routed = crate::routing::routed_to(service);
+    let handled: Vec<&str> = sink.event_types().collect();
+    for event_type in &routed {
+        if !handled.contains(event_type) {
+            tracing::warn!(service, event_type, "events routed here have no handler yet: they will wait");
+        }
+    }
+    for event_type in handled {
+        if !routed.contains(&event_type) {
+            tracing::warn!(service, event_type, "handler for events nobody routes here");
+        }
+    }
 }
 
 /// One process: the services it hosts on one listener, their event sinks and outbox relays.
@@ -239,15 +234,6 @@ impl std::fmt::Debug for Process {
     }
 }
 
-/// Every service's subscriptions: what each sender must deliver where.
-pub fn subscriptions() -> Subscriptions {
-    let mut subscriptions = Subscriptions::default();
-    for kind in ServiceKind::ALL {
-        subscriptions.subscribe(kind.short_name(), kind.subscribes().iter().copied());
-    }
-    subscriptions
-}
-
 impl Process {
     /// A process with no services yet.
     pub fn new(
@@ -261,7 +247,7 @@ impl Process {
             security,
             events,
             clock,
-            subscriptions: Arc::new(subscriptions()),
+            subscriptions: Arc::new(crate::routing::subscriptions()),
             sinks: BTreeMap::new(),
             outboxes: BTreeMap::new(),
             relays: Vec::new(),
@@ -318,14 +304,7 @@ impl Process {
         };
 
         let sink = kind.event_sink(&context);
-        let handled: Vec<&str> = sink.event_types().collect();
-        if handled != kind.subscribes() {
-            return Err(HostError::Subscriptions {
-                service,
-                declared: kind.subscribes().join(", "),
-                handled: handled.join(", "),
-            });
-        }
+        check_routes(service, &sink);
         self.sinks.insert(service.to_owned(), sink);
         self.outboxes.insert(service.to_owned(), outbox.clone());
         self.relays

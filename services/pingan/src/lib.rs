@@ -3,5 +3,6 @@
 
 pub mod admin_cli;
 pub mod hosting;
+pub mod routing;
 
-pub use hosting::{HostError, Process, Security, ServiceKind, StorageChoice, subscriptions};
+pub use hosting::{HostError, Process, Security, ServiceKind, StorageChoice};
