@@ -204,7 +204,11 @@ fn check_routes(service: &str, sink: &ServiceSink) {
     let handled: Vec<&str> = sink.event_types().collect();
     for event_type in &routed {
         if !handled.contains(event_type) {
-            tracing::warn!(service, event_type, "events routed here have no handler yet: they will wait");
+            tracing::warn!(
+                service,
+                event_type,
+                "events routed here have no handler yet: they will wait"
+            );
         }
     }
     for event_type in handled {

@@ -8,11 +8,20 @@ use pingan_platform::events::Subscriptions;
 pub const ROUTES: &[(&str, &[&str])] = &[
     // dispatch → the incident timeline, the revisit scheduler
     ("pingan.dispatch.v1.DispatchTimelineEvent", &["intake"]),
-    ("pingan.dispatch.v1.DispatchClosed", &["intake", "case-followup"]),
+    (
+        "pingan.dispatch.v1.DispatchClosed",
+        &["intake", "case-followup"],
+    ),
     ("pingan.dispatch.v1.SlaBreached", &["intake"]),
     // triage (12345 bridge) → complaints, the incident timeline
-    ("pingan.triage.v1.HotlineComplaintReceived", &["complaints-audit"]),
-    ("pingan.triage.v1.TransferStatusChanged", &["intake", "complaints-audit"]),
+    (
+        "pingan.triage.v1.HotlineComplaintReceived",
+        &["complaints-audit"],
+    ),
+    (
+        "pingan.triage.v1.TransferStatusChanged",
+        &["intake", "complaints-audit"],
+    ),
     // complaints-audit → triage (answer 12345), the incident timeline
     ("pingan.audit.v1.ComplaintFiled", &["triage", "intake"]),
     ("pingan.audit.v1.ComplaintAnswered", &["triage"]),
@@ -58,7 +67,10 @@ mod tests {
             assert!(seen.insert(*event_type), "{event_type} routed twice");
             assert!(!destinations.is_empty(), "{event_type} has no destination");
             for destination in *destinations {
-                assert!(services.contains(destination), "{destination} is not a service");
+                assert!(
+                    services.contains(destination),
+                    "{destination} is not a service"
+                );
             }
         }
     }
