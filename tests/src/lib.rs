@@ -110,7 +110,13 @@ impl TestCluster {
         services: &[ServiceKind],
         topology: Topology,
     ) -> anyhow::Result<Self> {
-        Self::start_with_clock(backend, services, topology, pingan_platform::clock::system()).await
+        Self::start_with_clock(
+            backend,
+            services,
+            topology,
+            pingan_platform::clock::system(),
+        )
+        .await
     }
 
     /// Like [`TestCluster::start_with`], with the services reading time from `clock` (a
