@@ -24,54 +24,41 @@ const EVENTS: [&str; 2] = [
     "pingan.events.v1.EventSinkService",
 ];
 
-async fn list_services_v1(channel: tonic::transport::Channel) -> Vec<String> {
-    use tonic_reflection::pb::v1::ServerReflectionRequest;
-    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
-    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
-    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut responses = ServerReflectionClient::new(channel)
-        .server_reflection_info(tokio_stream::iter([request]))
-        .await
-        .expect("reflection v1")
-        .into_inner();
-    let response = responses.next().await.expect("one answer").expect("answer");
-    match response.message_response {
-        Some(MessageResponse::ListServicesResponse(list)) => {
-            let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-            names.sort();
-            names
+/// Lists services through one version of the reflection API (v1 and v1alpha have their own
+/// generated types, the same shape).
+macro_rules! list_services {
+    ($version:ident, $channel:expr) => {{
+        use tonic_reflection::pb::$version::ServerReflectionRequest;
+        use tonic_reflection::pb::$version::server_reflection_client::ServerReflectionClient;
+        use tonic_reflection::pb::$version::server_reflection_request::MessageRequest;
+        use tonic_reflection::pb::$version::server_reflection_response::MessageResponse;
+        let request = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut responses = ServerReflectionClient::new($channel)
+            .server_reflection_info(tokio_stream::iter([request]))
+            .await
+            .expect(concat!("reflection ", stringify!($version)))
+            .into_inner();
+        let response = responses.next().await.expect("one answer").expect("answer");
+        match response.message_response {
+            Some(MessageResponse::ListServicesResponse(list)) => {
+                let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+                names.sort();
+                names
+            }
+            other => panic!("unexpected reflection answer {other:?}"),
         }
-        other => panic!("unexpected reflection answer {other:?}"),
-    }
+    }};
+}
+
+async fn list_services_v1(channel: tonic::transport::Channel) -> Vec<String> {
+    list_services!(v1, channel)
 }
 
 async fn list_services_v1alpha(channel: tonic::transport::Channel) -> Vec<String> {
-    use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
-    use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
-    use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
-    use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut responses = ServerReflectionClient::new(channel)
-        .server_reflection_info(tokio_stream::iter([request]))
-        .await
-        .expect("reflection v1alpha")
-        .into_inner();
-    let response = responses.next().await.expect("one answer").expect("answer");
-    match response.message_response {
-        Some(MessageResponse::ListServicesResponse(list)) => {
-            let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-            names.sort();
-            names
-        }
-        other => panic!("unexpected reflection answer {other:?}"),
-    }
+    list_services!(v1alpha, channel)
 }
 
 fn pingan_services(names: &[String]) -> Vec<&str> {

@@ -86,3 +86,13 @@ pub fn continue_from_headers(span: &tracing::Span, headers: &HashMap<String, Str
     let parent = TraceContextPropagator::new().extract(headers);
     let _ = span.set_parent(parent);
 }
+
+/// Makes `span` continue the trace of an event's stored `traceparent` / `tracestate`.
+pub fn continue_from_event(span: &tracing::Span, traceparent: &str, tracestate: &str) {
+    let headers = [("traceparent", traceparent), ("tracestate", tracestate)]
+        .into_iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(key, value)| (key.to_owned(), value.to_owned()))
+        .collect();
+    continue_from_headers(span, &headers);
+}

@@ -4,9 +4,8 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::events::Pair;
+use common::spans::{find, wait_for_spans};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 use pingan_platform::storage::Backend;
@@ -38,26 +37,10 @@ async fn event_delivery_continues_the_writers_trace() {
         "send pingan.common.v1.Actor",
         "apply pingan.common.v1.Actor",
     ];
-    let spans = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            let spans = exporter.get_finished_spans().expect("spans");
-            if wanted.iter().all(|w| spans.iter().any(|s| s.name == *w)) {
-                return spans;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .expect("all spans exported");
-    let find = |name: &str| {
-        spans
-            .iter()
-            .find(|s| s.name == name)
-            .unwrap_or_else(|| panic!("no span {name}"))
-    };
-    let root = find(wanted[0]);
-    let send = find(wanted[1]);
-    let apply = find(wanted[2]);
+    let spans = wait_for_spans(&exporter, &wanted).await;
+    let root = find(&spans, wanted[0]);
+    let send = find(&spans, wanted[1]);
+    let apply = find(&spans, wanted[2]);
     let trace_id = root.span_context.trace_id();
     assert_eq!(send.span_context.trace_id(), trace_id);
     assert_eq!(apply.span_context.trace_id(), trace_id);

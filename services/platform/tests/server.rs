@@ -3,75 +3,19 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
+use common::relay::Relay;
 use common::start;
 use pingan_platform::ApiError;
-use pingan_platform::FieldViolations;
-use pingan_platform::clients::{TracedChannel, traced_channel};
+use pingan_platform::clients::traced_channel;
 use pingan_platform::config::ServerConfig;
 use pingan_platform::server::ServiceHost;
+use pingan_proto::grid::v1::LocateGridRequest;
 use pingan_proto::grid::v1::grid_registry_service_client::GridRegistryServiceClient;
-use pingan_proto::grid::v1::grid_registry_service_server::{
-    GridRegistryService, GridRegistryServiceServer,
-};
-use pingan_proto::grid::v1::{LocateGridRequest, LocateGridResponse};
-use tokio::sync::Notify;
-use tonic::{Code, Request, Response, Status};
-use tonic_health::pb::HealthCheckRequest;
-use tonic_health::pb::health_client::HealthClient;
+use pingan_proto::grid::v1::grid_registry_service_server::GridRegistryServiceServer;
+use tonic::{Code, Status};
 use tonic_types::StatusExt;
-
-/// A grid service whose LocateGrid calls another service (health of `next`) before answering,
-/// optionally waiting for a release, and rejecting coordinates out of range.
-#[derive(Clone)]
-struct Relay {
-    next: Option<TracedChannel>,
-    started: Arc<Notify>,
-    release: Arc<Notify>,
-    hold: bool,
-}
-
-impl Relay {
-    fn new(next: Option<TracedChannel>, hold: bool) -> Self {
-        Self {
-            next,
-            started: Arc::new(Notify::new()),
-            release: Arc::new(Notify::new()),
-            hold,
-        }
-    }
-}
-
-#[tonic::async_trait]
-impl GridRegistryService for Relay {
-    async fn locate_grid(
-        &self,
-        request: Request<LocateGridRequest>,
-    ) -> Result<Response<LocateGridResponse>, Status> {
-        let location = request.into_inner().location.unwrap_or_default();
-        let mut violations = FieldViolations::default();
-        violations.require_coordinates("location", location.lat, location.lon);
-        violations.finish()?;
-        self.started.notify_one();
-        if self.hold {
-            self.release.notified().await;
-        }
-        if let Some(next) = &self.next {
-            HealthClient::new(next.clone())
-                .check(HealthCheckRequest {
-                    service: common::QUIET_NAME.to_owned(),
-                })
-                .await?;
-        }
-        Ok(Response::new(LocateGridResponse {
-            grid_id: "st-chengnan-g1".into(),
-            station_id: "st-chengnan".into(),
-            ..Default::default()
-        }))
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_lets_in_flight_calls_finish() {

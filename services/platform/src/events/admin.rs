@@ -11,7 +11,7 @@ use pingan_proto::events::v1::{
 };
 use tonic::{Request, Response, Status};
 
-use super::outbox::{Outbox, envelope};
+use super::outbox::Outbox;
 use crate::auth::{Authenticator, Role};
 use crate::error::{ApiError, FieldViolations};
 
@@ -69,7 +69,7 @@ impl EventAdminService for EventAdmin {
             .map_err(ApiError::from)?;
         let next_page_token = if rows.len() == page_size.unsigned_abs() as usize {
             rows.last()
-                .map(|r| r.event_row_id.to_string())
+                .map(|r| r.delivery.event_row_id.to_string())
                 .unwrap_or_default()
         } else {
             String::new()
@@ -77,19 +77,9 @@ impl EventAdminService for EventAdmin {
         let dead_letters = rows
             .into_iter()
             .map(|row| DeadLetter {
-                event: Some(envelope(
-                    outbox.source(),
-                    row.event_row_id,
-                    &row.event_id,
-                    &row.event_type,
-                    &row.aggregate_id,
-                    &row.payload,
-                    &row.traceparent,
-                    &row.tracestate,
-                    row.occurred_at,
-                )),
-                destination: row.destination,
-                attempts: row.attempts,
+                event: Some(outbox.envelope(&row.delivery)),
+                destination: row.delivery.destination,
+                attempts: row.delivery.attempts,
                 last_error: row.last_error,
                 failed_at: Some(prost_types::Timestamp {
                     seconds: row.updated_at.timestamp(),

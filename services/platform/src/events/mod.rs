@@ -18,7 +18,7 @@ use std::time::Duration;
 use clap::Args;
 
 pub use admin::EventAdmin;
-pub use outbox::{DeadLetterRow, Outbox, OutboxStats};
+pub use outbox::{DeadLetterRow, DueDelivery, Outbox, OutboxStats};
 pub use relay::{Relay, RelayRound};
 pub use sink::{EventHandler, EventSinkRouter, ServiceSink};
 

@@ -62,48 +62,41 @@ const PURGE_DELIVERED: &str = "DELETE FROM pingan_outbox_events WHERE occurred_a
     AND NOT EXISTS (SELECT 1 FROM pingan_outbox_deliveries d \
         WHERE d.event_row_id = pingan_outbox_events.id AND d.status <> 'DELIVERED')";
 
-/// A delivery taken by the relay.
+/// One delivery of an event to one destination, with the event.
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub(crate) struct DueDelivery {
+pub struct DueDelivery {
+    /// Outbox position of the event (orders an aggregate's events).
     pub event_row_id: i64,
+    /// Receiving service.
     pub destination: String,
+    /// Attempts made so far.
     pub attempts: i32,
+    /// Event id.
     pub event_id: String,
+    /// Event type (full protobuf name).
     pub event_type: String,
+    /// The record the event is about.
     pub aggregate_id: String,
+    /// The encoded event message.
     pub payload: Vec<u8>,
+    /// W3C trace context of the change.
     pub traceparent: String,
+    /// W3C trace state.
     pub tracestate: String,
+    /// When the change happened.
     pub occurred_at: DateTime<Utc>,
 }
 
 /// A dead letter as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DeadLetterRow {
-    /// Outbox position (orders and pages dead letters).
-    pub event_row_id: i64,
-    /// Destination it could not reach.
-    pub destination: String,
-    /// Attempts made.
-    pub attempts: i32,
+    /// The delivery that could not be made, and its event.
+    #[sqlx(flatten)]
+    pub delivery: DueDelivery,
     /// Last error seen.
     pub last_error: String,
     /// When it was marked dead.
     pub updated_at: DateTime<Utc>,
-    /// Event id.
-    pub event_id: String,
-    /// Event type.
-    pub event_type: String,
-    /// Aggregate id.
-    pub aggregate_id: String,
-    /// Encoded payload.
-    pub payload: Vec<u8>,
-    /// Trace context.
-    pub traceparent: String,
-    /// Trace state.
-    pub tracestate: String,
-    /// When the change happened.
-    pub occurred_at: DateTime<Utc>,
 }
 
 /// Outbox counts for operators and metrics.
@@ -370,49 +363,25 @@ impl Outbox {
             .map(|r| r.rows_affected()))?)
     }
 
-    pub(crate) fn envelope(&self, delivery: &DueDelivery) -> EventEnvelope {
-        envelope(
-            &self.source,
-            delivery.event_row_id,
-            &delivery.event_id,
-            &delivery.event_type,
-            &delivery.aggregate_id,
-            &delivery.payload,
-            &delivery.traceparent,
-            &delivery.tracestate,
-            delivery.occurred_at,
-        )
-    }
-}
-
-/// Builds the envelope of a stored event.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn envelope(
-    source: &str,
-    sequence: i64,
-    event_id: &str,
-    event_type: &str,
-    aggregate_id: &str,
-    payload: &[u8],
-    traceparent: &str,
-    tracestate: &str,
-    occurred_at: DateTime<Utc>,
-) -> EventEnvelope {
-    EventEnvelope {
-        event_id: event_id.to_owned(),
-        event_type: event_type.to_owned(),
-        source: source.to_owned(),
-        aggregate_id: aggregate_id.to_owned(),
-        sequence,
-        occurred_at: Some(prost_types::Timestamp {
-            seconds: occurred_at.timestamp(),
-            nanos: i32::try_from(occurred_at.timestamp_subsec_nanos()).unwrap_or_default(),
-        }),
-        traceparent: traceparent.to_owned(),
-        tracestate: tracestate.to_owned(),
-        payload: Some(prost_types::Any {
-            type_url: format!("type.googleapis.com/{event_type}"),
-            value: payload.to_vec(),
-        }),
+    /// The envelope a receiver gets for `delivery`.
+    pub fn envelope(&self, delivery: &DueDelivery) -> EventEnvelope {
+        EventEnvelope {
+            event_id: delivery.event_id.clone(),
+            event_type: delivery.event_type.clone(),
+            source: self.source.clone(),
+            aggregate_id: delivery.aggregate_id.clone(),
+            sequence: delivery.event_row_id,
+            occurred_at: Some(prost_types::Timestamp {
+                seconds: delivery.occurred_at.timestamp(),
+                nanos: i32::try_from(delivery.occurred_at.timestamp_subsec_nanos())
+                    .unwrap_or_default(),
+            }),
+            traceparent: delivery.traceparent.clone(),
+            tracestate: delivery.tracestate.clone(),
+            payload: Some(prost_types::Any {
+                type_url: format!("type.googleapis.com/{}", delivery.event_type),
+                value: delivery.payload.clone(),
+            }),
+        }
     }
 }

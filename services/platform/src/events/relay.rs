@@ -156,14 +156,7 @@ impl Relay {
             event_type = %delivery.event_type,
             destination = %delivery.destination,
         );
-        let headers = [
-            ("traceparent".to_owned(), delivery.traceparent.clone()),
-            ("tracestate".to_owned(), delivery.tracestate.clone()),
-        ]
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .collect();
-        trace_context::continue_from_headers(&span, &headers);
+        trace_context::continue_from_event(&span, &delivery.traceparent, &delivery.tracestate);
 
         if let Some(attempts) = ATTEMPTS.as_ref() {
             attempts

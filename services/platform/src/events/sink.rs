@@ -158,14 +158,7 @@ impl EventSinkRouter {
             source = %event.source,
             destination = %request.destination,
         );
-        let headers = [
-            ("traceparent".to_owned(), event.traceparent.clone()),
-            ("tracestate".to_owned(), event.tracestate.clone()),
-        ]
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .collect();
-        trace_context::continue_from_headers(&span, &headers);
+        trace_context::continue_from_event(&span, &event.traceparent, &event.tracestate);
         let duplicate = sink.apply(&event).instrument(span).await?;
         if duplicate {
             tracing::debug!(event_id = %event.event_id, "duplicate event ignored");

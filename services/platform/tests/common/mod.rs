@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod events;
+pub mod relay;
+pub mod spans;
 
 use std::net::SocketAddr;
 use std::time::Duration;
