@@ -24,9 +24,14 @@ HADOLINT="${HADOLINT:-$(command -v hadolint || true)}"
 KUBE_VERSIONS="${KUBE_VERSIONS:-1.30.0 1.37.0}"
 export PYTHONPATH="$root/.tools/py${PYTHONPATH:+:$PYTHONPATH}"
 
-# The reference rendering in k8s/: release "pingan" in namespace "pingan", default values.
+# The reference rendering in k8s/: release "pingan" in namespace "pingan", default values, except
+# for the auth secret and PII key. Left empty, the chart generates them at random on every
+# rendering, which a committed file cannot follow: k8s/ carries these public development
+# placeholders instead (k8s/README.md says to replace them).
 REF_RELEASE=pingan
 REF_NAMESPACE=pingan
+REF_ARGS=(--set secrets.authSecret=dev-only-auth-secret-PUBLIC-replace-before-use
+  --set secrets.piiKey=dev-only-pii-key-PUBLIC-replace-before-storing-data)
 
 update=false
 case "${1:-}" in
@@ -138,6 +143,11 @@ refuse "no database URL for a service" "database.url is required" \
 refuse "a peer that is not a service" "must be one of the following" --set 'services.intake.peers={grid-registry,tirage}'
 refuse "a misspelt value" "Additional property replica" --set serviceDefaults.replica=3
 refuse "an unknown service" "Additional property billing" --set services.billing.enabled=true
+refuse "an auth secret shorter than 32 characters" "secrets.authSecret: Does not match" --set secrets.authSecret=too-short
+refuse "a PII key shorter than 32 characters" "secrets.piiKey: Does not match" --set secrets.piiKey=too-short
+refuse "keys given as values next to an existing Secret" "not used with secrets.existingSecret" \
+  -f "$chart/values-production.yaml" --set secrets.piiKey=0123456789abcdef0123456789abcdef
+refuse "an events duration that is not one" "events.lease: Does not match" --set events.lease=30seconds
 
 # --- the image -------------------------------------------------------------------------------
 step "Dockerfile"
@@ -157,7 +167,11 @@ EOF
 }
 monitoring_args=(--set serviceMonitor.enabled=true --set prometheusRule.enabled=true
   --show-only templates/servicemonitor.yaml --show-only templates/prometheusrule.yaml)
-{ header ""; cat "$tmp/default/rendered.yaml"; } >"$tmp/pingan.yaml"
+mkdir -p "$tmp/reference"
+"$HELM" template "$REF_RELEASE" "$chart" --namespace "$REF_NAMESPACE" "${REF_ARGS[@]}" >"$tmp/reference/rendered.yaml"
+"$PYTHON" "$root/helm/check_manifests.py" "$tmp/reference/rendered.yaml" "$tmp/reference" >/dev/null \
+  || bad "reference rendering: invariants"
+{ header "${REF_ARGS[*]}"; cat "$tmp/reference/rendered.yaml"; } >"$tmp/pingan.yaml"
 { header "${monitoring_args[*]}"
   "$HELM" template "$REF_RELEASE" "$chart" --namespace "$REF_NAMESPACE" "${monitoring_args[@]}"; } >"$tmp/pingan-monitoring.yaml"
 for file in pingan.yaml pingan-monitoring.yaml; do

@@ -10,6 +10,10 @@ PrometheusRule groups, for promtool). Then checks, and exits non-zero on any fai
   dropped, RuntimeDefault seccomp, resource requests and memory limits;
 - Pingan services: readiness is the gRPC health of the service's own name; liveness and startup do
   not depend on the database (no gRPC health probe); grace periods cover preStop + drain;
+- keys: every Pingan Deployment takes PINGAN_AUTH_SECRET and PINGAN_PII_KEY from the keys
+  auth-secret and pii-key of one and the same Secret (no plain value, no ConfigMap copy), and a
+  rendered Secret holds values of at least 32 characters;
+- events: lease above the delivery timeout, initial backoff not above the maximum;
 - wiring: every PINGAN_PEERS URL names a rendered Service and port; every secretKeyRef and
   configMapRef names an object of the rendering (or secrets.existingSecret) and a key it has;
   Service, NetworkPolicy, PDB and ServiceMonitor selectors match something; HPAs target a
@@ -17,6 +21,7 @@ PrometheusRule groups, for promtool). Then checks, and exits non-zero on any fai
 Needs PyYAML (kubernetes-validate brings it).
 """
 
+import base64
 import json
 import re
 import sys
@@ -33,6 +38,21 @@ GRPC_NAMES = {
     "case-followup": "pingan.followup.v1.CaseFollowupService",
     "complaints-audit": "pingan.audit.v1.ComplaintsAuditService",
 }
+
+# The keys the binary requires, each from this key of the release's Secret (the same for all six
+# services), and the shortest value it accepts.
+REQUIRED_SECRET_ENV = {"PINGAN_AUTH_SECRET": "auth-secret", "PINGAN_PII_KEY": "pii-key"}
+MIN_KEY_LENGTH = 32
+EVENTS_ENV = (
+    "PINGAN_EVENTS_MAX_ATTEMPTS",
+    "PINGAN_EVENTS_INITIAL_BACKOFF",
+    "PINGAN_EVENTS_MAX_BACKOFF",
+    "PINGAN_EVENTS_POLL_INTERVAL",
+    "PINGAN_EVENTS_LEASE",
+    "PINGAN_EVENTS_DELIVERY_TIMEOUT",
+    "PINGAN_EVENTS_BATCH",
+    "PINGAN_EVENTS_RETENTION",
+)
 
 failures = []
 
@@ -139,9 +159,17 @@ def check_pingan_deployment(obj, template, configmaps):
     drain = duration_seconds(env.get("PINGAN_SHUTDOWN_GRACE", "25s"))
     if drain is None or grace < pre_stop + drain:
         fail(f"{where}: terminationGracePeriodSeconds {grace} < preStop {pre_stop} + shutdown grace {drain}")
-    for key in ("PINGAN_LISTEN", "PINGAN_METRICS_LISTEN", "PINGAN_PEERS"):
+    for key in ("PINGAN_LISTEN", "PINGAN_METRICS_LISTEN", "PINGAN_PEERS") + EVENTS_ENV:
         if key not in env:
             fail(f"{where}: {key} is not set")
+    events = {key: duration_seconds(env.get(f"PINGAN_EVENTS_{key}", "")) for key in
+              ("INITIAL_BACKOFF", "MAX_BACKOFF", "LEASE", "DELIVERY_TIMEOUT")}
+    if None not in events.values():
+        if events["LEASE"] <= events["DELIVERY_TIMEOUT"]:
+            fail(f"{where}: PINGAN_EVENTS_LEASE is not above PINGAN_EVENTS_DELIVERY_TIMEOUT: "
+                 "a slow delivery would be sent again by another replica while still in flight")
+        if events["INITIAL_BACKOFF"] > events["MAX_BACKOFF"]:
+            fail(f"{where}: PINGAN_EVENTS_INITIAL_BACKOFF is above PINGAN_EVENTS_MAX_BACKOFF")
     ports = {p["name"]: p["containerPort"] for p in container.get("ports") or []}
     if env.get("PINGAN_LISTEN", "").rsplit(":", 1)[-1] != str(ports.get("grpc")):
         fail(f"{where}: PINGAN_LISTEN {env.get('PINGAN_LISTEN')} is not the grpc port {ports.get('grpc')}")
@@ -150,6 +178,32 @@ def check_pingan_deployment(obj, template, configmaps):
     if (readiness.get("grpc") or {}).get("port") != ports.get("grpc"):
         fail(f"{where}: readiness probes port {(readiness.get('grpc') or {}).get('port')}, not the grpc port")
     return env
+
+
+def check_required_keys(obj, container, configmaps):
+    """PINGAN_AUTH_SECRET and PINGAN_PII_KEY: once each in env, from the release's Secret."""
+    where = name_of(obj)
+    refs = {}
+    for var, key in REQUIRED_SECRET_ENV.items():
+        entries = [e for e in container.get("env") or [] if e["name"] == var]
+        if len(entries) != 1:
+            fail(f"{where}: {var} is set {len(entries)} times in env, not once")
+            continue
+        ref = (entries[0].get("valueFrom") or {}).get("secretKeyRef")
+        if "value" in entries[0] or ref is None:
+            fail(f"{where}: {var} does not come from a Secret (secretKeyRef)")
+            continue
+        if ref.get("key") != key:
+            fail(f"{where}: {var} comes from key {ref.get('key')}, not {key}")
+        if ref.get("optional"):
+            fail(f"{where}: {var} is optional: the service would not start without it")
+        refs[var] = ref.get("name")
+    for ref in container.get("envFrom") or []:
+        cm = configmaps.get((ref.get("configMapRef") or {}).get("name")) or {}
+        for var in REQUIRED_SECRET_ENV:
+            if var in (cm.get("data") or {}):
+                fail(f"{where}: {var} is in ConfigMap {cm['metadata']['name']} (a secret in plain text)")
+    return set(refs.values())
 
 
 def main():
@@ -173,6 +227,7 @@ def main():
     workloads = [d for d in docs if pod_spec(d) is not None]
     pod_labels = [(name_of(d), pod_spec(d)["metadata"]["labels"]) for d in workloads]
     existing_secret_refs = set()
+    key_secrets = set()  # the Secrets the Pingan Deployments take the two keys from
 
     for obj in workloads:
         template = pod_spec(obj)
@@ -180,6 +235,8 @@ def main():
         labels = obj["metadata"]["labels"]
         if obj["kind"] == "Deployment" and labels.get("app.kubernetes.io/component") in GRPC_NAMES:
             env = check_pingan_deployment(obj, template, configmaps)
+            container = next(c for c in template["spec"]["containers"] if c["name"] == "pingan")
+            key_secrets |= check_required_keys(obj, container, configmaps)
             for pair in filter(None, env.get("PINGAN_PEERS", "").split(",")):
                 peer, url = pair.split("=", 1)
                 match = re.fullmatch(r"http://([a-z0-9-]+):(\d+)", url)
@@ -210,6 +267,18 @@ def main():
             if cm and cm not in configmaps:
                 fail(f"{name_of(obj)}: volume ConfigMap {cm} is not rendered")
 
+    if len(key_secrets) > 1:
+        fail(f"the services take PINGAN_AUTH_SECRET / PINGAN_PII_KEY from different Secrets "
+             f"{sorted(key_secrets)}: all six must share one auth secret and one PII key")
+    for name in key_secrets:
+        secret = secrets.get(name)
+        if secret is None:
+            continue  # secrets.existingSecret: listed below as expected keys
+        values = (secret.get("stringData") or {}) | {
+            k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+        for key in REQUIRED_SECRET_ENV.values():
+            if len(values.get(key) or "") < MIN_KEY_LENGTH:
+                fail(f"Secret/{name}: {key} is shorter than {MIN_KEY_LENGTH} characters")
     for svc in services.values():
         selector = {"matchLabels": svc["spec"].get("selector") or {}}
         targets = [n for n, labels in pod_labels if selects(selector, labels)]

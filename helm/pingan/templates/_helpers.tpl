@@ -105,9 +105,38 @@ returns YAML (use with fromYaml).
 {{- end -}}
 {{- end -}}
 
-{{/* The Secret holding the connection URLs. */}}
+{{/* The Secret holding the connection URLs and the auth and PII keys. */}}
 {{- define "pingan.secretName" -}}
 {{- default (printf "%s-connections" (include "pingan.fullname" .)) .Values.secrets.existingSecret -}}
+{{- end -}}
+
+{{/*
+The two keys every service needs, the same for all six: auth-secret (PINGAN_AUTH_SECRET, the HS256
+secret that signs the services' own tokens and checks every caller's) and pii-key (PINGAN_PII_KEY,
+the keyed hash and AES-GCM key of phone and ID numbers). Each is, in order: secrets.authSecret /
+secrets.piiKey when set; the value already in the release's Secret (lookup, so upgrades keep it;
+`helm template` and client-side dry runs see no cluster and get fresh values); else 48 random
+characters. Computed once per rendering and kept in the root context, so that the Secret and the
+Deployments' checksum/secret see the same values. Returns YAML (use with fromYaml).
+*/}}
+{{- define "pingan.appSecrets" -}}
+{{- if not (hasKey . "pinganAppSecrets") -}}
+{{- $found := lookup "v1" "Secret" .Release.Namespace (include "pingan.secretName" .) | default dict -}}
+{{- $given := dict "auth-secret" .Values.secrets.authSecret "pii-key" .Values.secrets.piiKey -}}
+{{- $out := dict -}}
+{{- range $key, $value := $given -}}
+{{- $stored := dig "data" $key "" $found -}}
+{{- if $value -}}
+{{- $_ := set $out $key $value -}}
+{{- else if $stored -}}
+{{- $_ := set $out $key (b64dec $stored) -}}
+{{- else -}}
+{{- $_ := set $out $key (randAlphaNum 48) -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set . "pinganAppSecrets" $out -}}
+{{- end -}}
+{{- toYaml (get . "pinganAppSecrets") -}}
 {{- end -}}
 
 {{- define "pingan.postgresql.fullname" -}}
@@ -166,6 +195,16 @@ PINGAN_SHUTDOWN_GRACE: {{ $cfg.shutdownGrace | quote }}
 PINGAN_HEALTH_INTERVAL: {{ $cfg.healthInterval | quote }}
 PINGAN_DATABASE_MAX_CONNECTIONS: {{ $cfg.databaseMaxConnections | int | quote }}
 PINGAN_PEERS: {{ include "pingan.peers" (dict "root" $root "cfg" $cfg) | quote }}
+{{- with $root.Values.events }}
+PINGAN_EVENTS_MAX_ATTEMPTS: {{ .maxAttempts | int | quote }}
+PINGAN_EVENTS_INITIAL_BACKOFF: {{ .initialBackoff | quote }}
+PINGAN_EVENTS_MAX_BACKOFF: {{ .maxBackoff | quote }}
+PINGAN_EVENTS_POLL_INTERVAL: {{ .pollInterval | quote }}
+PINGAN_EVENTS_LEASE: {{ .lease | quote }}
+PINGAN_EVENTS_DELIVERY_TIMEOUT: {{ .deliveryTimeout | quote }}
+PINGAN_EVENTS_BATCH: {{ .batch | int | quote }}
+PINGAN_EVENTS_RETENTION: {{ .retention | quote }}
+{{- end }}
 {{- if $cfg.usesRedis }}
 PINGAN_REDIS_PREFIX: {{ $root.Values.redis.prefix | quote }}
 {{- end }}
