@@ -3,6 +3,7 @@
 
 pub mod admin_cli;
 pub mod hosting;
+pub mod registry_import;
 pub mod routing;
 
 pub use hosting::{HostError, Process, Security, ServiceKind, StorageChoice};

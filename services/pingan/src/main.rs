@@ -41,6 +41,32 @@ enum Command {
     Events(admin_cli::EventsCommand),
     /// Sign a bearer token with the bureau's secret.
     Token(admin_cli::TokenArgs),
+    /// Client commands of the grid registry.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum RegistryCommand {
+    /// Load a jurisdiction (stations, grids, officers, residents, premises) from a JSON file
+    /// through the public API; re-running it updates the same records.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// The jurisdiction file (the format of shared/data/jurisdiction.json).
+    file: PathBuf,
+    /// The grid-registry endpoint.
+    #[arg(
+        long,
+        env = "PINGAN_ENDPOINT",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    endpoint: String,
+    /// Bearer token (e.g. an admin's); none for the anonymous dev user of `pingan dev`.
+    #[arg(long, env = "PINGAN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -108,7 +134,20 @@ fn main() -> anyhow::Result<()> {
         Command::Dev(args) => runtime.block_on(dev(args)),
         Command::Events(command) => runtime.block_on(admin_cli::events(command)),
         Command::Token(args) => admin_cli::token(&args),
+        Command::Registry(RegistryCommand::Import(args)) => runtime.block_on(registry_import(args)),
     }
+}
+
+async fn registry_import(args: ImportArgs) -> anyhow::Result<()> {
+    let json = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))?;
+    let channel = tonic::transport::Endpoint::from_shared(args.endpoint.clone())?
+        .connect()
+        .await
+        .with_context(|| format!("connecting to {}", args.endpoint))?;
+    let report = pingan::registry_import::import(channel, args.token.as_deref(), &json).await?;
+    println!("{report}");
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -206,6 +245,7 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
             .metrics_listen
             .or_else(|| Some(SocketAddr::from(([127, 0, 0, 1], 9464))));
         let metrics_addr = spawn_metrics(metrics_listen).await?;
+        spawn_demo_load(endpoint);
         print_banner(endpoint, &data_dir, metrics_addr);
         process.serve(listener, shutdown_signal()).await?;
         anyhow::Ok(())
@@ -229,11 +269,39 @@ fn dev_pii_keys(config: &PiiConfig, data_dir: &std::path::Path) -> anyhow::Resul
         Ok(existing) => existing.trim().to_owned(),
         Err(_) => {
             let fresh = pingan_platform::pii::random_key_hex();
-            std::fs::write(&file, &fresh).with_context(|| format!("writing {}", file.display()))?;
+            write_private(&file, &fresh).with_context(|| format!("writing {}", file.display()))?;
             fresh
         }
     };
     Ok(PiiKeys::from_master(key.as_bytes())?)
+}
+
+/// Loads the demo jurisdiction through the dev endpoint once it serves, if the registry is empty.
+fn spawn_demo_load(endpoint: SocketAddr) {
+    tokio::spawn(async move {
+        let channel = match tonic::transport::Endpoint::from_shared(format!("http://{endpoint}")) {
+            Ok(e) => e.connect_lazy(),
+            Err(err) => {
+                tracing::warn!(error = %err, "demo jurisdiction not loaded");
+                return;
+            }
+        };
+        match pingan::registry_import::load_demo_if_empty(channel).await {
+            Ok(Some(report)) => tracing::info!(%report, "demo jurisdiction loaded"),
+            Ok(None) => tracing::info!("registry not empty: demo jurisdiction not loaded"),
+            Err(err) => tracing::warn!(error = %err, "demo jurisdiction not loaded"),
+        }
+    });
+}
+
+/// Writes a secret readable by its owner only.
+fn write_private(file: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(file)?.write_all(contents.as_bytes())
 }
 
 async fn spawn_metrics(addr: Option<SocketAddr>) -> anyhow::Result<Option<SocketAddr>> {

@@ -1,0 +1,15 @@
+//! The registry's rules, free of I/O: polygons and the spatial index, ID numbers, records,
+//! inspections, the notebook, outreach statistics and who may see personal data in clear.
+
+pub mod access;
+pub mod geometry;
+pub mod idcard;
+pub mod inspection;
+pub mod notebook;
+pub mod outreach;
+pub mod records;
+pub mod spatial;
+
+pub use geometry::{GridShape, LatLon, PolygonError};
+pub use records::*;
+pub use spatial::GridIndex;

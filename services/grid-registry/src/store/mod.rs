@@ -1,0 +1,188 @@
+//! Storage in domain terms: the [`Store`] trait and its SQL implementation over both backends.
+
+mod queries;
+mod sql;
+
+pub use sql::SqlStore;
+
+use pingan_platform::StorageError;
+
+use crate::domain::*;
+
+/// Filters of a listing. Empty strings and zeros mean "any".
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Only these stations (the caller's jurisdiction); `None` is the whole bureau.
+    pub stations: Option<Vec<String>>,
+    /// Only this station.
+    pub station_id: String,
+    /// Only this grid.
+    pub grid_id: String,
+    /// Only grids this person is responsible for (or needs assigned to them).
+    pub officer_id: String,
+}
+
+/// A page request.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    /// Rows to skip.
+    pub offset: i64,
+    /// Rows to return.
+    pub limit: i64,
+}
+
+/// Filters of the open needs listing.
+#[derive(Debug, Clone, Default)]
+pub struct NeedFilter {
+    pub scope: Scope,
+    pub resident_id: String,
+    pub premises_id: String,
+    pub categories: Vec<i32>,
+    /// Only needs due before this time.
+    pub due_before: Option<Millis>,
+}
+
+/// Filters of the re-inspection listing.
+#[derive(Debug, Clone, Default)]
+pub struct ReinspectionFilter {
+    pub scope: Scope,
+    pub premises_kind: i32,
+    pub due_before: Option<Millis>,
+}
+
+/// Filters of outreach events.
+#[derive(Debug, Clone, Default)]
+pub struct OutreachFilter {
+    pub scope: Scope,
+    pub grid_ids: Vec<String>,
+    pub from: Option<Millis>,
+    pub until: Option<Millis>,
+}
+
+/// The result of an insert keyed by a request id: the new record, or the one stored first.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inserted<T> {
+    /// Stored now.
+    New(T),
+    /// A repeat of an earlier request: the record it created.
+    Existing(T),
+}
+
+impl<T> Inserted<T> {
+    /// The record either way.
+    pub fn into_inner(self) -> T {
+        match self {
+            Self::New(t) | Self::Existing(t) => t,
+        }
+    }
+}
+
+/// Everything the registry keeps.
+#[tonic::async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Creates or replaces a station; true when created.
+    async fn put_station(&self, station: &Station) -> Result<bool, StorageError>;
+    /// A station.
+    async fn station(&self, station_id: &str) -> Result<Option<Station>, StorageError>;
+    /// Every station.
+    async fn stations(&self) -> Result<Vec<Station>, StorageError>;
+
+    /// Creates or replaces a grid; true when created.
+    async fn put_grid(&self, grid: &Grid) -> Result<bool, StorageError>;
+    /// A grid.
+    async fn grid(&self, grid_id: &str) -> Result<Option<Grid>, StorageError>;
+    /// Every grid (to build the spatial index).
+    async fn all_grids(&self) -> Result<Vec<Grid>, StorageError>;
+    /// Grids in scope of one kind (0: any), ordered by id.
+    async fn list_grids(
+        &self,
+        scope: &Scope,
+        kind: i32,
+        page: Page,
+    ) -> Result<Vec<Grid>, StorageError>;
+    /// Creates or replaces an assignment.
+    async fn put_officer(&self, officer: &GridOfficer) -> Result<(), StorageError>;
+    /// Ends an assignment; false when there was none.
+    async fn remove_officer(
+        &self,
+        grid_id: &str,
+        officer_id: &str,
+        role: i32,
+    ) -> Result<bool, StorageError>;
+    /// People responsible for a grid, village officers first.
+    async fn officers(&self, grid_id: &str) -> Result<Vec<GridOfficer>, StorageError>;
+
+    /// Creates or replaces an address; true when created.
+    async fn put_address(&self, address: &Address) -> Result<bool, StorageError>;
+    /// An address.
+    async fn address(&self, address_id: &str) -> Result<Option<Address>, StorageError>;
+    /// Creates or replaces a resident; true when created. Conflict when the ID number is taken.
+    async fn put_resident(&self, resident: &Resident) -> Result<bool, StorageError>;
+    /// A resident, with the last contacted visit.
+    async fn resident(&self, resident_id: &str) -> Result<Option<Resident>, StorageError>;
+    /// The resident with this ID-number hash.
+    async fn resident_by_id_hash(&self, hash: &str) -> Result<Option<Resident>, StorageError>;
+    /// Residents in scope, by id.
+    async fn residents(&self, scope: &Scope) -> Result<Vec<Resident>, StorageError>;
+    /// Creates or replaces a house; true when created.
+    async fn put_house(&self, house: &House) -> Result<bool, StorageError>;
+    /// A house.
+    async fn house(&self, house_id: &str) -> Result<Option<House>, StorageError>;
+    /// Creates or replaces premises; true when created.
+    async fn put_premises(&self, premises: &Premises) -> Result<bool, StorageError>;
+    /// Premises.
+    async fn premises(&self, premises_id: &str) -> Result<Option<Premises>, StorageError>;
+    /// Premises of a grid.
+    async fn premises_in_grid(&self, grid_id: &str) -> Result<Vec<Premises>, StorageError>;
+    /// Records an ID-number lookup.
+    async fn record_lookup(&self, lookup: &IdLookup) -> Result<(), StorageError>;
+
+    /// Stores a visit unless its request id was seen.
+    async fn insert_visit(&self, visit: &Visit) -> Result<Inserted<Visit>, StorageError>;
+    /// Stores a need unless its request id was seen.
+    async fn insert_need(&self, need: &Need) -> Result<Inserted<Need>, StorageError>;
+    /// A need.
+    async fn need(&self, need_id: &str) -> Result<Option<Need>, StorageError>;
+    /// Replaces a need that is still open; false when it was settled meanwhile.
+    async fn settle_need(&self, need: &Need) -> Result<bool, StorageError>;
+    /// Open needs, urgent and earliest due first.
+    async fn open_needs(&self, filter: &NeedFilter, page: Page) -> Result<Vec<Need>, StorageError>;
+    /// Number of open needs of a resident.
+    async fn open_need_count(&self, resident_id: &str) -> Result<i64, StorageError>;
+
+    /// Stores an inspection unless its request id was seen (and links a re-inspection).
+    async fn insert_inspection(
+        &self,
+        inspection: &Inspection,
+    ) -> Result<Inserted<Inspection>, StorageError>;
+    /// An inspection.
+    async fn inspection(&self, inspection_id: &str) -> Result<Option<Inspection>, StorageError>;
+    /// Replaces an inspection (and, for a passing re-inspection, marks the original rectified).
+    async fn update_inspection(
+        &self,
+        inspection: &Inspection,
+        rectified_original: Option<&Inspection>,
+    ) -> Result<(), StorageError>;
+    /// Failed inspections without a re-inspection, earliest deadline first.
+    async fn due_reinspections(
+        &self,
+        filter: &ReinspectionFilter,
+        page: Page,
+    ) -> Result<Vec<Inspection>, StorageError>;
+
+    /// Stores an outreach event unless its request id was seen.
+    async fn insert_outreach(&self, event: &Outreach) -> Result<Inserted<Outreach>, StorageError>;
+    /// Outreach events in scope.
+    async fn outreach(&self, filter: &OutreachFilter) -> Result<Vec<Outreach>, StorageError>;
+
+    /// Stores a broadcast unless its request id was seen.
+    async fn insert_broadcast(
+        &self,
+        broadcast: &Broadcast,
+    ) -> Result<Inserted<Broadcast>, StorageError>;
+    /// A broadcast by its request id.
+    async fn broadcast_by_request(
+        &self,
+        request_id: &str,
+    ) -> Result<Option<Broadcast>, StorageError>;
+}
