@@ -26,7 +26,7 @@ macro_rules! evidence_columns {
         concat!(
             "evidence_id, complaint_id, kind, status, title, description, uri, ",
             $content,
-            " AS content, content_type, content_sha256, size_bytes, captured_at, covers_start, \
+            ", content_type, content_sha256, size_bytes, captured_at, covers_start, \
              covers_end, device_id, statement_by, source_ref, attached_automatically, \
              added_by_subject, added_by_role, added_at, fetch_incident_id, fetch_dispatch_id, \
              fetch_attempts, next_fetch_at, pending_reason"
@@ -120,12 +120,12 @@ const SELECT_EVIDENCE: &str = concat!(
 );
 const SELECT_EVIDENCE_BRIEF_PG: &str = concat!(
     "SELECT ",
-    evidence_columns!("CAST(NULL AS BYTEA)"),
+    evidence_columns!("CAST(NULL AS BYTEA) AS content"),
     " FROM complaint_evidence WHERE complaint_id = $1 ORDER BY evidence_id"
 );
 const SELECT_EVIDENCE_BRIEF_SQLITE: &str = concat!(
     "SELECT ",
-    evidence_columns!("CAST(NULL AS BLOB)"),
+    evidence_columns!("CAST(NULL AS BLOB) AS content"),
     " FROM complaint_evidence WHERE complaint_id = $1 ORDER BY evidence_id"
 );
 const SELECT_ONE_EVIDENCE: &str = concat!(
