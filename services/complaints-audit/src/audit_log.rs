@@ -146,7 +146,7 @@ pub fn filter(request: &QueryAuditRequest) -> Result<AuditFilter, ApiError> {
             String::new()
         }
     };
-    let range = request.range.clone().unwrap_or_default();
+    let range = request.range.unwrap_or_default();
     let from = from_ts(range.start.as_ref());
     let to = from_ts(range.end.as_ref());
     if range.start.is_some() && from.is_none() {

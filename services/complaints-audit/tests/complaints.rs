@@ -577,7 +577,7 @@ async fn overdue_and_early_warning(backend: Backend) {
             "insp-1",
             INSPECTOR,
             ListEarlyWarningsRequest {
-                range: Some(range.clone()),
+                range: Some(range),
                 ..ListEarlyWarningsRequest::default()
             },
         ))

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod complaints;
+pub mod evidence;
 
 use pingan_platform::storage::{Db, Tx};
 
