@@ -67,6 +67,7 @@ pub struct TestCluster {
     issuer: TokenIssuer,
     hosts: Vec<RunningHost>,
     databases: Vec<TestDatabase>,
+    database_urls: BTreeMap<ServiceKind, String>,
     redis_prefix: String,
 }
 
@@ -163,6 +164,7 @@ impl TestCluster {
             issuer: security.issuer.clone(),
             hosts: Vec::new(),
             databases: Vec::new(),
+            database_urls: BTreeMap::new(),
             redis_prefix: format!("{}:", unique_name("pingan_t")),
         };
         for (addr, listener, group) in listeners {
@@ -181,6 +183,7 @@ impl TestCluster {
                     redis_url: redis_url.clone(),
                     redis_prefix: format!("{}{}:", cluster.redis_prefix, kind.short_name()),
                 };
+                cluster.database_urls.insert(*kind, database.url.clone());
                 cluster.databases.push(database);
                 let pool = PoolSettings {
                     max_connections: 5,
@@ -230,6 +233,14 @@ impl TestCluster {
             .iter()
             .find(|host| host.services.contains(&kind))
             .map(|host| format!("http://{}", host.addr))
+            .with_context(|| format!("{} is not running in this cluster", kind.short_name()))
+    }
+
+    /// The URL of `kind`'s own database (for tests that inspect or tamper with storage).
+    pub fn database_url(&self, kind: ServiceKind) -> anyhow::Result<String> {
+        self.database_urls
+            .get(&kind)
+            .cloned()
             .with_context(|| format!("{} is not running in this cluster", kind.short_name()))
     }
 

@@ -1,14 +1,29 @@
 //! The complaints-audit service: complaints against officers, investigations, evidence, findings, and the tamper-evident audit log.
 //!
-//! Layout: `grpc` (handlers: decode, validate, authorize, map errors) → `domain` (rules, no I/O)
-//! → `store` (sqlx, both backends) → `events` (outbox producers and consumers).
+//! Layout: `grpc` (handlers: decode, validate, authorize, map errors) → `complaints`,
+//! `queries`, `audit_log`, `evidence` (operations) → `domain` (rules, no I/O) → `store`
+//! (sqlx, both backends); `events` (inbox handlers).
 
+pub mod audit_log;
+pub mod complaints;
+pub mod convert;
+pub mod core;
+pub mod domain;
+pub mod events;
+pub mod evidence;
 pub mod grpc;
+pub mod queries;
+pub mod settings;
+pub mod store;
+pub mod validate;
+
+use std::sync::Arc;
 
 use pingan_platform::{Migrations, ServiceContext};
 use pingan_proto::audit::v1::complaints_audit_service_server::ComplaintsAuditServiceServer;
 
 pub use grpc::ComplaintsAuditApi;
+pub use settings::Settings;
 
 /// Short name used for configuration, peers, data files and metrics.
 pub const SHORT_NAME: &str = "complaints-audit";
@@ -22,12 +37,28 @@ pub static MIGRATIONS: Migrations = Migrations {
     sqlite: &SQLITE_MIGRATIONS,
 };
 
-/// The tonic service, ready to mount on a [`pingan_platform::server::ServiceHost`].
+/// The tonic service, ready to mount on a [`pingan_platform::server::ServiceHost`]; settings
+/// from the environment. Starts the background worker (pending evidence, audit retention),
+/// which stops when the service is dropped.
 pub fn service(context: &ServiceContext) -> ComplaintsAuditServiceServer<ComplaintsAuditApi> {
-    ComplaintsAuditServiceServer::new(ComplaintsAuditApi::new(context.clone()))
+    service_with(context, Settings::from_env())
+}
+
+/// Like [`service`], with explicit settings.
+pub fn service_with(
+    context: &ServiceContext,
+    settings: Settings,
+) -> ComplaintsAuditServiceServer<ComplaintsAuditApi> {
+    let interval = settings.worker_interval;
+    let core = Arc::new(core::Core::new(context.clone(), settings));
+    evidence::spawn_worker(Arc::downgrade(&core), interval);
+    ComplaintsAuditServiceServer::new(ComplaintsAuditApi::new(core))
 }
 
 /// The service's inbox, with a handler for each event type routed to it.
 pub fn event_sink(context: &ServiceContext) -> pingan_platform::events::ServiceSink {
-    pingan_platform::events::ServiceSink::new(context.db.clone(), context.clock.clone())
+    events::sink(Arc::new(core::Core::new(
+        context.clone(),
+        Settings::from_env(),
+    )))
 }

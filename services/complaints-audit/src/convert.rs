@@ -1,0 +1,258 @@
+//! Stored rows → API messages, with the complainant's personal data shown in clear only to the
+//! roles that need it (inspectors, the legal unit) and masked for everyone else.
+
+use chrono::{DateTime, Utc};
+use pingan_platform::pii::PiiKeys;
+use pingan_proto::audit::v1::{
+    Accused, AuditEntry, AuditOutcome, AuditRecord, Complainant, Complaint, ComplaintFinding,
+    ComplaintSource, ComplaintStatus, Deadline, DeadlineKind, Evidence, EvidenceKind,
+    EvidenceStatus, HotlineReplyStatus,
+};
+use pingan_proto::common::v1::{Actor, TimeRange};
+use prost::Message as _;
+
+use crate::domain::audit::AuditRow;
+use crate::domain::complaint::is_overdue;
+use crate::store::complaints::{AccusedRow, ComplaintRow, EvidenceRow};
+
+/// A protobuf timestamp.
+pub fn ts(at: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}
+
+/// A UTC time from a protobuf timestamp (None when unset or out of range).
+pub fn from_ts(ts: Option<&prost_types::Timestamp>) -> Option<DateTime<Utc>> {
+    let ts = ts?;
+    DateTime::from_timestamp(ts.seconds, u32::try_from(ts.nanos).ok()?)
+}
+
+/// How much of a complaint the caller may see.
+#[derive(Debug, Clone, Copy)]
+pub struct View {
+    /// Clear phone / ID number, name and address of the complainant.
+    pub clear_pii: bool,
+    /// Inline evidence content.
+    pub with_content: bool,
+}
+
+/// Parses a stored enum name, defaulting to UNSPECIFIED.
+macro_rules! parse_enum {
+    ($ty:ty, $name:expr) => {
+        <$ty>::from_str_name($name).unwrap_or_default() as i32
+    };
+}
+
+fn masked_name(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => format!("{first}{}", "*".repeat(chars.count().clamp(1, 3))),
+        None => String::new(),
+    }
+}
+
+fn complainant(row: &ComplaintRow, pii: &PiiKeys, view: View) -> Complainant {
+    let open = |sealed: &Option<Vec<u8>>| {
+        sealed
+            .as_deref()
+            .and_then(|sealed| pii.decrypt(sealed).ok())
+            .unwrap_or_default()
+    };
+    if view.clear_pii {
+        Complainant {
+            name: row.complainant_name.clone(),
+            phone: open(&row.complainant_phone_sealed),
+            phone_masked: row.complainant_phone_masked.clone(),
+            id_number: open(&row.complainant_id_sealed),
+            id_number_masked: row.complainant_id_masked.clone(),
+            address: row.complainant_address.clone(),
+            confidential: row.confidential,
+        }
+    } else {
+        Complainant {
+            name: masked_name(&row.complainant_name),
+            phone: String::new(),
+            phone_masked: row.complainant_phone_masked.clone(),
+            id_number: String::new(),
+            id_number_masked: row.complainant_id_masked.clone(),
+            address: String::new(),
+            confidential: row.confidential,
+        }
+    }
+}
+
+fn deadline(
+    kind: DeadlineKind,
+    due: DateTime<Utc>,
+    met: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Deadline {
+    Deadline {
+        kind: kind as i32,
+        due_at: Some(ts(due)),
+        met_at: met.map(ts),
+        overdue: is_overdue(due, met, now),
+    }
+}
+
+/// The deadlines of a complaint as of `now`.
+pub fn deadlines(row: &ComplaintRow, now: DateTime<Utc>) -> Vec<Deadline> {
+    vec![
+        deadline(
+            DeadlineKind::Receipt,
+            row.receipt_due_at,
+            row.receipt_met_at,
+            now,
+        ),
+        deadline(
+            DeadlineKind::PreliminaryCheck,
+            row.preliminary_due_at,
+            row.preliminary_met_at,
+            now,
+        ),
+        deadline(
+            DeadlineKind::Investigation,
+            row.investigation_due_at,
+            row.investigation_met_at,
+            now,
+        ),
+    ]
+}
+
+/// One accused, as the API shows it.
+pub fn accused(row: &AccusedRow) -> Accused {
+    Accused {
+        officer_id: row.officer_id.clone(),
+        unit_id: row.unit_id.clone(),
+        station_id: row.station_id.clone(),
+        description: row.description.clone(),
+    }
+}
+
+/// One piece of evidence, as the API shows it.
+pub fn evidence(row: &EvidenceRow, with_content: bool) -> Evidence {
+    let covers = (row.covers_start.is_some() || row.covers_end.is_some()).then(|| TimeRange {
+        start: row.covers_start.map(ts),
+        end: row.covers_end.map(ts),
+    });
+    Evidence {
+        evidence_id: row.evidence_id.clone(),
+        kind: parse_enum!(EvidenceKind, &row.kind),
+        title: row.title.clone(),
+        description: row.description.clone(),
+        uri: row.uri.clone(),
+        content: if with_content {
+            row.content.clone().unwrap_or_default()
+        } else {
+            Vec::new()
+        },
+        content_type: row.content_type.clone(),
+        content_sha256: row.content_sha256.clone(),
+        size_bytes: row.size_bytes,
+        captured_at: row.captured_at.map(ts),
+        covers,
+        device_id: row.device_id.clone(),
+        statement_by: row.statement_by.clone(),
+        source_ref: row.source_ref.clone(),
+        attached_automatically: row.attached_automatically,
+        added_by: Some(Actor {
+            subject: row.added_by_subject.clone(),
+            role: row.added_by_role.clone(),
+            display_name: String::new(),
+        }),
+        added_at: Some(ts(row.added_at)),
+        status: parse_enum!(EvidenceStatus, &row.status),
+        pending_reason: row.pending_reason.clone(),
+        fetch_attempts: row.fetch_attempts,
+    }
+}
+
+/// The stored finding, if any.
+pub fn finding(row: &ComplaintRow) -> Option<ComplaintFinding> {
+    row.finding_record
+        .as_deref()
+        .and_then(|bytes| ComplaintFinding::decode(bytes).ok())
+}
+
+/// A complaint with its accused and evidence as the caller may see it.
+pub fn complaint(
+    row: &ComplaintRow,
+    accused_rows: &[AccusedRow],
+    evidence_rows: &[EvidenceRow],
+    now: DateTime<Utc>,
+    pii: &PiiKeys,
+    view: View,
+) -> Complaint {
+    let deadlines = deadlines(row, now);
+    let overdue = deadlines.iter().any(|d| d.met_at.is_none() && d.overdue);
+    Complaint {
+        complaint_id: row.complaint_id.clone(),
+        case_number: row.case_number.clone(),
+        source: parse_enum!(ComplaintSource, &row.source),
+        hotline_ticket_id: row.hotline_ticket_id.clone(),
+        transfer_id: row.transfer_id.clone(),
+        complainant: Some(complainant(row, pii, view)),
+        accused: accused_rows.iter().map(accused).collect(),
+        incident_id: row.incident_id.clone(),
+        allegation: row.allegation.clone(),
+        allegation_tags: row
+            .allegation_tags
+            .lines()
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        occurred_at: row.occurred_at.map(ts),
+        station_id: row.station_id.clone(),
+        status: parse_enum!(ComplaintStatus, &row.status),
+        investigator_id: row.investigator_id.clone(),
+        legal_reviewer_id: row.legal_reviewer_id.clone(),
+        deadlines,
+        overdue,
+        evidence: evidence_rows
+            .iter()
+            .map(|e| evidence(e, view.with_content))
+            .collect(),
+        finding: finding(row),
+        hotline_reply_status: parse_enum!(HotlineReplyStatus, &row.hotline_reply_status),
+        hotline_replied_at: row.hotline_replied_at.map(ts),
+        received_at: Some(ts(row.received_at)),
+        filed_by: Some(Actor {
+            subject: row.filed_by_subject.clone(),
+            role: row.filed_by_role.clone(),
+            display_name: String::new(),
+        }),
+        closed_at: row.closed_at.map(ts),
+        created_at: Some(ts(row.created_at)),
+        updated_at: Some(ts(row.updated_at)),
+    }
+}
+
+/// One audit row as the API shows it.
+pub fn audit_entry(row: &AuditRow) -> AuditEntry {
+    AuditEntry {
+        sequence: row.sequence,
+        entry_id: row.entry_id.clone(),
+        record: Some(AuditRecord {
+            actor: Some(Actor {
+                subject: row.actor_subject.clone(),
+                role: row.actor_role.clone(),
+                display_name: row.actor_display_name.clone(),
+            }),
+            action: row.action.clone(),
+            resource_type: row.resource_type.clone(),
+            resource_id: row.resource_id.clone(),
+            occurred_at: Some(ts(row.occurred_at)),
+            trace_id: row.trace_id.clone(),
+            source_service: row.source_service.clone(),
+            outcome: parse_enum!(AuditOutcome, &row.outcome),
+            station_id: row.station_id.clone(),
+            detail: row.detail.clone(),
+            client: row.client.clone(),
+        }),
+        recorded_at: Some(ts(row.recorded_at)),
+        prev_hash: row.prev_hash.clone(),
+        hash: row.hash.clone(),
+    }
+}

@@ -1,0 +1,5 @@
+//! Rules of complaints and of the audit chain, without I/O.
+
+pub mod audit;
+pub mod complaint;
+pub mod warning;

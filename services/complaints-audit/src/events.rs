@@ -1,0 +1,143 @@
+//! Events routed to complaints-audit: audit records from every service, complaints from 12345
+//! (via triage), and triage's acknowledgement that 12345 has the answer.
+
+use std::sync::Arc;
+
+use pingan_platform::ApiError;
+use pingan_platform::events::{EventHandler, ServiceSink};
+use pingan_platform::storage::Tx;
+use pingan_proto::audit::v1::{Accused, AuditRecord, ComplaintSource};
+use pingan_proto::common::v1::Actor;
+use pingan_proto::events::v1::EventEnvelope;
+use pingan_proto::triage::v1::{HotlineComplaintReceived, TransferStatus, TransferStatusChanged};
+use prost::{Message, Name};
+
+use crate::complaints::{self, NewComplaint};
+use crate::convert::from_ts;
+use crate::core::Core;
+
+fn decode<M: Message + Default>(event: &EventEnvelope) -> Result<M, ApiError> {
+    let payload = event
+        .payload
+        .as_ref()
+        .map(|p| p.value.as_slice())
+        .unwrap_or_default();
+    M::decode(payload).map_err(|err| {
+        ApiError::invalid(
+            "event.payload",
+            format!("cannot decode {}: {err}", event.event_type),
+        )
+    })
+}
+
+fn occurred_at(core: &Core, event: &EventEnvelope) -> chrono::DateTime<chrono::Utc> {
+    from_ts(event.occurred_at.as_ref()).unwrap_or_else(|| core.now())
+}
+
+/// `pingan.audit.v1.AuditRecord` → one entry of the chain (entry id = event id).
+struct AuditRecordHandler(Arc<Core>);
+
+#[tonic::async_trait]
+impl EventHandler for AuditRecordHandler {
+    async fn handle(&self, tx: &mut Tx, event: &EventEnvelope) -> Result<(), ApiError> {
+        let record: AuditRecord = decode(event)?;
+        let entry = crate::audit_log::new_entry(
+            &event.event_id,
+            &record,
+            &event.source,
+            occurred_at(&self.0, event),
+        );
+        crate::audit_log::append(&self.0, tx, entry).await?;
+        Ok(())
+    }
+}
+
+/// `pingan.triage.v1.HotlineComplaintReceived` → a HOTLINE_12345 complaint (once per ticket).
+struct HotlineComplaintHandler(Arc<Core>);
+
+#[tonic::async_trait]
+impl EventHandler for HotlineComplaintHandler {
+    async fn handle(&self, tx: &mut Tx, event: &EventEnvelope) -> Result<(), ApiError> {
+        let ticket: HotlineComplaintReceived = decode(event)?;
+        if ticket.hotline_ticket_id.trim().is_empty() {
+            // Retrying cannot fix it: recorded and dropped.
+            tracing::error!(event_id = %event.event_id, "12345 complaint without ticket id ignored");
+            return Ok(());
+        }
+        let allegation = if ticket.description.trim().is_empty() {
+            "(no description given to 12345)".to_owned()
+        } else {
+            ticket.description.clone()
+        };
+        let phone = if crate::validate::is_valid_phone(&ticket.complainant_phone) {
+            ticket.complainant_phone.clone()
+        } else {
+            String::new()
+        };
+        let new = NewComplaint {
+            source: ComplaintSource::Hotline12345,
+            hotline_ticket_id: ticket.hotline_ticket_id.trim().to_owned(),
+            transfer_id: ticket.transfer_id.trim().to_owned(),
+            name: ticket.complainant_name.clone(),
+            phone,
+            address: ticket.address.clone(),
+            accused: vec![Accused {
+                description: "not identified yet: as described in the 12345 ticket".to_owned(),
+                ..Accused::default()
+            }],
+            allegation,
+            tags: vec!["HOTLINE_12345".to_owned()],
+            received_at: from_ts(ticket.received_at.as_ref())
+                .unwrap_or_else(|| occurred_at(&self.0, event)),
+            ..NewComplaint::default()
+        };
+        let by = Actor {
+            subject: if event.source.is_empty() {
+                "triage".to_owned()
+            } else {
+                event.source.clone()
+            },
+            role: "service".to_owned(),
+            display_name: String::new(),
+        };
+        complaints::file(&self.0, tx, new, &by, None).await?;
+        Ok(())
+    }
+}
+
+/// `pingan.triage.v1.TransferStatusChanged` to HANDLED → the answer reached 12345.
+struct TransferStatusHandler(Arc<Core>);
+
+#[tonic::async_trait]
+impl EventHandler for TransferStatusHandler {
+    async fn handle(&self, tx: &mut Tx, event: &EventEnvelope) -> Result<(), ApiError> {
+        let change: TransferStatusChanged = decode(event)?;
+        if change.to_status != TransferStatus::Handled as i32 || change.transfer_id.is_empty() {
+            return Ok(());
+        }
+        let at = from_ts(change.at.as_ref()).unwrap_or_else(|| occurred_at(&self.0, event));
+        if complaints::mark_replied(tx, &change.transfer_id, crate::domain::audit::to_micros(at))
+            .await?
+        {
+            tracing::info!(transfer_id = %change.transfer_id, "12345 acknowledged the answer to a complaint");
+        }
+        Ok(())
+    }
+}
+
+/// The inbox of complaints-audit with its handlers.
+pub fn sink(core: Arc<Core>) -> ServiceSink {
+    ServiceSink::new(core.context.db.clone(), core.context.clock.clone())
+        .on(
+            &AuditRecord::full_name(),
+            Arc::new(AuditRecordHandler(core.clone())),
+        )
+        .on(
+            &HotlineComplaintReceived::full_name(),
+            Arc::new(HotlineComplaintHandler(core.clone())),
+        )
+        .on(
+            &TransferStatusChanged::full_name(),
+            Arc::new(TransferStatusHandler(core)),
+        )
+}

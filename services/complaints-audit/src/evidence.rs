@@ -1,0 +1,282 @@
+//! The linked incident's dispatch timeline as evidence: fetched from dispatch when the incident
+//! becomes known; while dispatch cannot be reached the item is kept PENDING and fetched again
+//! in the background (backoff) until it is attached.
+
+use std::sync::Weak;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use pingan_platform::ApiError;
+use pingan_proto::audit::v1::{EvidenceKind, EvidenceStatus};
+use pingan_proto::common::v1::Actor;
+use pingan_proto::dispatch::v1::dispatch_service_client::DispatchServiceClient;
+use pingan_proto::dispatch::v1::{
+    DispatchStatus, GetDispatchTimelineRequest, TimelineEntry, TimelineEntryKind,
+};
+use sha2::{Digest, Sha256};
+
+use crate::core::{Core, audit_own};
+use crate::store::complaints::{self, EvidenceRow};
+
+/// A fetched timeline, ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedTimeline {
+    /// Title, e.g. "Dispatch timeline of incident I-1 (7 entries)".
+    pub title: String,
+    /// JSON of the entries.
+    pub content: Vec<u8>,
+    /// SHA-256 of the content.
+    pub sha256: String,
+    /// First and last entry times.
+    pub covers: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    /// Dispatch ids the entries belong to.
+    pub source_ref: String,
+}
+
+/// Lowercase hex SHA-256.
+pub fn sha256_hex(content: &[u8]) -> String {
+    hex::encode(Sha256::digest(content))
+}
+
+fn entry_json(entry: &TimelineEntry) -> serde_json::Value {
+    let kind = TimelineEntryKind::try_from(entry.kind)
+        .map(|k| k.as_str_name())
+        .unwrap_or("TIMELINE_ENTRY_KIND_UNSPECIFIED");
+    let status = DispatchStatus::try_from(entry.dispatch_status)
+        .map(|s| s.as_str_name())
+        .unwrap_or("DISPATCH_STATUS_UNSPECIFIED");
+    let occurred_at = crate::convert::from_ts(entry.occurred_at.as_ref()).map(|t| t.to_rfc3339());
+    let actor = entry.actor.as_ref();
+    serde_json::json!({
+        "entry_id": entry.entry_id,
+        "dispatch_id": entry.dispatch_id,
+        "incident_id": entry.incident_id,
+        "kind": kind,
+        "occurred_at": occurred_at,
+        "unit_id": entry.unit_id,
+        "assignment_id": entry.assignment_id,
+        "actor": actor.map(|a| serde_json::json!({"subject": a.subject, "role": a.role})),
+        "location": entry.location.as_ref().map(|l| serde_json::json!({"lat": l.lat, "lon": l.lon})),
+        "note": pingan_platform::pii::scrub(&entry.note),
+        "description": entry.description,
+        "dispatch_status": status,
+    })
+}
+
+/// The timeline as evidence: canonical JSON, its hash, the span it covers.
+pub fn timeline_evidence(incident_id: &str, entries: &[TimelineEntry]) -> FetchedTimeline {
+    let json: Vec<serde_json::Value> = entries.iter().map(entry_json).collect();
+    let content = serde_json::to_vec_pretty(&serde_json::json!({
+        "incident_id": incident_id,
+        "entries": json,
+    }))
+    .unwrap_or_default();
+    let times: Vec<DateTime<Utc>> = entries
+        .iter()
+        .filter_map(|e| crate::convert::from_ts(e.occurred_at.as_ref()))
+        .collect();
+    let mut dispatches: Vec<&str> = entries.iter().map(|e| e.dispatch_id.as_str()).collect();
+    dispatches.sort_unstable();
+    dispatches.dedup();
+    FetchedTimeline {
+        title: format!(
+            "Dispatch timeline of incident {incident_id} ({} entries)",
+            entries.len()
+        ),
+        sha256: sha256_hex(&content),
+        content,
+        covers: (times.iter().min().copied(), times.iter().max().copied()),
+        source_ref: dispatches.join(","),
+    }
+}
+
+/// Asks dispatch for the timeline of `dispatch_id` (or of every dispatch of `incident_id`).
+pub async fn fetch_timeline(
+    core: &Core,
+    incident_id: &str,
+    dispatch_id: &str,
+) -> Result<FetchedTimeline, String> {
+    let channel = core
+        .context
+        .peers
+        .channel("dispatch")
+        .map_err(|err| err.to_string())?;
+    let mut client = DispatchServiceClient::new(channel);
+    let mut request = tonic::Request::new(GetDispatchTimelineRequest {
+        dispatch_id: dispatch_id.to_owned(),
+        incident_id: incident_id.to_owned(),
+    });
+    let timeout = core.settings.dispatch_timeout;
+    request.set_timeout(timeout);
+    match tokio::time::timeout(timeout, client.get_dispatch_timeline(request)).await {
+        Ok(Ok(response)) => {
+            let entries = response.into_inner().entries;
+            Ok(timeline_evidence(incident_id, &entries))
+        }
+        Ok(Err(status)) => Err(format!(
+            "dispatch answered {:?}: {}",
+            status.code(),
+            status.message()
+        )),
+        Err(_) => Err(format!("dispatch did not answer within {timeout:?}")),
+    }
+}
+
+/// The wait before fetch attempt `attempts + 1`.
+pub fn backoff(core: &Core, attempts: i32) -> chrono::Duration {
+    let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(0);
+    let wait = core
+        .settings
+        .worker_interval
+        .saturating_mul(1_u32 << exponent)
+        .min(core.settings.max_fetch_backoff);
+    chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60))
+}
+
+/// The evidence row for a timeline fetch: attached, or pending with the reason it is not.
+pub fn timeline_row(
+    core: &Core,
+    complaint_id: &str,
+    incident_id: &str,
+    dispatch_id: &str,
+    fetched: Result<FetchedTimeline, String>,
+    added_by: &Actor,
+    automatic: bool,
+) -> EvidenceRow {
+    let now = core.now();
+    let mut row = EvidenceRow {
+        evidence_id: uuid::Uuid::now_v7().to_string(),
+        complaint_id: complaint_id.to_owned(),
+        kind: EvidenceKind::DispatchTimeline.as_str_name().to_owned(),
+        status: EvidenceStatus::Pending.as_str_name().to_owned(),
+        title: format!("Dispatch timeline of incident {incident_id} (pending)"),
+        description: String::new(),
+        uri: String::new(),
+        content: None,
+        content_type: "application/json".to_owned(),
+        content_sha256: String::new(),
+        size_bytes: 0,
+        captured_at: None,
+        covers_start: None,
+        covers_end: None,
+        device_id: String::new(),
+        statement_by: String::new(),
+        source_ref: dispatch_id.to_owned(),
+        attached_automatically: automatic,
+        added_by_subject: added_by.subject.clone(),
+        added_by_role: added_by.role.clone(),
+        added_at: now,
+        fetch_incident_id: incident_id.to_owned(),
+        fetch_dispatch_id: dispatch_id.to_owned(),
+        fetch_attempts: 1,
+        next_fetch_at: None,
+        pending_reason: String::new(),
+    };
+    match fetched {
+        Ok(timeline) => fill(&mut row, timeline, now),
+        Err(reason) => {
+            row.next_fetch_at = Some(now + backoff(core, 1));
+            row.pending_reason = reason;
+        }
+    }
+    row
+}
+
+fn fill(row: &mut EvidenceRow, timeline: FetchedTimeline, now: DateTime<Utc>) {
+    row.status = EvidenceStatus::Attached.as_str_name().to_owned();
+    row.title = timeline.title;
+    row.size_bytes = i64::try_from(timeline.content.len()).unwrap_or(i64::MAX);
+    row.content = Some(timeline.content);
+    row.content_sha256 = timeline.sha256;
+    row.covers_start = timeline.covers.0;
+    row.covers_end = timeline.covers.1;
+    row.captured_at = Some(now);
+    if !timeline.source_ref.is_empty() {
+        row.source_ref = timeline.source_ref;
+    }
+    row.next_fetch_at = None;
+    row.pending_reason.clear();
+}
+
+/// Fetches every pending item that is due once; returns how many were attached.
+pub async fn complete_pending(core: &Core) -> Result<usize, ApiError> {
+    let now = core.now();
+    let due = complaints::due_pending(&core.context.db, now, 20).await?;
+    let mut attached = 0;
+    for mut row in due {
+        match fetch_timeline(core, &row.fetch_incident_id, &row.fetch_dispatch_id).await {
+            Ok(timeline) => {
+                fill(&mut row, timeline, core.now());
+                let mut tx = core.context.db.begin().await?;
+                if complaints::complete_evidence(&mut tx, &row).await? {
+                    let system = Actor {
+                        subject: crate::SHORT_NAME.to_owned(),
+                        role: "service".to_owned(),
+                        display_name: String::new(),
+                    };
+                    let detail = format!(
+                        "dispatch timeline of incident {} attached as {}",
+                        row.fetch_incident_id, row.evidence_id
+                    );
+                    audit_own(
+                        core,
+                        &mut tx,
+                        &system,
+                        "AttachDispatchTimeline",
+                        "complaint",
+                        &row.complaint_id,
+                        "",
+                        &detail,
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    attached += 1;
+                    tracing::info!(evidence_id = %row.evidence_id, complaint_id = %row.complaint_id, "pending dispatch timeline attached");
+                } else {
+                    tx.rollback().await?;
+                }
+            }
+            Err(reason) => {
+                let attempts = row.fetch_attempts.saturating_add(1);
+                let next = core.now() + backoff(core, attempts);
+                tracing::warn!(evidence_id = %row.evidence_id, attempts, reason = %reason, "dispatch timeline still pending");
+                complaints::reschedule_evidence(
+                    &core.context.db,
+                    &row.evidence_id,
+                    attempts,
+                    next,
+                    &reason,
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(attached)
+}
+
+/// Runs the background work (pending evidence, audit retention) every `interval` while the
+/// service lives: it stops once the service holding `core` is dropped.
+pub fn spawn_worker(core: Weak<Core>, interval: Duration) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        tracing::warn!("no runtime: background fetches of pending evidence are not running");
+        return;
+    };
+    runtime.spawn(async move {
+        let mut last_prune: Option<tokio::time::Instant> = None;
+        loop {
+            tokio::time::sleep(interval).await;
+            let Some(core) = core.upgrade() else {
+                return;
+            };
+            if let Err(err) = complete_pending(&core).await {
+                tracing::warn!(error = %err, "pending evidence round failed");
+            }
+            if last_prune.is_none_or(|at| at.elapsed() > Duration::from_secs(3600)) {
+                if let Err(err) = crate::audit_log::apply_retention(&core).await {
+                    tracing::warn!(error = %err, "audit retention failed");
+                }
+                last_prune = Some(tokio::time::Instant::now());
+            }
+        }
+    });
+}

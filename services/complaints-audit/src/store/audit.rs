@@ -1,0 +1,316 @@
+//! The audit log: appends serialised on the one-row chain head (locked by an UPDATE, which
+//! takes the row lock on Postgres and the write lock on SQLite), searches, verification reads
+//! and retention.
+
+use chrono::{DateTime, Utc};
+use pingan_platform::StorageError;
+use pingan_platform::storage::{Db, Tx};
+
+use super::Conn;
+use crate::domain::audit::{AuditRow, chain_hash, to_micros};
+use crate::run;
+
+// Taking the next sequence locks the head until the transaction ends: appends never fork.
+const ADVANCE_HEAD: &str = "UPDATE audit_chain_head SET last_sequence = last_sequence + 1 \
+    WHERE id = 1 RETURNING last_sequence, last_hash";
+const SET_HEAD_HASH: &str = "UPDATE audit_chain_head SET last_hash = $1 WHERE id = 1";
+const INSERT: &str = "INSERT INTO audit_entries (sequence, entry_id, actor_subject, actor_role, \
+    actor_display_name, action, resource_type, resource_id, occurred_at, trace_id, source_service, \
+    outcome, station_id, detail, client, recorded_at, prev_hash, hash) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+const SELECT_HEAD: &str = "SELECT last_sequence, last_hash, pruned_through, anchor_hash FROM audit_chain_head WHERE id = 1";
+const LOCK_HEAD: &str = "UPDATE audit_chain_head SET id = id WHERE id = 1";
+const SELECT_BY_ENTRY: &str = "SELECT sequence, entry_id, actor_subject, actor_role, \
+    actor_display_name, action, resource_type, resource_id, occurred_at, trace_id, source_service, \
+    outcome, station_id, detail, client, recorded_at, prev_hash, hash \
+    FROM audit_entries WHERE entry_id = $1";
+const SELECT_RANGE: &str = "SELECT sequence, entry_id, actor_subject, actor_role, \
+    actor_display_name, action, resource_type, resource_id, occurred_at, trace_id, source_service, \
+    outcome, station_id, detail, client, recorded_at, prev_hash, hash \
+    FROM audit_entries WHERE sequence >= $1 AND sequence <= $2 ORDER BY sequence LIMIT $3";
+const SELECT_HASH: &str = "SELECT hash FROM audit_entries WHERE sequence = $1";
+// The two searches differ only in direction; keep their filters in step.
+const QUERY_OLDEST_FIRST: &str = "SELECT sequence, entry_id, actor_subject, actor_role, \
+    actor_display_name, action, resource_type, resource_id, occurred_at, trace_id, source_service, \
+    outcome, station_id, detail, client, recorded_at, prev_hash, hash FROM audit_entries WHERE \
+    ($1 = '' OR actor_subject = $1) AND ($2 = '' OR actor_role = $2) \
+    AND ($3 = '' OR action = $3) AND ($4 = '' OR resource_type = $4) \
+    AND ($5 = '' OR resource_id = $5) AND ($6 = '' OR source_service = $6) \
+    AND ($7 = '' OR trace_id = $7) AND ($8 = '' OR outcome = $8) \
+    AND ($9 = '' OR station_id = $9) AND ($10 IS NULL OR occurred_at >= $10) \
+    AND ($11 IS NULL OR occurred_at < $11) \
+    AND sequence > $12 ORDER BY sequence ASC LIMIT $13";
+const QUERY_NEWEST_FIRST: &str = "SELECT sequence, entry_id, actor_subject, actor_role, \
+    actor_display_name, action, resource_type, resource_id, occurred_at, trace_id, source_service, \
+    outcome, station_id, detail, client, recorded_at, prev_hash, hash FROM audit_entries WHERE \
+    ($1 = '' OR actor_subject = $1) AND ($2 = '' OR actor_role = $2) \
+    AND ($3 = '' OR action = $3) AND ($4 = '' OR resource_type = $4) \
+    AND ($5 = '' OR resource_id = $5) AND ($6 = '' OR source_service = $6) \
+    AND ($7 = '' OR trace_id = $7) AND ($8 = '' OR outcome = $8) \
+    AND ($9 = '' OR station_id = $9) AND ($10 IS NULL OR occurred_at >= $10) \
+    AND ($11 IS NULL OR occurred_at < $11) \
+    AND sequence < $12 ORDER BY sequence DESC LIMIT $13";
+const LAST_EXPIRED: &str = "SELECT MAX(sequence) FROM audit_entries WHERE recorded_at < $1";
+const SET_ANCHOR: &str =
+    "UPDATE audit_chain_head SET pruned_through = $1, anchor_hash = $2 WHERE id = 1";
+const DELETE_PRUNED: &str = "DELETE FROM audit_entries WHERE sequence <= $1";
+
+/// A record to append (the chain fields are filled in by [`append`]).
+#[derive(Debug, Clone, Default)]
+pub struct NewAuditEntry {
+    /// Unique id (request id or event id).
+    pub entry_id: String,
+    /// Who acted.
+    pub actor_subject: String,
+    /// Role.
+    pub actor_role: String,
+    /// Display name.
+    pub actor_display_name: String,
+    /// What was done.
+    pub action: String,
+    /// Record type.
+    pub resource_type: String,
+    /// Record id.
+    pub resource_id: String,
+    /// When it happened at the source.
+    pub occurred_at: DateTime<Utc>,
+    /// Trace id.
+    pub trace_id: String,
+    /// Service that did it.
+    pub source_service: String,
+    /// Outcome name.
+    pub outcome: String,
+    /// Station.
+    pub station_id: String,
+    /// Masked detail.
+    pub detail: String,
+    /// Client.
+    pub client: String,
+}
+
+/// The chain head.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ChainHead {
+    /// Newest sequence written.
+    pub last_sequence: i64,
+    /// Its hash.
+    pub last_hash: String,
+    /// Last sequence removed by retention (0: none).
+    pub pruned_through: i64,
+    /// Hash of that row (the anchor the oldest retained row links to).
+    pub anchor_hash: String,
+}
+
+/// Filters of a search.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Actor subject.
+    pub actor_subject: String,
+    /// Actor role.
+    pub actor_role: String,
+    /// Action.
+    pub action: String,
+    /// Resource type.
+    pub resource_type: String,
+    /// Resource id.
+    pub resource_id: String,
+    /// Source service.
+    pub source_service: String,
+    /// Trace id.
+    pub trace_id: String,
+    /// Outcome name.
+    pub outcome: String,
+    /// Station.
+    pub station_id: String,
+    /// Occurred at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Occurred before.
+    pub to: Option<DateTime<Utc>>,
+    /// Newest first.
+    pub newest_first: bool,
+    /// Continue after this sequence (exclusive); 0 to start.
+    pub after_sequence: i64,
+    /// Rows wanted.
+    pub limit: i64,
+}
+
+/// The entry stored under `entry_id`, if any.
+pub async fn find(conn: Conn<'_>, entry_id: &str) -> Result<Option<AuditRow>, StorageError> {
+    Ok(
+        run!(conn, c => sqlx::query_as::<_, AuditRow>(SELECT_BY_ENTRY)
+        .bind(entry_id)
+        .fetch_optional(c)
+        .await)?,
+    )
+}
+
+/// Appends one entry at the head of the chain, in `tx` (the head stays locked until it ends).
+/// An entry id already stored returns the stored row (redelivery has no second effect).
+pub async fn append(
+    tx: &mut Tx,
+    entry: NewAuditEntry,
+    recorded_at: DateTime<Utc>,
+) -> Result<AuditRow, StorageError> {
+    let (sequence, prev_hash): (i64, String) = pingan_platform::with_tx!(&mut *tx, c => sqlx::query_as(ADVANCE_HEAD)
+            .fetch_one(&mut *c)
+            .await)?;
+    // Checked under the head lock, so a concurrent append of the same id cannot slip in.
+    if let Some(existing) = find(Conn::Tx(&mut *tx), &entry.entry_id).await? {
+        return Err(StorageError::Conflict(format!(
+            "audit entry {} exists at {}",
+            existing.entry_id, existing.sequence
+        )));
+    }
+    let mut row = AuditRow {
+        sequence,
+        entry_id: entry.entry_id,
+        actor_subject: entry.actor_subject,
+        actor_role: entry.actor_role,
+        actor_display_name: entry.actor_display_name,
+        action: entry.action,
+        resource_type: entry.resource_type,
+        resource_id: entry.resource_id,
+        occurred_at: to_micros(entry.occurred_at),
+        trace_id: entry.trace_id,
+        source_service: entry.source_service,
+        outcome: entry.outcome,
+        station_id: entry.station_id,
+        detail: entry.detail,
+        client: entry.client,
+        recorded_at: to_micros(recorded_at),
+        prev_hash,
+        hash: String::new(),
+    };
+    row.hash = chain_hash(&row.prev_hash, &row);
+    pingan_platform::with_tx!(&mut *tx, c => sqlx::query(INSERT)
+        .bind(row.sequence)
+        .bind(&row.entry_id)
+        .bind(&row.actor_subject)
+        .bind(&row.actor_role)
+        .bind(&row.actor_display_name)
+        .bind(&row.action)
+        .bind(&row.resource_type)
+        .bind(&row.resource_id)
+        .bind(row.occurred_at)
+        .bind(&row.trace_id)
+        .bind(&row.source_service)
+        .bind(&row.outcome)
+        .bind(&row.station_id)
+        .bind(&row.detail)
+        .bind(&row.client)
+        .bind(row.recorded_at)
+        .bind(&row.prev_hash)
+        .bind(&row.hash)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    pingan_platform::with_tx!(&mut *tx, c => sqlx::query(SET_HEAD_HASH)
+        .bind(&row.hash)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(row)
+}
+
+/// The chain head.
+pub async fn head(db: &Db) -> Result<ChainHead, StorageError> {
+    Ok(
+        pingan_platform::with_db!(db, pool => sqlx::query_as::<_, ChainHead>(SELECT_HEAD)
+            .fetch_one(pool)
+            .await)?,
+    )
+}
+
+/// Rows `from..=to` in sequence order, at most `limit`.
+pub async fn range(db: &Db, from: i64, to: i64, limit: i64) -> Result<Vec<AuditRow>, StorageError> {
+    Ok(
+        pingan_platform::with_db!(db, pool => sqlx::query_as::<_, AuditRow>(SELECT_RANGE)
+            .bind(from)
+            .bind(to)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?,
+    )
+}
+
+/// The stored hash of row `sequence`, if the row exists.
+pub async fn hash_of(db: &Db, sequence: i64) -> Result<Option<String>, StorageError> {
+    Ok(
+        pingan_platform::with_db!(db, pool => sqlx::query_scalar::<_, String>(SELECT_HASH)
+        .bind(sequence)
+        .fetch_optional(pool)
+        .await)?,
+    )
+}
+
+/// A page of entries matching `filter`.
+pub async fn query(db: &Db, filter: &AuditFilter) -> Result<Vec<AuditRow>, StorageError> {
+    let (sql, after) = if filter.newest_first {
+        (
+            QUERY_NEWEST_FIRST,
+            if filter.after_sequence > 0 {
+                filter.after_sequence
+            } else {
+                i64::MAX
+            },
+        )
+    } else {
+        (QUERY_OLDEST_FIRST, filter.after_sequence)
+    };
+    Ok(
+        pingan_platform::with_db!(db, pool => sqlx::query_as::<_, AuditRow>(sql)
+            .bind(&filter.actor_subject)
+            .bind(&filter.actor_role)
+            .bind(&filter.action)
+            .bind(&filter.resource_type)
+            .bind(&filter.resource_id)
+            .bind(&filter.source_service)
+            .bind(&filter.trace_id)
+            .bind(&filter.outcome)
+            .bind(&filter.station_id)
+            .bind(filter.from)
+            .bind(filter.to)
+            .bind(after)
+            .bind(filter.limit)
+            .fetch_all(pool)
+            .await)?,
+    )
+}
+
+/// Removes rows recorded before `cutoff`, keeping the last removed row's hash as the anchor the
+/// oldest retained row links to. Returns the rows removed.
+pub async fn prune(db: &Db, cutoff: DateTime<Utc>) -> Result<u64, StorageError> {
+    let mut tx = db.begin().await?;
+    pingan_platform::with_tx!(&mut tx, c => sqlx::query(LOCK_HEAD)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    let head: ChainHead = pingan_platform::with_tx!(&mut tx, c => sqlx::query_as(SELECT_HEAD)
+        .fetch_one(&mut *c)
+        .await)?;
+    let last: Option<i64> = pingan_platform::with_tx!(&mut tx, c => sqlx::query_scalar(LAST_EXPIRED)
+        .bind(cutoff)
+        .fetch_one(&mut *c)
+        .await)?;
+    let Some(last) = last.filter(|last| *last > head.pruned_through) else {
+        tx.rollback().await?;
+        return Ok(0);
+    };
+    let anchor: String = pingan_platform::with_tx!(&mut tx, c => sqlx::query_scalar(SELECT_HASH)
+        .bind(last)
+        .fetch_one(&mut *c)
+        .await)?;
+    pingan_platform::with_tx!(&mut tx, c => sqlx::query(SET_ANCHOR)
+        .bind(last)
+        .bind(&anchor)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    let removed = pingan_platform::with_tx!(&mut tx, c => sqlx::query(DELETE_PRUNED)
+        .bind(last)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    tx.commit().await?;
+    Ok(removed)
+}

@@ -1,0 +1,213 @@
+//! Evidence of complaints, including items pending while dispatch is unreachable.
+
+use chrono::{DateTime, Utc};
+use pingan_platform::StorageError;
+use pingan_platform::storage::{Db, Tx};
+use pingan_platform::{with_db, with_tx};
+
+use super::Conn;
+use crate::run;
+
+macro_rules! evidence_columns {
+    ($content:literal) => {
+        concat!(
+            "evidence_id, complaint_id, kind, status, title, description, uri, ",
+            $content,
+            ", content_type, content_sha256, size_bytes, captured_at, covers_start, \
+             covers_end, device_id, statement_by, source_ref, attached_automatically, \
+             added_by_subject, added_by_role, added_at, fetch_incident_id, fetch_dispatch_id, \
+             fetch_attempts, next_fetch_at, pending_reason"
+        )
+    };
+}
+
+const INSERT_EVIDENCE: &str = concat!(
+    "INSERT INTO complaint_evidence (",
+    evidence_columns!("content"),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+     $19, $20, $21, $22, $23, $24, $25, $26)"
+);
+const SELECT_EVIDENCE: &str = concat!(
+    "SELECT ",
+    evidence_columns!("content"),
+    " FROM complaint_evidence WHERE complaint_id = $1 ORDER BY evidence_id"
+);
+const SELECT_EVIDENCE_BRIEF_PG: &str = concat!(
+    "SELECT ",
+    evidence_columns!("CAST(NULL AS BYTEA) AS content"),
+    " FROM complaint_evidence WHERE complaint_id = $1 ORDER BY evidence_id"
+);
+const SELECT_EVIDENCE_BRIEF_SQLITE: &str = concat!(
+    "SELECT ",
+    evidence_columns!("CAST(NULL AS BLOB) AS content"),
+    " FROM complaint_evidence WHERE complaint_id = $1 ORDER BY evidence_id"
+);
+const SELECT_ONE_EVIDENCE: &str = concat!(
+    "SELECT ",
+    evidence_columns!("content"),
+    " FROM complaint_evidence WHERE evidence_id = $1"
+);
+const SELECT_DUE_PENDING: &str = concat!(
+    "SELECT ",
+    evidence_columns!("content"),
+    " FROM complaint_evidence WHERE status = 'EVIDENCE_STATUS_PENDING' AND next_fetch_at <= $1 \
+      ORDER BY next_fetch_at LIMIT $2"
+);
+const COMPLETE_EVIDENCE: &str = "UPDATE complaint_evidence SET status = 'EVIDENCE_STATUS_ATTACHED', \
+    title = $2, content = $3, content_type = $4, content_sha256 = $5, size_bytes = $6, \
+    captured_at = $7, covers_start = $8, covers_end = $9, source_ref = $10, \
+    fetch_attempts = fetch_attempts + 1, next_fetch_at = NULL, pending_reason = '' \
+    WHERE evidence_id = $1 AND status = 'EVIDENCE_STATUS_PENDING'";
+const RESCHEDULE_EVIDENCE: &str = "UPDATE complaint_evidence SET fetch_attempts = $2, \
+    next_fetch_at = $3, pending_reason = $4 \
+    WHERE evidence_id = $1 AND status = 'EVIDENCE_STATUS_PENDING'";
+
+/// One piece of evidence.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EvidenceRow {
+    pub evidence_id: String,
+    pub complaint_id: String,
+    pub kind: String,
+    pub status: String,
+    pub title: String,
+    pub description: String,
+    pub uri: String,
+    pub content: Option<Vec<u8>>,
+    pub content_type: String,
+    pub content_sha256: String,
+    pub size_bytes: i64,
+    pub captured_at: Option<DateTime<Utc>>,
+    pub covers_start: Option<DateTime<Utc>>,
+    pub covers_end: Option<DateTime<Utc>>,
+    pub device_id: String,
+    pub statement_by: String,
+    pub source_ref: String,
+    pub attached_automatically: bool,
+    pub added_by_subject: String,
+    pub added_by_role: String,
+    pub added_at: DateTime<Utc>,
+    pub fetch_incident_id: String,
+    pub fetch_dispatch_id: String,
+    pub fetch_attempts: i32,
+    pub next_fetch_at: Option<DateTime<Utc>>,
+    pub pending_reason: String,
+}
+
+/// The evidence of a complaint in the order attached; content only when `with_content`.
+pub async fn evidence(
+    conn: Conn<'_>,
+    backend_db: &Db,
+    complaint_id: &str,
+    with_content: bool,
+) -> Result<Vec<EvidenceRow>, StorageError> {
+    let sql = if with_content {
+        SELECT_EVIDENCE
+    } else {
+        backend_db.pick(SELECT_EVIDENCE_BRIEF_PG, SELECT_EVIDENCE_BRIEF_SQLITE)
+    };
+    Ok(run!(conn, c => sqlx::query_as::<_, EvidenceRow>(sql)
+        .bind(complaint_id)
+        .fetch_all(c)
+        .await)?)
+}
+
+/// One piece of evidence.
+pub async fn get_evidence(
+    conn: Conn<'_>,
+    evidence_id: &str,
+) -> Result<Option<EvidenceRow>, StorageError> {
+    Ok(
+        run!(conn, c => sqlx::query_as::<_, EvidenceRow>(SELECT_ONE_EVIDENCE)
+        .bind(evidence_id)
+        .fetch_optional(c)
+        .await)?,
+    )
+}
+
+/// Stores a piece of evidence.
+pub async fn insert_evidence(tx: &mut Tx, row: &EvidenceRow) -> Result<(), StorageError> {
+    with_tx!(tx, c => sqlx::query(INSERT_EVIDENCE)
+        .bind(&row.evidence_id)
+        .bind(&row.complaint_id)
+        .bind(&row.kind)
+        .bind(&row.status)
+        .bind(&row.title)
+        .bind(&row.description)
+        .bind(&row.uri)
+        .bind(&row.content)
+        .bind(&row.content_type)
+        .bind(&row.content_sha256)
+        .bind(row.size_bytes)
+        .bind(row.captured_at)
+        .bind(row.covers_start)
+        .bind(row.covers_end)
+        .bind(&row.device_id)
+        .bind(&row.statement_by)
+        .bind(&row.source_ref)
+        .bind(row.attached_automatically)
+        .bind(&row.added_by_subject)
+        .bind(&row.added_by_role)
+        .bind(row.added_at)
+        .bind(&row.fetch_incident_id)
+        .bind(&row.fetch_dispatch_id)
+        .bind(row.fetch_attempts)
+        .bind(row.next_fetch_at)
+        .bind(&row.pending_reason)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Pending evidence whose next fetch is due.
+pub async fn due_pending(
+    db: &Db,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<EvidenceRow>, StorageError> {
+    Ok(
+        with_db!(db, pool => sqlx::query_as::<_, EvidenceRow>(SELECT_DUE_PENDING)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)?,
+    )
+}
+
+/// Fills in a pending item with its content; false when it was no longer pending.
+pub async fn complete_evidence(tx: &mut Tx, row: &EvidenceRow) -> Result<bool, StorageError> {
+    let done = with_tx!(tx, c => sqlx::query(COMPLETE_EVIDENCE)
+        .bind(&row.evidence_id)
+        .bind(&row.title)
+        .bind(&row.content)
+        .bind(&row.content_type)
+        .bind(&row.content_sha256)
+        .bind(row.size_bytes)
+        .bind(row.captured_at)
+        .bind(row.covers_start)
+        .bind(row.covers_end)
+        .bind(&row.source_ref)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(done == 1)
+}
+
+/// Records a failed fetch and when to try again.
+pub async fn reschedule_evidence(
+    db: &Db,
+    evidence_id: &str,
+    attempts: i32,
+    next: DateTime<Utc>,
+    reason: &str,
+) -> Result<(), StorageError> {
+    with_db!(db, pool => sqlx::query(RESCHEDULE_EVIDENCE)
+        .bind(evidence_id)
+        .bind(attempts)
+        .bind(next)
+        .bind(reason)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}

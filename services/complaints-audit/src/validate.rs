@@ -1,0 +1,291 @@
+//! Input checks of every request: all bad fields are named at once (INVALID_ARGUMENT).
+
+use pingan_platform::FieldViolations;
+use pingan_proto::audit::v1::{
+    Accused, ActionKind, AddEvidenceRequest, AssignInvestigatorRequest, EvidenceKind,
+    FileComplaintRequest, Finding, FindingStep, InvestigationStage, RecordFindingRequest,
+};
+
+use crate::convert::from_ts;
+
+/// Largest inline evidence.
+pub const MAX_CONTENT_BYTES: usize = 4 * 1024 * 1024;
+const MAX_ID: usize = 128;
+const MAX_TEXT: usize = 10_000;
+const MAX_SHORT: usize = 256;
+
+/// True for a GB 11643 citizen ID number (18 characters with a valid check digit).
+pub fn is_valid_id_number(value: &str) -> bool {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const CHECK: &[u8; 11] = b"10X98765432";
+    let bytes = value.as_bytes();
+    if bytes.len() != 18 || !bytes[..17].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let sum: u32 = bytes[..17]
+        .iter()
+        .zip(WEIGHTS)
+        .map(|(b, w)| u32::from(b - b'0') * w)
+        .sum();
+    let expected = CHECK[usize::try_from(sum % 11).unwrap_or(0)];
+    bytes[17].to_ascii_uppercase() == expected
+}
+
+/// True for a phone number as people give it (digits, optional leading +, 5 to 20 digits).
+pub fn is_valid_phone(value: &str) -> bool {
+    let digits = value.strip_prefix('+').unwrap_or(value);
+    let digits: String = digits.chars().filter(|c| *c != '-' && *c != ' ').collect();
+    (5..=20).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit())
+}
+
+/// True for a lowercase hex SHA-256.
+pub fn is_sha256_hex(value: &str) -> bool {
+    value.len() == 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn accused(list: &[Accused], field: &str, violations: &mut FieldViolations) {
+    for (i, a) in list.iter().enumerate() {
+        if a.officer_id.trim().is_empty()
+            && a.unit_id.trim().is_empty()
+            && a.description.trim().is_empty()
+        {
+            violations.add(
+                &format!("{field}[{i}]"),
+                "needs an officer_id, a unit_id or a description",
+            );
+        }
+        violations.require_max_chars(&format!("{field}[{i}].officer_id"), &a.officer_id, MAX_ID);
+        violations.require_max_chars(&format!("{field}[{i}].unit_id"), &a.unit_id, MAX_ID);
+        violations.require_max_chars(&format!("{field}[{i}].station_id"), &a.station_id, MAX_ID);
+        violations.require_max_chars(
+            &format!("{field}[{i}].description"),
+            &a.description,
+            MAX_SHORT * 4,
+        );
+    }
+}
+
+/// FileComplaint.
+pub fn file_complaint(request: &FileComplaintRequest) -> FieldViolations {
+    use pingan_proto::audit::v1::ComplaintSource;
+    let mut v = FieldViolations::default();
+    v.require_non_empty("request_id", &request.request_id);
+    match ComplaintSource::try_from(request.source) {
+        Ok(ComplaintSource::Unspecified) | Err(_) => {
+            v.add("source", "must be HOTLINE_12345, WALK_IN, ONLINE or LETTER")
+        }
+        Ok(ComplaintSource::Hotline12345) => {
+            v.require_non_empty("hotline_ticket_id", &request.hotline_ticket_id)
+        }
+        Ok(_) => {}
+    }
+    v.require_max_chars("hotline_ticket_id", &request.hotline_ticket_id, MAX_ID);
+    v.require_max_chars("transfer_id", &request.transfer_id, MAX_ID);
+    v.require_non_empty("allegation", &request.allegation);
+    v.require_max_chars("allegation", &request.allegation, MAX_TEXT);
+    if request.accused.is_empty() {
+        v.add(
+            "accused",
+            "must name at least one officer or unit (a description is enough)",
+        );
+    }
+    accused(&request.accused, "accused", &mut v);
+    if let Some(c) = &request.complainant {
+        if !c.phone.is_empty() && !is_valid_phone(&c.phone) {
+            v.add("complainant.phone", "is not a phone number");
+        }
+        if !c.id_number.is_empty() && !is_valid_id_number(&c.id_number) {
+            v.add("complainant.id_number", "is not a valid GB 11643 ID number");
+        }
+        v.require_max_chars("complainant.name", &c.name, MAX_SHORT);
+        v.require_max_chars("complainant.address", &c.address, MAX_SHORT * 2);
+    }
+    v.require_max_chars("incident_id", &request.incident_id, MAX_ID);
+    v.require_max_chars("station_id", &request.station_id, MAX_ID);
+    if request.allegation_tags.len() > 20 {
+        v.add("allegation_tags", "at most 20 tags");
+    }
+    for (i, tag) in request.allegation_tags.iter().enumerate() {
+        if tag.trim().is_empty() || tag.chars().count() > 64 || tag.contains('\n') {
+            v.add(
+                &format!("allegation_tags[{i}]"),
+                "must be a non-empty word of at most 64 characters",
+            );
+        }
+    }
+    if request.received_at.is_some() && from_ts(request.received_at.as_ref()).is_none() {
+        v.add("received_at", "must be a valid time");
+    }
+    if request.occurred_at.is_some() && from_ts(request.occurred_at.as_ref()).is_none() {
+        v.add("occurred_at", "must be a valid time");
+    }
+    v
+}
+
+/// AssignInvestigator.
+pub fn assign(request: &AssignInvestigatorRequest) -> FieldViolations {
+    let mut v = FieldViolations::default();
+    v.require_non_empty("request_id", &request.request_id);
+    v.require_non_empty("complaint_id", &request.complaint_id);
+    v.require_non_empty("investigator_id", &request.investigator_id);
+    v.require_max_chars("investigator_id", &request.investigator_id, MAX_ID);
+    v.require_max_chars("legal_reviewer_id", &request.legal_reviewer_id, MAX_ID);
+    if !request.legal_reviewer_id.trim().is_empty()
+        && request.legal_reviewer_id.trim() == request.investigator_id.trim()
+    {
+        v.add(
+            "legal_reviewer_id",
+            "must be someone other than the investigator",
+        );
+    }
+    match InvestigationStage::try_from(request.stage) {
+        Ok(InvestigationStage::Unspecified) | Err(_) => {
+            v.add("stage", "must be PRELIMINARY_CHECK or FULL_INVESTIGATION")
+        }
+        Ok(_) => {}
+    }
+    v.require_max_chars("notes", &request.notes, MAX_TEXT);
+    v.require_max_chars("incident_id", &request.incident_id, MAX_ID);
+    accused(&request.accused, "accused", &mut v);
+    v
+}
+
+/// True when AddEvidence asks for the dispatch timeline to be fetched.
+pub fn wants_timeline_fetch(request: &AddEvidenceRequest) -> bool {
+    request.kind == EvidenceKind::DispatchTimeline as i32
+        && request.content.is_empty()
+        && request.uri.trim().is_empty()
+}
+
+/// AddEvidence.
+pub fn add_evidence(request: &AddEvidenceRequest) -> FieldViolations {
+    let mut v = FieldViolations::default();
+    v.require_non_empty("request_id", &request.request_id);
+    v.require_non_empty("complaint_id", &request.complaint_id);
+    match EvidenceKind::try_from(request.kind) {
+        Ok(EvidenceKind::Unspecified) | Err(_) => v.add("kind", "must be set"),
+        Ok(_) => {}
+    }
+    v.require_max_chars("title", &request.title, MAX_SHORT);
+    v.require_max_chars("description", &request.description, MAX_TEXT);
+    v.require_max_chars("uri", &request.uri, 2048);
+    if request.content.len() > MAX_CONTENT_BYTES {
+        v.add(
+            "content",
+            "must be at most 4 MiB (store larger content and give its uri)",
+        );
+    }
+    if !request.content_sha256.is_empty() && !is_sha256_hex(&request.content_sha256) {
+        v.add("content_sha256", "must be 64 lowercase hex digits");
+    } else if !request.content.is_empty()
+        && !request.content_sha256.is_empty()
+        && crate::evidence::sha256_hex(&request.content) != request.content_sha256
+    {
+        v.add("content_sha256", "does not match the content");
+    }
+    if request.content.is_empty() && !wants_timeline_fetch(request) {
+        v.require_non_empty("uri", &request.uri);
+        if request.content_sha256.is_empty() {
+            v.add("content_sha256", "is required with a uri");
+        }
+        if request.size_bytes < 0 {
+            v.add("size_bytes", "must not be negative");
+        }
+    }
+    if request.captured_at.is_some() && from_ts(request.captured_at.as_ref()).is_none() {
+        v.add("captured_at", "must be a valid time");
+    }
+    v
+}
+
+/// RecordFinding.
+pub fn record_finding(request: &RecordFindingRequest) -> FieldViolations {
+    let mut v = FieldViolations::default();
+    v.require_non_empty("request_id", &request.request_id);
+    v.require_non_empty("complaint_id", &request.complaint_id);
+    let step = FindingStep::try_from(request.step).unwrap_or_default();
+    let finding = Finding::try_from(request.finding).unwrap_or_default();
+    match step {
+        FindingStep::Unspecified => v.add("step", "must be PROPOSE, APPROVE or RETURN"),
+        FindingStep::Propose => {
+            if finding == Finding::Unspecified {
+                v.add("finding", "must be set");
+            }
+            v.require_non_empty("reasoning", &request.reasoning);
+            v.require_non_empty("reply_text", &request.reply_text);
+            if finding == Finding::MaliciousFalseReport {
+                v.require_non_empty("legal_opinion", &request.legal_opinion);
+            }
+        }
+        FindingStep::Return => v.require_non_empty("review_notes", &request.review_notes),
+        FindingStep::Approve => {}
+    }
+    if step != FindingStep::Propose && !request.actions.is_empty() {
+        v.add("actions", "are decided with PROPOSE");
+    }
+    for (i, action) in request.actions.iter().enumerate() {
+        let field = |name: &str| format!("actions[{i}].{name}");
+        match ActionKind::try_from(action.kind).unwrap_or_default() {
+            ActionKind::Unspecified => v.add(&field("kind"), "must be set"),
+            ActionKind::OfficerDiscipline
+            | ActionKind::OfficerCleared
+            | ActionKind::OfficerTraining => {
+                v.require_non_empty(&field("officer_id"), &action.officer_id);
+            }
+            ActionKind::ComplainantPenalty => {
+                v.require_non_empty(&field("legal_basis"), &action.legal_basis);
+                if finding != Finding::MaliciousFalseReport {
+                    v.add(
+                        &field("kind"),
+                        "a complainant is penalised only for a malicious false report",
+                    );
+                }
+            }
+            ActionKind::Referral => v.require_non_empty(&field("referred_to"), &action.referred_to),
+            ActionKind::Apology | ActionKind::Other => {}
+        }
+        v.require_max_chars(&field("detail"), &action.detail, MAX_TEXT);
+    }
+    v.require_max_chars("reasoning", &request.reasoning, MAX_TEXT);
+    v.require_max_chars("reply_text", &request.reply_text, MAX_TEXT);
+    v.require_max_chars("legal_opinion", &request.legal_opinion, MAX_TEXT);
+    v.require_max_chars("review_notes", &request.review_notes, MAX_TEXT);
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_numbers_need_a_valid_check_digit() {
+        assert!(is_valid_id_number("11010519491231002X"));
+        assert!(!is_valid_id_number("110105194912310021"));
+        assert!(!is_valid_id_number("1101051949"));
+    }
+
+    #[test]
+    fn hotline_complaints_need_a_ticket_and_every_bad_field_is_named() {
+        let request = FileComplaintRequest {
+            source: pingan_proto::audit::v1::ComplaintSource::Hotline12345 as i32,
+            accused: vec![Accused::default()],
+            ..FileComplaintRequest::default()
+        };
+        let fields: Vec<String> = file_complaint(&request)
+            .fields()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "request_id",
+                "hotline_ticket_id",
+                "allegation",
+                "accused[0]"
+            ]
+        );
+    }
+}
