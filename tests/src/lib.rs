@@ -128,6 +128,18 @@ impl TestCluster {
         topology: Topology,
         clock: pingan_platform::clock::SharedClock,
     ) -> anyhow::Result<Self> {
+        Self::start_with_peers(backend, services, topology, clock, &BTreeMap::new()).await
+    }
+
+    /// Like [`TestCluster::start_with_clock`], with extra peer endpoints (`name → url`) for
+    /// services not started here, e.g. a fake implementing a peer's generated server trait.
+    pub async fn start_with_peers(
+        backend: Backend,
+        services: &[ServiceKind],
+        topology: Topology,
+        clock: pingan_platform::clock::SharedClock,
+        extra_peers: &BTreeMap<String, String>,
+    ) -> anyhow::Result<Self> {
         let groups: Vec<Vec<ServiceKind>> = match topology {
             Topology::PortPerService => services.iter().map(|s| vec![*s]).collect(),
             Topology::SharedPort => vec![services.to_vec()],
@@ -146,6 +158,10 @@ impl TestCluster {
                     .map(move |kind| (kind.short_name().to_owned(), format!("http://{addr}")))
             })
             .collect();
+        let mut peers = peers;
+        for (name, url) in extra_peers {
+            peers.entry(name.clone()).or_insert_with(|| url.clone());
+        }
 
         let redis_url = match backend {
             Backend::Postgres => Some(std::env::var(REDIS_URL_VAR).with_context(|| {

@@ -1,0 +1,247 @@
+//! The owner of a found ID card, looked up in grid-registry (`FindResidentByIdNumber`). While
+//! grid-registry cannot be reached the item keeps its lookup PENDING and a background task tries
+//! again with growing waits; the item itself is stored before any lookup, so it is never lost.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use pingan_platform::ApiError;
+use pingan_proto::followup::v1::{FoundItem, FoundItemStatus, Owner, OwnerSource, RegistryLookup};
+use pingan_proto::grid::v1::grid_registry_service_client::GridRegistryServiceClient;
+use pingan_proto::grid::v1::{FindResidentByIdNumberRequest, LookupPurpose, OfficerRole};
+
+use crate::Core;
+use crate::domain::ts;
+use crate::events::{AuditEntry, service_actor};
+use crate::store::FoundPii;
+
+/// Deadline of one lookup call.
+pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
+/// How often the background task looks for pending lookups.
+pub const RETRY_POLL: Duration = Duration::from_secs(1);
+
+/// What grid-registry answered.
+#[derive(Debug, Clone)]
+pub enum LookupResult {
+    /// The owner, and their phone encrypted when the registry gave it in clear.
+    Found(Owner, Option<Vec<u8>>),
+    /// Nobody in the registry has the number.
+    NotFound,
+    /// The registry could not be asked (down, timeout, refused); try again later.
+    Unavailable(String),
+}
+
+/// Wait before lookup attempt `attempts + 1`: 15 s doubling up to 10 min.
+pub fn retry_wait(attempts: i32) -> chrono::Duration {
+    let exponent = u32::try_from(attempts.clamp(1, 10) - 1).unwrap_or(0);
+    chrono::Duration::seconds((15_i64 << exponent).min(600))
+}
+
+impl Core {
+    /// Asks grid-registry for the owner of `id_number` (never logged), for `found_item_id`.
+    pub async fn find_owner(&self, id_number: &str, found_item_id: &str) -> LookupResult {
+        let channel = match self.context.peers.channel("grid-registry") {
+            Ok(channel) => channel,
+            Err(err) => return LookupResult::Unavailable(err.to_string()),
+        };
+        let mut request = tonic::Request::new(FindResidentByIdNumberRequest {
+            id_number: id_number.to_owned(),
+            purpose: LookupPurpose::LostAndFound as i32,
+            reason: "拾获身份证归还失主".to_owned(),
+            reference_id: found_item_id.to_owned(),
+        });
+        request.set_timeout(LOOKUP_TIMEOUT);
+        let mut client = GridRegistryServiceClient::new(channel);
+        let call = client.find_resident_by_id_number(request);
+        let response = match tokio::time::timeout(LOOKUP_TIMEOUT, call).await {
+            Err(_) => return LookupResult::Unavailable("grid-registry timed out".into()),
+            Ok(Err(status)) if status.code() == tonic::Code::NotFound => {
+                return LookupResult::NotFound;
+            }
+            Ok(Err(status)) => {
+                return LookupResult::Unavailable(format!(
+                    "grid-registry: {:?} {}",
+                    status.code(),
+                    pingan_platform::pii::scrub(status.message())
+                ));
+            }
+            Ok(Ok(response)) => response.into_inner(),
+        };
+        let Some(resident) = response.resident else {
+            return LookupResult::NotFound;
+        };
+        let village_officer = response
+            .responsible_officers
+            .iter()
+            .find(|o| o.role == OfficerRole::VillageOfficer as i32)
+            .or_else(|| response.responsible_officers.first())
+            .map(|o| o.officer_id.clone())
+            .unwrap_or_default();
+        let phone_enc = if resident.phone.is_empty() {
+            None
+        } else {
+            match self.seal(&resident.phone) {
+                Ok(sealed) => Some(sealed),
+                Err(err) => return LookupResult::Unavailable(err.to_string()),
+            }
+        };
+        let phone_masked = if resident.phone_masked.is_empty() {
+            pingan_platform::pii::mask_phone(&resident.phone)
+        } else {
+            resident.phone_masked.clone()
+        };
+        LookupResult::Found(
+            Owner {
+                source: OwnerSource::Registry as i32,
+                resident_id: resident.resident_id,
+                name: resident.name,
+                phone_masked,
+                phone: String::new(),
+                grid_id: resident.grid_id,
+                village_officer_id: village_officer,
+                lost_report_id: String::new(),
+            },
+            phone_enc,
+        )
+    }
+
+    /// Applies a lookup result to an item; returns the owner's encrypted phone and when to try
+    /// again (PENDING only).
+    pub fn apply_lookup(
+        &self,
+        item: &mut FoundItem,
+        result: LookupResult,
+        now: DateTime<Utc>,
+    ) -> (Option<Vec<u8>>, Option<DateTime<Utc>>) {
+        item.registry_lookup_attempts += 1;
+        item.updated_at = Some(ts(now));
+        match result {
+            LookupResult::Found(owner, phone_enc) => {
+                crate::metrics::registry_lookup("found");
+                item.registry_lookup = RegistryLookup::Found as i32;
+                // An owner identified otherwise (a lost report) keeps that identification.
+                if item.owner.is_none() {
+                    item.owner = Some(owner);
+                    if item.status == FoundItemStatus::Registered as i32 {
+                        item.status = FoundItemStatus::OwnerIdentified as i32;
+                    }
+                    return (phone_enc, None);
+                }
+                (None, None)
+            }
+            LookupResult::NotFound => {
+                crate::metrics::registry_lookup("not_found");
+                item.registry_lookup = RegistryLookup::NotFound as i32;
+                (None, None)
+            }
+            LookupResult::Unavailable(why) => {
+                crate::metrics::registry_lookup("unavailable");
+                tracing::warn!(found_item_id = %item.found_item_id, error = %why,
+                    attempts = item.registry_lookup_attempts, "owner lookup pending");
+                item.registry_lookup = RegistryLookup::Pending as i32;
+                (None, Some(now + retry_wait(item.registry_lookup_attempts)))
+            }
+        }
+    }
+
+    /// Retries the pending lookups that are due; returns how many were resolved.
+    pub async fn retry_pending_lookups(&self) -> Result<usize, ApiError> {
+        let due = self.store.pending_lookups(self.now(), 20).await?;
+        let mut resolved = 0;
+        for found_item_id in due {
+            let Some(sealed) = self.store.found_id_number(&found_item_id).await? else {
+                continue;
+            };
+            let id_number = self.open(&sealed)?;
+            let result = self.find_owner(&id_number, &found_item_id).await;
+            let mut tx = self.context.db.begin().await?;
+            let Some((mut item, _, _)) = self
+                .store
+                .found_item_for_update(&mut tx, &found_item_id)
+                .await?
+            else {
+                tx.rollback().await?;
+                continue;
+            };
+            if item.registry_lookup != RegistryLookup::Pending as i32 {
+                tx.rollback().await?;
+                continue;
+            }
+            let found = matches!(result, LookupResult::Found(..));
+            let (phone_enc, next) = self.apply_lookup(&mut item, result, self.now());
+            self.store
+                .update_found_item(
+                    &mut tx,
+                    &item,
+                    FoundPii {
+                        owner_phone_enc: phone_enc,
+                        ..FoundPii::default()
+                    },
+                    next,
+                )
+                .await?;
+            if next.is_none() {
+                resolved += 1;
+                let station = item
+                    .custody
+                    .as_ref()
+                    .map(|c| c.station_id.clone())
+                    .unwrap_or_default();
+                self.audit(
+                    &mut tx,
+                    AuditEntry {
+                        actor: service_actor(),
+                        action: "followup.OwnerLookup",
+                        resource_type: "found_item",
+                        resource_id: &item.found_item_id,
+                        station_id: &station,
+                        detail: format!(
+                            "registry lookup of {} after {} attempts: {}",
+                            item.id_number_masked,
+                            item.registry_lookup_attempts,
+                            if found { "owner found" } else { "no resident" }
+                        ),
+                    },
+                )
+                .await?;
+            }
+            self.context.outbox.commit(tx).await?;
+        }
+        Ok(resolved)
+    }
+}
+
+/// Starts the background retry of pending lookups (when a runtime is running); it ends once
+/// every strong reference to `core` is gone (the service was dropped).
+pub fn spawn_retry_worker(core: &Arc<Core>) {
+    let weak: Weak<Core> = Arc::downgrade(core);
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        tracing::warn!("no runtime: pending owner lookups are not retried in this process");
+        return;
+    };
+    runtime.spawn(async move {
+        loop {
+            tokio::time::sleep(RETRY_POLL).await;
+            let Some(core) = weak.upgrade() else {
+                break;
+            };
+            if let Err(err) = core.retry_pending_lookups().await {
+                tracing::warn!(error = %err, "retrying pending owner lookups failed");
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_to_ten_minutes() {
+        assert_eq!(retry_wait(1), chrono::Duration::seconds(15));
+        assert_eq!(retry_wait(2), chrono::Duration::seconds(30));
+        assert_eq!(retry_wait(9), chrono::Duration::seconds(600));
+        assert_eq!(retry_wait(100), chrono::Duration::seconds(600));
+    }
+}

@@ -1,0 +1,397 @@
+//! Found items, lost reports and their candidate matches.
+
+use chrono::{DateTime, Utc};
+use pingan_platform::storage::Tx;
+use pingan_platform::{ApiError, StorageError, with_db, with_tx};
+use pingan_proto::followup::v1::{
+    FoundItem, FoundItemStatus, ItemKind, LostReport, LostReportStatus, Match, RegistryLookup,
+};
+use prost::Message;
+
+use super::{Store, at, decode, pick_tx, required_at, status_text};
+
+const INSERT_FOUND: &str = "INSERT INTO followup_found_items (found_item_id, kind, station_id, \
+    status, registry_lookup, next_lookup_at, id_number_index, id_number_enc, owner_phone_enc, \
+    recipient_id_enc, created_at, updated_at, record) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+const GET_FOUND_PG: &str = "SELECT record, owner_phone_enc, id_number_index FROM \
+    followup_found_items WHERE found_item_id = $1 FOR UPDATE";
+const GET_FOUND_SQLITE: &str = "SELECT record, owner_phone_enc, id_number_index FROM \
+    followup_found_items WHERE found_item_id = $1";
+const GET_FOUND_ID_NUMBER: &str =
+    "SELECT id_number_enc FROM followup_found_items WHERE found_item_id = $1";
+const UPDATE_FOUND: &str = "UPDATE followup_found_items SET status = $2, registry_lookup = $3, \
+    next_lookup_at = $4, owner_phone_enc = COALESCE($5, owner_phone_enc), \
+    recipient_id_enc = COALESCE($6, recipient_id_enc), updated_at = $7, record = $8 \
+    WHERE found_item_id = $1";
+const PENDING_LOOKUPS: &str = "SELECT found_item_id FROM followup_found_items \
+    WHERE registry_lookup = 'REGISTRY_LOOKUP_PENDING' AND next_lookup_at <= $1 \
+    ORDER BY next_lookup_at LIMIT $2";
+const FOUND_CANDIDATES: &str = "SELECT record, owner_phone_enc, id_number_index FROM \
+    followup_found_items WHERE status <> 'FOUND_ITEM_STATUS_RETURNED' \
+      AND (kind = $1 OR ($2 <> '' AND id_number_index = $2))";
+const FOUND_IN_RANGE: &str =
+    "SELECT record FROM followup_found_items WHERE created_at >= $1 AND created_at < $2";
+
+const INSERT_LOST: &str = "INSERT INTO followup_lost_reports (lost_report_id, kind, station_id, \
+    status, id_number_index, id_number_enc, owner_phone_enc, created_at, updated_at, record) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+const GET_LOST_PG: &str = "SELECT record, owner_phone_enc, id_number_index FROM \
+    followup_lost_reports WHERE lost_report_id = $1 FOR UPDATE";
+const GET_LOST_SQLITE: &str = "SELECT record, owner_phone_enc, id_number_index FROM \
+    followup_lost_reports WHERE lost_report_id = $1";
+const UPDATE_LOST: &str = "UPDATE followup_lost_reports SET status = $2, updated_at = $3, \
+    record = $4 WHERE lost_report_id = $1";
+const LOST_CANDIDATES: &str = "SELECT record, owner_phone_enc, id_number_index FROM \
+    followup_lost_reports WHERE status <> 'LOST_REPORT_STATUS_RETURNED' \
+      AND (kind = $1 OR ($2 <> '' AND id_number_index = $2))";
+const LOST_IN_RANGE: &str =
+    "SELECT record FROM followup_lost_reports WHERE created_at >= $1 AND created_at < $2";
+
+const UPSERT_MATCH: &str = "INSERT INTO followup_matches (found_item_id, lost_report_id, \
+    found_station_id, lost_station_id, score, created_at, record) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7) \
+    ON CONFLICT (found_item_id, lost_report_id) DO UPDATE SET score = excluded.score, \
+      record = excluded.record";
+const LIST_MATCHES: &str = "SELECT record FROM followup_matches \
+    WHERE ($1 = '' OR found_item_id = $1) AND ($2 = '' OR lost_report_id = $2) \
+      AND ($3 = '' OR found_station_id = $3 OR lost_station_id = $3) AND score >= $4 \
+    ORDER BY score DESC, found_item_id, lost_report_id LIMIT $5 OFFSET $6";
+
+/// Personal data of a found item, stored apart from the record.
+#[derive(Debug, Clone, Default)]
+pub struct FoundPii {
+    /// Keyed hash of the ID number on an ID card.
+    pub id_number_index: Option<String>,
+    /// The ID number, encrypted.
+    pub id_number_enc: Option<Vec<u8>>,
+    /// The owner's phone, encrypted.
+    pub owner_phone_enc: Option<Vec<u8>>,
+    /// The recipient's ID number, encrypted.
+    pub recipient_id_enc: Option<Vec<u8>>,
+}
+
+/// Filters of ListMatches.
+#[derive(Debug, Clone, Default)]
+pub struct MatchFilter {
+    /// Found item ('' any).
+    pub found_item_id: String,
+    /// Lost report ('' any).
+    pub lost_report_id: String,
+    /// Station of either side ('' any).
+    pub station_id: String,
+    /// Lowest score.
+    pub min_score: f64,
+}
+
+/// A stored found item with its encrypted owner phone and ID-number index.
+pub type FoundRow = (FoundItem, Option<Vec<u8>>, Option<String>);
+/// A stored lost report with its encrypted owner phone and ID-number index.
+pub type LostRow = (LostReport, Option<Vec<u8>>, Option<String>);
+type RawRow = (Vec<u8>, Option<Vec<u8>>, Option<String>);
+
+fn strip_found(item: &FoundItem) -> FoundItem {
+    let mut stored = item.clone();
+    if let Some(owner) = stored.owner.as_mut() {
+        owner.phone.clear();
+    }
+    if let Some(task) = stored.contact_task.as_mut() {
+        task.overdue = false;
+    }
+    stored
+}
+
+fn strip_lost(report: &LostReport) -> LostReport {
+    LostReport {
+        owner_phone: String::new(),
+        ..report.clone()
+    }
+}
+
+fn kind_text(kind: i32) -> String {
+    status_text(kind, ItemKind::as_str_name)
+}
+
+fn station_of(item: &FoundItem) -> String {
+    item.custody
+        .as_ref()
+        .map(|c| c.station_id.clone())
+        .unwrap_or_default()
+}
+
+fn found_rows(rows: Vec<RawRow>) -> Result<Vec<FoundRow>, ApiError> {
+    rows.into_iter()
+        .map(|(record, phone, index)| Ok((decode(&record)?, phone, index)))
+        .collect()
+}
+
+fn lost_rows(rows: Vec<RawRow>) -> Result<Vec<LostRow>, ApiError> {
+    rows.into_iter()
+        .map(|(record, phone, index)| Ok((decode(&record)?, phone, index)))
+        .collect()
+}
+
+impl Store {
+    /// Stores a new found item.
+    pub async fn insert_found_item(
+        &self,
+        tx: &mut Tx,
+        item: &FoundItem,
+        pii: FoundPii,
+        next_lookup_at: Option<DateTime<Utc>>,
+    ) -> Result<(), ApiError> {
+        let stored = strip_found(item);
+        with_tx!(tx, conn => sqlx::query(INSERT_FOUND)
+            .bind(&stored.found_item_id)
+            .bind(kind_text(stored.kind))
+            .bind(station_of(&stored))
+            .bind(status_text(stored.status, FoundItemStatus::as_str_name))
+            .bind(status_text(stored.registry_lookup, RegistryLookup::as_str_name))
+            .bind(next_lookup_at)
+            .bind(pii.id_number_index.clone())
+            .bind(pii.id_number_enc.clone())
+            .bind(pii.owner_phone_enc.clone())
+            .bind(pii.recipient_id_enc.clone())
+            .bind(required_at(stored.created_at.as_ref(), "found item")?)
+            .bind(required_at(stored.updated_at.as_ref(), "found item")?)
+            .bind(stored.encode_to_vec())
+            .execute(&mut *conn)
+            .await
+            .map(|r| r.rows_affected()))
+        .map_err(StorageError::from)?;
+        Ok(())
+    }
+
+    /// A found item, locked for update in `tx`.
+    pub async fn found_item_for_update(
+        &self,
+        tx: &mut Tx,
+        found_item_id: &str,
+    ) -> Result<Option<FoundRow>, ApiError> {
+        let sql = pick_tx(tx, GET_FOUND_PG, GET_FOUND_SQLITE);
+        let row: Option<RawRow> = with_tx!(tx, conn => sqlx::query_as(sql)
+            .bind(found_item_id)
+            .fetch_optional(&mut *conn)
+            .await)
+        .map_err(StorageError::from)?;
+        Ok(found_rows(row.into_iter().collect())?.pop())
+    }
+
+    /// The encrypted ID number of a found ID card (for the background registry lookup).
+    pub async fn found_id_number(&self, found_item_id: &str) -> Result<Option<Vec<u8>>, ApiError> {
+        let row: Option<(Option<Vec<u8>>,)> =
+            with_db!(&self.db, pool => sqlx::query_as(GET_FOUND_ID_NUMBER)
+            .bind(found_item_id)
+            .fetch_optional(pool)
+            .await)
+            .map_err(StorageError::from)?;
+        Ok(row.and_then(|(enc,)| enc))
+    }
+
+    /// Rewrites a found item (personal data columns kept unless given).
+    pub async fn update_found_item(
+        &self,
+        tx: &mut Tx,
+        item: &FoundItem,
+        pii: FoundPii,
+        next_lookup_at: Option<DateTime<Utc>>,
+    ) -> Result<(), ApiError> {
+        let stored = strip_found(item);
+        with_tx!(tx, conn => sqlx::query(UPDATE_FOUND)
+            .bind(&stored.found_item_id)
+            .bind(status_text(stored.status, FoundItemStatus::as_str_name))
+            .bind(status_text(stored.registry_lookup, RegistryLookup::as_str_name))
+            .bind(next_lookup_at)
+            .bind(pii.owner_phone_enc.clone())
+            .bind(pii.recipient_id_enc.clone())
+            .bind(required_at(stored.updated_at.as_ref(), "found item")?)
+            .bind(stored.encode_to_vec())
+            .execute(&mut *conn)
+            .await
+            .map(|r| r.rows_affected()))
+        .map_err(StorageError::from)?;
+        Ok(())
+    }
+
+    /// Ids of ID cards whose registry lookup is pending and due again.
+    pub async fn pending_lookups(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<String>, ApiError> {
+        let rows: Vec<(String,)> = with_db!(&self.db, pool => sqlx::query_as(PENDING_LOOKUPS)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)
+        .map_err(StorageError::from)?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// Found items not yet returned of `kind`, or with ID-number index `id_index`.
+    pub async fn found_candidates(
+        &self,
+        tx: &mut Tx,
+        kind: i32,
+        id_index: &str,
+    ) -> Result<Vec<FoundRow>, ApiError> {
+        let rows: Vec<RawRow> = with_tx!(tx, conn => sqlx::query_as(FOUND_CANDIDATES)
+            .bind(kind_text(kind))
+            .bind(id_index)
+            .fetch_all(&mut *conn)
+            .await)
+        .map_err(StorageError::from)?;
+        found_rows(rows)
+    }
+
+    /// Found items registered in `[from, to)`.
+    pub async fn found_in_range(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<FoundItem>, ApiError> {
+        let rows: Vec<(Vec<u8>,)> = with_db!(&self.db, pool => sqlx::query_as(FOUND_IN_RANGE)
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await)
+        .map_err(StorageError::from)?;
+        rows.iter().map(|(record,)| decode(record)).collect()
+    }
+
+    /// Stores a new lost report.
+    pub async fn insert_lost_report(
+        &self,
+        tx: &mut Tx,
+        report: &LostReport,
+        id_number_index: Option<String>,
+        id_number_enc: Option<Vec<u8>>,
+        owner_phone_enc: Vec<u8>,
+    ) -> Result<(), ApiError> {
+        let stored = strip_lost(report);
+        with_tx!(tx, conn => sqlx::query(INSERT_LOST)
+            .bind(&stored.lost_report_id)
+            .bind(kind_text(stored.kind))
+            .bind(&stored.station_id)
+            .bind(status_text(stored.status, LostReportStatus::as_str_name))
+            .bind(id_number_index.clone())
+            .bind(id_number_enc.clone())
+            .bind(owner_phone_enc.clone())
+            .bind(required_at(stored.created_at.as_ref(), "lost report")?)
+            .bind(required_at(stored.updated_at.as_ref(), "lost report")?)
+            .bind(stored.encode_to_vec())
+            .execute(&mut *conn)
+            .await
+            .map(|r| r.rows_affected()))
+        .map_err(StorageError::from)?;
+        Ok(())
+    }
+
+    /// A lost report, locked for update in `tx`.
+    pub async fn lost_report_for_update(
+        &self,
+        tx: &mut Tx,
+        lost_report_id: &str,
+    ) -> Result<Option<LostRow>, ApiError> {
+        let sql = pick_tx(tx, GET_LOST_PG, GET_LOST_SQLITE);
+        let row: Option<RawRow> = with_tx!(tx, conn => sqlx::query_as(sql)
+            .bind(lost_report_id)
+            .fetch_optional(&mut *conn)
+            .await)
+        .map_err(StorageError::from)?;
+        Ok(lost_rows(row.into_iter().collect())?.pop())
+    }
+
+    /// Rewrites a lost report.
+    pub async fn update_lost_report(
+        &self,
+        tx: &mut Tx,
+        report: &LostReport,
+    ) -> Result<(), ApiError> {
+        let stored = strip_lost(report);
+        with_tx!(tx, conn => sqlx::query(UPDATE_LOST)
+            .bind(&stored.lost_report_id)
+            .bind(status_text(stored.status, LostReportStatus::as_str_name))
+            .bind(required_at(stored.updated_at.as_ref(), "lost report")?)
+            .bind(stored.encode_to_vec())
+            .execute(&mut *conn)
+            .await
+            .map(|r| r.rows_affected()))
+        .map_err(StorageError::from)?;
+        Ok(())
+    }
+
+    /// Lost reports not yet closed of `kind`, or with ID-number index `id_index`.
+    pub async fn lost_candidates(
+        &self,
+        tx: &mut Tx,
+        kind: i32,
+        id_index: &str,
+    ) -> Result<Vec<LostRow>, ApiError> {
+        let rows: Vec<RawRow> = with_tx!(tx, conn => sqlx::query_as(LOST_CANDIDATES)
+            .bind(kind_text(kind))
+            .bind(id_index)
+            .fetch_all(&mut *conn)
+            .await)
+        .map_err(StorageError::from)?;
+        lost_rows(rows)
+    }
+
+    /// Lost reports registered in `[from, to)`.
+    pub async fn lost_in_range(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<LostReport>, ApiError> {
+        let rows: Vec<(Vec<u8>,)> = with_db!(&self.db, pool => sqlx::query_as(LOST_IN_RANGE)
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await)
+        .map_err(StorageError::from)?;
+        rows.iter().map(|(record,)| decode(record)).collect()
+    }
+
+    /// Stores (or refreshes) a candidate match.
+    pub async fn upsert_match(
+        &self,
+        tx: &mut Tx,
+        found: &Match,
+        found_station_id: &str,
+        lost_station_id: &str,
+    ) -> Result<(), ApiError> {
+        with_tx!(tx, conn => sqlx::query(UPSERT_MATCH)
+            .bind(&found.found_item_id)
+            .bind(&found.lost_report_id)
+            .bind(found_station_id)
+            .bind(lost_station_id)
+            .bind(found.score)
+            .bind(at(found.created_at.as_ref()).unwrap_or_default())
+            .bind(found.encode_to_vec())
+            .execute(&mut *conn)
+            .await
+            .map(|r| r.rows_affected()))
+        .map_err(StorageError::from)?;
+        Ok(())
+    }
+
+    /// Candidate matches, best first.
+    pub async fn list_matches(
+        &self,
+        filter: &MatchFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<Match>, ApiError> {
+        let rows: Vec<(Vec<u8>,)> = with_db!(&self.db, pool => sqlx::query_as(LIST_MATCHES)
+            .bind(&filter.found_item_id)
+            .bind(&filter.lost_report_id)
+            .bind(&filter.station_id)
+            .bind(filter.min_score)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(pool)
+            .await)
+        .map_err(StorageError::from)?;
+        rows.iter().map(|(record,)| decode(record)).collect()
+    }
+}
