@@ -537,6 +537,7 @@ impl DispatchApi {
             .context()
             .requests
             .run("LogFlight", &req.request_id, &req, async |tx: &mut Tx| {
+                store::begin_write(&runtime.context.db, tx).await?;
                 let now = runtime.now();
                 let unit = store::unit_in(tx, &req.unit_id)
                     .await?

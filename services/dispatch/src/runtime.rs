@@ -1,9 +1,10 @@
 //! What the handlers and the clock ticker share: the service context, settings, the live
 //! position store (Redis when configured, else in process), and the board.
 //!
-//! One runtime exists per dispatch database (and Redis prefix) in a process, so the handlers, the
-//! background ticker and a test driving the ticker by hand see the same in-process positions and
-//! board. Separate processes share state only through the database and Redis.
+//! One runtime exists per mounted service instance (its database pool), so the handlers, the
+//! background ticker and a test driving the ticker by hand (through the instance's context) see
+//! the same in-process positions and board. Two instances — in one process or in two — share
+//! state only through the database and Redis.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, Weak};
@@ -54,18 +55,11 @@ pub struct Effects {
     pub registered: Vec<UnitMeta>,
 }
 
-fn database_identity(db: &Db) -> String {
+/// Identifies one connection pool (one mounted service instance): its clones share the options.
+fn pool_identity(db: &Db) -> String {
     match db {
-        Db::Postgres(pool) => {
-            let options = pool.connect_options();
-            format!(
-                "postgres://{}:{}/{}",
-                options.get_host(),
-                options.get_port(),
-                options.get_database().unwrap_or_default()
-            )
-        }
-        Db::Sqlite(pool) => format!("sqlite:{}", pool.connect_options().get_filename().display()),
+        Db::Postgres(pool) => format!("pg:{:p}", Arc::as_ptr(&pool.connect_options())),
+        Db::Sqlite(pool) => format!("sqlite:{:p}", Arc::as_ptr(&pool.connect_options())),
     }
 }
 
@@ -74,7 +68,7 @@ impl Runtime {
     pub fn for_context(context: &ServiceContext) -> Arc<Self> {
         let key = format!(
             "{}|{}",
-            database_identity(&context.db),
+            pool_identity(&context.db),
             context
                 .redis
                 .as_ref()
