@@ -33,6 +33,15 @@ pub use pingan_platform::storage::Backend as TestBackend;
 #[derive(Debug, Clone)]
 pub struct Bearer(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
 
+impl Bearer {
+    /// Sends `token` as the bearer token (for channels the harness did not make, e.g. to a replica).
+    pub fn new(token: &str) -> anyhow::Result<Self> {
+        Ok(Self(tonic::metadata::MetadataValue::try_from(format!(
+            "Bearer {token}"
+        ))?))
+    }
+}
+
 impl tonic::service::Interceptor for Bearer {
     fn call(
         &mut self,

@@ -119,3 +119,49 @@ pub fn live_stream(
     });
     Box::pin(tokio_stream::iter(snapshot.into_iter().map(Ok)).chain(live))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_slow_subscriber_is_told_it_lagged_and_publishing_never_waits() {
+        let board = Board::new(4);
+        let receiver = board.subscribe();
+        let now = Utc::now();
+        let mut stream = live_stream(receiver, Vec::new(), |_| true, Utc::now);
+        // Ten events into a buffer of four: publishing returns at once.
+        for i in 0..10 {
+            let dispatch = Dispatch {
+                dispatch_id: format!("d{i}"),
+                ..Dispatch::default()
+            };
+            board.dispatch(&dispatch, now);
+        }
+        let first = stream
+            .next()
+            .await
+            .and_then(Result::ok)
+            .and_then(|m| m.event);
+        assert!(
+            matches!(first, Some(Event::Lagged(BoardLagged { missed_events: 6 }))),
+            "{first:?}"
+        );
+        let mut rest = Vec::new();
+        for _ in 0..4 {
+            if let Some(Ok(message)) = stream.next().await {
+                rest.push(message);
+            }
+        }
+        let ids: Vec<String> = rest
+            .iter()
+            .filter_map(|m| match &m.event {
+                Some(Event::Dispatch(d)) => Some(d.dispatch_id.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(ids, ["d6", "d7", "d8", "d9"]);
+        let sequences: Vec<i64> = rest.iter().map(|m| m.sequence).collect();
+        assert_eq!(sequences, [2, 3, 4, 5]);
+    }
+}

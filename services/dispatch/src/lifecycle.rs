@@ -88,6 +88,7 @@ fn new_assignment(
 
 /// Finds the nearest suitable available unit for `requirement` (by ETA) and reserves it.
 /// Units in `exclude` are skipped; those lost to a concurrent reservation are skipped too.
+/// The live store must be warm ([`Runtime::warm`]) before the transaction starts.
 pub async fn pick_and_reserve(
     runtime: &Runtime,
     tx: &mut Tx,
@@ -97,7 +98,6 @@ pub async fn pick_and_reserve(
     how: &AssignContext<'_>,
     now: DateTime<Utc>,
 ) -> Result<Option<Assignment>, ApiError> {
-    runtime.warm().await?;
     let (lat, lon) = location_of(dispatch);
     loop {
         let query = SearchQuery {

@@ -81,6 +81,7 @@ pub fn spawn_ticker(runtime: &Arc<Runtime>) {
 /// Evaluates every due timer once.
 pub async fn tick(runtime: &Runtime) -> Result<TickReport, ApiError> {
     let mut report = TickReport::default();
+    runtime.warm().await?;
     let now = runtime.now();
     for dispatch_id in store::ack_due(&runtime.context.db, now, BATCH).await? {
         let (escalated, reassigned) = escalate(runtime, &dispatch_id).await?;
