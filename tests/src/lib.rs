@@ -33,6 +33,15 @@ pub use pingan_platform::storage::Backend as TestBackend;
 #[derive(Debug, Clone)]
 pub struct Bearer(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
 
+impl Bearer {
+    /// Sends `token` as the bearer token (for channels the harness did not make, e.g. to a replica).
+    pub fn new(token: &str) -> anyhow::Result<Self> {
+        Ok(Self(tonic::metadata::MetadataValue::try_from(format!(
+            "Bearer {token}"
+        ))?))
+    }
+}
+
 impl tonic::service::Interceptor for Bearer {
     fn call(
         &mut self,
@@ -69,6 +78,17 @@ pub struct TestCluster {
     databases: Vec<TestDatabase>,
     database_urls: BTreeMap<ServiceKind, String>,
     redis_prefix: String,
+    contexts: BTreeMap<ServiceKind, pingan_platform::ServiceContext>,
+    replica: Option<ReplicaRecipe>,
+}
+
+/// What a further instance of a running service needs to join the same storage.
+#[derive(Clone)]
+struct ReplicaRecipe {
+    security: Security,
+    clock: pingan_platform::clock::SharedClock,
+    peers: BTreeMap<String, String>,
+    storage: BTreeMap<ServiceKind, StorageChoice>,
 }
 
 impl std::fmt::Debug for TestCluster {
@@ -182,6 +202,14 @@ impl TestCluster {
             databases: Vec::new(),
             database_urls: BTreeMap::new(),
             redis_prefix: format!("{}:", unique_name("pingan_t")),
+            contexts: BTreeMap::new(),
+            replica: None,
+        };
+        let mut recipe = ReplicaRecipe {
+            security: security.clone(),
+            clock: clock.clone(),
+            peers: peers.clone(),
+            storage: BTreeMap::new(),
         };
         for (addr, listener, group) in listeners {
             let mut process = Process::new(
@@ -205,7 +233,9 @@ impl TestCluster {
                     max_connections: 5,
                     ..PoolSettings::default()
                 };
-                process.mount(*kind, &storage, &peers, &pool).await?;
+                let context = process.mount(*kind, &storage, &peers, &pool).await?;
+                cluster.contexts.insert(*kind, context);
+                recipe.storage.insert(*kind, storage);
             }
             let (stop, stopped) = oneshot::channel::<()>();
             let task = tokio::spawn(process.serve(listener, async move {
@@ -218,12 +248,82 @@ impl TestCluster {
                 task,
             });
         }
+        cluster.replica = Some(recipe);
         for kind in services {
             cluster
                 .wait_for_status(*kind, ServingStatus::Serving)
                 .await?;
         }
         Ok(cluster)
+    }
+
+    /// The context (database, Redis, clock, outbox) `kind` runs with, e.g. to drive its timers
+    /// by hand or to check its tables directly.
+    pub fn context(&self, kind: ServiceKind) -> anyhow::Result<pingan_platform::ServiceContext> {
+        self.contexts
+            .get(&kind)
+            .cloned()
+            .with_context(|| format!("{} is not running in this cluster", kind.short_name()))
+    }
+
+    /// Starts one more instance of the running service `kind` in its own process host, on the
+    /// same database and Redis prefix (a second replica); returns its endpoint. It stops with
+    /// the cluster.
+    pub async fn start_replica(&mut self, kind: ServiceKind) -> anyhow::Result<String> {
+        let recipe = self.replica.clone().context("cluster not started")?;
+        let storage = recipe
+            .storage
+            .get(&kind)
+            .cloned()
+            .with_context(|| format!("{} is not running in this cluster", kind.short_name()))?;
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let mut process = Process::new(
+            test_server_config(),
+            recipe.security.clone(),
+            test_event_config(),
+            recipe.clock.clone(),
+        );
+        let pool = PoolSettings {
+            max_connections: 5,
+            ..PoolSettings::default()
+        };
+        process.mount(kind, &storage, &recipe.peers, &pool).await?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(process.serve(listener, async move {
+            let _ = stopped.await;
+        }));
+        // Replicas are not registered as the endpoint of `kind`: callers reach them by address.
+        self.hosts.push(RunningHost {
+            addr,
+            services: Vec::new(),
+            stop: Some(stop),
+            task,
+        });
+        let endpoint = format!("http://{addr}");
+        let mut client = HealthClient::new(
+            Endpoint::from_shared(endpoint.clone())?
+                .connect_timeout(Duration::from_secs(3))
+                .connect_lazy(),
+        );
+        let wait = async {
+            let mut stream = client
+                .watch(HealthCheckRequest {
+                    service: kind.grpc_name().to_owned(),
+                })
+                .await?
+                .into_inner();
+            while let Some(message) = stream.message().await? {
+                if message.status == ServingStatus::Serving as i32 {
+                    return anyhow::Ok(());
+                }
+            }
+            anyhow::bail!("health stream of the replica ended")
+        };
+        tokio::time::timeout(Duration::from_secs(20), wait)
+            .await
+            .context("replica did not become SERVING")??;
+        Ok(endpoint)
     }
 
     /// The backend this cluster runs on.

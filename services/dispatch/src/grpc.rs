@@ -1,22 +1,730 @@
-//! gRPC handlers of `pingan.dispatch.v1.DispatchService`. RPCs not built yet answer UNIMPLEMENTED
-//! through the generated default methods.
+//! gRPC handlers of `pingan.dispatch.v1.DispatchService`: decode → validate → authorize →
+//! domain → map errors. The dispatch lifecycle lives here; units, positions, the board and
+//! drones in `grpc_units`.
 
-use pingan_platform::ServiceContext;
+use std::sync::Arc;
+
+use pingan_platform::auth::{Caller, Role};
+use pingan_platform::storage::Tx;
+use pingan_platform::{ApiError, FieldViolations, ServiceContext};
+use pingan_proto::common::v1::Priority;
 use pingan_proto::dispatch::v1::dispatch_service_server::DispatchService;
+use pingan_proto::dispatch::v1::*;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::board::BoardStream;
+use crate::domain::{self, AssignmentAction};
+use crate::lifecycle::{self, OpenRequest};
+use crate::runtime::{Effects, Runtime};
+use crate::store;
+
+/// Who may open, assign and close dispatches.
+pub(crate) const COMMAND: &[Role] = &[
+    Role::Dispatcher,
+    Role::CommandCenter,
+    Role::Admin,
+    Role::Service,
+];
+/// Who may report a unit's own steps.
+pub(crate) const UNIT_STEP: &[Role] = &[
+    Role::Dispatcher,
+    Role::CommandCenter,
+    Role::StationOfficer,
+    Role::VillageOfficer,
+    Role::Admin,
+    Role::Service,
+];
+/// Who may read dispatches, units and the board.
+pub(crate) const READ: &[Role] = &[
+    Role::Dispatcher,
+    Role::CommandCenter,
+    Role::StationOfficer,
+    Role::VillageOfficer,
+    Role::Inspector,
+    Role::LegalUnit,
+    Role::Admin,
+    Role::Service,
+];
 
 /// Handlers of the dispatch service.
 #[derive(Debug, Clone)]
 pub struct DispatchApi {
-    #[allow(dead_code)] // used by the handlers as they land
-    context: ServiceContext,
+    pub(crate) runtime: Arc<Runtime>,
 }
 
 impl DispatchApi {
-    /// Handlers over the service's storage and peers.
+    /// Handlers over the service's storage, live store and peers.
     pub fn new(context: ServiceContext) -> Self {
-        Self { context }
+        Self {
+            runtime: Runtime::for_context(&context),
+        }
+    }
+
+    /// Handlers over an explicit runtime.
+    pub fn with_runtime(runtime: Arc<Runtime>) -> Self {
+        Self { runtime }
+    }
+
+    pub(crate) fn context(&self) -> &ServiceContext {
+        &self.runtime.context
+    }
+}
+
+/// PERMISSION_DENIED unless the caller sees the dispatch's station or `unit_station`.
+pub(crate) fn require_dispatch_visible(
+    caller: &Caller,
+    dispatch: &Dispatch,
+    unit_station: Option<&str>,
+) -> Result<(), ApiError> {
+    if caller.can_see_station(&dispatch.station_id)
+        || unit_station.is_some_and(|s| caller.can_see_station(s))
+    {
+        Ok(())
+    } else {
+        Err(ApiError::PermissionDenied(format!(
+            "dispatch {} is outside the caller's jurisdiction",
+            dispatch.dispatch_id
+        )))
+    }
+}
+
+fn require_ids(dispatch_id: &str, unit_id: Option<&str>) -> Result<(), ApiError> {
+    let mut violations = FieldViolations::default();
+    violations.require_non_empty("dispatch_id", dispatch_id);
+    if let Some(unit_id) = unit_id {
+        violations.require_non_empty("unit_id", unit_id);
+    }
+    violations.finish()
+}
+
+impl DispatchApi {
+    #[allow(clippy::too_many_arguments)]
+    async fn unit_step<Req: prost::Message>(
+        &self,
+        caller: &Caller,
+        method: &str,
+        request: &Req,
+        (request_id, dispatch_id, unit_id, note): (&str, &str, &str, &str),
+        action: AssignmentAction,
+        location: Option<pingan_proto::common::v1::GeoPoint>,
+        next_status: UnitStatus,
+    ) -> Result<(Assignment, Dispatch), ApiError> {
+        caller.require_any(UNIT_STEP)?;
+        require_ids(dispatch_id, Some(unit_id))?;
+        if let Some(l) = &location {
+            let mut violations = FieldViolations::default();
+            violations.require_coordinates("location", l.lat, l.lon);
+            violations.finish()?;
+        }
+        let runtime = &self.runtime;
+        let actor = caller.actor();
+        let mut effects = Effects::default();
+        let response: AcknowledgeResponse = self
+            .context()
+            .requests
+            .run(method, request_id, request, async |tx: &mut Tx| {
+                let mut dispatch =
+                    lifecycle::open_dispatch_for_update(&runtime.context, tx, dispatch_id).await?;
+                let unit_station = store::unit_in(tx, unit_id).await?.map(|u| u.station_id);
+                require_dispatch_visible(caller, &dispatch, unit_station.as_deref())?;
+                let assignment = lifecycle::step(
+                    runtime,
+                    tx,
+                    &mut effects,
+                    &mut dispatch,
+                    unit_id,
+                    action,
+                    note,
+                    location,
+                    next_status,
+                    &actor,
+                )
+                .await?;
+                Ok(AcknowledgeResponse {
+                    assignment: Some(assignment),
+                    dispatch: Some(dispatch),
+                })
+            })
+            .await?;
+        runtime.after_commit(effects).await;
+        Ok((
+            response.assignment.unwrap_or_default(),
+            response.dispatch.unwrap_or_default(),
+        ))
+    }
+
+    async fn open_checked(
+        &self,
+        request: Request<OpenDispatchRequest>,
+    ) -> Result<OpenDispatchResponse, ApiError> {
+        let caller = self.context().auth.caller(&request)?;
+        caller.require_any(COMMAND)?;
+        let req = request.into_inner();
+        let mut violations = FieldViolations::default();
+        violations.require_non_empty("incident_id", &req.incident_id);
+        violations.require_max_chars("incident_id", &req.incident_id, 128);
+        let priority = Priority::try_from(req.priority).unwrap_or_default();
+        if priority == Priority::Unspecified {
+            violations.add("priority", "must be P1..P4");
+        }
+        match &req.location {
+            Some(l) => violations.require_coordinates("location", l.lat, l.lon),
+            None => violations.add("location", "is required"),
+        }
+        violations.require_max_chars("summary", &req.summary, 2000);
+        violations.require_max_chars("address", &req.address, 500);
+        let target = req.response_target.as_ref().map(domain::from_duration);
+        if matches!(target, Some(None) | Some(Some(std::time::Duration::ZERO))) {
+            violations.add("response_target", "must be positive");
+        }
+        for (i, r) in req.unit_requirements.iter().enumerate() {
+            if r.count < 0 || r.count > 20 {
+                violations.add(&format!("unit_requirements[{i}].count"), "must be 0..20");
+            }
+            if r.kinds
+                .iter()
+                .any(|k| UnitKind::try_from(*k).is_err() || *k == UnitKind::Unspecified as i32)
+            {
+                violations.add(&format!("unit_requirements[{i}].kinds"), "unknown kind");
+            }
+        }
+        if let Some(lookout) = &req.lookout {
+            violations.require_non_empty("lookout.message", &lookout.message);
+            violations.require_max_chars("lookout.message", &lookout.message, 1000);
+            if lookout.grid_id.is_empty() && req.grid_id.is_empty() {
+                violations.add(
+                    "lookout.grid_id",
+                    "is required when the dispatch has no grid",
+                );
+            }
+        }
+        violations.finish()?;
+        if !req.station_id.is_empty() {
+            caller.require_station(&req.station_id)?;
+        }
+        let open = OpenRequest {
+            incident_id: req.incident_id.clone(),
+            priority,
+            location: req.location.unwrap_or_default(),
+            category: req.category.trim().to_uppercase(),
+            required_capabilities: domain::normalise_capabilities(&req.required_capabilities),
+            response_target: target.flatten(),
+            address: req.address.clone(),
+            summary: req.summary.clone(),
+            station_id: req.station_id.clone(),
+            grid_id: req.grid_id.clone(),
+            station_kind: pingan_proto::grid::v1::StationKind::try_from(req.station_kind)
+                .unwrap_or_default(),
+            unit_requirements: req
+                .unit_requirements
+                .iter()
+                .map(|r| UnitRequirement {
+                    capabilities: domain::normalise_capabilities(&r.capabilities),
+                    ..r.clone()
+                })
+                .collect(),
+            lookout: req.lookout.clone(),
+        };
+        let runtime = &self.runtime;
+        let actor = caller.actor();
+        let mut effects = Effects::default();
+        let response = self
+            .context()
+            .requests
+            .run(
+                "OpenDispatch",
+                &req.request_id,
+                &req,
+                async |tx: &mut Tx| {
+                    let dispatch =
+                        lifecycle::open(runtime, tx, &mut effects, &open, &actor).await?;
+                    Ok(OpenDispatchResponse {
+                        dispatch: Some(dispatch),
+                    })
+                },
+            )
+            .await?;
+        runtime.after_commit(effects).await;
+        let dispatch = response.dispatch.unwrap_or_default();
+        if dispatch.lookout.is_some() && dispatch.lookout_broadcast_id.is_empty() {
+            let dispatch = crate::lookout::broadcast(runtime, &dispatch, &actor).await?;
+            return Ok(OpenDispatchResponse {
+                dispatch: Some(dispatch),
+            });
+        }
+        Ok(OpenDispatchResponse {
+            dispatch: Some(dispatch),
+        })
+    }
+
+    async fn assign_checked(
+        &self,
+        request: Request<AssignRequest>,
+    ) -> Result<AssignResponse, ApiError> {
+        let caller = self.context().auth.caller(&request)?;
+        caller.require_any(COMMAND)?;
+        let req = request.into_inner();
+        require_ids(&req.dispatch_id, Some(&req.unit_id))?;
+        let runtime = &self.runtime;
+        let actor = caller.actor();
+        let mut effects = Effects::default();
+        let response = self
+            .context()
+            .requests
+            .run("Assign", &req.request_id, &req, async |tx: &mut Tx| {
+                let mut dispatch =
+                    lifecycle::open_dispatch_for_update(&runtime.context, tx, &req.dispatch_id)
+                        .await?;
+                require_dispatch_visible(&caller, &dispatch, None)?;
+                let assignment = lifecycle::assign(
+                    runtime,
+                    tx,
+                    &mut effects,
+                    &mut dispatch,
+                    &req.unit_id,
+                    &req.note,
+                    &actor,
+                )
+                .await?;
+                Ok(AssignResponse {
+                    assignment: Some(assignment),
+                    dispatch: Some(dispatch),
+                })
+            })
+            .await?;
+        runtime.after_commit(effects).await;
+        Ok(response)
+    }
+
+    async fn close_checked(
+        &self,
+        request: Request<CloseDispatchRequest>,
+    ) -> Result<CloseDispatchResponse, ApiError> {
+        let caller = self.context().auth.caller(&request)?;
+        caller.require_any(UNIT_STEP)?;
+        let req = request.into_inner();
+        let mut violations = FieldViolations::default();
+        violations.require_non_empty("dispatch_id", &req.dispatch_id);
+        let disposition = Disposition::try_from(req.disposition).unwrap_or_default();
+        if disposition == Disposition::Unspecified {
+            violations.add("disposition", "is required");
+        }
+        violations.require_max_chars("narrative", &req.narrative, 10_000);
+        violations.finish()?;
+        let runtime = &self.runtime;
+        let actor = caller.actor();
+        let mut effects = Effects::default();
+        let response = self
+            .context()
+            .requests
+            .run(
+                "CloseDispatch",
+                &req.request_id,
+                &req,
+                async |tx: &mut Tx| {
+                    let mut dispatch =
+                        lifecycle::open_dispatch_for_update(&runtime.context, tx, &req.dispatch_id)
+                            .await?;
+                    require_dispatch_visible(&caller, &dispatch, None)?;
+                    lifecycle::close(
+                        runtime,
+                        tx,
+                        &mut effects,
+                        &mut dispatch,
+                        disposition,
+                        &req.narrative,
+                        req.clear_active_units,
+                        &actor,
+                    )
+                    .await?;
+                    Ok(CloseDispatchResponse {
+                        dispatch: Some(dispatch),
+                    })
+                },
+            )
+            .await?;
+        runtime.after_commit(effects).await;
+        Ok(response)
+    }
+
+    async fn get_checked(
+        &self,
+        request: Request<GetDispatchRequest>,
+    ) -> Result<GetDispatchResponse, ApiError> {
+        let caller = self.context().auth.caller(&request)?;
+        caller.require_any(READ)?;
+        let req = request.into_inner();
+        require_ids(&req.dispatch_id, None)?;
+        let dispatch = store::dispatch(&self.context().db, &req.dispatch_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("dispatch {}", req.dispatch_id)))?;
+        require_dispatch_visible(&caller, &dispatch, None)?;
+        Ok(GetDispatchResponse {
+            dispatch: Some(dispatch),
+        })
+    }
+
+    async fn list_checked(
+        &self,
+        request: Request<ListDispatchesRequest>,
+    ) -> Result<ListDispatchesResponse, ApiError> {
+        let caller = self.context().auth.caller(&request)?;
+        caller.require_any(READ)?;
+        let req = request.into_inner();
+        let mut violations = FieldViolations::default();
+        if !(0..=500).contains(&req.page_size) {
+            violations.add("page_size", "must be 0..500");
+        }
+        let cursor = if req.page_token.is_empty() {
+            None
+        } else {
+            let parsed = req.page_token.split_once('|').and_then(|(at, id)| {
+                Some((
+                    chrono::DateTime::parse_from_rfc3339(at)
+                        .ok()?
+                        .with_timezone(&chrono::Utc),
+                    id.to_owned(),
+                ))
+            });
+            if parsed.is_none() {
+                violations.add("page_token", "is not a token this service issued");
+            }
+            parsed
+        };
+        violations.finish()?;
+        if !req.station_id.is_empty() {
+            caller.require_station(&req.station_id)?;
+        }
+        let page_size = if req.page_size == 0 {
+            50
+        } else {
+            req.page_size
+        } as usize;
+        let range = req.opened.unwrap_or_default();
+        let filter = store::DispatchFilter {
+            station_id: req.station_id.clone(),
+            grid_id: req.grid_id.clone(),
+            incident_id: req.incident_id.clone(),
+            only_sla_breached: req.only_sla_breached,
+            opened_from: range.start.as_ref().and_then(domain::from_timestamp),
+            opened_until: range.end.as_ref().and_then(domain::from_timestamp),
+            unit_id: req.unit_id.clone(),
+        };
+        let mut cursor = cursor;
+        let mut out: Vec<Dispatch> = Vec::new();
+        let mut exhausted = false;
+        while out.len() < page_size && !exhausted {
+            let batch =
+                store::list_dispatches(&self.context().db, &filter, cursor.clone(), 200).await?;
+            exhausted = batch.len() < 200;
+            for dispatch in batch {
+                cursor = Some((
+                    dispatch
+                        .opened_at
+                        .as_ref()
+                        .and_then(domain::from_timestamp)
+                        .unwrap_or_default(),
+                    dispatch.dispatch_id.clone(),
+                ));
+                let wanted = (req.statuses.is_empty() || req.statuses.contains(&dispatch.status))
+                    && (req.priorities.is_empty() || req.priorities.contains(&dispatch.priority))
+                    && caller.can_see_station(&dispatch.station_id);
+                if wanted {
+                    out.push(dispatch);
+                    if out.len() == page_size {
+                        break;
+                    }
+                }
+            }
+        }
+        let next_page_token = match (out.len() == page_size, out.last()) {
+            (true, Some(last)) => format!(
+                "{}|{}",
+                last.opened_at
+                    .as_ref()
+                    .and_then(domain::from_timestamp)
+                    .unwrap_or_default()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+                last.dispatch_id
+            ),
+            _ => String::new(),
+        };
+        Ok(ListDispatchesResponse {
+            dispatches: out,
+            next_page_token,
+        })
+    }
+
+    async fn timeline_checked(
+        &self,
+        request: Request<GetDispatchTimelineRequest>,
+    ) -> Result<GetDispatchTimelineResponse, ApiError> {
+        let caller = self.context().auth.caller(&request)?;
+        caller.require_any(READ)?;
+        let req = request.into_inner();
+        let db = &self.context().db;
+        if req.dispatch_id.is_empty() {
+            if req.incident_id.is_empty() {
+                return Err(ApiError::invalid(
+                    "dispatch_id",
+                    "dispatch_id or incident_id is required",
+                ));
+            }
+            let filter = store::DispatchFilter {
+                incident_id: req.incident_id.clone(),
+                ..Default::default()
+            };
+            let dispatches = store::list_dispatches(db, &filter, None, 100).await?;
+            if dispatches.is_empty() {
+                return Err(ApiError::NotFound(format!("incident {}", req.incident_id)));
+            }
+            if !dispatches
+                .iter()
+                .any(|d| caller.can_see_station(&d.station_id))
+            {
+                return Err(ApiError::PermissionDenied(
+                    "incident is outside the caller's jurisdiction".into(),
+                ));
+            }
+        } else {
+            let dispatch = store::dispatch(db, &req.dispatch_id)
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("dispatch {}", req.dispatch_id)))?;
+            require_dispatch_visible(&caller, &dispatch, None)?;
+        }
+        let entries = store::timeline(db, &req.dispatch_id, &req.incident_id).await?;
+        Ok(GetDispatchTimelineResponse { entries })
     }
 }
 
 #[tonic::async_trait]
-impl DispatchService for DispatchApi {}
+impl DispatchService for DispatchApi {
+    async fn register_unit(
+        &self,
+        request: Request<RegisterUnitRequest>,
+    ) -> Result<Response<RegisterUnitResponse>, Status> {
+        Ok(Response::new(self.register_unit_checked(request).await?))
+    }
+
+    async fn set_unit_status(
+        &self,
+        request: Request<SetUnitStatusRequest>,
+    ) -> Result<Response<SetUnitStatusResponse>, Status> {
+        Ok(Response::new(self.set_unit_status_checked(request).await?))
+    }
+
+    async fn list_units(
+        &self,
+        request: Request<ListUnitsRequest>,
+    ) -> Result<Response<ListUnitsResponse>, Status> {
+        Ok(Response::new(self.list_units_checked(request).await?))
+    }
+
+    async fn report_positions(
+        &self,
+        request: Request<Streaming<ReportPositionsRequest>>,
+    ) -> Result<Response<ReportPositionsResponse>, Status> {
+        Ok(Response::new(self.report_positions_checked(request).await?))
+    }
+
+    async fn update_position(
+        &self,
+        request: Request<UpdatePositionRequest>,
+    ) -> Result<Response<UpdatePositionResponse>, Status> {
+        Ok(Response::new(self.update_position_checked(request).await?))
+    }
+
+    async fn find_nearest_units(
+        &self,
+        request: Request<FindNearestUnitsRequest>,
+    ) -> Result<Response<FindNearestUnitsResponse>, Status> {
+        Ok(Response::new(self.find_nearest_checked(request).await?))
+    }
+
+    async fn open_dispatch(
+        &self,
+        request: Request<OpenDispatchRequest>,
+    ) -> Result<Response<OpenDispatchResponse>, Status> {
+        Ok(Response::new(self.open_checked(request).await?))
+    }
+
+    async fn assign(
+        &self,
+        request: Request<AssignRequest>,
+    ) -> Result<Response<AssignResponse>, Status> {
+        Ok(Response::new(self.assign_checked(request).await?))
+    }
+
+    async fn acknowledge(
+        &self,
+        request: Request<AcknowledgeRequest>,
+    ) -> Result<Response<AcknowledgeResponse>, Status> {
+        let caller = self.context().auth.caller(&request)?;
+        let req = request.into_inner();
+        let ids = (
+            req.request_id.as_str(),
+            req.dispatch_id.as_str(),
+            req.unit_id.as_str(),
+            req.note.as_str(),
+        );
+        let (assignment, dispatch) = self
+            .unit_step(
+                &caller,
+                "Acknowledge",
+                &req,
+                ids,
+                AssignmentAction::Acknowledge,
+                None,
+                UnitStatus::Available,
+            )
+            .await?;
+        Ok(Response::new(AcknowledgeResponse {
+            assignment: Some(assignment),
+            dispatch: Some(dispatch),
+        }))
+    }
+
+    async fn mark_en_route(
+        &self,
+        request: Request<MarkEnRouteRequest>,
+    ) -> Result<Response<MarkEnRouteResponse>, Status> {
+        let caller = self.context().auth.caller(&request)?;
+        let req = request.into_inner();
+        let ids = (
+            req.request_id.as_str(),
+            req.dispatch_id.as_str(),
+            req.unit_id.as_str(),
+            req.note.as_str(),
+        );
+        let (assignment, dispatch) = self
+            .unit_step(
+                &caller,
+                "MarkEnRoute",
+                &req,
+                ids,
+                AssignmentAction::EnRoute,
+                req.location,
+                UnitStatus::Available,
+            )
+            .await?;
+        Ok(Response::new(MarkEnRouteResponse {
+            assignment: Some(assignment),
+            dispatch: Some(dispatch),
+        }))
+    }
+
+    async fn mark_on_scene(
+        &self,
+        request: Request<MarkOnSceneRequest>,
+    ) -> Result<Response<MarkOnSceneResponse>, Status> {
+        let caller = self.context().auth.caller(&request)?;
+        let req = request.into_inner();
+        let ids = (
+            req.request_id.as_str(),
+            req.dispatch_id.as_str(),
+            req.unit_id.as_str(),
+            req.note.as_str(),
+        );
+        let (assignment, dispatch) = self
+            .unit_step(
+                &caller,
+                "MarkOnScene",
+                &req,
+                ids,
+                AssignmentAction::OnScene,
+                req.location,
+                UnitStatus::Available,
+            )
+            .await?;
+        Ok(Response::new(MarkOnSceneResponse {
+            assignment: Some(assignment),
+            dispatch: Some(dispatch),
+        }))
+    }
+
+    async fn clear_unit(
+        &self,
+        request: Request<ClearUnitRequest>,
+    ) -> Result<Response<ClearUnitResponse>, Status> {
+        let caller = self.context().auth.caller(&request)?;
+        let req = request.into_inner();
+        let next = match UnitStatus::try_from(req.next_status).unwrap_or_default() {
+            UnitStatus::Unspecified | UnitStatus::Available => UnitStatus::Available,
+            UnitStatus::Busy => UnitStatus::Busy,
+            _ => Err(ApiError::invalid(
+                "next_status",
+                "must be AVAILABLE or BUSY",
+            ))?,
+        };
+        let ids = (
+            req.request_id.as_str(),
+            req.dispatch_id.as_str(),
+            req.unit_id.as_str(),
+            req.note.as_str(),
+        );
+        let (assignment, dispatch) = self
+            .unit_step(
+                &caller,
+                "ClearUnit",
+                &req,
+                ids,
+                AssignmentAction::Clear,
+                None,
+                next,
+            )
+            .await?;
+        Ok(Response::new(ClearUnitResponse {
+            assignment: Some(assignment),
+            dispatch: Some(dispatch),
+        }))
+    }
+
+    async fn close_dispatch(
+        &self,
+        request: Request<CloseDispatchRequest>,
+    ) -> Result<Response<CloseDispatchResponse>, Status> {
+        Ok(Response::new(self.close_checked(request).await?))
+    }
+
+    async fn watch_board(
+        &self,
+        request: Request<WatchBoardRequest>,
+    ) -> Result<Response<BoardStream>, Status> {
+        Ok(Response::new(self.watch_board_checked(request).await?))
+    }
+
+    async fn get_dispatch(
+        &self,
+        request: Request<GetDispatchRequest>,
+    ) -> Result<Response<GetDispatchResponse>, Status> {
+        Ok(Response::new(self.get_checked(request).await?))
+    }
+
+    async fn list_dispatches(
+        &self,
+        request: Request<ListDispatchesRequest>,
+    ) -> Result<Response<ListDispatchesResponse>, Status> {
+        Ok(Response::new(self.list_checked(request).await?))
+    }
+
+    async fn get_dispatch_timeline(
+        &self,
+        request: Request<GetDispatchTimelineRequest>,
+    ) -> Result<Response<GetDispatchTimelineResponse>, Status> {
+        Ok(Response::new(self.timeline_checked(request).await?))
+    }
+
+    async fn log_flight(
+        &self,
+        request: Request<LogFlightRequest>,
+    ) -> Result<Response<LogFlightResponse>, Status> {
+        Ok(Response::new(self.log_flight_checked(request).await?))
+    }
+
+    async fn drone_stats(
+        &self,
+        request: Request<DroneStatsRequest>,
+    ) -> Result<Response<DroneStatsResponse>, Status> {
+        Ok(Response::new(self.drone_stats_checked(request).await?))
+    }
+}

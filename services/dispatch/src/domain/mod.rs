@@ -1,0 +1,348 @@
+//! Dispatch rules, without I/O: the assignment state machine, how a dispatch's status follows its
+//! assignments, which units a dispatch wants, and distance/ETA.
+
+pub mod geo;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use pingan_proto::dispatch::v1::{
+    Assignment, AssignmentStatus, Dispatch, DispatchStatus, UnitKind, UnitRequirement, UnitStatus,
+};
+
+/// Unit kinds that move on the ground.
+pub const GROUND_KINDS: [UnitKind; 3] =
+    [UnitKind::Officer, UnitKind::PatrolCar, UnitKind::Auxiliary];
+
+/// Why a transition was refused (FAILED_PRECONDITION at the boundary).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct IllegalTransition(pub String);
+
+/// A change asked of one assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignmentAction {
+    /// The unit acknowledges.
+    Acknowledge,
+    /// The unit is moving to the scene.
+    EnRoute,
+    /// The unit is at the scene.
+    OnScene,
+    /// The unit leaves the dispatch.
+    Clear,
+    /// Not acknowledged in time.
+    Escalate,
+    /// Withdrawn (the dispatch closed before the unit was done).
+    Cancel,
+}
+
+impl AssignmentAction {
+    /// The RPC-ish verb, for messages.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Self::Acknowledge => "acknowledge",
+            Self::EnRoute => "mark en route",
+            Self::OnScene => "mark on scene",
+            Self::Clear => "clear",
+            Self::Escalate => "escalate",
+            Self::Cancel => "cancel",
+        }
+    }
+}
+
+/// True while an assignment holds its unit.
+pub fn is_active(status: AssignmentStatus) -> bool {
+    matches!(
+        status,
+        AssignmentStatus::Assigned
+            | AssignmentStatus::Acknowledged
+            | AssignmentStatus::EnRoute
+            | AssignmentStatus::OnScene
+    )
+}
+
+/// Applies `action` to `assignment` at `now`, or says why it is illegal.
+pub fn apply(
+    assignment: &mut Assignment,
+    action: AssignmentAction,
+    now: DateTime<Utc>,
+) -> Result<(), IllegalTransition> {
+    use AssignmentStatus as S;
+    let current = assignment.status();
+    let next = match (current, action) {
+        (S::Assigned, AssignmentAction::Acknowledge) => S::Acknowledged,
+        (S::Assigned | S::Acknowledged, AssignmentAction::EnRoute) => S::EnRoute,
+        (S::Assigned | S::Acknowledged | S::EnRoute, AssignmentAction::OnScene) => S::OnScene,
+        (S::Assigned | S::Acknowledged | S::EnRoute | S::OnScene, AssignmentAction::Clear) => {
+            S::Cleared
+        }
+        (S::Assigned, AssignmentAction::Escalate) => S::Escalated,
+        (S::OnScene, AssignmentAction::Cancel) => S::Cleared,
+        (S::Assigned | S::Acknowledged | S::EnRoute, AssignmentAction::Cancel) => S::Cancelled,
+        _ => {
+            return Err(IllegalTransition(format!(
+                "cannot {} an assignment in status {}",
+                action.verb(),
+                current.as_str_name()
+            )));
+        }
+    };
+    let ts = Some(timestamp(now));
+    match next {
+        S::Acknowledged => assignment.acknowledged_at = ts,
+        S::EnRoute => {
+            assignment.acknowledged_at = assignment.acknowledged_at.or(ts);
+            assignment.en_route_at = ts;
+        }
+        S::OnScene => {
+            assignment.acknowledged_at = assignment.acknowledged_at.or(ts);
+            assignment.on_scene_at = ts;
+        }
+        _ => assignment.ended_at = ts,
+    }
+    assignment.set_status(next);
+    Ok(())
+}
+
+/// The unit's status that goes with an assignment status (None once the assignment ended).
+pub fn unit_status_for(status: AssignmentStatus) -> Option<UnitStatus> {
+    match status {
+        AssignmentStatus::Assigned | AssignmentStatus::Acknowledged => Some(UnitStatus::Assigned),
+        AssignmentStatus::EnRoute => Some(UnitStatus::EnRoute),
+        AssignmentStatus::OnScene => Some(UnitStatus::OnScene),
+        _ => None,
+    }
+}
+
+/// A dispatch's status from its assignments (closed stays closed).
+pub fn derive_status(dispatch: &Dispatch, assignments: &[Assignment]) -> DispatchStatus {
+    if dispatch.status() == DispatchStatus::Closed {
+        return DispatchStatus::Closed;
+    }
+    let active: Vec<AssignmentStatus> = assignments
+        .iter()
+        .map(Assignment::status)
+        .filter(|s| is_active(*s))
+        .collect();
+    if active.contains(&AssignmentStatus::OnScene) {
+        DispatchStatus::OnScene
+    } else if active.contains(&AssignmentStatus::EnRoute) {
+        DispatchStatus::EnRoute
+    } else if active.is_empty() {
+        DispatchStatus::Pending
+    } else {
+        DispatchStatus::Assigned
+    }
+}
+
+/// Manual statuses SetUnitStatus accepts.
+pub fn is_manual_status(status: UnitStatus) -> bool {
+    matches!(
+        status,
+        UnitStatus::Available | UnitStatus::Busy | UnitStatus::OffDuty
+    )
+}
+
+/// The units a dispatch wants: the request's own list (each also needing the required
+/// capabilities), else the category policy — a water rescue gets a drone for aerial search and
+/// video plus a ground unit; anything else one ground unit with the required capabilities.
+pub fn requirements(
+    category: &str,
+    required_capabilities: &[String],
+    requested: &[UnitRequirement],
+) -> Vec<UnitRequirement> {
+    if !requested.is_empty() {
+        return requested
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                for capability in required_capabilities {
+                    if !r.capabilities.contains(capability) {
+                        r.capabilities.push(capability.clone());
+                    }
+                }
+                r.count = r.count.max(1);
+                r
+            })
+            .collect();
+    }
+    let water = required_capabilities.iter().any(|c| c == "water_rescue")
+        || category.eq_ignore_ascii_case("WATER_RESCUE");
+    let ground: Vec<i32> = GROUND_KINDS.iter().map(|k| *k as i32).collect();
+    if water {
+        let rest: Vec<String> = required_capabilities
+            .iter()
+            .filter(|c| c.as_str() != "water_rescue")
+            .cloned()
+            .collect();
+        return vec![
+            UnitRequirement {
+                kinds: vec![UnitKind::Drone as i32],
+                capabilities: vec!["aerial_video".to_owned()],
+                count: 1,
+            },
+            UnitRequirement {
+                kinds: ground,
+                capabilities: rest,
+                count: 1,
+            },
+        ];
+    }
+    let aerial = required_capabilities.iter().any(|c| c == "aerial_video");
+    vec![UnitRequirement {
+        kinds: if aerial { Vec::new() } else { ground },
+        capabilities: required_capabilities.to_vec(),
+        count: 1,
+    }]
+}
+
+/// True when a unit of `kind` with `capabilities` meets `requirement`.
+pub fn meets(requirement: &UnitRequirement, kind: i32, capabilities: &[String]) -> bool {
+    (requirement.kinds.is_empty() || requirement.kinds.contains(&kind))
+        && requirement
+            .capabilities
+            .iter()
+            .all(|c| capabilities.contains(c))
+}
+
+/// Normalises capability names (trimmed, lower case, sorted, unique).
+pub fn normalise_capabilities(capabilities: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = capabilities
+        .iter()
+        .map(|c| c.trim().to_lowercase())
+        .filter(|c| !c.is_empty())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// A protobuf timestamp.
+pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}
+
+/// A protobuf timestamp as UTC time (None when out of range).
+pub fn from_timestamp(ts: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(ts.seconds, u32::try_from(ts.nanos).ok()?)
+}
+
+/// A protobuf duration.
+pub fn duration(d: Duration) -> prost_types::Duration {
+    prost_types::Duration {
+        seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        nanos: i32::try_from(d.subsec_nanos()).unwrap_or(0),
+    }
+}
+
+/// A protobuf duration as a std duration (None when negative).
+pub fn from_duration(d: &prost_types::Duration) -> Option<Duration> {
+    let seconds = u64::try_from(d.seconds).ok()?;
+    let nanos = u32::try_from(d.nanos).ok()?;
+    Some(Duration::new(seconds, nanos))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap_or_default()
+    }
+
+    fn assigned() -> Assignment {
+        let mut a = Assignment::default();
+        a.set_status(AssignmentStatus::Assigned);
+        a
+    }
+
+    #[test]
+    fn the_happy_path_moves_forward_and_stamps_times() {
+        let mut a = assigned();
+        apply(&mut a, AssignmentAction::Acknowledge, at(1)).expect("ack");
+        apply(&mut a, AssignmentAction::EnRoute, at(2)).expect("en route");
+        apply(&mut a, AssignmentAction::OnScene, at(3)).expect("on scene");
+        apply(&mut a, AssignmentAction::Clear, at(4)).expect("clear");
+        assert_eq!(a.status(), AssignmentStatus::Cleared);
+        assert_eq!(a.acknowledged_at, Some(timestamp(at(1))));
+        assert_eq!(a.ended_at, Some(timestamp(at(4))));
+    }
+
+    #[test]
+    fn en_route_implies_acknowledgement() {
+        let mut a = assigned();
+        apply(&mut a, AssignmentAction::EnRoute, at(5)).expect("en route");
+        assert_eq!(a.acknowledged_at, Some(timestamp(at(5))));
+    }
+
+    #[test]
+    fn illegal_transitions_are_refused() {
+        let mut a = assigned();
+        apply(&mut a, AssignmentAction::Acknowledge, at(1)).expect("ack");
+        assert!(apply(&mut a, AssignmentAction::Acknowledge, at(2)).is_err());
+        assert!(apply(&mut a, AssignmentAction::Escalate, at(2)).is_err());
+        apply(&mut a, AssignmentAction::Clear, at(3)).expect("clear");
+        for action in [
+            AssignmentAction::EnRoute,
+            AssignmentAction::OnScene,
+            AssignmentAction::Clear,
+            AssignmentAction::Cancel,
+        ] {
+            assert!(apply(&mut a, action, at(4)).is_err(), "{action:?}");
+        }
+    }
+
+    #[test]
+    fn dispatch_status_follows_the_most_advanced_active_assignment() {
+        let dispatch = Dispatch::default();
+        let mut a = assigned();
+        let mut b = assigned();
+        assert_eq!(derive_status(&dispatch, &[]), DispatchStatus::Pending);
+        assert_eq!(
+            derive_status(&dispatch, &[a.clone(), b.clone()]),
+            DispatchStatus::Assigned
+        );
+        apply(&mut a, AssignmentAction::EnRoute, at(1)).expect("en route");
+        assert_eq!(
+            derive_status(&dispatch, &[a.clone(), b.clone()]),
+            DispatchStatus::EnRoute
+        );
+        apply(&mut b, AssignmentAction::OnScene, at(2)).expect("on scene");
+        assert_eq!(
+            derive_status(&dispatch, &[a.clone(), b.clone()]),
+            DispatchStatus::OnScene
+        );
+        apply(&mut b, AssignmentAction::Clear, at(3)).expect("clear");
+        apply(&mut a, AssignmentAction::Clear, at(3)).expect("clear");
+        assert_eq!(derive_status(&dispatch, &[a, b]), DispatchStatus::Pending);
+    }
+
+    #[test]
+    fn water_rescue_wants_a_drone_and_a_ground_unit() {
+        let wanted = requirements("RESCUE", &["water_rescue".to_owned()], &[]);
+        assert_eq!(wanted.len(), 2);
+        assert_eq!(wanted[0].kinds, vec![UnitKind::Drone as i32]);
+        assert!(meets(
+            &wanted[0],
+            UnitKind::Drone as i32,
+            &["aerial_video".to_owned(), "water_rescue_search".to_owned()]
+        ));
+        assert!(meets(&wanted[1], UnitKind::PatrolCar as i32, &[]));
+        assert!(!meets(&wanted[1], UnitKind::Drone as i32, &[]));
+    }
+
+    #[test]
+    fn default_is_one_ground_unit_with_the_required_capabilities() {
+        let wanted = requirements("DISPUTE", &["mediation".to_owned()], &[]);
+        assert_eq!(wanted.len(), 1);
+        assert!(meets(
+            &wanted[0],
+            UnitKind::Officer as i32,
+            &["mediation".to_owned()]
+        ));
+        assert!(!meets(&wanted[0], UnitKind::Officer as i32, &[]));
+    }
+}

@@ -1,0 +1,330 @@
+//! Live positions in Redis (the cluster shape, shared by every replica): a global GEO set and one
+//! per station, a hash per unit (kind, station, capabilities, status, latest fix) and a sorted
+//! set of fix times for forgetting old positions. Writes go through small Lua scripts (the
+//! out-of-order check and the set updates are atomic), many fixes per pipelined round trip.
+//! The scripts build the per-station key from an argument: a single Redis (or one hash slot).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use pingan_platform::redis_store::RedisStore;
+use redis::Script;
+
+use super::{
+    Candidate, Fix, LivePosition, PositionError, PositionStore, Recorded, SearchQuery, UnitMeta,
+};
+
+/// Most members one GEOSEARCH returns before filtering (the radius bounds it too).
+const SEARCH_CAP: usize = 2000;
+/// Fixes or units per pipelined round trip.
+const BATCH: usize = 500;
+/// Positions forgotten per round.
+const FORGET_BATCH: isize = 1000;
+
+/// KEYS: unit hash, global geo, seen zset. ARGV: unit id, lon, lat, at ms, station geo prefix.
+const RECORD: &str = r"
+local station = redis.call('HGET', KEYS[1], 'station')
+if not station then return 3 end
+local prev = redis.call('HGET', KEYS[1], 'at')
+if prev and tonumber(prev) > tonumber(ARGV[4]) then return 2 end
+redis.call('HSET', KEYS[1], 'lat', ARGV[3], 'lon', ARGV[2], 'at', ARGV[4])
+redis.call('GEOADD', KEYS[2], ARGV[2], ARGV[3], ARGV[1])
+redis.call('GEOADD', ARGV[5] .. station, ARGV[2], ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+return 1
+";
+
+/// KEYS: unit hash. ARGV: unit id, kind, station, capabilities, status, station geo prefix.
+const UPSERT: &str = r"
+local old = redis.call('HGET', KEYS[1], 'station')
+redis.call('HSET', KEYS[1], 'kind', ARGV[2], 'station', ARGV[3], 'caps', ARGV[4], 'status', ARGV[5])
+if old and old ~= ARGV[3] then
+  redis.call('ZREM', ARGV[6] .. old, ARGV[1])
+  local lon = redis.call('HGET', KEYS[1], 'lon')
+  local lat = redis.call('HGET', KEYS[1], 'lat')
+  if lon and lat then redis.call('GEOADD', ARGV[6] .. ARGV[3], lon, lat, ARGV[1]) end
+end
+return 1
+";
+
+/// KEYS: unit hash. ARGV: status.
+const SET_STATUS: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1])
+return 1
+";
+
+/// KEYS: unit hash, global geo, seen zset. ARGV: unit id, cutoff ms, station geo prefix.
+const FORGET: &str = r"
+local at = redis.call('HGET', KEYS[1], 'at')
+if at and tonumber(at) >= tonumber(ARGV[2]) then return 0 end
+redis.call('HDEL', KEYS[1], 'lat', 'lon', 'at')
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+local station = redis.call('HGET', KEYS[1], 'station')
+if station then redis.call('ZREM', ARGV[3] .. station, ARGV[1]) end
+return 1
+";
+
+/// The Redis live store.
+pub struct RedisPositions {
+    redis: RedisStore,
+    record: Script,
+    upsert: Script,
+    forget: Script,
+    set_status: Script,
+}
+
+impl std::fmt::Debug for RedisPositions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisPositions")
+            .field("prefix", &self.redis.prefix())
+            .finish()
+    }
+}
+
+fn unavailable(err: redis::RedisError) -> PositionError {
+    PositionError::Unavailable(err.to_string())
+}
+
+impl RedisPositions {
+    /// The store under `redis`'s key prefix.
+    pub fn new(redis: RedisStore) -> Self {
+        Self {
+            redis,
+            record: Script::new(RECORD),
+            upsert: Script::new(UPSERT),
+            forget: Script::new(FORGET),
+            set_status: Script::new(SET_STATUS),
+        }
+    }
+
+    fn unit_key(&self, unit_id: &str) -> String {
+        self.redis.key(&format!("unit:{unit_id}"))
+    }
+
+    fn geo_key(&self) -> String {
+        self.redis.key("units:geo")
+    }
+
+    fn station_prefix(&self) -> String {
+        self.redis.key("units:geo:")
+    }
+
+    fn seen_key(&self) -> String {
+        self.redis.key("units:seen")
+    }
+
+    async fn load_hashes(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<Option<(UnitMeta, Option<LivePosition>)>>, PositionError> {
+        let mut out = Vec::with_capacity(ids.len());
+        let mut connection = self.redis.connection();
+        for chunk in ids.chunks(BATCH) {
+            let mut pipe = redis::pipe();
+            for id in chunk {
+                pipe.cmd("HMGET")
+                    .arg(self.unit_key(id))
+                    .arg(&["kind", "station", "caps", "status", "lat", "lon", "at"]);
+            }
+            type Row = (
+                Option<i32>,
+                Option<String>,
+                Option<String>,
+                Option<i32>,
+                Option<f64>,
+                Option<f64>,
+                Option<i64>,
+            );
+            let rows: Vec<Row> = pipe
+                .query_async(&mut connection)
+                .await
+                .map_err(unavailable)?;
+            for (id, (kind, station, caps, status, lat, lon, at)) in chunk.iter().zip(rows) {
+                let (Some(kind), Some(station), Some(status)) = (kind, station, status) else {
+                    out.push(None);
+                    continue;
+                };
+                let meta = UnitMeta {
+                    unit_id: id.clone(),
+                    kind,
+                    station_id: station,
+                    capabilities: caps
+                        .unwrap_or_default()
+                        .split(',')
+                        .filter(|c| !c.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                    status,
+                };
+                let position = match (lat, lon, at.and_then(DateTime::from_timestamp_millis)) {
+                    (Some(lat), Some(lon), Some(at)) => Some(LivePosition { lat, lon, at }),
+                    _ => None,
+                };
+                out.push(Some((meta, position)));
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[tonic::async_trait]
+impl PositionStore for RedisPositions {
+    async fn upsert_units(&self, units: &[UnitMeta]) -> Result<(), PositionError> {
+        let mut connection = self.redis.connection();
+        for chunk in units.chunks(BATCH) {
+            let mut pipe = redis::pipe();
+            pipe.load_script(&self.upsert).ignore();
+            for meta in chunk {
+                let mut invocation = self.upsert.key(self.unit_key(&meta.unit_id));
+                invocation
+                    .arg(&meta.unit_id)
+                    .arg(meta.kind)
+                    .arg(&meta.station_id)
+                    .arg(meta.capabilities.join(","))
+                    .arg(meta.status)
+                    .arg(self.station_prefix());
+                pipe.invoke_script(&invocation).ignore();
+            }
+            let () = pipe
+                .query_async(&mut connection)
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    async fn set_status(&self, unit_id: &str, status: i32) -> Result<(), PositionError> {
+        // Only for units the store knows (HSET on a missing hash would create a unit without kind).
+        let mut connection = self.redis.connection();
+        let _: i64 = self
+            .set_status
+            .key(self.unit_key(unit_id))
+            .arg(status)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn record(&self, fixes: &[Fix]) -> Result<Vec<Recorded>, PositionError> {
+        let mut connection = self.redis.connection();
+        let mut out = Vec::with_capacity(fixes.len());
+        for chunk in fixes.chunks(BATCH) {
+            let mut pipe = redis::pipe();
+            pipe.load_script(&self.record).ignore();
+            for fix in chunk {
+                let mut invocation = self.record.key(self.unit_key(&fix.unit_id));
+                invocation
+                    .key(self.geo_key())
+                    .key(self.seen_key())
+                    .arg(&fix.unit_id)
+                    .arg(fix.lon)
+                    .arg(fix.lat)
+                    .arg(fix.at.timestamp_millis())
+                    .arg(self.station_prefix());
+                pipe.invoke_script(&invocation);
+            }
+            let codes: Vec<i64> = pipe
+                .query_async(&mut connection)
+                .await
+                .map_err(unavailable)?;
+            out.extend(codes.into_iter().map(|code| match code {
+                1 => Recorded::Accepted,
+                2 => Recorded::OutOfOrder,
+                _ => Recorded::UnknownUnit,
+            }));
+        }
+        Ok(out)
+    }
+
+    async fn search(&self, query: &SearchQuery) -> Result<Vec<Candidate>, PositionError> {
+        let key = match &query.station_id {
+            Some(station) => format!("{}{station}", self.station_prefix()),
+            None => self.geo_key(),
+        };
+        let mut connection = self.redis.connection();
+        let members: Vec<(String, f64)> = redis::cmd("GEOSEARCH")
+            .arg(&key)
+            .arg("FROMLONLAT")
+            .arg(query.lon)
+            .arg(query.lat)
+            .arg("BYRADIUS")
+            .arg(query.radius_m)
+            .arg("m")
+            .arg("ASC")
+            .arg("COUNT")
+            .arg(SEARCH_CAP)
+            .arg("WITHDIST")
+            .query_async(&mut connection)
+            .await
+            .map_err(unavailable)?;
+        let ids: Vec<String> = members.iter().map(|(id, _)| id.clone()).collect();
+        let states = self.load_hashes(&ids).await?;
+        let mut found = Vec::new();
+        for ((_, distance_m), state) in members.into_iter().zip(states) {
+            let Some((meta, Some(position))) = state else {
+                continue;
+            };
+            if position.at < query.fresh_after || !query.accepts(&meta) {
+                continue;
+            }
+            found.push(Candidate {
+                meta,
+                position,
+                distance_m,
+            });
+            if found.len() >= query.limit {
+                break;
+            }
+        }
+        Ok(found)
+    }
+
+    async fn positions(
+        &self,
+        unit_ids: &[String],
+    ) -> Result<HashMap<String, LivePosition>, PositionError> {
+        let states = self.load_hashes(unit_ids).await?;
+        Ok(unit_ids
+            .iter()
+            .zip(states)
+            .filter_map(|(id, state)| Some((id.clone(), state?.1?)))
+            .collect())
+    }
+
+    async fn forget_before(&self, cutoff: DateTime<Utc>) -> Result<u64, PositionError> {
+        let mut connection = self.redis.connection();
+        let ids: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+            .arg(self.seen_key())
+            .arg("-inf")
+            .arg(format!("({}", cutoff.timestamp_millis()))
+            .arg("LIMIT")
+            .arg(0)
+            .arg(FORGET_BATCH)
+            .query_async(&mut connection)
+            .await
+            .map_err(unavailable)?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut pipe = redis::pipe();
+        pipe.load_script(&self.forget).ignore();
+        for id in &ids {
+            let mut invocation = self.forget.key(self.unit_key(id));
+            invocation
+                .key(self.geo_key())
+                .key(self.seen_key())
+                .arg(id)
+                .arg(cutoff.timestamp_millis())
+                .arg(self.station_prefix());
+            pipe.invoke_script(&invocation);
+        }
+        let done: Vec<i64> = pipe
+            .query_async(&mut connection)
+            .await
+            .map_err(unavailable)?;
+        Ok(done.into_iter().filter(|d| *d == 1).count() as u64)
+    }
+}

@@ -1,0 +1,260 @@
+//! What the handlers and the clock ticker share: the service context, settings, the live
+//! position store (Redis when configured, else in process), and the board.
+//!
+//! One runtime exists per mounted service instance (its database pool), so the handlers, the
+//! background ticker and a test driving the ticker by hand (through the instance's context) see
+//! the same in-process positions and board. Two instances — in one process or in two — share
+//! state only through the database and Redis.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, Weak};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use pingan_platform::ServiceContext;
+use pingan_platform::storage::Db;
+use pingan_proto::dispatch::v1::{Dispatch, TimelineEntry, Unit};
+use tokio::sync::OnceCell;
+
+use crate::board::Board;
+use crate::positions::{LivePosition, MemoryPositions, PositionStore, RedisPositions, UnitMeta};
+use crate::settings::DispatchSettings;
+use crate::store::{self, UnitRow, parse_list};
+
+static RUNTIMES: LazyLock<Mutex<HashMap<String, Weak<Runtime>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Position-only board updates are sent at most this often per unit.
+const POSITION_BOARD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The dispatch service's shared state.
+#[derive(Debug)]
+pub struct Runtime {
+    /// Database, Redis, peers, clock, outbox, request log.
+    pub context: ServiceContext,
+    /// Tunables.
+    pub settings: DispatchSettings,
+    /// Live positions and unit state.
+    pub positions: Arc<dyn PositionStore>,
+    /// The command board.
+    pub board: Board,
+    warmed: OnceCell<()>,
+    position_published: Mutex<HashMap<String, Instant>>,
+}
+
+/// What a committed change must still do outside the database: update the live store and the board.
+#[derive(Debug, Default)]
+pub struct Effects {
+    /// The dispatch after the change.
+    pub dispatch: Option<Dispatch>,
+    /// Timeline entries written.
+    pub entries: Vec<TimelineEntry>,
+    /// Units whose status changed.
+    pub units: Vec<String>,
+    /// Units (re-)registered.
+    pub registered: Vec<UnitMeta>,
+}
+
+/// Identifies one connection pool (one mounted service instance): its clones share the options.
+fn pool_identity(db: &Db) -> String {
+    match db {
+        Db::Postgres(pool) => format!("pg:{:p}", Arc::as_ptr(&pool.connect_options())),
+        Db::Sqlite(pool) => format!("sqlite:{:p}", Arc::as_ptr(&pool.connect_options())),
+    }
+}
+
+impl Runtime {
+    /// The runtime of `context`'s database: the existing one, or a new one (starting its ticker).
+    pub fn for_context(context: &ServiceContext) -> Arc<Self> {
+        let key = format!(
+            "{}|{}",
+            pool_identity(&context.db),
+            context
+                .redis
+                .as_ref()
+                .map(|r| r.prefix().to_owned())
+                .unwrap_or_default()
+        );
+        let mut runtimes = RUNTIMES.lock().unwrap_or_else(|e| e.into_inner());
+        runtimes.retain(|_, weak| weak.strong_count() > 0);
+        if let Some(existing) = runtimes.get(&key).and_then(Weak::upgrade) {
+            return existing;
+        }
+        let runtime = Arc::new(Self::new(context.clone(), DispatchSettings::from_env()));
+        runtimes.insert(key, Arc::downgrade(&runtime));
+        crate::timers::spawn_ticker(&runtime);
+        runtime
+    }
+
+    /// A runtime with explicit settings (not shared, no background ticker).
+    pub fn new(context: ServiceContext, settings: DispatchSettings) -> Self {
+        let positions: Arc<dyn PositionStore> = match &context.redis {
+            Some(redis) => Arc::new(RedisPositions::new(redis.clone())),
+            None => Arc::new(MemoryPositions::new()),
+        };
+        let board = Board::new(settings.board_buffer);
+        Self {
+            context,
+            settings,
+            positions,
+            board,
+            warmed: OnceCell::new(),
+            position_published: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Now, from the injected clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.context.clock.now()
+    }
+
+    /// The oldest position time that still counts.
+    pub fn fresh_after(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - chrono::Duration::from_std(self.settings.staleness).unwrap_or_default()
+    }
+
+    /// Makes sure the live store knows every registered unit (once per runtime).
+    pub async fn warm(&self) -> Result<(), pingan_platform::ApiError> {
+        self.warmed
+            .get_or_try_init(|| async {
+                let rows = store::all_unit_meta(&self.context.db).await?;
+                let metas: Vec<UnitMeta> = rows
+                    .into_iter()
+                    .map(|(unit_id, kind, station_id, caps, status)| UnitMeta {
+                        unit_id,
+                        kind,
+                        station_id,
+                        capabilities: parse_list(&caps),
+                        status,
+                    })
+                    .collect();
+                self.positions.upsert_units(&metas).await?;
+                Ok::<(), pingan_platform::ApiError>(())
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// A unit as clients see it, with its live position.
+    pub fn unit_proto(&self, row: UnitRow, position: Option<LivePosition>) -> Unit {
+        let now = self.now();
+        let fresh_after = self.fresh_after(now);
+        Unit {
+            unit_id: row.unit_id,
+            kind: row.kind,
+            callsign: row.callsign,
+            station_id: row.station_id,
+            grid_ids: parse_list(&row.grid_ids),
+            capabilities: parse_list(&row.capabilities),
+            officer_ids: parse_list(&row.officer_ids),
+            status: row.status,
+            status_reason: row.status_reason,
+            status_changed_at: Some(crate::domain::timestamp(row.status_changed_at)),
+            location: position.map(|p| pingan_proto::common::v1::GeoPoint {
+                lat: p.lat,
+                lon: p.lon,
+            }),
+            last_seen: position.map(|p| crate::domain::timestamp(p.at)),
+            position_stale: position.is_some_and(|p| p.at < fresh_after),
+            current_dispatch_id: row.current_dispatch_id.unwrap_or_default(),
+            created_at: Some(crate::domain::timestamp(row.created_at)),
+            updated_at: Some(crate::domain::timestamp(row.updated_at)),
+        }
+    }
+
+    /// Units by id with their live positions (missing ids are left out).
+    pub async fn units(&self, ids: &[String]) -> Result<Vec<Unit>, pingan_platform::ApiError> {
+        let positions = self.positions.positions(ids).await.unwrap_or_else(|err| {
+            tracing::warn!(error = %err, "positions unavailable for unit view");
+            HashMap::new()
+        });
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(row) = store::unit(&self.context.db, id).await? {
+                let position = positions.get(id).copied();
+                out.push(self.unit_proto(row, position));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Applies a committed change to the live store and the board. Failures are logged: the
+    /// database is the record, the live store follows at the next change or restart.
+    pub async fn after_commit(&self, effects: Effects) {
+        let now = self.now();
+        if !effects.registered.is_empty()
+            && let Err(err) = self.positions.upsert_units(&effects.registered).await
+        {
+            tracing::warn!(error = %err, "live store not updated after registration");
+        }
+        let mut units = effects.units;
+        units.sort();
+        units.dedup();
+        for unit_id in &units {
+            match store::unit(&self.context.db, unit_id).await {
+                Ok(Some(row)) => {
+                    if let Err(err) = self.positions.set_status(unit_id, row.status).await {
+                        tracing::warn!(unit_id = %unit_id, error = %err, "live status not updated");
+                    }
+                }
+                Ok(None) => {}
+                Err(err) => tracing::warn!(unit_id = %unit_id, error = %err, "unit not reloaded"),
+            }
+        }
+        if self.board.subscribers() == 0 {
+            return;
+        }
+        if let Some(dispatch) = &effects.dispatch {
+            for entry in &effects.entries {
+                self.board.entry(&dispatch.station_id, entry, now);
+            }
+            self.board.dispatch(dispatch, now);
+        }
+        let ids: Vec<String> = units
+            .into_iter()
+            .chain(effects.registered.into_iter().map(|m| m.unit_id))
+            .collect();
+        match self.units(&ids).await {
+            Ok(units) => {
+                for unit in &units {
+                    self.board.unit(unit, now, false);
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "board unit update skipped"),
+        }
+    }
+
+    /// Publishes position-only board updates, at most one per unit per interval.
+    pub async fn publish_positions(&self, unit_ids: &[String]) {
+        if self.board.subscribers() == 0 {
+            return;
+        }
+        let due: Vec<String> = {
+            let mut published = self
+                .position_published
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            let mut due: Vec<String> = Vec::new();
+            for id in unit_ids {
+                let last = published.get(id).copied();
+                if last.is_none_or(|t| now.duration_since(t) >= POSITION_BOARD_INTERVAL)
+                    && !due.contains(id)
+                {
+                    published.insert(id.clone(), now);
+                    due.push(id.clone());
+                }
+            }
+            due
+        };
+        if due.is_empty() {
+            return;
+        }
+        if let Ok(units) = self.units(&due).await {
+            let now = self.now();
+            for unit in &units {
+                self.board.unit(unit, now, true);
+            }
+        }
+    }
+}

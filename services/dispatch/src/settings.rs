@@ -1,0 +1,226 @@
+//! Dispatch settings: compiled defaults, overridable by `PINGAN_DISPATCH_*` environment variables
+//! (read once when the service starts; an invalid value is logged and the default kept).
+
+use std::time::Duration;
+
+use pingan_proto::common::v1::Priority;
+use pingan_proto::grid::v1::StationKind;
+
+/// Response targets by priority and station kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseTargets {
+    /// `[priority P1..P4][urban, rural, remote]`.
+    table: [[Duration; 3]; 4],
+}
+
+impl Default for ResponseTargets {
+    fn default() -> Self {
+        let m = |minutes: u64| Duration::from_secs(minutes * 60);
+        Self {
+            table: [
+                [m(5), m(15), m(30)],
+                [m(10), m(20), m(45)],
+                [m(30), m(60), m(90)],
+                [m(60), m(120), m(180)],
+            ],
+        }
+    }
+}
+
+impl ResponseTargets {
+    /// The target for `priority` at a station of `kind` (unspecified kind counts as urban).
+    pub fn target(&self, priority: Priority, kind: StationKind) -> Duration {
+        let row = match priority {
+            Priority::P1 | Priority::Unspecified => 0,
+            Priority::P2 => 1,
+            Priority::P3 => 2,
+            Priority::P4 => 3,
+        };
+        let column = match kind {
+            StationKind::Urban | StationKind::Unspecified => 0,
+            StationKind::Rural => 1,
+            StationKind::Remote => 2,
+        };
+        self.table[row][column]
+    }
+
+    /// Parses overrides such as `P1:urban=5m,P1:rural=15m,P2:remote=40m`.
+    pub fn apply_overrides(&mut self, spec: &str) -> Result<(), String> {
+        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (key, value) = item
+                .split_once('=')
+                .ok_or_else(|| format!("{item}: want P<n>:<kind>=<duration>"))?;
+            let (priority, kind) = key
+                .split_once(':')
+                .ok_or_else(|| format!("{item}: want P<n>:<kind>=<duration>"))?;
+            let row = match priority.trim() {
+                "P1" => 0,
+                "P2" => 1,
+                "P3" => 2,
+                "P4" => 3,
+                other => return Err(format!("unknown priority {other}")),
+            };
+            let column = match kind.trim() {
+                "urban" => 0,
+                "rural" => 1,
+                "remote" => 2,
+                other => return Err(format!("unknown station kind {other}")),
+            };
+            self.table[row][column] =
+                pingan_platform::config::parse_duration(value.trim()).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}
+
+/// Travel speeds used for ETAs, metres per second, and the road-distance factor for ground units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Speeds {
+    /// Officer on foot or bicycle.
+    pub officer_mps: f64,
+    /// Patrol car.
+    pub car_mps: f64,
+    /// Drone (straight line).
+    pub drone_mps: f64,
+    /// Auxiliary officer.
+    pub auxiliary_mps: f64,
+    /// Roads are longer than the straight line: ground distance = great-circle × this.
+    pub road_factor: f64,
+    /// Fixed time before a unit moves (drone take-off, car start).
+    pub drone_launch: Duration,
+    /// Fixed time before a ground unit moves.
+    pub ground_start: Duration,
+}
+
+impl Default for Speeds {
+    fn default() -> Self {
+        Self {
+            officer_mps: 3.0,
+            car_mps: 11.0,
+            drone_mps: 15.0,
+            auxiliary_mps: 3.0,
+            road_factor: 1.4,
+            drone_launch: Duration::from_secs(60),
+            ground_start: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Everything the dispatch service tunes.
+#[derive(Debug, Clone)]
+pub struct DispatchSettings {
+    /// A position older than this does not count (default 120 s).
+    pub staleness: Duration,
+    /// Positions older than this are forgotten altogether (PIPL: kept only as long as needed).
+    pub position_retention: Duration,
+    /// The largest radius any search may use (default 50 km).
+    pub max_radius_m: f64,
+    /// Radius of the automatic assignment's search.
+    pub auto_radius_m: f64,
+    /// An assignment not acknowledged within this is escalated (default 60 s).
+    pub ack_timeout: Duration,
+    /// Response targets by priority and station kind.
+    pub response_targets: ResponseTargets,
+    /// ETA model.
+    pub speeds: Speeds,
+    /// How often the background clock ticker evaluates due timers.
+    pub tick_interval: Duration,
+    /// Deadline of the call to grid-registry for a lookout.
+    pub lookout_timeout: Duration,
+    /// Events buffered per board subscriber before it is told it lagged.
+    pub board_buffer: usize,
+}
+
+impl Default for DispatchSettings {
+    fn default() -> Self {
+        Self {
+            staleness: Duration::from_secs(120),
+            position_retention: Duration::from_secs(3600),
+            max_radius_m: 50_000.0,
+            auto_radius_m: 50_000.0,
+            ack_timeout: Duration::from_secs(60),
+            response_targets: ResponseTargets::default(),
+            speeds: Speeds::default(),
+            tick_interval: Duration::from_secs(1),
+            lookout_timeout: Duration::from_secs(3),
+            board_buffer: 1024,
+        }
+    }
+}
+
+impl DispatchSettings {
+    /// Defaults overridden by `PINGAN_DISPATCH_*` variables.
+    pub fn from_env() -> Self {
+        let mut settings = Self::default();
+        let duration = |name: &str, slot: &mut Duration| {
+            if let Ok(value) = std::env::var(name) {
+                match pingan_platform::config::parse_duration(&value) {
+                    Ok(parsed) => *slot = parsed,
+                    Err(err) => tracing::warn!(variable = name, error = %err, "ignored"),
+                }
+            }
+        };
+        duration("PINGAN_DISPATCH_STALENESS", &mut settings.staleness);
+        duration(
+            "PINGAN_DISPATCH_POSITION_RETENTION",
+            &mut settings.position_retention,
+        );
+        duration("PINGAN_DISPATCH_ACK_TIMEOUT", &mut settings.ack_timeout);
+        duration("PINGAN_DISPATCH_TICK_INTERVAL", &mut settings.tick_interval);
+        if let Ok(value) = std::env::var("PINGAN_DISPATCH_MAX_RADIUS_M") {
+            match value.parse::<f64>() {
+                Ok(radius) if radius > 0.0 => {
+                    settings.max_radius_m = radius;
+                    settings.auto_radius_m = settings.auto_radius_m.min(radius);
+                }
+                _ => tracing::warn!(variable = "PINGAN_DISPATCH_MAX_RADIUS_M", "ignored"),
+            }
+        }
+        if let Ok(value) = std::env::var("PINGAN_DISPATCH_RESPONSE_TARGETS")
+            && let Err(err) = settings.response_targets.apply_overrides(&value)
+        {
+            tracing::warn!(variable = "PINGAN_DISPATCH_RESPONSE_TARGETS", error = %err, "ignored");
+        }
+        settings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn p1_targets_follow_station_kind() {
+        let targets = ResponseTargets::default();
+        assert_eq!(
+            targets.target(Priority::P1, StationKind::Urban),
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            targets.target(Priority::P1, StationKind::Rural),
+            Duration::from_secs(900)
+        );
+        assert_eq!(
+            targets.target(Priority::P1, StationKind::Unspecified),
+            Duration::from_secs(300)
+        );
+    }
+
+    #[test]
+    fn targets_are_configurable() {
+        let mut targets = ResponseTargets::default();
+        targets
+            .apply_overrides("P1:urban=4m, P2:remote=1h")
+            .expect("valid");
+        assert_eq!(
+            targets.target(Priority::P1, StationKind::Urban),
+            Duration::from_secs(240)
+        );
+        assert_eq!(
+            targets.target(Priority::P2, StationKind::Remote),
+            Duration::from_secs(3600)
+        );
+        assert!(targets.apply_overrides("P9:urban=1m").is_err());
+        assert!(targets.apply_overrides("P1:moon=1m").is_err());
+    }
+}

@@ -1,0 +1,293 @@
+//! Response clocks, evaluated against the injected clock: an assignment not acknowledged in time
+//! is escalated to the next nearest suitable unit; a dispatch with no unit en route by its
+//! response target raises an SLA breach (timeline entry, event, metric). Old positions are
+//! forgotten. A background ticker calls [`tick`] every `tick_interval`; tests call it directly
+//! after moving a manual clock. Every step re-checks its condition under the dispatch's row lock,
+//! so replicas ticking at once never act twice.
+
+use std::sync::{Arc, LazyLock};
+
+use pingan_platform::ApiError;
+use pingan_proto::dispatch::v1::{
+    AssignmentSource, AssignmentStatus, SlaBreached, TimelineEntryKind, UnitRequirement, UnitStatus,
+};
+use prometheus::IntCounterVec;
+
+use crate::domain::{self, AssignmentAction, from_timestamp, timestamp};
+use crate::events::{self, Entry};
+use crate::lifecycle::{self, AssignContext};
+use crate::runtime::{Effects, Runtime};
+use crate::store;
+
+/// Due timers handled per tick and kind.
+const BATCH: i64 = 200;
+
+static SLA_BREACHES: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
+    pingan_platform::metrics::register(IntCounterVec::new(
+        prometheus::Opts::new(
+            "pingan_dispatch_sla_breaches_total",
+            "dispatches whose response target passed with no unit en route",
+        ),
+        &["priority", "station"],
+    ))
+});
+
+static ESCALATIONS: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
+    pingan_platform::metrics::register(IntCounterVec::new(
+        prometheus::Opts::new(
+            "pingan_dispatch_escalations_total",
+            "assignments escalated because they were not acknowledged in time",
+        ),
+        &["outcome"],
+    ))
+});
+
+/// What one tick did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TickReport {
+    /// Assignments escalated.
+    pub escalated: u32,
+    /// Of those, how many were passed on to another unit.
+    pub reassigned: u32,
+    /// Dispatches that breached their response target.
+    pub sla_breached: u32,
+    /// Live positions forgotten (older than the retention).
+    pub positions_forgotten: u64,
+}
+
+/// Starts the background ticker of `runtime`; it ends when the runtime is dropped.
+pub fn spawn_ticker(runtime: &Arc<Runtime>) {
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        tracing::warn!("no async runtime: dispatch timers are not running");
+        return;
+    };
+    let weak = Arc::downgrade(runtime);
+    let interval = runtime.settings.tick_interval;
+    handle.spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            let Some(runtime) = weak.upgrade() else {
+                break;
+            };
+            if let Err(err) = tick(&runtime).await {
+                tracing::warn!(error = %err, "dispatch timers failed; retrying next tick");
+            }
+        }
+    });
+}
+
+/// Evaluates every due timer once.
+pub async fn tick(runtime: &Runtime) -> Result<TickReport, ApiError> {
+    let mut report = TickReport::default();
+    runtime.warm().await?;
+    let now = runtime.now();
+    for dispatch_id in store::ack_due(&runtime.context.db, now, BATCH).await? {
+        let (escalated, reassigned) = escalate(runtime, &dispatch_id).await?;
+        report.escalated += escalated;
+        report.reassigned += reassigned;
+    }
+    for dispatch_id in store::sla_due(&runtime.context.db, now, BATCH).await? {
+        if breach(runtime, &dispatch_id).await? {
+            report.sla_breached += 1;
+        }
+    }
+    let retention = chrono::Duration::from_std(runtime.settings.position_retention)
+        .unwrap_or(chrono::Duration::MAX);
+    report.positions_forgotten = runtime
+        .positions
+        .forget_before(now - retention)
+        .await
+        .unwrap_or_else(|err| {
+            tracing::warn!(error = %err, "old positions not forgotten this tick");
+            0
+        });
+    Ok(report)
+}
+
+/// Escalates the overdue assignments of one dispatch: (escalated, reassigned).
+async fn escalate(runtime: &Runtime, dispatch_id: &str) -> Result<(u32, u32), ApiError> {
+    let context = &runtime.context;
+    let now = runtime.now();
+    let mut tx = context.db.begin().await?;
+    let mut effects = Effects::default();
+    let Some(mut dispatch) = store::lock_dispatch(&context.db, &mut tx, dispatch_id).await? else {
+        return Ok((0, 0));
+    };
+    let overdue: Vec<usize> = dispatch
+        .assignments
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| {
+            a.status() == AssignmentStatus::Assigned
+                && a.ack_due_at
+                    .as_ref()
+                    .and_then(from_timestamp)
+                    .is_some_and(|due| due <= now)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let (mut escalated, mut reassigned) = (0, 0);
+    let service = events::service_actor();
+    for index in overdue {
+        let mut old = dispatch.assignments[index].clone();
+        domain::apply(&mut old, AssignmentAction::Escalate, now)
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        if !store::update_assignment(&mut tx, &old, AssignmentStatus::Assigned as i32).await? {
+            continue;
+        }
+        // A unit that does not answer is not offered again automatically until someone
+        // sets it AVAILABLE.
+        let reason = format!("no acknowledgement for dispatch {}", dispatch.dispatch_id);
+        store::release(
+            &mut tx,
+            &old.unit_id,
+            &old.assignment_id,
+            UnitStatus::Busy,
+            &reason,
+            now,
+        )
+        .await?;
+        effects.units.push(old.unit_id.clone());
+        dispatch.assignments[index] = old.clone();
+        dispatch.status = domain::derive_status(&dispatch, &dispatch.assignments) as i32;
+        escalated += 1;
+        events::record_entry(
+            context,
+            &mut tx,
+            &mut effects,
+            &dispatch,
+            Entry {
+                kind: TimelineEntryKind::Escalated,
+                assignment: Some(&old),
+                actor: &service,
+                note: "",
+                description: format!("{} did not acknowledge in time", old.callsign),
+                location: None,
+            },
+            now,
+        )
+        .await?;
+        if dispatch.status() == pingan_proto::dispatch::v1::DispatchStatus::Closed {
+            continue;
+        }
+        let requirement = old.requirement.clone().unwrap_or_else(|| UnitRequirement {
+            kinds: vec![old.unit_kind],
+            capabilities: dispatch.required_capabilities.clone(),
+            count: 1,
+        });
+        let single = UnitRequirement {
+            count: 1,
+            ..requirement
+        };
+        let how = AssignContext {
+            source: AssignmentSource::Escalation,
+            escalated_from: &old.assignment_id,
+            actor: &service,
+            note: "",
+        };
+        let unfilled = lifecycle::auto_assign(
+            runtime,
+            &mut tx,
+            &mut effects,
+            &mut dispatch,
+            std::slice::from_ref(&single),
+            &how,
+            now,
+        )
+        .await?;
+        if unfilled.is_empty() {
+            reassigned += 1;
+        }
+        dispatch.unfilled_requirements.extend(unfilled);
+    }
+    if escalated == 0 {
+        let _ = tx.rollback().await;
+        return Ok((0, 0));
+    }
+    dispatch.status = domain::derive_status(&dispatch, &dispatch.assignments) as i32;
+    dispatch.updated_at = Some(timestamp(now));
+    store::update_dispatch(&mut tx, &dispatch).await?;
+    context.outbox.commit(tx).await?;
+    if let Some(counter) = ESCALATIONS.as_ref() {
+        counter
+            .with_label_values(&["reassigned"])
+            .inc_by(u64::from(reassigned));
+        counter
+            .with_label_values(&["no_unit"])
+            .inc_by(u64::from(escalated - reassigned));
+    }
+    effects.dispatch = Some(dispatch);
+    runtime.after_commit(effects).await;
+    Ok((escalated, reassigned))
+}
+
+/// Marks one dispatch as having missed its response target; false when it no longer has.
+async fn breach(runtime: &Runtime, dispatch_id: &str) -> Result<bool, ApiError> {
+    let context = &runtime.context;
+    let now = runtime.now();
+    let mut tx = context.db.begin().await?;
+    let mut effects = Effects::default();
+    let Some(mut dispatch) = store::lock_dispatch(&context.db, &mut tx, dispatch_id).await? else {
+        return Ok(false);
+    };
+    let due = dispatch.response_due_at.as_ref().and_then(from_timestamp);
+    let still_due = dispatch.status() != pingan_proto::dispatch::v1::DispatchStatus::Closed
+        && !dispatch.sla_breached
+        && dispatch.first_en_route_at.is_none()
+        && due.is_some_and(|due| due <= now);
+    if !still_due {
+        let _ = tx.rollback().await;
+        return Ok(false);
+    }
+    dispatch.sla_breached = true;
+    dispatch.updated_at = Some(timestamp(now));
+    store::update_dispatch(&mut tx, &dispatch).await?;
+    let target = dispatch.response_target.unwrap_or_default();
+    let minutes = domain::from_duration(&target)
+        .map(|d| d.as_secs() / 60)
+        .unwrap_or_default();
+    events::record_entry(
+        context,
+        &mut tx,
+        &mut effects,
+        &dispatch,
+        Entry {
+            kind: TimelineEntryKind::SlaBreached,
+            assignment: None,
+            actor: &events::service_actor(),
+            note: "",
+            description: format!("response target of {minutes} min missed: no unit en route"),
+            location: None,
+        },
+        now,
+    )
+    .await?;
+    context
+        .outbox
+        .enqueue(
+            &mut tx,
+            &dispatch.incident_id,
+            &SlaBreached {
+                dispatch_id: dispatch.dispatch_id.clone(),
+                incident_id: dispatch.incident_id.clone(),
+                priority: dispatch.priority,
+                station_id: dispatch.station_id.clone(),
+                response_target: Some(target),
+                due_at: dispatch.response_due_at,
+                detected_at: Some(timestamp(now)),
+            },
+        )
+        .await?;
+    context.outbox.commit(tx).await?;
+    if let Some(counter) = SLA_BREACHES.as_ref() {
+        counter
+            .with_label_values(&[dispatch.priority().as_str_name(), &dispatch.station_id])
+            .inc();
+    }
+    tracing::warn!(dispatch_id = %dispatch.dispatch_id, station_id = %dispatch.station_id, "response target missed");
+    effects.dispatch = Some(dispatch);
+    runtime.after_commit(effects).await;
+    Ok(true)
+}
