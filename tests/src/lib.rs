@@ -68,6 +68,7 @@ pub struct TestCluster {
     hosts: Vec<RunningHost>,
     databases: Vec<TestDatabase>,
     redis_prefix: String,
+    contexts: BTreeMap<ServiceKind, pingan_platform::ServiceContext>,
 }
 
 impl std::fmt::Debug for TestCluster {
@@ -127,6 +128,19 @@ impl TestCluster {
         topology: Topology,
         clock: pingan_platform::clock::SharedClock,
     ) -> anyhow::Result<Self> {
+        Self::start_with_peers(backend, services, topology, clock, &BTreeMap::new()).await
+    }
+
+    /// Like [`TestCluster::start_with_clock`], with extra peer endpoints (`name → url`) that
+    /// override the cluster's own: e.g. intake calling fake grid-registry, triage and dispatch
+    /// servers that a test runs in-process.
+    pub async fn start_with_peers(
+        backend: Backend,
+        services: &[ServiceKind],
+        topology: Topology,
+        clock: pingan_platform::clock::SharedClock,
+        extra_peers: &BTreeMap<String, String>,
+    ) -> anyhow::Result<Self> {
         let groups: Vec<Vec<ServiceKind>> = match topology {
             Topology::PortPerService => services.iter().map(|s| vec![*s]).collect(),
             Topology::SharedPort => vec![services.to_vec()],
@@ -145,6 +159,8 @@ impl TestCluster {
                     .map(move |kind| (kind.short_name().to_owned(), format!("http://{addr}")))
             })
             .collect();
+        let mut peers = peers;
+        peers.extend(extra_peers.iter().map(|(k, v)| (k.clone(), v.clone())));
 
         let redis_url = match backend {
             Backend::Postgres => Some(std::env::var(REDIS_URL_VAR).with_context(|| {
@@ -164,6 +180,7 @@ impl TestCluster {
             hosts: Vec::new(),
             databases: Vec::new(),
             redis_prefix: format!("{}:", unique_name("pingan_t")),
+            contexts: BTreeMap::new(),
         };
         for (addr, listener, group) in listeners {
             let mut process = Process::new(
@@ -186,7 +203,8 @@ impl TestCluster {
                     max_connections: 5,
                     ..PoolSettings::default()
                 };
-                process.mount(*kind, &storage, &peers, &pool).await?;
+                let context = process.mount(*kind, &storage, &peers, &pool).await?;
+                cluster.contexts.insert(*kind, context);
             }
             let (stop, stopped) = oneshot::channel::<()>();
             let task = tokio::spawn(process.serve(listener, async move {
@@ -205,6 +223,14 @@ impl TestCluster {
                 .await?;
         }
         Ok(cluster)
+    }
+
+    /// The context a running service was mounted with (its database, peers, clock, keys), for
+    /// tests that drive a service's background work directly.
+    pub fn context(&self, kind: ServiceKind) -> anyhow::Result<&pingan_platform::ServiceContext> {
+        self.contexts
+            .get(&kind)
+            .with_context(|| format!("{} is not running in this cluster", kind.short_name()))
     }
 
     /// The backend this cluster runs on.

@@ -39,7 +39,11 @@ impl Completer {
         let due = self.store.due_for_routing(now, BATCH).await?;
         let mut taken = 0;
         for incident_id in due {
-            if !self.store.take_lease(&incident_id, now, now + lease).await? {
+            if !self
+                .store
+                .take_lease(&incident_id, now, now + lease)
+                .await?
+            {
                 continue;
             }
             taken += 1;

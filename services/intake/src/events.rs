@@ -98,7 +98,11 @@ impl Applying<'_> {
     }
 
     /// The incident, locked; `None` (and a warning) when intake does not know it.
-    async fn lock(&self, tx: &mut Tx, incident_id: &str) -> Result<Option<IncidentRecord>, ApiError> {
+    async fn lock(
+        &self,
+        tx: &mut Tx,
+        incident_id: &str,
+    ) -> Result<Option<IncidentRecord>, ApiError> {
         let found = if incident_id.is_empty() {
             None
         } else {
@@ -139,7 +143,11 @@ impl Applying<'_> {
         timeline::change_status(self.context, tx, incident, to, &actor, at, reason).await
     }
 
-    async fn dispatch_timeline(&self, tx: &mut Tx, m: DispatchTimelineEvent) -> Result<(), ApiError> {
+    async fn dispatch_timeline(
+        &self,
+        tx: &mut Tx,
+        m: DispatchTimelineEvent,
+    ) -> Result<(), ApiError> {
         let entry = m.entry.unwrap_or_default();
         let Some(mut incident) = self.lock(tx, &entry.incident_id).await? else {
             return Ok(());
@@ -166,7 +174,8 @@ impl Applying<'_> {
                 (Kind::DispatchOpened, None)
             }
             DispatchKind::Assigned | DispatchKind::Escalated => {
-                incident.assigned_unit_ids = domain::add_id(&incident.assigned_unit_ids, &entry.unit_id);
+                incident.assigned_unit_ids =
+                    domain::add_id(&incident.assigned_unit_ids, &entry.unit_id);
                 (Kind::UnitAssigned, Some("unit_assigned"))
             }
             DispatchKind::Acknowledged => (Kind::UnitAcknowledged, None),
@@ -202,7 +211,8 @@ impl Applying<'_> {
         };
         let from = incident.status();
         if let Some(to) = target {
-            self.advance_status(tx, &mut incident, to, actor, at, &text).await?;
+            self.advance_status(tx, &mut incident, to, actor, at, &text)
+                .await?;
         }
         let to = incident.status();
         self.entry(&id, intake_kind, at, actor, text)
@@ -233,19 +243,36 @@ impl Applying<'_> {
             }
         }
         let disposition = Disposition::try_from(dispatch.disposition)
-            .map(|d| d.as_str_name().trim_start_matches("DISPOSITION_").to_lowercase())
+            .map(|d| {
+                d.as_str_name()
+                    .trim_start_matches("DISPOSITION_")
+                    .to_lowercase()
+            })
             .unwrap_or_default();
         let reason = format!("dispatch {} closed: {disposition}", dispatch.dispatch_id);
         incident.close_reason = disposition.clone();
         let actor = dispatch.closed_by.as_ref();
         let from = self
-            .advance_status(tx, &mut incident, IncidentStatus::Closed, actor, at, &reason)
+            .advance_status(
+                tx,
+                &mut incident,
+                IncidentStatus::Closed,
+                actor,
+                at,
+                &reason,
+            )
             .await?;
-        self.entry(&incident.incident_id, Kind::StatusChanged, at, actor, reason)
-            .status(from, incident.status())
-            .related(&dispatch.dispatch_id)
-            .write(tx)
-            .await?;
+        self.entry(
+            &incident.incident_id,
+            Kind::StatusChanged,
+            at,
+            actor,
+            reason,
+        )
+        .status(from, incident.status())
+        .related(&dispatch.dispatch_id)
+        .write(tx)
+        .await?;
         self.save(tx, &mut incident).await
     }
 
@@ -256,7 +283,10 @@ impl Applying<'_> {
         incident.response_target_breached = true;
         let at = self.at(m.detected_at.as_ref());
         let target = m.response_target.map(|d| d.seconds).unwrap_or_default();
-        let summary = format!("response target of {target} s missed on dispatch {}", m.dispatch_id);
+        let summary = format!(
+            "response target of {target} s missed on dispatch {}",
+            m.dispatch_id
+        );
         self.entry(&incident.incident_id, Kind::SlaBreach, at, None, summary)
             .related(&m.dispatch_id)
             .write(tx)
@@ -291,7 +321,11 @@ impl Applying<'_> {
         let at = self.at(m.completed_at.as_ref());
         let actor = m.recorded_by.as_ref();
         let status = pingan_proto::followup::v1::RevisitStatus::try_from(m.status)
-            .map(|s| s.as_str_name().trim_start_matches("REVISIT_STATUS_").to_lowercase())
+            .map(|s| {
+                s.as_str_name()
+                    .trim_start_matches("REVISIT_STATUS_")
+                    .to_lowercase()
+            })
             .unwrap_or_default();
         let summary = format!(
             "revisit {} {status}: resolved {}, satisfaction {}",
@@ -299,8 +333,15 @@ impl Applying<'_> {
         );
         let from = incident.status();
         if !m.another_revisit_scheduled && from == IncidentStatus::Closed {
-            self.advance_status(tx, &mut incident, IncidentStatus::FollowedUp, actor, at, "revisit done")
-                .await?;
+            self.advance_status(
+                tx,
+                &mut incident,
+                IncidentStatus::FollowedUp,
+                actor,
+                at,
+                "revisit done",
+            )
+            .await?;
         }
         self.entry(&incident.incident_id, Kind::Revisit, at, actor, summary)
             .status(from, incident.status())
@@ -310,9 +351,15 @@ impl Applying<'_> {
         self.save(tx, &mut incident).await
     }
 
-    async fn transfer_changed(&self, tx: &mut Tx, m: TransferStatusChanged) -> Result<(), ApiError> {
+    async fn transfer_changed(
+        &self,
+        tx: &mut Tx,
+        m: TransferStatusChanged,
+    ) -> Result<(), ApiError> {
         let incident_id = if m.incident_id.is_empty() {
-            Store::incident_by_transfer(tx, &m.transfer_id).await?.unwrap_or_default()
+            Store::incident_by_transfer(tx, &m.transfer_id)
+                .await?
+                .unwrap_or_default()
         } else {
             m.incident_id.clone()
         };
@@ -327,20 +374,42 @@ impl Applying<'_> {
         if !m.hotline_ticket_id.is_empty() {
             incident.hotline_ticket_id = m.hotline_ticket_id.clone();
         }
-        let to_status = TransferStatus::try_from(m.to_status).unwrap_or(TransferStatus::Unspecified);
+        let to_status =
+            TransferStatus::try_from(m.to_status).unwrap_or(TransferStatus::Unspecified);
         let outbound = m.direction == TransferDirection::To12345 as i32;
-        let name = to_status.as_str_name().trim_start_matches("TRANSFER_STATUS_").to_lowercase();
+        let name = to_status
+            .as_str_name()
+            .trim_start_matches("TRANSFER_STATUS_")
+            .to_lowercase();
         let summary = format!("12345 transfer {} {name}: {}", m.transfer_id, m.note);
         let from = incident.status();
         if outbound && to_status == TransferStatus::Handled {
             incident.close_reason = "handled by 12345".into();
-            self.advance_status(tx, &mut incident, IncidentStatus::Closed, actor, at, "handled by 12345")
-                .await?;
-        } else if outbound && to_status == TransferStatus::Bounced && from == IncidentStatus::Diverted {
+            self.advance_status(
+                tx,
+                &mut incident,
+                IncidentStatus::Closed,
+                actor,
+                at,
+                "handled by 12345",
+            )
+            .await?;
+        } else if outbound
+            && to_status == TransferStatus::Bounced
+            && from == IncidentStatus::Diverted
+        {
             // 12345 sent it back: it stays with the police and is dispatched.
             let actor = actor.cloned().unwrap_or_else(timeline::intake_actor);
-            timeline::change_status(self.context, tx, &mut incident, IncidentStatus::Classified, &actor, at, "bounced by 12345")
-                .await?;
+            timeline::change_status(
+                self.context,
+                tx,
+                &mut incident,
+                IncidentStatus::Classified,
+                &actor,
+                at,
+                "bounced by 12345",
+            )
+            .await?;
             incident.police_override = true;
             incident.routing_pending = true;
             incident.next_route_at = Some(self.now);
@@ -363,36 +432,76 @@ impl EventHandler for IncidentEvents {
             now: self.context.clock.now(),
         };
         match event.event_type.as_str() {
-            "pingan.dispatch.v1.DispatchTimelineEvent" => a.dispatch_timeline(tx, decode(event)?).await,
+            "pingan.dispatch.v1.DispatchTimelineEvent" => {
+                a.dispatch_timeline(tx, decode(event)?).await
+            }
             "pingan.dispatch.v1.DispatchClosed" => a.dispatch_closed(tx, decode(event)?).await,
             "pingan.dispatch.v1.SlaBreached" => a.sla_breached(tx, decode(event)?).await,
             "pingan.followup.v1.MediationOpened" => {
                 let m: MediationOpened = decode(event)?;
-                let summary = format!("mediation {} opened by {}", m.mediation_id, m.mediator_officer_id);
-                a.simple(tx, &m.incident_id, Kind::Mediation, m.started_at.as_ref(), &m.mediation_id, summary)
-                    .await
-                    .map(|_| ())
+                let summary = format!(
+                    "mediation {} opened by {}",
+                    m.mediation_id, m.mediator_officer_id
+                );
+                a.simple(
+                    tx,
+                    &m.incident_id,
+                    Kind::Mediation,
+                    m.started_at.as_ref(),
+                    &m.mediation_id,
+                    summary,
+                )
+                .await
+                .map(|_| ())
             }
             "pingan.followup.v1.MediationConcluded" => {
                 let m: MediationConcluded = decode(event)?;
                 let status = pingan_proto::followup::v1::MediationStatus::try_from(m.status)
-                    .map(|s| s.as_str_name().trim_start_matches("MEDIATION_STATUS_").to_lowercase())
+                    .map(|s| {
+                        s.as_str_name()
+                            .trim_start_matches("MEDIATION_STATUS_")
+                            .to_lowercase()
+                    })
                     .unwrap_or_default();
                 let summary = format!("mediation {} concluded: {status}", m.mediation_id);
-                a.simple(tx, &m.incident_id, Kind::Mediation, m.concluded_at.as_ref(), &m.mediation_id, summary)
-                    .await
-                    .map(|_| ())
+                a.simple(
+                    tx,
+                    &m.incident_id,
+                    Kind::Mediation,
+                    m.concluded_at.as_ref(),
+                    &m.mediation_id,
+                    summary,
+                )
+                .await
+                .map(|_| ())
             }
             "pingan.followup.v1.RevisitScheduled" => {
                 let m: RevisitScheduled = decode(event)?;
-                let due = m.due_at.as_ref().and_then(from_timestamp).map(|d| d.to_rfc3339()).unwrap_or_default();
-                let summary = format!("revisit {} scheduled for {due} ({})", m.revisit_id, m.assigned_officer_id);
-                a.simple(tx, &m.incident_id, Kind::Revisit, None, &m.revisit_id, summary)
-                    .await
-                    .map(|_| ())
+                let due = m
+                    .due_at
+                    .as_ref()
+                    .and_then(from_timestamp)
+                    .map(|d| d.to_rfc3339())
+                    .unwrap_or_default();
+                let summary = format!(
+                    "revisit {} scheduled for {due} ({})",
+                    m.revisit_id, m.assigned_officer_id
+                );
+                a.simple(
+                    tx,
+                    &m.incident_id,
+                    Kind::Revisit,
+                    None,
+                    &m.revisit_id,
+                    summary,
+                )
+                .await
+                .map(|_| ())
             }
             "pingan.followup.v1.RevisitCompleted" => a.revisit_completed(tx, decode(event)?).await,
-            "pingan.triage.v1.TransferStatusChanged" => a.transfer_changed(tx, decode(event)?).await,
+            "pingan.triage.v1.TransferStatusChanged" => {
+                a.transfer_changed(tx, decode(event)?).await
+            }
             "pingan.audit.v1.ComplaintFiled" => {
                 let m: ComplaintFiled = decode(event)?;
                 if m.incident_id.is_empty() {
@@ -403,13 +512,21 @@ impl EventHandler for IncidentEvents {
                     return Ok(());
                 };
                 incident.complaint_id = m.complaint_id.clone();
-                a.entry(&incident.incident_id, Kind::Complaint, a.at(m.received_at.as_ref()), None, summary)
-                    .related(&m.complaint_id)
-                    .write(tx)
-                    .await?;
+                a.entry(
+                    &incident.incident_id,
+                    Kind::Complaint,
+                    a.at(m.received_at.as_ref()),
+                    None,
+                    summary,
+                )
+                .related(&m.complaint_id)
+                .write(tx)
+                .await?;
                 a.save(tx, &mut incident).await
             }
-            other => Err(ApiError::FailedPrecondition(format!("intake does not handle {other}"))),
+            other => Err(ApiError::FailedPrecondition(format!(
+                "intake does not handle {other}"
+            ))),
         }
     }
 }

@@ -90,6 +90,7 @@ impl IntakeApi {
             .context
             .requests
             .run("ReportCall", &req.request_id, req, async |tx| {
+                Store::write_lock(tx).await?;
                 if let Some(existing) = existing_source_call(tx, req).await? {
                     return Ok(saved_response(&existing));
                 }
@@ -132,7 +133,12 @@ impl IntakeApi {
             Some(PhoneKind::Masked) => (phone.to_owned(), None, String::new()),
             Some(_) => (
                 mask_phone(phone),
-                Some(self.context.pii.encrypt(phone).map_err(ApiError::internal)?),
+                Some(
+                    self.context
+                        .pii
+                        .encrypt(phone)
+                        .map_err(ApiError::internal)?,
+                ),
                 self.context.pii.blind_index(PiiKind::Phone, phone),
             ),
         };
@@ -240,7 +246,10 @@ impl IntakeApi {
             detail: format!("call {call_id} on {channel} from {masked}"),
             client: String::new(),
         };
-        self.context.outbox.enqueue(tx, &incident_id, &audit).await?;
+        self.context
+            .outbox
+            .enqueue(tx, &incident_id, &audit)
+            .await?;
         tracing::info!(incident_id = %incident_id, call_id = %call_id, caller = %masked, "call saved");
         Ok(saved_response(&call))
     }
@@ -260,7 +269,11 @@ impl IntakeApi {
     }
 
     /// The incident when the caller may see it; NOT_FOUND otherwise (no hint it exists).
-    async fn visible_incident(&self, caller: &Caller, id: &str) -> Result<IncidentRecord, ApiError> {
+    async fn visible_incident(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<IncidentRecord, ApiError> {
         let incident = self
             .store
             .incident(id)
@@ -268,7 +281,11 @@ impl IntakeApi {
             .ok_or_else(|| ApiError::NotFound(format!("incident {id}")))?;
         let visible = if incident.station_id.is_empty() {
             matches!(caller.jurisdiction, Jurisdiction::Bureau)
-                || caller.has_any(&[Role::Dispatcher, Role::CallIntegrator, Role::HotlineIntegrator])
+                || caller.has_any(&[
+                    Role::Dispatcher,
+                    Role::CallIntegrator,
+                    Role::HotlineIntegrator,
+                ])
         } else {
             caller.can_see_station(&incident.station_id)
         };
@@ -279,7 +296,11 @@ impl IntakeApi {
         }
     }
 
-    async fn audit_phone_read(&self, caller: &Caller, incident: &IncidentRecord) -> Result<(), ApiError> {
+    async fn audit_phone_read(
+        &self,
+        caller: &Caller,
+        incident: &IncidentRecord,
+    ) -> Result<(), ApiError> {
         let mut tx = self.context.db.begin().await?;
         let audit = AuditRecord {
             actor: Some(caller.actor()),
@@ -332,12 +353,18 @@ fn channel_name(channel: i32) -> String {
 
 fn outcome_name(outcome: i32) -> String {
     Outcome::try_from(outcome)
-        .map(|o| o.as_str_name().trim_start_matches("OUTCOME_").to_lowercase())
+        .map(|o| {
+            o.as_str_name()
+                .trim_start_matches("OUTCOME_")
+                .to_lowercase()
+        })
         .unwrap_or_default()
 }
 
 fn page_token(incident: &IncidentRecord) -> String {
-    let at = incident.received_at.to_rfc3339_opts(SecondsFormat::Nanos, true);
+    let at = incident
+        .received_at
+        .to_rfc3339_opts(SecondsFormat::Nanos, true);
     hex::encode(format!("{at}|{}", incident.incident_id))
 }
 
@@ -350,7 +377,11 @@ fn parse_page_token(token: &str) -> Option<(DateTime<Utc>, String)> {
 }
 
 fn join_numbers(values: &[i32]) -> String {
-    values.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
+    values
+        .iter()
+        .map(i32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 #[tonic::async_trait]
@@ -395,7 +426,11 @@ impl IntakeService for IntakeApi {
         v.require_non_empty("incident_id", &req.incident_id);
         v.finish()?;
         let incident = self.visible_incident(&caller, &req.incident_id).await?;
-        let calls = self.store.calls_of(&incident.incident_id).await.map_err(ApiError::from)?;
+        let calls = self
+            .store
+            .calls_of(&incident.incident_id)
+            .await
+            .map_err(ApiError::from)?;
         let reveal = caller.has_any(PHONE_READERS);
         if reveal && calls.iter().any(|c| c.caller_phone_sealed.is_some()) {
             self.audit_phone_read(&caller, &incident).await?;
@@ -445,7 +480,11 @@ impl IntakeService for IntakeApi {
                 stations.iter().cloned().collect::<Vec<_>>().join(",")
             }
         };
-        let page_size = if req.page_size == 0 { 50 } else { i64::from(req.page_size) };
+        let page_size = if req.page_size == 0 {
+            50
+        } else {
+            i64::from(req.page_size)
+        };
         let filter = IncidentFilter {
             statuses: join_numbers(&req.statuses),
             grid_id: req.grid_id.clone(),
@@ -467,7 +506,11 @@ impl IntakeService for IntakeApi {
         };
         let mut incidents = Vec::with_capacity(rows.len());
         for row in &rows {
-            let calls = self.store.calls_of(&row.incident_id).await.map_err(ApiError::from)?;
+            let calls = self
+                .store
+                .calls_of(&row.incident_id)
+                .await
+                .map_err(ApiError::from)?;
             incidents.push(convert::incident(row, &calls, None));
         }
         Ok(Response::new(ListIncidentsResponse {

@@ -94,12 +94,20 @@ pub async fn locate(
     lon: f64,
 ) -> Result<LocateGridResponse, HopError> {
     const PEER: &str = "grid-registry";
-    let channel = context.peers.channel(PEER).map_err(|e| unavailable(PEER, e))?;
+    let channel = context
+        .peers
+        .channel(PEER)
+        .map_err(|e| unavailable(PEER, e))?;
     let mut client = GridRegistryServiceClient::new(channel);
     let message = LocateGridRequest {
         location: Some(pingan_proto::common::v1::GeoPoint { lat, lon }),
     };
-    call(PEER, deadline, client.locate_grid(request(message, deadline))).await
+    call(
+        PEER,
+        deadline,
+        client.locate_grid(request(message, deadline)),
+    )
+    .await
 }
 
 /// Classify on triage.
@@ -109,7 +117,10 @@ pub async fn classify(
     message: ClassifyRequest,
 ) -> Result<Classification, HopError> {
     const PEER: &str = "triage";
-    let channel = context.peers.channel(PEER).map_err(|e| unavailable(PEER, e))?;
+    let channel = context
+        .peers
+        .channel(PEER)
+        .map_err(|e| unavailable(PEER, e))?;
     let mut client = TriageServiceClient::new(channel);
     let response = call(PEER, deadline, client.classify(request(message, deadline))).await?;
     response.classification.ok_or(HopError::Unavailable {
@@ -125,9 +136,17 @@ pub async fn divert(
     message: DivertTo12345Request,
 ) -> Result<DivertTo12345Response, HopError> {
     const PEER: &str = "triage";
-    let channel = context.peers.channel(PEER).map_err(|e| unavailable(PEER, e))?;
+    let channel = context
+        .peers
+        .channel(PEER)
+        .map_err(|e| unavailable(PEER, e))?;
     let mut client = TriageServiceClient::new(channel);
-    call(PEER, deadline, client.divert_to12345(request(message, deadline))).await
+    call(
+        PEER,
+        deadline,
+        client.divert_to12345(request(message, deadline)),
+    )
+    .await
 }
 
 /// OpenDispatch on dispatch.
@@ -137,7 +156,15 @@ pub async fn open_dispatch(
     message: OpenDispatchRequest,
 ) -> Result<OpenDispatchResponse, HopError> {
     const PEER: &str = "dispatch";
-    let channel = context.peers.channel(PEER).map_err(|e| unavailable(PEER, e))?;
+    let channel = context
+        .peers
+        .channel(PEER)
+        .map_err(|e| unavailable(PEER, e))?;
     let mut client = DispatchServiceClient::new(channel);
-    call(PEER, deadline, client.open_dispatch(request(message, deadline))).await
+    call(
+        PEER,
+        deadline,
+        client.open_dispatch(request(message, deadline)),
+    )
+    .await
 }

@@ -219,11 +219,21 @@ impl Router {
                 }
                 None => "outside every grid".to_owned(),
             };
-            let related = found.as_ref().map(|g| g.grid_id.clone()).unwrap_or_default();
-            Entry::new(id, TimelineEntryKind::GridLocated, now, &intake_actor(), "grid-registry", summary)
-                .related(&related)
-                .write(tx)
-                .await
+            let related = found
+                .as_ref()
+                .map(|g| g.grid_id.clone())
+                .unwrap_or_default();
+            Entry::new(
+                id,
+                TimelineEntryKind::GridLocated,
+                now,
+                &intake_actor(),
+                "grid-registry",
+                summary,
+            )
+            .related(&related)
+            .write(tx)
+            .await
         })
         .await?;
         Ok(())
@@ -253,10 +263,17 @@ impl Router {
                     "classified",
                 )
                 .await?;
-                Entry::new(id, TimelineEntryKind::Classified, now, &actor, "triage", explain(&c))
-                    .status(from, IncidentStatus::Classified)
-                    .write(tx)
-                    .await
+                Entry::new(
+                    id,
+                    TimelineEntryKind::Classified,
+                    now,
+                    &actor,
+                    "triage",
+                    explain(&c),
+                )
+                .status(from, IncidentStatus::Classified)
+                .write(tx)
+                .await
             })
             .await?;
         timeline::observe_clock("classified", &incident, now);
@@ -306,14 +323,24 @@ impl Router {
             tx.rollback().await?;
             return Ok(None);
         }
-        Store::merge(&mut tx, &incident.incident_id, &into.incident_id, distance, now).await?;
+        Store::merge(
+            &mut tx,
+            &incident.incident_id,
+            &into.incident_id,
+            distance,
+            now,
+        )
+        .await?;
         let call_ids: Vec<&str> = calls.iter().map(|c| c.call_id.as_str()).collect();
         let summary = format!(
             "call {} linked as a duplicate ({} {:.0} m away, {})",
             call_ids.join(", "),
             incident.category,
             distance,
-            calls.first().map(|c| c.caller_phone_masked.as_str()).unwrap_or_default(),
+            calls
+                .first()
+                .map(|c| c.caller_phone_masked.as_str())
+                .unwrap_or_default(),
         );
         Entry::new(
             &into.incident_id,
@@ -384,15 +411,29 @@ impl Router {
                 .await?;
                 let units: Vec<&str> = active.iter().map(|a| a.unit_id.as_str()).collect();
                 let summary = if units.is_empty() {
-                    format!("dispatch {} opened, waiting for a unit", dispatch.dispatch_id)
+                    format!(
+                        "dispatch {} opened, waiting for a unit",
+                        dispatch.dispatch_id
+                    )
                 } else {
-                    format!("dispatch {} opened, assigned {}", dispatch.dispatch_id, units.join(", "))
+                    format!(
+                        "dispatch {} opened, assigned {}",
+                        dispatch.dispatch_id,
+                        units.join(", ")
+                    )
                 };
-                Entry::new(id, TimelineEntryKind::DispatchOpened, now, &actor, "dispatch", summary)
-                    .status(from, IncidentStatus::Dispatched)
-                    .related(&dispatch.dispatch_id)
-                    .write(tx)
-                    .await
+                Entry::new(
+                    id,
+                    TimelineEntryKind::DispatchOpened,
+                    now,
+                    &actor,
+                    "dispatch",
+                    summary,
+                )
+                .status(from, IncidentStatus::Dispatched)
+                .related(&dispatch.dispatch_id)
+                .write(tx)
+                .await
             })
             .await?;
         if assigned_now && let Some(at) = incident.unit_assigned_at {
@@ -425,11 +466,18 @@ impl Router {
                 "diverted to 12345 ({}), transfer {} ticket {}",
                 transfer.department, transfer.transfer_id, transfer.hotline_ticket_id
             );
-            Entry::new(id, TimelineEntryKind::Transfer, now, &actor, "triage", summary)
-                .status(from, IncidentStatus::Diverted)
-                .related(&transfer.transfer_id)
-                .write(tx)
-                .await
+            Entry::new(
+                id,
+                TimelineEntryKind::Transfer,
+                now,
+                &actor,
+                "triage",
+                summary,
+            )
+            .status(from, IncidentStatus::Diverted)
+            .related(&transfer.transfer_id)
+            .write(tx)
+            .await
         })
         .await?;
         Ok(())
@@ -478,11 +526,18 @@ impl Router {
                 .outbox
                 .enqueue(tx, &incident.incident_id, &event)
                 .await?;
-            Entry::new(id, TimelineEntryKind::Complaint, now, &actor, crate::SHORT_NAME, reason)
-                .status(from, IncidentStatus::Closed)
-                .related(&call.call_id)
-                .write(tx)
-                .await
+            Entry::new(
+                id,
+                TimelineEntryKind::Complaint,
+                now,
+                &actor,
+                crate::SHORT_NAME,
+                reason,
+            )
+            .status(from, IncidentStatus::Closed)
+            .related(&call.call_id)
+            .write(tx)
+            .await
         })
         .await?;
         Ok(())
@@ -505,16 +560,26 @@ impl Router {
                 &reason,
             )
             .await?;
-            Entry::new(id, TimelineEntryKind::StatusChanged, now, &actor, crate::SHORT_NAME, reason)
-                .status(from, IncidentStatus::Closed)
-                .write(tx)
-                .await
+            Entry::new(
+                id,
+                TimelineEntryKind::StatusChanged,
+                now,
+                &actor,
+                crate::SHORT_NAME,
+                reason,
+            )
+            .status(from, IncidentStatus::Closed)
+            .write(tx)
+            .await
         })
         .await?;
         Ok(())
     }
 
-    async fn classify_request(&self, incident: &IncidentRecord) -> Result<ClassifyRequest, ApiError> {
+    async fn classify_request(
+        &self,
+        incident: &IncidentRecord,
+    ) -> Result<ClassifyRequest, ApiError> {
         let calls = self.store.calls_of(&incident.incident_id).await?;
         Ok(ClassifyRequest {
             text: incident.description.clone(),

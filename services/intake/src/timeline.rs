@@ -29,7 +29,10 @@ static RESPONSE_SECONDS: LazyLock<Option<HistogramVec>> = LazyLock::new(|| {
 /// Calls by channel and outcome.
 pub static CALLS: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
     pingan_platform::metrics::register(IntCounterVec::new(
-        Opts::new("pingan_intake_calls_total", "Calls received, by channel and outcome"),
+        Opts::new(
+            "pingan_intake_calls_total",
+            "Calls received, by channel and outcome",
+        ),
         &["channel", "outcome"],
     ))
 });
@@ -52,7 +55,9 @@ pub fn observe_clock(step: &str, incident: &IncidentRecord, at: DateTime<Utc>) {
         .map(|p| p.as_str_name().trim_start_matches("PRIORITY_").to_owned())
         .unwrap_or_default();
     if let Some(histogram) = RESPONSE_SECONDS.as_ref() {
-        histogram.with_label_values(&[step, &priority]).observe(seconds);
+        histogram
+            .with_label_values(&[step, &priority])
+            .observe(seconds);
     }
 }
 

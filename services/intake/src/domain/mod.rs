@@ -130,11 +130,21 @@ pub fn distance_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
 /// Categories that callers describe differently for one event (a crash with injuries is also a
 /// medical call; a fight is also public order).
 const COMPATIBLE_GROUPS: &[&[&str]] = &[
-    &["CRIMINAL_VIOLENT", "PUBLIC_ORDER", "DISPUTE", "DOMESTIC_VIOLENCE"],
+    &[
+        "CRIMINAL_VIOLENT",
+        "PUBLIC_ORDER",
+        "DISPUTE",
+        "DOMESTIC_VIOLENCE",
+    ],
     &["TRAFFIC_ACCIDENT", "MEDICAL", "RESCUE"],
     &["FIRE", "RESCUE", "MEDICAL"],
     &["CRIMINAL_PROPERTY", "FRAUD"],
-    &["UTILITIES", "MUNICIPAL", "PROPERTY_MANAGEMENT", "ENVIRONMENT"],
+    &[
+        "UTILITIES",
+        "MUNICIPAL",
+        "PROPERTY_MANAGEMENT",
+        "ENVIRONMENT",
+    ],
 ];
 
 /// Whether two calls' categories may describe the same event.
@@ -277,7 +287,10 @@ mod tests {
 
     #[test]
     fn categories_are_compatible_within_groups_only() {
-        assert!(compatible_categories("TRAFFIC_ACCIDENT", "TRAFFIC_ACCIDENT"));
+        assert!(compatible_categories(
+            "TRAFFIC_ACCIDENT",
+            "TRAFFIC_ACCIDENT"
+        ));
         assert!(compatible_categories("TRAFFIC_ACCIDENT", "MEDICAL"));
         assert!(compatible_categories("DISPUTE", "CRIMINAL_VIOLENT"));
         assert!(!compatible_categories("TRAFFIC_ACCIDENT", "FRAUD"));
@@ -295,9 +308,9 @@ mod tests {
             received_at: at,
         };
         let candidates = [
-            candidate("far", 29.01, "TRAFFIC_ACCIDENT"),   // ~1.1 km
-            candidate("near-other", 29.0005, "FRAUD"),     // ~55 m, incompatible
-            candidate("near", 29.002, "MEDICAL"),          // ~220 m, compatible
+            candidate("far", 29.01, "TRAFFIC_ACCIDENT"), // ~1.1 km
+            candidate("near-other", 29.0005, "FRAUD"),   // ~55 m, incompatible
+            candidate("near", 29.002, "MEDICAL"),        // ~220 m, compatible
         ];
         let picked = pick_duplicate(29.0, 91.0, "TRAFFIC_ACCIDENT", 300.0, &candidates);
         assert_eq!(picked.map(|(c, _)| c.incident_id), Some("near".to_owned()));
@@ -311,14 +324,23 @@ mod tests {
         assert_eq!(route_for(Kind::NonPolice, false, false), Route::Divert);
         assert_eq!(route_for(Kind::NonPolice, true, false), Route::Dispatch);
         assert_eq!(route_for(Kind::NonPolice, false, true), Route::Dispatch);
-        assert_eq!(route_for(Kind::ComplaintAboutPolice, false, false), Route::Complaint);
+        assert_eq!(
+            route_for(Kind::ComplaintAboutPolice, false, false),
+            Route::Complaint
+        );
         assert_eq!(route_for(Kind::Invalid, false, false), Route::CloseInvalid);
     }
 
     #[test]
     fn statuses_only_move_forward() {
-        assert!(moves_forward(IncidentStatus::Dispatched, IncidentStatus::OnScene));
-        assert!(!moves_forward(IncidentStatus::Closed, IncidentStatus::OnScene));
+        assert!(moves_forward(
+            IncidentStatus::Dispatched,
+            IncidentStatus::OnScene
+        ));
+        assert!(!moves_forward(
+            IncidentStatus::Closed,
+            IncidentStatus::OnScene
+        ));
         assert_eq!(status_name(IncidentStatus::OnScene), "ON_SCENE");
     }
 

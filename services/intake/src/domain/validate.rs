@@ -52,7 +52,10 @@ pub fn phone_kind(phone: &str) -> Option<PhoneKind> {
         return (only_digits_and_stars && digits >= 4 && (mobile || landline))
             .then_some(PhoneKind::Masked);
     }
-    if bytes.len() == 11 && bytes[0] == b'1' && (b'3'..=b'9').contains(&bytes[1]) && all_digits(bytes)
+    if bytes.len() == 11
+        && bytes[0] == b'1'
+        && (b'3'..=b'9').contains(&bytes[1])
+        && all_digits(bytes)
     {
         return Some(PhoneKind::Mobile);
     }
@@ -69,7 +72,10 @@ pub fn phone_kind(phone: &str) -> Option<PhoneKind> {
 }
 
 /// Checks a ReportCall request; `now` bounds `received_at`.
-pub fn report_call(request: &ReportCallRequest, now: DateTime<Utc>) -> Result<(), pingan_platform::ApiError> {
+pub fn report_call(
+    request: &ReportCallRequest,
+    now: DateTime<Utc>,
+) -> Result<(), pingan_platform::ApiError> {
     let mut v = FieldViolations::default();
     v.require_non_empty("request_id", &request.request_id);
     v.require_max_chars("request_id", &request.request_id, 128);
@@ -77,7 +83,11 @@ pub fn report_call(request: &ReportCallRequest, now: DateTime<Utc>) -> Result<()
         Ok(Channel::Unspecified) | Err(_) => v.add("channel", "must be one of the channels"),
         Ok(_) => {}
     }
-    v.require_max_chars("source_call_id", &request.source_call_id, MAX_SOURCE_ID_CHARS);
+    v.require_max_chars(
+        "source_call_id",
+        &request.source_call_id,
+        MAX_SOURCE_ID_CHARS,
+    );
     if !request.caller_phone.trim().is_empty() && phone_kind(&request.caller_phone).is_none() {
         v.add(
             "caller_phone",
@@ -107,7 +117,10 @@ pub fn report_call(request: &ReportCallRequest, now: DateTime<Utc>) -> Result<()
         );
     }
     if let Some(at) = &request.received_at {
-        match DateTime::<Utc>::from_timestamp(at.seconds, u32::try_from(at.nanos).unwrap_or(u32::MAX)) {
+        match DateTime::<Utc>::from_timestamp(
+            at.seconds,
+            u32::try_from(at.nanos).unwrap_or(u32::MAX),
+        ) {
             None => v.add("received_at", "must be a valid timestamp"),
             Some(at) if (at - now).num_seconds() > MAX_CLOCK_SKEW_SECS => {
                 v.add("received_at", "must not be in the future")
@@ -130,7 +143,10 @@ mod tests {
             source_call_id: "110-0001".into(),
             caller_phone: "18247856977".into(),
             caller_name: "王先生".into(),
-            location: Some(GeoPoint { lat: 29.6, lon: 91.1 }),
+            location: Some(GeoPoint {
+                lat: 29.6,
+                lon: 91.1,
+            }),
             description: "出租车上丢了手机".into(),
             ..Default::default()
         }
@@ -151,13 +167,25 @@ mod tests {
         for phone in ["18247856977", "+86 182-4785-6977", "13800138000"] {
             assert_eq!(phone_kind(phone), Some(PhoneKind::Mobile), "{phone}");
         }
-        for phone in ["0893-7321110", "010-12345678", "08917321110", "0891-6321110#123"] {
+        for phone in [
+            "0893-7321110",
+            "010-12345678",
+            "08917321110",
+            "0891-6321110#123",
+        ] {
             assert_eq!(phone_kind(phone), Some(PhoneKind::Landline), "{phone}");
         }
         for phone in ["138****5678", "0893****1110"] {
             assert_eq!(phone_kind(phone), Some(PhoneKind::Masked), "{phone}");
         }
-        for phone in ["12345", "1234567890123", "2824785697", "abc", "12247856977", "***"] {
+        for phone in [
+            "12345",
+            "1234567890123",
+            "2824785697",
+            "abc",
+            "12247856977",
+            "***",
+        ] {
             assert_eq!(phone_kind(phone), None, "{phone}");
         }
     }
@@ -169,7 +197,10 @@ mod tests {
             request_id: String::new(),
             channel: 0,
             caller_phone: "12345".into(),
-            location: Some(GeoPoint { lat: 95.0, lon: 181.0 }),
+            location: Some(GeoPoint {
+                lat: 95.0,
+                lon: 181.0,
+            }),
             description: " ".into(),
             reported_category: "bad category".into(),
             ..valid()

@@ -52,8 +52,7 @@ const MOVE_CALLS: &str = "UPDATE intake_calls SET incident_id = $2, duplicate = 
     distance_m = $3 WHERE incident_id = $1";
 const INSERT_MERGE: &str =
     "INSERT INTO intake_incident_merges (incident_id, merged_into, merged_at) VALUES ($1, $2, $3)";
-const SELECT_MERGE: &str =
-    "SELECT merged_into FROM intake_incident_merges WHERE incident_id = $1";
+const SELECT_MERGE: &str = "SELECT merged_into FROM intake_incident_merges WHERE incident_id = $1";
 const DELETE_INCIDENT: &str = "DELETE FROM intake_incidents WHERE incident_id = $1";
 const DROP_TIMELINE: &str = "DELETE FROM intake_timeline WHERE incident_id = $1";
 
@@ -167,29 +166,53 @@ impl Store {
         Ok(())
     }
 
-    /// Locks an incident for a read-modify-write in `tx` (following merges) and reads it.
+    /// Locks an incident for a read-modify-write in `tx` (following merges) and reads it. The
+    /// first statement writes, so SQLite takes its write lock before reading (a read first
+    /// could not be upgraded once another writer committed).
     pub async fn lock_incident(
         tx: &mut Tx,
         incident_id: &str,
     ) -> Result<Option<IncidentRecord>, StorageError> {
+        with_tx!(tx, conn => sqlx::query(TOUCH_INCIDENT).bind(incident_id)
+            .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
         let merged: Option<String> = with_tx!(tx, conn => sqlx::query_scalar(SELECT_MERGE)
             .bind(incident_id).fetch_optional(&mut *conn).await)?;
-        let id = merged.as_deref().unwrap_or(incident_id);
-        with_tx!(tx, conn => sqlx::query(TOUCH_INCIDENT).bind(id)
-            .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
+        let id = match &merged {
+            Some(into) => {
+                with_tx!(tx, conn => sqlx::query(TOUCH_INCIDENT).bind(into)
+                    .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
+                into.as_str()
+            }
+            None => incident_id,
+        };
         let sql = incident_select("WHERE incident_id = $1");
-        Ok(with_tx!(tx, conn => sqlx::query_as::<_, IncidentRecord>(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(id).fetch_optional(&mut *conn).await)?)
+        Ok(
+            with_tx!(tx, conn => sqlx::query_as::<_, IncidentRecord>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(id).fetch_optional(&mut *conn).await)?,
+        )
+    }
+
+    /// Takes the write lock of the intake tables in `tx` before anything is read (SQLite; a
+    /// no-op on Postgres, where rows are locked as they are written).
+    pub async fn write_lock(tx: &mut Tx) -> Result<(), StorageError> {
+        const SQL: &str = "UPDATE intake_incidents SET updated_at = updated_at WHERE 1 = 0";
+        with_tx!(tx, conn => sqlx::query(SQL).execute(&mut *conn).await.map(|r| r.rows_affected()))?;
+        Ok(())
     }
 
     /// An incident by id (following merges).
-    pub async fn incident(&self, incident_id: &str) -> Result<Option<IncidentRecord>, StorageError> {
+    pub async fn incident(
+        &self,
+        incident_id: &str,
+    ) -> Result<Option<IncidentRecord>, StorageError> {
         let merged: Option<String> = with_db!(&self.db, pool => sqlx::query_scalar(SELECT_MERGE)
             .bind(incident_id).fetch_optional(pool).await)?;
         let id = merged.as_deref().unwrap_or(incident_id);
         let sql = incident_select("WHERE incident_id = $1");
-        Ok(with_db!(&self.db, pool => sqlx::query_as::<_, IncidentRecord>(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(id).fetch_optional(pool).await)?)
+        Ok(
+            with_db!(&self.db, pool => sqlx::query_as::<_, IncidentRecord>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(id).fetch_optional(pool).await)?,
+        )
     }
 
     /// The incident a 12345 transfer belongs to.
@@ -199,8 +222,10 @@ impl Store {
     ) -> Result<Option<String>, StorageError> {
         const SQL: &str = "SELECT incident_id FROM intake_incidents WHERE transfer_id = $1 \
             AND transfer_id <> '' LIMIT 1";
-        Ok(with_tx!(tx, conn => sqlx::query_scalar(SQL).bind(transfer_id)
-            .fetch_optional(&mut *conn).await)?)
+        Ok(
+            with_tx!(tx, conn => sqlx::query_scalar(SQL).bind(transfer_id)
+            .fetch_optional(&mut *conn).await)?,
+        )
     }
 
     /// Adds a call.
@@ -225,15 +250,19 @@ impl Store {
         let sql = format!(
             "SELECT {CALL_COLUMNS} FROM intake_calls WHERE channel = $1 AND source_call_id = $2"
         );
-        Ok(with_tx!(tx, conn => sqlx::query_as::<_, CallRecord>(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(channel).bind(source_call_id).fetch_optional(&mut *conn).await)?)
+        Ok(
+            with_tx!(tx, conn => sqlx::query_as::<_, CallRecord>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(channel).bind(source_call_id).fetch_optional(&mut *conn).await)?,
+        )
     }
 
     /// One call.
     pub async fn call(&self, call_id: &str) -> Result<Option<CallRecord>, StorageError> {
         let sql = format!("SELECT {CALL_COLUMNS} FROM intake_calls WHERE call_id = $1");
-        Ok(with_db!(&self.db, pool => sqlx::query_as::<_, CallRecord>(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(call_id).fetch_optional(pool).await)?)
+        Ok(
+            with_db!(&self.db, pool => sqlx::query_as::<_, CallRecord>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(call_id).fetch_optional(pool).await)?,
+        )
     }
 
     /// Every call of an incident, the first first.
@@ -242,8 +271,10 @@ impl Store {
             "SELECT {CALL_COLUMNS} FROM intake_calls WHERE incident_id = $1 \
              ORDER BY duplicate, received_at, call_id"
         );
-        Ok(with_db!(&self.db, pool => sqlx::query_as::<_, CallRecord>(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(incident_id).fetch_all(pool).await)?)
+        Ok(
+            with_db!(&self.db, pool => sqlx::query_as::<_, CallRecord>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(incident_id).fetch_all(pool).await)?,
+        )
     }
 
     /// Folds a provisional incident (whose calls turned out to be duplicates) into `into`: its
@@ -277,18 +308,19 @@ impl Store {
             FROM intake_incidents WHERE incident_id <> $1 AND received_at >= $2 \
               AND has_location = TRUE AND status IN (2, 3, 4, 5) AND category <> '' \
             ORDER BY received_at DESC LIMIT 200";
-        let rows: Vec<(String, f64, f64, String, DateTime<Utc>)> =
-            with_db!(&self.db, pool => sqlx::query_as(SQL).bind(except).bind(since)
+        let rows: Vec<(String, f64, f64, String, DateTime<Utc>)> = with_db!(&self.db, pool => sqlx::query_as(SQL).bind(except).bind(since)
                 .fetch_all(pool).await)?;
         Ok(rows
             .into_iter()
-            .map(|(incident_id, lat, lon, category, received_at)| DuplicateCandidate {
-                incident_id,
-                lat,
-                lon,
-                category,
-                received_at,
-            })
+            .map(
+                |(incident_id, lat, lon, category, received_at)| DuplicateCandidate {
+                    incident_id,
+                    lat,
+                    lon,
+                    category,
+                    received_at,
+                },
+            )
             .collect())
     }
 
@@ -308,8 +340,10 @@ impl Store {
         let sql = format!(
             "SELECT {ENTRY_COLUMNS} FROM intake_timeline WHERE incident_id = $1 ORDER BY at, seq"
         );
-        Ok(with_db!(&self.db, pool => sqlx::query_as::<_, EntryRecord>(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(incident_id).fetch_all(pool).await)?)
+        Ok(
+            with_db!(&self.db, pool => sqlx::query_as::<_, EntryRecord>(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(incident_id).fetch_all(pool).await)?,
+        )
     }
 
     /// Incidents waiting for routing whose retry time has come, oldest first.
@@ -322,8 +356,10 @@ impl Store {
             WHERE routing_pending = TRUE AND next_route_at <= $1 \
               AND (route_lease_until IS NULL OR route_lease_until <= $1) \
             ORDER BY next_route_at, incident_id LIMIT $2";
-        Ok(with_db!(&self.db, pool => sqlx::query_scalar(SQL).bind(now).bind(limit)
-            .fetch_all(pool).await)?)
+        Ok(
+            with_db!(&self.db, pool => sqlx::query_scalar(SQL).bind(now).bind(limit)
+            .fetch_all(pool).await)?,
+        )
     }
 
     /// Takes the routing lease of an incident until `until`; false when someone else holds it.
@@ -360,13 +396,15 @@ impl Store {
                AND (received_at < $9 OR (received_at = $9 AND $10 <> '' AND incident_id < $10)) \
              ORDER BY received_at DESC, incident_id DESC LIMIT $11",
         );
-        Ok(with_db!(&self.db, pool => sqlx::query_as::<_, IncidentRecord>(sqlx::AssertSqlSafe(sql.clone()))
+        Ok(
+            with_db!(&self.db, pool => sqlx::query_as::<_, IncidentRecord>(sqlx::AssertSqlSafe(sql.clone()))
             .bind(&f.statuses).bind(&f.grid_id).bind(&f.station_id).bind(f.channel)
             .bind(f.received_from.unwrap_or_else(far_past))
             .bind(f.received_to.unwrap_or_else(far_future))
             .bind(&f.priorities).bind(&f.jurisdiction).bind(after_at).bind(&after_id)
             .bind(f.limit)
-            .fetch_all(pool).await)?)
+            .fetch_all(pool).await)?,
+        )
     }
 }
 
