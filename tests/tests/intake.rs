@@ -296,7 +296,7 @@ async fn story_one_intake_half(backend: TestBackend) {
     let incident = h.incident(&id).await;
     assert_eq!(incident.status, IncidentStatus::Closed as i32);
     assert_eq!(incident.close_reason, "assistance_given");
-    let clocks = incident.clocks.clone().expect("clocks");
+    let clocks = incident.clocks.expect("clocks");
     assert_eq!(clocks.to_en_route.map(|d| d.seconds), Some(90));
     assert_eq!(clocks.to_on_scene.map(|d| d.seconds), Some(240));
     assert_eq!(clocks.to_unit_assigned.map(|d| d.seconds), Some(0));
@@ -588,7 +588,7 @@ async fn bad_calls_are_refused_naming_the_fields(backend: TestBackend) {
     // Masked numbers from the 110 platform and landlines are accepted.
     let mut masked = call("ok-1", "有人打架", BASE_LAT, BASE_LON);
     masked.caller_phone = "138****5678".into();
-    assert_eq!(h.report(masked).await.call_id.is_empty(), false);
+    assert!(!h.report(masked).await.call_id.is_empty());
     let mut landline = call("ok-2", "有人打架", 29.0, 88.0);
     landline.caller_phone = "0893-7321110".into();
     let outside = h.report(landline).await;
