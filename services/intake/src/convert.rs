@@ -2,11 +2,12 @@
 
 use chrono::{DateTime, Utc};
 use pingan_platform::pii::PiiKeys;
-use pingan_proto::common::v1::{Actor, GeoPoint};
+use pingan_proto::common::v1::{Actor, GeoPoint, Priority};
 use pingan_proto::intake::v1::{Call, Incident, ReportCallResponse, ResponseClocks, TimelineEntry};
+use pingan_proto::triage::v1::{Classification, Kind};
+use prost::Message;
 
 use crate::domain::{self, CallRecord, IncidentRecord};
-use crate::router::{decode_classification, point};
 use crate::store::EntryRecord;
 use crate::timeline::timestamp;
 
@@ -148,4 +149,68 @@ pub fn report_response(i: &IncidentRecord, c: &CallRecord) -> ReportCallResponse
         dispatch_id: i.dispatch_id.clone(),
         note,
     }
+}
+
+/// A stand-in for an incident whose call cannot be read (never expected).
+pub fn placeholder_call(incident: &IncidentRecord) -> crate::domain::CallRecord {
+    crate::domain::CallRecord {
+        call_id: String::new(),
+        incident_id: incident.incident_id.clone(),
+        request_id: String::new(),
+        channel: incident.channel,
+        source_call_id: String::new(),
+        caller_phone_masked: String::new(),
+        caller_phone_sealed: None,
+        caller_phone_index: String::new(),
+        caller_name: String::new(),
+        has_location: incident.has_location,
+        lat: incident.lat,
+        lon: incident.lon,
+        address: incident.address.clone(),
+        description: incident.description.clone(),
+        reported_category: String::new(),
+        inbound_transfer_id: String::new(),
+        received_at: incident.received_at,
+        duplicate: false,
+        distance_m: 0.0,
+        created_at: Utc::now(),
+    }
+}
+
+/// The incident's location, when it has one.
+pub fn point(incident: &IncidentRecord) -> Option<GeoPoint> {
+    incident.has_location.then_some(GeoPoint {
+        lat: incident.lat,
+        lon: incident.lon,
+    })
+}
+
+/// The stored classification.
+pub fn decode_classification(incident: &IncidentRecord) -> Option<Classification> {
+    incident
+        .classification
+        .as_deref()
+        .and_then(|bytes| Classification::decode(bytes).ok())
+}
+
+/// "P1 CRIMINAL_VIOLENT 暴力犯罪 (cv-knife: 刀, 砍)": why triage decided what it did.
+pub fn explain(c: &Classification) -> String {
+    let priority = Priority::try_from(c.priority)
+        .map(|p| p.as_str_name().trim_start_matches("PRIORITY_").to_owned())
+        .unwrap_or_default();
+    let kind = Kind::try_from(c.kind)
+        .map(|k| k.as_str_name().trim_start_matches("KIND_").to_owned())
+        .unwrap_or_default();
+    let rules: Vec<String> = c
+        .matched_rules
+        .iter()
+        .map(|r| format!("{}: {}", r.rule_id, r.matched_words.join(", ")))
+        .collect();
+    let mut text = format!("{priority} {kind} {} {}", c.category, c.category_name)
+        .trim()
+        .to_owned();
+    if !rules.is_empty() {
+        text.push_str(&format!(" ({})", rules.join("; ")));
+    }
+    text
 }

@@ -5,16 +5,16 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
 use pingan_platform::storage::Tx;
 use pingan_platform::{ApiError, ServiceContext};
-use pingan_proto::common::v1::{Channel, GeoPoint, Priority};
+use pingan_proto::common::v1::{Channel, Priority};
 use pingan_proto::dispatch::v1::{AssignmentStatus, OpenDispatchRequest, OpenDispatchResponse};
 use pingan_proto::grid::v1::LocateGridResponse;
 use pingan_proto::intake::v1::{IncidentStatus, PoliceComplaintCallReceived, TimelineEntryKind};
-use pingan_proto::triage::v1::{Classification, ClassifyRequest, DivertTo12345Request, Kind};
+use pingan_proto::triage::v1::{Classification, ClassifyRequest, DivertTo12345Request};
 use prost::Message;
 
+use crate::convert::{decode_classification, explain, placeholder_call, point};
 use crate::domain::{self, IncidentRecord, Route};
 use crate::peers::{self, HopError};
 use crate::settings::IntakeSettings;
@@ -653,67 +653,4 @@ impl Router {
             None => Ok(String::new()),
         }
     }
-}
-
-fn placeholder_call(incident: &IncidentRecord) -> crate::domain::CallRecord {
-    crate::domain::CallRecord {
-        call_id: String::new(),
-        incident_id: incident.incident_id.clone(),
-        request_id: String::new(),
-        channel: incident.channel,
-        source_call_id: String::new(),
-        caller_phone_masked: String::new(),
-        caller_phone_sealed: None,
-        caller_phone_index: String::new(),
-        caller_name: String::new(),
-        has_location: incident.has_location,
-        lat: incident.lat,
-        lon: incident.lon,
-        address: incident.address.clone(),
-        description: incident.description.clone(),
-        reported_category: String::new(),
-        inbound_transfer_id: String::new(),
-        received_at: incident.received_at,
-        duplicate: false,
-        distance_m: 0.0,
-        created_at: Utc::now(),
-    }
-}
-
-/// The incident's location, when it has one.
-pub fn point(incident: &IncidentRecord) -> Option<GeoPoint> {
-    incident.has_location.then_some(GeoPoint {
-        lat: incident.lat,
-        lon: incident.lon,
-    })
-}
-
-/// The stored classification.
-pub fn decode_classification(incident: &IncidentRecord) -> Option<Classification> {
-    incident
-        .classification
-        .as_deref()
-        .and_then(|bytes| Classification::decode(bytes).ok())
-}
-
-/// "P1 CRIMINAL_VIOLENT 暴力犯罪 (cv-knife: 刀, 砍)": why triage decided what it did.
-pub fn explain(c: &Classification) -> String {
-    let priority = Priority::try_from(c.priority)
-        .map(|p| p.as_str_name().trim_start_matches("PRIORITY_").to_owned())
-        .unwrap_or_default();
-    let kind = Kind::try_from(c.kind)
-        .map(|k| k.as_str_name().trim_start_matches("KIND_").to_owned())
-        .unwrap_or_default();
-    let rules: Vec<String> = c
-        .matched_rules
-        .iter()
-        .map(|r| format!("{}: {}", r.rule_id, r.matched_words.join(", ")))
-        .collect();
-    let mut text = format!("{priority} {kind} {} {}", c.category, c.category_name)
-        .trim()
-        .to_owned();
-    if !rules.is_empty() {
-        text.push_str(&format!(" ({})", rules.join("; ")));
-    }
-    text
 }
