@@ -151,8 +151,9 @@ impl TestCluster {
         Self::start_with_peers(backend, services, topology, clock, &BTreeMap::new()).await
     }
 
-    /// Like [`TestCluster::start_with_clock`], with extra peer endpoints (`name → url`) for
-    /// services not started here, e.g. a fake implementing a peer's generated server trait.
+    /// Like [`TestCluster::start_with_clock`], with extra peer endpoints (`name → url`) that
+    /// override the cluster's own: e.g. intake calling fake grid-registry, triage and dispatch
+    /// servers that a test runs in-process.
     pub async fn start_with_peers(
         backend: Backend,
         services: &[ServiceKind],
@@ -179,9 +180,7 @@ impl TestCluster {
             })
             .collect();
         let mut peers = peers;
-        for (name, url) in extra_peers {
-            peers.entry(name.clone()).or_insert_with(|| url.clone());
-        }
+        peers.extend(extra_peers.iter().map(|(k, v)| (k.clone(), v.clone())));
 
         let redis_url = match backend {
             Backend::Postgres => Some(std::env::var(REDIS_URL_VAR).with_context(|| {

@@ -25,6 +25,11 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     // complaints-audit → triage (answer 12345), the incident timeline
     ("pingan.audit.v1.ComplaintFiled", &["triage", "intake"]),
     ("pingan.audit.v1.ComplaintAnswered", &["triage"]),
+    // intake → complaints-audit (a 110 call that is a complaint about police)
+    (
+        "pingan.intake.v1.PoliceComplaintCallReceived",
+        &["complaints-audit"],
+    ),
     // every service → the tamper-evident audit log
     ("pingan.audit.v1.AuditRecord", &["complaints-audit"]),
     // case-followup → the incident timeline (FOLLOWED_UP)

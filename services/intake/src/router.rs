@@ -1,0 +1,658 @@
+//! Routing an incident once its call is saved: locate the grid, classify, link a duplicate,
+//! then dispatch, divert to 12345, hand a complaint to complaints-audit or close an invalid
+//! call. Every step commits on its own; a dependency that does not answer in time leaves the
+//! incident NEW or CLASSIFIED with a retry time, and the completer picks it up again.
+
+use std::sync::Arc;
+
+use pingan_platform::storage::Tx;
+use pingan_platform::{ApiError, ServiceContext};
+use pingan_proto::common::v1::{Channel, Priority};
+use pingan_proto::dispatch::v1::{AssignmentStatus, OpenDispatchRequest, OpenDispatchResponse};
+use pingan_proto::grid::v1::LocateGridResponse;
+use pingan_proto::intake::v1::{IncidentStatus, PoliceComplaintCallReceived, TimelineEntryKind};
+use pingan_proto::triage::v1::{Classification, ClassifyRequest, DivertTo12345Request};
+use prost::Message;
+
+use crate::convert::{decode_classification, explain, placeholder_call, point};
+use crate::domain::{self, IncidentRecord, Route};
+use crate::peers::{self, HopError};
+use crate::settings::IntakeSettings;
+use crate::store::Store;
+use crate::timeline::{self, Entry, intake_actor, timestamp};
+
+/// Moves incidents through their routing steps.
+#[derive(Debug, Clone)]
+pub struct Router {
+    context: ServiceContext,
+    store: Store,
+    settings: Arc<IntakeSettings>,
+}
+
+impl Router {
+    /// A router over the service's storage and peers.
+    pub fn new(context: ServiceContext, settings: Arc<IntakeSettings>) -> Self {
+        Self {
+            store: Store::new(context.db.clone()),
+            context,
+            settings,
+        }
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &IntakeSettings {
+        &self.settings
+    }
+
+    /// Runs every step the incident still needs (the caller holds its routing lease) and
+    /// returns the incident the call now belongs to (another one when linked as a duplicate).
+    #[tracing::instrument(skip(self), fields(incident_id = %incident_id))]
+    pub async fn advance(&self, incident_id: &str) -> Result<String, ApiError> {
+        let result = self.advance_steps(incident_id).await;
+        if result.is_err() {
+            let _ = self.store.release_lease(incident_id).await;
+        }
+        result
+    }
+
+    async fn advance_steps(&self, incident_id: &str) -> Result<String, ApiError> {
+        let Some(incident) = self.store.incident(incident_id).await? else {
+            return Ok(incident_id.to_owned());
+        };
+        let id = incident.incident_id.clone();
+        if !incident.routing_pending {
+            self.store.release_lease(&id).await?;
+            return Ok(id);
+        }
+        let mut locate_failed = None;
+        if !incident.grid_located {
+            let deadline = self.settings.locate_deadline;
+            match peers::locate(&self.context, deadline, incident.lat, incident.lon).await {
+                Ok(found) => self.save_located(&id, Some(found)).await?,
+                Err(HopError::NotFound(_)) => self.save_located(&id, None).await?,
+                Err(err) => locate_failed = Some(err),
+            }
+        }
+
+        let incident = self.load(&id).await?;
+        if incident.status() == IncidentStatus::New {
+            let request = self.classify_request(&incident).await?;
+            match peers::classify(&self.context, self.settings.classify_deadline, request).await {
+                Ok(classification) => self.save_classified(&id, classification).await?,
+                Err(err) => return self.defer(&id, err).await,
+            }
+        }
+
+        let incident = self.load(&id).await?;
+        if incident.status() == IncidentStatus::Classified
+            && let Some(into) = self.link_duplicate(&incident).await?
+        {
+            return Ok(into);
+        }
+
+        let incident = self.load(&id).await?;
+        if incident.status() == IncidentStatus::Classified {
+            let channel_12345 = incident.channel == Channel::Channel12345 as i32;
+            match domain::route_for(incident.kind(), channel_12345, incident.police_override) {
+                Route::Dispatch => {
+                    let request = self.dispatch_request(&incident);
+                    let deadline = self.settings.route_deadline;
+                    match peers::open_dispatch(&self.context, deadline, request).await {
+                        Ok(response) => self.save_dispatched(&id, Some(response)).await?,
+                        Err(HopError::AlreadyExists(_)) => self.save_dispatched(&id, None).await?,
+                        Err(err) => return self.defer(&id, err).await,
+                    }
+                }
+                Route::Divert => {
+                    let request = self.divert_request(&incident).await?;
+                    let deadline = self.settings.route_deadline;
+                    match peers::divert(&self.context, deadline, request).await {
+                        Ok(response) => {
+                            let transfer = response.transfer.unwrap_or_default();
+                            self.save_diverted(&id, &transfer).await?;
+                        }
+                        Err(err) => return self.defer(&id, err).await,
+                    }
+                }
+                Route::Complaint => self.save_complaint(&id).await?,
+                Route::CloseInvalid => self.save_invalid(&id).await?,
+            }
+        }
+
+        match locate_failed {
+            Some(err) => self.defer(&id, err).await,
+            None => {
+                self.update(&id, async |_, incident| {
+                    incident.routing_pending = false;
+                    incident.pending_reason.clear();
+                    incident.next_route_at = None;
+                    incident.route_lease_until = None;
+                    Ok(())
+                })
+                .await?;
+                Ok(id)
+            }
+        }
+    }
+
+    async fn load(&self, id: &str) -> Result<IncidentRecord, ApiError> {
+        self.store
+            .incident(id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("incident {id}")))
+    }
+
+    /// Read-modify-write of one incident in its own transaction.
+    async fn update(
+        &self,
+        id: &str,
+        change: impl AsyncFnOnce(&mut Tx, &mut IncidentRecord) -> Result<(), ApiError>,
+    ) -> Result<IncidentRecord, ApiError> {
+        let mut tx = self.context.db.begin().await?;
+        let Some(mut incident) = Store::lock_incident(&mut tx, id).await? else {
+            let _ = tx.rollback().await;
+            return Err(ApiError::NotFound(format!("incident {id}")));
+        };
+        if let Err(err) = change(&mut tx, &mut incident).await {
+            let _ = tx.rollback().await;
+            return Err(err);
+        }
+        incident.updated_at = self.context.clock.now();
+        Store::save_incident(&mut tx, &incident).await?;
+        self.context.outbox.commit(tx).await?;
+        Ok(incident)
+    }
+
+    /// Leaves the incident waiting for `err`'s dependency, with a retry time on the clock.
+    async fn defer(&self, id: &str, err: HopError) -> Result<String, ApiError> {
+        let now = self.context.clock.now();
+        if let (HopError::Unavailable { peer, detail }, Some(counter)) =
+            (&err, timeline::DEFERRED.as_ref())
+        {
+            counter.with_label_values(&[peer]).inc();
+            tracing::warn!(incident_id = %id, peer, detail = %detail, "routing deferred");
+        }
+        let reason = err.reason();
+        let settings = self.settings.clone();
+        self.update(id, async |tx, incident| {
+            incident.routing_attempts = incident.routing_attempts.saturating_add(1);
+            let attempts = u32::try_from(incident.routing_attempts).unwrap_or(u32::MAX);
+            let wait = chrono::Duration::from_std(settings.retry_after(attempts))
+                .unwrap_or(chrono::Duration::seconds(60));
+            incident.next_route_at = Some(now + wait);
+            incident.route_lease_until = None;
+            if incident.pending_reason != reason {
+                Entry::new(
+                    &incident.incident_id,
+                    TimelineEntryKind::RoutingDeferred,
+                    now,
+                    &intake_actor(),
+                    crate::SHORT_NAME,
+                    reason.clone(),
+                )
+                .write(tx)
+                .await?;
+                incident.pending_reason = reason.clone();
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(id.to_owned())
+    }
+
+    async fn save_located(
+        &self,
+        id: &str,
+        found: Option<LocateGridResponse>,
+    ) -> Result<(), ApiError> {
+        let now = self.context.clock.now();
+        self.update(id, async |tx, incident| {
+            incident.grid_located = true;
+            let summary = match &found {
+                Some(grid) => {
+                    incident.grid_id = grid.grid_id.clone();
+                    incident.station_id = grid.station_id.clone();
+                    incident.station_kind = grid.station_kind;
+                    format!(
+                        "grid {} {} (station {} {})",
+                        grid.grid_id, grid.grid_name, grid.station_id, grid.station_name
+                    )
+                }
+                None => "outside every grid".to_owned(),
+            };
+            let related = found
+                .as_ref()
+                .map(|g| g.grid_id.clone())
+                .unwrap_or_default();
+            Entry::new(
+                id,
+                TimelineEntryKind::GridLocated,
+                now,
+                &intake_actor(),
+                "grid-registry",
+                summary,
+            )
+            .related(&related)
+            .write(tx)
+            .await
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn save_classified(&self, id: &str, c: Classification) -> Result<(), ApiError> {
+        let now = self.context.clock.now();
+        let incident = self
+            .update(id, async |tx, incident| {
+                incident.classification = Some(c.encode_to_vec());
+                incident.kind = c.kind;
+                incident.category = c.category.clone();
+                incident.priority = c.priority;
+                incident.response_target_ms = c
+                    .response_target
+                    .map(|d| d.seconds.saturating_mul(1000) + i64::from(d.nanos / 1_000_000))
+                    .unwrap_or(0);
+                incident.classified_at = Some(now);
+                let actor = intake_actor();
+                let from = timeline::change_status(
+                    &self.context,
+                    tx,
+                    incident,
+                    IncidentStatus::Classified,
+                    &actor,
+                    now,
+                    "classified",
+                )
+                .await?;
+                Entry::new(
+                    id,
+                    TimelineEntryKind::Classified,
+                    now,
+                    &actor,
+                    "triage",
+                    explain(&c),
+                )
+                .status(from, IncidentStatus::Classified)
+                .write(tx)
+                .await
+            })
+            .await?;
+        timeline::observe_clock("classified", &incident, now);
+        Ok(())
+    }
+
+    /// Links a single-call incident to an earlier open incident about the same event.
+    async fn link_duplicate(&self, incident: &IncidentRecord) -> Result<Option<String>, ApiError> {
+        if !domain::may_be_duplicate(incident.kind())
+            || !incident.has_location
+            || incident.police_override
+            || !incident.dispatch_id.is_empty()
+            || !incident.transfer_id.is_empty()
+        {
+            return Ok(None);
+        }
+        let window = chrono::Duration::from_std(self.settings.duplicate_window)
+            .unwrap_or(chrono::Duration::minutes(15));
+        let candidates: Vec<_> = self
+            .store
+            .duplicate_candidates(&incident.incident_id, incident.received_at - window)
+            .await?
+            .into_iter()
+            // Only earlier incidents: two simultaneous calls never link to each other.
+            .filter(|c| {
+                (c.received_at, c.incident_id.as_str())
+                    < (incident.received_at, incident.incident_id.as_str())
+            })
+            .collect();
+        let Some((target, distance)) = domain::pick_duplicate(
+            incident.lat,
+            incident.lon,
+            &incident.category,
+            self.settings.duplicate_radius_m,
+            &candidates,
+        ) else {
+            return Ok(None);
+        };
+        let calls = self.store.calls_of(&incident.incident_id).await?;
+        let now = self.context.clock.now();
+        let mut tx = self.context.db.begin().await?;
+        let Some(mut into) = Store::lock_incident(&mut tx, &target.incident_id).await? else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        if !into.is_open() {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        Store::merge(
+            &mut tx,
+            &incident.incident_id,
+            &into.incident_id,
+            distance,
+            now,
+        )
+        .await?;
+        let call_ids: Vec<&str> = calls.iter().map(|c| c.call_id.as_str()).collect();
+        let summary = format!(
+            "call {} linked as a duplicate ({} {:.0} m away, {})",
+            call_ids.join(", "),
+            incident.category,
+            distance,
+            calls
+                .first()
+                .map(|c| c.caller_phone_masked.as_str())
+                .unwrap_or_default(),
+        );
+        Entry::new(
+            &into.incident_id,
+            TimelineEntryKind::DuplicateCallLinked,
+            now,
+            &intake_actor(),
+            crate::SHORT_NAME,
+            summary,
+        )
+        .related(call_ids.first().copied().unwrap_or_default())
+        .write(&mut tx)
+        .await?;
+        into.updated_at = now;
+        Store::save_incident(&mut tx, &into).await?;
+        self.context.outbox.commit(tx).await?;
+        tracing::info!(incident_id = %incident.incident_id, duplicate_of = %into.incident_id, "duplicate call linked");
+        Ok(Some(into.incident_id))
+    }
+
+    async fn save_dispatched(
+        &self,
+        id: &str,
+        response: Option<OpenDispatchResponse>,
+    ) -> Result<(), ApiError> {
+        let now = self.context.clock.now();
+        let dispatch = response.and_then(|r| r.dispatch).unwrap_or_default();
+        let active: Vec<_> = dispatch
+            .assignments
+            .iter()
+            .filter(|a| {
+                matches!(
+                    AssignmentStatus::try_from(a.status),
+                    Ok(AssignmentStatus::Assigned
+                        | AssignmentStatus::Acknowledged
+                        | AssignmentStatus::EnRoute
+                        | AssignmentStatus::OnScene)
+                )
+            })
+            .collect();
+        let mut assigned_now = false;
+        let incident = self
+            .update(id, async |tx, incident| {
+                if !dispatch.dispatch_id.is_empty() {
+                    incident.dispatch_id = dispatch.dispatch_id.clone();
+                }
+                for assignment in &active {
+                    incident.assigned_unit_ids =
+                        domain::add_id(&incident.assigned_unit_ids, &assignment.unit_id);
+                }
+                if !active.is_empty() && incident.unit_assigned_at.is_none() {
+                    incident.unit_assigned_at = active
+                        .iter()
+                        .filter_map(|a| a.assigned_at.as_ref().and_then(timeline::from_timestamp))
+                        .min()
+                        .or(Some(now));
+                    assigned_now = true;
+                }
+                let actor = intake_actor();
+                let from = timeline::change_status(
+                    &self.context,
+                    tx,
+                    incident,
+                    IncidentStatus::Dispatched,
+                    &actor,
+                    now,
+                    "dispatch opened",
+                )
+                .await?;
+                let units: Vec<&str> = active.iter().map(|a| a.unit_id.as_str()).collect();
+                let summary = if units.is_empty() {
+                    format!(
+                        "dispatch {} opened, waiting for a unit",
+                        dispatch.dispatch_id
+                    )
+                } else {
+                    format!(
+                        "dispatch {} opened, assigned {}",
+                        dispatch.dispatch_id,
+                        units.join(", ")
+                    )
+                };
+                Entry::new(
+                    id,
+                    TimelineEntryKind::DispatchOpened,
+                    now,
+                    &actor,
+                    "dispatch",
+                    summary,
+                )
+                .status(from, IncidentStatus::Dispatched)
+                .related(&dispatch.dispatch_id)
+                .write(tx)
+                .await
+            })
+            .await?;
+        if assigned_now && let Some(at) = incident.unit_assigned_at {
+            timeline::observe_clock("unit_assigned", &incident, at);
+        }
+        Ok(())
+    }
+
+    async fn save_diverted(
+        &self,
+        id: &str,
+        transfer: &pingan_proto::triage::v1::Transfer,
+    ) -> Result<(), ApiError> {
+        let now = self.context.clock.now();
+        self.update(id, async |tx, incident| {
+            incident.transfer_id = transfer.transfer_id.clone();
+            incident.hotline_ticket_id = transfer.hotline_ticket_id.clone();
+            let actor = intake_actor();
+            let from = timeline::change_status(
+                &self.context,
+                tx,
+                incident,
+                IncidentStatus::Diverted,
+                &actor,
+                now,
+                "diverted to 12345",
+            )
+            .await?;
+            let summary = format!(
+                "diverted to 12345 ({}), transfer {} ticket {}",
+                transfer.department, transfer.transfer_id, transfer.hotline_ticket_id
+            );
+            Entry::new(
+                id,
+                TimelineEntryKind::Transfer,
+                now,
+                &actor,
+                "triage",
+                summary,
+            )
+            .status(from, IncidentStatus::Diverted)
+            .related(&transfer.transfer_id)
+            .write(tx)
+            .await
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn save_complaint(&self, id: &str) -> Result<(), ApiError> {
+        let now = self.context.clock.now();
+        let calls = self.store.calls_of(id).await?;
+        let call = calls.first().cloned();
+        let phone = match &call {
+            Some(call) => self.clear_phone(call)?,
+            None => String::new(),
+        };
+        self.update(id, async |tx, incident| {
+            let reason = "complaint about police: handed to complaints-audit";
+            incident.close_reason = reason.to_owned();
+            let actor = intake_actor();
+            let from = timeline::change_status(
+                &self.context,
+                tx,
+                incident,
+                IncidentStatus::Closed,
+                &actor,
+                now,
+                reason,
+            )
+            .await?;
+            let call = call.clone().unwrap_or_else(|| placeholder_call(incident));
+            let event = PoliceComplaintCallReceived {
+                incident_id: incident.incident_id.clone(),
+                call_id: call.call_id.clone(),
+                channel: call.channel,
+                source_call_id: call.source_call_id.clone(),
+                description: call.description.clone(),
+                complainant_phone: phone.clone(),
+                complainant_phone_masked: call.caller_phone_masked.clone(),
+                complainant_name: call.caller_name.clone(),
+                location: point(incident),
+                address: incident.address.clone(),
+                received_at: Some(timestamp(call.received_at)),
+                classification: decode_classification(incident),
+                grid_id: incident.grid_id.clone(),
+                station_id: incident.station_id.clone(),
+            };
+            self.context
+                .outbox
+                .enqueue(tx, &incident.incident_id, &event)
+                .await?;
+            Entry::new(
+                id,
+                TimelineEntryKind::Complaint,
+                now,
+                &actor,
+                crate::SHORT_NAME,
+                reason,
+            )
+            .status(from, IncidentStatus::Closed)
+            .related(&call.call_id)
+            .write(tx)
+            .await
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn save_invalid(&self, id: &str) -> Result<(), ApiError> {
+        let now = self.context.clock.now();
+        self.update(id, async |tx, incident| {
+            let classification = decode_classification(incident).unwrap_or_default();
+            let reason = format!("invalid: {}", explain(&classification));
+            incident.close_reason = reason.clone();
+            let actor = intake_actor();
+            let from = timeline::change_status(
+                &self.context,
+                tx,
+                incident,
+                IncidentStatus::Closed,
+                &actor,
+                now,
+                &reason,
+            )
+            .await?;
+            Entry::new(
+                id,
+                TimelineEntryKind::StatusChanged,
+                now,
+                &actor,
+                crate::SHORT_NAME,
+                reason,
+            )
+            .status(from, IncidentStatus::Closed)
+            .write(tx)
+            .await
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn classify_request(
+        &self,
+        incident: &IncidentRecord,
+    ) -> Result<ClassifyRequest, ApiError> {
+        let calls = self.store.calls_of(&incident.incident_id).await?;
+        Ok(ClassifyRequest {
+            text: incident.description.clone(),
+            channel: incident.channel,
+            reported_category: calls
+                .first()
+                .map(|c| c.reported_category.clone())
+                .unwrap_or_default(),
+            location: point(incident),
+        })
+    }
+
+    fn dispatch_request(&self, incident: &IncidentRecord) -> OpenDispatchRequest {
+        let classification = decode_classification(incident).unwrap_or_default();
+        // Back with the police after a bounce: never below P3.
+        let priority = match Priority::try_from(incident.priority) {
+            Ok(Priority::P1 | Priority::P2 | Priority::P3) => incident.priority,
+            _ => Priority::P3 as i32,
+        };
+        let summary: String = pingan_platform::pii::scrub(&incident.description)
+            .chars()
+            .take(120)
+            .collect();
+        OpenDispatchRequest {
+            request_id: format!("intake-open-dispatch-{}", incident.incident_id),
+            incident_id: incident.incident_id.clone(),
+            priority,
+            location: point(incident),
+            category: incident.category.clone(),
+            required_capabilities: Vec::new(),
+            response_target: classification.response_target,
+            address: incident.address.clone(),
+            summary,
+            station_id: incident.station_id.clone(),
+            grid_id: incident.grid_id.clone(),
+            unit_requirements: Vec::new(),
+            lookout: None,
+            station_kind: incident.station_kind,
+        }
+    }
+
+    async fn divert_request(
+        &self,
+        incident: &IncidentRecord,
+    ) -> Result<DivertTo12345Request, ApiError> {
+        let classification = decode_classification(incident).unwrap_or_default();
+        let calls = self.store.calls_of(&incident.incident_id).await?;
+        let call = calls.first();
+        let phone = match call {
+            Some(call) => self.clear_phone(call)?,
+            None => String::new(),
+        };
+        Ok(DivertTo12345Request {
+            request_id: format!("intake-divert-{}", incident.incident_id),
+            incident_id: incident.incident_id.clone(),
+            department: classification.department.clone(),
+            reason: format!("非警务类: {}", explain(&classification)),
+            classification: Some(classification),
+            description: incident.description.clone(),
+            caller_phone: phone,
+            caller_name: call.map(|c| c.caller_name.clone()).unwrap_or_default(),
+            location: point(incident),
+            address: incident.address.clone(),
+            received_at: Some(timestamp(incident.received_at)),
+        })
+    }
+
+    /// The caller's number in clear, for a peer that calls back (never logged).
+    fn clear_phone(&self, call: &crate::domain::CallRecord) -> Result<String, ApiError> {
+        match &call.caller_phone_sealed {
+            Some(sealed) => self.context.pii.decrypt(sealed).map_err(ApiError::internal),
+            None => Ok(String::new()),
+        }
+    }
+}
