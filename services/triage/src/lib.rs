@@ -3,6 +3,7 @@
 //! Layout: `grpc` (handlers: decode, validate, authorize, map errors) → `domain` (rules, no I/O)
 //! → `store` (sqlx, both backends) → `events` (outbox producers and consumers).
 
+pub mod domain;
 pub mod grpc;
 
 use pingan_platform::{Migrations, ServiceContext};

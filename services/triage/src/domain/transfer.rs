@@ -1,0 +1,1 @@
+//! The transfer ledger's states and rules.
