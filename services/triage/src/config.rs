@@ -47,7 +47,11 @@ pub struct TriageConfig {
     #[arg(long = "hotline-sim-latency", env = "PINGAN_HOTLINE_SIM_LATENCY", default_value = "0s", value_parser = parse_duration)]
     pub sim_latency: Duration,
     /// Simulator only: categories whose tickets 12345 bounces back (`*` for all).
-    #[arg(long = "hotline-sim-bounce", env = "PINGAN_HOTLINE_SIM_BOUNCE", value_delimiter = ',')]
+    #[arg(
+        long = "hotline-sim-bounce",
+        env = "PINGAN_HOTLINE_SIM_BOUNCE",
+        value_delimiter = ','
+    )]
     pub sim_bounce: Vec<String>,
     /// A simulator handle shared with the caller (tests drive it); built from the flags when unset.
     #[arg(skip)]

@@ -110,7 +110,8 @@ pub fn transfer(
 ) -> pb::Transfer {
     let status_now = Status::parse(&row.status);
     let pending = status_now == Some(Status::Pending);
-    let overdue = row.deadline.is_some_and(|d| d < now) && !status_now.is_some_and(Status::is_closed);
+    let overdue =
+        row.deadline.is_some_and(|d| d < now) && !status_now.is_some_and(Status::is_closed);
     let pending_delivery = delivery.filter(|d| d.status == "PENDING");
     pb::Transfer {
         transfer_id: row.transfer_id.clone(),
@@ -142,7 +143,9 @@ pub fn transfer(
         overdue,
         delivery_attempts: delivery.map(|d| d.attempts).unwrap_or_default(),
         last_delivery_error: if pending {
-            pending_delivery.map(|d| d.last_error.clone()).unwrap_or_default()
+            pending_delivery
+                .map(|d| d.last_error.clone())
+                .unwrap_or_default()
         } else {
             String::new()
         },

@@ -60,7 +60,11 @@ impl Bridge {
         let now = self.ctx.clock.now();
         let lease = chrono::Duration::from_std(self.config.call_timeout * 2)
             .unwrap_or(chrono::Duration::seconds(30));
-        match self.store.lease(&delivery.delivery_id, now + lease, now).await {
+        match self
+            .store
+            .lease(&delivery.delivery_id, now + lease, now)
+            .await
+        {
             Ok(true) => {}
             Ok(false) => return false,
             Err(err) => {
@@ -84,7 +88,8 @@ impl Bridge {
                     self.config.retry_max,
                 );
                 let now = self.ctx.clock.now();
-                let next = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60));
+                let next =
+                    now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60));
                 tracing::info!(
                     transfer_id = %delivery.transfer_id,
                     action = %delivery.action,
@@ -109,7 +114,8 @@ impl Bridge {
         let timeout = self.config.call_timeout;
         match Action::parse(&delivery.action) {
             Some(Action::CreateTicket) => {
-                let request = CreateTicketRequest::decode(payload.as_slice()).map_err(|e| e.to_string())?;
+                let request =
+                    CreateTicketRequest::decode(payload.as_slice()).map_err(|e| e.to_string())?;
                 let response = tokio::time::timeout(timeout, self.gateway.create_ticket(request))
                     .await
                     .map_err(|_| "12345 did not answer in time".to_owned())?
@@ -117,7 +123,8 @@ impl Bridge {
                 Ok(Outcome::Ticket(response))
             }
             Some(Action::ReplyTicket) => {
-                let request = ReplyTicketRequest::decode(payload.as_slice()).map_err(|e| e.to_string())?;
+                let request =
+                    ReplyTicketRequest::decode(payload.as_slice()).map_err(|e| e.to_string())?;
                 tokio::time::timeout(timeout, self.gateway.reply_ticket(request.clone()))
                     .await
                     .map_err(|_| "12345 did not answer in time".to_owned())?
@@ -125,8 +132,13 @@ impl Bridge {
                 Ok(Outcome::Replied(request))
             }
             Some(Action::ReportCall) => {
-                let request = ReportCallRequest::decode(payload.as_slice()).map_err(|e| e.to_string())?;
-                let channel = self.ctx.peers.channel("intake").map_err(|e| e.to_string())?;
+                let request =
+                    ReportCallRequest::decode(payload.as_slice()).map_err(|e| e.to_string())?;
+                let channel = self
+                    .ctx
+                    .peers
+                    .channel("intake")
+                    .map_err(|e| e.to_string())?;
                 let mut call = tonic::Request::new(request);
                 call.set_timeout(timeout);
                 let response = IntakeServiceClient::new(channel)
@@ -149,7 +161,9 @@ impl Bridge {
                     if row.hotline_ticket_id.is_none() {
                         row.hotline_ticket_id = Some(ticket.ticket_id.clone());
                     }
-                    if let Some(deadline) = ticket.deadline.as_ref().and_then(convert::from_timestamp) {
+                    if let Some(deadline) =
+                        ticket.deadline.as_ref().and_then(convert::from_timestamp)
+                    {
                         row.deadline = Some(deadline);
                     }
                     if !ticket.department.is_empty() {
@@ -157,8 +171,14 @@ impl Bridge {
                     }
                     if status == Status::Pending {
                         let note = format!("12345 工单 {}", ticket.ticket_id);
-                        self.change_status(&mut tx, &mut row, Status::Sent, &hotline_actor(), &note)
-                            .await?;
+                        self.change_status(
+                            &mut tx,
+                            &mut row,
+                            Status::Sent,
+                            &hotline_actor(),
+                            &note,
+                        )
+                        .await?;
                     } else {
                         row.updated_at = self.ctx.clock.now();
                         self.store.save(&mut tx, &row).await?;
@@ -170,10 +190,20 @@ impl Bridge {
                         Ok(ReplyKind::Finding | ReplyKind::Handled)
                     );
                     if done && !status.is_closed() {
-                        let note = if reply.result.is_empty() { "已答复 12345".to_owned() } else { reply.result.clone() };
+                        let note = if reply.result.is_empty() {
+                            "已答复 12345".to_owned()
+                        } else {
+                            reply.result.clone()
+                        };
                         row.outcome_note = note.clone();
-                        self.change_status(&mut tx, &mut row, Status::Handled, &triage_actor(), &note)
-                            .await?;
+                        self.change_status(
+                            &mut tx,
+                            &mut row,
+                            Status::Handled,
+                            &triage_actor(),
+                            &note,
+                        )
+                        .await?;
                     }
                 }
                 Outcome::Reported(report) => {
@@ -182,8 +212,14 @@ impl Bridge {
                     }
                     if status == Status::Pending {
                         let note = format!("已立警情 {}", report.incident_id);
-                        self.change_status(&mut tx, &mut row, Status::Accepted, &triage_actor(), &note)
-                            .await?;
+                        self.change_status(
+                            &mut tx,
+                            &mut row,
+                            Status::Accepted,
+                            &triage_actor(),
+                            &note,
+                        )
+                        .await?;
                         self.queue_reply(&mut tx, &row, ReplyKind::Accepted, |r| {
                             r.result = "公安已接收并立为警情处置".into();
                         })
@@ -209,8 +245,16 @@ impl Bridge {
                 if row.hotline_ticket_id.is_none() {
                     row.hotline_ticket_id = Some(report.ticket_id.clone());
                 }
-                self.apply_outcome(&mut tx, &mut row, Status::Bounced, &hotline_actor(), "", &report.reason, None)
-                    .await?;
+                self.apply_outcome(
+                    &mut tx,
+                    &mut row,
+                    Status::Bounced,
+                    &hotline_actor(),
+                    "",
+                    &report.reason,
+                    None,
+                )
+                .await?;
                 self.ctx.outbox.commit(tx).await?;
                 Ok::<(), pingan_platform::ApiError>(())
             }
@@ -222,7 +266,9 @@ impl Bridge {
     }
 
     async fn refresh_overdue(&self) {
-        let Some(gauge) = OVERDUE.as_ref() else { return };
+        let Some(gauge) = OVERDUE.as_ref() else {
+            return;
+        };
         match self.store.count_overdue(self.ctx.clock.now()).await {
             Ok(counts) => {
                 for direction in [Direction::To12345, Direction::From12345] {
@@ -262,7 +308,9 @@ pub fn spawn_worker(bridge: &Arc<Bridge>) {
                         "rules file changed: reloaded"
                     ),
                     Ok(None) => {}
-                    Err(err) => tracing::warn!(error = %err, "rules file changed but is invalid: previous rules stay"),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "rules file changed but is invalid: previous rules stay")
+                    }
                 }
             }
             bridge.refresh_overdue().await;

@@ -16,7 +16,11 @@ use crate::domain::transfer::Status;
 use crate::store::TransferRow;
 
 fn decode<M: Message + Default>(event: &EventEnvelope) -> Result<M, ApiError> {
-    let payload = event.payload.as_ref().map(|p| p.value.as_slice()).unwrap_or_default();
+    let payload = event
+        .payload
+        .as_ref()
+        .map(|p| p.value.as_slice())
+        .unwrap_or_default();
     M::decode(payload).map_err(|e| ApiError::invalid("event.payload", e.to_string()))
 }
 
@@ -52,7 +56,9 @@ impl EventHandler for OnComplaintFiled {
         if filed.transfer_id.is_empty() && filed.hotline_ticket_id.is_empty() {
             return Ok(()); // not a 12345 complaint
         }
-        let Some(mut row) = locate(&self.0, tx, &filed.transfer_id, &filed.hotline_ticket_id).await? else {
+        let Some(mut row) =
+            locate(&self.0, tx, &filed.transfer_id, &filed.hotline_ticket_id).await?
+        else {
             tracing::warn!(complaint_id = %filed.complaint_id, "complaint filed for an unknown transfer");
             return Ok(());
         };
@@ -84,8 +90,13 @@ pub struct OnComplaintAnswered(pub Arc<Bridge>);
 impl EventHandler for OnComplaintAnswered {
     async fn handle(&self, tx: &mut Tx, event: &EventEnvelope) -> Result<(), ApiError> {
         let answered: ComplaintAnswered = decode(event)?;
-        let Some(mut row) =
-            locate(&self.0, tx, &answered.transfer_id, &answered.hotline_ticket_id).await?
+        let Some(mut row) = locate(
+            &self.0,
+            tx,
+            &answered.transfer_id,
+            &answered.hotline_ticket_id,
+        )
+        .await?
         else {
             tracing::warn!(complaint_id = %answered.complaint_id, "answer for an unknown transfer");
             return Ok(());

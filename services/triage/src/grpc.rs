@@ -30,7 +30,12 @@ const CLASSIFIERS: &[Role] = &[
     Role::Service,
     Role::Admin,
 ];
-const DIVERTERS: &[Role] = &[Role::Dispatcher, Role::CommandCenter, Role::Service, Role::Admin];
+const DIVERTERS: &[Role] = &[
+    Role::Dispatcher,
+    Role::CommandCenter,
+    Role::Service,
+    Role::Admin,
+];
 const HOTLINE: &[Role] = &[Role::HotlineIntegrator, Role::Service, Role::Admin];
 const READERS: &[Role] = &[
     Role::Dispatcher,
@@ -62,7 +67,11 @@ impl TriageApi {
         Self { context, bridge }
     }
 
-    async fn view(&self, caller: &Caller, row: &crate::store::TransferRow) -> Result<pb::Transfer, ApiError> {
+    async fn view(
+        &self,
+        caller: &Caller,
+        row: &crate::store::TransferRow,
+    ) -> Result<pb::Transfer, ApiError> {
         self.bridge.transfer(row, caller.has_any(CLEAR_PHONE)).await
     }
 }
@@ -123,10 +132,22 @@ impl TriageService for TriageApi {
         v.finish()?;
         caller.require_any(CLASSIFIERS)?;
         let rules = self.bridge.rules.current();
-        let c = classify(&rules, &request.text, channel.unwrap_or_default(), &request.reported_category);
+        let c = classify(
+            &rules,
+            &request.text,
+            channel.unwrap_or_default(),
+            &request.reported_category,
+        );
         metrics::inc(
             &metrics::CLASSIFICATIONS,
-            &[c.kind.as_str(), if c.needs_confirmation { "true" } else { "false" }],
+            &[
+                c.kind.as_str(),
+                if c.needs_confirmation {
+                    "true"
+                } else {
+                    "false"
+                },
+            ],
         );
         Ok(Response::new(pb::ClassifyResponse {
             classification: Some(convert::classification(&c)),
@@ -143,13 +164,20 @@ impl TriageService for TriageApi {
         v.require_non_empty("request_id", &request.request_id);
         check_text(&mut v, "description", &request.description);
         match &request.classification {
-            None => v.add("classification", "is required: the classification that makes it non-police business"),
-            Some(c) if c.kind != pb::Kind::NonPolice as i32 => {
-                v.add("classification.kind", "must be KIND_NON_POLICE: police business is never diverted")
-            }
+            None => v.add(
+                "classification",
+                "is required: the classification that makes it non-police business",
+            ),
+            Some(c) if c.kind != pb::Kind::NonPolice as i32 => v.add(
+                "classification.kind",
+                "must be KIND_NON_POLICE: police business is never diverted",
+            ),
             Some(c) => {
                 if c.department.trim().is_empty() && request.department.trim().is_empty() {
-                    v.add("department", "is required when the classification names no department");
+                    v.add(
+                        "department",
+                        "is required when the classification names no department",
+                    );
                 }
             }
         }
@@ -203,10 +231,16 @@ impl TriageService for TriageApi {
         let caller = self.context.auth.caller(&request)?;
         let request = request.into_inner();
         if request.transfer_id.is_empty() && request.hotline_ticket_id.is_empty() {
-            Err(ApiError::invalid("transfer_id", "give transfer_id or hotline_ticket_id"))?;
+            Err(ApiError::invalid(
+                "transfer_id",
+                "give transfer_id or hotline_ticket_id",
+            ))?;
         }
         caller.require_any(READERS)?;
-        let row = self.bridge.find(&request.transfer_id, &request.hotline_ticket_id).await?;
+        let row = self
+            .bridge
+            .find(&request.transfer_id, &request.hotline_ticket_id)
+            .await?;
         Ok(Response::new(pb::GetTransferResponse {
             transfer: Some(self.view(&caller, &row).await?),
         }))
@@ -222,7 +256,10 @@ impl TriageService for TriageApi {
         let (limit, offset) = page(request.page_size, &request.page_token, &mut v);
         let mut statuses = String::new();
         for s in &request.statuses {
-            match pb::TransferStatus::try_from(*s).ok().and_then(TransferStatus::from_proto) {
+            match pb::TransferStatus::try_from(*s)
+                .ok()
+                .and_then(TransferStatus::from_proto)
+            {
                 Some(s) => statuses.push_str(&format!(",{},", s.as_str())),
                 None => v.add("statuses", "contains an unknown status"),
             }
@@ -247,7 +284,12 @@ impl TriageService for TriageApi {
             created_from: created.start.as_ref().and_then(convert::from_timestamp),
             created_to: created.end.as_ref().and_then(convert::from_timestamp),
         };
-        let rows = self.bridge.store.list(&filter, limit, offset).await.map_err(ApiError::from)?;
+        let rows = self
+            .bridge
+            .store
+            .list(&filter, limit, offset)
+            .await
+            .map_err(ApiError::from)?;
         let mut transfers = Vec::with_capacity(rows.len());
         for row in &rows {
             transfers.push(self.view(&caller, row).await?);
@@ -272,12 +314,20 @@ impl TriageService for TriageApi {
         let status = pb::TransferStatus::try_from(request.status)
             .ok()
             .and_then(TransferStatus::from_proto)
-            .filter(|s| matches!(s, TransferStatus::Accepted | TransferStatus::Handled | TransferStatus::Bounced));
+            .filter(|s| {
+                matches!(
+                    s,
+                    TransferStatus::Accepted | TransferStatus::Handled | TransferStatus::Bounced
+                )
+            });
         if status.is_none() {
             v.add("status", "must be TRANSFER_STATUS_ACCEPTED, TRANSFER_STATUS_HANDLED or TRANSFER_STATUS_BOUNCED");
         }
         if status == Some(TransferStatus::Bounced) && request.note.trim().is_empty() {
-            v.add("note", "is required for TRANSFER_STATUS_BOUNCED: why 12345 sent it back");
+            v.add(
+                "note",
+                "is required for TRANSFER_STATUS_BOUNCED: why 12345 sent it back",
+            );
         }
         v.require_max_chars("note", &request.note, MAX_TEXT_CHARS);
         v.require_max_chars("department", &request.department, MAX_SHORT_CHARS);
@@ -286,7 +336,10 @@ impl TriageService for TriageApi {
         let Some(status) = status else {
             return Err(ApiError::invalid("status", "unknown").into());
         };
-        let row = self.bridge.record_outcome(&caller.actor(), &request, status).await?;
+        let row = self
+            .bridge
+            .record_outcome(&caller.actor(), &request, status)
+            .await?;
         Ok(Response::new(pb::RecordTransferOutcomeResponse {
             transfer: Some(self.view(&caller, &row).await?),
         }))
@@ -340,7 +393,11 @@ impl TriageService for TriageApi {
             .bridge
             .rules
             .reload(self.context.clock.now())
-            .map_err(|e| ApiError::FailedPrecondition(format!("rules not reloaded, previous rules stay: {e}")))?;
+            .map_err(|e| {
+                ApiError::FailedPrecondition(format!(
+                    "rules not reloaded, previous rules stay: {e}"
+                ))
+            })?;
         tracing::info!(version = %reloaded.version, previous = %reloaded.previous, "rules reloaded");
         Ok(Response::new(pb::ReloadRulesResponse {
             rules_version: reloaded.version,

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod events;
 pub mod grpc;
 pub mod hotline;
+pub mod inbound;
 pub mod metrics;
 pub mod rules_state;
 pub mod store;

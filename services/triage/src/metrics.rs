@@ -41,7 +41,10 @@ pub static OVERDUE: LazyLock<Option<IntGaugeVec>> = LazyLock::new(|| {
 /// Classifications by kind.
 pub static CLASSIFICATIONS: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
     register(IntCounterVec::new(
-        Opts::new("pingan_triage_classifications_total", "Calls classified, by kind"),
+        Opts::new(
+            "pingan_triage_classifications_total",
+            "Calls classified, by kind",
+        ),
         &["kind", "needs_confirmation"],
     ))
 });

@@ -78,8 +78,7 @@ const SAVE: &str = "UPDATE triage_transfers SET status = $2, hotline_ticket_id =
     incident_id = $4, complaint_id = $5, department = $6, reason = $7, deadline = $8, \
     outcome_note = $9, updated_at = $10 WHERE transfer_id = $1";
 // Takes the row's write lock first (Postgres row lock; SQLite write lock), then reads.
-const TOUCH: &str =
-    "UPDATE triage_transfers SET updated_at = updated_at WHERE transfer_id = $1";
+const TOUCH: &str = "UPDATE triage_transfers SET updated_at = updated_at WHERE transfer_id = $1";
 const INSERT_HISTORY: &str = "INSERT INTO triage_transfer_history (transfer_id, from_status, \
     to_status, at, actor_subject, actor_role, note) VALUES ($1, $2, $3, $4, $5, $6, $7)";
 const SELECT_HISTORY: &str = "SELECT from_status, to_status, at, actor_subject, actor_role, note \
@@ -203,12 +202,10 @@ impl Store {
             return Err(StorageError::NotFound);
         }
         const SQL: &str = select_transfers!("transfer_id = $1");
-        Ok(
-            with_tx!(tx, conn => sqlx::query_as::<_, TransferRow>(SQL)
+        Ok(with_tx!(tx, conn => sqlx::query_as::<_, TransferRow>(SQL)
             .bind(transfer_id)
             .fetch_one(&mut *conn)
-            .await)?,
-        )
+            .await)?)
     }
 
     /// Reads a transfer.
@@ -228,8 +225,10 @@ impl Store {
         direction: &str,
         ticket_id: &str,
     ) -> Result<Option<TransferRow>, StorageError> {
-        const SQL: &str = select_transfers!("hotline_ticket_id = $1 AND ($2 = '' OR direction = $2) \
-             ORDER BY created_at DESC LIMIT 1");
+        const SQL: &str = select_transfers!(
+            "hotline_ticket_id = $1 AND ($2 = '' OR direction = $2) \
+             ORDER BY created_at DESC LIMIT 1"
+        );
         Ok(
             with_db!(&self.db, pool => sqlx::query_as::<_, TransferRow>(SQL)
             .bind(ticket_id)
@@ -246,10 +245,12 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<TransferRow>, StorageError> {
-        const SQL: &str = select_transfers!("($1 = '' OR direction = $1) AND ($2 = '' OR $2 LIKE '%,' || status || ',%') \
+        const SQL: &str = select_transfers!(
+            "($1 = '' OR direction = $1) AND ($2 = '' OR $2 LIKE '%,' || status || ',%') \
              AND ($3 = '' OR incident_id = $3) AND ($4 = '' OR department = $4) \
              AND ($5 IS NULL OR created_at >= $5) AND ($6 IS NULL OR created_at < $6) \
-             ORDER BY created_at DESC, transfer_id DESC LIMIT $7 OFFSET $8");
+             ORDER BY created_at DESC, transfer_id DESC LIMIT $7 OFFSET $8"
+        );
         Ok(
             with_db!(&self.db, pool => sqlx::query_as::<_, TransferRow>(SQL)
             .bind(&filter.direction)
@@ -273,8 +274,10 @@ impl Store {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<TransferRow>, StorageError> {
-        const SQL: &str = select_transfers!("deadline IS NOT NULL AND deadline < $1 AND status NOT IN ('HANDLED', 'BOUNCED') \
-             AND ($2 = '' OR direction = $2) ORDER BY deadline, transfer_id LIMIT $3 OFFSET $4");
+        const SQL: &str = select_transfers!(
+            "deadline IS NOT NULL AND deadline < $1 AND status NOT IN ('HANDLED', 'BOUNCED') \
+             AND ($2 = '' OR direction = $2) ORDER BY deadline, transfer_id LIMIT $3 OFFSET $4"
+        );
         Ok(
             with_db!(&self.db, pool => sqlx::query_as::<_, TransferRow>(SQL)
             .bind(as_of)
@@ -325,10 +328,12 @@ impl Store {
 
     /// Every status change of a transfer, oldest first.
     pub async fn history(&self, transfer_id: &str) -> Result<Vec<HistoryRow>, StorageError> {
-        Ok(with_db!(&self.db, pool => sqlx::query_as::<_, HistoryRow>(SELECT_HISTORY)
+        Ok(
+            with_db!(&self.db, pool => sqlx::query_as::<_, HistoryRow>(SELECT_HISTORY)
             .bind(transfer_id)
             .fetch_all(pool)
-            .await)?)
+            .await)?,
+        )
     }
 
     /// Queues a delivery, due at once.
@@ -354,20 +359,28 @@ impl Store {
     }
 
     /// Deliveries due at `now`.
-    pub async fn due(&self, now: DateTime<Utc>, limit: i64) -> Result<Vec<DeliveryRow>, StorageError> {
-        Ok(with_db!(&self.db, pool => sqlx::query_as::<_, DeliveryRow>(DUE_DELIVERIES)
+    pub async fn due(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<DeliveryRow>, StorageError> {
+        Ok(
+            with_db!(&self.db, pool => sqlx::query_as::<_, DeliveryRow>(DUE_DELIVERIES)
             .bind(now)
             .bind(limit)
             .fetch_all(pool)
-            .await)?)
+            .await)?,
+        )
     }
 
     /// One delivery.
     pub async fn delivery(&self, delivery_id: &str) -> Result<Option<DeliveryRow>, StorageError> {
-        Ok(with_db!(&self.db, pool => sqlx::query_as::<_, DeliveryRow>(DELIVERY_BY_ID)
+        Ok(
+            with_db!(&self.db, pool => sqlx::query_as::<_, DeliveryRow>(DELIVERY_BY_ID)
             .bind(delivery_id)
             .fetch_optional(pool)
-            .await)?)
+            .await)?,
+        )
     }
 
     /// The pending (else the latest) delivery of a transfer.
@@ -375,10 +388,12 @@ impl Store {
         &self,
         transfer_id: &str,
     ) -> Result<Option<DeliveryRow>, StorageError> {
-        Ok(with_db!(&self.db, pool => sqlx::query_as::<_, DeliveryRow>(LATEST_DELIVERY)
+        Ok(
+            with_db!(&self.db, pool => sqlx::query_as::<_, DeliveryRow>(LATEST_DELIVERY)
             .bind(transfer_id)
             .fetch_optional(pool)
-            .await)?)
+            .await)?,
+        )
     }
 
     /// Takes a delivery until `until`; false when another worker holds it or it is done.

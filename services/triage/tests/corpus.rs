@@ -54,7 +54,10 @@ fn labelled_corpus_is_safe_and_accurate() {
         if line.priority == "P1" && c.priority.as_str() != "P1" {
             missed_p1.push(line.id.clone());
         }
-        if got_kind != line.kind || c.priority.as_str() != line.priority || c.category != line.category {
+        if got_kind != line.kind
+            || c.priority.as_str() != line.priority
+            || c.category != line.category
+        {
             println!(
                 "{} {} expected {}/{}/{} got {}/{}/{} {:?}",
                 line.id,
@@ -65,7 +68,10 @@ fn labelled_corpus_is_safe_and_accurate() {
                 got_kind,
                 c.category,
                 c.priority.as_str(),
-                c.matched.iter().map(|m| m.explanation.clone()).collect::<Vec<_>>()
+                c.matched
+                    .iter()
+                    .map(|m| m.explanation.clone())
+                    .collect::<Vec<_>>()
             );
         }
     }
@@ -76,6 +82,9 @@ fn labelled_corpus_is_safe_and_accurate() {
         100.0 * cat_ok as f64 / n as f64,
         100.0 * prio_ok as f64 / n as f64
     );
-    assert!(unsafe_diversions.is_empty(), "unsafe diversions: {unsafe_diversions:?}");
+    assert!(
+        unsafe_diversions.is_empty(),
+        "unsafe diversions: {unsafe_diversions:?}"
+    );
     assert!(missed_p1.is_empty(), "P1 answered lower: {missed_p1:?}");
 }

@@ -79,8 +79,22 @@ struct Hit {
 fn is_break(c: char) -> bool {
     matches!(
         c,
-        '，' | '。' | '！' | '？' | '；' | '、' | ',' | '.' | '!' | '?' | ';' | '\n' | ' ' | '（'
-            | '）' | '(' | ')'
+        '，' | '。'
+            | '！'
+            | '？'
+            | '；'
+            | '、'
+            | ','
+            | '.'
+            | '!'
+            | '?'
+            | ';'
+            | '\n'
+            | ' '
+            | '（'
+            | '）'
+            | '('
+            | ')'
     )
 }
 
@@ -226,7 +240,12 @@ pub fn classify(
             .filter(|c| scores[*c] > 0)
             .min_by_key(|c| {
                 let cat = &rules.categories[*c];
-                let effective = scores[*c] + if cat.kind.stays_with_police() { bias } else { 0 };
+                let effective = scores[*c]
+                    + if cat.kind.stays_with_police() {
+                        bias
+                    } else {
+                        0
+                    };
                 (
                     std::cmp::Reverse(effective),
                     cat.kind.tie_rank(),
@@ -303,18 +322,14 @@ pub fn classify(
             kind: Some(kind_of(chosen)),
             priority: Some(Priority::P1),
             negated: Vec::new(),
-            explanation: format!(
-                "危险迹象 {} -> 不按 {from} 处理，留警务",
-                danger.join("、")
-            ),
+            explanation: format!("危险迹象 {} -> 不按 {from} 处理，留警务", danger.join("、")),
         });
     }
 
     // Category explanation and base priority.
     let category = &rules.categories[chosen];
     let mut kind = category.kind;
-    let mut priority = if winner.is_none() || (fallback_reason.is_some() && best_police.is_none())
-    {
+    let mut priority = if winner.is_none() || (fallback_reason.is_some() && best_police.is_none()) {
         fallback_priority
     } else {
         category.priority
@@ -325,7 +340,8 @@ pub fn classify(
         if rule.category != chosen {
             continue;
         }
-        first_rule_priority = Some(first_rule_priority.map_or(rule.priority, |p| p.min(rule.priority)));
+        first_rule_priority =
+            Some(first_rule_priority.map_or(rule.priority, |p| p.min(rule.priority)));
         let words = dedup(rule_words[i].clone());
         explained.insert(
             explained
@@ -480,7 +496,11 @@ mod tests {
         let c = run("有人正在街上拿着刀追人");
         assert_eq!(c.kind, Kind::Police);
         assert_eq!(c.priority, Priority::P1);
-        assert!(c.matched.iter().any(|m| m.words.contains(&"拿着刀".to_owned())));
+        assert!(
+            c.matched
+                .iter()
+                .any(|m| m.words.contains(&"拿着刀".to_owned()))
+        );
     }
 
     #[test]
@@ -489,8 +509,11 @@ mod tests {
         assert_eq!(c.kind, Kind::Police);
         assert_eq!(c.category, "TRAFFIC_ACCIDENT");
         assert_ne!(c.priority, Priority::P1);
-        assert!(c.matched.iter().any(|m| m.effect == Effect::Negation
-            && m.negated.contains(&"受伤".to_owned())));
+        assert!(
+            c.matched
+                .iter()
+                .any(|m| m.effect == Effect::Negation && m.negated.contains(&"受伤".to_owned()))
+        );
         let injured = run("两辆车追尾了，有人受伤");
         assert_eq!(injured.kind, Kind::Joint);
         assert_eq!(injured.priority, Priority::P1);

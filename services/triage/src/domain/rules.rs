@@ -341,7 +341,11 @@ impl CompiledRules {
             for w in &m.words {
                 add(w, &m.id, PatternUse::ModifierWord(i))?;
             }
-            let raise_to = m.raise_to.as_deref().map(|p| priority(p, &m.id)).transpose()?;
+            let raise_to = m
+                .raise_to
+                .as_deref()
+                .map(|p| priority(p, &m.id))
+                .transpose()?;
             let lower_from = m
                 .lower_from
                 .iter()

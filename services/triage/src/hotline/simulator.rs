@@ -198,7 +198,9 @@ impl HotlineGateway for HotlineSimulator {
             lost
         });
         if lost {
-            return Err(GatewayError("simulated lost answer (ticket created)".into()));
+            return Err(GatewayError(
+                "simulated lost answer (ticket created)".into(),
+            ));
         }
         Ok(response)
     }
