@@ -136,8 +136,14 @@ impl TestCluster {
         topology: Topology,
         clock: pingan_platform::clock::SharedClock,
     ) -> anyhow::Result<Self> {
-        Self::start_with_options(backend, services, topology, clock, ClusterOptions::default())
-            .await
+        Self::start_with_options(
+            backend,
+            services,
+            topology,
+            clock,
+            ClusterOptions::default(),
+        )
+        .await
     }
 
     /// Like [`TestCluster::start_with_clock`], with extra peers and service settings.

@@ -12,12 +12,19 @@ use pingan_triage::{HotlineSimulator, TriageConfig};
 use tonic::Code;
 
 type Client = TriageServiceClient<
-    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, pingan_tests::Bearer>,
+    tonic::service::interceptor::InterceptedService<
+        tonic::transport::Channel,
+        pingan_tests::Bearer,
+    >,
 >;
 
 fn client(cluster: &TestCluster, subject: &str, roles: &[Role]) -> Client {
     let token = cluster.token(subject, roles, &[]).expect("token");
-    TriageServiceClient::new(cluster.channel_as(Service::Triage, &token).expect("channel"))
+    TriageServiceClient::new(
+        cluster
+            .channel_as(Service::Triage, &token)
+            .expect("channel"),
+    )
 }
 
 fn test_config(simulator: &HotlineSimulator) -> TriageConfig {
@@ -89,7 +96,12 @@ async fn labelled_corpus_is_safe_through_grpc(backend: TestBackend) {
             );
         }
         if field("priority") == "P1" {
-            assert_eq!(c.priority, pingan_proto::common::v1::Priority::P1 as i32, "{}", field("id"));
+            assert_eq!(
+                c.priority,
+                pingan_proto::common::v1::Priority::P1 as i32,
+                "{}",
+                field("id")
+            );
         }
         assert!(!c.matched_rules.is_empty(), "{} unexplained", field("id"));
         assert!(!c.rules_version.is_empty());
@@ -171,7 +183,12 @@ async fn story3_non_police_call_is_diverted_and_followed(backend: TestBackend) {
     let simulator = HotlineSimulator::new(pingan_platform::clock::system());
     let cluster = start(backend, test_config(&simulator)).await;
     let mut dispatcher = client(&cluster, "dispatcher-1", &[Role::Dispatcher]);
-    let c = classify(&mut dispatcher, "我们小区从昨天开始停水，到现在还没来水", Channel::Channel110).await;
+    let c = classify(
+        &mut dispatcher,
+        "我们小区从昨天开始停水，到现在还没来水",
+        Channel::Channel110,
+    )
+    .await;
     assert_eq!(c.kind, pb::Kind::NonPolice as i32);
     assert_eq!(c.category, "UTILITIES");
     assert!(!c.department.is_empty());
@@ -283,7 +300,10 @@ async fn story3_non_police_call_is_diverted_and_followed(backend: TestBackend) {
         .into_inner()
         .transfer
         .expect("transfer");
-    assert!(seen.caller_phone.is_empty(), "masked for roles that do not need it");
+    assert!(
+        seen.caller_phone.is_empty(),
+        "masked for roles that do not need it"
+    );
     cluster.shutdown().await.expect("shutdown");
 }
 
@@ -308,8 +328,14 @@ async fn rules_reload_without_restart(backend: TestBackend) {
     let version = before.rules_version.clone();
 
     let edited = shipped
-        .replace(&format!("\"version\": \"{version}\""), "\"version\": \"test-2\"")
-        .replace("\"words\": [\"反锁\", ", "\"words\": [\"下不来\", \"反锁\", ");
+        .replace(
+            &format!("\"version\": \"{version}\""),
+            "\"version\": \"test-2\"",
+        )
+        .replace(
+            "\"words\": [\"反锁\", ",
+            "\"words\": [\"下不来\", \"反锁\", ",
+        );
     assert_ne!(edited, shipped);
     std::fs::write(&path, &edited).expect("rewrite");
     let mut after = before.clone();
@@ -320,9 +346,17 @@ async fn rules_reload_without_restart(backend: TestBackend) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(after.rules_version, "test-2", "the watcher reloaded the file");
+    assert_eq!(
+        after.rules_version, "test-2",
+        "the watcher reloaded the file"
+    );
     assert_eq!(after.category, "ASSISTANCE");
-    assert!(after.matched_rules.iter().any(|r| r.matched_words.contains(&"下不来".to_owned())));
+    assert!(
+        after
+            .matched_rules
+            .iter()
+            .any(|r| r.matched_words.contains(&"下不来".to_owned()))
+    );
 
     let mut admin = client(&cluster, "admin-1", &[Role::Admin]);
     std::fs::write(&path, "{ not json").expect("break");
@@ -334,7 +368,9 @@ async fn rules_reload_without_restart(backend: TestBackend) {
         .expect_err("invalid file refused");
     assert_eq!(status.code(), Code::FailedPrecondition);
     assert_eq!(
-        classify(&mut dispatcher, text, Channel::Channel110).await.rules_version,
+        classify(&mut dispatcher, text, Channel::Channel110)
+            .await
+            .rules_version,
         "test-2",
         "the previous rules stay in force"
     );

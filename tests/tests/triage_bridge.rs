@@ -22,7 +22,10 @@ use pingan_triage::{HotlineSimulator, TriageConfig};
 use prost::Message;
 
 type Client = TriageServiceClient<
-    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, pingan_tests::Bearer>,
+    tonic::service::interceptor::InterceptedService<
+        tonic::transport::Channel,
+        pingan_tests::Bearer,
+    >,
 >;
 
 /// Intake until its issue lands: records ReportCall, can be told to be down.
@@ -44,7 +47,10 @@ impl IntakeService for FakeIntake {
         let request = request.into_inner();
         let mut calls = self.calls.lock().expect("lock");
         // Idempotent on request_id, like intake.
-        let n = match calls.iter().position(|c| c.request_id == request.request_id) {
+        let n = match calls
+            .iter()
+            .position(|c| c.request_id == request.request_id)
+        {
             Some(i) => i,
             None => {
                 calls.push(request.clone());
@@ -68,7 +74,9 @@ impl FakeIntake {
 }
 
 async fn serve_fake_intake(fake: FakeIntake) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(
         tonic::transport::Server::builder()
@@ -119,7 +127,11 @@ async fn bench(backend: TestBackend) -> Bench {
 
 fn client(cluster: &TestCluster, subject: &str, roles: &[Role]) -> Client {
     let token = cluster.token(subject, roles, &[]).expect("token");
-    TriageServiceClient::new(cluster.channel_as(Service::Triage, &token).expect("channel"))
+    TriageServiceClient::new(
+        cluster
+            .channel_as(Service::Triage, &token)
+            .expect("channel"),
+    )
 }
 
 async fn get(client: &mut Client, transfer_id: &str) -> pb::Transfer {
@@ -136,7 +148,11 @@ async fn get(client: &mut Client, transfer_id: &str) -> pb::Transfer {
 }
 
 /// Polls (real time, at most 10 s) until the transfer has `status`.
-async fn wait_status(client: &mut Client, transfer_id: &str, status: pb::TransferStatus) -> pb::Transfer {
+async fn wait_status(
+    client: &mut Client,
+    transfer_id: &str,
+    status: pb::TransferStatus,
+) -> pb::Transfer {
     for _ in 0..200 {
         let t = get(client, transfer_id).await;
         if t.status == status as i32 {
@@ -182,7 +198,11 @@ async fn outage_loses_and_doubles_nothing(backend: TestBackend) {
     let mut ids = Vec::new();
     for n in 0..3 {
         let t = divert(&mut dispatcher, n).await;
-        assert_eq!(t.status, pb::TransferStatus::Pending as i32, "waits while 12345 is down");
+        assert_eq!(
+            t.status,
+            pb::TransferStatus::Pending as i32,
+            "waits while 12345 is down"
+        );
         assert!(t.hotline_ticket_id.is_empty());
         assert!(!t.last_delivery_error.is_empty());
         ids.push(t.transfer_id);
@@ -194,7 +214,11 @@ async fn outage_loses_and_doubles_nothing(backend: TestBackend) {
     for id in &ids {
         let t = get(&mut dispatcher, id).await;
         assert_eq!(t.status, pb::TransferStatus::Pending as i32);
-        assert!(t.delivery_attempts >= 2, "retried during the outage: {}", t.delivery_attempts);
+        assert!(
+            t.delivery_attempts >= 2,
+            "retried during the outage: {}",
+            t.delivery_attempts
+        );
     }
     assert!(b.simulator.tickets().is_empty());
     // 12345 returns, and the first answer it gives is lost on the way back.
@@ -207,7 +231,10 @@ async fn outage_loses_and_doubles_nothing(backend: TestBackend) {
     let mut tickets = std::collections::BTreeSet::new();
     for id in &ids {
         let t = wait_status(&mut dispatcher, id, pb::TransferStatus::Sent).await;
-        assert!(tickets.insert(t.hotline_ticket_id.clone()), "one ticket per transfer");
+        assert!(
+            tickets.insert(t.hotline_ticket_id.clone()),
+            "one ticket per transfer"
+        );
     }
     let created = b.simulator.tickets();
     assert_eq!(created.len(), 3, "every transfer delivered, once");
@@ -218,7 +245,12 @@ async fn outage_loses_and_doubles_nothing(backend: TestBackend) {
     b.cluster.shutdown().await.expect("shutdown");
 }
 
-async fn receive(client: &mut Client, request_id: &str, ticket: &str, text: &str) -> pb::ReceiveHotlineTicketResponse {
+async fn receive(
+    client: &mut Client,
+    request_id: &str,
+    ticket: &str,
+    text: &str,
+) -> pb::ReceiveHotlineTicketResponse {
     client
         .receive_hotline_ticket(pb::ReceiveHotlineTicketRequest {
             request_id: request_id.into(),
@@ -239,7 +271,13 @@ async fn receive(client: &mut Client, request_id: &str, ticket: &str, text: &str
 async fn story4_police_business_from_12345_becomes_an_incident(backend: TestBackend) {
     let b = bench(backend).await;
     let mut hotline = client(&b.cluster, "hotline", &[Role::HotlineIntegrator]);
-    let r = receive(&mut hotline, "rx-1", "T-1001", "小区里有人持刀伤人，现在还在").await;
+    let r = receive(
+        &mut hotline,
+        "rx-1",
+        "T-1001",
+        "小区里有人持刀伤人，现在还在",
+    )
+    .await;
     assert_eq!(r.disposition, pb::InboundDisposition::IncidentOpened as i32);
     let t = r.transfer.expect("transfer");
     assert_eq!(t.status, pb::TransferStatus::Accepted as i32);
@@ -252,7 +290,13 @@ async fn story4_police_business_from_12345_becomes_an_incident(backend: TestBack
     assert_eq!(calls[0].inbound_transfer_id, t.transfer_id);
     assert_eq!(calls[0].caller_phone, "13700002222");
     // The same ticket again, under another request id: one transfer, one incident.
-    let again = receive(&mut hotline, "rx-1-retry", "T-1001", "小区里有人持刀伤人，现在还在").await;
+    let again = receive(
+        &mut hotline,
+        "rx-1-retry",
+        "T-1001",
+        "小区里有人持刀伤人，现在还在",
+    )
+    .await;
     assert_eq!(again.transfer.expect("transfer").transfer_id, t.transfer_id);
     assert_eq!(b.intake.calls().len(), 1);
     // 12345 was told (ReplyTicket ACCEPTED, with the incident).
@@ -291,7 +335,11 @@ async fn deliver_event<M: Message + prost::Name>(cluster: &TestCluster, id: &str
     let token = cluster
         .token("complaints-audit", &[Role::Service], &[])
         .expect("token");
-    let mut sink = EventSinkServiceClient::new(cluster.channel_as(Service::Triage, &token).expect("channel"));
+    let mut sink = EventSinkServiceClient::new(
+        cluster
+            .channel_as(Service::Triage, &token)
+            .expect("channel"),
+    );
     sink.deliver(DeliverRequest {
         destination: "triage".into(),
         event: Some(EventEnvelope {
@@ -315,10 +363,20 @@ async fn deliver_event<M: Message + prost::Name>(cluster: &TestCluster, id: &str
 async fn complaint_goes_to_audit_and_the_finding_back_to_12345(backend: TestBackend) {
     let b = bench(backend).await;
     let mut hotline = client(&b.cluster, "hotline", &[Role::HotlineIntegrator]);
-    let r = receive(&mut hotline, "rx-3", "T-3003", "我要投诉城南派出所的民警，态度恶劣还骂人").await;
+    let r = receive(
+        &mut hotline,
+        "rx-3",
+        "T-3003",
+        "我要投诉城南派出所的民警，态度恶劣还骂人",
+    )
+    .await;
     assert_eq!(r.disposition, pb::InboundDisposition::ComplaintFiled as i32);
     let t = r.transfer.expect("transfer");
-    assert_eq!(t.status, pb::TransferStatus::Pending as i32, "until complaints-audit files it");
+    assert_eq!(
+        t.status,
+        pb::TransferStatus::Pending as i32,
+        "until complaints-audit files it"
+    );
     assert!(b.intake.calls().is_empty());
     let filed = pingan_proto::audit::v1::ComplaintFiled {
         complaint_id: "c-1".into(),
@@ -361,20 +419,29 @@ async fn non_police_ticket_is_returned_with_a_reason(backend: TestBackend) {
     let mut hotline = client(&b.cluster, "hotline", &[Role::HotlineIntegrator]);
     let r = receive(&mut hotline, "rx-4", "T-4004", "小区的路灯坏了好几天了").await;
     assert_eq!(r.disposition, pb::InboundDisposition::Returned as i32);
-    assert!(r.return_reason.contains("城市管理局"), "{}", r.return_reason);
+    assert!(
+        r.return_reason.contains("城市管理局"),
+        "{}",
+        r.return_reason
+    );
     let t = r.transfer.expect("transfer");
     assert_eq!(t.status, pb::TransferStatus::Bounced as i32);
     for _ in 0..100 {
-        if b.simulator.replies().iter().any(|r| r.kind == ReplyKind::Returned as i32) {
+        if b.simulator
+            .replies()
+            .iter()
+            .any(|r| r.kind == ReplyKind::Returned as i32)
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(b
-        .simulator
-        .replies()
-        .iter()
-        .any(|r| r.ticket_id == "T-4004" && r.kind == ReplyKind::Returned as i32));
+    assert!(
+        b.simulator
+            .replies()
+            .iter()
+            .any(|r| r.ticket_id == "T-4004" && r.kind == ReplyKind::Returned as i32)
+    );
     assert!(b.intake.calls().is_empty());
     b.cluster.shutdown().await.expect("shutdown");
 }
@@ -407,7 +474,10 @@ async fn bounced_diversions_stay_with_the_police(backend: TestBackend) {
         .into_inner();
     assert_eq!(r.disposition, pb::InboundDisposition::IncidentOpened as i32);
     let inbound = r.transfer.expect("transfer");
-    assert_eq!(inbound.incident_id, "inc-8", "the diverted incident is back with the police");
+    assert_eq!(
+        inbound.incident_id, "inc-8",
+        "the diverted incident is back with the police"
+    );
     assert_eq!(inbound.first_received_on, Channel::Channel110 as i32);
     let origin = get(&mut dispatcher, &t.transfer_id).await;
     assert_eq!(origin.status, pb::TransferStatus::Bounced as i32);
