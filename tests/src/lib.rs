@@ -119,6 +119,15 @@ pub fn test_event_config() -> EventConfig {
     }
 }
 
+/// What a cluster needs beyond its services.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterOptions {
+    /// Extra or overriding peer endpoints, `name → url` (e.g. a fake of a service not built yet).
+    pub peers: BTreeMap<String, String>,
+    /// Settings of triage (e.g. a 12345 simulator the test drives).
+    pub triage: Option<pingan_triage::TriageConfig>,
+}
+
 impl TestCluster {
     /// Starts `services` on `backend`, each on its own port.
     pub async fn start(backend: Backend, services: &[ServiceKind]) -> anyhow::Result<Self> {
@@ -148,7 +157,14 @@ impl TestCluster {
         topology: Topology,
         clock: pingan_platform::clock::SharedClock,
     ) -> anyhow::Result<Self> {
-        Self::start_with_peers(backend, services, topology, clock, &BTreeMap::new()).await
+        Self::start_with_options(
+            backend,
+            services,
+            topology,
+            clock,
+            ClusterOptions::default(),
+        )
+        .await
     }
 
     /// Like [`TestCluster::start_with_clock`], with extra peer endpoints (`name → url`) that
@@ -160,6 +176,21 @@ impl TestCluster {
         topology: Topology,
         clock: pingan_platform::clock::SharedClock,
         extra_peers: &BTreeMap<String, String>,
+    ) -> anyhow::Result<Self> {
+        let options = ClusterOptions {
+            peers: extra_peers.clone(),
+            ..ClusterOptions::default()
+        };
+        Self::start_with_options(backend, services, topology, clock, options).await
+    }
+
+    /// Like [`TestCluster::start_with_clock`], with extra peers and service settings.
+    pub async fn start_with_options(
+        backend: Backend,
+        services: &[ServiceKind],
+        topology: Topology,
+        clock: pingan_platform::clock::SharedClock,
+        options: ClusterOptions,
     ) -> anyhow::Result<Self> {
         let groups: Vec<Vec<ServiceKind>> = match topology {
             Topology::PortPerService => services.iter().map(|s| vec![*s]).collect(),
@@ -178,9 +209,8 @@ impl TestCluster {
                     .iter()
                     .map(move |kind| (kind.short_name().to_owned(), format!("http://{addr}")))
             })
+            .chain(options.peers.clone())
             .collect();
-        let mut peers = peers;
-        peers.extend(extra_peers.iter().map(|(k, v)| (k.clone(), v.clone())));
 
         let redis_url = match backend {
             Backend::Postgres => Some(std::env::var(REDIS_URL_VAR).with_context(|| {
@@ -217,6 +247,9 @@ impl TestCluster {
                 test_event_config(),
                 clock.clone(),
             );
+            if let Some(triage) = &options.triage {
+                process.set_triage_config(triage.clone());
+            }
             for kind in &group {
                 let database = TestDatabase::create(backend, kind.migrations())
                     .await

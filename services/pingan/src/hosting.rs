@@ -228,6 +228,7 @@ pub struct Process {
     sinks: BTreeMap<String, ServiceSink>,
     outboxes: BTreeMap<String, Outbox>,
     relays: Vec<Relay>,
+    triage: pingan_triage::TriageConfig,
 }
 
 impl std::fmt::Debug for Process {
@@ -255,7 +256,13 @@ impl Process {
             sinks: BTreeMap::new(),
             outboxes: BTreeMap::new(),
             relays: Vec::new(),
+            triage: pingan_triage::TriageConfig::default(),
         }
+    }
+
+    /// Settings of triage (rules file, 12345 gateway or simulator), for services mounted after.
+    pub fn set_triage_config(&mut self, config: pingan_triage::TriageConfig) {
+        self.triage = config;
     }
 
     /// Opens the service's storage (applying migrations) and mounts it with its event sink and
@@ -319,7 +326,10 @@ impl Process {
         let host = &mut self.host;
         match kind {
             ServiceKind::Intake => host.add_service(pingan_intake::service(&context), dependencies),
-            ServiceKind::Triage => host.add_service(pingan_triage::service(&context), dependencies),
+            ServiceKind::Triage => host.add_service(
+                pingan_triage::service_with(&context, &self.triage),
+                dependencies,
+            ),
             ServiceKind::Dispatch => {
                 host.add_service(pingan_dispatch::service(&context), dependencies)
             }

@@ -101,6 +101,8 @@ struct ServeArgs {
     pii: PiiConfig,
     #[command(flatten)]
     telemetry: TelemetryConfig,
+    #[command(flatten)]
+    triage: pingan_triage::TriageConfig,
 }
 
 #[derive(Debug, Args)]
@@ -121,6 +123,8 @@ struct DevArgs {
     pii: PiiConfig,
     #[command(flatten)]
     telemetry: TelemetryConfig,
+    #[command(flatten)]
+    triage: pingan_triage::TriageConfig,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -186,6 +190,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             args.events.clone(),
             pingan_platform::clock::system(),
         );
+        process.set_triage_config(args.triage.clone());
         process
             .mount(args.service, &storage, &args.peers.to_map(), &pool)
             .await?;
@@ -229,6 +234,8 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
             args.events.clone(),
             pingan_platform::clock::system(),
         );
+        // The 12345 platform is simulated in process unless --hotline-gateway names a real one.
+        process.set_triage_config(args.triage.clone());
         for kind in ServiceKind::ALL {
             let file = data_dir.join(format!("{}.db", kind.short_name()));
             let storage = StorageChoice {

@@ -1,14 +1,35 @@
 //! The triage service: classification rules and the 110 ↔ 12345 transfer ledger.
 //!
-//! Layout: `grpc` (handlers: decode, validate, authorize, map errors) → `domain` (rules, no I/O)
-//! → `store` (sqlx, both backends) → `events` (outbox producers and consumers).
+//! Layout: `grpc` (handlers: decode, validate, authorize, map errors) → `domain` (rules and the
+//! classifier, transfer states; no I/O) → `bridge` (diversions out, tickets in, outcomes) and
+//! `courier` (deliveries to 12345 and intake, retried until done) → `store` (sqlx, both
+//! backends); `events` (complaints-audit's events); `hotline` (the 12345 gateway and simulator).
 
+pub mod bridge;
+pub mod config;
+pub mod convert;
+pub mod courier;
+pub mod domain;
+pub mod events;
 pub mod grpc;
+pub mod hotline;
+pub mod inbound;
+pub mod metrics;
+pub mod rules_state;
+pub mod store;
+
+use std::sync::Arc;
 
 use pingan_platform::{Migrations, ServiceContext};
 use pingan_proto::triage::v1::triage_service_server::TriageServiceServer;
 
+pub use config::TriageConfig;
 pub use grpc::TriageApi;
+pub use hotline::simulator::HotlineSimulator;
+
+use crate::bridge::Bridge;
+use crate::hotline::{GrpcHotlineGateway, HotlineGateway};
+use crate::rules_state::RulesState;
 
 /// Short name used for configuration, peers, data files and metrics.
 pub const SHORT_NAME: &str = "triage";
@@ -22,12 +43,71 @@ pub static MIGRATIONS: Migrations = Migrations {
     sqlite: &SQLITE_MIGRATIONS,
 };
 
-/// The tonic service, ready to mount on a [`pingan_platform::server::ServiceHost`].
+fn gateway(context: &ServiceContext, config: &TriageConfig) -> Arc<dyn HotlineGateway> {
+    if let Some(simulator) = &config.simulator {
+        return Arc::new(simulator.clone());
+    }
+    if config.hotline_gateway != "simulator" {
+        match GrpcHotlineGateway::new(&config.hotline_gateway, config.call_timeout) {
+            Ok(gateway) => return Arc::new(gateway),
+            Err(err) => tracing::error!(
+                error = %err,
+                "invalid 12345 gateway url: using the built-in simulator"
+            ),
+        }
+    }
+    let simulator = HotlineSimulator::new(context.clock.clone());
+    simulator.set_down(config.sim_down);
+    simulator.set_latency(config.sim_latency);
+    let bounce: Vec<&str> = config.sim_bounce.iter().map(String::as_str).collect();
+    simulator.bounce(&bounce);
+    tracing::info!("12345 gateway: built-in simulator (in process)");
+    Arc::new(simulator)
+}
+
+fn bridge(context: &ServiceContext, config: &TriageConfig) -> Arc<Bridge> {
+    let now = context.clock.now();
+    let rules = RulesState::load(config.rules_path.clone(), now).unwrap_or_else(|err| {
+        tracing::error!(error = %err, "rules file invalid: the rules shipped with the service apply");
+        match RulesState::load(None, now) {
+            Ok(rules) => rules,
+            Err(err) => panic!("the rules shipped with the service are invalid: {err}"),
+        }
+    });
+    Arc::new(Bridge {
+        ctx: context.clone(),
+        store: store::Store::new(context.db.clone()),
+        rules,
+        gateway: gateway(context, config),
+        config: config.clone(),
+    })
+}
+
+/// The tonic service with default settings (built-in 12345 simulator, shipped rules).
 pub fn service(context: &ServiceContext) -> TriageServiceServer<TriageApi> {
-    TriageServiceServer::new(TriageApi::new(context.clone()))
+    service_with(context, &TriageConfig::default())
+}
+
+/// The tonic service, ready to mount, and its background courier (stops with the service).
+pub fn service_with(
+    context: &ServiceContext,
+    config: &TriageConfig,
+) -> TriageServiceServer<TriageApi> {
+    let bridge = bridge(context, config);
+    courier::spawn_worker(&bridge);
+    TriageServiceServer::new(TriageApi::new(context.clone(), bridge))
 }
 
 /// The service's inbox, with a handler for each event type routed to it.
 pub fn event_sink(context: &ServiceContext) -> pingan_platform::events::ServiceSink {
+    let bridge = bridge(context, &TriageConfig::default());
     pingan_platform::events::ServiceSink::new(context.db.clone(), context.clock.clone())
+        .on(
+            "pingan.audit.v1.ComplaintFiled",
+            Arc::new(events::OnComplaintFiled(bridge.clone())),
+        )
+        .on(
+            "pingan.audit.v1.ComplaintAnswered",
+            Arc::new(events::OnComplaintAnswered(bridge)),
+        )
 }

@@ -1,0 +1,439 @@
+//! The two-way 110 ↔ 12345 bridge: diversions out, tickets in, outcomes, and the ledger queries.
+//! Every call owed to the other side is written as a delivery in the same transaction as the
+//! ledger change, then attempted at once and retried by the courier until it succeeds.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use pingan_platform::storage::Tx;
+use pingan_platform::{ApiError, ServiceContext, StorageError};
+use pingan_proto::common::v1::{Actor, Channel};
+use pingan_proto::hotline::v1::{CreateTicketRequest, ReplyKind, ReplyTicketRequest};
+use pingan_proto::triage::v1 as pb;
+use prost::Message;
+
+use crate::config::TriageConfig;
+use crate::convert;
+use crate::domain::transfer::{Action, Direction, Route, Status};
+use crate::hotline::HotlineGateway;
+use crate::metrics::{self, BOUNCES, DIVERSIONS};
+use crate::rules_state::RulesState;
+use crate::store::{Store, TransferRow};
+
+/// The actor of changes triage makes itself.
+pub fn triage_actor() -> Actor {
+    Actor {
+        subject: "triage".into(),
+        role: "service".into(),
+        display_name: "triage".into(),
+    }
+}
+
+/// The actor of changes 12345 reports.
+pub fn hotline_actor() -> Actor {
+    Actor {
+        subject: "12345".into(),
+        role: "hotline_integrator".into(),
+        display_name: "12345 政务服务便民热线".into(),
+    }
+}
+
+/// The bridge and everything it needs.
+#[derive(Debug)]
+pub struct Bridge {
+    pub(crate) ctx: ServiceContext,
+    pub(crate) store: Store,
+    pub(crate) rules: RulesState,
+    pub(crate) gateway: Arc<dyn HotlineGateway>,
+    pub(crate) config: TriageConfig,
+}
+
+/// What became of an inbound ticket.
+#[derive(Debug)]
+pub struct Received {
+    /// The inbound transfer.
+    pub transfer: pb::Transfer,
+    /// Its disposition now.
+    pub disposition: pb::InboundDisposition,
+    /// Reason given to 12345 when returned.
+    pub return_reason: String,
+}
+
+fn storage(err: StorageError) -> ApiError {
+    err.into()
+}
+
+impl Bridge {
+    /// Seals bytes for storage (deliveries carry phone numbers).
+    pub(crate) fn seal(&self, bytes: &[u8]) -> Result<Vec<u8>, ApiError> {
+        self.ctx
+            .pii
+            .encrypt(&hex::encode(bytes))
+            .map_err(ApiError::internal)
+    }
+
+    /// Opens what [`Bridge::seal`] sealed.
+    pub(crate) fn unseal(&self, sealed: &[u8]) -> Result<Vec<u8>, ApiError> {
+        let text = self.ctx.pii.decrypt(sealed).map_err(ApiError::internal)?;
+        hex::decode(text).map_err(ApiError::internal)
+    }
+
+    pub(crate) fn sealed_phone(&self, phone: &str) -> Result<Option<Vec<u8>>, ApiError> {
+        if phone.trim().is_empty() {
+            return Ok(None);
+        }
+        self.ctx
+            .pii
+            .encrypt(phone.trim())
+            .map(Some)
+            .map_err(ApiError::internal)
+    }
+
+    pub(crate) fn phone(&self, row: &TransferRow) -> Option<String> {
+        row.caller_phone_sealed
+            .as_ref()
+            .and_then(|sealed| self.ctx.pii.decrypt(sealed).ok())
+    }
+
+    /// Changes a transfer's status in `tx`: the row, its history and the event for the others.
+    pub(crate) async fn change_status(
+        &self,
+        tx: &mut Tx,
+        row: &mut TransferRow,
+        to: Status,
+        actor: &Actor,
+        note: &str,
+    ) -> Result<(), ApiError> {
+        let now = self.ctx.clock.now();
+        let from = row.status.clone();
+        row.status = to.as_str().to_owned();
+        row.updated_at = now;
+        self.store.save(tx, row).await.map_err(storage)?;
+        self.store
+            .add_history(tx, &row.transfer_id, &from, to.as_str(), now, actor, note)
+            .await
+            .map_err(storage)?;
+        let event = pb::TransferStatusChanged {
+            transfer_id: row.transfer_id.clone(),
+            direction: Direction::parse(&row.direction)
+                .map(|d| d.to_proto() as i32)
+                .unwrap_or_default(),
+            from_status: Status::parse(&from)
+                .map(|s| s.to_proto() as i32)
+                .unwrap_or_default(),
+            to_status: to.to_proto() as i32,
+            incident_id: row.incident_id.clone(),
+            hotline_ticket_id: row.hotline_ticket_id.clone().unwrap_or_default(),
+            note: note.to_owned(),
+            actor: Some(actor.clone()),
+            at: Some(convert::timestamp(now)),
+        };
+        self.ctx
+            .outbox
+            .enqueue(tx, &row.transfer_id, &event)
+            .await
+            .map_err(storage)?;
+        Ok(())
+    }
+
+    /// Queues a call to the other side in `tx`; returns the delivery id.
+    pub(crate) async fn queue(
+        &self,
+        tx: &mut Tx,
+        transfer_id: &str,
+        action: Action,
+        payload: &[u8],
+    ) -> Result<String, ApiError> {
+        let delivery_id = uuid::Uuid::now_v7().to_string();
+        let sealed = self.seal(payload)?;
+        self.store
+            .add_delivery(
+                tx,
+                &delivery_id,
+                transfer_id,
+                action.as_str(),
+                &sealed,
+                self.ctx.clock.now(),
+            )
+            .await
+            .map_err(storage)?;
+        Ok(delivery_id)
+    }
+
+    /// Queues a reply to 12345 about an inbound (or bounced-back) ticket.
+    pub(crate) async fn queue_reply(
+        &self,
+        tx: &mut Tx,
+        row: &TransferRow,
+        kind: ReplyKind,
+        fill: impl FnOnce(&mut ReplyTicketRequest),
+    ) -> Result<(), ApiError> {
+        let delivery_id = uuid::Uuid::now_v7().to_string();
+        let mut reply = ReplyTicketRequest {
+            request_id: delivery_id.clone(),
+            ticket_id: row.hotline_ticket_id.clone().unwrap_or_default(),
+            transfer_id: row.transfer_id.clone(),
+            kind: kind as i32,
+            incident_id: row.incident_id.clone(),
+            complaint_id: row.complaint_id.clone(),
+            handled_by: "平安 110 指挥中心".into(),
+            handled_at: Some(convert::timestamp(self.ctx.clock.now())),
+            ..Default::default()
+        };
+        fill(&mut reply);
+        let sealed = self.seal(&reply.encode_to_vec())?;
+        self.store
+            .add_delivery(
+                tx,
+                &delivery_id,
+                &row.transfer_id,
+                Action::ReplyTicket.as_str(),
+                &sealed,
+                self.ctx.clock.now(),
+            )
+            .await
+            .map_err(storage)?;
+        Ok(())
+    }
+
+    /// The transfer as the API shows it.
+    pub async fn transfer(
+        &self,
+        row: &TransferRow,
+        clear_phone: bool,
+    ) -> Result<pb::Transfer, ApiError> {
+        let history = self
+            .store
+            .history(&row.transfer_id)
+            .await
+            .map_err(storage)?;
+        let delivery = self
+            .store
+            .latest_delivery(&row.transfer_id)
+            .await
+            .map_err(storage)?;
+        let phone = if clear_phone { self.phone(row) } else { None };
+        Ok(convert::transfer(
+            row,
+            &history,
+            delivery.as_ref(),
+            phone,
+            self.ctx.clock.now(),
+        ))
+    }
+
+    /// A transfer by id, or NOT_FOUND.
+    pub async fn get(&self, transfer_id: &str) -> Result<TransferRow, ApiError> {
+        self.store
+            .get(transfer_id)
+            .await
+            .map_err(storage)?
+            .ok_or_else(|| ApiError::NotFound(format!("transfer {transfer_id}")))
+    }
+
+    /// A transfer by id or, when empty, by 12345 ticket id.
+    pub async fn find(&self, transfer_id: &str, ticket_id: &str) -> Result<TransferRow, ApiError> {
+        if !transfer_id.is_empty() {
+            return self.get(transfer_id).await;
+        }
+        self.store
+            .by_ticket("", ticket_id)
+            .await
+            .map_err(storage)?
+            .ok_or_else(|| ApiError::NotFound(format!("transfer of ticket {ticket_id}")))
+    }
+
+    /// DivertTo12345: records the transfer and its CreateTicket delivery, then tries at once.
+    pub async fn divert(
+        &self,
+        actor: &Actor,
+        request: &pb::DivertTo12345Request,
+    ) -> Result<TransferRow, ApiError> {
+        let response = self
+            .ctx
+            .requests
+            .run("DivertTo12345", &request.request_id, request, async |tx| {
+                let now = self.ctx.clock.now();
+                let transfer_id = uuid::Uuid::now_v7().to_string();
+                let classification = request.classification.clone().unwrap_or_default();
+                let department = if request.department.trim().is_empty() {
+                    classification.department.clone()
+                } else {
+                    request.department.trim().to_owned()
+                };
+                let received_at = request
+                    .received_at
+                    .as_ref()
+                    .and_then(convert::from_timestamp)
+                    .unwrap_or(now);
+                let reason = if request.reason.trim().is_empty() {
+                    format!(
+                        "非警务类（{}），转 12345 办理",
+                        classification.category_name
+                    )
+                } else {
+                    request.reason.clone()
+                };
+                let mut row = TransferRow {
+                    transfer_id: transfer_id.clone(),
+                    direction: Direction::To12345.as_str().into(),
+                    status: String::new(),
+                    hotline_ticket_id: None,
+                    incident_id: request.incident_id.clone(),
+                    complaint_id: String::new(),
+                    origin_transfer_id: String::new(),
+                    route: Route::Divert.as_str().into(),
+                    classification: classification.encode_to_vec(),
+                    category: classification.category.clone(),
+                    department: department.clone(),
+                    description: request.description.clone(),
+                    caller_phone_sealed: self.sealed_phone(&request.caller_phone)?,
+                    caller_phone_masked: pingan_platform::pii::mask_phone(&request.caller_phone),
+                    caller_name: request.caller_name.clone(),
+                    lat: request.location.map(|l| l.lat),
+                    lon: request.location.map(|l| l.lon),
+                    address: request.address.clone(),
+                    reason: reason.clone(),
+                    first_received_on: Channel::Channel110.as_str_name().into(),
+                    first_received_at: received_at,
+                    deadline: None,
+                    outcome_note: String::new(),
+                    created_at: now,
+                    updated_at: now,
+                };
+                self.store.insert(tx, &row).await.map_err(storage)?;
+                self.change_status(tx, &mut row, Status::Pending, actor, &reason)
+                    .await?;
+                let create = CreateTicketRequest {
+                    request_id: transfer_id.clone(),
+                    incident_id: request.incident_id.clone(),
+                    category: classification.category.clone(),
+                    category_name: classification.category_name.clone(),
+                    department,
+                    description: request.description.clone(),
+                    caller_phone: request.caller_phone.clone(),
+                    caller_name: request.caller_name.clone(),
+                    location: request.location,
+                    address: request.address.clone(),
+                    received_at: Some(convert::timestamp(received_at)),
+                    reason,
+                };
+                self.queue(
+                    tx,
+                    &transfer_id,
+                    Action::CreateTicket,
+                    &create.encode_to_vec(),
+                )
+                .await?;
+                metrics::inc(&DIVERSIONS, &["to_12345", Route::Divert.as_str()]);
+                Ok(pb::DivertTo12345Response {
+                    transfer: Some(pb::Transfer {
+                        transfer_id,
+                        ..Default::default()
+                    }),
+                })
+            })
+            .await?;
+        let transfer_id = response.transfer.unwrap_or_default().transfer_id;
+        self.deliver_pending_of(&transfer_id).await;
+        self.get(&transfer_id).await
+    }
+
+    /// RecordTransferOutcome: what 12345 (or an operator) reports about a transfer.
+    pub async fn record_outcome(
+        &self,
+        actor: &Actor,
+        request: &pb::RecordTransferOutcomeRequest,
+        to: Status,
+    ) -> Result<TransferRow, ApiError> {
+        let target = self
+            .find(&request.transfer_id, &request.hotline_ticket_id)
+            .await?;
+        let response = self
+            .ctx
+            .requests
+            .run(
+                "RecordTransferOutcome",
+                &request.request_id,
+                request,
+                async |tx| {
+                    let mut row = self
+                        .store
+                        .lock(tx, &target.transfer_id)
+                        .await
+                        .map_err(storage)?;
+                    self.apply_outcome(
+                        tx,
+                        &mut row,
+                        to,
+                        actor,
+                        &request.department,
+                        &request.note,
+                        request.deadline.as_ref(),
+                    )
+                    .await?;
+                    Ok(pb::RecordTransferOutcomeResponse {
+                        transfer: Some(pb::Transfer {
+                            transfer_id: row.transfer_id.clone(),
+                            ..Default::default()
+                        }),
+                    })
+                },
+            )
+            .await?;
+        self.deliver_pending_of(&response.transfer.unwrap_or_default().transfer_id)
+            .await;
+        self.get(&target.transfer_id).await
+    }
+
+    /// Applies an outcome to a locked transfer.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn apply_outcome(
+        &self,
+        tx: &mut Tx,
+        row: &mut TransferRow,
+        to: Status,
+        actor: &Actor,
+        department: &str,
+        note: &str,
+        deadline: Option<&prost_types::Timestamp>,
+    ) -> Result<(), ApiError> {
+        let from = Status::parse(&row.status).unwrap_or(Status::Pending);
+        if !from.can_become(to) {
+            return Err(ApiError::FailedPrecondition(format!(
+                "transfer {} is {} and cannot become {}",
+                row.transfer_id,
+                from.as_str(),
+                to.as_str()
+            )));
+        }
+        if from == to && to.is_closed() {
+            return Ok(());
+        }
+        if !department.trim().is_empty() {
+            row.department = department.trim().to_owned();
+        }
+        if let Some(deadline) = deadline.and_then(convert::from_timestamp) {
+            row.deadline = Some(deadline);
+        }
+        if !note.trim().is_empty() {
+            row.outcome_note = note.trim().to_owned();
+        }
+        self.change_status(tx, row, to, actor, note).await?;
+        let outbound = row.direction == Direction::To12345.as_str();
+        if to == Status::Bounced && outbound && from != Status::Bounced {
+            metrics::inc(&BOUNCES, &["to_12345"]);
+        }
+        if to == Status::Handled && !outbound && from != Status::Handled {
+            let result = note.to_owned();
+            self.queue_reply(tx, row, ReplyKind::Handled, |r| r.result = result)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// A time for the API, now when unset.
+pub fn or_now(t: Option<&prost_types::Timestamp>, now: DateTime<Utc>) -> DateTime<Utc> {
+    t.and_then(convert::from_timestamp).unwrap_or(now)
+}

@@ -1,0 +1,319 @@
+//! The courier: delivers what the bridge owes 12345 and intake (the deliveries table is its
+//! outbox), retrying with capped backoff forever — none lost — while the receivers' idempotency
+//! keys (transfer id for CreateTicket, delivery id for ReplyTicket, a request id per transfer
+//! for ReportCall) make a retried call harmless — none doubled. It also runs the background
+//! chores: 12345's own reports, the rules file watcher and the overdue gauge.
+
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use pingan_proto::hotline::v1::{
+    CreateTicketRequest, CreateTicketResponse, ReplyKind, ReplyTicketRequest,
+};
+use pingan_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use pingan_proto::intake::v1::{ReportCallRequest, ReportCallResponse};
+use prost::Message;
+
+use crate::bridge::{Bridge, hotline_actor, triage_actor};
+use crate::convert;
+use crate::domain::transfer::{Action, Direction, Status, retry_after};
+use crate::metrics::{self, DELIVERY_FAILURES, OVERDUE};
+use crate::store::DeliveryRow;
+
+enum Outcome {
+    Ticket(CreateTicketResponse),
+    Replied(ReplyTicketRequest),
+    Reported(ReportCallResponse),
+}
+
+impl Bridge {
+    /// Attempts the pending delivery of one transfer now (best effort; the courier retries).
+    pub async fn deliver_pending_of(&self, transfer_id: &str) {
+        match self.store.latest_delivery(transfer_id).await {
+            Ok(Some(delivery)) if delivery.status == "PENDING" => {
+                self.deliver(delivery).await;
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(transfer_id, error = %err, "cannot read deliveries"),
+        }
+    }
+
+    /// Attempts every delivery due now; returns how many succeeded.
+    pub async fn deliver_due(&self) -> usize {
+        let due = match self.store.due(self.ctx.clock.now(), 32).await {
+            Ok(due) => due,
+            Err(err) => {
+                tracing::warn!(error = %err, "deliveries unavailable");
+                return 0;
+            }
+        };
+        let mut delivered = 0;
+        for delivery in due {
+            if self.deliver(delivery).await {
+                delivered += 1;
+            }
+        }
+        delivered
+    }
+
+    async fn deliver(&self, delivery: DeliveryRow) -> bool {
+        let now = self.ctx.clock.now();
+        let lease = chrono::Duration::from_std(self.config.call_timeout * 2)
+            .unwrap_or(chrono::Duration::seconds(30));
+        match self
+            .store
+            .lease(&delivery.delivery_id, now + lease, now)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return false,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot lease delivery");
+                return false;
+            }
+        }
+        let attempt = self.call(&delivery).await;
+        let result = match attempt {
+            Ok(outcome) => self.apply(&delivery, outcome).await,
+            Err(error) => Err(error),
+        };
+        match result {
+            Ok(()) => true,
+            Err(error) => {
+                metrics::inc(&DELIVERY_FAILURES, &[&delivery.action]);
+                let attempts = delivery.attempts.saturating_add(1);
+                let wait = retry_after(
+                    u32::try_from(attempts).unwrap_or(u32::MAX),
+                    self.config.retry_initial,
+                    self.config.retry_max,
+                );
+                let now = self.ctx.clock.now();
+                let next =
+                    now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60));
+                tracing::info!(
+                    transfer_id = %delivery.transfer_id,
+                    action = %delivery.action,
+                    attempts,
+                    error = %error,
+                    "delivery failed, will retry"
+                );
+                if let Err(err) = self
+                    .store
+                    .fail(&delivery.delivery_id, attempts, next, &error, now)
+                    .await
+                {
+                    tracing::warn!(error = %err, "cannot record the failed delivery");
+                }
+                false
+            }
+        }
+    }
+
+    async fn call(&self, delivery: &DeliveryRow) -> Result<Outcome, String> {
+        let payload = self.unseal(&delivery.payload).map_err(|e| e.to_string())?;
+        let timeout = self.config.call_timeout;
+        match Action::parse(&delivery.action) {
+            Some(Action::CreateTicket) => {
+                let request =
+                    CreateTicketRequest::decode(payload.as_slice()).map_err(|e| e.to_string())?;
+                let response = tokio::time::timeout(timeout, self.gateway.create_ticket(request))
+                    .await
+                    .map_err(|_| "12345 did not answer in time".to_owned())?
+                    .map_err(|e| e.to_string())?;
+                Ok(Outcome::Ticket(response))
+            }
+            Some(Action::ReplyTicket) => {
+                let request =
+                    ReplyTicketRequest::decode(payload.as_slice()).map_err(|e| e.to_string())?;
+                tokio::time::timeout(timeout, self.gateway.reply_ticket(request.clone()))
+                    .await
+                    .map_err(|_| "12345 did not answer in time".to_owned())?
+                    .map_err(|e| e.to_string())?;
+                Ok(Outcome::Replied(request))
+            }
+            Some(Action::ReportCall) => {
+                let request =
+                    ReportCallRequest::decode(payload.as_slice()).map_err(|e| e.to_string())?;
+                let channel = self
+                    .ctx
+                    .peers
+                    .channel("intake")
+                    .map_err(|e| e.to_string())?;
+                let mut call = tonic::Request::new(request);
+                call.set_timeout(timeout);
+                let response = IntakeServiceClient::new(channel)
+                    .report_call(call)
+                    .await
+                    .map_err(|s| format!("intake {:?}: {}", s.code(), s.message()))?;
+                Ok(Outcome::Reported(response.into_inner()))
+            }
+            None => Err(format!("unknown delivery action {}", delivery.action)),
+        }
+    }
+
+    async fn apply(&self, delivery: &DeliveryRow, outcome: Outcome) -> Result<(), String> {
+        let work = async {
+            let mut tx = self.ctx.db.begin().await?;
+            let mut row = self.store.lock(&mut tx, &delivery.transfer_id).await?;
+            let status = Status::parse(&row.status).unwrap_or(Status::Pending);
+            match outcome {
+                Outcome::Ticket(ticket) => {
+                    if row.hotline_ticket_id.is_none() {
+                        row.hotline_ticket_id = Some(ticket.ticket_id.clone());
+                    }
+                    if let Some(deadline) =
+                        ticket.deadline.as_ref().and_then(convert::from_timestamp)
+                    {
+                        row.deadline = Some(deadline);
+                    }
+                    if !ticket.department.is_empty() {
+                        row.department = ticket.department.clone();
+                    }
+                    if status == Status::Pending {
+                        let note = format!("12345 工单 {}", ticket.ticket_id);
+                        self.change_status(
+                            &mut tx,
+                            &mut row,
+                            Status::Sent,
+                            &hotline_actor(),
+                            &note,
+                        )
+                        .await?;
+                    } else {
+                        row.updated_at = self.ctx.clock.now();
+                        self.store.save(&mut tx, &row).await?;
+                    }
+                }
+                Outcome::Replied(reply) => {
+                    let done = matches!(
+                        ReplyKind::try_from(reply.kind),
+                        Ok(ReplyKind::Finding | ReplyKind::Handled)
+                    );
+                    if done && !status.is_closed() {
+                        let note = if reply.result.is_empty() {
+                            "已答复 12345".to_owned()
+                        } else {
+                            reply.result.clone()
+                        };
+                        row.outcome_note = note.clone();
+                        self.change_status(
+                            &mut tx,
+                            &mut row,
+                            Status::Handled,
+                            &triage_actor(),
+                            &note,
+                        )
+                        .await?;
+                    }
+                }
+                Outcome::Reported(report) => {
+                    if row.incident_id.is_empty() {
+                        row.incident_id = report.incident_id.clone();
+                    }
+                    if status == Status::Pending {
+                        let note = format!("已立警情 {}", report.incident_id);
+                        self.change_status(
+                            &mut tx,
+                            &mut row,
+                            Status::Accepted,
+                            &triage_actor(),
+                            &note,
+                        )
+                        .await?;
+                        self.queue_reply(&mut tx, &row, ReplyKind::Accepted, |r| {
+                            r.result = "公安已接收并立为警情处置".into();
+                        })
+                        .await?;
+                    }
+                }
+            }
+            self.store
+                .complete(&mut tx, &delivery.delivery_id, self.ctx.clock.now())
+                .await?;
+            self.ctx.outbox.commit(tx).await?;
+            Ok::<(), pingan_platform::ApiError>(())
+        };
+        work.await.map_err(|e| e.to_string())
+    }
+
+    /// Applies what 12345 reported on its own (the simulator's bounces).
+    pub async fn apply_reports(&self) {
+        for report in self.gateway.take_reports() {
+            let result = async {
+                let mut tx = self.ctx.db.begin().await?;
+                let mut row = self.store.lock(&mut tx, &report.transfer_id).await?;
+                if row.hotline_ticket_id.is_none() {
+                    row.hotline_ticket_id = Some(report.ticket_id.clone());
+                }
+                self.apply_outcome(
+                    &mut tx,
+                    &mut row,
+                    Status::Bounced,
+                    &hotline_actor(),
+                    "",
+                    &report.reason,
+                    None,
+                )
+                .await?;
+                self.ctx.outbox.commit(tx).await?;
+                Ok::<(), pingan_platform::ApiError>(())
+            }
+            .await;
+            if let Err(err) = result {
+                tracing::warn!(transfer_id = %report.transfer_id, error = %err, "cannot apply a 12345 bounce");
+            }
+        }
+    }
+
+    async fn refresh_overdue(&self) {
+        let Some(gauge) = OVERDUE.as_ref() else {
+            return;
+        };
+        match self.store.count_overdue(self.ctx.clock.now()).await {
+            Ok(counts) => {
+                for direction in [Direction::To12345, Direction::From12345] {
+                    let n = counts
+                        .iter()
+                        .find(|(d, _)| d == direction.as_str())
+                        .map(|(_, n)| *n)
+                        .unwrap_or(0);
+                    gauge
+                        .with_label_values(&[&direction.as_str().to_ascii_lowercase()])
+                        .set(n);
+                }
+            }
+            Err(err) => tracing::debug!(error = %err, "overdue count unavailable"),
+        }
+    }
+}
+
+/// Runs the courier and the chores until the bridge is dropped (the service stopped).
+pub fn spawn_worker(bridge: &Arc<Bridge>) {
+    let weak: Weak<Bridge> = Arc::downgrade(bridge);
+    let poll = bridge.config.delivery_poll.max(Duration::from_millis(10));
+    let rules_poll = bridge.config.rules_poll;
+    tokio::spawn(async move {
+        let mut last_rules_check = Instant::now();
+        loop {
+            tokio::time::sleep(poll).await;
+            let Some(bridge) = weak.upgrade() else { return };
+            bridge.deliver_due().await;
+            bridge.apply_reports().await;
+            if last_rules_check.elapsed() >= rules_poll {
+                last_rules_check = Instant::now();
+                match bridge.rules.reload_if_changed(bridge.ctx.clock.now()) {
+                    Ok(Some(reloaded)) => tracing::info!(
+                        version = %reloaded.version,
+                        previous = %reloaded.previous,
+                        "rules file changed: reloaded"
+                    ),
+                    Ok(None) => {}
+                    Err(err) => {
+                        tracing::warn!(error = %err, "rules file changed but is invalid: previous rules stay")
+                    }
+                }
+            }
+            bridge.refresh_overdue().await;
+        }
+    });
+}

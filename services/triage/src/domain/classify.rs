@@ -1,0 +1,560 @@
+//! The classifier: one pass of the automaton over the text, then scores per category, negations,
+//! danger overrides and priority modifiers. Conservative by construction: a call leaves the
+//! police only on clear non-police evidence and no sign of danger; no usable words keeps it with
+//! the police for a person to confirm.
+
+use std::collections::BTreeSet;
+
+use super::rules::{CompiledRules, PatternUse, normalize};
+use super::{Kind, Priority};
+
+/// What a matched rule did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Proposed the category.
+    Category,
+    /// Raised or lowered the priority.
+    PriorityModifier,
+    /// Cancelled words of another rule.
+    Negation,
+    /// Kept the call with the police.
+    DangerOverride,
+    /// The channel tipped the balance.
+    ChannelHint,
+    /// Nothing usable: kept with the police for a person.
+    Fallback,
+}
+
+/// One line of the explanation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explained {
+    /// Rule id in the file.
+    pub rule_id: String,
+    /// Category concerned (empty for category-less modifiers).
+    pub category: String,
+    /// Words of the text that matched.
+    pub words: Vec<String>,
+    /// What it did.
+    pub effect: Effect,
+    /// Kind it points to, if any.
+    pub kind: Option<Kind>,
+    /// Priority it set, if any.
+    pub priority: Option<Priority>,
+    /// Words cancelled (negations).
+    pub negated: Vec<String>,
+    /// One line for the operator.
+    pub explanation: String,
+}
+
+/// Triage's answer for one text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classification {
+    /// Who handles it.
+    pub kind: Kind,
+    /// Category code.
+    pub category: String,
+    /// Category name.
+    pub category_name: String,
+    /// Priority.
+    pub priority: Priority,
+    /// Seconds until a unit must be on its way (none for P4).
+    pub response_target_secs: Option<u64>,
+    /// The explanation.
+    pub matched: Vec<Explained>,
+    /// 12345 department (non-police).
+    pub department: String,
+    /// Rules version.
+    pub rules_version: String,
+    /// A person must confirm.
+    pub needs_confirmation: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Hit {
+    start: usize,
+    end: usize,
+    pattern: usize,
+}
+
+fn is_break(c: char) -> bool {
+    matches!(
+        c,
+        '，' | '。'
+            | '！'
+            | '？'
+            | '；'
+            | '、'
+            | ','
+            | '.'
+            | '!'
+            | '?'
+            | ';'
+            | '\n'
+            | ' '
+            | '（'
+            | '）'
+            | '('
+            | ')'
+    )
+}
+
+fn dedup(words: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    words
+        .into_iter()
+        .filter(|w| seen.insert(w.clone()))
+        .collect()
+}
+
+/// Classifies `text` received on `channel` (e.g. `CHANNEL_110`), with an optional category the
+/// reporter chose (a hint).
+pub fn classify(
+    rules: &CompiledRules,
+    text: &str,
+    channel: &str,
+    reported_category: &str,
+) -> Classification {
+    let norm = normalize(text);
+    let raw: Vec<Hit> = rules
+        .automaton
+        .find_overlapping_iter(&norm)
+        .map(|m| Hit {
+            start: m.start(),
+            end: m.end(),
+            pattern: m.pattern().as_usize(),
+        })
+        .collect();
+    // The most specific phrase wins: a match inside a longer match is not counted on its own
+    // (刀 inside 管制刀具, the cue 没 inside 没回来 or 有没有).
+    let surviving: Vec<Hit> = raw
+        .iter()
+        .copied()
+        .filter(|m| {
+            !raw.iter().any(|o| {
+                o.start <= m.start && m.end <= o.end && (o.end - o.start) > (m.end - m.start)
+            })
+        })
+        .collect();
+    let word = |h: &Hit| norm[h.start..h.end].to_owned();
+    let uses = |h: &Hit| rules.uses[h.pattern].iter().copied();
+
+    let cues: Vec<Hit> = surviving
+        .iter()
+        .copied()
+        .filter(|h| uses(h).any(|u| u == PatternUse::NegationCue))
+        .collect();
+    let negated_by_cue = |h: &Hit| {
+        cues.iter().any(|c| {
+            if c.start >= h.start {
+                return false;
+            }
+            let between = if c.end <= h.start {
+                &norm[c.end..h.start]
+            } else {
+                ""
+            };
+            between.chars().count() <= rules.negation_window && !between.chars().any(is_break)
+        })
+    };
+
+    // Category rules.
+    let mut scores = vec![0_u32; rules.categories.len()];
+    let mut rule_words: Vec<Vec<String>> = vec![Vec::new(); rules.rules.len()];
+    let mut rule_with: Vec<bool> = vec![false; rules.rules.len()];
+    for h in &surviving {
+        for u in uses(h) {
+            if let PatternUse::RuleWord(i) = u {
+                rule_words[i].push(word(h));
+            }
+        }
+    }
+    for h in &raw {
+        for u in uses(h) {
+            if let PatternUse::RuleWith(i) = u {
+                rule_with[i] = true;
+            }
+        }
+    }
+    let mut matched_rules = Vec::new();
+    for (i, rule) in rules.rules.iter().enumerate() {
+        if !rule_words[i].is_empty() && (!rule.needs_with || rule_with[i]) {
+            scores[rule.category] += rule.weight;
+            matched_rules.push(i);
+        }
+    }
+    let mut explained = Vec::new();
+    let hint = rules.category_index(reported_category.trim());
+    if let Some(c) = hint {
+        scores[c] += 1;
+    }
+
+    // Modifiers, with negations.
+    let mut active: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut negations: Vec<String> = Vec::new();
+    for (i, modifier) in rules.modifiers.iter().enumerate() {
+        let hits: Vec<&Hit> = surviving
+            .iter()
+            .filter(|h| uses(h).any(|u| u == PatternUse::ModifierWord(i)))
+            .collect();
+        let mut live = Vec::new();
+        for h in hits {
+            if modifier.negatable && negated_by_cue(h) {
+                negations.push(word(h));
+            } else {
+                live.push(word(h));
+            }
+        }
+        if !live.is_empty() {
+            active.push((i, dedup(live)));
+        }
+    }
+    if !negations.is_empty() {
+        let negated = dedup(negations);
+        explained.push(Explained {
+            rule_id: rules.negation_id.clone(),
+            category: String::new(),
+            words: Vec::new(),
+            effect: Effect::Negation,
+            kind: None,
+            priority: None,
+            explanation: format!("否定: {} 不计", negated.join("、")),
+            negated,
+        });
+    }
+    let danger: Vec<String> = active
+        .iter()
+        .filter(|(i, _)| rules.modifiers[*i].danger)
+        .flat_map(|(_, w)| w.iter().cloned())
+        .collect();
+
+    // Decision.
+    let bias = rules
+        .thresholds
+        .police_bias
+        .get(channel)
+        .or_else(|| rules.thresholds.police_bias.get("default"))
+        .copied()
+        .unwrap_or(0);
+    let pick = |bias: u32| -> Option<usize> {
+        (0..rules.categories.len())
+            .filter(|c| scores[*c] > 0)
+            .min_by_key(|c| {
+                let cat = &rules.categories[*c];
+                let effective = scores[*c]
+                    + if cat.kind.stays_with_police() {
+                        bias
+                    } else {
+                        0
+                    };
+                (
+                    std::cmp::Reverse(effective),
+                    cat.kind.tie_rank(),
+                    cat.priority,
+                    *c,
+                )
+            })
+    };
+    let best_police = (0..rules.categories.len())
+        .filter(|c| scores[*c] > 0 && rules.categories[*c].kind.stays_with_police())
+        .min_by_key(|c| {
+            (
+                std::cmp::Reverse(scores[*c]),
+                rules.categories[*c].priority,
+                *c,
+            )
+        });
+    let winner = pick(bias);
+    let unbiased = pick(0);
+    let (fallback_category, fallback_priority) = rules.fallback;
+    let mut needs_confirmation = false;
+    let mut fallback_reason: Option<String> = None;
+    let mut chosen = match winner {
+        None => {
+            fallback_reason = Some("没有可用的关键词，留警务待人工确认".into());
+            fallback_category
+        }
+        Some(c) => c,
+    };
+    if let (Some(w), Some(u)) = (winner, unbiased)
+        && rules.categories[w].kind != rules.categories[u].kind
+    {
+        explained.push(Explained {
+            rule_id: format!("channel_hint.{channel}"),
+            category: rules.categories[w].code.clone(),
+            words: Vec::new(),
+            effect: Effect::ChannelHint,
+            kind: Some(rules.categories[w].kind),
+            priority: None,
+            negated: Vec::new(),
+            explanation: format!(
+                "{channel}: 警务类加权 {bias}，{} 优先于 {}",
+                rules.categories[w].code, rules.categories[u].code
+            ),
+        });
+    }
+    let kind_of = |c: usize| rules.categories[c].kind;
+    if winner.is_some() {
+        let score = scores[chosen];
+        let weak = match kind_of(chosen) {
+            Kind::NonPolice => score < rules.thresholds.min_divert_score,
+            Kind::Invalid => score < rules.thresholds.min_invalid_score,
+            _ => false,
+        };
+        if weak {
+            fallback_reason = Some(format!(
+                "{} 证据不足 (得分 {score})，不转出，留警务待人工确认",
+                rules.categories[chosen].code
+            ));
+            chosen = best_police.unwrap_or(fallback_category);
+        }
+    }
+    let mut danger_override = false;
+    if !danger.is_empty() && !kind_of(chosen).stays_with_police() {
+        let from = rules.categories[chosen].code.clone();
+        chosen = best_police.unwrap_or(fallback_category);
+        danger_override = true;
+        needs_confirmation = true;
+        explained.push(Explained {
+            rule_id: "danger.override".into(),
+            category: rules.categories[chosen].code.clone(),
+            words: danger.clone(),
+            effect: Effect::DangerOverride,
+            kind: Some(kind_of(chosen)),
+            priority: Some(Priority::P1),
+            negated: Vec::new(),
+            explanation: format!("危险迹象 {} -> 不按 {from} 处理，留警务", danger.join("、")),
+        });
+    }
+
+    // Category explanation and base priority.
+    let category = &rules.categories[chosen];
+    let mut kind = category.kind;
+    let mut priority = if winner.is_none() || (fallback_reason.is_some() && best_police.is_none()) {
+        fallback_priority
+    } else {
+        category.priority
+    };
+    let mut first_rule_priority: Option<Priority> = None;
+    for &i in &matched_rules {
+        let rule = &rules.rules[i];
+        if rule.category != chosen {
+            continue;
+        }
+        first_rule_priority =
+            Some(first_rule_priority.map_or(rule.priority, |p| p.min(rule.priority)));
+        let words = dedup(rule_words[i].clone());
+        explained.insert(
+            explained
+                .iter()
+                .take_while(|e| e.effect == Effect::Category)
+                .count(),
+            Explained {
+                rule_id: rule.id.clone(),
+                category: category.code.clone(),
+                explanation: format!(
+                    "{} -> {} {}",
+                    words.join("、"),
+                    category.code,
+                    rule.priority.as_str()
+                ),
+                words,
+                effect: Effect::Category,
+                kind: Some(category.kind),
+                priority: Some(rule.priority),
+                negated: Vec::new(),
+            },
+        );
+    }
+    if let Some(p) = first_rule_priority {
+        priority = p;
+    }
+    if hint == Some(chosen) {
+        explained.push(Explained {
+            rule_id: "hint.reported_category".into(),
+            category: category.code.clone(),
+            words: Vec::new(),
+            effect: Effect::Category,
+            kind: Some(category.kind),
+            priority: None,
+            negated: Vec::new(),
+            explanation: format!("上报类别 {} (+1)", category.code),
+        });
+    }
+    if let Some(reason) = &fallback_reason {
+        needs_confirmation = true;
+        explained.push(Explained {
+            rule_id: "fallback".into(),
+            category: category.code.clone(),
+            words: Vec::new(),
+            effect: Effect::Fallback,
+            kind: Some(kind),
+            priority: Some(priority),
+            negated: Vec::new(),
+            explanation: reason.clone(),
+        });
+    }
+    if scores[chosen] < rules.thresholds.confident_score {
+        needs_confirmation = true;
+    }
+
+    // Priority modifiers (police and joint calls only).
+    if kind.stays_with_police() {
+        let mut raised = danger_override;
+        if danger_override {
+            priority = Priority::P1;
+        }
+        for (i, words) in &active {
+            let m = &rules.modifiers[*i];
+            let applies = m.categories.is_empty() || m.categories.contains(&chosen);
+            if !applies || (m.raise_to.is_none() && m.raise_by == 0) {
+                continue;
+            }
+            let before = priority;
+            if let Some(to) = m.raise_to {
+                priority = priority.min(to);
+            }
+            priority = priority.raised(m.raise_by);
+            raised = true;
+            let joint = m.joint_categories.contains(&chosen);
+            if joint {
+                kind = Kind::Joint;
+            }
+            explained.push(Explained {
+                rule_id: m.id.clone(),
+                category: String::new(),
+                words: words.clone(),
+                effect: Effect::PriorityModifier,
+                kind: joint.then_some(Kind::Joint),
+                priority: Some(priority),
+                negated: Vec::new(),
+                explanation: format!(
+                    "{} -> {}{}",
+                    words.join("、"),
+                    if before == priority { "保持 " } else { "" },
+                    priority.as_str()
+                ) + if joint { " (联动 119/120)" } else { "" },
+            });
+        }
+        if !raised {
+            for (i, words) in &active {
+                let m = &rules.modifiers[*i];
+                let applies = m.categories.is_empty() || m.categories.contains(&chosen);
+                if !applies
+                    || m.lower_by == 0
+                    || !(m.lower_from.is_empty() || m.lower_from.contains(&priority))
+                {
+                    continue;
+                }
+                priority = priority.lowered(m.lower_by, Priority::P3);
+                explained.push(Explained {
+                    rule_id: m.id.clone(),
+                    category: String::new(),
+                    words: words.clone(),
+                    effect: Effect::PriorityModifier,
+                    kind: None,
+                    priority: Some(priority),
+                    negated: Vec::new(),
+                    explanation: format!("{} -> 降为 {}", words.join("、"), priority.as_str()),
+                });
+            }
+        }
+    } else {
+        priority = Priority::P4;
+    }
+
+    Classification {
+        kind,
+        category: category.code.clone(),
+        category_name: category.name.clone(),
+        priority,
+        response_target_secs: rules.response_targets.get(&priority).copied(),
+        matched: explained,
+        department: if kind == Kind::NonPolice {
+            category.department.clone()
+        } else {
+            String::new()
+        },
+        rules_version: rules.version.clone(),
+        needs_confirmation,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> CompiledRules {
+        CompiledRules::builtin().expect("rules")
+    }
+
+    fn run(text: &str) -> Classification {
+        classify(&rules(), text, "CHANNEL_110", "")
+    }
+
+    #[test]
+    fn knife_in_progress_is_p1_and_explained() {
+        let c = run("有人正在街上拿着刀追人");
+        assert_eq!(c.kind, Kind::Police);
+        assert_eq!(c.priority, Priority::P1);
+        assert!(
+            c.matched
+                .iter()
+                .any(|m| m.words.contains(&"拿着刀".to_owned()))
+        );
+    }
+
+    #[test]
+    fn negated_injury_keeps_a_crash_with_the_police_only() {
+        let c = run("两辆车追尾了，没有人受伤");
+        assert_eq!(c.kind, Kind::Police);
+        assert_eq!(c.category, "TRAFFIC_ACCIDENT");
+        assert_ne!(c.priority, Priority::P1);
+        assert!(
+            c.matched
+                .iter()
+                .any(|m| m.effect == Effect::Negation && m.negated.contains(&"受伤".to_owned()))
+        );
+        let injured = run("两辆车追尾了，有人受伤");
+        assert_eq!(injured.kind, Kind::Joint);
+        assert_eq!(injured.priority, Priority::P1);
+    }
+
+    #[test]
+    fn an_uncertain_question_is_not_a_negation() {
+        let c = run("两辆车撞了，不知道有没有人受伤");
+        assert_eq!(c.priority, Priority::P1);
+    }
+
+    #[test]
+    fn danger_keeps_a_utility_call_with_the_police() {
+        let c = run("停电了，楼道里电线着火了");
+        assert!(c.kind.stays_with_police());
+        let c = run("小区停水了，邻居家老人晕倒了");
+        assert!(c.kind.stays_with_police());
+        assert_eq!(c.priority, Priority::P1);
+    }
+
+    #[test]
+    fn nothing_usable_stays_with_the_police_for_confirmation() {
+        let c = run("嗯嗯那个就是这样");
+        assert_eq!(c.kind, Kind::Police);
+        assert!(c.needs_confirmation);
+        assert!(c.matched.iter().any(|m| m.effect == Effect::Fallback));
+    }
+
+    #[test]
+    fn clear_non_police_business_is_diverted_with_a_department() {
+        let c = run("我们这边停水三天了，一直没人来修");
+        assert_eq!(c.kind, Kind::NonPolice);
+        assert_eq!(c.category, "UTILITIES");
+        assert!(!c.department.is_empty());
+        assert_eq!(c.priority, Priority::P4);
+        assert_eq!(c.response_target_secs, None);
+    }
+
+    #[test]
+    fn a_complaint_needs_a_police_actor() {
+        assert_eq!(run("我要投诉交警乱罚款，态度很差").kind, Kind::Complaint);
+        assert_eq!(run("我要投诉这个商家卖假货").kind, Kind::NonPolice);
+    }
+}

@@ -1,0 +1,68 @@
+//! Triage's metrics: diversions each way, bounces, overdue transfers, classifications.
+
+use std::sync::LazyLock;
+
+use pingan_platform::metrics::register;
+use prometheus::{IntCounterVec, IntGaugeVec, Opts};
+
+/// Transfers created, by direction (`to_12345`, `from_12345`) and route.
+pub static DIVERSIONS: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
+    register(IntCounterVec::new(
+        Opts::new(
+            "pingan_triage_diversions_total",
+            "Requests moved between 110 and 12345, by direction and route",
+        ),
+        &["direction", "route"],
+    ))
+});
+
+/// Bounces: 12345 sent a diversion back (`to_12345`), or we returned a ticket (`from_12345`).
+pub static BOUNCES: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
+    register(IntCounterVec::new(
+        Opts::new(
+            "pingan_triage_bounces_total",
+            "Transfers sent back, by the direction of the original transfer",
+        ),
+        &["direction"],
+    ))
+});
+
+/// Open transfers past their 12345 deadline.
+pub static OVERDUE: LazyLock<Option<IntGaugeVec>> = LazyLock::new(|| {
+    register(IntGaugeVec::new(
+        Opts::new(
+            "pingan_triage_overdue_transfers",
+            "Open transfers past their 12345 deadline",
+        ),
+        &["direction"],
+    ))
+});
+
+/// Classifications by kind.
+pub static CLASSIFICATIONS: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
+    register(IntCounterVec::new(
+        Opts::new(
+            "pingan_triage_classifications_total",
+            "Calls classified, by kind",
+        ),
+        &["kind", "needs_confirmation"],
+    ))
+});
+
+/// Delivery attempts to the other side that failed, by action.
+pub static DELIVERY_FAILURES: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
+    register(IntCounterVec::new(
+        Opts::new(
+            "pingan_triage_delivery_failures_total",
+            "Failed calls to 12345 or intake (retried), by action",
+        ),
+        &["action"],
+    ))
+});
+
+/// Increments `counter{labels}` when the metric exists.
+pub fn inc(counter: &LazyLock<Option<IntCounterVec>>, labels: &[&str]) {
+    if let Some(c) = counter.as_ref() {
+        c.with_label_values(labels).inc();
+    }
+}
