@@ -219,7 +219,11 @@ async fn outage_loses_and_doubles_nothing(backend: TestBackend) {
         );
         ids.push(t.transfer_id);
     }
-    // Controlled time passes until the courier has retried each transfer (bounded).
+    // 30 s of controlled time with 12345 down, then until the courier has retried each transfer.
+    for _ in 0..6 {
+        b.clock.advance(Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     for id in &ids {
         let mut t = get(&mut dispatcher, id).await;
         for _ in 0..100 {
