@@ -600,6 +600,7 @@ impl Router {
             Ok(Priority::P1 | Priority::P2 | Priority::P3) => incident.priority,
             _ => Priority::P3 as i32,
         };
+        let lookout = crate::domain::lookout::lookout_for(&classification, &incident.description);
         let summary: String = pingan_platform::pii::scrub(&incident.description)
             .chars()
             .take(120)
@@ -617,7 +618,7 @@ impl Router {
             station_id: incident.station_id.clone(),
             grid_id: incident.grid_id.clone(),
             unit_requirements: Vec::new(),
-            lookout: None,
+            lookout,
             station_kind: incident.station_kind,
         }
     }
