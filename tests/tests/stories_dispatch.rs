@@ -68,7 +68,11 @@ async fn story_1_lost_phone_in_a_taxi_is_dispatched_and_followed_to_close(backen
     .await;
     assert_eq!(dispatch.incident_id, incident_id);
     assert_eq!(dispatch.grid_id, GRID);
-    assert!(dispatch.lookout_error.is_empty(), "{}", dispatch.lookout_error);
+    assert!(
+        dispatch.lookout_error.is_empty(),
+        "{}",
+        dispatch.lookout_error
+    );
     let stored = broadcasts(&stories, GRID).await;
     assert!(
         stored
@@ -186,7 +190,11 @@ async fn story_3_non_police_call_is_diverted_to_12345_and_followed_until_handled
         .await
         .expect("report call")
         .into_inner();
-    assert_eq!(response.outcome(), Outcome::DivertedTo12345, "{response:#?}");
+    assert_eq!(
+        response.outcome(),
+        Outcome::DivertedTo12345,
+        "{response:#?}"
+    );
     assert!(!response.transfer_id.is_empty());
     assert!(response.dispatch_id.is_empty());
     assert_eq!(

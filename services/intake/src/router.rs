@@ -368,6 +368,12 @@ impl Router {
     ) -> Result<(), ApiError> {
         let now = self.context.clock.now();
         let dispatch = response.and_then(|r| r.dispatch).unwrap_or_default();
+        // The step happened when dispatch opened it, before the unit steps dispatch reports.
+        let opened_at = dispatch
+            .opened_at
+            .as_ref()
+            .and_then(timeline::from_timestamp)
+            .map_or(now, |at| at.min(now));
         let active: Vec<_> = dispatch
             .assignments
             .iter()
@@ -406,7 +412,7 @@ impl Router {
                     incident,
                     IncidentStatus::Dispatched,
                     &actor,
-                    now,
+                    opened_at,
                     "dispatch opened",
                 )
                 .await?;
@@ -426,7 +432,7 @@ impl Router {
                 Entry::new(
                     id,
                     TimelineEntryKind::DispatchOpened,
-                    now,
+                    opened_at,
                     &actor,
                     "dispatch",
                     summary,

@@ -62,7 +62,11 @@ mod tests {
         )
         .expect("lookout");
         assert!(lookout.message.starts_with("协查："));
-        assert!(!lookout.message.contains("13812345678"), "{}", lookout.message);
+        assert!(
+            !lookout.message.contains("13812345678"),
+            "{}",
+            lookout.message
+        );
         assert_eq!(lookout.audiences, vec![BroadcastAudience::Residents as i32]);
         assert!(lookout.grid_id.is_empty(), "the dispatch's grid");
     }
