@@ -10,6 +10,7 @@ use pingan_platform::auth::Role;
 use pingan_platform::with_db;
 use pingan_proto::common::v1::{Channel, Priority};
 use pingan_proto::dispatch::v1 as dpb;
+use pingan_proto::hotline::v1::ReplyKind;
 use pingan_proto::intake::v1::{IncidentStatus, Outcome, TimelineEntryKind as Kind};
 use pingan_proto::triage::v1 as tpb;
 use pingan_tests::{Service, TestBackend, backend_tests};
@@ -17,6 +18,7 @@ use stories_support::*;
 
 backend_tests!(
     story_1_lost_phone_in_a_taxi_is_dispatched_and_followed_to_close,
+    story_1_emergency_help_is_answered_within_five_minutes,
     story_3_non_police_call_is_diverted_to_12345_and_followed_until_handled,
     story_4_police_business_from_12345_is_dispatched_like_a_110_call,
 );
@@ -174,6 +176,51 @@ async fn story_1_lost_phone_in_a_taxi_is_dispatched_and_followed_to_close(backen
     stories.shutdown().await;
 }
 
+/// Story 1's rule: emergency help is answered (a unit assigned and moving) within 5 minutes, the
+/// urban P1 target, and the incident's clocks show it.
+async fn story_1_emergency_help_is_answered_within_five_minutes(backend: TestBackend) {
+    let stories = Stories::start(backend).await;
+    let mut call_taker = stories.call_taker();
+    let mut room = stories.command_room();
+    let response = call_taker
+        .report_call(call_110("story1-help", "救命！有人被困在电梯里出不来了"))
+        .await
+        .expect("report call")
+        .into_inner();
+    assert_eq!(response.outcome(), Outcome::Dispatched, "{response:#?}");
+    let classification = response.classification.clone().expect("classification");
+    assert_eq!(
+        classification.priority(),
+        Priority::P1,
+        "{classification:#?}"
+    );
+    assert_eq!(classification.response_target.map(|d| d.seconds), Some(300));
+    let unit = response.assigned_unit_ids.first().expect("a unit").clone();
+    let mut officer = stories.officer(NEAREST_OFFICER);
+    let dispatch = wait_dispatch(&mut officer, &response.dispatch_id, "exists", |_| true).await;
+    assert_eq!(dispatch.response_target.map(|d| d.seconds), Some(300));
+    officer
+        .mark_en_route(dpb::MarkEnRouteRequest {
+            request_id: "story1-help-en-route".into(),
+            dispatch_id: response.dispatch_id.clone(),
+            unit_id: unit.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("en route");
+    let moving = wait_incident(&mut room, &response.incident_id, "got a unit moving", |i| {
+        i.clocks.as_ref().is_some_and(|c| c.en_route_at.is_some())
+    })
+    .await;
+    let clocks = moving.clocks.expect("clocks");
+    assert_eq!(clocks.response_target.map(|d| d.seconds), Some(300));
+    let to_en_route = clocks.to_en_route.expect("to_en_route");
+    assert!(to_en_route.seconds < 300, "{clocks:#?}");
+    assert!(!clocks.response_target_breached);
+    assert!(!dispatch.sla_breached);
+    stories.shutdown().await;
+}
+
 /// Story 3: a water outage on 110 is not police business: it is diverted to 12345 with a
 /// receipt, 12345 gets the ticket, and its HANDLED outcome reaches intake's timeline.
 async fn story_3_non_police_call_is_diverted_to_12345_and_followed_until_handled(
@@ -270,6 +317,38 @@ async fn story_3_non_police_call_is_diverted_to_12345_and_followed_until_handled
     })
     .await;
     assert!(!handled.close_reason.is_empty());
+
+    // A consumer complaint on 110 goes the same way, to its own department.
+    let consumer = call_taker
+        .report_call(call_110(
+            "story3-consumer",
+            "超市卖过期食品，商家不给退货，我要投诉",
+        ))
+        .await
+        .expect("report call")
+        .into_inner();
+    assert_eq!(
+        consumer.outcome(),
+        Outcome::DivertedTo12345,
+        "{consumer:#?}"
+    );
+    assert!(!consumer.transfer_id.is_empty());
+    assert_ne!(consumer.transfer_id, transfer_id);
+    let c = consumer.classification.expect("classification");
+    assert_eq!(c.category, "CONSUMER");
+    let consumer_transfer = consumer.transfer_id.clone();
+    let ticket = eventually("12345 got the consumer ticket", || {
+        let simulator = simulator.clone();
+        let id = consumer_transfer.clone();
+        async move {
+            simulator
+                .tickets()
+                .into_iter()
+                .find(|t| t.request.request_id == id)
+        }
+    })
+    .await;
+    assert_eq!(ticket.request.department, c.department);
     stories.shutdown().await;
 }
 
@@ -348,6 +427,21 @@ async fn story_4_police_business_from_12345_is_dispatched_like_a_110_call(backen
         "one incident: {:?}",
         listed.incidents
     );
+    // 12345 heard the ticket was accepted, with the incident.
+    let simulator = simulator(&stories);
+    let reply = eventually("12345 got the ACCEPTED reply", || {
+        let simulator = simulator.clone();
+        let incident_id = incident_id.clone();
+        async move {
+            simulator.replies().into_iter().find(|r| {
+                r.ticket_id == "T-4001"
+                    && r.kind == ReplyKind::Accepted as i32
+                    && r.incident_id == incident_id
+            })
+        }
+    })
+    .await;
+    assert_eq!(reply.incident_id, incident_id);
     let entries = wait_entry(&mut room, &incident_id, Kind::UnitAssigned, |_| true).await;
     let seen = kinds(&entries);
     for k in [Kind::CallReceived, Kind::Classified, Kind::DispatchOpened] {
