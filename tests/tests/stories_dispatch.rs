@@ -117,7 +117,7 @@ async fn story_1_lost_phone_in_a_taxi_is_dispatched_and_followed_to_close(backen
         i.status() == IncidentStatus::OnScene
     })
     .await;
-    let clocks = on_scene.clocks.clone().expect("clocks");
+    let clocks = on_scene.clocks.expect("clocks");
     assert!(clocks.unit_assigned_at.is_some(), "{clocks:#?}");
     assert!(clocks.en_route_at.is_some(), "{clocks:#?}");
     assert!(clocks.on_scene_at.is_some(), "{clocks:#?}");

@@ -190,7 +190,6 @@ pub async fn timeline(intake: &mut Intake, id: &str) -> Vec<ipb::TimelineEntry> 
     intake
         .get_incident_timeline(ipb::GetIncidentTimelineRequest {
             incident_id: id.into(),
-            ..Default::default()
         })
         .await
         .expect("timeline")
