@@ -368,6 +368,12 @@ impl Router {
     ) -> Result<(), ApiError> {
         let now = self.context.clock.now();
         let dispatch = response.and_then(|r| r.dispatch).unwrap_or_default();
+        // The step happened when dispatch opened it, before the unit steps dispatch reports.
+        let opened_at = dispatch
+            .opened_at
+            .as_ref()
+            .and_then(timeline::from_timestamp)
+            .map_or(now, |at| at.min(now));
         let active: Vec<_> = dispatch
             .assignments
             .iter()
@@ -406,7 +412,7 @@ impl Router {
                     incident,
                     IncidentStatus::Dispatched,
                     &actor,
-                    now,
+                    opened_at,
                     "dispatch opened",
                 )
                 .await?;
@@ -426,7 +432,7 @@ impl Router {
                 Entry::new(
                     id,
                     TimelineEntryKind::DispatchOpened,
-                    now,
+                    opened_at,
                     &actor,
                     "dispatch",
                     summary,
@@ -600,6 +606,7 @@ impl Router {
             Ok(Priority::P1 | Priority::P2 | Priority::P3) => incident.priority,
             _ => Priority::P3 as i32,
         };
+        let lookout = crate::domain::lookout::lookout_for(&classification, &incident.description);
         let summary: String = pingan_platform::pii::scrub(&incident.description)
             .chars()
             .take(120)
@@ -617,7 +624,7 @@ impl Router {
             station_id: incident.station_id.clone(),
             grid_id: incident.grid_id.clone(),
             unit_requirements: Vec::new(),
-            lookout: None,
+            lookout,
             station_kind: incident.station_kind,
         }
     }

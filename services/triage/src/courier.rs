@@ -31,10 +31,28 @@ impl Bridge {
     pub async fn deliver_pending_of(&self, transfer_id: &str) {
         match self.store.latest_delivery(transfer_id).await {
             Ok(Some(delivery)) if delivery.status == "PENDING" => {
-                self.deliver(delivery).await;
+                let (id, attempts) = (delivery.delivery_id.clone(), delivery.attempts);
+                if !self.deliver(delivery).await {
+                    // The background courier may have leased it first: the caller is owed the
+                    // result of that attempt, not a PENDING snapshot taken while it runs.
+                    self.await_attempt(&id, attempts).await;
+                }
             }
             Ok(_) => {}
             Err(err) => tracing::warn!(transfer_id, error = %err, "cannot read deliveries"),
+        }
+    }
+
+    /// Waits (real time, at most the lease of one attempt) until the delivery is done or one
+    /// more attempt of it has failed.
+    async fn await_attempt(&self, delivery_id: &str, attempts: i32) {
+        let give_up = Instant::now() + self.config.call_timeout * 2;
+        while Instant::now() < give_up {
+            match self.store.delivery(delivery_id).await {
+                Ok(Some(d)) if d.status == "PENDING" && d.attempts <= attempts => {}
+                _ => return,
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 

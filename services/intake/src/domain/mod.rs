@@ -1,6 +1,7 @@
 //! Intake's rules, without I/O: validation, duplicate matching, what a call's outcome is, and
 //! how incident statuses move.
 
+pub mod lookout;
 pub mod validate;
 
 use chrono::{DateTime, Utc};
