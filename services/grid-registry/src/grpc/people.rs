@@ -1,6 +1,8 @@
 //! 一标三实: addresses, residents, houses, premises, and the audited ID-number lookup.
 
+use pingan_platform::audit::Audit;
 use pingan_platform::auth::Role;
+use pingan_proto::audit::v1::AuditOutcome;
 use pingan_platform::pii::PiiKind;
 use pingan_platform::{ApiError, FieldViolations, StorageError};
 use pingan_proto::grid::v1 as pb;
@@ -312,7 +314,33 @@ impl GridRegistryApi {
                 .unwrap_or_default(),
             at: now,
         };
-        self.store.record_lookup(&lookup).await?;
+        // The lookup and its audit record (purpose and reference, never the number) commit together.
+        let audit = Audit::new(
+            caller.actor(),
+            "grid.FindResidentByIdNumber",
+            "resident",
+            &lookup.resident_id,
+        )
+        .station(found.as_ref().map(|f| f.station_id.clone()).unwrap_or_default())
+        .outcome(if found.is_some() {
+            AuditOutcome::Success
+        } else {
+            AuditOutcome::Failed
+        })
+        .detail(format!(
+            "lookup {} purpose {} reference {:?} reason {:?}: {}",
+            lookup.lookup_id,
+            pb::LookupPurpose::try_from(lookup.purpose)
+                .map(|p| p.as_str_name())
+                .unwrap_or("UNKNOWN"),
+            lookup.reference_id,
+            lookup.reason,
+            if found.is_some() { "found" } else { "no resident" }
+        ));
+        let mut tx = self.context.db.begin().await?;
+        self.store.record_lookup(&mut tx, &lookup).await?;
+        pingan_platform::audit::record(&self.context, &mut tx, crate::SHORT_NAME, &audit).await?;
+        self.context.outbox.commit(tx).await?;
         tracing::info!(
             lookup_id = %lookup.lookup_id,
             subject = %lookup.actor.subject,

@@ -6,6 +6,7 @@ mod sql;
 pub use sql::SqlStore;
 
 use pingan_platform::StorageError;
+use pingan_platform::storage::Tx;
 
 use crate::domain::*;
 
@@ -134,8 +135,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn premises(&self, premises_id: &str) -> Result<Option<Premises>, StorageError>;
     /// Premises of a grid.
     async fn premises_in_grid(&self, grid_id: &str) -> Result<Vec<Premises>, StorageError>;
-    /// Records an ID-number lookup.
-    async fn record_lookup(&self, lookup: &IdLookup) -> Result<(), StorageError>;
+    /// Records an ID-number lookup in `tx` (with its audit record).
+    async fn record_lookup(&self, tx: &mut Tx, lookup: &IdLookup) -> Result<(), StorageError>;
 
     /// Stores a visit unless its request id was seen.
     async fn insert_visit(&self, visit: &Visit) -> Result<Inserted<Visit>, StorageError>;

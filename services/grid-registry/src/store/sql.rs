@@ -1,6 +1,7 @@
 //! The SQL store: portable SQL written once with `$N` placeholders, run on either backend.
 //! Records are JSON bodies beside the columns queries filter on (see the migration).
 
+use pingan_platform::storage::Tx;
 use pingan_platform::{Db, StorageError, with_db, with_tx};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -327,14 +328,16 @@ impl Store for SqlStore {
         parse_all(self.bodies(PREMISES_IN_GRID, vec![t(grid_id)]).await?)
     }
 
-    async fn record_lookup(&self, l: &IdLookup) -> Result<(), StorageError> {
+    async fn record_lookup(&self, tx: &mut Tx, l: &IdLookup) -> Result<(), StorageError> {
         let args = vec![
             t(&l.lookup_id),
             t(&l.resident_id),
             Arg::Int(l.at),
             Arg::Text(json(l)?),
         ];
-        self.execute(INSERT_LOOKUP, args).await.map(|_| ())
+        with_tx!(tx, conn => bind_all!(sqlx::query(INSERT_LOOKUP), args)
+            .execute(&mut *conn).await.map(|_| ()))?;
+        Ok(())
     }
 
     async fn insert_visit(&self, v: &Visit) -> Result<Inserted<Visit>, StorageError> {
