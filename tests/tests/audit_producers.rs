@@ -1,5 +1,5 @@
-//! The audit log's producers that were missing: grid-registry (every ID-number lookup, with its
-//! purpose and reference, never the number) and triage (diversions, received 12345 tickets,
+//! The audit log's producers that were missing: grid-registry (its writes, and every ID-number
+//! lookup with its purpose and reference, never the number) and triage (diversions, received 12345 tickets,
 //! outcomes, rule reloads) enqueue `pingan.audit.v1.AuditRecord` for complaints-audit in the
 //! business transaction. Checked in each service's outbox, on both backends.
 
@@ -94,6 +94,27 @@ async fn id_number_lookups_are_audited_without_the_number(backend: TestBackend) 
     let (miss, _) = lookups[1];
     assert_eq!(miss.outcome(), AuditOutcome::Failed);
     assert!(miss.detail.contains("found-2"));
+
+    // The import's writes were audited too, one record per change, none with personal data.
+    let count = |action: &str| records.iter().filter(|(r, _)| r.action == action).count();
+    assert_eq!(count("grid.UpsertStation"), 3);
+    assert_eq!(count("grid.UpsertGrid"), 18);
+    assert_eq!(count("grid.UpsertResident"), 30);
+    assert_eq!(count("grid.UpsertPremises"), 12);
+    assert!(count("grid.AssignOfficer") > 0);
+    let residents = jurisdiction();
+    let clear: Vec<&str> = residents["residents"]
+        .as_array()
+        .expect("residents")
+        .iter()
+        .flat_map(|r| [r["id_number"].as_str(), r["phone"].as_str()])
+        .flatten()
+        .filter(|v| !v.is_empty())
+        .collect();
+    for (record, destination) in &records {
+        assert_eq!(destination, "complaints-audit");
+        assert_clean(record, &clear);
+    }
     cluster.shutdown().await.expect("shutdown");
 }
 

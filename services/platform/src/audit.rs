@@ -81,9 +81,21 @@ impl Audit {
             source_service: source_service.to_owned(),
             outcome: self.outcome as i32,
             station_id: self.station_id.clone(),
-            detail: crate::pii::scrub(&self.detail),
+            detail: short_detail(&self.detail),
             client: String::new(),
         }
+    }
+}
+
+/// Longest detail sent, in characters (complaints-audit takes up to 2000).
+pub const MAX_DETAIL_CHARS: usize = 500;
+
+/// The detail scrubbed of clear phone and ID numbers and cut to [`MAX_DETAIL_CHARS`].
+fn short_detail(detail: &str) -> String {
+    let scrubbed = crate::pii::scrub(detail);
+    match scrubbed.char_indices().nth(MAX_DETAIL_CHARS) {
+        Some((cut, _)) => format!("{}…", &scrubbed[..cut]),
+        None => scrubbed,
     }
 }
 
@@ -112,11 +124,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn detail_is_scrubbed_and_outcome_defaults_to_success() {
+    fn detail_is_scrubbed_and_cut_and_outcome_defaults_to_success() {
         let audit = Audit::new(Actor::default(), "grid.X", "resident", "r-1")
             .detail("call from 13800138000 about 110101199003071234");
         assert_eq!(audit.outcome, AuditOutcome::Success);
-        let scrubbed = crate::pii::scrub(&audit.detail);
+        let scrubbed = short_detail(&audit.detail);
         assert!(!crate::pii::contains_clear_pii(&scrubbed), "{scrubbed}");
+        assert!(scrubbed.starts_with("call from "));
+        let long = short_detail(&"停水".repeat(400));
+        assert_eq!(long.chars().count(), MAX_DETAIL_CHARS + 1);
     }
 }

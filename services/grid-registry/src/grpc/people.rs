@@ -1,6 +1,5 @@
 //! 一标三实: addresses, residents, houses, premises, and the audited ID-number lookup.
 
-use pingan_platform::audit::Audit;
 use pingan_platform::auth::Role;
 use pingan_proto::audit::v1::AuditOutcome;
 use pingan_platform::pii::PiiKind;
@@ -70,7 +69,14 @@ impl GridRegistryApi {
             created_at: existing.map_or(now, |a| a.created_at),
             updated_at: now,
         };
-        let created = self.store.put_address(&address).await?;
+        let audit = Self::audit(&caller, "UpsertAddress", "address", &address.address_id)
+            .station(&address.station_id);
+        let created = self
+            .audited(async |tx| {
+                let created = self.store.put_address(tx, &address).await?;
+                Ok((created, Some(audit.detail(format!("created: {created}")))))
+            })
+            .await?;
         Ok(pb::UpsertAddressResponse {
             address: Some(convert::address(&address)),
             created,
@@ -151,15 +157,17 @@ impl GridRegistryApi {
             created_at: existing.as_ref().map_or(now, |e| e.created_at),
             updated_at: now,
         };
-        let created = match self.store.put_resident(&resident).await {
-            Ok(created) => created,
-            Err(StorageError::Conflict(_)) => {
-                return Err(ApiError::AlreadyExists(
+        let audit = Self::audit(&caller, "UpsertResident", "resident", &resident.resident_id)
+            .station(&resident.station_id);
+        let created = self
+            .audited(async |tx| match self.store.put_resident(tx, &resident).await {
+                Ok(created) => Ok((created, Some(audit.detail(format!("created: {created}"))))),
+                Err(StorageError::Conflict(_)) => Err(ApiError::AlreadyExists(
                     "another resident has this id_number".into(),
-                ));
-            }
-            Err(other) => return Err(other.into()),
-        };
+                )),
+                Err(other) => Err(other.into()),
+            })
+            .await?;
         tracing::info!(resident_id = %resident.resident_id, grid_id = %resident.grid_id, created, "resident stored");
         Ok(pb::UpsertResidentResponse {
             resident: Some(
@@ -209,7 +217,14 @@ impl GridRegistryApi {
             created_at: existing.map_or(now, |h| h.created_at),
             updated_at: now,
         };
-        let created = self.store.put_house(&house).await?;
+        let audit = Self::audit(&caller, "UpsertHouse", "house", &house.house_id)
+            .station(&house.station_id);
+        let created = self
+            .audited(async |tx| {
+                let created = self.store.put_house(tx, &house).await?;
+                Ok((created, Some(audit.detail(format!("created: {created}")))))
+            })
+            .await?;
         Ok(pb::UpsertHouseResponse {
             house: Some(self.presenter(&caller, &house.station_id).house(&house)),
             created,
@@ -267,7 +282,14 @@ impl GridRegistryApi {
             created_at: existing.as_ref().map_or(now, |p| p.created_at),
             updated_at: now,
         };
-        let created = self.store.put_premises(&premises).await?;
+        let audit = Self::audit(&caller, "UpsertPremises", "premises", &premises.premises_id)
+            .station(&premises.station_id);
+        let created = self
+            .audited(async |tx| {
+                let created = self.store.put_premises(tx, &premises).await?;
+                Ok((created, Some(audit.detail(format!("created: {created}")))))
+            })
+            .await?;
         Ok(pb::UpsertPremisesResponse {
             premises: Some(
                 self.presenter(&caller, &premises.station_id)
@@ -315,9 +337,9 @@ impl GridRegistryApi {
             at: now,
         };
         // The lookup and its audit record (purpose and reference, never the number) commit together.
-        let audit = Audit::new(
-            caller.actor(),
-            "grid.FindResidentByIdNumber",
+        let audit = Self::audit(
+            &caller,
+            "FindResidentByIdNumber",
             "resident",
             &lookup.resident_id,
         )
@@ -337,10 +359,11 @@ impl GridRegistryApi {
             lookup.reason,
             if found.is_some() { "found" } else { "no resident" }
         ));
-        let mut tx = self.context.db.begin().await?;
-        self.store.record_lookup(&mut tx, &lookup).await?;
-        pingan_platform::audit::record(&self.context, &mut tx, crate::SHORT_NAME, &audit).await?;
-        self.context.outbox.commit(tx).await?;
+        self.audited(async |tx| {
+            self.store.record_lookup(tx, &lookup).await?;
+            Ok(((), Some(audit)))
+        })
+        .await?;
         tracing::info!(
             lookup_id = %lookup.lookup_id,
             subject = %lookup.actor.subject,
