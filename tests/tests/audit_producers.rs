@@ -227,7 +227,11 @@ async fn triage_diversions_tickets_outcomes_and_reloads_are_audited(backend: Tes
     let outcome = of("triage.RecordTransferOutcome");
     assert_eq!(outcome.len(), 1, "{records:?}");
     assert_eq!(outcome[0].resource_id, transfer.transfer_id);
-    assert!(outcome[0].detail.contains("HANDLED"), "{}", outcome[0].detail);
+    assert!(
+        outcome[0].detail.contains("HANDLED"),
+        "{}",
+        outcome[0].detail
+    );
     let ticket = of("triage.ReceiveHotlineTicket");
     assert_eq!(ticket.len(), 1, "{records:?}");
     assert_eq!(ticket[0].resource_id, inbound);

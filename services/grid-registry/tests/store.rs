@@ -5,8 +5,8 @@ use pingan_grid_registry::domain::*;
 use pingan_grid_registry::store::{
     Inserted, NeedFilter, OutreachFilter, Page, ReinspectionFilter, Scope, SqlStore, Store,
 };
-use pingan_platform::backend_tests;
 use pingan_platform::Db;
+use pingan_platform::backend_tests;
 use pingan_platform::storage::{Backend, StorageError};
 use pingan_platform::testing::TestDatabase;
 

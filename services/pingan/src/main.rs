@@ -159,13 +159,9 @@ async fn registry_import(args: ImportArgs) -> anyhow::Result<()> {
         Some(endpoint) => connect(endpoint).await?,
         None => registry.clone(),
     };
-    let report = pingan::registry_import::import(
-        registry,
-        Some(dispatch),
-        args.token.as_deref(),
-        &json,
-    )
-    .await?;
+    let report =
+        pingan::registry_import::import(registry, Some(dispatch), args.token.as_deref(), &json)
+            .await?;
     println!("{report}");
     Ok(())
 }

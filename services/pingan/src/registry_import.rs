@@ -385,7 +385,9 @@ fn unit_kind(unit: &UnitIn) -> Result<dispatch::UnitKind, ImportError> {
         })
 }
 
-fn unit_requests_of(file: &Jurisdiction) -> Result<Vec<dispatch::RegisterUnitRequest>, ImportError> {
+fn unit_requests_of(
+    file: &Jurisdiction,
+) -> Result<Vec<dispatch::RegisterUnitRequest>, ImportError> {
     file.units
         .iter()
         .map(|unit| {
@@ -618,9 +620,11 @@ mod tests {
         // Within about 300 m of some station origin.
         let file: Jurisdiction = serde_json::from_str(DEMO).expect("json");
         for (unit_id, p) in &points {
-            let near = file.stations.iter().filter_map(|s| s.origin).any(|[lat, lon]| {
-                (p.lat - lat).abs() < 0.003 && (p.lon - lon).abs() < 0.004
-            });
+            let near = file
+                .stations
+                .iter()
+                .filter_map(|s| s.origin)
+                .any(|[lat, lon]| (p.lat - lat).abs() < 0.003 && (p.lon - lon).abs() < 0.004);
             assert!(near, "{unit_id}");
         }
     }

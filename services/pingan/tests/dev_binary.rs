@@ -11,8 +11,8 @@ use pingan_proto::dispatch::v1::{FindNearestUnitsRequest, ListUnitsRequest, Unit
 use pingan_proto::grid::v1::ListGridsRequest;
 use pingan_proto::grid::v1::grid_registry_service_client::GridRegistryServiceClient;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tonic::transport::Channel;
 use tokio::process::Command;
+use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -169,6 +169,10 @@ async fn demo_jurisdiction_is_loaded(channel: Channel) {
         .into_inner()
         .units;
     assert!(!nearest.is_empty());
-    assert!(nearest.iter().all(|u| u.unit_id.starts_with("u-st-rongxiang")));
+    assert!(
+        nearest
+            .iter()
+            .all(|u| u.unit_id.starts_with("u-st-rongxiang"))
+    );
     assert!(nearest.iter().all(|u| u.distance_m < 1_000.0));
 }

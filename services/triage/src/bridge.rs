@@ -401,7 +401,11 @@ impl Bridge {
                             "transfer",
                             &row.transfer_id,
                         )
-                        .detail(format!("outcome {}: {}", to.as_str(), request.note)),
+                        .detail(format!(
+                            "outcome {}: {}",
+                            to.as_str(),
+                            request.note
+                        )),
                     )
                     .await?;
                     Ok(pb::RecordTransferOutcomeResponse {

@@ -71,8 +71,8 @@ pub async fn command_center(cluster: &TestCluster) -> Client {
 /// Registers every unit of the demo jurisdiction (AVAILABLE) with the requests
 /// `pingan registry import` sends.
 pub async fn import_units(client: &mut Client) -> Vec<RegisterUnitRequest> {
-    let requests = pingan::registry_import::unit_requests(&jurisdiction().to_string())
-        .expect("unit requests");
+    let requests =
+        pingan::registry_import::unit_requests(&jurisdiction().to_string()).expect("unit requests");
     for request in &requests {
         let response = client
             .register_unit(request.clone())

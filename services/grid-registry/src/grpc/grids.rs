@@ -116,8 +116,8 @@ impl GridRegistryApi {
             created_at: existing.as_ref().map_or(now, |g| g.created_at),
             updated_at: now,
         };
-        let audit = Self::audit(&caller, "UpsertGrid", "grid", &grid.grid_id)
-            .station(&grid.station_id);
+        let audit =
+            Self::audit(&caller, "UpsertGrid", "grid", &grid.grid_id).station(&grid.station_id);
         let created = self
             .audited(async |tx| {
                 let created = self.store.put_grid(tx, &grid).await?;

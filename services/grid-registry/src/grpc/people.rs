@@ -1,9 +1,9 @@
 //! 一标三实: addresses, residents, houses, premises, and the audited ID-number lookup.
 
 use pingan_platform::auth::Role;
-use pingan_proto::audit::v1::AuditOutcome;
 use pingan_platform::pii::PiiKind;
 use pingan_platform::{ApiError, FieldViolations, StorageError};
+use pingan_proto::audit::v1::AuditOutcome;
 use pingan_proto::grid::v1 as pb;
 use tonic::Request;
 
@@ -160,13 +160,15 @@ impl GridRegistryApi {
         let audit = Self::audit(&caller, "UpsertResident", "resident", &resident.resident_id)
             .station(&resident.station_id);
         let created = self
-            .audited(async |tx| match self.store.put_resident(tx, &resident).await {
-                Ok(created) => Ok((created, Some(audit.detail(format!("created: {created}"))))),
-                Err(StorageError::Conflict(_)) => Err(ApiError::AlreadyExists(
-                    "another resident has this id_number".into(),
-                )),
-                Err(other) => Err(other.into()),
-            })
+            .audited(
+                async |tx| match self.store.put_resident(tx, &resident).await {
+                    Ok(created) => Ok((created, Some(audit.detail(format!("created: {created}"))))),
+                    Err(StorageError::Conflict(_)) => Err(ApiError::AlreadyExists(
+                        "another resident has this id_number".into(),
+                    )),
+                    Err(other) => Err(other.into()),
+                },
+            )
             .await?;
         tracing::info!(resident_id = %resident.resident_id, grid_id = %resident.grid_id, created, "resident stored");
         Ok(pb::UpsertResidentResponse {
@@ -343,7 +345,12 @@ impl GridRegistryApi {
             "resident",
             &lookup.resident_id,
         )
-        .station(found.as_ref().map(|f| f.station_id.clone()).unwrap_or_default())
+        .station(
+            found
+                .as_ref()
+                .map(|f| f.station_id.clone())
+                .unwrap_or_default(),
+        )
         .outcome(if found.is_some() {
             AuditOutcome::Success
         } else {
@@ -357,7 +364,11 @@ impl GridRegistryApi {
                 .unwrap_or("UNKNOWN"),
             lookup.reference_id,
             lookup.reason,
-            if found.is_some() { "found" } else { "no resident" }
+            if found.is_some() {
+                "found"
+            } else {
+                "no resident"
+            }
         ));
         self.audited(async |tx| {
             self.store.record_lookup(tx, &lookup).await?;

@@ -140,7 +140,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn record_lookup(&self, tx: &mut Tx, lookup: &IdLookup) -> Result<(), StorageError>;
 
     /// Stores a visit unless its request id was seen.
-    async fn insert_visit(&self, tx: &mut Tx, visit: &Visit) -> Result<Inserted<Visit>, StorageError>;
+    async fn insert_visit(
+        &self,
+        tx: &mut Tx,
+        visit: &Visit,
+    ) -> Result<Inserted<Visit>, StorageError>;
     /// Stores a need unless its request id was seen.
     async fn insert_need(&self, tx: &mut Tx, need: &Need) -> Result<Inserted<Need>, StorageError>;
     /// A need.
@@ -175,7 +179,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<Inspection>, StorageError>;
 
     /// Stores an outreach event unless its request id was seen.
-    async fn insert_outreach(&self, tx: &mut Tx, event: &Outreach) -> Result<Inserted<Outreach>, StorageError>;
+    async fn insert_outreach(
+        &self,
+        tx: &mut Tx,
+        event: &Outreach,
+    ) -> Result<Inserted<Outreach>, StorageError>;
     /// Outreach events in scope.
     async fn outreach(&self, filter: &OutreachFilter) -> Result<Vec<Outreach>, StorageError>;
 

@@ -143,7 +143,7 @@ impl SqlStore {
             return Ok(Inserted::New(record.clone()));
         }
         let bodies: Vec<String> = with_tx!(tx, conn =>
-            bind_all!(sqlx::query_scalar::<_, String>(by_request), vec![t(request_id)])
+            bind_all!(sqlx::query_scalar::<_, String>(by_request), [t(request_id)])
                 .fetch_all(&mut *conn).await)?;
         match bodies.first().map(|b| parse::<T>(b)).transpose()? {
             Some(existing) if !request_id.is_empty() => Ok(Inserted::Existing(existing)),
@@ -360,8 +360,7 @@ impl Store for SqlStore {
             Arg::Int(i64::from(v.contacted)),
             Arg::Text(json(v)?),
         ];
-        Self::insert_once(tx, INSERT_VISIT, VISIT_BY_REQUEST, &v.request_id, v, args)
-            .await
+        Self::insert_once(tx, INSERT_VISIT, VISIT_BY_REQUEST, &v.request_id, v, args).await
     }
 
     async fn insert_need(&self, tx: &mut Tx, n: &Need) -> Result<Inserted<Need>, StorageError> {
@@ -379,8 +378,7 @@ impl Store for SqlStore {
             Arg::Int(n.due_at),
             Arg::Text(json(n)?),
         ];
-        Self::insert_once(tx, INSERT_NEED, NEED_BY_REQUEST, &n.request_id, n, args)
-            .await
+        Self::insert_once(tx, INSERT_NEED, NEED_BY_REQUEST, &n.request_id, n, args).await
     }
 
     async fn need(&self, need_id: &str) -> Result<Option<Need>, StorageError> {
@@ -432,7 +430,9 @@ impl Store for SqlStore {
             Arg::Int(i.rectification_deadline.unwrap_or(NO_BOUND)),
             Arg::Text(json(i)?),
         ];
-        Self::insert_once(tx, INSERT_INSPECTION,
+        Self::insert_once(
+            tx,
+            INSERT_INSPECTION,
             INSPECTION_BY_REQUEST,
             &i.request_id,
             i,
@@ -483,7 +483,11 @@ impl Store for SqlStore {
         parse_all(self.bodies(DUE_REINSPECTIONS, args).await?)
     }
 
-    async fn insert_outreach(&self, tx: &mut Tx, o: &Outreach) -> Result<Inserted<Outreach>, StorageError> {
+    async fn insert_outreach(
+        &self,
+        tx: &mut Tx,
+        o: &Outreach,
+    ) -> Result<Inserted<Outreach>, StorageError> {
         let args = vec![
             t(&o.outreach_id),
             t(&o.request_id),
@@ -492,8 +496,15 @@ impl Store for SqlStore {
             Arg::Int(o.held_at),
             Arg::Text(json(o)?),
         ];
-        Self::insert_once(tx, INSERT_OUTREACH, OUTREACH_BY_REQUEST, &o.request_id, o, args)
-            .await
+        Self::insert_once(
+            tx,
+            INSERT_OUTREACH,
+            OUTREACH_BY_REQUEST,
+            &o.request_id,
+            o,
+            args,
+        )
+        .await
     }
 
     async fn outreach(&self, f: &OutreachFilter) -> Result<Vec<Outreach>, StorageError> {
@@ -507,7 +518,11 @@ impl Store for SqlStore {
         parse_all(self.bodies(OUTREACH_IN_SCOPE, args).await?)
     }
 
-    async fn insert_broadcast(&self, tx: &mut Tx, b: &Broadcast) -> Result<Inserted<Broadcast>, StorageError> {
+    async fn insert_broadcast(
+        &self,
+        tx: &mut Tx,
+        b: &Broadcast,
+    ) -> Result<Inserted<Broadcast>, StorageError> {
         let args = vec![
             t(&b.broadcast_id),
             t(&b.request_id),
@@ -515,7 +530,9 @@ impl Store for SqlStore {
             Arg::Int(b.created_at),
             Arg::Text(json(b)?),
         ];
-        Self::insert_once(tx, INSERT_BROADCAST,
+        Self::insert_once(
+            tx,
+            INSERT_BROADCAST,
             BROADCAST_BY_REQUEST,
             &b.request_id,
             b,
