@@ -28,13 +28,35 @@ enum Outcome {
 
 impl Bridge {
     /// Attempts the pending delivery of one transfer now (best effort; the courier retries).
+    /// When the background courier holds it already, waits (bounded) for that attempt to end,
+    /// so the caller's answer shows its result either way.
     pub async fn deliver_pending_of(&self, transfer_id: &str) {
         match self.store.latest_delivery(transfer_id).await {
             Ok(Some(delivery)) if delivery.status == "PENDING" => {
-                self.deliver(delivery).await;
+                if !self.deliver(delivery.clone()).await {
+                    self.await_attempt(&delivery).await;
+                }
             }
             Ok(_) => {}
             Err(err) => tracing::warn!(transfer_id, error = %err, "cannot read deliveries"),
+        }
+    }
+
+    /// Waits until `delivery` is no longer the same pending attempt (done, or its attempt
+    /// counted), at most two call timeouts.
+    async fn await_attempt(&self, delivery: &DeliveryRow) {
+        let deadline = tokio::time::Instant::now() + self.config.call_timeout * 2;
+        while tokio::time::Instant::now() < deadline {
+            match self.store.latest_delivery(&delivery.transfer_id).await {
+                Ok(Some(now))
+                    if now.delivery_id == delivery.delivery_id
+                        && now.status == "PENDING"
+                        && now.attempts == delivery.attempts =>
+                {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                _ => return,
+            }
         }
     }
 
