@@ -1,7 +1,8 @@
 //! The grid-registry service: grids, stations, officer assignments, 一标三实 data, the visit notebook, needs, inspections, outreach and grid broadcasts.
 //!
 //! Layout: `grpc` (handlers: decode, validate, authorize, map errors) → `domain` (rules, no I/O)
-//! → `store` (sqlx, both backends) → `events` (outbox producers and consumers, not yet).
+//! → `store` (sqlx, both backends; writes take the transaction). Every write and every ID-number
+//! lookup commits with its `pingan.audit.v1.AuditRecord` for complaints-audit (`GridRegistryApi::audited`).
 
 pub mod domain;
 pub mod grpc;

@@ -5,6 +5,7 @@ use pingan_grid_registry::domain::*;
 use pingan_grid_registry::store::{
     Inserted, NeedFilter, OutreachFilter, Page, ReinspectionFilter, Scope, SqlStore, Store,
 };
+use pingan_platform::Db;
 use pingan_platform::backend_tests;
 use pingan_platform::storage::{Backend, StorageError};
 use pingan_platform::testing::TestDatabase;
@@ -14,12 +15,59 @@ const PAGE: Page = Page {
     limit: 100,
 };
 
-async fn fresh(backend: Backend) -> (TestDatabase, SqlStore) {
+async fn fresh(backend: Backend) -> (TestDatabase, Committing) {
     let database = TestDatabase::create(backend, &MIGRATIONS)
         .await
         .expect("test database");
-    let store = SqlStore::new(database.db.clone());
+    let store = Committing {
+        store: SqlStore::new(database.db.clone()),
+        db: database.db.clone(),
+    };
     (database, store)
+}
+
+/// The store with each write in its own committed transaction (the service commits its writes
+/// together with their audit records); reads go straight to the store.
+struct Committing {
+    store: SqlStore,
+    db: Db,
+}
+
+impl std::ops::Deref for Committing {
+    type Target = SqlStore;
+    fn deref(&self) -> &SqlStore {
+        &self.store
+    }
+}
+
+macro_rules! committing {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $out:ty;)*) => {
+        impl Committing {
+            $(
+                async fn $name(&self, $($arg: $ty),*) -> Result<$out, StorageError> {
+                    let mut tx = self.db.begin().await?;
+                    let out = self.store.$name(&mut tx, $($arg),*).await?;
+                    tx.commit().await?;
+                    Ok(out)
+                }
+            )*
+        }
+    };
+}
+
+committing! {
+    put_station(s: &Station) -> bool;
+    put_grid(g: &Grid) -> bool;
+    put_officer(o: &GridOfficer) -> ();
+    remove_officer(grid_id: &str, officer_id: &str, role: i32) -> bool;
+    put_resident(r: &Resident) -> bool;
+    insert_visit(v: &Visit) -> Inserted<Visit>;
+    insert_need(n: &Need) -> Inserted<Need>;
+    settle_need(n: &Need) -> bool;
+    insert_inspection(i: &Inspection) -> Inserted<Inspection>;
+    update_inspection(i: &Inspection, original: Option<&Inspection>) -> ();
+    insert_outreach(o: &Outreach) -> Inserted<Outreach>;
+    insert_broadcast(b: &Broadcast) -> Inserted<Broadcast>;
 }
 
 fn station(id: &str) -> Station {

@@ -48,8 +48,8 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum RegistryCommand {
-    /// Load a jurisdiction (stations, grids, officers, residents, premises) from a JSON file
-    /// through the public API; re-running it updates the same records.
+    /// Load a jurisdiction (stations, grids, officers, residents, premises to grid-registry; units
+    /// to dispatch) from a JSON file through the public APIs; re-running it updates the same records.
     Import(ImportArgs),
 }
 
@@ -64,6 +64,9 @@ struct ImportArgs {
         default_value = "http://127.0.0.1:50051"
     )]
     endpoint: String,
+    /// The dispatch endpoint, for the units (default: --endpoint, as in `pingan dev`).
+    #[arg(long, env = "PINGAN_DISPATCH_ENDPOINT")]
+    dispatch_endpoint: Option<String>,
     /// Bearer token (e.g. an admin's); none for the anonymous dev user of `pingan dev`.
     #[arg(long, env = "PINGAN_TOKEN", hide_env_values = true)]
     token: Option<String>,
@@ -145,11 +148,20 @@ fn main() -> anyhow::Result<()> {
 async fn registry_import(args: ImportArgs) -> anyhow::Result<()> {
     let json = std::fs::read_to_string(&args.file)
         .with_context(|| format!("reading {}", args.file.display()))?;
-    let channel = tonic::transport::Endpoint::from_shared(args.endpoint.clone())?
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {}", args.endpoint))?;
-    let report = pingan::registry_import::import(channel, args.token.as_deref(), &json).await?;
+    let connect = async |endpoint: &str| {
+        tonic::transport::Endpoint::from_shared(endpoint.to_owned())?
+            .connect()
+            .await
+            .with_context(|| format!("connecting to {endpoint}"))
+    };
+    let registry = connect(&args.endpoint).await?;
+    let dispatch = match &args.dispatch_endpoint {
+        Some(endpoint) => connect(endpoint).await?,
+        None => registry.clone(),
+    };
+    let report =
+        pingan::registry_import::import(registry, Some(dispatch), args.token.as_deref(), &json)
+            .await?;
     println!("{report}");
     Ok(())
 }
@@ -283,7 +295,12 @@ fn dev_pii_keys(config: &PiiConfig, data_dir: &std::path::Path) -> anyhow::Resul
     Ok(PiiKeys::from_master(key.as_bytes())?)
 }
 
-/// Loads the demo jurisdiction through the dev endpoint once it serves, if the registry is empty.
+/// How often the dev shape re-reports the demo units standing by (well inside dispatch's 120 s
+/// staleness limit, so they stay dispatchable).
+const DEMO_POSITION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(45);
+
+/// Loads the demo jurisdiction through the dev endpoint once it serves, if the registry (or
+/// dispatch) is empty, then keeps reporting the demo units standing by at their stations.
 fn spawn_demo_load(endpoint: SocketAddr) {
     tokio::spawn(async move {
         let channel = match tonic::transport::Endpoint::from_shared(format!("http://{endpoint}")) {
@@ -293,10 +310,18 @@ fn spawn_demo_load(endpoint: SocketAddr) {
                 return;
             }
         };
-        match pingan::registry_import::load_demo_if_empty(channel).await {
+        match pingan::registry_import::load_demo_if_empty(channel.clone()).await {
             Ok(Some(report)) => tracing::info!(%report, "demo jurisdiction loaded"),
             Ok(None) => tracing::info!("registry not empty: demo jurisdiction not loaded"),
             Err(err) => tracing::warn!(error = %err, "demo jurisdiction not loaded"),
+        }
+        let mut ticks = tokio::time::interval(DEMO_POSITION_INTERVAL);
+        loop {
+            ticks.tick().await;
+            match pingan::registry_import::place_demo_units(channel.clone()).await {
+                Ok(placed) => tracing::debug!(placed, "demo units reported at their stations"),
+                Err(err) => tracing::warn!(error = %err, "demo unit positions not reported"),
+            }
         }
     });
 }

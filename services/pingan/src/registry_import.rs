@@ -1,8 +1,10 @@
 //! `pingan registry import FILE`: loads a jurisdiction (the format of shared/data/jurisdiction.json)
-//! through the public grid-registry API. Re-running it is harmless: every record is keyed by its id.
-//! Units belong to dispatch and are skipped with a message until that service takes them.
+//! through the public APIs: stations, grids, officers, residents and premises to grid-registry,
+//! units to dispatch. Re-running it is harmless: every record is keyed by its id.
 
 use pingan_proto::common::v1::GeoPoint;
+use pingan_proto::dispatch::v1 as dispatch;
+use pingan_proto::dispatch::v1::dispatch_service_client::DispatchServiceClient;
 use pingan_proto::grid::v1 as pb;
 use pingan_proto::grid::v1::grid_registry_service_client::GridRegistryServiceClient;
 use serde::Deserialize;
@@ -19,7 +21,7 @@ pub struct Jurisdiction {
     #[serde(default)]
     officers: Vec<OfficerIn>,
     #[serde(default)]
-    units: Vec<serde_json::Value>,
+    units: Vec<UnitIn>,
     #[serde(default)]
     residents: Vec<ResidentIn>,
     #[serde(default)]
@@ -62,6 +64,19 @@ struct OfficerIn {
 }
 
 #[derive(Debug, Deserialize)]
+struct UnitIn {
+    unit_id: String,
+    kind: String,
+    #[serde(default)]
+    callsign: String,
+    station_id: String,
+    #[serde(default)]
+    officer_id: Option<String>,
+    #[serde(default)]
+    capabilities: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
 struct ResidentIn {
     resident_id: String,
     name: String,
@@ -97,6 +112,9 @@ pub struct ImportReport {
     pub officer_assignments: usize,
     pub residents: usize,
     pub premises: usize,
+    /// Units registered with dispatch.
+    pub units: usize,
+    /// Units not sent because no dispatch endpoint was given.
     pub skipped_units: usize,
 }
 
@@ -104,13 +122,18 @@ impl std::fmt::Display for ImportReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "imported {} stations, {} grids, {} officer assignments, {} residents, {} premises",
-            self.stations, self.grids, self.officer_assignments, self.residents, self.premises
+            "imported {} stations, {} grids, {} officer assignments, {} residents, {} premises, {} units",
+            self.stations,
+            self.grids,
+            self.officer_assignments,
+            self.residents,
+            self.premises,
+            self.units
         )?;
         if self.skipped_units > 0 {
             write!(
                 f,
-                "; skipped {} units: units belong to dispatch (issue 6), which does not take them yet",
+                "; skipped {} units: units belong to dispatch, and no dispatch endpoint was given",
                 self.skipped_units
             )?;
         }
@@ -175,27 +198,36 @@ fn with_token<T>(bearer: &Option<MetadataValue<Ascii>>, message: T) -> tonic::Re
     request
 }
 
-/// Sends a jurisdiction through the public API, as `token`'s subject (none: anonymous dev user).
-pub async fn import(
-    channel: Channel,
-    token: Option<&str>,
-    json: &str,
-) -> Result<ImportReport, ImportError> {
-    let file: Jurisdiction = serde_json::from_str(json)?;
-    let bearer: Option<MetadataValue<Ascii>> = token
+fn bearer(token: Option<&str>) -> Result<Option<MetadataValue<Ascii>>, ImportError> {
+    token
         .map(|t| {
             format!("Bearer {t}")
                 .parse()
                 .map_err(|_| ImportError::Token)
         })
-        .transpose()?;
-    let mut client = GridRegistryServiceClient::new(channel);
-    let rejected = |record: String| {
-        move |status| ImportError::Rejected {
-            record,
-            status: Box::new(status),
-        }
-    };
+        .transpose()
+}
+
+fn rejected(record: String) -> impl FnOnce(tonic::Status) -> ImportError {
+    move |status| ImportError::Rejected {
+        record,
+        status: Box::new(status),
+    }
+}
+
+/// Sends a jurisdiction through the public APIs, as `token`'s subject (none: anonymous dev user):
+/// everything but units to grid-registry on `registry`, units to dispatch on `dispatch` (None:
+/// units are skipped and counted as such).
+pub async fn import(
+    registry: Channel,
+    dispatch: Option<Channel>,
+    token: Option<&str>,
+    json: &str,
+) -> Result<ImportReport, ImportError> {
+    let file: Jurisdiction = serde_json::from_str(json)?;
+    let bearer = bearer(token)?;
+    let units = unit_requests_of(&file)?;
+    let mut client = GridRegistryServiceClient::new(registry);
     let mut report = ImportReport::default();
     for s in &file.stations {
         let kind = enum_value(
@@ -329,11 +361,77 @@ pub async fn import(
             .map_err(rejected(p.premises_id.clone()))?;
         report.premises += 1;
     }
-    report.skipped_units = file.units.len();
+    match dispatch {
+        Some(channel) => report.units = register_units(channel, &bearer, units).await?,
+        None => report.skipped_units = units.len(),
+    }
     Ok(report)
 }
 
-/// Loads the demo jurisdiction when the registry has no grid yet; None when it had some.
+/// The kind of a unit as the jurisdiction file spells it: `UNIT_OFFICER`, `OFFICER` or
+/// `UNIT_KIND_OFFICER` (any case).
+fn unit_kind(unit: &UnitIn) -> Result<dispatch::UnitKind, ImportError> {
+    let upper = unit.kind.to_ascii_uppercase();
+    let bare = upper
+        .strip_prefix("UNIT_KIND_")
+        .or_else(|| upper.strip_prefix("UNIT_"))
+        .unwrap_or(&upper);
+    dispatch::UnitKind::from_str_name(&format!("UNIT_KIND_{bare}"))
+        .filter(|kind| *kind != dispatch::UnitKind::Unspecified)
+        .ok_or_else(|| ImportError::Vocabulary {
+            record: unit.unit_id.clone(),
+            what: "unit kind",
+            value: unit.kind.clone(),
+        })
+}
+
+fn unit_requests_of(
+    file: &Jurisdiction,
+) -> Result<Vec<dispatch::RegisterUnitRequest>, ImportError> {
+    file.units
+        .iter()
+        .map(|unit| {
+            Ok(dispatch::RegisterUnitRequest {
+                request_id: format!("import-{}", unit.unit_id),
+                unit_id: unit.unit_id.clone(),
+                kind: unit_kind(unit)? as i32,
+                callsign: unit.callsign.clone(),
+                station_id: unit.station_id.clone(),
+                capabilities: unit.capabilities.clone(),
+                grid_ids: Vec::new(),
+                officer_ids: unit.officer_id.iter().cloned().collect(),
+                initial_status: dispatch::UnitStatus::Available as i32,
+            })
+        })
+        .collect()
+}
+
+/// The RegisterUnit requests for a jurisdiction's units: new units start AVAILABLE, the
+/// request id is `import-<unit_id>`.
+pub fn unit_requests(json: &str) -> Result<Vec<dispatch::RegisterUnitRequest>, ImportError> {
+    unit_requests_of(&serde_json::from_str(json)?)
+}
+
+async fn register_units(
+    channel: Channel,
+    bearer: &Option<MetadataValue<Ascii>>,
+    units: Vec<dispatch::RegisterUnitRequest>,
+) -> Result<usize, ImportError> {
+    let mut client = DispatchServiceClient::new(channel);
+    let count = units.len();
+    for unit in units {
+        let unit_id = unit.unit_id.clone();
+        client
+            .register_unit(with_token(bearer, unit))
+            .await
+            .map_err(rejected(unit_id))?;
+    }
+    Ok(count)
+}
+
+/// Loads the demo jurisdiction (dev shape, token-less): everything when the registry has no grid
+/// yet, only the units when the registry has grids but dispatch has no unit; None when both had
+/// records.
 pub async fn load_demo_if_empty(channel: Channel) -> Result<Option<ImportReport>, ImportError> {
     let existing = GridRegistryServiceClient::new(channel.clone())
         .list_grids(pb::ListGridsRequest {
@@ -341,15 +439,193 @@ pub async fn load_demo_if_empty(channel: Channel) -> Result<Option<ImportReport>
             ..Default::default()
         })
         .await
-        .map_err(|status| ImportError::Rejected {
-            record: "list grids".into(),
-            status: Box::new(status),
-        })?
+        .map_err(rejected("list grids".into()))?
         .into_inner();
-    if !existing.grids.is_empty() {
+    if existing.grids.is_empty() {
+        return import(
+            channel.clone(),
+            Some(channel),
+            None,
+            pingan_grid_registry::DEMO_JURISDICTION,
+        )
+        .await
+        .map(Some);
+    }
+    let units = DispatchServiceClient::new(channel.clone())
+        .list_units(dispatch::ListUnitsRequest {
+            page_size: 1,
+            ..Default::default()
+        })
+        .await
+        .map_err(rejected("list units".into()))?
+        .into_inner();
+    if !units.units.is_empty() {
         return Ok(None);
     }
-    import(channel, None, pingan_grid_registry::DEMO_JURISDICTION)
-        .await
-        .map(Some)
+    let requests = unit_requests(pingan_grid_registry::DEMO_JURISDICTION)?;
+    let units = register_units(channel, &None, requests).await?;
+    Ok(Some(ImportReport {
+        units,
+        ..ImportReport::default()
+    }))
+}
+
+/// Where each unit of a jurisdiction stands by: its station's origin plus a small offset
+/// (a ring of 100 m, then 150 m, … around the origin), so units of one station do not overlap.
+pub fn standby_positions(json: &str) -> Result<Vec<(String, GeoPoint)>, ImportError> {
+    let file: Jurisdiction = serde_json::from_str(json)?;
+    let mut per_station = std::collections::BTreeMap::<&str, u32>::new();
+    let mut positions = Vec::with_capacity(file.units.len());
+    for unit in &file.units {
+        let Some([lat, lon]) = file
+            .stations
+            .iter()
+            .find(|s| s.station_id == unit.station_id)
+            .and_then(|s| s.origin)
+        else {
+            continue;
+        };
+        let k = per_station.entry(unit.station_id.as_str()).or_default();
+        let angle = f64::from(*k % 8) * std::f64::consts::FRAC_PI_4;
+        let radius_m = 100.0 + 50.0 * f64::from(*k / 8);
+        *k += 1;
+        let dlat = radius_m * angle.cos() / 111_195.0;
+        let dlon = radius_m * angle.sin() / (111_195.0 * lat.to_radians().cos());
+        positions.push((
+            unit.unit_id.clone(),
+            GeoPoint {
+                lat: lat + dlat,
+                lon: lon + dlon,
+            },
+        ));
+    }
+    Ok(positions)
+}
+
+/// True when two points are within about a metre of each other.
+fn same_place(a: &GeoPoint, b: &GeoPoint) -> bool {
+    (a.lat - b.lat).abs() < 1e-5 && (a.lon - b.lon).abs() < 1e-5
+}
+
+/// Stands in for the demo units' handsets (dev shape): reports every AVAILABLE demo unit that has
+/// no position, or still stands at its standby point, at that point now. A unit that moved
+/// elsewhere or is busy is left alone. Returns the units reported.
+pub async fn place_demo_units(channel: Channel) -> Result<usize, ImportError> {
+    let standby = standby_positions(pingan_grid_registry::DEMO_JURISDICTION)?;
+    let mut client = DispatchServiceClient::new(channel);
+    let mut units = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = client
+            .list_units(dispatch::ListUnitsRequest {
+                page_size: 1000,
+                page_token: page_token.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(rejected("list units".into()))?
+            .into_inner();
+        units.extend(page.units);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    let now = prost_types::Timestamp::from(std::time::SystemTime::now());
+    let mut placed = 0;
+    for (unit_id, point) in standby {
+        let Some(unit) = units.iter().find(|u| u.unit_id == unit_id) else {
+            continue;
+        };
+        let at_standby = unit
+            .location
+            .as_ref()
+            .is_none_or(|location| same_place(location, &point));
+        if unit.status() != dispatch::UnitStatus::Available || !at_standby {
+            continue;
+        }
+        client
+            .update_position(dispatch::UpdatePositionRequest {
+                unit_id: unit_id.clone(),
+                location: Some(point),
+                at: Some(now),
+                ..Default::default()
+            })
+            .await
+            .map_err(rejected(unit_id))?;
+        placed += 1;
+    }
+    Ok(placed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEMO: &str = pingan_grid_registry::DEMO_JURISDICTION;
+
+    #[test]
+    fn every_demo_unit_maps_to_an_available_register_request() {
+        let requests = unit_requests(DEMO).expect("units");
+        assert_eq!(requests.len(), 18);
+        let first = &requests[0];
+        assert_eq!(first.request_id, format!("import-{}", first.unit_id));
+        assert_eq!(first.initial_status, dispatch::UnitStatus::Available as i32);
+        assert!(!first.callsign.is_empty() && !first.station_id.is_empty());
+        assert_eq!(first.officer_ids.len(), 1);
+        for kind in [
+            dispatch::UnitKind::Officer,
+            dispatch::UnitKind::PatrolCar,
+            dispatch::UnitKind::Drone,
+        ] {
+            assert!(requests.iter().any(|r| r.kind == kind as i32), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn unit_kinds_accept_the_file_spellings_and_refuse_unknown_ones() {
+        let unit = |kind: &str| UnitIn {
+            unit_id: "u-1".into(),
+            kind: kind.into(),
+            callsign: String::new(),
+            station_id: "st".into(),
+            officer_id: None,
+            capabilities: Vec::new(),
+        };
+        for (text, kind) in [
+            ("UNIT_OFFICER", dispatch::UnitKind::Officer),
+            ("patrol_car", dispatch::UnitKind::PatrolCar),
+            ("UNIT_KIND_DRONE", dispatch::UnitKind::Drone),
+            ("UNIT_AUXILIARY", dispatch::UnitKind::Auxiliary),
+        ] {
+            assert_eq!(unit_kind(&unit(text)).expect(text), kind);
+        }
+        for bad in ["UNIT_TANK", "", "UNIT_KIND_UNSPECIFIED"] {
+            assert!(matches!(
+                unit_kind(&unit(bad)),
+                Err(ImportError::Vocabulary { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn standby_points_are_near_the_station_and_distinct() {
+        let points = standby_positions(DEMO).expect("positions");
+        assert_eq!(points.len(), 18);
+        for (i, (_, a)) in points.iter().enumerate() {
+            for (_, b) in &points[i + 1..] {
+                assert!(!same_place(a, b));
+            }
+        }
+        // Within about 300 m of some station origin.
+        let file: Jurisdiction = serde_json::from_str(DEMO).expect("json");
+        for (unit_id, p) in &points {
+            let near = file
+                .stations
+                .iter()
+                .filter_map(|s| s.origin)
+                .any(|[lat, lon]| (p.lat - lat).abs() < 0.003 && (p.lon - lon).abs() < 0.004);
+            assert!(near, "{unit_id}");
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! What every Pingan service shares: configuration, telemetry, the gRPC server builder, health,
 //! errors, storage (Postgres or SQLite), Redis and metrics. Nothing service-specific lives here.
 
+pub mod audit;
 pub mod auth;
 pub mod clients;
 pub mod clock;

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use pingan_platform::audit::Audit;
 use pingan_platform::storage::Tx;
 use pingan_platform::{ApiError, ServiceContext, StorageError};
 use pingan_proto::common::v1::{Actor, Channel};
@@ -134,6 +135,11 @@ impl Bridge {
             .await
             .map_err(storage)?;
         Ok(())
+    }
+
+    /// Records `audit` for complaints-audit in `tx` (the business transaction).
+    pub(crate) async fn audit(&self, tx: &mut Tx, audit: Audit) -> Result<(), ApiError> {
+        pingan_platform::audit::record(&self.ctx, tx, crate::SHORT_NAME, &audit).await
     }
 
     /// Queues a call to the other side in `tx`; returns the delivery id.
@@ -318,11 +324,26 @@ impl Bridge {
                     received_at: Some(convert::timestamp(received_at)),
                     reason,
                 };
+                let detail = format!(
+                    "incident {} diverted to 12345 ({}), caller {}",
+                    request.incident_id, create.department, row.caller_phone_masked
+                );
                 self.queue(
                     tx,
                     &transfer_id,
                     Action::CreateTicket,
                     &create.encode_to_vec(),
+                )
+                .await?;
+                self.audit(
+                    tx,
+                    Audit::new(
+                        actor.clone(),
+                        "triage.DivertTo12345",
+                        "transfer",
+                        &transfer_id,
+                    )
+                    .detail(detail),
                 )
                 .await?;
                 metrics::inc(&DIVERSIONS, &["to_12345", Route::Divert.as_str()]);
@@ -370,6 +391,21 @@ impl Bridge {
                         &request.department,
                         &request.note,
                         request.deadline.as_ref(),
+                    )
+                    .await?;
+                    self.audit(
+                        tx,
+                        Audit::new(
+                            actor.clone(),
+                            "triage.RecordTransferOutcome",
+                            "transfer",
+                            &row.transfer_id,
+                        )
+                        .detail(format!(
+                            "outcome {}: {}",
+                            to.as_str(),
+                            request.note
+                        )),
                     )
                     .await?;
                     Ok(pb::RecordTransferOutcomeResponse {

@@ -389,15 +389,32 @@ impl TriageService for TriageApi {
     ) -> Result<Response<pb::ReloadRulesResponse>, Status> {
         let caller = self.context.auth.caller(&request)?;
         caller.require_any(&[Role::Admin])?;
-        let reloaded = self
-            .bridge
-            .rules
-            .reload(self.context.clock.now())
-            .map_err(|e| {
-                ApiError::FailedPrecondition(format!(
-                    "rules not reloaded, previous rules stay: {e}"
-                ))
-            })?;
+        let result = self.bridge.rules.reload(self.context.clock.now());
+        let audit = pingan_platform::audit::Audit::new(
+            caller.actor(),
+            "triage.ReloadRules",
+            "rules",
+            "triage-rules",
+        );
+        let audit = match &result {
+            Ok(reloaded) => audit.detail(format!(
+                "rules {} replace {} ({} rules)",
+                reloaded.version, reloaded.previous, reloaded.rule_count
+            )),
+            Err(e) => audit
+                .outcome(pingan_proto::audit::v1::AuditOutcome::Failed)
+                .detail(format!("rules not reloaded: {e}")),
+        };
+        let mut tx = self.context.db.begin().await.map_err(ApiError::from)?;
+        pingan_platform::audit::record(&self.context, &mut tx, crate::SHORT_NAME, &audit).await?;
+        self.context
+            .outbox
+            .commit(tx)
+            .await
+            .map_err(ApiError::from)?;
+        let reloaded = result.map_err(|e| {
+            ApiError::FailedPrecondition(format!("rules not reloaded, previous rules stay: {e}"))
+        })?;
         tracing::info!(version = %reloaded.version, previous = %reloaded.previous, "rules reloaded");
         Ok(Response::new(pb::ReloadRulesResponse {
             rules_version: reloaded.version,

@@ -289,6 +289,21 @@ impl Bridge {
             }
             Route::Divert => {}
         }
+        self.audit(
+            tx,
+            pingan_platform::audit::Audit::new(
+                actor.clone(),
+                "triage.ReceiveHotlineTicket",
+                "transfer",
+                &transfer_id,
+            )
+            .detail(format!(
+                "12345 ticket {ticket} received, route {}, caller {}",
+                route.as_str(),
+                row.caller_phone_masked
+            )),
+        )
+        .await?;
         Ok(transfer_id)
     }
 }

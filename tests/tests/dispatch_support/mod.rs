@@ -68,49 +68,18 @@ pub async fn command_center(cluster: &TestCluster) -> Client {
     client_as(cluster, &[Role::CommandCenter, Role::Dispatcher], &[]).await
 }
 
-fn kind_of(text: &str) -> UnitKind {
-    match text {
-        "UNIT_OFFICER" | "OFFICER" => UnitKind::Officer,
-        "UNIT_PATROL_CAR" | "PATROL_CAR" => UnitKind::PatrolCar,
-        "UNIT_DRONE" | "DRONE" => UnitKind::Drone,
-        _ => UnitKind::Auxiliary,
-    }
-}
-
-/// Registers every unit of the demo jurisdiction (AVAILABLE), as `pingan registry import` does.
+/// Registers every unit of the demo jurisdiction (AVAILABLE) with the requests
+/// `pingan registry import` sends.
 pub async fn import_units(client: &mut Client) -> Vec<RegisterUnitRequest> {
-    let data = jurisdiction();
-    let mut requests = Vec::new();
-    for unit in data["units"].as_array().expect("units") {
-        let unit_id = unit["unit_id"].as_str().expect("id").to_owned();
-        let request = RegisterUnitRequest {
-            request_id: format!("import-{unit_id}"),
-            unit_id,
-            kind: kind_of(unit["kind"].as_str().unwrap_or_default()) as i32,
-            callsign: unit["callsign"].as_str().unwrap_or_default().to_owned(),
-            station_id: unit["station_id"].as_str().unwrap_or_default().to_owned(),
-            capabilities: unit["capabilities"]
-                .as_array()
-                .map(|c| {
-                    c.iter()
-                        .filter_map(|v| v.as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            grid_ids: Vec::new(),
-            officer_ids: unit["officer_id"]
-                .as_str()
-                .map(|o| vec![o.to_owned()])
-                .unwrap_or_default(),
-            initial_status: UnitStatus::Available as i32,
-        };
+    let requests =
+        pingan::registry_import::unit_requests(&jurisdiction().to_string()).expect("unit requests");
+    for request in &requests {
         let response = client
             .register_unit(request.clone())
             .await
             .expect("register unit")
             .into_inner();
         assert!(response.created);
-        requests.push(request);
     }
     requests
 }

@@ -62,6 +62,7 @@ pub async fn registry_with_jurisdiction(backend: TestBackend) -> TestCluster {
         .expect("token");
     let report = pingan::registry_import::import(
         cluster.channel(Service::GridRegistry).expect("channel"),
+        None,
         Some(&admin),
         JURISDICTION,
     )

@@ -79,6 +79,7 @@ impl Stories {
         let admin = cluster.token("admin", &[Role::Admin], &[]).expect("token");
         let report = pingan::registry_import::import(
             cluster.channel(Service::GridRegistry).expect("channel"),
+            None,
             Some(&admin),
             JURISDICTION,
         )

@@ -41,7 +41,14 @@ impl GridRegistryApi {
             created_at: existing.as_ref().map_or(now, |s| s.created_at),
             updated_at: now,
         };
-        let created = self.store.put_station(&station).await?;
+        let audit = Self::audit(&caller, "UpsertStation", "station", &station.station_id)
+            .station(&station.station_id);
+        let created = self
+            .audited(async |tx| {
+                let created = self.store.put_station(tx, &station).await?;
+                Ok((created, Some(audit.detail(format!("created: {created}")))))
+            })
+            .await?;
         tracing::info!(station_id = %station.station_id, created, "station stored");
         Ok(pb::UpsertStationResponse {
             station: Some(convert::station(&station)),
@@ -109,7 +116,14 @@ impl GridRegistryApi {
             created_at: existing.as_ref().map_or(now, |g| g.created_at),
             updated_at: now,
         };
-        let created = self.store.put_grid(&grid).await?;
+        let audit =
+            Self::audit(&caller, "UpsertGrid", "grid", &grid.grid_id).station(&grid.station_id);
+        let created = self
+            .audited(async |tx| {
+                let created = self.store.put_grid(tx, &grid).await?;
+                Ok((created, Some(audit.detail(format!("created: {created}")))))
+            })
+            .await?;
         self.update_index(&grid.grid_id, shape).await?;
         tracing::info!(grid_id = %grid.grid_id, station_id = %grid.station_id, created, "grid stored");
         let officers = self.store.officers(&grid.grid_id).await?;
@@ -217,10 +231,25 @@ impl GridRegistryApi {
         v.finish()?;
         caller.require_any(&GRID_ADMINS)?;
         let grid = self.grid_for(&caller, &r.grid_id).await?;
+        let role_name = pb::OfficerRole::try_from(r.role)
+            .map(|role| role.as_str_name())
+            .unwrap_or("OFFICER_ROLE_UNSPECIFIED");
+        let audit = Self::audit(&caller, "AssignOfficer", "grid", &r.grid_id)
+            .station(&grid.station_id)
+            .detail(format!(
+                "officer {} {} as {role_name}",
+                r.officer_id,
+                if r.remove { "removed" } else { "assigned" }
+            ));
         if r.remove {
             let removed = self
-                .store
-                .remove_officer(&r.grid_id, &r.officer_id, r.role)
+                .audited(async |tx| {
+                    let removed = self
+                        .store
+                        .remove_officer(tx, &r.grid_id, &r.officer_id, r.role)
+                        .await?;
+                    Ok((removed, removed.then_some(audit)))
+                })
                 .await?;
             tracing::info!(grid_id = %r.grid_id, officer_id = %r.officer_id, removed, "officer unassigned");
         } else {
@@ -237,7 +266,11 @@ impl GridRegistryApi {
                 phone: self.seal(PiiKind::Phone, &r.phone)?.0,
                 assigned_at: self.now(),
             };
-            self.store.put_officer(&officer).await?;
+            self.audited(async |tx| {
+                self.store.put_officer(tx, &officer).await?;
+                Ok(((), Some(audit)))
+            })
+            .await?;
             tracing::info!(grid_id = %r.grid_id, officer_id = %r.officer_id, role = r.role, "officer assigned");
         }
         let officers = self.store.officers(&grid.grid_id).await?;

@@ -10,7 +10,9 @@ mod work;
 
 use std::sync::{Arc, RwLock};
 
+use pingan_platform::audit::Audit;
 use pingan_platform::auth::{Caller, Jurisdiction, Role};
+use pingan_platform::storage::Tx;
 use pingan_platform::{ApiError, FieldViolations, ServiceContext};
 use pingan_proto::grid::v1 as pb;
 use pingan_proto::grid::v1::grid_registry_service_server::GridRegistryService;
@@ -70,6 +72,32 @@ impl GridRegistryApi {
 
     fn caller<T>(&self, request: &Request<T>) -> Result<Caller, ApiError> {
         self.context.auth.caller(request)
+    }
+
+    /// Runs `write` in one transaction with the audit record it returns (None: nothing to
+    /// audit, e.g. a repeated request), enqueued for complaints-audit, and commits both.
+    async fn audited<T>(
+        &self,
+        write: impl AsyncFnOnce(&mut Tx) -> Result<(T, Option<Audit>), ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut tx = self.context.db.begin().await?;
+        let (value, audit) = write(&mut tx).await?;
+        if let Some(audit) = audit {
+            pingan_platform::audit::record(&self.context, &mut tx, crate::SHORT_NAME, &audit)
+                .await?;
+        }
+        self.context.outbox.commit(tx).await?;
+        Ok(value)
+    }
+
+    /// The audit record of `caller`'s `rpc` on a record.
+    fn audit(caller: &Caller, rpc: &str, resource_type: &str, resource_id: &str) -> Audit {
+        Audit::new(
+            caller.actor(),
+            format!("grid.{rpc}"),
+            resource_type,
+            resource_id,
+        )
     }
 
     fn now(&self) -> Millis {

@@ -8,7 +8,7 @@ use super::convert::{self, millis};
 use super::{GridRegistryApi, REGISTRY_KEEPERS, next_token, optional_point, page, scope};
 use crate::domain::notebook::{self, NeedError};
 use crate::domain::*;
-use crate::store::NeedFilter;
+use crate::store::{Inserted, NeedFilter};
 
 /// The grid and station of the resident or premises a note is about.
 struct Subject {
@@ -92,7 +92,19 @@ impl GridRegistryApi {
             recorded_by: Self::actor(&caller),
             created_at: now,
         };
-        let visit = self.store.insert_visit(&visit).await?.into_inner();
+        let audit = Self::audit(&caller, "RecordVisit", "visit", &visit.visit_id)
+            .station(&visit.station_id)
+            .detail(format!(
+                "visit to {}{}",
+                visit.resident_id, visit.premises_id
+            ));
+        let visit = self
+            .audited(async |tx| {
+                let inserted = self.store.insert_visit(tx, &visit).await?;
+                let audit = matches!(inserted, Inserted::New(_)).then_some(audit);
+                Ok((inserted.into_inner(), audit))
+            })
+            .await?;
         tracing::info!(visit_id = %visit.visit_id, grid_id = %visit.grid_id, "visit recorded");
         Ok(pb::RecordVisitResponse {
             visit: Some(convert::visit(&visit)),
@@ -148,7 +160,19 @@ impl GridRegistryApi {
             updated_at: now,
             ..Need::default()
         };
-        let need = self.store.insert_need(&need).await?.into_inner();
+        let audit = Self::audit(&caller, "RecordNeed", "need", &need.need_id)
+            .station(&need.station_id)
+            .detail(format!(
+                "need of {}{} assigned to {}",
+                need.resident_id, need.premises_id, need.assigned_officer_id
+            ));
+        let need = self
+            .audited(async |tx| {
+                let inserted = self.store.insert_need(tx, &need).await?;
+                let audit = matches!(inserted, Inserted::New(_)).then_some(audit);
+                Ok((inserted.into_inner(), audit))
+            })
+            .await?;
         tracing::info!(need_id = %need.need_id, grid_id = %need.grid_id, "need recorded");
         Ok(pb::RecordNeedResponse {
             need: Some(convert::need(&need, now)),
@@ -192,9 +216,22 @@ impl GridRegistryApi {
             NeedError::BadResolution => ApiError::invalid("resolution", e.to_string()),
             NeedError::ReferredToRequired => ApiError::invalid("referred_to", e.to_string()),
         })?;
-        if !self.store.settle_need(&need).await? {
-            return Err(ApiError::FailedPrecondition("need is not open".into()));
-        }
+        let audit = Self::audit(&caller, "ResolveNeed", "need", &need.need_id)
+            .station(&need.station_id)
+            .detail(format!(
+                "settled as {}",
+                pb::NeedStatus::try_from(need.status)
+                    .map(|status| status.as_str_name())
+                    .unwrap_or("UNKNOWN")
+            ));
+        self.audited(async |tx| {
+            if self.store.settle_need(tx, &need).await? {
+                Ok(((), Some(audit)))
+            } else {
+                Err(ApiError::FailedPrecondition("need is not open".into()))
+            }
+        })
+        .await?;
         tracing::info!(need_id = %need.need_id, status = need.status, "need settled");
         Ok(pb::ResolveNeedResponse {
             need: Some(convert::need(&need, now)),

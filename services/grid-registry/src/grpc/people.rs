@@ -3,6 +3,7 @@
 use pingan_platform::auth::Role;
 use pingan_platform::pii::PiiKind;
 use pingan_platform::{ApiError, FieldViolations, StorageError};
+use pingan_proto::audit::v1::AuditOutcome;
 use pingan_proto::grid::v1 as pb;
 use tonic::Request;
 
@@ -68,7 +69,14 @@ impl GridRegistryApi {
             created_at: existing.map_or(now, |a| a.created_at),
             updated_at: now,
         };
-        let created = self.store.put_address(&address).await?;
+        let audit = Self::audit(&caller, "UpsertAddress", "address", &address.address_id)
+            .station(&address.station_id);
+        let created = self
+            .audited(async |tx| {
+                let created = self.store.put_address(tx, &address).await?;
+                Ok((created, Some(audit.detail(format!("created: {created}")))))
+            })
+            .await?;
         Ok(pb::UpsertAddressResponse {
             address: Some(convert::address(&address)),
             created,
@@ -149,15 +157,19 @@ impl GridRegistryApi {
             created_at: existing.as_ref().map_or(now, |e| e.created_at),
             updated_at: now,
         };
-        let created = match self.store.put_resident(&resident).await {
-            Ok(created) => created,
-            Err(StorageError::Conflict(_)) => {
-                return Err(ApiError::AlreadyExists(
-                    "another resident has this id_number".into(),
-                ));
-            }
-            Err(other) => return Err(other.into()),
-        };
+        let audit = Self::audit(&caller, "UpsertResident", "resident", &resident.resident_id)
+            .station(&resident.station_id);
+        let created = self
+            .audited(
+                async |tx| match self.store.put_resident(tx, &resident).await {
+                    Ok(created) => Ok((created, Some(audit.detail(format!("created: {created}"))))),
+                    Err(StorageError::Conflict(_)) => Err(ApiError::AlreadyExists(
+                        "another resident has this id_number".into(),
+                    )),
+                    Err(other) => Err(other.into()),
+                },
+            )
+            .await?;
         tracing::info!(resident_id = %resident.resident_id, grid_id = %resident.grid_id, created, "resident stored");
         Ok(pb::UpsertResidentResponse {
             resident: Some(
@@ -207,7 +219,14 @@ impl GridRegistryApi {
             created_at: existing.map_or(now, |h| h.created_at),
             updated_at: now,
         };
-        let created = self.store.put_house(&house).await?;
+        let audit = Self::audit(&caller, "UpsertHouse", "house", &house.house_id)
+            .station(&house.station_id);
+        let created = self
+            .audited(async |tx| {
+                let created = self.store.put_house(tx, &house).await?;
+                Ok((created, Some(audit.detail(format!("created: {created}")))))
+            })
+            .await?;
         Ok(pb::UpsertHouseResponse {
             house: Some(self.presenter(&caller, &house.station_id).house(&house)),
             created,
@@ -265,7 +284,14 @@ impl GridRegistryApi {
             created_at: existing.as_ref().map_or(now, |p| p.created_at),
             updated_at: now,
         };
-        let created = self.store.put_premises(&premises).await?;
+        let audit = Self::audit(&caller, "UpsertPremises", "premises", &premises.premises_id)
+            .station(&premises.station_id);
+        let created = self
+            .audited(async |tx| {
+                let created = self.store.put_premises(tx, &premises).await?;
+                Ok((created, Some(audit.detail(format!("created: {created}")))))
+            })
+            .await?;
         Ok(pb::UpsertPremisesResponse {
             premises: Some(
                 self.presenter(&caller, &premises.station_id)
@@ -312,7 +338,43 @@ impl GridRegistryApi {
                 .unwrap_or_default(),
             at: now,
         };
-        self.store.record_lookup(&lookup).await?;
+        // The lookup and its audit record (purpose and reference, never the number) commit together.
+        let audit = Self::audit(
+            &caller,
+            "FindResidentByIdNumber",
+            "resident",
+            &lookup.resident_id,
+        )
+        .station(
+            found
+                .as_ref()
+                .map(|f| f.station_id.clone())
+                .unwrap_or_default(),
+        )
+        .outcome(if found.is_some() {
+            AuditOutcome::Success
+        } else {
+            AuditOutcome::Failed
+        })
+        .detail(format!(
+            "lookup {} purpose {} reference {:?} reason {:?}: {}",
+            lookup.lookup_id,
+            pb::LookupPurpose::try_from(lookup.purpose)
+                .map(|p| p.as_str_name())
+                .unwrap_or("UNKNOWN"),
+            lookup.reference_id,
+            lookup.reason,
+            if found.is_some() {
+                "found"
+            } else {
+                "no resident"
+            }
+        ));
+        self.audited(async |tx| {
+            self.store.record_lookup(tx, &lookup).await?;
+            Ok(((), Some(audit)))
+        })
+        .await?;
         tracing::info!(
             lookup_id = %lookup.lookup_id,
             subject = %lookup.actor.subject,

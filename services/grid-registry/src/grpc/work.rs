@@ -13,7 +13,7 @@ use crate::domain::inspection::{ItemInput, ResultError, complete};
 use crate::domain::outreach::aggregate;
 use crate::domain::*;
 use crate::notify::Outgoing;
-use crate::store::{OutreachFilter, ReinspectionFilter};
+use crate::store::{Inserted, OutreachFilter, ReinspectionFilter};
 
 /// Roles that run inspections.
 const INSPECTORS: [Role; 4] = [
@@ -93,11 +93,24 @@ impl GridRegistryApi {
             updated_at: now,
             ..Inspection::default()
         };
+        let audit = Self::audit(
+            &caller,
+            "StartInspection",
+            "inspection",
+            &inspection.inspection_id,
+        )
+        .station(&inspection.station_id)
+        .detail(format!(
+            "premises {} template {}",
+            inspection.premises_id, inspection.template_id
+        ));
         let inspection = self
-            .store
-            .insert_inspection(&inspection)
-            .await?
-            .into_inner();
+            .audited(async |tx| {
+                let inserted = self.store.insert_inspection(tx, &inspection).await?;
+                let audit = matches!(inserted, Inserted::New(_)).then_some(audit);
+                Ok((inserted.into_inner(), audit))
+            })
+            .await?;
         tracing::info!(inspection_id = %inspection.inspection_id, premises_id = %inspection.premises_id, "inspection started");
         Ok(pb::StartInspectionResponse {
             inspection: Some(convert::inspection(&inspection)),
@@ -194,13 +207,38 @@ impl GridRegistryApi {
             first.updated_at = now;
             original = Some(first);
         }
-        self.store
-            .update_inspection(&inspection, original.as_ref())
-            .await?;
-        if let Some(mut premises) = self.store.premises(&inspection.premises_id).await? {
-            premises.last_inspected_at = Some(completed_at);
-            self.store.put_premises(&premises).await?;
-        }
+        let premises = self
+            .store
+            .premises(&inspection.premises_id)
+            .await?
+            .map(|mut premises| {
+                premises.last_inspected_at = Some(completed_at);
+                premises
+            });
+        let audit = Self::audit(
+            &caller,
+            "RecordInspectionResult",
+            "inspection",
+            &inspection.inspection_id,
+        )
+        .station(&inspection.station_id)
+        .detail(format!(
+            "premises {}: {}",
+            inspection.premises_id,
+            pb::InspectionStatus::try_from(inspection.status)
+                .map(|status| status.as_str_name())
+                .unwrap_or("UNKNOWN")
+        ));
+        self.audited(async |tx| {
+            self.store
+                .update_inspection(tx, &inspection, original.as_ref())
+                .await?;
+            if let Some(premises) = &premises {
+                self.store.put_premises(tx, premises).await?;
+            }
+            Ok(((), Some(audit)))
+        })
+        .await?;
         tracing::info!(inspection_id = %inspection.inspection_id, status = inspection.status, "inspection results recorded");
         Ok(pb::RecordInspectionResultResponse {
             inspection: Some(convert::inspection(&inspection)),
@@ -297,7 +335,16 @@ impl GridRegistryApi {
             recorded_by: Self::actor(&caller),
             created_at: now,
         };
-        let event = self.store.insert_outreach(&event).await?.into_inner();
+        let audit = Self::audit(&caller, "RecordOutreach", "outreach", &event.outreach_id)
+            .station(&event.station_id)
+            .detail(format!("grid {}", event.grid_id));
+        let event = self
+            .audited(async |tx| {
+                let inserted = self.store.insert_outreach(tx, &event).await?;
+                let audit = matches!(inserted, Inserted::New(_)).then_some(audit);
+                Ok((inserted.into_inner(), audit))
+            })
+            .await?;
         tracing::info!(outreach_id = %event.outreach_id, grid_id = %event.grid_id, "outreach recorded");
         Ok(pb::RecordOutreachResponse {
             outreach: Some(convert::outreach(&event)),
@@ -440,7 +487,25 @@ impl GridRegistryApi {
             sent_by: Self::actor(&caller),
             created_at: now,
         };
-        let broadcast = self.store.insert_broadcast(&broadcast).await?.into_inner();
+        let audit = Self::audit(
+            &caller,
+            "BroadcastToGrid",
+            "broadcast",
+            &broadcast.broadcast_id,
+        )
+        .station(&broadcast.station_id)
+        .detail(format!(
+            "grid {}, {} recipients",
+            broadcast.grid_id,
+            broadcast.deliveries.len()
+        ));
+        let broadcast = self
+            .audited(async |tx| {
+                let inserted = self.store.insert_broadcast(tx, &broadcast).await?;
+                let audit = matches!(inserted, Inserted::New(_)).then_some(audit);
+                Ok((inserted.into_inner(), audit))
+            })
+            .await?;
         tracing::info!(broadcast_id = %broadcast.broadcast_id, grid_id = %broadcast.grid_id, recipients = broadcast.deliveries.len(), "grid broadcast sent");
         Ok(pb::BroadcastToGridResponse {
             broadcast: Some(convert::broadcast(&broadcast)),

@@ -6,6 +6,7 @@ mod sql;
 pub use sql::SqlStore;
 
 use pingan_platform::StorageError;
+use pingan_platform::storage::Tx;
 
 use crate::domain::*;
 
@@ -81,14 +82,14 @@ impl<T> Inserted<T> {
 #[tonic::async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Creates or replaces a station; true when created.
-    async fn put_station(&self, station: &Station) -> Result<bool, StorageError>;
+    async fn put_station(&self, tx: &mut Tx, station: &Station) -> Result<bool, StorageError>;
     /// A station.
     async fn station(&self, station_id: &str) -> Result<Option<Station>, StorageError>;
     /// Every station.
     async fn stations(&self) -> Result<Vec<Station>, StorageError>;
 
     /// Creates or replaces a grid; true when created.
-    async fn put_grid(&self, grid: &Grid) -> Result<bool, StorageError>;
+    async fn put_grid(&self, tx: &mut Tx, grid: &Grid) -> Result<bool, StorageError>;
     /// A grid.
     async fn grid(&self, grid_id: &str) -> Result<Option<Grid>, StorageError>;
     /// Every grid (to build the spatial index).
@@ -101,10 +102,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         page: Page,
     ) -> Result<Vec<Grid>, StorageError>;
     /// Creates or replaces an assignment.
-    async fn put_officer(&self, officer: &GridOfficer) -> Result<(), StorageError>;
+    async fn put_officer(&self, tx: &mut Tx, officer: &GridOfficer) -> Result<(), StorageError>;
     /// Ends an assignment; false when there was none.
     async fn remove_officer(
         &self,
+        tx: &mut Tx,
         grid_id: &str,
         officer_id: &str,
         role: i32,
@@ -113,11 +115,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn officers(&self, grid_id: &str) -> Result<Vec<GridOfficer>, StorageError>;
 
     /// Creates or replaces an address; true when created.
-    async fn put_address(&self, address: &Address) -> Result<bool, StorageError>;
+    async fn put_address(&self, tx: &mut Tx, address: &Address) -> Result<bool, StorageError>;
     /// An address.
     async fn address(&self, address_id: &str) -> Result<Option<Address>, StorageError>;
     /// Creates or replaces a resident; true when created. Conflict when the ID number is taken.
-    async fn put_resident(&self, resident: &Resident) -> Result<bool, StorageError>;
+    async fn put_resident(&self, tx: &mut Tx, resident: &Resident) -> Result<bool, StorageError>;
     /// A resident, with the last contacted visit.
     async fn resident(&self, resident_id: &str) -> Result<Option<Resident>, StorageError>;
     /// The resident with this ID-number hash.
@@ -125,26 +127,30 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Residents in scope, by id.
     async fn residents(&self, scope: &Scope) -> Result<Vec<Resident>, StorageError>;
     /// Creates or replaces a house; true when created.
-    async fn put_house(&self, house: &House) -> Result<bool, StorageError>;
+    async fn put_house(&self, tx: &mut Tx, house: &House) -> Result<bool, StorageError>;
     /// A house.
     async fn house(&self, house_id: &str) -> Result<Option<House>, StorageError>;
     /// Creates or replaces premises; true when created.
-    async fn put_premises(&self, premises: &Premises) -> Result<bool, StorageError>;
+    async fn put_premises(&self, tx: &mut Tx, premises: &Premises) -> Result<bool, StorageError>;
     /// Premises.
     async fn premises(&self, premises_id: &str) -> Result<Option<Premises>, StorageError>;
     /// Premises of a grid.
     async fn premises_in_grid(&self, grid_id: &str) -> Result<Vec<Premises>, StorageError>;
-    /// Records an ID-number lookup.
-    async fn record_lookup(&self, lookup: &IdLookup) -> Result<(), StorageError>;
+    /// Records an ID-number lookup in `tx` (with its audit record).
+    async fn record_lookup(&self, tx: &mut Tx, lookup: &IdLookup) -> Result<(), StorageError>;
 
     /// Stores a visit unless its request id was seen.
-    async fn insert_visit(&self, visit: &Visit) -> Result<Inserted<Visit>, StorageError>;
+    async fn insert_visit(
+        &self,
+        tx: &mut Tx,
+        visit: &Visit,
+    ) -> Result<Inserted<Visit>, StorageError>;
     /// Stores a need unless its request id was seen.
-    async fn insert_need(&self, need: &Need) -> Result<Inserted<Need>, StorageError>;
+    async fn insert_need(&self, tx: &mut Tx, need: &Need) -> Result<Inserted<Need>, StorageError>;
     /// A need.
     async fn need(&self, need_id: &str) -> Result<Option<Need>, StorageError>;
     /// Replaces a need that is still open; false when it was settled meanwhile.
-    async fn settle_need(&self, need: &Need) -> Result<bool, StorageError>;
+    async fn settle_need(&self, tx: &mut Tx, need: &Need) -> Result<bool, StorageError>;
     /// Open needs, urgent and earliest due first.
     async fn open_needs(&self, filter: &NeedFilter, page: Page) -> Result<Vec<Need>, StorageError>;
     /// Number of open needs of a resident.
@@ -153,6 +159,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Stores an inspection unless its request id was seen (and links a re-inspection).
     async fn insert_inspection(
         &self,
+        tx: &mut Tx,
         inspection: &Inspection,
     ) -> Result<Inserted<Inspection>, StorageError>;
     /// An inspection.
@@ -160,6 +167,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Replaces an inspection (and, for a passing re-inspection, marks the original rectified).
     async fn update_inspection(
         &self,
+        tx: &mut Tx,
         inspection: &Inspection,
         rectified_original: Option<&Inspection>,
     ) -> Result<(), StorageError>;
@@ -171,13 +179,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<Inspection>, StorageError>;
 
     /// Stores an outreach event unless its request id was seen.
-    async fn insert_outreach(&self, event: &Outreach) -> Result<Inserted<Outreach>, StorageError>;
+    async fn insert_outreach(
+        &self,
+        tx: &mut Tx,
+        event: &Outreach,
+    ) -> Result<Inserted<Outreach>, StorageError>;
     /// Outreach events in scope.
     async fn outreach(&self, filter: &OutreachFilter) -> Result<Vec<Outreach>, StorageError>;
 
     /// Stores a broadcast unless its request id was seen.
     async fn insert_broadcast(
         &self,
+        tx: &mut Tx,
         broadcast: &Broadcast,
     ) -> Result<Inserted<Broadcast>, StorageError>;
     /// A broadcast by its request id.

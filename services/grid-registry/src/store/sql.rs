@@ -1,6 +1,7 @@
 //! The SQL store: portable SQL written once with `$N` placeholders, run on either backend.
 //! Records are JSON bodies beside the columns queries filter on (see the migration).
 
+use pingan_platform::storage::Tx;
 use pingan_platform::{Db, StorageError, with_db, with_tx};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -79,11 +80,6 @@ macro_rules! bind_all {
 }
 
 impl SqlStore {
-    async fn execute(&self, sql: &'static str, args: Vec<Arg>) -> Result<u64, StorageError> {
-        Ok(with_db!(&self.db, pool => bind_all!(sqlx::query(sql), args)
-            .execute(pool).await.map(|r| r.rows_affected()))?)
-    }
-
     async fn bodies(&self, sql: &'static str, args: Vec<Arg>) -> Result<Vec<String>, StorageError> {
         Ok(
             with_db!(&self.db, pool => bind_all!(sqlx::query_scalar::<_, String>(sql), args)
@@ -110,33 +106,46 @@ impl SqlStore {
         )
     }
 
-    /// Insert, or update when the key exists; true when inserted.
+    /// Runs a write in `tx`; the rows it touched.
+    async fn execute_in(
+        tx: &mut Tx,
+        sql: &'static str,
+        args: Vec<Arg>,
+    ) -> Result<u64, StorageError> {
+        Ok(with_tx!(tx, conn => bind_all!(sqlx::query(sql), args)
+            .execute(&mut *conn).await.map(|r| r.rows_affected()))?)
+    }
+
+    /// Insert, or update when the key exists, in `tx`; true when inserted.
     async fn put(
-        &self,
+        tx: &mut Tx,
         insert: &'static str,
         update: &'static str,
         args: Vec<Arg>,
     ) -> Result<bool, StorageError> {
-        if self.execute(insert, args.clone()).await? == 1 {
+        if Self::execute_in(tx, insert, args.clone()).await? == 1 {
             return Ok(true);
         }
-        self.execute(update, args).await?;
+        Self::execute_in(tx, update, args).await?;
         Ok(false)
     }
 
-    /// Insert unless the request id was seen; then the record stored first.
+    /// Insert unless the request id was seen (in `tx`); then the record stored first.
     async fn insert_once<T: DeserializeOwned + Clone>(
-        &self,
+        tx: &mut Tx,
         insert: &'static str,
         by_request: &'static str,
         request_id: &str,
         record: &T,
         args: Vec<Arg>,
     ) -> Result<Inserted<T>, StorageError> {
-        if self.execute(insert, args).await? == 1 {
+        if Self::execute_in(tx, insert, args).await? == 1 {
             return Ok(Inserted::New(record.clone()));
         }
-        match self.one::<T>(by_request, vec![t(request_id)]).await? {
+        let bodies: Vec<String> = with_tx!(tx, conn =>
+            bind_all!(sqlx::query_scalar::<_, String>(by_request), [t(request_id)])
+                .fetch_all(&mut *conn).await)?;
+        match bodies.first().map(|b| parse::<T>(b)).transpose()? {
             Some(existing) if !request_id.is_empty() => Ok(Inserted::Existing(existing)),
             _ => Err(StorageError::Conflict("record id".into())),
         }
@@ -169,13 +178,13 @@ fn list_arg(values: &[String]) -> Arg {
 
 #[tonic::async_trait]
 impl Store for SqlStore {
-    async fn put_station(&self, s: &Station) -> Result<bool, StorageError> {
+    async fn put_station(&self, tx: &mut Tx, s: &Station) -> Result<bool, StorageError> {
         let args = vec![
             t(&s.station_id),
             Arg::Text(json(s)?),
             Arg::Int(s.updated_at),
         ];
-        self.put(INSERT_STATION, UPDATE_STATION, args).await
+        Self::put(tx, INSERT_STATION, UPDATE_STATION, args).await
     }
 
     async fn station(&self, station_id: &str) -> Result<Option<Station>, StorageError> {
@@ -186,7 +195,7 @@ impl Store for SqlStore {
         parse_all(self.bodies(ALL_STATIONS, vec![]).await?)
     }
 
-    async fn put_grid(&self, g: &Grid) -> Result<bool, StorageError> {
+    async fn put_grid(&self, tx: &mut Tx, g: &Grid) -> Result<bool, StorageError> {
         let args = vec![
             t(&g.grid_id),
             t(&g.station_id),
@@ -194,7 +203,7 @@ impl Store for SqlStore {
             Arg::Text(json(g)?),
             Arg::Int(g.updated_at),
         ];
-        self.put(INSERT_GRID, UPDATE_GRID, args).await
+        Self::put(tx, INSERT_GRID, UPDATE_GRID, args).await
     }
 
     async fn grid(&self, grid_id: &str) -> Result<Option<Grid>, StorageError> {
@@ -220,47 +229,48 @@ impl Store for SqlStore {
         parse_all(self.bodies(LIST_GRIDS, args).await?)
     }
 
-    async fn put_officer(&self, o: &GridOfficer) -> Result<(), StorageError> {
+    async fn put_officer(&self, tx: &mut Tx, o: &GridOfficer) -> Result<(), StorageError> {
         let args = vec![
             t(&o.grid_id),
             t(&o.officer_id),
             Arg::Int(i64::from(o.role)),
             Arg::Text(json(o)?),
         ];
-        self.put(INSERT_OFFICER, UPDATE_OFFICER, args)
+        Self::put(tx, INSERT_OFFICER, UPDATE_OFFICER, args)
             .await
             .map(|_| ())
     }
 
     async fn remove_officer(
         &self,
+        tx: &mut Tx,
         grid_id: &str,
         officer_id: &str,
         role: i32,
     ) -> Result<bool, StorageError> {
         let args = vec![t(grid_id), t(officer_id), Arg::Int(i64::from(role))];
-        Ok(self.execute(DELETE_OFFICER, args).await? > 0)
+        Ok(Self::execute_in(tx, DELETE_OFFICER, args).await? > 0)
     }
 
     async fn officers(&self, grid_id: &str) -> Result<Vec<GridOfficer>, StorageError> {
         parse_all(self.bodies(GRID_OFFICERS, vec![t(grid_id)]).await?)
     }
 
-    async fn put_address(&self, a: &Address) -> Result<bool, StorageError> {
+    async fn put_address(&self, tx: &mut Tx, a: &Address) -> Result<bool, StorageError> {
         let args = vec![
             t(&a.address_id),
             t(&a.grid_id),
             t(&a.station_id),
             Arg::Text(json(a)?),
         ];
-        self.put(INSERT_ADDRESS, UPDATE_ADDRESS, args).await
+        Self::put(tx, INSERT_ADDRESS, UPDATE_ADDRESS, args).await
     }
 
     async fn address(&self, address_id: &str) -> Result<Option<Address>, StorageError> {
         self.one(GET_ADDRESS, vec![t(address_id)]).await
     }
 
-    async fn put_resident(&self, r: &Resident) -> Result<bool, StorageError> {
+    async fn put_resident(&self, tx: &mut Tx, r: &Resident) -> Result<bool, StorageError> {
         let mut stored = r.clone();
         stored.last_visit_at = None; // derived from visits on read
         let args = vec![
@@ -270,7 +280,7 @@ impl Store for SqlStore {
             t(&r.id_number_hash),
             Arg::Text(json(&stored)?),
         ];
-        self.put(INSERT_RESIDENT, UPDATE_RESIDENT, args).await
+        Self::put(tx, INSERT_RESIDENT, UPDATE_RESIDENT, args).await
     }
 
     async fn resident(&self, resident_id: &str) -> Result<Option<Resident>, StorageError> {
@@ -294,21 +304,21 @@ impl Store for SqlStore {
             .await
     }
 
-    async fn put_house(&self, h: &House) -> Result<bool, StorageError> {
+    async fn put_house(&self, tx: &mut Tx, h: &House) -> Result<bool, StorageError> {
         let args = vec![
             t(&h.house_id),
             t(&h.grid_id),
             t(&h.station_id),
             Arg::Text(json(h)?),
         ];
-        self.put(INSERT_HOUSE, UPDATE_HOUSE, args).await
+        Self::put(tx, INSERT_HOUSE, UPDATE_HOUSE, args).await
     }
 
     async fn house(&self, house_id: &str) -> Result<Option<House>, StorageError> {
         self.one(GET_HOUSE, vec![t(house_id)]).await
     }
 
-    async fn put_premises(&self, p: &Premises) -> Result<bool, StorageError> {
+    async fn put_premises(&self, tx: &mut Tx, p: &Premises) -> Result<bool, StorageError> {
         let args = vec![
             t(&p.premises_id),
             t(&p.grid_id),
@@ -316,7 +326,7 @@ impl Store for SqlStore {
             Arg::Int(i64::from(p.kind)),
             Arg::Text(json(p)?),
         ];
-        self.put(INSERT_PREMISES, UPDATE_PREMISES, args).await
+        Self::put(tx, INSERT_PREMISES, UPDATE_PREMISES, args).await
     }
 
     async fn premises(&self, premises_id: &str) -> Result<Option<Premises>, StorageError> {
@@ -327,17 +337,19 @@ impl Store for SqlStore {
         parse_all(self.bodies(PREMISES_IN_GRID, vec![t(grid_id)]).await?)
     }
 
-    async fn record_lookup(&self, l: &IdLookup) -> Result<(), StorageError> {
+    async fn record_lookup(&self, tx: &mut Tx, l: &IdLookup) -> Result<(), StorageError> {
         let args = vec![
             t(&l.lookup_id),
             t(&l.resident_id),
             Arg::Int(l.at),
             Arg::Text(json(l)?),
         ];
-        self.execute(INSERT_LOOKUP, args).await.map(|_| ())
+        with_tx!(tx, conn => bind_all!(sqlx::query(INSERT_LOOKUP), args)
+            .execute(&mut *conn).await.map(|_| ()))?;
+        Ok(())
     }
 
-    async fn insert_visit(&self, v: &Visit) -> Result<Inserted<Visit>, StorageError> {
+    async fn insert_visit(&self, tx: &mut Tx, v: &Visit) -> Result<Inserted<Visit>, StorageError> {
         let args = vec![
             t(&v.visit_id),
             t(&v.request_id),
@@ -348,11 +360,10 @@ impl Store for SqlStore {
             Arg::Int(i64::from(v.contacted)),
             Arg::Text(json(v)?),
         ];
-        self.insert_once(INSERT_VISIT, VISIT_BY_REQUEST, &v.request_id, v, args)
-            .await
+        Self::insert_once(tx, INSERT_VISIT, VISIT_BY_REQUEST, &v.request_id, v, args).await
     }
 
-    async fn insert_need(&self, n: &Need) -> Result<Inserted<Need>, StorageError> {
+    async fn insert_need(&self, tx: &mut Tx, n: &Need) -> Result<Inserted<Need>, StorageError> {
         let args = vec![
             t(&n.need_id),
             t(&n.request_id),
@@ -367,15 +378,14 @@ impl Store for SqlStore {
             Arg::Int(n.due_at),
             Arg::Text(json(n)?),
         ];
-        self.insert_once(INSERT_NEED, NEED_BY_REQUEST, &n.request_id, n, args)
-            .await
+        Self::insert_once(tx, INSERT_NEED, NEED_BY_REQUEST, &n.request_id, n, args).await
     }
 
     async fn need(&self, need_id: &str) -> Result<Option<Need>, StorageError> {
         self.one(GET_NEED, vec![t(need_id)]).await
     }
 
-    async fn settle_need(&self, n: &Need) -> Result<bool, StorageError> {
+    async fn settle_need(&self, tx: &mut Tx, n: &Need) -> Result<bool, StorageError> {
         let open = pingan_proto::grid::v1::NeedStatus::Open as i64;
         let args = vec![
             t(&n.need_id),
@@ -383,7 +393,7 @@ impl Store for SqlStore {
             Arg::Text(json(n)?),
             Arg::Int(open),
         ];
-        Ok(self.execute(SETTLE_NEED, args).await? == 1)
+        Ok(Self::execute_in(tx, SETTLE_NEED, args).await? == 1)
     }
 
     async fn open_needs(&self, f: &NeedFilter, page: Page) -> Result<Vec<Need>, StorageError> {
@@ -406,6 +416,7 @@ impl Store for SqlStore {
 
     async fn insert_inspection(
         &self,
+        tx: &mut Tx,
         i: &Inspection,
     ) -> Result<Inserted<Inspection>, StorageError> {
         let args = vec![
@@ -419,7 +430,8 @@ impl Store for SqlStore {
             Arg::Int(i.rectification_deadline.unwrap_or(NO_BOUND)),
             Arg::Text(json(i)?),
         ];
-        self.insert_once(
+        Self::insert_once(
+            tx,
             INSERT_INSPECTION,
             INSPECTION_BY_REQUEST,
             &i.request_id,
@@ -435,6 +447,7 @@ impl Store for SqlStore {
 
     async fn update_inspection(
         &self,
+        tx: &mut Tx,
         i: &Inspection,
         original: Option<&Inspection>,
     ) -> Result<(), StorageError> {
@@ -447,14 +460,11 @@ impl Store for SqlStore {
             ])
         };
         let (first, second) = (row(i)?, original.map(row).transpose()?);
-        let mut tx = self.db.begin().await?;
-        with_tx!(&mut tx, conn => bind_all!(sqlx::query(UPDATE_INSPECTION), first)
-            .execute(&mut *conn).await.map(|_| ()))?;
+        Self::execute_in(tx, UPDATE_INSPECTION, first).await?;
         if let Some(second) = second {
-            with_tx!(&mut tx, conn => bind_all!(sqlx::query(MARK_REINSPECTED), second)
-                .execute(&mut *conn).await.map(|_| ()))?;
+            Self::execute_in(tx, MARK_REINSPECTED, second).await?;
         }
-        tx.commit().await
+        Ok(())
     }
 
     async fn due_reinspections(
@@ -473,7 +483,11 @@ impl Store for SqlStore {
         parse_all(self.bodies(DUE_REINSPECTIONS, args).await?)
     }
 
-    async fn insert_outreach(&self, o: &Outreach) -> Result<Inserted<Outreach>, StorageError> {
+    async fn insert_outreach(
+        &self,
+        tx: &mut Tx,
+        o: &Outreach,
+    ) -> Result<Inserted<Outreach>, StorageError> {
         let args = vec![
             t(&o.outreach_id),
             t(&o.request_id),
@@ -482,8 +496,15 @@ impl Store for SqlStore {
             Arg::Int(o.held_at),
             Arg::Text(json(o)?),
         ];
-        self.insert_once(INSERT_OUTREACH, OUTREACH_BY_REQUEST, &o.request_id, o, args)
-            .await
+        Self::insert_once(
+            tx,
+            INSERT_OUTREACH,
+            OUTREACH_BY_REQUEST,
+            &o.request_id,
+            o,
+            args,
+        )
+        .await
     }
 
     async fn outreach(&self, f: &OutreachFilter) -> Result<Vec<Outreach>, StorageError> {
@@ -497,7 +518,11 @@ impl Store for SqlStore {
         parse_all(self.bodies(OUTREACH_IN_SCOPE, args).await?)
     }
 
-    async fn insert_broadcast(&self, b: &Broadcast) -> Result<Inserted<Broadcast>, StorageError> {
+    async fn insert_broadcast(
+        &self,
+        tx: &mut Tx,
+        b: &Broadcast,
+    ) -> Result<Inserted<Broadcast>, StorageError> {
         let args = vec![
             t(&b.broadcast_id),
             t(&b.request_id),
@@ -505,7 +530,8 @@ impl Store for SqlStore {
             Arg::Int(b.created_at),
             Arg::Text(json(b)?),
         ];
-        self.insert_once(
+        Self::insert_once(
+            tx,
             INSERT_BROADCAST,
             BROADCAST_BY_REQUEST,
             &b.request_id,
