@@ -1,0 +1,45 @@
+//! Helpers shared by the cross-service story tests: typed clients with tokens, and bounded polling
+//! of a reading RPC until the effect of an event shows (no fixed sleeps).
+
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::time::Duration;
+
+use pingan_platform::auth::Role;
+use pingan_tests::{Bearer, Service, TestCluster};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+/// A channel to a service with a token of `subject` holding `roles` over `stations`.
+pub type Authed = InterceptedService<Channel, Bearer>;
+
+pub fn channel(
+    cluster: &TestCluster,
+    service: Service,
+    subject: &str,
+    roles: &[Role],
+    stations: &[&str],
+) -> Authed {
+    let token = cluster.token(subject, roles, stations).expect("token");
+    cluster.channel_as(service, &token).expect("channel")
+}
+
+/// Polls `probe` every 100 ms (at most 20 s) until it yields `Some`; panics naming `what`.
+pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
