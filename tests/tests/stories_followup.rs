@@ -10,6 +10,7 @@ mod stories_support;
 use std::time::Duration;
 
 use pingan_platform::auth::Role;
+use pingan_proto::audit::v1::ComplaintSource;
 use pingan_proto::audit::v1::complaints_audit_service_client::ComplaintsAuditServiceClient;
 use pingan_proto::audit::v1::{
     Accused, ActionKind, AddEvidenceRequest, AssignInvestigatorRequest, ChainStatus,
@@ -17,12 +18,19 @@ use pingan_proto::audit::v1::{
     GetComplaintRequest, HotlineReplyStatus, InvestigationStage, ListComplaintsRequest,
     QueryAuditRequest, RecordFindingRequest, VerifyAuditChainRequest,
 };
-use pingan_proto::common::v1::Priority;
+use pingan_proto::common::v1::{Channel as CallChannel, Priority};
+use pingan_proto::events::v1::event_sink_service_client::EventSinkServiceClient;
+use pingan_proto::events::v1::{DeliverRequest, EventEnvelope};
 use pingan_proto::hotline::v1::ReplyKind;
+use pingan_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use pingan_proto::intake::v1::{
+    GetIncidentRequest, IncidentStatus, PoliceComplaintCallReceived, ReportCallRequest,
+};
 use pingan_proto::triage::v1 as triage;
 use pingan_proto::triage::v1::triage_service_client::TriageServiceClient;
 use pingan_tests::{ClusterOptions, Service, TestBackend, TestCluster, Topology, backend_tests};
 use pingan_triage::{HotlineSimulator, TriageConfig};
+use prost::{Message, Name};
 use stories_support::{channel, eventually};
 
 /// Story 6: a false complaint against an officer arrives from 12345, is investigated with
@@ -179,10 +187,7 @@ async fn story6_false_complaint_from_12345_is_answered_with_the_finding(backend:
         .into_inner()
         .complaint
         .expect("complaint");
-    assert_eq!(
-        assigned.status,
-        ComplaintStatus::UnderInvestigation as i32
-    );
+    assert_eq!(assigned.status, ComplaintStatus::UnderInvestigation as i32);
     let timeline = assigned
         .evidence
         .iter()
@@ -318,4 +323,140 @@ async fn story6_false_complaint_from_12345_is_answered_with_the_finding(backend:
     cluster.shutdown().await.expect("shutdown");
 }
 
+/// A 110 call complaining about police: intake closes it and hands it to complaints-audit
+/// (PoliceComplaintCallReceived), which files one CALL_110 complaint linked to the incident;
+/// the same call delivered again under another event id files nothing more.
+async fn police_complaint_call_from_110_is_filed_once(backend: TestBackend) {
+    let cluster = TestCluster::start(
+        backend,
+        &[
+            Service::Intake,
+            Service::GridRegistry,
+            Service::Triage,
+            Service::ComplaintsAudit,
+        ],
+    )
+    .await
+    .expect("cluster");
+    stories_support::import_jurisdiction(&cluster).await;
+    let mut intake = IntakeServiceClient::new(channel(
+        &cluster,
+        Service::Intake,
+        "dispatcher-1",
+        &[Role::CommandCenter, Role::Dispatcher],
+        &[],
+    ));
+    let at = dispatch_support::offset(dispatch_support::origin("st-chengnan"), 300.0, 200.0);
+    let reported = intake
+        .report_call(ReportCallRequest {
+            request_id: "call-c-1".into(),
+            channel: CallChannel::Channel110 as i32,
+            source_call_id: "110-c-1".into(),
+            caller_phone: "13700002222".into(),
+            caller_name: "钱七".into(),
+            location: Some(at),
+            address: "城南路 12 号".into(),
+            description: "我要投诉城南派出所的民警，态度恶劣还骂人".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("report call")
+        .into_inner();
+    let incident_id = reported.incident_id.clone();
+    let mut inspector = ComplaintsAuditServiceClient::new(channel(
+        &cluster,
+        Service::ComplaintsAudit,
+        "insp-7",
+        &[Role::Inspector],
+        &[],
+    ));
+    let list = |inspector: &ComplaintsAuditServiceClient<_>| {
+        let mut client = inspector.clone();
+        let incident_id = incident_id.clone();
+        async move {
+            client
+                .list_complaints(ListComplaintsRequest {
+                    incident_id,
+                    ..Default::default()
+                })
+                .await
+                .expect("list complaints")
+                .into_inner()
+                .complaints
+        }
+    };
+    let complaint = eventually("the 110 complaint filed in complaints-audit", || {
+        let fut = list(&inspector);
+        async move { fut.await.pop() }
+    })
+    .await;
+    assert_eq!(complaint.source, ComplaintSource::Call110 as i32);
+    assert_eq!(complaint.station_id, "st-chengnan");
+    assert_eq!(complaint.status, ComplaintStatus::Received as i32);
+    assert_eq!(
+        complaint.hotline_reply_status,
+        HotlineReplyStatus::NotApplicable as i32
+    );
+    let complainant = complaint.complainant.clone().expect("complainant");
+    assert_eq!(complainant.phone_masked, "137****2222");
+    assert!(complaint.allegation.contains("态度恶劣"));
+    let incident = intake
+        .get_incident(GetIncidentRequest {
+            incident_id: incident_id.clone(),
+        })
+        .await
+        .expect("incident")
+        .into_inner()
+        .incident
+        .expect("incident");
+    assert_eq!(incident.status, IncidentStatus::Closed as i32);
+
+    // The same call again under another event id (e.g. re-driven by hand): still one complaint.
+    let again = PoliceComplaintCallReceived {
+        incident_id: incident_id.clone(),
+        description: "我要投诉城南派出所的民警，态度恶劣还骂人".into(),
+        station_id: "st-chengnan".into(),
+        ..Default::default()
+    };
+    let token = cluster
+        .token("intake", &[Role::Service], &[])
+        .expect("token");
+    EventSinkServiceClient::new(
+        cluster
+            .channel_as(Service::ComplaintsAudit, &token)
+            .expect("channel"),
+    )
+    .deliver(DeliverRequest {
+        destination: "complaints-audit".into(),
+        event: Some(EventEnvelope {
+            event_id: "redriven-1".into(),
+            event_type: PoliceComplaintCallReceived::full_name(),
+            source: "intake".into(),
+            aggregate_id: incident_id.clone(),
+            payload: Some(prost_types::Any {
+                type_url: format!(
+                    "type.googleapis.com/{}",
+                    PoliceComplaintCallReceived::full_name()
+                ),
+                value: again.encode_to_vec(),
+            }),
+            ..Default::default()
+        }),
+    })
+    .await
+    .expect("deliver");
+    let all = list(&inspector).await;
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].complaint_id, complaint.complaint_id);
+    inspector
+        .get_complaint(GetComplaintRequest {
+            complaint_id: complaint.complaint_id,
+            ..Default::default()
+        })
+        .await
+        .expect("get complaint");
+    cluster.shutdown().await.expect("shutdown");
+}
+
 backend_tests!(story6_false_complaint_from_12345_is_answered_with_the_finding);
+backend_tests!(police_complaint_call_from_110_is_filed_once);

@@ -43,3 +43,23 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Loads the demo jurisdiction into the running grid-registry through its public API.
+pub async fn import_jurisdiction(cluster: &TestCluster) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/jurisdiction.json"
+    );
+    let json = std::fs::read_to_string(path).expect("jurisdiction.json");
+    let admin = cluster
+        .token("admin-1", &[Role::Admin], &[])
+        .expect("token");
+    let report = pingan::registry_import::import(
+        cluster.channel(Service::GridRegistry).expect("channel"),
+        Some(&admin),
+        &json,
+    )
+    .await
+    .expect("import jurisdiction");
+    assert_eq!(report.stations, 3);
+}
