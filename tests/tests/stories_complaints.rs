@@ -1,6 +1,6 @@
-//! Seed stories 2, 5 and 6 end to end through gRPC with the real services together, on both
-//! backends: events flow between them through the outbox relays; effects are awaited by
-//! polling the reading RPC (bounded).
+//! Seed story 6 and the 110 complaint call end to end through gRPC with the real services
+//! together, on both backends: events flow between them through the outbox relays; effects are
+//! awaited by polling the reading RPC (bounded).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
