@@ -89,7 +89,10 @@ async fn story2_found_id_card_goes_back_through_the_real_registry(backend: TestB
     assert_eq!(owner.grid_id, "st-chengnan-g4");
     assert_eq!(owner.village_officer_id, "st-chengnan-o2");
     assert_eq!(owner.phone_masked, "139****3952");
-    assert_eq!(owner.phone, OWNER_PHONE, "the station officer may call the owner");
+    assert_eq!(
+        owner.phone, OWNER_PHONE,
+        "the station officer may call the owner"
+    );
     let task = item.contact_task.clone().expect("contact task");
     assert_eq!(task.status, ContactTaskStatus::Open as i32);
     assert_eq!(
@@ -165,4 +168,251 @@ async fn story2_found_id_card_goes_back_through_the_real_registry(backend: TestB
     cluster.shutdown().await.expect("shutdown");
 }
 
+async fn incident(intake: &IntakeClient, incident_id: &str) -> Incident {
+    intake
+        .clone()
+        .get_incident(GetIncidentRequest {
+            incident_id: incident_id.into(),
+        })
+        .await
+        .expect("get incident")
+        .into_inner()
+        .incident
+        .expect("incident")
+}
+
+type IntakeClient = IntakeServiceClient<stories_support::Authed>;
+
+/// Story 5: a neighbours' dispute is called in to 110, dispatched, mediated on scene and closed
+/// as mediated; case-followup schedules a revisit from the close, the officer revisits when it
+/// falls due (ManualClock), and intake's incident ends FOLLOWED_UP with mediation and revisit
+/// on its timeline.
+async fn story5_dispute_is_mediated_revisited_and_followed_up(backend: TestBackend) {
+    let clock = ManualClock::new(chrono::Utc::now());
+    let cluster = TestCluster::start_with_clock(
+        backend,
+        &[
+            Service::Intake,
+            Service::GridRegistry,
+            Service::Triage,
+            Service::Dispatch,
+            Service::CaseFollowup,
+        ],
+        Topology::PortPerService,
+        Arc::new(clock.clone()),
+    )
+    .await
+    .expect("cluster");
+    stories_support::import_jurisdiction(&cluster).await;
+    let mut dispatcher = dispatch_support::command_center(&cluster).await;
+    dispatch_support::import_units(&mut dispatcher).await;
+
+    // The call: a quarrel between neighbours in the station's area.
+    let intake: IntakeClient = IntakeServiceClient::new(channel(
+        &cluster,
+        Service::Intake,
+        "dispatcher-1",
+        &[Role::CommandCenter, Role::Dispatcher],
+        &[],
+    ));
+    let at = dispatch_support::offset(dispatch_support::origin(STATION), 400.0, 300.0);
+    let reported = intake
+        .clone()
+        .report_call(ReportCallRequest {
+            request_id: "call-dispute-1".into(),
+            channel: CallChannel::Channel110 as i32,
+            source_call_id: "110-dispute-1".into(),
+            caller_phone: "13512345678".into(),
+            caller_name: "张先生".into(),
+            location: Some(at),
+            address: "城南路 88 号 3 单元".into(),
+            description: "楼上邻居装修噪音太大，去找他理论，双方吵得很凶".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("report call")
+        .into_inner();
+    let incident_id = reported.incident_id.clone();
+    let dispatched = eventually("the dispute is dispatched", || {
+        let intake = intake.clone();
+        let incident_id = incident_id.clone();
+        async move {
+            let i = incident(&intake, &incident_id).await;
+            (!i.dispatch_id.is_empty()).then_some(i)
+        }
+    })
+    .await;
+    assert_eq!(dispatched.station_id, STATION);
+    assert_eq!(
+        dispatched
+            .classification
+            .as_ref()
+            .map(|c| c.category.as_str()),
+        Some("DISPUTE")
+    );
+
+    // The officer mediates on scene.
+    let officer = CaseFollowupServiceClient::new(channel(
+        &cluster,
+        Service::CaseFollowup,
+        "st-chengnan-o1",
+        &[Role::StationOfficer],
+        &[STATION],
+    ));
+    let mediation = officer
+        .clone()
+        .open_mediation(OpenMediationRequest {
+            request_id: "med-1".into(),
+            incident_id: incident_id.clone(),
+            parties: vec![
+                Party {
+                    name: "张先生".into(),
+                    role: PartyRole::Caller as i32,
+                    phone: "13512345678".into(),
+                    position: "要求晚上停止装修".into(),
+                    ..Default::default()
+                },
+                Party {
+                    name: "李女士".into(),
+                    role: PartyRole::OtherParty as i32,
+                    phone: "13698765432".into(),
+                    position: "工期紧，只在白天施工".into(),
+                    ..Default::default()
+                },
+            ],
+            summary: "楼上装修噪音纠纷".into(),
+            mediator_officer_id: "st-chengnan-o1".into(),
+            place: "城南路 88 号楼下".into(),
+            station_id: STATION.into(),
+            grid_id: dispatched.grid_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("open mediation")
+        .into_inner()
+        .mediation
+        .expect("mediation");
+    officer
+        .clone()
+        .record_mediation_outcome(RecordMediationOutcomeRequest {
+            request_id: "med-1-outcome".into(),
+            mediation_id: mediation.mediation_id.clone(),
+            resolved: true,
+            agreement_text: "晚八点后不施工，噪音大的工序白天完成".into(),
+            agreement_signed: true,
+            next_step: MediationNextStep::None as i32,
+            ..Default::default()
+        })
+        .await
+        .expect("mediation outcome");
+    dispatcher
+        .close_dispatch(CloseDispatchRequest {
+            request_id: "close-dispute-1".into(),
+            dispatch_id: dispatched.dispatch_id.clone(),
+            disposition: Disposition::Mediated as i32,
+            narrative: "现场调解，双方达成协议".into(),
+            clear_active_units: true,
+        })
+        .await
+        .expect("close dispatch");
+
+    // DispatchClosed reaches case-followup: a revisit is scheduled; it falls due 3 days later.
+    let revisit = eventually("a revisit scheduled for the incident", || {
+        let mut officer = officer.clone();
+        let incident_id = incident_id.clone();
+        async move {
+            officer
+                .list_due_revisits(ListDueRevisitsRequest {
+                    station_id: STATION.into(),
+                    ..Default::default()
+                })
+                .await
+                .expect("due revisits")
+                .into_inner()
+                .revisits
+                .into_iter()
+                .find(|r| r.incident_id == incident_id)
+        }
+    })
+    .await;
+    assert_eq!(revisit.reason, RevisitReason::Dispute as i32);
+    assert_eq!(revisit.mediation_id, mediation.mediation_id);
+    assert_eq!(revisit.contact_name, "张先生");
+    let due_now = |officer: &CaseFollowupServiceClient<stories_support::Authed>| {
+        let mut officer = officer.clone();
+        let now = clock.now();
+        async move {
+            officer
+                .list_due_revisits(ListDueRevisitsRequest {
+                    station_id: STATION.into(),
+                    due_before: Some(ts(now)),
+                    ..Default::default()
+                })
+                .await
+                .expect("due revisits")
+                .into_inner()
+                .revisits
+        }
+    };
+    assert!(due_now(&officer).await.is_empty(), "not due yet");
+    clock.advance(Duration::from_secs(73 * 3600));
+    let due = due_now(&officer).await;
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].revisit_id, revisit.revisit_id);
+    let done = officer
+        .clone()
+        .record_revisit(RecordRevisitRequest {
+            request_id: "revisit-1".into(),
+            revisit_id: revisit.revisit_id.clone(),
+            contacted: true,
+            method: ContactMethod::Phone as i32,
+            issue_resolved: true,
+            satisfaction: 5,
+            notes: "装修已按协议进行，双方无新矛盾".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("record revisit")
+        .into_inner()
+        .revisit
+        .expect("revisit");
+    assert_eq!(done.status, RevisitStatus::Completed as i32);
+
+    // RevisitCompleted reaches intake: FOLLOWED_UP, with mediation and revisit on the timeline.
+    eventually("the incident is followed up", || {
+        let intake = intake.clone();
+        let incident_id = incident_id.clone();
+        async move {
+            (incident(&intake, &incident_id).await.status == IncidentStatus::FollowedUp as i32)
+                .then_some(())
+        }
+    })
+    .await;
+    let timeline = intake
+        .clone()
+        .get_incident_timeline(GetIncidentTimelineRequest {
+            incident_id: incident_id.clone(),
+        })
+        .await
+        .expect("timeline")
+        .into_inner()
+        .entries;
+    let kinds: Vec<TimelineEntryKind> = timeline.iter().map(|e| e.kind()).collect();
+    for wanted in [
+        TimelineEntryKind::DispatchOpened,
+        TimelineEntryKind::DispatchClosed,
+        TimelineEntryKind::Mediation,
+        TimelineEntryKind::Revisit,
+    ] {
+        assert!(kinds.contains(&wanted), "{wanted:?} missing from {kinds:?}");
+    }
+    let mediations = kinds
+        .iter()
+        .filter(|k| **k == TimelineEntryKind::Mediation)
+        .count();
+    assert_eq!(mediations, 2, "opened and concluded: {kinds:?}");
+    cluster.shutdown().await.expect("shutdown");
+}
+
 backend_tests!(story2_found_id_card_goes_back_through_the_real_registry);
+backend_tests!(story5_dispute_is_mediated_revisited_and_followed_up);
