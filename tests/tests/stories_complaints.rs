@@ -400,15 +400,23 @@ async fn police_complaint_call_from_110_is_filed_once(backend: TestBackend) {
     let complainant = complaint.complainant.clone().expect("complainant");
     assert_eq!(complainant.phone_masked, "137****2222");
     assert!(complaint.allegation.contains("态度恶劣"));
-    let incident = intake
-        .get_incident(GetIncidentRequest {
-            incident_id: incident_id.clone(),
-        })
-        .await
-        .expect("incident")
-        .into_inner()
-        .incident
-        .expect("incident");
+    // ComplaintFiled reaches intake: the closed incident names its complaint.
+    let incident = eventually("intake links the complaint to the incident", || {
+        let mut intake = intake.clone();
+        let incident_id = incident_id.clone();
+        async move {
+            let incident = intake
+                .get_incident(GetIncidentRequest { incident_id })
+                .await
+                .expect("incident")
+                .into_inner()
+                .incident
+                .expect("incident");
+            (!incident.complaint_id.is_empty()).then_some(incident)
+        }
+    })
+    .await;
+    assert_eq!(incident.complaint_id, complaint.complaint_id);
     assert_eq!(incident.status, IncidentStatus::Closed as i32);
 
     // The same call again under another event id (e.g. re-driven by hand): still one complaint.

@@ -14,7 +14,10 @@ use std::time::Duration;
 use pingan_platform::auth::Role;
 use pingan_platform::clock::{Clock as _, ManualClock};
 use pingan_proto::common::v1::{Channel as CallChannel, TimeRange};
-use pingan_proto::dispatch::v1::{CloseDispatchRequest, Disposition};
+use pingan_proto::dispatch::v1::{
+    AcknowledgeRequest, AssignRequest, CloseDispatchRequest, Disposition, FindNearestUnitsRequest,
+    MarkEnRouteRequest, MarkOnSceneRequest,
+};
 use pingan_proto::followup::v1::case_followup_service_client::CaseFollowupServiceClient;
 use pingan_proto::followup::v1::*;
 use pingan_proto::intake::v1::intake_service_client::IntakeServiceClient;
@@ -216,6 +219,14 @@ async fn story5_dispute_is_mediated_revisited_and_followed_up(backend: TestBacke
         &[],
     ));
     let at = dispatch_support::offset(dispatch_support::origin(STATION), 400.0, 300.0);
+    // A patrol officer of the station is 300 m away; the others report no position.
+    dispatch_support::place(
+        &mut dispatcher,
+        "u-st-chengnan-o3",
+        dispatch_support::offset(dispatch_support::origin(STATION), 100.0, 300.0),
+        clock.now(),
+    )
+    .await;
     let reported = intake
         .clone()
         .report_call(ReportCallRequest {
@@ -250,6 +261,68 @@ async fn story5_dispute_is_mediated_revisited_and_followed_up(backend: TestBacke
             .map(|c| c.category.as_str()),
         Some("DISPUTE")
     );
+
+    // A P3 dispute waits for the dispatcher, who sends the nearest officer able to mediate.
+    let nearest = dispatcher
+        .find_nearest_units(FindNearestUnitsRequest {
+            location: Some(at),
+            radius_m: 5_000.0,
+            capabilities: vec!["mediation".into()],
+            only_available: true,
+            ..Default::default()
+        })
+        .await
+        .expect("nearest units")
+        .into_inner()
+        .units;
+    let unit_id = nearest.first().expect("a unit nearby").unit_id.clone();
+    assert_eq!(unit_id, "u-st-chengnan-o3");
+    dispatcher
+        .assign(AssignRequest {
+            request_id: "assign-1".into(),
+            dispatch_id: dispatched.dispatch_id.clone(),
+            unit_id: unit_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("assign");
+    // The unit sent goes on scene.
+    let unit_officer = dispatch_support::jurisdiction()["units"]
+        .as_array()
+        .expect("units")
+        .iter()
+        .find(|u| u["unit_id"] == unit_id.as_str())
+        .and_then(|u| u["officer_id"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let dispatch_id = dispatched.dispatch_id.clone();
+    dispatcher
+        .acknowledge(AcknowledgeRequest {
+            request_id: "ack-1".into(),
+            dispatch_id: dispatch_id.clone(),
+            unit_id: unit_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("acknowledge");
+    dispatcher
+        .mark_en_route(MarkEnRouteRequest {
+            request_id: "enroute-1".into(),
+            dispatch_id: dispatch_id.clone(),
+            unit_id: unit_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("en route");
+    clock.advance(Duration::from_secs(4 * 60));
+    dispatcher
+        .mark_on_scene(MarkOnSceneRequest {
+            request_id: "onscene-1".into(),
+            dispatch_id: dispatch_id.clone(),
+            unit_id: unit_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("on scene");
 
     // The officer mediates on scene.
     let officer = CaseFollowupServiceClient::new(channel(
@@ -338,6 +411,13 @@ async fn story5_dispute_is_mediated_revisited_and_followed_up(backend: TestBacke
     assert_eq!(revisit.reason, RevisitReason::Dispute as i32);
     assert_eq!(revisit.mediation_id, mediation.mediation_id);
     assert_eq!(revisit.contact_name, "张先生");
+    assert_eq!(revisit.contact_phone_masked, "135****5678");
+    assert_eq!(revisit.grid_id, dispatched.grid_id);
+    assert!(!unit_officer.is_empty(), "unit {unit_id} has an officer");
+    assert_eq!(
+        revisit.assigned_officer_id, unit_officer,
+        "the revisit goes to the officer who attended"
+    );
     let due_now = |officer: &CaseFollowupServiceClient<stories_support::Authed>| {
         let mut officer = officer.clone();
         let now = clock.now();
