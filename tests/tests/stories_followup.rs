@@ -26,7 +26,7 @@ use pingan_proto::intake::v1::{
     TimelineEntryKind,
 };
 use pingan_tests::{Service, TestBackend, TestCluster, Topology, backend_tests};
-use stories_support::{channel, eventually};
+use stories_support::{channel, eventually_ticking};
 
 const STATION: &str = "st-chengnan";
 /// Resident r-111 of the demo jurisdiction (grid st-chengnan-g4, village officer st-chengnan-o2).
@@ -244,7 +244,7 @@ async fn story5_dispute_is_mediated_revisited_and_followed_up(backend: TestBacke
         .expect("report call")
         .into_inner();
     let incident_id = reported.incident_id.clone();
-    let dispatched = eventually("the dispute is dispatched", || {
+    let dispatched = eventually_ticking(&clock, "the dispute is dispatched", || {
         let intake = intake.clone();
         let incident_id = incident_id.clone();
         async move {
@@ -390,7 +390,7 @@ async fn story5_dispute_is_mediated_revisited_and_followed_up(backend: TestBacke
         .expect("close dispatch");
 
     // DispatchClosed reaches case-followup: a revisit is scheduled; it falls due 3 days later.
-    let revisit = eventually("a revisit scheduled for the incident", || {
+    let revisit = eventually_ticking(&clock, "a revisit scheduled for the incident", || {
         let mut officer = officer.clone();
         let incident_id = incident_id.clone();
         async move {
@@ -459,7 +459,7 @@ async fn story5_dispute_is_mediated_revisited_and_followed_up(backend: TestBacke
     assert_eq!(done.status, RevisitStatus::Completed as i32);
 
     // RevisitCompleted reaches intake: FOLLOWED_UP, with mediation and revisit on the timeline.
-    eventually("the incident is followed up", || {
+    eventually_ticking(&clock, "the incident is followed up", || {
         let intake = intake.clone();
         let incident_id = incident_id.clone();
         async move {

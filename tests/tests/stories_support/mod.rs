@@ -63,3 +63,21 @@ pub async fn import_jurisdiction(cluster: &TestCluster) {
     .expect("import jurisdiction");
     assert_eq!(report.stations, 3);
 }
+
+/// Like [`eventually`] on a ManualClock: the clock moves 1 s per poll, so work the services
+/// retry on their clock (event redelivery backoff, routing retries) goes on while we wait.
+pub async fn eventually_ticking<T, F, Fut>(
+    clock: &pingan_platform::clock::ManualClock,
+    what: &str,
+    mut probe: F,
+) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    eventually(what, || {
+        clock.advance(Duration::from_secs(1));
+        probe()
+    })
+    .await
+}
