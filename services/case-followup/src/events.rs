@@ -216,6 +216,11 @@ impl Core {
                 revisit.resident_id = party.resident_id.clone();
                 phone_enc = self.party_phone(phones.as_deref(), chosen)?;
             }
+            // Nobody with an officer id was on scene (e.g. a patrol car with no crew
+            // registered): the mediator knows the parties and does the revisit.
+            if revisit.assigned_officer_id.is_empty() {
+                revisit.assigned_officer_id = mediation.mediator_officer_id.clone();
+            }
             revisit.mediation_id = mediation.mediation_id;
         }
         let scheduled = self

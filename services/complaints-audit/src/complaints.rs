@@ -80,6 +80,16 @@ pub async fn file(
     {
         return Ok(existing);
     }
+    if new.source == ComplaintSource::Call110
+        && let Some(existing) = complaints::by_source_incident(
+            Conn::Tx(&mut *tx),
+            ComplaintSource::Call110.as_str_name(),
+            &new.incident_id,
+        )
+        .await?
+    {
+        return Ok(existing);
+    }
     let now = core.now();
     let received_at = crate::domain::audit::to_micros(new.received_at);
     let complaint_id = uuid::Uuid::now_v7().to_string();

@@ -9,6 +9,7 @@ use pingan_platform::storage::Tx;
 use pingan_proto::audit::v1::{Accused, AuditRecord, ComplaintSource};
 use pingan_proto::common::v1::Actor;
 use pingan_proto::events::v1::EventEnvelope;
+use pingan_proto::intake::v1::PoliceComplaintCallReceived;
 use pingan_proto::triage::v1::{HotlineComplaintReceived, TransferStatus, TransferStatusChanged};
 use prost::{Message, Name};
 
@@ -105,6 +106,63 @@ impl EventHandler for HotlineComplaintHandler {
     }
 }
 
+/// `pingan.intake.v1.PoliceComplaintCallReceived` → a CALL_110 complaint (once per incident).
+struct PoliceComplaintCallHandler(Arc<Core>);
+
+#[tonic::async_trait]
+impl EventHandler for PoliceComplaintCallHandler {
+    async fn handle(&self, tx: &mut Tx, event: &EventEnvelope) -> Result<(), ApiError> {
+        let call: PoliceComplaintCallReceived = decode(event)?;
+        let incident_id = call.incident_id.trim().to_owned();
+        if incident_id.is_empty() {
+            // Retrying cannot fix it: recorded and dropped.
+            tracing::error!(event_id = %event.event_id, "110 complaint call without incident id ignored");
+            return Ok(());
+        }
+        let allegation = if call.description.trim().is_empty() {
+            "(no description given on the 110 call)".to_owned()
+        } else {
+            call.description.clone()
+        };
+        let phone = if crate::validate::is_valid_phone(&call.complainant_phone) {
+            call.complainant_phone.clone()
+        } else {
+            String::new()
+        };
+        let new = NewComplaint {
+            source: ComplaintSource::Call110,
+            name: call.complainant_name.clone(),
+            phone,
+            address: call.address.clone(),
+            accused: vec![Accused {
+                station_id: call.station_id.trim().to_owned(),
+                description: "not identified yet: as described on the 110 call".to_owned(),
+                ..Accused::default()
+            }],
+            // The call's own incident (closed at intake) links the complaint to the call; the
+            // incident complained about is set when the investigator is assigned.
+            incident_id,
+            allegation,
+            tags: vec!["CALL_110".to_owned()],
+            station_id: call.station_id.trim().to_owned(),
+            received_at: from_ts(call.received_at.as_ref())
+                .unwrap_or_else(|| occurred_at(&self.0, event)),
+            ..NewComplaint::default()
+        };
+        let by = Actor {
+            subject: if event.source.is_empty() {
+                "intake".to_owned()
+            } else {
+                event.source.clone()
+            },
+            role: "service".to_owned(),
+            display_name: String::new(),
+        };
+        complaints::file(&self.0, tx, new, &by, None).await?;
+        Ok(())
+    }
+}
+
 /// `pingan.triage.v1.TransferStatusChanged` to HANDLED → the answer reached 12345.
 struct TransferStatusHandler(Arc<Core>);
 
@@ -135,6 +193,10 @@ pub fn sink(core: Arc<Core>) -> ServiceSink {
         .on(
             &HotlineComplaintReceived::full_name(),
             Arc::new(HotlineComplaintHandler(core.clone())),
+        )
+        .on(
+            &PoliceComplaintCallReceived::full_name(),
+            Arc::new(PoliceComplaintCallHandler(core.clone())),
         )
         .on(
             &TransferStatusChanged::full_name(),

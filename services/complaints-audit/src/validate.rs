@@ -74,12 +74,14 @@ pub fn file_complaint(request: &FileComplaintRequest) -> FieldViolations {
     let mut v = FieldViolations::default();
     v.require_non_empty("request_id", &request.request_id);
     match ComplaintSource::try_from(request.source) {
-        Ok(ComplaintSource::Unspecified) | Err(_) => {
-            v.add("source", "must be HOTLINE_12345, WALK_IN, ONLINE or LETTER")
-        }
+        Ok(ComplaintSource::Unspecified) | Err(_) => v.add(
+            "source",
+            "must be HOTLINE_12345, WALK_IN, ONLINE, LETTER or CALL_110",
+        ),
         Ok(ComplaintSource::Hotline12345) => {
             v.require_non_empty("hotline_ticket_id", &request.hotline_ticket_id)
         }
+        Ok(ComplaintSource::Call110) => v.require_non_empty("incident_id", &request.incident_id),
         Ok(_) => {}
     }
     v.require_max_chars("hotline_ticket_id", &request.hotline_ticket_id, MAX_ID);

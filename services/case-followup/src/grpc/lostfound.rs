@@ -165,6 +165,8 @@ impl CaseFollowupApi {
                     found_pii.owner_phone_enc = phone;
                     next_lookup = next;
                 }
+                // After the registry call: the SQLite write lock is not held across it.
+                crate::store::write_lock(tx).await?;
                 let matches = self
                     .match_new_item(tx, &mut item, &mut found_pii, id_index.as_deref(), &officer)
                     .await?;
@@ -340,6 +342,7 @@ impl CaseFollowupApi {
             .context
             .requests
             .run("RegisterLostReport", &req.request_id, &req, async |tx| {
+                crate::store::write_lock(tx).await?;
                 let mut report = base.clone();
                 let candidates = core
                     .store

@@ -168,6 +168,7 @@ impl Store {
         tx: &mut Tx,
         found_item_id: &str,
     ) -> Result<Option<FoundRow>, ApiError> {
+        super::write_lock(tx).await?;
         let sql = pick_tx(tx, GET_FOUND_PG, GET_FOUND_SQLITE);
         let row: Option<RawRow> = with_tx!(tx, conn => sqlx::query_as(sql)
             .bind(found_item_id)
@@ -293,6 +294,7 @@ impl Store {
         tx: &mut Tx,
         lost_report_id: &str,
     ) -> Result<Option<LostRow>, ApiError> {
+        super::write_lock(tx).await?;
         let sql = pick_tx(tx, GET_LOST_PG, GET_LOST_SQLITE);
         let row: Option<RawRow> = with_tx!(tx, conn => sqlx::query_as(sql)
             .bind(lost_report_id)

@@ -31,6 +31,25 @@ pub(crate) fn pick_tx(tx: &Tx, postgres: &'static str, sqlite: &'static str) -> 
     }
 }
 
+/// A write that changes nothing: on SQLite it takes the database's write lock.
+const WRITE_LOCK_SQLITE: &str =
+    "UPDATE followup_mediations SET mediation_id = mediation_id WHERE 0 = 1";
+
+/// SQLite: takes the write lock now, as the first statement of a transaction that reads before
+/// it writes. A deferred SQLite transaction that read first cannot upgrade to a writer once
+/// another connection (the outbox relay, the inbox, a worker) has committed since its read: it
+/// fails at once with SQLITE_BUSY instead of waiting. Postgres: nothing (rows are locked with
+/// FOR UPDATE).
+pub(crate) async fn write_lock(tx: &mut Tx) -> Result<(), StorageError> {
+    if let Tx::Sqlite(conn) = tx {
+        sqlx::query(WRITE_LOCK_SQLITE)
+            .execute(&mut **conn)
+            .await
+            .map_err(StorageError::from)?;
+    }
+    Ok(())
+}
+
 fn status_text<E: TryFrom<i32>>(value: i32, name: impl Fn(&E) -> &'static str) -> String {
     E::try_from(value)
         .map(|e| name(&e))
@@ -176,6 +195,7 @@ impl Store {
         tx: &mut Tx,
         mediation_id: &str,
     ) -> Result<Option<(Mediation, Option<Vec<u8>>)>, ApiError> {
+        write_lock(tx).await?;
         let sql = pick_tx(tx, GET_MEDIATION_PG, GET_MEDIATION_SQLITE);
         let row: Option<RecordRow> = with_tx!(tx, conn => sqlx::query_as(sql)
             .bind(mediation_id)
@@ -271,6 +291,7 @@ impl Store {
         tx: &mut Tx,
         revisit_id: &str,
     ) -> Result<Option<(Revisit, Option<Vec<u8>>)>, ApiError> {
+        write_lock(tx).await?;
         let sql = pick_tx(tx, GET_REVISIT_PG, GET_REVISIT_SQLITE);
         let row: Option<RecordRow> = with_tx!(tx, conn => sqlx::query_as(sql)
             .bind(revisit_id)

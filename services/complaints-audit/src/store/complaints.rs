@@ -46,6 +46,11 @@ const SELECT_BY_TICKET: &str = concat!(
     complaint_columns!(),
     " FROM complaints WHERE hotline_ticket_id = $1 AND hotline_ticket_id <> ''"
 );
+const SELECT_BY_SOURCE_INCIDENT: &str = concat!(
+    "SELECT ",
+    complaint_columns!(),
+    " FROM complaints WHERE source = $1 AND incident_id = $2 AND incident_id <> ''"
+);
 const SELECT_BY_TRANSFER: &str = concat!(
     "SELECT ",
     complaint_columns!(),
@@ -315,6 +320,21 @@ pub async fn by_ticket(
     Ok(
         run!(conn, c => sqlx::query_as::<_, ComplaintRow>(SELECT_BY_TICKET)
         .bind(ticket_id)
+        .fetch_optional(c)
+        .await)?,
+    )
+}
+
+/// The complaint of `source` filed from the incident `incident_id` (e.g. a 110 call).
+pub async fn by_source_incident(
+    conn: Conn<'_>,
+    source: &str,
+    incident_id: &str,
+) -> Result<Option<ComplaintRow>, StorageError> {
+    Ok(
+        run!(conn, c => sqlx::query_as::<_, ComplaintRow>(SELECT_BY_SOURCE_INCIDENT)
+        .bind(source)
+        .bind(incident_id)
         .fetch_optional(c)
         .await)?,
     )
