@@ -109,18 +109,6 @@ impl ServiceKind {
         }
     }
 
-    /// The service's inbox and event handlers.
-    pub fn event_sink(self, context: &ServiceContext) -> ServiceSink {
-        match self {
-            Self::Intake => pingan_intake::event_sink(context),
-            Self::Triage => pingan_triage::event_sink(context),
-            Self::Dispatch => pingan_dispatch::event_sink(context),
-            Self::GridRegistry => pingan_grid_registry::event_sink(context),
-            Self::CaseFollowup => pingan_case_followup::event_sink(context),
-            Self::ComplaintsAudit => pingan_complaints_audit::event_sink(context),
-        }
-    }
-
     /// True for the service that keeps live state in Redis in the cluster shape.
     pub fn uses_redis(self) -> bool {
         matches!(self, Self::Dispatch)
@@ -195,6 +183,14 @@ pub enum HostError {
     /// A peer URL is invalid.
     #[error("peers: {0}")]
     Peers(#[from] ApiError),
+    /// The service could not be built from its configuration.
+    #[error("{service}: {reason}")]
+    Service {
+        /// Short service name.
+        service: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// Warns when the routing table and a service's handlers disagree: events it cannot handle
@@ -314,36 +310,59 @@ impl Process {
             requests: RequestLog::new(db.clone(), self.clock.clone()),
         };
 
-        let sink = kind.event_sink(&context);
+        let mut dependencies = vec![Dependency::Database(db)];
+        dependencies.extend(redis.map(Dependency::Redis));
+        let sink = self.add_service(kind, &context, dependencies)?;
         check_routes(service, &sink);
         self.sinks.insert(service.to_owned(), sink);
         self.outboxes.insert(service.to_owned(), outbox.clone());
         self.relays
             .push(Relay::new(outbox, peers, self.events.clone()));
 
-        let mut dependencies = vec![Dependency::Database(db)];
-        dependencies.extend(redis.map(Dependency::Redis));
+        Ok(context)
+    }
+
+    /// Mounts the tonic service of `kind` and returns its inbox; both are built together because
+    /// they may share state (triage's rules, 12345 gateway and ledger).
+    fn add_service(
+        &mut self,
+        kind: ServiceKind,
+        context: &ServiceContext,
+        dependencies: Vec<Dependency>,
+    ) -> Result<ServiceSink, HostError> {
         let host = &mut self.host;
-        match kind {
-            ServiceKind::Intake => host.add_service(pingan_intake::service(&context), dependencies),
-            ServiceKind::Triage => host.add_service(
-                pingan_triage::service_with(&context, &self.triage),
-                dependencies,
-            ),
+        Ok(match kind {
+            ServiceKind::Intake => {
+                host.add_service(pingan_intake::service(context), dependencies);
+                pingan_intake::event_sink(context)
+            }
+            ServiceKind::Triage => {
+                let parts = pingan_triage::build(context, &self.triage).map_err(|reason| {
+                    HostError::Service {
+                        service: kind.short_name(),
+                        reason,
+                    }
+                })?;
+                host.add_service(parts.server, dependencies);
+                parts.sink
+            }
             ServiceKind::Dispatch => {
-                host.add_service(pingan_dispatch::service(&context), dependencies)
+                host.add_service(pingan_dispatch::service(context), dependencies);
+                pingan_dispatch::event_sink(context)
             }
             ServiceKind::GridRegistry => {
-                host.add_service(pingan_grid_registry::service(&context), dependencies)
+                host.add_service(pingan_grid_registry::service(context), dependencies);
+                pingan_grid_registry::event_sink(context)
             }
             ServiceKind::CaseFollowup => {
-                host.add_service(pingan_case_followup::service(&context), dependencies)
+                host.add_service(pingan_case_followup::service(context), dependencies);
+                pingan_case_followup::event_sink(context)
             }
             ServiceKind::ComplaintsAudit => {
-                host.add_service(pingan_complaints_audit::service(&context), dependencies)
+                host.add_service(pingan_complaints_audit::service(context), dependencies);
+                pingan_complaints_audit::event_sink(context)
             }
-        };
-        Ok(context)
+        })
     }
 
     /// The relays of the mounted services (tests drive them round by round).

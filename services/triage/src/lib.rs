@@ -65,49 +65,49 @@ fn gateway(context: &ServiceContext, config: &TriageConfig) -> Arc<dyn HotlineGa
     Arc::new(simulator)
 }
 
-fn bridge(context: &ServiceContext, config: &TriageConfig) -> Arc<Bridge> {
+fn bridge(context: &ServiceContext, config: &TriageConfig) -> Result<Arc<Bridge>, String> {
     let now = context.clock.now();
-    let rules = RulesState::load(config.rules_path.clone(), now).unwrap_or_else(|err| {
-        tracing::error!(error = %err, "rules file invalid: the rules shipped with the service apply");
-        match RulesState::load(None, now) {
-            Ok(rules) => rules,
-            Err(err) => panic!("the rules shipped with the service are invalid: {err}"),
+    let rules = match RulesState::load(config.rules_path.clone(), now) {
+        Ok(rules) => rules,
+        Err(err) => {
+            tracing::error!(error = %err, "rules file invalid: the rules shipped with the service apply");
+            RulesState::load(None, now)
+                .map_err(|err| format!("the rules shipped with the service are invalid: {err}"))?
         }
-    });
-    Arc::new(Bridge {
+    };
+    Ok(Arc::new(Bridge {
         ctx: context.clone(),
         store: store::Store::new(context.db.clone()),
         rules,
         gateway: gateway(context, config),
         config: config.clone(),
-    })
+    }))
 }
 
-/// The tonic service with default settings (built-in 12345 simulator, shipped rules).
-pub fn service(context: &ServiceContext) -> TriageServiceServer<TriageApi> {
-    service_with(context, &TriageConfig::default())
+/// The triage service and its inbox, sharing one bridge (rules, 12345 gateway, ledger); the
+/// background courier is started and stops with the service.
+pub struct Parts {
+    /// The tonic service, ready to mount.
+    pub server: TriageServiceServer<TriageApi>,
+    /// The inbox with the handlers of the events routed to triage.
+    pub sink: pingan_platform::events::ServiceSink,
 }
 
-/// The tonic service, ready to mount, and its background courier (stops with the service).
-pub fn service_with(
-    context: &ServiceContext,
-    config: &TriageConfig,
-) -> TriageServiceServer<TriageApi> {
-    let bridge = bridge(context, config);
+/// Builds triage over `context` with `config`; fails only when no rules can be loaded.
+pub fn build(context: &ServiceContext, config: &TriageConfig) -> Result<Parts, String> {
+    let bridge = bridge(context, config)?;
     courier::spawn_worker(&bridge);
-    TriageServiceServer::new(TriageApi::new(context.clone(), bridge))
-}
-
-/// The service's inbox, with a handler for each event type routed to it.
-pub fn event_sink(context: &ServiceContext) -> pingan_platform::events::ServiceSink {
-    let bridge = bridge(context, &TriageConfig::default());
-    pingan_platform::events::ServiceSink::new(context.db.clone(), context.clock.clone())
+    let sink = pingan_platform::events::ServiceSink::new(context.db.clone(), context.clock.clone())
         .on(
             "pingan.audit.v1.ComplaintFiled",
             Arc::new(events::OnComplaintFiled(bridge.clone())),
         )
         .on(
             "pingan.audit.v1.ComplaintAnswered",
-            Arc::new(events::OnComplaintAnswered(bridge)),
-        )
+            Arc::new(events::OnComplaintAnswered(bridge.clone())),
+        );
+    Ok(Parts {
+        server: TriageServiceServer::new(TriageApi::new(context.clone(), bridge)),
+        sink,
+    })
 }
