@@ -52,6 +52,7 @@ fn effect(effect: Effect) -> pb::RuleEffect {
         Effect::DangerOverride => pb::RuleEffect::DangerOverride,
         Effect::ChannelHint => pb::RuleEffect::ChannelHint,
         Effect::Fallback => pb::RuleEffect::Fallback,
+        Effect::Situation => pb::RuleEffect::Situation,
     }
 }
 
@@ -83,6 +84,56 @@ pub fn classification(c: &Classification) -> pb::Classification {
         category_name: c.category_name.clone(),
         rules_version: c.rules_version.clone(),
         needs_confirmation: c.needs_confirmation,
+        situations: c
+            .situations
+            .iter()
+            .map(|s| pb::Situation {
+                code: s.code.as_str().to_owned(),
+                name: s.name.clone(),
+                matched_words: s.words.clone(),
+            })
+            .collect(),
+        unit_requirements: pingan_catalogue::proto::requirements(&c.requirements),
+        catalogue_version: c.catalogue_version.clone(),
+    }
+}
+
+/// The category catalogue as ListCategories serves it.
+pub fn catalogue(c: &pingan_catalogue::Catalogue) -> pb::ListCategoriesResponse {
+    use pingan_catalogue::proto::{priority as catalogue_priority, requirements};
+    pb::ListCategoriesResponse {
+        catalogue_version: c.version.clone(),
+        categories: c
+            .categories
+            .iter()
+            .map(|category| pb::CategoryInfo {
+                code: category.code.as_str().to_owned(),
+                name: category.name.clone(),
+                kind: kind(Kind::from_catalogue(category.kind)) as i32,
+                default_priority: catalogue_priority(category.priority) as i32,
+                department: category.department.clone(),
+                response: requirements(&category.response),
+            })
+            .collect(),
+        capabilities: c
+            .capabilities
+            .iter()
+            .map(|capability| pb::CapabilityInfo {
+                code: capability.code.as_str().to_owned(),
+                name: capability.name.clone(),
+            })
+            .collect(),
+        situations: c
+            .situations
+            .iter()
+            .map(|situation| pb::SituationInfo {
+                code: situation.code.as_str().to_owned(),
+                name: situation.name.clone(),
+                description: situation.description.clone(),
+                response: requirements(&situation.response),
+            })
+            .collect(),
+        default_response: requirements(&c.default_response),
     }
 }
 

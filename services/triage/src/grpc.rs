@@ -115,6 +115,18 @@ fn next_token(len: usize, limit: i64, offset: i64) -> String {
 
 #[tonic::async_trait]
 impl TriageService for TriageApi {
+    async fn list_categories(
+        &self,
+        request: Request<pb::ListCategoriesRequest>,
+    ) -> Result<Response<pb::ListCategoriesResponse>, Status> {
+        let caller = self.context.auth.caller(&request)?;
+        // Whoever may classify may read the vocabulary the answers are written in.
+        caller.require_any(CLASSIFIERS)?;
+        let catalogue = pingan_catalogue::catalogue()
+            .map_err(ApiError::internal)?;
+        Ok(Response::new(convert::catalogue(catalogue)))
+    }
+
     async fn classify(
         &self,
         request: Request<pb::ClassifyRequest>,

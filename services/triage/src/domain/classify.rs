@@ -5,6 +5,8 @@
 
 use std::collections::BTreeSet;
 
+use pingan_catalogue::{Requirement, SituationCode};
+
 use super::rules::{CompiledRules, PatternUse, normalize};
 use super::{Kind, Priority};
 
@@ -23,6 +25,8 @@ pub enum Effect {
     ChannelHint,
     /// Nothing usable: kept with the police for a person.
     Fallback,
+    /// Recognised a response situation.
+    Situation,
 }
 
 /// One line of the explanation.
@@ -67,6 +71,23 @@ pub struct Classification {
     pub rules_version: String,
     /// A person must confirm.
     pub needs_confirmation: bool,
+    /// Response situations recognised (police and joint calls only).
+    pub situations: Vec<Recognised>,
+    /// Units the response needs, from the catalogue (police and joint calls only).
+    pub requirements: Vec<Requirement>,
+    /// Version of the category catalogue.
+    pub catalogue_version: String,
+}
+
+/// A response situation recognised in the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recognised {
+    /// The catalogue's situation.
+    pub code: SituationCode,
+    /// Its name.
+    pub name: String,
+    /// Words that revealed it.
+    pub words: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -157,6 +178,41 @@ pub fn classify(
         })
     };
 
+    // Situations: a word, or a verb followed closely by a place (掉进 + 河); a phrase of the
+    // rule's exclusions overlapping the match cancels it (落水管, 手机掉进).
+    let mut situation_hits: Vec<(usize, Vec<String>)> = Vec::new();
+    for (i, situation) in rules.situations.iter().enumerate() {
+        let has = |h: &Hit, want: PatternUse| uses(h).any(|u| u == want);
+        let excluded = |start: usize, end: usize| {
+            raw.iter().any(|x| {
+                has(x, PatternUse::SituationExclude(i)) && x.start < end && start < x.end
+            })
+        };
+        let negated = |h: &Hit| situation.negatable && negated_by_cue(h);
+        let mut found = Vec::new();
+        for h in &raw {
+            if has(h, PatternUse::SituationWord(i)) && !excluded(h.start, h.end) && !negated(h) {
+                found.push(word(h));
+            }
+            if !has(h, PatternUse::SituationVerb(i)) || negated(h) {
+                continue;
+            }
+            let place = raw.iter().find(|p| {
+                has(p, PatternUse::SituationPlace(i))
+                    && p.start >= h.end
+                    && norm[h.end..p.start].chars().count() <= situation.window
+                    && !norm[h.end..p.start].chars().any(is_break)
+                    && !excluded(h.start, p.end)
+            });
+            if let Some(p) = place {
+                found.push(norm[h.start..p.end].to_owned());
+            }
+        }
+        if !found.is_empty() {
+            situation_hits.push((i, dedup(found)));
+        }
+    }
+
     // Category rules.
     let mut scores = vec![0_u32; rules.categories.len()];
     let mut rule_words: Vec<Vec<String>> = vec![Vec::new(); rules.rules.len()];
@@ -180,6 +236,11 @@ pub fn classify(
         if !rule_words[i].is_empty() && (!rule.needs_with || rule_with[i]) {
             scores[rule.category] += rule.weight;
             matched_rules.push(i);
+        }
+    }
+    for (i, _) in &situation_hits {
+        if let Some((category, weight)) = rules.situations[*i].category {
+            scores[category] += weight;
         }
     }
     let mut explained = Vec::new();
@@ -365,6 +426,14 @@ pub fn classify(
             },
         );
     }
+    for (i, _) in &situation_hits {
+        let situation = &rules.situations[*i];
+        if let (Some((c, _)), Some(p)) = (situation.category, situation.priority)
+            && c == chosen
+        {
+            first_rule_priority = Some(first_rule_priority.map_or(p, |q| q.min(p)));
+        }
+    }
     if let Some(p) = first_rule_priority {
         priority = p;
     }
@@ -462,6 +531,44 @@ pub fn classify(
         priority = Priority::P4;
     }
 
+    // Situations shape the response of a unit that goes: none for the other kinds.
+    let mut situations: Vec<Recognised> = Vec::new();
+    if kind.stays_with_police() {
+        for (i, words) in &situation_hits {
+            let situation = &rules.situations[*i];
+            explained.push(Explained {
+                rule_id: situation.id.clone(),
+                category: category.code.clone(),
+                words: words.clone(),
+                effect: Effect::Situation,
+                kind: None,
+                priority: None,
+                negated: Vec::new(),
+                explanation: format!(
+                    "{} -> {} {}",
+                    words.join("、"),
+                    situation.situation,
+                    situation.name
+                ),
+            });
+            match situations.iter_mut().find(|s| s.code == situation.situation) {
+                Some(seen) => seen.words = dedup(seen.words.iter().chain(words).cloned()),
+                None => situations.push(Recognised {
+                    code: situation.situation,
+                    name: situation.name.clone(),
+                    words: words.clone(),
+                }),
+            }
+        }
+    }
+    let requirements = match pingan_catalogue::catalogue() {
+        Ok(catalogue) if kind.stays_with_police() => {
+            let codes: Vec<SituationCode> = situations.iter().map(|s| s.code).collect();
+            catalogue.requirements(category.id, &codes)
+        }
+        _ => Vec::new(),
+    };
+
     Classification {
         kind,
         category: category.code.clone(),
@@ -476,6 +583,9 @@ pub fn classify(
         },
         rules_version: rules.version.clone(),
         needs_confirmation,
+        situations,
+        requirements,
+        catalogue_version: rules.catalogue_version.clone(),
     }
 }
 
@@ -550,6 +660,70 @@ mod tests {
         assert!(!c.department.is_empty());
         assert_eq!(c.priority, Priority::P4);
         assert_eq!(c.response_target_secs, None);
+    }
+
+    fn water(text: &str) -> bool {
+        run(text)
+            .situations
+            .iter()
+            .any(|s| s.code.as_str() == "WATER")
+    }
+
+    #[test]
+    fn a_person_in_the_water_is_a_rescue_that_needs_a_drone() {
+        for text in [
+            "有人掉进河里了，在大桥下面",
+            "有人落水了",
+            "小孩掉进水库里了",
+            "一个老人跌入了池塘",
+            "有个人漂在水上一动不动",
+            "我朋友在湖边游泳溺水了",
+            "有人被水冲走了",
+            "孩子掉到旁边的河里了",
+            "有人滑进了鱼塘",
+        ] {
+            let c = run(text);
+            assert_eq!(c.category, "RESCUE", "{text}");
+            assert_eq!(c.priority, Priority::P1, "{text}");
+            assert!(water(text), "{text}: {:?}", c.matched);
+            assert!(
+                c.requirements
+                    .iter()
+                    .any(|r| r.kinds == [pingan_catalogue::UnitKind::Drone]),
+                "{text}"
+            );
+            assert!(
+                c.matched
+                    .iter()
+                    .any(|m| m.effect == Effect::Situation && !m.words.is_empty())
+            );
+        }
+    }
+
+    #[test]
+    fn words_near_water_are_not_a_water_rescue() {
+        for text in [
+            "河边有人吵架",
+            "我的手机掉进河里了",
+            "楼上的落水管坏了",
+            "河面上垃圾漂在水上很臭",
+            "没有人落水，只是船翻了",
+            "湖边停车场有车被划了",
+        ] {
+            assert!(!water(text), "{text}: {:?}", run(text).matched);
+        }
+        let quarrel = run("河边有人吵架");
+        assert_eq!(quarrel.category, "DISPUTE");
+        assert_eq!(quarrel.requirements.len(), 1);
+    }
+
+    #[test]
+    fn only_calls_a_unit_attends_carry_requirements() {
+        let c = run("我们这边停水三天了，一直没人来修");
+        assert!(c.requirements.is_empty() && c.situations.is_empty());
+        let c = run("两辆车追尾了，没有人受伤");
+        assert_eq!(c.requirements.len(), 1);
+        assert!(!c.catalogue_version.is_empty());
     }
 
     #[test]

@@ -32,6 +32,17 @@ impl Kind {
         })
     }
 
+    /// The catalogue's kind.
+    pub fn from_catalogue(kind: pingan_catalogue::Kind) -> Self {
+        match kind {
+            pingan_catalogue::Kind::Police => Self::Police,
+            pingan_catalogue::Kind::Joint => Self::Joint,
+            pingan_catalogue::Kind::ComplaintAboutPolice => Self::Complaint,
+            pingan_catalogue::Kind::NonPolice => Self::NonPolice,
+            pingan_catalogue::Kind::Invalid => Self::Invalid,
+        }
+    }
+
     /// The rules-file spelling.
     pub fn as_str(self) -> &'static str {
         match self {

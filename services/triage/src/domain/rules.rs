@@ -1,9 +1,12 @@
 //! The rules file (data, versioned, shipped with the crate) and its compiled form: one
-//! Aho-Corasick automaton over every word of every rule, modifier and negation cue.
+//! Aho-Corasick automaton over every word of every rule, situation, modifier and negation cue.
+//! Categories and situations come from the shared category catalogue: a file naming any other
+//! is refused.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use aho_corasick::{AhoCorasick, MatchKind};
+use pingan_catalogue::{CategoryCode, SituationCode};
 use serde::Deserialize;
 
 use super::{Kind, Priority};
@@ -44,8 +47,9 @@ struct RulesFile {
     response_targets_seconds: BTreeMap<String, u64>,
     thresholds: ThresholdsFile,
     fallback: FallbackFile,
-    categories: Vec<CategoryFile>,
     rules: Vec<RuleFile>,
+    #[serde(default)]
+    situations: Vec<SituationFile>,
     #[serde(default)]
     modifiers: Vec<ModifierFile>,
     negation: NegationFile,
@@ -69,13 +73,27 @@ struct FallbackFile {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CategoryFile {
-    code: String,
-    name: String,
-    kind: String,
-    priority: String,
+struct SituationFile {
+    id: String,
+    situation: String,
     #[serde(default)]
-    department: String,
+    category: Option<String>,
+    #[serde(default)]
+    weight: u32,
+    #[serde(default)]
+    priority: Option<String>,
+    #[serde(default)]
+    words: Vec<String>,
+    #[serde(default)]
+    verbs: Vec<String>,
+    #[serde(default)]
+    places: Vec<String>,
+    #[serde(default)]
+    window_chars: usize,
+    #[serde(default)]
+    exclude: Vec<String>,
+    #[serde(default)]
+    negatable: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,9 +142,11 @@ struct NegationFile {
     uncertain: Vec<String>,
 }
 
-/// One category of the shared vocabulary.
+/// One category of the shared vocabulary (from the catalogue).
 #[derive(Debug, Clone)]
 pub struct Category {
+    /// The catalogue's code.
+    pub id: CategoryCode,
     /// Code, e.g. `CRIMINAL_VIOLENT`.
     pub code: String,
     /// Display name, e.g. 暴力犯罪.
@@ -152,6 +172,26 @@ pub struct Rule {
     pub priority: Priority,
     /// When non-empty, one of these must also appear for the rule to match.
     pub needs_with: bool,
+}
+
+/// A situation rule: its words (or a verb shortly followed by a place, e.g. 掉进 + 河) reveal
+/// a response situation of the catalogue, which adds units to the response.
+#[derive(Debug, Clone)]
+pub struct SituationRule {
+    /// Id in the file.
+    pub id: String,
+    /// The catalogue's situation.
+    pub situation: SituationCode,
+    /// Display name of the situation.
+    pub name: String,
+    /// Category the situation is evidence for (index), with the score it adds.
+    pub category: Option<(usize, u32)>,
+    /// Priority it proposes for that category.
+    pub priority: Option<Priority>,
+    /// Characters allowed between a verb and its place.
+    pub window: usize,
+    /// A negation cue just before the word cancels it.
+    pub negatable: bool,
 }
 
 /// A modifier: danger signs, priority raises and lowers.
@@ -190,6 +230,14 @@ pub enum PatternUse {
     NegationCue,
     /// An uncertainty phrase (e.g. 有没有): it neutralises the cue inside it.
     Uncertain,
+    /// A word of a situation rule.
+    SituationWord(usize),
+    /// A verb of a situation rule (needs a place after it).
+    SituationVerb(usize),
+    /// A place of a situation rule.
+    SituationPlace(usize),
+    /// A phrase that cancels a situation rule's words it overlaps (落水管, 手机掉进).
+    SituationExclude(usize),
 }
 
 /// Thresholds of the decision.
@@ -214,6 +262,10 @@ pub struct CompiledRules {
     pub categories: Vec<Category>,
     /// Category rules, in file order.
     pub rules: Vec<Rule>,
+    /// Situation rules, in file order.
+    pub situations: Vec<SituationRule>,
+    /// Version of the category catalogue.
+    pub catalogue_version: String,
     /// Modifiers, in file order.
     pub modifiers: Vec<Modifier>,
     /// Id of the negation rule.
@@ -260,26 +312,18 @@ impl CompiledRules {
         if file.version.trim().is_empty() {
             return Err(RulesError::Invalid("version must not be empty".into()));
         }
+        let catalogue = pingan_catalogue::catalogue()
+            .map_err(|e| RulesError::Invalid(format!("category catalogue: {e}")))?;
         let mut categories = Vec::new();
         let mut index = BTreeMap::new();
-        for c in &file.categories {
-            let kind = Kind::parse(&c.kind).ok_or_else(|| {
-                RulesError::Invalid(format!("category {}: unknown kind {}", c.code, c.kind))
-            })?;
-            if kind == Kind::NonPolice && c.department.trim().is_empty() {
-                return Err(RulesError::Invalid(format!(
-                    "category {}: a non-police category needs a 12345 department",
-                    c.code
-                )));
-            }
-            if index.insert(c.code.clone(), categories.len()).is_some() {
-                return Err(RulesError::Invalid(format!("category {} twice", c.code)));
-            }
+        for c in &catalogue.categories {
+            index.insert(c.code.as_str().to_owned(), categories.len());
             categories.push(Category {
-                code: c.code.clone(),
+                id: c.code,
+                code: c.code.as_str().to_owned(),
                 name: c.name.clone(),
-                kind,
-                priority: priority(&c.priority, &c.code)?,
+                kind: Kind::from_catalogue(c.kind),
+                priority: priority(c.priority.as_str(), c.code.as_str())?,
                 department: c.department.clone(),
             });
         }
@@ -328,6 +372,58 @@ impl CompiledRules {
                 weight: r.weight,
                 priority: rule_priority,
                 needs_with: !r.with.is_empty(),
+            });
+        }
+        let mut situations = Vec::new();
+        for (i, s) in file.situations.iter().enumerate() {
+            if !ids.insert(s.id.clone()) {
+                return Err(RulesError::Invalid(format!("situation id {} twice", s.id)));
+            }
+            let known = catalogue
+                .situation(&s.situation)
+                .map_err(|e| RulesError::Invalid(format!("{}: {e}", s.id)))?;
+            if known.code.as_str() != s.situation {
+                return Err(RulesError::Invalid(format!(
+                    "{}: write the situation as the catalogue does ({})",
+                    s.id, known.code
+                )));
+            }
+            if s.words.is_empty() && (s.verbs.is_empty() || s.places.is_empty()) {
+                return Err(RulesError::Invalid(format!(
+                    "situation {}: needs words, or verbs and places",
+                    s.id
+                )));
+            }
+            let implied = match &s.category {
+                Some(code) if s.weight > 0 => Some((category(code, &s.id)?, s.weight)),
+                Some(_) => {
+                    return Err(RulesError::Invalid(format!(
+                        "situation {}: a category needs a positive weight",
+                        s.id
+                    )));
+                }
+                None => None,
+            };
+            for w in &s.words {
+                add(w, &s.id, PatternUse::SituationWord(i))?;
+            }
+            for w in &s.verbs {
+                add(w, &s.id, PatternUse::SituationVerb(i))?;
+            }
+            for w in &s.places {
+                add(w, &s.id, PatternUse::SituationPlace(i))?;
+            }
+            for w in &s.exclude {
+                add(w, &s.id, PatternUse::SituationExclude(i))?;
+            }
+            situations.push(SituationRule {
+                id: s.id.clone(),
+                situation: known.code,
+                name: known.name.clone(),
+                category: implied,
+                priority: s.priority.as_deref().map(|p| priority(p, &s.id)).transpose()?,
+                window: s.window_chars,
+                negatable: s.negatable,
             });
         }
         let mut modifiers = Vec::new();
@@ -397,9 +493,11 @@ impl CompiledRules {
             .build(&patterns)?;
         Ok(Self {
             version: file.version,
-            rule_count: rules.len() + modifiers.len() + 1,
+            rule_count: rules.len() + situations.len() + modifiers.len() + 1,
             categories,
             rules,
+            situations,
+            catalogue_version: catalogue.version.clone(),
             modifiers,
             negation_id: file.negation.id,
             negation_window: file.negation.window_chars,
@@ -437,6 +535,33 @@ mod tests {
         assert!(!rules.version.is_empty());
         assert!(rules.rules.len() > 40);
         assert!(rules.category_index("UTILITIES").is_some());
+    }
+
+    #[test]
+    fn every_catalogue_category_is_known_and_situations_compile() {
+        let rules = CompiledRules::builtin().expect("shipped rules");
+        let catalogue = pingan_catalogue::catalogue().expect("catalogue");
+        assert_eq!(rules.categories.len(), catalogue.categories.len());
+        assert!(
+            rules
+                .situations
+                .iter()
+                .any(|s| s.situation.as_str() == "WATER")
+        );
+    }
+
+    #[test]
+    fn a_rule_or_situation_outside_the_catalogue_is_refused() {
+        let broken = DEFAULT_RULES.replace("\"category\": \"RESCUE\"", "\"category\": \"WATER_RESCUE\"");
+        assert!(matches!(
+            CompiledRules::parse(&broken),
+            Err(RulesError::Invalid(m)) if m.contains("WATER_RESCUE")
+        ));
+        let broken = DEFAULT_RULES.replace("\"situation\": \"WATER\"", "\"situation\": \"FLOOD\"");
+        assert!(matches!(
+            CompiledRules::parse(&broken),
+            Err(RulesError::Invalid(m)) if m.contains("FLOOD")
+        ));
     }
 
     #[test]
