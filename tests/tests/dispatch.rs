@@ -19,7 +19,92 @@ backend_tests!(
     story_7_a_drone_and_a_ground_unit_go_to_the_river_and_the_flight_is_logged,
     lifecycle_rules_are_enforced,
     the_board_shows_changes_live,
+    the_category_and_capabilities_are_the_catalogues,
 );
+
+/// OpenDispatch and RegisterUnit speak the catalogue's vocabulary: unknown codes are refused
+/// naming the field, known ones are normalised, and a category alone brings its response.
+async fn the_category_and_capabilities_are_the_catalogues(backend: TestBackend) {
+    let cluster = TestCluster::start(backend, &[Service::Dispatch])
+        .await
+        .expect("cluster");
+    let mut admin = command_center(&cluster).await;
+    let station = "st-chengnan";
+    let scene = origin(station);
+
+    let refused = admin
+        .register_unit(RegisterUnitRequest {
+            request_id: "reg-bad".into(),
+            unit_id: "u-bad".into(),
+            kind: UnitKind::Officer as i32,
+            callsign: "BAD".into(),
+            station_id: station.into(),
+            capabilities: vec!["mediation".into(), "water_rescue_boat".into()],
+            ..Default::default()
+        })
+        .await
+        .expect_err("unknown capability");
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(refused.message().contains("capabilities[1]"), "{}", refused.message());
+    assert!(!refused.message().contains("capabilities[0]"), "{}", refused.message());
+
+    // Case is normalised before the check.
+    register(&mut admin, "u-m", UnitKind::Officer, station, &[" Mediation"]).await;
+    register(&mut admin, "u-plain", UnitKind::Officer, station, &[]).await;
+    let now = Utc::now();
+    place(&mut admin, "u-plain", offset(scene, 50.0, 0.0), now).await;
+    place(&mut admin, "u-m", offset(scene, 800.0, 0.0), now).await;
+    let mediators: Vec<String> = admin
+        .list_units(ListUnitsRequest {
+            capabilities: vec!["mediation".into()],
+            ..Default::default()
+        })
+        .await
+        .expect("units")
+        .into_inner()
+        .units
+        .into_iter()
+        .map(|u| u.unit_id)
+        .collect();
+    assert_eq!(mediators, ["u-m"]);
+
+    let mut bad = open_request("inc-bad", Priority::P2, offset(scene, 0.0, 0.0), station);
+    bad.category = "WATER_RESCUE".into();
+    bad.required_capabilities = vec!["water_rescue".into(), "sonar".into()];
+    bad.unit_requirements = vec![UnitRequirement {
+        kinds: vec![UnitKind::Drone as i32],
+        capabilities: vec!["aerial_video".into(), "night_vision".into()],
+        count: 1,
+    }];
+    let refused = admin.open_dispatch(bad).await.expect_err("unknown codes");
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    for field in [
+        "category",
+        "required_capabilities[1]",
+        "unit_requirements[0].capabilities[1]",
+    ] {
+        assert!(refused.message().contains(field), "{field}: {}", refused.message());
+    }
+    assert!(!refused.message().contains("required_capabilities[0]"));
+
+    // A dispute alone: the catalogue wants a unit able to mediate, so the nearer unit that
+    // cannot is passed over.
+    let mut dispute = open_request("inc-dispute", Priority::P2, offset(scene, 0.0, 0.0), station);
+    dispute.category = " dispute".into();
+    let dispatch = admin
+        .open_dispatch(dispute)
+        .await
+        .expect("open")
+        .into_inner()
+        .dispatch
+        .expect("dispatch");
+    assert_eq!(dispatch.category, "DISPUTE");
+    assert_eq!(dispatch.unit_requirements.len(), 1);
+    assert_eq!(dispatch.unit_requirements[0].capabilities, ["mediation"]);
+    let assigned: Vec<&str> = dispatch.assignments.iter().map(|a| a.unit_id.as_str()).collect();
+    assert_eq!(assigned, ["u-m"]);
+    cluster.shutdown().await.expect("shutdown");
+}
 
 async fn story_1_the_nearest_officer_is_sent_and_the_grid_looks_out(backend: TestBackend) {
     let cluster = TestCluster::start(backend, &[Service::Dispatch, Service::GridRegistry])
@@ -293,8 +378,13 @@ async fn story_7_a_drone_and_a_ground_unit_go_to_the_river_and_the_flight_is_log
     .await;
 
     let mut request = open_request("inc-river", Priority::P1, offset(bridge, 0.0, 0.0), station);
+    // What triage attaches to a person in the water: the catalogue's RESCUE + WATER response.
+    let catalogue = pingan_catalogue::catalogue().expect("catalogue");
+    let rescue = pingan_catalogue::CategoryCode::parse("RESCUE").expect("rescue");
+    let water = pingan_catalogue::SituationCode::parse("WATER").expect("water");
     request.category = "RESCUE".into();
-    request.required_capabilities = vec!["water_rescue".into()];
+    request.unit_requirements =
+        pingan_catalogue::proto::requirements(&catalogue.requirements(rescue, &[water]));
     request.station_kind = pingan_proto::grid::v1::StationKind::Rural as i32;
     let dispatch = admin
         .open_dispatch(request)

@@ -88,6 +88,21 @@ pub(crate) fn require_dispatch_visible(
     }
 }
 
+/// Capabilities checked against the catalogue and normalised; each unknown one is named as
+/// `field[i]`.
+pub(crate) fn catalogue_capabilities(
+    violations: &mut FieldViolations,
+    field: &str,
+    values: &[String],
+) -> Vec<String> {
+    domain::catalogue_capabilities(values).unwrap_or_else(|unknown| {
+        for (i, reason) in unknown {
+            violations.add(&format!("{field}[{i}]"), reason);
+        }
+        Vec::new()
+    })
+}
+
 fn require_ids(dispatch_id: &str, unit_id: Option<&str>) -> Result<(), ApiError> {
     let mut violations = FieldViolations::default();
     violations.require_non_empty("dispatch_id", dispatch_id);
@@ -177,6 +192,20 @@ impl DispatchApi {
         if matches!(target, Some(None) | Some(Some(std::time::Duration::ZERO))) {
             violations.add("response_target", "must be positive");
         }
+        // One vocabulary: the category and every capability must be the catalogue's.
+        let category = match domain::category(&req.category) {
+            Ok(category) => Some(category),
+            Err(err) => {
+                violations.add("category", err.to_string());
+                None
+            }
+        };
+        let required_capabilities = catalogue_capabilities(
+            &mut violations,
+            "required_capabilities",
+            &req.required_capabilities,
+        );
+        let mut unit_requirements = Vec::new();
         for (i, r) in req.unit_requirements.iter().enumerate() {
             if r.count < 0 || r.count > 20 {
                 violations.add(&format!("unit_requirements[{i}].count"), "must be 0..20");
@@ -187,6 +216,14 @@ impl DispatchApi {
             {
                 violations.add(&format!("unit_requirements[{i}].kinds"), "unknown kind");
             }
+            unit_requirements.push(UnitRequirement {
+                capabilities: catalogue_capabilities(
+                    &mut violations,
+                    &format!("unit_requirements[{i}].capabilities"),
+                    &r.capabilities,
+                ),
+                ..r.clone()
+            });
         }
         if let Some(lookout) = &req.lookout {
             violations.require_non_empty("lookout.message", &lookout.message);
@@ -206,8 +243,8 @@ impl DispatchApi {
             incident_id: req.incident_id.clone(),
             priority,
             location: req.location.unwrap_or_default(),
-            category: req.category.trim().to_uppercase(),
-            required_capabilities: domain::normalise_capabilities(&req.required_capabilities),
+            category: category.map(|c| c.as_str().to_owned()).unwrap_or_default(),
+            required_capabilities,
             response_target: target.flatten(),
             address: req.address.clone(),
             summary: req.summary.clone(),
@@ -215,14 +252,7 @@ impl DispatchApi {
             grid_id: req.grid_id.clone(),
             station_kind: pingan_proto::grid::v1::StationKind::try_from(req.station_kind)
                 .unwrap_or_default(),
-            unit_requirements: req
-                .unit_requirements
-                .iter()
-                .map(|r| UnitRequirement {
-                    capabilities: domain::normalise_capabilities(&r.capabilities),
-                    ..r.clone()
-                })
-                .collect(),
+            unit_requirements,
             lookout: req.lookout.clone(),
         };
         let runtime = &self.runtime;

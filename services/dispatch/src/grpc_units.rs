@@ -73,14 +73,9 @@ impl DispatchApi {
                 UnitStatus::OffDuty
             }
         };
-        for (i, c) in req.capabilities.iter().enumerate() {
-            if c.contains(',') || c.chars().count() > 64 {
-                violations.add(
-                    &format!("capabilities[{i}]"),
-                    "must be a short name without commas",
-                );
-            }
-        }
+        // Only the catalogue's capabilities, so a requirement can always be met by name.
+        let capabilities =
+            crate::grpc::catalogue_capabilities(&mut violations, "capabilities", &req.capabilities);
         violations.finish()?;
         caller.require_station(&req.station_id)?;
         let unit = store::NewUnit {
@@ -89,7 +84,7 @@ impl DispatchApi {
             callsign: req.callsign.trim().to_owned(),
             station_id: req.station_id.clone(),
             grid_ids: req.grid_ids.clone(),
-            capabilities: domain::normalise_capabilities(&req.capabilities),
+            capabilities,
             officer_ids: req.officer_ids.clone(),
             initial_status: initial,
         };

@@ -616,6 +616,8 @@ impl Router {
             incident_id: incident.incident_id.clone(),
             priority,
             location: point(incident),
+            // The catalogue's vocabulary both ways: dispatch checks the category and the
+            // requirements triage derived from it (e.g. a drone for a person in the water).
             category: incident.category.clone(),
             required_capabilities: Vec::new(),
             response_target: classification.response_target,
@@ -623,7 +625,12 @@ impl Router {
             summary,
             station_id: incident.station_id.clone(),
             grid_id: incident.grid_id.clone(),
-            unit_requirements: Vec::new(),
+            // Only while they were derived for this category; else dispatch derives its own.
+            unit_requirements: if classification.category == incident.category {
+                classification.unit_requirements.clone()
+            } else {
+                Vec::new()
+            },
             lookout,
             station_kind: incident.station_kind,
         }

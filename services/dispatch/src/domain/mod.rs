@@ -6,13 +6,10 @@ pub mod geo;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use pingan_catalogue::{Capability, CatalogueError, CategoryCode};
 use pingan_proto::dispatch::v1::{
-    Assignment, AssignmentStatus, Dispatch, DispatchStatus, UnitKind, UnitRequirement, UnitStatus,
+    Assignment, AssignmentStatus, Dispatch, DispatchStatus, UnitRequirement, UnitStatus,
 };
-
-/// Unit kinds that move on the ground.
-pub const GROUND_KINDS: [UnitKind; 3] =
-    [UnitKind::Officer, UnitKind::PatrolCar, UnitKind::Auxiliary];
 
 /// Why a transition was refused (FAILED_PRECONDITION at the boundary).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -143,57 +140,57 @@ pub fn is_manual_status(status: UnitStatus) -> bool {
     )
 }
 
-/// The units a dispatch wants: the request's own list (each also needing the required
-/// capabilities), else the category policy — a water rescue gets a drone for aerial search and
-/// video plus a ground unit; anything else one ground unit with the required capabilities.
+/// The units a dispatch wants: the request's own requirements when given, else the category
+/// catalogue's response for `category` (e.g. RESCUE: a ground unit); every requirement also
+/// needs the request's required capabilities. Codes are checked at the boundary: one the
+/// catalogue does not know asks for nothing, and the dispatch waits for a dispatcher.
 pub fn requirements(
     category: &str,
     required_capabilities: &[String],
     requested: &[UnitRequirement],
 ) -> Vec<UnitRequirement> {
-    if !requested.is_empty() {
-        return requested
-            .iter()
-            .map(|r| {
-                let mut r = r.clone();
-                for capability in required_capabilities {
-                    if !r.capabilities.contains(capability) {
-                        r.capabilities.push(capability.clone());
-                    }
+    let base = if requested.is_empty() {
+        pingan_catalogue::catalogue()
+            .and_then(|c| Ok(c.requirements(CategoryCode::parse(category)?, &[])))
+            .map(|r| pingan_catalogue::proto::requirements(&r))
+            .unwrap_or_default()
+    } else {
+        requested.to_vec()
+    };
+    base.into_iter()
+        .map(|mut r| {
+            for capability in required_capabilities {
+                if !r.capabilities.contains(capability) {
+                    r.capabilities.push(capability.clone());
                 }
-                r.count = r.count.max(1);
-                r
-            })
-            .collect();
+            }
+            r.count = r.count.max(1);
+            r
+        })
+        .collect()
+}
+
+/// The catalogue's category a request names (trimmed, any case).
+pub fn category(value: &str) -> Result<CategoryCode, CatalogueError> {
+    CategoryCode::parse(value)
+}
+
+/// Capabilities checked against the catalogue, normalised (lower case, sorted, unique); or the
+/// index and reason of every one the catalogue does not know.
+pub fn catalogue_capabilities(values: &[String]) -> Result<Vec<String>, Vec<(usize, String)>> {
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for (i, value) in values.iter().enumerate() {
+        match Capability::parse(value) {
+            Ok(capability) => known.push(capability.as_str().to_owned()),
+            Err(err) => unknown.push((i, err.to_string())),
+        }
     }
-    let water = required_capabilities.iter().any(|c| c == "water_rescue")
-        || category.eq_ignore_ascii_case("WATER_RESCUE");
-    let ground: Vec<i32> = GROUND_KINDS.iter().map(|k| *k as i32).collect();
-    if water {
-        let rest: Vec<String> = required_capabilities
-            .iter()
-            .filter(|c| c.as_str() != "water_rescue")
-            .cloned()
-            .collect();
-        return vec![
-            UnitRequirement {
-                kinds: vec![UnitKind::Drone as i32],
-                capabilities: vec!["aerial_video".to_owned()],
-                count: 1,
-            },
-            UnitRequirement {
-                kinds: ground,
-                capabilities: rest,
-                count: 1,
-            },
-        ];
+    if unknown.is_empty() {
+        Ok(normalise_capabilities(&known))
+    } else {
+        Err(unknown)
     }
-    let aerial = required_capabilities.iter().any(|c| c == "aerial_video");
-    vec![UnitRequirement {
-        kinds: if aerial { Vec::new() } else { ground },
-        capabilities: required_capabilities.to_vec(),
-        count: 1,
-    }]
 }
 
 /// True when a unit of `kind` with `capabilities` meets `requirement`.
@@ -248,6 +245,7 @@ pub fn from_duration(d: &prost_types::Duration) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pingan_proto::dispatch::v1::UnitKind;
 
     fn at(s: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap_or_default()
@@ -320,29 +318,58 @@ mod tests {
         assert_eq!(derive_status(&dispatch, &[a, b]), DispatchStatus::Pending);
     }
 
+    fn ground() -> Vec<i32> {
+        pingan_catalogue::UnitKind::GROUND
+            .iter()
+            .map(|k| pingan_catalogue::proto::unit_kind(*k) as i32)
+            .collect()
+    }
+
     #[test]
-    fn water_rescue_wants_a_drone_and_a_ground_unit() {
-        let wanted = requirements("RESCUE", &["water_rescue".to_owned()], &[]);
-        assert_eq!(wanted.len(), 2);
-        assert_eq!(wanted[0].kinds, vec![UnitKind::Drone as i32]);
+    fn the_requests_own_requirements_win_with_the_required_capabilities() {
+        let drone = UnitRequirement {
+            kinds: vec![UnitKind::Drone as i32],
+            capabilities: vec!["aerial_video".to_owned()],
+            count: 0,
+        };
+        let wanted = requirements("RESCUE", &["water_rescue_search".to_owned()], &[drone]);
+        assert_eq!(wanted.len(), 1);
+        assert_eq!(wanted[0].count, 1);
         assert!(meets(
             &wanted[0],
             UnitKind::Drone as i32,
             &["aerial_video".to_owned(), "water_rescue_search".to_owned()]
         ));
-        assert!(meets(&wanted[1], UnitKind::PatrolCar as i32, &[]));
-        assert!(!meets(&wanted[1], UnitKind::Drone as i32, &[]));
+        assert!(!meets(&wanted[0], UnitKind::Drone as i32, &["aerial_video".to_owned()]));
     }
 
     #[test]
-    fn default_is_one_ground_unit_with_the_required_capabilities() {
-        let wanted = requirements("DISPUTE", &["mediation".to_owned()], &[]);
+    fn without_requirements_the_catalogue_decides_by_category() {
+        let wanted = requirements("DISPUTE", &[], &[]);
         assert_eq!(wanted.len(), 1);
+        assert_eq!(wanted[0].kinds, ground());
         assert!(meets(
             &wanted[0],
             UnitKind::Officer as i32,
             &["mediation".to_owned()]
         ));
         assert!(!meets(&wanted[0], UnitKind::Officer as i32, &[]));
+        // A category no unit attends of its own (back from 12345) gets the default response.
+        assert_eq!(requirements("UTILITIES", &[], &[])[0].kinds, ground());
+        assert!(requirements("NO_SUCH_CATEGORY", &[], &[]).is_empty());
+    }
+
+    #[test]
+    fn codes_are_checked_against_the_catalogue() {
+        assert_eq!(category(" rescue ").map(|c| c.as_str()), Ok("RESCUE"));
+        assert!(category("WATER_RESCUE").is_err());
+        assert_eq!(
+            catalogue_capabilities(&["Traffic ".to_owned(), "aerial_video".to_owned()]),
+            Ok(vec!["aerial_video".to_owned(), "traffic".to_owned()])
+        );
+        let unknown =
+            catalogue_capabilities(&["traffic".to_owned(), "laser".to_owned()]).unwrap_err();
+        assert_eq!(unknown.len(), 1);
+        assert_eq!(unknown[0].0, 1);
     }
 }
