@@ -60,7 +60,10 @@ fn the_direct_call_table_is_what_each_service_calls() {
     ]);
     for (service, dir) in crates {
         let mut called = BTreeSet::new();
-        peers_called_in(&repo_root().join("services").join(dir).join("src"), &mut called);
+        peers_called_in(
+            &repo_root().join("services").join(dir).join("src"),
+            &mut called,
+        );
         let table: BTreeSet<String> = DIRECT_CALLS
             .iter()
             .find(|(caller, _)| *caller == service)
