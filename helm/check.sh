@@ -12,6 +12,8 @@
 #   KUBE_VERSIONS        Kubernetes versions to validate against (default: "1.30.0 1.37.0",
 #                        the chart's lowest supported version and the validator's newest)
 #   HADOLINT             hadolint (optional: lints the Dockerfile when present)
+#   PINGAN               the pingan binary, whose `pingan wiring --json` says which peers each
+#                        service needs (default: `cargo run -p pingan -- wiring --json`; required)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -70,6 +72,28 @@ declare -A scenario_args=(
 )
 scenarios=(default production monitoring external-urls minimal)
 
+# --- the wiring the binary requires ----------------------------------------------------------
+# Every scenario's PINGAN_PEERS is checked against the binary's own routing table, and the chart's
+# copy of it (files/wiring.json, which the templates read) must be the same.
+step "wiring: pingan wiring --json"
+if [[ -n "${PINGAN:-}" ]]; then
+  "$PINGAN" wiring --json >"$tmp/wiring.json" || { echo "FAIL: $PINGAN wiring --json" >&2; exit 2; }
+elif command -v cargo >/dev/null; then
+  (cd "$root" && cargo run --quiet -p pingan -- wiring --json) >"$tmp/wiring.json" \
+    || { echo "FAIL: cargo run -p pingan -- wiring --json" >&2; exit 2; }
+else
+  echo "FAIL: neither PINGAN (the pingan binary) nor cargo: the wiring cannot be checked" >&2
+  exit 2
+fi
+if $update; then
+  cp "$tmp/wiring.json" "$chart/files/wiring.json"
+  echo "  wrote helm/pingan/files/wiring.json"
+elif ! diff -u "$chart/files/wiring.json" "$tmp/wiring.json"; then
+  bad "helm/pingan/files/wiring.json is not what the binary requires: run helm/check.sh --update and commit it"
+else
+  echo "  helm/pingan/files/wiring.json is up to date"
+fi
+
 echo "helm $("$HELM" version --short), kubernetes-validate $("$KUBERNETES_VALIDATE" --version)," \
   "promtool: ${PROMTOOL:-none}, Kubernetes versions: $KUBE_VERSIONS"
 
@@ -90,6 +114,10 @@ for name in "${scenarios[@]}"; do
 
   step "$name: chart invariants (helm/check_manifests.py)"
   "$PYTHON" "$root/helm/check_manifests.py" "$out/rendered.yaml" "$out" || bad "$name: invariants"
+
+  step "$name: every peer each service requires is wired (helm/check_wiring.py)"
+  "$PYTHON" "$root/helm/check_wiring.py" "$out/rendered.yaml" "$tmp/wiring.json" \
+    "$REF_RELEASE" "$("$HELM" show values "$chart" | sed -n 's/^  grpc: //p')" || bad "$name: wiring"
 
   step "$name: kubernetes-validate --strict ($KUBE_VERSIONS)"
   if [[ -s "$out/crds.txt" ]]; then
@@ -140,7 +168,10 @@ refuse() {
 }
 refuse "no database URL for a service" "database.url is required" \
   -f "$chart/values-production.yaml" --set secrets.existingSecret=
-refuse "a peer that is not a service" "must be one of the following" --set 'services.intake.peers={grid-registry,tirage}'
+refuse "a peer list written by hand (peers follow from the wiring)" "Additional property peers" \
+  --set 'services.intake.peers={grid-registry,triage}'
+refuse "a required peer neither run nor given" "services.dispatch needs the peer case-followup" \
+  --set services.case-followup.enabled=false
 refuse "a misspelt value" "Additional property replica" --set serviceDefaults.replica=3
 refuse "an unknown service" "Additional property billing" --set services.billing.enabled=true
 refuse "an auth secret shorter than 32 characters" "secrets.authSecret: Does not match" --set secrets.authSecret=too-short

@@ -147,24 +147,41 @@ Deployments' checksum/secret see the same values. Returns YAML (use with fromYam
 {{- printf "%s-redis" (include "pingan.fullname" .) -}}
 {{- end -}}
 
-{{/* PINGAN_PEERS of one service; call with (dict "root" $ "cfg" $cfg). */}}
+{{/*
+The wiring of the binary: for each service, the peers it must reach (the services its events are
+routed to and the services it calls). files/wiring.json is `pingan wiring --json`, kept equal to the
+binary's routing table by helm/check.sh (--update rewrites it) and by the pingan crate's tests.
+*/}}
+{{- define "pingan.wiring" -}}
+{{- $wiring := .Files.Get "files/wiring.json" | fromJson -}}
+{{- if not $wiring.services -}}
+{{- fail "files/wiring.json is missing or empty: run `pingan wiring --json > helm/pingan/files/wiring.json`" -}}
+{{- end -}}
+{{- toYaml $wiring.services -}}
+{{- end -}}
+
+{{/*
+PINGAN_PEERS of one service; call with (dict "root" $ "cfg" $cfg). Every peer the service must reach
+(pingan.wiring) at its in-cluster Service, http://<fullname>-<peer>:<grpc port>; then extraPeers,
+which add peers or replace URLs. A required peer that this release does not run and extraPeers
+does not give fails the rendering: `pingan serve` would refuse to start without it.
+*/}}
 {{- define "pingan.peers" -}}
 {{- $root := .root -}}
+{{- $cfg := .cfg -}}
 {{- $fullname := include "pingan.fullname" $root -}}
+{{- $wiring := include "pingan.wiring" $root | fromYaml -}}
+{{- $needs := index $wiring $cfg.name | default dict -}}
 {{- $peers := dict -}}
-{{- range $peer := .cfg.peers -}}
+{{- range $peer := $needs.required_peers | default list -}}
 {{- $peerValues := index $root.Values.services $peer | default dict -}}
-{{- if not (hasKey $root.Values.services $peer) -}}
-{{- fail (printf "services.%s.peers: unknown service %s" $.cfg.name $peer) -}}
-{{- end -}}
 {{- if $peerValues.enabled -}}
 {{- $_ := set $peers $peer (printf "http://%s-%s:%v" $fullname $peer $root.Values.ports.grpc) -}}
+{{- else if not (hasKey ($cfg.extraPeers | default dict) $peer) -}}
+{{- fail (printf "services.%s needs the peer %s (pingan wiring %s), which this release does not run: enable services.%s or give its URL in services.%s.extraPeers" $cfg.name $peer $cfg.name $peer $cfg.name) -}}
 {{- end -}}
 {{- end -}}
-{{- if and (eq .cfg.name "triage") $root.Values.hotlineGateway.url -}}
-{{- $_ := set $peers $root.Values.hotlineGateway.peerName $root.Values.hotlineGateway.url -}}
-{{- end -}}
-{{- range $peer, $url := .cfg.extraPeers -}}
+{{- range $peer, $url := $cfg.extraPeers -}}
 {{- $_ := set $peers $peer $url -}}
 {{- end -}}
 {{- $pairs := list -}}
@@ -195,6 +212,9 @@ PINGAN_SHUTDOWN_GRACE: {{ $cfg.shutdownGrace | quote }}
 PINGAN_HEALTH_INTERVAL: {{ $cfg.healthInterval | quote }}
 PINGAN_DATABASE_MAX_CONNECTIONS: {{ $cfg.databaseMaxConnections | int | quote }}
 PINGAN_PEERS: {{ include "pingan.peers" (dict "root" $root "cfg" $cfg) | quote }}
+{{- if and (eq $cfg.name "triage") $root.Values.hotlineGateway.url }}
+PINGAN_HOTLINE_GATEWAY: {{ $root.Values.hotlineGateway.url | quote }}
+{{- end }}
 {{- with $root.Values.events }}
 PINGAN_EVENTS_MAX_ATTEMPTS: {{ .maxAttempts | int | quote }}
 PINGAN_EVENTS_INITIAL_BACKOFF: {{ .initialBackoff | quote }}

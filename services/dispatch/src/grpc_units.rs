@@ -13,6 +13,7 @@ use crate::board::{self, BoardStream};
 use crate::domain::{self, from_timestamp, timestamp};
 use crate::events::{self, Audit};
 use crate::grpc::{DispatchApi, READ};
+use crate::position_auth::{REPORTERS, ReportGate, Verdict};
 use crate::positions::UnitMeta;
 use crate::runtime::Effects;
 use crate::store;
@@ -23,15 +24,6 @@ const MANAGE_UNITS: &[Role] = &[
     Role::Dispatcher,
     Role::CommandCenter,
     Role::StationOfficer,
-    Role::Admin,
-    Role::Service,
-];
-/// Who may report positions (devices carry an officer's or a service token).
-const REPORT: &[Role] = &[
-    Role::StationOfficer,
-    Role::VillageOfficer,
-    Role::Dispatcher,
-    Role::CommandCenter,
     Role::Admin,
     Role::Service,
 ];
@@ -294,7 +286,8 @@ impl DispatchApi {
         request: Request<Streaming<ReportPositionsRequest>>,
     ) -> Result<ReportPositionsResponse, ApiError> {
         let caller = self.context().auth.caller(&request)?;
-        caller.require_any(REPORT)?;
+        caller.require_any(REPORTERS)?;
+        let mut gate = ReportGate::new(&self.context().db, &caller);
         let mut stream = request.into_inner();
         let mut counts = FixCounts::default();
         let mut batch: Vec<RawFix> = Vec::with_capacity(STREAM_BATCH);
@@ -305,6 +298,21 @@ impl DispatchApi {
                 .map_err(|status| ApiError::invalid("stream", status.message().to_owned()))?;
             let end = item.is_none();
             if let Some(fix) = item {
+                // Every fix is authorised for its unit; a forbidden one ends the stream, after
+                // the allowed fixes before it are stored.
+                match gate.check(&fix.unit_id).await {
+                    Ok(Verdict::Allowed) => {}
+                    Ok(Verdict::UnknownUnit) => {
+                        counts.rejected += 1;
+                        continue;
+                    }
+                    Err(denied) => {
+                        if !batch.is_empty() {
+                            units::record_fixes(&self.runtime, &batch).await?;
+                        }
+                        return Err(denied);
+                    }
+                }
                 let location = fix.location.unwrap_or_default();
                 batch.push(RawFix {
                     unit_id: fix.unit_id,
@@ -335,7 +343,7 @@ impl DispatchApi {
         request: Request<UpdatePositionRequest>,
     ) -> Result<UpdatePositionResponse, ApiError> {
         let caller = self.context().auth.caller(&request)?;
-        caller.require_any(REPORT)?;
+        caller.require_any(REPORTERS)?;
         let req = request.into_inner();
         let mut violations = FieldViolations::default();
         violations.require_non_empty("unit_id", &req.unit_id);
@@ -348,6 +356,13 @@ impl DispatchApi {
             violations.add("at", "is required");
         }
         violations.finish()?;
+        if ReportGate::new(&self.context().db, &caller)
+            .check(&req.unit_id)
+            .await?
+            == Verdict::UnknownUnit
+        {
+            return Err(ApiError::NotFound(format!("unit {}", req.unit_id)));
+        }
         let location = req.location.unwrap_or_default();
         let fix = RawFix {
             unit_id: req.unit_id.clone(),

@@ -13,6 +13,7 @@ pub mod grpc;
 mod grpc_units;
 pub mod lifecycle;
 pub mod lookout;
+mod position_auth;
 pub mod positions;
 pub mod runtime;
 pub mod settings;

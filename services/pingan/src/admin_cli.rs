@@ -74,14 +74,18 @@ pub enum EventsCommand {
 #[derive(Debug, Args)]
 pub struct TokenArgs {
     /// Subject (officer id, integration or operator name).
-    #[arg(long)]
-    pub subject: String,
+    #[arg(long, required_unless_present = "unit")]
+    pub subject: Option<String>,
     /// Roles (repeat the flag), e.g. dispatcher, village_officer, admin.
-    #[arg(long = "role", required = true, value_parser = parse_role)]
+    #[arg(long = "role", required_unless_present = "unit", value_parser = parse_role)]
     pub roles: Vec<Role>,
     /// Stations the subject acts for (repeat the flag); none = bureau-wide roles only.
     #[arg(long = "station")]
     pub stations: Vec<String>,
+    /// A device token for this unit (role `device`, subject `unit:<id>`): it may report that
+    /// unit's position and nothing else.
+    #[arg(long, conflicts_with_all = ["subject", "roles", "stations"])]
+    pub unit: Option<String>,
     /// Lifetime, e.g. 8h.
     #[arg(long, default_value = "8h", value_parser = pingan_platform::config::parse_duration)]
     pub ttl: Duration,
@@ -110,10 +114,23 @@ fn parse_role(text: &str) -> Result<Role, String> {
 pub fn token(args: &TokenArgs) -> anyhow::Result<()> {
     let issuer = TokenIssuer::new(args.secret.as_bytes(), &args.issuer)?;
     let stations: Vec<&str> = args.stations.iter().map(String::as_str).collect();
-    println!(
-        "{}",
-        issuer.issue(&args.subject, &args.roles, &stations, args.ttl)?
+    let (subject, roles) = match (&args.unit, &args.subject) {
+        (Some(unit), _) => (
+            format!(
+                "{}{}",
+                pingan_platform::auth::DEVICE_SUBJECT_PREFIX,
+                unit.trim()
+            ),
+            vec![Role::Device],
+        ),
+        (None, Some(subject)) => (subject.clone(), args.roles.clone()),
+        (None, None) => anyhow::bail!("give --subject and --role, or --unit"),
+    };
+    anyhow::ensure!(
+        args.unit.as_deref().is_none_or(|u| !u.trim().is_empty()),
+        "--unit must name a unit"
     );
+    println!("{}", issuer.issue(&subject, &roles, &stations, args.ttl)?);
     Ok(())
 }
 

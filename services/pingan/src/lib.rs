@@ -2,8 +2,10 @@
 //! `pingan serve`, `pingan dev` and the end-to-end test harness.
 
 pub mod admin_cli;
+pub mod fleet;
 pub mod hosting;
 pub mod registry_import;
 pub mod routing;
+pub mod wiring;
 
 pub use hosting::{HostError, Process, Security, ServiceKind, StorageChoice};

@@ -44,6 +44,28 @@ enum Command {
     /// Client commands of the grid registry.
     #[command(subcommand)]
     Registry(RegistryCommand),
+    /// The peers each service must reach (from the event routes and its direct calls).
+    Wiring(WiringArgs),
+    /// Client commands for units in the field.
+    #[command(subcommand)]
+    Fleet(FleetCommand),
+}
+
+#[derive(Debug, Args)]
+struct WiringArgs {
+    /// Only these services (all six when none is given).
+    #[arg(value_enum)]
+    services: Vec<ServiceKind>,
+    /// Print JSON (the format of helm/pingan/files/wiring.json).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum FleetCommand {
+    /// Moves the registered units around their stations and reports their positions through
+    /// the public API, like their devices would.
+    Simulate(pingan::fleet::SimulateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,6 +164,18 @@ fn main() -> anyhow::Result<()> {
         Command::Events(command) => runtime.block_on(admin_cli::events(command)),
         Command::Token(args) => admin_cli::token(&args),
         Command::Registry(RegistryCommand::Import(args)) => runtime.block_on(registry_import(args)),
+        Command::Wiring(args) => {
+            let wiring = pingan::wiring::wiring(&args.services);
+            if args.json {
+                print!("{}", pingan::wiring::to_json(&wiring));
+            } else {
+                print!("{}", pingan::wiring::to_text(&wiring));
+            }
+            Ok(())
+        }
+        Command::Fleet(FleetCommand::Simulate(args)) => {
+            runtime.block_on(pingan::fleet::simulate_command(args))
+        }
     }
 }
 
@@ -170,6 +204,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let service_name = format!("pingan-{}", args.service.short_name());
     let telemetry = telemetry::init(&service_name, &args.telemetry, LogFormat::Json)?;
     let result = async {
+        // Before anything else: a service missing a peer would lose calls or dead-letter events.
+        pingan::wiring::check_peers(args.service, &args.peers.to_map())?;
         let listener = TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("binding {}", args.listen))?;
@@ -318,7 +354,7 @@ fn spawn_demo_load(endpoint: SocketAddr) {
         let mut ticks = tokio::time::interval(DEMO_POSITION_INTERVAL);
         loop {
             ticks.tick().await;
-            match pingan::registry_import::place_demo_units(channel.clone()).await {
+            match pingan::fleet::place_demo_units(channel.clone()).await {
                 Ok(placed) => tracing::debug!(placed, "demo units reported at their stations"),
                 Err(err) => tracing::warn!(error = %err, "demo unit positions not reported"),
             }

@@ -1,6 +1,6 @@
 //! `pingan registry import FILE`: loads a jurisdiction (the format of shared/data/jurisdiction.json)
-//! through the public APIs: stations, grids, officers, residents and premises to grid-registry,
-//! units to dispatch. Re-running it is harmless: every record is keyed by its id.
+//! through the public APIs: stations, grids, officers, residents, premises and standard addresses
+//! to grid-registry, units to dispatch. Re-running it is harmless: every record is keyed by its id.
 
 use pingan_proto::common::v1::GeoPoint;
 use pingan_proto::dispatch::v1 as dispatch;
@@ -17,11 +17,13 @@ pub struct Jurisdiction {
     #[serde(default)]
     stations: Vec<StationIn>,
     #[serde(default)]
+    addresses: Vec<AddressIn>,
+    #[serde(default)]
     grids: Vec<GridIn>,
     #[serde(default)]
     officers: Vec<OfficerIn>,
     #[serde(default)]
-    units: Vec<UnitIn>,
+    pub(crate) units: Vec<UnitIn>,
     #[serde(default)]
     residents: Vec<ResidentIn>,
     #[serde(default)]
@@ -63,13 +65,43 @@ struct OfficerIn {
     phone: String,
 }
 
+/// A standard address (一标三实), resolvable by intake and triage.
 #[derive(Debug, Deserialize)]
-struct UnitIn {
-    unit_id: String,
+struct AddressIn {
+    address_id: String,
+    text: String,
+    #[serde(default)]
+    grid_id: String,
+    location: Option<[f64; 2]>,
+    /// HOUSE or PREMISES: informative, the registry keeps addresses of both alike.
+    #[serde(default)]
+    #[allow(dead_code)]
+    kind: String,
+}
+
+impl Jurisdiction {
+    /// The origin of a station, when the file gives one.
+    pub(crate) fn station_origin(&self, station_id: &str) -> Option<[f64; 2]> {
+        self.stations
+            .iter()
+            .find(|s| s.station_id == station_id)
+            .and_then(|s| s.origin)
+    }
+
+    /// Every station origin of the file.
+    #[cfg(test)]
+    pub(crate) fn station_origins(&self) -> impl Iterator<Item = [f64; 2]> + '_ {
+        self.stations.iter().filter_map(|s| s.origin)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct UnitIn {
+    pub(crate) unit_id: String,
     kind: String,
     #[serde(default)]
     callsign: String,
-    station_id: String,
+    pub(crate) station_id: String,
     #[serde(default)]
     officer_id: Option<String>,
     #[serde(default)]
@@ -112,6 +144,8 @@ pub struct ImportReport {
     pub officer_assignments: usize,
     pub residents: usize,
     pub premises: usize,
+    /// Standard addresses.
+    pub addresses: usize,
     /// Units registered with dispatch.
     pub units: usize,
     /// Units not sent because no dispatch endpoint was given.
@@ -122,12 +156,13 @@ impl std::fmt::Display for ImportReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "imported {} stations, {} grids, {} officer assignments, {} residents, {} premises, {} units",
+            "imported {} stations, {} grids, {} officer assignments, {} residents, {} premises, {} addresses, {} units",
             self.stations,
             self.grids,
             self.officer_assignments,
             self.residents,
             self.premises,
+            self.addresses,
             self.units
         )?;
         if self.skipped_units > 0 {
@@ -361,6 +396,23 @@ pub async fn import(
             .map_err(rejected(p.premises_id.clone()))?;
         report.premises += 1;
     }
+    for a in &file.addresses {
+        client
+            .upsert_address(with_token(
+                &bearer,
+                pb::UpsertAddressRequest {
+                    request_id: format!("import:{}", a.address_id),
+                    address_id: a.address_id.clone(),
+                    grid_id: a.grid_id.clone(),
+                    full_text: a.text.clone(),
+                    location: a.location.map(point),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .map_err(rejected(a.address_id.clone()))?;
+        report.addresses += 1;
+    }
     match dispatch {
         Some(channel) => report.units = register_units(channel, &bearer, units).await?,
         None => report.skipped_units = units.len(),
@@ -470,94 +522,6 @@ pub async fn load_demo_if_empty(channel: Channel) -> Result<Option<ImportReport>
     }))
 }
 
-/// Where each unit of a jurisdiction stands by: its station's origin plus a small offset
-/// (a ring of 100 m, then 150 m, … around the origin), so units of one station do not overlap.
-pub fn standby_positions(json: &str) -> Result<Vec<(String, GeoPoint)>, ImportError> {
-    let file: Jurisdiction = serde_json::from_str(json)?;
-    let mut per_station = std::collections::BTreeMap::<&str, u32>::new();
-    let mut positions = Vec::with_capacity(file.units.len());
-    for unit in &file.units {
-        let Some([lat, lon]) = file
-            .stations
-            .iter()
-            .find(|s| s.station_id == unit.station_id)
-            .and_then(|s| s.origin)
-        else {
-            continue;
-        };
-        let k = per_station.entry(unit.station_id.as_str()).or_default();
-        let angle = f64::from(*k % 8) * std::f64::consts::FRAC_PI_4;
-        let radius_m = 100.0 + 50.0 * f64::from(*k / 8);
-        *k += 1;
-        let dlat = radius_m * angle.cos() / 111_195.0;
-        let dlon = radius_m * angle.sin() / (111_195.0 * lat.to_radians().cos());
-        positions.push((
-            unit.unit_id.clone(),
-            GeoPoint {
-                lat: lat + dlat,
-                lon: lon + dlon,
-            },
-        ));
-    }
-    Ok(positions)
-}
-
-/// True when two points are within about a metre of each other.
-fn same_place(a: &GeoPoint, b: &GeoPoint) -> bool {
-    (a.lat - b.lat).abs() < 1e-5 && (a.lon - b.lon).abs() < 1e-5
-}
-
-/// Stands in for the demo units' handsets (dev shape): reports every AVAILABLE demo unit that has
-/// no position, or still stands at its standby point, at that point now. A unit that moved
-/// elsewhere or is busy is left alone. Returns the units reported.
-pub async fn place_demo_units(channel: Channel) -> Result<usize, ImportError> {
-    let standby = standby_positions(pingan_grid_registry::DEMO_JURISDICTION)?;
-    let mut client = DispatchServiceClient::new(channel);
-    let mut units = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let page = client
-            .list_units(dispatch::ListUnitsRequest {
-                page_size: 1000,
-                page_token: page_token.clone(),
-                ..Default::default()
-            })
-            .await
-            .map_err(rejected("list units".into()))?
-            .into_inner();
-        units.extend(page.units);
-        if page.next_page_token.is_empty() {
-            break;
-        }
-        page_token = page.next_page_token;
-    }
-    let now = prost_types::Timestamp::from(std::time::SystemTime::now());
-    let mut placed = 0;
-    for (unit_id, point) in standby {
-        let Some(unit) = units.iter().find(|u| u.unit_id == unit_id) else {
-            continue;
-        };
-        let at_standby = unit
-            .location
-            .as_ref()
-            .is_none_or(|location| same_place(location, &point));
-        if unit.status() != dispatch::UnitStatus::Available || !at_standby {
-            continue;
-        }
-        client
-            .update_position(dispatch::UpdatePositionRequest {
-                unit_id: unit_id.clone(),
-                location: Some(point),
-                at: Some(now),
-                ..Default::default()
-            })
-            .await
-            .map_err(rejected(unit_id))?;
-        placed += 1;
-    }
-    Ok(placed)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -605,27 +569,6 @@ mod tests {
                 unit_kind(&unit(bad)),
                 Err(ImportError::Vocabulary { .. })
             ));
-        }
-    }
-
-    #[test]
-    fn standby_points_are_near_the_station_and_distinct() {
-        let points = standby_positions(DEMO).expect("positions");
-        assert_eq!(points.len(), 18);
-        for (i, (_, a)) in points.iter().enumerate() {
-            for (_, b) in &points[i + 1..] {
-                assert!(!same_place(a, b));
-            }
-        }
-        // Within about 300 m of some station origin.
-        let file: Jurisdiction = serde_json::from_str(DEMO).expect("json");
-        for (unit_id, p) in &points {
-            let near = file
-                .stations
-                .iter()
-                .filter_map(|s| s.origin)
-                .any(|[lat, lon]| (p.lat - lat).abs() < 0.003 && (p.lon - lon).abs() < 0.004);
-            assert!(near, "{unit_id}");
         }
     }
 }

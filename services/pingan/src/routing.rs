@@ -39,6 +39,109 @@ pub const ROUTES: &[(&str, &[&str])] = &[
     ("pingan.followup.v1.RevisitCompleted", &["intake"]),
 ];
 
+/// Event type → the services that send it (every routed type is listed: a route nobody sends is a
+/// mistake the tests catch).
+pub const SENDERS: &[(&str, &[&str])] = &[
+    ("pingan.dispatch.v1.DispatchTimelineEvent", &["dispatch"]),
+    ("pingan.dispatch.v1.DispatchClosed", &["dispatch"]),
+    ("pingan.dispatch.v1.SlaBreached", &["dispatch"]),
+    ("pingan.triage.v1.HotlineComplaintReceived", &["triage"]),
+    ("pingan.triage.v1.TransferStatusChanged", &["triage"]),
+    ("pingan.audit.v1.ComplaintFiled", &["complaints-audit"]),
+    ("pingan.audit.v1.ComplaintAnswered", &["complaints-audit"]),
+    ("pingan.intake.v1.PoliceComplaintCallReceived", &["intake"]),
+    // complaints-audit writes its own audit entries to the chain directly.
+    (
+        "pingan.audit.v1.AuditRecord",
+        &[
+            "intake",
+            "triage",
+            "dispatch",
+            "grid-registry",
+            "case-followup",
+        ],
+    ),
+    ("pingan.followup.v1.MediationOpened", &["case-followup"]),
+    ("pingan.followup.v1.MediationConcluded", &["case-followup"]),
+    ("pingan.followup.v1.RevisitScheduled", &["case-followup"]),
+    ("pingan.followup.v1.RevisitCompleted", &["case-followup"]),
+];
+
+/// Service → the services it calls directly over gRPC (`Peers::channel` in its crate), besides
+/// event deliveries.
+pub const DIRECT_CALLS: &[(&str, &[&str])] = &[
+    // locate the call (LocateGrid, ResolveAddress), classify, open the dispatch
+    ("intake", &["grid-registry", "triage", "dispatch"]),
+    // the 12345 courier hands police business to intake (ReportCall)
+    ("triage", &["intake"]),
+    // grid of a dispatch's location, lookout for the station's officers
+    ("dispatch", &["grid-registry"]),
+    // the revisit's grid and village officer
+    ("case-followup", &["grid-registry"]),
+    // evidence: the dispatch record of the incident complained about
+    ("complaints-audit", &["dispatch"]),
+    ("grid-registry", &[]),
+];
+
+/// Why `service` needs a peer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PeerNeed {
+    /// The peer service (short name).
+    pub peer: &'static str,
+    /// True when `service` calls it directly.
+    pub direct_call: bool,
+    /// The event types `service` sends that are routed to it.
+    pub events: Vec<&'static str>,
+}
+
+/// The peers `service` must reach: the destinations of the events it sends, and the services it
+/// calls directly; sorted by peer name.
+pub fn peer_needs(service: &str) -> Vec<PeerNeed> {
+    let mut needs = std::collections::BTreeMap::<&'static str, PeerNeed>::new();
+    for (caller, peers) in DIRECT_CALLS {
+        if *caller == service {
+            for peer in *peers {
+                need_of(&mut needs, peer).direct_call = true;
+            }
+        }
+    }
+    for (event_type, destinations) in ROUTES {
+        if senders_of(event_type).contains(&service) {
+            for peer in *destinations {
+                need_of(&mut needs, peer).events.push(event_type);
+            }
+        }
+    }
+    needs.into_values().collect()
+}
+
+fn need_of<'a>(
+    needs: &'a mut std::collections::BTreeMap<&'static str, PeerNeed>,
+    peer: &'static str,
+) -> &'a mut PeerNeed {
+    needs.entry(peer).or_insert_with(|| PeerNeed {
+        peer,
+        direct_call: false,
+        events: Vec::new(),
+    })
+}
+
+/// The peers `service` must reach (see [`peer_needs`]), sorted.
+pub fn required_peers(service: &str) -> Vec<&'static str> {
+    peer_needs(service)
+        .into_iter()
+        .map(|need| need.peer)
+        .collect()
+}
+
+/// The services that send `event_type` (empty when the table does not know it).
+pub fn senders_of(event_type: &str) -> &'static [&'static str] {
+    SENDERS
+        .iter()
+        .find(|(known, _)| *known == event_type)
+        .map_or(&[], |(_, senders)| *senders)
+}
+
 /// [`ROUTES`] as the outbox reads them.
 pub fn subscriptions() -> Subscriptions {
     let mut subscriptions = Subscriptions::default();
@@ -78,6 +181,67 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn senders_cover_exactly_the_routed_types_and_name_services() {
+        let services: Vec<&str> = ServiceKind::ALL.iter().map(|k| k.short_name()).collect();
+        for (event_type, _) in ROUTES {
+            assert!(
+                !senders_of(event_type).is_empty(),
+                "{event_type} has no sender"
+            );
+        }
+        for (event_type, senders) in SENDERS {
+            assert!(
+                ROUTES.iter().any(|(routed, _)| routed == event_type),
+                "{event_type} has senders but no route"
+            );
+            for sender in *senders {
+                assert!(services.contains(sender), "{sender} is not a service");
+            }
+        }
+        assert_eq!(DIRECT_CALLS.len(), services.len());
+        for (caller, peers) in DIRECT_CALLS {
+            assert!(services.contains(caller), "{caller} is not a service");
+            for peer in *peers {
+                assert!(services.contains(peer), "{peer} is not a service");
+            }
+        }
+    }
+
+    #[test]
+    fn required_peers_are_the_direct_calls_and_the_routed_destinations() {
+        assert_eq!(
+            required_peers("dispatch"),
+            [
+                "case-followup",
+                "complaints-audit",
+                "grid-registry",
+                "intake"
+            ]
+        );
+        assert_eq!(
+            required_peers("complaints-audit"),
+            ["dispatch", "intake", "triage"]
+        );
+        assert_eq!(
+            required_peers("intake"),
+            ["complaints-audit", "dispatch", "grid-registry", "triage"]
+        );
+        assert_eq!(required_peers("triage"), ["complaints-audit", "intake"]);
+        assert_eq!(required_peers("grid-registry"), ["complaints-audit"]);
+        assert_eq!(
+            required_peers("case-followup"),
+            ["complaints-audit", "grid-registry", "intake"]
+        );
+        let dispatch = peer_needs("dispatch");
+        let followup = dispatch
+            .iter()
+            .find(|need| need.peer == "case-followup")
+            .expect("case-followup");
+        assert!(!followup.direct_call);
+        assert_eq!(followup.events, ["pingan.dispatch.v1.DispatchClosed"]);
     }
 
     #[test]

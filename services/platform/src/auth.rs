@@ -38,7 +38,13 @@ pub enum Role {
     Service,
     /// Administrator (operations).
     Admin,
+    /// A unit's device (handset, car terminal, drone controller): subject `unit:<unit_id>`; it
+    /// may act for that unit only, and sees no station.
+    Device,
 }
+
+/// Subject prefix of a device token: `unit:<unit_id>`.
+pub const DEVICE_SUBJECT_PREFIX: &str = "unit:";
 
 impl Role {
     /// Roles whose jurisdiction is the whole bureau even without a station list.
@@ -63,6 +69,7 @@ impl Role {
             Self::HotlineIntegrator => "hotline_integrator",
             Self::Service => "service",
             Self::Admin => "admin",
+            Self::Device => "device",
         }
     }
 }
@@ -166,6 +173,17 @@ impl Caller {
                 wanted.join(", ")
             )))
         }
+    }
+
+    /// The unit a device token speaks for: `Some(unit_id)` for role `device` with subject
+    /// `unit:<unit_id>`, None for any other caller.
+    pub fn device_unit(&self) -> Option<&str> {
+        if !self.has_role(Role::Device) {
+            return None;
+        }
+        self.subject
+            .strip_prefix(DEVICE_SUBJECT_PREFIX)
+            .filter(|unit| !unit.is_empty())
     }
 
     /// True when `station_id` is within the caller's jurisdiction.
@@ -423,5 +441,30 @@ mod tests {
         let caller = auth.authenticate(&MetadataMap::new()).expect("dev caller");
         assert_eq!(caller.subject, "dev");
         assert!(caller.has_role(Role::Dispatcher));
+    }
+
+    #[test]
+    fn a_device_token_speaks_for_its_unit_only() {
+        let (issuer, auth) = pair();
+        let token = issuer
+            .issue("unit:u-1", &[Role::Device], &[], Duration::from_secs(60))
+            .expect("token");
+        let caller = auth.authenticate(&metadata(&token)).expect("caller");
+        assert_eq!(caller.device_unit(), Some("u-1"));
+        assert!(!caller.can_see_station("st-1"), "a device sees no station");
+        let officer = issuer
+            .issue(
+                "unit:u-1",
+                &[Role::StationOfficer],
+                &["st-1"],
+                Duration::from_secs(60),
+            )
+            .expect("token");
+        let caller = auth.authenticate(&metadata(&officer)).expect("caller");
+        assert_eq!(
+            caller.device_unit(),
+            None,
+            "the subject alone is not a device"
+        );
     }
 }
