@@ -345,6 +345,27 @@ impl TriageService for TriageApi {
         }))
     }
 
+    async fn list_dead_letters(
+        &self,
+        request: Request<pb::ListDeadLettersRequest>,
+    ) -> Result<Response<pb::ListDeadLettersResponse>, Status> {
+        let caller = self.context.auth.caller(&request)?;
+        let request = request.into_inner();
+        let mut v = FieldViolations::default();
+        let (limit, offset) = page(request.page_size, &request.page_token, &mut v);
+        v.require_max_chars("transfer_id", &request.transfer_id, 128);
+        v.finish()?;
+        caller.require_any(READERS)?;
+        let rows = self
+            .bridge
+            .dead_letters(&request.transfer_id, limit, offset)
+            .await?;
+        Ok(Response::new(pb::ListDeadLettersResponse {
+            next_page_token: next_token(rows.len(), limit, offset),
+            dead_letters: rows.iter().map(crate::courier::dead_letter).collect(),
+        }))
+    }
+
     async fn list_overdue_transfers(
         &self,
         request: Request<pb::ListOverdueTransfersRequest>,
