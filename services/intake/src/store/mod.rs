@@ -105,6 +105,8 @@ pub struct IncidentFilter {
     /// Keyset cursor: incidents strictly older than (received_at, incident_id).
     pub after: Option<(DateTime<Utc>, String)>,
     pub limit: i64,
+    /// Only incidents held for a location (see `locate::needs_location`).
+    pub needs_location: bool,
 }
 
 /// Intake's tables in its own database.
@@ -395,6 +397,8 @@ impl Store {
                AND ($7 = '' OR (',' || $7 || ',') LIKE ('%,' || CAST(priority AS TEXT) || ',%')) \
                AND ($8 = '' OR (',' || $8 || ',') LIKE ('%,' || station_id || ',%')) \
                AND (received_at < $9 OR (received_at = $9 AND $10 <> '' AND incident_id < $10)) \
+               AND ($12 = FALSE OR (has_location = FALSE AND grid_located = TRUE \
+                    AND routing_pending = FALSE AND status = 2)) \
              ORDER BY received_at DESC, incident_id DESC LIMIT $11",
         );
         Ok(
@@ -403,7 +407,7 @@ impl Store {
             .bind(f.received_from.unwrap_or_else(far_past))
             .bind(f.received_to.unwrap_or_else(far_future))
             .bind(&f.priorities).bind(&f.jurisdiction).bind(after_at).bind(&after_id)
-            .bind(f.limit)
+            .bind(f.limit).bind(f.needs_location)
             .fetch_all(pool).await)?,
         )
     }
