@@ -25,23 +25,22 @@ fn storage(err: StorageError) -> ApiError {
 /// Refuses, naming every field, what intake would refuse of a ticket (the rules are shared in
 /// the platform): a ticket accepted here must never become a delivery intake turns down.
 pub fn check_ticket(
+    v: &mut FieldViolations,
     request: &pb::ReceiveHotlineTicketRequest,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), ApiError> {
-    let mut v = FieldViolations::default();
+) {
     v.require_non_empty("hotline_ticket_id", &request.hotline_ticket_id);
     v.require_max_chars(
         "hotline_ticket_id",
         &request.hotline_ticket_id,
         report::MAX_SOURCE_ID_CHARS,
     );
-    phone::check_optional_phone(&mut v, "caller_phone", &request.caller_phone);
+    phone::check_optional_phone(v, "caller_phone", &request.caller_phone);
     v.require_max_chars("caller_name", &request.caller_name, report::MAX_NAME_CHARS);
-    report::check_point(&mut v, "location", request.location.as_ref());
+    report::check_point(v, "location", request.location.as_ref());
     v.require_max_chars("address", &request.address, report::MAX_ADDRESS_CHARS);
-    report::check_description(&mut v, "description", &request.description);
-    report::check_received_at(&mut v, "received_at", request.received_at.as_ref(), now);
-    v.finish()
+    report::check_description(v, "description", &request.description);
+    report::check_received_at(v, "received_at", request.received_at.as_ref(), now);
 }
 
 /// Police business becomes an incident, which needs a place: a point or an address to locate.
@@ -58,7 +57,6 @@ impl Bridge {
         actor: &Actor,
         request: &pb::ReceiveHotlineTicketRequest,
     ) -> Result<Received, ApiError> {
-        check_ticket(request, self.ctx.clock.now())?;
         let ticket = request.hotline_ticket_id.trim().to_owned();
         let existing = self
             .store
