@@ -99,6 +99,7 @@ async fn save(context: &ServiceContext, id: &str, located: Located) -> Result<()
         return Err(ApiError::NotFound(format!("incident {id}")));
     };
     incident.grid_located = true;
+    let mut resolved_point = None;
     let (summary, related) = match &located {
         Located::Grid { grid, resolved } => {
             incident.grid_id = grid.grid_id.clone();
@@ -112,6 +113,7 @@ async fn save(context: &ServiceContext, id: &str, located: Located) -> Result<()
                 incident.has_location = true;
                 incident.lat = *lat;
                 incident.lon = *lon;
+                resolved_point = Some((*lat, *lon));
                 summary = format!("address resolved to standard address {address_id}: {summary}");
             }
             (summary, grid.grid_id.clone())
@@ -132,6 +134,9 @@ async fn save(context: &ServiceContext, id: &str, located: Located) -> Result<()
     .await?;
     incident.updated_at = now;
     Store::save_incident(&mut tx, &incident).await?;
+    if let Some((lat, lon)) = resolved_point {
+        Store::set_location(&mut tx, &incident.incident_id, lat, lon).await?;
+    }
     context.outbox.commit(tx).await?;
     Ok(())
 }

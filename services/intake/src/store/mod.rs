@@ -169,6 +169,20 @@ impl Store {
         Ok(())
     }
 
+    /// Gives an incident the location its address resolved to (the only write of its point).
+    pub async fn set_location(
+        tx: &mut Tx,
+        incident_id: &str,
+        lat: f64,
+        lon: f64,
+    ) -> Result<(), StorageError> {
+        const SQL: &str = "UPDATE intake_incidents SET has_location = TRUE, lat = $2, lon = $3 \
+            WHERE incident_id = $1";
+        with_tx!(tx, conn => sqlx::query(SQL).bind(incident_id).bind(lat).bind(lon)
+            .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
     /// Locks an incident for a read-modify-write in `tx` (following merges) and reads it. The
     /// first statement writes, so SQLite takes its write lock before reading (a read first
     /// could not be upgraded once another writer committed).
