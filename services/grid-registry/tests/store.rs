@@ -61,6 +61,7 @@ committing! {
     put_officer(o: &GridOfficer) -> ();
     remove_officer(grid_id: &str, officer_id: &str, role: i32) -> bool;
     put_resident(r: &Resident) -> bool;
+    put_address(a: &Address) -> bool;
     insert_visit(v: &Visit) -> Inserted<Visit>;
     insert_need(n: &Need) -> Inserted<Need>;
     settle_need(n: &Need) -> bool;
@@ -483,7 +484,71 @@ async fn inspections_outreach_and_broadcasts(backend: Backend) {
     database.cleanup().await;
 }
 
+fn address(id: &str, grid_id: &str, station_id: &str, text: &str) -> Address {
+    Address {
+        address_id: id.into(),
+        grid_id: grid_id.into(),
+        station_id: station_id.into(),
+        full_text: text.into(),
+        location: Some(LatLon::new(29.29, 92.24)),
+        ..Address::default()
+    }
+}
+
+/// Standard addresses list by scope, and resolve from what the store returns.
+async fn addresses_list_by_scope_and_resolve(backend: Backend) {
+    let (database, store) = fresh(backend).await;
+    assert!(
+        store
+            .put_address(&address(
+                "a-2",
+                "g-b",
+                "st-b",
+                "日喀则市桑珠孜区东郊社区31号"
+            ))
+            .await
+            .expect("put")
+    );
+    store
+        .put_address(&address("a-1", "g-a", "st-a", "山南市桑日县玉村37号"))
+        .await
+        .expect("put");
+    let mut moved = address("a-1", "g-a2", "st-a", "山南市桑日县玉村37号");
+    moved.address_code = "540525".into();
+    assert!(!store.put_address(&moved).await.expect("update"));
+    let all = store.addresses(&Scope::default()).await.expect("all");
+    let ids: Vec<_> = all.iter().map(|a| a.address_id.as_str()).collect();
+    assert_eq!(ids, ["a-1", "a-2"], "by id");
+    assert_eq!(all[0], moved, "the update replaced the address");
+    let mine = store
+        .addresses(&scoped(Some(&["st-b"])))
+        .await
+        .expect("scoped");
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].address_id, "a-2");
+    let one_station = Scope {
+        station_id: "st-a".into(),
+        ..Scope::default()
+    };
+    assert_eq!(
+        store.addresses(&one_station).await.expect("station").len(),
+        1
+    );
+    assert!(
+        store
+            .addresses(&scoped(Some(&[])))
+            .await
+            .expect("none")
+            .is_empty()
+    );
+    let found = address_match::resolve("桑日县玉村３７號", &all).expect("resolved");
+    assert_eq!(found.address.grid_id, "g-a2");
+    assert_eq!(found.kind, address_match::MatchKind::Normalised);
+    database.cleanup().await;
+}
+
 backend_tests!(
+    addresses_list_by_scope_and_resolve,
     stations_grids_and_officers,
     residents_match_by_hash_and_derive_last_visit,
     needs_settle_once_and_list_in_order,

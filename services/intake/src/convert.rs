@@ -78,6 +78,7 @@ pub fn call(c: &CallRecord, reveal: Option<&PiiKeys>) -> Call {
 /// An incident with its calls.
 pub fn incident(i: &IncidentRecord, calls: &[CallRecord], reveal: Option<&PiiKeys>) -> Incident {
     Incident {
+        needs_location: crate::locate::needs_location(i),
         incident_id: i.incident_id.clone(),
         status: i.status,
         channel: i.channel,
@@ -132,6 +133,7 @@ pub fn report_response(i: &IncidentRecord, c: &CallRecord) -> ReportCallResponse
         i.close_reason.clone()
     };
     ReportCallResponse {
+        needs_location: crate::locate::needs_location(i),
         incident_id: i.incident_id.clone(),
         outcome: outcome as i32,
         classification: decode_classification(i),

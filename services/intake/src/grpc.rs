@@ -157,7 +157,7 @@ impl IntakeApi {
             address: req.address.trim().to_owned(),
             grid_id: String::new(),
             station_id: String::new(),
-            grid_located: !has_location,
+            grid_located: false,
             station_kind: 0,
             classification: None,
             kind: 0,
@@ -497,6 +497,7 @@ impl IntakeService for IntakeApi {
             jurisdiction,
             after,
             limit: page_size + 1,
+            needs_location: req.needs_location,
         };
         let mut rows = self.store.list(&filter).await.map_err(ApiError::from)?;
         let more = rows.len() as i64 > page_size;

@@ -7,7 +7,9 @@ use pingan_platform::ServiceContext;
 use pingan_proto::dispatch::v1::dispatch_service_client::DispatchServiceClient;
 use pingan_proto::dispatch::v1::{OpenDispatchRequest, OpenDispatchResponse};
 use pingan_proto::grid::v1::grid_registry_service_client::GridRegistryServiceClient;
-use pingan_proto::grid::v1::{LocateGridRequest, LocateGridResponse};
+use pingan_proto::grid::v1::{
+    LocateGridRequest, LocateGridResponse, ResolveAddressRequest, ResolveAddressResponse,
+};
 use pingan_proto::triage::v1::triage_service_client::TriageServiceClient;
 use pingan_proto::triage::v1::{
     Classification, ClassifyRequest, DivertTo12345Request, DivertTo12345Response,
@@ -108,6 +110,35 @@ pub async fn locate(
         client.locate_grid(request(message, deadline)),
     )
     .await
+}
+
+/// ResolveAddress on grid-registry: NOT_FOUND when the text is no known standard address (a
+/// registry without the RPC counts as knowing none, rather than a reason to retry forever).
+pub async fn resolve_address(
+    context: &ServiceContext,
+    deadline: Duration,
+    address: &str,
+) -> Result<ResolveAddressResponse, HopError> {
+    const PEER: &str = "grid-registry";
+    let channel = context
+        .peers
+        .channel(PEER)
+        .map_err(|e| unavailable(PEER, e))?;
+    let mut client = GridRegistryServiceClient::new(channel);
+    let message = ResolveAddressRequest {
+        address: address.to_owned(),
+        station_id: String::new(),
+    };
+    let answer = async {
+        client
+            .resolve_address(request(message, deadline))
+            .await
+            .map_err(|status| match status.code() {
+                Code::Unimplemented => tonic::Status::not_found("no standard addresses"),
+                _ => status,
+            })
+    };
+    call(PEER, deadline, answer).await
 }
 
 /// Classify on triage.

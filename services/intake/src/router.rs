@@ -9,13 +9,13 @@ use pingan_platform::storage::Tx;
 use pingan_platform::{ApiError, ServiceContext};
 use pingan_proto::common::v1::{Channel, Priority};
 use pingan_proto::dispatch::v1::{AssignmentStatus, OpenDispatchRequest, OpenDispatchResponse};
-use pingan_proto::grid::v1::LocateGridResponse;
 use pingan_proto::intake::v1::{IncidentStatus, PoliceComplaintCallReceived, TimelineEntryKind};
 use pingan_proto::triage::v1::{Classification, ClassifyRequest, DivertTo12345Request};
 use prost::Message;
 
 use crate::convert::{decode_classification, explain, placeholder_call, point};
 use crate::domain::{self, IncidentRecord, Route};
+use crate::locate;
 use crate::peers::{self, HopError};
 use crate::settings::IntakeSettings;
 use crate::store::Store;
@@ -67,11 +67,7 @@ impl Router {
         let mut locate_failed = None;
         if !incident.grid_located {
             let deadline = self.settings.locate_deadline;
-            match peers::locate(&self.context, deadline, incident.lat, incident.lon).await {
-                Ok(found) => self.save_located(&id, Some(found)).await?,
-                Err(HopError::NotFound(_)) => self.save_located(&id, None).await?,
-                Err(err) => locate_failed = Some(err),
-            }
+            locate_failed = locate::locate(&self.context, deadline, &incident).await?;
         }
 
         let incident = self.load(&id).await?;
@@ -91,6 +87,13 @@ impl Router {
         }
 
         let incident = self.load(&id).await?;
+        // Nothing to send a unit to yet: wait for grid-registry, or hold for a dispatcher.
+        if locate::must_wait_for_location(&incident) {
+            return match locate_failed {
+                Some(err) => self.defer(&id, err).await,
+                None => locate::hold_for_location(&self.context, &id).await,
+            };
+        }
         if incident.status() == IncidentStatus::Classified {
             let channel_12345 = incident.channel == Channel::Channel12345 as i32;
             match domain::route_for(incident.kind(), channel_12345, incident.police_override) {
@@ -198,46 +201,6 @@ impl Router {
         })
         .await?;
         Ok(id.to_owned())
-    }
-
-    async fn save_located(
-        &self,
-        id: &str,
-        found: Option<LocateGridResponse>,
-    ) -> Result<(), ApiError> {
-        let now = self.context.clock.now();
-        self.update(id, async |tx, incident| {
-            incident.grid_located = true;
-            let summary = match &found {
-                Some(grid) => {
-                    incident.grid_id = grid.grid_id.clone();
-                    incident.station_id = grid.station_id.clone();
-                    incident.station_kind = grid.station_kind;
-                    format!(
-                        "grid {} {} (station {} {})",
-                        grid.grid_id, grid.grid_name, grid.station_id, grid.station_name
-                    )
-                }
-                None => "outside every grid".to_owned(),
-            };
-            let related = found
-                .as_ref()
-                .map(|g| g.grid_id.clone())
-                .unwrap_or_default();
-            Entry::new(
-                id,
-                TimelineEntryKind::GridLocated,
-                now,
-                &intake_actor(),
-                "grid-registry",
-                summary,
-            )
-            .related(&related)
-            .write(tx)
-            .await
-        })
-        .await?;
-        Ok(())
     }
 
     async fn save_classified(&self, id: &str, c: Classification) -> Result<(), ApiError> {

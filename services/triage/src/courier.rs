@@ -1,8 +1,10 @@
 //! The courier: delivers what the bridge owes 12345 and intake (the deliveries table is its
-//! outbox), retrying with capped backoff forever — none lost — while the receivers' idempotency
-//! keys (transfer id for CreateTicket, delivery id for ReplyTicket, a request id per transfer
-//! for ReportCall) make a retried call harmless — none doubled. It also runs the background
-//! chores: 12345's own reports, the rules file watcher and the overdue gauge.
+//! outbox), retrying a transient failure with capped backoff — none lost — while the receivers'
+//! idempotency keys (transfer id for CreateTicket, delivery id for ReplyTicket, a request id per
+//! transfer for ReportCall) make a retried call harmless — none doubled. A permanent refusal
+//! (INVALID_ARGUMENT, FAILED_PRECONDITION, ...) is dead-lettered at once with its reason: a
+//! retry would be refused the same way forever. It also runs the background chores: 12345's own
+//! reports, the rules file watcher and the overdue gauge.
 
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
@@ -17,13 +19,74 @@ use prost::Message;
 use crate::bridge::{Bridge, hotline_actor, triage_actor};
 use crate::convert;
 use crate::domain::transfer::{Action, Direction, Status, retry_after};
-use crate::metrics::{self, DELIVERY_FAILURES, OVERDUE};
+use crate::hotline::GatewayError;
+use crate::metrics::{self, BOUNCES, DEAD_LETTERS, DELIVERY_FAILURES, OVERDUE};
 use crate::store::DeliveryRow;
+
+/// What 12345 is told when intake cannot locate a ticket's address.
+pub const NEEDS_LOCATION_NOTE: &str =
+    "地址无法定位到标准地址，请补充详细地址或坐标（待指挥中心人工定位）";
 
 enum Outcome {
     Ticket(CreateTicketResponse),
     Replied(ReplyTicketRequest),
     Reported(ReportCallResponse),
+}
+
+/// Why an attempt failed, and whether trying again can ever help.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    /// What happened (no personal data: receivers name fields, not values).
+    pub reason: String,
+    /// `Some(code)` when the receiver refused for good: the delivery is dead-lettered.
+    pub permanent: Option<&'static str>,
+}
+
+impl Failure {
+    fn transient(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            permanent: None,
+        }
+    }
+
+    fn permanent(code: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            permanent: Some(code),
+        }
+    }
+
+    fn from_status(who: &str, status: &tonic::Status) -> Self {
+        let reason = format!("{who} {:?}: {}", status.code(), status.message());
+        match permanent_code(status.code()) {
+            Some(code) => Self::permanent(code, reason),
+            None => Self::transient(reason),
+        }
+    }
+}
+
+/// The codes a retry cannot change (the request itself is refused); `None` for the ones worth
+/// retrying (down, slow, overloaded, misconfigured credentials an operator will fix).
+pub fn permanent_code(code: tonic::Code) -> Option<&'static str> {
+    use tonic::Code;
+    Some(match code {
+        Code::InvalidArgument => "invalid_argument",
+        Code::FailedPrecondition => "failed_precondition",
+        Code::OutOfRange => "out_of_range",
+        Code::AlreadyExists => "already_exists",
+        Code::NotFound => "not_found",
+        _ => return None,
+    })
+}
+
+/// Where a delivery action goes, for the metrics.
+fn destination(action: &str) -> &'static str {
+    match Action::parse(action) {
+        Some(Action::ReportCall) => "intake",
+        Some(Action::CreateTicket | Action::ReplyTicket) => "12345",
+        None => "unknown",
+    }
 }
 
 impl Bridge {
@@ -92,14 +155,22 @@ impl Bridge {
         }
         let attempt = self.call(&delivery).await;
         let result = match attempt {
-            Ok(outcome) => self.apply(&delivery, outcome).await,
-            Err(error) => Err(error),
+            Ok(outcome) => self
+                .apply(&delivery, outcome)
+                .await
+                .map_err(Failure::transient),
+            Err(failure) => Err(failure),
         };
         match result {
             Ok(()) => true,
-            Err(error) => {
+            Err(failure) => {
                 metrics::inc(&DELIVERY_FAILURES, &[&delivery.action]);
                 let attempts = delivery.attempts.saturating_add(1);
+                if let Some(code) = failure.permanent {
+                    self.dead_letter(&delivery, attempts, code, &failure.reason)
+                        .await;
+                    return false;
+                }
                 let wait = retry_after(
                     u32::try_from(attempts).unwrap_or(u32::MAX),
                     self.config.retry_initial,
@@ -112,12 +183,12 @@ impl Bridge {
                     transfer_id = %delivery.transfer_id,
                     action = %delivery.action,
                     attempts,
-                    error = %error,
+                    error = %failure.reason,
                     "delivery failed, will retry"
                 );
                 if let Err(err) = self
                     .store
-                    .fail(&delivery.delivery_id, attempts, next, &error, now)
+                    .fail(&delivery.delivery_id, attempts, next, &failure.reason, now)
                     .await
                 {
                     tracing::warn!(error = %err, "cannot record the failed delivery");
@@ -127,45 +198,125 @@ impl Bridge {
         }
     }
 
-    async fn call(&self, delivery: &DeliveryRow) -> Result<Outcome, String> {
-        let payload = self.unseal(&delivery.payload).map_err(|e| e.to_string())?;
+    /// Dead-letters a delivery refused for good, and settles what it meant: a ticket intake
+    /// cannot take is returned to 12345 with the reason; a diversion 12345 refuses stays with
+    /// the police. A reply 12345 refuses is only dead-lettered (nobody left to tell).
+    async fn dead_letter(
+        &self,
+        delivery: &DeliveryRow,
+        attempts: i32,
+        code: &'static str,
+        reason: &str,
+    ) {
+        let destination = destination(&delivery.action);
+        metrics::inc(&DEAD_LETTERS, &[destination, code]);
+        tracing::warn!(
+            transfer_id = %delivery.transfer_id,
+            action = %delivery.action,
+            attempts,
+            error = %reason,
+            "delivery refused for good: dead-lettered"
+        );
+        let now = self.ctx.clock.now();
+        let work = async {
+            let mut tx = self.ctx.db.begin().await?;
+            self.store
+                .dead(&mut tx, &delivery.delivery_id, attempts, reason, now)
+                .await?;
+            let mut row = self.store.lock(&mut tx, &delivery.transfer_id).await?;
+            let status = Status::parse(&row.status).unwrap_or(Status::Pending);
+            match Action::parse(&delivery.action) {
+                Some(Action::ReportCall) if status == Status::Pending => {
+                    let note = format!("公安无法立案，退回 12345：{reason}");
+                    row.outcome_note = note.clone();
+                    row.reason = note.clone();
+                    self.change_status(&mut tx, &mut row, Status::Bounced, &triage_actor(), &note)
+                        .await?;
+                    self.queue_reply(&mut tx, &row, ReplyKind::Returned, |r| {
+                        r.return_reason = note.clone();
+                    })
+                    .await?;
+                    metrics::inc(&BOUNCES, &["from_12345"]);
+                }
+                Some(Action::CreateTicket) if !status.is_closed() => {
+                    let note = format!("12345 拒收转办，留公安处置：{reason}");
+                    self.apply_outcome(
+                        &mut tx,
+                        &mut row,
+                        Status::Bounced,
+                        &hotline_actor(),
+                        "",
+                        &note,
+                        None,
+                    )
+                    .await?;
+                }
+                _ => {}
+            }
+            self.ctx.outbox.commit(tx).await?;
+            Ok::<(), pingan_platform::ApiError>(())
+        };
+        if let Err(err) = work.await {
+            // The lease runs out and the courier meets the same refusal again: nothing is lost.
+            tracing::warn!(transfer_id = %delivery.transfer_id, error = %err, "cannot dead-letter the delivery");
+        }
+    }
+
+    /// Dead letters, newest first (of one transfer when `transfer_id` is not empty).
+    pub async fn dead_letters(
+        &self,
+        transfer_id: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<crate::store::DeadLetterRow>, pingan_platform::ApiError> {
+        Ok(self.store.dead_letters(transfer_id, limit, offset).await?)
+    }
+
+    async fn call(&self, delivery: &DeliveryRow) -> Result<Outcome, Failure> {
+        // Our own payload that cannot be read will never be readable: no point retrying it.
+        let corrupt = |e: &dyn std::fmt::Display| Failure::permanent("corrupt", e.to_string());
+        let payload = self.unseal(&delivery.payload).map_err(|e| corrupt(&e))?;
         let timeout = self.config.call_timeout;
+        let late = || Failure::transient("12345 did not answer in time");
         match Action::parse(&delivery.action) {
             Some(Action::CreateTicket) => {
                 let request =
-                    CreateTicketRequest::decode(payload.as_slice()).map_err(|e| e.to_string())?;
+                    CreateTicketRequest::decode(payload.as_slice()).map_err(|e| corrupt(&e))?;
                 let response = tokio::time::timeout(timeout, self.gateway.create_ticket(request))
                     .await
-                    .map_err(|_| "12345 did not answer in time".to_owned())?
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|_| late())?
+                    .map_err(gateway_failure)?;
                 Ok(Outcome::Ticket(response))
             }
             Some(Action::ReplyTicket) => {
                 let request =
-                    ReplyTicketRequest::decode(payload.as_slice()).map_err(|e| e.to_string())?;
+                    ReplyTicketRequest::decode(payload.as_slice()).map_err(|e| corrupt(&e))?;
                 tokio::time::timeout(timeout, self.gateway.reply_ticket(request.clone()))
                     .await
-                    .map_err(|_| "12345 did not answer in time".to_owned())?
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|_| late())?
+                    .map_err(gateway_failure)?;
                 Ok(Outcome::Replied(request))
             }
             Some(Action::ReportCall) => {
                 let request =
-                    ReportCallRequest::decode(payload.as_slice()).map_err(|e| e.to_string())?;
+                    ReportCallRequest::decode(payload.as_slice()).map_err(|e| corrupt(&e))?;
                 let channel = self
                     .ctx
                     .peers
                     .channel("intake")
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| Failure::transient(e.to_string()))?;
                 let mut call = tonic::Request::new(request);
                 call.set_timeout(timeout);
                 let response = IntakeServiceClient::new(channel)
                     .report_call(call)
                     .await
-                    .map_err(|s| format!("intake {:?}: {}", s.code(), s.message()))?;
+                    .map_err(|s| Failure::from_status("intake", &s))?;
                 Ok(Outcome::Reported(response.into_inner()))
             }
-            None => Err(format!("unknown delivery action {}", delivery.action)),
+            None => Err(Failure::permanent(
+                "unknown_action",
+                format!("unknown delivery action {}", delivery.action),
+            )),
         }
     }
 
@@ -229,7 +380,19 @@ impl Bridge {
                         row.incident_id = report.incident_id.clone();
                     }
                     if status == Status::Pending {
-                        let note = format!("已立警情 {}", report.incident_id);
+                        // Intake could not place it: 12345 is asked for a precise address.
+                        let (note, result) = if report.needs_location {
+                            row.outcome_note = NEEDS_LOCATION_NOTE.into();
+                            (
+                                format!("已立警情 {}，{NEEDS_LOCATION_NOTE}", report.incident_id),
+                                format!("公安已接收并立为警情，{NEEDS_LOCATION_NOTE}"),
+                            )
+                        } else {
+                            (
+                                format!("已立警情 {}", report.incident_id),
+                                "公安已接收并立为警情处置".to_owned(),
+                            )
+                        };
                         self.change_status(
                             &mut tx,
                             &mut row,
@@ -239,7 +402,7 @@ impl Bridge {
                         )
                         .await?;
                         self.queue_reply(&mut tx, &row, ReplyKind::Accepted, |r| {
-                            r.result = "公安已接收并立为警情处置".into();
+                            r.result = result;
                         })
                         .await?;
                     }
@@ -302,6 +465,27 @@ impl Bridge {
             }
             Err(err) => tracing::debug!(error = %err, "overdue count unavailable"),
         }
+    }
+}
+
+/// A dead letter as the API shows it.
+pub fn dead_letter(row: &crate::store::DeadLetterRow) -> pingan_proto::triage::v1::DeadLetter {
+    pingan_proto::triage::v1::DeadLetter {
+        delivery_id: row.delivery_id.clone(),
+        transfer_id: row.transfer_id.clone(),
+        action: row.action.clone(),
+        destination: destination(&row.action).to_owned(),
+        reason: row.last_error.clone(),
+        attempts: row.attempts,
+        dead_at: Some(convert::timestamp(row.updated_at)),
+    }
+}
+
+fn gateway_failure(err: GatewayError) -> Failure {
+    let reason = err.to_string();
+    match err.code.and_then(permanent_code) {
+        Some(code) => Failure::permanent(code, reason),
+        None => Failure::transient(reason),
     }
 }
 

@@ -216,16 +216,11 @@ impl TriageService for TriageApi {
         let request = request.into_inner();
         let mut v = FieldViolations::default();
         v.require_non_empty("request_id", &request.request_id);
-        v.require_non_empty("hotline_ticket_id", &request.hotline_ticket_id);
-        v.require_max_chars("hotline_ticket_id", &request.hotline_ticket_id, 128);
-        check_text(&mut v, "description", &request.description);
+        // Intake's rules (shared in the platform): what passes here, intake takes.
+        crate::inbound::check_ticket(&mut v, &request, self.context.clock.now());
         v.require_max_chars("reported_category", &request.reported_category, 64);
-        v.require_max_chars("caller_phone", &request.caller_phone, 32);
-        v.require_max_chars("caller_name", &request.caller_name, MAX_SHORT_CHARS);
-        v.require_max_chars("address", &request.address, 500);
         v.require_max_chars("department", &request.department, MAX_SHORT_CHARS);
         v.require_max_chars("origin_transfer_id", &request.origin_transfer_id, 128);
-        check_location(&mut v, "location", request.location.as_ref());
         v.finish()?;
         caller.require_any(HOTLINE)?;
         let received = self.bridge.receive(&caller.actor(), &request).await?;
@@ -354,6 +349,27 @@ impl TriageService for TriageApi {
             .await?;
         Ok(Response::new(pb::RecordTransferOutcomeResponse {
             transfer: Some(self.view(&caller, &row).await?),
+        }))
+    }
+
+    async fn list_dead_letters(
+        &self,
+        request: Request<pb::ListDeadLettersRequest>,
+    ) -> Result<Response<pb::ListDeadLettersResponse>, Status> {
+        let caller = self.context.auth.caller(&request)?;
+        let request = request.into_inner();
+        let mut v = FieldViolations::default();
+        let (limit, offset) = page(request.page_size, &request.page_token, &mut v);
+        v.require_max_chars("transfer_id", &request.transfer_id, 128);
+        v.finish()?;
+        caller.require_any(READERS)?;
+        let rows = self
+            .bridge
+            .dead_letters(&request.transfer_id, limit, offset)
+            .await?;
+        Ok(Response::new(pb::ListDeadLettersResponse {
+            next_page_token: next_token(rows.len(), limit, offset),
+            dead_letters: rows.iter().map(crate::courier::dead_letter).collect(),
         }))
     }
 

@@ -3,7 +3,7 @@
 //! police (first-receiver rule). Idempotent on the 12345 ticket id.
 
 use pingan_platform::storage::Tx;
-use pingan_platform::{ApiError, StorageError};
+use pingan_platform::{ApiError, FieldViolations, StorageError, phone, report};
 use pingan_proto::common::v1::{Actor, Channel};
 use pingan_proto::hotline::v1::ReplyKind;
 use pingan_proto::intake::v1::ReportCallRequest;
@@ -20,6 +20,34 @@ use crate::store::TransferRow;
 
 fn storage(err: StorageError) -> ApiError {
     err.into()
+}
+
+/// Refuses, naming every field, what intake would refuse of a ticket (the rules are shared in
+/// the platform): a ticket accepted here must never become a delivery intake turns down.
+pub fn check_ticket(
+    v: &mut FieldViolations,
+    request: &pb::ReceiveHotlineTicketRequest,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    v.require_non_empty("hotline_ticket_id", &request.hotline_ticket_id);
+    v.require_max_chars(
+        "hotline_ticket_id",
+        &request.hotline_ticket_id,
+        report::MAX_SOURCE_ID_CHARS,
+    );
+    phone::check_optional_phone(v, "caller_phone", &request.caller_phone);
+    v.require_max_chars("caller_name", &request.caller_name, report::MAX_NAME_CHARS);
+    report::check_point(v, "location", request.location.as_ref());
+    v.require_max_chars("address", &request.address, report::MAX_ADDRESS_CHARS);
+    report::check_description(v, "description", &request.description);
+    report::check_received_at(v, "received_at", request.received_at.as_ref(), now);
+}
+
+/// Police business becomes an incident, which needs a place: a point or an address to locate.
+fn check_place(request: &pb::ReceiveHotlineTicketRequest) -> Result<(), ApiError> {
+    let mut v = FieldViolations::default();
+    report::check_place(&mut v, request.location.as_ref(), &request.address);
+    v.finish()
 }
 
 impl Bridge {
@@ -78,14 +106,15 @@ impl Bridge {
         let row = self.get(&transfer_id).await?;
         let route = Route::parse(&row.route).unwrap_or(Route::Incident);
         let status = Status::parse(&row.status).unwrap_or(Status::Pending);
-        let return_reason = if route == Route::Return {
+        let disposition = disposition(route, status);
+        let return_reason = if disposition == pb::InboundDisposition::Returned {
             row.reason.clone()
         } else {
             String::new()
         };
         Ok(Received {
             transfer: self.transfer(&row, true).await?,
-            disposition: disposition(route, status),
+            disposition,
             return_reason,
         })
     }
@@ -129,6 +158,10 @@ impl Bridge {
             Channel::Channel12345.as_str_name(),
             &request.reported_category,
         );
+        // Police business becomes an incident (unless it is our own diversion coming back).
+        if origin.is_none() && matches!(classification.kind, Kind::Police | Kind::Joint) {
+            check_place(request)?;
+        }
         metrics::inc(
             &metrics::CLASSIFICATIONS,
             &[

@@ -60,6 +60,18 @@ pub static DELIVERY_FAILURES: LazyLock<Option<IntCounterVec>> = LazyLock::new(||
     ))
 });
 
+/// Deliveries refused for good and dead-lettered, by destination (`intake`, `12345`) and
+/// reason (the refusal's code, e.g. `invalid_argument`).
+pub static DEAD_LETTERS: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
+    register(IntCounterVec::new(
+        Opts::new(
+            "pingan_triage_deliveries_dead_total",
+            "Deliveries to 12345 or intake refused for good (dead-lettered, never retried)",
+        ),
+        &["destination", "reason"],
+    ))
+});
+
 /// Increments `counter{labels}` when the metric exists.
 pub fn inc(counter: &LazyLock<Option<IntCounterVec>>, labels: &[&str]) {
     if let Some(c) = counter.as_ref() {

@@ -58,6 +58,17 @@ pub struct DeliveryRow {
     pub last_error: String,
 }
 
+/// A delivery refused for good (a dead letter).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeadLetterRow {
+    pub delivery_id: String,
+    pub transfer_id: String,
+    pub action: String,
+    pub attempts: i32,
+    pub last_error: String,
+    pub updated_at: DateTime<Utc>,
+}
+
 macro_rules! select_transfers {
     ($condition:literal) => {
         concat!("SELECT transfer_id, direction, status, hotline_ticket_id, incident_id, \
@@ -104,6 +115,13 @@ const COMPLETE: &str = "UPDATE triage_deliveries SET status = 'DONE', attempts =
     leased_until = NULL, last_error = '', updated_at = $2 WHERE delivery_id = $1";
 const FAIL: &str = "UPDATE triage_deliveries SET attempts = $2, next_attempt_at = $3, \
     leased_until = NULL, last_error = $4, updated_at = $5 WHERE delivery_id = $1";
+
+// A dead letter is never due again: only PENDING deliveries are.
+const DEAD: &str = "UPDATE triage_deliveries SET status = 'DEAD', attempts = $2, \
+    leased_until = NULL, last_error = $3, updated_at = $4 WHERE delivery_id = $1";
+const DEAD_LETTERS: &str = "SELECT delivery_id, transfer_id, action, attempts, last_error, \
+    updated_at FROM triage_deliveries WHERE status = 'DEAD' AND ($1 = '' OR transfer_id = $1) \
+    ORDER BY updated_at DESC, delivery_id DESC LIMIT $2 OFFSET $3";
 
 const COUNT_OVERDUE: &str = "SELECT direction, COUNT(*) FROM triage_transfers \
     WHERE deadline IS NOT NULL AND deadline < $1 AND status NOT IN ('HANDLED', 'BOUNCED') \
@@ -448,5 +466,42 @@ impl Store {
             .await
             .map(|r| r.rows_affected()))?;
         Ok(())
+    }
+
+    /// Dead-letters a delivery (in the transaction that records what it means for the ledger).
+    pub async fn dead(
+        &self,
+        tx: &mut Tx,
+        delivery_id: &str,
+        attempts: i32,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        with_tx!(tx, conn => sqlx::query(DEAD)
+            .bind(delivery_id)
+            .bind(attempts)
+            .bind(reason)
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Dead letters, newest first (of one transfer when `transfer_id` is not empty).
+    pub async fn dead_letters(
+        &self,
+        transfer_id: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<DeadLetterRow>, StorageError> {
+        Ok(
+            with_db!(&self.db, pool => sqlx::query_as::<_, DeadLetterRow>(DEAD_LETTERS)
+            .bind(transfer_id)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(pool)
+            .await)?,
+        )
     }
 }

@@ -2,6 +2,7 @@
 //! inspections, the notebook, outreach statistics and who may see personal data in clear.
 
 pub mod access;
+pub mod address_match;
 pub mod geometry;
 pub mod idcard;
 pub mod inspection;

@@ -1,4 +1,4 @@
-//! Stations, grids, officer assignments and LocateGrid.
+//! Stations, grids, officer assignments, LocateGrid and ResolveAddress.
 
 use pingan_platform::auth::Role;
 use pingan_platform::pii::{PiiKind, mask_phone};
@@ -8,6 +8,7 @@ use tonic::Request;
 
 use super::convert::{self, latlon};
 use super::{GRID_ADMINS, GridRegistryApi, next_token, optional_point, page, require_enum, scope};
+use crate::domain::address_match;
 use crate::domain::idcard::valid_phone;
 use crate::domain::*;
 
@@ -209,6 +210,52 @@ impl GridRegistryApi {
             station_kind: station.kind,
             officers: officers.iter().map(|o| presenter.officer(o)).collect(),
             grid_kind: grid.kind,
+        })
+    }
+
+    pub(super) async fn resolve_address_impl(
+        &self,
+        request: Request<pb::ResolveAddressRequest>,
+    ) -> Result<pb::ResolveAddressResponse, ApiError> {
+        // Like LocateGrid: any authenticated caller (intake, dispatchers) may resolve a place.
+        let _caller = self.caller(&request)?;
+        let r = request.into_inner();
+        let mut v = FieldViolations::default();
+        v.require_non_empty("address", &r.address);
+        v.require_max_chars("address", &r.address, 500);
+        v.require_max_chars("station_id", &r.station_id, 64);
+        v.finish()?;
+        let scope = crate::store::Scope {
+            station_id: r.station_id.clone(),
+            ..Default::default()
+        };
+        let candidates = self.store.addresses(&scope).await?;
+        let found = address_match::resolve(&r.address, &candidates)
+            .ok_or_else(|| ApiError::NotFound("standard address matching this text".into()))?;
+        let address = found.address;
+        let grid = self.store.grid(&address.grid_id).await?.unwrap_or_default();
+        let station_id = if address.station_id.is_empty() {
+            grid.station_id.clone()
+        } else {
+            address.station_id.clone()
+        };
+        let station = self.store.station(&station_id).await?.unwrap_or_default();
+        tracing::debug!(address_id = %address.address_id, kind = ?found.kind, score = found.score, "address resolved");
+        Ok(pb::ResolveAddressResponse {
+            address_id: address.address_id.clone(),
+            full_text: address.full_text.clone(),
+            location: address.location.map(convert::point),
+            grid_id: address.grid_id.clone(),
+            station_id,
+            match_kind: match found.kind {
+                address_match::MatchKind::Exact => pb::AddressMatchKind::Exact,
+                address_match::MatchKind::Normalised => pb::AddressMatchKind::Normalised,
+                address_match::MatchKind::Fuzzy => pb::AddressMatchKind::Fuzzy,
+            } as i32,
+            score: found.score,
+            grid_name: grid.name,
+            station_name: station.name,
+            station_kind: station.kind,
         })
     }
 

@@ -279,6 +279,12 @@ impl GridRegistryService for GridRegistryApi {
     async fn locate_grid(&self, r: Request<pb::LocateGridRequest>) -> Rpc<pb::LocateGridResponse> {
         ok(self.locate_grid_impl(r).await?)
     }
+    async fn resolve_address(
+        &self,
+        r: Request<pb::ResolveAddressRequest>,
+    ) -> Rpc<pb::ResolveAddressResponse> {
+        ok(self.resolve_address_impl(r).await?)
+    }
     async fn assign_officer(
         &self,
         r: Request<pb::AssignOfficerRequest>,

@@ -118,6 +118,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn put_address(&self, tx: &mut Tx, address: &Address) -> Result<bool, StorageError>;
     /// An address.
     async fn address(&self, address_id: &str) -> Result<Option<Address>, StorageError>;
+    /// Standard addresses in scope (stations, station, grid), by id: what ResolveAddress
+    /// matches text against.
+    async fn addresses(&self, scope: &Scope) -> Result<Vec<Address>, StorageError>;
     /// Creates or replaces a resident; true when created. Conflict when the ID number is taken.
     async fn put_resident(&self, tx: &mut Tx, resident: &Resident) -> Result<bool, StorageError>;
     /// A resident, with the last contacted visit.

@@ -30,6 +30,9 @@ pub(super) const INSERT_ADDRESS: &str = "INSERT INTO addresses (address_id, grid
 pub(super) const UPDATE_ADDRESS: &str =
     "UPDATE addresses SET grid_id = $2, station_id = $3, body = $4 WHERE address_id = $1";
 pub(super) const GET_ADDRESS: &str = "SELECT body FROM addresses WHERE address_id = $1";
+pub(super) const ADDRESSES_IN_SCOPE: &str = "SELECT body FROM addresses WHERE \
+    ($1 = '' OR ',' || $1 || ',' LIKE '%,' || station_id || ',%') \
+    AND ($2 = '' OR station_id = $2) AND ($3 = '' OR grid_id = $3) ORDER BY address_id";
 
 pub(super) const INSERT_RESIDENT: &str = "INSERT INTO residents (resident_id, grid_id, station_id, id_number_hash, body) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (resident_id) DO NOTHING";
 pub(super) const UPDATE_RESIDENT: &str = "UPDATE residents SET grid_id = $2, station_id = $3, id_number_hash = $4, body = $5 WHERE resident_id = $1";

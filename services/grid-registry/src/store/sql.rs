@@ -270,6 +270,11 @@ impl Store for SqlStore {
         self.one(GET_ADDRESS, vec![t(address_id)]).await
     }
 
+    async fn addresses(&self, scope: &Scope) -> Result<Vec<Address>, StorageError> {
+        let args = vec![stations_arg(scope), t(&scope.station_id), t(&scope.grid_id)];
+        parse_all(self.bodies(ADDRESSES_IN_SCOPE, args).await?)
+    }
+
     async fn put_resident(&self, tx: &mut Tx, r: &Resident) -> Result<bool, StorageError> {
         let mut stored = r.clone();
         stored.last_visit_at = None; // derived from visits on read

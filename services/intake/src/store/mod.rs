@@ -105,6 +105,8 @@ pub struct IncidentFilter {
     /// Keyset cursor: incidents strictly older than (received_at, incident_id).
     pub after: Option<(DateTime<Utc>, String)>,
     pub limit: i64,
+    /// Only incidents held for a location (see `locate::needs_location`).
+    pub needs_location: bool,
 }
 
 /// Intake's tables in its own database.
@@ -163,6 +165,20 @@ impl Store {
             .bind(i.en_route_at).bind(i.on_scene_at).bind(i.closed_at).bind(i.followed_up_at)
             .bind(i.response_target_ms).bind(i.response_target_breached).bind(i.updated_at)
             .bind(i.station_kind)
+            .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Gives an incident the location its address resolved to (the only write of its point).
+    pub async fn set_location(
+        tx: &mut Tx,
+        incident_id: &str,
+        lat: f64,
+        lon: f64,
+    ) -> Result<(), StorageError> {
+        const SQL: &str = "UPDATE intake_incidents SET has_location = TRUE, lat = $2, lon = $3 \
+            WHERE incident_id = $1";
+        with_tx!(tx, conn => sqlx::query(SQL).bind(incident_id).bind(lat).bind(lon)
             .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
@@ -395,6 +411,8 @@ impl Store {
                AND ($7 = '' OR (',' || $7 || ',') LIKE ('%,' || CAST(priority AS TEXT) || ',%')) \
                AND ($8 = '' OR (',' || $8 || ',') LIKE ('%,' || station_id || ',%')) \
                AND (received_at < $9 OR (received_at = $9 AND $10 <> '' AND incident_id < $10)) \
+               AND ($12 = FALSE OR (has_location = FALSE AND grid_located = TRUE \
+                    AND routing_pending = FALSE AND status = 2)) \
              ORDER BY received_at DESC, incident_id DESC LIMIT $11",
         );
         Ok(
@@ -403,7 +421,7 @@ impl Store {
             .bind(f.received_from.unwrap_or_else(far_past))
             .bind(f.received_to.unwrap_or_else(far_future))
             .bind(&f.priorities).bind(&f.jurisdiction).bind(after_at).bind(&after_id)
-            .bind(f.limit)
+            .bind(f.limit).bind(f.needs_location)
             .fetch_all(pool).await)?,
         )
     }

@@ -128,6 +128,8 @@ impl Direction {
 pub fn disposition(route: Route, status: Status) -> pb::InboundDisposition {
     match (route, status) {
         (Route::Return, _) => pb::InboundDisposition::Returned,
+        // Intake refused it for good (a dead letter): it went back to 12345.
+        (Route::Incident, Status::Bounced) => pb::InboundDisposition::Returned,
         (Route::Complaint, _) => pb::InboundDisposition::ComplaintFiled,
         (Route::Incident | Route::BounceBack, Status::Pending) => pb::InboundDisposition::Pending,
         (Route::Incident | Route::BounceBack, _) => pb::InboundDisposition::IncidentOpened,

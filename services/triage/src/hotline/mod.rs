@@ -11,10 +11,25 @@ use pingan_proto::hotline::v1::{
     CreateTicketRequest, CreateTicketResponse, ReplyTicketRequest, ReplyTicketResponse,
 };
 
-/// Why a call to 12345 failed; every failure is retried later.
+/// Why a call to 12345 failed: retried later, unless 12345 refused the request itself.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("12345 gateway: {0}")]
-pub struct GatewayError(pub String);
+#[error("12345 gateway: {message}")]
+pub struct GatewayError {
+    /// What happened.
+    pub message: String,
+    /// 12345's status code when it answered with one (a refusal may be permanent).
+    pub code: Option<tonic::Code>,
+}
+
+impl GatewayError {
+    /// 12345 could not be reached or did not answer: worth retrying.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            code: None,
+        }
+    }
+}
 
 /// Something 12345 reported on its own (the simulator's bounces; the real platform calls
 /// `RecordTransferOutcome` instead).
@@ -67,7 +82,10 @@ impl GrpcHotlineGateway {
 }
 
 fn status_error(status: tonic::Status) -> GatewayError {
-    GatewayError(format!("{:?}: {}", status.code(), status.message()))
+    GatewayError {
+        message: format!("{:?}: {}", status.code(), status.message()),
+        code: Some(status.code()),
+    }
 }
 
 #[tonic::async_trait]

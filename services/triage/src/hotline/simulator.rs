@@ -115,7 +115,7 @@ impl HotlineSimulator {
             tokio::time::sleep(latency).await;
         }
         if down {
-            return Err(GatewayError("simulated 12345 outage".into()));
+            return Err(GatewayError::unavailable("simulated 12345 outage"));
         }
         Ok(())
     }
@@ -198,8 +198,8 @@ impl HotlineGateway for HotlineSimulator {
             lost
         });
         if lost {
-            return Err(GatewayError(
-                "simulated lost answer (ticket created)".into(),
+            return Err(GatewayError::unavailable(
+                "simulated lost answer (ticket created)",
             ));
         }
         Ok(response)
@@ -226,7 +226,7 @@ impl HotlineGatewayService for HotlineSimulator {
     ) -> Result<tonic::Response<CreateTicketResponse>, tonic::Status> {
         self.enter()
             .await
-            .map_err(|e| tonic::Status::unavailable(e.0))?;
+            .map_err(|e| tonic::Status::unavailable(e.message))?;
         Ok(tonic::Response::new(self.create(request.into_inner())))
     }
 
@@ -236,7 +236,7 @@ impl HotlineGatewayService for HotlineSimulator {
     ) -> Result<tonic::Response<ReplyTicketResponse>, tonic::Status> {
         self.enter()
             .await
-            .map_err(|e| tonic::Status::unavailable(e.0))?;
+            .map_err(|e| tonic::Status::unavailable(e.message))?;
         Ok(tonic::Response::new(self.reply(request.into_inner())))
     }
 }

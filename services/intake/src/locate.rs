@@ -1,0 +1,174 @@
+//! Locating an incident: a point goes to LocateGrid; an address without a point is resolved
+//! against grid-registry's standard addresses (一标三实) and takes that address's location and
+//! grid. An incident that cannot be located is routed as far as it can be (classified) and then
+//! held for a dispatcher: flagged as needing a location, never retried in a loop.
+
+use std::time::Duration;
+
+use pingan_platform::{ApiError, ServiceContext};
+use pingan_proto::common::v1::Channel;
+use pingan_proto::grid::v1::LocateGridResponse;
+use pingan_proto::intake::v1::{IncidentStatus, TimelineEntryKind};
+
+use crate::domain::{self, IncidentRecord, Route};
+use crate::peers::{self, HopError};
+use crate::store::Store;
+use crate::timeline::{Entry, intake_actor};
+
+/// The pending reason of an incident held for a location (also what 12345 is told).
+pub const NEEDS_LOCATION: &str =
+    "needs location: no coordinates and the address is not a known standard address";
+
+/// Where the locate step got to.
+enum Located {
+    /// In a grid; `resolved` is the standard address's point when the incident had none.
+    Grid {
+        grid: LocateGridResponse,
+        resolved: Option<(f64, f64, String)>,
+    },
+    /// A point outside every grid.
+    Outside,
+    /// No point, and the address is no known standard address.
+    Unresolvable,
+}
+
+/// Whether an incident is held for a location: it has none and the locate step is over.
+pub fn needs_location(incident: &IncidentRecord) -> bool {
+    !incident.has_location
+        && incident.grid_located
+        && incident.status() == IncidentStatus::Classified
+        && !incident.routing_pending
+}
+
+/// Whether a classified incident must not go on to dispatch yet: it has no location to send.
+pub fn must_wait_for_location(incident: &IncidentRecord) -> bool {
+    let channel_12345 = incident.channel == Channel::Channel12345 as i32;
+    incident.status() == IncidentStatus::Classified
+        && !incident.has_location
+        && domain::route_for(incident.kind(), channel_12345, incident.police_override)
+            == Route::Dispatch
+}
+
+/// Runs the locate step of `incident` and saves what it found; `Some(err)` when a dependency
+/// did not answer (the step is retried later, the other steps go on meanwhile).
+pub async fn locate(
+    context: &ServiceContext,
+    deadline: Duration,
+    incident: &IncidentRecord,
+) -> Result<Option<HopError>, ApiError> {
+    let located = if incident.has_location {
+        match peers::locate(context, deadline, incident.lat, incident.lon).await {
+            Ok(grid) => Located::Grid {
+                grid,
+                resolved: None,
+            },
+            Err(HopError::NotFound(_)) => Located::Outside,
+            Err(err) => return Ok(Some(err)),
+        }
+    } else if incident.address.trim().is_empty() {
+        Located::Unresolvable
+    } else {
+        match peers::resolve_address(context, deadline, &incident.address).await {
+            Ok(found) => match found.location {
+                Some(point) => Located::Grid {
+                    resolved: Some((point.lat, point.lon, found.address_id.clone())),
+                    grid: LocateGridResponse {
+                        grid_id: found.grid_id,
+                        station_id: found.station_id,
+                        grid_name: found.grid_name,
+                        station_name: found.station_name,
+                        station_kind: found.station_kind,
+                        ..LocateGridResponse::default()
+                    },
+                },
+                None => Located::Unresolvable,
+            },
+            Err(HopError::NotFound(_)) => Located::Unresolvable,
+            Err(err) => return Ok(Some(err)),
+        }
+    };
+    save(context, &incident.incident_id, located).await?;
+    Ok(None)
+}
+
+async fn save(context: &ServiceContext, id: &str, located: Located) -> Result<(), ApiError> {
+    let now = context.clock.now();
+    let mut tx = context.db.begin().await?;
+    let Some(mut incident) = Store::lock_incident(&mut tx, id).await? else {
+        let _ = tx.rollback().await;
+        return Err(ApiError::NotFound(format!("incident {id}")));
+    };
+    incident.grid_located = true;
+    let mut resolved_point = None;
+    let (summary, related) = match &located {
+        Located::Grid { grid, resolved } => {
+            incident.grid_id = grid.grid_id.clone();
+            incident.station_id = grid.station_id.clone();
+            incident.station_kind = grid.station_kind;
+            let mut summary = format!(
+                "grid {} {} (station {} {})",
+                grid.grid_id, grid.grid_name, grid.station_id, grid.station_name
+            );
+            if let Some((lat, lon, address_id)) = resolved {
+                incident.has_location = true;
+                incident.lat = *lat;
+                incident.lon = *lon;
+                resolved_point = Some((*lat, *lon));
+                summary = format!("address resolved to standard address {address_id}: {summary}");
+            }
+            (summary, grid.grid_id.clone())
+        }
+        Located::Outside => ("outside every grid".to_owned(), String::new()),
+        Located::Unresolvable => (NEEDS_LOCATION.to_owned(), String::new()),
+    };
+    Entry::new(
+        id,
+        TimelineEntryKind::GridLocated,
+        now,
+        &intake_actor(),
+        "grid-registry",
+        summary,
+    )
+    .related(&related)
+    .write(&mut tx)
+    .await?;
+    incident.updated_at = now;
+    Store::save_incident(&mut tx, &incident).await?;
+    if let Some((lat, lon)) = resolved_point {
+        Store::set_location(&mut tx, &incident.incident_id, lat, lon).await?;
+    }
+    context.outbox.commit(tx).await?;
+    Ok(())
+}
+
+/// Holds a classified incident without a location for a dispatcher: routing stops (no retry
+/// loop) with a visible reason, written on the timeline once.
+pub async fn hold_for_location(context: &ServiceContext, id: &str) -> Result<String, ApiError> {
+    let now = context.clock.now();
+    let mut tx = context.db.begin().await?;
+    let Some(mut incident) = Store::lock_incident(&mut tx, id).await? else {
+        let _ = tx.rollback().await;
+        return Err(ApiError::NotFound(format!("incident {id}")));
+    };
+    if incident.pending_reason != NEEDS_LOCATION {
+        Entry::new(
+            id,
+            TimelineEntryKind::RoutingDeferred,
+            now,
+            &intake_actor(),
+            crate::SHORT_NAME,
+            NEEDS_LOCATION,
+        )
+        .write(&mut tx)
+        .await?;
+        incident.pending_reason = NEEDS_LOCATION.to_owned();
+    }
+    incident.routing_pending = false;
+    incident.next_route_at = None;
+    incident.route_lease_until = None;
+    incident.updated_at = now;
+    Store::save_incident(&mut tx, &incident).await?;
+    context.outbox.commit(tx).await?;
+    tracing::info!(incident_id = %id, "incident held: needs a location");
+    Ok(id.to_owned())
+}
