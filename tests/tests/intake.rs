@@ -433,7 +433,13 @@ async fn no_call_lost_while_peers_are_down(backend: TestBackend) {
             BASE_LON,
         ))
         .await;
-    assert_eq!(repeat.outcome, Outcome::PendingDispatch as i32);
+    // A repeat returns the first answer; the incident's state is today's.
+    assert_eq!(
+        (repeat.incident_id.as_str(), repeat.outcome()),
+        (id.as_str(), Outcome::PendingClassification)
+    );
+    assert_eq!(repeat.status(), IncidentStatus::Classified);
+    assert!(repeat.classification.is_some());
 
     // Dispatch comes back: the completer dispatches without another call.
     h.fakes.restart(Peer::Dispatch).await.expect("restart");
@@ -463,7 +469,13 @@ async fn no_call_lost_while_peers_are_down(backend: TestBackend) {
             BASE_LON,
         ))
         .await;
-    assert_eq!(repeat.outcome, Outcome::Dispatched as i32);
+    assert_eq!(
+        (repeat.incident_id.as_str(), repeat.outcome()),
+        (id.as_str(), Outcome::PendingClassification)
+    );
+    assert_eq!(repeat.status(), IncidentStatus::Dispatched);
+    assert_eq!(repeat.assigned_unit_ids, [UNIT]);
+    assert_eq!(repeat.dispatch_id, format!("d-{id}"));
     h.shutdown().await;
 }
 

@@ -72,11 +72,21 @@ pub fn call(c: &CallRecord, reveal: Option<&PiiKeys>) -> Call {
         duplicate: c.duplicate,
         distance_from_incident_m: c.distance_m,
         created_at: Some(timestamp(c.created_at)),
+        first_incident_id: if c.first_incident_id.is_empty() {
+            c.incident_id.clone()
+        } else {
+            c.first_incident_id.clone()
+        },
     }
 }
 
-/// An incident with its calls.
-pub fn incident(i: &IncidentRecord, calls: &[CallRecord], reveal: Option<&PiiKeys>) -> Incident {
+/// An incident with its calls and the ids of the incidents linked into it.
+pub fn incident(
+    i: &IncidentRecord,
+    calls: &[CallRecord],
+    linked: Vec<String>,
+    reveal: Option<&PiiKeys>,
+) -> Incident {
     Incident {
         needs_location: crate::locate::needs_location(i),
         incident_id: i.incident_id.clone(),
@@ -99,6 +109,7 @@ pub fn incident(i: &IncidentRecord, calls: &[CallRecord], reveal: Option<&PiiKey
         close_reason: i.close_reason.clone(),
         created_at: Some(timestamp(i.created_at)),
         updated_at: Some(timestamp(i.updated_at)),
+        linked_incident_ids: linked,
     }
 }
 
@@ -124,9 +135,11 @@ pub fn entry(e: &EntryRecord) -> TimelineEntry {
     }
 }
 
-/// What ReportCall answers for `call`, from the current state of its incident.
+/// What ReportCall answers for `call`, from the current state of its (live) incident `i`.
 pub fn report_response(i: &IncidentRecord, c: &CallRecord) -> ReportCallResponse {
-    let outcome = domain::outcome(i, c.duplicate);
+    // Read apart, the call row may still name the incident it was just linked away from.
+    let linked = c.duplicate || c.incident_id != i.incident_id;
+    let outcome = domain::outcome(i, linked);
     let note = if !i.pending_reason.is_empty() {
         i.pending_reason.clone()
     } else {
@@ -140,7 +153,7 @@ pub fn report_response(i: &IncidentRecord, c: &CallRecord) -> ReportCallResponse
         grid_id: i.grid_id.clone(),
         assigned_unit_ids: i.units(),
         transfer_id: i.transfer_id.clone(),
-        duplicate_of: if c.duplicate {
+        duplicate_of: if linked {
             i.incident_id.clone()
         } else {
             String::new()
@@ -151,6 +164,19 @@ pub fn report_response(i: &IncidentRecord, c: &CallRecord) -> ReportCallResponse
         dispatch_id: i.dispatch_id.clone(),
         note,
     }
+}
+
+/// `current` with the incident and outcome of the first answer, when one was recorded: a repeat
+/// says what the first answer said, the rest is the incident's state now.
+pub fn as_first_answer(
+    mut current: ReportCallResponse,
+    first: Option<(String, i32)>,
+) -> ReportCallResponse {
+    if let Some((incident_id, outcome)) = first {
+        current.incident_id = incident_id;
+        current.outcome = outcome;
+    }
+    current
 }
 
 /// A stand-in for an incident whose call cannot be read (never expected).
@@ -176,6 +202,9 @@ pub fn placeholder_call(incident: &IncidentRecord) -> crate::domain::CallRecord 
         duplicate: false,
         distance_m: 0.0,
         created_at: Utc::now(),
+        first_incident_id: incident.incident_id.clone(),
+        answer_incident_id: None,
+        answer_outcome: 0,
     }
 }
 

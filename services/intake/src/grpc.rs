@@ -194,6 +194,9 @@ impl IntakeApi {
             response_target_breached: false,
             created_at: now,
             updated_at: now,
+            merged_into: String::new(),
+            merged_at: None,
+            link_checked: false,
         };
         let call = CallRecord {
             call_id: call_id.clone(),
@@ -216,6 +219,9 @@ impl IntakeApi {
             duplicate: false,
             distance_m: 0.0,
             created_at: now,
+            first_incident_id: incident_id.clone(),
+            answer_incident_id: None,
+            answer_outcome: 0,
         };
         Store::insert_incident(tx, &incident).await?;
         Store::insert_call(tx, &call).await?;
@@ -255,18 +261,58 @@ impl IntakeApi {
         Ok(saved_response(&call))
     }
 
-    async fn response_for(&self, call_id: &str) -> Result<ReportCallResponse, ApiError> {
-        let call = self
-            .store
-            .call(call_id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("call {call_id}")))?;
+    /// The answer for a saved call: the incident and outcome of the first answer given for it
+    /// (recorded by whoever answers first), the rest from its live incident now.
+    async fn answer(&self, call_id: &str, fresh: bool) -> Result<ReportCallResponse, ApiError> {
+        if !fresh {
+            self.await_first_answer(call_id).await?;
+        }
+        let call = self.call(call_id).await?;
         let incident = self
             .store
             .incident(&call.incident_id)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("incident {}", call.incident_id)))?;
-        Ok(convert::report_response(&incident, &call))
+        let current = convert::report_response(&incident, &call);
+        let first = self
+            .store
+            .record_answer(call_id, &current.incident_id, current.outcome)
+            .await?;
+        Ok(convert::as_first_answer(current, first))
+    }
+
+    /// A repeat that races its first request waits (bounded) while that request still routes
+    /// the call, so that the answer both record and return is the first request's own.
+    async fn await_first_answer(&self, call_id: &str) -> Result<(), ApiError> {
+        let settings = self.router.settings();
+        let bound = settings.locate_deadline
+            + settings.classify_deadline
+            + settings.route_deadline
+            + std::time::Duration::from_secs(1);
+        let started = tokio::time::Instant::now();
+        loop {
+            let call = self.call(call_id).await?;
+            if call.answer_incident_id.is_some() || started.elapsed() >= bound {
+                return Ok(());
+            }
+            let now = self.context.clock.now();
+            let routing = self
+                .store
+                .incident_exact(&call.first_incident_id)
+                .await?
+                .is_some_and(|i| i.routing_pending && i.route_lease_until.is_some_and(|t| t > now));
+            if !routing {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn call(&self, call_id: &str) -> Result<CallRecord, ApiError> {
+        self.store
+            .call(call_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("call {call_id}")))
     }
 
     /// The incident when the caller may see it; NOT_FOUND otherwise (no hint it exists).
@@ -407,7 +453,7 @@ impl IntakeService for IntakeApi {
                 }
             }
         }
-        let response = self.response_for(&call_id).await?;
+        let response = self.answer(&call_id, fresh).await?;
         if let Some(counter) = timeline::CALLS.as_ref() {
             counter
                 .with_label_values(&[&channel_name(req.channel), &outcome_name(response.outcome)])
@@ -436,9 +482,14 @@ impl IntakeService for IntakeApi {
         if reveal && calls.iter().any(|c| c.caller_phone_sealed.is_some()) {
             self.audit_phone_read(&caller, &incident).await?;
         }
+        let linked = self
+            .store
+            .linked_ids(&incident.incident_id)
+            .await
+            .map_err(ApiError::from)?;
         let keys = reveal.then_some(&self.context.pii);
         Ok(Response::new(GetIncidentResponse {
-            incident: Some(convert::incident(&incident, &calls, keys)),
+            incident: Some(convert::incident(&incident, &calls, linked, keys)),
         }))
     }
 
@@ -513,7 +564,12 @@ impl IntakeService for IntakeApi {
                 .calls_of(&row.incident_id)
                 .await
                 .map_err(ApiError::from)?;
-            incidents.push(convert::incident(row, &calls, None));
+            let linked = self
+                .store
+                .linked_ids(&row.incident_id)
+                .await
+                .map_err(ApiError::from)?;
+            incidents.push(convert::incident(row, &calls, linked, None));
         }
         Ok(Response::new(ListIncidentsResponse {
             incidents,

@@ -21,6 +21,8 @@ use crate::settings::IntakeSettings;
 use crate::store::Store;
 use crate::timeline::{self, Entry, intake_actor, timestamp};
 
+mod link;
+
 /// Moves incidents through their routing steps.
 #[derive(Debug, Clone)]
 pub struct Router {
@@ -56,7 +58,7 @@ impl Router {
     }
 
     async fn advance_steps(&self, incident_id: &str) -> Result<String, ApiError> {
-        let Some(incident) = self.store.incident(incident_id).await? else {
+        let Some(incident) = self.store.incident_exact(incident_id).await? else {
             return Ok(incident_id.to_owned());
         };
         let id = incident.incident_id.clone();
@@ -79,14 +81,20 @@ impl Router {
             }
         }
 
+        // Linked or decided primary before anything is routed: one routed incident per event.
         let incident = self.load(&id).await?;
         if incident.status() == IncidentStatus::Classified
+            && !incident.link_checked
             && let Some(into) = self.link_duplicate(&incident).await?
         {
             return Ok(into);
         }
 
         let incident = self.load(&id).await?;
+        if !incident.merged_into.is_empty() {
+            self.store.release_lease(&id).await?;
+            return Ok(incident.merged_into);
+        }
         // Nothing to send a unit to yet: wait for grid-registry, or hold for a dispatcher.
         if locate::must_wait_for_location(&incident) {
             return match locate_failed {
@@ -94,7 +102,7 @@ impl Router {
                 None => locate::hold_for_location(&self.context, &id).await,
             };
         }
-        if incident.status() == IncidentStatus::Classified {
+        if incident.status() == IncidentStatus::Classified && incident.is_decided_primary() {
             let channel_12345 = incident.channel == Channel::Channel12345 as i32;
             match domain::route_for(incident.kind(), channel_12345, incident.police_override) {
                 Route::Dispatch => {
@@ -138,24 +146,30 @@ impl Router {
         }
     }
 
+    /// Exactly this incident (a linked one is not followed: routing steps act on their own).
     async fn load(&self, id: &str) -> Result<IncidentRecord, ApiError> {
         self.store
-            .incident(id)
+            .incident_exact(id)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("incident {id}")))
     }
 
-    /// Read-modify-write of one incident in its own transaction.
+    /// Read-modify-write of one incident in its own transaction; a linked incident is left as
+    /// it is (its calls and routing moved to the incident it was linked into).
     async fn update(
         &self,
         id: &str,
         change: impl AsyncFnOnce(&mut Tx, &mut IncidentRecord) -> Result<(), ApiError>,
     ) -> Result<IncidentRecord, ApiError> {
         let mut tx = self.context.db.begin().await?;
-        let Some(mut incident) = Store::lock_incident(&mut tx, id).await? else {
+        let Some(mut incident) = Store::lock_exact(&mut tx, id).await? else {
             let _ = tx.rollback().await;
             return Err(ApiError::NotFound(format!("incident {id}")));
         };
+        if !incident.merged_into.is_empty() {
+            tx.rollback().await?;
+            return Ok(incident);
+        }
         if let Err(err) = change(&mut tx, &mut incident).await {
             let _ = tx.rollback().await;
             return Err(err);
@@ -242,86 +256,6 @@ impl Router {
             .await?;
         timeline::observe_clock("classified", &incident, now);
         Ok(())
-    }
-
-    /// Links a single-call incident to an earlier open incident about the same event.
-    async fn link_duplicate(&self, incident: &IncidentRecord) -> Result<Option<String>, ApiError> {
-        if !domain::may_be_duplicate(incident.kind())
-            || !incident.has_location
-            || incident.police_override
-            || !incident.dispatch_id.is_empty()
-            || !incident.transfer_id.is_empty()
-        {
-            return Ok(None);
-        }
-        let window = chrono::Duration::from_std(self.settings.duplicate_window)
-            .unwrap_or(chrono::Duration::minutes(15));
-        let candidates: Vec<_> = self
-            .store
-            .duplicate_candidates(&incident.incident_id, incident.received_at - window)
-            .await?
-            .into_iter()
-            // Only earlier incidents: two simultaneous calls never link to each other.
-            .filter(|c| {
-                (c.received_at, c.incident_id.as_str())
-                    < (incident.received_at, incident.incident_id.as_str())
-            })
-            .collect();
-        let Some((target, distance)) = domain::pick_duplicate(
-            incident.lat,
-            incident.lon,
-            &incident.category,
-            self.settings.duplicate_radius_m,
-            &candidates,
-        ) else {
-            return Ok(None);
-        };
-        let calls = self.store.calls_of(&incident.incident_id).await?;
-        let now = self.context.clock.now();
-        let mut tx = self.context.db.begin().await?;
-        let Some(mut into) = Store::lock_incident(&mut tx, &target.incident_id).await? else {
-            tx.rollback().await?;
-            return Ok(None);
-        };
-        if !into.is_open() {
-            tx.rollback().await?;
-            return Ok(None);
-        }
-        Store::merge(
-            &mut tx,
-            &incident.incident_id,
-            &into.incident_id,
-            distance,
-            now,
-        )
-        .await?;
-        let call_ids: Vec<&str> = calls.iter().map(|c| c.call_id.as_str()).collect();
-        let summary = format!(
-            "call {} linked as a duplicate ({} {:.0} m away, {})",
-            call_ids.join(", "),
-            incident.category,
-            distance,
-            calls
-                .first()
-                .map(|c| c.caller_phone_masked.as_str())
-                .unwrap_or_default(),
-        );
-        Entry::new(
-            &into.incident_id,
-            TimelineEntryKind::DuplicateCallLinked,
-            now,
-            &intake_actor(),
-            crate::SHORT_NAME,
-            summary,
-        )
-        .related(call_ids.first().copied().unwrap_or_default())
-        .write(&mut tx)
-        .await?;
-        into.updated_at = now;
-        Store::save_incident(&mut tx, &into).await?;
-        self.context.outbox.commit(tx).await?;
-        tracing::info!(incident_id = %incident.incident_id, duplicate_of = %into.incident_id, "duplicate call linked");
-        Ok(Some(into.incident_id))
     }
 
     async fn save_dispatched(

@@ -51,6 +51,11 @@ pub struct IncidentRecord {
     pub response_target_breached: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The primary this incident was linked into as a duplicate; empty for a live incident.
+    pub merged_into: String,
+    pub merged_at: Option<DateTime<Utc>>,
+    /// Its link step ran: it is a decided primary unless `merged_into` is set.
+    pub link_checked: bool,
 }
 
 impl IncidentRecord {
@@ -67,6 +72,22 @@ impl IncidentRecord {
     /// Units assigned so far.
     pub fn units(&self) -> Vec<String> {
         split_ids(&self.assigned_unit_ids)
+    }
+
+    /// Whether the link step decided that this incident stands on its own (it may be routed,
+    /// and later calls may be linked into it).
+    pub fn is_decided_primary(&self) -> bool {
+        self.link_checked && self.merged_into.is_empty()
+    }
+
+    /// Whether its link step may link it into another incident: a single-call police, joint or
+    /// non-police incident with a location, not yet routed anywhere.
+    pub fn may_link(&self) -> bool {
+        may_be_duplicate(self.kind())
+            && self.has_location
+            && !self.police_override
+            && self.dispatch_id.is_empty()
+            && self.transfer_id.is_empty()
     }
 
     /// Whether the incident still needs intake to act (locate, classify, route).
@@ -101,6 +122,11 @@ pub struct CallRecord {
     pub duplicate: bool,
     pub distance_m: f64,
     pub created_at: DateTime<Utc>,
+    /// The incident the call was saved under (it keeps resolving after a link).
+    pub first_incident_id: String,
+    /// The first answer ReportCall gave for the call (a repeat returns it).
+    pub answer_incident_id: Option<String>,
+    pub answer_outcome: i32,
 }
 
 /// Ids stored comma-separated.
@@ -176,6 +202,28 @@ pub struct DuplicateCandidate {
     pub received_at: DateTime<Utc>,
 }
 
+/// The candidates within `radius_m` with a compatible category, nearest first.
+pub fn rank_duplicates(
+    lat: f64,
+    lon: f64,
+    category: &str,
+    radius_m: f64,
+    candidates: &[DuplicateCandidate],
+) -> Vec<(DuplicateCandidate, f64)> {
+    let mut ranked: Vec<_> = candidates
+        .iter()
+        .filter(|c| compatible_categories(category, &c.category))
+        .map(|c| (c.clone(), distance_m(lat, lon, c.lat, c.lon)))
+        .filter(|(_, d)| *d <= radius_m)
+        .collect();
+    ranked.sort_by(|a, b| {
+        a.1.total_cmp(&b.1)
+            .then_with(|| a.0.received_at.cmp(&b.0.received_at))
+            .then_with(|| a.0.incident_id.cmp(&b.0.incident_id))
+    });
+    ranked
+}
+
 /// The nearest candidate within `radius_m` with a compatible category, if any.
 pub fn pick_duplicate(
     lat: f64,
@@ -184,12 +232,9 @@ pub fn pick_duplicate(
     radius_m: f64,
     candidates: &[DuplicateCandidate],
 ) -> Option<(DuplicateCandidate, f64)> {
-    candidates
-        .iter()
-        .filter(|c| compatible_categories(category, &c.category))
-        .map(|c| (c.clone(), distance_m(lat, lon, c.lat, c.lon)))
-        .filter(|(_, d)| *d <= radius_m)
-        .min_by(|a, b| a.1.total_cmp(&b.1))
+    rank_duplicates(lat, lon, category, radius_m, candidates)
+        .into_iter()
+        .next()
 }
 
 /// What ReportCall says about a call, from the state of its incident.

@@ -1,19 +1,22 @@
-//! Intake's storage: incidents, calls, merges and the timeline, SQL written once for Postgres
-//! and SQLite. Writes that read first lock the incident row (a no-op UPDATE, which also takes
-//! SQLite's write lock up front) so concurrent routing and events never lose an update.
+//! Intake's storage: incidents, calls, duplicate links and the timeline, SQL written once for
+//! Postgres and SQLite. Writes that read first lock the incident row (a no-op UPDATE, which also
+//! takes SQLite's write lock up front) so concurrent routing and events never lose an update.
+
+mod links;
 
 use chrono::{DateTime, Utc};
 use pingan_platform::storage::{Db, StorageError, Tx};
 use pingan_platform::{with_db, with_tx};
 
-use crate::domain::{CallRecord, DuplicateCandidate, IncidentRecord};
+use crate::domain::{CallRecord, IncidentRecord};
 
 const INCIDENT_COLUMNS: &str = "incident_id, status, channel, description, has_location, lat, lon, \
     address, grid_id, station_id, grid_located, station_kind, classification, kind, category, \
     priority, police_override, dispatch_id, assigned_unit_ids, transfer_id, hotline_ticket_id, complaint_id, \
     pending_reason, close_reason, routing_pending, routing_attempts, next_route_at, \
     route_lease_until, received_at, classified_at, unit_assigned_at, en_route_at, on_scene_at, \
-    closed_at, followed_up_at, response_target_ms, response_target_breached, created_at, updated_at";
+    closed_at, followed_up_at, response_target_ms, response_target_breached, created_at, updated_at, \
+    merged_into, merged_at, link_checked";
 
 const INSERT_INCIDENT: &str = "INSERT INTO intake_incidents (incident_id, status, channel, \
     description, has_location, lat, lon, address, grid_id, station_id, grid_located, \
@@ -21,9 +24,10 @@ const INSERT_INCIDENT: &str = "INSERT INTO intake_incidents (incident_id, status
     transfer_id, hotline_ticket_id, complaint_id, pending_reason, close_reason, routing_pending, \
     routing_attempts, next_route_at, route_lease_until, received_at, classified_at, \
     unit_assigned_at, en_route_at, on_scene_at, closed_at, followed_up_at, response_target_ms, \
-    response_target_breached, created_at, updated_at, station_kind) VALUES ($1, $2, $3, $4, $5, $6, \
-    $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, \
-    $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39)";
+    response_target_breached, created_at, updated_at, station_kind, merged_into, merged_at, \
+    link_checked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+    $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, \
+    $36, $37, $38, $39, $40, $41, $42)";
 
 const SAVE_INCIDENT: &str = "UPDATE intake_incidents SET status = $2, grid_id = $3, \
     station_id = $4, grid_located = $5, classification = $6, kind = $7, category = $8, \
@@ -40,21 +44,14 @@ const TOUCH_INCIDENT: &str =
 const CALL_COLUMNS: &str = "call_id, incident_id, request_id, channel, source_call_id, \
     caller_phone_masked, caller_phone_sealed, caller_phone_index, caller_name, has_location, lat, \
     lon, address, description, reported_category, inbound_transfer_id, received_at, duplicate, \
-    distance_m, created_at";
+    distance_m, created_at, first_incident_id, answer_incident_id, answer_outcome";
 
 const INSERT_CALL: &str = "INSERT INTO intake_calls (call_id, incident_id, request_id, channel, \
     source_call_id, caller_phone_masked, caller_phone_sealed, caller_phone_index, caller_name, \
     has_location, lat, lon, address, description, reported_category, inbound_transfer_id, \
-    received_at, duplicate, distance_m, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-    $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)";
-
-const MOVE_CALLS: &str = "UPDATE intake_calls SET incident_id = $2, duplicate = TRUE, \
-    distance_m = $3 WHERE incident_id = $1";
-const INSERT_MERGE: &str =
-    "INSERT INTO intake_incident_merges (incident_id, merged_into, merged_at) VALUES ($1, $2, $3)";
-const SELECT_MERGE: &str = "SELECT merged_into FROM intake_incident_merges WHERE incident_id = $1";
-const DELETE_INCIDENT: &str = "DELETE FROM intake_incidents WHERE incident_id = $1";
-const DROP_TIMELINE: &str = "DELETE FROM intake_timeline WHERE incident_id = $1";
+    received_at, duplicate, distance_m, created_at, first_incident_id, answer_incident_id, \
+    answer_outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+    $16, $17, $18, $19, $20, $21, $22, $23)";
 
 const ENTRY_COLUMNS: &str = "entry_id, incident_id, at, kind, actor_subject, actor_role, \
     actor_name, source, summary, from_status, to_status, unit_id, related_id, event_id";
@@ -147,7 +144,8 @@ impl Store {
             .bind(i.route_lease_until).bind(i.received_at).bind(i.classified_at)
             .bind(i.unit_assigned_at).bind(i.en_route_at).bind(i.on_scene_at).bind(i.closed_at)
             .bind(i.followed_up_at).bind(i.response_target_ms).bind(i.response_target_breached)
-            .bind(i.created_at).bind(i.updated_at).bind(i.station_kind)
+            .bind(i.created_at).bind(i.updated_at).bind(i.station_kind).bind(&i.merged_into)
+            .bind(i.merged_at).bind(i.link_checked)
             .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
@@ -183,29 +181,47 @@ impl Store {
         Ok(())
     }
 
-    /// Locks an incident for a read-modify-write in `tx` (following merges) and reads it. The
-    /// first statement writes, so SQLite takes its write lock before reading (a read first
-    /// could not be upgraded once another writer committed).
+    /// Locks an incident for a read-modify-write in `tx` and reads it; a linked id resolves to
+    /// (and locks) the live incident it was linked into. The first statement writes, so SQLite
+    /// takes its write lock before reading (a read first could not be upgraded once another
+    /// writer committed).
     pub async fn lock_incident(
         tx: &mut Tx,
         incident_id: &str,
     ) -> Result<Option<IncidentRecord>, StorageError> {
+        Self::touch(tx, incident_id).await?;
+        let Some(root) = Self::resolve_in(tx, incident_id).await? else {
+            return Ok(None);
+        };
+        if root == incident_id {
+            return Self::read_in(tx, incident_id).await;
+        }
+        Self::lock_exact(tx, &root).await
+    }
+
+    /// Locks exactly this incident (a linked one too) in `tx` and reads it.
+    pub async fn lock_exact(
+        tx: &mut Tx,
+        incident_id: &str,
+    ) -> Result<Option<IncidentRecord>, StorageError> {
+        Self::touch(tx, incident_id).await?;
+        Self::read_in(tx, incident_id).await
+    }
+
+    async fn touch(tx: &mut Tx, incident_id: &str) -> Result<(), StorageError> {
         with_tx!(tx, conn => sqlx::query(TOUCH_INCIDENT).bind(incident_id)
             .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
-        let merged: Option<String> = with_tx!(tx, conn => sqlx::query_scalar(SELECT_MERGE)
-            .bind(incident_id).fetch_optional(&mut *conn).await)?;
-        let id = match &merged {
-            Some(into) => {
-                with_tx!(tx, conn => sqlx::query(TOUCH_INCIDENT).bind(into)
-                    .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
-                into.as_str()
-            }
-            None => incident_id,
-        };
+        Ok(())
+    }
+
+    async fn read_in(
+        tx: &mut Tx,
+        incident_id: &str,
+    ) -> Result<Option<IncidentRecord>, StorageError> {
         let sql = incident_select("WHERE incident_id = $1");
         Ok(
             with_tx!(tx, conn => sqlx::query_as::<_, IncidentRecord>(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(id).fetch_optional(&mut *conn).await)?,
+            .bind(incident_id).fetch_optional(&mut *conn).await)?,
         )
     }
 
@@ -217,18 +233,26 @@ impl Store {
         Ok(())
     }
 
-    /// An incident by id (following merges).
+    /// An incident by id; a linked id gives the live incident it was linked into.
     pub async fn incident(
         &self,
         incident_id: &str,
     ) -> Result<Option<IncidentRecord>, StorageError> {
-        let merged: Option<String> = with_db!(&self.db, pool => sqlx::query_scalar(SELECT_MERGE)
-            .bind(incident_id).fetch_optional(pool).await)?;
-        let id = merged.as_deref().unwrap_or(incident_id);
+        match self.resolve(incident_id).await? {
+            Some(root) => self.incident_exact(&root).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Exactly this incident, linked or not.
+    pub async fn incident_exact(
+        &self,
+        incident_id: &str,
+    ) -> Result<Option<IncidentRecord>, StorageError> {
         let sql = incident_select("WHERE incident_id = $1");
         Ok(
             with_db!(&self.db, pool => sqlx::query_as::<_, IncidentRecord>(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(id).fetch_optional(pool).await)?,
+            .bind(incident_id).fetch_optional(pool).await)?,
         )
     }
 
@@ -253,7 +277,8 @@ impl Store {
             .bind(&c.caller_phone_index).bind(&c.caller_name).bind(c.has_location).bind(c.lat)
             .bind(c.lon).bind(&c.address).bind(&c.description).bind(&c.reported_category)
             .bind(&c.inbound_transfer_id).bind(c.received_at).bind(c.duplicate)
-            .bind(c.distance_m).bind(c.created_at)
+            .bind(c.distance_m).bind(c.created_at).bind(&c.first_incident_id)
+            .bind(&c.answer_incident_id).bind(c.answer_outcome)
             .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
@@ -292,53 +317,6 @@ impl Store {
             with_db!(&self.db, pool => sqlx::query_as::<_, CallRecord>(sqlx::AssertSqlSafe(sql.clone()))
             .bind(incident_id).fetch_all(pool).await)?,
         )
-    }
-
-    /// Folds a provisional incident (whose calls turned out to be duplicates) into `into`: its
-    /// calls move (its own timeline is dropped: the link entry on `into` tells it), its id keeps
-    /// resolving to `into`.
-    pub async fn merge(
-        tx: &mut Tx,
-        from: &str,
-        into: &str,
-        distance_m: f64,
-        at: DateTime<Utc>,
-    ) -> Result<(), StorageError> {
-        with_tx!(tx, conn => sqlx::query(MOVE_CALLS).bind(from).bind(into).bind(distance_m)
-            .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
-        with_tx!(tx, conn => sqlx::query(DROP_TIMELINE).bind(from)
-            .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
-        with_tx!(tx, conn => sqlx::query(DELETE_INCIDENT).bind(from)
-            .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
-        with_tx!(tx, conn => sqlx::query(INSERT_MERGE).bind(from).bind(into).bind(at)
-            .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
-        Ok(())
-    }
-
-    /// Open incidents received since `since` with a location, other than `except`.
-    pub async fn duplicate_candidates(
-        &self,
-        except: &str,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<DuplicateCandidate>, StorageError> {
-        const SQL: &str = "SELECT incident_id, lat, lon, category, received_at \
-            FROM intake_incidents WHERE incident_id <> $1 AND received_at >= $2 \
-              AND has_location = TRUE AND status IN (2, 3, 4, 5) AND category <> '' \
-            ORDER BY received_at DESC LIMIT 200";
-        let rows: Vec<(String, f64, f64, String, DateTime<Utc>)> = with_db!(&self.db, pool => sqlx::query_as(SQL).bind(except).bind(since)
-                .fetch_all(pool).await)?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(incident_id, lat, lon, category, received_at)| DuplicateCandidate {
-                    incident_id,
-                    lat,
-                    lon,
-                    category,
-                    received_at,
-                },
-            )
-            .collect())
     }
 
     /// Appends a timeline entry.
@@ -398,7 +376,7 @@ impl Store {
         Ok(())
     }
 
-    /// A page of incidents, newest first.
+    /// A page of live incidents (linked ones are shown through theirs), newest first.
     pub async fn list(&self, f: &IncidentFilter) -> Result<Vec<IncidentRecord>, StorageError> {
         let (after_at, after_id) = f
             .after
@@ -413,6 +391,7 @@ impl Store {
                AND (received_at < $9 OR (received_at = $9 AND $10 <> '' AND incident_id < $10)) \
                AND ($12 = FALSE OR (has_location = FALSE AND grid_located = TRUE \
                     AND routing_pending = FALSE AND status = 2)) \
+               AND merged_into = '' \
              ORDER BY received_at DESC, incident_id DESC LIMIT $11",
         );
         Ok(
