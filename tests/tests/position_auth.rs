@@ -19,6 +19,9 @@ backend_tests!(
     every_fix_of_a_stream_is_authorised_for_its_unit,
 );
 
+/// (subject, roles, stations, unit reported, allowed)
+type Case<'a> = (&'a str, Vec<Role>, Vec<&'a str>, &'a str, bool);
+
 const OWN: &str = "u-st-chengnan-o1";
 const OWN_STATION_OTHER_UNIT: &str = "u-st-chengnan-o2";
 const OTHER_STATION_UNIT: &str = "u-st-rongxiang-o1";
@@ -92,8 +95,7 @@ async fn update_position_is_allowed_to_the_unit_its_station_and_the_bureau_only(
     import_units(&mut admin).await;
 
     let device = format!("unit:{OWN}");
-    // (who, roles, stations, unit, allowed)
-    let cases: Vec<(&str, Vec<Role>, Vec<&str>, &str, bool)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (&device, vec![Role::Device], vec![], OWN, true),
         (
             &device,

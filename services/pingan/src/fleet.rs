@@ -224,14 +224,17 @@ impl FleetSimulator {
     /// One round: every unit listed reports one position now. AVAILABLE units move on their
     /// circle; busy units report where they last were (so they stay fresh for the board).
     pub async fn round(&mut self) -> Result<RoundReport, FleetError> {
-        if self.grids.is_none() {
+        let units = self.units().await?;
+        // Grids are loaded once; none yet (registry still empty) means: look again next round.
+        if self
+            .grids
+            .as_ref()
+            .is_none_or(|grids| grids.by_id.is_empty())
+        {
             self.grids = Some(self.load_grids().await?);
         }
-        let units = self.units().await?;
-        let grids = self.grids.as_ref().map_or_else(Grids::default, |g| Grids {
-            by_id: g.by_id.clone(),
-            by_station: g.by_station.clone(),
-        });
+        let no_grids = Grids::default();
+        let grids = self.grids.as_ref().unwrap_or(&no_grids);
         let now = prost_types::Timestamp::from(std::time::SystemTime::now());
         let mut report = RoundReport {
             units: units.len(),
@@ -241,7 +244,7 @@ impl FleetSimulator {
         let mut fixes = Vec::with_capacity(units.len());
         for unit in &units {
             let index = per_station.entry(unit.station_id.as_str()).or_default();
-            let place = place_of(unit, *index, self.round, &grids);
+            let place = place_of(unit, *index, self.round, grids);
             *index += 1;
             let Some(location) = place else {
                 report.unplaced += 1;

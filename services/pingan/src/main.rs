@@ -150,6 +150,10 @@ struct DevArgs {
     telemetry: TelemetryConfig,
     #[command(flatten)]
     triage: pingan_triage::TriageConfig,
+    /// Move the demo units around their stations' grids (as `pingan fleet simulate` does) instead
+    /// of keeping them standing by at their stations.
+    #[arg(long, env = "PINGAN_DEV_SIMULATE_FLEET")]
+    simulate_fleet: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -300,7 +304,7 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
             .metrics_listen
             .or_else(|| Some(SocketAddr::from(([127, 0, 0, 1], 9464))));
         let metrics_addr = spawn_metrics(metrics_listen).await?;
-        spawn_demo_load(endpoint);
+        spawn_demo_load(endpoint, args.simulate_fleet);
         print_banner(endpoint, &data_dir, metrics_addr);
         process.serve(listener, shutdown_signal()).await?;
         anyhow::Ok(())
@@ -336,8 +340,9 @@ fn dev_pii_keys(config: &PiiConfig, data_dir: &std::path::Path) -> anyhow::Resul
 const DEMO_POSITION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(45);
 
 /// Loads the demo jurisdiction through the dev endpoint once it serves, if the registry (or
-/// dispatch) is empty, then keeps reporting the demo units standing by at their stations.
-fn spawn_demo_load(endpoint: SocketAddr) {
+/// dispatch) is empty, then keeps reporting the demo units: standing by at their stations, or
+/// moving around their grids with `simulate_fleet`.
+fn spawn_demo_load(endpoint: SocketAddr, simulate_fleet: bool) {
     tokio::spawn(async move {
         let channel = match tonic::transport::Endpoint::from_shared(format!("http://{endpoint}")) {
             Ok(e) => e.connect_lazy(),
@@ -351,6 +356,10 @@ fn spawn_demo_load(endpoint: SocketAddr) {
             Ok(None) => tracing::info!("registry not empty: demo jurisdiction not loaded"),
             Err(err) => tracing::warn!(error = %err, "demo jurisdiction not loaded"),
         }
+        if simulate_fleet {
+            simulate_demo_fleet(channel).await;
+            return;
+        }
         let mut ticks = tokio::time::interval(DEMO_POSITION_INTERVAL);
         loop {
             ticks.tick().await;
@@ -360,6 +369,29 @@ fn spawn_demo_load(endpoint: SocketAddr) {
             }
         }
     });
+}
+
+/// How often the simulated demo fleet moves (each unit reports once per round).
+const DEMO_FLEET_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `pingan dev --simulate-fleet`: a fleet simulator round every [`DEMO_FLEET_INTERVAL`].
+async fn simulate_demo_fleet(channel: tonic::transport::Channel) {
+    let mut simulator =
+        match pingan::fleet::FleetSimulator::new(channel.clone(), channel, None, None) {
+            Ok(simulator) => simulator,
+            Err(err) => {
+                tracing::warn!(error = %err, "demo fleet not simulated");
+                return;
+            }
+        };
+    let mut ticks = tokio::time::interval(DEMO_FLEET_INTERVAL);
+    loop {
+        ticks.tick().await;
+        match simulator.round().await {
+            Ok(report) => tracing::debug!(%report, "demo fleet moved"),
+            Err(err) => tracing::warn!(error = %err, "demo fleet positions not reported"),
+        }
+    }
 }
 
 /// Writes a secret readable by its owner only.
