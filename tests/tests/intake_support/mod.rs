@@ -107,6 +107,7 @@ fn classification(
         category_name: category.to_lowercase(),
         rules_version: "fake-1".into(),
         needs_confirmation: false,
+        ..Default::default()
     }
 }
 
