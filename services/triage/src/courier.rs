@@ -20,6 +20,8 @@ use crate::domain::transfer::{Action, Direction, Status, retry_after};
 use crate::metrics::{self, DELIVERY_FAILURES, OVERDUE};
 use crate::store::DeliveryRow;
 
+// One short-lived value per delivery: boxing the larger answers would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 enum Outcome {
     Ticket(CreateTicketResponse),
     Replied(ReplyTicketRequest),
