@@ -114,10 +114,17 @@ async fn triage_serves_the_catalogue_it_classifies_with(backend: TestBackend) {
     }
 
     let units = demo_units();
-    let known: BTreeSet<&str> = listed.capabilities.iter().map(|x| x.code.as_str()).collect();
+    let known: BTreeSet<&str> = listed
+        .capabilities
+        .iter()
+        .map(|x| x.code.as_str())
+        .collect();
     for (_, caps) in &units {
         for cap in caps {
-            assert!(known.contains(cap.as_str()), "demo capability {cap} unknown");
+            assert!(
+                known.contains(cap.as_str()),
+                "demo capability {cap} unknown"
+            );
         }
     }
     for cap in c.needed_capabilities() {
@@ -233,7 +240,11 @@ fn candidates(category: &str) -> Vec<String> {
         serde_json::from_str(pingan_triage::domain::rules::DEFAULT_RULES).expect("rules json");
     let strings = |v: &serde_json::Value| -> Vec<String> {
         v.as_array()
-            .map(|a| a.iter().filter_map(|w| w.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|w| w.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let mut out = Vec::new();

@@ -45,11 +45,26 @@ async fn the_category_and_capabilities_are_the_catalogues(backend: TestBackend) 
         .await
         .expect_err("unknown capability");
     assert_eq!(refused.code(), Code::InvalidArgument);
-    assert!(refused.message().contains("capabilities[1]"), "{}", refused.message());
-    assert!(!refused.message().contains("capabilities[0]"), "{}", refused.message());
+    assert!(
+        refused.message().contains("capabilities[1]"),
+        "{}",
+        refused.message()
+    );
+    assert!(
+        !refused.message().contains("capabilities[0]"),
+        "{}",
+        refused.message()
+    );
 
     // Case is normalised before the check.
-    register(&mut admin, "u-m", UnitKind::Officer, station, &[" Mediation"]).await;
+    register(
+        &mut admin,
+        "u-m",
+        UnitKind::Officer,
+        station,
+        &[" Mediation"],
+    )
+    .await;
     register(&mut admin, "u-plain", UnitKind::Officer, station, &[]).await;
     let now = Utc::now();
     place(&mut admin, "u-plain", offset(scene, 50.0, 0.0), now).await;
@@ -83,13 +98,22 @@ async fn the_category_and_capabilities_are_the_catalogues(backend: TestBackend) 
         "required_capabilities[1]",
         "unit_requirements[0].capabilities[1]",
     ] {
-        assert!(refused.message().contains(field), "{field}: {}", refused.message());
+        assert!(
+            refused.message().contains(field),
+            "{field}: {}",
+            refused.message()
+        );
     }
     assert!(!refused.message().contains("required_capabilities[0]"));
 
     // A dispute alone: the catalogue wants a unit able to mediate, so the nearer unit that
     // cannot is passed over.
-    let mut dispute = open_request("inc-dispute", Priority::P2, offset(scene, 0.0, 0.0), station);
+    let mut dispute = open_request(
+        "inc-dispute",
+        Priority::P2,
+        offset(scene, 0.0, 0.0),
+        station,
+    );
     dispute.category = " dispute".into();
     let dispatch = admin
         .open_dispatch(dispute)
@@ -101,7 +125,11 @@ async fn the_category_and_capabilities_are_the_catalogues(backend: TestBackend) 
     assert_eq!(dispatch.category, "DISPUTE");
     assert_eq!(dispatch.unit_requirements.len(), 1);
     assert_eq!(dispatch.unit_requirements[0].capabilities, ["mediation"]);
-    let assigned: Vec<&str> = dispatch.assignments.iter().map(|a| a.unit_id.as_str()).collect();
+    let assigned: Vec<&str> = dispatch
+        .assignments
+        .iter()
+        .map(|a| a.unit_id.as_str())
+        .collect();
     assert_eq!(assigned, ["u-m"]);
     cluster.shutdown().await.expect("shutdown");
 }

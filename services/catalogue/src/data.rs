@@ -116,7 +116,9 @@ fn requirements(
     let mut out = Vec::new();
     for (i, r) in list.iter().enumerate() {
         if r.count == 0 || r.count > 20 {
-            return Err(invalid(format!("{what} response[{i}]: count must be 1..20")));
+            return Err(invalid(format!(
+                "{what} response[{i}]: count must be 1..20"
+            )));
         }
         let mut kinds = BTreeSet::new();
         for k in &r.kinds {

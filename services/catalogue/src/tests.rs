@@ -94,7 +94,10 @@ fn a_water_rescue_needs_a_searching_drone_and_a_ground_unit() {
     let caps: Vec<&str> = wanted[0].capabilities.iter().map(|c| c.as_str()).collect();
     assert_eq!(caps, ["aerial_video", "water_rescue_search"]);
     assert_eq!(wanted[1].kinds, UnitKind::GROUND.to_vec());
-    assert_eq!(wanted[1].count, 1, "the same ground unit is not asked twice");
+    assert_eq!(
+        wanted[1].count, 1,
+        "the same ground unit is not asked twice"
+    );
     let wire = proto::requirements(&wanted);
     assert_eq!(
         wire[0].kinds,
@@ -134,11 +137,24 @@ fn edited(from: &str, to: &str) -> Result<Catalogue, CatalogueError> {
 
 #[test]
 fn inconsistent_files_are_refused() {
-    let invalid = |r: Result<Catalogue, CatalogueError>| matches!(r, Err(CatalogueError::Invalid(_)));
-    assert!(invalid(edited("\"code\": \"FRAUD\"", "\"code\": \"RESCUE\"")));
-    assert!(invalid(edited("\"code\": \"FRAUD\"", "\"code\": \"fraud\"")));
-    assert!(invalid(edited("\"kind\": \"POLICE\"", "\"kind\": \"POLIS\"")));
-    assert!(invalid(edited("\"priority\": \"P2\"", "\"priority\": \"P9\"")));
+    let invalid =
+        |r: Result<Catalogue, CatalogueError>| matches!(r, Err(CatalogueError::Invalid(_)));
+    assert!(invalid(edited(
+        "\"code\": \"FRAUD\"",
+        "\"code\": \"RESCUE\""
+    )));
+    assert!(invalid(edited(
+        "\"code\": \"FRAUD\"",
+        "\"code\": \"fraud\""
+    )));
+    assert!(invalid(edited(
+        "\"kind\": \"POLICE\"",
+        "\"kind\": \"POLIS\""
+    )));
+    assert!(invalid(edited(
+        "\"priority\": \"P2\"",
+        "\"priority\": \"P9\""
+    )));
     assert!(invalid(edited("[\"mediation\"]", "[\"mediate\"]")));
     assert!(invalid(edited("[\"DRONE\"]", "[\"BOAT\"]")));
     assert!(invalid(edited("\"count\": 1", "\"count\": 0")));
@@ -146,10 +162,7 @@ fn inconsistent_files_are_refused() {
         "\"department\": \"市场监督管理局\"",
         "\"department\": \"\""
     )));
-    assert!(matches!(
-        data::parse("{"),
-        Err(CatalogueError::Parse(_))
-    ));
+    assert!(matches!(data::parse("{"), Err(CatalogueError::Parse(_))));
     assert!(matches!(
         edited("\"version\"", "\"versoin\""),
         Err(CatalogueError::Parse(_))

@@ -27,6 +27,8 @@ use crate::store::DeliveryRow;
 pub const NEEDS_LOCATION_NOTE: &str =
     "地址无法定位到标准地址，请补充详细地址或坐标（待指挥中心人工定位）";
 
+// One short-lived value per delivery: boxing the larger answers would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 enum Outcome {
     Ticket(CreateTicketResponse),
     Replied(ReplyTicketRequest),

@@ -122,8 +122,7 @@ impl TriageService for TriageApi {
         let caller = self.context.auth.caller(&request)?;
         // Whoever may classify may read the vocabulary the answers are written in.
         caller.require_any(CLASSIFIERS)?;
-        let catalogue = pingan_catalogue::catalogue()
-            .map_err(ApiError::internal)?;
+        let catalogue = pingan_catalogue::catalogue().map_err(ApiError::internal)?;
         Ok(Response::new(convert::catalogue(catalogue)))
     }
 

@@ -340,7 +340,11 @@ mod tests {
             UnitKind::Drone as i32,
             &["aerial_video".to_owned(), "water_rescue_search".to_owned()]
         ));
-        assert!(!meets(&wanted[0], UnitKind::Drone as i32, &["aerial_video".to_owned()]));
+        assert!(!meets(
+            &wanted[0],
+            UnitKind::Drone as i32,
+            &["aerial_video".to_owned()]
+        ));
     }
 
     #[test]

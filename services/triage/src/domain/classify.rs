@@ -184,9 +184,8 @@ pub fn classify(
     for (i, situation) in rules.situations.iter().enumerate() {
         let has = |h: &Hit, want: PatternUse| uses(h).any(|u| u == want);
         let excluded = |start: usize, end: usize| {
-            raw.iter().any(|x| {
-                has(x, PatternUse::SituationExclude(i)) && x.start < end && start < x.end
-            })
+            raw.iter()
+                .any(|x| has(x, PatternUse::SituationExclude(i)) && x.start < end && start < x.end)
         };
         let negated = |h: &Hit| situation.negatable && negated_by_cue(h);
         let mut found = Vec::new();
@@ -551,7 +550,10 @@ pub fn classify(
                     situation.name
                 ),
             });
-            match situations.iter_mut().find(|s| s.code == situation.situation) {
+            match situations
+                .iter_mut()
+                .find(|s| s.code == situation.situation)
+            {
                 Some(seen) => seen.words = dedup(seen.words.iter().chain(words).cloned()),
                 None => situations.push(Recognised {
                     code: situation.situation,

@@ -421,7 +421,11 @@ impl CompiledRules {
                 situation: known.code,
                 name: known.name.clone(),
                 category: implied,
-                priority: s.priority.as_deref().map(|p| priority(p, &s.id)).transpose()?,
+                priority: s
+                    .priority
+                    .as_deref()
+                    .map(|p| priority(p, &s.id))
+                    .transpose()?,
                 window: s.window_chars,
                 negatable: s.negatable,
             });
@@ -552,7 +556,8 @@ mod tests {
 
     #[test]
     fn a_rule_or_situation_outside_the_catalogue_is_refused() {
-        let broken = DEFAULT_RULES.replace("\"category\": \"RESCUE\"", "\"category\": \"WATER_RESCUE\"");
+        let broken =
+            DEFAULT_RULES.replace("\"category\": \"RESCUE\"", "\"category\": \"WATER_RESCUE\"");
         assert!(matches!(
             CompiledRules::parse(&broken),
             Err(RulesError::Invalid(m)) if m.contains("WATER_RESCUE")
