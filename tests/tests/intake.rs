@@ -302,7 +302,7 @@ async fn duplicate_calls_are_linked(backend: TestBackend) {
     // The second call's own incident is kept, linked: its id resolves to the first.
     let linked = incident.calls[1].first_incident_id.clone();
     assert_ne!(linked, first.incident_id);
-    assert_eq!(incident.linked_incident_ids, [linked.clone()]);
+    assert_eq!(incident.linked_incident_ids, std::slice::from_ref(&linked));
     assert_eq!(h.incident(&linked).await.incident_id, first.incident_id);
     let timeline = kinds(&h.timeline(&first.incident_id).await);
     assert_eq!(
