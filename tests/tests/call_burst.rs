@@ -490,7 +490,10 @@ async fn an_earlier_call_classified_later_joins_the_event_and_its_id_keeps_resol
         root.incident_id, second.incident_id,
         "the decided primary stays"
     );
-    assert_eq!(root.linked_incident_ids, [first.incident_id.clone()]);
+    assert_eq!(
+        root.linked_incident_ids,
+        std::slice::from_ref(&first.incident_id)
+    );
     let early_call = root
         .calls
         .iter()

@@ -5,231 +5,25 @@
 
 mod intake_support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
-use intake_support::{BASE_LAT, BASE_LON, FakePeers, GRID, Peer, STATION, UNIT};
-use pingan_platform::auth::Role;
-use pingan_platform::clock::ManualClock;
-use pingan_proto::common::v1::{Actor, Channel, GeoPoint};
-use pingan_proto::dispatch::v1::{
-    Dispatch, DispatchClosed, DispatchTimelineEvent, Disposition, TimelineEntry as DispatchEntry,
-    TimelineEntryKind as DispatchKind,
+use intake_support::harness::{
+    Harness, PHONE, call, client, dispatch_entry, kinds, pending_events, start_time, ts,
 };
-use pingan_proto::events::v1::event_sink_service_client::EventSinkServiceClient;
-use pingan_proto::events::v1::{DeliverRequest, EventEnvelope};
+use intake_support::{BASE_LAT, BASE_LON, GRID, Peer, STATION, UNIT};
+use pingan_platform::auth::Role;
+use pingan_proto::dispatch::v1::{
+    Dispatch, DispatchClosed, Disposition, TimelineEntryKind as DispatchKind,
+};
 use pingan_proto::followup::v1::{RevisitCompleted, RevisitStatus};
 use pingan_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use pingan_proto::intake::v1::{
-    GetIncidentRequest, GetIncidentTimelineRequest, Incident, IncidentStatus, ListIncidentsRequest,
-    Outcome, ReportCallRequest, ReportCallResponse, TimelineEntryKind,
+    GetIncidentRequest, IncidentStatus, ListIncidentsRequest, Outcome, ReportCallRequest,
+    TimelineEntryKind,
 };
 use pingan_proto::triage::v1::{Kind, TransferDirection, TransferStatus, TransferStatusChanged};
-use pingan_tests::{Bearer, Service, TestBackend, TestCluster, Topology, backend_tests};
+use pingan_tests::{Service, TestBackend, backend_tests};
 use tonic::Code;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel as GrpcChannel;
-
-type Client = IntakeServiceClient<InterceptedService<GrpcChannel, Bearer>>;
-
-const PHONE: &str = "18247856977";
-
-fn start_time() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 20, 2, 0, 0)
-        .single()
-        .expect("valid time")
-}
-
-struct Harness {
-    cluster: TestCluster,
-    fakes: FakePeers,
-    clock: ManualClock,
-    dispatcher: Client,
-}
-
-impl Harness {
-    async fn start(backend: TestBackend) -> Harness {
-        let fakes = FakePeers::start().await.expect("fakes");
-        let clock = ManualClock::new(start_time());
-        let cluster = TestCluster::start_with_peers(
-            backend,
-            &[Service::Intake],
-            Topology::PortPerService,
-            Arc::new(clock.clone()),
-            &fakes.urls(),
-        )
-        .await
-        .expect("cluster");
-        let dispatcher = client(&cluster, "dispatcher-1", &[Role::Dispatcher], &[STATION]);
-        Harness {
-            cluster,
-            fakes,
-            clock,
-            dispatcher,
-        }
-    }
-
-    async fn report(&mut self, request: ReportCallRequest) -> ReportCallResponse {
-        self.dispatcher
-            .report_call(request)
-            .await
-            .expect("report call")
-            .into_inner()
-    }
-
-    async fn incident(&mut self, id: &str) -> Incident {
-        self.dispatcher
-            .get_incident(GetIncidentRequest {
-                incident_id: id.into(),
-            })
-            .await
-            .expect("get incident")
-            .into_inner()
-            .incident
-            .expect("incident")
-    }
-
-    async fn timeline(&mut self, id: &str) -> Vec<pingan_proto::intake::v1::TimelineEntry> {
-        self.dispatcher
-            .get_incident_timeline(GetIncidentTimelineRequest {
-                incident_id: id.into(),
-            })
-            .await
-            .expect("timeline")
-            .into_inner()
-            .entries
-    }
-
-    async fn deliver<M: prost::Name>(
-        &self,
-        source: &str,
-        event_id: &str,
-        aggregate: &str,
-        message: &M,
-    ) -> bool {
-        let token = self
-            .cluster
-            .token(source, &[Role::Service], &[])
-            .expect("token");
-        let channel = self
-            .cluster
-            .channel_as(Service::Intake, &token)
-            .expect("channel");
-        let envelope = EventEnvelope {
-            event_id: event_id.into(),
-            event_type: M::full_name(),
-            source: source.into(),
-            aggregate_id: aggregate.into(),
-            sequence: 1,
-            occurred_at: None,
-            traceparent: String::new(),
-            tracestate: String::new(),
-            payload: Some(prost_types::Any {
-                type_url: M::type_url(),
-                value: message.encode_to_vec(),
-            }),
-        };
-        EventSinkServiceClient::new(channel)
-            .deliver(DeliverRequest {
-                event: Some(envelope),
-                destination: "intake".into(),
-            })
-            .await
-            .expect("deliver")
-            .into_inner()
-            .duplicate
-    }
-
-    /// Runs the completer until the incident leaves `waiting` (the background ticker may win).
-    async fn complete_until(&mut self, id: &str, waiting: &[IncidentStatus]) -> Incident {
-        let context = self
-            .cluster
-            .context(Service::Intake)
-            .expect("context")
-            .clone();
-        let completer =
-            pingan_intake::Completer::new(&context, pingan_intake::IntakeSettings::default());
-        for _ in 0..50 {
-            completer.run_once().await.expect("completer round");
-            let incident = self.incident(id).await;
-            if !waiting.iter().any(|s| *s as i32 == incident.status) {
-                return incident;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("incident {id} still waiting");
-    }
-
-    async fn shutdown(self) {
-        self.cluster.shutdown().await.expect("shutdown");
-        self.fakes.shutdown().await.expect("fakes shutdown");
-    }
-}
-
-fn client(cluster: &TestCluster, subject: &str, roles: &[Role], stations: &[&str]) -> Client {
-    let token = cluster.token(subject, roles, stations).expect("token");
-    IntakeServiceClient::new(
-        cluster
-            .channel_as(Service::Intake, &token)
-            .expect("channel"),
-    )
-}
-
-fn call(request_id: &str, description: &str, lat: f64, lon: f64) -> ReportCallRequest {
-    ReportCallRequest {
-        request_id: request_id.into(),
-        channel: Channel::Channel110 as i32,
-        source_call_id: format!("110-{request_id}"),
-        caller_phone: PHONE.into(),
-        caller_name: "王先生".into(),
-        location: Some(GeoPoint { lat, lon }),
-        address: "城南路 12 号".into(),
-        description: description.into(),
-        ..Default::default()
-    }
-}
-
-fn ts(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: 0,
-    }
-}
-
-fn kinds(entries: &[pingan_proto::intake::v1::TimelineEntry]) -> Vec<TimelineEntryKind> {
-    entries
-        .iter()
-        .map(|e| TimelineEntryKind::try_from(e.kind).expect("kind"))
-        .collect()
-}
-
-fn dispatch_entry(
-    incident_id: &str,
-    kind: DispatchKind,
-    at: DateTime<Utc>,
-    text: &str,
-) -> DispatchTimelineEvent {
-    DispatchTimelineEvent {
-        entry: Some(DispatchEntry {
-            entry_id: format!("de-{}", kind as i32),
-            dispatch_id: format!("d-{incident_id}"),
-            incident_id: incident_id.into(),
-            kind: kind as i32,
-            occurred_at: Some(ts(at)),
-            unit_id: UNIT.into(),
-            actor: Some(Actor {
-                subject: "off-chengnan-1".into(),
-                role: "station_officer".into(),
-                display_name: String::new(),
-            }),
-            description: text.into(),
-            ..Default::default()
-        }),
-        priority: pingan_proto::common::v1::Priority::P2 as i32,
-        station_id: STATION.into(),
-    }
-}
 
 async fn story_one_intake_half(backend: TestBackend) {
     let mut h = Harness::start(backend).await;
@@ -505,6 +299,11 @@ async fn duplicate_calls_are_linked(backend: TestBackend) {
     assert!(incident.calls[1].duplicate);
     assert_eq!(incident.calls[1].caller_phone_masked, "138****8000");
     assert!((incident.calls[1].distance_from_incident_m - 111.0).abs() < 5.0);
+    // The second call's own incident is kept, linked: its id resolves to the first.
+    let linked = incident.calls[1].first_incident_id.clone();
+    assert_ne!(linked, first.incident_id);
+    assert_eq!(incident.linked_incident_ids, std::slice::from_ref(&linked));
+    assert_eq!(h.incident(&linked).await.incident_id, first.incident_id);
     let timeline = kinds(&h.timeline(&first.incident_id).await);
     assert_eq!(
         timeline.last(),
@@ -528,6 +327,53 @@ async fn duplicate_calls_are_linked(backend: TestBackend) {
     assert_eq!(late.outcome, Outcome::Dispatched as i32);
     assert_ne!(late.incident_id, first.incident_id);
     assert_eq!(h.fakes.dispatches().len(), 3);
+    let listed = h
+        .dispatcher
+        .list_incidents(ListIncidentsRequest::default())
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(
+        listed.incidents.len(),
+        4,
+        "the linked incident is not listed"
+    );
+    assert!(listed.incidents.iter().all(|i| i.incident_id != linked));
+    h.shutdown().await;
+}
+
+/// Merges recorded by the first schema (their incidents were deleted) keep resolving, chains
+/// included.
+async fn ids_merged_under_the_first_schema_keep_resolving(backend: TestBackend) {
+    let mut h = Harness::start(backend).await;
+    let first = h
+        .report(call("legacy-1", "两辆车相撞", BASE_LAT, BASE_LON))
+        .await;
+    let context = h.cluster.context(Service::Intake).expect("context");
+    const SQL: &str = "INSERT INTO intake_incident_merges (incident_id, merged_into, merged_at) \
+        VALUES ($1, $2, $3)";
+    for (from, into) in [
+        ("inc-legacy-1", first.incident_id.as_str()),
+        ("inc-legacy-2", "inc-legacy-1"),
+    ] {
+        pingan_platform::with_db!(&context.db, pool => sqlx::query(SQL)
+            .bind(from).bind(into).bind(start_time())
+            .execute(pool).await.map(|r| r.rows_affected()))
+        .expect("legacy merge");
+    }
+    for id in ["inc-legacy-1", "inc-legacy-2"] {
+        assert_eq!(h.incident(id).await.incident_id, first.incident_id);
+    }
+    let incident = h.incident(&first.incident_id).await;
+    assert_eq!(incident.linked_incident_ids, ["inc-legacy-1"]);
+    let unknown = h
+        .dispatcher
+        .get_incident(GetIncidentRequest {
+            incident_id: "inc-never".into(),
+        })
+        .await
+        .expect_err("unknown id");
+    assert_eq!(unknown.code(), Code::NotFound);
     h.shutdown().await;
 }
 
@@ -751,19 +597,6 @@ async fn other_routes_and_listing(backend: TestBackend) {
     h.shutdown().await;
 }
 
-async fn pending_events(
-    context: &pingan_platform::ServiceContext,
-    destination: &str,
-) -> Vec<String> {
-    const SQL: &str = "SELECT e.event_type FROM pingan_outbox_deliveries d \
-        JOIN pingan_outbox_events e ON e.id = d.event_row_id WHERE d.destination = $1";
-    pingan_platform::with_db!(&context.db, pool => sqlx::query_scalar::<_, String>(SQL)
-        .bind(destination)
-        .fetch_all(pool)
-        .await)
-    .expect("outbox query")
-}
-
 backend_tests!(
     story_one_intake_half,
     no_call_lost_while_peers_are_down,
@@ -771,4 +604,5 @@ backend_tests!(
     idempotent_on_request_id_and_source_call_id,
     bad_calls_are_refused_naming_the_fields,
     other_routes_and_listing,
+    ids_merged_under_the_first_schema_keep_resolving,
 );

@@ -245,3 +245,48 @@ pub fn explain(c: &Classification) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use pingan_proto::intake::v1::Outcome;
+
+    use super::*;
+    use crate::domain::sample_incident;
+
+    fn call_on(incident_id: &str, duplicate: bool) -> CallRecord {
+        CallRecord {
+            incident_id: incident_id.into(),
+            duplicate,
+            first_incident_id: "inc-own".into(),
+            call_id: "call-1".into(),
+            ..placeholder_call(&sample_incident(incident_id))
+        }
+    }
+
+    #[test]
+    fn a_call_read_before_its_link_is_answered_as_linked() {
+        let root = sample_incident("inc-root");
+        let answer = report_response(&root, &call_on("inc-own", false));
+        assert_eq!(answer.outcome(), Outcome::DuplicateLinked);
+        assert_eq!(answer.incident_id, "inc-root");
+        assert_eq!(answer.duplicate_of, "inc-root");
+        let own = report_response(&root, &call_on("inc-root", false));
+        assert_eq!(own.outcome(), Outcome::PendingDispatch);
+        assert_eq!(own.duplicate_of, "");
+    }
+
+    #[test]
+    fn a_repeat_says_the_first_answer_with_the_state_of_now() {
+        let mut root = sample_incident("inc-root");
+        root.status = pingan_proto::intake::v1::IncidentStatus::Dispatched as i32;
+        root.dispatch_id = "d-1".into();
+        let current = report_response(&root, &call_on("inc-root", true));
+        let first = Some(("inc-own".to_owned(), Outcome::PendingClassification as i32));
+        let repeat = as_first_answer(current.clone(), first);
+        assert_eq!(repeat.incident_id, "inc-own");
+        assert_eq!(repeat.outcome(), Outcome::PendingClassification);
+        assert_eq!(repeat.duplicate_of, "inc-root");
+        assert_eq!(repeat.dispatch_id, "d-1");
+        assert_eq!(as_first_answer(current.clone(), None), current);
+    }
+}

@@ -321,9 +321,109 @@ pub fn status_name(status: IncidentStatus) -> &'static str {
         .unwrap_or("UNSPECIFIED")
 }
 
+/// A classified police incident at (29.0, 91.0), for tests.
+#[cfg(test)]
+pub(crate) fn sample_incident(id: &str) -> IncidentRecord {
+    let at = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+    IncidentRecord {
+        incident_id: id.into(),
+        status: IncidentStatus::Classified as i32,
+        channel: 1,
+        description: "有人打架".into(),
+        has_location: true,
+        lat: 29.0,
+        lon: 91.0,
+        address: String::new(),
+        grid_id: String::new(),
+        station_id: String::new(),
+        grid_located: true,
+        station_kind: 0,
+        classification: None,
+        kind: Kind::Police as i32,
+        category: "PUBLIC_ORDER".into(),
+        priority: 2,
+        police_override: false,
+        dispatch_id: String::new(),
+        assigned_unit_ids: String::new(),
+        transfer_id: String::new(),
+        hotline_ticket_id: String::new(),
+        complaint_id: String::new(),
+        pending_reason: String::new(),
+        close_reason: String::new(),
+        routing_pending: true,
+        routing_attempts: 0,
+        next_route_at: None,
+        route_lease_until: None,
+        received_at: at,
+        classified_at: Some(at),
+        unit_assigned_at: None,
+        en_route_at: None,
+        on_scene_at: None,
+        closed_at: None,
+        followed_up_at: None,
+        response_target_ms: 0,
+        response_target_breached: false,
+        created_at: at,
+        updated_at: at,
+        merged_into: String::new(),
+        merged_at: None,
+        link_checked: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_checked_unlinked_incident_is_a_decided_primary() {
+        let mut incident = sample_incident("a");
+        assert!(!incident.is_decided_primary(), "link step not run yet");
+        incident.link_checked = true;
+        assert!(incident.is_decided_primary());
+        incident.merged_into = "b".into();
+        assert!(!incident.is_decided_primary(), "linked into another");
+    }
+
+    #[test]
+    fn only_unrouted_located_police_business_may_be_linked() {
+        assert!(sample_incident("a").may_link());
+        let mut routed = sample_incident("a");
+        routed.dispatch_id = "d-1".into();
+        assert!(!routed.may_link());
+        let mut nowhere = sample_incident("a");
+        nowhere.has_location = false;
+        assert!(!nowhere.may_link());
+        let mut complaint = sample_incident("a");
+        complaint.kind = Kind::ComplaintAboutPolice as i32;
+        assert!(!complaint.may_link());
+        let mut from_12345 = sample_incident("a");
+        from_12345.transfer_id = "tr-1".into();
+        assert!(!from_12345.may_link());
+    }
+
+    #[test]
+    fn duplicates_rank_nearest_then_oldest() {
+        let at = Utc::now();
+        let candidate = |id: &str, lat: f64, seconds: i64| DuplicateCandidate {
+            incident_id: id.into(),
+            lat,
+            lon: 91.0,
+            category: "CRIMINAL_VIOLENT".into(),
+            received_at: at + chrono::Duration::seconds(seconds),
+        };
+        let candidates = [
+            candidate("later-same-spot", 29.0001, 30),
+            candidate("earlier-same-spot", 29.0001, 0),
+            candidate("nearer", 29.00005, 60),
+            candidate("too-far", 29.01, 0),
+        ];
+        let ranked: Vec<_> = rank_duplicates(29.0, 91.0, "PUBLIC_ORDER", 300.0, &candidates)
+            .into_iter()
+            .map(|(c, _)| c.incident_id)
+            .collect();
+        assert_eq!(ranked, ["nearer", "earlier-same-spot", "later-same-spot"]);
+    }
 
     #[test]
     fn distance_matches_known_values() {
