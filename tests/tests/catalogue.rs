@@ -50,7 +50,17 @@ fn emittable(rules: &CompiledRules) -> BTreeSet<String> {
 
 /// The demo units of shared/data/jurisdiction.json as (kind, capabilities).
 fn demo_units() -> Vec<(UnitKind, BTreeSet<String>)> {
-    jurisdiction()["units"]
+    units_of(&jurisdiction())
+}
+
+/// The units of the jurisdiction grid-registry ships for `pingan dev`.
+fn registry_demo_units() -> Vec<(UnitKind, BTreeSet<String>)> {
+    let text = include_str!("../../services/grid-registry/demo/jurisdiction.json");
+    units_of(&serde_json::from_str(text).expect("demo jurisdiction"))
+}
+
+fn units_of(jurisdiction: &serde_json::Value) -> Vec<(UnitKind, BTreeSet<String>)> {
+    jurisdiction["units"]
         .as_array()
         .expect("units")
         .iter()
@@ -119,7 +129,7 @@ async fn triage_serves_the_catalogue_it_classifies_with(backend: TestBackend) {
         .iter()
         .map(|x| x.code.as_str())
         .collect();
-    for (_, caps) in &units {
+    for (_, caps) in units.iter().chain(&registry_demo_units()) {
         for cap in caps {
             assert!(
                 known.contains(cap.as_str()),
@@ -192,6 +202,7 @@ async fn every_category_triage_can_emit_goes_through_intake_and_dispatch(backend
 
     let mut call_taker = stories.call_taker();
     let mut room = stories.command_room();
+    let mut carried = 0;
     for (i, category) in emittable(&rules).iter().enumerate() {
         let code = CategoryCode::parse(category).expect("in the catalogue");
         let own = c.category(code.as_str()).expect("category");
@@ -230,7 +241,15 @@ async fn every_category_triage_can_emit_goes_through_intake_and_dispatch(backend
             dispatch.unit_requirements, classification.unit_requirements,
             "{text}"
         );
+        carried += 1;
     }
+    // Every category a unit attends was reached from a call.
+    let attended = c
+        .categories
+        .iter()
+        .filter(|x| x.kind.stays_with_police())
+        .count();
+    assert_eq!(carried, attended);
     stories.shutdown().await;
 }
 

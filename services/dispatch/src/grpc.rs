@@ -195,8 +195,11 @@ impl DispatchApi {
         // One vocabulary: the category and every capability must be the catalogue's.
         let category = match domain::category(&req.category) {
             Ok(category) => Some(category),
-            Err(err) => {
-                violations.add("category", err.to_string());
+            Err(_) => {
+                violations.add(
+                    "category",
+                    "must be a category code of the catalogue (triage ListCategories), e.g. RESCUE",
+                );
                 None
             }
         };

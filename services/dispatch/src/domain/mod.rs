@@ -183,7 +183,11 @@ pub fn catalogue_capabilities(values: &[String]) -> Result<Vec<String>, Vec<(usi
     for (i, value) in values.iter().enumerate() {
         match Capability::parse(value) {
             Ok(capability) => known.push(capability.as_str().to_owned()),
-            Err(err) => unknown.push((i, err.to_string())),
+            Err(_) => unknown.push((
+                i,
+                "must be a capability code of the catalogue (triage ListCategories), e.g. aerial_video"
+                    .to_owned(),
+            )),
         }
     }
     if unknown.is_empty() {
