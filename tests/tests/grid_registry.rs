@@ -294,7 +294,97 @@ async fn no_clear_id_or_phone_number_in_logs(backend: TestBackend) {
     assert!(!text.contains("540523194701041019"));
 }
 
+/// ResolveAddress through gRPC: a station narrows the search, an address text shared by two
+/// grids is no match (never a guessed grid), a missing token is refused.
+async fn resolve_address_by_station_and_never_a_guessed_grid(backend: TestBackend) {
+    let cluster = registry_with_jurisdiction(backend).await;
+    let mut admin = admin(&cluster);
+    let addresses = [
+        (
+            "a-x-1",
+            "st-rongxiang-g6",
+            "山南市桑日县玉村37号",
+            (29.29421, 92.24945),
+        ),
+        (
+            "a-x-2",
+            "st-chengnan-g1",
+            "日喀则市桑珠孜区玉村37号",
+            (29.25683, 88.86841),
+        ),
+        (
+            "a-x-3",
+            "st-caye-g1",
+            "阿里地区革吉县擦叶村2号",
+            (32.3899, 81.10083),
+        ),
+    ];
+    for (id, grid_id, text, (lat, lon)) in addresses {
+        admin
+            .upsert_address(pb::UpsertAddressRequest {
+                request_id: format!("put-{id}"),
+                address_id: id.into(),
+                grid_id: grid_id.into(),
+                full_text: text.into(),
+                location: point(lat, lon),
+                ..Default::default()
+            })
+            .await
+            .expect("upsert address");
+    }
+    let mut dispatcher = client(&cluster, "dispatch-1", &[Role::Dispatcher], &[]);
+    let resolve = |address: &str, station_id: &str| pb::ResolveAddressRequest {
+        address: address.into(),
+        station_id: station_id.into(),
+    };
+    // "玉村37号" alone names two grids: no answer rather than a wrong one.
+    let ambiguous = dispatcher
+        .resolve_address(resolve("玉村37号", ""))
+        .await
+        .expect_err("ambiguous");
+    assert_eq!(ambiguous.code(), Code::NotFound);
+    // Within one station it is certain.
+    let found = dispatcher
+        .resolve_address(resolve("玉村37号", "st-rongxiang"))
+        .await
+        .expect("in Rongxiang")
+        .into_inner();
+    assert_eq!(found.address_id, "a-x-1");
+    assert_eq!(found.grid_id, "st-rongxiang-g6");
+    assert_eq!(found.match_kind(), pb::AddressMatchKind::Normalised);
+    assert_eq!(found.score, 1.0);
+    let found = dispatcher
+        .resolve_address(resolve("革吉县擦叶村２号", ""))
+        .await
+        .expect("full-width digits")
+        .into_inner();
+    assert_eq!(found.address_id, "a-x-3");
+    assert_eq!(found.station_id, "st-caye");
+    let outside = dispatcher
+        .resolve_address(resolve("山南市桑日县玉村37号", "st-caye"))
+        .await
+        .expect_err("another station's address");
+    assert_eq!(outside.code(), Code::NotFound);
+    let bad = dispatcher
+        .resolve_address(resolve("", ""))
+        .await
+        .expect_err("empty");
+    assert_eq!(fields(&bad), ["address"]);
+    let mut anonymous = pb::grid_registry_service_client::GridRegistryServiceClient::new(
+        cluster
+            .channel(pingan_tests::Service::GridRegistry)
+            .expect("channel"),
+    );
+    let refused = anonymous
+        .resolve_address(resolve("玉村37号", "st-rongxiang"))
+        .await
+        .expect_err("no token");
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    cluster.shutdown().await.expect("shutdown");
+}
+
 backend_tests!(
+    resolve_address_by_station_and_never_a_guessed_grid,
     locate_grid_inside_outside_and_on_edges,
     bad_input_names_the_field_and_writes_nothing,
     personal_data_is_masked_per_role_and_lookups_are_audited,

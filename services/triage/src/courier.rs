@@ -521,3 +521,44 @@ pub fn spawn_worker(bridge: &Arc<Bridge>) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_are_permanent_and_outages_are_not() {
+        for code in [
+            tonic::Code::InvalidArgument,
+            tonic::Code::FailedPrecondition,
+            tonic::Code::OutOfRange,
+            tonic::Code::AlreadyExists,
+            tonic::Code::NotFound,
+        ] {
+            assert!(permanent_code(code).is_some(), "{code:?}");
+        }
+        for code in [
+            tonic::Code::Unavailable,
+            tonic::Code::DeadlineExceeded,
+            tonic::Code::ResourceExhausted,
+            tonic::Code::Internal,
+            tonic::Code::Unauthenticated,
+            tonic::Code::PermissionDenied,
+        ] {
+            assert!(permanent_code(code).is_none(), "{code:?}");
+        }
+        let refused = gateway_failure(GatewayError {
+            message: "InvalidArgument: ticket_id".into(),
+            code: Some(tonic::Code::InvalidArgument),
+        });
+        assert_eq!(refused.permanent, Some("invalid_argument"));
+        let down = gateway_failure(GatewayError::unavailable("simulated 12345 outage"));
+        assert_eq!(down.permanent, None);
+        let status = tonic::Status::failed_precondition("closed");
+        let failure = Failure::from_status("intake", &status);
+        assert_eq!(failure.permanent, Some("failed_precondition"));
+        assert!(failure.reason.starts_with("intake FailedPrecondition"));
+        assert_eq!(destination("REPORT_CALL"), "intake");
+        assert_eq!(destination("REPLY_TICKET"), "12345");
+    }
+}
