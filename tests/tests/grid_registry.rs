@@ -303,19 +303,19 @@ async fn resolve_address_by_station_and_never_a_guessed_grid(backend: TestBacken
         (
             "a-x-1",
             "st-rongxiang-g6",
-            "山南市桑日县玉村37号",
+            "山南市桑日县玉村137号",
             (29.29421, 92.24945),
         ),
         (
             "a-x-2",
             "st-chengnan-g1",
-            "日喀则市桑珠孜区玉村37号",
+            "日喀则市桑珠孜区玉村137号",
             (29.25683, 88.86841),
         ),
         (
             "a-x-3",
             "st-caye-g1",
-            "阿里地区革吉县擦叶村2号",
+            "阿里地区革吉县擦叶村202号",
             (32.3899, 81.10083),
         ),
     ];
@@ -337,15 +337,15 @@ async fn resolve_address_by_station_and_never_a_guessed_grid(backend: TestBacken
         address: address.into(),
         station_id: station_id.into(),
     };
-    // "玉村37号" alone names two grids: no answer rather than a wrong one.
+    // "玉村137号" alone names two grids: no answer rather than a wrong one.
     let ambiguous = dispatcher
-        .resolve_address(resolve("玉村37号", ""))
+        .resolve_address(resolve("玉村137号", ""))
         .await
         .expect_err("ambiguous");
     assert_eq!(ambiguous.code(), Code::NotFound);
     // Within one station it is certain.
     let found = dispatcher
-        .resolve_address(resolve("玉村37号", "st-rongxiang"))
+        .resolve_address(resolve("玉村137号", "st-rongxiang"))
         .await
         .expect("in Rongxiang")
         .into_inner();
@@ -354,14 +354,14 @@ async fn resolve_address_by_station_and_never_a_guessed_grid(backend: TestBacken
     assert_eq!(found.match_kind(), pb::AddressMatchKind::Normalised);
     assert_eq!(found.score, 1.0);
     let found = dispatcher
-        .resolve_address(resolve("革吉县擦叶村２号", ""))
+        .resolve_address(resolve("革吉县擦叶村２０２号", ""))
         .await
         .expect("full-width digits")
         .into_inner();
     assert_eq!(found.address_id, "a-x-3");
     assert_eq!(found.station_id, "st-caye");
     let outside = dispatcher
-        .resolve_address(resolve("山南市桑日县玉村37号", "st-caye"))
+        .resolve_address(resolve("山南市桑日县玉村137号", "st-caye"))
         .await
         .expect_err("another station's address");
     assert_eq!(outside.code(), Code::NotFound);
