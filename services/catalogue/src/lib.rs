@@ -74,15 +74,21 @@ pub enum Priority {
 }
 
 impl Priority {
+    const ALL: [Priority; 4] = [Self::P1, Self::P2, Self::P3, Self::P4];
+
     /// Parses `P1`..`P4`.
     pub fn parse(value: &str) -> Option<Self> {
-        Some(match value {
-            "P1" => Self::P1,
-            "P2" => Self::P2,
-            "P3" => Self::P3,
-            "P4" => Self::P4,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|p| p.as_str() == value)
+    }
+
+    /// More urgent by `by` levels (P1 at most).
+    pub fn raised(self, by: u8) -> Self {
+        Self::ALL[(self as usize).saturating_sub(usize::from(by))]
+    }
+
+    /// Less urgent by `by` levels, never past `floor`.
+    pub fn lowered(self, by: u8, floor: Self) -> Self {
+        Self::ALL[(self as usize + usize::from(by)).min(floor as usize)]
     }
 
     /// `P1`..`P4`.

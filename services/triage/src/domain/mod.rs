@@ -70,51 +70,8 @@ impl Kind {
     }
 }
 
-/// Response priority; `P1` is the most urgent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Priority {
-    /// Threat to life, crime in progress against a person.
-    P1,
-    /// Urgent.
-    P2,
-    /// Police business that can wait.
-    P3,
-    /// Not for a police unit.
-    P4,
-}
-
-impl Priority {
-    const ALL: [Priority; 4] = [Self::P1, Self::P2, Self::P3, Self::P4];
-
-    /// Parses `P1`..`P4`.
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_str() == value)
-    }
-
-    /// `P1`..`P4`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::P1 => "P1",
-            Self::P2 => "P2",
-            Self::P3 => "P3",
-            Self::P4 => "P4",
-        }
-    }
-
-    fn level(self) -> usize {
-        self as usize
-    }
-
-    /// More urgent by `by` levels (P1 at most).
-    pub fn raised(self, by: u8) -> Self {
-        Self::ALL[self.level().saturating_sub(usize::from(by))]
-    }
-
-    /// Less urgent by `by` levels, never past `floor`.
-    pub fn lowered(self, by: u8, floor: Self) -> Self {
-        Self::ALL[(self.level() + usize::from(by)).min(floor.level())]
-    }
-}
+/// Response priority; `P1` is the most urgent (the catalogue's, one type for every service).
+pub use pingan_catalogue::Priority;
 
 #[cfg(test)]
 mod tests {
