@@ -199,9 +199,45 @@ async fn poison_event_is_dead_lettered_then_redriven(backend: Backend) {
     pair.stop().await;
 }
 
+/// An event the receiver cannot read (INVALID_ARGUMENT) is a dead letter at the first attempt,
+/// with the receiver's reason, instead of being retried until max attempts.
+async fn unreadable_event_is_dead_at_once(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    let relay = pair.relay();
+    pair.recorder
+        .malformed
+        .lock()
+        .expect("lock")
+        .insert("incident-m".to_owned());
+    pair.emit("incident-m", "m0").await;
+    pair.emit("incident-ok", "ok0").await;
+
+    let round = relay.drain().await;
+    assert_eq!(round.dead, 1, "dead at the first attempt");
+    assert_eq!(pair.applied("incident-ok").await, ["ok0"]);
+    let stats = pair.outbox.stats().await.expect("stats");
+    assert_eq!((stats.pending, stats.dead), (0, 1));
+    pair.pass_backoff();
+    assert_eq!(relay.drain().await.dead, 0, "not attempted again");
+    let letters = pair
+        .outbox
+        .dead_letters("intake", 0, 10)
+        .await
+        .expect("dead letters");
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].delivery.attempts, 1);
+    assert!(
+        letters[0].last_error.contains("InvalidArgument"),
+        "{}",
+        letters[0].last_error
+    );
+    pair.stop().await;
+}
+
 pingan_platform::backend_tests!(
     receiver_outage_delivers_everything_in_order_afterwards,
     duplicate_delivery_has_one_effect,
     relay_crash_between_commit_and_send_loses_nothing,
     poison_event_is_dead_lettered_then_redriven,
+    unreadable_event_is_dead_at_once,
 );

@@ -184,7 +184,9 @@ impl Relay {
                         .inc();
                 }
                 let attempts = delivery.attempts.saturating_add(1);
-                let dead = u32::try_from(attempts).unwrap_or(u32::MAX) >= self.config.max_attempts;
+                let dead = error.permanent
+                    || u32::try_from(attempts).unwrap_or(u32::MAX) >= self.config.max_attempts;
+                let error = error.reason;
                 let wait = self
                     .config
                     .backoff(u32::try_from(attempts).unwrap_or(u32::MAX));
@@ -232,11 +234,11 @@ impl Relay {
         }
     }
 
-    async fn send(&self, delivery: &DueDelivery) -> Result<(), String> {
+    async fn send(&self, delivery: &DueDelivery) -> Result<(), SendError> {
         let channel = self
             .peers
             .channel(&delivery.destination)
-            .map_err(|err| err.to_string())?;
+            .map_err(|err| SendError::retry(err.to_string()))?;
         let mut request = tonic::Request::new(DeliverRequest {
             event: Some(self.outbox.envelope(delivery)),
             destination: delivery.destination.clone(),
@@ -246,11 +248,15 @@ impl Relay {
         let call = client.deliver(request);
         match tokio::time::timeout(self.config.delivery_timeout, call).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(status)) => Err(format!("{:?}: {}", status.code(), status.message())),
-            Err(_) => Err(format!(
+            Ok(Err(status)) => Err(SendError {
+                // The receiver cannot read this event: another attempt would fail the same way.
+                permanent: status.code() == tonic::Code::InvalidArgument,
+                reason: format!("{:?}: {}", status.code(), status.message()),
+            }),
+            Err(_) => Err(SendError::retry(format!(
                 "no answer within {:?}",
                 self.config.delivery_timeout
-            )),
+            ))),
         }
     }
 
@@ -292,6 +298,23 @@ impl Relay {
                 last_purge = tokio::time::Instant::now();
             }
             let _ = tokio::time::timeout(self.config.poll_interval, wake.notified()).await;
+        }
+    }
+}
+
+/// Why a delivery failed, and whether trying again could help.
+#[derive(Debug)]
+struct SendError {
+    /// The receiver refused the event itself (INVALID_ARGUMENT): a dead letter at once.
+    permanent: bool,
+    reason: String,
+}
+
+impl SendError {
+    fn retry(reason: String) -> Self {
+        Self {
+            permanent: false,
+            reason,
         }
     }
 }

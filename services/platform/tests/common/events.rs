@@ -43,6 +43,8 @@ const RECORD: &str =
 #[derive(Default)]
 pub struct Recorder {
     pub poison: std::sync::Mutex<BTreeSet<String>>,
+    /// Aggregates whose events the handler refuses as unreadable (INVALID_ARGUMENT).
+    pub malformed: std::sync::Mutex<BTreeSet<String>>,
     pub hold: AtomicBool,
     pub entered: Notify,
     pub release: Notify,
@@ -62,6 +64,14 @@ impl EventHandler for Recorder {
             .unwrap_or(false)
         {
             return Err(ApiError::FailedPrecondition("poisoned aggregate".into()));
+        }
+        if self
+            .malformed
+            .lock()
+            .map(|p| p.contains(&event.aggregate_id))
+            .unwrap_or(false)
+        {
+            return Err(ApiError::invalid("payload", "is not a readable event"));
         }
         let payload = event.payload.clone().unwrap_or_default();
         let actor = Actor::decode(payload.value.as_slice()).map_err(ApiError::internal)?;
