@@ -140,7 +140,12 @@ impl Placing {
             placed.push(format!("address {address}"));
         }
         let actor = caller.actor();
-        let mut summary = format!("placed by {} ({}): {}", actor.subject, actor.role, placed.join(", "));
+        let mut summary = format!(
+            "placed by {} ({}): {}",
+            actor.subject,
+            actor.role,
+            placed.join(", ")
+        );
         let note = pingan_platform::pii::scrub(req.note.trim());
         if !note.is_empty() {
             summary = format!("{summary}; {note}");
