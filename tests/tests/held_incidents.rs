@@ -198,7 +198,7 @@ async fn a_dispatcher_places_a_held_ticket_and_it_is_dispatched_in_its_grid(back
 }
 
 /// Bad input is named; a station officer of another station and a reader are refused; an
-/// unknown or a located incident cannot be placed; a linked-free held incident stays held.
+/// unknown or a located incident cannot be placed; a standard address alone places it.
 async fn placing_is_validated_authorised_and_only_for_held_incidents(backend: TestBackend) {
     let stories = Stories::start(backend).await;
     let mut room = stories.command_room();
@@ -263,12 +263,30 @@ async fn placing_is_validated_authorised_and_only_for_held_incidents(backend: Te
         .expect_err("unknown");
     assert_eq!(refused.code(), tonic::Code::NotFound, "{refused:?}");
 
-    // Still held after every refusal.
+    // Still held after every refusal; placed by a standard address alone, it is dispatched
+    // at that address's point in its grid.
     let still = incident(&mut room, &id).await;
     assert!(
         still.needs_location && still.location.is_none(),
         "{still:#?}"
     );
+    let placed = dispatcher
+        .locate_incident(ipb::LocateIncidentRequest {
+            request_id: "by-address-1".into(),
+            incident_id: id.clone(),
+            address: "日喀则市桑珠孜区城南一社区13号".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("placed by address")
+        .into_inner();
+    assert_eq!(placed.status(), IncidentStatus::Dispatched, "{placed:#?}");
+    assert_eq!(
+        (placed.grid_id.as_str(), placed.station_id.as_str()),
+        (GRID, STATION)
+    );
+    let at = incident(&mut room, &id).await.location.expect("resolved");
+    assert!((at.lat - 29.25683).abs() < 1e-9 && (at.lon - 88.86841).abs() < 1e-9);
 
     // A located, dispatched 110 call is not waiting for a location.
     let answer = stories
