@@ -14,13 +14,15 @@ use pingan_proto::intake::v1::intake_service_server::IntakeService;
 use pingan_proto::intake::v1::{
     GetIncidentRequest, GetIncidentResponse, GetIncidentTimelineRequest,
     GetIncidentTimelineResponse, IncidentStatus, ListIncidentsRequest, ListIncidentsResponse,
-    Outcome, ReportCallRequest, ReportCallResponse, TimelineEntryKind,
+    LocateIncidentRequest, LocateIncidentResponse, Outcome, ReportCallRequest, ReportCallResponse,
+    TimelineEntryKind,
 };
 use tonic::{Request, Response, Status};
 
 use crate::convert;
 use crate::domain::validate::{self, PhoneKind};
 use crate::domain::{CallRecord, IncidentRecord};
+use crate::placing::{self, Placing};
 use crate::router::Router;
 use crate::settings::IntakeSettings;
 use crate::store::{IncidentFilter, Store};
@@ -58,6 +60,7 @@ pub struct IntakeApi {
     context: ServiceContext,
     store: Store,
     router: Router,
+    placing: Placing,
     /// Lives as long as the service is mounted; the completer stops when it is gone.
     alive: Arc<()>,
 }
@@ -65,9 +68,11 @@ pub struct IntakeApi {
 impl IntakeApi {
     /// Handlers over the service's storage and peers.
     pub fn new(context: ServiceContext, settings: IntakeSettings) -> Self {
+        let settings = Arc::new(settings);
         Self {
             store: Store::new(context.db.clone()),
-            router: Router::new(context.clone(), Arc::new(settings)),
+            router: Router::new(context.clone(), settings.clone()),
+            placing: Placing::new(context.clone(), settings),
             context,
             alive: Arc::new(()),
         }
@@ -597,5 +602,17 @@ impl IntakeService for IntakeApi {
             incident_id: incident.incident_id,
             entries: entries.iter().map(convert::entry).collect(),
         }))
+    }
+
+    #[tracing::instrument(skip_all, fields(incident_id = %request.get_ref().incident_id))]
+    async fn locate_incident(
+        &self,
+        request: Request<LocateIncidentRequest>,
+    ) -> Result<Response<LocateIncidentResponse>, Status> {
+        let caller = self.context.auth.caller(&request)?;
+        caller.require_any(placing::PLACERS)?;
+        let req = request.into_inner();
+        placing::validate(&req)?;
+        Ok(Response::new(self.placing.place(&caller, &req).await?))
     }
 }

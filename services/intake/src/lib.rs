@@ -12,6 +12,7 @@ pub mod events;
 pub mod grpc;
 pub mod locate;
 pub mod peers;
+pub mod placing;
 pub mod router;
 pub mod settings;
 pub mod store;

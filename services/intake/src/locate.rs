@@ -8,7 +8,7 @@ use std::time::Duration;
 use pingan_platform::{ApiError, ServiceContext};
 use pingan_proto::common::v1::Channel;
 use pingan_proto::grid::v1::LocateGridResponse;
-use pingan_proto::intake::v1::{IncidentStatus, TimelineEntryKind};
+use pingan_proto::intake::v1::{IncidentNeedsLocation, IncidentStatus, TimelineEntryKind};
 
 use crate::domain::{self, IncidentRecord, Route};
 use crate::peers::{self, HopError};
@@ -162,6 +162,16 @@ pub async fn hold_for_location(context: &ServiceContext, id: &str) -> Result<Str
         .write(&mut tx)
         .await?;
         incident.pending_reason = NEEDS_LOCATION.to_owned();
+        // A 12345 ticket: triage tells 12345 (once a ticket), whenever the hold happens.
+        if incident.channel == Channel::Channel12345 as i32 && !incident.transfer_id.is_empty() {
+            let event = IncidentNeedsLocation {
+                incident_id: incident.incident_id.clone(),
+                inbound_transfer_id: incident.transfer_id.clone(),
+                reason: NEEDS_LOCATION.to_owned(),
+                at: Some(crate::timeline::timestamp(now)),
+            };
+            context.outbox.enqueue(&mut tx, id, &event).await?;
+        }
     }
     incident.routing_pending = false;
     incident.next_route_at = None;

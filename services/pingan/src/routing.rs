@@ -30,6 +30,8 @@ pub const ROUTES: &[(&str, &[&str])] = &[
         "pingan.intake.v1.PoliceComplaintCallReceived",
         &["complaints-audit"],
     ),
+    // intake → triage (tell 12345 that its ticket cannot be located)
+    ("pingan.intake.v1.IncidentNeedsLocation", &["triage"]),
     // every service → the tamper-evident audit log
     ("pingan.audit.v1.AuditRecord", &["complaints-audit"]),
     // case-followup → the incident timeline (FOLLOWED_UP)
@@ -50,6 +52,7 @@ pub const SENDERS: &[(&str, &[&str])] = &[
     ("pingan.audit.v1.ComplaintFiled", &["complaints-audit"]),
     ("pingan.audit.v1.ComplaintAnswered", &["complaints-audit"]),
     ("pingan.intake.v1.PoliceComplaintCallReceived", &["intake"]),
+    ("pingan.intake.v1.IncidentNeedsLocation", &["intake"]),
     // complaints-audit writes its own audit entries to the chain directly.
     (
         "pingan.audit.v1.AuditRecord",

@@ -1,5 +1,6 @@
 //! Events triage receives: complaints-audit filed a 12345 complaint (record its id on the
-//! transfer), and answered one (reply the finding to 12345 through the courier).
+//! transfer), and answered one (reply the finding to 12345 through the courier); intake holds a
+//! 12345 ticket's incident for a location (ask 12345 for a precise address, once a ticket).
 
 use std::sync::Arc;
 
@@ -9,10 +10,12 @@ use pingan_platform::storage::{StorageError, Tx};
 use pingan_proto::audit::v1::{ComplaintAnswered, ComplaintFiled, Finding};
 use pingan_proto::events::v1::EventEnvelope;
 use pingan_proto::hotline::v1::ReplyKind;
+use pingan_proto::intake::v1::IncidentNeedsLocation;
 use prost::Message;
 
 use crate::bridge::{Bridge, triage_actor};
-use crate::domain::transfer::Status;
+use crate::courier::NEEDS_LOCATION_NOTE;
+use crate::domain::transfer::{Direction, Status};
 use crate::store::TransferRow;
 
 fn decode<M: Message + Default>(event: &EventEnvelope) -> Result<M, ApiError> {
@@ -118,6 +121,53 @@ impl EventHandler for OnComplaintAnswered {
                 r.finding = finding;
                 r.result = text;
                 r.handled_at = answered.answered_at;
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+/// `pingan.intake.v1.IncidentNeedsLocation`: 12345 is asked for a precise address once per
+/// ticket, whether the hold was in intake's first answer (the courier told it already) or later.
+#[derive(Debug)]
+pub struct OnIncidentNeedsLocation(pub Arc<Bridge>);
+
+#[tonic::async_trait]
+impl EventHandler for OnIncidentNeedsLocation {
+    async fn handle(&self, tx: &mut Tx, event: &EventEnvelope) -> Result<(), ApiError> {
+        let held: IncidentNeedsLocation = decode(event)?;
+        if held.inbound_transfer_id.is_empty() {
+            return Ok(()); // not from 12345
+        }
+        let Some(mut row) = locate(&self.0, tx, &held.inbound_transfer_id, "").await? else {
+            tracing::warn!(incident_id = %held.incident_id, "held incident of an unknown transfer");
+            return Ok(());
+        };
+        let status = Status::parse(&row.status).unwrap_or(Status::Pending);
+        // Told already (this event again, or the courier's synchronous answer), or over.
+        if row.direction != Direction::From12345.as_str()
+            || row.outcome_note == NEEDS_LOCATION_NOTE
+            || status.is_closed()
+        {
+            return Ok(());
+        }
+        if row.incident_id.is_empty() {
+            row.incident_id = held.incident_id.clone();
+        }
+        row.outcome_note = NEEDS_LOCATION_NOTE.into();
+        let note = format!("已立警情 {}，{NEEDS_LOCATION_NOTE}", held.incident_id);
+        if status == Status::Pending {
+            // Before the courier applied intake's answer: this is the acceptance too.
+            self.0
+                .change_status(tx, &mut row, Status::Accepted, &triage_actor(), &note)
+                .await?;
+        } else {
+            row.updated_at = self.0.ctx.clock.now();
+            self.0.store.save(tx, &row).await?;
+        }
+        self.0
+            .queue_reply(tx, &row, ReplyKind::Accepted, |r| {
+                r.result = format!("公安已接收并立为警情，{NEEDS_LOCATION_NOTE}");
             })
             .await?;
         Ok(())

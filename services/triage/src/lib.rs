@@ -105,6 +105,10 @@ pub fn build(context: &ServiceContext, config: &TriageConfig) -> Result<Parts, S
         .on(
             "pingan.audit.v1.ComplaintAnswered",
             Arc::new(events::OnComplaintAnswered(bridge.clone())),
+        )
+        .on(
+            "pingan.intake.v1.IncidentNeedsLocation",
+            Arc::new(events::OnIncidentNeedsLocation(bridge.clone())),
         );
     Ok(Parts {
         server: TriageServiceServer::new(TriageApi::new(context.clone(), bridge)),

@@ -167,7 +167,19 @@ impl Store {
         Ok(())
     }
 
-    /// Gives an incident the location its address resolved to (the only write of its point).
+    /// Gives an incident the address a dispatcher placed it at.
+    pub async fn set_address(
+        tx: &mut Tx,
+        incident_id: &str,
+        address: &str,
+    ) -> Result<(), StorageError> {
+        const SQL: &str = "UPDATE intake_incidents SET address = $2 WHERE incident_id = $1";
+        with_tx!(tx, conn => sqlx::query(SQL).bind(incident_id).bind(address)
+            .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Gives an incident a point: its address resolved, or a dispatcher placed it.
     pub async fn set_location(
         tx: &mut Tx,
         incident_id: &str,

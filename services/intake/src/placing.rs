@@ -1,0 +1,220 @@
+//! Placing a held incident: a dispatcher gives an incident that could not be located (see
+//! `locate::needs_location`) a point and/or an address; the hold is cleared and routing resumes
+//! at once (locate the grid, then dispatch through the normal router).
+
+use std::sync::Arc;
+
+use pingan_platform::auth::{Caller, Jurisdiction, Role};
+use pingan_platform::report;
+use pingan_platform::{ApiError, FieldViolations, ServiceContext};
+use pingan_proto::audit::v1::{AuditOutcome, AuditRecord};
+use pingan_proto::intake::v1::{
+    IncidentStatus, LocateIncidentRequest, LocateIncidentResponse, TimelineEntryKind,
+};
+
+use crate::domain::IncidentRecord;
+use crate::locate;
+use crate::router::Router;
+use crate::settings::IntakeSettings;
+use crate::store::Store;
+use crate::timeline::{Entry, timestamp};
+
+/// Roles that may place a held incident (a station officer only within its jurisdiction).
+pub const PLACERS: &[Role] = &[
+    Role::Dispatcher,
+    Role::CommandCenter,
+    Role::StationOfficer,
+    Role::Admin,
+];
+
+/// Longest note accepted with a placement (characters).
+pub const MAX_NOTE_CHARS: usize = 500;
+
+/// The use case behind `LocateIncident`.
+#[derive(Debug, Clone)]
+pub struct Placing {
+    context: ServiceContext,
+    store: Store,
+    router: Router,
+}
+
+/// Checks a placement request; every bad field is named.
+pub fn validate(req: &LocateIncidentRequest) -> Result<(), ApiError> {
+    let mut v = FieldViolations::default();
+    v.require_non_empty("request_id", &req.request_id);
+    v.require_non_empty("incident_id", &req.incident_id);
+    report::check_place(&mut v, req.location.as_ref(), &req.address);
+    v.require_max_chars("note", &req.note, MAX_NOTE_CHARS);
+    v.finish()
+}
+
+/// Whether `caller` may place `incident`: bureau-wide callers and dispatchers any incident, a
+/// station officer only one of its own stations (a held incident without a station is the
+/// command room's).
+fn may_place(caller: &Caller, incident: &IncidentRecord) -> bool {
+    if matches!(caller.jurisdiction, Jurisdiction::Bureau)
+        || caller.has_any(&[Role::Dispatcher, Role::CommandCenter, Role::Admin])
+    {
+        return true;
+    }
+    !incident.station_id.is_empty() && caller.can_see_station(&incident.station_id)
+}
+
+impl Placing {
+    /// The use case over the service's storage and peers.
+    pub fn new(context: ServiceContext, settings: Arc<IntakeSettings>) -> Self {
+        Self {
+            store: Store::new(context.db.clone()),
+            router: Router::new(context.clone(), settings),
+            context,
+        }
+    }
+
+    /// Places the incident, resumes its routing and answers with its state now; a repeat of
+    /// `request_id` answers for the same incident without placing it again.
+    pub async fn place(
+        &self,
+        caller: &Caller,
+        req: &LocateIncidentRequest,
+    ) -> Result<LocateIncidentResponse, ApiError> {
+        let visible = self
+            .store
+            .incident(&req.incident_id)
+            .await?
+            .filter(|incident| may_place(caller, incident));
+        let Some(visible) = visible else {
+            return Err(ApiError::NotFound(format!("incident {}", req.incident_id)));
+        };
+        let mut fresh = false;
+        let first = self
+            .context
+            .requests
+            .run("LocateIncident", &req.request_id, req, async |tx| {
+                fresh = true;
+                self.clear_hold(tx, caller, req, &visible.incident_id).await
+            })
+            .await?;
+        if fresh {
+            // Saved and leased: a routing failure here is finished by the completer.
+            if let Err(err) = self.router.advance(&first.incident_id).await {
+                tracing::warn!(incident_id = %first.incident_id, error = %err,
+                    "routing after placing failed; the completer retries");
+            }
+        }
+        let incident = self
+            .store
+            .incident(&first.incident_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("incident {}", first.incident_id)))?;
+        Ok(response(&incident))
+    }
+
+    /// Writes the new place, a timeline entry naming who placed it, and leaves the incident
+    /// leased for routing now (the hold is cleared).
+    async fn clear_hold(
+        &self,
+        tx: &mut pingan_platform::storage::Tx,
+        caller: &Caller,
+        req: &LocateIncidentRequest,
+        id: &str,
+    ) -> Result<LocateIncidentResponse, ApiError> {
+        let now = self.context.clock.now();
+        let Some(mut incident) = Store::lock_incident(tx, id).await? else {
+            return Err(ApiError::NotFound(format!("incident {}", req.incident_id)));
+        };
+        if !locate::needs_location(&incident) {
+            let status = IncidentStatus::try_from(incident.status)
+                .map(|s| s.as_str_name().trim_start_matches("INCIDENT_STATUS_"))
+                .unwrap_or("UNSPECIFIED");
+            return Err(ApiError::FailedPrecondition(format!(
+                "incident {} is not waiting for a location (status {status})",
+                incident.incident_id
+            )));
+        }
+        let address = req.address.trim();
+        let mut placed = Vec::new();
+        if let Some(point) = &req.location {
+            placed.push(format!("point {:.6},{:.6}", point.lat, point.lon));
+        }
+        if !address.is_empty() {
+            placed.push(format!("address {address}"));
+        }
+        let actor = caller.actor();
+        let mut summary = format!(
+            "placed by {} ({}): {}",
+            actor.subject,
+            actor.role,
+            placed.join(", ")
+        );
+        let note = pingan_platform::pii::scrub(req.note.trim());
+        if !note.is_empty() {
+            summary = format!("{summary}; {note}");
+        }
+        Entry::new(
+            &incident.incident_id,
+            TimelineEntryKind::Note,
+            now,
+            &actor,
+            crate::SHORT_NAME,
+            summary.clone(),
+        )
+        .write(tx)
+        .await?;
+        let lease = chrono::Duration::from_std(self.router.settings().route_lease)
+            .unwrap_or(chrono::Duration::seconds(30));
+        incident.grid_located = false;
+        incident.grid_id.clear();
+        incident.station_id.clear();
+        incident.pending_reason.clear();
+        incident.routing_pending = true;
+        incident.routing_attempts = 0;
+        incident.next_route_at = Some(now);
+        // This request routes it at once; the completer only after a crash (lease expiry).
+        incident.route_lease_until = Some(now + lease);
+        incident.updated_at = now;
+        Store::save_incident(tx, &incident).await?;
+        if let Some(point) = &req.location {
+            Store::set_location(tx, &incident.incident_id, point.lat, point.lon).await?;
+        }
+        if !address.is_empty() {
+            Store::set_address(tx, &incident.incident_id, address).await?;
+        }
+        let audit = AuditRecord {
+            actor: Some(actor),
+            action: "intake.LocateIncident".into(),
+            resource_type: "incident".into(),
+            resource_id: incident.incident_id.clone(),
+            occurred_at: Some(timestamp(now)),
+            trace_id: pingan_platform::trace_context::trace_id_of(&tracing::Span::current())
+                .unwrap_or_default(),
+            source_service: crate::SHORT_NAME.into(),
+            outcome: AuditOutcome::Success as i32,
+            station_id: String::new(),
+            detail: summary,
+            client: String::new(),
+        };
+        self.context
+            .outbox
+            .enqueue(tx, &incident.incident_id, &audit)
+            .await?;
+        tracing::info!(incident_id = %incident.incident_id, "held incident placed");
+        Ok(LocateIncidentResponse {
+            incident_id: incident.incident_id.clone(),
+            ..LocateIncidentResponse::default()
+        })
+    }
+}
+
+/// The answer: the incident's state now.
+fn response(incident: &IncidentRecord) -> LocateIncidentResponse {
+    LocateIncidentResponse {
+        incident_id: incident.incident_id.clone(),
+        status: incident.status,
+        grid_id: incident.grid_id.clone(),
+        station_id: incident.station_id.clone(),
+        dispatch_id: incident.dispatch_id.clone(),
+        assigned_unit_ids: incident.units(),
+        needs_location: locate::needs_location(incident),
+        note: incident.pending_reason.clone(),
+    }
+}
