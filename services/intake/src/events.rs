@@ -273,6 +273,32 @@ impl Applying<'_> {
         .related(&dispatch.dispatch_id)
         .write(tx)
         .await?;
+        // The last revisit was reported before this close arrived: followed up now.
+        if let Some(done_at) = incident.followed_up_at
+            && incident.status() == IncidentStatus::Closed
+        {
+            let closed = incident.status();
+            let reason = "revisit done (reported before the close)";
+            self.advance_status(
+                tx,
+                &mut incident,
+                IncidentStatus::FollowedUp,
+                None,
+                done_at.max(at),
+                reason,
+            )
+            .await?;
+            self.entry(
+                &incident.incident_id,
+                Kind::StatusChanged,
+                done_at.max(at),
+                None,
+                reason.to_owned(),
+            )
+            .status(closed, incident.status())
+            .write(tx)
+            .await?;
+        }
         self.save(tx, &mut incident).await
     }
 
@@ -342,6 +368,9 @@ impl Applying<'_> {
                 "revisit done",
             )
             .await?;
+        } else if !m.another_revisit_scheduled && incident.followed_up_at.is_none() {
+            // Events from two services carry no common order: the close may still be on its way.
+            incident.followed_up_at = Some(at);
         }
         self.entry(&incident.incident_id, Kind::Revisit, at, actor, summary)
             .status(from, incident.status())
