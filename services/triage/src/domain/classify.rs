@@ -97,6 +97,12 @@ struct Hit {
     pattern: usize,
 }
 
+/// True when no sentence or clause break lies between byte offsets `from` and `to`.
+fn same_clause(norm: &str, from: usize, to: usize) -> bool {
+    norm.get(from..to)
+        .is_some_and(|between| !between.chars().any(is_break))
+}
+
 fn is_break(c: char) -> bool {
     matches!(
         c,
@@ -205,6 +211,29 @@ pub fn classify(
             });
             if let Some(p) = place {
                 found.push(norm[h.start..p.end].to_owned());
+            }
+        }
+        // A place followed by its verb: an exclusion anywhere in the clause cancels it
+        // (河里漂着很多垃圾).
+        let clause_excluded = |start: usize, end: usize| {
+            raw.iter().any(|x| {
+                has(x, PatternUse::SituationExclude(i))
+                    && same_clause(&norm, start.min(x.start), end.max(x.end))
+            })
+        };
+        for h in &raw {
+            if !has(h, PatternUse::SituationAfterPlace(i)) || negated(h) {
+                continue;
+            }
+            let place = raw.iter().rev().find(|p| {
+                has(p, PatternUse::SituationPlace(i))
+                    && p.end <= h.start
+                    && norm[p.end..h.start].chars().count() <= situation.after_window
+                    && same_clause(&norm, p.end, h.start)
+                    && !clause_excluded(p.start, h.end)
+            });
+            if let Some(p) = place {
+                found.push(norm[p.start..h.end].to_owned());
             }
         }
         if !found.is_empty() {

@@ -90,6 +90,12 @@ fn a_person_in_the_water_is_a_rescue_that_needs_a_drone() {
         "有人被水冲走了",
         "孩子掉到旁边的河里了",
         "有人滑进了鱼塘",
+        // The place first, the verb after it.
+        "有个小孩在水库边玩掉下去了",
+        "桥上有个女的跳下去了",
+        "河里漂着一个人，一动不动",
+        "江里有人在扑腾，快救命",
+        "鱼塘边一个老人滑下去了",
     ] {
         let c = run(text);
         assert_eq!(c.category, "RESCUE", "{text}");
@@ -118,6 +124,10 @@ fn words_near_water_are_not_a_water_rescue() {
         "河面上垃圾漂在水上很臭",
         "没有人落水，只是船翻了",
         "湖边停车场有车被划了",
+        "河里漂着很多垃圾，臭得很",
+        "桥上堵车了，半天走不动",
+        "水库边的护栏掉下来了",
+        "湖边有两个人在打架",
     ] {
         assert!(!water(text), "{text}: {:?}", run(text).matched);
     }

@@ -90,6 +90,11 @@ struct SituationFile {
     places: Vec<String>,
     #[serde(default)]
     window_chars: usize,
+    /// Verbs that come after their place (河里漂着, 水库边玩掉下去了).
+    #[serde(default)]
+    after_place: Vec<String>,
+    #[serde(default)]
+    after_window_chars: usize,
     #[serde(default)]
     exclude: Vec<String>,
     #[serde(default)]
@@ -190,6 +195,8 @@ pub struct SituationRule {
     pub priority: Option<Priority>,
     /// Characters allowed between a verb and its place.
     pub window: usize,
+    /// Characters allowed between a place and a verb that follows it.
+    pub after_window: usize,
     /// A negation cue just before the word cancels it.
     pub negatable: bool,
 }
@@ -236,6 +243,8 @@ pub enum PatternUse {
     SituationVerb(usize),
     /// A place of a situation rule.
     SituationPlace(usize),
+    /// A verb of a situation rule that needs its place before it.
+    SituationAfterPlace(usize),
     /// A phrase that cancels a situation rule's words it overlaps (落水管, 手机掉进).
     SituationExclude(usize),
 }
@@ -413,6 +422,9 @@ impl CompiledRules {
             for w in &s.places {
                 add(w, &s.id, PatternUse::SituationPlace(i))?;
             }
+            for w in &s.after_place {
+                add(w, &s.id, PatternUse::SituationAfterPlace(i))?;
+            }
             for w in &s.exclude {
                 add(w, &s.id, PatternUse::SituationExclude(i))?;
             }
@@ -427,6 +439,7 @@ impl CompiledRules {
                     .map(|p| priority(p, &s.id))
                     .transpose()?,
                 window: s.window_chars,
+                after_window: s.after_window_chars,
                 negatable: s.negatable,
             });
         }
