@@ -176,7 +176,12 @@ impl IntakeApi {
             } else {
                 String::new()
             },
-            hotline_ticket_id: String::new(),
+            // A 12345 request's source call id is its 12345 ticket: known from the first moment.
+            hotline_ticket_id: if req.channel == Channel::Channel12345 as i32 {
+                req.source_call_id.trim().to_owned()
+            } else {
+                String::new()
+            },
             complaint_id: String::new(),
             pending_reason: String::new(),
             close_reason: String::new(),
