@@ -1,7 +1,7 @@
 //! The labelled corpus (`services/triage/corpus/`), its fixed train / held-out split, and the
 //! evaluation of the classifier on a split (`pingan triage eval`). The split is stratified by
 //! category and decided by a salted SHA-256 of each call's id, so it never depends on file order
-//! and adding a call never moves another one across the split.
+//! (each category's test share is a quota: the split is fixed together with the corpus).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
