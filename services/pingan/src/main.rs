@@ -49,6 +49,9 @@ enum Command {
     /// Client commands for units in the field.
     #[command(subcommand)]
     Fleet(FleetCommand),
+    /// Triage's labelled corpus: evaluate the classifier on a split, regenerate the split.
+    #[command(subcommand)]
+    Triage(pingan_triage::eval_cli::TriageCommand),
 }
 
 #[derive(Debug, Args)]
@@ -179,6 +182,10 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Fleet(FleetCommand::Simulate(args)) => {
             runtime.block_on(pingan::fleet::simulate_command(args))
+        }
+        Command::Triage(command) => {
+            print!("{}", command.run()?);
+            Ok(())
         }
     }
 }

@@ -10,6 +10,8 @@ pub mod config;
 pub mod convert;
 pub mod courier;
 pub mod domain;
+pub mod eval;
+pub mod eval_cli;
 pub mod events;
 pub mod grpc;
 pub mod hotline;
