@@ -7,13 +7,13 @@
 mod dispatch_support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use dispatch_support::{import_units, offset, origin, place};
 use pingan_platform::auth::Role;
+use pingan_platform::testing::TcpProxy;
 use pingan_platform::clock::{Clock, ManualClock};
 use pingan_proto::common::v1::{Channel, GeoPoint};
 use pingan_proto::dispatch::v1 as dpb;
@@ -23,8 +23,6 @@ use pingan_proto::intake::v1 as ipb;
 use pingan_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use pingan_proto::intake::v1::{IncidentStatus, Outcome};
 use pingan_tests::{Bearer, ClusterOptions, Service, TestBackend, TestCluster, Topology};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
 use tonic::service::interceptor::InterceptedService;
 
 type Intake = IntakeServiceClient<InterceptedService<tonic::transport::Channel, Bearer>>;
@@ -47,73 +45,10 @@ fn start_time() -> DateTime<Utc> {
         .expect("valid time")
 }
 
-/// A TCP forwarder in front of a service: while stopped its port refuses connections, as a
-/// service that is down does.
-struct Proxy {
-    addr: SocketAddr,
-    target: Arc<Mutex<Option<SocketAddr>>>,
-    task: Option<JoinHandle<()>>,
-}
-
-impl Proxy {
-    async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let mut proxy = Self {
-            addr: listener.local_addr().expect("addr"),
-            target: Arc::default(),
-            task: None,
-        };
-        proxy.serve(listener);
-        proxy
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn point_at(&self, endpoint: &str) {
-        let addr = endpoint
-            .trim_start_matches("http://")
-            .parse()
-            .expect("addr");
-        *self.target.lock().expect("lock") = Some(addr);
-    }
-
-    fn serve(&mut self, listener: TcpListener) {
-        let target = self.target.clone();
-        self.task = Some(tokio::spawn(async move {
-            // Dropped with the task: stopping the proxy cuts every open connection too.
-            let mut connections = JoinSet::new();
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                let Some(to) = *target.lock().expect("lock") else {
-                    continue;
-                };
-                connections.spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(to).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-            }
-        }));
-    }
-
-    async fn stop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-            let _ = task.await;
-        }
-    }
-
-    async fn restart(&mut self) {
-        let listener = TcpListener::bind(self.addr).await.expect("rebind");
-        self.serve(listener);
-    }
-}
-
-/// The four services with triage behind a [`Proxy`], on a manual clock.
+/// The four services with triage behind a [`TcpProxy`], on a manual clock.
 struct Burst {
     cluster: TestCluster,
-    triage: Proxy,
+    triage: TcpProxy,
     clock: ManualClock,
     /// The 110 call-taking platform.
     intake: Intake,
@@ -124,7 +59,7 @@ struct Burst {
 
 impl Burst {
     async fn start(backend: TestBackend) -> Self {
-        let triage = Proxy::start().await;
+        let triage = TcpProxy::unpointed().await.expect("proxy");
         let clock = ManualClock::new(start_time());
         let cluster = TestCluster::start_with_options(
             backend,
@@ -286,8 +221,8 @@ impl Burst {
         }
     }
 
-    async fn shutdown(mut self) {
-        self.triage.stop().await;
+    async fn shutdown(self) {
+        self.triage.cut();
         self.cluster.shutdown().await.expect("shutdown");
     }
 }
@@ -397,8 +332,8 @@ async fn bursts_of_calls_about_one_event_end_on_one_incident_with_one_dispatch(
 }
 
 async fn calls_taken_while_triage_is_down_are_linked_when_it_returns(backend: TestBackend) {
-    let mut b = Burst::start(backend).await;
-    b.triage.stop().await;
+    let b = Burst::start(backend).await;
+    b.triage.cut();
     let requests: Vec<_> = (0..CALLERS)
         .map(|n| fight_call(&format!("chaos-{n}"), spot(7), n))
         .collect();
@@ -420,7 +355,7 @@ async fn calls_taken_while_triage_is_down_are_linked_when_it_returns(backend: Te
     assert!(b.dispatches().await.is_empty());
 
     // Triage returns: the completer classifies them all; they become one incident, one dispatch.
-    b.triage.restart().await;
+    b.triage.restore();
     let root = b.settle(&answered).await;
     assert_eq!(root.status(), IncidentStatus::Dispatched, "{root:?}");
     calls_on_root(&root, &answers);
@@ -470,13 +405,13 @@ async fn calls_taken_while_triage_is_down_are_linked_when_it_returns(backend: Te
 async fn an_earlier_call_classified_later_joins_the_event_and_its_id_keeps_resolving(
     backend: TestBackend,
 ) {
-    let mut b = Burst::start(backend).await;
-    b.triage.stop().await;
+    let b = Burst::start(backend).await;
+    b.triage.cut();
     let early = fight_call("early", spot(3), 0);
     let [first] =
         <[_; 1]>::try_from(b.report_all(std::slice::from_ref(&early)).await).expect("one answer");
     assert_eq!(first.outcome(), Outcome::PendingClassification);
-    b.triage.restart().await;
+    b.triage.restore();
     b.clock.advance(Duration::from_secs(1));
     let late = fight_call("late", spot(3), 1);
     let [second] =

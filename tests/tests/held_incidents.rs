@@ -8,22 +8,19 @@ mod dispatch_support;
 mod stories_support;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dispatch_support::{import_units, offset, place};
 use pingan_intake::completer::Completer;
 use pingan_intake::settings::IntakeSettings;
 use pingan_platform::auth::Role;
+use pingan_platform::testing::TcpProxy;
 use pingan_proto::common::v1::GeoPoint;
 use pingan_proto::intake::v1::{self as ipb, IncidentStatus, TimelineEntryKind as Kind};
 use pingan_proto::triage::v1 as tpb;
 use pingan_tests::{ClusterOptions, Service, TestBackend, TestCluster, Topology, backend_tests};
 use pingan_triage::{HotlineSimulator, TriageConfig};
 use stories_support::*;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
 use tonic_types::StatusExt;
 
 backend_tests!(
@@ -316,67 +313,8 @@ async fn placing_is_validated_authorised_and_only_for_held_incidents(backend: Te
     stories.shutdown().await;
 }
 
-/// A TCP forwarder in front of grid-registry: while stopped its port refuses connections, as a
-/// service that is down does.
-struct Proxy {
-    addr: SocketAddr,
-    target: Arc<Mutex<Option<SocketAddr>>>,
-    task: Option<JoinHandle<()>>,
-}
-
-impl Proxy {
-    async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let mut proxy = Self {
-            addr: listener.local_addr().expect("addr"),
-            target: Arc::default(),
-            task: None,
-        };
-        proxy.serve(listener);
-        proxy
-    }
-
-    fn point_at(&self, endpoint: &str) {
-        let addr = endpoint
-            .trim_start_matches("http://")
-            .parse()
-            .expect("addr");
-        *self.target.lock().expect("lock") = Some(addr);
-    }
-
-    fn serve(&mut self, listener: TcpListener) {
-        let target = self.target.clone();
-        self.task = Some(tokio::spawn(async move {
-            // Dropped with the task: stopping the proxy cuts every open connection too.
-            let mut connections = JoinSet::new();
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                let Some(to) = *target.lock().expect("lock") else {
-                    continue;
-                };
-                connections.spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(to).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
-                });
-            }
-        }));
-    }
-
-    async fn stop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.abort();
-            let _ = task.await;
-        }
-    }
-
-    async fn restart(&mut self) {
-        let listener = TcpListener::bind(self.addr).await.expect("rebind");
-        self.serve(listener);
-    }
-}
-
 /// The story cluster with every service reaching grid-registry through `proxy`.
-async fn stories_behind(backend: TestBackend, proxy: &Proxy) -> Stories {
+async fn stories_behind(backend: TestBackend, proxy: &TcpProxy) -> Stories {
     let clock = pingan_platform::clock::system();
     let simulator = HotlineSimulator::new(clock.clone());
     let cluster = TestCluster::start_with_options(
@@ -390,7 +328,7 @@ async fn stories_behind(backend: TestBackend, proxy: &Proxy) -> Stories {
         Topology::PortPerService,
         clock,
         ClusterOptions {
-            peers: BTreeMap::from([("grid-registry".to_owned(), format!("http://{}", proxy.addr))]),
+            peers: BTreeMap::from([("grid-registry".to_owned(), proxy.url())]),
             triage: Some(TriageConfig {
                 delivery_poll: Duration::from_millis(50),
                 retry_initial: Duration::from_millis(100),
@@ -430,12 +368,12 @@ async fn stories_behind(backend: TestBackend, proxy: &Proxy) -> Stories {
 /// (classified, waiting for grid-registry, nothing held), 12345 hears it was accepted; back up,
 /// the completer finds the address unknown and holds it, and 12345 is told exactly once.
 async fn a_later_hold_reaches_12345_exactly_once(backend: TestBackend) {
-    let mut proxy = Proxy::start().await;
+    let proxy = TcpProxy::unpointed().await.expect("proxy");
     let stories = stories_behind(backend, &proxy).await;
     let mut room = stories.command_room();
     let mut hotline = stories.triage("hotline", &[Role::HotlineIntegrator]);
 
-    proxy.stop().await;
+    proxy.cut();
     let pushed = hotline
         .receive_hotline_ticket(ticket("T-H-3"))
         .await
@@ -470,7 +408,7 @@ async fn a_later_hold_reaches_12345_exactly_once(backend: TestBackend) {
     .await;
     assert_eq!(notices(&simulator, "T-H-3"), 0, "nothing held yet");
 
-    proxy.restart().await;
+    proxy.restore();
     let held = wait_incident(&mut room, &id, "held after grid-registry returned", |i| {
         i.needs_location
     })

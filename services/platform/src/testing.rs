@@ -200,13 +200,14 @@ pub async fn cleanup_redis(store: &RedisStore) {
 #[derive(Debug)]
 pub struct TcpProxy {
     local: std::net::SocketAddr,
-    target: String,
     state: std::sync::Arc<ProxyState>,
     acceptor: tokio::task::JoinHandle<()>,
 }
 
 #[derive(Debug, Default)]
 struct ProxyState {
+    /// `host:port` it forwards to; none yet: connections are closed at once.
+    target: std::sync::Mutex<Option<String>>,
     cut: std::sync::atomic::AtomicBool,
     connections: std::sync::Mutex<Vec<tokio::task::AbortHandle>>,
 }
@@ -214,34 +215,41 @@ struct ProxyState {
 impl TcpProxy {
     /// Listens on an ephemeral loopback port and forwards to `target` (`host:port`).
     pub async fn start(target: &str) -> std::io::Result<Self> {
+        let proxy = Self::unpointed().await?;
+        proxy.point_at(target);
+        Ok(proxy)
+    }
+
+    /// Listens before its target exists (a service started with the proxy as its peer); see
+    /// [`TcpProxy::point_at`].
+    pub async fn unpointed() -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let local = listener.local_addr()?;
         let state = std::sync::Arc::new(ProxyState::default());
-        let acceptor = tokio::spawn(Self::accept_loop(
-            listener,
-            target.to_owned(),
-            state.clone(),
-        ));
+        let acceptor = tokio::spawn(Self::accept_loop(listener, state.clone()));
         Ok(Self {
             local,
-            target: target.to_owned(),
             state,
             acceptor,
         })
     }
 
-    async fn accept_loop(
-        listener: tokio::net::TcpListener,
-        target: String,
-        state: std::sync::Arc<ProxyState>,
-    ) {
+    /// Forwards new connections to `target` (`host:port`, an `http://` prefix is dropped).
+    pub fn point_at(&self, target: &str) {
+        let target = target.trim_start_matches("http://").to_owned();
+        if let Ok(mut slot) = self.state.target.lock() {
+            *slot = Some(target);
+        }
+    }
+
+    async fn accept_loop(listener: tokio::net::TcpListener, state: std::sync::Arc<ProxyState>) {
         use std::sync::atomic::Ordering;
         while let Ok((mut inbound, _)) = listener.accept().await {
-            if state.cut.load(Ordering::SeqCst) {
+            let target = state.target.lock().ok().and_then(|t| t.clone());
+            let Some(target) = target.filter(|_| !state.cut.load(Ordering::SeqCst)) else {
                 drop(inbound); // refused in effect: closed at once
                 continue;
-            }
-            let target = target.clone();
+            };
             let task = tokio::spawn(async move {
                 if let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await {
                     let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
@@ -259,9 +267,14 @@ impl TcpProxy {
         self.local
     }
 
+    /// The proxy as a gRPC endpoint URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.local)
+    }
+
     /// The address it forwards to.
-    pub fn target(&self) -> &str {
-        &self.target
+    pub fn target(&self) -> Option<String> {
+        self.state.target.lock().ok().and_then(|t| t.clone())
     }
 
     /// Drops every open connection and closes new ones at once, until [`TcpProxy::restore`].
