@@ -1,6 +1,7 @@
 //! gRPC handlers of `pingan.dispatch.v1.DispatchService`: decode → validate → authorize →
 //! domain → map errors. The dispatch lifecycle lives here; units, positions, the board and
-//! drones in `grpc_units`.
+//! drones in `grpc_units`, `grpc_positions`, `grpc_drones`. Over 600 lines: the lifecycle
+//! handlers move to use cases when issue 13 re-lays dispatch on the service kit.
 
 use std::sync::Arc;
 

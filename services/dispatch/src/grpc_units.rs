@@ -1,4 +1,4 @@
-//! Handlers for units, positions, the board and drones.
+//! Handlers for units and the board (positions in `grpc_positions`, drones in `grpc_drones`).
 
 use std::collections::BTreeSet;
 
@@ -7,30 +7,26 @@ use pingan_platform::storage::Tx;
 use pingan_platform::{ApiError, FieldViolations};
 use pingan_proto::dispatch::v1::watch_board_response::Event;
 use pingan_proto::dispatch::v1::*;
-use tonic::{Request, Streaming};
+use tonic::Request;
 
 use crate::board::{self, BoardStream};
-use crate::domain::{self, from_timestamp, timestamp};
+use crate::domain::{self, timestamp};
 use crate::events::{self, Audit};
 use crate::grpc::{DispatchApi, READ};
-use crate::position_auth::{REPORTERS, ReportGate, Verdict};
 use crate::positions::UnitMeta;
 use crate::runtime::Effects;
 use crate::store;
-use crate::units::{self, FixCounts, NearestRequest, RawFix};
 
 /// Who may register units and change their status by hand.
-const MANAGE_UNITS: &[Role] = &[
+pub(crate) const MANAGE_UNITS: &[Role] = &[
     Role::Dispatcher,
     Role::CommandCenter,
     Role::StationOfficer,
     Role::Admin,
     Role::Service,
 ];
-/// Fixes stored per round trip from a stream.
-const STREAM_BATCH: usize = 256;
 
-fn valid_kind(kind: i32) -> bool {
+pub(crate) fn valid_kind(kind: i32) -> bool {
     UnitKind::try_from(kind).is_ok_and(|k| k != UnitKind::Unspecified)
 }
 
@@ -281,166 +277,6 @@ impl DispatchApi {
         })
     }
 
-    pub(crate) async fn report_positions_checked(
-        &self,
-        request: Request<Streaming<ReportPositionsRequest>>,
-    ) -> Result<ReportPositionsResponse, ApiError> {
-        let caller = self.context().auth.caller(&request)?;
-        caller.require_any(REPORTERS)?;
-        let mut gate = ReportGate::new(&self.context().db, &caller);
-        let mut stream = request.into_inner();
-        let mut counts = FixCounts::default();
-        let mut batch: Vec<RawFix> = Vec::with_capacity(STREAM_BATCH);
-        loop {
-            let item = stream
-                .message()
-                .await
-                .map_err(|status| ApiError::invalid("stream", status.message().to_owned()))?;
-            let end = item.is_none();
-            if let Some(fix) = item {
-                // Every fix is authorised for its unit; a forbidden one ends the stream, after
-                // the allowed fixes before it are stored.
-                match gate.check(&fix.unit_id).await {
-                    Ok(Verdict::Allowed) => {}
-                    Ok(Verdict::UnknownUnit) => {
-                        counts.rejected += 1;
-                        continue;
-                    }
-                    Err(denied) => {
-                        if !batch.is_empty() {
-                            units::record_fixes(&self.runtime, &batch).await?;
-                        }
-                        return Err(denied);
-                    }
-                }
-                let location = fix.location.unwrap_or_default();
-                batch.push(RawFix {
-                    unit_id: fix.unit_id,
-                    lat: location.lat,
-                    lon: location.lon,
-                    at: fix.at.as_ref().and_then(from_timestamp),
-                });
-            }
-            if batch.len() >= STREAM_BATCH || (end && !batch.is_empty()) {
-                let outcomes = units::record_fixes(&self.runtime, &batch).await?;
-                units::count(&outcomes, &mut counts);
-                batch.clear();
-            }
-            if end {
-                break;
-            }
-        }
-        Ok(ReportPositionsResponse {
-            accepted: counts.accepted,
-            out_of_order: counts.out_of_order,
-            stale: counts.stale,
-            rejected: counts.rejected,
-        })
-    }
-
-    pub(crate) async fn update_position_checked(
-        &self,
-        request: Request<UpdatePositionRequest>,
-    ) -> Result<UpdatePositionResponse, ApiError> {
-        let caller = self.context().auth.caller(&request)?;
-        caller.require_any(REPORTERS)?;
-        let req = request.into_inner();
-        let mut violations = FieldViolations::default();
-        violations.require_non_empty("unit_id", &req.unit_id);
-        match &req.location {
-            Some(l) => violations.require_coordinates("location", l.lat, l.lon),
-            None => violations.add("location", "is required"),
-        }
-        let at = req.at.as_ref().and_then(from_timestamp);
-        if at.is_none() {
-            violations.add("at", "is required");
-        }
-        violations.finish()?;
-        if ReportGate::new(&self.context().db, &caller)
-            .check(&req.unit_id)
-            .await?
-            == Verdict::UnknownUnit
-        {
-            return Err(ApiError::NotFound(format!("unit {}", req.unit_id)));
-        }
-        let location = req.location.unwrap_or_default();
-        let fix = RawFix {
-            unit_id: req.unit_id.clone(),
-            lat: location.lat,
-            lon: location.lon,
-            at,
-        };
-        let outcome = units::record_fixes(&self.runtime, std::slice::from_ref(&fix))
-            .await?
-            .pop()
-            .flatten();
-        let Some(outcome) = outcome else {
-            return match store::unit(&self.context().db, &req.unit_id).await? {
-                None => Err(ApiError::NotFound(format!("unit {}", req.unit_id))),
-                Some(_) => Err(ApiError::invalid(
-                    "at",
-                    "is in the future or the position cannot be indexed",
-                )),
-            };
-        };
-        let staleness =
-            chrono::Duration::from_std(self.runtime.settings.staleness).unwrap_or_default();
-        Ok(UpdatePositionResponse {
-            outcome: outcome as i32,
-            stale_after: at.map(|at| timestamp(at + staleness)),
-        })
-    }
-
-    pub(crate) async fn find_nearest_checked(
-        &self,
-        request: Request<FindNearestUnitsRequest>,
-    ) -> Result<FindNearestUnitsResponse, ApiError> {
-        let caller = self.context().auth.caller(&request)?;
-        caller.require_any(READ)?;
-        let req = request.into_inner();
-        let mut violations = FieldViolations::default();
-        match &req.location {
-            Some(l) => violations.require_coordinates("location", l.lat, l.lon),
-            None => violations.add("location", "is required"),
-        }
-        if !req.radius_m.is_finite() || req.radius_m <= 0.0 {
-            violations.add("radius_m", "must be a positive number of metres");
-        }
-        if !(0..=100).contains(&req.limit) {
-            violations.add("limit", "must be 0..100");
-        }
-        if req.kinds.iter().any(|k| !valid_kind(*k)) {
-            violations.add("kinds", "unknown unit kind");
-        }
-        violations.finish()?;
-        if !req.station_id.is_empty() {
-            caller.require_station(&req.station_id)?;
-        }
-        let location = req.location.unwrap_or_default();
-        let query = NearestRequest {
-            lat: location.lat,
-            lon: location.lon,
-            radius_m: req.radius_m,
-            kinds: req.kinds.clone(),
-            capabilities: domain::normalise_capabilities(&req.capabilities),
-            only_available: req.only_available,
-            limit: if req.limit == 0 {
-                10
-            } else {
-                req.limit as usize
-            },
-            station_id: (!req.station_id.is_empty()).then(|| req.station_id.clone()),
-        };
-        let (units, searched_radius_m) = units::nearest(&self.runtime, &query, |station| {
-            caller.can_see_station(station)
-        })
-        .await?;
-        Ok(FindNearestUnitsResponse {
-            units,
-            searched_radius_m,
-        })
-    }
-
     pub(crate) async fn watch_board_checked(
         &self,
         request: Request<WatchBoardRequest>,
@@ -514,162 +350,5 @@ impl DispatchApi {
             move |event| (include_positions || !event.position_only) && visible(&event.station_id),
             move || clock.now(),
         ))
-    }
-
-    pub(crate) async fn log_flight_checked(
-        &self,
-        request: Request<LogFlightRequest>,
-    ) -> Result<LogFlightResponse, ApiError> {
-        let caller = self.context().auth.caller(&request)?;
-        caller.require_any(MANAGE_UNITS)?;
-        let req = request.into_inner();
-        let mut violations = FieldViolations::default();
-        violations.require_non_empty("unit_id", &req.unit_id);
-        let started = req.started_at.as_ref().and_then(from_timestamp);
-        let ended = req.ended_at.as_ref().and_then(from_timestamp);
-        if started.is_none() {
-            violations.add("started_at", "is required");
-        }
-        match (started, ended) {
-            (_, None) => violations.add("ended_at", "is required"),
-            (Some(s), Some(e)) if e <= s => violations.add("ended_at", "must be after started_at"),
-            _ => {}
-        }
-        if !req.distance_m.is_finite() || req.distance_m < 0.0 {
-            violations.add("distance_m", "must be zero or more");
-        }
-        violations.require_max_chars("notes", &req.notes, 2000);
-        violations.finish()?;
-        let (started, ended) = (started.unwrap_or_default(), ended.unwrap_or_default());
-        let runtime = &self.runtime;
-        let actor = caller.actor();
-        let response = self
-            .context()
-            .requests
-            .run("LogFlight", &req.request_id, &req, async |tx: &mut Tx| {
-                store::begin_write(&runtime.context.db, tx).await?;
-                let now = runtime.now();
-                let unit = store::unit_in(tx, &req.unit_id)
-                    .await?
-                    .ok_or_else(|| ApiError::NotFound(format!("unit {}", req.unit_id)))?;
-                caller.require_station(&unit.station_id)?;
-                if unit.kind != UnitKind::Drone as i32 {
-                    return Err(ApiError::FailedPrecondition(format!(
-                        "unit {} is not a drone",
-                        unit.unit_id
-                    )));
-                }
-                if !req.dispatch_id.is_empty()
-                    && store::lock_dispatch(&runtime.context.db, tx, &req.dispatch_id)
-                        .await?
-                        .is_none()
-                {
-                    return Err(ApiError::NotFound(format!("dispatch {}", req.dispatch_id)));
-                }
-                let duration = (ended - started).to_std().unwrap_or_default();
-                let flight = Flight {
-                    flight_id: uuid::Uuid::now_v7().to_string(),
-                    unit_id: req.unit_id.clone(),
-                    dispatch_id: req.dispatch_id.clone(),
-                    started_at: req.started_at,
-                    ended_at: req.ended_at,
-                    duration: Some(domain::duration(duration)),
-                    distance_m: req.distance_m,
-                    pilot_officer_id: req.pilot_officer_id.clone(),
-                    purpose: req.purpose.clone(),
-                    video_recorded: req.video_recorded,
-                    notes: req.notes.clone(),
-                    logged_by: Some(actor.clone()),
-                    created_at: Some(timestamp(now)),
-                };
-                store::insert_flight(tx, &flight, &unit.station_id).await?;
-                events::audit(
-                    &runtime.context,
-                    tx,
-                    Audit {
-                        actor: &actor,
-                        action: "dispatch.LogFlight",
-                        resource_type: "flight",
-                        resource_id: &flight.flight_id,
-                        station_id: &unit.station_id,
-                        detail: format!("drone {} {:.0} m", unit.unit_id, req.distance_m),
-                    },
-                    now,
-                )
-                .await?;
-                Ok(LogFlightResponse {
-                    flight: Some(flight),
-                })
-            })
-            .await?;
-        Ok(response)
-    }
-
-    pub(crate) async fn drone_stats_checked(
-        &self,
-        request: Request<DroneStatsRequest>,
-    ) -> Result<DroneStatsResponse, ApiError> {
-        let caller = self.context().auth.caller(&request)?;
-        caller.require_any(READ)?;
-        let req = request.into_inner();
-        if !req.station_id.is_empty() {
-            caller.require_station(&req.station_id)?;
-        }
-        let interval = StatsInterval::try_from(req.interval)
-            .map_err(|_| ApiError::invalid("interval", "unknown interval"))?;
-        let period = req.period.unwrap_or_default();
-        let rows = store::flights(
-            &self.context().db,
-            period.start.as_ref().and_then(from_timestamp),
-            period.end.as_ref().and_then(from_timestamp),
-            &req.station_id,
-        )
-        .await?;
-        let flights: Vec<(&Flight, &String)> = rows
-            .iter()
-            .filter(|(f, station)| {
-                caller.can_see_station(station)
-                    && (req.unit_ids.is_empty() || req.unit_ids.contains(&f.unit_id))
-            })
-            .map(|(f, s)| (f, s))
-            .collect();
-        let mut total = crate::flights::Sum::default();
-        let mut per_unit: std::collections::BTreeMap<String, (String, crate::flights::Sum)> =
-            std::collections::BTreeMap::new();
-        for (flight, station) in &flights {
-            total.add(flight);
-            per_unit
-                .entry(flight.unit_id.clone())
-                .or_insert_with(|| ((*station).clone(), crate::flights::Sum::default()))
-                .1
-                .add(flight);
-        }
-        let mut units = Vec::with_capacity(per_unit.len());
-        for (unit_id, (station_id, sum)) in per_unit {
-            let callsign = store::unit(&self.context().db, &unit_id)
-                .await?
-                .map(|u| u.callsign)
-                .unwrap_or_default();
-            units.push(DroneUnitStats {
-                unit_id,
-                callsign,
-                station_id,
-                totals: Some(sum.totals()),
-            });
-        }
-        let only: Vec<&Flight> = flights.iter().map(|(f, _)| *f).collect();
-        let buckets = crate::flights::buckets(&only, interval)
-            .into_iter()
-            .map(|(start, end, sum)| DroneStatsBucket {
-                start: Some(timestamp(start)),
-                end: Some(timestamp(end)),
-                totals: Some(sum.totals()),
-            })
-            .collect();
-        Ok(DroneStatsResponse {
-            totals: Some(total.totals()),
-            units,
-            buckets,
-        })
     }
 }

@@ -10,6 +10,8 @@ pub mod domain;
 pub mod events;
 pub mod flights;
 pub mod grpc;
+mod grpc_drones;
+mod grpc_positions;
 mod grpc_units;
 pub mod lifecycle;
 pub mod lookout;

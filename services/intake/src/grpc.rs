@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use pingan_platform::auth::{Caller, Jurisdiction, Role};
 use pingan_platform::pii::{PiiKind, mask_phone};
 use pingan_platform::storage::Tx;
@@ -19,7 +18,6 @@ use pingan_proto::intake::v1::{
 };
 use tonic::{Request, Response, Status};
 
-use crate::convert;
 use crate::domain::validate::{self, PhoneKind};
 use crate::domain::{CallRecord, IncidentRecord};
 use crate::placing::{self, Placing};
@@ -27,6 +25,7 @@ use crate::router::Router;
 use crate::settings::IntakeSettings;
 use crate::store::{IncidentFilter, Store};
 use crate::timeline::{self, Entry, timestamp};
+use crate::{convert, listing};
 
 /// Roles that report calls.
 const REPORTERS: &[Role] = &[
@@ -418,29 +417,6 @@ fn outcome_name(outcome: i32) -> String {
         .unwrap_or_default()
 }
 
-fn page_token(incident: &IncidentRecord) -> String {
-    let at = incident
-        .received_at
-        .to_rfc3339_opts(SecondsFormat::Nanos, true);
-    hex::encode(format!("{at}|{}", incident.incident_id))
-}
-
-fn parse_page_token(token: &str) -> Option<(DateTime<Utc>, String)> {
-    let bytes = hex::decode(token).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let (at, id) = text.split_once('|')?;
-    let at = DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc);
-    (!id.is_empty()).then(|| (at, id.to_owned()))
-}
-
-fn join_numbers(values: &[i32]) -> String {
-    values
-        .iter()
-        .map(i32::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 #[tonic::async_trait]
 impl IntakeService for IntakeApi {
     #[tracing::instrument(skip_all, fields(channel = request.get_ref().channel, incident_id))]
@@ -517,7 +493,7 @@ impl IntakeService for IntakeApi {
         let after = if req.page_token.is_empty() {
             None
         } else {
-            let parsed = parse_page_token(&req.page_token);
+            let parsed = listing::parse_page_token(&req.page_token);
             if parsed.is_none() {
                 v.add("page_token", "is not a token from a previous response");
             }
@@ -548,13 +524,13 @@ impl IntakeService for IntakeApi {
             i64::from(req.page_size)
         };
         let filter = IncidentFilter {
-            statuses: join_numbers(&req.statuses),
+            statuses: listing::join_numbers(&req.statuses),
             grid_id: req.grid_id.clone(),
             station_id: req.station_id.clone(),
             channel: req.channel,
             received_from: from.flatten(),
             received_to: to.flatten(),
-            priorities: join_numbers(&req.priorities),
+            priorities: listing::join_numbers(&req.priorities),
             jurisdiction,
             after,
             limit: page_size + 1,
@@ -564,7 +540,7 @@ impl IntakeService for IntakeApi {
         let more = rows.len() as i64 > page_size;
         rows.truncate(usize::try_from(page_size).unwrap_or(50));
         let next_page_token = match (more, rows.last()) {
-            (true, Some(last)) => page_token(last),
+            (true, Some(last)) => listing::page_token(last),
             _ => String::new(),
         };
         let mut incidents = Vec::with_capacity(rows.len());

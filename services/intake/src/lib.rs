@@ -10,6 +10,7 @@ pub mod convert;
 pub mod domain;
 pub mod events;
 pub mod grpc;
+mod listing;
 pub mod locate;
 pub mod peers;
 pub mod placing;

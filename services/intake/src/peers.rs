@@ -81,11 +81,18 @@ fn request<T>(message: T, deadline: Duration) -> tonic::Request<T> {
     request
 }
 
-fn unavailable(peer: &'static str, err: pingan_platform::ApiError) -> HopError {
-    HopError::Unavailable {
-        peer,
-        detail: err.to_string(),
-    }
+/// The peer's channel; a peer without an endpoint is unavailable (retried), not a lost call.
+fn channel(
+    context: &ServiceContext,
+    peer: &'static str,
+) -> Result<pingan_platform::clients::TracedChannel, HopError> {
+    context
+        .peers
+        .channel(peer)
+        .map_err(|err| HopError::Unavailable {
+            peer,
+            detail: err.to_string(),
+        })
 }
 
 /// LocateGrid on grid-registry.
@@ -96,10 +103,7 @@ pub async fn locate(
     lon: f64,
 ) -> Result<LocateGridResponse, HopError> {
     const PEER: &str = "grid-registry";
-    let channel = context
-        .peers
-        .channel(PEER)
-        .map_err(|e| unavailable(PEER, e))?;
+    let channel = channel(context, PEER)?;
     let mut client = GridRegistryServiceClient::new(channel);
     let message = LocateGridRequest {
         location: Some(pingan_proto::common::v1::GeoPoint { lat, lon }),
@@ -120,10 +124,7 @@ pub async fn resolve_address(
     address: &str,
 ) -> Result<ResolveAddressResponse, HopError> {
     const PEER: &str = "grid-registry";
-    let channel = context
-        .peers
-        .channel(PEER)
-        .map_err(|e| unavailable(PEER, e))?;
+    let channel = channel(context, PEER)?;
     let mut client = GridRegistryServiceClient::new(channel);
     let message = ResolveAddressRequest {
         address: address.to_owned(),
@@ -148,10 +149,7 @@ pub async fn classify(
     message: ClassifyRequest,
 ) -> Result<Classification, HopError> {
     const PEER: &str = "triage";
-    let channel = context
-        .peers
-        .channel(PEER)
-        .map_err(|e| unavailable(PEER, e))?;
+    let channel = channel(context, PEER)?;
     let mut client = TriageServiceClient::new(channel);
     let response = call(PEER, deadline, client.classify(request(message, deadline))).await?;
     response.classification.ok_or(HopError::Unavailable {
@@ -167,10 +165,7 @@ pub async fn divert(
     message: DivertTo12345Request,
 ) -> Result<DivertTo12345Response, HopError> {
     const PEER: &str = "triage";
-    let channel = context
-        .peers
-        .channel(PEER)
-        .map_err(|e| unavailable(PEER, e))?;
+    let channel = channel(context, PEER)?;
     let mut client = TriageServiceClient::new(channel);
     call(
         PEER,
@@ -187,10 +182,7 @@ pub async fn open_dispatch(
     message: OpenDispatchRequest,
 ) -> Result<OpenDispatchResponse, HopError> {
     const PEER: &str = "dispatch";
-    let channel = context
-        .peers
-        .channel(PEER)
-        .map_err(|e| unavailable(PEER, e))?;
+    let channel = channel(context, PEER)?;
     let mut client = DispatchServiceClient::new(channel);
     call(
         PEER,

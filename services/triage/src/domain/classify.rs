@@ -91,19 +91,19 @@ pub struct Recognised {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Hit {
-    start: usize,
-    end: usize,
-    pattern: usize,
+pub(super) struct Hit {
+    pub(super) start: usize,
+    pub(super) end: usize,
+    pub(super) pattern: usize,
 }
 
 /// True when no sentence or clause break lies between byte offsets `from` and `to`.
-fn same_clause(norm: &str, from: usize, to: usize) -> bool {
+pub(super) fn same_clause(norm: &str, from: usize, to: usize) -> bool {
     norm.get(from..to)
         .is_some_and(|between| !between.chars().any(is_break))
 }
 
-fn is_break(c: char) -> bool {
+pub(super) fn is_break(c: char) -> bool {
     matches!(
         c,
         '，' | '。'
@@ -125,7 +125,7 @@ fn is_break(c: char) -> bool {
     )
 }
 
-fn dedup(words: impl IntoIterator<Item = String>) -> Vec<String> {
+pub(super) fn dedup(words: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut seen = BTreeSet::new();
     words
         .into_iter()
@@ -184,62 +184,7 @@ pub fn classify(
         })
     };
 
-    // Situations: a word, or a verb followed closely by a place (掉进 + 河); a phrase of the
-    // rule's exclusions overlapping the match cancels it (落水管, 手机掉进).
-    let mut situation_hits: Vec<(usize, Vec<String>)> = Vec::new();
-    for (i, situation) in rules.situations.iter().enumerate() {
-        let has = |h: &Hit, want: PatternUse| uses(h).any(|u| u == want);
-        let excluded = |start: usize, end: usize| {
-            raw.iter()
-                .any(|x| has(x, PatternUse::SituationExclude(i)) && x.start < end && start < x.end)
-        };
-        let negated = |h: &Hit| situation.negatable && negated_by_cue(h);
-        let mut found = Vec::new();
-        for h in &raw {
-            if has(h, PatternUse::SituationWord(i)) && !excluded(h.start, h.end) && !negated(h) {
-                found.push(word(h));
-            }
-            if !has(h, PatternUse::SituationVerb(i)) || negated(h) {
-                continue;
-            }
-            let place = raw.iter().find(|p| {
-                has(p, PatternUse::SituationPlace(i))
-                    && p.start >= h.end
-                    && norm[h.end..p.start].chars().count() <= situation.window
-                    && !norm[h.end..p.start].chars().any(is_break)
-                    && !excluded(h.start, p.end)
-            });
-            if let Some(p) = place {
-                found.push(norm[h.start..p.end].to_owned());
-            }
-        }
-        // A place followed by its verb: an exclusion anywhere in the clause cancels it
-        // (河里漂着很多垃圾).
-        let clause_excluded = |start: usize, end: usize| {
-            raw.iter().any(|x| {
-                has(x, PatternUse::SituationExclude(i))
-                    && same_clause(&norm, start.min(x.start), end.max(x.end))
-            })
-        };
-        for h in &raw {
-            if !has(h, PatternUse::SituationAfterPlace(i)) || negated(h) {
-                continue;
-            }
-            let place = raw.iter().rev().find(|p| {
-                has(p, PatternUse::SituationPlace(i))
-                    && p.end <= h.start
-                    && norm[p.end..h.start].chars().count() <= situation.after_window
-                    && same_clause(&norm, p.end, h.start)
-                    && !clause_excluded(p.start, h.end)
-            });
-            if let Some(p) = place {
-                found.push(norm[p.start..h.end].to_owned());
-            }
-        }
-        if !found.is_empty() {
-            situation_hits.push((i, dedup(found)));
-        }
-    }
+    let situation_hits = super::situations::detect(rules, &norm, &raw, &negated_by_cue);
 
     // Category rules.
     let mut scores = vec![0_u32; rules.categories.len()];

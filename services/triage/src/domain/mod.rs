@@ -2,6 +2,7 @@
 
 pub mod classify;
 pub mod rules;
+mod situations;
 pub mod transfer;
 
 /// Who must handle a call.
