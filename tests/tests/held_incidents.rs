@@ -21,7 +21,6 @@ use pingan_proto::triage::v1 as tpb;
 use pingan_tests::{ClusterOptions, Service, TestBackend, TestCluster, Topology, backend_tests};
 use pingan_triage::{HotlineSimulator, TriageConfig};
 use stories_support::*;
-use tonic_types::StatusExt;
 
 backend_tests!(
     a_dispatcher_places_a_held_ticket_and_it_is_dispatched_in_its_grid,
@@ -35,16 +34,7 @@ const UNKNOWN_ADDRESS: &str = "幸福小区后面那条巷子";
 const FIGHT: &str = "有人在小区门口打架，有人受伤流血了";
 
 fn ticket(id: &str) -> tpb::ReceiveHotlineTicketRequest {
-    tpb::ReceiveHotlineTicketRequest {
-        request_id: format!("push-{id}"),
-        hotline_ticket_id: id.into(),
-        description: FIGHT.into(),
-        caller_phone: "13700002222".into(),
-        caller_name: "李先生".into(),
-        address: UNKNOWN_ADDRESS.into(),
-        department: "12345 热线".into(),
-        ..Default::default()
-    }
+    hotline_ticket(id, FIGHT, UNKNOWN_ADDRESS)
 }
 
 fn place_at(request_id: &str, incident_id: &str, at: GeoPoint) -> ipb::LocateIncidentRequest {
@@ -55,14 +45,6 @@ fn place_at(request_id: &str, incident_id: &str, at: GeoPoint) -> ipb::LocateInc
         note: "回拨报警人 13700002222 确认位置".into(),
         ..Default::default()
     }
-}
-
-fn fields(status: &tonic::Status) -> Vec<String> {
-    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
 }
 
 /// Pushes an unlocatable ticket and waits until its incident is held; the incident id.

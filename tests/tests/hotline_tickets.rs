@@ -17,7 +17,6 @@ use pingan_proto::intake::v1::{self as ipb, IncidentStatus, TimelineEntryKind as
 use pingan_proto::triage::v1 as tpb;
 use pingan_tests::{Service, TestBackend, backend_tests};
 use stories_support::*;
-use tonic_types::StatusExt;
 
 backend_tests!(
     a_bad_phone_or_no_place_is_refused_and_nothing_is_stored,
@@ -59,27 +58,6 @@ async fn load_addresses(stories: &Stories) -> usize {
     addresses.len()
 }
 
-fn ticket(id: &str, description: &str, address: &str) -> tpb::ReceiveHotlineTicketRequest {
-    tpb::ReceiveHotlineTicketRequest {
-        request_id: format!("push-{id}"),
-        hotline_ticket_id: id.into(),
-        description: description.into(),
-        caller_phone: "13700002222".into(),
-        caller_name: "李先生".into(),
-        address: address.into(),
-        department: "12345 热线".into(),
-        ..Default::default()
-    }
-}
-
-fn fields(status: &tonic::Status) -> Vec<String> {
-    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
-}
-
 async fn incidents(room: &mut Intake, request: ipb::ListIncidentsRequest) -> Vec<ipb::Incident> {
     room.list_incidents(request)
         .await
@@ -93,7 +71,7 @@ async fn a_bad_phone_or_no_place_is_refused_and_nothing_is_stored(backend: TestB
     let stories = Stories::start(backend).await;
     let mut hotline = stories.triage("hotline", &[Role::HotlineIntegrator]);
     let fight = "有人在小区门口打架，有人受伤流血了";
-    let mut bad_phone = ticket("T-12-1", fight, "日喀则市桑珠孜区城南一社区13号");
+    let mut bad_phone = hotline_ticket("T-12-1", fight, "日喀则市桑珠孜区城南一社区13号");
     bad_phone.caller_phone = "12".into();
     let refused = hotline
         .receive_hotline_ticket(bad_phone)
@@ -101,7 +79,7 @@ async fn a_bad_phone_or_no_place_is_refused_and_nothing_is_stored(backend: TestB
         .expect_err("bad phone");
     assert_eq!(fields(&refused), ["caller_phone"]);
     let refused = hotline
-        .receive_hotline_ticket(ticket("T-12-2", fight, " "))
+        .receive_hotline_ticket(hotline_ticket("T-12-2", fight, " "))
         .await
         .expect_err("no place");
     assert_eq!(fields(&refused), ["location", "address"]);
@@ -195,7 +173,7 @@ async fn an_address_only_ticket_is_located_and_dispatched_in_its_grid(backend: T
     ];
     for (id, description, address, (lat, lon)) in tickets {
         let pushed = hotline
-            .receive_hotline_ticket(ticket(id, description, address))
+            .receive_hotline_ticket(hotline_ticket(id, description, address))
             .await
             .expect("receive")
             .into_inner();
@@ -249,7 +227,7 @@ async fn an_unlocatable_ticket_is_held_for_a_location_and_12345_is_told(backend:
     let mut hotline = stories.triage("hotline", &[Role::HotlineIntegrator]);
     let mut room = stories.command_room();
     let pushed = hotline
-        .receive_hotline_ticket(ticket(
+        .receive_hotline_ticket(hotline_ticket(
             "T-12-5",
             "有人在小区门口打架，有人受伤流血了",
             "幸福小区后面那条巷子",

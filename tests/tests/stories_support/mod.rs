@@ -285,3 +285,31 @@ pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
 pub fn simulator(stories: &Stories) -> Arc<HotlineSimulator> {
     Arc::new(stories.simulator.clone())
 }
+
+/// A 12345 push of police business from 李先生, located by `address` only.
+pub fn hotline_ticket(
+    id: &str,
+    description: &str,
+    address: &str,
+) -> pingan_proto::triage::v1::ReceiveHotlineTicketRequest {
+    pingan_proto::triage::v1::ReceiveHotlineTicketRequest {
+        request_id: format!("push-{id}"),
+        hotline_ticket_id: id.into(),
+        description: description.into(),
+        caller_phone: "13700002222".into(),
+        caller_name: "李先生".into(),
+        address: address.into(),
+        department: "12345 热线".into(),
+        ..Default::default()
+    }
+}
+
+/// The fields an INVALID_ARGUMENT names (google.rpc.BadRequest).
+pub fn fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt as _;
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
