@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod idempotency;
+pub mod ids;
 pub mod metrics;
 pub mod phone;
 pub mod pii;
@@ -18,6 +19,7 @@ pub mod report;
 pub mod server;
 pub mod storage;
 pub mod telemetry;
+pub mod time;
 pub mod testing;
 pub mod trace_context;
 
