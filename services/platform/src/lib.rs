@@ -19,8 +19,8 @@ pub mod report;
 pub mod server;
 pub mod storage;
 pub mod telemetry;
-pub mod time;
 pub mod testing;
+pub mod time;
 pub mod trace_context;
 
 pub use error::{ApiError, FieldViolations};
