@@ -16,7 +16,7 @@ PINGAN := $(TARGET_DIR)/debug/pingan
 export PINGAN_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 export PINGAN_TEST_REDIS_URL ?= redis://127.0.0.1:6379
 
-.PHONY: help run build test test-rust test-smoke lint lint-rust lint-helm helm-tools k8s fmt bench tools
+.PHONY: help run build test test-rust test-smoke lint lint-rust lint-helm helm-tools k8s fmt bench bench-smoke tools
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -27,7 +27,7 @@ build: ## build the pingan binary
 run: build ## run all six services on 127.0.0.1:50051 (SQLite under ./data)
 	$(PINGAN) dev --listen $(LISTEN) --data-dir $(DATA_DIR)
 
-test: test-rust test-smoke ## run every test (SQLite and Postgres + Redis, then the grpcurl smoke test)
+test: test-rust test-smoke bench-smoke ## run every test (SQLite and Postgres + Redis, then the grpcurl smoke test)
 
 test-rust:
 	$(CARGO) test --workspace --no-fail-fast
@@ -54,8 +54,13 @@ k8s: helm-tools ## regenerate k8s/ from the chart
 fmt: ## format the Rust code
 	$(CARGO) fmt --all
 
-bench: ## run the benchmarks (figures go to docs/)
-	$(CARGO) bench --workspace
+bench: ## measure the release build against same-run baselines; figures go to docs/benchmarks.md
+	$(CARGO) build --release -p pingan -p pingan-bench
+	$(TARGET_DIR)/release/pingan-bench --write docs/benchmarks.md
+
+bench-smoke: build ## every benchmark row in seconds with small sizes (CI: keeps the harness alive)
+	$(CARGO) build -p pingan-bench
+	PINGAN=$(PINGAN) $(TARGET_DIR)/debug/pingan-bench --smoke
 
 tools: $(BUF) $(GRPCURL) ## install buf and grpcurl under .tools
 
