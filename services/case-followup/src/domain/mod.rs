@@ -1,12 +1,14 @@
 //! Rules of case follow-up, free of I/O: the revisit policy, revisit attempts, lost-and-found
-//! matching and state changes, statistics, and the checks on input values.
+//! matching and state changes, statistics, access, and the checks on input values (time
+//! conversions and ID numbers are the platform's).
 
+pub mod access;
 pub mod lostfound;
 pub mod policy;
 pub mod revisit;
 pub mod stats;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use pingan_platform::FieldViolations;
 
 /// Longest free text accepted (descriptions, notes, agreements).
@@ -14,19 +16,7 @@ pub const MAX_TEXT_CHARS: usize = 4000;
 /// Longest short text accepted (names, ids, places).
 pub const MAX_SHORT_CHARS: usize = 200;
 
-/// A protobuf timestamp of a UTC time.
-pub fn ts(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
-    }
-}
-
-/// The UTC time of a protobuf timestamp (None when out of range).
-pub fn from_ts(at: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
-    let nanos = u32::try_from(at.nanos).ok()?;
-    Utc.timestamp_opt(at.seconds, nanos).single()
-}
+pub use pingan_platform::time::{from_timestamp as from_ts, to_timestamp as ts};
 
 /// A timestamp field: unset → `default`; set but invalid → a violation (and `default`).
 pub fn time_or(
@@ -52,34 +42,8 @@ pub fn duration(d: chrono::Duration) -> prost_types::Duration {
     }
 }
 
-/// Checks a resident identity number (GB 11643-1999: 17 digits and a check character).
-pub fn check_id_number(violations: &mut FieldViolations, field: &str, value: &str) {
-    if !is_valid_id_number(value) {
-        violations.add(
-            field,
-            "must be an 18-character resident ID number with a valid check digit (GB 11643)",
-        );
-    }
-}
-
-/// True for a well-formed GB 11643 number with the right check character.
-pub fn is_valid_id_number(value: &str) -> bool {
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    const CHECK: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
-    let chars: Vec<char> = value.trim().chars().collect();
-    if chars.len() != 18 {
-        return false;
-    }
-    let mut sum = 0;
-    for (c, weight) in chars.iter().zip(WEIGHTS) {
-        match c.to_digit(10) {
-            Some(d) => sum += d * weight,
-            None => return false,
-        }
-    }
-    let expected = CHECK[(sum % 11) as usize];
-    chars[17].to_ascii_uppercase() == expected
-}
+/// Checks a resident identity number (GB 11643, with its birth date).
+pub use pingan_platform::ids::check_id_number;
 
 /// Requires a known, specified value of a protobuf enum.
 pub fn check_enum<E: TryFrom<i32>>(violations: &mut FieldViolations, field: &str, value: i32) {
@@ -112,15 +76,21 @@ mod tests {
 
     #[test]
     fn id_numbers_are_checked_by_gb11643() {
-        assert!(is_valid_id_number("11010519491231002X"));
-        assert!(is_valid_id_number("11010519491231002x"));
-        assert!(!is_valid_id_number("110105194912310021"));
-        assert!(!is_valid_id_number("1101051949123100"));
-        assert!(!is_valid_id_number("11010519491231002Y"));
+        let valid = |value: &str| {
+            let mut violations = FieldViolations::default();
+            check_id_number(&mut violations, "id_number", value);
+            violations.is_empty()
+        };
+        assert!(valid("11010519491231002X"));
+        assert!(valid("11010519491231002x"));
+        assert!(!valid("110105194912310021"));
+        assert!(!valid("1101051949123100"));
+        assert!(!valid("11010519491231002Y"));
     }
 
     #[test]
     fn timestamps_round_trip() {
+        use chrono::TimeZone;
         let now = Utc
             .with_ymd_and_hms(2026, 11, 3, 8, 0, 0)
             .single()

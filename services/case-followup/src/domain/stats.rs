@@ -4,7 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, Offset, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use pingan_platform::time::{local_date, start_of_local_day};
 use pingan_proto::common::v1::TimeRange;
 use pingan_proto::followup::v1::{
     FollowupStatsResponse, LostFoundStats, RevisitStats, SatisfactionCount, StationPeriodStats,
@@ -77,22 +78,9 @@ pub struct Facts {
     pub mediations: Vec<CountFact>,
 }
 
-fn local() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| Utc.fix())
-}
-
-fn local_midnight(date: NaiveDate) -> DateTime<Utc> {
-    let naive = date.and_hms_opt(0, 0, 0).unwrap_or_default();
-    local()
-        .from_local_datetime(&naive)
-        .single()
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| Utc.from_utc_datetime(&naive))
-}
-
 /// The start of the period after the one containing `at`.
 fn next_boundary(at: DateTime<Utc>, interval: StatsInterval) -> Option<DateTime<Utc>> {
-    let date = at.with_timezone(&local()).date_naive();
+    let date = local_date(at);
     let next = match interval {
         StatsInterval::Day => date.succ_opt()?,
         StatsInterval::Week => {
@@ -108,7 +96,7 @@ fn next_boundary(at: DateTime<Utc>, interval: StatsInterval) -> Option<DateTime<
         }
         StatsInterval::WholeRange | StatsInterval::Unspecified => return None,
     };
-    Some(local_midnight(next))
+    Some(start_of_local_day(next))
 }
 
 /// Splits `[start, end)` into periods; `None` when there would be more than [`MAX_PERIODS`].
@@ -301,6 +289,8 @@ pub fn build(
 
 #[cfg(test)]
 mod tests {
+    use chrono::TimeZone;
+
     use super::*;
 
     fn at(day: u32, hour: u32) -> DateTime<Utc> {

@@ -1,115 +1,16 @@
-//! Storage of case follow-up on Postgres or SQLite, SQL written once. Each record is stored as
-//! its protobuf encoding with personal data removed, beside the columns queries filter on;
-//! phone and ID numbers are stored only encrypted (`*_enc`) and as keyed hashes (`*_index`).
+//! Storage of case follow-up in domain terms: the [`Store`] trait and its one SQL implementation
+//! over both backends ([`SqlStore`]). Phone and ID numbers are stored only encrypted (`*_enc`)
+//! and as keyed hashes (`*_index`); the records themselves never carry them in clear.
 
-mod lostfound;
+mod sql;
+mod sql_lostfound;
 
-pub use lostfound::{FoundPii, MatchFilter};
+pub use sql::SqlStore;
 
 use chrono::{DateTime, Utc};
+use pingan_platform::StorageError;
 use pingan_platform::storage::Tx;
-use pingan_platform::{ApiError, Db, StorageError, with_db, with_tx};
-use pingan_proto::followup::v1::{Mediation, MediationStatus, Revisit, RevisitStatus};
-use prost::Message;
-
-/// The case-followup store over the service's database.
-#[derive(Debug, Clone)]
-pub struct Store {
-    db: Db,
-}
-
-/// Decodes a stored record.
-pub(crate) fn decode<M: Message + Default>(bytes: &[u8]) -> Result<M, ApiError> {
-    M::decode(bytes).map_err(ApiError::internal)
-}
-
-/// Picks the statement for the backend of an open transaction.
-pub(crate) fn pick_tx(tx: &Tx, postgres: &'static str, sqlite: &'static str) -> &'static str {
-    match tx {
-        Tx::Postgres(_) => postgres,
-        Tx::Sqlite(_) => sqlite,
-    }
-}
-
-/// A write that changes nothing: on SQLite it takes the database's write lock.
-const WRITE_LOCK_SQLITE: &str =
-    "UPDATE followup_mediations SET mediation_id = mediation_id WHERE 0 = 1";
-
-/// SQLite: takes the write lock now, as the first statement of a transaction that reads before
-/// it writes. A deferred SQLite transaction that read first cannot upgrade to a writer once
-/// another connection (the outbox relay, the inbox, a worker) has committed since its read: it
-/// fails at once with SQLITE_BUSY instead of waiting. Postgres: nothing (rows are locked with
-/// FOR UPDATE).
-pub(crate) async fn write_lock(tx: &mut Tx) -> Result<(), StorageError> {
-    if let Tx::Sqlite(conn) = tx {
-        sqlx::query(WRITE_LOCK_SQLITE)
-            .execute(&mut **conn)
-            .await
-            .map_err(StorageError::from)?;
-    }
-    Ok(())
-}
-
-fn status_text<E: TryFrom<i32>>(value: i32, name: impl Fn(&E) -> &'static str) -> String {
-    E::try_from(value)
-        .map(|e| name(&e))
-        .unwrap_or("UNSPECIFIED")
-        .to_owned()
-}
-
-fn at(ts: Option<&prost_types::Timestamp>) -> Option<DateTime<Utc>> {
-    ts.and_then(crate::domain::from_ts)
-}
-
-fn required_at(ts: Option<&prost_types::Timestamp>, what: &str) -> Result<DateTime<Utc>, ApiError> {
-    at(ts).ok_or_else(|| ApiError::internal(format!("{what} has no valid time")))
-}
-
-// ---- mediations -------------------------------------------------------------------------------
-
-const INSERT_MEDIATION: &str = "INSERT INTO followup_mediations (mediation_id, incident_id, \
-    station_id, status, started_at, created_at, updated_at, party_phones_enc, record) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-const GET_MEDIATION_PG: &str = "SELECT record, party_phones_enc FROM followup_mediations \
-    WHERE mediation_id = $1 FOR UPDATE";
-const GET_MEDIATION_SQLITE: &str =
-    "SELECT record, party_phones_enc FROM followup_mediations WHERE mediation_id = $1";
-const UPDATE_MEDIATION: &str = "UPDATE followup_mediations SET status = $2, updated_at = $3, \
-    record = $4 WHERE mediation_id = $1";
-const LATEST_MEDIATION: &str = "SELECT record, party_phones_enc FROM followup_mediations \
-    WHERE incident_id = $1 ORDER BY created_at DESC, mediation_id DESC LIMIT 1";
-const MEDIATIONS_IN_RANGE: &str = "SELECT record FROM followup_mediations \
-    WHERE created_at >= $1 AND created_at < $2";
-
-// ---- revisits ---------------------------------------------------------------------------------
-
-const INSERT_REVISIT: &str = "INSERT INTO followup_revisits (revisit_id, schedule_key, \
-    incident_id, station_id, grid_id, assigned_officer_id, status, due_at, completed_at, \
-    created_at, updated_at, contact_phone_enc, record) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-    ON CONFLICT (schedule_key) DO NOTHING";
-const GET_REVISIT_PG: &str =
-    "SELECT record, contact_phone_enc FROM followup_revisits WHERE revisit_id = $1 FOR UPDATE";
-const GET_REVISIT_SQLITE: &str =
-    "SELECT record, contact_phone_enc FROM followup_revisits WHERE revisit_id = $1";
-const UPDATE_REVISIT: &str = "UPDATE followup_revisits SET status = $2, completed_at = $3, \
-    updated_at = $4, record = $5, contact_phone_enc = COALESCE($6, contact_phone_enc) \
-    WHERE revisit_id = $1";
-// The filters of ListDueRevisits ('' or NULL: any), shared by the page and the counts.
-const LIST_DUE: &str = "SELECT record, contact_phone_enc FROM followup_revisits \
-    WHERE status = 'REVISIT_STATUS_DUE' AND ($1 = '' OR station_id = $1) \
-      AND ($2 = '' OR grid_id = $2) AND ($3 = '' OR assigned_officer_id = $3) \
-      AND ($4 IS NULL OR due_at < $4) \
-    ORDER BY due_at, revisit_id LIMIT $5 OFFSET $6";
-const COUNT_DUE: &str = "SELECT COUNT(*), \
-    COALESCE(SUM(CASE WHEN due_at < $5 THEN 1 ELSE 0 END), 0) FROM followup_revisits \
-    WHERE status = 'REVISIT_STATUS_DUE' AND ($1 = '' OR station_id = $1) \
-      AND ($2 = '' OR grid_id = $2) AND ($3 = '' OR assigned_officer_id = $3) \
-      AND ($4 IS NULL OR due_at < $4)";
-const REVISITS_DUE_IN_RANGE: &str =
-    "SELECT record FROM followup_revisits WHERE due_at >= $1 AND due_at < $2";
-const OPEN_REVISITS_OF_INCIDENT: &str = "SELECT record, contact_phone_enc FROM followup_revisits \
-    WHERE incident_id = $1 AND status = 'REVISIT_STATUS_DUE'";
+use pingan_proto::followup::v1::{FoundItem, LostReport, Match, Mediation, Revisit};
 
 /// Filters of ListDueRevisits, resolved.
 #[derive(Debug, Clone, Default)]
@@ -135,262 +36,234 @@ pub struct DuePage {
     pub overdue: i64,
 }
 
-type RecordRow = (Vec<u8>, Option<Vec<u8>>);
-
-fn strip_mediation(mediation: &Mediation) -> Mediation {
-    let mut stored = mediation.clone();
-    for party in &mut stored.parties {
-        party.phone.clear();
-    }
-    stored
+/// Personal data of a found item, stored apart from the record.
+#[derive(Debug, Clone, Default)]
+pub struct FoundPii {
+    /// Keyed hash of the ID number on an ID card.
+    pub id_number_index: Option<String>,
+    /// The ID number, encrypted.
+    pub id_number_enc: Option<Vec<u8>>,
+    /// The owner's phone, encrypted.
+    pub owner_phone_enc: Option<Vec<u8>>,
+    /// The recipient's ID number, encrypted.
+    pub recipient_id_enc: Option<Vec<u8>>,
 }
 
-fn strip_revisit(revisit: &Revisit) -> Revisit {
-    Revisit {
-        contact_phone: String::new(),
-        overdue: false,
-        ..revisit.clone()
-    }
+/// Personal data of a lost report, stored apart from the record.
+#[derive(Debug, Clone, Default)]
+pub struct LostPii {
+    /// Keyed hash of the owner's ID number.
+    pub id_number_index: Option<String>,
+    /// The owner's ID number, encrypted.
+    pub id_number_enc: Option<Vec<u8>>,
+    /// The owner's phone, encrypted.
+    pub owner_phone_enc: Vec<u8>,
 }
 
-impl Store {
-    /// The store over `db` (migrated).
-    pub fn new(db: Db) -> Self {
-        Self { db }
-    }
+/// Filters of ListMatches.
+#[derive(Debug, Clone, Default)]
+pub struct MatchFilter {
+    /// Found item ('' any).
+    pub found_item_id: String,
+    /// Lost report ('' any).
+    pub lost_report_id: String,
+    /// Station of either side ('' any).
+    pub station_id: String,
+    /// Lowest score.
+    pub min_score: f64,
+}
 
-    /// The database.
-    pub fn db(&self) -> &Db {
-        &self.db
-    }
+/// A page request.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    /// Rows to return.
+    pub limit: i64,
+    /// Rows to skip.
+    pub offset: i64,
+}
 
-    /// Stores a new mediation (party phones only encrypted, in `party_phones_enc`).
-    pub async fn insert_mediation(
+/// A stored mediation with its encrypted party phones (one per party, newline separated).
+pub type MediationRow = (Mediation, Option<Vec<u8>>);
+/// A stored revisit with its encrypted contact phone.
+pub type RevisitRow = (Revisit, Option<Vec<u8>>);
+/// A stored found item with its encrypted owner phone and ID-number index.
+pub type FoundRow = (FoundItem, Option<Vec<u8>>, Option<String>);
+/// A stored lost report with its encrypted owner phone and ID-number index.
+pub type LostRow = (LostReport, Option<Vec<u8>>, Option<String>);
+
+/// Everything case follow-up keeps. Writes and `*_for_update` reads run in the caller's
+/// transaction; `*_for_update` locks the row until it ends.
+#[tonic::async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Stores a new mediation.
+    async fn insert_mediation(
         &self,
         tx: &mut Tx,
         mediation: &Mediation,
         party_phones_enc: Option<Vec<u8>>,
-    ) -> Result<(), ApiError> {
-        let stored = strip_mediation(mediation);
-        with_tx!(tx, conn => sqlx::query(INSERT_MEDIATION)
-            .bind(&stored.mediation_id)
-            .bind(&stored.incident_id)
-            .bind(&stored.station_id)
-            .bind(status_text(stored.status, MediationStatus::as_str_name))
-            .bind(required_at(stored.started_at.as_ref(), "mediation")?)
-            .bind(required_at(stored.created_at.as_ref(), "mediation")?)
-            .bind(required_at(stored.updated_at.as_ref(), "mediation")?)
-            .bind(party_phones_enc)
-            .bind(stored.encode_to_vec())
-            .execute(&mut *conn)
-            .await
-            .map(|r| r.rows_affected()))
-        .map_err(StorageError::from)?;
-        Ok(())
-    }
-
-    /// A mediation, locked for update in `tx`.
-    pub async fn mediation_for_update(
+    ) -> Result<(), StorageError>;
+    /// A mediation, locked for update.
+    async fn mediation_for_update(
         &self,
         tx: &mut Tx,
         mediation_id: &str,
-    ) -> Result<Option<(Mediation, Option<Vec<u8>>)>, ApiError> {
-        write_lock(tx).await?;
-        let sql = pick_tx(tx, GET_MEDIATION_PG, GET_MEDIATION_SQLITE);
-        let row: Option<RecordRow> = with_tx!(tx, conn => sqlx::query_as(sql)
-            .bind(mediation_id)
-            .fetch_optional(&mut *conn)
-            .await)
-        .map_err(StorageError::from)?;
-        row.map(|(record, phones)| Ok((decode(&record)?, phones)))
-            .transpose()
-    }
-
-    /// Rewrites a mediation.
-    pub async fn update_mediation(
+    ) -> Result<Option<MediationRow>, StorageError>;
+    /// Rewrites a mediation (its party phones are kept).
+    async fn update_mediation(
         &self,
         tx: &mut Tx,
         mediation: &Mediation,
-    ) -> Result<(), ApiError> {
-        let stored = strip_mediation(mediation);
-        with_tx!(tx, conn => sqlx::query(UPDATE_MEDIATION)
-            .bind(&stored.mediation_id)
-            .bind(status_text(stored.status, MediationStatus::as_str_name))
-            .bind(required_at(stored.updated_at.as_ref(), "mediation")?)
-            .bind(stored.encode_to_vec())
-            .execute(&mut *conn)
-            .await
-            .map(|r| r.rows_affected()))
-        .map_err(StorageError::from)?;
-        Ok(())
-    }
-
-    /// The latest mediation of an incident, with its encrypted party phones.
-    pub async fn latest_mediation(
+    ) -> Result<(), StorageError>;
+    /// The latest mediation of an incident.
+    async fn latest_mediation(
         &self,
         tx: &mut Tx,
         incident_id: &str,
-    ) -> Result<Option<(Mediation, Option<Vec<u8>>)>, ApiError> {
-        let row: Option<RecordRow> = with_tx!(tx, conn => sqlx::query_as(LATEST_MEDIATION)
-            .bind(incident_id)
-            .fetch_optional(&mut *conn)
-            .await)
-        .map_err(StorageError::from)?;
-        row.map(|(record, phones)| Ok((decode(&record)?, phones)))
-            .transpose()
-    }
-
+    ) -> Result<Option<MediationRow>, StorageError>;
     /// Mediations opened in `[from, to)`.
-    pub async fn mediations_in_range(
+    async fn mediations_in_range(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<Mediation>, ApiError> {
-        let rows: Vec<(Vec<u8>,)> = with_db!(&self.db, pool => sqlx::query_as(MEDIATIONS_IN_RANGE)
-            .bind(from)
-            .bind(to)
-            .fetch_all(pool)
-            .await)
-        .map_err(StorageError::from)?;
-        rows.iter().map(|(record,)| decode(record)).collect()
-    }
+    ) -> Result<Vec<Mediation>, StorageError>;
 
     /// Stores a revisit once per `schedule_key`; false when one was already scheduled for it.
-    pub async fn insert_revisit(
+    async fn insert_revisit(
         &self,
         tx: &mut Tx,
         revisit: &Revisit,
         schedule_key: &str,
         contact_phone_enc: Option<Vec<u8>>,
-    ) -> Result<bool, ApiError> {
-        let stored = strip_revisit(revisit);
-        let inserted = with_tx!(tx, conn => sqlx::query(INSERT_REVISIT)
-            .bind(&stored.revisit_id)
-            .bind(schedule_key)
-            .bind(&stored.incident_id)
-            .bind(&stored.station_id)
-            .bind(&stored.grid_id)
-            .bind(&stored.assigned_officer_id)
-            .bind(status_text(stored.status, RevisitStatus::as_str_name))
-            .bind(required_at(stored.due_at.as_ref(), "revisit")?)
-            .bind(at(stored.completed_at.as_ref()))
-            .bind(required_at(stored.created_at.as_ref(), "revisit")?)
-            .bind(required_at(stored.updated_at.as_ref(), "revisit")?)
-            .bind(contact_phone_enc)
-            .bind(stored.encode_to_vec())
-            .execute(&mut *conn)
-            .await
-            .map(|r| r.rows_affected()))
-        .map_err(StorageError::from)?;
-        Ok(inserted == 1)
-    }
-
-    /// A revisit, locked for update in `tx`.
-    pub async fn revisit_for_update(
+    ) -> Result<bool, StorageError>;
+    /// A revisit, locked for update.
+    async fn revisit_for_update(
         &self,
         tx: &mut Tx,
         revisit_id: &str,
-    ) -> Result<Option<(Revisit, Option<Vec<u8>>)>, ApiError> {
-        write_lock(tx).await?;
-        let sql = pick_tx(tx, GET_REVISIT_PG, GET_REVISIT_SQLITE);
-        let row: Option<RecordRow> = with_tx!(tx, conn => sqlx::query_as(sql)
-            .bind(revisit_id)
-            .fetch_optional(&mut *conn)
-            .await)
-        .map_err(StorageError::from)?;
-        row.map(|(record, phone)| Ok((decode(&record)?, phone)))
-            .transpose()
-    }
-
+    ) -> Result<Option<RevisitRow>, StorageError>;
+    /// A revisit's encrypted contact phone (outside any transaction).
+    async fn revisit_phone(&self, revisit_id: &str) -> Result<Option<Vec<u8>>, StorageError>;
     /// Revisits of an incident still due.
-    pub async fn open_revisits_of_incident(
+    async fn open_revisits_of_incident(
         &self,
         tx: &mut Tx,
         incident_id: &str,
-    ) -> Result<Vec<(Revisit, Option<Vec<u8>>)>, ApiError> {
-        let rows: Vec<RecordRow> = with_tx!(tx, conn => sqlx::query_as(OPEN_REVISITS_OF_INCIDENT)
-            .bind(incident_id)
-            .fetch_all(&mut *conn)
-            .await)
-        .map_err(StorageError::from)?;
-        rows.iter()
-            .map(|(record, phone)| Ok((decode(record)?, phone.clone())))
-            .collect()
-    }
-
+    ) -> Result<Vec<RevisitRow>, StorageError>;
     /// Rewrites a revisit (and its contact phone, when given).
-    pub async fn update_revisit(
+    async fn update_revisit(
         &self,
         tx: &mut Tx,
         revisit: &Revisit,
         contact_phone_enc: Option<Vec<u8>>,
-    ) -> Result<(), ApiError> {
-        let stored = strip_revisit(revisit);
-        with_tx!(tx, conn => sqlx::query(UPDATE_REVISIT)
-            .bind(&stored.revisit_id)
-            .bind(status_text(stored.status, RevisitStatus::as_str_name))
-            .bind(at(stored.completed_at.as_ref()))
-            .bind(required_at(stored.updated_at.as_ref(), "revisit")?)
-            .bind(stored.encode_to_vec())
-            .bind(contact_phone_enc)
-            .execute(&mut *conn)
-            .await
-            .map(|r| r.rows_affected()))
-        .map_err(StorageError::from)?;
-        Ok(())
-    }
-
-    /// Due revisits matching `filter`, earliest due first, with counts.
-    pub async fn list_due(
+    ) -> Result<(), StorageError>;
+    /// Due revisits matching `filter`, earliest due first, with counts (overdue as of `now`).
+    async fn list_due(
         &self,
         filter: &DueFilter,
         now: DateTime<Utc>,
-        limit: i64,
-        offset: i64,
-    ) -> Result<DuePage, ApiError> {
-        let rows: Vec<RecordRow> = with_db!(&self.db, pool => sqlx::query_as(LIST_DUE)
-            .bind(&filter.station_id)
-            .bind(&filter.grid_id)
-            .bind(&filter.officer_id)
-            .bind(filter.due_before)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(pool)
-            .await)
-        .map_err(StorageError::from)?;
-        let (total, overdue): (i64, i64) = with_db!(&self.db, pool => sqlx::query_as(COUNT_DUE)
-            .bind(&filter.station_id)
-            .bind(&filter.grid_id)
-            .bind(&filter.officer_id)
-            .bind(filter.due_before)
-            .bind(now)
-            .fetch_one(pool)
-            .await)
-        .map_err(StorageError::from)?;
-        let revisits = rows
-            .iter()
-            .map(|(record, phone)| Ok((decode(record)?, phone.clone())))
-            .collect::<Result<_, ApiError>>()?;
-        Ok(DuePage {
-            revisits,
-            total,
-            overdue,
-        })
-    }
-
+        page: Page,
+    ) -> Result<DuePage, StorageError>;
     /// Revisits due in `[from, to)`.
-    pub async fn revisits_due_in_range(
+    async fn revisits_due_in_range(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<Revisit>, ApiError> {
-        let rows: Vec<(Vec<u8>,)> =
-            with_db!(&self.db, pool => sqlx::query_as(REVISITS_DUE_IN_RANGE)
-            .bind(from)
-            .bind(to)
-            .fetch_all(pool)
-            .await)
-            .map_err(StorageError::from)?;
-        rows.iter().map(|(record,)| decode(record)).collect()
-    }
+    ) -> Result<Vec<Revisit>, StorageError>;
+
+    /// Stores a new found item; its owner lookup is tried again at `next_lookup_at` (when set).
+    async fn insert_found_item(
+        &self,
+        tx: &mut Tx,
+        item: &FoundItem,
+        pii: FoundPii,
+        next_lookup_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StorageError>;
+    /// A found item, locked for update.
+    async fn found_item_for_update(
+        &self,
+        tx: &mut Tx,
+        found_item_id: &str,
+    ) -> Result<Option<FoundRow>, StorageError>;
+    /// A found item's encrypted owner phone (outside any transaction).
+    async fn found_owner_phone(&self, found_item_id: &str)
+    -> Result<Option<Vec<u8>>, StorageError>;
+    /// The encrypted ID number of a found ID card.
+    async fn found_id_number(&self, found_item_id: &str) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Rewrites a found item (personal data kept unless given).
+    async fn update_found_item(
+        &self,
+        tx: &mut Tx,
+        item: &FoundItem,
+        pii: FoundPii,
+        next_lookup_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StorageError>;
+    /// Ids of ID cards whose registry lookup is pending and due by `now`, earliest first.
+    async fn pending_lookups(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<String>, StorageError>;
+    /// Found items not yet returned of `kind`, or with ID-number index `id_index`; as the first
+    /// read of a matching write it locks like `*_for_update`.
+    async fn found_candidates(
+        &self,
+        tx: &mut Tx,
+        kind: i32,
+        id_index: &str,
+    ) -> Result<Vec<FoundRow>, StorageError>;
+    /// Found items registered in `[from, to)`.
+    async fn found_in_range(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<FoundItem>, StorageError>;
+
+    /// Stores a new lost report.
+    async fn insert_lost_report(
+        &self,
+        tx: &mut Tx,
+        report: &LostReport,
+        pii: LostPii,
+    ) -> Result<(), StorageError>;
+    /// A lost report, locked for update.
+    async fn lost_report_for_update(
+        &self,
+        tx: &mut Tx,
+        lost_report_id: &str,
+    ) -> Result<Option<LostRow>, StorageError>;
+    /// Rewrites a lost report (personal data kept).
+    async fn update_lost_report(
+        &self,
+        tx: &mut Tx,
+        report: &LostReport,
+    ) -> Result<(), StorageError>;
+    /// Lost reports not yet returned of `kind`, or with ID-number index `id_index`; as the first
+    /// read of a matching write it locks like `*_for_update`.
+    async fn lost_candidates(
+        &self,
+        tx: &mut Tx,
+        kind: i32,
+        id_index: &str,
+    ) -> Result<Vec<LostRow>, StorageError>;
+    /// Lost reports registered in `[from, to)`.
+    async fn lost_in_range(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<LostReport>, StorageError>;
+
+    /// Stores (or refreshes the score of) a candidate match.
+    async fn upsert_match(
+        &self,
+        tx: &mut Tx,
+        found: &Match,
+        found_station_id: &str,
+        lost_station_id: &str,
+    ) -> Result<(), StorageError>;
+    /// Candidate matches, best first.
+    async fn list_matches(
+        &self,
+        filter: &MatchFilter,
+        page: Page,
+    ) -> Result<Vec<Match>, StorageError>;
 }

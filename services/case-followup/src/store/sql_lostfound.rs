@@ -1,14 +1,16 @@
-//! Found items, lost reports and their candidate matches.
+//! The SQL of found items, lost reports and their candidate matches (called by the `Store`
+//! implementation in `sql`).
 
 use chrono::{DateTime, Utc};
 use pingan_platform::storage::Tx;
-use pingan_platform::{ApiError, StorageError, with_db, with_tx};
+use pingan_platform::{StorageError, with_db, with_tx};
 use pingan_proto::followup::v1::{
     FoundItem, FoundItemStatus, ItemKind, LostReport, LostReportStatus, Match, RegistryLookup,
 };
 use prost::Message;
 
-use super::{Store, at, decode, pick_tx, required_at, status_text};
+use super::sql::{SqlStore, at, decode, pick_tx, required_at, status_text};
+use super::{FoundPii, FoundRow, LostPii, LostRow, MatchFilter, Page};
 
 const INSERT_FOUND: &str = "INSERT INTO followup_found_items (found_item_id, kind, station_id, \
     status, registry_lookup, next_lookup_at, id_number_index, id_number_enc, owner_phone_enc, \
@@ -18,6 +20,8 @@ const GET_FOUND_PG: &str = "SELECT record, owner_phone_enc, id_number_index FROM
     followup_found_items WHERE found_item_id = $1 FOR UPDATE";
 const GET_FOUND_SQLITE: &str = "SELECT record, owner_phone_enc, id_number_index FROM \
     followup_found_items WHERE found_item_id = $1";
+const GET_FOUND_PHONE: &str =
+    "SELECT owner_phone_enc FROM followup_found_items WHERE found_item_id = $1";
 const GET_FOUND_ID_NUMBER: &str =
     "SELECT id_number_enc FROM followup_found_items WHERE found_item_id = $1";
 const UPDATE_FOUND: &str = "UPDATE followup_found_items SET status = $2, registry_lookup = $3, \
@@ -58,36 +62,6 @@ const LIST_MATCHES: &str = "SELECT record FROM followup_matches \
       AND ($3 = '' OR found_station_id = $3 OR lost_station_id = $3) AND score >= $4 \
     ORDER BY score DESC, found_item_id, lost_report_id LIMIT $5 OFFSET $6";
 
-/// Personal data of a found item, stored apart from the record.
-#[derive(Debug, Clone, Default)]
-pub struct FoundPii {
-    /// Keyed hash of the ID number on an ID card.
-    pub id_number_index: Option<String>,
-    /// The ID number, encrypted.
-    pub id_number_enc: Option<Vec<u8>>,
-    /// The owner's phone, encrypted.
-    pub owner_phone_enc: Option<Vec<u8>>,
-    /// The recipient's ID number, encrypted.
-    pub recipient_id_enc: Option<Vec<u8>>,
-}
-
-/// Filters of ListMatches.
-#[derive(Debug, Clone, Default)]
-pub struct MatchFilter {
-    /// Found item ('' any).
-    pub found_item_id: String,
-    /// Lost report ('' any).
-    pub lost_report_id: String,
-    /// Station of either side ('' any).
-    pub station_id: String,
-    /// Lowest score.
-    pub min_score: f64,
-}
-
-/// A stored found item with its encrypted owner phone and ID-number index.
-pub type FoundRow = (FoundItem, Option<Vec<u8>>, Option<String>);
-/// A stored lost report with its encrypted owner phone and ID-number index.
-pub type LostRow = (LostReport, Option<Vec<u8>>, Option<String>);
 type RawRow = (Vec<u8>, Option<Vec<u8>>, Option<String>);
 
 fn strip_found(item: &FoundItem) -> FoundItem {
@@ -119,27 +93,27 @@ fn station_of(item: &FoundItem) -> String {
         .unwrap_or_default()
 }
 
-fn found_rows(rows: Vec<RawRow>) -> Result<Vec<FoundRow>, ApiError> {
+fn found_rows(rows: Vec<RawRow>) -> Result<Vec<FoundRow>, StorageError> {
     rows.into_iter()
         .map(|(record, phone, index)| Ok((decode(&record)?, phone, index)))
         .collect()
 }
 
-fn lost_rows(rows: Vec<RawRow>) -> Result<Vec<LostRow>, ApiError> {
+fn lost_rows(rows: Vec<RawRow>) -> Result<Vec<LostRow>, StorageError> {
     rows.into_iter()
         .map(|(record, phone, index)| Ok((decode(&record)?, phone, index)))
         .collect()
 }
 
-impl Store {
+impl SqlStore {
     /// Stores a new found item.
-    pub async fn insert_found_item(
+    pub(super) async fn insert_found_item_sql(
         &self,
         tx: &mut Tx,
         item: &FoundItem,
         pii: FoundPii,
         next_lookup_at: Option<DateTime<Utc>>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StorageError> {
         let stored = strip_found(item);
         with_tx!(tx, conn => sqlx::query(INSERT_FOUND)
             .bind(&stored.found_item_id)
@@ -157,46 +131,56 @@ impl Store {
             .bind(stored.encode_to_vec())
             .execute(&mut *conn)
             .await
-            .map(|r| r.rows_affected()))
-        .map_err(StorageError::from)?;
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// A found item, locked for update in `tx`.
-    pub async fn found_item_for_update(
+    pub(super) async fn found_item_for_update_sql(
         &self,
         tx: &mut Tx,
         found_item_id: &str,
-    ) -> Result<Option<FoundRow>, ApiError> {
-        super::write_lock(tx).await?;
+    ) -> Result<Option<FoundRow>, StorageError> {
+        super::sql::write_lock(tx).await?;
         let sql = pick_tx(tx, GET_FOUND_PG, GET_FOUND_SQLITE);
         let row: Option<RawRow> = with_tx!(tx, conn => sqlx::query_as(sql)
             .bind(found_item_id)
             .fetch_optional(&mut *conn)
-            .await)
-        .map_err(StorageError::from)?;
+            .await)?;
         Ok(found_rows(row.into_iter().collect())?.pop())
     }
 
-    /// The encrypted ID number of a found ID card (for the background registry lookup).
-    pub async fn found_id_number(&self, found_item_id: &str) -> Result<Option<Vec<u8>>, ApiError> {
-        let row: Option<(Option<Vec<u8>>,)> =
-            with_db!(&self.db, pool => sqlx::query_as(GET_FOUND_ID_NUMBER)
+    pub(super) async fn found_owner_phone_sql(
+        &self,
+        found_item_id: &str,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        let row: Option<(Option<Vec<u8>>,)> = with_db!(&self.db, pool => sqlx::query_as(GET_FOUND_PHONE)
             .bind(found_item_id)
             .fetch_optional(pool)
-            .await)
-            .map_err(StorageError::from)?;
+            .await)?;
+        Ok(row.and_then(|(enc,)| enc))
+    }
+
+    /// The encrypted ID number of a found ID card (for the background registry lookup).
+    pub(super) async fn found_id_number_sql(
+        &self,
+        found_item_id: &str,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        let row: Option<(Option<Vec<u8>>,)> = with_db!(&self.db, pool => sqlx::query_as(GET_FOUND_ID_NUMBER)
+            .bind(found_item_id)
+            .fetch_optional(pool)
+            .await)?;
         Ok(row.and_then(|(enc,)| enc))
     }
 
     /// Rewrites a found item (personal data columns kept unless given).
-    pub async fn update_found_item(
+    pub(super) async fn update_found_item_sql(
         &self,
         tx: &mut Tx,
         item: &FoundItem,
         pii: FoundPii,
         next_lookup_at: Option<DateTime<Utc>>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StorageError> {
         let stored = strip_found(item);
         with_tx!(tx, conn => sqlx::query(UPDATE_FOUND)
             .bind(&stored.found_item_id)
@@ -209,107 +193,101 @@ impl Store {
             .bind(stored.encode_to_vec())
             .execute(&mut *conn)
             .await
-            .map(|r| r.rows_affected()))
-        .map_err(StorageError::from)?;
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// Ids of ID cards whose registry lookup is pending and due again.
-    pub async fn pending_lookups(
+    pub(super) async fn pending_lookups_sql(
         &self,
         now: DateTime<Utc>,
         limit: i64,
-    ) -> Result<Vec<String>, ApiError> {
+    ) -> Result<Vec<String>, StorageError> {
         let rows: Vec<(String,)> = with_db!(&self.db, pool => sqlx::query_as(PENDING_LOOKUPS)
             .bind(now)
             .bind(limit)
             .fetch_all(pool)
-            .await)
-        .map_err(StorageError::from)?;
+            .await)?;
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
-    /// Found items not yet returned of `kind`, or with ID-number index `id_index`.
-    pub async fn found_candidates(
+    /// Found items not yet returned of `kind` (the first read of a matching write: takes the
+    /// SQLite write lock), or with ID-number index `id_index`.
+    pub(super) async fn found_candidates_sql(
         &self,
         tx: &mut Tx,
         kind: i32,
         id_index: &str,
-    ) -> Result<Vec<FoundRow>, ApiError> {
+    ) -> Result<Vec<FoundRow>, StorageError> {
+        super::sql::write_lock(tx).await?;
         let rows: Vec<RawRow> = with_tx!(tx, conn => sqlx::query_as(FOUND_CANDIDATES)
             .bind(kind_text(kind))
             .bind(id_index)
             .fetch_all(&mut *conn)
-            .await)
-        .map_err(StorageError::from)?;
+            .await)?;
         found_rows(rows)
     }
 
     /// Found items registered in `[from, to)`.
-    pub async fn found_in_range(
+    pub(super) async fn found_in_range_sql(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<FoundItem>, ApiError> {
+    ) -> Result<Vec<FoundItem>, StorageError> {
         let rows: Vec<(Vec<u8>,)> = with_db!(&self.db, pool => sqlx::query_as(FOUND_IN_RANGE)
             .bind(from)
             .bind(to)
             .fetch_all(pool)
-            .await)
-        .map_err(StorageError::from)?;
+            .await)?;
         rows.iter().map(|(record,)| decode(record)).collect()
     }
 
     /// Stores a new lost report.
-    pub async fn insert_lost_report(
+    pub(super) async fn insert_lost_report_sql(
         &self,
         tx: &mut Tx,
         report: &LostReport,
-        id_number_index: Option<String>,
-        id_number_enc: Option<Vec<u8>>,
-        owner_phone_enc: Vec<u8>,
-    ) -> Result<(), ApiError> {
+        pii: LostPii,
+    ) -> Result<(), StorageError> {
         let stored = strip_lost(report);
         with_tx!(tx, conn => sqlx::query(INSERT_LOST)
             .bind(&stored.lost_report_id)
             .bind(kind_text(stored.kind))
             .bind(&stored.station_id)
             .bind(status_text(stored.status, LostReportStatus::as_str_name))
-            .bind(id_number_index.clone())
-            .bind(id_number_enc.clone())
-            .bind(owner_phone_enc.clone())
+            .bind(pii.id_number_index)
+            .bind(pii.id_number_enc)
+            .bind(pii.owner_phone_enc)
             .bind(required_at(stored.created_at.as_ref(), "lost report")?)
             .bind(required_at(stored.updated_at.as_ref(), "lost report")?)
             .bind(stored.encode_to_vec())
             .execute(&mut *conn)
             .await
-            .map(|r| r.rows_affected()))
-        .map_err(StorageError::from)?;
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// A lost report, locked for update in `tx`.
-    pub async fn lost_report_for_update(
+    pub(super) async fn lost_report_for_update_sql(
         &self,
         tx: &mut Tx,
         lost_report_id: &str,
-    ) -> Result<Option<LostRow>, ApiError> {
-        super::write_lock(tx).await?;
+    ) -> Result<Option<LostRow>, StorageError> {
+        super::sql::write_lock(tx).await?;
         let sql = pick_tx(tx, GET_LOST_PG, GET_LOST_SQLITE);
         let row: Option<RawRow> = with_tx!(tx, conn => sqlx::query_as(sql)
             .bind(lost_report_id)
             .fetch_optional(&mut *conn)
-            .await)
-        .map_err(StorageError::from)?;
+            .await)?;
         Ok(lost_rows(row.into_iter().collect())?.pop())
     }
 
     /// Rewrites a lost report.
-    pub async fn update_lost_report(
+    pub(super) async fn update_lost_report_sql(
         &self,
         tx: &mut Tx,
         report: &LostReport,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StorageError> {
         let stored = strip_lost(report);
         with_tx!(tx, conn => sqlx::query(UPDATE_LOST)
             .bind(&stored.lost_report_id)
@@ -318,50 +296,49 @@ impl Store {
             .bind(stored.encode_to_vec())
             .execute(&mut *conn)
             .await
-            .map(|r| r.rows_affected()))
-        .map_err(StorageError::from)?;
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
-    /// Lost reports not yet closed of `kind`, or with ID-number index `id_index`.
-    pub async fn lost_candidates(
+    /// Lost reports not yet closed of `kind` (the first read of a matching write: takes the
+    /// SQLite write lock), or with ID-number index `id_index`.
+    pub(super) async fn lost_candidates_sql(
         &self,
         tx: &mut Tx,
         kind: i32,
         id_index: &str,
-    ) -> Result<Vec<LostRow>, ApiError> {
+    ) -> Result<Vec<LostRow>, StorageError> {
+        super::sql::write_lock(tx).await?;
         let rows: Vec<RawRow> = with_tx!(tx, conn => sqlx::query_as(LOST_CANDIDATES)
             .bind(kind_text(kind))
             .bind(id_index)
             .fetch_all(&mut *conn)
-            .await)
-        .map_err(StorageError::from)?;
+            .await)?;
         lost_rows(rows)
     }
 
     /// Lost reports registered in `[from, to)`.
-    pub async fn lost_in_range(
+    pub(super) async fn lost_in_range_sql(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<LostReport>, ApiError> {
+    ) -> Result<Vec<LostReport>, StorageError> {
         let rows: Vec<(Vec<u8>,)> = with_db!(&self.db, pool => sqlx::query_as(LOST_IN_RANGE)
             .bind(from)
             .bind(to)
             .fetch_all(pool)
-            .await)
-        .map_err(StorageError::from)?;
+            .await)?;
         rows.iter().map(|(record,)| decode(record)).collect()
     }
 
     /// Stores (or refreshes) a candidate match.
-    pub async fn upsert_match(
+    pub(super) async fn upsert_match_sql(
         &self,
         tx: &mut Tx,
         found: &Match,
         found_station_id: &str,
         lost_station_id: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StorageError> {
         with_tx!(tx, conn => sqlx::query(UPSERT_MATCH)
             .bind(&found.found_item_id)
             .bind(&found.lost_report_id)
@@ -372,28 +349,25 @@ impl Store {
             .bind(found.encode_to_vec())
             .execute(&mut *conn)
             .await
-            .map(|r| r.rows_affected()))
-        .map_err(StorageError::from)?;
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// Candidate matches, best first.
-    pub async fn list_matches(
+    pub(super) async fn list_matches_sql(
         &self,
         filter: &MatchFilter,
-        limit: i64,
-        offset: i64,
-    ) -> Result<Vec<Match>, ApiError> {
+        page: Page,
+    ) -> Result<Vec<Match>, StorageError> {
         let rows: Vec<(Vec<u8>,)> = with_db!(&self.db, pool => sqlx::query_as(LIST_MATCHES)
             .bind(&filter.found_item_id)
             .bind(&filter.lost_report_id)
             .bind(&filter.station_id)
             .bind(filter.min_score)
-            .bind(limit)
-            .bind(offset)
+            .bind(page.limit)
+            .bind(page.offset)
             .fetch_all(pool)
-            .await)
-        .map_err(StorageError::from)?;
+            .await)?;
         rows.iter().map(|(record,)| decode(record)).collect()
     }
 }

@@ -1,71 +1,35 @@
-//! FollowupStats.
+//! FollowupStats: the facts of the range read from the store, counted by the domain rules.
 
 use std::collections::BTreeSet;
 
-use pingan_platform::auth::{Jurisdiction, Role};
-use pingan_platform::{ApiError, FieldViolations};
+use chrono::{DateTime, Utc};
+use pingan_platform::ApiError;
 use pingan_proto::followup::v1::{
-    ContactTaskStatus, FollowupStatsRequest, FollowupStatsResponse, ItemKind, MediationStatus,
-    RevisitStatus, StatsInterval,
+    ContactTaskStatus, FollowupStatsResponse, ItemKind, MediationStatus, RevisitStatus,
 };
-use tonic::Request;
 
-use super::{CaseFollowupApi, READ_ROLES};
-use crate::domain::stats::{CountFact, Facts, ItemFact, RevisitFact, build, periods};
-use crate::domain::{check_enum_or_unset, from_ts};
+use super::Core;
+use crate::domain::from_ts;
+use crate::domain::stats::{CountFact, Facts, ItemFact, RevisitFact, build};
 
-impl CaseFollowupApi {
-    pub(super) async fn followup_stats_checked(
+impl Core {
+    /// FollowupStats (validated): rows per station (all stations when `stations` is empty) and
+    /// period.
+    pub async fn followup_stats(
         &self,
-        request: Request<FollowupStatsRequest>,
+        stations: &[String],
+        windows: &[(DateTime<Utc>, DateTime<Utc>)],
     ) -> Result<FollowupStatsResponse, ApiError> {
-        let caller = self.core.context.auth.caller(&request)?;
-        let req = request.into_inner();
-        let now = self.core.now();
-        let mut v = FieldViolations::default();
-        let range = req.range.unwrap_or_default();
-        let start = range.start.as_ref().and_then(from_ts);
-        let end = range.end.as_ref().and_then(from_ts);
-        if start.is_none() {
-            v.add("range.start", "must be a valid timestamp");
-        }
-        if end.is_none() {
-            v.add("range.end", "must be a valid timestamp");
-        }
-        check_enum_or_unset::<StatsInterval>(&mut v, "interval", req.interval);
-        let interval = StatsInterval::try_from(req.interval).unwrap_or(StatsInterval::WholeRange);
-        let mut windows = Vec::new();
-        if let (Some(start), Some(end)) = (start, end) {
-            if start >= end {
-                v.add("range.end", "must be after the start");
-            } else {
-                match periods(start, end, interval) {
-                    Some(p) => windows = p,
-                    None => v.add("interval", "gives too many periods for the range"),
-                }
-            }
-        }
-        v.finish()?;
-        let mut roles = READ_ROLES.to_vec();
-        roles.push(Role::Admin);
-        caller.require_any(&roles)?;
-        for station in &req.station_ids {
-            caller.require_station(station)?;
-        }
-        let stations: Vec<String> = match (&caller.jurisdiction, req.station_ids.is_empty()) {
-            (_, false) => req.station_ids.clone(),
-            (Jurisdiction::Bureau, true) => Vec::new(),
-            (Jurisdiction::Stations(own), true) => own.iter().cloned().collect(),
-        };
+        let now = self.now();
         let allowed: Option<BTreeSet<&str>> =
             (!stations.is_empty()).then(|| stations.iter().map(String::as_str).collect());
         let keep = |station: &str| allowed.as_ref().is_none_or(|set| set.contains(station));
         let (Some(from), Some(to)) = (windows.first().map(|w| w.0), windows.last().map(|w| w.1))
         else {
-            return Ok(build(&stations, &windows, &Facts::default(), now));
+            return Ok(build(stations, windows, &Facts::default(), now));
         };
 
-        let store = &self.core.store;
+        let store = &self.store;
         let mut facts = Facts::default();
         for revisit in store.revisits_due_in_range(from, to).await? {
             if !keep(&revisit.station_id) {
@@ -142,6 +106,6 @@ impl CaseFollowupApi {
                 });
             }
         }
-        Ok(build(&stations, &windows, &facts, now))
+        Ok(build(stations, windows, &facts, now))
     }
 }

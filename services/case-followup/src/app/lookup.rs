@@ -1,25 +1,23 @@
 //! The owner of a found ID card, looked up in grid-registry (`FindResidentByIdNumber`). While
 //! grid-registry cannot be reached the item keeps its lookup PENDING and a background task tries
 //! again with growing waits; the item itself is stored before any lookup, so it is never lost.
+//! The retry is a queue of its own until it moves onto the platform's jobs: a worker calls
+//! [`Core::retry_pending_lookups`].
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pingan_platform::ApiError;
+use pingan_platform::audit::Audit;
 use pingan_proto::followup::v1::{FoundItem, FoundItemStatus, Owner, OwnerSource, RegistryLookup};
 use pingan_proto::grid::v1::grid_registry_service_client::GridRegistryServiceClient;
 use pingan_proto::grid::v1::{FindResidentByIdNumberRequest, LookupPurpose, OfficerRole};
 
-use crate::Core;
+use super::Core;
 use crate::domain::ts;
-use crate::events::{AuditEntry, service_actor};
+use crate::events::service_actor;
 use crate::store::FoundPii;
-
-/// Deadline of one lookup call.
-pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(3);
-/// How often the background task looks for pending lookups.
-pub const RETRY_POLL: Duration = Duration::from_secs(1);
 
 /// What grid-registry answered.
 #[derive(Debug, Clone)]
@@ -32,10 +30,11 @@ pub enum LookupResult {
     Unavailable(String),
 }
 
-/// Wait before lookup attempt `attempts + 1`: 15 s doubling up to 10 min.
-pub fn retry_wait(attempts: i32) -> chrono::Duration {
-    let exponent = u32::try_from(attempts.clamp(1, 10) - 1).unwrap_or(0);
-    chrono::Duration::seconds((15_i64 << exponent).min(600))
+/// Wait before lookup attempt `attempts + 1`: `initial` doubling up to `max`.
+pub fn retry_wait(attempts: i32, initial: Duration, max: Duration) -> chrono::Duration {
+    let exponent = u32::try_from(attempts.clamp(1, 20) - 1).unwrap_or(0);
+    let wait = initial.saturating_mul(1_u32 << exponent).min(max);
+    chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX)
 }
 
 impl Core {
@@ -51,10 +50,10 @@ impl Core {
             reason: "拾获身份证归还失主".to_owned(),
             reference_id: found_item_id.to_owned(),
         });
-        request.set_timeout(LOOKUP_TIMEOUT);
+        request.set_timeout(self.config.lookup_timeout);
         let mut client = GridRegistryServiceClient::new(channel);
         let call = client.find_resident_by_id_number(request);
-        let response = match tokio::time::timeout(LOOKUP_TIMEOUT, call).await {
+        let response = match tokio::time::timeout(self.config.lookup_timeout, call).await {
             Err(_) => return LookupResult::Unavailable("grid-registry timed out".into()),
             Ok(Err(status)) if status.code() == tonic::Code::NotFound => {
                 return LookupResult::NotFound;
@@ -140,14 +139,22 @@ impl Core {
                 tracing::warn!(found_item_id = %item.found_item_id, error = %why,
                     attempts = item.registry_lookup_attempts, "owner lookup pending");
                 item.registry_lookup = RegistryLookup::Pending as i32;
-                (None, Some(now + retry_wait(item.registry_lookup_attempts)))
+                let wait = retry_wait(
+                    item.registry_lookup_attempts,
+                    self.config.lookup_retry_initial,
+                    self.config.lookup_retry_max,
+                );
+                (None, Some(now + wait))
             }
         }
     }
 
     /// Retries the pending lookups that are due; returns how many were resolved.
     pub async fn retry_pending_lookups(&self) -> Result<usize, ApiError> {
-        let due = self.store.pending_lookups(self.now(), 20).await?;
+        let due = self
+            .store
+            .pending_lookups(self.now(), self.config.lookup_batch)
+            .await?;
         let mut resolved = 0;
         for found_item_id in due {
             let Some(sealed) = self.store.found_id_number(&found_item_id).await? else {
@@ -155,7 +162,7 @@ impl Core {
             };
             let id_number = self.open(&sealed)?;
             let result = self.find_owner(&id_number, &found_item_id).await;
-            let mut tx = self.context.db.begin().await?;
+            let mut tx = self.context.db.begin_write().await?;
             let Some((mut item, _, _)) = self
                 .store
                 .found_item_for_update(&mut tx, &found_item_id)
@@ -183,28 +190,20 @@ impl Core {
                 .await?;
             if next.is_none() {
                 resolved += 1;
-                let station = item
-                    .custody
-                    .as_ref()
-                    .map(|c| c.station_id.clone())
-                    .unwrap_or_default();
-                self.audit(
-                    &mut tx,
-                    AuditEntry {
-                        actor: service_actor(),
-                        action: "followup.OwnerLookup",
-                        resource_type: "found_item",
-                        resource_id: &item.found_item_id,
-                        station_id: &station,
-                        detail: format!(
-                            "registry lookup of {} after {} attempts: {}",
-                            item.id_number_masked,
-                            item.registry_lookup_attempts,
-                            if found { "owner found" } else { "no resident" }
-                        ),
-                    },
+                let audit = Audit::new(
+                    service_actor(),
+                    "followup.OwnerLookup",
+                    "found_item",
+                    &item.found_item_id,
                 )
-                .await?;
+                .station(super::lostfound::station_of(&item))
+                .detail(format!(
+                    "registry lookup of {} after {} attempts: {}",
+                    item.id_number_masked,
+                    item.registry_lookup_attempts,
+                    if found { "owner found" } else { "no resident" }
+                ));
+                self.audit(&mut tx, audit).await?;
             }
             self.context.outbox.commit(tx).await?;
         }
@@ -220,9 +219,10 @@ pub fn spawn_retry_worker(core: &Arc<Core>) {
         tracing::warn!("no runtime: pending owner lookups are not retried in this process");
         return;
     };
+    let poll = core.config.lookup_poll;
     runtime.spawn(async move {
         loop {
-            tokio::time::sleep(RETRY_POLL).await;
+            tokio::time::sleep(poll).await;
             let Some(core) = weak.upgrade() else {
                 break;
             };
@@ -239,9 +239,10 @@ mod tests {
 
     #[test]
     fn retries_back_off_to_ten_minutes() {
-        assert_eq!(retry_wait(1), chrono::Duration::seconds(15));
-        assert_eq!(retry_wait(2), chrono::Duration::seconds(30));
-        assert_eq!(retry_wait(9), chrono::Duration::seconds(600));
-        assert_eq!(retry_wait(100), chrono::Duration::seconds(600));
+        let wait = |n| retry_wait(n, Duration::from_secs(15), Duration::from_secs(600));
+        assert_eq!(wait(1), chrono::Duration::seconds(15));
+        assert_eq!(wait(2), chrono::Duration::seconds(30));
+        assert_eq!(wait(9), chrono::Duration::seconds(600));
+        assert_eq!(wait(100), chrono::Duration::seconds(600));
     }
 }

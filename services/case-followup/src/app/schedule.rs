@@ -1,78 +1,21 @@
-//! Events: the revisit scheduler fed by `pingan.dispatch.v1.DispatchClosed`, and the outbox
-//! producers (follow-up events for the incident timeline, audit records for complaints-audit).
-
-use std::sync::Arc;
+//! Scheduling revisits: the first one when a dispatch closes (by the revisit policy), the next
+//! ones when an officer asks for another; each announced to the incident timeline.
 
 use chrono::{DateTime, Utc};
-use pingan_platform::events::EventHandler;
+use pingan_platform::ApiError;
+use pingan_platform::audit::Audit;
 use pingan_platform::storage::Tx;
-use pingan_platform::{ApiError, trace_context};
-use pingan_proto::audit::v1::{AuditOutcome, AuditRecord};
 use pingan_proto::common::v1::Actor;
 use pingan_proto::dispatch::v1::{DispatchClosed, Disposition};
-use pingan_proto::events::v1::EventEnvelope;
-use pingan_proto::followup::v1::{
-    PartyRole, Revisit, RevisitCompleted, RevisitScheduled, RevisitStatus,
-};
-use prost::Message;
+use pingan_proto::followup::v1::{Revisit, RevisitCompleted, RevisitScheduled, RevisitStatus};
 
-use crate::Core;
+use super::Core;
+use super::mediation::contact_party;
 use crate::domain::policy::ClosedIncident;
 use crate::domain::{from_ts, new_id, ts};
-
-/// The actor of what the service does by itself.
-pub fn service_actor() -> Actor {
-    Actor {
-        subject: crate::SHORT_NAME.to_owned(),
-        role: "service".to_owned(),
-        display_name: String::new(),
-    }
-}
-
-/// What an audit record says.
-#[derive(Debug, Clone)]
-pub struct AuditEntry<'a> {
-    /// Who.
-    pub actor: Actor,
-    /// What, e.g. "followup.RegisterFoundItem".
-    pub action: &'a str,
-    /// Type of the record, e.g. "found_item".
-    pub resource_type: &'a str,
-    /// Id of the record.
-    pub resource_id: &'a str,
-    /// Station of the record.
-    pub station_id: &'a str,
-    /// Masked detail only.
-    pub detail: String,
-}
+use crate::events::service_actor;
 
 impl Core {
-    /// Enqueues an audit record in `tx` (routed to complaints-audit).
-    pub async fn audit(&self, tx: &mut Tx, entry: AuditEntry<'_>) -> Result<(), ApiError> {
-        let trace_id = trace_context::current_headers()
-            .get("traceparent")
-            .and_then(|tp| tp.split('-').nth(1).map(str::to_owned))
-            .unwrap_or_default();
-        let record = AuditRecord {
-            actor: Some(entry.actor),
-            action: entry.action.to_owned(),
-            resource_type: entry.resource_type.to_owned(),
-            resource_id: entry.resource_id.to_owned(),
-            occurred_at: Some(ts(self.now())),
-            trace_id,
-            source_service: crate::SHORT_NAME.to_owned(),
-            outcome: AuditOutcome::Success as i32,
-            station_id: entry.station_id.to_owned(),
-            detail: pingan_platform::pii::scrub(&entry.detail),
-            client: String::new(),
-        };
-        self.context
-            .outbox
-            .enqueue(tx, entry.resource_id, &record)
-            .await?;
-        Ok(())
-    }
-
     /// Stores a new revisit once per incident and sequence, and announces it. Returns false when
     /// one was already scheduled (a redelivered close, a repeated request).
     pub async fn schedule_revisit(
@@ -101,21 +44,18 @@ impl Core {
             .outbox
             .enqueue(tx, &revisit.incident_id, &event)
             .await?;
-        self.audit(
-            tx,
-            AuditEntry {
-                actor,
-                action: "followup.ScheduleRevisit",
-                resource_type: "revisit",
-                resource_id: &revisit.revisit_id,
-                station_id: &revisit.station_id,
-                detail: format!(
-                    "incident {} sequence {} rule {}",
-                    revisit.incident_id, revisit.sequence, revisit.policy_rule_id
-                ),
-            },
+        let audit = Audit::new(
+            actor,
+            "followup.ScheduleRevisit",
+            "revisit",
+            &revisit.revisit_id,
         )
-        .await?;
+        .station(&revisit.station_id)
+        .detail(format!(
+            "incident {} sequence {} rule {}",
+            revisit.incident_id, revisit.sequence, revisit.policy_rule_id
+        ));
+        self.audit(tx, audit).await?;
         crate::metrics::revisit_scheduled(revisit.reason);
         tracing::info!(
             revisit_id = %revisit.revisit_id,
@@ -205,11 +145,7 @@ impl Core {
             .latest_mediation(tx, &revisit.incident_id)
             .await?
         {
-            let chosen = mediation
-                .parties
-                .iter()
-                .position(|p| p.role == PartyRole::Caller as i32)
-                .unwrap_or(0);
+            let chosen = contact_party(&mediation);
             if let Some(party) = mediation.parties.get(chosen) {
                 revisit.contact_name = party.name.clone();
                 revisit.contact_phone_masked = party.phone_masked.clone();
@@ -227,36 +163,5 @@ impl Core {
             .schedule_revisit(tx, &revisit, phone_enc, service_actor())
             .await?;
         Ok(scheduled.then_some(revisit))
-    }
-}
-
-/// `pingan.dispatch.v1.DispatchClosed` → a revisit, once per incident.
-pub struct DispatchClosedHandler {
-    core: Arc<Core>,
-}
-
-impl DispatchClosedHandler {
-    /// The handler over the service's core.
-    pub fn new(core: Arc<Core>) -> Self {
-        Self { core }
-    }
-}
-
-#[tonic::async_trait]
-impl EventHandler for DispatchClosedHandler {
-    async fn handle(&self, tx: &mut Tx, event: &EventEnvelope) -> Result<(), ApiError> {
-        let payload = event
-            .payload
-            .as_ref()
-            .map(|p| p.value.as_slice())
-            .unwrap_or_default();
-        let closed = DispatchClosed::decode(payload).map_err(|err| {
-            ApiError::invalid("event.payload", format!("not a DispatchClosed: {err}"))
-        })?;
-        let event_time = event.occurred_at.as_ref().and_then(from_ts);
-        self.core
-            .on_dispatch_closed(tx, &closed, event_time)
-            .await?;
-        Ok(())
     }
 }
