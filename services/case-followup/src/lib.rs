@@ -14,6 +14,9 @@ pub mod store;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use pingan_platform::service::{
+    BuildError, GrpcService, Service, ServiceConfig, ServiceParts, Worker,
+};
 use pingan_platform::{ApiError, Migrations, ServiceContext};
 use pingan_proto::followup::v1::case_followup_service_server::CaseFollowupServiceServer;
 
@@ -99,12 +102,26 @@ impl Core {
     }
 }
 
-/// The tonic service, ready to mount on a [`pingan_platform::server::ServiceHost`]. Also starts
-/// the background owner lookup, which ends when the service is dropped.
+/// The tonic service, ready to mount on a [`pingan_platform::server::ServiceHost`]; the
+/// background owner lookup is a separate [`lookup_worker`] the host runs.
 pub fn service(context: &ServiceContext) -> CaseFollowupServiceServer<CaseFollowupApi> {
-    let core = Arc::new(Core::new(context.clone()));
-    lookup::spawn_retry_worker(&core);
-    CaseFollowupServiceServer::new(CaseFollowupApi::new(core))
+    CaseFollowupServiceServer::new(CaseFollowupApi::new(Arc::new(Core::new(context.clone()))))
+}
+
+/// Retries pending owner lookups every [`lookup::RETRY_POLL`] while the host runs.
+pub fn lookup_worker(core: Arc<Core>) -> Worker {
+    Worker::every(
+        "case-followup-owner-lookup",
+        lookup::RETRY_POLL,
+        move || {
+            let core = core.clone();
+            async move {
+                if let Err(err) = core.retry_pending_lookups().await {
+                    tracing::warn!(error = %err, "retrying pending owner lookups failed");
+                }
+            }
+        },
+    )
 }
 
 /// The service's inbox, with a handler for each event type routed to it.
@@ -114,4 +131,40 @@ pub fn event_sink(context: &ServiceContext) -> pingan_platform::events::ServiceS
         DISPATCH_CLOSED,
         Arc::new(events::DispatchClosedHandler::new(core)),
     )
+}
+
+/// case-followup as the host sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct CaseFollowupService;
+
+/// The entry of case-followup in the host's table.
+pub static SERVICE: CaseFollowupService = CaseFollowupService;
+
+impl Service for CaseFollowupService {
+    fn short_name(&self) -> &'static str {
+        SHORT_NAME
+    }
+
+    fn grpc_name(&self) -> &'static str {
+        <CaseFollowupServiceServer<CaseFollowupApi> as tonic::server::NamedService>::NAME
+    }
+
+    fn migrations(&self) -> &'static Migrations {
+        &MIGRATIONS
+    }
+
+    fn build(
+        &self,
+        context: &ServiceContext,
+        _config: &ServiceConfig,
+    ) -> Result<ServiceParts, BuildError> {
+        let core = Arc::new(Core::new(context.clone()));
+        Ok(ServiceParts::new(
+            GrpcService::new(CaseFollowupServiceServer::new(CaseFollowupApi::new(
+                core.clone(),
+            ))),
+            event_sink(context),
+        )
+        .with_worker(lookup_worker(core)))
+    }
 }
