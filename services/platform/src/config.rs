@@ -530,9 +530,9 @@ mod tests {
             listen = "0.0.0.0:7"
             [server]
             shutdown_grace = "3s"
+            request-timeout = "9s"
             [pii]
             key = "k"
-            request-timeout = "9s"
             [pool]
             database-max-connections = 4
             [peers]
