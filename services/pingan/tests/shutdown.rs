@@ -32,7 +32,13 @@ fn channel(endpoint: &str) -> Channel {
 /// Starts `pingan dev` on `data_dir` and returns it with its endpoint.
 async fn start_dev(data_dir: &Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pingan"))
-        .args(["dev", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"])
+        .args([
+            "dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ])
         .args(["--shutdown-grace", "10s"])
         .arg("--data-dir")
         .arg(data_dir)
@@ -137,7 +143,10 @@ async fn assert_incidents_exist(endpoint: &str, token: Option<&str>, incidents: 
                 token,
             ))
             .await;
-        assert!(found.is_ok(), "answered incident {incident_id} kept: {found:?}");
+        assert!(
+            found.is_ok(),
+            "answered incident {incident_id} kept: {found:?}"
+        );
     }
 }
 
@@ -168,7 +177,10 @@ async fn dev_drains_a_stream_of_calls_on_sigterm_and_keeps_every_answered_one() 
     sigterm(&child).await;
     let status = exit_within(&mut child, Duration::from_secs(15)).await;
     assert!(status.success(), "clean exit after SIGTERM, got {status}");
-    assert!(stopping.elapsed() < Duration::from_secs(12), "within the grace period");
+    assert!(
+        stopping.elapsed() < Duration::from_secs(12),
+        "within the grace period"
+    );
 
     let mut answered = Vec::new();
     for caller in callers {
@@ -179,7 +191,11 @@ async fn dev_drains_a_stream_of_calls_on_sigterm_and_keeps_every_answered_one() 
     let (mut child, endpoint) = start_dev(&data_dir).await;
     assert_incidents_exist(&endpoint, None, &answered).await;
     sigterm(&child).await;
-    assert!(exit_within(&mut child, Duration::from_secs(15)).await.success());
+    assert!(
+        exit_within(&mut child, Duration::from_secs(15))
+            .await
+            .success()
+    );
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 
@@ -265,7 +281,12 @@ async fn serve_finishes_a_slow_call_after_sigterm_on_postgres_and_redis() {
     };
     let token = TokenIssuer::new(secret.as_bytes(), "pingan")
         .expect("issuer")
-        .issue("shutdown-test", &[Role::CommandCenter], &[], Duration::from_secs(600))
+        .issue(
+            "shutdown-test",
+            &[Role::CommandCenter],
+            &[],
+            Duration::from_secs(600),
+        )
         .expect("token");
 
     let (mut child, endpoint) = serve.start().await;
@@ -286,16 +307,26 @@ async fn serve_finishes_a_slow_call_after_sigterm_on_postgres_and_redis() {
 
     let (answer, answered_at) = slow.await.expect("caller");
     let answer = answer.expect("the in-flight call completes OK after SIGTERM");
-    assert!(answered_at > stopping, "the call was still in flight at SIGTERM");
+    assert!(
+        answered_at > stopping,
+        "the call was still in flight at SIGTERM"
+    );
     let status = exit_within(&mut child, Duration::from_secs(20)).await;
     assert!(status.success(), "clean exit after SIGTERM, got {status}");
-    assert!(stopping.elapsed() < Duration::from_secs(16), "within the grace period");
+    assert!(
+        stopping.elapsed() < Duration::from_secs(16),
+        "within the grace period"
+    );
 
     let incident_id = answer.into_inner().incident_id;
     let (mut child, endpoint) = serve.start().await;
     assert_incidents_exist(&endpoint, Some(&token), &[incident_id]).await;
     sigterm(&child).await;
-    assert!(exit_within(&mut child, Duration::from_secs(20)).await.success());
+    assert!(
+        exit_within(&mut child, Duration::from_secs(20))
+            .await
+            .success()
+    );
     let _ = std::fs::remove_file(&config);
     database.cleanup().await;
 }
