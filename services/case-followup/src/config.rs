@@ -12,31 +12,34 @@ use pingan_platform::config::parse_duration;
 pub struct FollowupConfig {
     /// Revisit policy file (JSON); the policy shipped with the service when unset.
     #[arg(
+        id = "followup_revisit_policy",
         long = "followup-revisit-policy",
         env = "PINGAN_FOLLOWUP_REVISIT_POLICY"
     )]
     pub revisit_policy: Option<PathBuf>,
     /// Deadline of one owner lookup in grid-registry.
-    #[arg(long = "followup-lookup-timeout", env = "PINGAN_FOLLOWUP_LOOKUP_TIMEOUT", default_value = "3s", value_parser = parse_duration)]
+    #[arg(id = "followup_lookup_timeout", long = "followup-lookup-timeout", env = "PINGAN_FOLLOWUP_LOOKUP_TIMEOUT", default_value = "3s", value_parser = parse_duration)]
     pub lookup_timeout: Duration,
     /// How often pending owner lookups are looked at.
-    #[arg(long = "followup-lookup-poll", env = "PINGAN_FOLLOWUP_LOOKUP_POLL", default_value = "1s", value_parser = parse_duration)]
+    #[arg(id = "followup_lookup_poll", long = "followup-lookup-poll", env = "PINGAN_FOLLOWUP_LOOKUP_POLL", default_value = "1s", value_parser = parse_duration)]
     pub lookup_poll: Duration,
     /// Pending owner lookups retried per poll.
     #[arg(
+        id = "followup_lookup_batch",
         long = "followup-lookup-batch",
         env = "PINGAN_FOLLOWUP_LOOKUP_BATCH",
         default_value_t = 20
     )]
     pub lookup_batch: i64,
     /// Wait before the second lookup attempt (doubles per attempt).
-    #[arg(long = "followup-lookup-retry-initial", env = "PINGAN_FOLLOWUP_LOOKUP_RETRY_INITIAL", default_value = "15s", value_parser = parse_duration)]
+    #[arg(id = "followup_lookup_retry_initial", long = "followup-lookup-retry-initial", env = "PINGAN_FOLLOWUP_LOOKUP_RETRY_INITIAL", default_value = "15s", value_parser = parse_duration)]
     pub lookup_retry_initial: Duration,
     /// Longest wait between lookup attempts; lookups are retried forever.
-    #[arg(long = "followup-lookup-retry-max", env = "PINGAN_FOLLOWUP_LOOKUP_RETRY_MAX", default_value = "10m", value_parser = parse_duration)]
+    #[arg(id = "followup_lookup_retry_max", long = "followup-lookup-retry-max", env = "PINGAN_FOLLOWUP_LOOKUP_RETRY_MAX", default_value = "10m", value_parser = parse_duration)]
     pub lookup_retry_max: Duration,
     /// Page size of listings when the request gives none.
     #[arg(
+        id = "followup_default_page",
         long = "followup-default-page",
         env = "PINGAN_FOLLOWUP_DEFAULT_PAGE",
         default_value_t = 50
@@ -44,6 +47,7 @@ pub struct FollowupConfig {
     pub default_page: i64,
     /// Largest page size of listings.
     #[arg(
+        id = "followup_max_page",
         long = "followup-max-page",
         env = "PINGAN_FOLLOWUP_MAX_PAGE",
         default_value_t = 500

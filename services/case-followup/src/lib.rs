@@ -15,6 +15,9 @@ pub mod store;
 
 use std::sync::Arc;
 
+use pingan_platform::service::{
+    BuildError, GrpcService, Service, ServiceConfig, ServiceParts, SettingsSpec, Worker,
+};
 use pingan_platform::{Migrations, ServiceContext};
 use pingan_proto::followup::v1::case_followup_service_server::CaseFollowupServiceServer;
 
@@ -36,12 +39,26 @@ pub static MIGRATIONS: Migrations = Migrations {
     sqlite: &SQLITE_MIGRATIONS,
 };
 
-/// The tonic service, ready to mount on a [`pingan_platform::server::ServiceHost`]. Also starts
-/// the background owner lookup, which ends when the service is dropped.
+/// The tonic service, ready to mount on a [`pingan_platform::server::ServiceHost`]; the
+/// background owner lookup is a separate [`lookup_worker`] the host runs.
 pub fn service(context: &ServiceContext) -> CaseFollowupServiceServer<CaseFollowupApi> {
-    let core = Arc::new(Core::new(context.clone()));
-    app::lookup::spawn_retry_worker(&core);
-    CaseFollowupServiceServer::new(CaseFollowupApi::new(core))
+    CaseFollowupServiceServer::new(CaseFollowupApi::new(Arc::new(Core::new(context.clone()))))
+}
+
+/// Retries pending owner lookups every poll interval while the host runs.
+pub fn lookup_worker(core: Arc<Core>) -> Worker {
+    Worker::every(
+        "case-followup-owner-lookup",
+        core.config.lookup_poll,
+        move || {
+            let core = core.clone();
+            async move {
+                if let Err(err) = core.retry_pending_lookups().await {
+                    tracing::warn!(error = %err, "retrying pending owner lookups failed");
+                }
+            }
+        },
+    )
 }
 
 /// The service's inbox, with a handler for each event type routed to it.
@@ -51,4 +68,45 @@ pub fn event_sink(context: &ServiceContext) -> pingan_platform::events::ServiceS
         DISPATCH_CLOSED,
         Arc::new(events::DispatchClosedHandler::new(core)),
     )
+}
+
+/// case-followup as the host sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct CaseFollowupService;
+
+/// The entry of case-followup in the host's table.
+pub static SERVICE: CaseFollowupService = CaseFollowupService;
+
+impl Service for CaseFollowupService {
+    fn short_name(&self) -> &'static str {
+        SHORT_NAME
+    }
+
+    fn grpc_name(&self) -> &'static str {
+        <CaseFollowupServiceServer<CaseFollowupApi> as tonic::server::NamedService>::NAME
+    }
+
+    fn migrations(&self) -> &'static Migrations {
+        &MIGRATIONS
+    }
+
+    fn settings(&self) -> Option<SettingsSpec> {
+        Some(SettingsSpec::of::<config::FollowupConfig>(SHORT_NAME))
+    }
+
+    fn build(
+        &self,
+        context: &ServiceContext,
+        config: &ServiceConfig,
+    ) -> Result<ServiceParts, BuildError> {
+        let settings = config.get_or_default::<config::FollowupConfig>();
+        let core = Arc::new(Core::with_config(context.clone(), settings));
+        Ok(ServiceParts::new(
+            GrpcService::new(CaseFollowupServiceServer::new(CaseFollowupApi::new(
+                core.clone(),
+            ))),
+            event_sink(context),
+        )
+        .with_worker(lookup_worker(core)))
+    }
 }

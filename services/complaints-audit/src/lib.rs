@@ -19,6 +19,9 @@ pub mod validate;
 
 use std::sync::Arc;
 
+use pingan_platform::service::{
+    BuildError, GrpcService, Service, ServiceConfig, ServiceParts, Worker,
+};
 use pingan_platform::{Migrations, ServiceContext};
 use pingan_proto::audit::v1::complaints_audit_service_server::ComplaintsAuditServiceServer;
 
@@ -38,8 +41,7 @@ pub static MIGRATIONS: Migrations = Migrations {
 };
 
 /// The tonic service, ready to mount on a [`pingan_platform::server::ServiceHost`]; settings
-/// from the environment. Starts the background worker (pending evidence, audit retention),
-/// which stops when the service is dropped.
+/// from the environment. The background work is a separate [`evidence_worker`] the host runs.
 pub fn service(context: &ServiceContext) -> ComplaintsAuditServiceServer<ComplaintsAuditApi> {
     service_with(context, Settings::from_env())
 }
@@ -49,10 +51,30 @@ pub fn service_with(
     context: &ServiceContext,
     settings: Settings,
 ) -> ComplaintsAuditServiceServer<ComplaintsAuditApi> {
-    let interval = settings.worker_interval;
-    let core = Arc::new(core::Core::new(context.clone(), settings));
-    evidence::spawn_worker(Arc::downgrade(&core), interval);
-    ComplaintsAuditServiceServer::new(ComplaintsAuditApi::new(core))
+    ComplaintsAuditServiceServer::new(ComplaintsAuditApi::new(Arc::new(core::Core::new(
+        context.clone(),
+        settings,
+    ))))
+}
+
+/// The background work (pending evidence every `worker_interval`, audit retention hourly) while
+/// the host runs; the round in hand is finished on shutdown.
+pub fn evidence_worker(core: Arc<core::Core>) -> Worker {
+    let interval = core.settings.worker_interval;
+    Worker::new("complaints-audit-evidence", move |shutdown| async move {
+        let mut last_prune: Option<tokio::time::Instant> = None;
+        while !shutdown.sleep(interval).await {
+            if let Err(err) = evidence::complete_pending(&core).await {
+                tracing::warn!(error = %err, "pending evidence round failed");
+            }
+            if last_prune.is_none_or(|at| at.elapsed() > std::time::Duration::from_secs(3600)) {
+                if let Err(err) = audit_log::apply_retention(&core).await {
+                    tracing::warn!(error = %err, "audit retention failed");
+                }
+                last_prune = Some(tokio::time::Instant::now());
+            }
+        }
+    })
 }
 
 /// The service's inbox, with a handler for each event type routed to it.
@@ -61,4 +83,41 @@ pub fn event_sink(context: &ServiceContext) -> pingan_platform::events::ServiceS
         context.clone(),
         Settings::from_env(),
     )))
+}
+
+/// complaints-audit as the host sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct ComplaintsAuditService;
+
+/// The entry of complaints-audit in the host's table.
+pub static SERVICE: ComplaintsAuditService = ComplaintsAuditService;
+
+impl Service for ComplaintsAuditService {
+    fn short_name(&self) -> &'static str {
+        SHORT_NAME
+    }
+
+    fn grpc_name(&self) -> &'static str {
+        <ComplaintsAuditServiceServer<ComplaintsAuditApi> as tonic::server::NamedService>::NAME
+    }
+
+    fn migrations(&self) -> &'static Migrations {
+        &MIGRATIONS
+    }
+
+    fn build(
+        &self,
+        context: &ServiceContext,
+        _config: &ServiceConfig,
+    ) -> Result<ServiceParts, BuildError> {
+        // Settings still come from the environment (`Settings::from_env`), as before.
+        let core = Arc::new(core::Core::new(context.clone(), Settings::from_env()));
+        Ok(ServiceParts::new(
+            GrpcService::new(ComplaintsAuditServiceServer::new(ComplaintsAuditApi::new(
+                core.clone(),
+            ))),
+            event_sink(context),
+        )
+        .with_worker(evidence_worker(core)))
+    }
 }

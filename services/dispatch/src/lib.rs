@@ -23,6 +23,7 @@ pub mod store;
 pub mod timers;
 pub mod units;
 
+use pingan_platform::service::{BuildError, GrpcService, Service, ServiceConfig, ServiceParts};
 use pingan_platform::{Migrations, ServiceContext};
 use pingan_proto::dispatch::v1::dispatch_service_server::DispatchServiceServer;
 
@@ -58,4 +59,41 @@ pub fn runtime(context: &ServiceContext) -> std::sync::Arc<Runtime> {
 /// sends events).
 pub fn event_sink(context: &ServiceContext) -> pingan_platform::events::ServiceSink {
     pingan_platform::events::ServiceSink::new(context.db.clone(), context.clock.clone())
+}
+
+/// dispatch as the host sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct DispatchService;
+
+/// The entry of dispatch in the host's table.
+pub static SERVICE: DispatchService = DispatchService;
+
+impl Service for DispatchService {
+    fn short_name(&self) -> &'static str {
+        SHORT_NAME
+    }
+
+    fn grpc_name(&self) -> &'static str {
+        <DispatchServiceServer<DispatchApi> as tonic::server::NamedService>::NAME
+    }
+
+    fn migrations(&self) -> &'static Migrations {
+        &MIGRATIONS
+    }
+
+    fn uses_redis(&self) -> bool {
+        true
+    }
+
+    fn build(
+        &self,
+        context: &ServiceContext,
+        _config: &ServiceConfig,
+    ) -> Result<ServiceParts, BuildError> {
+        // Settings and the clock ticker still come from `Runtime::for_context` (env, own task).
+        Ok(ServiceParts::new(
+            GrpcService::new(service(context)),
+            event_sink(context),
+        ))
+    }
 }

@@ -9,6 +9,9 @@ pub mod grpc;
 pub mod notify;
 pub mod store;
 
+use pingan_platform::service::{
+    BuildError, GrpcService, Service, ServiceConfig, ServiceParts, Worker,
+};
 use pingan_platform::{Migrations, ServiceContext};
 use pingan_proto::grid::v1::grid_registry_service_server::GridRegistryServiceServer;
 
@@ -30,21 +33,58 @@ pub static MIGRATIONS: Migrations = Migrations {
 };
 
 /// The tonic service, ready to mount on a [`pingan_platform::server::ServiceHost`]. The spatial
-/// index is loaded in the background now (or on the first call if the database is not ready).
+/// index loads on the first call, or earlier through [`warm_up_worker`].
 pub fn service(context: &ServiceContext) -> GridRegistryServiceServer<GridRegistryApi> {
-    let api = GridRegistryApi::new(context.clone());
-    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-        let warm = api.clone();
-        runtime.spawn(async move {
-            if let Err(err) = warm.warm_up().await {
+    GridRegistryServiceServer::new(GridRegistryApi::new(context.clone()))
+}
+
+/// Loads the spatial index in the background once the host runs (given up on shutdown).
+pub fn warm_up_worker(api: GridRegistryApi) -> Worker {
+    Worker::new("grid-registry-warm-up", move |shutdown| async move {
+        tokio::select! {
+            () = shutdown.signalled() => {}
+            result = api.warm_up() => if let Err(err) = result {
                 tracing::warn!(error = %err, "grid index not loaded yet; retried on first use");
             }
-        });
-    }
-    GridRegistryServiceServer::new(api)
+        }
+    })
 }
 
 /// The service's inbox, with a handler for each event type routed to it.
 pub fn event_sink(context: &ServiceContext) -> pingan_platform::events::ServiceSink {
     pingan_platform::events::ServiceSink::new(context.db.clone(), context.clock.clone())
+}
+
+/// grid-registry as the host sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct GridRegistryService;
+
+/// The entry of grid-registry in the host's table.
+pub static SERVICE: GridRegistryService = GridRegistryService;
+
+impl Service for GridRegistryService {
+    fn short_name(&self) -> &'static str {
+        SHORT_NAME
+    }
+
+    fn grpc_name(&self) -> &'static str {
+        <GridRegistryServiceServer<GridRegistryApi> as tonic::server::NamedService>::NAME
+    }
+
+    fn migrations(&self) -> &'static Migrations {
+        &MIGRATIONS
+    }
+
+    fn build(
+        &self,
+        context: &ServiceContext,
+        _config: &ServiceConfig,
+    ) -> Result<ServiceParts, BuildError> {
+        let api = GridRegistryApi::new(context.clone());
+        Ok(ServiceParts::new(
+            GrpcService::new(GridRegistryServiceServer::new(api.clone())),
+            event_sink(context),
+        )
+        .with_worker(warm_up_worker(api)))
+    }
 }

@@ -21,6 +21,9 @@ pub mod timeline;
 
 use std::sync::Arc;
 
+use pingan_platform::service::{
+    BuildError, GrpcService, Service, ServiceConfig, ServiceParts, SettingsSpec, Worker,
+};
 use pingan_platform::{Migrations, ServiceContext};
 use pingan_proto::intake::v1::intake_service_server::IntakeServiceServer;
 
@@ -40,10 +43,10 @@ pub static MIGRATIONS: Migrations = Migrations {
     sqlite: &SQLITE_MIGRATIONS,
 };
 
-/// The tonic service, ready to mount on a [`pingan_platform::server::ServiceHost`], with its
-/// background completer running while the service is mounted (settings from `PINGAN_INTAKE_*`).
+/// The tonic service, ready to mount on a [`pingan_platform::server::ServiceHost`], with the
+/// default settings; the completer is a separate [`completer_worker`] the host runs.
 pub fn service(context: &ServiceContext) -> IntakeServiceServer<IntakeApi> {
-    service_with(context, IntakeSettings::from_env())
+    service_with(context, IntakeSettings::default())
 }
 
 /// [`service`] with explicit settings.
@@ -51,10 +54,22 @@ pub fn service_with(
     context: &ServiceContext,
     settings: IntakeSettings,
 ) -> IntakeServiceServer<IntakeApi> {
-    let api = IntakeApi::new(context.clone(), settings.clone());
+    IntakeServiceServer::new(IntakeApi::new(context.clone(), settings))
+}
+
+/// The background completer as a host worker: a round every `completer_interval`, the round in
+/// hand finished on shutdown.
+pub fn completer_worker(context: &ServiceContext, settings: IntakeSettings) -> Worker {
     let interval = settings.completer_interval;
-    Completer::new(context, settings).spawn(api.liveness(), interval);
-    IntakeServiceServer::new(api)
+    let completer = Completer::new(context, settings);
+    Worker::every("intake-completer", interval, move || {
+        let completer = completer.clone();
+        async move {
+            if let Err(err) = completer.run_once().await {
+                tracing::debug!(error = %err, "completer round failed");
+            }
+        }
+    })
 }
 
 /// The service's inbox, with a handler for each event type routed to it.
@@ -64,4 +79,40 @@ pub fn event_sink(context: &ServiceContext) -> pingan_platform::events::ServiceS
         pingan_platform::events::ServiceSink::new(context.db.clone(), context.clock.clone()),
         |sink, event_type| sink.on(event_type, handler.clone()),
     )
+}
+
+/// Intake as the host sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct IntakeService;
+
+/// The entry of intake in the host's table.
+pub static SERVICE: IntakeService = IntakeService;
+
+impl Service for IntakeService {
+    fn short_name(&self) -> &'static str {
+        SHORT_NAME
+    }
+
+    fn grpc_name(&self) -> &'static str {
+        <IntakeServiceServer<IntakeApi> as tonic::server::NamedService>::NAME
+    }
+
+    fn migrations(&self) -> &'static Migrations {
+        &MIGRATIONS
+    }
+
+    fn settings(&self) -> Option<SettingsSpec> {
+        Some(SettingsSpec::of::<IntakeSettings>(SHORT_NAME))
+    }
+
+    fn build(
+        &self,
+        context: &ServiceContext,
+        config: &ServiceConfig,
+    ) -> Result<ServiceParts, BuildError> {
+        let settings = config.get_or_default::<IntakeSettings>();
+        let grpc = GrpcService::new(service_with(context, settings.clone()));
+        Ok(ServiceParts::new(grpc, event_sink(context))
+            .with_worker(completer_worker(context, settings)))
+    }
 }

@@ -1,30 +1,41 @@
 //! Intake's tunables: duplicate-call matching, the deadline of every hop, and the completer.
-//! Defaults are compiled in; `PINGAN_INTAKE_*` environment variables override them.
+//! Read by the host like every setting: defaults, the `[intake]` table of the config file,
+//! `PINGAN_INTAKE_*` environment variables, `--intake-*` flags.
 
 use std::time::Duration;
 
+use clap::Args;
 use pingan_platform::config::parse_duration;
 
 /// Settings of one intake instance.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Args)]
 pub struct IntakeSettings {
     /// A call this close to an open incident may be the same event (metres).
+    #[arg(id = "intake_duplicate_radius_m", long = "intake-duplicate-radius-m", env = "PINGAN_INTAKE_DUPLICATE_RADIUS_M", default_value_t = 300.0, value_parser = parse_radius)]
     pub duplicate_radius_m: f64,
     /// ...if the open incident's first call came in at most this long before.
+    #[arg(id = "intake_duplicate_window", long = "intake-duplicate-window", env = "PINGAN_INTAKE_DUPLICATE_WINDOW", default_value = "15m", value_parser = parse_duration)]
     pub duplicate_window: Duration,
     /// Deadline of LocateGrid.
+    #[arg(id = "intake_locate_deadline", long = "intake-locate-deadline", env = "PINGAN_INTAKE_LOCATE_DEADLINE", default_value = "1s", value_parser = parse_duration)]
     pub locate_deadline: Duration,
     /// Deadline of Classify.
+    #[arg(id = "intake_classify_deadline", long = "intake-classify-deadline", env = "PINGAN_INTAKE_CLASSIFY_DEADLINE", default_value = "2s", value_parser = parse_duration)]
     pub classify_deadline: Duration,
     /// Deadline of OpenDispatch and DivertTo12345.
+    #[arg(id = "intake_route_deadline", long = "intake-route-deadline", env = "PINGAN_INTAKE_ROUTE_DEADLINE", default_value = "3s", value_parser = parse_duration)]
     pub route_deadline: Duration,
     /// How often the background completer looks for incidents waiting for a dependency.
+    #[arg(id = "intake_completer_interval", long = "intake-completer-interval", env = "PINGAN_INTAKE_COMPLETER_INTERVAL", default_value = "1s", value_parser = parse_duration)]
     pub completer_interval: Duration,
     /// First wait (on the service clock) before routing a deferred incident again; doubles.
+    #[arg(id = "intake_retry_initial", long = "intake-retry-initial", env = "PINGAN_INTAKE_RETRY_INITIAL", default_value = "2s", value_parser = parse_duration)]
     pub retry_initial: Duration,
     /// Longest wait between two routing attempts.
+    #[arg(id = "intake_retry_max", long = "intake-retry-max", env = "PINGAN_INTAKE_RETRY_MAX", default_value = "60s", value_parser = parse_duration)]
     pub retry_max: Duration,
     /// How long one routing attempt owns an incident (another replica takes over after).
+    #[arg(id = "intake_route_lease", long = "intake-route-lease", env = "PINGAN_INTAKE_ROUTE_LEASE", default_value = "30s", value_parser = parse_duration)]
     pub route_lease: Duration,
 }
 
@@ -44,39 +55,16 @@ impl Default for IntakeSettings {
     }
 }
 
-impl IntakeSettings {
-    /// Defaults overridden by `PINGAN_INTAKE_DUPLICATE_RADIUS_M`, `PINGAN_INTAKE_DUPLICATE_WINDOW`,
-    /// `PINGAN_INTAKE_LOCATE_DEADLINE`, `PINGAN_INTAKE_CLASSIFY_DEADLINE`,
-    /// `PINGAN_INTAKE_ROUTE_DEADLINE`, `PINGAN_INTAKE_COMPLETER_INTERVAL`,
-    /// `PINGAN_INTAKE_RETRY_INITIAL`, `PINGAN_INTAKE_RETRY_MAX`; invalid values are logged and ignored.
-    pub fn from_env() -> Self {
-        let mut settings = Self::default();
-        if let Some(radius) = env("DUPLICATE_RADIUS_M").and_then(|v| v.parse::<f64>().ok())
-            && radius.is_finite()
-            && radius >= 0.0
-        {
-            settings.duplicate_radius_m = radius;
-        }
-        let durations: [(&str, &mut Duration); 7] = [
-            ("DUPLICATE_WINDOW", &mut settings.duplicate_window),
-            ("LOCATE_DEADLINE", &mut settings.locate_deadline),
-            ("CLASSIFY_DEADLINE", &mut settings.classify_deadline),
-            ("ROUTE_DEADLINE", &mut settings.route_deadline),
-            ("COMPLETER_INTERVAL", &mut settings.completer_interval),
-            ("RETRY_INITIAL", &mut settings.retry_initial),
-            ("RETRY_MAX", &mut settings.retry_max),
-        ];
-        for (name, slot) in durations {
-            if let Some(text) = env(name) {
-                match parse_duration(&text) {
-                    Ok(value) => *slot = value,
-                    Err(err) => tracing::warn!(setting = name, error = %err, "ignored"),
-                }
-            }
-        }
-        settings
+fn parse_radius(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(radius) if radius.is_finite() && radius >= 0.0 => Ok(radius),
+        _ => Err(format!(
+            "invalid radius {text:?}: expected metres, e.g. 300"
+        )),
     }
+}
 
+impl IntakeSettings {
     /// The wait before routing attempt `attempts + 1`.
     pub fn retry_after(&self, attempts: u32) -> Duration {
         let exponent = attempts.saturating_sub(1).min(20);
@@ -84,10 +72,6 @@ impl IntakeSettings {
             .saturating_mul(1_u32 << exponent)
             .min(self.retry_max)
     }
-}
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(format!("PINGAN_INTAKE_{name}")).ok()
 }
 
 #[cfg(test)]
@@ -100,5 +84,24 @@ mod tests {
         assert_eq!(settings.retry_after(1), Duration::from_secs(2));
         assert_eq!(settings.retry_after(2), Duration::from_secs(4));
         assert_eq!(settings.retry_after(30), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn clap_defaults_are_the_compiled_defaults() {
+        use clap::{FromArgMatches as _, Parser as _};
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            intake: IntakeSettings,
+        }
+        let parsed = Cli::try_parse_from(["x"]).unwrap();
+        assert_eq!(parsed.intake, IntakeSettings::default());
+        let command = <Cli as clap::CommandFactory>::command();
+        let matches = command
+            .try_get_matches_from(["x", "--intake-locate-deadline", "5s"])
+            .unwrap();
+        let parsed = IntakeSettings::from_arg_matches(&matches).unwrap();
+        assert_eq!(parsed.locate_deadline, Duration::from_secs(5));
+        assert!(Cli::try_parse_from(["x", "--intake-duplicate-radius-m", "-1"]).is_err());
     }
 }

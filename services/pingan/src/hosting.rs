@@ -17,14 +17,18 @@ use tokio::net::TcpListener;
 
 use pingan_platform::auth::{Authenticator, InvalidSecret, TokenIssuer};
 use pingan_platform::clients::{Peers, ServiceCredentials};
+use pingan_platform::config::Section;
 use pingan_platform::health::Dependency;
 use pingan_platform::pii::PiiKeys;
 use pingan_platform::redis_store::RedisStore;
 use pingan_platform::server::ServiceHost;
+use pingan_platform::service::{
+    BuildError, Service, ServiceConfig, Shutdown, ShutdownSwitch, Worker, Workers,
+};
 use pingan_platform::storage::{Db, Migrations, PoolSettings, StorageError, redact_url};
 use pingan_platform::{ApiError, ServiceContext};
 
-/// One of Pingan's six services.
+/// One of Pingan's six services (the value `pingan serve <service>` and the tests name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
 pub enum ServiceKind {
     /// Calls, incidents and the incident timeline.
@@ -52,67 +56,69 @@ impl ServiceKind {
         Self::Intake,
     ];
 
+    /// The service's entry: the one table everything else about a service is read from.
+    pub fn service(self) -> &'static dyn Service {
+        match self {
+            Self::Intake => &pingan_intake::SERVICE,
+            Self::Triage => &pingan_triage::SERVICE,
+            Self::Dispatch => &pingan_dispatch::SERVICE,
+            Self::GridRegistry => &pingan_grid_registry::SERVICE,
+            Self::CaseFollowup => &pingan_case_followup::SERVICE,
+            Self::ComplaintsAudit => &pingan_complaints_audit::SERVICE,
+        }
+    }
+
     /// Short name: config, peers, data files (`intake`, `grid-registry`, ...).
     pub fn short_name(self) -> &'static str {
-        match self {
-            Self::Intake => pingan_intake::SHORT_NAME,
-            Self::Triage => pingan_triage::SHORT_NAME,
-            Self::Dispatch => pingan_dispatch::SHORT_NAME,
-            Self::GridRegistry => pingan_grid_registry::SHORT_NAME,
-            Self::CaseFollowup => pingan_case_followup::SHORT_NAME,
-            Self::ComplaintsAudit => pingan_complaints_audit::SHORT_NAME,
-        }
+        self.service().short_name()
     }
 
     /// Full gRPC service name, as health and reflection report it.
     pub fn grpc_name(self) -> &'static str {
-        use tonic::server::NamedService;
-        match self {
-            Self::Intake => pingan_proto::intake::v1::intake_service_server::IntakeServiceServer::<
-                pingan_intake::IntakeApi,
-            >::NAME,
-            Self::Triage => pingan_proto::triage::v1::triage_service_server::TriageServiceServer::<
-                pingan_triage::TriageApi,
-            >::NAME,
-            Self::Dispatch => {
-                pingan_proto::dispatch::v1::dispatch_service_server::DispatchServiceServer::<
-                    pingan_dispatch::DispatchApi,
-                >::NAME
-            }
-            Self::GridRegistry => {
-                pingan_proto::grid::v1::grid_registry_service_server::GridRegistryServiceServer::<
-                    pingan_grid_registry::GridRegistryApi,
-                >::NAME
-            }
-            Self::CaseFollowup => {
-                pingan_proto::followup::v1::case_followup_service_server::CaseFollowupServiceServer::<
-                    pingan_case_followup::CaseFollowupApi,
-                >::NAME
-            }
-            Self::ComplaintsAudit => {
-                pingan_proto::audit::v1::complaints_audit_service_server::ComplaintsAuditServiceServer::<
-                    pingan_complaints_audit::ComplaintsAuditApi,
-                >::NAME
-            }
-        }
+        self.service().grpc_name()
     }
 
     /// The service's migrations.
     pub fn migrations(self) -> &'static Migrations {
-        match self {
-            Self::Intake => &pingan_intake::MIGRATIONS,
-            Self::Triage => &pingan_triage::MIGRATIONS,
-            Self::Dispatch => &pingan_dispatch::MIGRATIONS,
-            Self::GridRegistry => &pingan_grid_registry::MIGRATIONS,
-            Self::CaseFollowup => &pingan_case_followup::MIGRATIONS,
-            Self::ComplaintsAudit => &pingan_complaints_audit::MIGRATIONS,
-        }
+        self.service().migrations()
     }
 
     /// True for the service that keeps live state in Redis in the cluster shape.
     pub fn uses_redis(self) -> bool {
-        matches!(self, Self::Dispatch)
+        self.service().uses_redis()
     }
+}
+
+/// The six services' entries, in the order `pingan dev` starts them.
+pub fn services() -> impl Iterator<Item = &'static dyn Service> {
+    ServiceKind::ALL.into_iter().map(ServiceKind::service)
+}
+
+/// The config-file sections of the services' settings (`[intake]`, `[triage]`, ...).
+pub fn settings_sections() -> Vec<Section> {
+    services()
+        .filter_map(|service| service.settings())
+        .map(|spec| Section {
+            table: spec.table,
+            augment: spec.augment_fn(),
+        })
+        .collect()
+}
+
+/// Adds every service's settings flags to `command` (`serve` and `dev`).
+pub fn augment_settings(command: clap::Command) -> clap::Command {
+    services()
+        .filter_map(|service| service.settings())
+        .fold(command, |command, spec| spec.augment(command))
+}
+
+/// Reads every service's settings from the matches of `serve` or `dev`.
+pub fn read_settings(matches: &clap::ArgMatches) -> Result<ServiceConfig, clap::Error> {
+    let mut config = ServiceConfig::default();
+    for spec in services().filter_map(|service| service.settings()) {
+        spec.read_into(matches, &mut config)?;
+    }
+    Ok(config)
 }
 
 /// Where a service keeps its data.
@@ -184,12 +190,13 @@ pub enum HostError {
     #[error("peers: {0}")]
     Peers(#[from] ApiError),
     /// The service could not be built from its configuration.
-    #[error("{service}: {reason}")]
+    #[error("{service}: {source}")]
     Service {
         /// Short service name.
         service: &'static str,
         /// What is wrong.
-        reason: String,
+        #[source]
+        source: BuildError,
     },
 }
 
@@ -224,7 +231,8 @@ pub struct Process {
     sinks: BTreeMap<String, ServiceSink>,
     outboxes: BTreeMap<String, Outbox>,
     relays: Vec<Relay>,
-    triage: pingan_triage::TriageConfig,
+    config: ServiceConfig,
+    workers: Vec<Worker>,
 }
 
 impl std::fmt::Debug for Process {
@@ -252,17 +260,23 @@ impl Process {
             sinks: BTreeMap::new(),
             outboxes: BTreeMap::new(),
             relays: Vec::new(),
-            triage: pingan_triage::TriageConfig::default(),
+            config: ServiceConfig::default(),
+            workers: Vec::new(),
         }
+    }
+
+    /// The services' typed settings, for services mounted after (defaults for any missing).
+    pub fn set_config(&mut self, config: ServiceConfig) {
+        self.config = config;
     }
 
     /// Settings of triage (rules file, 12345 gateway or simulator), for services mounted after.
     pub fn set_triage_config(&mut self, config: pingan_triage::TriageConfig) {
-        self.triage = config;
+        self.config.insert(config);
     }
 
-    /// Opens the service's storage (applying migrations) and mounts it with its event sink and
-    /// outbox relay.
+    /// Opens the storage of `kind` (applying migrations) and mounts it with its event sink,
+    /// workers and outbox relay.
     pub async fn mount(
         &mut self,
         kind: ServiceKind,
@@ -270,15 +284,27 @@ impl Process {
         peers: &BTreeMap<String, String>,
         pool: &PoolSettings,
     ) -> Result<ServiceContext, HostError> {
-        let service = kind.short_name();
-        let db = Db::connect_and_migrate(&storage.database_url, pool, kind.migrations())
+        self.mount_service(kind.service(), storage, peers, pool)
+            .await
+    }
+
+    /// Like [`Process::mount`], for any [`Service`] entry.
+    pub async fn mount_service(
+        &mut self,
+        entry: &dyn Service,
+        storage: &StorageChoice,
+        peers: &BTreeMap<String, String>,
+        pool: &PoolSettings,
+    ) -> Result<ServiceContext, HostError> {
+        let service = entry.short_name();
+        let db = Db::connect_and_migrate(&storage.database_url, pool, entry.migrations())
             .await
             .map_err(|source| HostError::Database {
                 service,
                 url: redact_url(&storage.database_url),
                 source,
             })?;
-        let redis = match (&storage.redis_url, kind.uses_redis()) {
+        let redis = match (&storage.redis_url, entry.uses_redis()) {
             (Some(url), true) => Some(
                 RedisStore::connect(url, &storage.redis_prefix)
                     .await
@@ -310,11 +336,15 @@ impl Process {
             requests: RequestLog::new(db.clone(), self.clock.clone()),
         };
 
+        let parts = entry
+            .build(&context, &self.config)
+            .map_err(|source| HostError::Service { service, source })?;
         let mut dependencies = vec![Dependency::Database(db)];
         dependencies.extend(redis.map(Dependency::Redis));
-        let sink = self.add_service(kind, &context, dependencies)?;
-        check_routes(service, &sink);
-        self.sinks.insert(service.to_owned(), sink);
+        self.host.add_grpc(parts.grpc, dependencies);
+        check_routes(service, &parts.sink);
+        self.sinks.insert(service.to_owned(), parts.sink);
+        self.workers.extend(parts.workers);
         self.outboxes.insert(service.to_owned(), outbox.clone());
         self.relays
             .push(Relay::new(outbox, peers, self.events.clone()));
@@ -322,55 +352,14 @@ impl Process {
         Ok(context)
     }
 
-    /// Mounts the tonic service of `kind` and returns its inbox; both are built together because
-    /// they may share state (triage's rules, 12345 gateway and ledger).
-    fn add_service(
-        &mut self,
-        kind: ServiceKind,
-        context: &ServiceContext,
-        dependencies: Vec<Dependency>,
-    ) -> Result<ServiceSink, HostError> {
-        let host = &mut self.host;
-        Ok(match kind {
-            ServiceKind::Intake => {
-                host.add_service(pingan_intake::service(context), dependencies);
-                pingan_intake::event_sink(context)
-            }
-            ServiceKind::Triage => {
-                let parts = pingan_triage::build(context, &self.triage).map_err(|reason| {
-                    HostError::Service {
-                        service: kind.short_name(),
-                        reason,
-                    }
-                })?;
-                host.add_service(parts.server, dependencies);
-                parts.sink
-            }
-            ServiceKind::Dispatch => {
-                host.add_service(pingan_dispatch::service(context), dependencies);
-                pingan_dispatch::event_sink(context)
-            }
-            ServiceKind::GridRegistry => {
-                host.add_service(pingan_grid_registry::service(context), dependencies);
-                pingan_grid_registry::event_sink(context)
-            }
-            ServiceKind::CaseFollowup => {
-                host.add_service(pingan_case_followup::service(context), dependencies);
-                pingan_case_followup::event_sink(context)
-            }
-            ServiceKind::ComplaintsAudit => {
-                host.add_service(pingan_complaints_audit::service(context), dependencies);
-                pingan_complaints_audit::event_sink(context)
-            }
-        })
-    }
-
     /// The relays of the mounted services (tests drive them round by round).
     pub fn relays(&self) -> &[Relay] {
         &self.relays
     }
 
-    /// Serves until `shutdown`: the services, the event sink and admin, and the relays.
+    /// Serves until `shutdown`, then stops in order: the services stop accepting calls and
+    /// drain the ones in flight while the workers and the relays finish the piece of work in
+    /// hand; all within the server's grace period (what is still running then is abandoned).
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -382,6 +371,7 @@ impl Process {
             sinks,
             outboxes,
             relays,
+            workers,
             ..
         } = self;
         let router = EventSinkRouter::new(sinks, security.authenticator.clone());
@@ -399,14 +389,43 @@ impl Process {
             EventAdminServiceServer::new(EventAdmin::new(outboxes, security.authenticator.clone())),
             admin_dependencies,
         );
-        let relay_tasks: Vec<_> = relays
-            .into_iter()
-            .map(|relay| tokio::spawn(relay.run()))
-            .collect();
-        let result = host.serve(listener, shutdown).await;
-        for task in relay_tasks {
-            task.abort();
+        let grace = host.shutdown_grace();
+
+        let (switch, stopping) = ShutdownSwitch::new();
+        let relay_workers = relays.into_iter().map(|relay| {
+            Worker::new("outbox-relay", move |shutdown: Shutdown| {
+                relay.run(shutdown)
+            })
+        });
+        let running = Workers::start(
+            workers.into_iter().chain(relay_workers).collect(),
+            &stopping,
+        );
+        let signalled = tokio::spawn(async move {
+            shutdown.await;
+            let at = tokio::time::Instant::now();
+            switch.signal();
+            (at, switch)
+        });
+
+        let stop_serving = stopping.clone();
+        let result = host
+            .serve(listener, async move { stop_serving.signalled().await })
+            .await;
+        // The server also returns on a transport error: stop the workers then too.
+        let deadline = if signalled.is_finished() {
+            match signalled.await {
+                Ok((at, _switch)) => at + grace,
+                Err(_) => tokio::time::Instant::now() + grace,
+            }
+        } else {
+            signalled.abort();
+            tokio::time::Instant::now() + grace
+        };
+        if !running.wait(deadline).await {
+            tracing::warn!("some workers did not stop within the grace period");
         }
+        tracing::info!("stopped");
         result
     }
 }

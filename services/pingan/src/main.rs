@@ -6,16 +6,18 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use pingan::admin_cli;
+use pingan::hosting::{augment_settings, read_settings, settings_sections};
 use pingan::{Process, Security, ServiceKind, StorageChoice};
 use pingan_platform::config::{
-    AuthConfig, LogFormat, PeersConfig, PiiConfig, ServerConfig, TelemetryConfig,
+    AuthConfig, ConfigFile, LogFormat, PeersConfig, PiiConfig, PoolConfig, ServerConfig,
+    TelemetryConfig, config_path, platform_sections,
 };
 use pingan_platform::events::EventConfig;
 use pingan_platform::pii::PiiKeys;
 use pingan_platform::server::shutdown_signal;
-use pingan_platform::storage::PoolSettings;
+use pingan_platform::service::ServiceConfig;
 use pingan_platform::{metrics, telemetry};
 use tokio::net::TcpListener;
 
@@ -26,6 +28,11 @@ use tokio::net::TcpListener;
     about = "Pingan command-and-dispatch platform"
 )]
 struct Cli {
+    /// Config file (TOML): defaults under the environment and the flags; see docs/architecture.md.
+    #[arg(long, env = "PINGAN_CONFIG", global = true)]
+    #[allow(dead_code)]
+    // read before clap parses (`config_path`): the file sets clap's defaults
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -114,9 +121,8 @@ struct ServeArgs {
     /// Prefix of every Redis key this service writes.
     #[arg(long, env = "PINGAN_REDIS_PREFIX", default_value = "pingan:")]
     redis_prefix: String,
-    /// Most database connections.
-    #[arg(long, env = "PINGAN_DATABASE_MAX_CONNECTIONS", default_value_t = 20)]
-    database_max_connections: u32,
+    #[command(flatten)]
+    pool: PoolConfig,
     #[command(flatten)]
     server: ServerConfig,
     #[command(flatten)]
@@ -129,8 +135,6 @@ struct ServeArgs {
     pii: PiiConfig,
     #[command(flatten)]
     telemetry: TelemetryConfig,
-    #[command(flatten)]
-    triage: pingan_triage::TriageConfig,
 }
 
 #[derive(Debug, Args)]
@@ -150,24 +154,54 @@ struct DevArgs {
     #[command(flatten)]
     pii: PiiConfig,
     #[command(flatten)]
-    telemetry: TelemetryConfig,
+    pool: PoolConfig,
     #[command(flatten)]
-    triage: pingan_triage::TriageConfig,
+    telemetry: TelemetryConfig,
     /// Move the demo units around their stations' grids (as `pingan fleet simulate` does) instead
     /// of keeping them standing by at their stations.
     #[arg(long, env = "PINGAN_DEV_SIMULATE_FLEET")]
     simulate_fleet: bool,
 }
 
+/// The command line with every service's settings flags, their defaults taken from the config
+/// file when one is named (layers: defaults → file → env → flags).
+fn command_line(config: Option<&std::path::Path>) -> anyhow::Result<clap::Command> {
+    let mut command = Cli::command()
+        .mut_subcommand("serve", augment_settings)
+        .mut_subcommand("dev", augment_settings);
+    if let Some(path) = config {
+        let file = ConfigFile::load(path)?;
+        let sections: Vec<_> = platform_sections()
+            .into_iter()
+            .chain(settings_sections())
+            .collect();
+        for (name, other) in [("serve", "dev"), ("dev", "serve")] {
+            let subcommand = command
+                .find_subcommand(name)
+                .cloned()
+                .with_context(|| format!("no {name} subcommand"))?;
+            let subcommand = file.apply(subcommand, &sections, &[other])?;
+            command = command.mut_subcommand(name, |_| subcommand);
+        }
+    }
+    Ok(command)
+}
+
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let matches = command_line(config_path(&args).as_deref())?.get_matches_from(&args);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+    let settings = match matches.subcommand() {
+        Some(("serve" | "dev", sub)) => read_settings(sub).unwrap_or_else(|err| err.exit()),
+        _ => ServiceConfig::default(),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the runtime")?;
     match cli.command {
-        Command::Serve(args) => runtime.block_on(serve(args)),
-        Command::Dev(args) => runtime.block_on(dev(args)),
+        Command::Serve(args) => runtime.block_on(serve(args, settings)),
+        Command::Dev(args) => runtime.block_on(dev(args, settings)),
         Command::Events(command) => runtime.block_on(admin_cli::events(command)),
         Command::Token(args) => admin_cli::token(&args),
         Command::Registry(RegistryCommand::Import(args)) => runtime.block_on(registry_import(args)),
@@ -211,7 +245,7 @@ async fn registry_import(args: ImportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(args: ServeArgs, settings: ServiceConfig) -> anyhow::Result<()> {
     let service_name = format!("pingan-{}", args.service.short_name());
     let telemetry = telemetry::init(&service_name, &args.telemetry, LogFormat::Json)?;
     let result = async {
@@ -225,10 +259,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             redis_url: args.redis_url.clone(),
             redis_prefix: args.redis_prefix.clone(),
         };
-        let pool = PoolSettings {
-            max_connections: args.database_max_connections,
-            ..PoolSettings::default()
-        };
+        let pool = args.pool.settings(20);
         let secret = args
             .auth
             .secret
@@ -249,7 +280,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             args.events.clone(),
             pingan_platform::clock::system(),
         );
-        process.set_triage_config(args.triage.clone());
+        process.set_config(settings);
         process
             .mount(args.service, &storage, &args.peers.to_map(), &pool)
             .await?;
@@ -265,7 +296,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     result
 }
 
-async fn dev(args: DevArgs) -> anyhow::Result<()> {
+async fn dev(args: DevArgs, settings: ServiceConfig) -> anyhow::Result<()> {
     let telemetry = telemetry::init("pingan-dev", &args.telemetry, LogFormat::Text)?;
     let result = async {
         std::fs::create_dir_all(&args.data_dir)
@@ -294,7 +325,8 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
             pingan_platform::clock::system(),
         );
         // The 12345 platform is simulated in process unless --hotline-gateway names a real one.
-        process.set_triage_config(args.triage.clone());
+        process.set_config(settings);
+        let pool = args.pool.settings(10);
         for kind in ServiceKind::ALL {
             let file = data_dir.join(format!("{}.db", kind.short_name()));
             let storage = StorageChoice {
@@ -302,9 +334,7 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
                 redis_url: None,
                 redis_prefix: String::new(),
             };
-            process
-                .mount(kind, &storage, &peers, &PoolSettings::default())
-                .await?;
+            process.mount(kind, &storage, &peers, &pool).await?;
         }
         let metrics_listen = args
             .server

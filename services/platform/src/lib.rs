@@ -1,5 +1,6 @@
 //! What every Pingan service shares: configuration, telemetry, the gRPC server builder, health,
-//! errors, storage (Postgres or SQLite), Redis and metrics. Nothing service-specific lives here.
+//! errors, storage (Postgres or SQLite), Redis, metrics, and the contract between a service and
+//! its host ([`service`]). Nothing service-specific lives here.
 
 pub mod audit;
 pub mod auth;
@@ -17,6 +18,7 @@ pub mod pii;
 pub mod redis_store;
 pub mod report;
 pub mod server;
+pub mod service;
 pub mod storage;
 pub mod telemetry;
 pub mod testing;

@@ -79,6 +79,26 @@ impl ServiceHost {
         self
     }
 
+    /// Mounts a service whose type was erased ([`crate::service::GrpcService`]); it is SERVING
+    /// only while `dependencies` answer.
+    pub fn add_grpc(
+        &mut self,
+        service: crate::service::GrpcService,
+        dependencies: Vec<Dependency>,
+    ) -> &mut Self {
+        self.targets.push(HealthTarget {
+            service_name: service.name().to_owned(),
+            dependencies,
+        });
+        service.mount(&mut self.routes);
+        self
+    }
+
+    /// The grace period in-flight calls get after shutdown.
+    pub fn shutdown_grace(&self) -> std::time::Duration {
+        self.config.shutdown_grace
+    }
+
     /// Full names of the mounted services.
     pub fn service_names(&self) -> Vec<String> {
         self.targets

@@ -6,9 +6,10 @@
 //! retry would be refused the same way forever. It also runs the background chores: 12345's own
 //! reports, the rules file watcher and the overdue gauge.
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use pingan_platform::service::{Shutdown, Worker};
 use pingan_proto::hotline::v1::{
     CreateTicketRequest, CreateTicketResponse, ReplyKind, ReplyTicketRequest,
 };
@@ -491,16 +492,14 @@ fn gateway_failure(err: GatewayError) -> Failure {
     }
 }
 
-/// Runs the courier and the chores until the bridge is dropped (the service stopped).
-pub fn spawn_worker(bridge: &Arc<Bridge>) {
-    let weak: Weak<Bridge> = Arc::downgrade(bridge);
+/// The courier and the chores (12345 reports, rules reload, overdue transfers) as a host worker:
+/// a round every `delivery_poll`; on shutdown the round in hand is finished.
+pub fn worker(bridge: Arc<Bridge>) -> Worker {
     let poll = bridge.config.delivery_poll.max(Duration::from_millis(10));
     let rules_poll = bridge.config.rules_poll;
-    tokio::spawn(async move {
+    Worker::new("triage-courier", move |shutdown: Shutdown| async move {
         let mut last_rules_check = Instant::now();
-        loop {
-            tokio::time::sleep(poll).await;
-            let Some(bridge) = weak.upgrade() else { return };
+        while !shutdown.sleep(poll).await {
             bridge.deliver_due().await;
             bridge.apply_reports().await;
             if last_rules_check.elapsed() >= rules_poll {
@@ -519,7 +518,7 @@ pub fn spawn_worker(bridge: &Arc<Bridge>) {
             }
             bridge.refresh_overdue().await;
         }
-    });
+    })
 }
 
 #[cfg(test)]

@@ -22,6 +22,9 @@ pub mod store;
 
 use std::sync::Arc;
 
+use pingan_platform::service::{
+    BuildError, GrpcService, Service, ServiceConfig, ServiceParts, SettingsSpec, Worker,
+};
 use pingan_platform::{Migrations, ServiceContext};
 use pingan_proto::triage::v1::triage_service_server::TriageServiceServer;
 
@@ -86,19 +89,21 @@ fn bridge(context: &ServiceContext, config: &TriageConfig) -> Result<Arc<Bridge>
     }))
 }
 
-/// The triage service and its inbox, sharing one bridge (rules, 12345 gateway, ledger); the
-/// background courier is started and stops with the service.
+/// The triage service, its inbox and its courier, sharing one bridge (rules, 12345 gateway,
+/// ledger); nothing runs until the host starts the courier worker.
 pub struct Parts {
     /// The tonic service, ready to mount.
     pub server: TriageServiceServer<TriageApi>,
     /// The inbox with the handlers of the events routed to triage.
     pub sink: pingan_platform::events::ServiceSink,
+    /// The courier and the chores.
+    pub courier: Worker,
 }
 
 /// Builds triage over `context` with `config`; fails only when no rules can be loaded.
 pub fn build(context: &ServiceContext, config: &TriageConfig) -> Result<Parts, String> {
     let bridge = bridge(context, config)?;
-    courier::spawn_worker(&bridge);
+    let courier = courier::worker(bridge.clone());
     let sink = pingan_platform::events::ServiceSink::new(context.db.clone(), context.clock.clone())
         .on(
             "pingan.audit.v1.ComplaintFiled",
@@ -115,5 +120,43 @@ pub fn build(context: &ServiceContext, config: &TriageConfig) -> Result<Parts, S
     Ok(Parts {
         server: TriageServiceServer::new(TriageApi::new(context.clone(), bridge)),
         sink,
+        courier,
     })
+}
+
+/// Triage as the host sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct TriageService;
+
+/// The entry of triage in the host's table.
+pub static SERVICE: TriageService = TriageService;
+
+impl Service for TriageService {
+    fn short_name(&self) -> &'static str {
+        SHORT_NAME
+    }
+
+    fn grpc_name(&self) -> &'static str {
+        <TriageServiceServer<TriageApi> as tonic::server::NamedService>::NAME
+    }
+
+    fn migrations(&self) -> &'static Migrations {
+        &MIGRATIONS
+    }
+
+    fn settings(&self) -> Option<SettingsSpec> {
+        Some(SettingsSpec::of::<TriageConfig>(SHORT_NAME))
+    }
+
+    fn build(
+        &self,
+        context: &ServiceContext,
+        config: &ServiceConfig,
+    ) -> Result<ServiceParts, BuildError> {
+        let parts = build(context, &config.get_or_default::<TriageConfig>()).map_err(BuildError)?;
+        Ok(
+            ServiceParts::new(GrpcService::new(parts.server), parts.sink)
+                .with_worker(parts.courier),
+        )
+    }
 }

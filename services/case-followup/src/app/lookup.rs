@@ -4,7 +4,7 @@
 //! The retry is a queue of its own until it moves onto the platform's jobs: a worker calls
 //! [`Core::retry_pending_lookups`].
 
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -209,28 +209,6 @@ impl Core {
         }
         Ok(resolved)
     }
-}
-
-/// Starts the background retry of pending lookups (when a runtime is running); it ends once
-/// every strong reference to `core` is gone (the service was dropped).
-pub fn spawn_retry_worker(core: &Arc<Core>) {
-    let weak: Weak<Core> = Arc::downgrade(core);
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        tracing::warn!("no runtime: pending owner lookups are not retried in this process");
-        return;
-    };
-    let poll = core.config.lookup_poll;
-    runtime.spawn(async move {
-        loop {
-            tokio::time::sleep(poll).await;
-            let Some(core) = weak.upgrade() else {
-                break;
-            };
-            if let Err(err) = core.retry_pending_lookups().await {
-                tracing::warn!(error = %err, "retrying pending owner lookups failed");
-            }
-        }
-    });
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use super::EventConfig;
 use super::outbox::{DueDelivery, Outbox};
 use crate::clients::Peers;
 use crate::metrics::register;
+use crate::service::Shutdown;
 use crate::trace_context;
 
 static ATTEMPTS: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
@@ -278,13 +279,15 @@ impl Relay {
         }
     }
 
-    /// Runs until the task is aborted: a round whenever woken or every poll interval, the
-    /// gauges after each, and housekeeping of delivered events now and then.
-    pub async fn run(self) {
+    /// Runs until `shutdown`: a round whenever woken or every poll interval, the gauges after
+    /// each, and housekeeping of delivered events now and then. On shutdown it claims no new
+    /// delivery, finishes the round in hand (its leased deliveries are sent and recorded) and
+    /// returns, so a restart finds no delivery stuck behind a lease.
+    pub async fn run(self, shutdown: Shutdown) {
         let wake = self.outbox.wake_handle();
         let mut last_purge = tokio::time::Instant::now();
-        loop {
-            self.drain().await;
+        while !shutdown.is_signalled() {
+            self.drain_until(&shutdown).await;
             self.publish_metrics().await;
             if last_purge.elapsed() > Duration::from_secs(600) {
                 let cutoff = self.outbox.clock().now()
@@ -297,8 +300,25 @@ impl Relay {
                 }
                 last_purge = tokio::time::Instant::now();
             }
-            let _ = tokio::time::timeout(self.config.poll_interval, wake.notified()).await;
+            tokio::select! {
+                () = shutdown.signalled() => {}
+                _ = tokio::time::timeout(self.config.poll_interval, wake.notified()) => {}
+            }
         }
+        tracing::debug!(service = %self.outbox.source(), "relay stopped");
+    }
+
+    /// Like [`Relay::drain`], but takes no new round once `shutdown` fires.
+    async fn drain_until(&self, shutdown: &Shutdown) -> RelayRound {
+        let mut total = RelayRound::default();
+        while !shutdown.is_signalled() {
+            let round = self.run_once().await;
+            total.add(round);
+            if round.delivered == 0 {
+                break;
+            }
+        }
+        total
     }
 }
 
