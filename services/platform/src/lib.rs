@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod idempotency;
+pub mod jobs;
 pub mod metrics;
 pub mod phone;
 pub mod pii;
