@@ -2,10 +2,9 @@
 //!
 //! Layout: `grpc` (handlers: decode, validate, authorize, map errors) → `domain` (rules, no I/O)
 //! → `store` (sqlx, both backends) → `router` (the routing steps over the peers, each with its
-//! deadline) and `completer` (finishes what a down dependency left) → `events` (the incident
-//! timeline fed by the other services).
+//! deadline) and `routing_job` (routing as a platform job: finishes what a down dependency or a
+//! crash left) → `events` (the incident timeline fed by the other services).
 
-pub mod completer;
 pub mod convert;
 pub mod domain;
 pub mod events;
@@ -15,16 +14,17 @@ pub mod locate;
 pub mod peers;
 pub mod placing;
 pub mod router;
+pub mod routing_job;
 pub mod settings;
 pub mod store;
 pub mod timeline;
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
+use pingan_platform::jobs::JobWorker;
 use pingan_platform::{Migrations, ServiceContext};
 use pingan_proto::intake::v1::intake_service_server::IntakeServiceServer;
 
-pub use completer::Completer;
 pub use grpc::IntakeApi;
 pub use settings::IntakeSettings;
 
@@ -41,7 +41,7 @@ pub static MIGRATIONS: Migrations = Migrations {
 };
 
 /// The tonic service, ready to mount on a [`pingan_platform::server::ServiceHost`], with its
-/// background completer running while the service is mounted (settings from `PINGAN_INTAKE_*`).
+/// routing job worker running while the service is mounted (settings from `PINGAN_INTAKE_*`).
 pub fn service(context: &ServiceContext) -> IntakeServiceServer<IntakeApi> {
     service_with(context, IntakeSettings::from_env())
 }
@@ -51,10 +51,34 @@ pub fn service_with(
     context: &ServiceContext,
     settings: IntakeSettings,
 ) -> IntakeServiceServer<IntakeApi> {
-    let api = IntakeApi::new(context.clone(), settings.clone());
-    let interval = settings.completer_interval;
-    Completer::new(context, settings).spawn(api.liveness(), interval);
+    let jobs = routing_job::queue(context);
+    let api = IntakeApi::new(context.clone(), settings.clone(), jobs.clone());
+    let interval = settings.jobs_poll_interval;
+    spawn_while_mounted(
+        routing_job::worker(context, settings, jobs),
+        api.liveness(),
+        interval,
+    );
     IntakeServiceServer::new(api)
+}
+
+/// The worker of intake's jobs (routing), for a host that runs and drains workers itself, and
+/// for tests that drive it round by round with [`JobWorker::run_once`].
+pub fn job_worker(context: &ServiceContext, settings: IntakeSettings) -> JobWorker {
+    routing_job::worker(context, settings, routing_job::queue(context))
+}
+
+/// Runs `worker` until the service is unmounted (`alive` can no longer be upgraded).
+fn spawn_while_mounted(worker: JobWorker, alive: Weak<()>, interval: std::time::Duration) {
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        tracing::warn!("no runtime: the intake job worker does not run in this process");
+        return;
+    };
+    handle.spawn(worker.run(async move {
+        while alive.upgrade().is_some() {
+            tokio::time::sleep(interval).await;
+        }
+    }));
 }
 
 /// The service's inbox, with a handler for each event type routed to it.

@@ -1,4 +1,4 @@
-//! Intake's tunables: duplicate-call matching, the deadline of every hop, and the completer.
+//! Intake's tunables: duplicate-call matching, the deadline of every hop, and routing retries.
 //! Defaults are compiled in; `PINGAN_INTAKE_*` environment variables override them.
 
 use std::time::Duration;
@@ -18,13 +18,14 @@ pub struct IntakeSettings {
     pub classify_deadline: Duration,
     /// Deadline of OpenDispatch and DivertTo12345.
     pub route_deadline: Duration,
-    /// How often the background completer looks for incidents waiting for a dependency.
-    pub completer_interval: Duration,
-    /// First wait (on the service clock) before routing a deferred incident again; doubles.
+    /// How often the job worker looks for routing jobs due (it is woken at once otherwise).
+    pub jobs_poll_interval: Duration,
+    /// First wait (on the service clock) before routing a deferred incident again; doubles
+    /// (with jitter: the platform's jobs backoff).
     pub retry_initial: Duration,
     /// Longest wait between two routing attempts.
     pub retry_max: Duration,
-    /// How long one routing attempt owns an incident (another replica takes over after).
+    /// How long one routing attempt owns its job (another replica takes over after).
     pub route_lease: Duration,
 }
 
@@ -36,7 +37,7 @@ impl Default for IntakeSettings {
             locate_deadline: Duration::from_secs(1),
             classify_deadline: Duration::from_secs(2),
             route_deadline: Duration::from_secs(3),
-            completer_interval: Duration::from_secs(1),
+            jobs_poll_interval: Duration::from_secs(1),
             retry_initial: Duration::from_secs(2),
             retry_max: Duration::from_secs(60),
             route_lease: Duration::from_secs(30),
@@ -47,7 +48,7 @@ impl Default for IntakeSettings {
 impl IntakeSettings {
     /// Defaults overridden by `PINGAN_INTAKE_DUPLICATE_RADIUS_M`, `PINGAN_INTAKE_DUPLICATE_WINDOW`,
     /// `PINGAN_INTAKE_LOCATE_DEADLINE`, `PINGAN_INTAKE_CLASSIFY_DEADLINE`,
-    /// `PINGAN_INTAKE_ROUTE_DEADLINE`, `PINGAN_INTAKE_COMPLETER_INTERVAL`,
+    /// `PINGAN_INTAKE_ROUTE_DEADLINE`, `PINGAN_INTAKE_JOBS_POLL_INTERVAL`,
     /// `PINGAN_INTAKE_RETRY_INITIAL`, `PINGAN_INTAKE_RETRY_MAX`; invalid values are logged and ignored.
     pub fn from_env() -> Self {
         let mut settings = Self::default();
@@ -62,7 +63,7 @@ impl IntakeSettings {
             ("LOCATE_DEADLINE", &mut settings.locate_deadline),
             ("CLASSIFY_DEADLINE", &mut settings.classify_deadline),
             ("ROUTE_DEADLINE", &mut settings.route_deadline),
-            ("COMPLETER_INTERVAL", &mut settings.completer_interval),
+            ("JOBS_POLL_INTERVAL", &mut settings.jobs_poll_interval),
             ("RETRY_INITIAL", &mut settings.retry_initial),
             ("RETRY_MAX", &mut settings.retry_max),
         ];
@@ -77,12 +78,9 @@ impl IntakeSettings {
         settings
     }
 
-    /// The wait before routing attempt `attempts + 1`.
+    /// The longest wait before routing attempt `attempts + 1` (the jobs backoff's ceiling).
     pub fn retry_after(&self, attempts: u32) -> Duration {
-        let exponent = attempts.saturating_sub(1).min(20);
-        self.retry_initial
-            .saturating_mul(1_u32 << exponent)
-            .min(self.retry_max)
+        pingan_platform::jobs::backoff_ceiling(self.retry_initial, self.retry_max, attempts)
     }
 }
 
