@@ -212,6 +212,7 @@ impl JobQueue {
             .bind(now)
             .fetch_optional(&mut *conn).await)?;
         if let Some(id) = inserted {
+            // Counted at the write: a rolled-back transaction still counts (a rare overcount).
             metrics::count(Counted::Enqueued, &self.service, &job.kind);
             return Ok((id, true));
         }

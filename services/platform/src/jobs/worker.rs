@@ -87,12 +87,12 @@ impl JobWorker {
         let wake = self.queue.wake_handle();
         let concurrency = self.config.concurrency.max(1);
         let mut running = JoinSet::new();
-        let mut last_backlog = tokio::time::Instant::now() - self.config.poll_interval;
+        let mut last_backlog: Option<tokio::time::Instant> = None;
         tokio::pin!(shutdown);
         loop {
-            if last_backlog.elapsed() >= self.config.poll_interval {
+            if last_backlog.is_none_or(|at| at.elapsed() >= self.config.poll_interval) {
                 self.publish_backlog().await;
-                last_backlog = tokio::time::Instant::now();
+                last_backlog = Some(tokio::time::Instant::now());
             }
             let free = concurrency.saturating_sub(running.len());
             let mut claimed = 0;
@@ -109,10 +109,11 @@ impl JobWorker {
                 }
             }
             // A full claim may have left more due work: look again at once when there is room.
-            if claimed > 0 && claimed == free.min(self.config.batch as usize) {
-                if running.len() < concurrency {
-                    continue;
-                }
+            if claimed > 0
+                && claimed == free.min(self.config.batch as usize)
+                && running.len() < concurrency
+            {
+                continue;
             }
             tokio::select! {
                 () = &mut shutdown => break,
