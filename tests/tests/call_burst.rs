@@ -145,12 +145,12 @@ impl Burst {
             .expect("incident")
     }
 
-    /// Drives the completer (and the clock past any retry time) until every answered incident
+    /// Drives the routing job worker (and the clock past any retry time) until every answered incident
     /// resolves to one incident with a dispatch; returns it.
     async fn settle(&self, answered: &BTreeSet<String>) -> ipb::Incident {
         let context = self.cluster.context(Service::Intake).expect("context");
         let completer =
-            pingan_intake::Completer::new(&context, pingan_intake::IntakeSettings::default());
+            pingan_intake::job_worker(&context, pingan_intake::IntakeSettings::default());
         let mut last = Vec::new();
         for _ in 0..100 {
             let mut roots = BTreeMap::new();
@@ -354,7 +354,7 @@ async fn calls_taken_while_triage_is_down_are_linked_when_it_returns(backend: Te
     );
     assert!(b.dispatches().await.is_empty());
 
-    // Triage returns: the completer classifies them all; they become one incident, one dispatch.
+    // Triage returns: the routing jobs classify them all; they become one incident, one dispatch.
     b.triage.restore();
     let root = b.settle(&answered).await;
     assert_eq!(root.status(), IncidentStatus::Dispatched, "{root:?}");

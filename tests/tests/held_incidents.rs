@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use dispatch_support::{import_units, offset, place};
-use pingan_intake::completer::Completer;
 use pingan_intake::settings::IntakeSettings;
 use pingan_platform::auth::Role;
 use pingan_platform::testing::TcpProxy;
@@ -348,7 +347,7 @@ async fn stories_behind(backend: TestBackend, proxy: &TcpProxy) -> Stories {
 
 /// grid-registry is down when an address-only 12345 ticket arrives: intake answers at once
 /// (classified, waiting for grid-registry, nothing held), 12345 hears it was accepted; back up,
-/// the completer finds the address unknown and holds it, and 12345 is told exactly once.
+/// the routing job finds the address unknown and holds it, and 12345 is told exactly once.
 async fn a_later_hold_reaches_12345_exactly_once(backend: TestBackend) {
     let proxy = TcpProxy::unpointed().await.expect("proxy");
     let stories = stories_behind(backend, &proxy).await;
@@ -398,9 +397,9 @@ async fn a_later_hold_reaches_12345_exactly_once(backend: TestBackend) {
     assert_eq!(held.status(), IncidentStatus::Classified);
     exactly_one_notice(&stories, "T-H-3").await;
 
-    // More completer rounds change nothing: held, not retried, not told again.
+    // More job worker rounds change nothing: held, not retried, not told again.
     let context = stories.cluster.context(Service::Intake).expect("context");
-    let completer = Completer::new(&context, IntakeSettings::default());
+    let completer = pingan_intake::job_worker(&context, IntakeSettings::default());
     for _ in 0..3 {
         assert_eq!(completer.run_once().await.expect("round"), 0);
     }

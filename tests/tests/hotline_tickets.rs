@@ -7,7 +7,6 @@
 mod dispatch_support;
 mod stories_support;
 
-use pingan_intake::completer::Completer;
 use pingan_intake::settings::IntakeSettings;
 use pingan_platform::auth::Role;
 use pingan_proto::common::v1::GeoPoint;
@@ -275,9 +274,9 @@ async fn an_unlocatable_ticket_is_held_for_a_location_and_12345_is_told(backend:
     assert_eq!(reply.kind, ReplyKind::Accepted as i32);
     assert!(reply.result.contains("地址无法定位"), "{}", reply.result);
 
-    // Completer rounds (and time for the courier) change nothing: no retry loop.
+    // Job worker rounds (and time for the courier) change nothing: no retry loop.
     let context = stories.cluster.context(Service::Intake).expect("context");
-    let completer = Completer::new(&context, IntakeSettings::default());
+    let completer = pingan_intake::job_worker(&context, IntakeSettings::default());
     for _ in 0..3 {
         assert_eq!(completer.run_once().await.expect("round"), 0);
     }

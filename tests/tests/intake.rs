@@ -235,7 +235,7 @@ async fn no_call_lost_while_peers_are_down(backend: TestBackend) {
     assert_eq!(repeat.status(), IncidentStatus::Classified);
     assert!(repeat.classification.is_some());
 
-    // Dispatch comes back: the completer dispatches without another call.
+    // Dispatch comes back: the routing job dispatches without another call.
     h.fakes.restart(Peer::Dispatch).await.expect("restart");
     h.clock.advance(Duration::from_secs(120));
     let dispatched = h.complete_until(&id, &[IncidentStatus::Classified]).await;

@@ -441,7 +441,11 @@ impl Applying<'_> {
             .await?;
             incident.police_override = true;
             incident.routing_pending = true;
-            incident.next_route_at = Some(self.now);
+            // Routed again by its job: once per transfer that bounced.
+            let key = format!("{}/bounced/{}", incident.incident_id, m.transfer_id);
+            crate::routing_job::queue(self.context)
+                .enqueue_in(tx, crate::routing_job::job(&incident.incident_id, &key))
+                .await?;
         }
         self.entry(&incident.incident_id, Kind::Transfer, at, actor, summary)
             .status(from, incident.status())

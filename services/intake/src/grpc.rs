@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use pingan_platform::auth::{Caller, Jurisdiction, Role};
+use pingan_platform::jobs::{Job, JobQueue, JobState};
 use pingan_platform::pii::{PiiKind, mask_phone};
 use pingan_platform::storage::Tx;
 use pingan_platform::{ApiError, FieldViolations, ServiceContext};
@@ -22,6 +23,7 @@ use crate::domain::validate::{self, PhoneKind};
 use crate::domain::{CallRecord, IncidentRecord};
 use crate::placing::{self, Placing};
 use crate::router::Router;
+use crate::routing_job;
 use crate::settings::IntakeSettings;
 use crate::store::{IncidentFilter, Store};
 use crate::timeline::{self, Entry, timestamp};
@@ -60,36 +62,40 @@ pub struct IntakeApi {
     store: Store,
     router: Router,
     placing: Placing,
-    /// Lives as long as the service is mounted; the completer stops when it is gone.
+    jobs: JobQueue,
+    /// Lives as long as the service is mounted; the job worker stops when it is gone.
     alive: Arc<()>,
 }
 
 impl IntakeApi {
     /// Handlers over the service's storage and peers.
-    pub fn new(context: ServiceContext, settings: IntakeSettings) -> Self {
+    pub fn new(context: ServiceContext, settings: IntakeSettings, jobs: JobQueue) -> Self {
         let settings = Arc::new(settings);
         Self {
             store: Store::new(context.db.clone()),
             router: Router::new(context.clone(), settings.clone()),
-            placing: Placing::new(context.clone(), settings),
+            placing: Placing::new(context.clone(), settings, jobs.clone()),
+            jobs,
             context,
             alive: Arc::new(()),
         }
     }
 
-    /// A handle that the background completer watches.
+    /// A handle that the background job worker watches.
     pub fn liveness(&self) -> std::sync::Weak<()> {
         Arc::downgrade(&self.alive)
     }
 
-    /// Saves the call (and its provisional incident) before anything else. Returns the call id
-    /// and whether it is new (false for a repeat by request_id or by (channel, source_call_id)).
+    /// Saves the call (and its provisional incident and routing job) before anything else.
+    /// Returns the call id and, when it is new, the routing job this request holds (none for a
+    /// repeat by request_id or by (channel, source_call_id)).
     async fn save_call(
         &self,
         caller: &Caller,
         req: &ReportCallRequest,
-    ) -> Result<(String, bool), ApiError> {
+    ) -> Result<(String, bool, Option<Job>), ApiError> {
         let mut fresh = false;
+        let mut claimed = None;
         let result = self
             .context
             .requests
@@ -99,18 +105,20 @@ impl IntakeApi {
                     return Ok(saved_response(&existing));
                 }
                 fresh = true;
-                self.insert_call(tx, caller, req).await
+                let (response, job) = self.insert_call(tx, caller, req).await?;
+                claimed = job;
+                Ok(response)
             })
             .await;
         match result {
-            Ok(response) => Ok((response.call_id, fresh)),
+            Ok(response) => Ok((response.call_id, fresh, claimed)),
             // The same source call raced in under another request id: it is the same call.
             Err(ApiError::AlreadyExists(_)) if !req.source_call_id.is_empty() => {
                 let mut tx = self.context.db.begin().await?;
                 let existing = existing_source_call(&mut tx, req).await?;
                 tx.rollback().await?;
                 existing
-                    .map(|c| (c.call_id, false))
+                    .map(|c| (c.call_id, false, None))
                     .ok_or_else(|| ApiError::Unavailable("concurrent call; retry".into()))
             }
             Err(err) => Err(err),
@@ -122,7 +130,7 @@ impl IntakeApi {
         tx: &mut Tx,
         caller: &Caller,
         req: &ReportCallRequest,
-    ) -> Result<ReportCallResponse, ApiError> {
+    ) -> Result<(ReportCallResponse, Option<Job>), ApiError> {
         let now = self.context.clock.now();
         let received_at = req
             .received_at
@@ -186,12 +194,6 @@ impl IntakeApi {
             close_reason: String::new(),
             routing_pending: true,
             routing_attempts: 0,
-            next_route_at: Some(now),
-            // The request routes it at once; the completer only after a crash (lease expiry).
-            route_lease_until: Some(
-                now + chrono::Duration::from_std(self.router.settings().route_lease)
-                    .unwrap_or(chrono::Duration::seconds(30)),
-            ),
             received_at,
             classified_at: None,
             unit_assigned_at: None,
@@ -234,6 +236,16 @@ impl IntakeApi {
         };
         Store::insert_incident(tx, &incident).await?;
         Store::insert_call(tx, &call).await?;
+        // The request routes it at once holding the job; the worker only after a failure or a
+        // crash (lease expiry).
+        let job = self
+            .jobs
+            .enqueue_claimed_in(
+                tx,
+                routing_job::job(&incident_id, &incident_id),
+                self.router.settings().route_lease,
+            )
+            .await?;
         let actor = caller.actor();
         let channel = channel_name(req.channel);
         Entry::new(
@@ -267,7 +279,7 @@ impl IntakeApi {
             .enqueue(tx, &incident_id, &audit)
             .await?;
         tracing::info!(incident_id = %incident_id, call_id = %call_id, caller = %masked, "call saved");
-        Ok(saved_response(&call))
+        Ok((saved_response(&call), job))
     }
 
     /// The answer for a saved call: the incident and outcome of the first answer given for it
@@ -305,11 +317,20 @@ impl IntakeApi {
                 return Ok(());
             }
             let now = self.context.clock.now();
-            let routing = self
+            let pending = self
                 .store
                 .incident_exact(&call.first_incident_id)
                 .await?
-                .is_some_and(|i| i.routing_pending && i.route_lease_until.is_some_and(|t| t > now));
+                .is_some_and(|i| i.routing_pending);
+            // Someone holds its routing job: the first request (or a worker) routes it now.
+            let routing = pending
+                && self
+                    .jobs
+                    .get(routing_job::ROUTE, &call.first_incident_id)
+                    .await?
+                    .is_some_and(|job| {
+                        job.state == JobState::Running && job.leased_until.is_some_and(|t| t > now)
+                    });
             if !routing {
                 return Ok(());
             }
@@ -428,14 +449,21 @@ impl IntakeService for IntakeApi {
         caller.require_any(REPORTERS)?;
         let req = request.into_inner();
         validate::report_call(&req, self.context.clock.now())?;
-        let (call_id, fresh) = self.save_call(&caller, &req).await?;
+        let (call_id, fresh, claimed) = self.save_call(&caller, &req).await?;
         if fresh {
             let call = self.store.call(&call_id).await.map_err(ApiError::from)?;
             if let Some(call) = call {
                 tracing::Span::current().record("incident_id", call.incident_id.as_str());
-                // The call is saved: a routing failure here is finished by the completer.
-                if let Err(err) = self.router.advance(&call.incident_id).await {
-                    tracing::warn!(error = %err, "routing after save failed; the completer retries");
+                // The call and its routing job are saved: a failure here is retried by the job.
+                let attempt = routing_job::attempt(
+                    &self.router,
+                    &self.jobs,
+                    claimed.as_ref(),
+                    &call.incident_id,
+                )
+                .await;
+                if let Err(err) = attempt {
+                    tracing::warn!(error = %err, "routing after save failed; its job retries");
                 }
             }
         }

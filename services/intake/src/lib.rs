@@ -2,10 +2,9 @@
 //!
 //! Layout: `grpc` (handlers: decode, validate, authorize, map errors) → `domain` (rules, no I/O)
 //! → `store` (sqlx, both backends) → `router` (the routing steps over the peers, each with its
-//! deadline) and `completer` (finishes what a down dependency left) → `events` (the incident
-//! timeline fed by the other services).
+//! deadline) and `routing_job` (routing as a platform job: finishes what a down dependency or a
+//! crash left) → `events` (the incident timeline fed by the other services).
 
-pub mod completer;
 pub mod convert;
 pub mod domain;
 pub mod events;
@@ -15,19 +14,20 @@ pub mod locate;
 pub mod peers;
 pub mod placing;
 pub mod router;
+pub mod routing_job;
 pub mod settings;
 pub mod store;
 pub mod timeline;
 
 use std::sync::Arc;
 
+use pingan_platform::jobs::{JobQueue, JobWorker};
 use pingan_platform::service::{
     BuildError, GrpcService, Service, ServiceConfig, ServiceParts, SettingsSpec, Worker,
 };
 use pingan_platform::{Migrations, ServiceContext};
 use pingan_proto::intake::v1::intake_service_server::IntakeServiceServer;
 
-pub use completer::Completer;
 pub use grpc::IntakeApi;
 pub use settings::IntakeSettings;
 
@@ -44,7 +44,7 @@ pub static MIGRATIONS: Migrations = Migrations {
 };
 
 /// The tonic service, ready to mount on a [`pingan_platform::server::ServiceHost`], with the
-/// default settings; the completer is a separate [`completer_worker`] the host runs.
+/// default settings; the routing job worker is a separate [`job_worker`] the host runs.
 pub fn service(context: &ServiceContext) -> IntakeServiceServer<IntakeApi> {
     service_with(context, IntakeSettings::default())
 }
@@ -54,22 +54,22 @@ pub fn service_with(
     context: &ServiceContext,
     settings: IntakeSettings,
 ) -> IntakeServiceServer<IntakeApi> {
-    IntakeServiceServer::new(IntakeApi::new(context.clone(), settings))
+    api_with(context, settings, routing_job::queue(context))
 }
 
-/// The background completer as a host worker: a round every `completer_interval`, the round in
-/// hand finished on shutdown.
-pub fn completer_worker(context: &ServiceContext, settings: IntakeSettings) -> Worker {
-    let interval = settings.completer_interval;
-    let completer = Completer::new(context, settings);
-    Worker::every("intake-completer", interval, move || {
-        let completer = completer.clone();
-        async move {
-            if let Err(err) = completer.run_once().await {
-                tracing::debug!(error = %err, "completer round failed");
-            }
-        }
-    })
+/// The gRPC service enqueuing its routing jobs on `jobs` (the worker's own queue wakes it at once).
+fn api_with(
+    context: &ServiceContext,
+    settings: IntakeSettings,
+    jobs: JobQueue,
+) -> IntakeServiceServer<IntakeApi> {
+    IntakeServiceServer::new(IntakeApi::new(context.clone(), settings, jobs))
+}
+
+/// The worker of intake's jobs (routing), for tests that drive it round by round with
+/// [`JobWorker::run_once`]; the host runs the one [`Service::build`] returns.
+pub fn job_worker(context: &ServiceContext, settings: IntakeSettings) -> JobWorker {
+    routing_job::worker(context, settings, routing_job::queue(context))
 }
 
 /// The service's inbox, with a handler for each event type routed to it.
@@ -111,8 +111,12 @@ impl Service for IntakeService {
         config: &ServiceConfig,
     ) -> Result<ServiceParts, BuildError> {
         let settings = config.get_or_default::<IntakeSettings>();
-        let grpc = GrpcService::new(service_with(context, settings.clone()));
+        let jobs = routing_job::queue(context);
+        let grpc = GrpcService::new(api_with(context, settings.clone(), jobs.clone()));
+        let worker = routing_job::worker(context, settings, jobs);
         Ok(ServiceParts::new(grpc, event_sink(context))
-            .with_worker(completer_worker(context, settings)))
+            .with_worker(Worker::new("intake-jobs", move |shutdown| async move {
+                worker.run(async move { shutdown.signalled().await }).await
+            })))
     }
 }

@@ -174,8 +174,6 @@ pub async fn hold_for_location(context: &ServiceContext, id: &str) -> Result<Str
         }
     }
     incident.routing_pending = false;
-    incident.next_route_at = None;
-    incident.route_lease_until = None;
     incident.updated_at = now;
     Store::save_incident(&mut tx, &incident).await?;
     context.outbox.commit(tx).await?;

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use pingan_platform::auth::{Caller, Jurisdiction, Role};
+use pingan_platform::jobs::{Job, JobQueue};
 use pingan_platform::report;
 use pingan_platform::{ApiError, FieldViolations, ServiceContext};
 use pingan_proto::audit::v1::{AuditOutcome, AuditRecord};
@@ -15,6 +16,7 @@ use pingan_proto::intake::v1::{
 use crate::domain::IncidentRecord;
 use crate::locate;
 use crate::router::Router;
+use crate::routing_job;
 use crate::settings::IntakeSettings;
 use crate::store::Store;
 use crate::timeline::{Entry, timestamp};
@@ -36,6 +38,7 @@ pub struct Placing {
     context: ServiceContext,
     store: Store,
     router: Router,
+    jobs: JobQueue,
 }
 
 /// Checks a placement request; every bad field is named.
@@ -62,10 +65,11 @@ fn may_place(caller: &Caller, incident: &IncidentRecord) -> bool {
 
 impl Placing {
     /// The use case over the service's storage and peers.
-    pub fn new(context: ServiceContext, settings: Arc<IntakeSettings>) -> Self {
+    pub fn new(context: ServiceContext, settings: Arc<IntakeSettings>, jobs: JobQueue) -> Self {
         Self {
             store: Store::new(context.db.clone()),
             router: Router::new(context.clone(), settings),
+            jobs,
             context,
         }
     }
@@ -86,19 +90,31 @@ impl Placing {
             return Err(ApiError::NotFound(format!("incident {}", req.incident_id)));
         };
         let mut fresh = false;
+        let mut claimed = None;
         let first = self
             .context
             .requests
             .run("LocateIncident", &req.request_id, req, async |tx| {
                 fresh = true;
-                self.clear_hold(tx, caller, req, &visible.incident_id).await
+                let (response, job) = self
+                    .clear_hold(tx, caller, req, &visible.incident_id)
+                    .await?;
+                claimed = job;
+                Ok(response)
             })
             .await?;
         if fresh {
-            // Saved and leased: a routing failure here is finished by the completer.
-            if let Err(err) = self.router.advance(&first.incident_id).await {
+            // Saved with its routing job: a routing failure here is retried by the job.
+            let attempt = routing_job::attempt(
+                &self.router,
+                &self.jobs,
+                claimed.as_ref(),
+                &first.incident_id,
+            )
+            .await;
+            if let Err(err) = attempt {
                 tracing::warn!(incident_id = %first.incident_id, error = %err,
-                    "routing after placing failed; the completer retries");
+                    "routing after placing failed; its job retries");
             }
         }
         let incident = self
@@ -109,15 +125,15 @@ impl Placing {
         Ok(response(&incident))
     }
 
-    /// Writes the new place, a timeline entry naming who placed it, and leaves the incident
-    /// leased for routing now (the hold is cleared).
+    /// Writes the new place, a timeline entry naming who placed it, and a routing job held by
+    /// this request (the hold is cleared).
     async fn clear_hold(
         &self,
         tx: &mut pingan_platform::storage::Tx,
         caller: &Caller,
         req: &LocateIncidentRequest,
         id: &str,
-    ) -> Result<LocateIncidentResponse, ApiError> {
+    ) -> Result<(LocateIncidentResponse, Option<Job>), ApiError> {
         let now = self.context.clock.now();
         let Some(mut incident) = Store::lock_incident(tx, id).await? else {
             return Err(ApiError::NotFound(format!("incident {}", req.incident_id)));
@@ -160,18 +176,24 @@ impl Placing {
         )
         .write(tx)
         .await?;
-        let lease = chrono::Duration::from_std(self.router.settings().route_lease)
-            .unwrap_or(chrono::Duration::seconds(30));
         incident.grid_located = false;
         incident.grid_id.clear();
         incident.station_id.clear();
         incident.pending_reason.clear();
         incident.routing_pending = true;
         incident.routing_attempts = 0;
-        incident.next_route_at = Some(now);
-        // This request routes it at once; the completer only after a crash (lease expiry).
-        incident.route_lease_until = Some(now + lease);
         incident.updated_at = now;
+        // This request routes it at once holding the job (one per placing request); the worker
+        // only after a failure or a crash (lease expiry).
+        let key = format!("{}/placed/{}", incident.incident_id, req.request_id);
+        let job = self
+            .jobs
+            .enqueue_claimed_in(
+                tx,
+                routing_job::job(&incident.incident_id, &key),
+                self.router.settings().route_lease,
+            )
+            .await?;
         Store::save_incident(tx, &incident).await?;
         if let Some(point) = &req.location {
             Store::set_location(tx, &incident.incident_id, point.lat, point.lon).await?;
@@ -198,10 +220,11 @@ impl Placing {
             .enqueue(tx, &incident.incident_id, &audit)
             .await?;
         tracing::info!(incident_id = %incident.incident_id, "held incident placed");
-        Ok(LocateIncidentResponse {
+        let response = LocateIncidentResponse {
             incident_id: incident.incident_id.clone(),
             ..LocateIncidentResponse::default()
-        })
+        };
+        Ok((response, job))
     }
 }
 

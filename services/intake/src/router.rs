@@ -1,7 +1,8 @@
 //! Routing an incident once its call is saved: locate the grid, classify, link a duplicate,
 //! then dispatch, divert to 12345, hand a complaint to complaints-audit or close an invalid
 //! call. Every step commits on its own; a dependency that does not answer in time leaves the
-//! incident NEW or CLASSIFIED with a retry time, and the completer picks it up again.
+//! incident NEW or CLASSIFIED and the attempt [`Routed::Waiting`]: its routing job
+//! (`crate::routing_job`) runs the remaining steps again with backoff.
 
 use std::sync::Arc;
 
@@ -22,6 +23,16 @@ use crate::store::Store;
 use crate::timeline::{self, Entry, intake_actor, timestamp};
 
 mod link;
+
+/// Where one routing attempt left the incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Routed {
+    /// Nothing left to route; the id of the incident the call now belongs to (another one when
+    /// linked as a duplicate).
+    Finished(String),
+    /// A dependency did not answer; the reason shown on the incident.
+    Waiting(String),
+}
 
 /// Moves incidents through their routing steps.
 #[derive(Debug, Clone)]
@@ -46,25 +57,16 @@ impl Router {
         &self.settings
     }
 
-    /// Runs every step the incident still needs (the caller holds its routing lease) and
-    /// returns the incident the call now belongs to (another one when linked as a duplicate).
+    /// Runs every step the incident still needs (the caller holds its routing job) and says
+    /// whether routing is finished or waits for a dependency.
     #[tracing::instrument(skip(self), fields(incident_id = %incident_id))]
-    pub async fn advance(&self, incident_id: &str) -> Result<String, ApiError> {
-        let result = self.advance_steps(incident_id).await;
-        if result.is_err() {
-            let _ = self.store.release_lease(incident_id).await;
-        }
-        result
-    }
-
-    async fn advance_steps(&self, incident_id: &str) -> Result<String, ApiError> {
+    pub async fn advance(&self, incident_id: &str) -> Result<Routed, ApiError> {
         let Some(incident) = self.store.incident_exact(incident_id).await? else {
-            return Ok(incident_id.to_owned());
+            return Ok(Routed::Finished(incident_id.to_owned()));
         };
         let id = incident.incident_id.clone();
         if !incident.routing_pending {
-            self.store.release_lease(&id).await?;
-            return Ok(id);
+            return Ok(Routed::Finished(id));
         }
         let mut locate_failed = None;
         if !incident.grid_located {
@@ -87,19 +89,20 @@ impl Router {
             && !incident.link_checked
             && let Some(into) = self.link_duplicate(&incident).await?
         {
-            return Ok(into);
+            return Ok(Routed::Finished(into));
         }
 
         let incident = self.load(&id).await?;
         if !incident.merged_into.is_empty() {
-            self.store.release_lease(&id).await?;
-            return Ok(incident.merged_into);
+            return Ok(Routed::Finished(incident.merged_into));
         }
         // Nothing to send a unit to yet: wait for grid-registry, or hold for a dispatcher.
         if locate::must_wait_for_location(&incident) {
             return match locate_failed {
                 Some(err) => self.defer(&id, err).await,
-                None => locate::hold_for_location(&self.context, &id).await,
+                None => locate::hold_for_location(&self.context, &id)
+                    .await
+                    .map(Routed::Finished),
             };
         }
         if incident.status() == IncidentStatus::Classified && incident.is_decided_primary() {
@@ -136,12 +139,10 @@ impl Router {
                 self.update(&id, async |_, incident| {
                     incident.routing_pending = false;
                     incident.pending_reason.clear();
-                    incident.next_route_at = None;
-                    incident.route_lease_until = None;
                     Ok(())
                 })
                 .await?;
-                Ok(id)
+                Ok(Routed::Finished(id))
             }
         }
     }
@@ -180,8 +181,8 @@ impl Router {
         Ok(incident)
     }
 
-    /// Leaves the incident waiting for `err`'s dependency, with a retry time on the clock.
-    async fn defer(&self, id: &str, err: HopError) -> Result<String, ApiError> {
+    /// Leaves the incident waiting for `err`'s dependency (its routing job retries it).
+    async fn defer(&self, id: &str, err: HopError) -> Result<Routed, ApiError> {
         let now = self.context.clock.now();
         if let (HopError::Unavailable { peer, detail }, Some(counter)) =
             (&err, timeline::DEFERRED.as_ref())
@@ -190,14 +191,8 @@ impl Router {
             tracing::warn!(incident_id = %id, peer, detail = %detail, "routing deferred");
         }
         let reason = err.reason();
-        let settings = self.settings.clone();
         self.update(id, async |tx, incident| {
             incident.routing_attempts = incident.routing_attempts.saturating_add(1);
-            let attempts = u32::try_from(incident.routing_attempts).unwrap_or(u32::MAX);
-            let wait = chrono::Duration::from_std(settings.retry_after(attempts))
-                .unwrap_or(chrono::Duration::seconds(60));
-            incident.next_route_at = Some(now + wait);
-            incident.route_lease_until = None;
             if incident.pending_reason != reason {
                 Entry::new(
                     &incident.incident_id,
@@ -214,7 +209,7 @@ impl Router {
             Ok(())
         })
         .await?;
-        Ok(id.to_owned())
+        Ok(Routed::Waiting(reason))
     }
 
     async fn save_classified(&self, id: &str, c: Classification) -> Result<(), ApiError> {

@@ -1,4 +1,4 @@
-//! Intake's tunables: duplicate-call matching, the deadline of every hop, and the completer.
+//! Intake's tunables: duplicate-call matching, the deadline of every hop, and routing retries.
 //! Read by the host like every setting: defaults, the `[intake]` table of the config file,
 //! `PINGAN_INTAKE_*` environment variables, `--intake-*` flags.
 
@@ -25,16 +25,16 @@ pub struct IntakeSettings {
     /// Deadline of OpenDispatch and DivertTo12345.
     #[arg(id = "intake_route_deadline", long = "intake-route-deadline", env = "PINGAN_INTAKE_ROUTE_DEADLINE", default_value = "3s", value_parser = parse_duration)]
     pub route_deadline: Duration,
-    /// How often the background completer looks for incidents waiting for a dependency.
-    #[arg(id = "intake_completer_interval", long = "intake-completer-interval", env = "PINGAN_INTAKE_COMPLETER_INTERVAL", default_value = "1s", value_parser = parse_duration)]
-    pub completer_interval: Duration,
+    /// How often the job worker looks for routing jobs due (it is woken at once otherwise).
+    #[arg(id = "intake_jobs_poll_interval", long = "intake-jobs-poll-interval", env = "PINGAN_INTAKE_JOBS_POLL_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    pub jobs_poll_interval: Duration,
     /// First wait (on the service clock) before routing a deferred incident again; doubles.
     #[arg(id = "intake_retry_initial", long = "intake-retry-initial", env = "PINGAN_INTAKE_RETRY_INITIAL", default_value = "2s", value_parser = parse_duration)]
     pub retry_initial: Duration,
     /// Longest wait between two routing attempts.
     #[arg(id = "intake_retry_max", long = "intake-retry-max", env = "PINGAN_INTAKE_RETRY_MAX", default_value = "60s", value_parser = parse_duration)]
     pub retry_max: Duration,
-    /// How long one routing attempt owns an incident (another replica takes over after).
+    /// How long one routing attempt owns its job (another replica takes over after).
     #[arg(id = "intake_route_lease", long = "intake-route-lease", env = "PINGAN_INTAKE_ROUTE_LEASE", default_value = "30s", value_parser = parse_duration)]
     pub route_lease: Duration,
 }
@@ -47,7 +47,7 @@ impl Default for IntakeSettings {
             locate_deadline: Duration::from_secs(1),
             classify_deadline: Duration::from_secs(2),
             route_deadline: Duration::from_secs(3),
-            completer_interval: Duration::from_secs(1),
+            jobs_poll_interval: Duration::from_secs(1),
             retry_initial: Duration::from_secs(2),
             retry_max: Duration::from_secs(60),
             route_lease: Duration::from_secs(30),
@@ -65,12 +65,9 @@ fn parse_radius(text: &str) -> Result<f64, String> {
 }
 
 impl IntakeSettings {
-    /// The wait before routing attempt `attempts + 1`.
+    /// The longest wait before routing attempt `attempts + 1` (the jobs backoff's ceiling).
     pub fn retry_after(&self, attempts: u32) -> Duration {
-        let exponent = attempts.saturating_sub(1).min(20);
-        self.retry_initial
-            .saturating_mul(1_u32 << exponent)
-            .min(self.retry_max)
+        pingan_platform::jobs::backoff_ceiling(self.retry_initial, self.retry_max, attempts)
     }
 }
 

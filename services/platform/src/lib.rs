@@ -12,6 +12,7 @@ pub mod events;
 pub mod health;
 pub mod idempotency;
 pub mod ids;
+pub mod jobs;
 pub mod metrics;
 pub mod phone;
 pub mod pii;

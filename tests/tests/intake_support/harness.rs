@@ -1,5 +1,5 @@
 //! The intake harness over the fake peers: intake alone in a cluster on a manual clock, a
-//! dispatcher client, events delivered to its inbox, the completer driven by hand.
+//! dispatcher client, events delivered to its inbox, the routing job worker driven by hand.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -134,7 +134,7 @@ impl Harness {
             .duplicate
     }
 
-    /// Runs the completer until the incident leaves `waiting` (the background ticker may win).
+    /// Runs the routing job worker until the incident leaves `waiting` (the background ticker may win).
     pub async fn complete_until(&mut self, id: &str, waiting: &[IncidentStatus]) -> Incident {
         let context = self
             .cluster
@@ -142,7 +142,7 @@ impl Harness {
             .expect("context")
             .clone();
         let completer =
-            pingan_intake::Completer::new(&context, pingan_intake::IntakeSettings::default());
+            pingan_intake::job_worker(&context, pingan_intake::IntakeSettings::default());
         for _ in 0..50 {
             completer.run_once().await.expect("completer round");
             let incident = self.incident(id).await;

@@ -28,8 +28,7 @@ const MARK_PRIMARY: &str = "UPDATE intake_incidents SET link_checked = TRUE, upd
 const MOVE_CALLS: &str = "UPDATE intake_calls SET incident_id = $2, duplicate = TRUE, \
     distance_m = $3 WHERE incident_id = $1";
 const MARK_LINKED: &str = "UPDATE intake_incidents SET merged_into = $2, merged_at = $3, \
-    link_checked = TRUE, routing_pending = FALSE, next_route_at = NULL, \
-    route_lease_until = NULL, pending_reason = '', updated_at = $3 \
+    link_checked = TRUE, routing_pending = FALSE, pending_reason = '', updated_at = $3 \
     WHERE incident_id = $1 AND merged_into = ''";
 const LINKED_IDS: &str = "SELECT incident_id FROM intake_incidents WHERE merged_into = $1 \
     UNION SELECT incident_id FROM intake_incident_merges WHERE merged_into = $1 \

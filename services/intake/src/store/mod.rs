@@ -13,8 +13,8 @@ use crate::domain::{CallRecord, IncidentRecord};
 const INCIDENT_COLUMNS: &str = "incident_id, status, channel, description, has_location, lat, lon, \
     address, grid_id, station_id, grid_located, station_kind, classification, kind, category, \
     priority, police_override, dispatch_id, assigned_unit_ids, transfer_id, hotline_ticket_id, complaint_id, \
-    pending_reason, close_reason, routing_pending, routing_attempts, next_route_at, \
-    route_lease_until, received_at, classified_at, unit_assigned_at, en_route_at, on_scene_at, \
+    pending_reason, close_reason, routing_pending, routing_attempts, \
+    received_at, classified_at, unit_assigned_at, en_route_at, on_scene_at, \
     closed_at, followed_up_at, response_target_ms, response_target_breached, created_at, updated_at, \
     merged_into, merged_at, link_checked";
 
@@ -22,21 +22,20 @@ const INSERT_INCIDENT: &str = "INSERT INTO intake_incidents (incident_id, status
     description, has_location, lat, lon, address, grid_id, station_id, grid_located, \
     classification, kind, category, priority, police_override, dispatch_id, assigned_unit_ids, \
     transfer_id, hotline_ticket_id, complaint_id, pending_reason, close_reason, routing_pending, \
-    routing_attempts, next_route_at, route_lease_until, received_at, classified_at, \
-    unit_assigned_at, en_route_at, on_scene_at, closed_at, followed_up_at, response_target_ms, \
+    routing_attempts, received_at, classified_at, unit_assigned_at, en_route_at, on_scene_at, closed_at, followed_up_at, response_target_ms, \
     response_target_breached, created_at, updated_at, station_kind, merged_into, merged_at, \
     link_checked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
     $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, \
-    $36, $37, $38, $39, $40, $41, $42)";
+    $36, $37, $38, $39, $40)";
 
 const SAVE_INCIDENT: &str = "UPDATE intake_incidents SET status = $2, grid_id = $3, \
     station_id = $4, grid_located = $5, classification = $6, kind = $7, category = $8, \
     priority = $9, police_override = $10, dispatch_id = $11, assigned_unit_ids = $12, \
     transfer_id = $13, hotline_ticket_id = $14, complaint_id = $15, pending_reason = $16, \
-    close_reason = $17, routing_pending = $18, routing_attempts = $19, next_route_at = $20, \
-    route_lease_until = $21, classified_at = $22, unit_assigned_at = $23, en_route_at = $24, \
-    on_scene_at = $25, closed_at = $26, followed_up_at = $27, response_target_ms = $28, \
-    response_target_breached = $29, updated_at = $30, station_kind = $31 WHERE incident_id = $1";
+    close_reason = $17, routing_pending = $18, routing_attempts = $19, classified_at = $20, \
+    unit_assigned_at = $21, en_route_at = $22, on_scene_at = $23, closed_at = $24, \
+    followed_up_at = $25, response_target_ms = $26, response_target_breached = $27, \
+    updated_at = $28, station_kind = $29 WHERE incident_id = $1";
 
 const TOUCH_INCIDENT: &str =
     "UPDATE intake_incidents SET updated_at = updated_at WHERE incident_id = $1";
@@ -58,12 +57,6 @@ const ENTRY_COLUMNS: &str = "entry_id, incident_id, at, kind, actor_subject, act
 const INSERT_ENTRY: &str = "INSERT INTO intake_timeline (entry_id, incident_id, at, kind, \
     actor_subject, actor_role, actor_name, source, summary, from_status, to_status, unit_id, \
     related_id, event_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
-
-const RELEASE_LEASE: &str = "UPDATE intake_incidents SET route_lease_until = NULL \
-    WHERE incident_id = $1";
-const TAKE_LEASE: &str = "UPDATE intake_incidents SET route_lease_until = $2 \
-    WHERE incident_id = $1 AND routing_pending = TRUE \
-      AND (route_lease_until IS NULL OR route_lease_until <= $3)";
 
 /// One timeline entry as stored.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -140,8 +133,7 @@ impl Store {
             .bind(&i.category).bind(i.priority).bind(i.police_override).bind(&i.dispatch_id)
             .bind(&i.assigned_unit_ids).bind(&i.transfer_id).bind(&i.hotline_ticket_id)
             .bind(&i.complaint_id).bind(&i.pending_reason).bind(&i.close_reason)
-            .bind(i.routing_pending).bind(i.routing_attempts).bind(i.next_route_at)
-            .bind(i.route_lease_until).bind(i.received_at).bind(i.classified_at)
+            .bind(i.routing_pending).bind(i.routing_attempts).bind(i.received_at).bind(i.classified_at)
             .bind(i.unit_assigned_at).bind(i.en_route_at).bind(i.on_scene_at).bind(i.closed_at)
             .bind(i.followed_up_at).bind(i.response_target_ms).bind(i.response_target_breached)
             .bind(i.created_at).bind(i.updated_at).bind(i.station_kind).bind(&i.merged_into)
@@ -158,8 +150,7 @@ impl Store {
             .bind(i.priority).bind(i.police_override).bind(&i.dispatch_id)
             .bind(&i.assigned_unit_ids).bind(&i.transfer_id).bind(&i.hotline_ticket_id)
             .bind(&i.complaint_id).bind(&i.pending_reason).bind(&i.close_reason)
-            .bind(i.routing_pending).bind(i.routing_attempts).bind(i.next_route_at)
-            .bind(i.route_lease_until).bind(i.classified_at).bind(i.unit_assigned_at)
+            .bind(i.routing_pending).bind(i.routing_attempts).bind(i.classified_at).bind(i.unit_assigned_at)
             .bind(i.en_route_at).bind(i.on_scene_at).bind(i.closed_at).bind(i.followed_up_at)
             .bind(i.response_target_ms).bind(i.response_target_breached).bind(i.updated_at)
             .bind(i.station_kind)
@@ -351,41 +342,6 @@ impl Store {
             with_db!(&self.db, pool => sqlx::query_as::<_, EntryRecord>(sqlx::AssertSqlSafe(sql.clone()))
             .bind(incident_id).fetch_all(pool).await)?,
         )
-    }
-
-    /// Incidents waiting for routing whose retry time has come, oldest first.
-    pub async fn due_for_routing(
-        &self,
-        now: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<String>, StorageError> {
-        const SQL: &str = "SELECT incident_id FROM intake_incidents \
-            WHERE routing_pending = TRUE AND next_route_at <= $1 \
-              AND (route_lease_until IS NULL OR route_lease_until <= $1) \
-            ORDER BY next_route_at, incident_id LIMIT $2";
-        Ok(
-            with_db!(&self.db, pool => sqlx::query_scalar(SQL).bind(now).bind(limit)
-            .fetch_all(pool).await)?,
-        )
-    }
-
-    /// Takes the routing lease of an incident until `until`; false when someone else holds it.
-    pub async fn take_lease(
-        &self,
-        incident_id: &str,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<bool, StorageError> {
-        let taken = with_db!(&self.db, pool => sqlx::query(TAKE_LEASE).bind(incident_id)
-            .bind(until).bind(now).execute(pool).await.map(|r| r.rows_affected()))?;
-        Ok(taken == 1)
-    }
-
-    /// Gives the routing lease back.
-    pub async fn release_lease(&self, incident_id: &str) -> Result<(), StorageError> {
-        with_db!(&self.db, pool => sqlx::query(RELEASE_LEASE).bind(incident_id)
-            .execute(pool).await.map(|r| r.rows_affected()))?;
-        Ok(())
     }
 
     /// A page of live incidents (linked ones are shown through theirs), newest first.

@@ -106,15 +106,9 @@ impl Default for EventConfig {
 }
 
 impl EventConfig {
-    /// The wait before attempt `attempts + 1`: exponential, capped, with jitter in [50 %, 100 %].
+    /// The wait before attempt `attempts + 1` (the platform's one backoff formula).
     pub fn backoff(&self, attempts: u32) -> Duration {
-        let exponent = attempts.saturating_sub(1).min(30);
-        let base = self
-            .initial_backoff
-            .saturating_mul(1_u32 << exponent)
-            .min(self.max_backoff);
-        let jitter = rand::random_range(0.5..=1.0);
-        base.mul_f64(jitter)
+        crate::jobs::backoff(self.initial_backoff, self.max_backoff, attempts)
     }
 }
 
