@@ -1,28 +1,22 @@
 //! The complaints-audit service: complaints against officers, investigations, evidence, findings, and the tamper-evident audit log.
 //!
-//! Layout: `grpc` (handlers: decode, validate, authorize, map errors) → `complaints`,
-//! `queries`, `audit_log`, `evidence` (operations) → `domain` (rules, no I/O) → `store`
-//! (sqlx, both backends); `events` (inbox handlers).
+//! Layout: `api` (handlers: decode, validate, authorise, map errors) → `app` (use cases) →
+//! `domain` (rules and records, no I/O) → `store` (the `Store` trait, SQL for both backends);
+//! `events` (inbox handlers and the events emitted).
 
-pub mod audit_log;
-pub mod complaints;
-pub mod convert;
-pub mod core;
+pub mod api;
+pub mod app;
 pub mod domain;
 pub mod events;
-pub mod evidence;
-pub mod grpc;
-pub mod queries;
 pub mod settings;
 pub mod store;
-pub mod validate;
 
 use std::sync::Arc;
 
 use pingan_platform::{Migrations, ServiceContext};
 use pingan_proto::audit::v1::complaints_audit_service_server::ComplaintsAuditServiceServer;
 
-pub use grpc::ComplaintsAuditApi;
+pub use api::ComplaintsAuditApi;
 pub use settings::Settings;
 
 /// Short name used for configuration, peers, data files and metrics.
@@ -50,14 +44,14 @@ pub fn service_with(
     settings: Settings,
 ) -> ComplaintsAuditServiceServer<ComplaintsAuditApi> {
     let interval = settings.worker_interval;
-    let core = Arc::new(core::Core::new(context.clone(), settings));
-    evidence::spawn_worker(Arc::downgrade(&core), interval);
+    let core = Arc::new(app::Core::new(context.clone(), settings));
+    app::evidence::spawn_worker(Arc::downgrade(&core), interval);
     ComplaintsAuditServiceServer::new(ComplaintsAuditApi::new(core))
 }
 
 /// The service's inbox, with a handler for each event type routed to it.
 pub fn event_sink(context: &ServiceContext) -> pingan_platform::events::ServiceSink {
-    events::sink(Arc::new(core::Core::new(
+    events::sink(Arc::new(app::Core::new(
         context.clone(),
         Settings::from_env(),
     )))

@@ -11,9 +11,10 @@ use pingan_proto::audit::v1::{
 use pingan_proto::common::v1::{Actor, TimeRange};
 use prost::Message as _;
 
+use crate::app::queries::ComplaintDetail;
 use crate::domain::audit::AuditRow;
 use crate::domain::complaint::is_overdue;
-use crate::store::complaints::{AccusedRow, ComplaintRow, EvidenceRow};
+use crate::domain::records::{AccusedRow, ComplaintRow, EvidenceRow};
 
 /// A protobuf timestamp.
 pub fn ts(at: DateTime<Utc>) -> prost_types::Timestamp {
@@ -170,7 +171,7 @@ pub fn evidence(row: &EvidenceRow, with_content: bool) -> Evidence {
 }
 
 /// The stored finding, if any.
-pub fn finding(row: &ComplaintRow) -> Option<ComplaintFinding> {
+pub fn finding_record(row: &ComplaintRow) -> Option<ComplaintFinding> {
     row.finding_record
         .as_deref()
         .and_then(|bytes| ComplaintFinding::decode(bytes).ok())
@@ -178,13 +179,12 @@ pub fn finding(row: &ComplaintRow) -> Option<ComplaintFinding> {
 
 /// A complaint with its accused and evidence as the caller may see it.
 pub fn complaint(
-    row: &ComplaintRow,
-    accused_rows: &[AccusedRow],
-    evidence_rows: &[EvidenceRow],
+    detail: &ComplaintDetail,
     now: DateTime<Utc>,
     pii: &PiiKeys,
     view: View,
 ) -> Complaint {
+    let row = &detail.row;
     let deadlines = deadlines(row, now);
     let overdue = deadlines.iter().any(|d| d.met_at.is_none() && d.overdue);
     Complaint {
@@ -194,7 +194,7 @@ pub fn complaint(
         hotline_ticket_id: row.hotline_ticket_id.clone(),
         transfer_id: row.transfer_id.clone(),
         complainant: Some(complainant(row, pii, view)),
-        accused: accused_rows.iter().map(accused).collect(),
+        accused: detail.accused.iter().map(accused).collect(),
         incident_id: row.incident_id.clone(),
         allegation: row.allegation.clone(),
         allegation_tags: row
@@ -210,11 +210,12 @@ pub fn complaint(
         legal_reviewer_id: row.legal_reviewer_id.clone(),
         deadlines,
         overdue,
-        evidence: evidence_rows
+        evidence: detail
+            .evidence
             .iter()
             .map(|e| evidence(e, view.with_content))
             .collect(),
-        finding: finding(row),
+        finding: finding_record(row),
         hotline_reply_status: parse_enum!(HotlineReplyStatus, &row.hotline_reply_status),
         hotline_replied_at: row.hotline_replied_at.map(ts),
         received_at: Some(ts(row.received_at)),
