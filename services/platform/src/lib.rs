@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod idempotency;
+pub mod ids;
 pub mod metrics;
 pub mod phone;
 pub mod pii;
@@ -19,6 +20,7 @@ pub mod server;
 pub mod storage;
 pub mod telemetry;
 pub mod testing;
+pub mod time;
 pub mod trace_context;
 
 pub use error::{ApiError, FieldViolations};

@@ -220,6 +220,17 @@ impl Db {
         })
     }
 
+    /// Starts a transaction that will read and then write: on SQLite it takes the write lock at
+    /// BEGIN (`BEGIN IMMEDIATE`), because a read lock cannot be upgraded once another writer
+    /// committed ("database is locked"); on Postgres it is a plain transaction (lock rows with
+    /// `SELECT … FOR UPDATE` where the read decides the write).
+    pub async fn begin_write(&self) -> Result<Tx, StorageError> {
+        Ok(match self {
+            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Self::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+        })
+    }
+
     /// Closes every connection.
     pub async fn close(&self) {
         with_db!(self, pool => pool.close().await);
