@@ -28,7 +28,8 @@ use crate::app::access::{
 use crate::app::complaints::NewComplaint;
 use crate::app::queries::ComplaintDetail;
 use crate::app::{Core, audit_log, complaints, evidence, investigation, queries as reads};
-use convert::{View, audit_entry, from_ts};
+use convert::{View, audit_entry};
+use pingan_platform::time::from_timestamp;
 
 /// Handlers of the complaints-audit service.
 #[derive(Debug, Clone)]
@@ -68,9 +69,13 @@ fn new_complaint(core: &Core, req: &FileComplaintRequest) -> NewComplaint {
         incident_id: req.incident_id.trim().to_owned(),
         allegation: req.allegation.clone(),
         tags: req.allegation_tags.clone(),
-        occurred_at: from_ts(req.occurred_at.as_ref()),
+        occurred_at: req.occurred_at.as_ref().and_then(from_timestamp),
         station_id: req.station_id.trim().to_owned(),
-        received_at: from_ts(req.received_at.as_ref()).unwrap_or_else(|| core.now()),
+        received_at: req
+            .received_at
+            .as_ref()
+            .and_then(from_timestamp)
+            .unwrap_or_else(|| core.now()),
     }
 }
 

@@ -7,9 +7,9 @@ use pingan_proto::audit::v1::{
     ComplaintSource, ComplaintStatus, Finding, ListComplaintsRequest, ListEarlyWarningsRequest,
 };
 
-use super::convert::from_ts;
 use crate::app::queries::WarningQuery;
 use crate::store::{ListFilter, member_list};
+use pingan_platform::time::from_timestamp;
 
 fn page_size(value: i32, field: &str, violations: &mut FieldViolations) -> i64 {
     match value {
@@ -30,8 +30,8 @@ fn range(
     let Some(range) = range else {
         return (None, None);
     };
-    let start = from_ts(range.start.as_ref());
-    let end = from_ts(range.end.as_ref());
+    let start = range.start.as_ref().and_then(from_timestamp);
+    let end = range.end.as_ref().and_then(from_timestamp);
     if range.start.is_some() && start.is_none() {
         violations.add(&format!("{field}.start"), "must be a valid time");
     }

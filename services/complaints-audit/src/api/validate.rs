@@ -1,5 +1,6 @@
 //! Input checks of every request: all bad fields are named at once (INVALID_ARGUMENT).
 
+use pingan_platform::ids::check_optional_id_number;
 use pingan_platform::{ApiError, FieldViolations};
 use pingan_proto::audit::v1::{
     Accused, ActionKind, AddEvidenceRequest, AssignInvestigatorRequest, AuditOutcome, AuditRecord,
@@ -7,33 +8,16 @@ use pingan_proto::audit::v1::{
     QueryAuditRequest, RecordFindingRequest, VerifyAuditChainRequest,
 };
 
-use super::convert::from_ts;
 use crate::app::audit_log::{MAX_DETAIL_CHARS, MAX_FIELD_CHARS};
 use crate::domain::evidence::{is_sha256_hex, sha256_hex};
 use crate::store::AuditFilter;
+use pingan_platform::time::from_timestamp;
 
 /// Largest inline evidence.
 pub const MAX_CONTENT_BYTES: usize = 4 * 1024 * 1024;
 const MAX_ID: usize = 128;
 const MAX_TEXT: usize = 10_000;
 const MAX_SHORT: usize = 256;
-
-/// True for a GB 11643 citizen ID number (18 characters with a valid check digit).
-pub fn is_valid_id_number(value: &str) -> bool {
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    const CHECK: &[u8; 11] = b"10X98765432";
-    let bytes = value.as_bytes();
-    if bytes.len() != 18 || !bytes[..17].iter().all(u8::is_ascii_digit) {
-        return false;
-    }
-    let sum: u32 = bytes[..17]
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(b, w)| u32::from(b - b'0') * w)
-        .sum();
-    let expected = CHECK[usize::try_from(sum % 11).unwrap_or(0)];
-    bytes[17].to_ascii_uppercase() == expected
-}
 
 fn accused(list: &[Accused], field: &str, violations: &mut FieldViolations) {
     for (i, a) in list.iter().enumerate() {
@@ -86,9 +70,7 @@ pub fn file_complaint(request: &FileComplaintRequest) -> FieldViolations {
     accused(&request.accused, "accused", &mut v);
     if let Some(c) = &request.complainant {
         pingan_platform::phone::check_optional_phone(&mut v, "complainant.phone", &c.phone);
-        if !c.id_number.is_empty() && !is_valid_id_number(&c.id_number) {
-            v.add("complainant.id_number", "is not a valid GB 11643 ID number");
-        }
+        check_optional_id_number(&mut v, "complainant.id_number", &c.id_number);
         v.require_max_chars("complainant.name", &c.name, MAX_SHORT);
         v.require_max_chars("complainant.address", &c.address, MAX_SHORT * 2);
     }
@@ -105,10 +87,22 @@ pub fn file_complaint(request: &FileComplaintRequest) -> FieldViolations {
             );
         }
     }
-    if request.received_at.is_some() && from_ts(request.received_at.as_ref()).is_none() {
+    if request.received_at.is_some()
+        && request
+            .received_at
+            .as_ref()
+            .and_then(from_timestamp)
+            .is_none()
+    {
         v.add("received_at", "must be a valid time");
     }
-    if request.occurred_at.is_some() && from_ts(request.occurred_at.as_ref()).is_none() {
+    if request.occurred_at.is_some()
+        && request
+            .occurred_at
+            .as_ref()
+            .and_then(from_timestamp)
+            .is_none()
+    {
         v.add("occurred_at", "must be a valid time");
     }
     v
@@ -184,7 +178,13 @@ pub fn add_evidence(request: &AddEvidenceRequest) -> FieldViolations {
             v.add("size_bytes", "must not be negative");
         }
     }
-    if request.captured_at.is_some() && from_ts(request.captured_at.as_ref()).is_none() {
+    if request.captured_at.is_some()
+        && request
+            .captured_at
+            .as_ref()
+            .and_then(from_timestamp)
+            .is_none()
+    {
         v.add("captured_at", "must be a valid time");
     }
     v
@@ -272,7 +272,12 @@ pub fn audit_record(record: Option<&AuditRecord>, violations: &mut FieldViolatio
     violations.require_max_chars("record.station_id", &record.station_id, MAX_FIELD_CHARS);
     violations.require_max_chars("record.client", &record.client, MAX_FIELD_CHARS);
     violations.require_max_chars("record.detail", &record.detail, MAX_DETAIL_CHARS);
-    if from_ts(record.occurred_at.as_ref()).is_none() {
+    if record
+        .occurred_at
+        .as_ref()
+        .and_then(from_timestamp)
+        .is_none()
+    {
         violations.add("record.occurred_at", "must be a valid time");
     }
     if !record.trace_id.is_empty()
@@ -328,8 +333,8 @@ pub fn audit_filter(request: &QueryAuditRequest) -> Result<AuditFilter, ApiError
         }
     };
     let range = request.range.unwrap_or_default();
-    let from = from_ts(range.start.as_ref());
-    let to = from_ts(range.end.as_ref());
+    let from = range.start.as_ref().and_then(from_timestamp);
+    let to = range.end.as_ref().and_then(from_timestamp);
     if range.start.is_some() && from.is_none() {
         violations.add("range.start", "must be a valid time");
     }
@@ -381,9 +386,16 @@ mod tests {
 
     #[test]
     fn id_numbers_need_a_valid_check_digit() {
-        assert!(is_valid_id_number("11010519491231002X"));
-        assert!(!is_valid_id_number("110105194912310021"));
-        assert!(!is_valid_id_number("1101051949"));
+        let bad = |id: &str| {
+            let mut v = FieldViolations::default();
+            check_optional_id_number(&mut v, "id", id);
+            v.fields().count() == 1
+        };
+        assert!(!bad("11010519491231002X"));
+        assert!(bad("110105194912310021"));
+        assert!(bad("1101051949"));
+        // The birth date is checked too (GB 11643 positions 7-14).
+        assert!(bad("110105194913310021"));
     }
 
     #[test]

@@ -7,9 +7,9 @@ use pingan_platform::storage::Tx;
 use pingan_proto::audit::v1::{AuditOutcome, AuditRecord, ChainStatus, VerifyAuditChainResponse};
 
 use super::Core;
-use crate::api::convert::{from_ts, ts};
 use crate::domain::audit::{AuditRow, BreakKind, ChainVerifier, NewAuditEntry};
 use crate::store::AuditFilter;
+use pingan_platform::time::{from_timestamp, to_timestamp};
 
 /// Rows read per verification batch.
 const VERIFY_BATCH: i64 = 1000;
@@ -46,7 +46,11 @@ fn new_entry(
         action: or(&record.action, "unknown"),
         resource_type: or(&record.resource_type, "unknown"),
         resource_id: pingan_platform::pii::scrub(&clip(&record.resource_id, MAX_FIELD_CHARS)),
-        occurred_at: from_ts(record.occurred_at.as_ref()).unwrap_or(fallback_time),
+        occurred_at: record
+            .occurred_at
+            .as_ref()
+            .and_then(from_timestamp)
+            .unwrap_or(fallback_time),
         trace_id: clip(&record.trace_id, 64),
         source_service: or(&record.source_service, fallback_source),
         outcome: outcome.as_str_name().to_owned(),
@@ -106,7 +110,7 @@ pub async fn verify(core: &Core, from: i64, to: i64) -> Result<VerifyAuditChainR
         } else {
             0
         },
-        verified_at: Some(ts(core.now())),
+        verified_at: Some(to_timestamp(core.now())),
         ..VerifyAuditChainResponse::default()
     };
     let base = if start == oldest {

@@ -2,10 +2,11 @@
 //! of the answer. Each runs in the caller's transaction, records itself in the audit log and
 //! emits the events other services need.
 
-use chrono::{DateTime, Datelike, FixedOffset, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use pingan_platform::ApiError;
 use pingan_platform::pii::{PiiKind, mask_id_number, mask_phone};
 use pingan_platform::storage::Tx;
+use pingan_platform::time::local_date;
 use pingan_proto::audit::v1::{Accused, ComplaintSource, ComplaintStatus, HotlineReplyStatus};
 use pingan_proto::common::v1::Actor;
 
@@ -52,11 +53,9 @@ pub(crate) fn accused_rows(complaint_id: &str, accused: &[Accused]) -> Vec<Accus
         .collect()
 }
 
+/// The year of the bureau's calendar a complaint was received in (its case number's year).
 fn bureau_year(at: DateTime<Utc>) -> i64 {
-    let offset = FixedOffset::east_opt(8 * 3600);
-    offset.map_or(i64::from(at.year()), |o| {
-        i64::from(at.with_timezone(&o).year())
-    })
+    i64::from(local_date(at).year())
 }
 
 /// Files a complaint in `tx`. A 12345 ticket already filed returns the existing complaint

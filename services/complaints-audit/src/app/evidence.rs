@@ -18,9 +18,9 @@ use pingan_platform::auth::Caller;
 
 use super::access::{can_see, system_actor};
 use super::{Core, audit_own, own_action};
-use crate::api::convert::from_ts;
 use crate::domain::evidence::{FetchedTimeline, backoff as backoff_after, fill, sha256_hex};
 use crate::domain::records::EvidenceRow;
+use pingan_platform::time::from_timestamp;
 
 fn entry_json(entry: &TimelineEntry) -> serde_json::Value {
     let kind = TimelineEntryKind::try_from(entry.kind)
@@ -29,7 +29,11 @@ fn entry_json(entry: &TimelineEntry) -> serde_json::Value {
     let status = DispatchStatus::try_from(entry.dispatch_status)
         .map(|s| s.as_str_name())
         .unwrap_or("DISPATCH_STATUS_UNSPECIFIED");
-    let occurred_at = from_ts(entry.occurred_at.as_ref()).map(|t| t.to_rfc3339());
+    let occurred_at = entry
+        .occurred_at
+        .as_ref()
+        .and_then(from_timestamp)
+        .map(|t| t.to_rfc3339());
     let actor = entry.actor.as_ref();
     serde_json::json!({
         "entry_id": entry.entry_id,
@@ -57,7 +61,7 @@ pub fn timeline_evidence(incident_id: &str, entries: &[TimelineEntry]) -> Fetche
     .unwrap_or_default();
     let times: Vec<DateTime<Utc>> = entries
         .iter()
-        .filter_map(|e| from_ts(e.occurred_at.as_ref()))
+        .filter_map(|e| e.occurred_at.as_ref().and_then(from_timestamp))
         .collect();
     let mut dispatches: Vec<&str> = entries.iter().map(|e| e.dispatch_id.as_str()).collect();
     dispatches.sort_unstable();
@@ -173,7 +177,7 @@ pub async fn complete_pending(core: &Core) -> Result<usize, ApiError> {
         match fetch_timeline(core, &row.fetch_incident_id, &row.fetch_dispatch_id).await {
             Ok(timeline) => {
                 fill(&mut row, timeline, core.now());
-                let mut tx = core.context.db.begin().await?;
+                let mut tx = core.context.db.begin_write().await?;
                 if core.store.complete_evidence(&mut tx, &row).await? {
                     let detail = format!(
                         "dispatch timeline of incident {} attached as {}",

@@ -17,11 +17,12 @@ use super::access::require_visible;
 use super::complaints::accused_rows;
 use super::evidence::timeline_row;
 use super::{Core, audit_own, own_action, rule_error};
-use crate::api::convert::{finding_record, from_ts, ts};
+use crate::api::convert::finding_record;
 use crate::domain::complaint::{self, FindingParties};
 use crate::domain::evidence::{FetchedTimeline, sha256_hex};
 use crate::domain::records::{ComplaintRow, EvidenceRow};
 use crate::events::outbound;
+use pingan_platform::time::{from_timestamp, to_timestamp};
 
 /// Loads and locks a complaint the caller may see.
 pub async fn load_locked(
@@ -182,15 +183,15 @@ pub async fn add_evidence(
                 content_type: request.content_type.clone(),
                 content_sha256: sha,
                 size_bytes: size,
-                captured_at: from_ts(request.captured_at.as_ref()),
+                captured_at: request.captured_at.as_ref().and_then(from_timestamp),
                 covers_start: request
                     .covers
                     .as_ref()
-                    .and_then(|c| from_ts(c.start.as_ref())),
+                    .and_then(|c| c.start.as_ref().and_then(from_timestamp)),
                 covers_end: request
                     .covers
                     .as_ref()
-                    .and_then(|c| from_ts(c.end.as_ref())),
+                    .and_then(|c| c.end.as_ref().and_then(from_timestamp)),
                 device_id: request.device_id.clone(),
                 statement_by: request.statement_by.clone(),
                 source_ref: request.source_ref.clone(),
@@ -278,7 +279,7 @@ pub async fn record_finding(
                 legal_opinion: request.legal_opinion.clone(),
                 reply_text: request.reply_text.clone(),
                 proposed_by: Some(actor.clone()),
-                proposed_at: Some(ts(now)),
+                proposed_at: Some(to_timestamp(now)),
                 ..ComplaintFinding::default()
             };
             row.finding = Finding::try_from(request.finding)
@@ -289,7 +290,7 @@ pub async fn record_finding(
         }
         FindingStep::Approve | FindingStep::Return => {
             record.reviewed_by = Some(actor.clone());
-            record.reviewed_at = Some(ts(now));
+            record.reviewed_at = Some(to_timestamp(now));
             request.review_notes.clone_into(&mut record.review_notes);
             if !request.legal_opinion.trim().is_empty() {
                 request.legal_opinion.clone_into(&mut record.legal_opinion);

@@ -18,11 +18,11 @@ use prost::{Message, Name};
 
 use pingan_platform::phone::{Phone, PhoneKind};
 
-use crate::api::convert::from_ts;
 use crate::app::Core;
 use crate::app::audit_log;
 use crate::app::complaints::{self, NewComplaint};
 use crate::domain::audit::to_micros;
+use pingan_platform::time::from_timestamp;
 
 fn decode<M: Message + Default>(event: &EventEnvelope) -> Result<M, ApiError> {
     let payload = event
@@ -39,7 +39,11 @@ fn decode<M: Message + Default>(event: &EventEnvelope) -> Result<M, ApiError> {
 }
 
 fn occurred_at(core: &Core, event: &EventEnvelope) -> chrono::DateTime<chrono::Utc> {
-    from_ts(event.occurred_at.as_ref()).unwrap_or_else(|| core.now())
+    event
+        .occurred_at
+        .as_ref()
+        .and_then(from_timestamp)
+        .unwrap_or_else(|| core.now())
 }
 
 /// The complainant's number when it is a clear one we accept (a masked one cannot be sealed).
@@ -94,7 +98,10 @@ impl EventHandler for HotlineComplaintHandler {
             }],
             allegation,
             tags: vec!["HOTLINE_12345".to_owned()],
-            received_at: from_ts(ticket.received_at.as_ref())
+            received_at: ticket
+                .received_at
+                .as_ref()
+                .and_then(from_timestamp)
                 .unwrap_or_else(|| occurred_at(&self.0, event)),
             ..NewComplaint::default()
         };
@@ -147,7 +154,10 @@ impl EventHandler for PoliceComplaintCallHandler {
             allegation,
             tags: vec!["CALL_110".to_owned()],
             station_id: call.station_id.trim().to_owned(),
-            received_at: from_ts(call.received_at.as_ref())
+            received_at: call
+                .received_at
+                .as_ref()
+                .and_then(from_timestamp)
                 .unwrap_or_else(|| occurred_at(&self.0, event)),
             ..NewComplaint::default()
         };
@@ -175,7 +185,11 @@ impl EventHandler for TransferStatusHandler {
         if change.to_status != TransferStatus::Handled as i32 || change.transfer_id.is_empty() {
             return Ok(());
         }
-        let at = from_ts(change.at.as_ref()).unwrap_or_else(|| occurred_at(&self.0, event));
+        let at = change
+            .at
+            .as_ref()
+            .and_then(from_timestamp)
+            .unwrap_or_else(|| occurred_at(&self.0, event));
         if complaints::mark_replied(&self.0, tx, &change.transfer_id, to_micros(at)).await? {
             tracing::info!(transfer_id = %change.transfer_id, "12345 acknowledged the answer to a complaint");
         }

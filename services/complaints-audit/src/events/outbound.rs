@@ -5,8 +5,8 @@ use pingan_proto::audit::v1::{
     ComplaintAnswered, ComplaintFiled, ComplaintFinding, ComplaintSource,
 };
 
-use crate::api::convert::ts;
 use crate::domain::records::ComplaintRow;
+use pingan_platform::time::to_timestamp;
 
 /// A complaint was filed (triage links a 12345 ticket, intake a 110 call).
 pub fn complaint_filed(row: &ComplaintRow) -> ComplaintFiled {
@@ -17,7 +17,7 @@ pub fn complaint_filed(row: &ComplaintRow) -> ComplaintFiled {
         hotline_ticket_id: row.hotline_ticket_id.clone(),
         transfer_id: row.transfer_id.clone(),
         incident_id: row.incident_id.clone(),
-        received_at: Some(ts(row.received_at)),
+        received_at: Some(to_timestamp(row.received_at)),
     }
 }
 
@@ -34,6 +34,6 @@ pub fn complaint_answered(
         transfer_id: row.transfer_id.clone(),
         finding: finding.finding,
         reply_text: finding.reply_text.clone(),
-        answered_at: Some(ts(at)),
+        answered_at: Some(to_timestamp(at)),
     }
 }

@@ -18,7 +18,9 @@ const INSERT: &str = "INSERT INTO audit_entries (sequence, entry_id, actor_subje
     outcome, station_id, detail, client, recorded_at, prev_hash, hash) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
 const SELECT_HEAD: &str = "SELECT last_sequence, last_hash, pruned_through, anchor_hash FROM audit_chain_head WHERE id = 1";
-const LOCK_HEAD: &str = "UPDATE audit_chain_head SET id = id WHERE id = 1";
+// Retention reads the head to decide its write: the row is locked on Postgres (SQLite's
+// write transaction already excludes other writers).
+const SELECT_HEAD_FOR_UPDATE_PG: &str = "SELECT last_sequence, last_hash, pruned_through, anchor_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE";
 const SELECT_BY_ENTRY: &str = "SELECT sequence, entry_id, actor_subject, actor_role, \
     actor_display_name, action, resource_type, resource_id, occurred_at, trace_id, source_service, \
     outcome, station_id, detail, client, recorded_at, prev_hash, hash \
@@ -189,12 +191,9 @@ pub async fn query(db: &Db, filter: &AuditFilter) -> Result<Vec<AuditRow>, Stora
 /// Removes rows recorded before `cutoff`, keeping the last removed row's hash as the anchor the
 /// oldest retained row links to. Returns the rows removed.
 pub async fn prune(db: &Db, cutoff: DateTime<Utc>) -> Result<u64, StorageError> {
-    let mut tx = db.begin().await?;
-    pingan_platform::with_tx!(&mut tx, c => sqlx::query(LOCK_HEAD)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    let head: ChainHead = pingan_platform::with_tx!(&mut tx, c => sqlx::query_as(SELECT_HEAD)
+    let mut tx = db.begin_write().await?;
+    let select_head = db.pick(SELECT_HEAD_FOR_UPDATE_PG, SELECT_HEAD);
+    let head: ChainHead = pingan_platform::with_tx!(&mut tx, c => sqlx::query_as(select_head)
         .fetch_one(&mut *c)
         .await)?;
     let last: Option<i64> = pingan_platform::with_tx!(&mut tx, c => sqlx::query_scalar(LAST_EXPIRED)

@@ -55,7 +55,8 @@ pub const SELECT_BY_TRANSFER: &str = concat!(
     complaint_columns!(),
     " FROM complaints WHERE transfer_id = $1 AND transfer_id <> ''"
 );
-// Locks the row for the rest of the transaction (row lock on Postgres, write lock on SQLite).
+// Kept until platform's RequestLog / ServiceSink open their transactions with begin_write():
+// the caller's transaction may be a deferred one on SQLite, and this write takes its lock.
 const LOCK: &str = "UPDATE complaints SET complaint_id = complaint_id WHERE complaint_id = $1";
 const UPDATE: &str = "UPDATE complaints SET status = $2, stage = $3, investigator_id = $4, \
     legal_reviewer_id = $5, incident_id = $6, station_id = $7, receipt_met_at = $8, \
