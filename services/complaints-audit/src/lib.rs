@@ -1,21 +1,15 @@
 //! The complaints-audit service: complaints against officers, investigations, evidence, findings, and the tamper-evident audit log.
 //!
-//! Layout: `grpc` (handlers: decode, validate, authorize, map errors) → `complaints`,
-//! `queries`, `audit_log`, `evidence` (operations) → `domain` (rules, no I/O) → `store`
-//! (sqlx, both backends); `events` (inbox handlers).
+//! Layout: `api` (handlers: decode, validate, authorise, map errors) → `app` (use cases) →
+//! `domain` (rules and records, no I/O) → `store` (the `Store` trait, SQL for both backends);
+//! `events` (inbox handlers and the events emitted).
 
-pub mod audit_log;
-pub mod complaints;
-pub mod convert;
-pub mod core;
+pub mod api;
+pub mod app;
 pub mod domain;
 pub mod events;
-pub mod evidence;
-pub mod grpc;
-pub mod queries;
 pub mod settings;
 pub mod store;
-pub mod validate;
 
 use std::sync::Arc;
 
@@ -25,7 +19,7 @@ use pingan_platform::service::{
 use pingan_platform::{Migrations, ServiceContext};
 use pingan_proto::audit::v1::complaints_audit_service_server::ComplaintsAuditServiceServer;
 
-pub use grpc::ComplaintsAuditApi;
+pub use api::ComplaintsAuditApi;
 pub use settings::Settings;
 
 /// Short name used for configuration, peers, data files and metrics.
@@ -51,7 +45,7 @@ pub fn service_with(
     context: &ServiceContext,
     settings: Settings,
 ) -> ComplaintsAuditServiceServer<ComplaintsAuditApi> {
-    ComplaintsAuditServiceServer::new(ComplaintsAuditApi::new(Arc::new(core::Core::new(
+    ComplaintsAuditServiceServer::new(ComplaintsAuditApi::new(Arc::new(app::Core::new(
         context.clone(),
         settings,
     ))))
@@ -59,16 +53,16 @@ pub fn service_with(
 
 /// The background work (pending evidence every `worker_interval`, audit retention hourly) while
 /// the host runs; the round in hand is finished on shutdown.
-pub fn evidence_worker(core: Arc<core::Core>) -> Worker {
+pub fn evidence_worker(core: Arc<app::Core>) -> Worker {
     let interval = core.settings.worker_interval;
     Worker::new("complaints-audit-evidence", move |shutdown| async move {
         let mut last_prune: Option<tokio::time::Instant> = None;
         while !shutdown.sleep(interval).await {
-            if let Err(err) = evidence::complete_pending(&core).await {
+            if let Err(err) = app::evidence::complete_pending(&core).await {
                 tracing::warn!(error = %err, "pending evidence round failed");
             }
             if last_prune.is_none_or(|at| at.elapsed() > std::time::Duration::from_secs(3600)) {
-                if let Err(err) = audit_log::apply_retention(&core).await {
+                if let Err(err) = app::audit_log::apply_retention(&core).await {
                     tracing::warn!(error = %err, "audit retention failed");
                 }
                 last_prune = Some(tokio::time::Instant::now());
@@ -79,7 +73,7 @@ pub fn evidence_worker(core: Arc<core::Core>) -> Worker {
 
 /// The service's inbox, with a handler for each event type routed to it.
 pub fn event_sink(context: &ServiceContext) -> pingan_platform::events::ServiceSink {
-    events::sink(Arc::new(core::Core::new(
+    events::sink(Arc::new(app::Core::new(
         context.clone(),
         Settings::from_env(),
     )))
@@ -111,7 +105,7 @@ impl Service for ComplaintsAuditService {
         _config: &ServiceConfig,
     ) -> Result<ServiceParts, BuildError> {
         // Settings still come from the environment (`Settings::from_env`), as before.
-        let core = Arc::new(core::Core::new(context.clone(), Settings::from_env()));
+        let core = Arc::new(app::Core::new(context.clone(), Settings::from_env()));
         Ok(ServiceParts::new(
             GrpcService::new(ComplaintsAuditServiceServer::new(ComplaintsAuditApi::new(
                 core.clone(),

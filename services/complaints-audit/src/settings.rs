@@ -1,34 +1,76 @@
-//! Settings of the complaints-audit service, read once from the environment (`PINGAN_…`)
-//! with the bureau's defaults.
+//! Settings of the complaints-audit service: a clap `Args` group (flags and `PINGAN_…` env
+//! variables) with the bureau's defaults, for the host's layered configuration.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use chrono::NaiveDate;
+use clap::{Args, Parser};
 
 /// Shortest audit retention accepted: six months.
 pub const MIN_AUDIT_RETENTION_DAYS: u32 = 183;
+/// Shortest background interval accepted.
+const MIN_WORKER_INTERVAL: Duration = Duration::from_millis(50);
 
 /// Deadlines, thresholds, retention and background work.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct Settings {
-    /// Receipt deadline (an investigator takes the complaint in hand).
+    /// Receipt deadline in hours (an investigator takes the complaint in hand).
+    #[arg(
+        long = "complaint-receipt-hours",
+        env = "PINGAN_COMPLAINT_RECEIPT_HOURS",
+        default_value_t = 24
+    )]
     pub receipt_hours: u32,
     /// Preliminary check, in working days.
+    #[arg(
+        long = "complaint-preliminary-days",
+        env = "PINGAN_COMPLAINT_PRELIMINARY_DAYS",
+        default_value_t = 3
+    )]
     pub preliminary_working_days: u32,
     /// Investigation concluded, in working days.
+    #[arg(
+        long = "complaint-investigation-days",
+        env = "PINGAN_COMPLAINT_INVESTIGATION_DAYS",
+        default_value_t = 30
+    )]
     pub investigation_working_days: u32,
-    /// Public holidays (no working day), besides Saturdays and Sundays.
+    /// Public holidays (no working day) besides Saturdays and Sundays: comma-separated dates.
+    #[arg(
+        long = "complaint-holidays",
+        env = "PINGAN_COMPLAINT_HOLIDAYS",
+        default_value = "",
+        value_parser = parse_holidays
+    )]
     pub holidays: BTreeSet<NaiveDate>,
-    /// Complaints in a period at which an officer is listed by the early warning.
+    /// Complaints in a period at which an officer is listed by the early warning (at least 1).
+    #[arg(
+        long = "early-warning-threshold",
+        env = "PINGAN_EARLY_WARNING_THRESHOLD",
+        default_value_t = 3
+    )]
     pub early_warning_threshold: u32,
-    /// How long audit rows are kept (at least six months).
+    /// How long audit rows are kept, in days (at least six months).
+    #[arg(
+        long = "audit-retention-days",
+        env = "PINGAN_AUDIT_RETENTION_DAYS",
+        default_value_t = MIN_AUDIT_RETENTION_DAYS
+    )]
     pub audit_retention_days: u32,
-    /// How often pending evidence is retried and retention applied.
+    /// How often pending evidence is retried and retention applied, in milliseconds.
+    #[arg(
+        long = "complaints-worker-interval-ms",
+        env = "PINGAN_COMPLAINTS_WORKER_INTERVAL_MS",
+        default_value = "2000",
+        value_parser = parse_millis
+    )]
     pub worker_interval: Duration,
     /// Deadline of one call to dispatch.
+    #[arg(skip = Duration::from_secs(3))]
     pub dispatch_timeout: Duration,
     /// Longest wait between two fetches of a pending item.
+    #[arg(skip = Duration::from_secs(300))]
     pub max_fetch_backoff: Duration,
 }
 
@@ -48,51 +90,93 @@ impl Default for Settings {
     }
 }
 
-fn env_u32(name: &str, default: u32) -> u32 {
-    match std::env::var(name) {
-        Ok(value) => value.trim().parse().unwrap_or_else(|_| {
-            tracing::warn!(variable = name, "not a whole number; default used");
-            default
-        }),
-        Err(_) => default,
-    }
+/// Comma-separated `YYYY-MM-DD` dates.
+fn parse_holidays(text: &str) -> Result<BTreeSet<NaiveDate>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|_| format!("invalid holiday {s:?}: expected YYYY-MM-DD"))
+        })
+        .collect()
+}
+
+/// A whole number of milliseconds.
+fn parse_millis(text: &str) -> Result<Duration, String> {
+    text.trim()
+        .parse::<u64>()
+        .map(Duration::from_millis)
+        .map_err(|_| format!("invalid milliseconds {text:?}"))
+}
+
+/// Only the settings, read from the environment.
+#[derive(Debug, Parser)]
+struct FromEnv {
+    #[command(flatten)]
+    settings: Settings,
 }
 
 impl Settings {
-    /// The defaults overridden by `PINGAN_COMPLAINT_RECEIPT_HOURS`,
-    /// `PINGAN_COMPLAINT_PRELIMINARY_DAYS`, `PINGAN_COMPLAINT_INVESTIGATION_DAYS`,
-    /// `PINGAN_COMPLAINT_HOLIDAYS` (comma-separated dates), `PINGAN_EARLY_WARNING_THRESHOLD`,
-    /// `PINGAN_AUDIT_RETENTION_DAYS` (at least 183) and `PINGAN_COMPLAINTS_WORKER_INTERVAL_MS`.
+    /// The settings raised to their floors: threshold 1, six months of audit, 50 ms interval.
+    pub fn normalised(mut self) -> Self {
+        self.early_warning_threshold = self.early_warning_threshold.max(1);
+        self.audit_retention_days = self.audit_retention_days.max(MIN_AUDIT_RETENTION_DAYS);
+        self.worker_interval = self.worker_interval.max(MIN_WORKER_INTERVAL);
+        self
+    }
+
+    /// The defaults overridden by the `PINGAN_…` variables above; when one does not parse, the
+    /// defaults (logged).
     pub fn from_env() -> Self {
-        let defaults = Self::default();
-        let holidays = std::env::var("PINGAN_COMPLAINT_HOLIDAYS")
-            .unwrap_or_default()
-            .split(',')
-            .filter(|s| !s.trim().is_empty())
-            .filter_map(|s| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok())
-            .collect();
-        let retention = env_u32("PINGAN_AUDIT_RETENTION_DAYS", defaults.audit_retention_days);
-        Self {
-            receipt_hours: env_u32("PINGAN_COMPLAINT_RECEIPT_HOURS", defaults.receipt_hours),
-            preliminary_working_days: env_u32(
-                "PINGAN_COMPLAINT_PRELIMINARY_DAYS",
-                defaults.preliminary_working_days,
-            ),
-            investigation_working_days: env_u32(
-                "PINGAN_COMPLAINT_INVESTIGATION_DAYS",
-                defaults.investigation_working_days,
-            ),
-            holidays,
-            early_warning_threshold: env_u32(
-                "PINGAN_EARLY_WARNING_THRESHOLD",
-                defaults.early_warning_threshold,
-            )
-            .max(1),
-            audit_retention_days: retention.max(MIN_AUDIT_RETENTION_DAYS),
-            worker_interval: Duration::from_millis(u64::from(
-                env_u32("PINGAN_COMPLAINTS_WORKER_INTERVAL_MS", 2000).max(50),
-            )),
-            ..defaults
+        match FromEnv::try_parse_from([crate::SHORT_NAME]) {
+            Ok(parsed) => parsed.settings.normalised(),
+            Err(err) => {
+                tracing::error!(error = %err, "complaints-audit settings not valid; defaults used");
+                Self::default()
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_parse_and_floors_apply() {
+        let parsed = FromEnv::try_parse_from([
+            "complaints-audit",
+            "--complaint-holidays",
+            "2025-10-01, 2025-10-02",
+            "--early-warning-threshold",
+            "0",
+            "--audit-retention-days",
+            "30",
+            "--complaints-worker-interval-ms",
+            "10",
+        ])
+        .map(|p| p.settings.normalised());
+        let settings = parsed.unwrap();
+        assert_eq!(settings.holidays.len(), 2);
+        assert_eq!(settings.early_warning_threshold, 1);
+        assert_eq!(settings.audit_retention_days, MIN_AUDIT_RETENTION_DAYS);
+        assert_eq!(settings.worker_interval, MIN_WORKER_INTERVAL);
+        assert!(FromEnv::try_parse_from(["c", "--complaint-holidays", "1 Oct"]).is_err());
+    }
+
+    #[test]
+    fn clap_defaults_are_the_defaults() {
+        // Only when no PINGAN_ variable of this service is set in the test environment.
+        let ours = [
+            "PINGAN_COMPLAINT",
+            "PINGAN_EARLY_WARNING",
+            "PINGAN_AUDIT_RETENTION",
+        ];
+        if std::env::vars().any(|(k, _)| ours.iter().any(|p| k.starts_with(p))) {
+            return;
+        }
+        let parsed = FromEnv::try_parse_from(["complaints-audit"]).unwrap();
+        assert_eq!(parsed.settings, Settings::default());
     }
 }

@@ -314,7 +314,7 @@ async fn retention_keeps_the_chain_verifiable(backend: Backend) {
     for n in 3..5 {
         record_audit(&h, &format!("new-{n}"), record(n)).await;
     }
-    let removed = pingan_complaints_audit::audit_log::apply_retention(&h.core)
+    let removed = pingan_complaints_audit::app::audit_log::apply_retention(&h.core)
         .await
         .expect("retention");
     assert_eq!(removed, 3);

@@ -152,7 +152,7 @@ async fn story_6_false_complaint_from_12345(backend: Backend) {
     assert_eq!(timeline.source_ref, "D-1");
     assert_eq!(
         timeline.content_sha256,
-        pingan_complaints_audit::evidence::sha256_hex(&timeline.content)
+        pingan_complaints_audit::domain::evidence::sha256_hex(&timeline.content)
     );
     assert!(String::from_utf8_lossy(&timeline.content).contains("officer on scene"));
     // Body-cam evidence by reference, with its hash.
@@ -345,14 +345,14 @@ async fn timeline_waits_while_dispatch_is_down(backend: Backend) {
     );
     // Not due yet, still down: nothing happens.
     assert_eq!(
-        pingan_complaints_audit::evidence::complete_pending(&h.core)
+        pingan_complaints_audit::app::evidence::complete_pending(&h.core)
             .await
             .unwrap(),
         0
     );
     h.clock.advance(Duration::from_secs(5));
     assert_eq!(
-        pingan_complaints_audit::evidence::complete_pending(&h.core)
+        pingan_complaints_audit::app::evidence::complete_pending(&h.core)
             .await
             .unwrap(),
         0
@@ -363,7 +363,7 @@ async fn timeline_waits_while_dispatch_is_down(backend: Backend) {
     h.dispatch.up.store(true, Ordering::SeqCst);
     h.clock.advance(Duration::from_secs(60));
     assert_eq!(
-        pingan_complaints_audit::evidence::complete_pending(&h.core)
+        pingan_complaints_audit::app::evidence::complete_pending(&h.core)
             .await
             .unwrap(),
         1
@@ -374,7 +374,7 @@ async fn timeline_waits_while_dispatch_is_down(backend: Backend) {
     assert_eq!(evidence.evidence_id, pending.evidence_id);
     assert_eq!(
         evidence.content_sha256,
-        pingan_complaints_audit::evidence::sha256_hex(&evidence.content)
+        pingan_complaints_audit::domain::evidence::sha256_hex(&evidence.content)
     );
     // Inspectors see the complainant in clear; a command center only masked; others nothing.
     assert_eq!(

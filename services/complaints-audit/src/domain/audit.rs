@@ -48,6 +48,83 @@ pub struct AuditRow {
     pub hash: String,
 }
 
+/// A record to append (the chain fields are filled in by [`link`]).
+#[derive(Debug, Clone, Default)]
+pub struct NewAuditEntry {
+    /// Unique id (request id or event id).
+    pub entry_id: String,
+    /// Who acted.
+    pub actor_subject: String,
+    /// Role.
+    pub actor_role: String,
+    /// Display name.
+    pub actor_display_name: String,
+    /// What was done.
+    pub action: String,
+    /// Record type.
+    pub resource_type: String,
+    /// Record id.
+    pub resource_id: String,
+    /// When it happened at the source.
+    pub occurred_at: DateTime<Utc>,
+    /// Trace id.
+    pub trace_id: String,
+    /// Service that did it.
+    pub source_service: String,
+    /// Outcome name.
+    pub outcome: String,
+    /// Station.
+    pub station_id: String,
+    /// Masked detail.
+    pub detail: String,
+    /// Client.
+    pub client: String,
+}
+
+/// The chain head.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ChainHead {
+    /// Newest sequence written.
+    pub last_sequence: i64,
+    /// Its hash.
+    pub last_hash: String,
+    /// Last sequence removed by retention (0: none).
+    pub pruned_through: i64,
+    /// Hash of that row (the anchor the oldest retained row links to).
+    pub anchor_hash: String,
+}
+
+/// The row `entry` becomes at `sequence`, linked to `prev_hash` and hashed.
+pub fn link(
+    entry: NewAuditEntry,
+    sequence: i64,
+    prev_hash: String,
+    recorded_at: DateTime<Utc>,
+) -> AuditRow {
+    let mut row = AuditRow {
+        sequence,
+        entry_id: entry.entry_id,
+        actor_subject: entry.actor_subject,
+        actor_role: entry.actor_role,
+        actor_display_name: entry.actor_display_name,
+        action: entry.action,
+        resource_type: entry.resource_type,
+        resource_id: entry.resource_id,
+        occurred_at: to_micros(entry.occurred_at),
+        trace_id: entry.trace_id,
+        source_service: entry.source_service,
+        outcome: entry.outcome,
+        station_id: entry.station_id,
+        detail: entry.detail,
+        client: entry.client,
+        recorded_at: to_micros(recorded_at),
+        prev_hash,
+        hash: String::new(),
+    };
+    row.hash = chain_hash(&row.prev_hash, &row);
+    row
+}
+
 /// Truncates a time to whole microseconds, the precision both backends store exactly.
 pub fn to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)

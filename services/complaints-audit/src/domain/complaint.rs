@@ -3,37 +3,23 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, Offset, Utc, Weekday};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use pingan_platform::time::WorkCalendar;
 use pingan_proto::audit::v1::{ComplaintStatus, Finding, FindingStep, InvestigationStage};
 
 use crate::settings::Settings;
 
-/// Working days are counted on the bureau's calendar (China Standard Time).
-fn bureau_offset() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).unwrap_or_else(|| Utc.fix())
-}
-
-/// True for a working day: Monday to Friday and not a listed holiday.
-pub fn is_working_day(date: NaiveDate, holidays: &BTreeSet<NaiveDate>) -> bool {
-    !matches!(date.weekday(), Weekday::Sat | Weekday::Sun) && !holidays.contains(&date)
-}
-
-/// `start` plus `days` working days, at the same local time of day.
+/// `start` plus `days` working days (Monday to Friday, minus the configured holidays) on the
+/// bureau's calendar, at the same local time of day.
 pub fn add_working_days(
     start: DateTime<Utc>,
     days: u32,
     holidays: &BTreeSet<NaiveDate>,
 ) -> DateTime<Utc> {
-    let offset = bureau_offset();
-    let mut local = start.with_timezone(&offset);
-    let mut counted = 0;
-    while counted < days {
-        local += Duration::days(1);
-        if is_working_day(local.date_naive(), holidays) {
-            counted += 1;
-        }
-    }
-    local.with_timezone(&Utc)
+    // Weekdays plus the configured holidays, as before the shipped official calendar existed.
+    WorkCalendar::weekdays_only()
+        .with_extra_holidays(holidays.iter().copied())
+        .add_working_days(start, days)
 }
 
 /// When each deadline of a complaint received at `received_at` falls due.

@@ -1,5 +1,7 @@
-//! Rules of complaints and of the audit chain, without I/O.
+//! Rules of complaints, evidence and the audit chain, and the records they work on. No I/O.
 
 pub mod audit;
 pub mod complaint;
+pub mod evidence;
+pub mod records;
 pub mod warning;

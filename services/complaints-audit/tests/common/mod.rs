@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use pingan_complaints_audit::core::Core;
+use pingan_complaints_audit::app::Core;
 use pingan_complaints_audit::{ComplaintsAuditApi, MIGRATIONS, Settings};
 use pingan_platform::ServiceContext;
 use pingan_platform::auth::{Authenticator, Role, TokenIssuer};

@@ -5,8 +5,7 @@ use pingan_platform::StorageError;
 use pingan_platform::storage::{Db, Tx};
 use pingan_platform::{with_db, with_tx};
 
-use super::Conn;
-use crate::run;
+use crate::domain::records::EvidenceRow;
 
 macro_rules! evidence_columns {
     ($content:literal) => {
@@ -42,11 +41,6 @@ const SELECT_EVIDENCE_BRIEF_SQLITE: &str = concat!(
     evidence_columns!("CAST(NULL AS BLOB) AS content"),
     " FROM complaint_evidence WHERE complaint_id = $1 ORDER BY evidence_id"
 );
-const SELECT_ONE_EVIDENCE: &str = concat!(
-    "SELECT ",
-    evidence_columns!("content"),
-    " FROM complaint_evidence WHERE evidence_id = $1"
-);
 const SELECT_DUE_PENDING: &str = concat!(
     "SELECT ",
     evidence_columns!("content"),
@@ -62,66 +56,39 @@ const RESCHEDULE_EVIDENCE: &str = "UPDATE complaint_evidence SET fetch_attempts 
     next_fetch_at = $3, pending_reason = $4 \
     WHERE evidence_id = $1 AND status = 'EVIDENCE_STATUS_PENDING'";
 
-/// One piece of evidence.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct EvidenceRow {
-    pub evidence_id: String,
-    pub complaint_id: String,
-    pub kind: String,
-    pub status: String,
-    pub title: String,
-    pub description: String,
-    pub uri: String,
-    pub content: Option<Vec<u8>>,
-    pub content_type: String,
-    pub content_sha256: String,
-    pub size_bytes: i64,
-    pub captured_at: Option<DateTime<Utc>>,
-    pub covers_start: Option<DateTime<Utc>>,
-    pub covers_end: Option<DateTime<Utc>>,
-    pub device_id: String,
-    pub statement_by: String,
-    pub source_ref: String,
-    pub attached_automatically: bool,
-    pub added_by_subject: String,
-    pub added_by_role: String,
-    pub added_at: DateTime<Utc>,
-    pub fetch_incident_id: String,
-    pub fetch_dispatch_id: String,
-    pub fetch_attempts: i32,
-    pub next_fetch_at: Option<DateTime<Utc>>,
-    pub pending_reason: String,
+fn select(db: &Db, with_content: bool) -> &'static str {
+    if with_content {
+        SELECT_EVIDENCE
+    } else {
+        db.pick(SELECT_EVIDENCE_BRIEF_PG, SELECT_EVIDENCE_BRIEF_SQLITE)
+    }
 }
 
 /// The evidence of a complaint in the order attached; content only when `with_content`.
 pub async fn evidence(
-    conn: Conn<'_>,
-    backend_db: &Db,
+    db: &Db,
     complaint_id: &str,
     with_content: bool,
 ) -> Result<Vec<EvidenceRow>, StorageError> {
-    let sql = if with_content {
-        SELECT_EVIDENCE
-    } else {
-        backend_db.pick(SELECT_EVIDENCE_BRIEF_PG, SELECT_EVIDENCE_BRIEF_SQLITE)
-    };
-    Ok(run!(conn, c => sqlx::query_as::<_, EvidenceRow>(sql)
+    let sql = select(db, with_content);
+    Ok(with_db!(db, pool => sqlx::query_as::<_, EvidenceRow>(sql)
         .bind(complaint_id)
-        .fetch_all(c)
+        .fetch_all(pool)
         .await)?)
 }
 
-/// One piece of evidence.
-pub async fn get_evidence(
-    conn: Conn<'_>,
-    evidence_id: &str,
-) -> Result<Option<EvidenceRow>, StorageError> {
-    Ok(
-        run!(conn, c => sqlx::query_as::<_, EvidenceRow>(SELECT_ONE_EVIDENCE)
-        .bind(evidence_id)
-        .fetch_optional(c)
-        .await)?,
-    )
+/// Like [`evidence`], read in `tx` (`db` names the backend).
+pub async fn evidence_in(
+    db: &Db,
+    tx: &mut Tx,
+    complaint_id: &str,
+    with_content: bool,
+) -> Result<Vec<EvidenceRow>, StorageError> {
+    let sql = select(db, with_content);
+    Ok(with_tx!(tx, c => sqlx::query_as::<_, EvidenceRow>(sql)
+        .bind(complaint_id)
+        .fetch_all(&mut *c)
+        .await)?)
 }
 
 /// Stores a piece of evidence.

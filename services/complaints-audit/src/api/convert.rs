@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use pingan_platform::pii::PiiKeys;
+use pingan_platform::time::to_timestamp;
 use pingan_proto::audit::v1::{
     Accused, AuditEntry, AuditOutcome, AuditRecord, Complainant, Complaint, ComplaintFinding,
     ComplaintSource, ComplaintStatus, Deadline, DeadlineKind, Evidence, EvidenceKind,
@@ -11,23 +12,10 @@ use pingan_proto::audit::v1::{
 use pingan_proto::common::v1::{Actor, TimeRange};
 use prost::Message as _;
 
+use crate::app::queries::ComplaintDetail;
 use crate::domain::audit::AuditRow;
 use crate::domain::complaint::is_overdue;
-use crate::store::complaints::{AccusedRow, ComplaintRow, EvidenceRow};
-
-/// A protobuf timestamp.
-pub fn ts(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
-    }
-}
-
-/// A UTC time from a protobuf timestamp (None when unset or out of range).
-pub fn from_ts(ts: Option<&prost_types::Timestamp>) -> Option<DateTime<Utc>> {
-    let ts = ts?;
-    DateTime::from_timestamp(ts.seconds, u32::try_from(ts.nanos).ok()?)
-}
+use crate::domain::records::{AccusedRow, ComplaintRow, EvidenceRow};
 
 /// How much of a complaint the caller may see.
 #[derive(Debug, Clone, Copy)]
@@ -91,8 +79,8 @@ fn deadline(
 ) -> Deadline {
     Deadline {
         kind: kind as i32,
-        due_at: Some(ts(due)),
-        met_at: met.map(ts),
+        due_at: Some(to_timestamp(due)),
+        met_at: met.map(to_timestamp),
         overdue: is_overdue(due, met, now),
     }
 }
@@ -134,8 +122,8 @@ pub fn accused(row: &AccusedRow) -> Accused {
 /// One piece of evidence, as the API shows it.
 pub fn evidence(row: &EvidenceRow, with_content: bool) -> Evidence {
     let covers = (row.covers_start.is_some() || row.covers_end.is_some()).then(|| TimeRange {
-        start: row.covers_start.map(ts),
-        end: row.covers_end.map(ts),
+        start: row.covers_start.map(to_timestamp),
+        end: row.covers_end.map(to_timestamp),
     });
     Evidence {
         evidence_id: row.evidence_id.clone(),
@@ -151,7 +139,7 @@ pub fn evidence(row: &EvidenceRow, with_content: bool) -> Evidence {
         content_type: row.content_type.clone(),
         content_sha256: row.content_sha256.clone(),
         size_bytes: row.size_bytes,
-        captured_at: row.captured_at.map(ts),
+        captured_at: row.captured_at.map(to_timestamp),
         covers,
         device_id: row.device_id.clone(),
         statement_by: row.statement_by.clone(),
@@ -162,7 +150,7 @@ pub fn evidence(row: &EvidenceRow, with_content: bool) -> Evidence {
             role: row.added_by_role.clone(),
             display_name: String::new(),
         }),
-        added_at: Some(ts(row.added_at)),
+        added_at: Some(to_timestamp(row.added_at)),
         status: parse_enum!(EvidenceStatus, &row.status),
         pending_reason: row.pending_reason.clone(),
         fetch_attempts: row.fetch_attempts,
@@ -170,7 +158,7 @@ pub fn evidence(row: &EvidenceRow, with_content: bool) -> Evidence {
 }
 
 /// The stored finding, if any.
-pub fn finding(row: &ComplaintRow) -> Option<ComplaintFinding> {
+pub fn finding_record(row: &ComplaintRow) -> Option<ComplaintFinding> {
     row.finding_record
         .as_deref()
         .and_then(|bytes| ComplaintFinding::decode(bytes).ok())
@@ -178,13 +166,12 @@ pub fn finding(row: &ComplaintRow) -> Option<ComplaintFinding> {
 
 /// A complaint with its accused and evidence as the caller may see it.
 pub fn complaint(
-    row: &ComplaintRow,
-    accused_rows: &[AccusedRow],
-    evidence_rows: &[EvidenceRow],
+    detail: &ComplaintDetail,
     now: DateTime<Utc>,
     pii: &PiiKeys,
     view: View,
 ) -> Complaint {
+    let row = &detail.row;
     let deadlines = deadlines(row, now);
     let overdue = deadlines.iter().any(|d| d.met_at.is_none() && d.overdue);
     Complaint {
@@ -194,7 +181,7 @@ pub fn complaint(
         hotline_ticket_id: row.hotline_ticket_id.clone(),
         transfer_id: row.transfer_id.clone(),
         complainant: Some(complainant(row, pii, view)),
-        accused: accused_rows.iter().map(accused).collect(),
+        accused: detail.accused.iter().map(accused).collect(),
         incident_id: row.incident_id.clone(),
         allegation: row.allegation.clone(),
         allegation_tags: row
@@ -203,29 +190,30 @@ pub fn complaint(
             .filter(|t| !t.is_empty())
             .map(str::to_owned)
             .collect(),
-        occurred_at: row.occurred_at.map(ts),
+        occurred_at: row.occurred_at.map(to_timestamp),
         station_id: row.station_id.clone(),
         status: parse_enum!(ComplaintStatus, &row.status),
         investigator_id: row.investigator_id.clone(),
         legal_reviewer_id: row.legal_reviewer_id.clone(),
         deadlines,
         overdue,
-        evidence: evidence_rows
+        evidence: detail
+            .evidence
             .iter()
             .map(|e| evidence(e, view.with_content))
             .collect(),
-        finding: finding(row),
+        finding: finding_record(row),
         hotline_reply_status: parse_enum!(HotlineReplyStatus, &row.hotline_reply_status),
-        hotline_replied_at: row.hotline_replied_at.map(ts),
-        received_at: Some(ts(row.received_at)),
+        hotline_replied_at: row.hotline_replied_at.map(to_timestamp),
+        received_at: Some(to_timestamp(row.received_at)),
         filed_by: Some(Actor {
             subject: row.filed_by_subject.clone(),
             role: row.filed_by_role.clone(),
             display_name: String::new(),
         }),
-        closed_at: row.closed_at.map(ts),
-        created_at: Some(ts(row.created_at)),
-        updated_at: Some(ts(row.updated_at)),
+        closed_at: row.closed_at.map(to_timestamp),
+        created_at: Some(to_timestamp(row.created_at)),
+        updated_at: Some(to_timestamp(row.updated_at)),
     }
 }
 
@@ -243,7 +231,7 @@ pub fn audit_entry(row: &AuditRow) -> AuditEntry {
             action: row.action.clone(),
             resource_type: row.resource_type.clone(),
             resource_id: row.resource_id.clone(),
-            occurred_at: Some(ts(row.occurred_at)),
+            occurred_at: Some(to_timestamp(row.occurred_at)),
             trace_id: row.trace_id.clone(),
             source_service: row.source_service.clone(),
             outcome: parse_enum!(AuditOutcome, &row.outcome),
@@ -251,7 +239,7 @@ pub fn audit_entry(row: &AuditRow) -> AuditEntry {
             detail: row.detail.clone(),
             client: row.client.clone(),
         }),
-        recorded_at: Some(ts(row.recorded_at)),
+        recorded_at: Some(to_timestamp(row.recorded_at)),
         prev_hash: row.prev_hash.clone(),
         hash: row.hash.clone(),
     }

@@ -6,9 +6,8 @@ use chrono::{DateTime, Utc};
 use pingan_platform::StorageError;
 use pingan_platform::storage::{Db, Tx};
 
-use super::Conn;
-use crate::domain::audit::{AuditRow, chain_hash, to_micros};
-use crate::run;
+use crate::domain::audit::{AuditRow, ChainHead, NewAuditEntry, link};
+use crate::store::AuditFilter;
 
 // Taking the next sequence locks the head until the transaction ends: appends never fork.
 const ADVANCE_HEAD: &str = "UPDATE audit_chain_head SET last_sequence = last_sequence + 1 \
@@ -19,7 +18,9 @@ const INSERT: &str = "INSERT INTO audit_entries (sequence, entry_id, actor_subje
     outcome, station_id, detail, client, recorded_at, prev_hash, hash) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
 const SELECT_HEAD: &str = "SELECT last_sequence, last_hash, pruned_through, anchor_hash FROM audit_chain_head WHERE id = 1";
-const LOCK_HEAD: &str = "UPDATE audit_chain_head SET id = id WHERE id = 1";
+// Retention reads the head to decide its write: the row is locked on Postgres (SQLite's
+// write transaction already excludes other writers).
+const SELECT_HEAD_FOR_UPDATE_PG: &str = "SELECT last_sequence, last_hash, pruned_through, anchor_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE";
 const SELECT_BY_ENTRY: &str = "SELECT sequence, entry_id, actor_subject, actor_role, \
     actor_display_name, action, resource_type, resource_id, occurred_at, trace_id, source_service, \
     outcome, station_id, detail, client, recorded_at, prev_hash, hash \
@@ -55,91 +56,21 @@ const SET_ANCHOR: &str =
     "UPDATE audit_chain_head SET pruned_through = $1, anchor_hash = $2 WHERE id = 1";
 const DELETE_PRUNED: &str = "DELETE FROM audit_entries WHERE sequence <= $1";
 
-/// A record to append (the chain fields are filled in by [`append`]).
-#[derive(Debug, Clone, Default)]
-pub struct NewAuditEntry {
-    /// Unique id (request id or event id).
-    pub entry_id: String,
-    /// Who acted.
-    pub actor_subject: String,
-    /// Role.
-    pub actor_role: String,
-    /// Display name.
-    pub actor_display_name: String,
-    /// What was done.
-    pub action: String,
-    /// Record type.
-    pub resource_type: String,
-    /// Record id.
-    pub resource_id: String,
-    /// When it happened at the source.
-    pub occurred_at: DateTime<Utc>,
-    /// Trace id.
-    pub trace_id: String,
-    /// Service that did it.
-    pub source_service: String,
-    /// Outcome name.
-    pub outcome: String,
-    /// Station.
-    pub station_id: String,
-    /// Masked detail.
-    pub detail: String,
-    /// Client.
-    pub client: String,
-}
-
-/// The chain head.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct ChainHead {
-    /// Newest sequence written.
-    pub last_sequence: i64,
-    /// Its hash.
-    pub last_hash: String,
-    /// Last sequence removed by retention (0: none).
-    pub pruned_through: i64,
-    /// Hash of that row (the anchor the oldest retained row links to).
-    pub anchor_hash: String,
-}
-
-/// Filters of a search.
-#[derive(Debug, Clone, Default)]
-pub struct AuditFilter {
-    /// Actor subject.
-    pub actor_subject: String,
-    /// Actor role.
-    pub actor_role: String,
-    /// Action.
-    pub action: String,
-    /// Resource type.
-    pub resource_type: String,
-    /// Resource id.
-    pub resource_id: String,
-    /// Source service.
-    pub source_service: String,
-    /// Trace id.
-    pub trace_id: String,
-    /// Outcome name.
-    pub outcome: String,
-    /// Station.
-    pub station_id: String,
-    /// Occurred at or after.
-    pub from: Option<DateTime<Utc>>,
-    /// Occurred before.
-    pub to: Option<DateTime<Utc>>,
-    /// Newest first.
-    pub newest_first: bool,
-    /// Continue after this sequence (exclusive); 0 to start.
-    pub after_sequence: i64,
-    /// Rows wanted.
-    pub limit: i64,
-}
-
 /// The entry stored under `entry_id`, if any.
-pub async fn find(conn: Conn<'_>, entry_id: &str) -> Result<Option<AuditRow>, StorageError> {
+pub async fn find(db: &Db, entry_id: &str) -> Result<Option<AuditRow>, StorageError> {
     Ok(
-        run!(conn, c => sqlx::query_as::<_, AuditRow>(SELECT_BY_ENTRY)
+        pingan_platform::with_db!(db, pool => sqlx::query_as::<_, AuditRow>(SELECT_BY_ENTRY)
         .bind(entry_id)
-        .fetch_optional(c)
+        .fetch_optional(pool)
+        .await)?,
+    )
+}
+
+async fn find_in(tx: &mut Tx, entry_id: &str) -> Result<Option<AuditRow>, StorageError> {
+    Ok(
+        pingan_platform::with_tx!(tx, c => sqlx::query_as::<_, AuditRow>(SELECT_BY_ENTRY)
+        .bind(entry_id)
+        .fetch_optional(&mut *c)
         .await)?,
     )
 }
@@ -155,33 +86,13 @@ pub async fn append(
             .fetch_one(&mut *c)
             .await)?;
     // Checked under the head lock, so a concurrent append of the same id cannot slip in.
-    if let Some(existing) = find(Conn::Tx(&mut *tx), &entry.entry_id).await? {
+    if let Some(existing) = find_in(tx, &entry.entry_id).await? {
         return Err(StorageError::Conflict(format!(
             "audit entry {} exists at {}",
             existing.entry_id, existing.sequence
         )));
     }
-    let mut row = AuditRow {
-        sequence,
-        entry_id: entry.entry_id,
-        actor_subject: entry.actor_subject,
-        actor_role: entry.actor_role,
-        actor_display_name: entry.actor_display_name,
-        action: entry.action,
-        resource_type: entry.resource_type,
-        resource_id: entry.resource_id,
-        occurred_at: to_micros(entry.occurred_at),
-        trace_id: entry.trace_id,
-        source_service: entry.source_service,
-        outcome: entry.outcome,
-        station_id: entry.station_id,
-        detail: entry.detail,
-        client: entry.client,
-        recorded_at: to_micros(recorded_at),
-        prev_hash,
-        hash: String::new(),
-    };
-    row.hash = chain_hash(&row.prev_hash, &row);
+    let row = link(entry, sequence, prev_hash, recorded_at);
     pingan_platform::with_tx!(&mut *tx, c => sqlx::query(INSERT)
         .bind(row.sequence)
         .bind(&row.entry_id)
@@ -280,12 +191,9 @@ pub async fn query(db: &Db, filter: &AuditFilter) -> Result<Vec<AuditRow>, Stora
 /// Removes rows recorded before `cutoff`, keeping the last removed row's hash as the anchor the
 /// oldest retained row links to. Returns the rows removed.
 pub async fn prune(db: &Db, cutoff: DateTime<Utc>) -> Result<u64, StorageError> {
-    let mut tx = db.begin().await?;
-    pingan_platform::with_tx!(&mut tx, c => sqlx::query(LOCK_HEAD)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    let head: ChainHead = pingan_platform::with_tx!(&mut tx, c => sqlx::query_as(SELECT_HEAD)
+    let mut tx = db.begin_write().await?;
+    let select_head = db.pick(SELECT_HEAD_FOR_UPDATE_PG, SELECT_HEAD);
+    let head: ChainHead = pingan_platform::with_tx!(&mut tx, c => sqlx::query_as(select_head)
         .fetch_one(&mut *c)
         .await)?;
     let last: Option<i64> = pingan_platform::with_tx!(&mut tx, c => sqlx::query_scalar(LAST_EXPIRED)

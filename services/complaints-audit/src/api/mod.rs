@@ -1,27 +1,35 @@
-//! gRPC handlers of `pingan.audit.v1.ComplaintsAuditService`: decode → validate → authorize →
-//! domain → map errors. Every mutation is idempotent on its request_id.
+//! gRPC handlers of `pingan.audit.v1.ComplaintsAuditService`: decode → validate → authorise →
+//! use case → map. Every mutation is idempotent on its request_id; errors reach the client
+//! through `platform::ApiError`, mapped to a status in one place.
+
+pub mod convert;
+pub mod queries;
+pub mod validate;
 
 use std::sync::Arc;
 
-use pingan_platform::ApiError;
-use pingan_platform::auth::Role;
+use pingan_platform::auth::Caller;
+use pingan_platform::{ApiError, FieldViolations};
 use pingan_proto::audit::v1::complaints_audit_service_server::ComplaintsAuditService;
 use pingan_proto::audit::v1::{
     AddEvidenceRequest, AddEvidenceResponse, AssignInvestigatorRequest, AssignInvestigatorResponse,
-    ComplaintSource, FileComplaintRequest, FileComplaintResponse, GetComplaintRequest,
-    GetComplaintResponse, InvestigationStage, ListComplaintsRequest, ListComplaintsResponse,
-    ListEarlyWarningsRequest, ListEarlyWarningsResponse, QueryAuditRequest, QueryAuditResponse,
-    RecordAuditRequest, RecordAuditResponse, RecordFindingRequest, RecordFindingResponse,
-    VerifyAuditChainRequest, VerifyAuditChainResponse,
+    Complaint, ComplaintSource, EarlyWarning, FileComplaintRequest, FileComplaintResponse,
+    GetComplaintRequest, GetComplaintResponse, InvestigationStage, ListComplaintsRequest,
+    ListComplaintsResponse, ListEarlyWarningsRequest, ListEarlyWarningsResponse, QueryAuditRequest,
+    QueryAuditResponse, RecordAuditRequest, RecordAuditResponse, RecordFindingRequest,
+    RecordFindingResponse, VerifyAuditChainRequest, VerifyAuditChainResponse,
 };
 use tonic::{Request, Response, Status};
 
-use crate::complaints::{self, NewComplaint};
-use crate::convert::{audit_entry, from_ts};
-use crate::core::{AUDIT_READERS, COMPLAINT_ROLES, Core, FILERS, MASKED_READERS, actor};
-use crate::store::Conn;
-use crate::store::complaints as store;
-use crate::{audit_log, evidence, queries, validate};
+use crate::app::access::{
+    ASSIGNERS, AUDIT_READERS, AUDIT_WRITERS, COMPLAINT_ROLES, FILERS, MASKED_READERS,
+    WARNING_READERS, actor, sees_pii, visible_stations,
+};
+use crate::app::complaints::NewComplaint;
+use crate::app::queries::ComplaintDetail;
+use crate::app::{Core, audit_log, complaints, evidence, investigation, queries as reads};
+use convert::{View, audit_entry};
+use pingan_platform::time::from_timestamp;
 
 /// Handlers of the complaints-audit service.
 #[derive(Debug, Clone)]
@@ -33,6 +41,41 @@ impl ComplaintsAuditApi {
     /// Handlers over the service's shared state.
     pub fn new(core: Arc<Core>) -> Self {
         Self { core }
+    }
+
+    /// A complaint as `caller` may see it.
+    fn show(&self, caller: &Caller, detail: &ComplaintDetail, with_content: bool) -> Complaint {
+        let view = View {
+            clear_pii: sees_pii(caller),
+            with_content,
+        };
+        convert::complaint(detail, self.core.now(), &self.core.context.pii, view)
+    }
+}
+
+/// The complaint a FileComplaint request describes (validated before).
+fn new_complaint(core: &Core, req: &FileComplaintRequest) -> NewComplaint {
+    let complainant = req.complainant.clone().unwrap_or_default();
+    NewComplaint {
+        source: ComplaintSource::try_from(req.source).unwrap_or_default(),
+        hotline_ticket_id: req.hotline_ticket_id.trim().to_owned(),
+        transfer_id: req.transfer_id.trim().to_owned(),
+        name: complainant.name,
+        phone: complainant.phone,
+        id_number: complainant.id_number,
+        address: complainant.address,
+        confidential: complainant.confidential,
+        accused: req.accused.clone(),
+        incident_id: req.incident_id.trim().to_owned(),
+        allegation: req.allegation.clone(),
+        tags: req.allegation_tags.clone(),
+        occurred_at: req.occurred_at.as_ref().and_then(from_timestamp),
+        station_id: req.station_id.trim().to_owned(),
+        received_at: req
+            .received_at
+            .as_ref()
+            .and_then(from_timestamp)
+            .unwrap_or_else(|| core.now()),
     }
 }
 
@@ -50,38 +93,17 @@ impl ComplaintsAuditService for ComplaintsAuditApi {
             caller.require_station(&req.station_id)?;
         }
         let core = &self.core;
-        let complainant = req.complainant.clone().unwrap_or_default();
-        let new = NewComplaint {
-            source: ComplaintSource::try_from(req.source).unwrap_or_default(),
-            hotline_ticket_id: req.hotline_ticket_id.trim().to_owned(),
-            transfer_id: req.transfer_id.trim().to_owned(),
-            name: complainant.name,
-            phone: complainant.phone,
-            id_number: complainant.id_number,
-            address: complainant.address,
-            confidential: complainant.confidential,
-            accused: req.accused.clone(),
-            incident_id: req.incident_id.trim().to_owned(),
-            allegation: req.allegation.clone(),
-            tags: req.allegation_tags.clone(),
-            occurred_at: from_ts(req.occurred_at.as_ref()),
-            station_id: req.station_id.trim().to_owned(),
-            received_at: from_ts(req.received_at.as_ref()).unwrap_or_else(|| core.now()),
-        };
-        let timeline = if new.incident_id.is_empty() {
-            None
-        } else {
-            Some(evidence::fetch_timeline(core, &new.incident_id, "").await)
-        };
+        let new = new_complaint(core, &req);
+        let timeline = evidence::timeline_for_new(core, &new.incident_id).await;
         let filed_by = actor(&caller);
         let response = core
             .context
             .requests
             .run("FileComplaint", &req.request_id, &req, async |tx| {
                 let row = complaints::file(core, tx, new, &filed_by, timeline).await?;
-                let complaint = queries::view(core, Conn::Tx(tx), &caller, &row, true).await?;
+                let detail = reads::detail_in(core, tx, row, true).await?;
                 Ok(FileComplaintResponse {
-                    complaint: Some(complaint),
+                    complaint: Some(self.show(&caller, &detail, true)),
                 })
             })
             .await?;
@@ -95,32 +117,21 @@ impl ComplaintsAuditService for ComplaintsAuditApi {
         let caller = self.core.context.auth.caller(&request)?;
         let req = request.into_inner();
         validate::assign(&req).finish()?;
-        caller.require_any(&[Role::Inspector, Role::Admin])?;
+        caller.require_any(&ASSIGNERS)?;
         let core = &self.core;
         let stage = InvestigationStage::try_from(req.stage).unwrap_or_default();
-        let incident = req.incident_id.trim();
-        let timeline = if incident.is_empty() {
-            None
-        } else {
-            let current = store::get(Conn::Db(&core.context.db), &req.complaint_id)
-                .await
-                .map_err(ApiError::from)?;
-            match current {
-                Some(row) if row.incident_id.is_empty() => {
-                    Some(evidence::fetch_timeline(core, incident, "").await)
-                }
-                _ => None,
-            }
-        };
+        let timeline =
+            evidence::timeline_for_assign(core, &req.complaint_id, req.incident_id.trim()).await?;
         let by = actor(&caller);
         let response = core
             .context
             .requests
             .run("AssignInvestigator", &req.request_id, &req, async |tx| {
-                let row = complaints::assign(core, tx, &caller, &by, &req, stage, timeline).await?;
-                let complaint = queries::view(core, Conn::Tx(tx), &caller, &row, false).await?;
+                let row =
+                    investigation::assign(core, tx, &caller, &by, &req, stage, timeline).await?;
+                let detail = reads::detail_in(core, tx, row, false).await?;
                 Ok(AssignInvestigatorResponse {
-                    complaint: Some(complaint),
+                    complaint: Some(self.show(&caller, &detail, false)),
                 })
             })
             .await?;
@@ -137,18 +148,11 @@ impl ComplaintsAuditService for ComplaintsAuditApi {
         caller.require_any(&COMPLAINT_ROLES)?;
         let core = &self.core;
         let timeline = if validate::wants_timeline_fetch(&req) {
-            let row = store::get(Conn::Db(&core.context.db), &req.complaint_id)
-                .await
-                .map_err(ApiError::from)?
-                .filter(|row| crate::core::can_see(&caller, &row.station_id))
-                .ok_or_else(|| ApiError::NotFound(format!("complaint {}", req.complaint_id)))?;
             let dispatch_id = req.source_ref.trim();
-            if row.incident_id.is_empty() && dispatch_id.is_empty() {
-                Err(ApiError::FailedPrecondition(
-                    "complaint has no linked incident: give the dispatch id as source_ref".into(),
-                ))?;
-            }
-            Some(evidence::fetch_timeline(core, &row.incident_id, dispatch_id).await)
+            Some(
+                evidence::timeline_on_request(core, &caller, &req.complaint_id, dispatch_id)
+                    .await?,
+            )
         } else {
             None
         };
@@ -157,9 +161,10 @@ impl ComplaintsAuditService for ComplaintsAuditApi {
             .context
             .requests
             .run("AddEvidence", &req.request_id, &req, async |tx| {
-                let row = complaints::add_evidence(core, tx, &caller, &by, &req, timeline).await?;
+                let row =
+                    investigation::add_evidence(core, tx, &caller, &by, &req, timeline).await?;
                 Ok(AddEvidenceResponse {
-                    evidence: Some(crate::convert::evidence(&row, true)),
+                    evidence: Some(convert::evidence(&row, true)),
                 })
             })
             .await?;
@@ -180,10 +185,10 @@ impl ComplaintsAuditService for ComplaintsAuditApi {
             .context
             .requests
             .run("RecordFinding", &req.request_id, &req, async |tx| {
-                let row = complaints::record_finding(core, tx, &caller, &by, &req).await?;
-                let complaint = queries::view(core, Conn::Tx(tx), &caller, &row, false).await?;
+                let row = investigation::record_finding(core, tx, &caller, &by, &req).await?;
+                let detail = reads::detail_in(core, tx, row, false).await?;
                 Ok(RecordFindingResponse {
-                    complaint: Some(complaint),
+                    complaint: Some(self.show(&caller, &detail, false)),
                 })
             })
             .await?;
@@ -196,22 +201,17 @@ impl ComplaintsAuditService for ComplaintsAuditApi {
     ) -> Result<Response<GetComplaintResponse>, Status> {
         let caller = self.core.context.auth.caller(&request)?;
         let req = request.into_inner();
-        if req.complaint_id.trim().is_empty() && req.case_number.trim().is_empty() {
+        let (id, case_number) = (req.complaint_id.trim(), req.case_number.trim());
+        if id.is_empty() && case_number.is_empty() {
             Err(ApiError::invalid(
                 "complaint_id",
                 "give complaint_id or case_number",
             ))?;
         }
         caller.require_any(&MASKED_READERS)?;
-        let complaint = queries::get(
-            &self.core,
-            &caller,
-            req.complaint_id.trim(),
-            req.case_number.trim(),
-        )
-        .await?;
+        let detail = reads::get(&self.core, &caller, id, case_number).await?;
         Ok(Response::new(GetComplaintResponse {
-            complaint: Some(complaint),
+            complaint: Some(self.show(&caller, &detail, true)),
         }))
     }
 
@@ -221,10 +221,12 @@ impl ComplaintsAuditService for ComplaintsAuditApi {
     ) -> Result<Response<ListComplaintsResponse>, Status> {
         let caller = self.core.context.auth.caller(&request)?;
         caller.require_any(&MASKED_READERS)?;
-        let req = request.into_inner();
-        Ok(Response::new(
-            queries::list(&self.core, &caller, &req).await?,
-        ))
+        let filter = queries::list_filter(request.get_ref(), &caller)?;
+        let (page, next_page_token) = reads::list(&self.core, &caller, filter).await?;
+        Ok(Response::new(ListComplaintsResponse {
+            complaints: page.iter().map(|d| self.show(&caller, d, false)).collect(),
+            next_page_token,
+        }))
     }
 
     async fn list_early_warnings(
@@ -232,16 +234,27 @@ impl ComplaintsAuditService for ComplaintsAuditApi {
         request: Request<ListEarlyWarningsRequest>,
     ) -> Result<Response<ListEarlyWarningsResponse>, Status> {
         let caller = self.core.context.auth.caller(&request)?;
-        caller.require_any(&[
-            Role::Inspector,
-            Role::LegalUnit,
-            Role::CommandCenter,
-            Role::Admin,
-        ])?;
-        let req = request.into_inner();
-        Ok(Response::new(
-            queries::early_warnings_page(&self.core, &caller, &req).await?,
-        ))
+        caller.require_any(&WARNING_READERS)?;
+        let query = queries::warning_query(request.get_ref())?;
+        let page = reads::early_warnings_page(&self.core, &caller, &query).await?;
+        let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
+        let threshold = i32::try_from(page.threshold).unwrap_or(i32::MAX);
+        Ok(Response::new(ListEarlyWarningsResponse {
+            warnings: page
+                .warnings
+                .into_iter()
+                .map(|w| EarlyWarning {
+                    complaint_count: count(w.complaint_ids.len()),
+                    substantiated_count: count(w.substantiated),
+                    open_count: count(w.open),
+                    officer_id: w.officer_id,
+                    station_id: w.station_id,
+                    complaint_ids: w.complaint_ids,
+                    threshold,
+                })
+                .collect(),
+            next_page_token: page.next_page_token,
+        }))
     }
 
     async fn record_audit(
@@ -250,20 +263,20 @@ impl ComplaintsAuditService for ComplaintsAuditApi {
     ) -> Result<Response<RecordAuditResponse>, Status> {
         let caller = self.core.context.auth.caller(&request)?;
         let req = request.into_inner();
-        let mut violations = pingan_platform::FieldViolations::default();
+        let mut violations = FieldViolations::default();
         violations.require_non_empty("request_id", &req.request_id);
-        audit_log::validate_record(req.record.as_ref(), &mut violations);
+        validate::audit_record(req.record.as_ref(), &mut violations);
         violations.finish()?;
-        caller.require_any(&[Role::Service, Role::Admin])?;
+        caller.require_any(&AUDIT_WRITERS)?;
         let core = &self.core;
         let record = req.record.clone().unwrap_or_default();
         let response = core
             .context
             .requests
             .run("RecordAudit", &req.request_id, &req, async |tx| {
-                let entry =
-                    audit_log::new_entry(&req.request_id, &record, &caller.subject, core.now());
-                let row = audit_log::append(core, tx, entry).await?;
+                let (id, now) = (&req.request_id, core.now());
+                let row =
+                    audit_log::append_record(core, tx, id, &record, &caller.subject, now).await?;
                 Ok(RecordAuditResponse {
                     entry: Some(audit_entry(&row)),
                 })
@@ -278,9 +291,9 @@ impl ComplaintsAuditService for ComplaintsAuditApi {
     ) -> Result<Response<QueryAuditResponse>, Status> {
         let caller = self.core.context.auth.caller(&request)?;
         let req = request.into_inner();
-        let filter = audit_log::filter(&req)?;
+        let filter = validate::audit_filter(&req)?;
         caller.require_any(&AUDIT_READERS)?;
-        if crate::core::visible_stations(&caller).is_some() {
+        if visible_stations(&caller).is_some() {
             if req.station_id.is_empty() {
                 Err(ApiError::PermissionDenied(
                     "a caller limited to stations must name one in station_id".into(),
@@ -288,7 +301,11 @@ impl ComplaintsAuditService for ComplaintsAuditApi {
             }
             caller.require_station(&req.station_id)?;
         }
-        Ok(Response::new(audit_log::query(&self.core, filter).await?))
+        let (rows, next_page_token) = audit_log::query(&self.core, filter).await?;
+        Ok(Response::new(QueryAuditResponse {
+            entries: rows.iter().map(audit_entry).collect(),
+            next_page_token,
+        }))
     }
 
     async fn verify_audit_chain(
@@ -297,17 +314,7 @@ impl ComplaintsAuditService for ComplaintsAuditApi {
     ) -> Result<Response<VerifyAuditChainResponse>, Status> {
         let caller = self.core.context.auth.caller(&request)?;
         let req = request.into_inner();
-        let mut violations = pingan_platform::FieldViolations::default();
-        if req.from_sequence < 0 {
-            violations.add("from_sequence", "must not be negative");
-        }
-        if req.to_sequence < 0 {
-            violations.add("to_sequence", "must not be negative");
-        }
-        if req.to_sequence > 0 && req.from_sequence > req.to_sequence {
-            violations.add("from_sequence", "must not be after to_sequence");
-        }
-        violations.finish()?;
+        validate::verify_range(&req).finish()?;
         caller.require_any(&AUDIT_READERS)?;
         Ok(Response::new(
             audit_log::verify(&self.core, req.from_sequence, req.to_sequence).await?,

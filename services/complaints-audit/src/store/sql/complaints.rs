@@ -1,13 +1,12 @@
-//! Complaints, their accused and their evidence.
+//! Complaints and their accused.
 
 use chrono::{DateTime, Utc};
 use pingan_platform::StorageError;
 use pingan_platform::storage::{Db, Tx};
 use pingan_platform::{with_db, with_tx};
 
-use super::Conn;
-pub use super::evidence::*;
-use crate::run;
+use crate::domain::records::{AccusedRow, ComplaintRow, WarningRow};
+use crate::store::ListFilter;
 
 macro_rules! complaint_columns {
     () => {
@@ -31,32 +30,33 @@ const INSERT_COMPLAINT: &str = concat!(
      $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, \
      $37, $38, $39)"
 );
-const SELECT_BY_ID: &str = concat!(
+pub const SELECT_BY_ID: &str = concat!(
     "SELECT ",
     complaint_columns!(),
     " FROM complaints WHERE complaint_id = $1"
 );
-const SELECT_BY_CASE_NUMBER: &str = concat!(
+pub const SELECT_BY_CASE_NUMBER: &str = concat!(
     "SELECT ",
     complaint_columns!(),
     " FROM complaints WHERE case_number = $1"
 );
-const SELECT_BY_TICKET: &str = concat!(
+pub const SELECT_BY_TICKET: &str = concat!(
     "SELECT ",
     complaint_columns!(),
     " FROM complaints WHERE hotline_ticket_id = $1 AND hotline_ticket_id <> ''"
 );
-const SELECT_BY_SOURCE_INCIDENT: &str = concat!(
+pub const SELECT_BY_SOURCE_INCIDENT: &str = concat!(
     "SELECT ",
     complaint_columns!(),
     " FROM complaints WHERE source = $1 AND incident_id = $2 AND incident_id <> ''"
 );
-const SELECT_BY_TRANSFER: &str = concat!(
+pub const SELECT_BY_TRANSFER: &str = concat!(
     "SELECT ",
     complaint_columns!(),
     " FROM complaints WHERE transfer_id = $1 AND transfer_id <> ''"
 );
-// Locks the row for the rest of the transaction (row lock on Postgres, write lock on SQLite).
+// Kept until platform's RequestLog / ServiceSink open their transactions with begin_write():
+// the caller's transaction may be a deferred one on SQLite, and this write takes its lock.
 const LOCK: &str = "UPDATE complaints SET complaint_id = complaint_id WHERE complaint_id = $1";
 const UPDATE: &str = "UPDATE complaints SET status = $2, stage = $3, investigator_id = $4, \
     legal_reviewer_id = $5, incident_id = $6, station_id = $7, receipt_met_at = $8, \
@@ -100,96 +100,6 @@ const INSERT_ACCUSED: &str = "INSERT INTO complaint_accused \
 const DELETE_ACCUSED: &str = "DELETE FROM complaint_accused WHERE complaint_id = $1";
 const SELECT_ACCUSED: &str = "SELECT complaint_id, position, officer_id, unit_id, station_id, \
     description FROM complaint_accused WHERE complaint_id = $1 ORDER BY position";
-/// A complaint as stored.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct ComplaintRow {
-    pub complaint_id: String,
-    pub case_number: String,
-    pub source: String,
-    pub hotline_ticket_id: String,
-    pub transfer_id: String,
-    pub complainant_name: String,
-    pub complainant_phone_sealed: Option<Vec<u8>>,
-    pub complainant_phone_index: String,
-    pub complainant_phone_masked: String,
-    pub complainant_id_sealed: Option<Vec<u8>>,
-    pub complainant_id_index: String,
-    pub complainant_id_masked: String,
-    pub complainant_address: String,
-    pub confidential: bool,
-    pub incident_id: String,
-    pub allegation: String,
-    /// Tags joined by newlines.
-    pub allegation_tags: String,
-    pub occurred_at: Option<DateTime<Utc>>,
-    pub station_id: String,
-    pub status: String,
-    pub stage: String,
-    pub investigator_id: String,
-    pub legal_reviewer_id: String,
-    pub receipt_due_at: DateTime<Utc>,
-    pub receipt_met_at: Option<DateTime<Utc>>,
-    pub preliminary_due_at: DateTime<Utc>,
-    pub preliminary_met_at: Option<DateTime<Utc>>,
-    pub investigation_due_at: DateTime<Utc>,
-    pub investigation_met_at: Option<DateTime<Utc>>,
-    pub finding: String,
-    /// The `ComplaintFinding` message, encoded.
-    pub finding_record: Option<Vec<u8>>,
-    pub hotline_reply_status: String,
-    pub hotline_replied_at: Option<DateTime<Utc>>,
-    pub received_at: DateTime<Utc>,
-    pub filed_by_subject: String,
-    pub filed_by_role: String,
-    pub closed_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-/// One accused officer or unit.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct AccusedRow {
-    pub complaint_id: String,
-    pub position: i32,
-    pub officer_id: String,
-    pub unit_id: String,
-    pub station_id: String,
-    pub description: String,
-}
-
-/// Filters of ListComplaints (text filters empty = any).
-#[derive(Debug, Clone, Default)]
-pub struct ListFilter {
-    /// `,A,B,` of status names.
-    pub statuses: String,
-    pub source: String,
-    pub accused_officer_id: String,
-    pub station_id: String,
-    pub investigator_id: String,
-    pub overdue_only: bool,
-    pub now: Option<DateTime<Utc>>,
-    pub received_from: Option<DateTime<Utc>>,
-    pub received_to: Option<DateTime<Utc>>,
-    pub finding: String,
-    pub hotline_ticket_id: String,
-    pub incident_id: String,
-    /// `,a,b,` of the stations the caller may see; empty = all.
-    pub visible_stations: String,
-    /// Keyset cursor: the last (received_at, complaint_id) of the previous page.
-    pub after: Option<(DateTime<Utc>, String)>,
-    pub limit: i64,
-}
-
-/// One complaint against one officer, for the early warning.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct WarningRow {
-    pub officer_id: String,
-    pub station_id: String,
-    pub complaint_station: String,
-    pub complaint_id: String,
-    pub status: String,
-    pub finding: String,
-}
 
 /// The next case number of `year` (1, 2, 3, ...), in `tx`.
 pub async fn next_case_number(tx: &mut Tx, year: i64) -> Result<i64, StorageError> {
@@ -279,78 +189,47 @@ pub async fn replace_accused(
     Ok(())
 }
 
-/// Locks a complaint for the rest of `tx`; false when it does not exist.
-pub async fn lock(tx: &mut Tx, complaint_id: &str) -> Result<bool, StorageError> {
-    let locked = with_tx!(tx, c => sqlx::query(LOCK)
+/// Locks a complaint for the rest of `tx` and reads it.
+pub async fn lock(tx: &mut Tx, complaint_id: &str) -> Result<Option<ComplaintRow>, StorageError> {
+    let locked = with_tx!(&mut *tx, c => sqlx::query(LOCK)
         .bind(complaint_id)
         .execute(&mut *c)
         .await
         .map(|r| r.rows_affected()))?;
-    Ok(locked == 1)
+    if locked == 0 {
+        return Ok(None);
+    }
+    one_in(tx, SELECT_BY_ID, &[complaint_id]).await
 }
 
-/// A complaint by id.
-pub async fn get(conn: Conn<'_>, complaint_id: &str) -> Result<Option<ComplaintRow>, StorageError> {
-    Ok(
-        run!(conn, c => sqlx::query_as::<_, ComplaintRow>(SELECT_BY_ID)
-        .bind(complaint_id)
-        .fetch_optional(c)
-        .await)?,
-    )
-}
-
-/// A complaint by case number.
-pub async fn by_case_number(
-    conn: Conn<'_>,
-    case_number: &str,
+/// The complaint `sql` selects with the text keys `keys` ($1, $2, ...), on the pool.
+pub async fn one(
+    db: &Db,
+    sql: &'static str,
+    keys: &[&str],
 ) -> Result<Option<ComplaintRow>, StorageError> {
-    Ok(
-        run!(conn, c => sqlx::query_as::<_, ComplaintRow>(SELECT_BY_CASE_NUMBER)
-        .bind(case_number)
-        .fetch_optional(c)
-        .await)?,
-    )
+    Ok(with_db!(db, pool => {
+        let mut query = sqlx::query_as::<_, ComplaintRow>(sql);
+        for key in keys {
+            query = query.bind(*key);
+        }
+        query.fetch_optional(pool).await
+    })?)
 }
 
-/// The complaint filed from a 12345 ticket.
-pub async fn by_ticket(
-    conn: Conn<'_>,
-    ticket_id: &str,
+/// The complaint `sql` selects with the text keys `keys`, in `tx`.
+pub async fn one_in(
+    tx: &mut Tx,
+    sql: &'static str,
+    keys: &[&str],
 ) -> Result<Option<ComplaintRow>, StorageError> {
-    Ok(
-        run!(conn, c => sqlx::query_as::<_, ComplaintRow>(SELECT_BY_TICKET)
-        .bind(ticket_id)
-        .fetch_optional(c)
-        .await)?,
-    )
-}
-
-/// The complaint of `source` filed from the incident `incident_id` (e.g. a 110 call).
-pub async fn by_source_incident(
-    conn: Conn<'_>,
-    source: &str,
-    incident_id: &str,
-) -> Result<Option<ComplaintRow>, StorageError> {
-    Ok(
-        run!(conn, c => sqlx::query_as::<_, ComplaintRow>(SELECT_BY_SOURCE_INCIDENT)
-        .bind(source)
-        .bind(incident_id)
-        .fetch_optional(c)
-        .await)?,
-    )
-}
-
-/// The complaint answered through a triage transfer.
-pub async fn by_transfer(
-    conn: Conn<'_>,
-    transfer_id: &str,
-) -> Result<Option<ComplaintRow>, StorageError> {
-    Ok(
-        run!(conn, c => sqlx::query_as::<_, ComplaintRow>(SELECT_BY_TRANSFER)
-        .bind(transfer_id)
-        .fetch_optional(c)
-        .await)?,
-    )
+    Ok(with_tx!(tx, c => {
+        let mut query = sqlx::query_as::<_, ComplaintRow>(sql);
+        for key in keys {
+            query = query.bind(*key);
+        }
+        query.fetch_optional(&mut *c).await
+    })?)
 }
 
 /// Writes the mutable fields of a complaint.
@@ -379,11 +258,21 @@ pub async fn update(tx: &mut Tx, row: &ComplaintRow) -> Result<(), StorageError>
 }
 
 /// The accused of a complaint, in order.
-pub async fn accused(conn: Conn<'_>, complaint_id: &str) -> Result<Vec<AccusedRow>, StorageError> {
+pub async fn accused(db: &Db, complaint_id: &str) -> Result<Vec<AccusedRow>, StorageError> {
     Ok(
-        run!(conn, c => sqlx::query_as::<_, AccusedRow>(SELECT_ACCUSED)
+        with_db!(db, pool => sqlx::query_as::<_, AccusedRow>(SELECT_ACCUSED)
         .bind(complaint_id)
-        .fetch_all(c)
+        .fetch_all(pool)
+        .await)?,
+    )
+}
+
+/// The accused of a complaint, in order, read in `tx`.
+pub async fn accused_in(tx: &mut Tx, complaint_id: &str) -> Result<Vec<AccusedRow>, StorageError> {
+    Ok(
+        with_tx!(tx, c => sqlx::query_as::<_, AccusedRow>(SELECT_ACCUSED)
+        .bind(complaint_id)
+        .fetch_all(&mut *c)
         .await)?,
     )
 }

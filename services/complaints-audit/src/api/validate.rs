@@ -1,50 +1,23 @@
 //! Input checks of every request: all bad fields are named at once (INVALID_ARGUMENT).
 
-use pingan_platform::FieldViolations;
+use pingan_platform::ids::check_optional_id_number;
+use pingan_platform::{ApiError, FieldViolations};
 use pingan_proto::audit::v1::{
-    Accused, ActionKind, AddEvidenceRequest, AssignInvestigatorRequest, EvidenceKind,
-    FileComplaintRequest, Finding, FindingStep, InvestigationStage, RecordFindingRequest,
+    Accused, ActionKind, AddEvidenceRequest, AssignInvestigatorRequest, AuditOutcome, AuditRecord,
+    EvidenceKind, FileComplaintRequest, Finding, FindingStep, InvestigationStage,
+    QueryAuditRequest, RecordFindingRequest, VerifyAuditChainRequest,
 };
 
-use crate::convert::from_ts;
+use crate::app::audit_log::{MAX_DETAIL_CHARS, MAX_FIELD_CHARS};
+use crate::domain::evidence::{is_sha256_hex, sha256_hex};
+use crate::store::AuditFilter;
+use pingan_platform::time::from_timestamp;
 
 /// Largest inline evidence.
 pub const MAX_CONTENT_BYTES: usize = 4 * 1024 * 1024;
 const MAX_ID: usize = 128;
 const MAX_TEXT: usize = 10_000;
 const MAX_SHORT: usize = 256;
-
-/// True for a GB 11643 citizen ID number (18 characters with a valid check digit).
-pub fn is_valid_id_number(value: &str) -> bool {
-    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    const CHECK: &[u8; 11] = b"10X98765432";
-    let bytes = value.as_bytes();
-    if bytes.len() != 18 || !bytes[..17].iter().all(u8::is_ascii_digit) {
-        return false;
-    }
-    let sum: u32 = bytes[..17]
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(b, w)| u32::from(b - b'0') * w)
-        .sum();
-    let expected = CHECK[usize::try_from(sum % 11).unwrap_or(0)];
-    bytes[17].to_ascii_uppercase() == expected
-}
-
-/// True for a phone number as people give it (digits, optional leading +, 5 to 20 digits).
-pub fn is_valid_phone(value: &str) -> bool {
-    let digits = value.strip_prefix('+').unwrap_or(value);
-    let digits: String = digits.chars().filter(|c| *c != '-' && *c != ' ').collect();
-    (5..=20).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit())
-}
-
-/// True for a lowercase hex SHA-256.
-pub fn is_sha256_hex(value: &str) -> bool {
-    value.len() == 64
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
 
 fn accused(list: &[Accused], field: &str, violations: &mut FieldViolations) {
     for (i, a) in list.iter().enumerate() {
@@ -96,12 +69,8 @@ pub fn file_complaint(request: &FileComplaintRequest) -> FieldViolations {
     }
     accused(&request.accused, "accused", &mut v);
     if let Some(c) = &request.complainant {
-        if !c.phone.is_empty() && !is_valid_phone(&c.phone) {
-            v.add("complainant.phone", "is not a phone number");
-        }
-        if !c.id_number.is_empty() && !is_valid_id_number(&c.id_number) {
-            v.add("complainant.id_number", "is not a valid GB 11643 ID number");
-        }
+        pingan_platform::phone::check_optional_phone(&mut v, "complainant.phone", &c.phone);
+        check_optional_id_number(&mut v, "complainant.id_number", &c.id_number);
         v.require_max_chars("complainant.name", &c.name, MAX_SHORT);
         v.require_max_chars("complainant.address", &c.address, MAX_SHORT * 2);
     }
@@ -118,10 +87,22 @@ pub fn file_complaint(request: &FileComplaintRequest) -> FieldViolations {
             );
         }
     }
-    if request.received_at.is_some() && from_ts(request.received_at.as_ref()).is_none() {
+    if request.received_at.is_some()
+        && request
+            .received_at
+            .as_ref()
+            .and_then(from_timestamp)
+            .is_none()
+    {
         v.add("received_at", "must be a valid time");
     }
-    if request.occurred_at.is_some() && from_ts(request.occurred_at.as_ref()).is_none() {
+    if request.occurred_at.is_some()
+        && request
+            .occurred_at
+            .as_ref()
+            .and_then(from_timestamp)
+            .is_none()
+    {
         v.add("occurred_at", "must be a valid time");
     }
     v
@@ -184,7 +165,7 @@ pub fn add_evidence(request: &AddEvidenceRequest) -> FieldViolations {
         v.add("content_sha256", "must be 64 lowercase hex digits");
     } else if !request.content.is_empty()
         && !request.content_sha256.is_empty()
-        && crate::evidence::sha256_hex(&request.content) != request.content_sha256
+        && sha256_hex(&request.content) != request.content_sha256
     {
         v.add("content_sha256", "does not match the content");
     }
@@ -197,7 +178,13 @@ pub fn add_evidence(request: &AddEvidenceRequest) -> FieldViolations {
             v.add("size_bytes", "must not be negative");
         }
     }
-    if request.captured_at.is_some() && from_ts(request.captured_at.as_ref()).is_none() {
+    if request.captured_at.is_some()
+        && request
+            .captured_at
+            .as_ref()
+            .and_then(from_timestamp)
+            .is_none()
+    {
         v.add("captured_at", "must be a valid time");
     }
     v
@@ -258,15 +245,157 @@ pub fn record_finding(request: &RecordFindingRequest) -> FieldViolations {
     v
 }
 
+/// Checks a record sent through RecordAudit; every bad field is named.
+pub fn audit_record(record: Option<&AuditRecord>, violations: &mut FieldViolations) {
+    let Some(record) = record else {
+        violations.add("record", "must be set");
+        return;
+    };
+    match &record.actor {
+        Some(actor) => {
+            violations.require_non_empty("record.actor.subject", &actor.subject);
+            violations.require_non_empty("record.actor.role", &actor.role);
+            violations.require_max_chars("record.actor.subject", &actor.subject, MAX_FIELD_CHARS);
+            violations.require_max_chars("record.actor.role", &actor.role, MAX_FIELD_CHARS);
+        }
+        None => violations.add("record.actor", "must be set"),
+    }
+    for (field, value) in [
+        ("record.action", &record.action),
+        ("record.resource_type", &record.resource_type),
+        ("record.source_service", &record.source_service),
+    ] {
+        violations.require_non_empty(field, value);
+        violations.require_max_chars(field, value, MAX_FIELD_CHARS);
+    }
+    violations.require_max_chars("record.resource_id", &record.resource_id, MAX_FIELD_CHARS);
+    violations.require_max_chars("record.station_id", &record.station_id, MAX_FIELD_CHARS);
+    violations.require_max_chars("record.client", &record.client, MAX_FIELD_CHARS);
+    violations.require_max_chars("record.detail", &record.detail, MAX_DETAIL_CHARS);
+    if record
+        .occurred_at
+        .as_ref()
+        .and_then(from_timestamp)
+        .is_none()
+    {
+        violations.add("record.occurred_at", "must be a valid time");
+    }
+    if !record.trace_id.is_empty()
+        && (record.trace_id.len() != 32 || !record.trace_id.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        violations.add("record.trace_id", "must be 32 hex digits");
+    }
+    if AuditOutcome::try_from(record.outcome).is_err() {
+        violations.add("record.outcome", "unknown outcome");
+    }
+    for (field, value) in [
+        ("record.detail", &record.detail),
+        ("record.resource_id", &record.resource_id),
+        ("record.client", &record.client),
+    ] {
+        if pingan_platform::pii::contains_clear_pii(value) {
+            violations.add(
+                field,
+                "must not contain a clear phone or ID number (mask it)",
+            );
+        }
+    }
+}
+
+/// Search filters from a request; INVALID_ARGUMENT names bad fields.
+pub fn audit_filter(request: &QueryAuditRequest) -> Result<AuditFilter, ApiError> {
+    let mut violations = FieldViolations::default();
+    let page_size = match request.page_size {
+        0 => 100,
+        n if (1..=1000).contains(&n) => i64::from(n),
+        _ => {
+            violations.add("page_size", "must be between 1 and 1000");
+            100
+        }
+    };
+    let after_sequence = if request.page_token.is_empty() {
+        0
+    } else {
+        match request.page_token.parse::<i64>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                violations.add("page_token", "is not a token from a previous response");
+                0
+            }
+        }
+    };
+    let outcome = match AuditOutcome::try_from(request.outcome) {
+        Ok(AuditOutcome::Unspecified) => String::new(),
+        Ok(outcome) => outcome.as_str_name().to_owned(),
+        Err(_) => {
+            violations.add("outcome", "unknown outcome");
+            String::new()
+        }
+    };
+    let range = request.range.unwrap_or_default();
+    let from = range.start.as_ref().and_then(from_timestamp);
+    let to = range.end.as_ref().and_then(from_timestamp);
+    if range.start.is_some() && from.is_none() {
+        violations.add("range.start", "must be a valid time");
+    }
+    if range.end.is_some() && to.is_none() {
+        violations.add("range.end", "must be a valid time");
+    }
+    if let (Some(from), Some(to)) = (from, to)
+        && from > to
+    {
+        violations.add("range", "start must not be after end");
+    }
+    violations.finish()?;
+    Ok(AuditFilter {
+        actor_subject: request.actor_subject.clone(),
+        actor_role: request.actor_role.clone(),
+        action: request.action.clone(),
+        resource_type: request.resource_type.clone(),
+        resource_id: request.resource_id.clone(),
+        source_service: request.source_service.clone(),
+        trace_id: request.trace_id.clone(),
+        outcome,
+        station_id: request.station_id.clone(),
+        from,
+        to,
+        newest_first: request.newest_first,
+        after_sequence,
+        limit: page_size,
+    })
+}
+
+/// VerifyAuditChain.
+pub fn verify_range(request: &VerifyAuditChainRequest) -> FieldViolations {
+    let mut violations = FieldViolations::default();
+    if request.from_sequence < 0 {
+        violations.add("from_sequence", "must not be negative");
+    }
+    if request.to_sequence < 0 {
+        violations.add("to_sequence", "must not be negative");
+    }
+    if request.to_sequence > 0 && request.from_sequence > request.to_sequence {
+        violations.add("from_sequence", "must not be after to_sequence");
+    }
+    violations
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn id_numbers_need_a_valid_check_digit() {
-        assert!(is_valid_id_number("11010519491231002X"));
-        assert!(!is_valid_id_number("110105194912310021"));
-        assert!(!is_valid_id_number("1101051949"));
+        let bad = |id: &str| {
+            let mut v = FieldViolations::default();
+            check_optional_id_number(&mut v, "id", id);
+            v.fields().count() == 1
+        };
+        assert!(!bad("11010519491231002X"));
+        assert!(bad("110105194912310021"));
+        assert!(bad("1101051949"));
+        // The birth date is checked too (GB 11643 positions 7-14).
+        assert!(bad("110105194913310021"));
     }
 
     #[test]

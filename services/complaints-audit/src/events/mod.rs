@@ -1,5 +1,8 @@
 //! Events routed to complaints-audit: audit records from every service, complaints from 12345
-//! (via triage), and triage's acknowledgement that 12345 has the answer.
+//! (via triage), and triage's acknowledgement that 12345 has the answer; `outbound` builds the
+//! events this service emits.
+
+pub mod outbound;
 
 use std::sync::Arc;
 
@@ -13,9 +16,13 @@ use pingan_proto::intake::v1::PoliceComplaintCallReceived;
 use pingan_proto::triage::v1::{HotlineComplaintReceived, TransferStatus, TransferStatusChanged};
 use prost::{Message, Name};
 
-use crate::complaints::{self, NewComplaint};
-use crate::convert::from_ts;
-use crate::core::Core;
+use pingan_platform::phone::{Phone, PhoneKind};
+
+use crate::app::Core;
+use crate::app::audit_log;
+use crate::app::complaints::{self, NewComplaint};
+use crate::domain::audit::to_micros;
+use pingan_platform::time::from_timestamp;
 
 fn decode<M: Message + Default>(event: &EventEnvelope) -> Result<M, ApiError> {
     let payload = event
@@ -32,7 +39,19 @@ fn decode<M: Message + Default>(event: &EventEnvelope) -> Result<M, ApiError> {
 }
 
 fn occurred_at(core: &Core, event: &EventEnvelope) -> chrono::DateTime<chrono::Utc> {
-    from_ts(event.occurred_at.as_ref()).unwrap_or_else(|| core.now())
+    event
+        .occurred_at
+        .as_ref()
+        .and_then(from_timestamp)
+        .unwrap_or_else(|| core.now())
+}
+
+/// The complainant's number when it is a clear one we accept (a masked one cannot be sealed).
+fn clear_phone(text: &str) -> String {
+    match Phone::parse(text) {
+        Ok(phone) if phone.kind() != PhoneKind::Masked => phone.as_str().to_owned(),
+        _ => String::new(),
+    }
 }
 
 /// `pingan.audit.v1.AuditRecord` → one entry of the chain (entry id = event id).
@@ -42,13 +61,8 @@ struct AuditRecordHandler(Arc<Core>);
 impl EventHandler for AuditRecordHandler {
     async fn handle(&self, tx: &mut Tx, event: &EventEnvelope) -> Result<(), ApiError> {
         let record: AuditRecord = decode(event)?;
-        let entry = crate::audit_log::new_entry(
-            &event.event_id,
-            &record,
-            &event.source,
-            occurred_at(&self.0, event),
-        );
-        crate::audit_log::append(&self.0, tx, entry).await?;
+        let at = occurred_at(&self.0, event);
+        audit_log::append_record(&self.0, tx, &event.event_id, &record, &event.source, at).await?;
         Ok(())
     }
 }
@@ -70,11 +84,7 @@ impl EventHandler for HotlineComplaintHandler {
         } else {
             ticket.description.clone()
         };
-        let phone = if crate::validate::is_valid_phone(&ticket.complainant_phone) {
-            ticket.complainant_phone.clone()
-        } else {
-            String::new()
-        };
+        let phone = clear_phone(&ticket.complainant_phone);
         let new = NewComplaint {
             source: ComplaintSource::Hotline12345,
             hotline_ticket_id: ticket.hotline_ticket_id.trim().to_owned(),
@@ -88,7 +98,10 @@ impl EventHandler for HotlineComplaintHandler {
             }],
             allegation,
             tags: vec!["HOTLINE_12345".to_owned()],
-            received_at: from_ts(ticket.received_at.as_ref())
+            received_at: ticket
+                .received_at
+                .as_ref()
+                .and_then(from_timestamp)
                 .unwrap_or_else(|| occurred_at(&self.0, event)),
             ..NewComplaint::default()
         };
@@ -124,11 +137,7 @@ impl EventHandler for PoliceComplaintCallHandler {
         } else {
             call.description.clone()
         };
-        let phone = if crate::validate::is_valid_phone(&call.complainant_phone) {
-            call.complainant_phone.clone()
-        } else {
-            String::new()
-        };
+        let phone = clear_phone(&call.complainant_phone);
         let new = NewComplaint {
             source: ComplaintSource::Call110,
             name: call.complainant_name.clone(),
@@ -145,7 +154,10 @@ impl EventHandler for PoliceComplaintCallHandler {
             allegation,
             tags: vec!["CALL_110".to_owned()],
             station_id: call.station_id.trim().to_owned(),
-            received_at: from_ts(call.received_at.as_ref())
+            received_at: call
+                .received_at
+                .as_ref()
+                .and_then(from_timestamp)
                 .unwrap_or_else(|| occurred_at(&self.0, event)),
             ..NewComplaint::default()
         };
@@ -173,10 +185,12 @@ impl EventHandler for TransferStatusHandler {
         if change.to_status != TransferStatus::Handled as i32 || change.transfer_id.is_empty() {
             return Ok(());
         }
-        let at = from_ts(change.at.as_ref()).unwrap_or_else(|| occurred_at(&self.0, event));
-        if complaints::mark_replied(tx, &change.transfer_id, crate::domain::audit::to_micros(at))
-            .await?
-        {
+        let at = change
+            .at
+            .as_ref()
+            .and_then(from_timestamp)
+            .unwrap_or_else(|| occurred_at(&self.0, event));
+        if complaints::mark_replied(&self.0, tx, &change.transfer_id, to_micros(at)).await? {
             tracing::info!(transfer_id = %change.transfer_id, "12345 acknowledged the answer to a complaint");
         }
         Ok(())

@@ -2,7 +2,6 @@
 //! becomes known; while dispatch cannot be reached the item is kept PENDING and fetched again
 //! in the background (backoff) until it is attached.
 
-use std::sync::Weak;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -13,30 +12,14 @@ use pingan_proto::dispatch::v1::dispatch_service_client::DispatchServiceClient;
 use pingan_proto::dispatch::v1::{
     DispatchStatus, GetDispatchTimelineRequest, TimelineEntry, TimelineEntryKind,
 };
-use sha2::{Digest, Sha256};
 
-use crate::core::{Core, audit_own};
-use crate::store::complaints::{self, EvidenceRow};
+use pingan_platform::auth::Caller;
 
-/// A fetched timeline, ready to store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FetchedTimeline {
-    /// Title, e.g. "Dispatch timeline of incident I-1 (7 entries)".
-    pub title: String,
-    /// JSON of the entries.
-    pub content: Vec<u8>,
-    /// SHA-256 of the content.
-    pub sha256: String,
-    /// First and last entry times.
-    pub covers: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
-    /// Dispatch ids the entries belong to.
-    pub source_ref: String,
-}
-
-/// Lowercase hex SHA-256.
-pub fn sha256_hex(content: &[u8]) -> String {
-    hex::encode(Sha256::digest(content))
-}
+use super::access::{can_see, system_actor};
+use super::{Core, audit_own, own_action};
+use crate::domain::evidence::{FetchedTimeline, backoff as backoff_after, fill, sha256_hex};
+use crate::domain::records::EvidenceRow;
+use pingan_platform::time::from_timestamp;
 
 fn entry_json(entry: &TimelineEntry) -> serde_json::Value {
     let kind = TimelineEntryKind::try_from(entry.kind)
@@ -45,7 +28,11 @@ fn entry_json(entry: &TimelineEntry) -> serde_json::Value {
     let status = DispatchStatus::try_from(entry.dispatch_status)
         .map(|s| s.as_str_name())
         .unwrap_or("DISPATCH_STATUS_UNSPECIFIED");
-    let occurred_at = crate::convert::from_ts(entry.occurred_at.as_ref()).map(|t| t.to_rfc3339());
+    let occurred_at = entry
+        .occurred_at
+        .as_ref()
+        .and_then(from_timestamp)
+        .map(|t| t.to_rfc3339());
     let actor = entry.actor.as_ref();
     serde_json::json!({
         "entry_id": entry.entry_id,
@@ -73,7 +60,7 @@ pub fn timeline_evidence(incident_id: &str, entries: &[TimelineEntry]) -> Fetche
     .unwrap_or_default();
     let times: Vec<DateTime<Utc>> = entries
         .iter()
-        .filter_map(|e| crate::convert::from_ts(e.occurred_at.as_ref()))
+        .filter_map(|e| e.occurred_at.as_ref().and_then(from_timestamp))
         .collect();
     let mut dispatches: Vec<&str> = entries.iter().map(|e| e.dispatch_id.as_str()).collect();
     dispatches.sort_unstable();
@@ -122,15 +109,13 @@ pub async fn fetch_timeline(
     }
 }
 
-/// The wait before fetch attempt `attempts + 1`.
+/// The wait before fetch attempt `attempts + 1`, per the settings.
 pub fn backoff(core: &Core, attempts: i32) -> chrono::Duration {
-    let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(0);
-    let wait = core
-        .settings
-        .worker_interval
-        .saturating_mul(1_u32 << exponent)
-        .min(core.settings.max_fetch_backoff);
-    chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60))
+    backoff_after(
+        core.settings.worker_interval,
+        core.settings.max_fetch_backoff,
+        attempts,
+    )
 }
 
 /// The evidence row for a timeline fetch: attached, or pending with the reason it is not.
@@ -182,53 +167,29 @@ pub fn timeline_row(
     row
 }
 
-fn fill(row: &mut EvidenceRow, timeline: FetchedTimeline, now: DateTime<Utc>) {
-    row.status = EvidenceStatus::Attached.as_str_name().to_owned();
-    row.title = timeline.title;
-    row.size_bytes = i64::try_from(timeline.content.len()).unwrap_or(i64::MAX);
-    row.content = Some(timeline.content);
-    row.content_sha256 = timeline.sha256;
-    row.covers_start = timeline.covers.0;
-    row.covers_end = timeline.covers.1;
-    row.captured_at = Some(now);
-    if !timeline.source_ref.is_empty() {
-        row.source_ref = timeline.source_ref;
-    }
-    row.next_fetch_at = None;
-    row.pending_reason.clear();
-}
-
 /// Fetches every pending item that is due once; returns how many were attached.
 pub async fn complete_pending(core: &Core) -> Result<usize, ApiError> {
     let now = core.now();
-    let due = complaints::due_pending(&core.context.db, now, 20).await?;
+    let due = core.store.due_pending(now, 20).await?;
     let mut attached = 0;
     for mut row in due {
         match fetch_timeline(core, &row.fetch_incident_id, &row.fetch_dispatch_id).await {
             Ok(timeline) => {
                 fill(&mut row, timeline, core.now());
-                let mut tx = core.context.db.begin().await?;
-                if complaints::complete_evidence(&mut tx, &row).await? {
-                    let system = Actor {
-                        subject: crate::SHORT_NAME.to_owned(),
-                        role: "service".to_owned(),
-                        display_name: String::new(),
-                    };
+                let mut tx = core.context.db.begin_write().await?;
+                if core.store.complete_evidence(&mut tx, &row).await? {
                     let detail = format!(
                         "dispatch timeline of incident {} attached as {}",
                         row.fetch_incident_id, row.evidence_id
                     );
-                    audit_own(
-                        core,
-                        &mut tx,
-                        &system,
+                    let audit = own_action(
+                        &system_actor(),
                         "AttachDispatchTimeline",
-                        "complaint",
                         &row.complaint_id,
                         "",
-                        &detail,
                     )
-                    .await?;
+                    .detail(detail);
+                    audit_own(core, &mut tx, audit).await?;
                     tx.commit().await?;
                     attached += 1;
                     tracing::info!(evidence_id = %row.evidence_id, complaint_id = %row.complaint_id, "pending dispatch timeline attached");
@@ -240,43 +201,64 @@ pub async fn complete_pending(core: &Core) -> Result<usize, ApiError> {
                 let attempts = row.fetch_attempts.saturating_add(1);
                 let next = core.now() + backoff(core, attempts);
                 tracing::warn!(evidence_id = %row.evidence_id, attempts, reason = %reason, "dispatch timeline still pending");
-                complaints::reschedule_evidence(
-                    &core.context.db,
-                    &row.evidence_id,
-                    attempts,
-                    next,
-                    &reason,
-                )
-                .await?;
+                core.store
+                    .reschedule_evidence(&row.evidence_id, attempts, next, &reason)
+                    .await?;
             }
         }
     }
     Ok(attached)
 }
 
-/// Runs the background work (pending evidence, audit retention) every `interval` while the
-/// service lives: it stops once the service holding `core` is dropped.
-pub fn spawn_worker(core: Weak<Core>, interval: Duration) {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        tracing::warn!("no runtime: background fetches of pending evidence are not running");
-        return;
-    };
-    runtime.spawn(async move {
-        let mut last_prune: Option<tokio::time::Instant> = None;
-        loop {
-            tokio::time::sleep(interval).await;
-            let Some(core) = core.upgrade() else {
-                return;
-            };
-            if let Err(err) = complete_pending(&core).await {
-                tracing::warn!(error = %err, "pending evidence round failed");
-            }
-            if last_prune.is_none_or(|at| at.elapsed() > Duration::from_secs(3600)) {
-                if let Err(err) = crate::audit_log::apply_retention(&core).await {
-                    tracing::warn!(error = %err, "audit retention failed");
-                }
-                last_prune = Some(tokio::time::Instant::now());
-            }
+/// The timeline of the incident a new complaint names, fetched before its transaction (None
+/// when it names none).
+pub async fn timeline_for_new(
+    core: &Core,
+    incident_id: &str,
+) -> Option<Result<FetchedTimeline, String>> {
+    if incident_id.is_empty() {
+        None
+    } else {
+        Some(fetch_timeline(core, incident_id, "").await)
+    }
+}
+
+/// The timeline of the incident an assignment links, fetched before its transaction: only when
+/// the complaint exists and has no incident yet (the use case re-checks under the lock).
+pub async fn timeline_for_assign(
+    core: &Core,
+    complaint_id: &str,
+    incident_id: &str,
+) -> Result<Option<Result<FetchedTimeline, String>>, ApiError> {
+    if incident_id.is_empty() {
+        return Ok(None);
+    }
+    Ok(match core.store.complaint(complaint_id).await? {
+        Some(row) if row.incident_id.is_empty() => {
+            Some(fetch_timeline(core, incident_id, "").await)
         }
-    });
+        _ => None,
+    })
+}
+
+/// The timeline AddEvidence asks for: of `dispatch_id`, or of every dispatch of the complaint's
+/// incident; NOT_FOUND outside the caller's jurisdiction.
+pub async fn timeline_on_request(
+    core: &Core,
+    caller: &Caller,
+    complaint_id: &str,
+    dispatch_id: &str,
+) -> Result<Result<FetchedTimeline, String>, ApiError> {
+    let row = core
+        .store
+        .complaint(complaint_id)
+        .await?
+        .filter(|row| can_see(caller, &row.station_id))
+        .ok_or_else(|| ApiError::NotFound(format!("complaint {complaint_id}")))?;
+    if row.incident_id.is_empty() && dispatch_id.is_empty() {
+        return Err(ApiError::FailedPrecondition(
+            "complaint has no linked incident: give the dispatch id as source_ref".into(),
+        ));
+    }
+    Ok(fetch_timeline(core, &row.incident_id, dispatch_id).await)
 }

@@ -1,0 +1,337 @@
+//! Investigating a complaint: assignment, evidence and the finding with its two-person review.
+//! Each step runs in the caller's transaction, records itself in the audit log and emits the
+//! events other services need.
+
+use pingan_platform::ApiError;
+use pingan_platform::auth::Caller;
+use pingan_platform::storage::Tx;
+use pingan_proto::audit::v1::{
+    AddEvidenceRequest, AssignInvestigatorRequest, ComplaintFinding, ComplaintSource,
+    ComplaintStatus, EvidenceKind, EvidenceStatus, Finding, FindingStep, HotlineReplyStatus,
+    InvestigationStage, RecordFindingRequest,
+};
+use pingan_proto::common::v1::Actor;
+use prost::Message as _;
+
+use super::access::require_visible;
+use super::complaints::accused_rows;
+use super::evidence::timeline_row;
+use super::{Core, audit_own, own_action, rule_error};
+use crate::api::convert::finding_record;
+use crate::domain::complaint::{self, FindingParties};
+use crate::domain::evidence::{FetchedTimeline, sha256_hex};
+use crate::domain::records::{ComplaintRow, EvidenceRow};
+use crate::events::outbound;
+use pingan_platform::time::{from_timestamp, to_timestamp};
+
+/// Loads and locks a complaint the caller may see.
+pub async fn load_locked(
+    core: &Core,
+    tx: &mut Tx,
+    caller: &Caller,
+    complaint_id: &str,
+) -> Result<ComplaintRow, ApiError> {
+    let row = core
+        .store
+        .lock_complaint(tx, complaint_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("complaint {complaint_id}")))?;
+    require_visible(caller, &row)?;
+    Ok(row)
+}
+
+/// Assigns the investigator (and legal reviewer); links the incident and the accused
+/// identified during the check.
+pub async fn assign(
+    core: &Core,
+    tx: &mut Tx,
+    caller: &Caller,
+    actor: &Actor,
+    request: &AssignInvestigatorRequest,
+    stage: InvestigationStage,
+    timeline: Option<Result<FetchedTimeline, String>>,
+) -> Result<ComplaintRow, ApiError> {
+    let mut row = load_locked(core, tx, caller, &request.complaint_id).await?;
+    let status = ComplaintStatus::from_str_name(&row.status).unwrap_or_default();
+    let next = complaint::assign(status, stage).map_err(rule_error)?;
+    let now = core.now();
+    let incident = request.incident_id.trim();
+    if !incident.is_empty() && row.incident_id != incident {
+        if !row.incident_id.is_empty() {
+            return Err(ApiError::FailedPrecondition(format!(
+                "complaint is already linked to incident {}",
+                row.incident_id
+            )));
+        }
+        incident.clone_into(&mut row.incident_id);
+        let fetched = timeline.unwrap_or_else(|| Err("not fetched yet".to_owned()));
+        let evidence = timeline_row(core, &row.complaint_id, incident, "", fetched, actor, true);
+        core.store.insert_evidence(tx, &evidence).await?;
+    }
+    if !request.accused.is_empty() {
+        core.store
+            .replace_accused(
+                tx,
+                &row.complaint_id,
+                &accused_rows(&row.complaint_id, &request.accused),
+            )
+            .await?;
+        if row.station_id.is_empty()
+            && let Some(station) = request
+                .accused
+                .iter()
+                .map(|a| a.station_id.trim())
+                .find(|s| !s.is_empty())
+        {
+            station.clone_into(&mut row.station_id);
+        }
+    }
+    request
+        .investigator_id
+        .trim()
+        .clone_into(&mut row.investigator_id);
+    if !request.legal_reviewer_id.trim().is_empty() {
+        request
+            .legal_reviewer_id
+            .trim()
+            .clone_into(&mut row.legal_reviewer_id);
+    }
+    row.status = next.as_str_name().to_owned();
+    row.stage = stage.as_str_name().to_owned();
+    row.receipt_met_at = row.receipt_met_at.or(Some(now));
+    if stage == InvestigationStage::FullInvestigation {
+        row.preliminary_met_at = row.preliminary_met_at.or(Some(now));
+    }
+    row.updated_at = now;
+    core.store.update_complaint(tx, &row).await?;
+    let detail = format!(
+        "investigator {} ({}){}",
+        row.investigator_id,
+        stage.as_str_name(),
+        if row.legal_reviewer_id.is_empty() {
+            String::new()
+        } else {
+            format!(", legal reviewer {}", row.legal_reviewer_id)
+        }
+    );
+    audit_own(
+        core,
+        tx,
+        own_action(
+            actor,
+            "AssignInvestigator",
+            &row.complaint_id,
+            &row.station_id,
+        )
+        .detail(detail),
+    )
+    .await?;
+    Ok(row)
+}
+
+/// Attaches evidence supplied by the caller (content hashed, or a reference with its hash), or a
+/// dispatch timeline fetched on request.
+pub async fn add_evidence(
+    core: &Core,
+    tx: &mut Tx,
+    caller: &Caller,
+    actor: &Actor,
+    request: &AddEvidenceRequest,
+    timeline: Option<Result<FetchedTimeline, String>>,
+) -> Result<EvidenceRow, ApiError> {
+    let row = load_locked(core, tx, caller, &request.complaint_id).await?;
+    if row.status == ComplaintStatus::Closed.as_str_name() {
+        return Err(ApiError::FailedPrecondition("complaint is closed".into()));
+    }
+    let kind = EvidenceKind::try_from(request.kind).unwrap_or_default();
+    let evidence = match timeline {
+        Some(fetched) => {
+            let incident = row.incident_id.clone();
+            let mut evidence = timeline_row(
+                core,
+                &row.complaint_id,
+                &incident,
+                request.source_ref.trim(),
+                fetched,
+                actor,
+                false,
+            );
+            if !request.title.trim().is_empty() {
+                request.title.clone_into(&mut evidence.title);
+            }
+            request.description.clone_into(&mut evidence.description);
+            evidence
+        }
+        None => {
+            let content = (!request.content.is_empty()).then(|| request.content.clone());
+            let (sha, size) = match &content {
+                Some(content) => (
+                    sha256_hex(content),
+                    i64::try_from(content.len()).unwrap_or(i64::MAX),
+                ),
+                None => (request.content_sha256.clone(), request.size_bytes),
+            };
+            EvidenceRow {
+                evidence_id: uuid::Uuid::now_v7().to_string(),
+                complaint_id: row.complaint_id.clone(),
+                kind: kind.as_str_name().to_owned(),
+                status: EvidenceStatus::Attached.as_str_name().to_owned(),
+                title: request.title.clone(),
+                description: request.description.clone(),
+                uri: request.uri.clone(),
+                content,
+                content_type: request.content_type.clone(),
+                content_sha256: sha,
+                size_bytes: size,
+                captured_at: request.captured_at.as_ref().and_then(from_timestamp),
+                covers_start: request
+                    .covers
+                    .as_ref()
+                    .and_then(|c| c.start.as_ref().and_then(from_timestamp)),
+                covers_end: request
+                    .covers
+                    .as_ref()
+                    .and_then(|c| c.end.as_ref().and_then(from_timestamp)),
+                device_id: request.device_id.clone(),
+                statement_by: request.statement_by.clone(),
+                source_ref: request.source_ref.clone(),
+                attached_automatically: false,
+                added_by_subject: actor.subject.clone(),
+                added_by_role: actor.role.clone(),
+                added_at: core.now(),
+                fetch_incident_id: String::new(),
+                fetch_dispatch_id: String::new(),
+                fetch_attempts: 0,
+                next_fetch_at: None,
+                pending_reason: String::new(),
+            }
+        }
+    };
+    core.store.insert_evidence(tx, &evidence).await?;
+    let detail = format!(
+        "{} {} sha256 {}",
+        evidence.kind, evidence.evidence_id, evidence.content_sha256
+    );
+    audit_own(
+        core,
+        tx,
+        own_action(actor, "AddEvidence", &row.complaint_id, &row.station_id).detail(detail),
+    )
+    .await?;
+    Ok(evidence)
+}
+
+/// Proposes, approves or returns the finding (two-person rule); an approved finding on a
+/// 12345 complaint is answered back through triage.
+pub async fn record_finding(
+    core: &Core,
+    tx: &mut Tx,
+    caller: &Caller,
+    actor: &Actor,
+    request: &RecordFindingRequest,
+) -> Result<ComplaintRow, ApiError> {
+    let mut row = load_locked(core, tx, caller, &request.complaint_id).await?;
+    let status = ComplaintStatus::from_str_name(&row.status).unwrap_or_default();
+    let step = FindingStep::try_from(request.step).unwrap_or_default();
+    let mut record = finding_record(&row).unwrap_or_default();
+    let proposer = record
+        .proposed_by
+        .as_ref()
+        .map(|a| a.subject.clone())
+        .unwrap_or_default();
+    let full = row.stage == InvestigationStage::FullInvestigation.as_str_name();
+    let next = complaint::finding_step(
+        status,
+        step,
+        FindingParties {
+            caller: &caller.subject,
+            investigator: &row.investigator_id,
+            proposer: &proposer,
+        },
+        full,
+    )
+    .map_err(rule_error)?;
+    let now = core.now();
+    match step {
+        FindingStep::Propose => {
+            let evidence = core.store.evidence_in(tx, &row.complaint_id, false).await?;
+            for id in &request.evidence_ids {
+                match evidence.iter().find(|e| &e.evidence_id == id) {
+                    None => {
+                        return Err(ApiError::invalid(
+                            "evidence_ids",
+                            format!("{id} is not evidence of this complaint"),
+                        ));
+                    }
+                    Some(e) if e.status != EvidenceStatus::Attached.as_str_name() => {
+                        return Err(ApiError::FailedPrecondition(format!(
+                            "evidence {id} is still pending"
+                        )));
+                    }
+                    Some(_) => {}
+                }
+            }
+            record = ComplaintFinding {
+                finding: request.finding,
+                reasoning: request.reasoning.clone(),
+                actions: request.actions.clone(),
+                evidence_ids: request.evidence_ids.clone(),
+                legal_opinion: request.legal_opinion.clone(),
+                reply_text: request.reply_text.clone(),
+                proposed_by: Some(actor.clone()),
+                proposed_at: Some(to_timestamp(now)),
+                ..ComplaintFinding::default()
+            };
+            row.finding = Finding::try_from(request.finding)
+                .unwrap_or_default()
+                .as_str_name()
+                .to_owned();
+            row.preliminary_met_at = row.preliminary_met_at.or(Some(now));
+        }
+        FindingStep::Approve | FindingStep::Return => {
+            record.reviewed_by = Some(actor.clone());
+            record.reviewed_at = Some(to_timestamp(now));
+            request.review_notes.clone_into(&mut record.review_notes);
+            if !request.legal_opinion.trim().is_empty() {
+                request.legal_opinion.clone_into(&mut record.legal_opinion);
+            }
+            if step == FindingStep::Approve {
+                record.approved = true;
+                row.investigation_met_at = Some(now);
+                row.preliminary_met_at = row.preliminary_met_at.or(Some(now));
+                row.closed_at = Some(now);
+            } else {
+                record.approved = false;
+                row.finding.clear();
+            }
+        }
+        FindingStep::Unspecified => {}
+    }
+    row.status = next.as_str_name().to_owned();
+    row.finding_record = Some(record.encode_to_vec());
+    row.updated_at = now;
+    let answer =
+        step == FindingStep::Approve && row.source == ComplaintSource::Hotline12345.as_str_name();
+    if answer {
+        row.hotline_reply_status = HotlineReplyStatus::Pending.as_str_name().to_owned();
+    }
+    core.store.update_complaint(tx, &row).await?;
+    if answer {
+        let event = outbound::complaint_answered(&row, &record, now);
+        core.context
+            .outbox
+            .enqueue(tx, &row.complaint_id, &event)
+            .await?;
+    }
+    let finding_name = Finding::try_from(record.finding)
+        .unwrap_or_default()
+        .as_str_name();
+    let detail = format!("{} {}", step.as_str_name(), finding_name);
+    audit_own(
+        core,
+        tx,
+        own_action(actor, "RecordFinding", &row.complaint_id, &row.station_id).detail(detail),
+    )
+    .await?;
+    Ok(row)
+}

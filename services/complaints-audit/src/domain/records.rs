@@ -1,0 +1,103 @@
+//! The crate's records as stored: one typed column per field (the project's row encoding), enums
+//! by their names, lists as child tables.
+
+use chrono::{DateTime, Utc};
+
+/// A complaint as stored.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ComplaintRow {
+    pub complaint_id: String,
+    pub case_number: String,
+    pub source: String,
+    pub hotline_ticket_id: String,
+    pub transfer_id: String,
+    pub complainant_name: String,
+    pub complainant_phone_sealed: Option<Vec<u8>>,
+    pub complainant_phone_index: String,
+    pub complainant_phone_masked: String,
+    pub complainant_id_sealed: Option<Vec<u8>>,
+    pub complainant_id_index: String,
+    pub complainant_id_masked: String,
+    pub complainant_address: String,
+    pub confidential: bool,
+    pub incident_id: String,
+    pub allegation: String,
+    /// Tags joined by newlines.
+    pub allegation_tags: String,
+    pub occurred_at: Option<DateTime<Utc>>,
+    pub station_id: String,
+    pub status: String,
+    pub stage: String,
+    pub investigator_id: String,
+    pub legal_reviewer_id: String,
+    pub receipt_due_at: DateTime<Utc>,
+    pub receipt_met_at: Option<DateTime<Utc>>,
+    pub preliminary_due_at: DateTime<Utc>,
+    pub preliminary_met_at: Option<DateTime<Utc>>,
+    pub investigation_due_at: DateTime<Utc>,
+    pub investigation_met_at: Option<DateTime<Utc>>,
+    pub finding: String,
+    /// The `ComplaintFinding` message, encoded.
+    pub finding_record: Option<Vec<u8>>,
+    pub hotline_reply_status: String,
+    pub hotline_replied_at: Option<DateTime<Utc>>,
+    pub received_at: DateTime<Utc>,
+    pub filed_by_subject: String,
+    pub filed_by_role: String,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One accused officer or unit.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AccusedRow {
+    pub complaint_id: String,
+    pub position: i32,
+    pub officer_id: String,
+    pub unit_id: String,
+    pub station_id: String,
+    pub description: String,
+}
+
+/// One complaint against one officer, for the early warning.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct WarningRow {
+    pub officer_id: String,
+    pub station_id: String,
+    pub complaint_station: String,
+    pub complaint_id: String,
+    pub status: String,
+    pub finding: String,
+}
+
+/// One piece of evidence.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EvidenceRow {
+    pub evidence_id: String,
+    pub complaint_id: String,
+    pub kind: String,
+    pub status: String,
+    pub title: String,
+    pub description: String,
+    pub uri: String,
+    pub content: Option<Vec<u8>>,
+    pub content_type: String,
+    pub content_sha256: String,
+    pub size_bytes: i64,
+    pub captured_at: Option<DateTime<Utc>>,
+    pub covers_start: Option<DateTime<Utc>>,
+    pub covers_end: Option<DateTime<Utc>>,
+    pub device_id: String,
+    pub statement_by: String,
+    pub source_ref: String,
+    pub attached_automatically: bool,
+    pub added_by_subject: String,
+    pub added_by_role: String,
+    pub added_at: DateTime<Utc>,
+    pub fetch_incident_id: String,
+    pub fetch_dispatch_id: String,
+    pub fetch_attempts: i32,
+    pub next_fetch_at: Option<DateTime<Utc>>,
+    pub pending_reason: String,
+}
