@@ -17,7 +17,7 @@ use crate::board::BoardStream;
 use crate::domain::{self, AssignmentAction};
 use crate::lifecycle::{self, OpenRequest};
 use crate::runtime::{Effects, Runtime};
-use crate::store;
+use crate::{records, store};
 
 /// Who may open, assign and close dispatches.
 pub(crate) const COMMAND: &[Role] = &[
@@ -140,8 +140,12 @@ impl DispatchApi {
             .requests
             .run(method, request_id, request, async |tx: &mut Tx| {
                 let mut dispatch =
-                    lifecycle::open_dispatch_for_update(&runtime.context, tx, dispatch_id).await?;
-                let unit_station = store::unit_in(tx, unit_id).await?.map(|u| u.station_id);
+                    lifecycle::open_dispatch_for_update(runtime, tx, dispatch_id).await?;
+                let unit_station = runtime
+                    .store
+                    .unit_in(tx, unit_id)
+                    .await?
+                    .map(|u| u.station_id);
                 require_dispatch_visible(caller, &dispatch, unit_station.as_deref())?;
                 let assignment = lifecycle::step(
                     runtime,
@@ -307,8 +311,7 @@ impl DispatchApi {
             .requests
             .run("Assign", &req.request_id, &req, async |tx: &mut Tx| {
                 let mut dispatch =
-                    lifecycle::open_dispatch_for_update(&runtime.context, tx, &req.dispatch_id)
-                        .await?;
+                    lifecycle::open_dispatch_for_update(runtime, tx, &req.dispatch_id).await?;
                 require_dispatch_visible(&caller, &dispatch, None)?;
                 let assignment = lifecycle::assign(
                     runtime,
@@ -357,8 +360,7 @@ impl DispatchApi {
                 &req,
                 async |tx: &mut Tx| {
                     let mut dispatch =
-                        lifecycle::open_dispatch_for_update(&runtime.context, tx, &req.dispatch_id)
-                            .await?;
+                        lifecycle::open_dispatch_for_update(runtime, tx, &req.dispatch_id).await?;
                     require_dispatch_visible(&caller, &dispatch, None)?;
                     lifecycle::close(
                         runtime,
@@ -389,7 +391,7 @@ impl DispatchApi {
         caller.require_any(READ)?;
         let req = request.into_inner();
         require_ids(&req.dispatch_id, None)?;
-        let dispatch = store::dispatch(&self.context().db, &req.dispatch_id)
+        let dispatch = records::dispatch(&*self.runtime.store, &req.dispatch_id)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("dispatch {}", req.dispatch_id)))?;
         require_dispatch_visible(&caller, &dispatch, None)?;
@@ -449,7 +451,8 @@ impl DispatchApi {
         let mut exhausted = false;
         while out.len() < page_size && !exhausted {
             let batch =
-                store::list_dispatches(&self.context().db, &filter, cursor.clone(), 200).await?;
+                records::list_dispatches(&*self.runtime.store, &filter, cursor.clone(), 200)
+                    .await?;
             exhausted = batch.len() < 200;
             for dispatch in batch {
                 cursor = Some((
@@ -496,7 +499,7 @@ impl DispatchApi {
         let caller = self.context().auth.caller(&request)?;
         caller.require_any(READ)?;
         let req = request.into_inner();
-        let db = &self.context().db;
+        let store = &*self.runtime.store;
         if req.dispatch_id.is_empty() {
             if req.incident_id.is_empty() {
                 return Err(ApiError::invalid(
@@ -508,7 +511,7 @@ impl DispatchApi {
                 incident_id: req.incident_id.clone(),
                 ..Default::default()
             };
-            let dispatches = store::list_dispatches(db, &filter, None, 100).await?;
+            let dispatches = records::list_dispatches(store, &filter, None, 100).await?;
             if dispatches.is_empty() {
                 return Err(ApiError::NotFound(format!("incident {}", req.incident_id)));
             }
@@ -521,12 +524,12 @@ impl DispatchApi {
                 ));
             }
         } else {
-            let dispatch = store::dispatch(db, &req.dispatch_id)
+            let dispatch = records::dispatch(store, &req.dispatch_id)
                 .await?
                 .ok_or_else(|| ApiError::NotFound(format!("dispatch {}", req.dispatch_id)))?;
             require_dispatch_visible(&caller, &dispatch, None)?;
         }
-        let entries = store::timeline(db, &req.dispatch_id, &req.incident_id).await?;
+        let entries = records::timeline(store, &req.dispatch_id, &req.incident_id).await?;
         Ok(GetDispatchTimelineResponse { entries })
     }
 }

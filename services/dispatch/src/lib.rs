@@ -17,6 +17,7 @@ pub mod lifecycle;
 pub mod lookout;
 mod position_auth;
 pub mod positions;
+mod records;
 pub mod runtime;
 pub mod settings;
 pub mod store;

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use pingan_platform::ApiError;
 use pingan_platform::storage::{StorageError, Tx};
-use pingan_platform::{ApiError, ServiceContext};
 use pingan_proto::common::v1::{Actor, GeoPoint, Priority};
 use pingan_proto::dispatch::v1::{
     Assignment, AssignmentSource, AssignmentStatus, Dispatch, DispatchClosed, DispatchStatus,
@@ -16,8 +16,8 @@ use pingan_proto::dispatch::v1::{
 use crate::domain::{self, AssignmentAction, geo, timestamp};
 use crate::events::{self, Audit, Entry};
 use crate::positions::{Candidate, SearchQuery};
+use crate::records;
 use crate::runtime::{Effects, Runtime};
-use crate::store;
 
 /// Candidates fetched per search round of an automatic assignment.
 const CANDIDATES_PER_ROUND: usize = 20;
@@ -127,33 +127,33 @@ pub async fn pick_and_reserve(
         for candidate in candidates {
             exclude.push(candidate.meta.unit_id.clone());
             let assignment_id = uuid::Uuid::now_v7().to_string();
-            let db = &runtime.context.db;
-            if !store::reserve(
-                db,
-                tx,
-                &candidate.meta.unit_id,
-                &dispatch.dispatch_id,
-                &assignment_id,
-                now,
-            )
-            .await?
+            if !runtime
+                .store
+                .reserve(
+                    tx,
+                    &candidate.meta.unit_id,
+                    &dispatch.dispatch_id,
+                    &assignment_id,
+                    now,
+                )
+                .await?
             {
                 continue;
             }
-            let Some(row) = store::unit_in(tx, &candidate.meta.unit_id).await? else {
+            let Some(row) = runtime.store.unit_in(tx, &candidate.meta.unit_id).await? else {
                 continue;
             };
             let assignment = new_assignment(
                 runtime,
                 dispatch,
                 assignment_id,
-                (&row.unit_id, &row.callsign, row.kind),
+                (&row.unit_id, &row.callsign, row.kind as i32),
                 candidate.distance_m,
                 Some(requirement.clone()),
                 how,
                 now,
             );
-            store::insert_assignment(tx, &assignment).await?;
+            records::insert_assignment(&*runtime.store, tx, &assignment).await?;
             return Ok(Some(assignment));
         }
     }
@@ -191,7 +191,7 @@ pub async fn auto_assign(
                         assignment.callsign, assignment.distance_m
                     );
                     events::record_entry(
-                        &runtime.context,
+                        runtime,
                         tx,
                         effects,
                         dispatch,
@@ -223,7 +223,7 @@ pub async fn auto_assign(
                 requirement.capabilities
             );
             events::record_entry(
-                &runtime.context,
+                runtime,
                 tx,
                 effects,
                 dispatch,
@@ -307,7 +307,7 @@ pub async fn open(
         station_kind: request.station_kind as i32,
         ..Dispatch::default()
     };
-    match store::insert_dispatch(tx, &dispatch).await {
+    match records::insert_dispatch(&*runtime.store, tx, &dispatch).await {
         Err(StorageError::Conflict(_)) => {
             return Err(ApiError::AlreadyExists(format!(
                 "incident {} already has an open dispatch",
@@ -322,7 +322,7 @@ pub async fn open(
         request.category
     );
     events::record_entry(
-        &runtime.context,
+        runtime,
         tx,
         effects,
         &dispatch,
@@ -358,7 +358,7 @@ pub async fn open(
         dispatch.unfilled_requirements = requirements;
     }
     dispatch.status = domain::derive_status(&dispatch, &dispatch.assignments) as i32;
-    store::update_dispatch(tx, &dispatch).await?;
+    records::update_dispatch(&*runtime.store, tx, &dispatch).await?;
     events::audit(
         &runtime.context,
         tx,
@@ -384,11 +384,11 @@ pub async fn open(
 
 /// Loads and locks a dispatch that is still open.
 pub async fn open_dispatch_for_update(
-    context: &ServiceContext,
+    runtime: &Runtime,
     tx: &mut Tx,
     dispatch_id: &str,
 ) -> Result<Dispatch, ApiError> {
-    let dispatch = store::lock_dispatch(&context.db, tx, dispatch_id)
+    let dispatch = records::lock_dispatch(&*runtime.store, tx, dispatch_id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("dispatch {dispatch_id}")))?;
     if dispatch.status() == DispatchStatus::Closed {
@@ -424,7 +424,9 @@ pub async fn assign(
     actor: &Actor,
 ) -> Result<Assignment, ApiError> {
     let now = runtime.now();
-    let unit = store::unit_in(tx, unit_id)
+    let unit = runtime
+        .store
+        .unit_in(tx, unit_id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("unit {unit_id}")))?;
     if dispatch
@@ -437,21 +439,14 @@ pub async fn assign(
         )));
     }
     let assignment_id = uuid::Uuid::now_v7().to_string();
-    if !store::reserve(
-        &runtime.context.db,
-        tx,
-        unit_id,
-        &dispatch.dispatch_id,
-        &assignment_id,
-        now,
-    )
-    .await?
+    if !runtime
+        .store
+        .reserve(tx, unit_id, &dispatch.dispatch_id, &assignment_id, now)
+        .await?
     {
         return Err(ApiError::FailedPrecondition(format!(
             "unit {unit_id} is not available (status {})",
-            UnitStatus::try_from(unit.status)
-                .unwrap_or_default()
-                .as_str_name()
+            unit.status.as_str_name()
         )));
     }
     let distance_m = match runtime.positions.positions(&[unit_id.to_owned()]).await {
@@ -471,20 +466,20 @@ pub async fn assign(
         runtime,
         dispatch,
         assignment_id,
-        (&unit.unit_id, &unit.callsign, unit.kind),
+        (&unit.unit_id, &unit.callsign, unit.kind as i32),
         distance_m,
         None,
         &how,
         now,
     );
-    store::insert_assignment(tx, &assignment).await?;
-    drop_filled_requirement(dispatch, unit.kind, &store::parse_list(&unit.capabilities));
+    records::insert_assignment(&*runtime.store, tx, &assignment).await?;
+    drop_filled_requirement(dispatch, unit.kind as i32, &unit.capabilities);
     dispatch.assignments.push(assignment.clone());
     dispatch.status = domain::derive_status(dispatch, &dispatch.assignments) as i32;
     dispatch.updated_at = Some(timestamp(now));
-    store::update_dispatch(tx, dispatch).await?;
+    records::update_dispatch(&*runtime.store, tx, dispatch).await?;
     events::record_entry(
-        &runtime.context,
+        runtime,
         tx,
         effects,
         dispatch,
@@ -547,7 +542,7 @@ pub async fn step(
     let before = assignment.status;
     domain::apply(&mut assignment, action, now)
         .map_err(|e| ApiError::FailedPrecondition(e.to_string()))?;
-    if !store::update_assignment(tx, &assignment, before).await? {
+    if !records::update_assignment(&*runtime.store, tx, &assignment, before).await? {
         return Err(ApiError::FailedPrecondition(format!(
             "assignment {} changed meanwhile; reload and retry",
             assignment.assignment_id
@@ -555,18 +550,23 @@ pub async fn step(
     }
     match domain::unit_status_for(assignment.status()) {
         Some(status) => {
-            store::set_held_status(tx, unit_id, &assignment.assignment_id, status, now).await?;
+            runtime
+                .store
+                .set_held_status(tx, unit_id, &assignment.assignment_id, status, now)
+                .await?;
         }
         None => {
-            store::release(
-                tx,
-                unit_id,
-                &assignment.assignment_id,
-                next_status,
-                note,
-                now,
-            )
-            .await?;
+            runtime
+                .store
+                .release(
+                    tx,
+                    unit_id,
+                    &assignment.assignment_id,
+                    next_status,
+                    note,
+                    now,
+                )
+                .await?;
         }
     }
     dispatch.assignments[index] = assignment.clone();
@@ -587,9 +587,9 @@ pub async fn step(
     };
     dispatch.status = domain::derive_status(dispatch, &dispatch.assignments) as i32;
     dispatch.updated_at = ts;
-    store::update_dispatch(tx, dispatch).await?;
+    records::update_dispatch(&*runtime.store, tx, dispatch).await?;
     events::record_entry(
-        &runtime.context,
+        runtime,
         tx,
         effects,
         dispatch,
@@ -661,21 +661,23 @@ pub async fn close(
         let before = assignment.status;
         domain::apply(&mut assignment, AssignmentAction::Cancel, now)
             .map_err(|e| ApiError::FailedPrecondition(e.to_string()))?;
-        if !store::update_assignment(tx, &assignment, before).await? {
+        if !records::update_assignment(&*runtime.store, tx, &assignment, before).await? {
             return Err(ApiError::FailedPrecondition(format!(
                 "assignment {} changed meanwhile; retry",
                 assignment.assignment_id
             )));
         }
-        store::release(
-            tx,
-            &assignment.unit_id,
-            &assignment.assignment_id,
-            UnitStatus::Available,
-            "",
-            now,
-        )
-        .await?;
+        runtime
+            .store
+            .release(
+                tx,
+                &assignment.unit_id,
+                &assignment.assignment_id,
+                UnitStatus::Available,
+                "",
+                now,
+            )
+            .await?;
         effects.units.push(assignment.unit_id.clone());
         dispatch.assignments[index] = assignment.clone();
         let kind = if assignment.status() == AssignmentStatus::Cleared {
@@ -684,7 +686,7 @@ pub async fn close(
             TimelineEntryKind::AssignmentCancelled
         };
         events::record_entry(
-            &runtime.context,
+            runtime,
             tx,
             effects,
             dispatch,
@@ -707,9 +709,9 @@ pub async fn close(
     dispatch.closed_at = Some(timestamp(now));
     dispatch.updated_at = Some(timestamp(now));
     dispatch.unfilled_requirements.clear();
-    store::update_dispatch(tx, dispatch).await?;
+    records::update_dispatch(&*runtime.store, tx, dispatch).await?;
     events::record_entry(
-        &runtime.context,
+        runtime,
         tx,
         effects,
         dispatch,
@@ -730,8 +732,8 @@ pub async fn close(
         .iter()
         .filter(|a| a.on_scene_at.is_some())
     {
-        if let Some(unit) = store::unit_in(tx, &assignment.unit_id).await? {
-            for officer in store::parse_list(&unit.officer_ids) {
+        if let Some(unit) = runtime.store.unit_in(tx, &assignment.unit_id).await? {
+            for officer in unit.officer_ids {
                 if !officer_ids.contains(&officer) {
                     officer_ids.push(officer);
                 }

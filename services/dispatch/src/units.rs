@@ -176,7 +176,7 @@ pub async fn nearest(
 async fn callsigns(runtime: &Runtime, ids: &[String]) -> Result<Vec<(String, String)>, ApiError> {
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        if let Some(row) = crate::store::unit(&runtime.context.db, id).await? {
+        if let Some(row) = runtime.store.unit(id).await? {
             out.push((row.unit_id, row.callsign));
         }
     }

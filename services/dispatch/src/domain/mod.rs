@@ -2,6 +2,8 @@
 //! assignments, which units a dispatch wants, and distance/ETA.
 
 pub mod geo;
+pub mod model;
+pub mod proto;
 
 use std::time::Duration;
 
