@@ -644,7 +644,7 @@ async fn rows_written_before_the_column_layout_survive_the_upgrade(backend: Back
     );
     assert_eq!(
         store.timeline("d-old", "").await.expect("timeline"),
-        [old_entry.clone()]
+        std::slice::from_ref(&old_entry)
     );
     // Converted once, then read from the columns.
     assert_eq!(store.convert_legacy_rows().await.expect("convert"), 4);

@@ -5,11 +5,11 @@ use pingan_platform::{ApiError, FieldViolations};
 use pingan_proto::dispatch::v1::*;
 use tonic::Request;
 
+use crate::api::units::MANAGE_UNITS;
+use crate::api::{DispatchApi, READ};
+use crate::app::outbound::{self, Audit};
+use crate::app::records;
 use crate::domain::{self, from_timestamp, timestamp};
-use crate::events::{self, Audit};
-use crate::grpc::{DispatchApi, READ};
-use crate::grpc_units::MANAGE_UNITS;
-use crate::records;
 
 impl DispatchApi {
     pub(crate) async fn log_flight_checked(
@@ -83,7 +83,7 @@ impl DispatchApi {
                     created_at: Some(timestamp(now)),
                 };
                 records::insert_flight(&*runtime.store, tx, &flight, &unit.station_id).await?;
-                events::audit(
+                outbound::audit(
                     &runtime.context,
                     tx,
                     Audit {
@@ -133,14 +133,16 @@ impl DispatchApi {
             })
             .map(|(f, s)| (f, s))
             .collect();
-        let mut total = crate::flights::Sum::default();
-        let mut per_unit: std::collections::BTreeMap<String, (String, crate::flights::Sum)> =
-            std::collections::BTreeMap::new();
+        let mut total = crate::domain::flights::Sum::default();
+        let mut per_unit: std::collections::BTreeMap<
+            String,
+            (String, crate::domain::flights::Sum),
+        > = std::collections::BTreeMap::new();
         for (flight, station) in &flights {
             total.add(flight);
             per_unit
                 .entry(flight.unit_id.clone())
-                .or_insert_with(|| ((*station).clone(), crate::flights::Sum::default()))
+                .or_insert_with(|| ((*station).clone(), crate::domain::flights::Sum::default()))
                 .1
                 .add(flight);
         }
@@ -161,7 +163,7 @@ impl DispatchApi {
             });
         }
         let only: Vec<&Flight> = flights.iter().map(|(f, _)| *f).collect();
-        let buckets = crate::flights::buckets(&only, interval)
+        let buckets = crate::domain::flights::buckets(&only, interval)
             .into_iter()
             .map(|(start, end, sum)| DroneStatsBucket {
                 start: Some(timestamp(start)),

@@ -4,11 +4,11 @@ use pingan_platform::{ApiError, FieldViolations};
 use pingan_proto::dispatch::v1::*;
 use tonic::{Request, Streaming};
 
+use crate::api::position_auth::{REPORTERS, ReportGate, Verdict};
+use crate::api::units::valid_kind;
+use crate::api::{DispatchApi, READ};
+use crate::app::units::{self, FixCounts, NearestRequest, RawFix};
 use crate::domain::{self, from_timestamp, timestamp};
-use crate::grpc::{DispatchApi, READ};
-use crate::grpc_units::valid_kind;
-use crate::position_auth::{REPORTERS, ReportGate, Verdict};
-use crate::units::{self, FixCounts, NearestRequest, RawFix};
 
 /// Fixes stored per round trip from a stream.
 const STREAM_BATCH: usize = 256;

@@ -13,11 +13,11 @@ use pingan_proto::dispatch::v1::{
 };
 use prometheus::IntCounterVec;
 
+use crate::app::assign::{self, AssignContext};
+use crate::app::outbound::{self, Entry};
+use crate::app::records;
+use crate::app::{Effects, Runtime};
 use crate::domain::{self, AssignmentAction, from_timestamp, timestamp};
-use crate::events::{self, Entry};
-use crate::lifecycle::{self, AssignContext};
-use crate::records;
-use crate::runtime::{Effects, Runtime};
 
 /// Due timers handled per tick and kind.
 const BATCH: i64 = 200;
@@ -140,7 +140,7 @@ async fn escalate(runtime: &Runtime, dispatch_id: &str) -> Result<(u32, u32), Ap
         .map(|(i, _)| i)
         .collect();
     let (mut escalated, mut reassigned) = (0, 0);
-    let service = events::service_actor();
+    let service = outbound::service_actor();
     for index in overdue {
         let mut old = dispatch.assignments[index].clone();
         domain::apply(&mut old, AssignmentAction::Escalate, now)
@@ -173,7 +173,7 @@ async fn escalate(runtime: &Runtime, dispatch_id: &str) -> Result<(u32, u32), Ap
         dispatch.assignments[index] = old.clone();
         dispatch.status = domain::derive_status(&dispatch, &dispatch.assignments) as i32;
         escalated += 1;
-        events::record_entry(
+        outbound::record_entry(
             runtime,
             &mut tx,
             &mut effects,
@@ -207,7 +207,7 @@ async fn escalate(runtime: &Runtime, dispatch_id: &str) -> Result<(u32, u32), Ap
             actor: &service,
             note: "",
         };
-        let unfilled = lifecycle::auto_assign(
+        let unfilled = assign::auto_assign(
             runtime,
             &mut tx,
             &mut effects,
@@ -269,7 +269,7 @@ async fn breach(runtime: &Runtime, dispatch_id: &str) -> Result<bool, ApiError> 
     let minutes = domain::from_duration(&target)
         .map(|d| d.as_secs() / 60)
         .unwrap_or_default();
-    events::record_entry(
+    outbound::record_entry(
         runtime,
         &mut tx,
         &mut effects,
@@ -277,7 +277,7 @@ async fn breach(runtime: &Runtime, dispatch_id: &str) -> Result<bool, ApiError> 
         Entry {
             kind: TimelineEntryKind::SlaBreached,
             assignment: None,
-            actor: &events::service_actor(),
+            actor: &outbound::service_actor(),
             note: "",
             description: format!("response target of {minutes} min missed: no unit en route"),
             location: None,

@@ -9,14 +9,14 @@ use pingan_proto::dispatch::v1::watch_board_response::Event;
 use pingan_proto::dispatch::v1::*;
 use tonic::Request;
 
-use crate::board::{self, BoardStream};
+use crate::api::{DispatchApi, READ};
+use crate::app::Effects;
+use crate::app::board::{self, BoardStream};
+use crate::app::outbound::{self, Audit};
+use crate::app::records;
 use crate::domain::model::NewUnit;
 use crate::domain::{self, timestamp};
-use crate::events::{self, Audit};
-use crate::grpc::{DispatchApi, READ};
 use crate::positions::UnitMeta;
-use crate::records;
-use crate::runtime::Effects;
 
 /// Who may register units and change their status by hand.
 pub(crate) const MANAGE_UNITS: &[Role] = &[
@@ -64,7 +64,7 @@ impl DispatchApi {
         };
         // Only the catalogue's capabilities, so a requirement can always be met by name.
         let capabilities =
-            crate::grpc::catalogue_capabilities(&mut violations, "capabilities", &req.capabilities);
+            crate::api::catalogue_capabilities(&mut violations, "capabilities", &req.capabilities);
         violations.finish()?;
         caller.require_station(&req.station_id)?;
         let unit = NewUnit {
@@ -95,7 +95,7 @@ impl DispatchApi {
                         .unit_in(tx, &unit.unit_id)
                         .await?
                         .ok_or_else(|| ApiError::internal("registered unit vanished"))?;
-                    events::audit(
+                    outbound::audit(
                         &runtime.context,
                         tx,
                         Audit {
@@ -180,7 +180,7 @@ impl DispatchApi {
                         .await?
                         .ok_or_else(|| ApiError::NotFound(format!("unit {}", req.unit_id)))?;
                     caller.require_station(&row.station_id)?;
-                    events::audit(
+                    outbound::audit(
                         &runtime.context,
                         tx,
                         Audit {

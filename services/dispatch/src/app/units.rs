@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use pingan_platform::ApiError;
 use pingan_proto::dispatch::v1::{NearbyUnit, PositionOutcome, UnitKind};
 
+use crate::app::Runtime;
 use crate::domain::{self, geo, timestamp};
 use crate::positions::{Fix, Recorded, SearchQuery};
-use crate::runtime::Runtime;
 
 /// Fixes dated further than this in the future are refused (device clock wrong).
 const MAX_FUTURE: chrono::Duration = chrono::Duration::seconds(60);

@@ -11,10 +11,10 @@ use pingan_proto::dispatch::v1::{Dispatch, TimelineEntryKind};
 use pingan_proto::grid::v1::grid_registry_service_client::GridRegistryServiceClient;
 use pingan_proto::grid::v1::{BroadcastAudience, BroadcastToGridRequest};
 
+use crate::app::outbound::{self, Entry};
+use crate::app::records;
+use crate::app::{Effects, Runtime};
 use crate::domain::timestamp;
-use crate::events::{self, Entry};
-use crate::records;
-use crate::runtime::{Effects, Runtime};
 
 async fn call_grid(runtime: &Runtime, dispatch: &Dispatch) -> Result<String, String> {
     let lookout = dispatch.lookout.clone().unwrap_or_default();
@@ -95,7 +95,7 @@ pub async fn broadcast(
             current.updated_at = Some(timestamp(now));
             records::update_dispatch(&*runtime.store, &mut tx, &current).await?;
             let description = format!("lookout broadcast {}", current.lookout_broadcast_id);
-            events::record_entry(
+            outbound::record_entry(
                 runtime,
                 &mut tx,
                 &mut effects,

@@ -11,8 +11,8 @@ use pingan_proto::dispatch::v1::{
     Assignment, Dispatch, DispatchTimelineEvent, TimelineEntry, TimelineEntryKind,
 };
 
+use crate::app::{Effects, Runtime};
 use crate::domain::timestamp;
-use crate::runtime::{Effects, Runtime};
 
 /// The service itself as the actor of automatic steps.
 pub fn service_actor() -> Actor {
@@ -69,7 +69,7 @@ pub async fn record_entry(
         description: entry.description,
         dispatch_status: dispatch.status,
     };
-    crate::records::insert_entry(&*runtime.store, tx, &timeline_entry).await?;
+    crate::app::records::insert_entry(&*runtime.store, tx, &timeline_entry).await?;
     runtime
         .context
         .outbox

@@ -16,7 +16,7 @@ use pingan_platform::storage::Db;
 use pingan_proto::dispatch::v1::{Dispatch, TimelineEntry, Unit};
 use tokio::sync::OnceCell;
 
-use crate::board::Board;
+use crate::app::board::Board;
 use crate::domain::model;
 use crate::positions::{LivePosition, MemoryPositions, PositionStore, RedisPositions, UnitMeta};
 use crate::settings::DispatchSettings;
@@ -85,7 +85,7 @@ impl Runtime {
         }
         let runtime = Arc::new(Self::new(context.clone(), DispatchSettings::from_env()));
         runtimes.insert(key, Arc::downgrade(&runtime));
-        crate::timers::spawn_ticker(&runtime);
+        crate::app::timers::spawn_ticker(&runtime);
         runtime
     }
 
