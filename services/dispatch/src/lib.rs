@@ -1,35 +1,25 @@
 //! The dispatch service: units, live positions, assignments, response clocks, the drone flight log and the command board.
 //!
-//! Layout: `grpc`, `grpc_units` (handlers: decode, validate, authorize, map errors) → `lifecycle`,
-//! `units`, `timers`, `lookout` (use cases, one transaction each) → `domain` (rules, no I/O) →
-//! `store` (sqlx, both backends) and `positions` (Redis or in process); `events` (outbox
-//! producers), `board` (the live stream).
+//! Layout: `api` (handlers: decode, validate, authorize, map errors) → `app` (use cases, one
+//! transaction each; events out through the outbox) → `domain` (records and rules, no I/O) →
+//! `store` (trait + SQL for both backends) and `positions` (Redis or in process); `events` (the
+//! inbox).
 
-pub mod board;
+pub mod api;
+pub mod app;
 pub mod domain;
 pub mod events;
-pub mod flights;
-pub mod grpc;
-mod grpc_drones;
-mod grpc_positions;
-mod grpc_units;
-pub mod lifecycle;
-pub mod lookout;
-mod position_auth;
 pub mod positions;
-pub mod runtime;
 pub mod settings;
 pub mod store;
-pub mod timers;
-pub mod units;
 
 use pingan_platform::service::{BuildError, GrpcService, Service, ServiceConfig, ServiceParts};
 use pingan_platform::{Migrations, ServiceContext};
 use pingan_proto::dispatch::v1::dispatch_service_server::DispatchServiceServer;
 
-pub use grpc::DispatchApi;
-pub use runtime::Runtime;
-pub use timers::{TickReport, tick};
+pub use api::DispatchApi;
+pub use app::Runtime;
+pub use app::timers::{TickReport, tick};
 
 /// Short name used for configuration, peers, data files and metrics.
 pub const SHORT_NAME: &str = "dispatch";
@@ -58,7 +48,7 @@ pub fn runtime(context: &ServiceContext) -> std::sync::Arc<Runtime> {
 /// The service's inbox, with a handler for each event type routed to it (none: dispatch only
 /// sends events).
 pub fn event_sink(context: &ServiceContext) -> pingan_platform::events::ServiceSink {
-    pingan_platform::events::ServiceSink::new(context.db.clone(), context.clock.clone())
+    events::sink(context)
 }
 
 /// dispatch as the host sees it.

@@ -1,5 +1,5 @@
-//! Dispatch settings: compiled defaults, overridable by `PINGAN_DISPATCH_*` environment variables
-//! (read once when the service starts; an invalid value is logged and the default kept).
+//! Dispatch settings: compiled defaults, overridable by flags or `PINGAN_DISPATCH_*` environment
+//! variables ([`DispatchArgs`], read once when the service starts).
 
 use std::time::Duration;
 
@@ -148,40 +148,90 @@ impl Default for DispatchSettings {
     }
 }
 
+/// The settings as flags and `PINGAN_DISPATCH_*` environment variables (the host's layered
+/// configuration flattens this struct); unset ones keep the compiled defaults.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct DispatchArgs {
+    /// A position older than this does not count.
+    #[arg(long = "dispatch-staleness", env = "PINGAN_DISPATCH_STALENESS", value_parser = parse_duration)]
+    pub staleness: Option<Duration>,
+    /// Positions older than this are forgotten altogether.
+    #[arg(long = "dispatch-position-retention", env = "PINGAN_DISPATCH_POSITION_RETENTION", value_parser = parse_duration)]
+    pub position_retention: Option<Duration>,
+    /// An assignment not acknowledged within this is escalated.
+    #[arg(long = "dispatch-ack-timeout", env = "PINGAN_DISPATCH_ACK_TIMEOUT", value_parser = parse_duration)]
+    pub ack_timeout: Option<Duration>,
+    /// How often the clock ticker evaluates due timers.
+    #[arg(long = "dispatch-tick-interval", env = "PINGAN_DISPATCH_TICK_INTERVAL", value_parser = parse_duration)]
+    pub tick_interval: Option<Duration>,
+    /// The largest radius any search may use, metres.
+    #[arg(long = "dispatch-max-radius-m", env = "PINGAN_DISPATCH_MAX_RADIUS_M", value_parser = parse_radius)]
+    pub max_radius_m: Option<f64>,
+    /// Response target overrides such as `P1:urban=5m,P2:remote=40m`.
+    #[arg(long = "dispatch-response-targets", env = "PINGAN_DISPATCH_RESPONSE_TARGETS", value_parser = parse_targets)]
+    pub response_targets: Option<ResponseTargets>,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    pingan_platform::config::parse_duration(text)
+}
+
+fn parse_radius(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(radius) if radius > 0.0 && radius.is_finite() => Ok(radius),
+        _ => Err(format!("{text}: want a positive number of metres")),
+    }
+}
+
+fn parse_targets(text: &str) -> Result<ResponseTargets, String> {
+    let mut targets = ResponseTargets::default();
+    targets.apply_overrides(text)?;
+    Ok(targets)
+}
+
+/// Only this service's arguments, for [`DispatchSettings::from_env`].
+#[derive(Debug, clap::Parser)]
+struct EnvOnly {
+    #[command(flatten)]
+    args: DispatchArgs,
+}
+
 impl DispatchSettings {
-    /// Defaults overridden by `PINGAN_DISPATCH_*` variables.
-    pub fn from_env() -> Self {
+    /// Defaults overridden by `args`.
+    pub fn from_args(args: &DispatchArgs) -> Self {
         let mut settings = Self::default();
-        let duration = |name: &str, slot: &mut Duration| {
-            if let Ok(value) = std::env::var(name) {
-                match pingan_platform::config::parse_duration(&value) {
-                    Ok(parsed) => *slot = parsed,
-                    Err(err) => tracing::warn!(variable = name, error = %err, "ignored"),
-                }
-            }
-        };
-        duration("PINGAN_DISPATCH_STALENESS", &mut settings.staleness);
-        duration(
-            "PINGAN_DISPATCH_POSITION_RETENTION",
-            &mut settings.position_retention,
-        );
-        duration("PINGAN_DISPATCH_ACK_TIMEOUT", &mut settings.ack_timeout);
-        duration("PINGAN_DISPATCH_TICK_INTERVAL", &mut settings.tick_interval);
-        if let Ok(value) = std::env::var("PINGAN_DISPATCH_MAX_RADIUS_M") {
-            match value.parse::<f64>() {
-                Ok(radius) if radius > 0.0 => {
-                    settings.max_radius_m = radius;
-                    settings.auto_radius_m = settings.auto_radius_m.min(radius);
-                }
-                _ => tracing::warn!(variable = "PINGAN_DISPATCH_MAX_RADIUS_M", "ignored"),
+        let durations = [
+            (args.staleness, &mut settings.staleness),
+            (args.position_retention, &mut settings.position_retention),
+            (args.ack_timeout, &mut settings.ack_timeout),
+            (args.tick_interval, &mut settings.tick_interval),
+        ];
+        for (value, slot) in durations {
+            if let Some(value) = value {
+                *slot = value;
             }
         }
-        if let Ok(value) = std::env::var("PINGAN_DISPATCH_RESPONSE_TARGETS")
-            && let Err(err) = settings.response_targets.apply_overrides(&value)
-        {
-            tracing::warn!(variable = "PINGAN_DISPATCH_RESPONSE_TARGETS", error = %err, "ignored");
+        if let Some(radius) = args.max_radius_m {
+            settings.max_radius_m = radius;
+            settings.auto_radius_m = settings.auto_radius_m.min(radius);
+        }
+        if let Some(targets) = &args.response_targets {
+            settings.response_targets = targets.clone();
         }
         settings
+    }
+
+    /// Defaults overridden by the `PINGAN_DISPATCH_*` variables (an invalid value is logged and
+    /// every default kept).
+    pub fn from_env() -> Self {
+        use clap::Parser;
+        match EnvOnly::try_parse_from(["dispatch"]) {
+            Ok(parsed) => Self::from_args(&parsed.args),
+            Err(err) => {
+                tracing::warn!(error = %err, "PINGAN_DISPATCH_* settings ignored");
+                Self::default()
+            }
+        }
     }
 }
 
@@ -204,6 +254,29 @@ mod tests {
             targets.target(Priority::P1, StationKind::Unspecified),
             Duration::from_secs(300)
         );
+    }
+
+    #[test]
+    fn arguments_override_the_defaults() {
+        use clap::Parser;
+        let parsed = EnvOnly::try_parse_from([
+            "dispatch",
+            "--dispatch-ack-timeout=90s",
+            "--dispatch-max-radius-m=1000",
+            "--dispatch-response-targets=P1:urban=4m",
+        ])
+        .expect("valid");
+        let settings = DispatchSettings::from_args(&parsed.args);
+        assert_eq!(settings.ack_timeout, Duration::from_secs(90));
+        assert_eq!(settings.staleness, Duration::from_secs(120));
+        assert!((settings.auto_radius_m - 1000.0).abs() < 1e-9);
+        assert_eq!(
+            settings
+                .response_targets
+                .target(Priority::P1, StationKind::Urban),
+            Duration::from_secs(240)
+        );
+        assert!(EnvOnly::try_parse_from(["dispatch", "--dispatch-max-radius-m=-1"]).is_err());
     }
 
     #[test]

@@ -1,130 +1,43 @@
-//! gRPC handlers of `pingan.dispatch.v1.DispatchService`: decode → validate → authorize →
-//! domain → map errors. The dispatch lifecycle lives here; units, positions, the board and
-//! drones in `grpc_units`, `grpc_positions`, `grpc_drones`. Over 600 lines: the lifecycle
-//! handlers move to use cases when issue 13 re-lays dispatch on the service kit.
+//! Handlers of the dispatch lifecycle: open, assign, the units' own steps, close, and reads.
 
-use std::sync::Arc;
-
-use pingan_platform::auth::{Caller, Role};
+use pingan_platform::auth::Caller;
 use pingan_platform::storage::Tx;
-use pingan_platform::{ApiError, FieldViolations, ServiceContext};
+use pingan_platform::{ApiError, FieldViolations};
 use pingan_proto::common::v1::Priority;
-use pingan_proto::dispatch::v1::dispatch_service_server::DispatchService;
 use pingan_proto::dispatch::v1::*;
-use tonic::{Request, Response, Status, Streaming};
+use tonic::Request;
 
-use crate::board::BoardStream;
+use super::{
+    COMMAND, DispatchApi, READ, UNIT_STEP, catalogue_capabilities, require_dispatch_visible,
+    require_ids,
+};
+use crate::app::Effects;
+use crate::app::lifecycle::{self, OpenRequest};
+use crate::app::records;
 use crate::domain::{self, AssignmentAction};
-use crate::lifecycle::{self, OpenRequest};
-use crate::runtime::{Effects, Runtime};
 use crate::store;
 
-/// Who may open, assign and close dispatches.
-pub(crate) const COMMAND: &[Role] = &[
-    Role::Dispatcher,
-    Role::CommandCenter,
-    Role::Admin,
-    Role::Service,
-];
-/// Who may report a unit's own steps.
-pub(crate) const UNIT_STEP: &[Role] = &[
-    Role::Dispatcher,
-    Role::CommandCenter,
-    Role::StationOfficer,
-    Role::VillageOfficer,
-    Role::Admin,
-    Role::Service,
-];
-/// Who may read dispatches, units and the board.
-pub(crate) const READ: &[Role] = &[
-    Role::Dispatcher,
-    Role::CommandCenter,
-    Role::StationOfficer,
-    Role::VillageOfficer,
-    Role::Inspector,
-    Role::LegalUnit,
-    Role::Admin,
-    Role::Service,
-];
-
-/// Handlers of the dispatch service.
-#[derive(Debug, Clone)]
-pub struct DispatchApi {
-    pub(crate) runtime: Arc<Runtime>,
+/// A unit's own step on its assignment, as a handler asks for it.
+pub(super) struct Step {
+    pub action: AssignmentAction,
+    pub location: Option<pingan_proto::common::v1::GeoPoint>,
+    pub next_status: UnitStatus,
 }
 
 impl DispatchApi {
-    /// Handlers over the service's storage, live store and peers.
-    pub fn new(context: ServiceContext) -> Self {
-        Self {
-            runtime: Runtime::for_context(&context),
-        }
-    }
-
-    /// Handlers over an explicit runtime.
-    pub fn with_runtime(runtime: Arc<Runtime>) -> Self {
-        Self { runtime }
-    }
-
-    pub(crate) fn context(&self) -> &ServiceContext {
-        &self.runtime.context
-    }
-}
-
-/// PERMISSION_DENIED unless the caller sees the dispatch's station or `unit_station`.
-pub(crate) fn require_dispatch_visible(
-    caller: &Caller,
-    dispatch: &Dispatch,
-    unit_station: Option<&str>,
-) -> Result<(), ApiError> {
-    if caller.can_see_station(&dispatch.station_id)
-        || unit_station.is_some_and(|s| caller.can_see_station(s))
-    {
-        Ok(())
-    } else {
-        Err(ApiError::PermissionDenied(format!(
-            "dispatch {} is outside the caller's jurisdiction",
-            dispatch.dispatch_id
-        )))
-    }
-}
-
-/// Capabilities checked against the catalogue and normalised; each unknown one is named as
-/// `field[i]`.
-pub(crate) fn catalogue_capabilities(
-    violations: &mut FieldViolations,
-    field: &str,
-    values: &[String],
-) -> Vec<String> {
-    domain::catalogue_capabilities(values).unwrap_or_else(|unknown| {
-        for (i, reason) in unknown {
-            violations.add(&format!("{field}[{i}]"), reason);
-        }
-        Vec::new()
-    })
-}
-
-fn require_ids(dispatch_id: &str, unit_id: Option<&str>) -> Result<(), ApiError> {
-    let mut violations = FieldViolations::default();
-    violations.require_non_empty("dispatch_id", dispatch_id);
-    if let Some(unit_id) = unit_id {
-        violations.require_non_empty("unit_id", unit_id);
-    }
-    violations.finish()
-}
-
-impl DispatchApi {
-    #[allow(clippy::too_many_arguments)]
-    async fn unit_step<Req: prost::Message>(
+    pub(super) async fn unit_step<Req: prost::Message>(
         &self,
         caller: &Caller,
         method: &str,
         request: &Req,
         (request_id, dispatch_id, unit_id, note): (&str, &str, &str, &str),
-        action: AssignmentAction,
-        location: Option<pingan_proto::common::v1::GeoPoint>,
-        next_status: UnitStatus,
+        step: Step,
     ) -> Result<(Assignment, Dispatch), ApiError> {
+        let Step {
+            action,
+            location,
+            next_status,
+        } = step;
         caller.require_any(UNIT_STEP)?;
         require_ids(dispatch_id, Some(unit_id))?;
         if let Some(l) = &location {
@@ -140,22 +53,23 @@ impl DispatchApi {
             .requests
             .run(method, request_id, request, async |tx: &mut Tx| {
                 let mut dispatch =
-                    lifecycle::open_dispatch_for_update(&runtime.context, tx, dispatch_id).await?;
-                let unit_station = store::unit_in(tx, unit_id).await?.map(|u| u.station_id);
+                    lifecycle::open_dispatch_for_update(runtime, tx, dispatch_id).await?;
+                let unit_station = runtime
+                    .store
+                    .unit_in(tx, unit_id)
+                    .await?
+                    .map(|u| u.station_id);
                 require_dispatch_visible(caller, &dispatch, unit_station.as_deref())?;
-                let assignment = lifecycle::step(
-                    runtime,
-                    tx,
-                    &mut effects,
-                    &mut dispatch,
+                let request = lifecycle::UnitStep {
                     unit_id,
                     action,
                     note,
                     location,
                     next_status,
-                    &actor,
-                )
-                .await?;
+                    actor: &actor,
+                };
+                let assignment =
+                    lifecycle::step(runtime, tx, &mut effects, &mut dispatch, request).await?;
                 Ok(AcknowledgeResponse {
                     assignment: Some(assignment),
                     dispatch: Some(dispatch),
@@ -169,7 +83,7 @@ impl DispatchApi {
         ))
     }
 
-    async fn open_checked(
+    pub(super) async fn open_checked(
         &self,
         request: Request<OpenDispatchRequest>,
     ) -> Result<OpenDispatchResponse, ApiError> {
@@ -281,7 +195,7 @@ impl DispatchApi {
         runtime.after_commit(effects).await;
         let dispatch = response.dispatch.unwrap_or_default();
         if dispatch.lookout.is_some() && dispatch.lookout_broadcast_id.is_empty() {
-            let dispatch = crate::lookout::broadcast(runtime, &dispatch, &actor).await?;
+            let dispatch = crate::app::lookout::broadcast(runtime, &dispatch, &actor).await?;
             return Ok(OpenDispatchResponse {
                 dispatch: Some(dispatch),
             });
@@ -291,7 +205,7 @@ impl DispatchApi {
         })
     }
 
-    async fn assign_checked(
+    pub(super) async fn assign_checked(
         &self,
         request: Request<AssignRequest>,
     ) -> Result<AssignResponse, ApiError> {
@@ -307,10 +221,9 @@ impl DispatchApi {
             .requests
             .run("Assign", &req.request_id, &req, async |tx: &mut Tx| {
                 let mut dispatch =
-                    lifecycle::open_dispatch_for_update(&runtime.context, tx, &req.dispatch_id)
-                        .await?;
+                    lifecycle::open_dispatch_for_update(runtime, tx, &req.dispatch_id).await?;
                 require_dispatch_visible(&caller, &dispatch, None)?;
-                let assignment = lifecycle::assign(
+                let assignment = crate::app::assign::assign(
                     runtime,
                     tx,
                     &mut effects,
@@ -330,7 +243,7 @@ impl DispatchApi {
         Ok(response)
     }
 
-    async fn close_checked(
+    pub(super) async fn close_checked(
         &self,
         request: Request<CloseDispatchRequest>,
     ) -> Result<CloseDispatchResponse, ApiError> {
@@ -357,20 +270,15 @@ impl DispatchApi {
                 &req,
                 async |tx: &mut Tx| {
                     let mut dispatch =
-                        lifecycle::open_dispatch_for_update(&runtime.context, tx, &req.dispatch_id)
-                            .await?;
+                        lifecycle::open_dispatch_for_update(runtime, tx, &req.dispatch_id).await?;
                     require_dispatch_visible(&caller, &dispatch, None)?;
-                    lifecycle::close(
-                        runtime,
-                        tx,
-                        &mut effects,
-                        &mut dispatch,
+                    let request = lifecycle::CloseRequest {
                         disposition,
-                        &req.narrative,
-                        req.clear_active_units,
-                        &actor,
-                    )
-                    .await?;
+                        narrative: &req.narrative,
+                        clear_active_units: req.clear_active_units,
+                        actor: &actor,
+                    };
+                    lifecycle::close(runtime, tx, &mut effects, &mut dispatch, request).await?;
                     Ok(CloseDispatchResponse {
                         dispatch: Some(dispatch),
                     })
@@ -381,7 +289,7 @@ impl DispatchApi {
         Ok(response)
     }
 
-    async fn get_checked(
+    pub(super) async fn get_checked(
         &self,
         request: Request<GetDispatchRequest>,
     ) -> Result<GetDispatchResponse, ApiError> {
@@ -389,7 +297,7 @@ impl DispatchApi {
         caller.require_any(READ)?;
         let req = request.into_inner();
         require_ids(&req.dispatch_id, None)?;
-        let dispatch = store::dispatch(&self.context().db, &req.dispatch_id)
+        let dispatch = records::dispatch(&*self.runtime.store, &req.dispatch_id)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("dispatch {}", req.dispatch_id)))?;
         require_dispatch_visible(&caller, &dispatch, None)?;
@@ -398,7 +306,7 @@ impl DispatchApi {
         })
     }
 
-    async fn list_checked(
+    pub(super) async fn list_checked(
         &self,
         request: Request<ListDispatchesRequest>,
     ) -> Result<ListDispatchesResponse, ApiError> {
@@ -449,7 +357,8 @@ impl DispatchApi {
         let mut exhausted = false;
         while out.len() < page_size && !exhausted {
             let batch =
-                store::list_dispatches(&self.context().db, &filter, cursor.clone(), 200).await?;
+                records::list_dispatches(&*self.runtime.store, &filter, cursor.clone(), 200)
+                    .await?;
             exhausted = batch.len() < 200;
             for dispatch in batch {
                 cursor = Some((
@@ -489,14 +398,14 @@ impl DispatchApi {
         })
     }
 
-    async fn timeline_checked(
+    pub(super) async fn timeline_checked(
         &self,
         request: Request<GetDispatchTimelineRequest>,
     ) -> Result<GetDispatchTimelineResponse, ApiError> {
         let caller = self.context().auth.caller(&request)?;
         caller.require_any(READ)?;
         let req = request.into_inner();
-        let db = &self.context().db;
+        let store = &*self.runtime.store;
         if req.dispatch_id.is_empty() {
             if req.incident_id.is_empty() {
                 return Err(ApiError::invalid(
@@ -508,7 +417,7 @@ impl DispatchApi {
                 incident_id: req.incident_id.clone(),
                 ..Default::default()
             };
-            let dispatches = store::list_dispatches(db, &filter, None, 100).await?;
+            let dispatches = records::list_dispatches(store, &filter, None, 100).await?;
             if dispatches.is_empty() {
                 return Err(ApiError::NotFound(format!("incident {}", req.incident_id)));
             }
@@ -521,244 +430,12 @@ impl DispatchApi {
                 ));
             }
         } else {
-            let dispatch = store::dispatch(db, &req.dispatch_id)
+            let dispatch = records::dispatch(store, &req.dispatch_id)
                 .await?
                 .ok_or_else(|| ApiError::NotFound(format!("dispatch {}", req.dispatch_id)))?;
             require_dispatch_visible(&caller, &dispatch, None)?;
         }
-        let entries = store::timeline(db, &req.dispatch_id, &req.incident_id).await?;
+        let entries = records::timeline(store, &req.dispatch_id, &req.incident_id).await?;
         Ok(GetDispatchTimelineResponse { entries })
-    }
-}
-
-#[tonic::async_trait]
-impl DispatchService for DispatchApi {
-    async fn register_unit(
-        &self,
-        request: Request<RegisterUnitRequest>,
-    ) -> Result<Response<RegisterUnitResponse>, Status> {
-        Ok(Response::new(self.register_unit_checked(request).await?))
-    }
-
-    async fn set_unit_status(
-        &self,
-        request: Request<SetUnitStatusRequest>,
-    ) -> Result<Response<SetUnitStatusResponse>, Status> {
-        Ok(Response::new(self.set_unit_status_checked(request).await?))
-    }
-
-    async fn list_units(
-        &self,
-        request: Request<ListUnitsRequest>,
-    ) -> Result<Response<ListUnitsResponse>, Status> {
-        Ok(Response::new(self.list_units_checked(request).await?))
-    }
-
-    async fn report_positions(
-        &self,
-        request: Request<Streaming<ReportPositionsRequest>>,
-    ) -> Result<Response<ReportPositionsResponse>, Status> {
-        Ok(Response::new(self.report_positions_checked(request).await?))
-    }
-
-    async fn update_position(
-        &self,
-        request: Request<UpdatePositionRequest>,
-    ) -> Result<Response<UpdatePositionResponse>, Status> {
-        Ok(Response::new(self.update_position_checked(request).await?))
-    }
-
-    async fn find_nearest_units(
-        &self,
-        request: Request<FindNearestUnitsRequest>,
-    ) -> Result<Response<FindNearestUnitsResponse>, Status> {
-        Ok(Response::new(self.find_nearest_checked(request).await?))
-    }
-
-    async fn open_dispatch(
-        &self,
-        request: Request<OpenDispatchRequest>,
-    ) -> Result<Response<OpenDispatchResponse>, Status> {
-        Ok(Response::new(self.open_checked(request).await?))
-    }
-
-    async fn assign(
-        &self,
-        request: Request<AssignRequest>,
-    ) -> Result<Response<AssignResponse>, Status> {
-        Ok(Response::new(self.assign_checked(request).await?))
-    }
-
-    async fn acknowledge(
-        &self,
-        request: Request<AcknowledgeRequest>,
-    ) -> Result<Response<AcknowledgeResponse>, Status> {
-        let caller = self.context().auth.caller(&request)?;
-        let req = request.into_inner();
-        let ids = (
-            req.request_id.as_str(),
-            req.dispatch_id.as_str(),
-            req.unit_id.as_str(),
-            req.note.as_str(),
-        );
-        let (assignment, dispatch) = self
-            .unit_step(
-                &caller,
-                "Acknowledge",
-                &req,
-                ids,
-                AssignmentAction::Acknowledge,
-                None,
-                UnitStatus::Available,
-            )
-            .await?;
-        Ok(Response::new(AcknowledgeResponse {
-            assignment: Some(assignment),
-            dispatch: Some(dispatch),
-        }))
-    }
-
-    async fn mark_en_route(
-        &self,
-        request: Request<MarkEnRouteRequest>,
-    ) -> Result<Response<MarkEnRouteResponse>, Status> {
-        let caller = self.context().auth.caller(&request)?;
-        let req = request.into_inner();
-        let ids = (
-            req.request_id.as_str(),
-            req.dispatch_id.as_str(),
-            req.unit_id.as_str(),
-            req.note.as_str(),
-        );
-        let (assignment, dispatch) = self
-            .unit_step(
-                &caller,
-                "MarkEnRoute",
-                &req,
-                ids,
-                AssignmentAction::EnRoute,
-                req.location,
-                UnitStatus::Available,
-            )
-            .await?;
-        Ok(Response::new(MarkEnRouteResponse {
-            assignment: Some(assignment),
-            dispatch: Some(dispatch),
-        }))
-    }
-
-    async fn mark_on_scene(
-        &self,
-        request: Request<MarkOnSceneRequest>,
-    ) -> Result<Response<MarkOnSceneResponse>, Status> {
-        let caller = self.context().auth.caller(&request)?;
-        let req = request.into_inner();
-        let ids = (
-            req.request_id.as_str(),
-            req.dispatch_id.as_str(),
-            req.unit_id.as_str(),
-            req.note.as_str(),
-        );
-        let (assignment, dispatch) = self
-            .unit_step(
-                &caller,
-                "MarkOnScene",
-                &req,
-                ids,
-                AssignmentAction::OnScene,
-                req.location,
-                UnitStatus::Available,
-            )
-            .await?;
-        Ok(Response::new(MarkOnSceneResponse {
-            assignment: Some(assignment),
-            dispatch: Some(dispatch),
-        }))
-    }
-
-    async fn clear_unit(
-        &self,
-        request: Request<ClearUnitRequest>,
-    ) -> Result<Response<ClearUnitResponse>, Status> {
-        let caller = self.context().auth.caller(&request)?;
-        let req = request.into_inner();
-        let next = match UnitStatus::try_from(req.next_status).unwrap_or_default() {
-            UnitStatus::Unspecified | UnitStatus::Available => UnitStatus::Available,
-            UnitStatus::Busy => UnitStatus::Busy,
-            _ => Err(ApiError::invalid(
-                "next_status",
-                "must be AVAILABLE or BUSY",
-            ))?,
-        };
-        let ids = (
-            req.request_id.as_str(),
-            req.dispatch_id.as_str(),
-            req.unit_id.as_str(),
-            req.note.as_str(),
-        );
-        let (assignment, dispatch) = self
-            .unit_step(
-                &caller,
-                "ClearUnit",
-                &req,
-                ids,
-                AssignmentAction::Clear,
-                None,
-                next,
-            )
-            .await?;
-        Ok(Response::new(ClearUnitResponse {
-            assignment: Some(assignment),
-            dispatch: Some(dispatch),
-        }))
-    }
-
-    async fn close_dispatch(
-        &self,
-        request: Request<CloseDispatchRequest>,
-    ) -> Result<Response<CloseDispatchResponse>, Status> {
-        Ok(Response::new(self.close_checked(request).await?))
-    }
-
-    async fn watch_board(
-        &self,
-        request: Request<WatchBoardRequest>,
-    ) -> Result<Response<BoardStream>, Status> {
-        Ok(Response::new(self.watch_board_checked(request).await?))
-    }
-
-    async fn get_dispatch(
-        &self,
-        request: Request<GetDispatchRequest>,
-    ) -> Result<Response<GetDispatchResponse>, Status> {
-        Ok(Response::new(self.get_checked(request).await?))
-    }
-
-    async fn list_dispatches(
-        &self,
-        request: Request<ListDispatchesRequest>,
-    ) -> Result<Response<ListDispatchesResponse>, Status> {
-        Ok(Response::new(self.list_checked(request).await?))
-    }
-
-    async fn get_dispatch_timeline(
-        &self,
-        request: Request<GetDispatchTimelineRequest>,
-    ) -> Result<Response<GetDispatchTimelineResponse>, Status> {
-        Ok(Response::new(self.timeline_checked(request).await?))
-    }
-
-    async fn log_flight(
-        &self,
-        request: Request<LogFlightRequest>,
-    ) -> Result<Response<LogFlightResponse>, Status> {
-        Ok(Response::new(self.log_flight_checked(request).await?))
-    }
-
-    async fn drone_stats(
-        &self,
-        request: Request<DroneStatsRequest>,
-    ) -> Result<Response<DroneStatsResponse>, Status> {
-        Ok(Response::new(self.drone_stats_checked(request).await?))
     }
 }

@@ -5,11 +5,11 @@ use pingan_platform::{ApiError, FieldViolations};
 use pingan_proto::dispatch::v1::*;
 use tonic::Request;
 
+use crate::api::units::MANAGE_UNITS;
+use crate::api::{DispatchApi, READ};
+use crate::app::outbound::{self, Audit};
+use crate::app::records;
 use crate::domain::{self, from_timestamp, timestamp};
-use crate::events::{self, Audit};
-use crate::grpc::{DispatchApi, READ};
-use crate::grpc_units::MANAGE_UNITS;
-use crate::store;
 
 impl DispatchApi {
     pub(crate) async fn log_flight_checked(
@@ -43,20 +43,24 @@ impl DispatchApi {
             .context()
             .requests
             .run("LogFlight", &req.request_id, &req, async |tx: &mut Tx| {
-                store::begin_write(&runtime.context.db, tx).await?;
+                runtime.store.begin_write(tx).await?;
                 let now = runtime.now();
-                let unit = store::unit_in(tx, &req.unit_id)
+                let unit = runtime
+                    .store
+                    .unit_in(tx, &req.unit_id)
                     .await?
                     .ok_or_else(|| ApiError::NotFound(format!("unit {}", req.unit_id)))?;
                 caller.require_station(&unit.station_id)?;
-                if unit.kind != UnitKind::Drone as i32 {
+                if unit.kind != UnitKind::Drone {
                     return Err(ApiError::FailedPrecondition(format!(
                         "unit {} is not a drone",
                         unit.unit_id
                     )));
                 }
                 if !req.dispatch_id.is_empty()
-                    && store::lock_dispatch(&runtime.context.db, tx, &req.dispatch_id)
+                    && runtime
+                        .store
+                        .lock_dispatch(tx, &req.dispatch_id)
                         .await?
                         .is_none()
                 {
@@ -78,8 +82,8 @@ impl DispatchApi {
                     logged_by: Some(actor.clone()),
                     created_at: Some(timestamp(now)),
                 };
-                store::insert_flight(tx, &flight, &unit.station_id).await?;
-                events::audit(
+                records::insert_flight(&*runtime.store, tx, &flight, &unit.station_id).await?;
+                outbound::audit(
                     &runtime.context,
                     tx,
                     Audit {
@@ -114,8 +118,8 @@ impl DispatchApi {
         let interval = StatsInterval::try_from(req.interval)
             .map_err(|_| ApiError::invalid("interval", "unknown interval"))?;
         let period = req.period.unwrap_or_default();
-        let rows = store::flights(
-            &self.context().db,
+        let rows = records::flights(
+            &*self.runtime.store,
             period.start.as_ref().and_then(from_timestamp),
             period.end.as_ref().and_then(from_timestamp),
             &req.station_id,
@@ -129,20 +133,25 @@ impl DispatchApi {
             })
             .map(|(f, s)| (f, s))
             .collect();
-        let mut total = crate::flights::Sum::default();
-        let mut per_unit: std::collections::BTreeMap<String, (String, crate::flights::Sum)> =
-            std::collections::BTreeMap::new();
+        let mut total = crate::domain::flights::Sum::default();
+        let mut per_unit: std::collections::BTreeMap<
+            String,
+            (String, crate::domain::flights::Sum),
+        > = std::collections::BTreeMap::new();
         for (flight, station) in &flights {
             total.add(flight);
             per_unit
                 .entry(flight.unit_id.clone())
-                .or_insert_with(|| ((*station).clone(), crate::flights::Sum::default()))
+                .or_insert_with(|| ((*station).clone(), crate::domain::flights::Sum::default()))
                 .1
                 .add(flight);
         }
         let mut units = Vec::with_capacity(per_unit.len());
         for (unit_id, (station_id, sum)) in per_unit {
-            let callsign = store::unit(&self.context().db, &unit_id)
+            let callsign = self
+                .runtime
+                .store
+                .unit(&unit_id)
                 .await?
                 .map(|u| u.callsign)
                 .unwrap_or_default();
@@ -154,7 +163,7 @@ impl DispatchApi {
             });
         }
         let only: Vec<&Flight> = flights.iter().map(|(f, _)| *f).collect();
-        let buckets = crate::flights::buckets(&only, interval)
+        let buckets = crate::domain::flights::buckets(&only, interval)
             .into_iter()
             .map(|(start, end, sum)| DroneStatsBucket {
                 start: Some(timestamp(start)),

@@ -4,12 +4,11 @@ use pingan_platform::{ApiError, FieldViolations};
 use pingan_proto::dispatch::v1::*;
 use tonic::{Request, Streaming};
 
+use crate::api::position_auth::{REPORTERS, ReportGate, Verdict};
+use crate::api::units::valid_kind;
+use crate::api::{DispatchApi, READ};
+use crate::app::units::{self, FixCounts, NearestRequest, RawFix};
 use crate::domain::{self, from_timestamp, timestamp};
-use crate::grpc::{DispatchApi, READ};
-use crate::grpc_units::valid_kind;
-use crate::position_auth::{REPORTERS, ReportGate, Verdict};
-use crate::store;
-use crate::units::{self, FixCounts, NearestRequest, RawFix};
 
 /// Fixes stored per round trip from a stream.
 const STREAM_BATCH: usize = 256;
@@ -21,7 +20,7 @@ impl DispatchApi {
     ) -> Result<ReportPositionsResponse, ApiError> {
         let caller = self.context().auth.caller(&request)?;
         caller.require_any(REPORTERS)?;
-        let mut gate = ReportGate::new(&self.context().db, &caller);
+        let mut gate = ReportGate::new(&*self.runtime.store, &caller);
         let mut stream = request.into_inner();
         let mut counts = FixCounts::default();
         let mut batch: Vec<RawFix> = Vec::with_capacity(STREAM_BATCH);
@@ -90,7 +89,7 @@ impl DispatchApi {
             violations.add("at", "is required");
         }
         violations.finish()?;
-        if ReportGate::new(&self.context().db, &caller)
+        if ReportGate::new(&*self.runtime.store, &caller)
             .check(&req.unit_id)
             .await?
             == Verdict::UnknownUnit
@@ -109,7 +108,7 @@ impl DispatchApi {
             .pop()
             .flatten();
         let Some(outcome) = outcome else {
-            return match store::unit(&self.context().db, &req.unit_id).await? {
+            return match self.runtime.store.unit(&req.unit_id).await? {
                 None => Err(ApiError::NotFound(format!("unit {}", req.unit_id))),
                 Some(_) => Err(ApiError::invalid(
                     "at",

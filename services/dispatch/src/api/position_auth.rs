@@ -7,9 +7,8 @@ use std::collections::HashMap;
 
 use pingan_platform::ApiError;
 use pingan_platform::auth::{Caller, Role};
-use pingan_platform::storage::Db;
 
-use crate::store;
+use crate::store::Store;
 
 /// Roles that may call the position RPCs at all; each unit is then checked by [`ReportGate`].
 pub(crate) const REPORTERS: &[Role] = &[
@@ -50,16 +49,16 @@ pub(crate) enum Verdict {
 
 /// Checks the units of one request or stream, looking each unit's station up once.
 pub(crate) struct ReportGate<'a> {
-    db: &'a Db,
+    store: &'a dyn Store,
     caller: &'a Caller,
     stations: HashMap<String, Option<String>>,
 }
 
 impl<'a> ReportGate<'a> {
     /// A gate for `caller`'s fixes.
-    pub(crate) fn new(db: &'a Db, caller: &'a Caller) -> Self {
+    pub(crate) fn new(store: &'a dyn Store, caller: &'a Caller) -> Self {
         Self {
-            db,
+            store,
             caller,
             stations: HashMap::new(),
         }
@@ -70,9 +69,7 @@ impl<'a> ReportGate<'a> {
         let station = match self.stations.get(unit_id) {
             Some(station) => station.clone(),
             None => {
-                let station = store::unit(self.db, unit_id)
-                    .await?
-                    .map(|row| row.station_id);
+                let station = self.store.unit(unit_id).await?.map(|row| row.station_id);
                 self.stations.insert(unit_id.to_owned(), station.clone());
                 station
             }

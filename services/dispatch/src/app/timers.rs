@@ -13,11 +13,11 @@ use pingan_proto::dispatch::v1::{
 };
 use prometheus::IntCounterVec;
 
+use crate::app::assign::{self, AssignContext};
+use crate::app::outbound::{self, Entry};
+use crate::app::records;
+use crate::app::{Effects, Runtime};
 use crate::domain::{self, AssignmentAction, from_timestamp, timestamp};
-use crate::events::{self, Entry};
-use crate::lifecycle::{self, AssignContext};
-use crate::runtime::{Effects, Runtime};
-use crate::store;
 
 /// Due timers handled per tick and kind.
 const BATCH: i64 = 200;
@@ -64,6 +64,16 @@ pub fn spawn_ticker(runtime: &Arc<Runtime>) {
     let weak = Arc::downgrade(runtime);
     let interval = runtime.settings.tick_interval;
     handle.spawn(async move {
+        // Rows stored before the column layout are rewritten once (reads accept both meanwhile).
+        if let Some(runtime) = weak.upgrade() {
+            match runtime.store.convert_legacy_rows().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "dispatch rows converted to columns"),
+                Err(err) => {
+                    tracing::warn!(error = %err, "dispatch rows not converted; next start retries")
+                }
+            }
+        }
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -83,12 +93,12 @@ pub async fn tick(runtime: &Runtime) -> Result<TickReport, ApiError> {
     let mut report = TickReport::default();
     runtime.warm().await?;
     let now = runtime.now();
-    for dispatch_id in store::ack_due(&runtime.context.db, now, BATCH).await? {
+    for dispatch_id in runtime.store.ack_due(now, BATCH).await? {
         let (escalated, reassigned) = escalate(runtime, &dispatch_id).await?;
         report.escalated += escalated;
         report.reassigned += reassigned;
     }
-    for dispatch_id in store::sla_due(&runtime.context.db, now, BATCH).await? {
+    for dispatch_id in runtime.store.sla_due(now, BATCH).await? {
         if breach(runtime, &dispatch_id).await? {
             report.sla_breached += 1;
         }
@@ -112,7 +122,8 @@ async fn escalate(runtime: &Runtime, dispatch_id: &str) -> Result<(u32, u32), Ap
     let now = runtime.now();
     let mut tx = context.db.begin().await?;
     let mut effects = Effects::default();
-    let Some(mut dispatch) = store::lock_dispatch(&context.db, &mut tx, dispatch_id).await? else {
+    let Some(mut dispatch) = records::lock_dispatch(&*runtime.store, &mut tx, dispatch_id).await?
+    else {
         return Ok((0, 0));
     };
     let overdue: Vec<usize> = dispatch
@@ -129,32 +140,41 @@ async fn escalate(runtime: &Runtime, dispatch_id: &str) -> Result<(u32, u32), Ap
         .map(|(i, _)| i)
         .collect();
     let (mut escalated, mut reassigned) = (0, 0);
-    let service = events::service_actor();
+    let service = outbound::service_actor();
     for index in overdue {
         let mut old = dispatch.assignments[index].clone();
         domain::apply(&mut old, AssignmentAction::Escalate, now)
             .map_err(|e| ApiError::Internal(e.into()))?;
-        if !store::update_assignment(&mut tx, &old, AssignmentStatus::Assigned as i32).await? {
+        if !records::update_assignment(
+            &*runtime.store,
+            &mut tx,
+            &old,
+            AssignmentStatus::Assigned as i32,
+        )
+        .await?
+        {
             continue;
         }
         // A unit that does not answer is not offered again automatically until someone
         // sets it AVAILABLE.
         let reason = format!("no acknowledgement for dispatch {}", dispatch.dispatch_id);
-        store::release(
-            &mut tx,
-            &old.unit_id,
-            &old.assignment_id,
-            UnitStatus::Busy,
-            &reason,
-            now,
-        )
-        .await?;
+        runtime
+            .store
+            .release(
+                &mut tx,
+                &old.unit_id,
+                &old.assignment_id,
+                UnitStatus::Busy,
+                &reason,
+                now,
+            )
+            .await?;
         effects.units.push(old.unit_id.clone());
         dispatch.assignments[index] = old.clone();
         dispatch.status = domain::derive_status(&dispatch, &dispatch.assignments) as i32;
         escalated += 1;
-        events::record_entry(
-            context,
+        outbound::record_entry(
+            runtime,
             &mut tx,
             &mut effects,
             &dispatch,
@@ -187,7 +207,7 @@ async fn escalate(runtime: &Runtime, dispatch_id: &str) -> Result<(u32, u32), Ap
             actor: &service,
             note: "",
         };
-        let unfilled = lifecycle::auto_assign(
+        let unfilled = assign::auto_assign(
             runtime,
             &mut tx,
             &mut effects,
@@ -208,7 +228,7 @@ async fn escalate(runtime: &Runtime, dispatch_id: &str) -> Result<(u32, u32), Ap
     }
     dispatch.status = domain::derive_status(&dispatch, &dispatch.assignments) as i32;
     dispatch.updated_at = Some(timestamp(now));
-    store::update_dispatch(&mut tx, &dispatch).await?;
+    records::update_dispatch(&*runtime.store, &mut tx, &dispatch).await?;
     context.outbox.commit(tx).await?;
     if let Some(counter) = ESCALATIONS.as_ref() {
         counter
@@ -229,7 +249,8 @@ async fn breach(runtime: &Runtime, dispatch_id: &str) -> Result<bool, ApiError> 
     let now = runtime.now();
     let mut tx = context.db.begin().await?;
     let mut effects = Effects::default();
-    let Some(mut dispatch) = store::lock_dispatch(&context.db, &mut tx, dispatch_id).await? else {
+    let Some(mut dispatch) = records::lock_dispatch(&*runtime.store, &mut tx, dispatch_id).await?
+    else {
         return Ok(false);
     };
     let due = dispatch.response_due_at.as_ref().and_then(from_timestamp);
@@ -243,20 +264,20 @@ async fn breach(runtime: &Runtime, dispatch_id: &str) -> Result<bool, ApiError> 
     }
     dispatch.sla_breached = true;
     dispatch.updated_at = Some(timestamp(now));
-    store::update_dispatch(&mut tx, &dispatch).await?;
+    records::update_dispatch(&*runtime.store, &mut tx, &dispatch).await?;
     let target = dispatch.response_target.unwrap_or_default();
     let minutes = domain::from_duration(&target)
         .map(|d| d.as_secs() / 60)
         .unwrap_or_default();
-    events::record_entry(
-        context,
+    outbound::record_entry(
+        runtime,
         &mut tx,
         &mut effects,
         &dispatch,
         Entry {
             kind: TimelineEntryKind::SlaBreached,
             assignment: None,
-            actor: &events::service_actor(),
+            actor: &outbound::service_actor(),
             note: "",
             description: format!("response target of {minutes} min missed: no unit en route"),
             location: None,

@@ -9,13 +9,14 @@ use pingan_proto::dispatch::v1::watch_board_response::Event;
 use pingan_proto::dispatch::v1::*;
 use tonic::Request;
 
-use crate::board::{self, BoardStream};
+use crate::api::{DispatchApi, READ};
+use crate::app::Effects;
+use crate::app::board::{self, BoardStream};
+use crate::app::outbound::{self, Audit};
+use crate::app::records;
+use crate::domain::model::NewUnit;
 use crate::domain::{self, timestamp};
-use crate::events::{self, Audit};
-use crate::grpc::{DispatchApi, READ};
 use crate::positions::UnitMeta;
-use crate::runtime::Effects;
-use crate::store;
 
 /// Who may register units and change their status by hand.
 pub(crate) const MANAGE_UNITS: &[Role] = &[
@@ -63,12 +64,12 @@ impl DispatchApi {
         };
         // Only the catalogue's capabilities, so a requirement can always be met by name.
         let capabilities =
-            crate::grpc::catalogue_capabilities(&mut violations, "capabilities", &req.capabilities);
+            crate::api::catalogue_capabilities(&mut violations, "capabilities", &req.capabilities);
         violations.finish()?;
         caller.require_station(&req.station_id)?;
-        let unit = store::NewUnit {
+        let unit = NewUnit {
             unit_id: req.unit_id.clone(),
-            kind: req.kind,
+            kind: UnitKind::try_from(req.kind).unwrap_or_default(),
             callsign: req.callsign.trim().to_owned(),
             station_id: req.station_id.clone(),
             grid_ids: req.grid_ids.clone(),
@@ -88,11 +89,13 @@ impl DispatchApi {
                 &req,
                 async |tx: &mut Tx| {
                     let now = runtime.now();
-                    let created = store::register_unit(tx, &unit, now).await?;
-                    let row = store::unit_in(tx, &unit.unit_id)
+                    let created = runtime.store.register_unit(tx, &unit, now).await?;
+                    let row = runtime
+                        .store
+                        .unit_in(tx, &unit.unit_id)
                         .await?
                         .ok_or_else(|| ApiError::internal("registered unit vanished"))?;
-                    events::audit(
+                    outbound::audit(
                         &runtime.context,
                         tx,
                         Audit {
@@ -108,10 +111,10 @@ impl DispatchApi {
                     .await?;
                     effects.registered.push(UnitMeta {
                         unit_id: row.unit_id.clone(),
-                        kind: row.kind,
+                        kind: row.kind as i32,
                         station_id: row.station_id.clone(),
-                        capabilities: store::parse_list(&row.capabilities),
-                        status: row.status,
+                        capabilities: row.capabilities.clone(),
+                        status: row.status as i32,
                     });
                     Ok(RegisterUnitResponse {
                         unit: Some(runtime.unit_proto(row, None)),
@@ -157,9 +160,12 @@ impl DispatchApi {
                 &req,
                 async |tx: &mut Tx| {
                     let now = runtime.now();
-                    if !store::set_manual_status(tx, &req.unit_id, status, &req.reason, now).await?
+                    if !runtime
+                        .store
+                        .set_manual_status(tx, &req.unit_id, status, &req.reason, now)
+                        .await?
                     {
-                        return match store::unit_in(tx, &req.unit_id).await? {
+                        return match runtime.store.unit_in(tx, &req.unit_id).await? {
                             None => Err(ApiError::NotFound(format!("unit {}", req.unit_id))),
                             Some(row) => Err(ApiError::FailedPrecondition(format!(
                                 "unit {} is on dispatch {}; clear it from the dispatch first",
@@ -168,11 +174,13 @@ impl DispatchApi {
                             ))),
                         };
                     }
-                    let row = store::unit_in(tx, &req.unit_id)
+                    let row = runtime
+                        .store
+                        .unit_in(tx, &req.unit_id)
                         .await?
                         .ok_or_else(|| ApiError::NotFound(format!("unit {}", req.unit_id)))?;
                     caller.require_station(&row.station_id)?;
-                    events::audit(
+                    outbound::audit(
                         &runtime.context,
                         tx,
                         Audit {
@@ -230,16 +238,19 @@ impl DispatchApi {
         let mut after = req.page_token.clone();
         let mut rows = Vec::new();
         loop {
-            let batch = store::list_units(&self.context().db, &after, &req.station_id, 500).await?;
+            let batch = self
+                .runtime
+                .store
+                .list_units(&after, &req.station_id, 500)
+                .await?;
             let done = batch.len() < 500;
             for row in batch {
                 after = row.unit_id.clone();
-                let caps = store::parse_list(&row.capabilities);
-                let wanted = (req.kinds.is_empty() || req.kinds.contains(&row.kind))
-                    && (req.statuses.is_empty() || req.statuses.contains(&row.status))
+                let caps = &row.capabilities;
+                let wanted = (req.kinds.is_empty() || req.kinds.contains(&(row.kind as i32)))
+                    && (req.statuses.is_empty() || req.statuses.contains(&(row.status as i32)))
                     && capabilities.iter().all(|c| caps.contains(c))
-                    && (req.grid_id.is_empty()
-                        || store::parse_list(&row.grid_ids).contains(&req.grid_id))
+                    && (req.grid_id.is_empty() || row.grid_ids.contains(&req.grid_id))
                     && caller.can_see_station(&row.station_id);
                 if wanted {
                     rows.push(row);
@@ -304,7 +315,7 @@ impl DispatchApi {
         let mut snapshot = Vec::new();
         if req.send_snapshot {
             let now = Some(timestamp(self.runtime.now()));
-            let dispatches: Vec<Dispatch> = store::open_dispatches(&self.context().db, 2000)
+            let dispatches: Vec<Dispatch> = records::open_dispatches(&*self.runtime.store, 2000)
                 .await?
                 .into_iter()
                 .filter(|d| visible(&d.station_id))
@@ -312,7 +323,7 @@ impl DispatchApi {
             let mut unit_ids = Vec::new();
             let mut after = String::new();
             loop {
-                let rows = store::list_units(&self.context().db, &after, "", 1000).await?;
+                let rows = self.runtime.store.list_units(&after, "", 1000).await?;
                 let done = rows.len() < 1000;
                 for row in rows {
                     after = row.unit_id.clone();

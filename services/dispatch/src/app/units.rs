@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use pingan_platform::ApiError;
 use pingan_proto::dispatch::v1::{NearbyUnit, PositionOutcome, UnitKind};
 
+use crate::app::Runtime;
 use crate::domain::{self, geo, timestamp};
 use crate::positions::{Fix, Recorded, SearchQuery};
-use crate::runtime::Runtime;
 
 /// Fixes dated further than this in the future are refused (device clock wrong).
 const MAX_FUTURE: chrono::Duration = chrono::Duration::seconds(60);
@@ -176,7 +176,7 @@ pub async fn nearest(
 async fn callsigns(runtime: &Runtime, ids: &[String]) -> Result<Vec<(String, String)>, ApiError> {
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        if let Some(row) = crate::store::unit(&runtime.context.db, id).await? {
+        if let Some(row) = runtime.store.unit(id).await? {
             out.push((row.unit_id, row.callsign));
         }
     }

@@ -11,10 +11,10 @@ use pingan_proto::dispatch::v1::{Dispatch, TimelineEntryKind};
 use pingan_proto::grid::v1::grid_registry_service_client::GridRegistryServiceClient;
 use pingan_proto::grid::v1::{BroadcastAudience, BroadcastToGridRequest};
 
+use crate::app::outbound::{self, Entry};
+use crate::app::records;
+use crate::app::{Effects, Runtime};
 use crate::domain::timestamp;
-use crate::events::{self, Entry};
-use crate::runtime::{Effects, Runtime};
-use crate::store;
 
 async fn call_grid(runtime: &Runtime, dispatch: &Dispatch) -> Result<String, String> {
     let lookout = dispatch.lookout.clone().unwrap_or_default();
@@ -77,7 +77,7 @@ pub async fn broadcast(
     let mut tx = context.db.begin().await?;
     let mut effects = Effects::default();
     let Some(mut current) =
-        store::lock_dispatch(&context.db, &mut tx, &dispatch.dispatch_id).await?
+        records::lock_dispatch(&*runtime.store, &mut tx, &dispatch.dispatch_id).await?
     else {
         return Err(ApiError::NotFound(format!(
             "dispatch {}",
@@ -93,10 +93,10 @@ pub async fn broadcast(
             };
             current.lookout_error.clear();
             current.updated_at = Some(timestamp(now));
-            store::update_dispatch(&mut tx, &current).await?;
+            records::update_dispatch(&*runtime.store, &mut tx, &current).await?;
             let description = format!("lookout broadcast {}", current.lookout_broadcast_id);
-            events::record_entry(
-                context,
+            outbound::record_entry(
+                runtime,
                 &mut tx,
                 &mut effects,
                 &current,
@@ -115,7 +115,7 @@ pub async fn broadcast(
         Err(error) => {
             current.lookout_error = error.chars().take(500).collect();
             current.updated_at = Some(timestamp(now));
-            store::update_dispatch(&mut tx, &current).await?;
+            records::update_dispatch(&*runtime.store, &mut tx, &current).await?;
         }
     }
     context.outbox.commit(tx).await?;

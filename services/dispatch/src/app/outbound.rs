@@ -11,9 +11,8 @@ use pingan_proto::dispatch::v1::{
     Assignment, Dispatch, DispatchTimelineEvent, TimelineEntry, TimelineEntryKind,
 };
 
+use crate::app::{Effects, Runtime};
 use crate::domain::timestamp;
-use crate::runtime::Effects;
-use crate::store;
 
 /// The service itself as the actor of automatic steps.
 pub fn service_actor() -> Actor {
@@ -43,7 +42,7 @@ pub struct Entry<'a> {
 
 /// Writes a timeline entry of `dispatch` (in its current status) and its event for intake.
 pub async fn record_entry(
-    context: &ServiceContext,
+    runtime: &Runtime,
     tx: &mut Tx,
     effects: &mut Effects,
     dispatch: &Dispatch,
@@ -70,8 +69,9 @@ pub async fn record_entry(
         description: entry.description,
         dispatch_status: dispatch.status,
     };
-    store::insert_entry(tx, &timeline_entry).await?;
-    context
+    crate::app::records::insert_entry(&*runtime.store, tx, &timeline_entry).await?;
+    runtime
+        .context
         .outbox
         .enqueue(
             tx,

@@ -10,16 +10,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 use std::time::Instant;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use pingan_platform::ServiceContext;
 use pingan_platform::storage::Db;
 use pingan_proto::dispatch::v1::{Dispatch, TimelineEntry, Unit};
 use tokio::sync::OnceCell;
 
-use crate::board::Board;
+use crate::app::board::Board;
+use crate::domain::model;
 use crate::positions::{LivePosition, MemoryPositions, PositionStore, RedisPositions, UnitMeta};
 use crate::settings::DispatchSettings;
-use crate::store::{self, UnitRow, parse_list};
+use crate::store::{SqlStore, Store};
 
 static RUNTIMES: LazyLock<Mutex<HashMap<String, Weak<Runtime>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
@@ -34,6 +35,8 @@ pub struct Runtime {
     pub context: ServiceContext,
     /// Tunables.
     pub settings: DispatchSettings,
+    /// The database, in domain terms.
+    pub store: Arc<dyn Store>,
     /// Live positions and unit state.
     pub positions: Arc<dyn PositionStore>,
     /// The command board.
@@ -82,7 +85,7 @@ impl Runtime {
         }
         let runtime = Arc::new(Self::new(context.clone(), DispatchSettings::from_env()));
         runtimes.insert(key, Arc::downgrade(&runtime));
-        crate::timers::spawn_ticker(&runtime);
+        crate::app::timers::spawn_ticker(&runtime);
         runtime
     }
 
@@ -94,6 +97,7 @@ impl Runtime {
         };
         let board = Board::new(settings.board_buffer);
         Self {
+            store: Arc::new(SqlStore::new(context.db.clone())),
             context,
             settings,
             positions,
@@ -105,7 +109,10 @@ impl Runtime {
 
     /// Now, from the injected clock.
     pub fn now(&self) -> DateTime<Utc> {
-        self.context.clock.now()
+        // Whole microseconds: what both backends store, so a record reads back as written.
+        let now = self.context.clock.now();
+        now.with_nanosecond(now.nanosecond() / 1000 * 1000)
+            .unwrap_or(now)
     }
 
     /// The oldest position time that still counts.
@@ -117,15 +124,17 @@ impl Runtime {
     pub async fn warm(&self) -> Result<(), pingan_platform::ApiError> {
         self.warmed
             .get_or_try_init(|| async {
-                let rows = store::all_unit_meta(&self.context.db).await?;
-                let metas: Vec<UnitMeta> = rows
+                let metas: Vec<UnitMeta> = self
+                    .store
+                    .all_units()
+                    .await?
                     .into_iter()
-                    .map(|(unit_id, kind, station_id, caps, status)| UnitMeta {
-                        unit_id,
-                        kind,
-                        station_id,
-                        capabilities: parse_list(&caps),
-                        status,
+                    .map(|unit| UnitMeta {
+                        unit_id: unit.unit_id,
+                        kind: unit.kind as i32,
+                        station_id: unit.station_id,
+                        capabilities: unit.capabilities,
+                        status: unit.status as i32,
                     })
                     .collect();
                 self.positions.upsert_units(&metas).await?;
@@ -136,18 +145,18 @@ impl Runtime {
     }
 
     /// A unit as clients see it, with its live position.
-    pub fn unit_proto(&self, row: UnitRow, position: Option<LivePosition>) -> Unit {
+    pub fn unit_proto(&self, row: model::Unit, position: Option<LivePosition>) -> Unit {
         let now = self.now();
         let fresh_after = self.fresh_after(now);
         Unit {
             unit_id: row.unit_id,
-            kind: row.kind,
+            kind: row.kind as i32,
             callsign: row.callsign,
             station_id: row.station_id,
-            grid_ids: parse_list(&row.grid_ids),
-            capabilities: parse_list(&row.capabilities),
-            officer_ids: parse_list(&row.officer_ids),
-            status: row.status,
+            grid_ids: row.grid_ids,
+            capabilities: row.capabilities,
+            officer_ids: row.officer_ids,
+            status: row.status as i32,
             status_reason: row.status_reason,
             status_changed_at: Some(crate::domain::timestamp(row.status_changed_at)),
             location: position.map(|p| pingan_proto::common::v1::GeoPoint {
@@ -170,7 +179,7 @@ impl Runtime {
         });
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(row) = store::unit(&self.context.db, id).await? {
+            if let Some(row) = self.store.unit(id).await? {
                 let position = positions.get(id).copied();
                 out.push(self.unit_proto(row, position));
             }
@@ -191,9 +200,9 @@ impl Runtime {
         units.sort();
         units.dedup();
         for unit_id in &units {
-            match store::unit(&self.context.db, unit_id).await {
+            match self.store.unit(unit_id).await {
                 Ok(Some(row)) => {
-                    if let Err(err) = self.positions.set_status(unit_id, row.status).await {
+                    if let Err(err) = self.positions.set_status(unit_id, row.status as i32).await {
                         tracing::warn!(unit_id = %unit_id, error = %err, "live status not updated");
                     }
                 }

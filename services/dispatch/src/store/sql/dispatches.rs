@@ -1,0 +1,252 @@
+//! Dispatches with their requirements and assignments.
+
+use chrono::{DateTime, Utc};
+use pingan_platform::storage::{Db, StorageError, Tx};
+use pingan_platform::{with_db, with_tx};
+use pingan_proto::dispatch::v1::AssignmentStatus;
+
+use super::SqlStore;
+use super::params::{AssignmentParams, DispatchParams, bind_assignment, bind_dispatch};
+use crate::domain::model::{Assignment, Dispatch, Requirement};
+use crate::store::queries::*;
+use crate::store::rows::{
+    AssignmentRow, DispatchRow, RequirementRow, UNFILLED, WANTED, json_list, names,
+};
+use crate::store::{DispatchCursor, DispatchFilter, time_bounds};
+
+impl SqlStore {
+    async fn write_requirements(&self, tx: &mut Tx, d: &Dispatch) -> Result<(), StorageError> {
+        with_tx!(tx, conn => sqlx::query(DELETE_REQUIREMENTS)
+            .bind(&d.dispatch_id)
+            .execute(&mut *conn)
+            .await
+            .map(|_| ()))?;
+        let lists: [(&str, &[Requirement]); 2] = [
+            (WANTED, &d.unit_requirements),
+            (UNFILLED, &d.unfilled_requirements),
+        ];
+        for (list, requirements) in lists {
+            for (ordinal, r) in requirements.iter().enumerate() {
+                let ordinal = i32::try_from(ordinal).unwrap_or(i32::MAX);
+                let (kinds, capabilities) = (names(&r.kinds), json_list(&r.capabilities));
+                with_tx!(tx, conn => sqlx::query(INSERT_REQUIREMENT)
+                    .bind(&d.dispatch_id)
+                    .bind(list)
+                    .bind(ordinal)
+                    .bind(&kinds)
+                    .bind(&capabilities)
+                    .bind(r.count)
+                    .execute(&mut *conn)
+                    .await
+                    .map(|_| ()))?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn insert_dispatch_sql(
+        &self,
+        tx: &mut Tx,
+        dispatch: &Dispatch,
+    ) -> Result<(), StorageError> {
+        let params = DispatchParams::new(dispatch);
+        with_tx!(tx, conn => bind_dispatch!(sqlx::query(INSERT_DISPATCH), &params)
+            .execute(&mut *conn)
+            .await
+            .map(|_| ()))?;
+        self.write_requirements(tx, dispatch).await
+    }
+
+    pub(super) async fn update_dispatch_sql(
+        &self,
+        tx: &mut Tx,
+        dispatch: &Dispatch,
+    ) -> Result<(), StorageError> {
+        let params = DispatchParams::new(dispatch);
+        with_tx!(tx, conn => bind_dispatch!(sqlx::query(UPDATE_DISPATCH), &params)
+            .execute(&mut *conn)
+            .await
+            .map(|_| ()))?;
+        self.write_requirements(tx, dispatch).await
+    }
+
+    /// The dispatch of `row`, with its requirements and assignments, read in `tx`.
+    async fn complete_in(&self, tx: &mut Tx, row: DispatchRow) -> Result<Dispatch, StorageError> {
+        let requirements = with_tx!(tx, conn => sqlx::query_as::<_, RequirementRow>(SELECT_REQUIREMENTS)
+            .bind(&row.dispatch_id)
+            .fetch_all(&mut *conn)
+            .await)?;
+        let assignments = with_tx!(tx, conn => sqlx::query_as::<_, AssignmentRow>(SELECT_ASSIGNMENTS)
+            .bind(&row.dispatch_id)
+            .fetch_all(&mut *conn)
+            .await)?;
+        let mut dispatch = row.into_dispatch(requirements)?;
+        dispatch.assignments = assignments
+            .into_iter()
+            .map(Assignment::try_from)
+            .collect::<Result<_, _>>()?;
+        Ok(dispatch)
+    }
+
+    /// The dispatch of `row`, with its requirements and assignments.
+    async fn complete(&self, row: DispatchRow) -> Result<Dispatch, StorageError> {
+        let requirements = with_db!(&self.db, pool => sqlx::query_as::<_, RequirementRow>(SELECT_REQUIREMENTS)
+            .bind(&row.dispatch_id)
+            .fetch_all(pool)
+            .await)?;
+        let assignments = with_db!(&self.db, pool => sqlx::query_as::<_, AssignmentRow>(SELECT_ASSIGNMENTS)
+            .bind(&row.dispatch_id)
+            .fetch_all(pool)
+            .await)?;
+        let mut dispatch = row.into_dispatch(requirements)?;
+        dispatch.assignments = assignments
+            .into_iter()
+            .map(Assignment::try_from)
+            .collect::<Result<_, _>>()?;
+        Ok(dispatch)
+    }
+
+    pub(super) async fn lock_dispatch_sql(
+        &self,
+        tx: &mut Tx,
+        dispatch_id: &str,
+    ) -> Result<Option<Dispatch>, StorageError> {
+        let row = match &self.db {
+            Db::Postgres(_) => {
+                with_tx!(tx, conn => sqlx::query_as::<_, DispatchRow>(LOCK_DISPATCH_PG)
+                .bind(dispatch_id)
+                .fetch_optional(&mut *conn)
+                .await)?
+            }
+            Db::Sqlite(_) => {
+                // Taking the write lock first: the read below is then current until commit.
+                with_tx!(tx, conn => sqlx::query(TOUCH_DISPATCH_SQLITE)
+                    .bind(dispatch_id)
+                    .execute(&mut *conn)
+                    .await
+                    .map(|_| ()))?;
+                with_tx!(tx, conn => sqlx::query_as::<_, DispatchRow>(SELECT_DISPATCH)
+                    .bind(dispatch_id)
+                    .fetch_optional(&mut *conn)
+                    .await)?
+            }
+        };
+        match row {
+            Some(row) => Ok(Some(self.complete_in(tx, row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    pub(super) async fn dispatch_sql(
+        &self,
+        dispatch_id: &str,
+    ) -> Result<Option<Dispatch>, StorageError> {
+        let row = with_db!(&self.db, pool => sqlx::query_as::<_, DispatchRow>(SELECT_DISPATCH)
+            .bind(dispatch_id)
+            .fetch_optional(pool)
+            .await)?;
+        match row {
+            Some(row) => Ok(Some(self.complete(row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn complete_all(&self, rows: Vec<DispatchRow>) -> Result<Vec<Dispatch>, StorageError> {
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(self.complete(row).await?);
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn list_dispatches_sql(
+        &self,
+        filter: &DispatchFilter,
+        cursor: Option<DispatchCursor>,
+        limit: i64,
+    ) -> Result<Vec<Dispatch>, StorageError> {
+        let (from, until) = time_bounds(filter.opened_from, filter.opened_until);
+        // Without a cursor every row with opened_at < until qualifies through the first branch.
+        let (cursor_at, cursor_id) = cursor.unwrap_or((until, String::new()));
+        let rows = with_db!(&self.db, pool => sqlx::query_as::<_, DispatchRow>(LIST_DISPATCHES)
+            .bind(&filter.station_id)
+            .bind(&filter.grid_id)
+            .bind(&filter.incident_id)
+            .bind(filter.only_sla_breached)
+            .bind(from)
+            .bind(until)
+            .bind(&filter.unit_id)
+            .bind(cursor_at)
+            .bind(&cursor_id)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        self.complete_all(rows).await
+    }
+
+    pub(super) async fn open_dispatches_sql(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<Dispatch>, StorageError> {
+        let rows = with_db!(&self.db, pool => sqlx::query_as::<_, DispatchRow>(OPEN_DISPATCHES)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        self.complete_all(rows).await
+    }
+
+    pub(super) async fn due_sql(
+        &self,
+        sql: &'static str,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<String>, StorageError> {
+        let mut ids: Vec<String> = with_db!(&self.db, pool => sqlx::query_scalar(sql)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        ids.dedup();
+        Ok(ids)
+    }
+
+    pub(super) async fn insert_assignment_sql(
+        &self,
+        tx: &mut Tx,
+        assignment: &Assignment,
+    ) -> Result<(), StorageError> {
+        let params = AssignmentParams::new(assignment);
+        with_tx!(tx, conn => bind_assignment!(sqlx::query(INSERT_ASSIGNMENT), &params)
+            .execute(&mut *conn)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    pub(super) async fn update_assignment_sql(
+        &self,
+        tx: &mut Tx,
+        assignment: &Assignment,
+        expected: AssignmentStatus,
+    ) -> Result<bool, StorageError> {
+        let params = AssignmentParams::new(assignment);
+        let changed = with_tx!(tx, conn => bind_assignment!(sqlx::query(UPDATE_ASSIGNMENT), &params)
+            .bind(expected as i32)
+            .execute(&mut *conn)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(changed == 1)
+    }
+
+    pub(super) async fn assignment_in(
+        &self,
+        tx: &mut Tx,
+        assignment_id: &str,
+    ) -> Result<Option<Assignment>, StorageError> {
+        let row = with_tx!(tx, conn => sqlx::query_as::<_, AssignmentRow>(SELECT_ASSIGNMENT)
+            .bind(assignment_id)
+            .fetch_optional(&mut *conn)
+            .await)?;
+        row.map(Assignment::try_from).transpose()
+    }
+}
