@@ -1,13 +1,13 @@
-//! The registry's rules, free of I/O: polygons and the spatial index, ID numbers, records,
+//! The registry's rules, free of I/O: polygons and the spatial index, records,
 //! inspections, the notebook, outreach statistics and who may see personal data in clear.
 
 pub mod access;
 pub mod address_match;
 pub mod geometry;
-pub mod idcard;
 pub mod inspection;
 pub mod notebook;
 pub mod outreach;
+pub mod phone;
 pub mod records;
 pub mod spatial;
 

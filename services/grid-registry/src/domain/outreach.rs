@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, Offset, TimeZone};
+use chrono::{Datelike, Duration, NaiveDate};
+use pingan_platform::time;
 use pingan_proto::grid::v1::StatsInterval;
 
 use super::records::{Millis, Outreach};
@@ -27,24 +28,13 @@ pub struct Stats {
     pub total_audience: i64,
 }
 
-fn shanghai() -> FixedOffset {
-    // China has one time zone without daylight saving: UTC+8.
-    FixedOffset::east_opt(8 * 3600).unwrap_or(chrono::Utc.fix())
-}
-
 fn start_of(date: NaiveDate) -> Millis {
-    shanghai()
-        .from_local_datetime(&date.and_time(chrono::NaiveTime::MIN))
-        .single()
-        .map(|d| d.timestamp_millis())
-        .unwrap_or_default()
+    time::start_of_local_day(date).timestamp_millis()
 }
 
 /// The bucket containing `at`, as [start, end) in epoch milliseconds.
 pub fn bucket(at: Millis, interval: StatsInterval) -> Option<(Millis, Millis)> {
-    let local: DateTime<FixedOffset> =
-        DateTime::from_timestamp_millis(at)?.with_timezone(&shanghai());
-    let day = local.date_naive();
+    let day = time::local_date(time::from_millis(at)?);
     let (start, end) = match interval {
         StatsInterval::Unspecified => return None,
         StatsInterval::Day => (day, day + Duration::days(1)),

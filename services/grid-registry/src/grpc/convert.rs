@@ -1,6 +1,7 @@
 //! Records to API messages, with phone and ID numbers masked or opened per the caller's role.
 
 use pingan_platform::pii::PiiKeys;
+use pingan_platform::time;
 use pingan_proto::common::v1::{Actor, GeoPoint};
 use pingan_proto::grid::v1 as pb;
 use prost_types::{Duration, Timestamp};
@@ -11,10 +12,7 @@ use crate::domain::*;
 
 /// Epoch milliseconds as a protobuf timestamp.
 pub fn ts(ms: Millis) -> Option<Timestamp> {
-    Some(Timestamp {
-        seconds: ms.div_euclid(1000),
-        nanos: i32::try_from(ms.rem_euclid(1000) * 1_000_000).unwrap_or(0),
-    })
+    time::from_millis(ms).map(time::to_timestamp)
 }
 
 /// An optional time.
@@ -22,11 +20,13 @@ pub fn ts_opt(ms: Option<Millis>) -> Option<Timestamp> {
     ms.and_then(ts)
 }
 
-/// A protobuf timestamp as epoch milliseconds.
+/// A protobuf timestamp as epoch milliseconds; one out of chrono's range saturates (the
+/// handlers' checks then refuse it as a time).
 pub fn millis(t: &Timestamp) -> Millis {
-    t.seconds
-        .saturating_mul(1000)
-        .saturating_add(i64::from(t.nanos / 1_000_000))
+    time::from_timestamp(t).map_or_else(
+        || t.seconds.saturating_mul(1000),
+        |at| at.timestamp_millis(),
+    )
 }
 
 /// A duration in milliseconds as protobuf.
@@ -192,7 +192,7 @@ impl Presenter<'_> {
 }
 
 fn age(birth_date: &str, now: Millis) -> i32 {
-    let today = chrono::DateTime::from_timestamp_millis(now).map(|d| d.date_naive());
+    let today = time::from_millis(now).map(time::local_date);
     let birth = chrono::NaiveDate::parse_from_str(birth_date, "%Y-%m-%d").ok();
     match (birth, today) {
         (Some(b), Some(t)) => t

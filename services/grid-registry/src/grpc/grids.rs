@@ -9,7 +9,7 @@ use tonic::Request;
 use super::convert::{self, latlon};
 use super::{GRID_ADMINS, GridRegistryApi, next_token, optional_point, page, require_enum, scope};
 use crate::domain::address_match;
-use crate::domain::idcard::valid_phone;
+use crate::domain::phone::valid_phone;
 use crate::domain::*;
 
 impl GridRegistryApi {
@@ -29,7 +29,7 @@ impl GridRegistryApi {
         caller.require_any(&[Role::Admin, Role::CommandCenter])?;
         caller.require_station(&r.station_id)?;
         let now = self.now();
-        let existing = self.store.station(&r.station_id).await?;
+        let existing = self.store().await?.station(&r.station_id).await?;
         let station = Station {
             station_id: r.station_id,
             name: r.name,
@@ -46,7 +46,7 @@ impl GridRegistryApi {
             .station(&station.station_id);
         let created = self
             .audited(async |tx| {
-                let created = self.store.put_station(tx, &station).await?;
+                let created = self.store().await?.put_station(tx, &station).await?;
                 Ok((created, Some(audit.detail(format!("created: {created}")))))
             })
             .await?;
@@ -96,11 +96,12 @@ impl GridRegistryApi {
         caller.require_any(&GRID_ADMINS)?;
         caller.require_station(&r.station_id)?;
         let station = self
-            .store
+            .store()
+            .await?
             .station(&r.station_id)
             .await?
             .ok_or_else(|| ApiError::invalid("station_id", "unknown station"))?;
-        let existing = self.store.grid(&r.grid_id).await?;
+        let existing = self.store().await?.grid(&r.grid_id).await?;
         if let Some(old) = &existing {
             // Moving a grid between stations needs both stations' authority.
             caller.require_station(&old.station_id)?;
@@ -121,13 +122,13 @@ impl GridRegistryApi {
             Self::audit(&caller, "UpsertGrid", "grid", &grid.grid_id).station(&grid.station_id);
         let created = self
             .audited(async |tx| {
-                let created = self.store.put_grid(tx, &grid).await?;
+                let created = self.store().await?.put_grid(tx, &grid).await?;
                 Ok((created, Some(audit.detail(format!("created: {created}")))))
             })
             .await?;
         self.update_index(&grid.grid_id, shape).await?;
         tracing::info!(grid_id = %grid.grid_id, station_id = %grid.station_id, created, "grid stored");
-        let officers = self.store.officers(&grid.grid_id).await?;
+        let officers = self.store().await?.officers(&grid.grid_id).await?;
         let presenter = self.presenter(&caller, &grid.station_id);
         Ok(pb::UpsertGridResponse {
             grid: Some(presenter.grid(&grid, &officers, &station.name)),
@@ -148,11 +149,11 @@ impl GridRegistryApi {
             caller.require_station(&r.station_id)?;
         }
         let scope = scope(&caller, &r.station_id, "", &r.officer_id);
-        let grids = self.store.list_grids(&scope, r.kind, page).await?;
-        let stations = self.store.stations().await?;
+        let grids = self.store().await?.list_grids(&scope, r.kind, page).await?;
+        let stations = self.store().await?.stations().await?;
         let mut out = Vec::with_capacity(grids.len());
         for grid in &grids {
-            let officers = self.store.officers(&grid.grid_id).await?;
+            let officers = self.store().await?.officers(&grid.grid_id).await?;
             let station_name = stations
                 .iter()
                 .find(|s| s.station_id == grid.station_id)
@@ -190,16 +191,18 @@ impl GridRegistryApi {
             .await?
             .ok_or_else(|| ApiError::NotFound("grid at this location".into()))?;
         let grid = self
-            .store
+            .store()
+            .await?
             .grid(&grid_id)
             .await?
             .ok_or_else(|| ApiError::NotFound("grid at this location".into()))?;
         let station = self
-            .store
+            .store()
+            .await?
             .station(&grid.station_id)
             .await?
             .unwrap_or_default();
-        let officers = self.store.officers(&grid.grid_id).await?;
+        let officers = self.store().await?.officers(&grid.grid_id).await?;
         let presenter = self.presenter(&caller, &grid.station_id);
         Ok(pb::LocateGridResponse {
             grid_id: grid.grid_id.clone(),
@@ -229,17 +232,27 @@ impl GridRegistryApi {
             station_id: r.station_id.clone(),
             ..Default::default()
         };
-        let candidates = self.store.addresses(&scope).await?;
+        let candidates = self.store().await?.addresses(&scope).await?;
         let found = address_match::resolve(&r.address, &candidates)
             .ok_or_else(|| ApiError::NotFound("standard address matching this text".into()))?;
         let address = found.address;
-        let grid = self.store.grid(&address.grid_id).await?.unwrap_or_default();
+        let grid = self
+            .store()
+            .await?
+            .grid(&address.grid_id)
+            .await?
+            .unwrap_or_default();
         let station_id = if address.station_id.is_empty() {
             grid.station_id.clone()
         } else {
             address.station_id.clone()
         };
-        let station = self.store.station(&station_id).await?.unwrap_or_default();
+        let station = self
+            .store()
+            .await?
+            .station(&station_id)
+            .await?
+            .unwrap_or_default();
         tracing::debug!(address_id = %address.address_id, kind = ?found.kind, score = found.score, "address resolved");
         Ok(pb::ResolveAddressResponse {
             address_id: address.address_id.clone(),
@@ -292,7 +305,8 @@ impl GridRegistryApi {
             let removed = self
                 .audited(async |tx| {
                     let removed = self
-                        .store
+                        .store()
+                        .await?
                         .remove_officer(tx, &r.grid_id, &r.officer_id, r.role)
                         .await?;
                     Ok((removed, removed.then_some(audit)))
@@ -314,15 +328,16 @@ impl GridRegistryApi {
                 assigned_at: self.now(),
             };
             self.audited(async |tx| {
-                self.store.put_officer(tx, &officer).await?;
+                self.store().await?.put_officer(tx, &officer).await?;
                 Ok(((), Some(audit)))
             })
             .await?;
             tracing::info!(grid_id = %r.grid_id, officer_id = %r.officer_id, role = r.role, "officer assigned");
         }
-        let officers = self.store.officers(&grid.grid_id).await?;
+        let officers = self.store().await?.officers(&grid.grid_id).await?;
         let station = self
-            .store
+            .store()
+            .await?
             .station(&grid.station_id)
             .await?
             .unwrap_or_default();

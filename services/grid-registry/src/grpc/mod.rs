@@ -4,9 +4,10 @@
 
 mod convert;
 mod grids;
+mod inspections;
 mod notebook;
+mod outreach;
 mod people;
-mod work;
 
 use std::sync::{Arc, RwLock};
 
@@ -32,6 +33,7 @@ pub struct GridRegistryApi {
     context: ServiceContext,
     store: Arc<dyn Store>,
     index: Arc<OnceCell<RwLock<GridIndex>>>,
+    upgraded: Arc<OnceCell<()>>,
     templates: Arc<Templates>,
     notifier: Arc<dyn Notifier>,
 }
@@ -60,6 +62,7 @@ impl GridRegistryApi {
             context,
             store,
             index: Arc::new(OnceCell::new()),
+            upgraded: Arc::new(OnceCell::new()),
             templates: Arc::new(templates),
             notifier: Arc::new(LogNotifier),
         }
@@ -70,17 +73,30 @@ impl GridRegistryApi {
         self.with_index(|index| index.len()).await
     }
 
+    /// The store, once rows of the 0001 JSON schema are converted (see `store::upgrade_legacy`).
+    async fn store(&self) -> Result<&dyn Store, ApiError> {
+        self.upgraded
+            .get_or_try_init(|| async {
+                crate::store::upgrade_legacy(&self.context.db)
+                    .await
+                    .map(|_| ())
+            })
+            .await?;
+        Ok(self.store.as_ref())
+    }
+
     fn caller<T>(&self, request: &Request<T>) -> Result<Caller, ApiError> {
         self.context.auth.caller(request)
     }
 
     /// Runs `write` in one transaction with the audit record it returns (None: nothing to
     /// audit, e.g. a repeated request), enqueued for complaints-audit, and commits both.
+    /// Writes read first (the record, its request id), so the transaction takes the write lock.
     async fn audited<T>(
         &self,
         write: impl AsyncFnOnce(&mut Tx) -> Result<(T, Option<Audit>), ApiError>,
     ) -> Result<T, ApiError> {
-        let mut tx = self.context.db.begin().await?;
+        let mut tx = self.context.db.begin_write().await?;
         let (value, audit) = write(&mut tx).await?;
         if let Some(audit) = audit {
             pingan_platform::audit::record(&self.context, &mut tx, crate::SHORT_NAME, &audit)
@@ -124,7 +140,7 @@ impl GridRegistryApi {
         let lock = self
             .index
             .get_or_try_init(|| async {
-                let grids = self.store.all_grids().await?;
+                let grids = self.store().await?.all_grids().await?;
                 let shapes = grids
                     .into_iter()
                     .filter_map(|g| GridShape::new(&g.polygon).ok().map(|s| (g.grid_id, s)));
@@ -153,7 +169,8 @@ impl GridRegistryApi {
     /// The grid, if the caller may see its station; NOT_FOUND otherwise.
     async fn grid_for(&self, caller: &Caller, grid_id: &str) -> Result<Grid, ApiError> {
         let grid = self
-            .store
+            .store()
+            .await?
             .grid(grid_id)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("grid {grid_id}")))?;

@@ -25,14 +25,24 @@ impl GridRegistryApi {
         premises_id: &str,
     ) -> Result<Subject, ApiError> {
         let subject = match (resident_id.is_empty(), premises_id.is_empty()) {
-            (false, true) => self.store.resident(resident_id).await?.map(|r| Subject {
-                grid_id: r.grid_id,
-                station_id: r.station_id,
-            }),
-            (true, false) => self.store.premises(premises_id).await?.map(|p| Subject {
-                grid_id: p.grid_id,
-                station_id: p.station_id,
-            }),
+            (false, true) => self
+                .store()
+                .await?
+                .resident(resident_id)
+                .await?
+                .map(|r| Subject {
+                    grid_id: r.grid_id,
+                    station_id: r.station_id,
+                }),
+            (true, false) => self
+                .store()
+                .await?
+                .premises(premises_id)
+                .await?
+                .map(|p| Subject {
+                    grid_id: p.grid_id,
+                    station_id: p.station_id,
+                }),
             _ => {
                 return Err(ApiError::invalid(
                     "resident_id",
@@ -100,7 +110,7 @@ impl GridRegistryApi {
             ));
         let visit = self
             .audited(async |tx| {
-                let inserted = self.store.insert_visit(tx, &visit).await?;
+                let inserted = self.store().await?.insert_visit(tx, &visit).await?;
                 let audit = matches!(inserted, Inserted::New(_)).then_some(audit);
                 Ok((inserted.into_inner(), audit))
             })
@@ -129,7 +139,8 @@ impl GridRegistryApi {
         let now = self.now();
         let assigned = if r.assigned_officer_id.is_empty() {
             // The grid's village officer follows it up; else whoever recorded it.
-            self.store
+            self.store()
+                .await?
                 .officers(&subject.grid_id)
                 .await?
                 .into_iter()
@@ -168,7 +179,7 @@ impl GridRegistryApi {
             ));
         let need = self
             .audited(async |tx| {
-                let inserted = self.store.insert_need(tx, &need).await?;
+                let inserted = self.store().await?.insert_need(tx, &need).await?;
                 let audit = matches!(inserted, Inserted::New(_)).then_some(audit);
                 Ok((inserted.into_inner(), audit))
             })
@@ -191,7 +202,8 @@ impl GridRegistryApi {
         v.finish()?;
         caller.require_any(&REGISTRY_KEEPERS)?;
         let mut need = self
-            .store
+            .store()
+            .await?
             .need(&r.need_id)
             .await?
             .filter(|n| caller.can_see_station(&n.station_id))
@@ -225,7 +237,7 @@ impl GridRegistryApi {
                     .unwrap_or("UNKNOWN")
             ));
         self.audited(async |tx| {
-            if self.store.settle_need(tx, &need).await? {
+            if self.store().await?.settle_need(tx, &need).await? {
                 Ok(((), Some(audit)))
             } else {
                 Err(ApiError::FailedPrecondition("need is not open".into()))
@@ -258,7 +270,7 @@ impl GridRegistryApi {
             categories: r.categories,
             due_before: r.only_overdue.then_some(now),
         };
-        let needs = self.store.open_needs(&filter, page).await?;
+        let needs = self.store().await?.open_needs(&filter, page).await?;
         Ok(pb::ListOpenNeedsResponse {
             next_page_token: next_token(page, needs.len()),
             needs: needs.iter().map(|n| convert::need(n, now)).collect(),
@@ -283,7 +295,8 @@ impl GridRegistryApi {
         }
         let now = r.as_of.as_ref().map_or_else(|| self.now(), millis);
         let residents = self
-            .store
+            .store()
+            .await?
             .residents(&scope(&caller, &r.station_id, &r.grid_id, &r.officer_id))
             .await?;
         let mut due: Vec<(Resident, Millis, i64)> = residents
@@ -297,7 +310,8 @@ impl GridRegistryApi {
         let mut entries = Vec::new();
         for (resident, due_at, overdue_by) in due.iter().skip(start).take(take) {
             let officer_id = if r.officer_id.is_empty() {
-                self.store
+                self.store()
+                    .await?
                     .officers(&resident.grid_id)
                     .await?
                     .into_iter()
@@ -316,8 +330,13 @@ impl GridRegistryApi {
                 last_visit_at: convert::ts_opt(resident.last_visit_at),
                 due_at: convert::ts(*due_at),
                 overdue_by: convert::duration(*overdue_by),
-                open_needs: i32::try_from(self.store.open_need_count(&resident.resident_id).await?)
-                    .unwrap_or(i32::MAX),
+                open_needs: i32::try_from(
+                    self.store()
+                        .await?
+                        .open_need_count(&resident.resident_id)
+                        .await?,
+                )
+                .unwrap_or(i32::MAX),
             });
         }
         Ok(pb::ListWelfareVisitsDueResponse {

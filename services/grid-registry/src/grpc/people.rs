@@ -9,8 +9,9 @@ use tonic::Request;
 
 use super::convert;
 use super::{GridRegistryApi, REGISTRY_KEEPERS, optional_point, require_enum};
-use crate::domain::idcard::{IdNumber, valid_phone};
+use crate::domain::phone::valid_phone;
 use crate::domain::*;
+use pingan_platform::ids::IdNumber;
 
 /// Roles that may look a resident up by ID number.
 const LOOKUP_ROLES: [Role; 6] = [
@@ -45,7 +46,7 @@ impl GridRegistryApi {
             .resolve_grid(&caller, &r.grid_id, location, "grid_id")
             .await?;
         let now = self.now();
-        let existing = self.store.address(&r.address_id).await?;
+        let existing = self.store().await?.address(&r.address_id).await?;
         let c = r.components.unwrap_or_default();
         let address = Address {
             address_id: r.address_id,
@@ -73,7 +74,7 @@ impl GridRegistryApi {
             .station(&address.station_id);
         let created = self
             .audited(async |tx| {
-                let created = self.store.put_address(tx, &address).await?;
+                let created = self.store().await?.put_address(tx, &address).await?;
                 Ok((created, Some(audit.detail(format!("created: {created}")))))
             })
             .await?;
@@ -124,11 +125,11 @@ impl GridRegistryApi {
         let grid = self
             .resolve_grid(&caller, &r.grid_id, location, "grid_id")
             .await?;
-        let existing = self.store.resident(&r.resident_id).await?;
+        let existing = self.store().await?.resident(&r.resident_id).await?;
         if let Some(old) = &existing {
             caller.require_station(&old.station_id)?;
         }
-        let (sealed_id, id_hash) = self.seal(PiiKind::IdNumber, id_number.expose())?;
+        let (sealed_id, id_hash) = self.seal(PiiKind::IdNumber, id_number.as_str())?;
         let now = self.now();
         let mut tags = r.tags.clone();
         tags.sort_unstable();
@@ -161,7 +162,7 @@ impl GridRegistryApi {
             .station(&resident.station_id);
         let created = self
             .audited(
-                async |tx| match self.store.put_resident(tx, &resident).await {
+                async |tx| match self.store().await?.put_resident(tx, &resident).await {
                     Ok(created) => Ok((created, Some(audit.detail(format!("created: {created}"))))),
                     Err(StorageError::Conflict(_)) => Err(ApiError::AlreadyExists(
                         "another resident has this id_number".into(),
@@ -202,7 +203,7 @@ impl GridRegistryApi {
             .resolve_grid(&caller, &r.grid_id, location, "grid_id")
             .await?;
         let now = self.now();
-        let existing = self.store.house(&r.house_id).await?;
+        let existing = self.store().await?.house(&r.house_id).await?;
         let house = House {
             house_id: r.house_id,
             address_id: r.address_id,
@@ -223,7 +224,7 @@ impl GridRegistryApi {
             .station(&house.station_id);
         let created = self
             .audited(async |tx| {
-                let created = self.store.put_house(tx, &house).await?;
+                let created = self.store().await?.put_house(tx, &house).await?;
                 Ok((created, Some(audit.detail(format!("created: {created}")))))
             })
             .await?;
@@ -259,7 +260,7 @@ impl GridRegistryApi {
             .resolve_grid(&caller, &r.grid_id, location, "grid_id")
             .await?;
         let now = self.now();
-        let existing = self.store.premises(&r.premises_id).await?;
+        let existing = self.store().await?.premises(&r.premises_id).await?;
         let templates = if r.inspection_template_ids.is_empty() {
             self.templates.defaults_for(r.kind)
         } else {
@@ -288,7 +289,7 @@ impl GridRegistryApi {
             .station(&premises.station_id);
         let created = self
             .audited(async |tx| {
-                let created = self.store.put_premises(tx, &premises).await?;
+                let created = self.store().await?.put_premises(tx, &premises).await?;
                 Ok((created, Some(audit.detail(format!("created: {created}")))))
             })
             .await?;
@@ -319,9 +320,10 @@ impl GridRegistryApi {
         let hash = self
             .context
             .pii
-            .blind_index(PiiKind::IdNumber, id_number.expose());
+            .blind_index(PiiKind::IdNumber, id_number.as_str());
         let found = self
-            .store
+            .store()
+            .await?
             .resident_by_id_hash(&hash)
             .await?
             .filter(|resident| caller.can_see_station(&resident.station_id));
@@ -371,7 +373,7 @@ impl GridRegistryApi {
             }
         ));
         self.audited(async |tx| {
-            self.store.record_lookup(tx, &lookup).await?;
+            self.store().await?.record_lookup(tx, &lookup).await?;
             Ok(((), Some(audit)))
         })
         .await?;
@@ -385,7 +387,7 @@ impl GridRegistryApi {
         );
         let resident =
             found.ok_or_else(|| ApiError::NotFound("resident with this id_number".into()))?;
-        let officers = self.store.officers(&resident.grid_id).await?;
+        let officers = self.store().await?.officers(&resident.grid_id).await?;
         let presenter = self.presenter(&caller, &resident.station_id);
         Ok(pb::FindResidentByIdNumberResponse {
             resident: Some(presenter.resident(&resident, now)),

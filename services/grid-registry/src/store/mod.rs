@@ -1,8 +1,14 @@
 //! Storage in domain terms: the [`Store`] trait and its SQL implementation over both backends.
 
+mod db;
+mod encode;
+mod legacy;
+mod places;
 mod queries;
 mod sql;
+mod work;
 
+pub use legacy::upgrade_legacy;
 pub use sql::SqlStore;
 
 use pingan_platform::StorageError;
