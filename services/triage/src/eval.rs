@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::domain::Kind;
-use crate::domain::classify::classify;
 use crate::domain::rules::CompiledRules;
+use crate::model::{Model, ModelError};
 
 /// Salt of the split hash; changing it re-draws the held-out set (never do it to improve figures).
 pub const SPLIT_SALT: &str = "pingan-triage-corpus-split-v1";
@@ -79,6 +79,9 @@ pub enum EvalError {
     /// The rules shipped with the service do not compile.
     #[error("rules: {0}")]
     Rules(String),
+    /// The model could not be loaded or trained.
+    #[error("model: {0}")]
+    Model(#[from] ModelError),
     /// An unknown split name.
     #[error("unknown split {0:?} (test, train or all)")]
     Split(String),
@@ -230,6 +233,10 @@ pub struct Report {
     pub split: String,
     /// Rules version used.
     pub rules_version: String,
+    /// Model version used.
+    pub model_version: String,
+    /// Time to parse the model file, milliseconds.
+    pub model_load_ms: f64,
     /// Calls evaluated.
     pub calls: usize,
     /// Calls per expected kind.
@@ -285,6 +292,8 @@ impl Report {
         let mut report = Report {
             split: split.to_owned(),
             rules_version: rules_version.to_owned(),
+            model_version: String::new(),
+            model_load_ms: 0.0,
             calls: outcomes.len(),
             calls_by_kind: BTreeMap::new(),
             unsafe_diversions: Vec::new(),
@@ -370,8 +379,8 @@ impl Report {
         let pct = |x: f64| format!("{:.1} %", 100.0 * x);
         let _ = writeln!(
             s,
-            "split {} — {} calls — rules {}",
-            self.split, self.calls, self.rules_version
+            "split {} — {} calls — rules {} — model {} (loaded in {:.1} ms)",
+            self.split, self.calls, self.rules_version, self.model_version, self.model_load_ms
         );
         let by_kind: Vec<String> = self
             .calls_by_kind
@@ -437,14 +446,19 @@ impl Report {
     }
 }
 
-/// Classifies every call of `calls` with `rules`, in process, timing each call.
-pub fn evaluate(rules: &CompiledRules, split: &str, calls: &[LabelledCall]) -> Report {
+/// Classifies every call of `calls` with `rules` and `model`, in process, timing each call.
+pub fn evaluate(
+    rules: &CompiledRules,
+    model: &Model,
+    split: &str,
+    calls: &[LabelledCall],
+) -> Report {
     let outcomes: Vec<Outcome> = calls
         .iter()
         .map(|call| {
             let channel = format!("CHANNEL_{}", call.channel);
             let start = Instant::now();
-            let c = classify(rules, &call.text, &channel, "");
+            let c = model.classify(rules, &call.text, &channel);
             let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
             Outcome {
                 call: call.clone(),
@@ -455,14 +469,37 @@ pub fn evaluate(rules: &CompiledRules, split: &str, calls: &[LabelledCall]) -> R
             }
         })
         .collect();
-    Report::from_outcomes(split, &rules.version, &outcomes)
+    let mut report = Report::from_outcomes(split, &rules.version, &outcomes);
+    report.model_version = model.version().to_owned();
+    report
 }
 
-/// `pingan triage eval`: the figures of the shipped rules on one split of the corpus.
+/// `pingan triage eval`: the figures of the shipped rules and model on one split of the corpus.
 pub fn run_eval(corpus_dir: &Path, split: &str) -> Result<Report, EvalError> {
     let calls = load_split(corpus_dir, split)?;
     let rules = CompiledRules::builtin().map_err(|e| EvalError::Rules(e.to_string()))?;
-    Ok(evaluate(&rules, split, &calls))
+    let start = Instant::now();
+    let model = Model::builtin()?;
+    let load_ms = start.elapsed().as_secs_f64() * 1000.0;
+    // The segmenter is built once per process; build it before the clock runs on calls.
+    let _ = crate::model::features::jieba();
+    let mut report = evaluate(&rules, &model, split, &calls);
+    report.model_load_ms = load_ms;
+    Ok(report)
+}
+
+/// `pingan triage train`: trains on `corpus/train.jsonl` and returns the model (not written).
+pub fn run_train(corpus_dir: &Path) -> Result<Model, EvalError> {
+    let path = corpus_dir.join(TRAIN_FILE);
+    let bytes = std::fs::read(&path).map_err(io(&path))?;
+    let calls = read_jsonl(&path)?;
+    let rules = CompiledRules::builtin().map_err(|e| EvalError::Rules(e.to_string()))?;
+    Ok(crate::model::train::train(
+        &rules,
+        &calls,
+        &bytes,
+        &crate::model::train::candidates(),
+    )?)
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@ use crate::eval;
 pub enum TriageCommand {
     /// Classify every call of a corpus split with the shipped rules and print the figures.
     Eval(EvalArgs),
+    /// Train the model on corpus/train.jsonl (cross-validated, deterministic) and write it.
+    Train(TrainArgs),
     /// Regenerate corpus/train.jsonl and corpus/test.jsonl from corpus/calls/*.jsonl (fixed seed).
     Split(SplitArgs),
 }
@@ -27,6 +29,17 @@ pub struct EvalArgs {
     /// The corpus folder (default: the one in the source tree).
     #[arg(long)]
     pub corpus: Option<PathBuf>,
+}
+
+/// `pingan triage train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// The corpus folder (default: the one in the source tree).
+    #[arg(long)]
+    pub corpus: Option<PathBuf>,
+    /// Where to write the model (default: the shipped models/triage-model.json).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// `pingan triage split`.
@@ -49,6 +62,35 @@ impl TriageCommand {
                 } else {
                     Ok(report.render())
                 }
+            }
+            Self::Train(args) => {
+                let dir = args.corpus.clone().unwrap_or_else(eval::default_corpus_dir);
+                let model = eval::run_train(&dir)?;
+                let out = args.out.clone().unwrap_or_else(|| {
+                    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(crate::model::MODEL_FILE)
+                });
+                std::fs::write(&out, crate::model::train::to_json(&model)).map_err(|source| {
+                    eval::EvalError::Io {
+                        path: out.display().to_string(),
+                        source,
+                    }
+                })?;
+                let f = &model.file;
+                Ok(format!(
+                    "wrote {} (model {}, {} features, trained on {} calls sha256 {})\ncross-validation ({} folds, train split only):\n  {}\nchosen: {}\nthresholds: divert {:.2}, invalid {:.2}, p1 {:.2}, confident {:.2}",
+                    out.display(),
+                    f.version,
+                    f.vocabulary.len(),
+                    f.trained_on.calls,
+                    f.trained_on.sha256,
+                    f.cv.folds,
+                    f.cv.candidates.join("\n  "),
+                    f.cv.chosen,
+                    f.thresholds.divert,
+                    f.thresholds.invalid,
+                    f.thresholds.p1,
+                    f.thresholds.confident
+                ))
             }
             Self::Split(args) => {
                 let dir = args.corpus.clone().unwrap_or_else(eval::default_corpus_dir);

@@ -17,6 +17,7 @@ pub mod grpc;
 pub mod hotline;
 pub mod inbound;
 pub mod metrics;
+pub mod model;
 pub mod rules_state;
 pub mod store;
 

@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 
 use pingan_catalogue::{Requirement, SituationCode};
 
-use super::rules::{CompiledRules, PatternUse, normalize};
+use super::rules::CompiledRules;
+use super::scan::{Scan, scan};
 use super::{Kind, Priority};
 
 /// What a matched rule did.
@@ -141,109 +142,22 @@ pub fn classify(
     channel: &str,
     reported_category: &str,
 ) -> Classification {
-    let norm = normalize(text);
-    let raw: Vec<Hit> = rules
-        .automaton
-        .find_overlapping_iter(&norm)
-        .map(|m| Hit {
-            start: m.start(),
-            end: m.end(),
-            pattern: m.pattern().as_usize(),
-        })
-        .collect();
-    // The most specific phrase wins: a match inside a longer match is not counted on its own
-    // (刀 inside 管制刀具, the cue 没 inside 没回来 or 有没有).
-    let surviving: Vec<Hit> = raw
-        .iter()
-        .copied()
-        .filter(|m| {
-            !raw.iter().any(|o| {
-                o.start <= m.start && m.end <= o.end && (o.end - o.start) > (m.end - m.start)
-            })
-        })
-        .collect();
-    let word = |h: &Hit| norm[h.start..h.end].to_owned();
-    let uses = |h: &Hit| rules.uses[h.pattern].iter().copied();
-
-    let cues: Vec<Hit> = surviving
-        .iter()
-        .copied()
-        .filter(|h| uses(h).any(|u| u == PatternUse::NegationCue))
-        .collect();
-    let negated_by_cue = |h: &Hit| {
-        cues.iter().any(|c| {
-            if c.start >= h.start {
-                return false;
-            }
-            let between = if c.end <= h.start {
-                &norm[c.end..h.start]
-            } else {
-                ""
-            };
-            between.chars().count() <= rules.negation_window && !between.chars().any(is_break)
-        })
-    };
-
-    let situation_hits = super::situations::detect(rules, &norm, &raw, &negated_by_cue);
-
-    // Category rules.
-    let mut scores = vec![0_u32; rules.categories.len()];
-    let mut rule_words: Vec<Vec<String>> = vec![Vec::new(); rules.rules.len()];
-    let mut rule_with: Vec<bool> = vec![false; rules.rules.len()];
-    for h in &surviving {
-        for u in uses(h) {
-            if let PatternUse::RuleWord(i) = u {
-                rule_words[i].push(word(h));
-            }
-        }
-    }
-    for h in &raw {
-        for u in uses(h) {
-            if let PatternUse::RuleWith(i) = u {
-                rule_with[i] = true;
-            }
-        }
-    }
-    let mut matched_rules = Vec::new();
-    for (i, rule) in rules.rules.iter().enumerate() {
-        if !rule_words[i].is_empty() && (!rule.needs_with || rule_with[i]) {
-            scores[rule.category] += rule.weight;
-            matched_rules.push(i);
-        }
-    }
-    for (i, _) in &situation_hits {
-        if let Some((category, weight)) = rules.situations[*i].category {
-            scores[category] += weight;
-        }
-    }
+    let Scan {
+        scores: scanned,
+        rule_words,
+        matched_rules,
+        active,
+        negated,
+        situations: situation_hits,
+        ..
+    } = scan(rules, text);
+    let mut scores = scanned;
     let mut explained = Vec::new();
     let hint = rules.category_index(reported_category.trim());
     if let Some(c) = hint {
         scores[c] += 1;
     }
-
-    // Modifiers, with negations.
-    let mut active: Vec<(usize, Vec<String>)> = Vec::new();
-    let mut negations: Vec<String> = Vec::new();
-    for (i, modifier) in rules.modifiers.iter().enumerate() {
-        let hits: Vec<&Hit> = surviving
-            .iter()
-            .filter(|h| uses(h).any(|u| u == PatternUse::ModifierWord(i)))
-            .collect();
-        let mut live = Vec::new();
-        for h in hits {
-            if modifier.negatable && negated_by_cue(h) {
-                negations.push(word(h));
-            } else {
-                live.push(word(h));
-            }
-        }
-        if !live.is_empty() {
-            active.push((i, dedup(live)));
-        }
-    }
-    if !negations.is_empty() {
-        let negated = dedup(negations);
+    if !negated.is_empty() {
         explained.push(Explained {
             rule_id: rules.negation_id.clone(),
             category: String::new(),

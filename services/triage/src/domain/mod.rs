@@ -1,7 +1,10 @@
 //! Triage's domain: the rules and the classifier, the transfer ledger's states. No I/O.
 
 pub mod classify;
+pub mod decide;
 pub mod rules;
+pub mod safety;
+pub mod scan;
 mod situations;
 pub mod transfer;
 

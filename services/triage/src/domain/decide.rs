@@ -1,0 +1,302 @@
+//! The decision: the model proposes kind, category and priority; the safety layer (`safety`)
+//! may force P1 and the police, and a call leaves the police (12345 or invalid) only when the
+//! model is confident beyond the threshold of its file and no police signal is present;
+//! otherwise it stays with the police, flagged for the call-taker to confirm.
+
+use pingan_catalogue::SituationCode;
+
+use super::classify::{Classification, Effect, Explained, Recognised, dedup};
+use super::rules::CompiledRules;
+use super::safety::{Signals, signals};
+use super::scan::Scan;
+use super::{Kind, Priority};
+use crate::model::{Probs, Scores, Thresholds};
+
+/// What the model layer hands to the decision.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelView<'a> {
+    /// The model's version, for the explanation.
+    pub version: &'a str,
+    /// Its thresholds.
+    pub thresholds: &'a Thresholds,
+    /// Its probabilities for this call.
+    pub scores: &'a Scores,
+}
+
+fn top3(p: &Probs) -> String {
+    p.ranked()
+        .iter()
+        .take(3)
+        .map(|(c, p)| format!("{c} {p:.2}"))
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+fn line(rule_id: &str, effect: Effect, explanation: String) -> Explained {
+    Explained {
+        rule_id: rule_id.to_owned(),
+        category: String::new(),
+        words: Vec::new(),
+        effect,
+        kind: None,
+        priority: None,
+        negated: Vec::new(),
+        explanation,
+    }
+}
+
+/// The most probable category (of the model) whose kind keeps the call with the police.
+fn best_police(rules: &CompiledRules, scores: &Scores) -> usize {
+    scores
+        .category
+        .ranked()
+        .iter()
+        .filter_map(|(c, _)| rules.category_index(c))
+        .find(|&c| rules.categories[c].kind.stays_with_police())
+        .unwrap_or(rules.fallback.0)
+}
+
+/// Priority of a call that stays with the police.
+fn police_priority(kind: Kind, danger: bool, m: &ModelView<'_>) -> Priority {
+    if danger || m.scores.priority.of("P1") >= m.thresholds.p1 {
+        return Priority::P1;
+    }
+    let p2 = m.scores.priority.of("P2");
+    let p3 = m.scores.priority.of("P3");
+    // Joint calls (fire, ambulance) are never below P2; no unit that goes is P4.
+    if kind == Kind::Joint || p2 >= p3 {
+        Priority::P2
+    } else {
+        Priority::P3
+    }
+}
+
+/// Decides a call from the rules' scan and the model's scores.
+pub fn decide(
+    rules: &CompiledRules,
+    scan: &Scan,
+    model: &ModelView<'_>,
+    channel: &str,
+) -> Classification {
+    let scores = model.scores;
+    let t = model.thresholds;
+    let safety: Signals = signals(rules, scan);
+    let mut explained = vec![
+        line(
+            "model.category",
+            Effect::Category,
+            format!("模型 {}: {}", model.version, top3(&scores.category)),
+        ),
+        line(
+            "model.kind",
+            Effect::Category,
+            format!("模型: {}", top3(&scores.kind)),
+        ),
+        line(
+            "model.priority",
+            Effect::PriorityModifier,
+            format!("模型: {}", top3(&scores.priority)),
+        ),
+    ];
+    let (top, top_p) = scores.category.top();
+    let mut chosen = rules.category_index(top).unwrap_or(rules.fallback.0);
+    let mut needs_confirmation = top_p < t.confident;
+    let proposed = rules.categories[chosen].kind;
+    if matches!(proposed, Kind::NonPolice | Kind::Invalid) {
+        let p = scores.kind.of(proposed.as_str());
+        let threshold = if proposed == Kind::NonPolice {
+            t.divert
+        } else {
+            t.invalid
+        };
+        let blocking = safety.blocking_words();
+        if p >= threshold && blocking.is_empty() {
+            explained.push(line(
+                "divert.allowed",
+                Effect::Category,
+                format!(
+                    "P({})={p:.2} ≥ {threshold:.2}，无警情迹象 -> {}",
+                    proposed.as_str(),
+                    rules.categories[chosen].code
+                ),
+            ));
+        } else {
+            let why = if blocking.is_empty() {
+                format!("P({})={p:.2} < {threshold:.2}", proposed.as_str())
+            } else {
+                format!("警情迹象 {}", blocking.join("、"))
+            };
+            let from = rules.categories[chosen].code.clone();
+            chosen = best_police(rules, scores);
+            needs_confirmation = true;
+            // Danger is a stronger reason than a refused diversion: say so with its own effect.
+            let (id, effect) = if safety.danger.is_empty() {
+                ("divert.refused", Effect::Fallback)
+            } else {
+                ("danger.override", Effect::DangerOverride)
+            };
+            let mut refused = line(
+                id,
+                effect,
+                format!("不按 {from} 转出: {why}，留警务待人工确认"),
+            );
+            refused.words = blocking;
+            refused.category = rules.categories[chosen].code.clone();
+            refused.kind = Some(rules.categories[chosen].kind);
+            explained.push(refused);
+        }
+    }
+    let danger = !safety.danger.is_empty();
+    if danger && !rules.categories[chosen].kind.stays_with_police() {
+        let from = rules.categories[chosen].code.clone();
+        chosen = best_police(rules, scores);
+        needs_confirmation = true;
+        explained.push(Explained {
+            rule_id: "danger.override".into(),
+            category: rules.categories[chosen].code.clone(),
+            words: safety.danger.clone(),
+            effect: Effect::DangerOverride,
+            kind: Some(rules.categories[chosen].kind),
+            priority: Some(Priority::P1),
+            negated: Vec::new(),
+            explanation: format!(
+                "危险迹象 {} -> 不按 {from} 处理，留警务",
+                safety.danger.join("、")
+            ),
+        });
+    }
+    let category = &rules.categories[chosen];
+    let mut kind = category.kind;
+    // A crash is joint when the model or an injury word says so (the rules' joint modifiers).
+    if kind == Kind::Police {
+        let injured = scan
+            .active
+            .iter()
+            .any(|(i, _)| rules.modifiers[*i].joint_categories.contains(&chosen));
+        let joint_capable = rules
+            .modifiers
+            .iter()
+            .any(|m| m.joint_categories.contains(&chosen));
+        if joint_capable && (injured || scores.kind.of("JOINT") > scores.kind.of("POLICE")) {
+            kind = Kind::Joint;
+        }
+    }
+    for &i in &scan.matched_rules {
+        let rule = &rules.rules[i];
+        if rule.category == chosen {
+            let words = dedup(scan.rule_words[i].clone());
+            explained.push(Explained {
+                rule_id: rule.id.clone(),
+                category: category.code.clone(),
+                explanation: format!("{} -> {}", words.join("、"), category.code),
+                words,
+                effect: Effect::Category,
+                kind: Some(category.kind),
+                priority: Some(rule.priority),
+                negated: Vec::new(),
+            });
+        }
+    }
+    if !scan.negated.is_empty() {
+        explained.push(Explained {
+            rule_id: rules.negation_id.clone(),
+            category: String::new(),
+            words: Vec::new(),
+            effect: Effect::Negation,
+            kind: None,
+            priority: None,
+            negated: scan.negated.clone(),
+            explanation: format!("否定: {} 不计", scan.negated.join("、")),
+        });
+    }
+    let priority = if kind.stays_with_police() {
+        let p = police_priority(kind, danger, model);
+        if danger {
+            explained.push(Explained {
+                rule_id: "safety.danger".into(),
+                category: String::new(),
+                words: safety.danger.clone(),
+                effect: Effect::PriorityModifier,
+                kind: None,
+                priority: Some(Priority::P1),
+                negated: Vec::new(),
+                explanation: format!("{} -> P1", safety.danger.join("、")),
+            });
+        }
+        p
+    } else {
+        Priority::P4
+    };
+    let _ = channel;
+    let situations = situations(rules, scan, kind, category.code.as_str(), &mut explained);
+    let requirements = match pingan_catalogue::catalogue() {
+        Ok(catalogue) if kind.stays_with_police() => {
+            let codes: Vec<SituationCode> = situations.iter().map(|s| s.code).collect();
+            catalogue.requirements(category.id, &codes)
+        }
+        _ => Vec::new(),
+    };
+    Classification {
+        kind,
+        category: category.code.clone(),
+        category_name: category.name.clone(),
+        priority,
+        response_target_secs: rules.response_targets.get(&priority).copied(),
+        matched: explained,
+        department: if kind == Kind::NonPolice {
+            category.department.clone()
+        } else {
+            String::new()
+        },
+        rules_version: rules.version.clone(),
+        needs_confirmation,
+        situations,
+        requirements,
+        catalogue_version: rules.catalogue_version.clone(),
+    }
+}
+
+/// Response situations shape the response of a unit that goes: none for the other kinds.
+fn situations(
+    rules: &CompiledRules,
+    scan: &Scan,
+    kind: Kind,
+    category: &str,
+    explained: &mut Vec<Explained>,
+) -> Vec<Recognised> {
+    let mut found: Vec<Recognised> = Vec::new();
+    if !kind.stays_with_police() {
+        return found;
+    }
+    for (i, words) in &scan.situations {
+        let situation = &rules.situations[*i];
+        explained.push(Explained {
+            rule_id: situation.id.clone(),
+            category: category.to_owned(),
+            words: words.clone(),
+            effect: Effect::Situation,
+            kind: None,
+            priority: None,
+            negated: Vec::new(),
+            explanation: format!(
+                "{} -> {} {}",
+                words.join("、"),
+                situation.situation,
+                situation.name
+            ),
+        });
+        match found.iter_mut().find(|s| s.code == situation.situation) {
+            Some(seen) => seen.words = dedup(seen.words.iter().chain(words).cloned()),
+            None => found.push(Recognised {
+                code: situation.situation,
+                name: situation.name.clone(),
+                words: words.clone(),
+            }),
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+#[path = "decide_tests.rs"]
+mod tests;

@@ -1,0 +1,101 @@
+use super::*;
+use crate::domain::scan::scan;
+use crate::model::train::default_thresholds;
+
+fn probs(classes: &[&str], top: &str, p: f64) -> Probs {
+    let rest = (1.0 - p) / (classes.len() - 1) as f64;
+    Probs {
+        classes: classes.iter().map(|c| (*c).to_owned()).collect(),
+        p: classes
+            .iter()
+            .map(|c| if *c == top { p } else { rest })
+            .collect(),
+    }
+}
+
+fn scores(rules: &CompiledRules, kind: &str, category: &str, priority: &str, p: f64) -> Scores {
+    let categories: Vec<&str> = rules.categories.iter().map(|c| c.code.as_str()).collect();
+    Scores {
+        kind: probs(&crate::eval::KINDS, kind, p),
+        category: probs(&categories, category, p),
+        priority: probs(&["P1", "P2", "P3", "P4"], priority, p),
+    }
+}
+
+fn run(text: &str, s: &Scores) -> Classification {
+    let rules = CompiledRules::builtin().expect("rules");
+    let t = default_thresholds();
+    let view = ModelView {
+        version: "test",
+        thresholds: &t,
+        scores: s,
+    };
+    decide(&rules, &scan(&rules, text), &view, "CHANNEL_110")
+}
+
+#[test]
+fn a_confident_service_call_without_police_signal_is_diverted() {
+    let rules = CompiledRules::builtin().expect("rules");
+    let c = run(
+        "我们小区从昨天开始停水，到现在还没来水",
+        &scores(&rules, "NON_POLICE", "UTILITIES", "P4", 0.95),
+    );
+    assert_eq!(c.kind, Kind::NonPolice);
+    assert_eq!(c.category, "UTILITIES");
+    assert_eq!(c.priority, Priority::P4);
+    assert!(!c.department.is_empty());
+    assert!(c.matched.iter().any(|m| m.rule_id == "divert.allowed"));
+    assert!(c.matched.iter().any(|m| m.rule_id == "model.category"));
+}
+
+#[test]
+fn conflict_keeps_a_confident_service_call_with_the_police() {
+    let rules = CompiledRules::builtin().expect("rules");
+    let c = run(
+        "楼上装修太吵了，我上去说了两句他就跟我吵架还推搡",
+        &scores(&rules, "NON_POLICE", "ENVIRONMENT", "P4", 0.97),
+    );
+    assert!(c.kind.stays_with_police(), "{c:?}");
+    assert!(c.needs_confirmation);
+    let refused = c
+        .matched
+        .iter()
+        .find(|m| m.rule_id == "divert.refused" || m.rule_id == "danger.override")
+        .expect("refusal explained");
+    assert!(refused.words.iter().any(|w| w == "吵架"));
+}
+
+#[test]
+fn an_unsure_model_does_not_divert() {
+    let rules = CompiledRules::builtin().expect("rules");
+    let c = run(
+        "我想问一下那个事情怎么弄",
+        &scores(&rules, "NON_POLICE", "POLICY_INQUIRY", "P4", 0.5),
+    );
+    assert!(c.kind.stays_with_police());
+    assert!(c.needs_confirmation);
+}
+
+#[test]
+fn danger_forces_p1_and_the_police() {
+    let rules = CompiledRules::builtin().expect("rules");
+    let c = run(
+        "小区门口有人持刀，大家都在跑",
+        &scores(&rules, "NON_POLICE", "MUNICIPAL", "P3", 0.99),
+    );
+    assert!(c.kind.stays_with_police());
+    assert_eq!(c.priority, Priority::P1);
+    assert!(c.matched.iter().any(|m| m.effect == Effect::DangerOverride));
+}
+
+#[test]
+fn invalid_needs_its_own_confidence() {
+    let rules = CompiledRules::builtin().expect("rules");
+    let c = run(
+        "喂？喂？",
+        &scores(&rules, "INVALID", "INVALID", "P4", 0.95),
+    );
+    assert_eq!(c.kind, Kind::Invalid);
+    let c = run("喂？喂？", &scores(&rules, "INVALID", "INVALID", "P4", 0.5));
+    assert!(c.kind.stays_with_police());
+}
