@@ -4,7 +4,6 @@
 //! The retry is a queue of its own until it moves onto the platform's jobs: a worker calls
 //! [`Core::retry_pending_lookups`].
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};

@@ -2,7 +2,6 @@
 //! becomes known; while dispatch cannot be reached the item is kept PENDING and fetched again
 //! in the background (backoff) until it is attached.
 
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pingan_platform::ApiError;
