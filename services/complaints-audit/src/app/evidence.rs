@@ -2,7 +2,6 @@
 //! becomes known; while dispatch cannot be reached the item is kept PENDING and fetched again
 //! in the background (backoff) until it is attached.
 
-
 use chrono::{DateTime, Utc};
 use pingan_platform::ApiError;
 use pingan_proto::audit::v1::{EvidenceKind, EvidenceStatus};
