@@ -23,9 +23,10 @@ backend_tests!(
     story_4_police_business_from_12345_is_dispatched_like_a_110_call,
 );
 
-/// Grid-registry's stored broadcasts for a grid.
+/// Grid-registry's stored broadcasts for a grid, with the dispatch and message each carries.
 async fn broadcasts(stories: &Stories, grid_id: &str) -> Vec<(String, String)> {
-    const SQL: &str = "SELECT broadcast_id, body FROM broadcasts WHERE grid_id = $1";
+    const SQL: &str =
+        "SELECT broadcast_id, dispatch_id || ' ' || message FROM broadcasts WHERE grid_id = $1";
     let context = stories
         .cluster
         .context(Service::GridRegistry)
