@@ -1,5 +1,6 @@
 //! Conformance of the SQL store on both backends: the same behaviour on SQLite and Postgres,
 //! and rows written before the column layout (protobuf `doc`) still read after the upgrade.
+//! One file past 600 lines on purpose: the whole Store contract reads in one place.
 
 use std::time::Duration;
 

@@ -1,5 +1,8 @@
 //! gRPC handlers of `pingan.intake.v1.IntakeService`: decode, validate, authorize, call the
 //! domain, map errors.
+//!
+//! Over 600 lines because ReportCall's first-answer wait and job claim still live here; they move
+//! to `app/` when intake is re-laid on the floor plan (issue 13).
 
 use std::sync::Arc;
 
