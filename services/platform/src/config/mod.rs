@@ -1,0 +1,230 @@
+//! Configuration shared by every service, in layers: compiled defaults, then the config file
+//! (TOML, [`ConfigFile`]), then `PINGAN_*` environment variables, then command-line flags. clap
+//! resolves flag > env > default; the file layer works by replacing clap's defaults.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use crate::storage::PoolSettings;
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One JSON object per line, with trace ids (for log shippers).
+    Json,
+    /// Human-readable lines (for a terminal).
+    Text,
+}
+
+/// Telemetry settings.
+#[derive(Debug, Clone, Args)]
+pub struct TelemetryConfig {
+    /// OTLP/gRPC endpoint traces are exported to; no export when unset.
+    #[arg(long = "otlp-endpoint", env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
+    /// Log filter in `RUST_LOG` syntax.
+    #[arg(long = "log-filter", env = "RUST_LOG", default_value = "info")]
+    pub log_filter: String,
+    /// Log format (default: json for `serve`, text for `dev`).
+    #[arg(long = "log-format", env = "PINGAN_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+/// Limits and timings of the gRPC server.
+#[derive(Debug, Clone, Args)]
+pub struct ServerConfig {
+    /// Upper bound for one unary call (streams are bounded by their own deadlines).
+    #[arg(long = "request-timeout", env = "PINGAN_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+    /// Calls served at once per connection; beyond it new calls are shed (RESOURCE_EXHAUSTED).
+    #[arg(
+        long = "concurrency-limit",
+        env = "PINGAN_CONCURRENCY_LIMIT",
+        default_value_t = 512
+    )]
+    pub concurrency_limit: usize,
+    /// How long in-flight calls may take to finish after SIGTERM/SIGINT.
+    #[arg(long = "shutdown-grace", env = "PINGAN_SHUTDOWN_GRACE", default_value = "25s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+    /// How often the database and Redis are probed for the health status.
+    #[arg(long = "health-interval", env = "PINGAN_HEALTH_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    pub health_interval: Duration,
+    /// Prometheus `/metrics` listen address; no metrics server when empty.
+    #[arg(long = "metrics-listen", env = "PINGAN_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(30),
+            concurrency_limit: 512,
+            shutdown_grace: Duration::from_secs(25),
+            health_interval: Duration::from_secs(5),
+            metrics_listen: None,
+        }
+    }
+}
+
+/// Bearer-token settings.
+#[derive(Debug, Clone, Args)]
+pub struct AuthConfig {
+    /// HS256 secret that signs and checks tokens (shared by the bureau's services).
+    #[arg(
+        long = "auth-secret",
+        env = "PINGAN_AUTH_SECRET",
+        hide_env_values = true
+    )]
+    pub secret: Option<String>,
+    /// Issuer expected in tokens.
+    #[arg(
+        long = "auth-issuer",
+        env = "PINGAN_AUTH_ISSUER",
+        default_value = "pingan"
+    )]
+    pub issuer: String,
+}
+
+/// Keys for personal data (phone and ID numbers).
+#[derive(Debug, Clone, Args)]
+pub struct PiiConfig {
+    /// Master key (at least 32 characters) from which the keyed hash and the encryption key of
+    /// phone and ID numbers are derived; changing it makes stored numbers unreadable.
+    #[arg(long = "pii-key", env = "PINGAN_PII_KEY", hide_env_values = true)]
+    pub key: Option<String>,
+}
+
+/// Where the other services are, as `name=url` pairs (e.g. `triage=http://triage:50051`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct PeersConfig {
+    /// A peer service endpoint, `name=url`; repeat the flag or separate with commas in the env.
+    #[arg(long = "peer", env = "PINGAN_PEERS", value_delimiter = ',', value_parser = parse_peer)]
+    pub peers: Vec<(String, String)>,
+}
+
+impl PeersConfig {
+    /// The peers as a map from service name to endpoint URL.
+    pub fn to_map(&self) -> BTreeMap<String, String> {
+        self.peers.iter().cloned().collect()
+    }
+}
+
+/// Database pool settings.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PoolConfig {
+    /// Most database connections (default: 20 for `serve`, 10 per service for `dev`).
+    #[arg(
+        long = "database-max-connections",
+        env = "PINGAN_DATABASE_MAX_CONNECTIONS"
+    )]
+    pub max_connections: Option<u32>,
+    /// How long a caller waits for a connection before the database counts as unavailable.
+    #[arg(long = "database-acquire-timeout", env = "PINGAN_DATABASE_ACQUIRE_TIMEOUT", value_parser = parse_duration)]
+    pub acquire_timeout: Option<Duration>,
+}
+
+impl PoolConfig {
+    /// The pool settings, `default_max` connections unless configured.
+    pub fn settings(&self, default_max: u32) -> PoolSettings {
+        let defaults = PoolSettings::default();
+        PoolSettings {
+            max_connections: self.max_connections.unwrap_or(default_max),
+            acquire_timeout: self.acquire_timeout.unwrap_or(defaults.acquire_timeout),
+        }
+    }
+}
+
+/// A group of flags that one table of the config file sets (`[server]`, `[intake]`, ...).
+#[derive(Clone, Copy)]
+pub struct Section {
+    /// The table name.
+    pub table: &'static str,
+    /// Adds the group's flags to a command (`<T as clap::Args>::augment_args`).
+    pub augment: fn(clap::Command) -> clap::Command,
+}
+
+impl std::fmt::Debug for Section {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Section")
+            .field("table", &self.table)
+            .finish()
+    }
+}
+
+/// The platform's own sections: `[server]`, `[telemetry]`, `[auth]`, `[pii]`, `[peers]`,
+/// `[events]`, `[pool]`.
+pub fn platform_sections() -> Vec<Section> {
+    vec![
+        Section {
+            table: "server",
+            augment: ServerConfig::augment_args,
+        },
+        Section {
+            table: "telemetry",
+            augment: TelemetryConfig::augment_args,
+        },
+        Section {
+            table: "auth",
+            augment: AuthConfig::augment_args,
+        },
+        Section {
+            table: "pii",
+            augment: PiiConfig::augment_args,
+        },
+        Section {
+            table: "peers",
+            augment: PeersConfig::augment_args,
+        },
+        Section {
+            table: "events",
+            augment: crate::events::EventConfig::augment_args,
+        },
+        Section {
+            table: "pool",
+            augment: PoolConfig::augment_args,
+        },
+    ]
+}
+
+/// Parses durations such as `30s`, `250ms`, `5m`, `1h`, or plain seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration {text:?}: expected e.g. 30s, 250ms, 5m"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        other => return Err(format!("invalid duration unit {other:?} in {text:?}")),
+    };
+    if !seconds.is_finite() || seconds < 0.0 {
+        return Err(format!("invalid duration {text:?}"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+fn parse_peer(text: &str) -> Result<(String, String), String> {
+    let (name, url) = text
+        .split_once('=')
+        .ok_or_else(|| format!("invalid peer {text:?}: expected name=url"))?;
+    let (name, url) = (name.trim(), url.trim());
+    if name.is_empty() || url.is_empty() {
+        return Err(format!("invalid peer {text:?}: expected name=url"));
+    }
+    Ok((name.to_owned(), url.to_owned()))
+}
+
+mod file;
+pub use file::{CONFIG_ENV, ConfigError, ConfigFile, config_path};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,125 @@
+use super::*;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+#[test]
+fn durations_parse_with_units() {
+    assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+    assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+    assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+    assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+    assert!(parse_duration("soon").is_err());
+    assert!(parse_duration("5 parsecs").is_err());
+}
+
+#[test]
+fn peers_parse_as_name_and_url() {
+    assert_eq!(
+        parse_peer("triage=http://triage:50051"),
+        Ok(("triage".into(), "http://triage:50051".into()))
+    );
+    assert!(parse_peer("triage").is_err());
+    assert!(parse_peer("=http://x").is_err());
+}
+
+#[derive(Debug, clap::Parser)]
+struct Probe {
+    #[arg(long, default_value = "127.0.0.1:1")]
+    listen: String,
+    #[command(flatten)]
+    server: ServerConfig,
+    #[command(flatten)]
+    peers: PeersConfig,
+    #[command(flatten)]
+    pool: PoolConfig,
+    #[command(flatten)]
+    pii: PiiConfig,
+}
+
+fn probe(file: &str, args: &[&str]) -> Result<Probe, String> {
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    let file = ConfigFile::parse(Path::new("test.toml"), file).map_err(|e| e.to_string())?;
+    let command = file
+        .apply(
+            Probe::command().name("serve"),
+            &platform_sections(),
+            &["dev"],
+        )
+        .map_err(|e| e.to_string())?;
+    let matches = command
+        .try_get_matches_from(std::iter::once("serve").chain(args.iter().copied()))
+        .map_err(|e| e.to_string())?;
+    Probe::from_arg_matches(&matches).map_err(|e| e.to_string())
+}
+
+#[test]
+fn the_file_sets_defaults_and_flags_still_win() {
+    let file = r#"
+        [serve]
+        listen = "0.0.0.0:7"
+        [server]
+        shutdown_grace = "3s"
+        request-timeout = "9s"
+        [pii]
+        key = "k"
+        [pool]
+        database-max-connections = 4
+        [peers]
+        triage = "http://triage:1"
+        intake = "http://intake:2"
+        [dev]
+        data-dir = "elsewhere"
+    "#;
+    let parsed = probe(file, &[]).unwrap();
+    assert_eq!(parsed.listen, "0.0.0.0:7");
+    assert_eq!(parsed.server.shutdown_grace, Duration::from_secs(3));
+    assert_eq!(parsed.server.request_timeout, Duration::from_secs(9));
+    assert_eq!(parsed.server.concurrency_limit, 512, "untouched default");
+    assert_eq!(parsed.pool.settings(20).max_connections, 4);
+    assert_eq!(parsed.peers.to_map().len(), 2);
+    assert_eq!(parsed.peers.to_map()["triage"], "http://triage:1");
+    assert_eq!(
+        parsed.pii.key.as_deref(),
+        Some("k"),
+        "`[pii] key` is `--pii-key`"
+    );
+
+    let parsed = probe(file, &["--shutdown-grace", "1s", "--listen", "1.2.3.4:5"]).unwrap();
+    assert_eq!(parsed.server.shutdown_grace, Duration::from_secs(1));
+    assert_eq!(parsed.listen, "1.2.3.4:5");
+}
+
+#[test]
+fn unknown_tables_keys_and_bad_values_are_errors() {
+    assert!(
+        probe("[servre]\nshutdown-grace = \"1s\"", &[])
+            .unwrap_err()
+            .contains("servre")
+    );
+    assert!(
+        probe("[server]\ngrace = \"1s\"", &[])
+            .unwrap_err()
+            .contains("grace")
+    );
+    assert!(
+        probe("listen = \"x\"", &[])
+            .unwrap_err()
+            .contains("top-level")
+    );
+    assert!(probe("[server]\nshutdown-grace = \"soon\"", &[]).is_err());
+    assert!(probe("[server", &[]).is_err());
+}
+
+#[test]
+fn the_config_path_comes_from_the_flag() {
+    let args: Vec<OsString> = ["pingan", "dev", "--config", "a.toml"]
+        .iter()
+        .map(OsString::from)
+        .collect();
+    assert_eq!(config_path(&args), Some(PathBuf::from("a.toml")));
+    let args: Vec<OsString> = ["pingan", "--config=b.toml"]
+        .iter()
+        .map(OsString::from)
+        .collect();
+    assert_eq!(config_path(&args), Some(PathBuf::from("b.toml")));
+}
