@@ -234,10 +234,45 @@ async fn unreadable_event_is_dead_at_once(backend: Backend) {
     pair.stop().await;
 }
 
+/// Two relays (replicas) racing over one outbox: each delivery is leased, sent and recorded by
+/// exactly one of them, and every aggregate's events still arrive in order.
+async fn racing_relays_send_each_delivery_once_in_order(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    let mut expected = Vec::new();
+    for n in 0..120 {
+        let aggregate = format!("incident-{}", n % 12);
+        let label = format!("event-{n}");
+        pair.emit(&aggregate, &label).await;
+        expected.push((aggregate, label));
+    }
+    let (first, second) = (pair.relay(), pair.relay());
+    let (a, b) = tokio::join!(first.drain(), second.drain());
+    // A relay may stop while the other still holds the head of an aggregate: finish the rest.
+    let rest = pair.relay().drain().await;
+    assert_eq!(
+        a.delivered + b.delivered + rest.delivered,
+        120,
+        "{a:?} {b:?} {rest:?}"
+    );
+    assert_eq!(a.retried + b.retried + a.dead + b.dead, 0);
+    assert_eq!(pair.applied_count().await, 120);
+    for n in 0..12 {
+        let aggregate = format!("incident-{n}");
+        let want: Vec<String> = expected
+            .iter()
+            .filter(|(agg, _)| *agg == aggregate)
+            .map(|(_, label)| label.clone())
+            .collect();
+        assert_eq!(pair.applied(&aggregate).await, want, "order of {aggregate}");
+    }
+    pair.stop().await;
+}
+
 pingan_platform::backend_tests!(
     receiver_outage_delivers_everything_in_order_afterwards,
     duplicate_delivery_has_one_effect,
     relay_crash_between_commit_and_send_loses_nothing,
     poison_event_is_dead_lettered_then_redriven,
     unreadable_event_is_dead_at_once,
+    racing_relays_send_each_delivery_once_in_order,
 );

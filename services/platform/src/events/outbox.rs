@@ -58,6 +58,11 @@ const REDRIVE_ALL: &str = "UPDATE pingan_outbox_deliveries \
 const STATS: &str = "SELECT d.status, COUNT(*), MIN(e.occurred_at) \
     FROM pingan_outbox_deliveries d JOIN pingan_outbox_events e ON e.id = d.event_row_id \
     GROUP BY d.status";
+// The relay's gauges: only undelivered rows, found through the status index, so the cost follows
+// the backlog rather than the table (delivered rows stay for the retention period).
+const GAUGES: &str = "SELECT d.status, COUNT(*), MIN(e.occurred_at) \
+    FROM pingan_outbox_deliveries d JOIN pingan_outbox_events e ON e.id = d.event_row_id \
+    WHERE d.status IN ('PENDING', 'DEAD') GROUP BY d.status";
 const PURGE_DELIVERED: &str = "DELETE FROM pingan_outbox_events WHERE occurred_at < $1 \
     AND NOT EXISTS (SELECT 1 FROM pingan_outbox_deliveries d \
         WHERE d.event_row_id = pingan_outbox_events.id AND d.status <> 'DELIVERED')";
@@ -225,36 +230,56 @@ impl Outbox {
         )
     }
 
-    pub(crate) async fn lease(
+    /// Leases `due` in one write transaction (one commit for the round, not one per delivery);
+    /// returns the deliveries this relay won.
+    pub(crate) async fn lease_all(
         &self,
-        delivery: &DueDelivery,
+        due: Vec<DueDelivery>,
         until: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> Result<bool, StorageError> {
-        let won = with_db!(&self.db, pool => sqlx::query(LEASE)
-            .bind(delivery.event_row_id)
-            .bind(&delivery.destination)
-            .bind(until)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(won == 1)
+    ) -> Result<Vec<DueDelivery>, StorageError> {
+        if due.is_empty() {
+            return Ok(due);
+        }
+        let mut tx = self.db.begin_write().await?;
+        let mut won = Vec::with_capacity(due.len());
+        for delivery in due {
+            let rows = with_tx!(&mut tx, conn => sqlx::query(LEASE)
+                .bind(delivery.event_row_id)
+                .bind(&delivery.destination)
+                .bind(until)
+                .bind(now)
+                .execute(&mut *conn)
+                .await
+                .map(|r| r.rows_affected()))?;
+            if rows == 1 {
+                won.push(delivery);
+            }
+        }
+        tx.commit().await?;
+        Ok(won)
     }
 
-    pub(crate) async fn mark_delivered(
+    /// Records `delivered` as delivered in one write transaction.
+    pub(crate) async fn mark_all_delivered(
         &self,
-        delivery: &DueDelivery,
+        delivered: &[DueDelivery],
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
-        with_db!(&self.db, pool => sqlx::query(MARK_DELIVERED)
-            .bind(delivery.event_row_id)
-            .bind(&delivery.destination)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(())
+        if delivered.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.db.begin_write().await?;
+        for delivery in delivered {
+            with_tx!(&mut tx, conn => sqlx::query(MARK_DELIVERED)
+                .bind(delivery.event_row_id)
+                .bind(&delivery.destination)
+                .bind(now)
+                .execute(&mut *conn)
+                .await
+                .map(|r| r.rows_affected()))?;
+        }
+        tx.commit().await
     }
 
     pub(crate) async fn mark_failed(
@@ -334,8 +359,17 @@ impl Outbox {
 
     /// Counts by state and the age of the oldest pending delivery.
     pub async fn stats(&self) -> Result<OutboxStats, StorageError> {
+        self.count(STATS).await
+    }
+
+    /// Pending and dead counts only (`delivered` stays 0): cheap enough for every relay round.
+    pub(crate) async fn gauges(&self) -> Result<OutboxStats, StorageError> {
+        self.count(GAUGES).await
+    }
+
+    async fn count(&self, query: &'static str) -> Result<OutboxStats, StorageError> {
         let rows: Vec<(String, i64, Option<DateTime<Utc>>)> =
-            with_db!(&self.db, pool => sqlx::query_as(STATS).fetch_all(pool).await)?;
+            with_db!(&self.db, pool => sqlx::query_as(query).fetch_all(pool).await)?;
         let now = self.clock.now();
         let mut stats = OutboxStats::default();
         for (status, count, oldest) in rows {

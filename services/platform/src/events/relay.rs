@@ -82,6 +82,12 @@ impl RelayRound {
     }
 }
 
+/// How many deliveries of one round are in flight at once.
+const SEND_CONCURRENCY: usize = 32;
+
+/// How often the running relay refreshes its gauges.
+const GAUGE_INTERVAL: Duration = Duration::from_secs(1);
+
 /// Delivers one service's outbox.
 #[derive(Debug, Clone)]
 pub struct Relay {
@@ -114,23 +120,37 @@ impl Relay {
         let lease_until = now
             + chrono::Duration::from_std(self.config.lease)
                 .unwrap_or(chrono::Duration::seconds(30));
-        let mut leased = Vec::with_capacity(due.len());
-        for delivery in due {
-            match self.outbox.lease(&delivery, lease_until, now).await {
-                Ok(true) => leased.push(delivery),
-                Ok(false) => {} // another relay took it
-                Err(err) => tracing::warn!(error = %err, "cannot lease delivery"),
+        let leased = match self.outbox.lease_all(due, lease_until, now).await {
+            Ok(leased) => leased,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot lease deliveries");
+                return RelayRound::default();
             }
-        }
+        };
         // Only the head of each (destination, aggregate) is due, so sending in parallel keeps order.
-        let outcomes: Vec<RelayRound> = futures::stream::iter(leased)
-            .map(|delivery| self.deliver(delivery))
-            .buffer_unordered(8)
+        let sent: Vec<(DueDelivery, Result<(), SendError>)> = futures::stream::iter(leased)
+            .map(|delivery| async move {
+                let result = self.send_traced(&delivery).await;
+                (delivery, result)
+            })
+            .buffer_unordered(SEND_CONCURRENCY)
             .collect()
             .await;
         let mut round = RelayRound::default();
-        for outcome in outcomes {
-            round.add(outcome);
+        let mut delivered = Vec::with_capacity(sent.len());
+        for (delivery, result) in sent {
+            match result {
+                Ok(()) => delivered.push(delivery),
+                Err(error) => round.add(self.record_failure(&delivery, error).await),
+            }
+        }
+        let now = self.outbox.clock().now();
+        match self.outbox.mark_all_delivered(&delivered, now).await {
+            Ok(()) => round.delivered += delivered.len(),
+            // Delivered but not recorded: they go again after the lease; the inbox absorbs them.
+            Err(err) => {
+                tracing::warn!(error = %err, count = delivered.len(), "deliveries not recorded")
+            }
         }
         round
     }
@@ -148,8 +168,9 @@ impl Relay {
         }
     }
 
-    async fn deliver(&self, delivery: DueDelivery) -> RelayRound {
-        let service = self.outbox.source().to_owned();
+    /// Sends one delivery inside its `event.send` span, continuing the trace that wrote it.
+    async fn send_traced(&self, delivery: &DueDelivery) -> Result<(), SendError> {
+        let service = self.outbox.source();
         let span = tracing::info_span!(
             "event.send",
             otel.name = %format!("send {}", delivery.event_type),
@@ -158,79 +179,67 @@ impl Relay {
             destination = %delivery.destination,
         );
         trace_context::continue_from_event(&span, &delivery.traceparent, &delivery.tracestate);
-
         if let Some(attempts) = ATTEMPTS.as_ref() {
             attempts
+                .with_label_values(&[service, &delivery.destination])
+                .inc();
+        }
+        self.send(delivery).instrument(span).await
+    }
+
+    /// Records a failed send: retried later with backoff, or a dead letter.
+    async fn record_failure(&self, delivery: &DueDelivery, error: SendError) -> RelayRound {
+        let service = self.outbox.source().to_owned();
+        let now = self.outbox.clock().now();
+        if let Some(failures) = FAILURES.as_ref() {
+            failures
                 .with_label_values(&[&service, &delivery.destination])
                 .inc();
         }
-        let result = self.send(&delivery).instrument(span).await;
-        let now = self.outbox.clock().now();
-        match result {
-            Ok(()) => match self.outbox.mark_delivered(&delivery, now).await {
-                Ok(()) => RelayRound {
-                    delivered: 1,
-                    ..RelayRound::default()
-                },
-                // Delivered but not recorded: it goes again after the lease; the inbox absorbs it.
-                Err(err) => {
-                    tracing::warn!(error = %err, "delivery not recorded");
-                    RelayRound::default()
-                }
-            },
-            Err(error) => {
-                if let Some(failures) = FAILURES.as_ref() {
-                    failures
-                        .with_label_values(&[&service, &delivery.destination])
-                        .inc();
-                }
-                let attempts = delivery.attempts.saturating_add(1);
-                let dead = error.permanent
-                    || u32::try_from(attempts).unwrap_or(u32::MAX) >= self.config.max_attempts;
-                let error = error.reason;
-                let wait = self
-                    .config
-                    .backoff(u32::try_from(attempts).unwrap_or(u32::MAX));
-                let next =
-                    now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1));
-                if dead {
-                    tracing::error!(
-                        service = %service,
-                        event_id = %delivery.event_id,
-                        event_type = %delivery.event_type,
-                        destination = %delivery.destination,
-                        attempts,
-                        error = %error,
-                        "event dead-lettered"
-                    );
-                } else {
-                    tracing::warn!(
-                        event_id = %delivery.event_id,
-                        destination = %delivery.destination,
-                        attempts,
-                        retry_in = ?wait,
-                        error = %error,
-                        "event delivery failed"
-                    );
-                }
-                if let Err(err) = self
-                    .outbox
-                    .mark_failed(&delivery, dead, attempts, next, &error, now)
-                    .await
-                {
-                    tracing::warn!(error = %err, "delivery failure not recorded");
-                }
-                if dead {
-                    RelayRound {
-                        dead: 1,
-                        ..RelayRound::default()
-                    }
-                } else {
-                    RelayRound {
-                        retried: 1,
-                        ..RelayRound::default()
-                    }
-                }
+        let attempts = delivery.attempts.saturating_add(1);
+        let dead = error.permanent
+            || u32::try_from(attempts).unwrap_or(u32::MAX) >= self.config.max_attempts;
+        let error = error.reason;
+        let wait = self
+            .config
+            .backoff(u32::try_from(attempts).unwrap_or(u32::MAX));
+        let next = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1));
+        if dead {
+            tracing::error!(
+                service = %service,
+                event_id = %delivery.event_id,
+                event_type = %delivery.event_type,
+                destination = %delivery.destination,
+                attempts,
+                error = %error,
+                "event dead-lettered"
+            );
+        } else {
+            tracing::warn!(
+                event_id = %delivery.event_id,
+                destination = %delivery.destination,
+                attempts,
+                retry_in = ?wait,
+                error = %error,
+                "event delivery failed"
+            );
+        }
+        if let Err(err) = self
+            .outbox
+            .mark_failed(delivery, dead, attempts, next, &error, now)
+            .await
+        {
+            tracing::warn!(error = %err, "delivery failure not recorded");
+        }
+        if dead {
+            RelayRound {
+                dead: 1,
+                ..RelayRound::default()
+            }
+        } else {
+            RelayRound {
+                retried: 1,
+                ..RelayRound::default()
             }
         }
     }
@@ -263,7 +272,7 @@ impl Relay {
 
     /// Publishes the outbox gauges.
     pub async fn publish_metrics(&self) {
-        let Ok(stats) = self.outbox.stats().await else {
+        let Ok(stats) = self.outbox.gauges().await else {
             return;
         };
         let service = self.outbox.source();
@@ -286,9 +295,14 @@ impl Relay {
     pub async fn run(self, shutdown: Shutdown) {
         let wake = self.outbox.wake_handle();
         let mut last_purge = tokio::time::Instant::now();
+        let mut last_gauges = tokio::time::Instant::now() - GAUGE_INTERVAL;
         while !shutdown.is_signalled() {
             self.drain_until(&shutdown).await;
-            self.publish_metrics().await;
+            // Every commit wakes the relay: the gauges are refreshed at most once a second.
+            if last_gauges.elapsed() >= GAUGE_INTERVAL {
+                self.publish_metrics().await;
+                last_gauges = tokio::time::Instant::now();
+            }
             if last_purge.elapsed() > Duration::from_secs(600) {
                 let cutoff = self.outbox.clock().now()
                     - chrono::Duration::from_std(self.config.retention)
