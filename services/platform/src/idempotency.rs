@@ -62,7 +62,7 @@ impl RequestLog {
             return Ok(response);
         }
 
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let response = match change(&mut tx).await {
             Ok(response) => response,
             Err(err) => {

@@ -73,7 +73,7 @@ impl ServiceSink {
         let handler = self.handlers.get(&event.event_type).ok_or_else(|| {
             ApiError::FailedPrecondition(format!("no handler for event type {}", event.event_type))
         })?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let inserted = with_tx!(&mut tx, conn => sqlx::query(INSERT_INBOX)
             .bind(&event.event_id)
             .bind(&event.event_type)

@@ -159,7 +159,7 @@ impl JobQueue {
 
     /// Writes `job` in its own transaction.
     pub async fn enqueue(&self, job: NewJob) -> Result<JobId, StorageError> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_write().await?;
         let id = self.enqueue_in(&mut tx, job).await?;
         self.commit(tx).await?;
         Ok(id)
