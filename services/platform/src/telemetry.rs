@@ -67,7 +67,10 @@ pub fn init(
     default_format: LogFormat,
 ) -> Result<Telemetry, TelemetryError> {
     let provider = tracer_provider(service_name, config.otlp_endpoint.as_deref())?;
-    let otel_layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("pingan"));
+    // Without its own filter the tracing layer would enable every TRACE span in the process.
+    let otel_layer = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("pingan"))
+        .with_filter(EnvFilter::try_new(&config.trace_filter)?);
     let filter = EnvFilter::try_new(&config.log_filter)?;
     let fmt_layer = match config.log_format.unwrap_or(default_format) {
         LogFormat::Json => tracing_subscriber::fmt::layer()

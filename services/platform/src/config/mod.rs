@@ -10,6 +10,10 @@ use clap::{Args, ValueEnum};
 
 use crate::storage::PoolSettings;
 
+/// The spans traced by default: ours and the libraries' at INFO, transport internals never.
+pub const DEFAULT_TRACE_FILTER: &str =
+    "info,h2=off,hyper=off,hyper_util=off,tower=off,tonic::transport=off";
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -28,6 +32,14 @@ pub struct TelemetryConfig {
     /// Log filter in `RUST_LOG` syntax.
     #[arg(long = "log-filter", env = "RUST_LOG", default_value = "info")]
     pub log_filter: String,
+    /// Which spans are traced, in `RUST_LOG` syntax: transport internals (h2, hyper, tower) are
+    /// off, since they cost CPU on every frame and tell an operator nothing.
+    #[arg(
+        long = "trace-filter",
+        env = "PINGAN_TRACE_FILTER",
+        default_value = DEFAULT_TRACE_FILTER
+    )]
+    pub trace_filter: String,
     /// Log format (default: json for `serve`, text for `dev`).
     #[arg(long = "log-format", env = "PINGAN_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
