@@ -45,9 +45,7 @@ pub(crate) fn query(
     let jurisdiction = match &caller.jurisdiction {
         Jurisdiction::Bureau => String::new(),
         Jurisdiction::Stations(stations) if stations.is_empty() => return Ok(None),
-        Jurisdiction::Stations(stations) => {
-            stations.iter().cloned().collect::<Vec<_>>().join(",")
-        }
+        Jurisdiction::Stations(stations) => stations.iter().cloned().collect::<Vec<_>>().join(","),
     };
     let page_size = if req.page_size == 0 {
         DEFAULT_PAGE_SIZE

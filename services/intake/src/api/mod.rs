@@ -5,8 +5,8 @@
 mod convert;
 mod listing;
 
-use pingan_platform::auth::Role;
 use pingan_platform::FieldViolations;
+use pingan_platform::auth::Role;
 use pingan_proto::intake::v1::intake_service_server::IntakeService;
 use pingan_proto::intake::v1::{
     GetIncidentRequest, GetIncidentResponse, GetIncidentTimelineRequest,

@@ -142,7 +142,9 @@ async fn save(
     incident.updated_at = now;
     store.save_incident(&mut tx, &incident).await?;
     if let Some((lat, lon)) = resolved_point {
-        store.set_location(&mut tx, &incident.incident_id, lat, lon).await?;
+        store
+            .set_location(&mut tx, &incident.incident_id, lat, lon)
+            .await?;
     }
     context.outbox.commit(tx).await?;
     Ok(())

@@ -194,10 +194,14 @@ impl Placing {
             .await?;
         self.store.save_incident(tx, &incident).await?;
         if let Some(point) = &req.location {
-            self.store.set_location(tx, &incident.incident_id, point.lat, point.lon).await?;
+            self.store
+                .set_location(tx, &incident.incident_id, point.lat, point.lon)
+                .await?;
         }
         if !address.is_empty() {
-            self.store.set_address(tx, &incident.incident_id, address).await?;
+            self.store
+                .set_address(tx, &incident.incident_id, address)
+                .await?;
         }
         let audit = outbound::incident_placed(actor, &incident.incident_id, summary);
         audit::record(&self.context, tx, crate::SHORT_NAME, &audit).await?;

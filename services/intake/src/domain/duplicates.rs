@@ -161,5 +161,4 @@ mod tests {
         assert_eq!(picked.map(|(c, _)| c.incident_id), Some("near".to_owned()));
         assert!(pick_duplicate(29.0, 91.0, "TRAFFIC_ACCIDENT", 100.0, &candidates).is_none());
     }
-
 }

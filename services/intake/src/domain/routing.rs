@@ -120,5 +120,4 @@ mod tests {
         ));
         assert_eq!(status_name(IncidentStatus::OnScene), "ON_SCENE");
     }
-
 }

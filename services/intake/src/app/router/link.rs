@@ -7,8 +7,8 @@ use pingan_platform::storage::Tx;
 use pingan_proto::intake::v1::{IncidentStatus, TimelineEntryKind};
 
 use super::Router;
-use crate::domain::{self, IncidentRecord};
 use crate::app::timeline::{Entry, intake_actor};
+use crate::domain::{self, IncidentRecord};
 
 impl Router {
     /// The link step: under the link lock, links the incident into a decided primary about the
@@ -24,7 +24,11 @@ impl Router {
         let now = self.context.clock.now();
         let mut tx = self.context.db.begin_write().await?;
         self.store.take_link_lock(&mut tx, now).await?;
-        let Some(me) = self.store.lock_exact(&mut tx, &incident.incident_id).await? else {
+        let Some(me) = self
+            .store
+            .lock_exact(&mut tx, &incident.incident_id)
+            .await?
+        else {
             tx.rollback().await?;
             return Err(ApiError::NotFound(format!(
                 "incident {}",
@@ -42,7 +46,10 @@ impl Router {
         if me.may_link() {
             let since = me.received_at - window;
             let until = me.received_at + window;
-            let candidates = self.store.link_candidates(&mut tx, &me.incident_id, since, until).await?;
+            let candidates = self
+                .store
+                .link_candidates(&mut tx, &me.incident_id, since, until)
+                .await?;
             let radius = self.settings.duplicate_radius_m;
             for (target, distance) in
                 domain::rank_duplicates(me.lat, me.lon, &me.category, radius, &candidates)
@@ -59,7 +66,9 @@ impl Router {
                 return Ok(Some(target.incident_id));
             }
         }
-        self.store.mark_primary(&mut tx, &me.incident_id, now).await?;
+        self.store
+            .mark_primary(&mut tx, &me.incident_id, now)
+            .await?;
         self.context.outbox.commit(tx).await?;
         Ok(None)
     }
@@ -74,7 +83,9 @@ impl Router {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), ApiError> {
         let calls = self.store.calls_in(tx, &me.incident_id).await?;
-        self.store.link(tx, &me.incident_id, &into.incident_id, distance, now).await?;
+        self.store
+            .link(tx, &me.incident_id, &into.incident_id, distance, now)
+            .await?;
         let call_ids: Vec<&str> = calls.iter().map(|c| c.call_id.as_str()).collect();
         let summary = format!(
             "call {} linked as a duplicate ({} {:.0} m away, {}; was incident {})",

@@ -70,7 +70,8 @@ impl Router {
         let mut locate_failed = None;
         if !incident.grid_located {
             let deadline = self.settings.locate_deadline;
-            locate_failed = locate::locate(&self.context, self.store.as_ref(), deadline, &incident).await?;
+            locate_failed =
+                locate::locate(&self.context, self.store.as_ref(), deadline, &incident).await?;
         }
 
         let incident = self.load(&id).await?;

@@ -16,7 +16,11 @@ use crate::domain;
 use crate::events::outbound;
 
 impl Router {
-    pub(super) async fn save_classified(&self, id: &str, c: Classification) -> Result<(), ApiError> {
+    pub(super) async fn save_classified(
+        &self,
+        id: &str,
+        c: Classification,
+    ) -> Result<(), ApiError> {
         let now = self.context.clock.now();
         let incident = self
             .update(id, async |tx, incident| {

@@ -99,7 +99,11 @@ impl Applying<'_> {
         Ok(())
     }
 
-    pub(super) async fn dispatch_closed(&self, tx: &mut Tx, m: DispatchClosed) -> Result<(), ApiError> {
+    pub(super) async fn dispatch_closed(
+        &self,
+        tx: &mut Tx,
+        m: DispatchClosed,
+    ) -> Result<(), ApiError> {
         let dispatch = m.dispatch.unwrap_or_default();
         let Some(mut incident) = self.lock(tx, &dispatch.incident_id).await? else {
             return Ok(());
@@ -190,5 +194,4 @@ impl Applying<'_> {
             .await?;
         self.save(tx, &mut incident).await
     }
-
 }

@@ -32,7 +32,11 @@ impl Applying<'_> {
         Ok(Some(incident))
     }
 
-    pub(super) async fn revisit_completed(&self, tx: &mut Tx, m: RevisitCompleted) -> Result<(), ApiError> {
+    pub(super) async fn revisit_completed(
+        &self,
+        tx: &mut Tx,
+        m: RevisitCompleted,
+    ) -> Result<(), ApiError> {
         let Some(mut incident) = self.lock(tx, &m.incident_id).await? else {
             return Ok(());
         };

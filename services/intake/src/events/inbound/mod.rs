@@ -83,7 +83,11 @@ impl Applying<'_> {
         Ok(found)
     }
 
-    pub(super) async fn save(&self, tx: &mut Tx, incident: &mut IncidentRecord) -> Result<(), ApiError> {
+    pub(super) async fn save(
+        &self,
+        tx: &mut Tx,
+        incident: &mut IncidentRecord,
+    ) -> Result<(), ApiError> {
         incident.updated_at = self.now;
         self.store.save_incident(tx, incident).await?;
         Ok(())
@@ -116,9 +120,7 @@ impl Applying<'_> {
             }
             "pingan.dispatch.v1.DispatchClosed" => self.dispatch_closed(tx, decode(event)?).await,
             "pingan.dispatch.v1.SlaBreached" => self.sla_breached(tx, decode(event)?).await,
-            "pingan.followup.v1.MediationOpened" => {
-                self.mediation_opened(tx, decode(event)?).await
-            }
+            "pingan.followup.v1.MediationOpened" => self.mediation_opened(tx, decode(event)?).await,
             "pingan.followup.v1.MediationConcluded" => {
                 self.mediation_concluded(tx, decode(event)?).await
             }

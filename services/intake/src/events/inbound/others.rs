@@ -17,7 +17,8 @@ impl Applying<'_> {
         m: TransferStatusChanged,
     ) -> Result<(), ApiError> {
         let incident_id = if m.incident_id.is_empty() {
-            self.store.incident_by_transfer(tx, &m.transfer_id)
+            self.store
+                .incident_by_transfer(tx, &m.transfer_id)
                 .await?
                 .unwrap_or_default()
         } else {

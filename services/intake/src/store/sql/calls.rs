@@ -79,7 +79,10 @@ pub(super) async fn calls_of(db: &Db, incident_id: &str) -> Result<Vec<CallRecor
 }
 
 /// Every call of an incident, read in `tx`, the first first.
-pub(super) async fn calls_in(tx: &mut Tx, incident_id: &str) -> Result<Vec<CallRecord>, StorageError> {
+pub(super) async fn calls_in(
+    tx: &mut Tx,
+    incident_id: &str,
+) -> Result<Vec<CallRecord>, StorageError> {
     let sql = format!(
         "SELECT {CALL_COLUMNS} FROM intake_calls WHERE incident_id = $1 \
          ORDER BY duplicate, received_at, call_id"

@@ -138,10 +138,7 @@ async fn touch(tx: &mut Tx, incident_id: &str) -> Result<(), StorageError> {
     Ok(())
 }
 
-async fn read_in(
-    tx: &mut Tx,
-    incident_id: &str,
-) -> Result<Option<IncidentRecord>, StorageError> {
+async fn read_in(tx: &mut Tx, incident_id: &str) -> Result<Option<IncidentRecord>, StorageError> {
     let sql = incident_select("WHERE incident_id = $1");
     Ok(
         with_tx!(tx, conn => sqlx::query_as::<_, IncidentRecord>(sqlx::AssertSqlSafe(sql.clone()))

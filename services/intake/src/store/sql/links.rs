@@ -168,7 +168,6 @@ pub(super) async fn linked_ids(db: &Db, incident_id: &str) -> Result<Vec<String>
     )
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::hop;
