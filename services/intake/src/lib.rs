@@ -1,34 +1,29 @@
 //! The intake service: calls, incidents (the case master record and its status timeline) and duplicate-call links.
 //!
-//! Layout: `grpc` (handlers: decode, validate, authorize, map errors) → `domain` (rules, no I/O)
-//! → `store` (sqlx, both backends) → `router` (the routing steps over the peers, each with its
-//! deadline) and `routing_job` (routing as a platform job: finishes what a down dependency or a
-//! crash left) → `events` (the incident timeline fed by the other services).
+//! Layout (docs/architecture.md): `api` (handlers: decode, validate, authorize, call a use case,
+//! map errors) → `app` (use cases: reporting, reading, placing, and routing over the peers, run
+//! inline and as the platform job `intake.route`) → `domain` (records and rules, no I/O) →
+//! `store` (the `Store` trait, SQL for both backends) → `events` (the incident timeline fed by
+//! the other services, and the events intake sends).
 
-pub mod convert;
+pub mod api;
+pub mod app;
 pub mod domain;
 pub mod events;
-pub mod grpc;
-mod listing;
-pub mod locate;
-pub mod peers;
-pub mod placing;
-pub mod router;
-pub mod routing_job;
 pub mod settings;
 pub mod store;
-pub mod timeline;
 
 use std::sync::Arc;
 
-use pingan_platform::jobs::{JobQueue, JobWorker};
+use pingan_platform::jobs::JobWorker;
 use pingan_platform::service::{
     BuildError, GrpcService, Service, ServiceConfig, ServiceParts, SettingsSpec, Worker,
 };
 use pingan_platform::{Migrations, ServiceContext};
 use pingan_proto::intake::v1::intake_service_server::IntakeServiceServer;
 
-pub use grpc::IntakeApi;
+pub use api::IntakeApi;
+use app::{Deps, routing_job};
 pub use settings::IntakeSettings;
 
 /// Short name used for configuration, peers, data files and metrics.
@@ -54,29 +49,33 @@ pub fn service_with(
     context: &ServiceContext,
     settings: IntakeSettings,
 ) -> IntakeServiceServer<IntakeApi> {
-    api_with(context, settings, routing_job::queue(context))
+    IntakeServiceServer::new(IntakeApi::new(deps(context, settings)))
 }
 
-/// The gRPC service enqueuing its routing jobs on `jobs` (the worker's own queue wakes it at once).
-fn api_with(
-    context: &ServiceContext,
-    settings: IntakeSettings,
-    jobs: JobQueue,
-) -> IntakeServiceServer<IntakeApi> {
-    IntakeServiceServer::new(IntakeApi::new(context.clone(), settings, jobs))
+/// The use cases' dependencies, with intake's job queue (the worker's own queue wakes it at once
+/// when they share it).
+fn deps(context: &ServiceContext, settings: IntakeSettings) -> Deps {
+    Deps::new(context, settings, routing_job::queue(context))
 }
 
 /// The worker of intake's jobs (routing), for tests that drive it round by round with
 /// [`JobWorker::run_once`]; the host runs the one [`Service::build`] returns.
 pub fn job_worker(context: &ServiceContext, settings: IntakeSettings) -> JobWorker {
-    routing_job::worker(context, settings, routing_job::queue(context))
+    routing_job::worker(&deps(context, settings))
 }
 
 /// The service's inbox, with a handler for each event type routed to it.
 pub fn event_sink(context: &ServiceContext) -> pingan_platform::events::ServiceSink {
-    let handler = Arc::new(events::IncidentEvents::new(context.clone()));
+    sink(&deps(context, IntakeSettings::default()))
+}
+
+fn sink(deps: &Deps) -> pingan_platform::events::ServiceSink {
+    let handler = Arc::new(events::IncidentEvents::new(deps));
     events::HANDLED.iter().fold(
-        pingan_platform::events::ServiceSink::new(context.db.clone(), context.clock.clone()),
+        pingan_platform::events::ServiceSink::new(
+            deps.context.db.clone(),
+            deps.context.clock.clone(),
+        ),
         |sink, event_type| sink.on(event_type, handler.clone()),
     )
 }
@@ -110,11 +109,10 @@ impl Service for IntakeService {
         context: &ServiceContext,
         config: &ServiceConfig,
     ) -> Result<ServiceParts, BuildError> {
-        let settings = config.get_or_default::<IntakeSettings>();
-        let jobs = routing_job::queue(context);
-        let grpc = GrpcService::new(api_with(context, settings.clone(), jobs.clone()));
-        let worker = routing_job::worker(context, settings, jobs);
-        Ok(ServiceParts::new(grpc, event_sink(context))
+        let deps = deps(context, config.get_or_default::<IntakeSettings>());
+        let grpc = GrpcService::new(IntakeServiceServer::new(IntakeApi::new(deps.clone())));
+        let worker = routing_job::worker(&deps);
+        Ok(ServiceParts::new(grpc, sink(&deps))
             .with_worker(Worker::new("intake-jobs", move |shutdown| async move {
                 worker.run(async move { shutdown.signalled().await }).await
             })))

@@ -6,7 +6,6 @@ use pingan_platform::{phone, report};
 use pingan_proto::common::v1::Channel;
 use pingan_proto::intake::v1::ReportCallRequest;
 
-pub use pingan_platform::phone::{PhoneKind, phone_kind};
 pub use pingan_platform::report::{
     MAX_ADDRESS_CHARS, MAX_CLOCK_SKEW_SECS, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS,
     MAX_SOURCE_ID_CHARS,

@@ -8,12 +8,13 @@ use std::time::Duration;
 use pingan_platform::{ApiError, ServiceContext};
 use pingan_proto::common::v1::Channel;
 use pingan_proto::grid::v1::LocateGridResponse;
-use pingan_proto::intake::v1::{IncidentNeedsLocation, IncidentStatus, TimelineEntryKind};
+use pingan_proto::intake::v1::{IncidentStatus, TimelineEntryKind};
 
+use crate::app::peers::{self, HopError};
+use crate::app::timeline::{Entry, intake_actor};
 use crate::domain::{self, IncidentRecord, Route};
-use crate::peers::{self, HopError};
+use crate::events::outbound;
 use crate::store::Store;
-use crate::timeline::{Entry, intake_actor};
 
 /// The pending reason of an incident held for a location (also what 12345 is told).
 pub const NEEDS_LOCATION: &str =
@@ -53,6 +54,7 @@ pub fn must_wait_for_location(incident: &IncidentRecord) -> bool {
 /// did not answer (the step is retried later, the other steps go on meanwhile).
 pub async fn locate(
     context: &ServiceContext,
+    store: &dyn Store,
     deadline: Duration,
     incident: &IncidentRecord,
 ) -> Result<Option<HopError>, ApiError> {
@@ -87,14 +89,19 @@ pub async fn locate(
             Err(err) => return Ok(Some(err)),
         }
     };
-    save(context, &incident.incident_id, located).await?;
+    save(context, store, &incident.incident_id, located).await?;
     Ok(None)
 }
 
-async fn save(context: &ServiceContext, id: &str, located: Located) -> Result<(), ApiError> {
+async fn save(
+    context: &ServiceContext,
+    store: &dyn Store,
+    id: &str,
+    located: Located,
+) -> Result<(), ApiError> {
     let now = context.clock.now();
-    let mut tx = context.db.begin().await?;
-    let Some(mut incident) = Store::lock_incident(&mut tx, id).await? else {
+    let mut tx = context.db.begin_write().await?;
+    let Some(mut incident) = store.lock_incident(&mut tx, id).await? else {
         let _ = tx.rollback().await;
         return Err(ApiError::NotFound(format!("incident {id}")));
     };
@@ -130,12 +137,14 @@ async fn save(context: &ServiceContext, id: &str, located: Located) -> Result<()
         summary,
     )
     .related(&related)
-    .write(&mut tx)
+    .write(store, &mut tx)
     .await?;
     incident.updated_at = now;
-    Store::save_incident(&mut tx, &incident).await?;
+    store.save_incident(&mut tx, &incident).await?;
     if let Some((lat, lon)) = resolved_point {
-        Store::set_location(&mut tx, &incident.incident_id, lat, lon).await?;
+        store
+            .set_location(&mut tx, &incident.incident_id, lat, lon)
+            .await?;
     }
     context.outbox.commit(tx).await?;
     Ok(())
@@ -143,10 +152,14 @@ async fn save(context: &ServiceContext, id: &str, located: Located) -> Result<()
 
 /// Holds a classified incident without a location for a dispatcher: routing stops (no retry
 /// loop) with a visible reason, written on the timeline once.
-pub async fn hold_for_location(context: &ServiceContext, id: &str) -> Result<String, ApiError> {
+pub async fn hold_for_location(
+    context: &ServiceContext,
+    store: &dyn Store,
+    id: &str,
+) -> Result<String, ApiError> {
     let now = context.clock.now();
-    let mut tx = context.db.begin().await?;
-    let Some(mut incident) = Store::lock_incident(&mut tx, id).await? else {
+    let mut tx = context.db.begin_write().await?;
+    let Some(mut incident) = store.lock_incident(&mut tx, id).await? else {
         let _ = tx.rollback().await;
         return Err(ApiError::NotFound(format!("incident {id}")));
     };
@@ -159,23 +172,18 @@ pub async fn hold_for_location(context: &ServiceContext, id: &str) -> Result<Str
             crate::SHORT_NAME,
             NEEDS_LOCATION,
         )
-        .write(&mut tx)
+        .write(store, &mut tx)
         .await?;
         incident.pending_reason = NEEDS_LOCATION.to_owned();
         // A 12345 ticket: triage tells 12345 (once a ticket), whenever the hold happens.
         if incident.channel == Channel::Channel12345 as i32 && !incident.transfer_id.is_empty() {
-            let event = IncidentNeedsLocation {
-                incident_id: incident.incident_id.clone(),
-                inbound_transfer_id: incident.transfer_id.clone(),
-                reason: NEEDS_LOCATION.to_owned(),
-                at: Some(crate::timeline::timestamp(now)),
-            };
+            let event = outbound::needs_location(&incident, NEEDS_LOCATION, now);
             context.outbox.enqueue(&mut tx, id, &event).await?;
         }
     }
     incident.routing_pending = false;
     incident.updated_at = now;
-    Store::save_incident(&mut tx, &incident).await?;
+    store.save_incident(&mut tx, &incident).await?;
     context.outbox.commit(tx).await?;
     tracing::info!(incident_id = %id, "incident held: needs a location");
     Ok(id.to_owned())

@@ -11,7 +11,8 @@ use pingan_platform::jobs::{
 };
 use pingan_platform::{ApiError, ServiceContext};
 
-use crate::router::{Routed, Router};
+use crate::app::Deps;
+use crate::app::router::{Routed, Router};
 use crate::settings::IntakeSettings;
 
 /// The kind of intake's routing jobs.
@@ -90,16 +91,16 @@ impl JobHandler for RouteHandler {
     }
 }
 
-/// The worker of intake's jobs on `queue`.
-pub fn worker(context: &ServiceContext, settings: IntakeSettings, queue: JobQueue) -> JobWorker {
+/// The worker of intake's jobs on `deps.jobs`.
+pub fn worker(deps: &Deps) -> JobWorker {
     let config = JobConfig {
-        poll_interval: settings.jobs_poll_interval,
-        lease: settings.route_lease,
-        retry: policy(&settings),
+        poll_interval: deps.settings.jobs_poll_interval,
+        lease: deps.settings.route_lease,
+        retry: policy(&deps.settings),
         ..JobConfig::default()
     };
-    let router = Router::new(context.clone(), Arc::new(settings));
-    JobWorker::new(queue, config).handle(Arc::new(RouteHandler { router }))
+    let router = Router::new(deps);
+    JobWorker::new(deps.jobs.clone(), config).handle(Arc::new(RouteHandler { router }))
 }
 
 #[cfg(test)]

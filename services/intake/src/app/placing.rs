@@ -6,20 +6,18 @@ use std::sync::Arc;
 
 use pingan_platform::auth::{Caller, Jurisdiction, Role};
 use pingan_platform::jobs::{Job, JobQueue};
-use pingan_platform::report;
-use pingan_platform::{ApiError, FieldViolations, ServiceContext};
-use pingan_proto::audit::v1::{AuditOutcome, AuditRecord};
+use pingan_platform::storage::Tx;
+use pingan_platform::{ApiError, FieldViolations, ServiceContext, audit, report};
 use pingan_proto::intake::v1::{
     IncidentStatus, LocateIncidentRequest, LocateIncidentResponse, TimelineEntryKind,
 };
 
+use crate::app::router::Router;
+use crate::app::timeline::Entry;
+use crate::app::{Deps, locate, routing_job};
 use crate::domain::IncidentRecord;
-use crate::locate;
-use crate::router::Router;
-use crate::routing_job;
-use crate::settings::IntakeSettings;
+use crate::events::outbound;
 use crate::store::Store;
-use crate::timeline::{Entry, timestamp};
 
 /// Roles that may place a held incident (a station officer only within its jurisdiction).
 pub const PLACERS: &[Role] = &[
@@ -36,7 +34,7 @@ pub const MAX_NOTE_CHARS: usize = 500;
 #[derive(Debug, Clone)]
 pub struct Placing {
     context: ServiceContext,
-    store: Store,
+    store: Arc<dyn Store>,
     router: Router,
     jobs: JobQueue,
 }
@@ -65,12 +63,12 @@ fn may_place(caller: &Caller, incident: &IncidentRecord) -> bool {
 
 impl Placing {
     /// The use case over the service's storage and peers.
-    pub fn new(context: ServiceContext, settings: Arc<IntakeSettings>, jobs: JobQueue) -> Self {
+    pub fn new(deps: &Deps) -> Self {
         Self {
-            store: Store::new(context.db.clone()),
-            router: Router::new(context.clone(), settings),
-            jobs,
-            context,
+            context: deps.context.clone(),
+            store: deps.store.clone(),
+            router: Router::new(deps),
+            jobs: deps.jobs.clone(),
         }
     }
 
@@ -129,13 +127,13 @@ impl Placing {
     /// this request (the hold is cleared).
     async fn clear_hold(
         &self,
-        tx: &mut pingan_platform::storage::Tx,
+        tx: &mut Tx,
         caller: &Caller,
         req: &LocateIncidentRequest,
         id: &str,
     ) -> Result<(LocateIncidentResponse, Option<Job>), ApiError> {
         let now = self.context.clock.now();
-        let Some(mut incident) = Store::lock_incident(tx, id).await? else {
+        let Some(mut incident) = self.store.lock_incident(tx, id).await? else {
             return Err(ApiError::NotFound(format!("incident {}", req.incident_id)));
         };
         if !locate::needs_location(&incident) {
@@ -174,7 +172,7 @@ impl Placing {
             crate::SHORT_NAME,
             summary.clone(),
         )
-        .write(tx)
+        .write(self.store.as_ref(), tx)
         .await?;
         incident.grid_located = false;
         incident.grid_id.clear();
@@ -194,31 +192,19 @@ impl Placing {
                 self.router.settings().route_lease,
             )
             .await?;
-        Store::save_incident(tx, &incident).await?;
+        self.store.save_incident(tx, &incident).await?;
         if let Some(point) = &req.location {
-            Store::set_location(tx, &incident.incident_id, point.lat, point.lon).await?;
+            self.store
+                .set_location(tx, &incident.incident_id, point.lat, point.lon)
+                .await?;
         }
         if !address.is_empty() {
-            Store::set_address(tx, &incident.incident_id, address).await?;
+            self.store
+                .set_address(tx, &incident.incident_id, address)
+                .await?;
         }
-        let audit = AuditRecord {
-            actor: Some(actor),
-            action: "intake.LocateIncident".into(),
-            resource_type: "incident".into(),
-            resource_id: incident.incident_id.clone(),
-            occurred_at: Some(timestamp(now)),
-            trace_id: pingan_platform::trace_context::trace_id_of(&tracing::Span::current())
-                .unwrap_or_default(),
-            source_service: crate::SHORT_NAME.into(),
-            outcome: AuditOutcome::Success as i32,
-            station_id: String::new(),
-            detail: summary,
-            client: String::new(),
-        };
-        self.context
-            .outbox
-            .enqueue(tx, &incident.incident_id, &audit)
-            .await?;
+        let audit = outbound::incident_placed(actor, &incident.incident_id, summary);
+        audit::record(&self.context, tx, crate::SHORT_NAME, &audit).await?;
         tracing::info!(incident_id = %incident.incident_id, "held incident placed");
         let response = LocateIncidentResponse {
             incident_id: incident.incident_id.clone(),

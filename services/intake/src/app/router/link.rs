@@ -7,9 +7,8 @@ use pingan_platform::storage::Tx;
 use pingan_proto::intake::v1::{IncidentStatus, TimelineEntryKind};
 
 use super::Router;
+use crate::app::timeline::{Entry, intake_actor};
 use crate::domain::{self, IncidentRecord};
-use crate::store::Store;
-use crate::timeline::{Entry, intake_actor};
 
 impl Router {
     /// The link step: under the link lock, links the incident into a decided primary about the
@@ -23,9 +22,13 @@ impl Router {
         let window = chrono::Duration::from_std(self.settings.duplicate_window)
             .unwrap_or(chrono::Duration::minutes(15));
         let now = self.context.clock.now();
-        let mut tx = self.context.db.begin().await?;
-        Store::take_link_lock(&mut tx, now).await?;
-        let Some(me) = Store::lock_exact(&mut tx, &incident.incident_id).await? else {
+        let mut tx = self.context.db.begin_write().await?;
+        self.store.take_link_lock(&mut tx, now).await?;
+        let Some(me) = self
+            .store
+            .lock_exact(&mut tx, &incident.incident_id)
+            .await?
+        else {
             tx.rollback().await?;
             return Err(ApiError::NotFound(format!(
                 "incident {}",
@@ -43,12 +46,15 @@ impl Router {
         if me.may_link() {
             let since = me.received_at - window;
             let until = me.received_at + window;
-            let candidates = Store::link_candidates(&mut tx, &me.incident_id, since, until).await?;
+            let candidates = self
+                .store
+                .link_candidates(&mut tx, &me.incident_id, since, until)
+                .await?;
             let radius = self.settings.duplicate_radius_m;
             for (target, distance) in
                 domain::rank_duplicates(me.lat, me.lon, &me.category, radius, &candidates)
             {
-                let Some(into) = Store::lock_exact(&mut tx, &target.incident_id).await? else {
+                let Some(into) = self.store.lock_exact(&mut tx, &target.incident_id).await? else {
                     continue;
                 };
                 if !into.is_open() || !into.is_decided_primary() {
@@ -60,7 +66,9 @@ impl Router {
                 return Ok(Some(target.incident_id));
             }
         }
-        Store::mark_primary(&mut tx, &me.incident_id, now).await?;
+        self.store
+            .mark_primary(&mut tx, &me.incident_id, now)
+            .await?;
         self.context.outbox.commit(tx).await?;
         Ok(None)
     }
@@ -74,8 +82,10 @@ impl Router {
         distance: f64,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), ApiError> {
-        let calls = Store::calls_in(tx, &me.incident_id).await?;
-        Store::link(tx, &me.incident_id, &into.incident_id, distance, now).await?;
+        let calls = self.store.calls_in(tx, &me.incident_id).await?;
+        self.store
+            .link(tx, &me.incident_id, &into.incident_id, distance, now)
+            .await?;
         let call_ids: Vec<&str> = calls.iter().map(|c| c.call_id.as_str()).collect();
         let summary = format!(
             "call {} linked as a duplicate ({} {:.0} m away, {}; was incident {})",
@@ -97,10 +107,10 @@ impl Router {
             summary,
         )
         .related(call_ids.first().copied().unwrap_or_default())
-        .write(tx)
+        .write(self.store.as_ref(), tx)
         .await?;
         into.updated_at = now;
-        Store::save_incident(tx, &into).await?;
+        self.store.save_incident(tx, &into).await?;
         Ok(())
     }
 }

@@ -1,137 +1,23 @@
-//! Stored records to the API's messages.
+//! The messages the use cases exchange with the peers and the idempotency log, built from the
+//! records: ReportCall's answer, the stored classification, the incident's point.
 
-use chrono::{DateTime, Utc};
-use pingan_platform::pii::PiiKeys;
-use pingan_proto::common::v1::{Actor, GeoPoint, Priority};
-use pingan_proto::intake::v1::{Call, Incident, ReportCallResponse, ResponseClocks, TimelineEntry};
+use chrono::Utc;
+use pingan_proto::common::v1::{GeoPoint, Priority};
+use pingan_proto::intake::v1::{IncidentStatus, Outcome, ReportCallResponse};
 use pingan_proto::triage::v1::{Classification, Kind};
 use prost::Message;
 
+use crate::app::locate::needs_location;
 use crate::domain::{self, CallRecord, IncidentRecord};
-use crate::store::EntryRecord;
-use crate::timeline::timestamp;
 
-fn ts(at: Option<DateTime<Utc>>) -> Option<prost_types::Timestamp> {
-    at.map(timestamp)
-}
-
-fn since(from: DateTime<Utc>, to: Option<DateTime<Utc>>) -> Option<prost_types::Duration> {
-    to.map(|to| {
-        let ms = (to - from).num_milliseconds().max(0);
-        prost_types::Duration {
-            seconds: ms / 1000,
-            nanos: i32::try_from((ms % 1000) * 1_000_000).unwrap_or(0),
-        }
-    })
-}
-
-/// The command-room clocks of an incident.
-pub fn clocks(i: &IncidentRecord) -> ResponseClocks {
-    let target = (i.response_target_ms > 0).then(|| prost_types::Duration {
-        seconds: i.response_target_ms / 1000,
-        nanos: i32::try_from((i.response_target_ms % 1000) * 1_000_000).unwrap_or(0),
-    });
-    ResponseClocks {
-        received_at: Some(timestamp(i.received_at)),
-        classified_at: ts(i.classified_at),
-        unit_assigned_at: ts(i.unit_assigned_at),
-        en_route_at: ts(i.en_route_at),
-        on_scene_at: ts(i.on_scene_at),
-        closed_at: ts(i.closed_at),
-        followed_up_at: ts(i.followed_up_at),
-        to_classified: since(i.received_at, i.classified_at),
-        to_unit_assigned: since(i.received_at, i.unit_assigned_at),
-        to_en_route: since(i.received_at, i.en_route_at),
-        to_on_scene: since(i.received_at, i.on_scene_at),
-        response_target: target,
-        response_target_breached: i.response_target_breached,
-    }
-}
-
-/// A call; the clear number only when `reveal` holds the keys (roles that may see it).
-pub fn call(c: &CallRecord, reveal: Option<&PiiKeys>) -> Call {
-    let caller_phone = match (reveal, &c.caller_phone_sealed) {
-        (Some(keys), Some(sealed)) => keys.decrypt(sealed).unwrap_or_default(),
-        _ => String::new(),
-    };
-    Call {
-        call_id: c.call_id.clone(),
-        channel: c.channel,
-        source_call_id: c.source_call_id.clone(),
-        caller_phone_masked: c.caller_phone_masked.clone(),
-        caller_phone,
-        caller_name: c.caller_name.clone(),
-        location: c.has_location.then_some(GeoPoint {
-            lat: c.lat,
-            lon: c.lon,
-        }),
-        address: c.address.clone(),
-        description: c.description.clone(),
-        reported_category: c.reported_category.clone(),
-        received_at: Some(timestamp(c.received_at)),
-        duplicate: c.duplicate,
-        distance_from_incident_m: c.distance_m,
-        created_at: Some(timestamp(c.created_at)),
-        first_incident_id: if c.first_incident_id.is_empty() {
-            c.incident_id.clone()
-        } else {
-            c.first_incident_id.clone()
-        },
-    }
-}
-
-/// An incident with its calls and the ids of the incidents linked into it.
-pub fn incident(
-    i: &IncidentRecord,
-    calls: &[CallRecord],
-    linked: Vec<String>,
-    reveal: Option<&PiiKeys>,
-) -> Incident {
-    Incident {
-        needs_location: crate::locate::needs_location(i),
-        incident_id: i.incident_id.clone(),
-        status: i.status,
-        channel: i.channel,
-        classification: decode_classification(i),
-        description: i.description.clone(),
-        location: point(i),
-        address: i.address.clone(),
-        grid_id: i.grid_id.clone(),
-        station_id: i.station_id.clone(),
-        calls: calls.iter().map(|c| call(c, reveal)).collect(),
-        dispatch_id: i.dispatch_id.clone(),
-        assigned_unit_ids: i.units(),
-        transfer_id: i.transfer_id.clone(),
-        hotline_ticket_id: i.hotline_ticket_id.clone(),
-        complaint_id: i.complaint_id.clone(),
-        clocks: Some(clocks(i)),
-        pending_reason: i.pending_reason.clone(),
-        close_reason: i.close_reason.clone(),
-        created_at: Some(timestamp(i.created_at)),
-        updated_at: Some(timestamp(i.updated_at)),
-        linked_incident_ids: linked,
-    }
-}
-
-/// A timeline entry.
-pub fn entry(e: &EntryRecord) -> TimelineEntry {
-    TimelineEntry {
-        entry_id: e.entry_id.clone(),
-        incident_id: e.incident_id.clone(),
-        at: Some(timestamp(e.at)),
-        kind: e.kind,
-        actor: Some(Actor {
-            subject: e.actor_subject.clone(),
-            role: e.actor_role.clone(),
-            display_name: e.actor_name.clone(),
-        }),
-        source: e.source.clone(),
-        summary: e.summary.clone(),
-        from_status: e.from_status,
-        to_status: e.to_status,
-        unit_id: e.unit_id.clone(),
-        related_id: e.related_id.clone(),
-        event_id: e.event_id.clone(),
+/// The answer recorded when a call is saved, before it is routed.
+pub fn saved_response(call: &CallRecord) -> ReportCallResponse {
+    ReportCallResponse {
+        incident_id: call.incident_id.clone(),
+        outcome: Outcome::PendingClassification as i32,
+        call_id: call.call_id.clone(),
+        status: IncidentStatus::New as i32,
+        ..Default::default()
     }
 }
 
@@ -146,7 +32,7 @@ pub fn report_response(i: &IncidentRecord, c: &CallRecord) -> ReportCallResponse
         i.close_reason.clone()
     };
     ReportCallResponse {
-        needs_location: crate::locate::needs_location(i),
+        needs_location: needs_location(i),
         incident_id: i.incident_id.clone(),
         outcome: outcome as i32,
         classification: decode_classification(i),
@@ -180,8 +66,8 @@ pub fn as_first_answer(
 }
 
 /// A stand-in for an incident whose call cannot be read (never expected).
-pub fn placeholder_call(incident: &IncidentRecord) -> crate::domain::CallRecord {
-    crate::domain::CallRecord {
+pub fn placeholder_call(incident: &IncidentRecord) -> CallRecord {
+    CallRecord {
         call_id: String::new(),
         incident_id: incident.incident_id.clone(),
         request_id: String::new(),

@@ -1,0 +1,57 @@
+//! The command room's response clocks and intake's counters.
+
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts};
+
+use crate::domain::IncidentRecord;
+
+/// Seconds from the call to each step, per priority: the 5-minute target is judged on these.
+static RESPONSE_SECONDS: LazyLock<Option<HistogramVec>> = LazyLock::new(|| {
+    pingan_platform::metrics::register(HistogramVec::new(
+        HistogramOpts::new(
+            "pingan_intake_response_seconds",
+            "Seconds from the call to classified, unit assigned, en route and on scene",
+        )
+        .buckets(vec![
+            5.0, 15.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0, 900.0, 1800.0, 3600.0,
+        ]),
+        &["step", "priority"],
+    ))
+});
+
+/// Calls by channel and outcome.
+pub static CALLS: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
+    pingan_platform::metrics::register(IntCounterVec::new(
+        Opts::new(
+            "pingan_intake_calls_total",
+            "Calls received, by channel and outcome",
+        ),
+        &["channel", "outcome"],
+    ))
+});
+
+/// Routing steps deferred because a dependency did not answer.
+pub static DEFERRED: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
+    pingan_platform::metrics::register(IntCounterVec::new(
+        Opts::new(
+            "pingan_intake_routing_deferred_total",
+            "Routing steps deferred because a dependency was unavailable, by dependency",
+        ),
+        &["dependency"],
+    ))
+});
+
+/// Records a response clock (once per incident and step).
+pub fn observe_clock(step: &str, incident: &IncidentRecord, at: DateTime<Utc>) {
+    let seconds = (at - incident.received_at).num_milliseconds().max(0) as f64 / 1000.0;
+    let priority = pingan_proto::common::v1::Priority::try_from(incident.priority)
+        .map(|p| p.as_str_name().trim_start_matches("PRIORITY_").to_owned())
+        .unwrap_or_default();
+    if let Some(histogram) = RESPONSE_SECONDS.as_ref() {
+        histogram
+            .with_label_values(&[step, &priority])
+            .observe(seconds);
+    }
+}
