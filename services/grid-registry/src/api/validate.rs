@@ -70,14 +70,21 @@ pub(super) fn require_enum<E: TryFrom<i32>>(
     }
 }
 
-/// An optional contact number (empty is fine): the platform's phone rule, and a number someone
-/// can be reached on, so not one already masked.
+/// An optional contact number (empty is fine): the platform's phone rule, a number someone can
+/// be reached on (not one already masked), written as the registry always took them (digits,
+/// spaces, hyphens, optional +86: no brackets or extensions, which the SMS gateway cannot dial).
 pub(super) fn check_phone(violations: &mut FieldViolations, field: &str, value: &str) {
     if value.is_empty() {
         return;
     }
+    let trimmed = value.trim();
+    let plain = trimmed
+        .strip_prefix("+86")
+        .unwrap_or(trimmed)
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == ' ' || c == '-');
     match Phone::parse(value) {
-        Ok(phone) if phone.kind() != PhoneKind::Masked => {}
+        Ok(phone) if plain && phone.kind() != PhoneKind::Masked => {}
         _ => violations.add(field, PHONE_RULE),
     }
 }
