@@ -1,11 +1,13 @@
 //! The grid-registry service: grids, stations, officer assignments, 一标三实 data, the visit notebook, needs, inspections, outreach and grid broadcasts.
 //!
-//! Layout: `grpc` (handlers: decode, validate, authorize, map errors) → `domain` (rules, no I/O)
-//! → `store` (sqlx, both backends; writes take the transaction). Every write and every ID-number
-//! lookup commits with its `pingan.audit.v1.AuditRecord` for complaints-audit (`GridRegistryApi::audited`).
+//! Layout (docs/architecture.md): `api` (tonic handlers: decode, validate, authorise, present,
+//! map errors) → `app` (use cases: transactions with their audit record through the outbox) →
+//! `domain` (rules, no I/O) → `store` (sqlx, both backends). Every write and every ID-number
+//! lookup commits with its `pingan.audit.v1.AuditRecord` for complaints-audit (`Registry::audited`).
 
+pub mod api;
+pub mod app;
 pub mod domain;
-pub mod grpc;
 pub mod notify;
 pub mod store;
 
@@ -15,7 +17,7 @@ use pingan_platform::service::{
 use pingan_platform::{Migrations, ServiceContext};
 use pingan_proto::grid::v1::grid_registry_service_server::GridRegistryServiceServer;
 
-pub use grpc::GridRegistryApi;
+pub use api::GridRegistryApi;
 
 /// Short name used for configuration, peers, data files and metrics.
 pub const SHORT_NAME: &str = "grid-registry";

@@ -7,7 +7,6 @@ pub mod geometry;
 pub mod inspection;
 pub mod notebook;
 pub mod outreach;
-pub mod phone;
 pub mod records;
 pub mod spatial;
 

@@ -3,6 +3,8 @@
 //! SQL text here is built only from this crate's constants and column names (AssertSqlSafe);
 //! every value is bound.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use pingan_platform::storage::Tx;
 use pingan_platform::{Db, StorageError, with_db, with_tx};
@@ -146,6 +148,23 @@ impl On<'_> {
         }
     }
 
+    /// Rows of `sql` whose `IN_LIST` is replaced by placeholders for `ids` (`$1...`), in one
+    /// query per [`IN_CHUNK`] ids; nothing to read for no ids.
+    pub(super) async fn rows_in<T>(
+        &mut self,
+        sql: &str,
+        ids: &[String],
+        decode: Decode<T>,
+    ) -> Result<Vec<T>, StorageError> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let sql = sql.replace(IN_LIST, &placeholders(1, chunk.len()));
+            let args = chunk.iter().map(|id| t(id)).collect();
+            out.extend(self.rows(&sql, args, decode).await?);
+        }
+        Ok(out)
+    }
+
     /// The single text column of each row.
     pub(super) async fn texts(
         &mut self,
@@ -170,7 +189,15 @@ pub(super) async fn execute(tx: &mut Tx, sql: &str, args: Vec<Arg>) -> Result<u6
     )
 }
 
-fn placeholders(from: usize, count: usize) -> String {
+/// Where [`On::rows_in`] puts its placeholders.
+pub(super) const IN_LIST: &str = "IN_LIST";
+
+/// Most values bound in one `IN (...)` list (both backends allow far more; this keeps
+/// statements small).
+pub(super) const IN_CHUNK: usize = 500;
+
+/// `$from, $from+1, ...`: `count` placeholders.
+pub(super) fn placeholders(from: usize, count: usize) -> String {
     (from..from + count)
         .map(|n| format!("${n}"))
         .collect::<Vec<_>>()
@@ -278,6 +305,30 @@ impl ListTable {
             self.value, self.table, self.owner
         );
         on.texts(&sql, vec![t(owner)]).await
+    }
+
+    /// The values of each of `owners`, in order, in one query per [`IN_CHUNK`] owners; an
+    /// owner without values has no entry.
+    pub(super) async fn read_many(
+        &self,
+        on: &mut On<'_>,
+        owners: &[String],
+    ) -> Result<HashMap<String, Vec<String>>, StorageError> {
+        let sql = format!(
+            "SELECT {owner} AS owner, {} AS value FROM {} WHERE {owner} IN ({IN_LIST}) \
+             ORDER BY {owner}, position",
+            self.value,
+            self.table,
+            owner = self.owner,
+        );
+        let rows = on
+            .rows_in(&sql, owners, |r| Ok((r.text("owner")?, r.text("value")?)))
+            .await?;
+        let mut out: HashMap<String, Vec<String>> = HashMap::new();
+        for (owner, value) in rows {
+            out.entry(owner).or_default().push(value);
+        }
+        Ok(out)
     }
 
     /// Replaces the values of one owner.

@@ -5,7 +5,9 @@ mod encode;
 mod legacy;
 mod places;
 mod queries;
+mod reach;
 mod sql;
+mod support;
 mod work;
 
 pub use legacy::upgrade_legacy;
@@ -120,6 +122,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// People responsible for a grid, village officers first.
     async fn officers(&self, grid_id: &str) -> Result<Vec<GridOfficer>, StorageError>;
 
+    /// People responsible for each of these grids, by grid, village officers first: one query.
+    async fn officers_of(&self, grid_ids: &[String]) -> Result<Vec<GridOfficer>, StorageError>;
+
     /// Creates or replaces an address; true when created.
     async fn put_address(&self, tx: &mut Tx, address: &Address) -> Result<bool, StorageError>;
     /// An address.
@@ -164,6 +169,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn open_needs(&self, filter: &NeedFilter, page: Page) -> Result<Vec<Need>, StorageError>;
     /// Number of open needs of a resident.
     async fn open_need_count(&self, resident_id: &str) -> Result<i64, StorageError>;
+
+    /// Number of open needs of each of these residents (those with none are absent): one query.
+    async fn open_need_counts(
+        &self,
+        resident_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, i64>, StorageError>;
 
     /// Stores an inspection unless its request id was seen (and links a re-inspection).
     async fn insert_inspection(

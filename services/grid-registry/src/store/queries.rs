@@ -18,6 +18,9 @@ pub(super) const DELETE_OFFICER: &str =
 pub(super) const GRID_OFFICERS: &str =
     "SELECT * FROM grid_officers WHERE grid_id = $1 ORDER BY officer_id";
 
+pub(super) const OFFICERS_OF_GRIDS: &str =
+    "SELECT * FROM grid_officers WHERE grid_id IN (IN_LIST) ORDER BY grid_id, officer_id";
+
 pub(super) const GET_ADDRESS: &str = "SELECT * FROM addresses WHERE address_id = $1";
 pub(super) const ADDRESSES_IN_SCOPE: &str = "SELECT * FROM addresses WHERE \
     ($1 = '' OR ',' || $1 || ',' LIKE '%,' || station_id || ',%') \
@@ -61,6 +64,9 @@ pub(super) const OPEN_NEEDS: &str = "SELECT * FROM needs WHERE status = $11 \
     ORDER BY urgent DESC, due_at, need_id LIMIT $9 OFFSET $10";
 pub(super) const OPEN_NEED_COUNT: &str =
     "SELECT COUNT(*) AS n FROM needs WHERE status = $2 AND resident_id = $1";
+
+pub(super) const OPEN_NEED_COUNTS: &str = "SELECT resident_id, COUNT(*) AS n FROM needs \
+    WHERE status = $STATUS AND resident_id IN (IN_LIST) GROUP BY resident_id";
 
 pub(super) const INSPECTION_BY_REQUEST: &str = "SELECT * FROM inspections WHERE request_id = $1";
 pub(super) const GET_INSPECTION: &str = "SELECT * FROM inspections WHERE inspection_id = $1";

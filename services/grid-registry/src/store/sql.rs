@@ -1,133 +1,31 @@
 //! The SQL store: portable SQL written once, run on either backend; one typed column per field,
 //! lists in child tables (see migrations/*/0002_columns.sql).
 
+use std::collections::HashMap;
+
 use pingan_platform::storage::Tx;
 use pingan_platform::{Db, StorageError};
 use pingan_proto::grid::v1 as pb;
 
-use super::db::{Arg, Columns, Decode, On, execute, insert_new, opt_time, t, update, upsert};
-use super::encode::{enum_arg, enum_filter, names, values};
+use super::db::{Arg, On, execute, insert_new, opt_time, t, update, upsert};
+use super::encode::{enum_arg, enum_filter, names};
 use super::places::{self, PREMISES_TEMPLATES, RESIDENT_TAGS};
 use super::queries::*;
-use super::work;
+use super::support::{insert_once, list_arg, open_status, scope_args, stations_arg};
 use super::{Inserted, NeedFilter, OutreachFilter, Page, ReinspectionFilter, Scope, Store};
+use super::{reach, work};
 use crate::domain::*;
 
 /// The registry's tables on Postgres or SQLite.
 #[derive(Debug, Clone)]
 pub struct SqlStore {
-    db: Db,
+    pub(super) db: Db,
 }
 
 impl SqlStore {
     /// A store over a migrated database.
     pub fn new(db: Db) -> Self {
         Self { db }
-    }
-}
-
-/// The caller's stations as ",a,b," ("" for the whole bureau, "," for none).
-fn stations_arg(scope: &Scope) -> Arg {
-    match &scope.stations {
-        None => t(""),
-        Some(list) => Arg::Text(format!(",{},", list.join(","))),
-    }
-}
-
-fn scope_args(scope: &Scope) -> Vec<Arg> {
-    vec![
-        stations_arg(scope),
-        t(&scope.station_id),
-        t(&scope.grid_id),
-        t(&scope.officer_id),
-    ]
-}
-
-fn list_arg(values: &[String]) -> Arg {
-    if values.is_empty() {
-        t("")
-    } else {
-        Arg::Text(format!(",{},", values.join(",")))
-    }
-}
-
-fn open_status() -> Arg {
-    enum_arg::<pb::NeedStatus>(pb::NeedStatus::Open as i32)
-}
-
-impl SqlStore {
-    fn pool(&self) -> On<'_> {
-        On::Pool(&self.db)
-    }
-
-    async fn all<T>(
-        &self,
-        sql: &str,
-        args: Vec<Arg>,
-        decode: Decode<T>,
-    ) -> Result<Vec<T>, StorageError> {
-        self.pool().rows(sql, args, decode).await
-    }
-
-    async fn one<T>(
-        &self,
-        sql: &str,
-        args: Vec<Arg>,
-        decode: Decode<T>,
-    ) -> Result<Option<T>, StorageError> {
-        Ok(self.all(sql, args, decode).await?.into_iter().next())
-    }
-
-    async fn with_tags(&self, mut residents: Vec<Resident>) -> Result<Vec<Resident>, StorageError> {
-        let mut on = self.pool();
-        for r in &mut residents {
-            r.tags =
-                values::<pb::ResidentTag>(&RESIDENT_TAGS.read(&mut on, &r.resident_id).await?)?;
-        }
-        Ok(residents)
-    }
-
-    async fn with_templates(&self, mut list: Vec<Premises>) -> Result<Vec<Premises>, StorageError> {
-        let mut on = self.pool();
-        for p in &mut list {
-            p.inspection_template_ids = PREMISES_TEMPLATES.read(&mut on, &p.premises_id).await?;
-        }
-        Ok(list)
-    }
-
-    async fn inspections(
-        &self,
-        sql: &str,
-        args: Vec<Arg>,
-    ) -> Result<Vec<Inspection>, StorageError> {
-        let mut list = self.all(sql, args, work::inspection).await?;
-        let mut on = self.pool();
-        for i in &mut list {
-            work::read_inspection_children(&mut on, i).await?;
-        }
-        Ok(list)
-    }
-}
-
-/// Inserts a row unless its request id was seen (in `tx`); then the record stored first,
-/// read back by `by_request` and completed by `complete`.
-async fn insert_once<T>(
-    tx: &mut Tx,
-    table: &str,
-    row: Columns,
-    request_id: &str,
-    by_request: &str,
-    decode: Decode<T>,
-) -> Result<Option<T>, StorageError> {
-    if insert_new(tx, table, row).await? {
-        return Ok(None);
-    }
-    let found = On::Tx(tx)
-        .rows(by_request, vec![t(request_id)], decode)
-        .await?;
-    match found.into_iter().next() {
-        Some(existing) if !request_id.is_empty() => Ok(Some(existing)),
-        _ => Err(StorageError::Conflict("record id".into())),
     }
 }
 
@@ -197,6 +95,17 @@ impl Store for SqlStore {
             .await?;
         // Roles are stored by name; their order (village officers first) is the proto number's.
         officers.sort_by(|a, b| (a.role, &a.officer_id).cmp(&(b.role, &b.officer_id)));
+        Ok(officers)
+    }
+
+    async fn officers_of(&self, grid_ids: &[String]) -> Result<Vec<GridOfficer>, StorageError> {
+        let mut officers = self
+            .pool()
+            .rows_in(OFFICERS_OF_GRIDS, grid_ids, places::officer)
+            .await?;
+        officers.sort_by(|a, b| {
+            (&a.grid_id, a.role, &a.officer_id).cmp(&(&b.grid_id, b.role, &b.officer_id))
+        });
         Ok(officers)
     }
 
@@ -340,6 +249,13 @@ impl Store for SqlStore {
             .await
     }
 
+    async fn open_need_counts(
+        &self,
+        resident_ids: &[String],
+    ) -> Result<HashMap<String, i64>, StorageError> {
+        self.need_counts(resident_ids).await
+    }
+
     async fn insert_inspection(
         &self,
         tx: &mut Tx,
@@ -417,23 +333,23 @@ impl Store for SqlStore {
         tx: &mut Tx,
         o: &Outreach,
     ) -> Result<Inserted<Outreach>, StorageError> {
-        let row = work::outreach_row(o)?;
+        let row = reach::outreach_row(o)?;
         match insert_once(
             tx,
             "outreach",
             row,
             &o.request_id,
             OUTREACH_BY_REQUEST,
-            work::outreach,
+            reach::outreach,
         )
         .await?
         {
             None => {
-                work::write_outreach_children(tx, o).await?;
+                reach::write_outreach_children(tx, o).await?;
                 Ok(Inserted::New(o.clone()))
             }
             Some(mut existing) => {
-                work::read_outreach_children(&mut On::Tx(tx), &mut existing).await?;
+                reach::read_outreach_children(&mut On::Tx(tx), &mut existing).await?;
                 Ok(Inserted::Existing(existing))
             }
         }
@@ -447,11 +363,8 @@ impl Store for SqlStore {
             opt_time(f.from)?,
             opt_time(f.until)?,
         ];
-        let mut list = self.all(OUTREACH_IN_SCOPE, args, work::outreach).await?;
-        let mut on = self.pool();
-        for o in &mut list {
-            work::read_outreach_children(&mut on, o).await?;
-        }
+        let mut list = self.all(OUTREACH_IN_SCOPE, args, reach::outreach).await?;
+        reach::read_outreach_list_children(&mut self.pool(), &mut list).await?;
         Ok(list)
     }
 
@@ -460,7 +373,7 @@ impl Store for SqlStore {
         tx: &mut Tx,
         b: &Broadcast,
     ) -> Result<Inserted<Broadcast>, StorageError> {
-        let row = work::broadcast_row(b)?;
+        let row = reach::broadcast_row(b)?;
         let by_request = BROADCAST_BY_REQUEST;
         match insert_once(
             tx,
@@ -468,16 +381,16 @@ impl Store for SqlStore {
             row,
             &b.request_id,
             by_request,
-            work::broadcast,
+            reach::broadcast,
         )
         .await?
         {
             None => {
-                work::write_broadcast_children(tx, b).await?;
+                reach::write_broadcast_children(tx, b).await?;
                 Ok(Inserted::New(b.clone()))
             }
             Some(mut existing) => {
-                work::read_broadcast_children(&mut On::Tx(tx), &mut existing).await?;
+                reach::read_broadcast_children(&mut On::Tx(tx), &mut existing).await?;
                 Ok(Inserted::Existing(existing))
             }
         }
@@ -488,12 +401,12 @@ impl Store for SqlStore {
         request_id: &str,
     ) -> Result<Option<Broadcast>, StorageError> {
         let found = self
-            .one(BROADCAST_BY_REQUEST, vec![t(request_id)], work::broadcast)
+            .one(BROADCAST_BY_REQUEST, vec![t(request_id)], reach::broadcast)
             .await?;
         let Some(mut broadcast) = found else {
             return Ok(None);
         };
-        work::read_broadcast_children(&mut self.pool(), &mut broadcast).await?;
+        reach::read_broadcast_children(&mut self.pool(), &mut broadcast).await?;
         Ok(Some(broadcast))
     }
 }

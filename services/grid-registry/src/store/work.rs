@@ -1,12 +1,14 @@
-//! Rows of the work tables (visits, needs, inspections, outreach, broadcasts) and their child
-//! tables: a record to its columns and back.
+//! Rows of the work tables (visits, needs, inspections) and their child tables: a record to its
+//! columns and back. Outreach and broadcasts are in `reach`.
+
+use std::collections::HashMap;
 
 use pingan_platform::StorageError;
 use pingan_platform::storage::Tx;
 use pingan_proto::grid::v1 as pb;
 
 use super::db::{Arg, Cols, Columns, ListTable, On, execute, opt_time, t, time};
-use super::encode::{actor, enum_arg, enum_col, names, opt_actor, point, point_cols, values};
+use super::encode::{actor, enum_arg, enum_col, opt_actor, point, point_cols};
 use crate::domain::*;
 
 pub(super) const INSPECTORS: ListTable = ListTable {
@@ -14,37 +16,6 @@ pub(super) const INSPECTORS: ListTable = ListTable {
     owner: "inspection_id",
     value: "officer_id",
 };
-pub(super) const OUTREACH_TOPICS: ListTable = ListTable {
-    table: "outreach_topics",
-    owner: "outreach_id",
-    value: "topic",
-};
-pub(super) const OUTREACH_ORGANIZERS: ListTable = ListTable {
-    table: "outreach_organizers",
-    owner: "outreach_id",
-    value: "officer_id",
-};
-pub(super) const OUTREACH_PARTNERS: ListTable = ListTable {
-    table: "outreach_partners",
-    owner: "outreach_id",
-    value: "partner",
-};
-pub(super) const OUTREACH_EVIDENCE: ListTable = ListTable {
-    table: "outreach_evidence",
-    owner: "outreach_id",
-    value: "evidence_ref",
-};
-pub(super) const BROADCAST_AUDIENCES: ListTable = ListTable {
-    table: "broadcast_audiences",
-    owner: "broadcast_id",
-    value: "audience",
-};
-pub(super) const BROADCAST_CHANNELS: ListTable = ListTable {
-    table: "broadcast_channels",
-    owner: "broadcast_id",
-    value: "channel",
-};
-
 pub(super) fn visit_row(v: &Visit) -> Result<Columns, StorageError> {
     let mut row = vec![
         ("visit_id", t(&v.visit_id)),
@@ -204,8 +175,10 @@ pub(super) fn inspection(r: &dyn Cols) -> Result<Inspection, StorageError> {
     })
 }
 
-const ITEM_EVIDENCE: &str = "SELECT evidence_ref AS value FROM inspection_item_evidence \
-    WHERE inspection_id = $1 AND item_position = $2 ORDER BY position";
+const ITEMS_OF: &str = "SELECT * FROM inspection_items WHERE inspection_id IN (IN_LIST) ORDER BY inspection_id, position";
+const EVIDENCE_OF: &str = "SELECT inspection_id, item_position, evidence_ref FROM inspection_item_evidence \
+    WHERE inspection_id IN (IN_LIST) ORDER BY inspection_id, item_position, position";
+const HAZARDS_OF: &str = "SELECT * FROM inspection_hazards WHERE inspection_id IN (IN_LIST) ORDER BY inspection_id, position";
 
 /// Replaces the items, their evidence, the hazards and the inspectors of an inspection.
 pub(super) async fn write_inspection_children(
@@ -270,217 +243,72 @@ pub(super) async fn read_inspection_children(
     on: &mut On<'_>,
     i: &mut Inspection,
 ) -> Result<(), StorageError> {
-    let id = i.inspection_id.clone();
+    read_inspections_children(on, std::slice::from_mut(i)).await
+}
+
+/// Fills in the children of inspections read by [`inspection`]: one query per child table.
+pub(super) async fn read_inspections_children(
+    on: &mut On<'_>,
+    list: &mut [Inspection],
+) -> Result<(), StorageError> {
+    let ids: Vec<String> = list.iter().map(|i| i.inspection_id.clone()).collect();
     let items = on
-        .rows(
-            "SELECT * FROM inspection_items WHERE inspection_id = $1 ORDER BY position",
-            vec![t(&id)],
-            |r| {
-                Ok((
-                    r.int("position")?,
-                    InspectionItem {
-                        item_code: r.text("item_code")?,
-                        description: r.text("description")?,
-                        result: enum_col::<pb::ItemResult>(r, "result")?,
-                        note: r.text("note")?,
-                        evidence_refs: Vec::new(),
-                    },
-                ))
-            },
-        )
+        .rows_in(ITEMS_OF, &ids, |r| {
+            Ok((
+                r.text("inspection_id")?,
+                r.int("position")?,
+                InspectionItem {
+                    item_code: r.text("item_code")?,
+                    description: r.text("description")?,
+                    result: enum_col::<pb::ItemResult>(r, "result")?,
+                    note: r.text("note")?,
+                    evidence_refs: Vec::new(),
+                },
+            ))
+        })
         .await?;
-    i.items.clear();
-    for (position, mut item) in items {
-        item.evidence_refs = on
-            .texts(ITEM_EVIDENCE, vec![t(&id), Arg::Int(position)])
-            .await?;
-        i.items.push(item);
+    let evidence = on
+        .rows_in(EVIDENCE_OF, &ids, |r| {
+            Ok((
+                (r.text("inspection_id")?, r.int("item_position")?),
+                r.text("evidence_ref")?,
+            ))
+        })
+        .await?;
+    let mut evidence_of: HashMap<(String, i64), Vec<String>> = HashMap::new();
+    for (key, value) in evidence {
+        evidence_of.entry(key).or_default().push(value);
     }
-    i.hazards = on
-        .rows(
-            "SELECT * FROM inspection_hazards WHERE inspection_id = $1 ORDER BY position",
-            vec![t(&id)],
-            |r| {
-                Ok(Hazard {
+    let mut items_of: HashMap<String, Vec<InspectionItem>> = HashMap::new();
+    for (id, position, mut item) in items {
+        item.evidence_refs = evidence_of
+            .remove(&(id.clone(), position))
+            .unwrap_or_default();
+        items_of.entry(id).or_default().push(item);
+    }
+    let hazards = on
+        .rows_in(HAZARDS_OF, &ids, |r| {
+            Ok((
+                r.text("inspection_id")?,
+                Hazard {
                     hazard_id: r.text("hazard_id")?,
                     item_code: r.text("item_code")?,
                     description: r.text("description")?,
                     severity: enum_col::<pb::HazardSeverity>(r, "severity")?,
                     required_action: r.text("required_action")?,
-                })
-            },
-        )
+                },
+            ))
+        })
         .await?;
-    i.inspector_officer_ids = INSPECTORS.read(on, &id).await?;
-    Ok(())
-}
-
-pub(super) fn outreach_row(o: &Outreach) -> Result<Columns, StorageError> {
-    let mut row = vec![
-        ("outreach_id", t(&o.outreach_id)),
-        ("request_id", t(&o.request_id)),
-        ("grid_id", t(&o.grid_id)),
-        ("station_id", t(&o.station_id)),
-        ("format", enum_arg::<pb::OutreachFormat>(o.format)),
-        ("held_at", time(o.held_at)?),
-        ("venue", t(&o.venue)),
-        ("audience_size", Arg::Int(i64::from(o.audience_size))),
-        (
-            "materials_distributed",
-            Arg::Int(i64::from(o.materials_distributed)),
-        ),
-        ("notes", t(&o.notes)),
-        ("recorded_by_subject", t(&o.recorded_by.subject)),
-        ("recorded_by_role", t(&o.recorded_by.role)),
-        ("created_at", time(o.created_at)?),
-    ];
-    point_cols(&mut row, "location_lat", "location_lon", o.location);
-    Ok(row)
-}
-
-pub(super) fn outreach(r: &dyn Cols) -> Result<Outreach, StorageError> {
-    Ok(Outreach {
-        outreach_id: r.text("outreach_id")?,
-        request_id: r.text("request_id")?,
-        grid_id: r.text("grid_id")?,
-        station_id: r.text("station_id")?,
-        topics: Vec::new(),
-        format: enum_col::<pb::OutreachFormat>(r, "format")?,
-        held_at: r.time("held_at")?,
-        venue: r.text("venue")?,
-        location: point(r, "location_lat", "location_lon")?,
-        audience_size: r.int32("audience_size")?,
-        organizer_ids: Vec::new(),
-        partners: Vec::new(),
-        materials_distributed: r.int32("materials_distributed")?,
-        notes: r.text("notes")?,
-        evidence_refs: Vec::new(),
-        recorded_by: actor(r, "recorded_by_subject", "recorded_by_role")?,
-        created_at: r.time("created_at")?,
-    })
-}
-
-pub(super) async fn write_outreach_children(tx: &mut Tx, o: &Outreach) -> Result<(), StorageError> {
-    let id = &o.outreach_id;
-    OUTREACH_TOPICS
-        .write(tx, id, &names::<pb::OutreachTopic>(&o.topics))
-        .await?;
-    OUTREACH_ORGANIZERS.write(tx, id, &o.organizer_ids).await?;
-    OUTREACH_PARTNERS.write(tx, id, &o.partners).await?;
-    OUTREACH_EVIDENCE.write(tx, id, &o.evidence_refs).await
-}
-
-pub(super) async fn read_outreach_children(
-    on: &mut On<'_>,
-    o: &mut Outreach,
-) -> Result<(), StorageError> {
-    let id = o.outreach_id.clone();
-    o.topics = values::<pb::OutreachTopic>(&OUTREACH_TOPICS.read(on, &id).await?)?;
-    o.organizer_ids = OUTREACH_ORGANIZERS.read(on, &id).await?;
-    o.partners = OUTREACH_PARTNERS.read(on, &id).await?;
-    o.evidence_refs = OUTREACH_EVIDENCE.read(on, &id).await?;
-    Ok(())
-}
-
-pub(super) fn broadcast_row(b: &Broadcast) -> Result<Columns, StorageError> {
-    Ok(vec![
-        ("broadcast_id", t(&b.broadcast_id)),
-        ("request_id", t(&b.request_id)),
-        ("grid_id", t(&b.grid_id)),
-        ("station_id", t(&b.station_id)),
-        ("title", t(&b.title)),
-        ("message", t(&b.message)),
-        ("dispatch_id", t(&b.dispatch_id)),
-        ("incident_id", t(&b.incident_id)),
-        ("sent_by_subject", t(&b.sent_by.subject)),
-        ("sent_by_role", t(&b.sent_by.role)),
-        ("created_at", time(b.created_at)?),
-    ])
-}
-
-pub(super) fn broadcast(r: &dyn Cols) -> Result<Broadcast, StorageError> {
-    Ok(Broadcast {
-        broadcast_id: r.text("broadcast_id")?,
-        request_id: r.text("request_id")?,
-        grid_id: r.text("grid_id")?,
-        station_id: r.text("station_id")?,
-        audiences: Vec::new(),
-        channels: Vec::new(),
-        title: r.text("title")?,
-        message: r.text("message")?,
-        dispatch_id: r.text("dispatch_id")?,
-        incident_id: r.text("incident_id")?,
-        deliveries: Vec::new(),
-        sent_by: actor(r, "sent_by_subject", "sent_by_role")?,
-        created_at: r.time("created_at")?,
-    })
-}
-
-pub(super) async fn write_broadcast_children(
-    tx: &mut Tx,
-    b: &Broadcast,
-) -> Result<(), StorageError> {
-    let id = &b.broadcast_id;
-    BROADCAST_AUDIENCES
-        .write(tx, id, &names::<pb::BroadcastAudience>(&b.audiences))
-        .await?;
-    BROADCAST_CHANNELS
-        .write(tx, id, &names::<pb::NotificationChannel>(&b.channels))
-        .await?;
-    execute(
-        tx,
-        "DELETE FROM broadcast_deliveries WHERE broadcast_id = $1",
-        vec![t(id)],
-    )
-    .await?;
-    for (position, d) in (0_i64..).zip(&b.deliveries) {
-        execute(
-            tx,
-            "INSERT INTO broadcast_deliveries (broadcast_id, position, delivery_id, audience, recipient_id, recipient_name, contact_masked, channel, status, error, attempted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            vec![
-                t(id),
-                Arg::Int(position),
-                t(&d.delivery_id),
-                enum_arg::<pb::BroadcastAudience>(d.audience),
-                t(&d.recipient_id),
-                t(&d.recipient_name),
-                t(&d.contact_masked),
-                enum_arg::<pb::NotificationChannel>(d.channel),
-                enum_arg::<pb::DeliveryStatus>(d.status),
-                t(&d.error),
-                time(d.attempted_at)?,
-            ],
-        )
-        .await?;
+    let mut hazards_of: HashMap<String, Vec<Hazard>> = HashMap::new();
+    for (id, hazard) in hazards {
+        hazards_of.entry(id).or_default().push(hazard);
     }
-    Ok(())
-}
-
-pub(super) async fn read_broadcast_children(
-    on: &mut On<'_>,
-    b: &mut Broadcast,
-) -> Result<(), StorageError> {
-    let id = b.broadcast_id.clone();
-    b.audiences = values::<pb::BroadcastAudience>(&BROADCAST_AUDIENCES.read(on, &id).await?)?;
-    b.channels = values::<pb::NotificationChannel>(&BROADCAST_CHANNELS.read(on, &id).await?)?;
-    b.deliveries = on
-        .rows(
-            "SELECT * FROM broadcast_deliveries WHERE broadcast_id = $1 ORDER BY position",
-            vec![t(&id)],
-            |r| {
-                Ok(Delivery {
-                    delivery_id: r.text("delivery_id")?,
-                    audience: enum_col::<pb::BroadcastAudience>(r, "audience")?,
-                    recipient_id: r.text("recipient_id")?,
-                    recipient_name: r.text("recipient_name")?,
-                    contact_masked: r.text("contact_masked")?,
-                    channel: enum_col::<pb::NotificationChannel>(r, "channel")?,
-                    status: enum_col::<pb::DeliveryStatus>(r, "status")?,
-                    error: r.text("error")?,
-                    attempted_at: r.time("attempted_at")?,
-                })
-            },
-        )
-        .await?;
+    let mut inspectors = INSPECTORS.read_many(on, &ids).await?;
+    for i in list {
+        i.items = items_of.remove(&i.inspection_id).unwrap_or_default();
+        i.hazards = hazards_of.remove(&i.inspection_id).unwrap_or_default();
+        i.inspector_officer_ids = inspectors.remove(&i.inspection_id).unwrap_or_default();
+    }
     Ok(())
 }
