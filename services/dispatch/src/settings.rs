@@ -215,7 +215,6 @@ impl DispatchSettings {
         }
         settings
     }
-
 }
 
 #[cfg(test)]
@@ -267,6 +266,28 @@ mod tests {
             Duration::from_secs(240)
         );
         assert!(EnvOnly::try_parse_from(["dispatch", "--dispatch-max-radius-m=-1"]).is_err());
+    }
+
+    #[test]
+    fn the_host_reads_them_by_their_prefixed_ids() {
+        use pingan_platform::service::{ServiceConfig, SettingsSpec};
+        let spec = SettingsSpec::of::<DispatchArgs>(crate::SHORT_NAME);
+        let command = spec.augment(clap::Command::new("pingan"));
+        assert!(
+            command
+                .get_arguments()
+                .all(|arg| arg.get_id().as_str().starts_with("dispatch_"))
+        );
+        let matches = command
+            .try_get_matches_from(["pingan", "--dispatch-tick-interval", "250ms"])
+            .expect("valid");
+        let mut config = ServiceConfig::default();
+        let defaults = DispatchSettings::from_args(&config.get_or_default::<DispatchArgs>());
+        assert_eq!(defaults.tick_interval, Duration::from_secs(1));
+        spec.read_into(&matches, &mut config).expect("read");
+        let settings = DispatchSettings::from_args(&config.get_or_default::<DispatchArgs>());
+        assert_eq!(settings.tick_interval, Duration::from_millis(250));
+        assert_eq!(settings.ack_timeout, Duration::from_secs(60));
     }
 
     #[test]

@@ -14,10 +14,10 @@ use crate::app::Effects;
 use crate::app::board::{self, BoardStream};
 use crate::app::outbound::{self, Audit};
 use crate::app::records;
-use crate::domain::model::NewUnit;
 use crate::domain;
-use pingan_platform::time::to_timestamp;
+use crate::domain::model::NewUnit;
 use crate::positions::UnitMeta;
+use pingan_platform::time::to_timestamp;
 
 /// Who may register units and change their status by hand.
 pub(crate) const MANAGE_UNITS: &[Role] = &[

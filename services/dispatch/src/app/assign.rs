@@ -16,8 +16,8 @@ use crate::app::outbound::{self, Audit, Entry};
 use crate::app::{Effects, Runtime};
 use crate::app::{deadlines, records};
 use crate::domain::{self, geo};
-use pingan_platform::time::to_timestamp;
 use crate::positions::{Candidate, SearchQuery};
+use pingan_platform::time::to_timestamp;
 
 /// Candidates fetched per search round of an automatic assignment.
 const CANDIDATES_PER_ROUND: usize = 20;

@@ -24,7 +24,12 @@ pub fn ack_job(dispatch_id: &str, assignment_id: &str, due: DateTime<Utc>) -> Ne
 
 /// The job that checks `dispatch_id`'s response target at `due`.
 pub fn response_job(dispatch_id: &str, due: DateTime<Utc>) -> NewJob {
-    NewJob::new(RESPONSE_TARGET, dispatch_id, dispatch_id.as_bytes().to_vec()).at(due)
+    NewJob::new(
+        RESPONSE_TARGET,
+        dispatch_id,
+        dispatch_id.as_bytes().to_vec(),
+    )
+    .at(due)
 }
 
 /// Arms the acknowledgement deadline of a new assignment, in its transaction.

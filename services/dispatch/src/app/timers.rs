@@ -7,7 +7,9 @@
 use std::sync::{Arc, LazyLock};
 
 use pingan_platform::ApiError;
-use pingan_platform::jobs::{Job, JobConfig, JobError, JobFuture, JobHandler, JobOutcome, JobWorker};
+use pingan_platform::jobs::{
+    Job, JobConfig, JobError, JobFuture, JobHandler, JobOutcome, JobWorker,
+};
 use pingan_proto::dispatch::v1::{
     AssignmentSource, AssignmentStatus, SlaBreached, TimelineEntryKind, UnitRequirement, UnitStatus,
 };

@@ -7,8 +7,8 @@ use pingan_proto::dispatch::v1::{NearbyUnit, PositionOutcome, UnitKind};
 
 use crate::app::Runtime;
 use crate::domain::{self, geo};
-use pingan_platform::time::to_timestamp;
 use crate::positions::{Fix, Recorded, SearchQuery};
+use pingan_platform::time::to_timestamp;
 
 /// Fixes dated further than this in the future are refused (device clock wrong).
 const MAX_FUTURE: chrono::Duration = chrono::Duration::seconds(60);

@@ -31,7 +31,9 @@ pub fn on_start(runtime: Arc<Runtime>) -> Worker {
         match arm_existing(&runtime).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(jobs = n, "dispatch clocks armed as jobs"),
-            Err(err) => tracing::warn!(error = %err, "dispatch clocks not armed; next start retries"),
+            Err(err) => {
+                tracing::warn!(error = %err, "dispatch clocks not armed; next start retries")
+            }
         }
     })
 }
