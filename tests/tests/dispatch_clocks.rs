@@ -1,6 +1,7 @@
 //! Dispatch under time and load: escalation of an unacknowledged assignment and the SLA breach
-//! on a manual clock (the test drives the timers; no wall-clock sleeps), two replicas on one
-//! Postgres + Redis never sending a unit to two places, and a 10,000-fix position stream.
+//! on a manual clock (the timers are durable jobs: the test moves the clock and waits until the
+//! host's job worker has run every one due), two replicas on one Postgres + Redis never sending
+//! a unit to two places, and a 10,000-fix position stream.
 
 mod dispatch_support;
 
@@ -35,7 +36,7 @@ async fn an_unacknowledged_assignment_escalates_and_a_missed_target_breaches(bac
     )
     .await
     .expect("cluster");
-    let runtime = pingan_dispatch::runtime(&cluster.context(Service::Dispatch).expect("context"));
+    let context = cluster.context(Service::Dispatch).expect("context");
     let mut admin = command_center(&cluster).await;
     let station = "st-chengnan";
     let scene = origin(station);
@@ -81,14 +82,14 @@ async fn an_unacknowledged_assignment_escalates_and_a_missed_target_breaches(bac
 
     // 59 s: nothing is due yet.
     clock.advance(Duration::from_secs(59));
-    pingan_dispatch::tick(&runtime).await.expect("tick");
+    timers_run(&context, &clock).await;
     let current = get(&mut admin, &id).await;
     assert_eq!(current.assignments.len(), 1);
     assert_eq!(current.assignments[0].status(), AssignmentStatus::Assigned);
 
     // 61 s: u-near did not acknowledge; the next nearest takes over.
     clock.advance(Duration::from_secs(2));
-    pingan_dispatch::tick(&runtime).await.expect("tick");
+    timers_run(&context, &clock).await;
     let current = get(&mut admin, &id).await;
     assert_eq!(current.assignments.len(), 2, "{:?}", current.assignments);
     let (old, new) = (&current.assignments[0], &current.assignments[1]);
@@ -104,7 +105,7 @@ async fn an_unacknowledged_assignment_escalates_and_a_missed_target_breaches(bac
         "not offered again automatically"
     );
     // A second tick (or another replica) does not escalate again.
-    pingan_dispatch::tick(&runtime).await.expect("tick");
+    timers_run(&context, &clock).await;
     assert_eq!(get(&mut admin, &id).await.assignments.len(), 2);
 
     // u-next acknowledges but does not move; at 5 min (urban P1) the target is missed.
@@ -118,13 +119,13 @@ async fn an_unacknowledged_assignment_escalates_and_a_missed_target_breaches(bac
         .await
         .expect("ack");
     clock.advance(Duration::from_secs(238));
-    pingan_dispatch::tick(&runtime).await.expect("tick");
+    timers_run(&context, &clock).await;
     assert!(!get(&mut admin, &id).await.sla_breached, "4:59 is in time");
     clock.advance(Duration::from_secs(2));
-    pingan_dispatch::tick(&runtime).await.expect("tick");
+    timers_run(&context, &clock).await;
     let current = get(&mut admin, &id).await;
     assert!(current.sla_breached);
-    pingan_dispatch::tick(&runtime).await.expect("tick");
+    timers_run(&context, &clock).await;
     let timeline = admin
         .get_dispatch_timeline(GetDispatchTimelineRequest {
             dispatch_id: id.clone(),
@@ -195,7 +196,7 @@ async fn an_unacknowledged_assignment_escalates_and_a_missed_target_breaches(bac
         .await
         .expect("en route");
     clock.advance(Duration::from_secs(3600));
-    pingan_dispatch::tick(&runtime).await.expect("tick");
+    timers_run(&context, &clock).await;
     let in_time = get(&mut admin, &in_time.dispatch_id).await;
     assert!(!in_time.sla_breached);
     assert_eq!(
@@ -228,6 +229,30 @@ async fn unit(client: &mut Client, id: &str) -> Unit {
         .into_iter()
         .find(|u| u.unit_id == id)
         .expect("unit")
+}
+
+/// Waits until the host's job worker (polling every tick interval) has run every dispatch timer
+/// due on the manual clock: what a hand-driven tick did at once.
+async fn timers_run(context: &pingan_platform::ServiceContext, clock: &ManualClock) {
+    const DUE: &str = "SELECT COUNT(*) FROM platform_jobs WHERE service = 'dispatch' \
+        AND state IN ('pending', 'running') AND run_at <= $1";
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = clock.now_utc();
+        let due: i64 = with_db!(&context.db, pool => sqlx::query_scalar(DUE)
+            .bind(now)
+            .fetch_one(pool)
+            .await)
+        .expect("due timers");
+        if due == 0 {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "{due} dispatch timers still due"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 trait NowUtc {

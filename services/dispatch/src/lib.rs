@@ -13,13 +13,18 @@ pub mod positions;
 pub mod settings;
 pub mod store;
 
-use pingan_platform::service::{BuildError, GrpcService, Service, ServiceConfig, ServiceParts};
+use std::sync::Arc;
+
+use pingan_platform::jobs::JobWorker;
+use pingan_platform::service::{
+    BuildError, GrpcService, Service, ServiceConfig, ServiceParts, SettingsSpec, Worker,
+};
 use pingan_platform::{Migrations, ServiceContext};
 use pingan_proto::dispatch::v1::dispatch_service_server::DispatchServiceServer;
 
 pub use api::DispatchApi;
 pub use app::Runtime;
-pub use app::timers::{TickReport, tick};
+pub use settings::{DispatchArgs, DispatchSettings};
 
 /// Short name used for configuration, peers, data files and metrics.
 pub const SHORT_NAME: &str = "dispatch";
@@ -33,16 +38,35 @@ pub static MIGRATIONS: Migrations = Migrations {
     sqlite: &SQLITE_MIGRATIONS,
 };
 
-/// The tonic service, ready to mount on a [`pingan_platform::server::ServiceHost`]. Starts the
-/// background clock ticker of this database (once per process).
-pub fn service(context: &ServiceContext) -> DispatchServiceServer<DispatchApi> {
-    DispatchServiceServer::new(DispatchApi::new(context.clone()))
+/// The runtime of one service instance: what its handlers and workers share (build it once
+/// and hand it to [`service`] and [`job_worker`]).
+pub fn runtime(context: &ServiceContext, settings: DispatchSettings) -> Arc<Runtime> {
+    Arc::new(Runtime::new(context.clone(), settings))
 }
 
-/// The shared runtime of `context`'s database: what tests use to drive the clocks by hand
-/// (`pingan_dispatch::tick(&runtime(&context))` after moving a manual clock).
-pub fn runtime(context: &ServiceContext) -> std::sync::Arc<Runtime> {
-    Runtime::for_context(context)
+/// The tonic service over `runtime`, ready to mount on a
+/// [`pingan_platform::server::ServiceHost`]; it starts nothing (see [`workers`]).
+pub fn service(runtime: &Arc<Runtime>) -> DispatchServiceServer<DispatchApi> {
+    DispatchServiceServer::new(DispatchApi::new(runtime.clone()))
+}
+
+/// The worker of dispatch's jobs (the response clocks) on `runtime`, for tests that drive it
+/// round by round with [`JobWorker::run_once`]; the host runs the one [`workers`] wraps.
+pub fn job_worker(runtime: &Arc<Runtime>) -> JobWorker {
+    app::timers::worker(runtime)
+}
+
+/// The background work of the instance on `runtime`, for the host to run: the job worker, the
+/// start work (row conversion, arming old clocks) and the position sweeper.
+pub fn workers(runtime: &Arc<Runtime>) -> Vec<Worker> {
+    let jobs = job_worker(runtime);
+    vec![
+        Worker::new("dispatch-jobs", move |shutdown| async move {
+            jobs.run(async move { shutdown.signalled().await }).await
+        }),
+        app::upkeep::on_start(runtime.clone()),
+        app::upkeep::position_sweeper(runtime.clone()),
+    ]
 }
 
 /// The service's inbox, with a handler for each event type routed to it (none: dispatch only
@@ -75,15 +99,20 @@ impl Service for DispatchService {
         true
     }
 
+    fn settings(&self) -> Option<SettingsSpec> {
+        Some(SettingsSpec::of::<DispatchArgs>(SHORT_NAME))
+    }
+
     fn build(
         &self,
         context: &ServiceContext,
-        _config: &ServiceConfig,
+        config: &ServiceConfig,
     ) -> Result<ServiceParts, BuildError> {
-        // Settings and the clock ticker still come from `Runtime::for_context` (env, own task).
-        Ok(ServiceParts::new(
-            GrpcService::new(service(context)),
-            event_sink(context),
-        ))
+        let settings = DispatchSettings::from_args(&config.get_or_default::<DispatchArgs>());
+        let runtime = runtime(context, settings);
+        let parts = ServiceParts::new(GrpcService::new(service(&runtime)), event_sink(context));
+        Ok(workers(&runtime)
+            .into_iter()
+            .fold(parts, ServiceParts::with_worker))
     }
 }

@@ -1,5 +1,7 @@
-//! Dispatch settings: compiled defaults, overridable by flags or `PINGAN_DISPATCH_*` environment
-//! variables ([`DispatchArgs`], read once when the service starts).
+//! Dispatch settings: compiled defaults, overridden like every setting of the host (the
+//! `[dispatch]` table of the config file, `PINGAN_DISPATCH_*` environment variables,
+//! `--dispatch-*` flags) through [`DispatchArgs`], which the host reads and `build` turns into
+//! [`DispatchSettings`].
 
 use std::time::Duration;
 
@@ -123,7 +125,7 @@ pub struct DispatchSettings {
     pub response_targets: ResponseTargets,
     /// ETA model.
     pub speeds: Speeds,
-    /// How often the background clock ticker evaluates due timers.
+    /// How often the job worker looks for due timers, and old positions are swept.
     pub tick_interval: Duration,
     /// Deadline of the call to grid-registry for a lookout.
     pub lookout_timeout: Duration,
@@ -153,22 +155,22 @@ impl Default for DispatchSettings {
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct DispatchArgs {
     /// A position older than this does not count.
-    #[arg(long = "dispatch-staleness", env = "PINGAN_DISPATCH_STALENESS", value_parser = parse_duration)]
+    #[arg(id = "dispatch_staleness", long = "dispatch-staleness", env = "PINGAN_DISPATCH_STALENESS", value_parser = parse_duration)]
     pub staleness: Option<Duration>,
     /// Positions older than this are forgotten altogether.
-    #[arg(long = "dispatch-position-retention", env = "PINGAN_DISPATCH_POSITION_RETENTION", value_parser = parse_duration)]
+    #[arg(id = "dispatch_position_retention", long = "dispatch-position-retention", env = "PINGAN_DISPATCH_POSITION_RETENTION", value_parser = parse_duration)]
     pub position_retention: Option<Duration>,
     /// An assignment not acknowledged within this is escalated.
-    #[arg(long = "dispatch-ack-timeout", env = "PINGAN_DISPATCH_ACK_TIMEOUT", value_parser = parse_duration)]
+    #[arg(id = "dispatch_ack_timeout", long = "dispatch-ack-timeout", env = "PINGAN_DISPATCH_ACK_TIMEOUT", value_parser = parse_duration)]
     pub ack_timeout: Option<Duration>,
-    /// How often the clock ticker evaluates due timers.
-    #[arg(long = "dispatch-tick-interval", env = "PINGAN_DISPATCH_TICK_INTERVAL", value_parser = parse_duration)]
+    /// How often the job worker looks for due timers, and old positions are swept.
+    #[arg(id = "dispatch_tick_interval", long = "dispatch-tick-interval", env = "PINGAN_DISPATCH_TICK_INTERVAL", value_parser = parse_duration)]
     pub tick_interval: Option<Duration>,
     /// The largest radius any search may use, metres.
-    #[arg(long = "dispatch-max-radius-m", env = "PINGAN_DISPATCH_MAX_RADIUS_M", value_parser = parse_radius)]
+    #[arg(id = "dispatch_max_radius_m", long = "dispatch-max-radius-m", env = "PINGAN_DISPATCH_MAX_RADIUS_M", value_parser = parse_radius)]
     pub max_radius_m: Option<f64>,
     /// Response target overrides such as `P1:urban=5m,P2:remote=40m`.
-    #[arg(long = "dispatch-response-targets", env = "PINGAN_DISPATCH_RESPONSE_TARGETS", value_parser = parse_targets)]
+    #[arg(id = "dispatch_response_targets", long = "dispatch-response-targets", env = "PINGAN_DISPATCH_RESPONSE_TARGETS", value_parser = parse_targets)]
     pub response_targets: Option<ResponseTargets>,
 }
 
@@ -187,13 +189,6 @@ fn parse_targets(text: &str) -> Result<ResponseTargets, String> {
     let mut targets = ResponseTargets::default();
     targets.apply_overrides(text)?;
     Ok(targets)
-}
-
-/// Only this service's arguments, for [`DispatchSettings::from_env`].
-#[derive(Debug, clap::Parser)]
-struct EnvOnly {
-    #[command(flatten)]
-    args: DispatchArgs,
 }
 
 impl DispatchSettings {
@@ -220,24 +215,18 @@ impl DispatchSettings {
         }
         settings
     }
-
-    /// Defaults overridden by the `PINGAN_DISPATCH_*` variables (an invalid value is logged and
-    /// every default kept).
-    pub fn from_env() -> Self {
-        use clap::Parser;
-        match EnvOnly::try_parse_from(["dispatch"]) {
-            Ok(parsed) => Self::from_args(&parsed.args),
-            Err(err) => {
-                tracing::warn!(error = %err, "PINGAN_DISPATCH_* settings ignored");
-                Self::default()
-            }
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only this service's arguments, as the host flattens them.
+    #[derive(Debug, clap::Parser)]
+    struct EnvOnly {
+        #[command(flatten)]
+        args: DispatchArgs,
+    }
 
     #[test]
     fn p1_targets_follow_station_kind() {
@@ -277,6 +266,28 @@ mod tests {
             Duration::from_secs(240)
         );
         assert!(EnvOnly::try_parse_from(["dispatch", "--dispatch-max-radius-m=-1"]).is_err());
+    }
+
+    #[test]
+    fn the_host_reads_them_by_their_prefixed_ids() {
+        use pingan_platform::service::{ServiceConfig, SettingsSpec};
+        let spec = SettingsSpec::of::<DispatchArgs>(crate::SHORT_NAME);
+        let command = spec.augment(clap::Command::new("pingan"));
+        assert!(
+            command
+                .get_arguments()
+                .all(|arg| arg.get_id().as_str().starts_with("dispatch_"))
+        );
+        let matches = command
+            .try_get_matches_from(["pingan", "--dispatch-tick-interval", "250ms"])
+            .expect("valid");
+        let mut config = ServiceConfig::default();
+        let defaults = DispatchSettings::from_args(&config.get_or_default::<DispatchArgs>());
+        assert_eq!(defaults.tick_interval, Duration::from_secs(1));
+        spec.read_into(&matches, &mut config).expect("read");
+        let settings = DispatchSettings::from_args(&config.get_or_default::<DispatchArgs>());
+        assert_eq!(settings.tick_interval, Duration::from_millis(250));
+        assert_eq!(settings.ack_timeout, Duration::from_secs(60));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use pingan_platform::auth::Caller;
 use pingan_platform::storage::Tx;
+use pingan_platform::time::from_timestamp;
 use pingan_platform::{ApiError, FieldViolations};
 use pingan_proto::common::v1::Priority;
 use pingan_proto::dispatch::v1::*;
@@ -348,8 +349,8 @@ impl DispatchApi {
             grid_id: req.grid_id.clone(),
             incident_id: req.incident_id.clone(),
             only_sla_breached: req.only_sla_breached,
-            opened_from: range.start.as_ref().and_then(domain::from_timestamp),
-            opened_until: range.end.as_ref().and_then(domain::from_timestamp),
+            opened_from: range.start.as_ref().and_then(from_timestamp),
+            opened_until: range.end.as_ref().and_then(from_timestamp),
             unit_id: req.unit_id.clone(),
         };
         let mut cursor = cursor;
@@ -365,7 +366,7 @@ impl DispatchApi {
                     dispatch
                         .opened_at
                         .as_ref()
-                        .and_then(domain::from_timestamp)
+                        .and_then(from_timestamp)
                         .unwrap_or_default(),
                     dispatch.dispatch_id.clone(),
                 ));
@@ -385,7 +386,7 @@ impl DispatchApi {
                 "{}|{}",
                 last.opened_at
                     .as_ref()
-                    .and_then(domain::from_timestamp)
+                    .and_then(from_timestamp)
                     .unwrap_or_default()
                     .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
                 last.dispatch_id

@@ -9,7 +9,8 @@ use crate::api::units::MANAGE_UNITS;
 use crate::api::{DispatchApi, READ};
 use crate::app::outbound::{self, Audit};
 use crate::app::records;
-use crate::domain::{self, from_timestamp, timestamp};
+use crate::domain;
+use pingan_platform::time::{from_timestamp, to_timestamp};
 
 impl DispatchApi {
     pub(crate) async fn log_flight_checked(
@@ -43,7 +44,7 @@ impl DispatchApi {
             .context()
             .requests
             .run("LogFlight", &req.request_id, &req, async |tx: &mut Tx| {
-                runtime.store.begin_write(tx).await?;
+                runtime.store.take_write_lock(tx).await?;
                 let now = runtime.now();
                 let unit = runtime
                     .store
@@ -80,7 +81,7 @@ impl DispatchApi {
                     video_recorded: req.video_recorded,
                     notes: req.notes.clone(),
                     logged_by: Some(actor.clone()),
-                    created_at: Some(timestamp(now)),
+                    created_at: Some(to_timestamp(now)),
                 };
                 records::insert_flight(&*runtime.store, tx, &flight, &unit.station_id).await?;
                 outbound::audit(
@@ -166,8 +167,8 @@ impl DispatchApi {
         let buckets = crate::domain::flights::buckets(&only, interval)
             .into_iter()
             .map(|(start, end, sum)| DroneStatsBucket {
-                start: Some(timestamp(start)),
-                end: Some(timestamp(end)),
+                start: Some(to_timestamp(start)),
+                end: Some(to_timestamp(end)),
                 totals: Some(sum.totals()),
             })
             .collect();

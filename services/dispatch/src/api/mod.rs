@@ -55,15 +55,8 @@ pub struct DispatchApi {
 }
 
 impl DispatchApi {
-    /// Handlers over the service's storage, live store and peers.
-    pub fn new(context: ServiceContext) -> Self {
-        Self {
-            runtime: Runtime::for_context(&context),
-        }
-    }
-
-    /// Handlers over an explicit runtime.
-    pub fn with_runtime(runtime: Arc<Runtime>) -> Self {
+    /// Handlers over the service instance's runtime (shared with its workers).
+    pub fn new(runtime: Arc<Runtime>) -> Self {
         Self { runtime }
     }
 

@@ -8,7 +8,8 @@ use crate::api::position_auth::{REPORTERS, ReportGate, Verdict};
 use crate::api::units::valid_kind;
 use crate::api::{DispatchApi, READ};
 use crate::app::units::{self, FixCounts, NearestRequest, RawFix};
-use crate::domain::{self, from_timestamp, timestamp};
+use crate::domain;
+use pingan_platform::time::{from_timestamp, to_timestamp};
 
 /// Fixes stored per round trip from a stream.
 const STREAM_BATCH: usize = 256;
@@ -120,7 +121,7 @@ impl DispatchApi {
             chrono::Duration::from_std(self.runtime.settings.staleness).unwrap_or_default();
         Ok(UpdatePositionResponse {
             outcome: outcome as i32,
-            stale_after: at.map(|at| timestamp(at + staleness)),
+            stale_after: at.map(|at| to_timestamp(at + staleness)),
         })
     }
 

@@ -14,9 +14,10 @@ use crate::app::Effects;
 use crate::app::board::{self, BoardStream};
 use crate::app::outbound::{self, Audit};
 use crate::app::records;
+use crate::domain;
 use crate::domain::model::NewUnit;
-use crate::domain::{self, timestamp};
 use crate::positions::UnitMeta;
+use pingan_platform::time::to_timestamp;
 
 /// Who may register units and change their status by hand.
 pub(crate) const MANAGE_UNITS: &[Role] = &[
@@ -314,7 +315,7 @@ impl DispatchApi {
         let receiver = self.runtime.board.subscribe();
         let mut snapshot = Vec::new();
         if req.send_snapshot {
-            let now = Some(timestamp(self.runtime.now()));
+            let now = Some(to_timestamp(self.runtime.now()));
             let dispatches: Vec<Dispatch> = records::open_dispatches(&*self.runtime.store, 2000)
                 .await?
                 .into_iter()

@@ -13,10 +13,11 @@ use pingan_proto::dispatch::v1::{
 };
 
 use crate::app::outbound::{self, Audit, Entry};
-use crate::app::records;
 use crate::app::{Effects, Runtime};
-use crate::domain::{self, geo, timestamp};
+use crate::app::{deadlines, records};
+use crate::domain::{self, geo};
 use crate::positions::{Candidate, SearchQuery};
+use pingan_platform::time::to_timestamp;
 
 /// Candidates fetched per search round of an automatic assignment.
 const CANDIDATES_PER_ROUND: usize = 20;
@@ -86,8 +87,8 @@ fn new_assignment(
         eta: Some(domain::duration(eta)),
         assigned_by: Some(how.actor.clone()),
         note: how.note.to_owned(),
-        assigned_at: Some(timestamp(now)),
-        ack_due_at: Some(timestamp(now_plus(now, runtime.settings.ack_timeout))),
+        assigned_at: Some(to_timestamp(now)),
+        ack_due_at: Some(to_timestamp(now_plus(now, runtime.settings.ack_timeout))),
         requirement,
         ..Assignment::default()
     };
@@ -160,6 +161,7 @@ pub async fn pick_and_reserve(
             };
             let assignment = new_assignment(runtime, dispatch, pick, how, now);
             records::insert_assignment(&*runtime.store, tx, &assignment).await?;
+            deadlines::arm_ack(runtime, tx, &assignment).await?;
             return Ok(Some(assignment));
         }
     }
@@ -324,10 +326,11 @@ pub async fn assign(
     };
     let assignment = new_assignment(runtime, dispatch, pick, &how, now);
     records::insert_assignment(&*runtime.store, tx, &assignment).await?;
+    deadlines::arm_ack(runtime, tx, &assignment).await?;
     drop_filled_requirement(dispatch, unit.kind as i32, &unit.capabilities);
     dispatch.assignments.push(assignment.clone());
     dispatch.status = domain::derive_status(dispatch, &dispatch.assignments) as i32;
-    dispatch.updated_at = Some(timestamp(now));
+    dispatch.updated_at = Some(to_timestamp(now));
     records::update_dispatch(&*runtime.store, tx, dispatch).await?;
     outbound::record_entry(
         runtime,

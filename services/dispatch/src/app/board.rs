@@ -13,7 +13,7 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
-use crate::domain::timestamp;
+use pingan_platform::time::to_timestamp;
 
 /// One change on the board, with the station it concerns.
 #[derive(Debug, Clone)]
@@ -113,7 +113,7 @@ pub fn live_stream(
         sequence += 1;
         Some(Ok(WatchBoardResponse {
             sequence,
-            occurred_at: Some(timestamp(occurred_at)),
+            occurred_at: Some(to_timestamp(occurred_at)),
             event: Some(event),
         }))
     });

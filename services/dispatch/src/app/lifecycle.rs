@@ -14,9 +14,10 @@ use pingan_proto::dispatch::v1::{
 
 use crate::app::assign::{AssignContext, auto_assign, now_plus};
 use crate::app::outbound::{self, Audit, Entry};
-use crate::app::records;
 use crate::app::{Effects, Runtime};
-use crate::domain::{self, AssignmentAction, timestamp};
+use crate::app::{deadlines, records};
+use crate::domain::{self, AssignmentAction};
+use pingan_platform::time::to_timestamp;
 
 /// A validated OpenDispatch.
 #[derive(Debug, Clone)]
@@ -70,11 +71,11 @@ pub async fn open(
         required_capabilities: request.required_capabilities.clone(),
         unit_requirements: requirements.clone(),
         response_target: Some(domain::duration(target)),
-        response_due_at: Some(timestamp(now_plus(now, target))),
+        response_due_at: Some(to_timestamp(now_plus(now, target))),
         lookout: request.lookout.clone(),
         opened_by: Some(actor.clone()),
-        opened_at: Some(timestamp(now)),
-        updated_at: Some(timestamp(now)),
+        opened_at: Some(to_timestamp(now)),
+        updated_at: Some(to_timestamp(now)),
         station_kind: request.station_kind as i32,
         ..Dispatch::default()
     };
@@ -87,6 +88,7 @@ pub async fn open(
         }
         other => other?,
     }
+    deadlines::arm_response(runtime, tx, &dispatch).await?;
     let description = format!(
         "dispatch opened: {} {}",
         request.priority.as_str_name(),
@@ -242,7 +244,7 @@ pub async fn step(
         }
     }
     dispatch.assignments[index] = assignment.clone();
-    let ts = Some(timestamp(now));
+    let ts = Some(to_timestamp(now));
     let (kind, what) = match action {
         AssignmentAction::Acknowledge => (TimelineEntryKind::Acknowledged, "acknowledged"),
         AssignmentAction::EnRoute => {
@@ -390,8 +392,8 @@ pub async fn close(
     dispatch.disposition = disposition as i32;
     dispatch.narrative = narrative.to_owned();
     dispatch.closed_by = Some(actor.clone());
-    dispatch.closed_at = Some(timestamp(now));
-    dispatch.updated_at = Some(timestamp(now));
+    dispatch.closed_at = Some(to_timestamp(now));
+    dispatch.updated_at = Some(to_timestamp(now));
     dispatch.unfilled_requirements.clear();
     records::update_dispatch(&*runtime.store, tx, dispatch).await?;
     outbound::record_entry(

@@ -14,7 +14,7 @@ use pingan_proto::grid::v1::{BroadcastAudience, BroadcastToGridRequest};
 use crate::app::outbound::{self, Entry};
 use crate::app::records;
 use crate::app::{Effects, Runtime};
-use crate::domain::timestamp;
+use pingan_platform::time::to_timestamp;
 
 async fn call_grid(runtime: &Runtime, dispatch: &Dispatch) -> Result<String, String> {
     let lookout = dispatch.lookout.clone().unwrap_or_default();
@@ -74,7 +74,7 @@ pub async fn broadcast(
     }
     let context = &runtime.context;
     let now = runtime.now();
-    let mut tx = context.db.begin().await?;
+    let mut tx = context.db.begin_write().await?;
     let mut effects = Effects::default();
     let Some(mut current) =
         records::lock_dispatch(&*runtime.store, &mut tx, &dispatch.dispatch_id).await?
@@ -92,7 +92,7 @@ pub async fn broadcast(
                 broadcast_id
             };
             current.lookout_error.clear();
-            current.updated_at = Some(timestamp(now));
+            current.updated_at = Some(to_timestamp(now));
             records::update_dispatch(&*runtime.store, &mut tx, &current).await?;
             let description = format!("lookout broadcast {}", current.lookout_broadcast_id);
             outbound::record_entry(
@@ -114,7 +114,7 @@ pub async fn broadcast(
         }
         Err(error) => {
             current.lookout_error = error.chars().take(500).collect();
-            current.updated_at = Some(timestamp(now));
+            current.updated_at = Some(to_timestamp(now));
             records::update_dispatch(&*runtime.store, &mut tx, &current).await?;
         }
     }

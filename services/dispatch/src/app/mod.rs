@@ -1,9 +1,11 @@
 //! Use cases, one transaction each: the dispatch lifecycle (`lifecycle`, `assign`), the response
-//! clocks (`timers`), the lookout broadcast (`lookout`), position fixes and searches (`units`);
-//! what they share (`Runtime`), the live board (`board`) and what they send (`outbound`).
+//! clocks (armed as durable jobs by `deadlines`, run by `timers`), the lookout broadcast
+//! (`lookout`), position fixes and searches (`units`); what they share (`Runtime`), the live
+//! board (`board`), what they send (`outbound`) and the background work at start (`upkeep`).
 
 pub mod assign;
 pub mod board;
+pub mod deadlines;
 pub mod lifecycle;
 pub mod lookout;
 pub mod outbound;
@@ -11,5 +13,6 @@ pub(crate) mod records;
 mod runtime;
 pub mod timers;
 pub mod units;
+pub mod upkeep;
 
 pub use runtime::{Effects, Runtime};

@@ -12,7 +12,7 @@ use pingan_proto::dispatch::v1::{
 };
 
 use crate::app::{Effects, Runtime};
-use crate::domain::timestamp;
+use pingan_platform::time::to_timestamp;
 
 /// The service itself as the actor of automatic steps.
 pub fn service_actor() -> Actor {
@@ -54,7 +54,7 @@ pub async fn record_entry(
         dispatch_id: dispatch.dispatch_id.clone(),
         incident_id: dispatch.incident_id.clone(),
         kind: entry.kind as i32,
-        occurred_at: Some(timestamp(at)),
+        occurred_at: Some(to_timestamp(at)),
         unit_id: entry
             .assignment
             .map(|a| a.unit_id.clone())
@@ -123,7 +123,7 @@ pub async fn audit(
                 action: record.action.to_owned(),
                 resource_type: record.resource_type.to_owned(),
                 resource_id: record.resource_id.to_owned(),
-                occurred_at: Some(timestamp(at)),
+                occurred_at: Some(to_timestamp(at)),
                 trace_id,
                 source_service: crate::SHORT_NAME.to_owned(),
                 outcome: AuditOutcome::Success as i32,

@@ -1,18 +1,19 @@
-//! What the handlers and the clock ticker share: the service context, settings, the live
-//! position store (Redis when configured, else in process), and the board.
+//! What the handlers and the job worker share: the service context, settings, the job queue,
+//! the live position store (Redis when configured, else in process), and the board.
 //!
-//! One runtime exists per mounted service instance (its database pool), so the handlers, the
-//! background ticker and a test driving the ticker by hand (through the instance's context) see
-//! the same in-process positions and board. Two instances — in one process or in two — share
-//! state only through the database and Redis.
+//! One runtime exists per mounted service instance: `Service::build` makes it and hands the same
+//! `Arc` to the handlers and to the workers it returns, so they see the same in-process positions
+//! and board. Two instances — in one process or in two — share state only through the database
+//! and Redis.
 
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::{DateTime, Timelike, Utc};
 use pingan_platform::ServiceContext;
-use pingan_platform::storage::Db;
+use pingan_platform::jobs::JobQueue;
+use pingan_platform::time::to_timestamp;
 use pingan_proto::dispatch::v1::{Dispatch, TimelineEntry, Unit};
 use tokio::sync::OnceCell;
 
@@ -21,9 +22,6 @@ use crate::domain::model;
 use crate::positions::{LivePosition, MemoryPositions, PositionStore, RedisPositions, UnitMeta};
 use crate::settings::DispatchSettings;
 use crate::store::{SqlStore, Store};
-
-static RUNTIMES: LazyLock<Mutex<HashMap<String, Weak<Runtime>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// Position-only board updates are sent at most this often per unit.
 const POSITION_BOARD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
@@ -41,6 +39,8 @@ pub struct Runtime {
     pub positions: Arc<dyn PositionStore>,
     /// The command board.
     pub board: Board,
+    /// Durable jobs: the response clocks, enqueued in the transaction that arms them.
+    pub jobs: JobQueue,
     warmed: OnceCell<()>,
     position_published: Mutex<HashMap<String, Instant>>,
 }
@@ -58,46 +58,18 @@ pub struct Effects {
     pub registered: Vec<UnitMeta>,
 }
 
-/// Identifies one connection pool (one mounted service instance): its clones share the options.
-fn pool_identity(db: &Db) -> String {
-    match db {
-        Db::Postgres(pool) => format!("pg:{:p}", Arc::as_ptr(&pool.connect_options())),
-        Db::Sqlite(pool) => format!("sqlite:{:p}", Arc::as_ptr(&pool.connect_options())),
-    }
-}
-
 impl Runtime {
-    /// The runtime of `context`'s database: the existing one, or a new one (starting its ticker).
-    pub fn for_context(context: &ServiceContext) -> Arc<Self> {
-        let key = format!(
-            "{}|{}",
-            pool_identity(&context.db),
-            context
-                .redis
-                .as_ref()
-                .map(|r| r.prefix().to_owned())
-                .unwrap_or_default()
-        );
-        let mut runtimes = RUNTIMES.lock().unwrap_or_else(|e| e.into_inner());
-        runtimes.retain(|_, weak| weak.strong_count() > 0);
-        if let Some(existing) = runtimes.get(&key).and_then(Weak::upgrade) {
-            return existing;
-        }
-        let runtime = Arc::new(Self::new(context.clone(), DispatchSettings::from_env()));
-        runtimes.insert(key, Arc::downgrade(&runtime));
-        crate::app::timers::spawn_ticker(&runtime);
-        runtime
-    }
-
-    /// A runtime with explicit settings (not shared, no background ticker).
+    /// The runtime of one service instance (starts nothing: the workers are built from it).
     pub fn new(context: ServiceContext, settings: DispatchSettings) -> Self {
         let positions: Arc<dyn PositionStore> = match &context.redis {
             Some(redis) => Arc::new(RedisPositions::new(redis.clone())),
             None => Arc::new(MemoryPositions::new()),
         };
         let board = Board::new(settings.board_buffer);
+        let jobs = JobQueue::new(crate::SHORT_NAME, context.db.clone(), context.clock.clone());
         Self {
             store: Arc::new(SqlStore::new(context.db.clone())),
+            jobs,
             context,
             settings,
             positions,
@@ -158,16 +130,16 @@ impl Runtime {
             officer_ids: row.officer_ids,
             status: row.status as i32,
             status_reason: row.status_reason,
-            status_changed_at: Some(crate::domain::timestamp(row.status_changed_at)),
+            status_changed_at: Some(to_timestamp(row.status_changed_at)),
             location: position.map(|p| pingan_proto::common::v1::GeoPoint {
                 lat: p.lat,
                 lon: p.lon,
             }),
-            last_seen: position.map(|p| crate::domain::timestamp(p.at)),
+            last_seen: position.map(|p| to_timestamp(p.at)),
             position_stale: position.is_some_and(|p| p.at < fresh_after),
             current_dispatch_id: row.current_dispatch_id.unwrap_or_default(),
-            created_at: Some(crate::domain::timestamp(row.created_at)),
-            updated_at: Some(crate::domain::timestamp(row.updated_at)),
+            created_at: Some(to_timestamp(row.created_at)),
+            updated_at: Some(to_timestamp(row.updated_at)),
         }
     }
 

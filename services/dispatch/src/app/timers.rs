@@ -1,13 +1,15 @@
-//! Response clocks, evaluated against the injected clock: an assignment not acknowledged in time
-//! is escalated to the next nearest suitable unit; a dispatch with no unit en route by its
-//! response target raises an SLA breach (timeline entry, event, metric). Old positions are
-//! forgotten. A background ticker calls [`tick`] every `tick_interval`; tests call it directly
-//! after moving a manual clock. Every step re-checks its condition under the dispatch's row lock,
-//! so replicas ticking at once never act twice.
+//! The response clocks when they run out (durable jobs armed by `deadlines`, due on the injected
+//! clock): an assignment not acknowledged in time is escalated to the next nearest suitable
+//! unit; a dispatch with no unit en route by its response target raises an SLA breach (timeline
+//! entry, event, metric). Every step re-checks its condition under the dispatch's row lock, so a
+//! job that fires after the state moved on, or runs twice, changes nothing.
 
 use std::sync::{Arc, LazyLock};
 
 use pingan_platform::ApiError;
+use pingan_platform::jobs::{
+    Job, JobConfig, JobError, JobFuture, JobHandler, JobOutcome, JobWorker,
+};
 use pingan_proto::dispatch::v1::{
     AssignmentSource, AssignmentStatus, SlaBreached, TimelineEntryKind, UnitRequirement, UnitStatus,
 };
@@ -15,12 +17,10 @@ use prometheus::IntCounterVec;
 
 use crate::app::assign::{self, AssignContext};
 use crate::app::outbound::{self, Entry};
-use crate::app::records;
 use crate::app::{Effects, Runtime};
-use crate::domain::{self, AssignmentAction, from_timestamp, timestamp};
-
-/// Due timers handled per tick and kind.
-const BATCH: i64 = 200;
+use crate::app::{deadlines, records};
+use crate::domain::{self, AssignmentAction};
+use pingan_platform::time::{from_timestamp, to_timestamp};
 
 static SLA_BREACHES: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
     pingan_platform::metrics::register(IntCounterVec::new(
@@ -42,85 +42,69 @@ static ESCALATIONS: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
     ))
 });
 
-/// What one tick did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct TickReport {
-    /// Assignments escalated.
-    pub escalated: u32,
-    /// Of those, how many were passed on to another unit.
-    pub reassigned: u32,
-    /// Dispatches that breached their response target.
-    pub sla_breached: u32,
-    /// Live positions forgotten (older than the retention).
-    pub positions_forgotten: u64,
+/// Why a timer job could not run now.
+fn retry(err: ApiError) -> JobError {
+    JobError::Retry(err.to_string())
 }
 
-/// Starts the background ticker of `runtime`; it ends when the runtime is dropped.
-pub fn spawn_ticker(runtime: &Arc<Runtime>) {
-    let Ok(handle) = tokio::runtime::Handle::try_current() else {
-        tracing::warn!("no async runtime: dispatch timers are not running");
-        return;
+/// The dispatch a timer job is about.
+fn dispatch_of(job: &Job) -> Result<&str, JobError> {
+    std::str::from_utf8(&job.payload)
+        .map_err(|_| JobError::Permanent("payload is not a dispatch id".into()))
+}
+
+/// Escalates the assignments of a dispatch whose acknowledgement deadline passed.
+struct AckDeadline(Arc<Runtime>);
+
+impl JobHandler for AckDeadline {
+    fn kind(&self) -> &str {
+        deadlines::ACK_DEADLINE
+    }
+
+    fn run<'a>(&'a self, job: &'a Job) -> JobFuture<'a> {
+        Box::pin(async move {
+            let dispatch_id = dispatch_of(job)?;
+            // Escalation searches the live store: it must know every unit first.
+            self.0.warm().await.map_err(retry)?;
+            escalate(&self.0, dispatch_id).await.map_err(retry)?;
+            Ok(JobOutcome::Done)
+        })
+    }
+}
+
+/// Marks a dispatch whose response target passed with no unit en route.
+struct ResponseTarget(Arc<Runtime>);
+
+impl JobHandler for ResponseTarget {
+    fn kind(&self) -> &str {
+        deadlines::RESPONSE_TARGET
+    }
+
+    fn run<'a>(&'a self, job: &'a Job) -> JobFuture<'a> {
+        Box::pin(async move {
+            breach(&self.0, dispatch_of(job)?).await.map_err(retry)?;
+            Ok(JobOutcome::Done)
+        })
+    }
+}
+
+/// The worker of dispatch's jobs (the response clocks), on `runtime`'s queue; the host runs the
+/// one `Service::build` returns, tests may drive another with [`JobWorker::run_once`].
+pub fn worker(runtime: &Arc<Runtime>) -> JobWorker {
+    let config = JobConfig {
+        poll_interval: runtime.settings.tick_interval,
+        ..JobConfig::default()
     };
-    let weak = Arc::downgrade(runtime);
-    let interval = runtime.settings.tick_interval;
-    handle.spawn(async move {
-        // Rows stored before the column layout are rewritten once (reads accept both meanwhile).
-        if let Some(runtime) = weak.upgrade() {
-            match runtime.store.convert_legacy_rows().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(rows = n, "dispatch rows converted to columns"),
-                Err(err) => {
-                    tracing::warn!(error = %err, "dispatch rows not converted; next start retries")
-                }
-            }
-        }
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            let Some(runtime) = weak.upgrade() else {
-                break;
-            };
-            if let Err(err) = tick(&runtime).await {
-                tracing::warn!(error = %err, "dispatch timers failed; retrying next tick");
-            }
-        }
-    });
-}
-
-/// Evaluates every due timer once.
-pub async fn tick(runtime: &Runtime) -> Result<TickReport, ApiError> {
-    let mut report = TickReport::default();
-    runtime.warm().await?;
-    let now = runtime.now();
-    for dispatch_id in runtime.store.ack_due(now, BATCH).await? {
-        let (escalated, reassigned) = escalate(runtime, &dispatch_id).await?;
-        report.escalated += escalated;
-        report.reassigned += reassigned;
-    }
-    for dispatch_id in runtime.store.sla_due(now, BATCH).await? {
-        if breach(runtime, &dispatch_id).await? {
-            report.sla_breached += 1;
-        }
-    }
-    let retention = chrono::Duration::from_std(runtime.settings.position_retention)
-        .unwrap_or(chrono::Duration::MAX);
-    report.positions_forgotten = runtime
-        .positions
-        .forget_before(now - retention)
-        .await
-        .unwrap_or_else(|err| {
-            tracing::warn!(error = %err, "old positions not forgotten this tick");
-            0
-        });
-    Ok(report)
+    JobWorker::new(runtime.jobs.clone(), config)
+        .handle(Arc::new(AckDeadline(runtime.clone())))
+        .handle(Arc::new(ResponseTarget(runtime.clone())))
 }
 
 /// Escalates the overdue assignments of one dispatch: (escalated, reassigned).
 async fn escalate(runtime: &Runtime, dispatch_id: &str) -> Result<(u32, u32), ApiError> {
     let context = &runtime.context;
     let now = runtime.now();
-    let mut tx = context.db.begin().await?;
+    let mut tx = context.db.begin_write().await?;
     let mut effects = Effects::default();
     let Some(mut dispatch) = records::lock_dispatch(&*runtime.store, &mut tx, dispatch_id).await?
     else {
@@ -227,7 +211,7 @@ async fn escalate(runtime: &Runtime, dispatch_id: &str) -> Result<(u32, u32), Ap
         return Ok((0, 0));
     }
     dispatch.status = domain::derive_status(&dispatch, &dispatch.assignments) as i32;
-    dispatch.updated_at = Some(timestamp(now));
+    dispatch.updated_at = Some(to_timestamp(now));
     records::update_dispatch(&*runtime.store, &mut tx, &dispatch).await?;
     context.outbox.commit(tx).await?;
     if let Some(counter) = ESCALATIONS.as_ref() {
@@ -247,7 +231,7 @@ async fn escalate(runtime: &Runtime, dispatch_id: &str) -> Result<(u32, u32), Ap
 async fn breach(runtime: &Runtime, dispatch_id: &str) -> Result<bool, ApiError> {
     let context = &runtime.context;
     let now = runtime.now();
-    let mut tx = context.db.begin().await?;
+    let mut tx = context.db.begin_write().await?;
     let mut effects = Effects::default();
     let Some(mut dispatch) = records::lock_dispatch(&*runtime.store, &mut tx, dispatch_id).await?
     else {
@@ -263,7 +247,7 @@ async fn breach(runtime: &Runtime, dispatch_id: &str) -> Result<bool, ApiError> 
         return Ok(false);
     }
     dispatch.sla_breached = true;
-    dispatch.updated_at = Some(timestamp(now));
+    dispatch.updated_at = Some(to_timestamp(now));
     records::update_dispatch(&*runtime.store, &mut tx, &dispatch).await?;
     let target = dispatch.response_target.unwrap_or_default();
     let minutes = domain::from_duration(&target)
@@ -297,7 +281,7 @@ async fn breach(runtime: &Runtime, dispatch_id: &str) -> Result<bool, ApiError> 
                 station_id: dispatch.station_id.clone(),
                 response_target: Some(target),
                 due_at: dispatch.response_due_at,
-                detected_at: Some(timestamp(now)),
+                detected_at: Some(to_timestamp(now)),
             },
         )
         .await?;

@@ -6,8 +6,9 @@ use pingan_platform::ApiError;
 use pingan_proto::dispatch::v1::{NearbyUnit, PositionOutcome, UnitKind};
 
 use crate::app::Runtime;
-use crate::domain::{self, geo, timestamp};
+use crate::domain::{self, geo};
 use crate::positions::{Fix, Recorded, SearchQuery};
+use pingan_platform::time::to_timestamp;
 
 /// Fixes dated further than this in the future are refused (device clock wrong).
 const MAX_FUTURE: chrono::Duration = chrono::Duration::seconds(60);
@@ -161,7 +162,7 @@ pub async fn nearest(
                 .map(|(_, c)| c.clone())
                 .unwrap_or_default(),
             status: candidate.meta.status,
-            last_seen: Some(timestamp(candidate.position.at)),
+            last_seen: Some(to_timestamp(candidate.position.at)),
             location: Some(pingan_proto::common::v1::GeoPoint {
                 lat: candidate.position.lat,
                 lon: candidate.position.lon,

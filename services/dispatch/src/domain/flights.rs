@@ -6,7 +6,8 @@ use std::time::Duration;
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Offset, TimeZone, Utc};
 use pingan_proto::dispatch::v1::{DroneTotals, Flight, StatsInterval};
 
-use crate::domain::{self, from_timestamp};
+use crate::domain;
+use pingan_platform::time::from_timestamp;
 
 /// Totals being summed.
 #[derive(Debug, Default, Clone)]

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use pingan_catalogue::{Capability, CatalogueError, CategoryCode};
+use pingan_platform::time::to_timestamp;
 use pingan_proto::dispatch::v1::{
     Assignment, AssignmentStatus, Dispatch, DispatchStatus, UnitRequirement, UnitStatus,
 };
@@ -87,7 +88,7 @@ pub fn apply(
             )));
         }
     };
-    let ts = Some(timestamp(now));
+    let ts = Some(to_timestamp(now));
     match next {
         S::Acknowledged => assignment.acknowledged_at = ts,
         S::EnRoute => {
@@ -221,19 +222,6 @@ pub fn normalise_capabilities(capabilities: &[String]) -> Vec<String> {
     out
 }
 
-/// A protobuf timestamp.
-pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.timestamp(),
-        nanos: i32::try_from(at.timestamp_subsec_nanos()).unwrap_or(0),
-    }
-}
-
-/// A protobuf timestamp as UTC time (None when out of range).
-pub fn from_timestamp(ts: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(ts.seconds, u32::try_from(ts.nanos).ok()?)
-}
-
 /// A protobuf duration.
 pub fn duration(d: Duration) -> prost_types::Duration {
     prost_types::Duration {
@@ -272,15 +260,15 @@ mod tests {
         apply(&mut a, AssignmentAction::OnScene, at(3)).expect("on scene");
         apply(&mut a, AssignmentAction::Clear, at(4)).expect("clear");
         assert_eq!(a.status(), AssignmentStatus::Cleared);
-        assert_eq!(a.acknowledged_at, Some(timestamp(at(1))));
-        assert_eq!(a.ended_at, Some(timestamp(at(4))));
+        assert_eq!(a.acknowledged_at, Some(to_timestamp(at(1))));
+        assert_eq!(a.ended_at, Some(to_timestamp(at(4))));
     }
 
     #[test]
     fn en_route_implies_acknowledgement() {
         let mut a = assigned();
         apply(&mut a, AssignmentAction::EnRoute, at(5)).expect("en route");
-        assert_eq!(a.acknowledged_at, Some(timestamp(at(5))));
+        assert_eq!(a.acknowledged_at, Some(to_timestamp(at(5))));
     }
 
     #[test]

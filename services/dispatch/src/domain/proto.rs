@@ -6,14 +6,15 @@ use pingan_proto::common::v1 as common;
 use pingan_proto::dispatch::v1 as wire;
 
 use super::model::*;
-use super::{duration, from_duration, from_timestamp, timestamp};
+use super::{duration, from_duration};
+use pingan_platform::time::{from_timestamp, to_timestamp};
 
 fn at(value: Option<&prost_types::Timestamp>) -> Option<DateTime<Utc>> {
     value.and_then(from_timestamp)
 }
 
 fn ts(value: Option<DateTime<Utc>>) -> Option<prost_types::Timestamp> {
-    value.map(timestamp)
+    value.map(to_timestamp)
 }
 
 fn enum_of<E: TryFrom<i32> + Default>(value: i32) -> E {
@@ -139,7 +140,7 @@ impl From<&Assignment> for wire::Assignment {
             eta: a.eta.map(duration),
             assigned_by: a.assigned_by.as_ref().map(common::Actor::from),
             note: a.note.clone(),
-            assigned_at: Some(timestamp(a.assigned_at)),
+            assigned_at: Some(to_timestamp(a.assigned_at)),
             ack_due_at: ts(a.ack_due_at),
             acknowledged_at: ts(a.acknowledged_at),
             en_route_at: ts(a.en_route_at),
@@ -222,11 +223,11 @@ impl From<&Dispatch> for wire::Dispatch {
             narrative: d.narrative.clone(),
             opened_by: d.opened_by.as_ref().map(common::Actor::from),
             closed_by: d.closed_by.as_ref().map(common::Actor::from),
-            opened_at: Some(timestamp(d.opened_at)),
+            opened_at: Some(to_timestamp(d.opened_at)),
             first_en_route_at: ts(d.first_en_route_at),
             first_on_scene_at: ts(d.first_on_scene_at),
             closed_at: ts(d.closed_at),
-            updated_at: Some(timestamp(d.updated_at)),
+            updated_at: Some(to_timestamp(d.updated_at)),
             lookout_error: d.lookout_error.clone(),
             station_kind: d.station_kind as i32,
         }
@@ -259,7 +260,7 @@ impl From<&TimelineEntry> for wire::TimelineEntry {
             dispatch_id: e.dispatch_id.clone(),
             incident_id: e.incident_id.clone(),
             kind: e.kind as i32,
-            occurred_at: Some(timestamp(e.occurred_at)),
+            occurred_at: Some(to_timestamp(e.occurred_at)),
             unit_id: e.unit_id.clone(),
             assignment_id: e.assignment_id.clone(),
             actor: e.actor.as_ref().map(common::Actor::from),
@@ -301,8 +302,8 @@ impl From<&Flight> for wire::Flight {
             flight_id: f.flight_id.clone(),
             unit_id: f.unit_id.clone(),
             dispatch_id: f.dispatch_id.clone(),
-            started_at: Some(timestamp(f.started_at)),
-            ended_at: Some(timestamp(f.ended_at)),
+            started_at: Some(to_timestamp(f.started_at)),
+            ended_at: Some(to_timestamp(f.ended_at)),
             duration: Some(duration(f.duration)),
             distance_m: f.distance_m,
             pilot_officer_id: f.pilot_officer_id.clone(),
@@ -310,7 +311,7 @@ impl From<&Flight> for wire::Flight {
             video_recorded: f.video_recorded,
             notes: f.notes.clone(),
             logged_by: f.logged_by.as_ref().map(common::Actor::from),
-            created_at: Some(timestamp(f.created_at)),
+            created_at: Some(to_timestamp(f.created_at)),
         }
     }
 }

@@ -119,7 +119,8 @@ impl SqlStore {
                 .await)?
             }
             Db::Sqlite(_) => {
-                // Taking the write lock first: the read below is then current until commit.
+                // Taking the write lock first: the read below is then current until commit (needed
+                // while RequestLog::run begins with a plain BEGIN; a no-op under begin_write).
                 with_tx!(tx, conn => sqlx::query(TOUCH_DISPATCH_SQLITE)
                     .bind(dispatch_id)
                     .execute(&mut *conn)

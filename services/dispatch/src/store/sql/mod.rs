@@ -29,7 +29,7 @@ impl SqlStore {
 
 #[tonic::async_trait]
 impl Store for SqlStore {
-    async fn begin_write(&self, tx: &mut Tx) -> Result<(), StorageError> {
+    async fn take_write_lock(&self, tx: &mut Tx) -> Result<(), StorageError> {
         if matches!(self.db, Db::Sqlite(_)) {
             with_tx!(tx, conn => sqlx::query(TOUCH_UNITS).execute(&mut *conn).await.map(|_| ()))?;
         }

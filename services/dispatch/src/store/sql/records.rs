@@ -85,7 +85,7 @@ impl SqlStore {
                 break;
             }
             for id in ids {
-                let mut tx = self.db.begin().await?;
+                let mut tx = self.db.begin_write().await?;
                 if let Some(dispatch) = self.lock_dispatch_sql(&mut tx, &id).await? {
                     self.update_dispatch_sql(&mut tx, &dispatch).await?;
                 }
@@ -99,7 +99,7 @@ impl SqlStore {
                 break;
             }
             for id in ids {
-                let mut tx = self.db.begin().await?;
+                let mut tx = self.db.begin_write().await?;
                 if let Some(assignment) = self.assignment_in(&mut tx, &id).await? {
                     self.update_assignment_sql(&mut tx, &assignment, assignment.status)
                         .await?;
@@ -114,7 +114,7 @@ impl SqlStore {
                 break;
             }
             for id in ids {
-                let mut tx = self.db.begin().await?;
+                let mut tx = self.db.begin_write().await?;
                 let row = with_tx!(&mut tx, conn => sqlx::query_as::<_, EntryRow>(SELECT_ENTRY)
                     .bind(&id)
                     .fetch_optional(&mut *conn)
@@ -136,7 +136,7 @@ impl SqlStore {
                 break;
             }
             for id in ids {
-                let mut tx = self.db.begin().await?;
+                let mut tx = self.db.begin_write().await?;
                 let row = with_tx!(&mut tx, conn => sqlx::query_as::<_, FlightRow>(SELECT_FLIGHT)
                     .bind(&id)
                     .fetch_optional(&mut *conn)
