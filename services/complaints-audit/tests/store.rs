@@ -113,7 +113,6 @@ fn evidence(id: &str, complaint_id: &str, pending_until: Option<DateTime<Utc>>) 
         fetch_incident_id: "inc-1".into(),
         fetch_dispatch_id: String::new(),
         fetch_attempts: 1,
-        next_fetch_at: pending_until,
         pending_reason: if pending_until.is_some() {
             "dispatch down".into()
         } else {
@@ -320,15 +319,24 @@ async fn evidence_waits_pending_until_completed_once(backend: Backend) {
     assert_eq!(full[0], evidence("e-1", "c-1", None));
     assert_eq!(full[1].content, None);
 
-    assert!(store.due_pending(at(22, 3), 10).await.unwrap().is_empty());
-    let due = store.due_pending(at(22, 4), 10).await.unwrap();
-    assert_eq!(due.len(), 1);
+    // The fetch job finds its item by id; a failed fetch counts and says why.
+    assert_eq!(store.evidence_by_id("e-404").await.unwrap(), None);
+    assert!(
+        store
+            .evidence_by_id("e-2")
+            .await
+            .unwrap()
+            .unwrap()
+            .is_pending()
+    );
+    let mut tx = db.begin().await.unwrap();
+    assert_eq!(store.pending_evidence_ids(&mut tx).await.unwrap(), ["e-2"]);
+    tx.commit().await.unwrap();
     store
-        .reschedule_evidence("e-2", 2, at(22, 6), "still down")
+        .record_fetch_failure("e-2", "still down")
         .await
         .unwrap();
-    assert!(store.due_pending(at(22, 5), 10).await.unwrap().is_empty());
-    let mut item = store.due_pending(at(22, 6), 10).await.unwrap().remove(0);
+    let mut item = store.evidence_by_id("e-2").await.unwrap().unwrap();
     assert_eq!(
         (item.fetch_attempts, item.pending_reason.as_str()),
         (2, "still down")
@@ -343,9 +351,20 @@ async fn evidence_waits_pending_until_completed_once(backend: Backend) {
     tx.commit().await.unwrap();
     let done = store.evidence("c-1", true).await.unwrap().remove(1);
     assert_eq!(done.status, "EVIDENCE_STATUS_ATTACHED");
-    assert_eq!((done.fetch_attempts, done.next_fetch_at), (3, None));
+    assert_eq!((done.fetch_attempts, done.pending_reason.as_str()), (3, ""));
     assert_eq!(done.content.as_deref(), Some(&b"[]"[..]));
-    assert!(store.due_pending(at(30, 0), 10).await.unwrap().is_empty());
+    // Attached: no longer pending, and a late failure changes nothing.
+    store.record_fetch_failure("e-2", "late").await.unwrap();
+    assert_eq!(store.evidence_by_id("e-2").await.unwrap(), Some(done));
+    let mut tx = db.begin().await.unwrap();
+    assert!(
+        store
+            .pending_evidence_ids(&mut tx)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    tx.commit().await.unwrap();
     database.cleanup().await;
 }
 

@@ -15,7 +15,7 @@ use prost::Message as _;
 
 use super::access::require_visible;
 use super::complaints::accused_rows;
-use super::evidence::timeline_row;
+use super::evidence::{self as evidence_items, timeline_row};
 use super::{Core, audit_own, own_action, rule_error};
 use crate::api::convert::finding_record;
 use crate::domain::complaint::{self, FindingParties};
@@ -64,9 +64,8 @@ pub async fn assign(
             )));
         }
         incident.clone_into(&mut row.incident_id);
-        let fetched = timeline.unwrap_or_else(|| Err("not fetched yet".to_owned()));
-        let evidence = timeline_row(core, &row.complaint_id, incident, "", fetched, actor, true);
-        core.store.insert_evidence(tx, &evidence).await?;
+        let item = timeline_row(core, &row.complaint_id, incident, "", timeline, actor, true);
+        evidence_items::insert(core, tx, &item).await?;
     }
     if !request.accused.is_empty() {
         core.store
@@ -152,7 +151,7 @@ pub async fn add_evidence(
                 &row.complaint_id,
                 &incident,
                 request.source_ref.trim(),
-                fetched,
+                Some(fetched),
                 actor,
                 false,
             );
@@ -202,12 +201,11 @@ pub async fn add_evidence(
                 fetch_incident_id: String::new(),
                 fetch_dispatch_id: String::new(),
                 fetch_attempts: 0,
-                next_fetch_at: None,
                 pending_reason: String::new(),
             }
         }
     };
-    core.store.insert_evidence(tx, &evidence).await?;
+    evidence_items::insert(core, tx, &evidence).await?;
     let detail = format!(
         "{} {} sha256 {}",
         evidence.kind, evidence.evidence_id, evidence.content_sha256

@@ -98,6 +98,12 @@ pub struct EvidenceRow {
     pub fetch_incident_id: String,
     pub fetch_dispatch_id: String,
     pub fetch_attempts: i32,
-    pub next_fetch_at: Option<DateTime<Utc>>,
     pub pending_reason: String,
+}
+
+impl EvidenceRow {
+    /// True while a timeline waits to be fetched.
+    pub fn is_pending(&self) -> bool {
+        self.status == pingan_proto::audit::v1::EvidenceStatus::Pending.as_str_name()
+    }
 }

@@ -160,21 +160,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<EvidenceRow>, StorageError>;
     /// Stores a piece of evidence.
     async fn insert_evidence(&self, tx: &mut Tx, row: &EvidenceRow) -> Result<(), StorageError>;
-    /// Pending evidence whose next fetch is due, soonest first.
-    async fn due_pending(
-        &self,
-        now: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<EvidenceRow>, StorageError>;
+    /// One piece of evidence by id, with its content.
+    async fn evidence_by_id(&self, evidence_id: &str) -> Result<Option<EvidenceRow>, StorageError>;
     /// Fills in a pending item with its content; false when it was no longer pending.
     async fn complete_evidence(&self, tx: &mut Tx, row: &EvidenceRow)
     -> Result<bool, StorageError>;
-    /// Records a failed fetch and when to try again.
-    async fn reschedule_evidence(
+    /// The ids of the items still pending, read in `tx`.
+    async fn pending_evidence_ids(&self, tx: &mut Tx) -> Result<Vec<String>, StorageError>;
+    /// Records a failed fetch of a pending item (one more attempt) and why.
+    async fn record_fetch_failure(
         &self,
         evidence_id: &str,
-        attempts: i32,
-        next: DateTime<Utc>,
         reason: &str,
     ) -> Result<(), StorageError>;
 

@@ -152,12 +152,8 @@ impl Store for SqlStore {
         evidence::insert_evidence(tx, row).await
     }
 
-    async fn due_pending(
-        &self,
-        now: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<EvidenceRow>, StorageError> {
-        evidence::due_pending(&self.db, now, limit).await
+    async fn evidence_by_id(&self, evidence_id: &str) -> Result<Option<EvidenceRow>, StorageError> {
+        evidence::by_id(&self.db, evidence_id).await
     }
 
     async fn complete_evidence(
@@ -168,14 +164,16 @@ impl Store for SqlStore {
         evidence::complete_evidence(tx, row).await
     }
 
-    async fn reschedule_evidence(
+    async fn pending_evidence_ids(&self, tx: &mut Tx) -> Result<Vec<String>, StorageError> {
+        evidence::pending_ids(tx).await
+    }
+
+    async fn record_fetch_failure(
         &self,
         evidence_id: &str,
-        attempts: i32,
-        next: DateTime<Utc>,
         reason: &str,
     ) -> Result<(), StorageError> {
-        evidence::reschedule_evidence(&self.db, evidence_id, attempts, next, reason).await
+        evidence::fetch_failed(&self.db, evidence_id, reason).await
     }
 
     async fn append_audit(
