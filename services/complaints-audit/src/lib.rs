@@ -62,12 +62,17 @@ pub fn job_worker(core: Arc<app::Core>) -> JobWorker {
 /// Retention runs hourly: pruning is cheap and the limit is counted in days.
 const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
 
-/// The background work while the host runs: on start the data step (timelines pending before
-/// the fetch jobs get theirs), then the job worker; and audit retention hourly.
+/// The background work while the host runs: on start the data steps (encoded findings into
+/// columns, a job for timelines pending from before the fetch jobs), then the job worker; and
+/// audit retention hourly.
 pub fn workers(core: Arc<app::Core>) -> Vec<Worker> {
     let jobs = job_worker(core.clone());
     let start = core.clone();
     let fetches = Worker::new("complaints-audit-jobs", move |shutdown| async move {
+        // The data steps of migrations 0002 and 0003; both idempotent, retried on every start.
+        if let Err(err) = store::upgrade_legacy(&start.context.db).await {
+            tracing::warn!(error = %err, "encoded findings not converted; next start tries again");
+        }
         if let Err(err) = app::fetch_job::enqueue_pending(&start).await {
             tracing::warn!(error = %err, "pending timelines not queued; next start tries again");
         }

@@ -2,7 +2,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+mod common;
+
+use chrono::{DateTime, Utc};
+use common::rows::{at, complaint};
 use pingan_complaints_audit::MIGRATIONS;
 use pingan_complaints_audit::domain::audit::{GENESIS_HASH, NewAuditEntry, chain_hash};
 use pingan_complaints_audit::domain::records::{AccusedRow, ComplaintRow, EvidenceRow};
@@ -17,56 +20,6 @@ async fn fresh(backend: Backend) -> (TestDatabase, SqlStore) {
         .expect("test database");
     let store = SqlStore::new(database.db.clone());
     (database, store)
-}
-
-fn at(day: u32, hour: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 9, day, hour, 0, 0)
-        .single()
-        .unwrap()
-}
-
-fn complaint(id: &str, station: &str, received: DateTime<Utc>) -> ComplaintRow {
-    ComplaintRow {
-        complaint_id: id.into(),
-        case_number: format!("TS-2025-{id}"),
-        source: "COMPLAINT_SOURCE_WALK_IN".into(),
-        hotline_ticket_id: String::new(),
-        transfer_id: String::new(),
-        complainant_name: "王五".into(),
-        complainant_phone_sealed: Some(vec![1, 2, 3]),
-        complainant_phone_index: "idx".into(),
-        complainant_phone_masked: "138****5678".into(),
-        complainant_id_sealed: None,
-        complainant_id_index: String::new(),
-        complainant_id_masked: String::new(),
-        complainant_address: String::new(),
-        confidential: true,
-        incident_id: String::new(),
-        allegation: "rude at the counter".into(),
-        allegation_tags: "CONDUCT\nSERVICE".into(),
-        occurred_at: Some(received - Duration::hours(2)),
-        station_id: station.into(),
-        status: "COMPLAINT_STATUS_RECEIVED".into(),
-        stage: String::new(),
-        investigator_id: String::new(),
-        legal_reviewer_id: String::new(),
-        receipt_due_at: received + Duration::hours(24),
-        receipt_met_at: None,
-        preliminary_due_at: received + Duration::days(3),
-        preliminary_met_at: None,
-        investigation_due_at: received + Duration::days(30),
-        investigation_met_at: None,
-        finding: String::new(),
-        finding_record: None,
-        hotline_reply_status: "HOTLINE_REPLY_STATUS_NOT_APPLICABLE".into(),
-        hotline_replied_at: None,
-        received_at: received,
-        filed_by_subject: "officer-1".into(),
-        filed_by_role: "station_officer".into(),
-        closed_at: None,
-        created_at: received,
-        updated_at: received,
-    }
 }
 
 fn accused(complaint_id: &str, officer: &str, station: &str) -> AccusedRow {
@@ -186,7 +139,7 @@ async fn complaints_are_stored_found_locked_and_updated(backend: Backend) {
     row.stage = "INVESTIGATION_STAGE_PRELIMINARY_CHECK".into();
     row.investigator_id = "insp-1".into();
     row.receipt_met_at = Some(at(22, 5));
-    row.finding_record = Some(vec![9, 9]);
+    row.finding = "FINDING_UNFOUNDED".into();
     row.updated_at = at(22, 5);
     store.update_complaint(&mut tx, &row).await.unwrap();
     store

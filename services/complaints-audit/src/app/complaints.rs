@@ -160,7 +160,6 @@ pub async fn file(
         investigation_due_at: deadlines.investigation,
         investigation_met_at: None,
         finding: String::new(),
-        finding_record: None,
         hotline_reply_status: if hotline {
             HotlineReplyStatus::AwaitingFinding
         } else {

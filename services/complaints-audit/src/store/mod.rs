@@ -1,8 +1,10 @@
 //! Storage in domain terms: the [`Store`] trait and its one SQL implementation over both
 //! backends ([`SqlStore`]). Writes take the caller's transaction; reads that must see it do too.
 
+mod legacy;
 mod sql;
 
+pub use legacy::{decode as legacy_decode, upgrade_legacy};
 pub use sql::SqlStore;
 
 use chrono::{DateTime, Utc};
@@ -10,7 +12,7 @@ use pingan_platform::StorageError;
 use pingan_platform::storage::Tx;
 
 use crate::domain::audit::{AuditRow, ChainHead, NewAuditEntry};
-use crate::domain::records::{AccusedRow, ComplaintRow, EvidenceRow, WarningRow};
+use crate::domain::records::{AccusedRow, ComplaintRow, EvidenceRow, FindingRecord, WarningRow};
 
 /// Filters of ListComplaints (text filters empty = any).
 #[derive(Debug, Clone, Default)]
@@ -142,6 +144,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         to: DateTime<Utc>,
         excluded: &str,
     ) -> Result<Vec<WarningRow>, StorageError>;
+
+    /// The finding of a complaint, if one was proposed.
+    async fn finding(&self, complaint_id: &str) -> Result<Option<FindingRecord>, StorageError>;
+    /// Like [`Store::finding`], read in `tx`.
+    async fn finding_in(
+        &self,
+        tx: &mut Tx,
+        complaint_id: &str,
+    ) -> Result<Option<FindingRecord>, StorageError>;
+    /// Writes the finding of a complaint, replacing the one stored.
+    async fn put_finding(&self, tx: &mut Tx, record: &FindingRecord) -> Result<(), StorageError>;
 
     // Evidence.
 

@@ -4,6 +4,7 @@
 mod audit;
 mod complaints;
 mod evidence;
+pub(super) mod findings;
 
 use chrono::{DateTime, Utc};
 use pingan_platform::storage::Tx;
@@ -11,7 +12,7 @@ use pingan_platform::{Db, StorageError};
 
 use super::{AuditFilter, ListFilter, Store};
 use crate::domain::audit::{AuditRow, ChainHead, NewAuditEntry};
-use crate::domain::records::{AccusedRow, ComplaintRow, EvidenceRow, WarningRow};
+use crate::domain::records::{AccusedRow, ComplaintRow, EvidenceRow, FindingRecord, WarningRow};
 
 /// The complaints-audit tables on Postgres or SQLite.
 #[derive(Debug, Clone)]
@@ -129,6 +130,28 @@ impl Store for SqlStore {
         excluded: &str,
     ) -> Result<Vec<WarningRow>, StorageError> {
         complaints::warning_rows(&self.db, from, to, excluded).await
+    }
+
+    async fn finding(&self, complaint_id: &str) -> Result<Option<FindingRecord>, StorageError> {
+        match findings::finding(&self.db, complaint_id).await? {
+            Some(record) => Ok(Some(record)),
+            None => super::legacy::finding(&self.db, complaint_id).await,
+        }
+    }
+
+    async fn finding_in(
+        &self,
+        tx: &mut Tx,
+        complaint_id: &str,
+    ) -> Result<Option<FindingRecord>, StorageError> {
+        match findings::finding_in(tx, complaint_id).await? {
+            Some(record) => Ok(Some(record)),
+            None => super::legacy::finding_in(tx, complaint_id).await,
+        }
+    }
+
+    async fn put_finding(&self, tx: &mut Tx, record: &FindingRecord) -> Result<(), StorageError> {
+        findings::put(tx, record).await
     }
 
     async fn evidence(
