@@ -12,9 +12,11 @@ pub mod settings;
 pub mod store;
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use pingan_platform::jobs::JobWorker;
 use pingan_platform::service::{
-    BuildError, GrpcService, Service, ServiceConfig, ServiceParts, Worker,
+    BuildError, GrpcService, Service, ServiceConfig, ServiceParts, SettingsSpec, Worker,
 };
 use pingan_platform::{Migrations, ServiceContext};
 use pingan_proto::audit::v1::complaints_audit_service_server::ComplaintsAuditServiceServer;
@@ -34,10 +36,10 @@ pub static MIGRATIONS: Migrations = Migrations {
     sqlite: &SQLITE_MIGRATIONS,
 };
 
-/// The tonic service, ready to mount on a [`pingan_platform::server::ServiceHost`]; settings
-/// from the environment. The background work is a separate [`evidence_worker`] the host runs.
+/// The tonic service, ready to mount on a [`pingan_platform::server::ServiceHost`], with the
+/// default settings; the background work is in the [`workers`] the host runs.
 pub fn service(context: &ServiceContext) -> ComplaintsAuditServiceServer<ComplaintsAuditApi> {
-    service_with(context, Settings::from_env())
+    service_with(context, Settings::default())
 }
 
 /// Like [`service`], with explicit settings.
@@ -51,31 +53,51 @@ pub fn service_with(
     ))))
 }
 
-/// The background work (pending evidence every `worker_interval`, audit retention hourly) while
-/// the host runs; the round in hand is finished on shutdown.
-pub fn evidence_worker(core: Arc<app::Core>) -> Worker {
-    let interval = core.settings.worker_interval;
-    Worker::new("complaints-audit-evidence", move |shutdown| async move {
-        let mut last_prune: Option<tokio::time::Instant> = None;
-        while !shutdown.sleep(interval).await {
-            if let Err(err) = app::evidence::complete_pending(&core).await {
-                tracing::warn!(error = %err, "pending evidence round failed");
-            }
-            if last_prune.is_none_or(|at| at.elapsed() > std::time::Duration::from_secs(3600)) {
+/// The worker of the service's jobs (timeline fetches), for tests that drive it round by round
+/// with [`JobWorker::run_once`]; the host runs the one [`Service::build`] returns.
+pub fn job_worker(core: Arc<app::Core>) -> JobWorker {
+    app::fetch_job::worker(core)
+}
+
+/// Retention runs hourly: pruning is cheap and the limit is counted in days.
+const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// The background work while the host runs: on start the data steps (encoded findings into
+/// columns, a job for timelines pending from before the fetch jobs), then the job worker; and
+/// audit retention hourly.
+pub fn workers(core: Arc<app::Core>) -> Vec<Worker> {
+    let jobs = job_worker(core.clone());
+    let start = core.clone();
+    let fetches = Worker::new("complaints-audit-jobs", move |shutdown| async move {
+        // The data steps of migrations 0002 and 0003; both idempotent, retried on every start.
+        if let Err(err) = store::upgrade_legacy(&start.context.db).await {
+            tracing::warn!(error = %err, "encoded findings not converted; next start tries again");
+        }
+        if let Err(err) = app::fetch_job::enqueue_pending(&start).await {
+            tracing::warn!(error = %err, "pending timelines not queued; next start tries again");
+        }
+        jobs.run(async move { shutdown.signalled().await }).await;
+    });
+    let retention = Worker::every(
+        "complaints-audit-retention",
+        RETENTION_INTERVAL,
+        move || {
+            let core = core.clone();
+            async move {
                 if let Err(err) = app::audit_log::apply_retention(&core).await {
                     tracing::warn!(error = %err, "audit retention failed");
                 }
-                last_prune = Some(tokio::time::Instant::now());
             }
-        }
-    })
+        },
+    );
+    vec![fetches, retention]
 }
 
-/// The service's inbox, with a handler for each event type routed to it.
+/// The service's inbox with the default settings, with a handler for each event type routed to it.
 pub fn event_sink(context: &ServiceContext) -> pingan_platform::events::ServiceSink {
     events::sink(Arc::new(app::Core::new(
         context.clone(),
-        Settings::from_env(),
+        Settings::default(),
     )))
 }
 
@@ -99,19 +121,23 @@ impl Service for ComplaintsAuditService {
         &MIGRATIONS
     }
 
+    fn settings(&self) -> Option<SettingsSpec> {
+        Some(SettingsSpec::of::<Settings>(SHORT_NAME))
+    }
+
     fn build(
         &self,
         context: &ServiceContext,
-        _config: &ServiceConfig,
+        config: &ServiceConfig,
     ) -> Result<ServiceParts, BuildError> {
-        // Settings still come from the environment (`Settings::from_env`), as before.
-        let core = Arc::new(app::Core::new(context.clone(), Settings::from_env()));
-        Ok(ServiceParts::new(
-            GrpcService::new(ComplaintsAuditServiceServer::new(ComplaintsAuditApi::new(
-                core.clone(),
-            ))),
-            event_sink(context),
-        )
-        .with_worker(evidence_worker(core)))
+        let settings = config.get_or_default::<Settings>();
+        let core = Arc::new(app::Core::new(context.clone(), settings));
+        let grpc = GrpcService::new(ComplaintsAuditServiceServer::new(ComplaintsAuditApi::new(
+            core.clone(),
+        )));
+        let parts = ServiceParts::new(grpc, events::sink(core.clone()));
+        Ok(workers(core)
+            .into_iter()
+            .fold(parts, ServiceParts::with_worker))
     }
 }

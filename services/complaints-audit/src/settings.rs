@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use clap::{Args, Parser};
+use clap::Args;
+use pingan_platform::time::WorkCalendar;
 
 /// Shortest audit retention accepted: six months.
 pub const MIN_AUDIT_RETENTION_DAYS: u32 = 183;
@@ -17,6 +18,7 @@ const MIN_WORKER_INTERVAL: Duration = Duration::from_millis(50);
 pub struct Settings {
     /// Receipt deadline in hours (an investigator takes the complaint in hand).
     #[arg(
+        id = "complaints_receipt_hours",
         long = "complaint-receipt-hours",
         env = "PINGAN_COMPLAINT_RECEIPT_HOURS",
         default_value_t = 24
@@ -24,6 +26,7 @@ pub struct Settings {
     pub receipt_hours: u32,
     /// Preliminary check, in working days.
     #[arg(
+        id = "complaints_preliminary_days",
         long = "complaint-preliminary-days",
         env = "PINGAN_COMPLAINT_PRELIMINARY_DAYS",
         default_value_t = 3
@@ -31,13 +34,15 @@ pub struct Settings {
     pub preliminary_working_days: u32,
     /// Investigation concluded, in working days.
     #[arg(
+        id = "complaints_investigation_days",
         long = "complaint-investigation-days",
         env = "PINGAN_COMPLAINT_INVESTIGATION_DAYS",
         default_value_t = 30
     )]
     pub investigation_working_days: u32,
-    /// Public holidays (no working day) besides Saturdays and Sundays: comma-separated dates.
+    /// Bureau-local holidays on top of the official calendar: comma-separated dates.
     #[arg(
+        id = "complaints_holidays",
         long = "complaint-holidays",
         env = "PINGAN_COMPLAINT_HOLIDAYS",
         default_value = "",
@@ -46,6 +51,7 @@ pub struct Settings {
     pub holidays: BTreeSet<NaiveDate>,
     /// Complaints in a period at which an officer is listed by the early warning (at least 1).
     #[arg(
+        id = "complaints_early_warning_threshold",
         long = "early-warning-threshold",
         env = "PINGAN_EARLY_WARNING_THRESHOLD",
         default_value_t = 3
@@ -53,19 +59,30 @@ pub struct Settings {
     pub early_warning_threshold: u32,
     /// How long audit rows are kept, in days (at least six months).
     #[arg(
+        id = "complaints_audit_retention_days",
         long = "audit-retention-days",
         env = "PINGAN_AUDIT_RETENTION_DAYS",
         default_value_t = MIN_AUDIT_RETENTION_DAYS
     )]
     pub audit_retention_days: u32,
-    /// How often pending evidence is retried and retention applied, in milliseconds.
+    /// How often the job worker looks for due fetches, and the first wait before a failed
+    /// dispatch timeline fetch runs again (doubling after), in milliseconds.
     #[arg(
+        id = "complaints_worker_interval",
         long = "complaints-worker-interval-ms",
         env = "PINGAN_COMPLAINTS_WORKER_INTERVAL_MS",
         default_value = "2000",
         value_parser = parse_millis
     )]
     pub worker_interval: Duration,
+    /// Fetches of a dispatch timeline before its job becomes a dead letter (at least 1).
+    #[arg(
+        id = "complaints_fetch_max_attempts",
+        long = "complaints-fetch-max-attempts",
+        env = "PINGAN_COMPLAINTS_FETCH_MAX_ATTEMPTS",
+        default_value_t = DEFAULT_FETCH_ATTEMPTS
+    )]
+    pub fetch_max_attempts: u32,
     /// Deadline of one call to dispatch.
     #[arg(skip = Duration::from_secs(3))]
     pub dispatch_timeout: Duration,
@@ -73,6 +90,9 @@ pub struct Settings {
     #[arg(skip = Duration::from_secs(300))]
     pub max_fetch_backoff: Duration,
 }
+
+/// Fetch attempts by default: with a 2 s start doubling to 5 min, about a day of retries.
+const DEFAULT_FETCH_ATTEMPTS: u32 = 300;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -84,6 +104,7 @@ impl Default for Settings {
             early_warning_threshold: 3,
             audit_retention_days: MIN_AUDIT_RETENTION_DAYS,
             worker_interval: Duration::from_secs(2),
+            fetch_max_attempts: DEFAULT_FETCH_ATTEMPTS,
             dispatch_timeout: Duration::from_secs(3),
             max_fetch_backoff: Duration::from_secs(300),
         }
@@ -110,38 +131,34 @@ fn parse_millis(text: &str) -> Result<Duration, String> {
         .map_err(|_| format!("invalid milliseconds {text:?}"))
 }
 
-/// Only the settings, read from the environment.
-#[derive(Debug, Parser)]
-struct FromEnv {
-    #[command(flatten)]
-    settings: Settings,
-}
-
 impl Settings {
-    /// The settings raised to their floors: threshold 1, six months of audit, 50 ms interval.
+    /// The settings raised to their floors: threshold 1, six months of audit, 50 ms interval,
+    /// one fetch attempt.
     pub fn normalised(mut self) -> Self {
         self.early_warning_threshold = self.early_warning_threshold.max(1);
         self.audit_retention_days = self.audit_retention_days.max(MIN_AUDIT_RETENTION_DAYS);
         self.worker_interval = self.worker_interval.max(MIN_WORKER_INTERVAL);
+        self.fetch_max_attempts = self.fetch_max_attempts.max(1);
         self
     }
 
-    /// The defaults overridden by the `PINGAN_…` variables above; when one does not parse, the
-    /// defaults (logged).
-    pub fn from_env() -> Self {
-        match FromEnv::try_parse_from([crate::SHORT_NAME]) {
-            Ok(parsed) => parsed.settings.normalised(),
-            Err(err) => {
-                tracing::error!(error = %err, "complaints-audit settings not valid; defaults used");
-                Self::default()
-            }
-        }
+    /// The bureau's working days: the official calendar plus the configured local holidays.
+    pub fn calendar(&self) -> WorkCalendar {
+        WorkCalendar::shipped().with_extra_holidays(self.holidays.iter().copied())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    /// Only the settings, as the host's command line parses them.
+    #[derive(Debug, Parser)]
+    struct FromEnv {
+        #[command(flatten)]
+        settings: Settings,
+    }
 
     #[test]
     fn flags_parse_and_floors_apply() {

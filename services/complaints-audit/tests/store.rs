@@ -2,7 +2,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+mod common;
+
+use chrono::{DateTime, Utc};
+use common::rows::{at, complaint};
 use pingan_complaints_audit::MIGRATIONS;
 use pingan_complaints_audit::domain::audit::{GENESIS_HASH, NewAuditEntry, chain_hash};
 use pingan_complaints_audit::domain::records::{AccusedRow, ComplaintRow, EvidenceRow};
@@ -17,56 +20,6 @@ async fn fresh(backend: Backend) -> (TestDatabase, SqlStore) {
         .expect("test database");
     let store = SqlStore::new(database.db.clone());
     (database, store)
-}
-
-fn at(day: u32, hour: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2025, 9, day, hour, 0, 0)
-        .single()
-        .unwrap()
-}
-
-fn complaint(id: &str, station: &str, received: DateTime<Utc>) -> ComplaintRow {
-    ComplaintRow {
-        complaint_id: id.into(),
-        case_number: format!("TS-2025-{id}"),
-        source: "COMPLAINT_SOURCE_WALK_IN".into(),
-        hotline_ticket_id: String::new(),
-        transfer_id: String::new(),
-        complainant_name: "王五".into(),
-        complainant_phone_sealed: Some(vec![1, 2, 3]),
-        complainant_phone_index: "idx".into(),
-        complainant_phone_masked: "138****5678".into(),
-        complainant_id_sealed: None,
-        complainant_id_index: String::new(),
-        complainant_id_masked: String::new(),
-        complainant_address: String::new(),
-        confidential: true,
-        incident_id: String::new(),
-        allegation: "rude at the counter".into(),
-        allegation_tags: "CONDUCT\nSERVICE".into(),
-        occurred_at: Some(received - Duration::hours(2)),
-        station_id: station.into(),
-        status: "COMPLAINT_STATUS_RECEIVED".into(),
-        stage: String::new(),
-        investigator_id: String::new(),
-        legal_reviewer_id: String::new(),
-        receipt_due_at: received + Duration::hours(24),
-        receipt_met_at: None,
-        preliminary_due_at: received + Duration::days(3),
-        preliminary_met_at: None,
-        investigation_due_at: received + Duration::days(30),
-        investigation_met_at: None,
-        finding: String::new(),
-        finding_record: None,
-        hotline_reply_status: "HOTLINE_REPLY_STATUS_NOT_APPLICABLE".into(),
-        hotline_replied_at: None,
-        received_at: received,
-        filed_by_subject: "officer-1".into(),
-        filed_by_role: "station_officer".into(),
-        closed_at: None,
-        created_at: received,
-        updated_at: received,
-    }
 }
 
 fn accused(complaint_id: &str, officer: &str, station: &str) -> AccusedRow {
@@ -113,7 +66,6 @@ fn evidence(id: &str, complaint_id: &str, pending_until: Option<DateTime<Utc>>) 
         fetch_incident_id: "inc-1".into(),
         fetch_dispatch_id: String::new(),
         fetch_attempts: 1,
-        next_fetch_at: pending_until,
         pending_reason: if pending_until.is_some() {
             "dispatch down".into()
         } else {
@@ -187,7 +139,7 @@ async fn complaints_are_stored_found_locked_and_updated(backend: Backend) {
     row.stage = "INVESTIGATION_STAGE_PRELIMINARY_CHECK".into();
     row.investigator_id = "insp-1".into();
     row.receipt_met_at = Some(at(22, 5));
-    row.finding_record = Some(vec![9, 9]);
+    row.finding = "FINDING_UNFOUNDED".into();
     row.updated_at = at(22, 5);
     store.update_complaint(&mut tx, &row).await.unwrap();
     store
@@ -320,15 +272,24 @@ async fn evidence_waits_pending_until_completed_once(backend: Backend) {
     assert_eq!(full[0], evidence("e-1", "c-1", None));
     assert_eq!(full[1].content, None);
 
-    assert!(store.due_pending(at(22, 3), 10).await.unwrap().is_empty());
-    let due = store.due_pending(at(22, 4), 10).await.unwrap();
-    assert_eq!(due.len(), 1);
+    // The fetch job finds its item by id; a failed fetch counts and says why.
+    assert_eq!(store.evidence_by_id("e-404").await.unwrap(), None);
+    assert!(
+        store
+            .evidence_by_id("e-2")
+            .await
+            .unwrap()
+            .unwrap()
+            .is_pending()
+    );
+    let mut tx = db.begin().await.unwrap();
+    assert_eq!(store.pending_evidence_ids(&mut tx).await.unwrap(), ["e-2"]);
+    tx.commit().await.unwrap();
     store
-        .reschedule_evidence("e-2", 2, at(22, 6), "still down")
+        .record_fetch_failure("e-2", "still down")
         .await
         .unwrap();
-    assert!(store.due_pending(at(22, 5), 10).await.unwrap().is_empty());
-    let mut item = store.due_pending(at(22, 6), 10).await.unwrap().remove(0);
+    let mut item = store.evidence_by_id("e-2").await.unwrap().unwrap();
     assert_eq!(
         (item.fetch_attempts, item.pending_reason.as_str()),
         (2, "still down")
@@ -343,9 +304,20 @@ async fn evidence_waits_pending_until_completed_once(backend: Backend) {
     tx.commit().await.unwrap();
     let done = store.evidence("c-1", true).await.unwrap().remove(1);
     assert_eq!(done.status, "EVIDENCE_STATUS_ATTACHED");
-    assert_eq!((done.fetch_attempts, done.next_fetch_at), (3, None));
+    assert_eq!((done.fetch_attempts, done.pending_reason.as_str()), (3, ""));
     assert_eq!(done.content.as_deref(), Some(&b"[]"[..]));
-    assert!(store.due_pending(at(30, 0), 10).await.unwrap().is_empty());
+    // Attached: no longer pending, and a late failure changes nothing.
+    store.record_fetch_failure("e-2", "late").await.unwrap();
+    assert_eq!(store.evidence_by_id("e-2").await.unwrap(), Some(done));
+    let mut tx = db.begin().await.unwrap();
+    assert!(
+        store
+            .pending_evidence_ids(&mut tx)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    tx.commit().await.unwrap();
     database.cleanup().await;
 }
 

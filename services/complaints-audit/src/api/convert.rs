@@ -5,17 +5,16 @@ use chrono::{DateTime, Utc};
 use pingan_platform::pii::PiiKeys;
 use pingan_platform::time::to_timestamp;
 use pingan_proto::audit::v1::{
-    Accused, AuditEntry, AuditOutcome, AuditRecord, Complainant, Complaint, ComplaintFinding,
-    ComplaintSource, ComplaintStatus, Deadline, DeadlineKind, Evidence, EvidenceKind,
-    EvidenceStatus, HotlineReplyStatus,
+    Accused, ActionKind, AuditEntry, AuditOutcome, AuditRecord, Complainant, Complaint,
+    ComplaintFinding, ComplaintSource, ComplaintStatus, Deadline, DeadlineKind, Evidence,
+    EvidenceKind, EvidenceStatus, Finding, FindingAction, HotlineReplyStatus,
 };
 use pingan_proto::common::v1::{Actor, TimeRange};
-use prost::Message as _;
 
 use crate::app::queries::ComplaintDetail;
 use crate::domain::audit::AuditRow;
 use crate::domain::complaint::is_overdue;
-use crate::domain::records::{AccusedRow, ComplaintRow, EvidenceRow};
+use crate::domain::records::{AccusedRow, ComplaintRow, EvidenceRow, FindingRecord};
 
 /// How much of a complaint the caller may see.
 #[derive(Debug, Clone, Copy)]
@@ -157,11 +156,50 @@ pub fn evidence(row: &EvidenceRow, with_content: bool) -> Evidence {
     }
 }
 
-/// The stored finding, if any.
-pub fn finding_record(row: &ComplaintRow) -> Option<ComplaintFinding> {
-    row.finding_record
-        .as_deref()
-        .and_then(|bytes| ComplaintFinding::decode(bytes).ok())
+/// An actor named by its stored columns; none when nobody is named.
+fn stored_actor(subject: &str, role: &str, display_name: &str) -> Option<Actor> {
+    (!subject.is_empty() || !role.is_empty()).then(|| Actor {
+        subject: subject.to_owned(),
+        role: role.to_owned(),
+        display_name: display_name.to_owned(),
+    })
+}
+
+/// A stored finding, as the API shows it.
+pub fn finding(record: &FindingRecord) -> ComplaintFinding {
+    let h = &record.head;
+    ComplaintFinding {
+        finding: parse_enum!(Finding, &h.finding),
+        reasoning: h.reasoning.clone(),
+        actions: record
+            .actions
+            .iter()
+            .map(|a| FindingAction {
+                kind: parse_enum!(ActionKind, &a.kind),
+                officer_id: a.officer_id.clone(),
+                detail: a.detail.clone(),
+                legal_basis: a.legal_basis.clone(),
+                referred_to: a.referred_to.clone(),
+            })
+            .collect(),
+        evidence_ids: record.evidence_ids.clone(),
+        legal_opinion: h.legal_opinion.clone(),
+        reply_text: h.reply_text.clone(),
+        proposed_by: stored_actor(
+            &h.proposed_by_subject,
+            &h.proposed_by_role,
+            &h.proposed_by_name,
+        ),
+        proposed_at: h.proposed_at.map(to_timestamp),
+        approved: h.approved,
+        reviewed_by: stored_actor(
+            &h.reviewed_by_subject,
+            &h.reviewed_by_role,
+            &h.reviewed_by_name,
+        ),
+        reviewed_at: h.reviewed_at.map(to_timestamp),
+        review_notes: h.review_notes.clone(),
+    }
 }
 
 /// A complaint with its accused and evidence as the caller may see it.
@@ -202,7 +240,7 @@ pub fn complaint(
             .iter()
             .map(|e| evidence(e, view.with_content))
             .collect(),
-        finding: finding_record(row),
+        finding: detail.finding.as_ref().map(finding),
         hotline_reply_status: parse_enum!(HotlineReplyStatus, &row.hotline_reply_status),
         hotline_replied_at: row.hotline_replied_at.map(to_timestamp),
         received_at: Some(to_timestamp(row.received_at)),

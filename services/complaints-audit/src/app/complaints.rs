@@ -10,7 +10,7 @@ use pingan_platform::time::local_date;
 use pingan_proto::audit::v1::{Accused, ComplaintSource, ComplaintStatus, HotlineReplyStatus};
 use pingan_proto::common::v1::Actor;
 
-use super::evidence::timeline_row;
+use super::evidence::{self, timeline_row};
 use super::{Core, audit_own, own_action};
 use crate::domain::audit::to_micros;
 use crate::domain::complaint::Deadlines;
@@ -111,7 +111,7 @@ pub async fn file(
     } else {
         new.station_id.clone()
     };
-    let deadlines = Deadlines::from_received(received_at, &core.settings);
+    let deadlines = Deadlines::from_received(received_at, &core.settings, &core.calendar);
     let hotline = new.source == ComplaintSource::Hotline12345;
     let row = ComplaintRow {
         complaint_id: complaint_id.clone(),
@@ -160,7 +160,6 @@ pub async fn file(
         investigation_due_at: deadlines.investigation,
         investigation_met_at: None,
         finding: String::new(),
-        finding_record: None,
         hotline_reply_status: if hotline {
             HotlineReplyStatus::AwaitingFinding
         } else {
@@ -180,17 +179,16 @@ pub async fn file(
         .insert_complaint(tx, &row, &accused_rows(&complaint_id, &new.accused))
         .await?;
     if !row.incident_id.is_empty() {
-        let fetched = timeline.unwrap_or_else(|| Err("not fetched yet".to_owned()));
-        let evidence = timeline_row(
+        let item = timeline_row(
             core,
             &complaint_id,
             &row.incident_id,
             "",
-            fetched,
+            timeline,
             filed_by,
             true,
         );
-        core.store.insert_evidence(tx, &evidence).await?;
+        evidence::insert(core, tx, &item).await?;
     }
     let event = outbound::complaint_filed(&row);
     core.context

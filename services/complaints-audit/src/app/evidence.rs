@@ -1,6 +1,6 @@
 //! The linked incident's dispatch timeline as evidence: fetched from dispatch when the incident
-//! becomes known; while dispatch cannot be reached the item is kept PENDING and fetched again
-//! in the background (backoff) until it is attached.
+//! becomes known; while dispatch cannot be reached the item is kept PENDING and its fetch job
+//! (`fetch_job`, written in the same transaction) fetches it again until it is attached.
 
 use chrono::{DateTime, Utc};
 use pingan_platform::ApiError;
@@ -12,10 +12,11 @@ use pingan_proto::dispatch::v1::{
 };
 
 use pingan_platform::auth::Caller;
+use pingan_platform::storage::Tx;
 
-use super::access::{can_see, system_actor};
-use super::{Core, audit_own, own_action};
-use crate::domain::evidence::{FetchedTimeline, backoff as backoff_after, fill, sha256_hex};
+use super::access::can_see;
+use super::{Core, fetch_job};
+use crate::domain::evidence::{FetchedTimeline, fill, sha256_hex};
 use crate::domain::records::EvidenceRow;
 use pingan_platform::time::from_timestamp;
 
@@ -107,22 +108,14 @@ pub async fn fetch_timeline(
     }
 }
 
-/// The wait before fetch attempt `attempts + 1`, per the settings.
-pub fn backoff(core: &Core, attempts: i32) -> chrono::Duration {
-    backoff_after(
-        core.settings.worker_interval,
-        core.settings.max_fetch_backoff,
-        attempts,
-    )
-}
-
-/// The evidence row for a timeline fetch: attached, or pending with the reason it is not.
+/// The evidence row for a timeline fetch: attached, or pending with the reason it is not
+/// (`None`: not tried yet).
 pub fn timeline_row(
     core: &Core,
     complaint_id: &str,
     incident_id: &str,
     dispatch_id: &str,
-    fetched: Result<FetchedTimeline, String>,
+    fetched: Option<Result<FetchedTimeline, String>>,
     added_by: &Actor,
     automatic: bool,
 ) -> EvidenceRow {
@@ -152,60 +145,27 @@ pub fn timeline_row(
         fetch_incident_id: incident_id.to_owned(),
         fetch_dispatch_id: dispatch_id.to_owned(),
         fetch_attempts: 1,
-        next_fetch_at: None,
         pending_reason: String::new(),
     };
     match fetched {
-        Ok(timeline) => fill(&mut row, timeline, now),
-        Err(reason) => {
-            row.next_fetch_at = Some(now + backoff(core, 1));
-            row.pending_reason = reason;
+        Some(Ok(timeline)) => fill(&mut row, timeline, now),
+        Some(Err(reason)) => row.pending_reason = reason,
+        None => {
+            row.fetch_attempts = 0;
+            row.pending_reason = "not fetched yet".to_owned();
         }
     }
     row
 }
 
-/// Fetches every pending item that is due once; returns how many were attached.
-pub async fn complete_pending(core: &Core) -> Result<usize, ApiError> {
-    let now = core.now();
-    let due = core.store.due_pending(now, 20).await?;
-    let mut attached = 0;
-    for mut row in due {
-        match fetch_timeline(core, &row.fetch_incident_id, &row.fetch_dispatch_id).await {
-            Ok(timeline) => {
-                fill(&mut row, timeline, core.now());
-                let mut tx = core.context.db.begin_write().await?;
-                if core.store.complete_evidence(&mut tx, &row).await? {
-                    let detail = format!(
-                        "dispatch timeline of incident {} attached as {}",
-                        row.fetch_incident_id, row.evidence_id
-                    );
-                    let audit = own_action(
-                        &system_actor(),
-                        "AttachDispatchTimeline",
-                        &row.complaint_id,
-                        "",
-                    )
-                    .detail(detail);
-                    audit_own(core, &mut tx, audit).await?;
-                    tx.commit().await?;
-                    attached += 1;
-                    tracing::info!(evidence_id = %row.evidence_id, complaint_id = %row.complaint_id, "pending dispatch timeline attached");
-                } else {
-                    tx.rollback().await?;
-                }
-            }
-            Err(reason) => {
-                let attempts = row.fetch_attempts.saturating_add(1);
-                let next = core.now() + backoff(core, attempts);
-                tracing::warn!(evidence_id = %row.evidence_id, attempts, reason = %reason, "dispatch timeline still pending");
-                core.store
-                    .reschedule_evidence(&row.evidence_id, attempts, next, &reason)
-                    .await?;
-            }
-        }
+/// Stores a piece of evidence in `tx`; a PENDING timeline gets its fetch job in the same
+/// transaction, so that it exists exactly when the item does.
+pub async fn insert(core: &Core, tx: &mut Tx, row: &EvidenceRow) -> Result<(), ApiError> {
+    core.store.insert_evidence(tx, row).await?;
+    if row.is_pending() {
+        fetch_job::enqueue(core, tx, row).await?;
     }
-    Ok(attached)
+    Ok(())
 }
 
 /// The timeline of the incident a new complaint names, fetched before its transaction (None

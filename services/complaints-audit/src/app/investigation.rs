@@ -6,23 +6,23 @@ use pingan_platform::ApiError;
 use pingan_platform::auth::Caller;
 use pingan_platform::storage::Tx;
 use pingan_proto::audit::v1::{
-    AddEvidenceRequest, AssignInvestigatorRequest, ComplaintFinding, ComplaintSource,
-    ComplaintStatus, EvidenceKind, EvidenceStatus, Finding, FindingStep, HotlineReplyStatus,
-    InvestigationStage, RecordFindingRequest,
+    ActionKind, AddEvidenceRequest, AssignInvestigatorRequest, ComplaintSource, ComplaintStatus,
+    EvidenceKind, EvidenceStatus, Finding, FindingStep, HotlineReplyStatus, InvestigationStage,
+    RecordFindingRequest,
 };
 use pingan_proto::common::v1::Actor;
-use prost::Message as _;
 
 use super::access::require_visible;
 use super::complaints::accused_rows;
-use super::evidence::timeline_row;
+use super::evidence::{self as evidence_items, timeline_row};
 use super::{Core, audit_own, own_action, rule_error};
-use crate::api::convert::finding_record;
 use crate::domain::complaint::{self, FindingParties};
 use crate::domain::evidence::{FetchedTimeline, sha256_hex};
-use crate::domain::records::{ComplaintRow, EvidenceRow};
+use crate::domain::records::{
+    ComplaintRow, EvidenceRow, FindingActionRow, FindingRecord, FindingRow,
+};
 use crate::events::outbound;
-use pingan_platform::time::{from_timestamp, to_timestamp};
+use pingan_platform::time::from_timestamp;
 
 /// Loads and locks a complaint the caller may see.
 pub async fn load_locked(
@@ -64,9 +64,8 @@ pub async fn assign(
             )));
         }
         incident.clone_into(&mut row.incident_id);
-        let fetched = timeline.unwrap_or_else(|| Err("not fetched yet".to_owned()));
-        let evidence = timeline_row(core, &row.complaint_id, incident, "", fetched, actor, true);
-        core.store.insert_evidence(tx, &evidence).await?;
+        let item = timeline_row(core, &row.complaint_id, incident, "", timeline, actor, true);
+        evidence_items::insert(core, tx, &item).await?;
     }
     if !request.accused.is_empty() {
         core.store
@@ -152,7 +151,7 @@ pub async fn add_evidence(
                 &row.complaint_id,
                 &incident,
                 request.source_ref.trim(),
-                fetched,
+                Some(fetched),
                 actor,
                 false,
             );
@@ -202,12 +201,11 @@ pub async fn add_evidence(
                 fetch_incident_id: String::new(),
                 fetch_dispatch_id: String::new(),
                 fetch_attempts: 0,
-                next_fetch_at: None,
                 pending_reason: String::new(),
             }
         }
     };
-    core.store.insert_evidence(tx, &evidence).await?;
+    evidence_items::insert(core, tx, &evidence).await?;
     let detail = format!(
         "{} {} sha256 {}",
         evidence.kind, evidence.evidence_id, evidence.content_sha256
@@ -233,12 +231,12 @@ pub async fn record_finding(
     let mut row = load_locked(core, tx, caller, &request.complaint_id).await?;
     let status = ComplaintStatus::from_str_name(&row.status).unwrap_or_default();
     let step = FindingStep::try_from(request.step).unwrap_or_default();
-    let mut record = finding_record(&row).unwrap_or_default();
-    let proposer = record
-        .proposed_by
-        .as_ref()
-        .map(|a| a.subject.clone())
+    let mut record = core
+        .store
+        .finding_in(tx, &row.complaint_id)
+        .await?
         .unwrap_or_default();
+    let proposer = record.head.proposed_by_subject.clone();
     let full = row.stage == InvestigationStage::FullInvestigation.as_str_name();
     let next = complaint::finding_step(
         status,
@@ -271,44 +269,34 @@ pub async fn record_finding(
                     Some(_) => {}
                 }
             }
-            record = ComplaintFinding {
-                finding: request.finding,
-                reasoning: request.reasoning.clone(),
-                actions: request.actions.clone(),
-                evidence_ids: request.evidence_ids.clone(),
-                legal_opinion: request.legal_opinion.clone(),
-                reply_text: request.reply_text.clone(),
-                proposed_by: Some(actor.clone()),
-                proposed_at: Some(to_timestamp(now)),
-                ..ComplaintFinding::default()
-            };
-            row.finding = Finding::try_from(request.finding)
-                .unwrap_or_default()
-                .as_str_name()
-                .to_owned();
+            record = proposed(&row.complaint_id, request, actor, now);
+            row.finding = record.head.finding.clone();
             row.preliminary_met_at = row.preliminary_met_at.or(Some(now));
         }
         FindingStep::Approve | FindingStep::Return => {
-            record.reviewed_by = Some(actor.clone());
-            record.reviewed_at = Some(to_timestamp(now));
-            request.review_notes.clone_into(&mut record.review_notes);
+            let head = &mut record.head;
+            actor.subject.clone_into(&mut head.reviewed_by_subject);
+            actor.role.clone_into(&mut head.reviewed_by_role);
+            actor.display_name.clone_into(&mut head.reviewed_by_name);
+            head.reviewed_at = Some(now);
+            request.review_notes.clone_into(&mut head.review_notes);
             if !request.legal_opinion.trim().is_empty() {
-                request.legal_opinion.clone_into(&mut record.legal_opinion);
+                request.legal_opinion.clone_into(&mut head.legal_opinion);
             }
             if step == FindingStep::Approve {
-                record.approved = true;
+                head.approved = true;
                 row.investigation_met_at = Some(now);
                 row.preliminary_met_at = row.preliminary_met_at.or(Some(now));
                 row.closed_at = Some(now);
             } else {
-                record.approved = false;
+                head.approved = false;
                 row.finding.clear();
             }
         }
         FindingStep::Unspecified => {}
     }
     row.status = next.as_str_name().to_owned();
-    row.finding_record = Some(record.encode_to_vec());
+    record.head.complaint_id.clone_from(&row.complaint_id);
     row.updated_at = now;
     let answer =
         step == FindingStep::Approve && row.source == ComplaintSource::Hotline12345.as_str_name();
@@ -316,6 +304,7 @@ pub async fn record_finding(
         row.hotline_reply_status = HotlineReplyStatus::Pending.as_str_name().to_owned();
     }
     core.store.update_complaint(tx, &row).await?;
+    core.store.put_finding(tx, &record).await?;
     if answer {
         let event = outbound::complaint_answered(&row, &record, now);
         core.context
@@ -323,10 +312,7 @@ pub async fn record_finding(
             .enqueue(tx, &row.complaint_id, &event)
             .await?;
     }
-    let finding_name = Finding::try_from(record.finding)
-        .unwrap_or_default()
-        .as_str_name();
-    let detail = format!("{} {}", step.as_str_name(), finding_name);
+    let detail = format!("{} {}", step.as_str_name(), record.head.finding);
     audit_own(
         core,
         tx,
@@ -334,4 +320,50 @@ pub async fn record_finding(
     )
     .await?;
     Ok(row)
+}
+
+/// The finding `request` proposes for `complaint_id`, by `actor` at `now`.
+fn proposed(
+    complaint_id: &str,
+    request: &RecordFindingRequest,
+    actor: &Actor,
+    now: chrono::DateTime<chrono::Utc>,
+) -> FindingRecord {
+    let head = FindingRow {
+        complaint_id: complaint_id.to_owned(),
+        finding: Finding::try_from(request.finding)
+            .unwrap_or_default()
+            .as_str_name()
+            .to_owned(),
+        reasoning: request.reasoning.clone(),
+        legal_opinion: request.legal_opinion.clone(),
+        reply_text: request.reply_text.clone(),
+        proposed_by_subject: actor.subject.clone(),
+        proposed_by_role: actor.role.clone(),
+        proposed_by_name: actor.display_name.clone(),
+        proposed_at: Some(now),
+        ..FindingRow::default()
+    };
+    let actions = request
+        .actions
+        .iter()
+        .enumerate()
+        .map(|(position, a)| FindingActionRow {
+            complaint_id: complaint_id.to_owned(),
+            position: i32::try_from(position).unwrap_or(i32::MAX),
+            kind: ActionKind::try_from(a.kind)
+                .unwrap_or_default()
+                .as_str_name()
+                .to_owned(),
+            officer_id: a.officer_id.clone(),
+            detail: a.detail.clone(),
+            legal_basis: a.legal_basis.clone(),
+            referred_to: a.referred_to.clone(),
+        })
+        .collect();
+    FindingRecord {
+        head,
+        actions,
+        evidence_ids: request.evidence_ids.clone(),
+    }
 }

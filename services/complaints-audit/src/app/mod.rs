@@ -6,6 +6,7 @@ pub mod access;
 pub mod audit_log;
 pub mod complaints;
 pub mod evidence;
+pub mod fetch_job;
 pub mod investigation;
 pub mod queries;
 
@@ -15,7 +16,9 @@ use chrono::{DateTime, Utc};
 use pingan_platform::ApiError;
 use pingan_platform::ServiceContext;
 use pingan_platform::audit::Audit;
+use pingan_platform::jobs::JobQueue;
 use pingan_platform::storage::Tx;
+use pingan_platform::time::WorkCalendar;
 use pingan_proto::common::v1::Actor;
 
 use crate::domain::complaint::RuleError;
@@ -29,18 +32,26 @@ pub struct Core {
     pub context: ServiceContext,
     /// Deadlines, thresholds, retention.
     pub settings: Settings,
+    /// The working days deadlines count: the official calendar and the bureau's own holidays.
+    pub calendar: WorkCalendar,
     /// Complaints, evidence and the audit chain.
     pub store: Arc<dyn Store>,
+    /// The service's durable jobs (timeline fetches), written in the business transaction.
+    pub jobs: JobQueue,
 }
 
 impl Core {
     /// The service over `context`, storing in the context's database.
     pub fn new(context: ServiceContext, settings: Settings) -> Self {
+        let settings = settings.normalised();
         let store = Arc::new(SqlStore::new(context.db.clone()));
+        let jobs = fetch_job::queue(&context);
         Self {
+            calendar: settings.calendar(),
             context,
             settings,
             store,
+            jobs,
         }
     }
 

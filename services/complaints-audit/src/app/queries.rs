@@ -7,7 +7,7 @@ use pingan_proto::audit::v1::{ComplaintStatus, Finding};
 
 use super::Core;
 use super::access::{can_see, visible_stations};
-use crate::domain::records::{AccusedRow, ComplaintRow, EvidenceRow};
+use crate::domain::records::{AccusedRow, ComplaintRow, EvidenceRow, FindingRecord};
 use crate::domain::warning::{CountedComplaint, Warning, early_warnings};
 use crate::store::ListFilter;
 
@@ -20,6 +20,8 @@ pub struct ComplaintDetail {
     pub accused: Vec<AccusedRow>,
     /// Its evidence, in the order attached.
     pub evidence: Vec<EvidenceRow>,
+    /// Its finding, once proposed.
+    pub finding: Option<FindingRecord>,
 }
 
 /// The accused and evidence of `row`, read on the pool.
@@ -30,10 +32,12 @@ pub async fn detail(
 ) -> Result<ComplaintDetail, ApiError> {
     let accused = core.store.accused(&row.complaint_id).await?;
     let evidence = core.store.evidence(&row.complaint_id, with_content).await?;
+    let finding = core.store.finding(&row.complaint_id).await?;
     Ok(ComplaintDetail {
         row,
         accused,
         evidence,
+        finding,
     })
 }
 
@@ -49,10 +53,12 @@ pub async fn detail_in(
         .store
         .evidence_in(tx, &row.complaint_id, with_content)
         .await?;
+    let finding = core.store.finding_in(tx, &row.complaint_id).await?;
     Ok(ComplaintDetail {
         row,
         accused,
         evidence,
+        finding,
     })
 }
 

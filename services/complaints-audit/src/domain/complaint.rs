@@ -1,26 +1,11 @@
 //! Complaint rules: deadlines in working days, the status machine, and the two-person rule
 //! for findings. No I/O.
 
-use std::collections::BTreeSet;
-
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Utc};
 use pingan_platform::time::WorkCalendar;
 use pingan_proto::audit::v1::{ComplaintStatus, Finding, FindingStep, InvestigationStage};
 
 use crate::settings::Settings;
-
-/// `start` plus `days` working days (Monday to Friday, minus the configured holidays) on the
-/// bureau's calendar, at the same local time of day.
-pub fn add_working_days(
-    start: DateTime<Utc>,
-    days: u32,
-    holidays: &BTreeSet<NaiveDate>,
-) -> DateTime<Utc> {
-    // Weekdays plus the configured holidays, as before the shipped official calendar existed.
-    WorkCalendar::weekdays_only()
-        .with_extra_holidays(holidays.iter().copied())
-        .add_working_days(start, days)
-}
 
 /// When each deadline of a complaint received at `received_at` falls due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,20 +19,17 @@ pub struct Deadlines {
 }
 
 impl Deadlines {
-    /// The deadlines per the configured limits.
-    pub fn from_received(received_at: DateTime<Utc>, settings: &Settings) -> Self {
+    /// The deadlines per the configured limits, working days counted on `calendar`.
+    pub fn from_received(
+        received_at: DateTime<Utc>,
+        settings: &Settings,
+        calendar: &WorkCalendar,
+    ) -> Self {
         Self {
             receipt: received_at + Duration::hours(i64::from(settings.receipt_hours)),
-            preliminary: add_working_days(
-                received_at,
-                settings.preliminary_working_days,
-                &settings.holidays,
-            ),
-            investigation: add_working_days(
-                received_at,
-                settings.investigation_working_days,
-                &settings.holidays,
-            ),
+            preliminary: calendar.add_working_days(received_at, settings.preliminary_working_days),
+            investigation: calendar
+                .add_working_days(received_at, settings.investigation_working_days),
         }
     }
 }
@@ -193,19 +175,36 @@ mod tests {
     fn working_days_skip_weekends_and_holidays() {
         // Friday 2025-09-26 10:00 Beijing time (02:00 UTC).
         let start = at(2025, 9, 26, 2);
-        let none = BTreeSet::new();
-        assert_eq!(add_working_days(start, 3, &none), at(2025, 10, 1, 2));
-        let holidays: BTreeSet<NaiveDate> = (1..=7)
-            .filter_map(|d| NaiveDate::from_ymd_opt(2025, 10, d))
-            .collect();
-        assert_eq!(add_working_days(start, 3, &holidays), at(2025, 10, 8, 2));
+        let plain = WorkCalendar::weekdays_only();
+        assert_eq!(plain.add_working_days(start, 3), at(2025, 10, 1, 2));
+        let holidays = (1..=7).filter_map(|d| chrono::NaiveDate::from_ymd_opt(2025, 10, d));
+        let local = WorkCalendar::weekdays_only().with_extra_holidays(holidays);
+        assert_eq!(local.add_working_days(start, 3), at(2025, 10, 8, 2));
+    }
+
+    #[test]
+    fn deadlines_cross_national_day_and_count_the_makeup_saturday() {
+        let settings = Settings::default();
+        // Tuesday 30 Sep 2025, 10:00 Beijing: 1-8 Oct are off, Sat 11 Oct is a working day.
+        let received = at(2025, 9, 30, 2);
+        let deadlines = Deadlines::from_received(received, &settings, &settings.calendar());
+        // Thu 9, Fri 10, Sat 11 (make-up): the third working day.
+        assert_eq!(deadlines.preliminary, at(2025, 10, 11, 2));
+        // A bureau-local holiday on the make-up Saturday pushes it to Monday 13 Oct.
+        let local = Settings {
+            holidays: [chrono::NaiveDate::from_ymd_opt(2025, 10, 11).unwrap_or_default()].into(),
+            ..Settings::default()
+        };
+        let later = Deadlines::from_received(received, &local, &local.calendar());
+        assert_eq!(later.preliminary, at(2025, 10, 13, 2));
     }
 
     #[test]
     fn deadlines_follow_the_settings() {
         let settings = Settings::default();
         let received = at(2025, 9, 22, 2); // Monday
-        let deadlines = Deadlines::from_received(received, &settings);
+        let deadlines =
+            Deadlines::from_received(received, &settings, &WorkCalendar::weekdays_only());
         assert_eq!(deadlines.receipt, at(2025, 9, 23, 2));
         assert_eq!(deadlines.preliminary, at(2025, 9, 25, 2));
         assert_eq!(deadlines.investigation, at(2025, 11, 3, 2));

@@ -1,7 +1,4 @@
-//! Evidence rules: content hashes, how a fetched dispatch timeline fills a pending item, and the
-//! wait before the next fetch of a pending one.
-
-use std::time::Duration;
+//! Evidence rules: content hashes, and how a fetched dispatch timeline fills a pending item.
 
 use chrono::{DateTime, Utc};
 use pingan_proto::audit::v1::EvidenceStatus;
@@ -37,13 +34,6 @@ pub fn is_sha256_hex(value: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-/// The wait before fetch attempt `attempts + 1`: `interval` doubled per attempt, at most `max`.
-pub fn backoff(interval: Duration, max: Duration, attempts: i32) -> chrono::Duration {
-    let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(0);
-    let wait = interval.saturating_mul(1_u32 << exponent).min(max);
-    chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60))
-}
-
 /// Attaches a fetched timeline to its (pending) evidence row, captured at `now`.
 pub fn fill(row: &mut EvidenceRow, timeline: FetchedTimeline, now: DateTime<Utc>) {
     row.status = EvidenceStatus::Attached.as_str_name().to_owned();
@@ -57,24 +47,12 @@ pub fn fill(row: &mut EvidenceRow, timeline: FetchedTimeline, now: DateTime<Utc>
     if !timeline.source_ref.is_empty() {
         row.source_ref = timeline.source_ref;
     }
-    row.next_fetch_at = None;
     row.pending_reason.clear();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_from_the_interval_up_to_the_cap() {
-        let second = Duration::from_secs(1);
-        let cap = Duration::from_secs(10);
-        let waits: Vec<i64> = (1..=6)
-            .map(|n| backoff(second, cap, n).num_seconds())
-            .collect();
-        assert_eq!(waits, [1, 2, 4, 8, 10, 10]);
-        assert_eq!(backoff(second, cap, 0).num_seconds(), 1);
-    }
 
     #[test]
     fn hashes_are_lowercase_hex() {

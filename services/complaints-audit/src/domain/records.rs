@@ -37,8 +37,6 @@ pub struct ComplaintRow {
     pub investigation_due_at: DateTime<Utc>,
     pub investigation_met_at: Option<DateTime<Utc>>,
     pub finding: String,
-    /// The `ComplaintFinding` message, encoded.
-    pub finding_record: Option<Vec<u8>>,
     pub hotline_reply_status: String,
     pub hotline_replied_at: Option<DateTime<Utc>>,
     pub received_at: DateTime<Utc>,
@@ -98,6 +96,54 @@ pub struct EvidenceRow {
     pub fetch_incident_id: String,
     pub fetch_dispatch_id: String,
     pub fetch_attempts: i32,
-    pub next_fetch_at: Option<DateTime<Utc>>,
     pub pending_reason: String,
+}
+
+impl EvidenceRow {
+    /// True while a timeline waits to be fetched.
+    pub fn is_pending(&self) -> bool {
+        self.status == pingan_proto::audit::v1::EvidenceStatus::Pending.as_str_name()
+    }
+}
+
+/// The finding of a complaint as stored (`complaint_findings`), without its lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct FindingRow {
+    pub complaint_id: String,
+    /// The finding proposed, by its enum name.
+    pub finding: String,
+    pub reasoning: String,
+    pub legal_opinion: String,
+    pub reply_text: String,
+    pub proposed_by_subject: String,
+    pub proposed_by_role: String,
+    pub proposed_by_name: String,
+    pub proposed_at: Option<DateTime<Utc>>,
+    pub approved: bool,
+    pub reviewed_by_subject: String,
+    pub reviewed_by_role: String,
+    pub reviewed_by_name: String,
+    pub reviewed_at: Option<DateTime<Utc>>,
+    pub review_notes: String,
+}
+
+/// One action a finding decides (`complaint_finding_actions`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct FindingActionRow {
+    pub complaint_id: String,
+    pub position: i32,
+    /// The action kind, by its enum name.
+    pub kind: String,
+    pub officer_id: String,
+    pub detail: String,
+    pub legal_basis: String,
+    pub referred_to: String,
+}
+
+/// The finding of a complaint with its actions and the evidence it relies on, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FindingRecord {
+    pub head: FindingRow,
+    pub actions: Vec<FindingActionRow>,
+    pub evidence_ids: Vec<String>,
 }

@@ -1,11 +1,9 @@
 //! The events complaints-audit emits (enqueued by the use cases in their transaction).
 
 use chrono::{DateTime, Utc};
-use pingan_proto::audit::v1::{
-    ComplaintAnswered, ComplaintFiled, ComplaintFinding, ComplaintSource,
-};
+use pingan_proto::audit::v1::{ComplaintAnswered, ComplaintFiled, ComplaintSource, Finding};
 
-use crate::domain::records::ComplaintRow;
+use crate::domain::records::{ComplaintRow, FindingRecord};
 use pingan_platform::time::to_timestamp;
 
 /// A complaint was filed (triage links a 12345 ticket, intake a 110 call).
@@ -24,7 +22,7 @@ pub fn complaint_filed(row: &ComplaintRow) -> ComplaintFiled {
 /// The approved finding of a 12345 complaint, to answer back through triage.
 pub fn complaint_answered(
     row: &ComplaintRow,
-    finding: &ComplaintFinding,
+    finding: &FindingRecord,
     at: DateTime<Utc>,
 ) -> ComplaintAnswered {
     ComplaintAnswered {
@@ -32,8 +30,8 @@ pub fn complaint_answered(
         case_number: row.case_number.clone(),
         hotline_ticket_id: row.hotline_ticket_id.clone(),
         transfer_id: row.transfer_id.clone(),
-        finding: finding.finding,
-        reply_text: finding.reply_text.clone(),
+        finding: Finding::from_str_name(&finding.head.finding).unwrap_or_default() as i32,
+        reply_text: finding.head.reply_text.clone(),
         answered_at: Some(to_timestamp(at)),
     }
 }

@@ -1,8 +1,10 @@
 //! Storage in domain terms: the [`Store`] trait and its one SQL implementation over both
 //! backends ([`SqlStore`]). Writes take the caller's transaction; reads that must see it do too.
 
+mod legacy;
 mod sql;
 
+pub use legacy::{decode as legacy_decode, upgrade_legacy};
 pub use sql::SqlStore;
 
 use chrono::{DateTime, Utc};
@@ -10,7 +12,7 @@ use pingan_platform::StorageError;
 use pingan_platform::storage::Tx;
 
 use crate::domain::audit::{AuditRow, ChainHead, NewAuditEntry};
-use crate::domain::records::{AccusedRow, ComplaintRow, EvidenceRow, WarningRow};
+use crate::domain::records::{AccusedRow, ComplaintRow, EvidenceRow, FindingRecord, WarningRow};
 
 /// Filters of ListComplaints (text filters empty = any).
 #[derive(Debug, Clone, Default)]
@@ -143,6 +145,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         excluded: &str,
     ) -> Result<Vec<WarningRow>, StorageError>;
 
+    /// The finding of a complaint, if one was proposed.
+    async fn finding(&self, complaint_id: &str) -> Result<Option<FindingRecord>, StorageError>;
+    /// Like [`Store::finding`], read in `tx`.
+    async fn finding_in(
+        &self,
+        tx: &mut Tx,
+        complaint_id: &str,
+    ) -> Result<Option<FindingRecord>, StorageError>;
+    /// Writes the finding of a complaint, replacing the one stored.
+    async fn put_finding(&self, tx: &mut Tx, record: &FindingRecord) -> Result<(), StorageError>;
+
     // Evidence.
 
     /// The evidence of a complaint in the order attached; content only when `with_content`.
@@ -160,21 +173,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<EvidenceRow>, StorageError>;
     /// Stores a piece of evidence.
     async fn insert_evidence(&self, tx: &mut Tx, row: &EvidenceRow) -> Result<(), StorageError>;
-    /// Pending evidence whose next fetch is due, soonest first.
-    async fn due_pending(
-        &self,
-        now: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<EvidenceRow>, StorageError>;
+    /// One piece of evidence by id, with its content.
+    async fn evidence_by_id(&self, evidence_id: &str) -> Result<Option<EvidenceRow>, StorageError>;
     /// Fills in a pending item with its content; false when it was no longer pending.
     async fn complete_evidence(&self, tx: &mut Tx, row: &EvidenceRow)
     -> Result<bool, StorageError>;
-    /// Records a failed fetch and when to try again.
-    async fn reschedule_evidence(
+    /// The ids of the items still pending, read in `tx`.
+    async fn pending_evidence_ids(&self, tx: &mut Tx) -> Result<Vec<String>, StorageError>;
+    /// Records a failed fetch of a pending item (one more attempt) and why.
+    async fn record_fetch_failure(
         &self,
         evidence_id: &str,
-        attempts: i32,
-        next: DateTime<Utc>,
         reason: &str,
     ) -> Result<(), StorageError>;
 

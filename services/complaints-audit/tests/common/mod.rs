@@ -3,6 +3,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod rows;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,11 +22,17 @@ use pingan_platform::idempotency::RequestLog;
 use pingan_platform::pii::PiiKeys;
 use pingan_platform::storage::Backend;
 use pingan_platform::testing::TestDatabase;
+use pingan_proto::audit::v1::complaints_audit_service_server::ComplaintsAuditService;
+use pingan_proto::audit::v1::{
+    Accused, Complainant, Complaint, ComplaintSource, FileComplaintRequest, GetComplaintRequest,
+};
 use pingan_proto::dispatch::v1::dispatch_service_server::{DispatchService, DispatchServiceServer};
 use pingan_proto::dispatch::v1::{
     GetDispatchTimelineRequest, GetDispatchTimelineResponse, TimelineEntry, TimelineEntryKind,
 };
 use pingan_proto::events::v1::EventEnvelope;
+
+pub const INSPECTOR: &[Role] = &[Role::Inspector];
 
 pub const SECRET: &[u8] = b"complaints-audit-test-secret-0123456789";
 
@@ -228,4 +236,45 @@ pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
         .get_details_bad_request()
         .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
         .unwrap_or_default()
+}
+
+/// A complaint as `subject` sees it.
+pub async fn get(h: &Harness, subject: &str, roles: &[Role], id: &str) -> Complaint {
+    h.api
+        .get_complaint(h.request(
+            subject,
+            roles,
+            GetComplaintRequest {
+                complaint_id: id.into(),
+                ..GetComplaintRequest::default()
+            },
+        ))
+        .await
+        .expect("get")
+        .into_inner()
+        .complaint
+        .expect("complaint")
+}
+
+/// A walk-in complaint against `officer`, linked to `incident` when not empty.
+pub fn walk_in(request_id: &str, officer: &str, incident: &str) -> FileComplaintRequest {
+    FileComplaintRequest {
+        request_id: request_id.into(),
+        source: ComplaintSource::WalkIn as i32,
+        complainant: Some(Complainant {
+            name: "王五".into(),
+            phone: "13812345678".into(),
+            id_number: "11010519491231002X".into(),
+            ..Complainant::default()
+        }),
+        accused: vec![Accused {
+            officer_id: officer.into(),
+            station_id: "st-chengnan".into(),
+            ..Accused::default()
+        }],
+        incident_id: incident.into(),
+        allegation: "民警态度恶劣".into(),
+        allegation_tags: vec!["RUDENESS".into()],
+        ..FileComplaintRequest::default()
+    }
 }

@@ -16,7 +16,7 @@ macro_rules! complaint_columns {
          confidential, incident_id, allegation, allegation_tags, occurred_at, station_id, status, \
          stage, investigator_id, legal_reviewer_id, receipt_due_at, receipt_met_at, \
          preliminary_due_at, preliminary_met_at, investigation_due_at, investigation_met_at, \
-         finding, finding_record, hotline_reply_status, hotline_replied_at, received_at, \
+         finding, hotline_reply_status, hotline_replied_at, received_at, \
          filed_by_subject, filed_by_role, closed_at, created_at, updated_at"
     };
 }
@@ -28,7 +28,7 @@ const INSERT_COMPLAINT: &str = concat!(
     complaint_columns!(),
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
      $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, \
-     $37, $38, $39)"
+     $37, $38)"
 );
 pub const SELECT_BY_ID: &str = concat!(
     "SELECT ",
@@ -60,8 +60,8 @@ pub const SELECT_BY_TRANSFER: &str = concat!(
 const LOCK: &str = "UPDATE complaints SET complaint_id = complaint_id WHERE complaint_id = $1";
 const UPDATE: &str = "UPDATE complaints SET status = $2, stage = $3, investigator_id = $4, \
     legal_reviewer_id = $5, incident_id = $6, station_id = $7, receipt_met_at = $8, \
-    preliminary_met_at = $9, investigation_met_at = $10, finding = $11, finding_record = $12, \
-    hotline_reply_status = $13, hotline_replied_at = $14, closed_at = $15, updated_at = $16 \
+    preliminary_met_at = $9, investigation_met_at = $10, finding = $11, \
+    hotline_reply_status = $12, hotline_replied_at = $13, closed_at = $14, updated_at = $15 \
     WHERE complaint_id = $1";
 const LIST: &str = concat!(
     "SELECT ",
@@ -148,7 +148,6 @@ pub async fn insert(
         .bind(row.investigation_due_at)
         .bind(row.investigation_met_at)
         .bind(&row.finding)
-        .bind(&row.finding_record)
         .bind(&row.hotline_reply_status)
         .bind(row.hotline_replied_at)
         .bind(row.received_at)
@@ -246,7 +245,6 @@ pub async fn update(tx: &mut Tx, row: &ComplaintRow) -> Result<(), StorageError>
         .bind(row.preliminary_met_at)
         .bind(row.investigation_met_at)
         .bind(&row.finding)
-        .bind(&row.finding_record)
         .bind(&row.hotline_reply_status)
         .bind(row.hotline_replied_at)
         .bind(row.closed_at)

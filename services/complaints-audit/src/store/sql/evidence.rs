@@ -1,6 +1,5 @@
 //! Evidence of complaints, including items pending while dispatch is unreachable.
 
-use chrono::{DateTime, Utc};
 use pingan_platform::StorageError;
 use pingan_platform::storage::{Db, Tx};
 use pingan_platform::{with_db, with_tx};
@@ -15,7 +14,7 @@ macro_rules! evidence_columns {
             ", content_type, content_sha256, size_bytes, captured_at, covers_start, \
              covers_end, device_id, statement_by, source_ref, attached_automatically, \
              added_by_subject, added_by_role, added_at, fetch_incident_id, fetch_dispatch_id, \
-             fetch_attempts, next_fetch_at, pending_reason"
+             fetch_attempts, pending_reason"
         )
     };
 }
@@ -24,7 +23,7 @@ const INSERT_EVIDENCE: &str = concat!(
     "INSERT INTO complaint_evidence (",
     evidence_columns!("content"),
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-     $19, $20, $21, $22, $23, $24, $25, $26)"
+     $19, $20, $21, $22, $23, $24, $25)"
 );
 const SELECT_EVIDENCE: &str = concat!(
     "SELECT ",
@@ -41,20 +40,20 @@ const SELECT_EVIDENCE_BRIEF_SQLITE: &str = concat!(
     evidence_columns!("CAST(NULL AS BLOB) AS content"),
     " FROM complaint_evidence WHERE complaint_id = $1 ORDER BY evidence_id"
 );
-const SELECT_DUE_PENDING: &str = concat!(
+const SELECT_BY_ID: &str = concat!(
     "SELECT ",
     evidence_columns!("content"),
-    " FROM complaint_evidence WHERE status = 'EVIDENCE_STATUS_PENDING' AND next_fetch_at <= $1 \
-      ORDER BY next_fetch_at LIMIT $2"
+    " FROM complaint_evidence WHERE evidence_id = $1"
 );
+const SELECT_PENDING_IDS: &str = "SELECT evidence_id FROM complaint_evidence \
+    WHERE status = 'EVIDENCE_STATUS_PENDING' ORDER BY evidence_id";
 const COMPLETE_EVIDENCE: &str = "UPDATE complaint_evidence SET status = 'EVIDENCE_STATUS_ATTACHED', \
     title = $2, content = $3, content_type = $4, content_sha256 = $5, size_bytes = $6, \
     captured_at = $7, covers_start = $8, covers_end = $9, source_ref = $10, \
-    fetch_attempts = fetch_attempts + 1, next_fetch_at = NULL, pending_reason = '' \
+    fetch_attempts = fetch_attempts + 1, pending_reason = '' \
     WHERE evidence_id = $1 AND status = 'EVIDENCE_STATUS_PENDING'";
-const RESCHEDULE_EVIDENCE: &str = "UPDATE complaint_evidence SET fetch_attempts = $2, \
-    next_fetch_at = $3, pending_reason = $4 \
-    WHERE evidence_id = $1 AND status = 'EVIDENCE_STATUS_PENDING'";
+const FETCH_FAILED: &str = "UPDATE complaint_evidence SET fetch_attempts = fetch_attempts + 1, \
+    pending_reason = $2 WHERE evidence_id = $1 AND status = 'EVIDENCE_STATUS_PENDING'";
 
 fn select(db: &Db, with_content: bool) -> &'static str {
     if with_content {
@@ -118,7 +117,6 @@ pub async fn insert_evidence(tx: &mut Tx, row: &EvidenceRow) -> Result<(), Stora
         .bind(&row.fetch_incident_id)
         .bind(&row.fetch_dispatch_id)
         .bind(row.fetch_attempts)
-        .bind(row.next_fetch_at)
         .bind(&row.pending_reason)
         .execute(&mut *c)
         .await
@@ -126,17 +124,21 @@ pub async fn insert_evidence(tx: &mut Tx, row: &EvidenceRow) -> Result<(), Stora
     Ok(())
 }
 
-/// Pending evidence whose next fetch is due.
-pub async fn due_pending(
-    db: &Db,
-    now: DateTime<Utc>,
-    limit: i64,
-) -> Result<Vec<EvidenceRow>, StorageError> {
+/// One piece of evidence by id, with its content.
+pub async fn by_id(db: &Db, evidence_id: &str) -> Result<Option<EvidenceRow>, StorageError> {
     Ok(
-        with_db!(db, pool => sqlx::query_as::<_, EvidenceRow>(SELECT_DUE_PENDING)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(pool)
+        with_db!(db, pool => sqlx::query_as::<_, EvidenceRow>(SELECT_BY_ID)
+        .bind(evidence_id)
+        .fetch_optional(pool)
+        .await)?,
+    )
+}
+
+/// The ids of the items still pending, in `tx`.
+pub async fn pending_ids(tx: &mut Tx) -> Result<Vec<String>, StorageError> {
+    Ok(
+        with_tx!(tx, c => sqlx::query_scalar::<_, String>(SELECT_PENDING_IDS)
+        .fetch_all(&mut *c)
         .await)?,
     )
 }
@@ -160,18 +162,10 @@ pub async fn complete_evidence(tx: &mut Tx, row: &EvidenceRow) -> Result<bool, S
     Ok(done == 1)
 }
 
-/// Records a failed fetch and when to try again.
-pub async fn reschedule_evidence(
-    db: &Db,
-    evidence_id: &str,
-    attempts: i32,
-    next: DateTime<Utc>,
-    reason: &str,
-) -> Result<(), StorageError> {
-    with_db!(db, pool => sqlx::query(RESCHEDULE_EVIDENCE)
+/// Records a failed fetch of a pending item and why.
+pub async fn fetch_failed(db: &Db, evidence_id: &str, reason: &str) -> Result<(), StorageError> {
+    with_db!(db, pool => sqlx::query(FETCH_FAILED)
         .bind(evidence_id)
-        .bind(attempts)
-        .bind(next)
         .bind(reason)
         .execute(pool)
         .await

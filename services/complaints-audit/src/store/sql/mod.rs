@@ -4,6 +4,7 @@
 mod audit;
 mod complaints;
 mod evidence;
+pub(super) mod findings;
 
 use chrono::{DateTime, Utc};
 use pingan_platform::storage::Tx;
@@ -11,7 +12,7 @@ use pingan_platform::{Db, StorageError};
 
 use super::{AuditFilter, ListFilter, Store};
 use crate::domain::audit::{AuditRow, ChainHead, NewAuditEntry};
-use crate::domain::records::{AccusedRow, ComplaintRow, EvidenceRow, WarningRow};
+use crate::domain::records::{AccusedRow, ComplaintRow, EvidenceRow, FindingRecord, WarningRow};
 
 /// The complaints-audit tables on Postgres or SQLite.
 #[derive(Debug, Clone)]
@@ -131,6 +132,28 @@ impl Store for SqlStore {
         complaints::warning_rows(&self.db, from, to, excluded).await
     }
 
+    async fn finding(&self, complaint_id: &str) -> Result<Option<FindingRecord>, StorageError> {
+        match findings::finding(&self.db, complaint_id).await? {
+            Some(record) => Ok(Some(record)),
+            None => super::legacy::finding(&self.db, complaint_id).await,
+        }
+    }
+
+    async fn finding_in(
+        &self,
+        tx: &mut Tx,
+        complaint_id: &str,
+    ) -> Result<Option<FindingRecord>, StorageError> {
+        match findings::finding_in(tx, complaint_id).await? {
+            Some(record) => Ok(Some(record)),
+            None => super::legacy::finding_in(tx, complaint_id).await,
+        }
+    }
+
+    async fn put_finding(&self, tx: &mut Tx, record: &FindingRecord) -> Result<(), StorageError> {
+        findings::put(tx, record).await
+    }
+
     async fn evidence(
         &self,
         complaint_id: &str,
@@ -152,12 +175,8 @@ impl Store for SqlStore {
         evidence::insert_evidence(tx, row).await
     }
 
-    async fn due_pending(
-        &self,
-        now: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<EvidenceRow>, StorageError> {
-        evidence::due_pending(&self.db, now, limit).await
+    async fn evidence_by_id(&self, evidence_id: &str) -> Result<Option<EvidenceRow>, StorageError> {
+        evidence::by_id(&self.db, evidence_id).await
     }
 
     async fn complete_evidence(
@@ -168,14 +187,16 @@ impl Store for SqlStore {
         evidence::complete_evidence(tx, row).await
     }
 
-    async fn reschedule_evidence(
+    async fn pending_evidence_ids(&self, tx: &mut Tx) -> Result<Vec<String>, StorageError> {
+        evidence::pending_ids(tx).await
+    }
+
+    async fn record_fetch_failure(
         &self,
         evidence_id: &str,
-        attempts: i32,
-        next: DateTime<Utc>,
         reason: &str,
     ) -> Result<(), StorageError> {
-        evidence::reschedule_evidence(&self.db, evidence_id, attempts, next, reason).await
+        evidence::fetch_failed(&self.db, evidence_id, reason).await
     }
 
     async fn append_audit(
