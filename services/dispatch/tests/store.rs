@@ -254,7 +254,6 @@ async fn units_are_reserved_once_and_released(backend: Backend) {
             .await
             .expect("release")
     );
-    store.take_write_lock(&mut tx).await.expect("write lock");
     tx.commit().await.expect("commit");
     let free = store.unit("u-1").await.expect("unit").expect("some");
     assert_eq!(free.status, UnitStatus::Busy);

@@ -44,7 +44,6 @@ impl DispatchApi {
             .context()
             .requests
             .run("LogFlight", &req.request_id, &req, async |tx: &mut Tx| {
-                runtime.store.take_write_lock(tx).await?;
                 let now = runtime.now();
                 let unit = runtime
                     .store

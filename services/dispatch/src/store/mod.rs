@@ -37,12 +37,6 @@ pub type DispatchCursor = (DateTime<Utc>, String);
 /// Everything dispatch keeps in its database.
 #[tonic::async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
-    /// Takes the write lock at the start of a read-then-write transaction someone else began
-    /// with a plain BEGIN (SQLite; a no-op on Postgres, where row locks do this). Transactions
-    /// dispatch begins itself use `Db::begin_write`; this stays for those of the platform's
-    /// `RequestLog::run` until it can begin them with `begin_write`.
-    async fn take_write_lock(&self, tx: &mut Tx) -> Result<(), StorageError>;
-
     /// Creates the unit, or updates its registration (status kept); true when created.
     async fn register_unit(
         &self,

@@ -57,8 +57,6 @@ macro_rules! flight_select {
     };
 }
 
-pub const TOUCH_UNITS: &str = "UPDATE dispatch_units SET unit_id = unit_id WHERE unit_id = ''";
-
 pub const INSERT_UNIT: &str = "INSERT INTO dispatch_units (unit_id, kind, callsign, station_id, grid_ids, capabilities, officer_ids, status, status_reason, status_changed_at, created_at, updated_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '', $9, $9, $9) ON CONFLICT (unit_id) DO NOTHING";
 pub const UPDATE_REGISTRATION: &str = "UPDATE dispatch_units SET kind = $2, callsign = $3, station_id = $4, grid_ids = $5, capabilities = $6, officer_ids = $7, updated_at = $8 WHERE unit_id = $1";
@@ -91,8 +89,6 @@ pub const UPDATE_DISPATCH: &str = "UPDATE dispatch_dispatches SET incident_id = 
     closed_by_role = $33, closed_by_name = $34, first_on_scene_at = $35, station_kind = $36 WHERE dispatch_id = $1";
 pub const SELECT_DISPATCH: &str = dispatch_select!("WHERE dispatch_id = $1");
 pub const LOCK_DISPATCH_PG: &str = dispatch_select!("WHERE dispatch_id = $1 FOR UPDATE");
-pub const TOUCH_DISPATCH_SQLITE: &str =
-    "UPDATE dispatch_dispatches SET dispatch_id = dispatch_id WHERE dispatch_id = $1";
 pub const LIST_DISPATCHES: &str = dispatch_select!(
     "WHERE ($1 = '' OR station_id = $1) AND ($2 = '' OR grid_id = $2) AND ($3 = '' OR incident_id = $3) \
     AND ($4 = FALSE OR sla_breached) AND opened_at >= $5 AND opened_at < $6 \

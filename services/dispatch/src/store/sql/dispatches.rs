@@ -111,27 +111,15 @@ impl SqlStore {
         tx: &mut Tx,
         dispatch_id: &str,
     ) -> Result<Option<Dispatch>, StorageError> {
-        let row = match &self.db {
-            Db::Postgres(_) => {
-                with_tx!(tx, conn => sqlx::query_as::<_, DispatchRow>(LOCK_DISPATCH_PG)
-                .bind(dispatch_id)
-                .fetch_optional(&mut *conn)
-                .await)?
-            }
-            Db::Sqlite(_) => {
-                // Taking the write lock first: the read below is then current until commit (needed
-                // while RequestLog::run begins with a plain BEGIN; a no-op under begin_write).
-                with_tx!(tx, conn => sqlx::query(TOUCH_DISPATCH_SQLITE)
-                    .bind(dispatch_id)
-                    .execute(&mut *conn)
-                    .await
-                    .map(|_| ()))?;
-                with_tx!(tx, conn => sqlx::query_as::<_, DispatchRow>(SELECT_DISPATCH)
-                    .bind(dispatch_id)
-                    .fetch_optional(&mut *conn)
-                    .await)?
-            }
+        // Postgres locks the row; on SQLite every transaction here began with BEGIN IMMEDIATE.
+        let query = match &self.db {
+            Db::Postgres(_) => LOCK_DISPATCH_PG,
+            Db::Sqlite(_) => SELECT_DISPATCH,
         };
+        let row = with_tx!(tx, conn => sqlx::query_as::<_, DispatchRow>(query)
+            .bind(dispatch_id)
+            .fetch_optional(&mut *conn)
+            .await)?;
         match row {
             Some(row) => Ok(Some(self.complete_in(tx, row).await?)),
             None => Ok(None),

@@ -7,10 +7,9 @@ mod units;
 
 use chrono::{DateTime, Utc};
 use pingan_platform::storage::{Db, StorageError, Tx};
-use pingan_platform::with_tx;
 use pingan_proto::dispatch::v1::{AssignmentStatus, UnitStatus};
 
-use super::queries::{ACK_DUE, SLA_DUE, TOUCH_UNITS};
+use super::queries::{ACK_DUE, SLA_DUE};
 use super::{DispatchCursor, DispatchFilter, Store};
 use crate::domain::model::{Assignment, Dispatch, Flight, NewUnit, TimelineEntry, Unit};
 
@@ -29,13 +28,6 @@ impl SqlStore {
 
 #[tonic::async_trait]
 impl Store for SqlStore {
-    async fn take_write_lock(&self, tx: &mut Tx) -> Result<(), StorageError> {
-        if matches!(self.db, Db::Sqlite(_)) {
-            with_tx!(tx, conn => sqlx::query(TOUCH_UNITS).execute(&mut *conn).await.map(|_| ()))?;
-        }
-        Ok(())
-    }
-
     async fn register_unit(
         &self,
         tx: &mut Tx,
