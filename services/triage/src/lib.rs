@@ -95,6 +95,8 @@ fn bridge(context: &ServiceContext, config: &TriageConfig) -> Result<Arc<Bridge>
 pub struct Parts {
     /// The tonic service, ready to mount.
     pub server: TriageServiceServer<TriageApi>,
+    /// The handlers it serves (tests call them in process).
+    pub api: TriageApi,
     /// The inbox with the handlers of the events routed to triage.
     pub sink: pingan_platform::events::ServiceSink,
     /// The worker of the delivery jobs (tests may drive it with [`JobWorker::run_once`]).
@@ -106,6 +108,7 @@ pub struct Parts {
 /// Builds triage over `context` with `config`; fails only when no rules can be loaded.
 pub fn build(context: &ServiceContext, config: &TriageConfig) -> Result<Parts, String> {
     let bridge = bridge(context, config)?;
+    let api = TriageApi::new(context.clone(), bridge.clone());
     let jobs = delivery::worker(&bridge);
     let chores = chores::worker(bridge.clone());
     let sink = pingan_platform::events::ServiceSink::new(context.db.clone(), context.clock.clone())
@@ -122,7 +125,8 @@ pub fn build(context: &ServiceContext, config: &TriageConfig) -> Result<Parts, S
             Arc::new(events::OnIncidentNeedsLocation(bridge.clone())),
         );
     Ok(Parts {
-        server: TriageServiceServer::new(TriageApi::new(context.clone(), bridge)),
+        server: TriageServiceServer::new(api.clone()),
+        api,
         sink,
         jobs,
         chores,
