@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use pingan_proto::common::v1::Actor;
 
 /// One ledger row.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct TransferRow {
     pub transfer_id: String,
     pub direction: String,
@@ -34,7 +34,7 @@ pub struct TransferRow {
 }
 
 /// One status change.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct HistoryRow {
     pub from_status: String,
     pub to_status: String,
@@ -46,7 +46,7 @@ pub struct HistoryRow {
 
 /// A delivery of the retired `triage_deliveries` queue (read to move its pending rows into jobs
 /// and to show its history).
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct LegacyDelivery {
     pub delivery_id: String,
     pub transfer_id: String,
@@ -59,7 +59,7 @@ pub struct LegacyDelivery {
 }
 
 /// A delivery given up on (a dead letter).
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct DeadLetterRow {
     pub delivery_id: String,
     pub transfer_id: String,
