@@ -1,4 +1,5 @@
-//! Triage's settings: where the rules live, which 12345 gateway to use, how deliveries retry (as platform jobs).
+//! Triage's settings: where the rules live, which 12345 gateway to use, how deliveries (platform
+//! jobs) retry.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,10 +29,10 @@ pub struct TriageConfig {
     /// Deadline of one call to 12345 or intake.
     #[arg(long = "hotline-timeout", env = "PINGAN_HOTLINE_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub call_timeout: Duration,
-    /// How often waiting deliveries are looked at.
+    /// How often the delivery jobs and the chores look for work when nothing wakes them.
     #[arg(long = "triage-delivery-poll", env = "PINGAN_TRIAGE_DELIVERY_POLL", default_value = "1s", value_parser = parse_duration)]
     pub delivery_poll: Duration,
-    /// First retry delay of a failed delivery (doubles per attempt).
+    /// First retry delay of a failed delivery (doubles per attempt, with the platform's jitter).
     #[arg(long = "triage-retry-initial", env = "PINGAN_TRIAGE_RETRY_INITIAL", default_value = "1s", value_parser = parse_duration)]
     pub retry_initial: Duration,
     /// Longest retry delay.
