@@ -1,4 +1,5 @@
-//! Triage's settings: where the rules live, which 12345 gateway to use, how deliveries retry.
+//! Triage's settings: where the rules live, which 12345 gateway to use, how deliveries (platform
+//! jobs) retry.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,15 +29,23 @@ pub struct TriageConfig {
     /// Deadline of one call to 12345 or intake.
     #[arg(long = "hotline-timeout", env = "PINGAN_HOTLINE_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub call_timeout: Duration,
-    /// How often waiting deliveries are looked at.
+    /// How often the delivery jobs and the chores look for work when nothing wakes them.
     #[arg(long = "triage-delivery-poll", env = "PINGAN_TRIAGE_DELIVERY_POLL", default_value = "1s", value_parser = parse_duration)]
     pub delivery_poll: Duration,
-    /// First retry delay of a failed delivery (doubles per attempt).
+    /// First retry delay of a failed delivery (doubles per attempt, with the platform's jitter).
     #[arg(long = "triage-retry-initial", env = "PINGAN_TRIAGE_RETRY_INITIAL", default_value = "1s", value_parser = parse_duration)]
     pub retry_initial: Duration,
-    /// Longest retry delay; deliveries are retried forever.
+    /// Longest retry delay.
     #[arg(long = "triage-retry-max", env = "PINGAN_TRIAGE_RETRY_MAX", default_value = "60s", value_parser = parse_duration)]
     pub retry_max: Duration,
+    /// Attempts of a delivery before it becomes a dead letter (listed by ListDeadLetters); at
+    /// the 60 s cap, the default keeps trying for about a day.
+    #[arg(
+        long = "triage-retry-attempts",
+        env = "PINGAN_TRIAGE_RETRY_ATTEMPTS",
+        default_value_t = 2000
+    )]
+    pub retry_attempts: u32,
     /// Time limit given to an inbound 12345 ticket that arrives without one.
     #[arg(long = "triage-inbound-time-limit", env = "PINGAN_TRIAGE_INBOUND_TIME_LIMIT", default_value = "24h", value_parser = parse_duration)]
     pub inbound_time_limit: Duration,
@@ -68,6 +77,7 @@ impl Default for TriageConfig {
             delivery_poll: Duration::from_secs(1),
             retry_initial: Duration::from_secs(1),
             retry_max: Duration::from_secs(60),
+            retry_attempts: 2000,
             inbound_time_limit: Duration::from_secs(24 * 3600),
             sim_down: false,
             sim_latency: Duration::ZERO,

@@ -1,21 +1,18 @@
 //! The triage service: classification rules and the 110 ↔ 12345 transfer ledger.
 //!
-//! Layout: `grpc` (handlers: decode, validate, authorize, map errors) → `domain` (rules and the
-//! classifier, transfer states; no I/O) → `bridge` (diversions out, tickets in, outcomes) and
-//! `courier` (deliveries to 12345 and intake, retried until done) → `store` (sqlx, both
-//! backends); `events` (complaints-audit's events); `hotline` (the 12345 gateway and simulator).
+//! Layout (docs/architecture.md): `api` (thin gRPC handlers, protobuf mapping) → `app` (the
+//! bridge, inbound tickets, deliveries as platform jobs, chores) → `domain` (rules and the
+//! classifier, transfer states; no I/O) → `store` (sqlx, both backends); `events` (inbound
+//! events); `hotline` (the 12345 gateway and simulator); `model`/`eval` (the classifier's model).
 
-pub mod bridge;
+pub mod api;
+pub mod app;
 pub mod config;
-pub mod convert;
-pub mod courier;
 pub mod domain;
 pub mod eval;
 pub mod eval_cli;
 pub mod events;
-pub mod grpc;
 pub mod hotline;
-pub mod inbound;
 pub mod metrics;
 pub mod model;
 pub mod rules_state;
@@ -23,17 +20,19 @@ pub mod store;
 
 use std::sync::Arc;
 
+use pingan_platform::jobs::JobWorker;
 use pingan_platform::service::{
     BuildError, GrpcService, Service, ServiceConfig, ServiceParts, SettingsSpec, Worker,
 };
 use pingan_platform::{Migrations, ServiceContext};
 use pingan_proto::triage::v1::triage_service_server::TriageServiceServer;
 
+pub use api::grpc::TriageApi;
 pub use config::TriageConfig;
-pub use grpc::TriageApi;
 pub use hotline::simulator::HotlineSimulator;
 
-use crate::bridge::Bridge;
+use crate::app::bridge::Bridge;
+use crate::app::{chores, delivery};
 use crate::hotline::{GrpcHotlineGateway, HotlineGateway};
 use crate::rules_state::RulesState;
 
@@ -87,24 +86,31 @@ fn bridge(context: &ServiceContext, config: &TriageConfig) -> Result<Arc<Bridge>
         rules,
         gateway: gateway(context, config),
         config: config.clone(),
+        jobs: delivery::queue(context),
     }))
 }
 
-/// The triage service, its inbox and its courier, sharing one bridge (rules, 12345 gateway,
-/// ledger); nothing runs until the host starts the courier worker.
+/// The triage service, its inbox, its delivery jobs and its chores, sharing one bridge (rules,
+/// 12345 gateway, ledger, job queue); nothing runs until the host starts the workers.
 pub struct Parts {
     /// The tonic service, ready to mount.
     pub server: TriageServiceServer<TriageApi>,
+    /// The handlers it serves (tests call them in process).
+    pub api: TriageApi,
     /// The inbox with the handlers of the events routed to triage.
     pub sink: pingan_platform::events::ServiceSink,
-    /// The courier and the chores.
-    pub courier: Worker,
+    /// The worker of the delivery jobs (tests may drive it with [`JobWorker::run_once`]).
+    pub jobs: JobWorker,
+    /// The chores (12345 reports, rules reload, overdue gauge, retired queue moved into jobs).
+    pub chores: Worker,
 }
 
 /// Builds triage over `context` with `config`; fails only when no rules can be loaded.
 pub fn build(context: &ServiceContext, config: &TriageConfig) -> Result<Parts, String> {
     let bridge = bridge(context, config)?;
-    let courier = courier::worker(bridge.clone());
+    let api = TriageApi::new(context.clone(), bridge.clone());
+    let jobs = delivery::worker(&bridge);
+    let chores = chores::worker(bridge.clone());
     let sink = pingan_platform::events::ServiceSink::new(context.db.clone(), context.clock.clone())
         .on(
             "pingan.audit.v1.ComplaintFiled",
@@ -119,9 +125,11 @@ pub fn build(context: &ServiceContext, config: &TriageConfig) -> Result<Parts, S
             Arc::new(events::OnIncidentNeedsLocation(bridge.clone())),
         );
     Ok(Parts {
-        server: TriageServiceServer::new(TriageApi::new(context.clone(), bridge)),
+        server: TriageServiceServer::new(api.clone()),
+        api,
         sink,
-        courier,
+        jobs,
+        chores,
     })
 }
 
@@ -155,9 +163,13 @@ impl Service for TriageService {
         config: &ServiceConfig,
     ) -> Result<ServiceParts, BuildError> {
         let parts = build(context, &config.get_or_default::<TriageConfig>()).map_err(BuildError)?;
+        let jobs = parts.jobs;
         Ok(
             ServiceParts::new(GrpcService::new(parts.server), parts.sink)
-                .with_worker(parts.courier),
+                .with_worker(Worker::new("triage-jobs", move |shutdown| async move {
+                    jobs.run(async move { shutdown.signalled().await }).await
+                }))
+                .with_worker(parts.chores),
         )
     }
 }

@@ -7,9 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use pingan_catalogue::{CategoryCode, SituationCode};
-use serde::Deserialize;
 
 use super::{Kind, Priority};
+
+#[path = "rules_file.rs"]
+mod file;
+use file::RulesFile;
 
 /// The rules shipped with the service (the default when no rules file is configured).
 pub const DEFAULT_RULES: &str = include_str!("../../rules/rules.json");
@@ -35,116 +38,6 @@ pub enum RulesError {
         #[source]
         source: std::io::Error,
     },
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RulesFile {
-    version: String,
-    #[serde(default)]
-    #[allow(dead_code)] // documentation for people editing the file
-    description: String,
-    response_targets_seconds: BTreeMap<String, u64>,
-    thresholds: ThresholdsFile,
-    fallback: FallbackFile,
-    rules: Vec<RuleFile>,
-    #[serde(default)]
-    situations: Vec<SituationFile>,
-    #[serde(default)]
-    modifiers: Vec<ModifierFile>,
-    negation: NegationFile,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ThresholdsFile {
-    min_divert_score: u32,
-    min_invalid_score: u32,
-    confident_score: u32,
-    police_bias: BTreeMap<String, u32>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FallbackFile {
-    category: String,
-    priority: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SituationFile {
-    id: String,
-    situation: String,
-    #[serde(default)]
-    category: Option<String>,
-    #[serde(default)]
-    weight: u32,
-    #[serde(default)]
-    priority: Option<String>,
-    #[serde(default)]
-    words: Vec<String>,
-    #[serde(default)]
-    verbs: Vec<String>,
-    #[serde(default)]
-    places: Vec<String>,
-    #[serde(default)]
-    window_chars: usize,
-    /// Verbs that come after their place (河里漂着, 水库边玩掉下去了).
-    #[serde(default)]
-    after_place: Vec<String>,
-    #[serde(default)]
-    after_window_chars: usize,
-    #[serde(default)]
-    exclude: Vec<String>,
-    #[serde(default)]
-    negatable: bool,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RuleFile {
-    id: String,
-    category: String,
-    weight: u32,
-    #[serde(default)]
-    priority: Option<String>,
-    words: Vec<String>,
-    #[serde(default)]
-    with: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ModifierFile {
-    id: String,
-    words: Vec<String>,
-    #[serde(default)]
-    danger: bool,
-    #[serde(default)]
-    negatable: bool,
-    #[serde(default)]
-    raise_to: Option<String>,
-    #[serde(default)]
-    raise_by: Option<u8>,
-    #[serde(default)]
-    lower_by: Option<u8>,
-    #[serde(default)]
-    lower_from: Vec<String>,
-    #[serde(default)]
-    categories: Vec<String>,
-    #[serde(default)]
-    joint_categories: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NegationFile {
-    id: String,
-    cues: Vec<String>,
-    window_chars: usize,
-    #[serde(default)]
-    uncertain: Vec<String>,
 }
 
 /// One category of the shared vocabulary (from the catalogue).

@@ -137,20 +137,54 @@ pub fn disposition(route: Route, status: Status) -> pb::InboundDisposition {
     }
 }
 
-/// Wait before retry number `attempts + 1`: doubling from `initial`, capped at `max`.
-pub fn retry_after(
-    attempts: u32,
-    initial: std::time::Duration,
-    max: std::time::Duration,
-) -> std::time::Duration {
-    let exponent = attempts.saturating_sub(1).min(20);
-    initial.saturating_mul(1_u32 << exponent).min(max)
+/// Where the latest delivery of a transfer stands, as the ledger view shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryView {
+    /// Not delivered yet (waiting or being attempted).
+    pub pending: bool,
+    /// Attempts so far.
+    pub attempts: i32,
+    /// Why the last attempt failed.
+    pub last_error: String,
+    /// When it is tried next (meaningful while pending).
+    pub next_attempt_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Action {
+    /// The platform job kind that carries this action.
+    pub fn job_kind(self) -> &'static str {
+        match self {
+            Self::CreateTicket => "triage.create_ticket",
+            Self::ReplyTicket => "triage.reply_ticket",
+            Self::ReportCall => "triage.report_call",
+        }
+    }
+
+    /// The action a job kind carries.
+    pub fn from_job_kind(kind: &str) -> Option<Self> {
+        [Self::CreateTicket, Self::ReplyTicket, Self::ReportCall]
+            .into_iter()
+            .find(|a| a.job_kind() == kind)
+    }
+
+    /// The job key: the transfer id for the one CreateTicket or ReportCall a transfer owes (so a
+    /// second is never created), `transfer/request` for each reply.
+    pub fn job_key(self, transfer_id: &str, request_id: &str) -> String {
+        match self {
+            Self::CreateTicket | Self::ReportCall => transfer_id.to_owned(),
+            Self::ReplyTicket => format!("{transfer_id}/{request_id}"),
+        }
+    }
+}
+
+/// The transfer a delivery job key belongs to.
+pub fn transfer_of_job_key(key: &str) -> &str {
+    key.split('/').next().unwrap_or(key)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn statuses_move_forward_only() {
@@ -163,11 +197,18 @@ mod tests {
     }
 
     #[test]
-    fn retries_back_off_and_cap() {
-        let (a, b) = (Duration::from_secs(1), Duration::from_secs(30));
-        assert_eq!(retry_after(1, a, b), Duration::from_secs(1));
-        assert_eq!(retry_after(3, a, b), Duration::from_secs(4));
-        assert_eq!(retry_after(50, a, b), Duration::from_secs(30));
+    fn job_keys_name_their_transfer() {
+        for action in [
+            Action::CreateTicket,
+            Action::ReplyTicket,
+            Action::ReportCall,
+        ] {
+            assert_eq!(Action::from_job_kind(action.job_kind()), Some(action));
+            assert_eq!(transfer_of_job_key(&action.job_key("t-1", "r-9")), "t-1");
+        }
+        assert_eq!(Action::CreateTicket.job_key("t-1", "r-9"), "t-1");
+        assert_eq!(Action::ReplyTicket.job_key("t-1", "r-9"), "t-1/r-9");
+        assert_eq!(Action::from_job_kind("intake.route"), None);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! binary and can be replaced at run time (`--triage-model`).
 
 pub mod features;
+pub mod thresholds;
 pub mod train;
 
 use std::collections::HashMap;

@@ -1,25 +1,27 @@
-//! The two-way 110 ↔ 12345 bridge: diversions out, tickets in, outcomes, and the ledger queries.
-//! Every call owed to the other side is written as a delivery in the same transaction as the
-//! ledger change, then attempted at once and retried by the courier until it succeeds.
+//! The two-way 110 ↔ 12345 bridge: diversions out, outcomes, and the ledger queries (tickets in:
+//! `inbound`). Every call owed to the other side is a delivery job written in the same
+//! transaction as the ledger change (`delivery`); a transfer's own delivery is attempted at once.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use pingan_platform::audit::Audit;
 use pingan_platform::storage::Tx;
+use pingan_platform::time;
 use pingan_platform::{ApiError, ServiceContext, StorageError};
 use pingan_proto::common::v1::{Actor, Channel};
 use pingan_proto::hotline::v1::{CreateTicketRequest, ReplyKind, ReplyTicketRequest};
 use pingan_proto::triage::v1 as pb;
 use prost::Message;
 
+use crate::api::convert;
 use crate::config::TriageConfig;
-use crate::convert;
 use crate::domain::transfer::{Action, Direction, Route, Status};
 use crate::hotline::HotlineGateway;
 use crate::metrics::{self, BOUNCES, DIVERSIONS};
 use crate::rules_state::RulesState;
-use crate::store::{Store, TransferRow};
+use crate::store::{NewHistory, Store, TransferRow};
+use pingan_platform::jobs::JobQueue;
 
 /// The actor of changes triage makes itself.
 pub fn triage_actor() -> Actor {
@@ -47,6 +49,42 @@ pub struct Bridge {
     pub(crate) rules: RulesState,
     pub(crate) gateway: Arc<dyn HotlineGateway>,
     pub(crate) config: TriageConfig,
+    /// The delivery jobs (the worker's queue: enqueuing wakes it).
+    pub(crate) jobs: JobQueue,
+}
+
+/// A status change reported for a transfer, with what comes with it.
+#[derive(Debug, Clone, Copy)]
+pub struct Change<'a> {
+    /// The new status.
+    pub to: Status,
+    /// Who reports it.
+    pub actor: &'a Actor,
+    /// The department now in charge, when named.
+    pub department: &'a str,
+    /// What happened.
+    pub note: &'a str,
+    /// A new deadline, when given.
+    pub deadline: Option<&'a prost_types::Timestamp>,
+}
+
+impl<'a> Change<'a> {
+    /// `actor` moves the transfer to `to`.
+    pub fn new(to: Status, actor: &'a Actor) -> Self {
+        Self {
+            to,
+            actor,
+            department: "",
+            note: "",
+            deadline: None,
+        }
+    }
+
+    /// With a note.
+    pub fn note(mut self, note: &'a str) -> Self {
+        self.note = note;
+        self
+    }
 }
 
 /// What became of an inbound ticket.
@@ -110,10 +148,15 @@ impl Bridge {
         row.status = to.as_str().to_owned();
         row.updated_at = now;
         self.store.save(tx, row).await.map_err(storage)?;
-        self.store
-            .add_history(tx, &row.transfer_id, &from, to.as_str(), now, actor, note)
-            .await
-            .map_err(storage)?;
+        let entry = NewHistory {
+            transfer_id: &row.transfer_id,
+            from: &from,
+            to: to.as_str(),
+            at: now,
+            actor,
+            note,
+        };
+        self.store.add_history(tx, entry).await.map_err(storage)?;
         let event = pb::TransferStatusChanged {
             transfer_id: row.transfer_id.clone(),
             direction: Direction::parse(&row.direction)
@@ -127,7 +170,7 @@ impl Bridge {
             hotline_ticket_id: row.hotline_ticket_id.clone().unwrap_or_default(),
             note: note.to_owned(),
             actor: Some(actor.clone()),
-            at: Some(convert::timestamp(now)),
+            at: Some(time::to_timestamp(now)),
         };
         self.ctx
             .outbox
@@ -140,30 +183,6 @@ impl Bridge {
     /// Records `audit` for complaints-audit in `tx` (the business transaction).
     pub(crate) async fn audit(&self, tx: &mut Tx, audit: Audit) -> Result<(), ApiError> {
         pingan_platform::audit::record(&self.ctx, tx, crate::SHORT_NAME, &audit).await
-    }
-
-    /// Queues a call to the other side in `tx`; returns the delivery id.
-    pub(crate) async fn queue(
-        &self,
-        tx: &mut Tx,
-        transfer_id: &str,
-        action: Action,
-        payload: &[u8],
-    ) -> Result<String, ApiError> {
-        let delivery_id = uuid::Uuid::now_v7().to_string();
-        let sealed = self.seal(payload)?;
-        self.store
-            .add_delivery(
-                tx,
-                &delivery_id,
-                transfer_id,
-                action.as_str(),
-                &sealed,
-                self.ctx.clock.now(),
-            )
-            .await
-            .map_err(storage)?;
-        Ok(delivery_id)
     }
 
     /// Queues a reply to 12345 about an inbound (or bounced-back) ticket.
@@ -183,23 +202,18 @@ impl Bridge {
             incident_id: row.incident_id.clone(),
             complaint_id: row.complaint_id.clone(),
             handled_by: "平安 110 指挥中心".into(),
-            handled_at: Some(convert::timestamp(self.ctx.clock.now())),
+            handled_at: Some(time::to_timestamp(self.ctx.clock.now())),
             ..Default::default()
         };
         fill(&mut reply);
-        let sealed = self.seal(&reply.encode_to_vec())?;
-        self.store
-            .add_delivery(
-                tx,
-                &delivery_id,
-                &row.transfer_id,
-                Action::ReplyTicket.as_str(),
-                &sealed,
-                self.ctx.clock.now(),
-            )
-            .await
-            .map_err(storage)?;
-        Ok(())
+        self.queue(
+            tx,
+            &row.transfer_id,
+            Action::ReplyTicket,
+            &delivery_id,
+            &reply.encode_to_vec(),
+        )
+        .await
     }
 
     /// The transfer as the API shows it.
@@ -213,11 +227,7 @@ impl Bridge {
             .history(&row.transfer_id)
             .await
             .map_err(storage)?;
-        let delivery = self
-            .store
-            .latest_delivery(&row.transfer_id)
-            .await
-            .map_err(storage)?;
+        let delivery = self.latest_delivery(&row.transfer_id).await?;
         let phone = if clear_phone { self.phone(row) } else { None };
         Ok(convert::transfer(
             row,
@@ -249,12 +259,14 @@ impl Bridge {
             .ok_or_else(|| ApiError::NotFound(format!("transfer of ticket {ticket_id}")))
     }
 
-    /// DivertTo12345: records the transfer and its CreateTicket delivery, then tries at once.
+    /// DivertTo12345: records the transfer and its CreateTicket delivery, then tries at once
+    /// (a replayed request leaves it to the job worker).
     pub async fn divert(
         &self,
         actor: &Actor,
         request: &pb::DivertTo12345Request,
     ) -> Result<TransferRow, ApiError> {
+        let mut claimed = None;
         let response = self
             .ctx
             .requests
@@ -270,7 +282,7 @@ impl Bridge {
                 let received_at = request
                     .received_at
                     .as_ref()
-                    .and_then(convert::from_timestamp)
+                    .and_then(time::from_timestamp)
                     .unwrap_or(now);
                 let reason = if request.reason.trim().is_empty() {
                     format!(
@@ -321,20 +333,21 @@ impl Bridge {
                     caller_name: request.caller_name.clone(),
                     location: request.location,
                     address: request.address.clone(),
-                    received_at: Some(convert::timestamp(received_at)),
+                    received_at: Some(time::to_timestamp(received_at)),
                     reason,
                 };
                 let detail = format!(
                     "incident {} diverted to 12345 ({}), caller {}",
                     request.incident_id, create.department, row.caller_phone_masked
                 );
-                self.queue(
-                    tx,
-                    &transfer_id,
-                    Action::CreateTicket,
-                    &create.encode_to_vec(),
-                )
-                .await?;
+                claimed = self
+                    .queue_claimed(
+                        tx,
+                        &transfer_id,
+                        Action::CreateTicket,
+                        &create.encode_to_vec(),
+                    )
+                    .await?;
                 self.audit(
                     tx,
                     Audit::new(
@@ -356,7 +369,9 @@ impl Bridge {
             })
             .await?;
         let transfer_id = response.transfer.unwrap_or_default().transfer_id;
-        self.deliver_pending_of(&transfer_id).await;
+        if let Some(job) = claimed {
+            self.attempt(&job).await;
+        }
         self.get(&transfer_id).await
     }
 
@@ -370,8 +385,8 @@ impl Bridge {
         let target = self
             .find(&request.transfer_id, &request.hotline_ticket_id)
             .await?;
-        let response = self
-            .ctx
+        // The reply it may owe 12345 goes out with the job worker.
+        self.ctx
             .requests
             .run(
                 "RecordTransferOutcome",
@@ -383,16 +398,14 @@ impl Bridge {
                         .lock(tx, &target.transfer_id)
                         .await
                         .map_err(storage)?;
-                    self.apply_outcome(
-                        tx,
-                        &mut row,
+                    let change = Change {
                         to,
                         actor,
-                        &request.department,
-                        &request.note,
-                        request.deadline.as_ref(),
-                    )
-                    .await?;
+                        department: &request.department,
+                        note: &request.note,
+                        deadline: request.deadline.as_ref(),
+                    };
+                    self.apply_outcome(tx, &mut row, change).await?;
                     self.audit(
                         tx,
                         Audit::new(
@@ -417,23 +430,23 @@ impl Bridge {
                 },
             )
             .await?;
-        self.deliver_pending_of(&response.transfer.unwrap_or_default().transfer_id)
-            .await;
         self.get(&target.transfer_id).await
     }
 
     /// Applies an outcome to a locked transfer.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn apply_outcome(
         &self,
         tx: &mut Tx,
         row: &mut TransferRow,
-        to: Status,
-        actor: &Actor,
-        department: &str,
-        note: &str,
-        deadline: Option<&prost_types::Timestamp>,
+        change: Change<'_>,
     ) -> Result<(), ApiError> {
+        let Change {
+            to,
+            actor,
+            department,
+            note,
+            deadline,
+        } = change;
         let from = Status::parse(&row.status).unwrap_or(Status::Pending);
         if !from.can_become(to) {
             return Err(ApiError::FailedPrecondition(format!(
@@ -449,7 +462,7 @@ impl Bridge {
         if !department.trim().is_empty() {
             row.department = department.trim().to_owned();
         }
-        if let Some(deadline) = deadline.and_then(convert::from_timestamp) {
+        if let Some(deadline) = deadline.and_then(time::from_timestamp) {
             row.deadline = Some(deadline);
         }
         if !note.trim().is_empty() {
@@ -471,5 +484,5 @@ impl Bridge {
 
 /// A time for the API, now when unset.
 pub fn or_now(t: Option<&prost_types::Timestamp>, now: DateTime<Utc>) -> DateTime<Utc> {
-    t.and_then(convert::from_timestamp).unwrap_or(now)
+    t.and_then(time::from_timestamp).unwrap_or(now)
 }

@@ -1,5 +1,5 @@
 //! Events triage receives: complaints-audit filed a 12345 complaint (record its id on the
-//! transfer), and answered one (reply the finding to 12345 through the courier); intake holds a
+//! transfer), and answered one (reply the finding to 12345 through a delivery job); intake holds a
 //! 12345 ticket's incident for a location (ask 12345 for a precise address, once a ticket).
 
 use std::sync::Arc;
@@ -13,8 +13,8 @@ use pingan_proto::hotline::v1::ReplyKind;
 use pingan_proto::intake::v1::IncidentNeedsLocation;
 use prost::Message;
 
-use crate::bridge::{Bridge, triage_actor};
-use crate::courier::NEEDS_LOCATION_NOTE;
+use crate::app::bridge::{Bridge, triage_actor};
+use crate::app::settle::NEEDS_LOCATION_NOTE;
 use crate::domain::transfer::{Direction, Status};
 use crate::store::TransferRow;
 
@@ -128,7 +128,7 @@ impl EventHandler for OnComplaintAnswered {
 }
 
 /// `pingan.intake.v1.IncidentNeedsLocation`: 12345 is asked for a precise address once per
-/// ticket, whether the hold was in intake's first answer (the courier told it already) or later.
+/// ticket, whether the hold was in intake's first answer (its delivery told it already) or later.
 #[derive(Debug)]
 pub struct OnIncidentNeedsLocation(pub Arc<Bridge>);
 
@@ -144,7 +144,7 @@ impl EventHandler for OnIncidentNeedsLocation {
             return Ok(());
         };
         let status = Status::parse(&row.status).unwrap_or(Status::Pending);
-        // Told already (this event again, or the courier's synchronous answer), or over.
+        // Told already (this event again, or the delivery of intake's answer), or over.
         if row.direction != Direction::From12345.as_str()
             || row.outcome_note == NEEDS_LOCATION_NOTE
             || status.is_closed()
@@ -157,7 +157,7 @@ impl EventHandler for OnIncidentNeedsLocation {
         row.outcome_note = NEEDS_LOCATION_NOTE.into();
         let note = format!("已立警情 {}，{NEEDS_LOCATION_NOTE}", held.incident_id);
         if status == Status::Pending {
-            // Before the courier applied intake's answer: this is the acceptance too.
+            // Before the delivery applied intake's answer: this is the acceptance too.
             self.0
                 .change_status(tx, &mut row, Status::Accepted, &triage_actor(), &note)
                 .await?;

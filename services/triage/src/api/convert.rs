@@ -1,27 +1,15 @@
 //! Domain ↔ protobuf.
 
 use chrono::{DateTime, Utc};
+use pingan_platform::time::to_timestamp as timestamp;
 use pingan_proto::common::v1::{Actor, Channel, Priority as PbPriority};
 use pingan_proto::triage::v1 as pb;
 use prost::Message;
 
 use crate::domain::classify::{Classification, Effect};
-use crate::domain::transfer::{Direction, Status};
+use crate::domain::transfer::{DeliveryView, Direction, Status};
 use crate::domain::{Kind, Priority};
-use crate::store::{DeliveryRow, HistoryRow, TransferRow};
-
-/// A timestamp for the wire.
-pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or_default(),
-    }
-}
-
-/// A timestamp from the wire.
-pub fn from_timestamp(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?)
-}
+use crate::store::{DeadLetterRow, HistoryRow, TransferRow};
 
 /// The proto kind.
 pub fn kind(kind: Kind) -> pb::Kind {
@@ -155,7 +143,7 @@ fn status(text: &str) -> i32 {
 pub fn transfer(
     row: &TransferRow,
     history: &[HistoryRow],
-    delivery: Option<&DeliveryRow>,
+    delivery: Option<&DeliveryView>,
     phone: Option<String>,
     now: DateTime<Utc>,
 ) -> pb::Transfer {
@@ -163,7 +151,7 @@ pub fn transfer(
     let pending = status_now == Some(Status::Pending);
     let overdue =
         row.deadline.is_some_and(|d| d < now) && !status_now.is_some_and(Status::is_closed);
-    let pending_delivery = delivery.filter(|d| d.status == "PENDING");
+    let pending_delivery = delivery.filter(|d| d.pending);
     pb::Transfer {
         transfer_id: row.transfer_id.clone(),
         direction: match Direction::parse(&row.direction) {
@@ -218,5 +206,18 @@ pub fn transfer(
             .collect(),
         created_at: Some(timestamp(row.created_at)),
         updated_at: Some(timestamp(row.updated_at)),
+    }
+}
+
+/// A dead letter as the API shows it.
+pub fn dead_letter(row: &DeadLetterRow) -> pb::DeadLetter {
+    pb::DeadLetter {
+        delivery_id: row.delivery_id.clone(),
+        transfer_id: row.transfer_id.clone(),
+        action: row.action.clone(),
+        destination: crate::app::delivery::destination(&row.action).to_owned(),
+        reason: row.last_error.clone(),
+        attempts: row.attempts,
+        dead_at: Some(timestamp(row.updated_at)),
     }
 }

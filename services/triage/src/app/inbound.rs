@@ -2,7 +2,9 @@
 //! goes to complaints-audit, anything else is returned; a diversion pushed back stays with the
 //! police (first-receiver rule). Idempotent on the 12345 ticket id.
 
+use pingan_platform::jobs::Job;
 use pingan_platform::storage::Tx;
+use pingan_platform::time;
 use pingan_platform::{ApiError, FieldViolations, StorageError, phone, report};
 use pingan_proto::common::v1::{Actor, Channel};
 use pingan_proto::hotline::v1::ReplyKind;
@@ -10,8 +12,8 @@ use pingan_proto::intake::v1::ReportCallRequest;
 use pingan_proto::triage::v1 as pb;
 use prost::Message;
 
-use crate::bridge::{Bridge, Received, hotline_actor, triage_actor};
-use crate::convert;
+use crate::api::convert;
+use crate::app::bridge::{Bridge, Received, hotline_actor, triage_actor};
 use crate::domain::Kind;
 use crate::domain::classify::classify;
 use crate::domain::transfer::{Action, Direction, Route, Status, disposition};
@@ -63,6 +65,8 @@ impl Bridge {
             .by_ticket(Direction::From12345.as_str(), &ticket)
             .await
             .map_err(storage)?;
+        // The ReportCall this request holds, attempted once it is committed.
+        let mut claimed = None;
         let transfer_id = match existing {
             Some(row) => row.transfer_id,
             None => {
@@ -74,8 +78,9 @@ impl Bridge {
                         &request.request_id,
                         request,
                         async |tx| {
-                            let transfer_id =
+                            let (transfer_id, job) =
                                 self.record_inbound(tx, actor, request, &ticket).await?;
+                            claimed = job;
                             Ok(pb::ReceiveHotlineTicketResponse {
                                 transfer: Some(pb::Transfer {
                                     transfer_id,
@@ -88,21 +93,26 @@ impl Bridge {
                     .await;
                 match result {
                     Ok(response) => response.transfer.unwrap_or_default().transfer_id,
-                    // The same ticket raced in under another request id: it was recorded once.
-                    Err(ApiError::AlreadyExists(_)) | Err(ApiError::Unavailable(_)) => self
-                        .store
-                        .by_ticket(Direction::From12345.as_str(), &ticket)
-                        .await
-                        .map_err(storage)?
-                        .map(|row| row.transfer_id)
-                        .ok_or_else(|| {
-                            ApiError::Unavailable("ticket being recorded; retry".into())
-                        })?,
+                    // The same ticket raced in under another request id: it was recorded once
+                    // (by the other request, which holds its delivery; this one rolled back).
+                    Err(ApiError::AlreadyExists(_)) | Err(ApiError::Unavailable(_)) => {
+                        claimed = None;
+                        self.store
+                            .by_ticket(Direction::From12345.as_str(), &ticket)
+                            .await
+                            .map_err(storage)?
+                            .map(|row| row.transfer_id)
+                            .ok_or_else(|| {
+                                ApiError::Unavailable("ticket being recorded; retry".into())
+                            })?
+                    }
                     Err(err) => return Err(err),
                 }
             }
         };
-        self.deliver_pending_of(&transfer_id).await;
+        if let Some(job) = claimed {
+            self.attempt(&job).await;
+        }
         let row = self.get(&transfer_id).await?;
         let route = Route::parse(&row.route).unwrap_or(Route::Incident);
         let status = Status::parse(&row.status).unwrap_or(Status::Pending);
@@ -125,18 +135,18 @@ impl Bridge {
         actor: &Actor,
         request: &pb::ReceiveHotlineTicketRequest,
         ticket: &str,
-    ) -> Result<String, ApiError> {
+    ) -> Result<(String, Option<Job>), ApiError> {
         let now = self.ctx.clock.now();
         let transfer_id = uuid::Uuid::now_v7().to_string();
         let received_at = request
             .received_at
             .as_ref()
-            .and_then(convert::from_timestamp)
+            .and_then(time::from_timestamp)
             .unwrap_or(now);
         let deadline = request
             .deadline
             .as_ref()
-            .and_then(convert::from_timestamp)
+            .and_then(time::from_timestamp)
             .unwrap_or_else(|| {
                 now + chrono::Duration::from_std(self.config.inbound_time_limit)
                     .unwrap_or(chrono::Duration::hours(24))
@@ -246,6 +256,7 @@ impl Bridge {
                 .await?;
             metrics::inc(&BOUNCES, &["to_12345"]);
         }
+        let mut claimed = None;
         match route {
             Route::Incident | Route::BounceBack if row.incident_id.is_empty() => {
                 let report = ReportCallRequest {
@@ -262,16 +273,17 @@ impl Bridge {
                     address: request.address.clone(),
                     description: request.description.clone(),
                     reported_category: classification.category.clone(),
-                    received_at: Some(convert::timestamp(row.first_received_at)),
+                    received_at: Some(time::to_timestamp(row.first_received_at)),
                     inbound_transfer_id: transfer_id.clone(),
                 };
-                self.queue(
-                    tx,
-                    &transfer_id,
-                    Action::ReportCall,
-                    &report.encode_to_vec(),
-                )
-                .await?;
+                claimed = self
+                    .queue_claimed(
+                        tx,
+                        &transfer_id,
+                        Action::ReportCall,
+                        &report.encode_to_vec(),
+                    )
+                    .await?;
                 metrics::inc(&DIVERSIONS, &["from_12345", route.as_str()]);
             }
             Route::Incident | Route::BounceBack => {
@@ -299,8 +311,8 @@ impl Bridge {
                     complainant_name: request.caller_name.clone(),
                     location: request.location,
                     address: request.address.clone(),
-                    received_at: Some(convert::timestamp(received_at)),
-                    deadline: Some(convert::timestamp(deadline)),
+                    received_at: Some(time::to_timestamp(received_at)),
+                    deadline: Some(time::to_timestamp(deadline)),
                     classification: Some(convert::classification(&classification)),
                 };
                 self.ctx
@@ -337,6 +349,6 @@ impl Bridge {
             )),
         )
         .await?;
-        Ok(transfer_id)
+        Ok((transfer_id, claimed))
     }
 }

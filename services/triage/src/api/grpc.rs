@@ -4,14 +4,15 @@
 use std::sync::Arc;
 
 use pingan_platform::auth::{Caller, Role};
+use pingan_platform::time;
 use pingan_platform::{ApiError, FieldViolations, ServiceContext};
 use pingan_proto::common::v1::GeoPoint;
 use pingan_proto::triage::v1 as pb;
 use pingan_proto::triage::v1::triage_service_server::TriageService;
 use tonic::{Request, Response, Status};
 
-use crate::bridge::{Bridge, or_now};
-use crate::convert;
+use crate::api::convert;
+use crate::app::bridge::{Bridge, or_now};
 use crate::domain::classify::classify;
 use crate::domain::transfer::Status as TransferStatus;
 use crate::metrics;
@@ -216,7 +217,7 @@ impl TriageService for TriageApi {
         let mut v = FieldViolations::default();
         v.require_non_empty("request_id", &request.request_id);
         // Intake's rules (shared in the platform): what passes here, intake takes.
-        crate::inbound::check_ticket(&mut v, &request, self.context.clock.now());
+        crate::app::inbound::check_ticket(&mut v, &request, self.context.clock.now());
         v.require_max_chars("reported_category", &request.reported_category, 64);
         v.require_max_chars("department", &request.department, MAX_SHORT_CHARS);
         v.require_max_chars("origin_transfer_id", &request.origin_transfer_id, 128);
@@ -287,8 +288,8 @@ impl TriageService for TriageApi {
             statuses,
             incident_id: request.incident_id,
             department: request.department,
-            created_from: created.start.as_ref().and_then(convert::from_timestamp),
-            created_to: created.end.as_ref().and_then(convert::from_timestamp),
+            created_from: created.start.as_ref().and_then(time::from_timestamp),
+            created_to: created.end.as_ref().and_then(time::from_timestamp),
         };
         let rows = self
             .bridge
@@ -368,7 +369,7 @@ impl TriageService for TriageApi {
             .await?;
         Ok(Response::new(pb::ListDeadLettersResponse {
             next_page_token: next_token(rows.len(), limit, offset),
-            dead_letters: rows.iter().map(crate::courier::dead_letter).collect(),
+            dead_letters: rows.iter().map(convert::dead_letter).collect(),
         }))
     }
 
@@ -447,7 +448,7 @@ impl TriageService for TriageApi {
             rules_version: reloaded.version,
             previous_rules_version: reloaded.previous,
             rule_count: i32::try_from(reloaded.rule_count).unwrap_or(i32::MAX),
-            loaded_at: Some(convert::timestamp(reloaded.loaded_at)),
+            loaded_at: Some(time::to_timestamp(reloaded.loaded_at)),
         }))
     }
 }

@@ -1,0 +1,5 @@
+//! The gRPC edge: thin handlers (decode, validate, authorise, call a use case, map errors) and
+//! the domain ↔ protobuf mapping.
+
+pub mod convert;
+pub mod grpc;

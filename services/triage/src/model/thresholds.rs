@@ -1,0 +1,157 @@
+//! Decision thresholds and the figures they are judged by: the thresholds chosen on the
+//! out-of-fold scores of cross-validation (split from `train` to keep files short).
+
+use super::train::Prepared;
+use super::{Scores, Thresholds};
+use crate::domain::classify::Classification;
+use crate::domain::decide::{ModelView, decide};
+use crate::domain::rules::CompiledRules;
+
+/// Thresholds before cross-validation chose them.
+pub fn default_thresholds() -> Thresholds {
+    Thresholds {
+        divert: 0.8,
+        invalid: 0.8,
+        p1: 0.5,
+        confident: 0.6,
+    }
+}
+
+/// Figures of answers against labels.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Figures {
+    /// POLICE/JOINT answered NON_POLICE or INVALID.
+    pub unsafe_diversions: usize,
+    /// P1 answered lower.
+    pub p1_missed: usize,
+    /// Kind right.
+    pub kind_ok: usize,
+    /// Category right.
+    pub category_ok: usize,
+    /// Priority right.
+    pub priority_ok: usize,
+    /// Calls.
+    pub calls: usize,
+}
+
+impl Figures {
+    pub(super) fn line(&self) -> String {
+        let pct = |n: usize| 100.0 * n as f64 / self.calls.max(1) as f64;
+        format!(
+            "unsafe {} · P1 missed {} · kind {:.1} % · category {:.1} % · priority {:.1} %",
+            self.unsafe_diversions,
+            self.p1_missed,
+            pct(self.kind_ok),
+            pct(self.category_ok),
+            pct(self.priority_ok)
+        )
+    }
+
+    pub(super) fn total(&self) -> usize {
+        self.kind_ok + self.category_ok + self.priority_ok
+    }
+}
+
+/// The decision on every call with given scores and thresholds.
+pub fn decide_all(
+    rules: &CompiledRules,
+    calls: &[Prepared],
+    scores: &[Scores],
+    thresholds: &Thresholds,
+) -> Vec<Classification> {
+    calls
+        .iter()
+        .zip(scores)
+        .map(|(p, s)| {
+            let view = ModelView {
+                version: "cv",
+                thresholds,
+                scores: s,
+            };
+            decide(
+                rules,
+                &p.scan,
+                &view,
+                &format!("CHANNEL_{}", p.call.channel),
+            )
+        })
+        .collect()
+}
+
+/// Figures of `answers` against the labels of `calls`.
+pub fn figures(calls: &[Prepared], answers: &[Classification]) -> Figures {
+    let mut f = Figures {
+        calls: calls.len(),
+        ..Figures::default()
+    };
+    for (p, a) in calls.iter().zip(answers) {
+        let c = &p.call;
+        f.kind_ok += usize::from(a.kind.as_str() == c.kind);
+        f.category_ok += usize::from(a.category == c.category);
+        f.priority_ok += usize::from(a.priority.as_str() == c.priority);
+        if matches!(c.kind.as_str(), "POLICE" | "JOINT")
+            && matches!(a.kind.as_str(), "NON_POLICE" | "INVALID")
+        {
+            f.unsafe_diversions += 1;
+        }
+        if c.priority == "P1" && a.priority.as_str() != "P1" {
+            f.p1_missed += 1;
+        }
+    }
+    f
+}
+
+/// Margin added to the least safe thresholds found on the folds (unseen calls vary more).
+pub const SAFETY_MARGIN: f64 = 0.05;
+
+/// Chooses the thresholds on out-of-fold scores: the least divert / invalid threshold with no
+/// unsafe diversion, plus a margin; the highest P1 threshold that misses no P1, less a margin.
+pub fn choose_thresholds(
+    rules: &CompiledRules,
+    calls: &[Prepared],
+    scores: &[Scores],
+) -> Thresholds {
+    let mut t = default_thresholds();
+    let grid = |from: f64, to: f64| -> Vec<f64> {
+        let steps = ((to - from) / 0.01).round() as usize;
+        (0..=steps).map(|s| from + s as f64 * 0.01).collect()
+    };
+    // Divert and invalid: unsafe answers only fall as the threshold rises.
+    for which in [0, 1] {
+        let mut chosen = 0.99;
+        for v in grid(0.30, 0.99) {
+            let mut probe = t.clone();
+            if which == 0 {
+                probe.divert = v;
+                probe.invalid = 1.1;
+            } else {
+                probe.divert = 1.1;
+                probe.invalid = v;
+            }
+            let f = figures(calls, &decide_all(rules, calls, scores, &probe));
+            if f.unsafe_diversions == 0 {
+                chosen = v;
+                break;
+            }
+        }
+        let chosen = (chosen + SAFETY_MARGIN).min(0.99);
+        if which == 0 {
+            t.divert = chosen;
+        } else {
+            t.invalid = chosen;
+        }
+    }
+    // P1: the highest threshold that keeps every P1 of the folds P1.
+    let mut p1 = 0.02;
+    for v in grid(0.02, 0.60).into_iter().rev() {
+        let mut probe = t.clone();
+        probe.p1 = v;
+        let f = figures(calls, &decide_all(rules, calls, scores, &probe));
+        if f.p1_missed == 0 {
+            p1 = v;
+            break;
+        }
+    }
+    t.p1 = (p1 - SAFETY_MARGIN).max(0.02);
+    t
+}
