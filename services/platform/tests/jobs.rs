@@ -46,6 +46,8 @@ fn config() -> JobConfig {
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(10),
         },
+        done_retention: Duration::from_secs(3600),
+        purge_interval: Duration::from_secs(600),
     }
 }
 
@@ -420,6 +422,43 @@ async fn shutdown_drains_a_running_job(backend: Backend) {
     f.cleanup().await;
 }
 
+async fn finished_jobs_are_purged_after_their_retention(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let handler = Effects::new(f.db()).script("failing", vec![Err(JobError::Permanent("bad".into()))]);
+    let worker = f.worker(Arc::new(handler));
+    f.enqueue("old").await;
+    f.enqueue("failing").await;
+    assert_eq!(worker.run_once().await.expect("round"), 2);
+    f.clock.advance(Duration::from_secs(1800));
+    f.enqueue("recent").await;
+    assert_eq!(worker.run_once().await.expect("round"), 1);
+    // Within the retention nothing goes; past it only the old finished job does.
+    assert_eq!(worker.purge_finished().await.expect("purge"), 0);
+    f.clock.advance(Duration::from_secs(1801));
+    assert_eq!(worker.purge_finished().await.expect("purge"), 1);
+    assert!(f.queue.get(KIND, "old").await.expect("get").is_none());
+    assert_eq!(f.job("recent").await.state, JobState::Done);
+    assert_eq!(f.job("failing").await.state, JobState::Dead);
+    // The running worker purges on its own: the recent job goes once past its retention too.
+    f.clock.advance(Duration::from_secs(3600));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(worker.run(async move {
+        let _ = stopped.await;
+    }));
+    let gone = async {
+        while f.queue.get(KIND, "recent").await.expect("get").is_some() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), gone)
+        .await
+        .expect("purged by the running worker");
+    let _ = stop.send(());
+    task.await.expect("worker task");
+    assert_eq!(f.job("failing").await.state, JobState::Dead);
+    f.cleanup().await;
+}
+
 /// Kills the worker's process (SIGKILL) in the middle of a job; a new worker on the same database
 /// runs it once to completion after the dead process's lease runs out.
 async fn a_killed_worker_process_loses_no_job(backend: Backend) {
@@ -502,5 +541,6 @@ backend_tests!(
     racing_workers_run_each_job_once,
     an_expired_lease_is_taken_over_and_completes_once,
     shutdown_drains_a_running_job,
+    finished_jobs_are_purged_after_their_retention,
     a_killed_worker_process_loses_no_job,
 );

@@ -201,6 +201,11 @@ pub struct JobConfig {
     pub shutdown_grace: Duration,
     /// Retries of handlers without their own policy.
     pub retry: RetryPolicy,
+    /// How long a finished job is kept (its key still deduplicates enqueues) before the worker
+    /// deletes it; dead jobs are kept until an operator retries or removes them.
+    pub done_retention: Duration,
+    /// How often the worker deletes finished jobs past their retention.
+    pub purge_interval: Duration,
 }
 
 impl Default for JobConfig {
@@ -212,6 +217,8 @@ impl Default for JobConfig {
             concurrency: 8,
             shutdown_grace: Duration::from_secs(10),
             retry: RetryPolicy::default(),
+            done_retention: Duration::from_secs(7 * 24 * 3600),
+            purge_interval: Duration::from_secs(600),
         }
     }
 }

@@ -88,11 +88,19 @@ impl JobWorker {
         let concurrency = self.config.concurrency.max(1);
         let mut running = JoinSet::new();
         let mut last_backlog: Option<tokio::time::Instant> = None;
+        let mut last_purge: Option<tokio::time::Instant> = None;
         tokio::pin!(shutdown);
         loop {
             if last_backlog.is_none_or(|at| at.elapsed() >= self.config.poll_interval) {
                 self.publish_backlog().await;
                 last_backlog = Some(tokio::time::Instant::now());
+            }
+            if last_purge.is_none_or(|at| at.elapsed() >= self.config.purge_interval) {
+                if let Err(err) = self.purge_finished().await {
+                    tracing::warn!(service = %self.queue.service(), error = %err,
+                        "finished jobs not purged; tried again later");
+                }
+                last_purge = Some(tokio::time::Instant::now());
             }
             let free = concurrency.saturating_sub(running.len());
             let mut claimed = 0;
@@ -162,6 +170,23 @@ impl JobWorker {
         if matches!(result, Ok(JobOutcome::RunAgainAt(_))) {
             tracing::trace!(kind = %job.kind, key = %job.key, "job deferred by its handler");
         }
+    }
+
+    /// Deletes the jobs finished longer ago than the retention; returns how many.
+    pub async fn purge_finished(&self) -> Result<u64, StorageError> {
+        let retention = chrono::Duration::from_std(self.config.done_retention)
+            .unwrap_or(chrono::Duration::MAX);
+        let before = self
+            .queue
+            .clock()
+            .now()
+            .checked_sub_signed(retention)
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+        let purged = self.queue.purge_done(before).await?;
+        if purged > 0 {
+            tracing::debug!(service = %self.queue.service(), purged, "finished jobs purged");
+        }
+        Ok(purged)
     }
 
     async fn publish_backlog(&self) {
