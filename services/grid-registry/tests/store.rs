@@ -1,4 +1,5 @@
 //! Conformance of the SQL store on both backends: the same behaviour on SQLite and Postgres.
+//! Past 500 lines because it is one suite: every Store operation once, each scenario short.
 
 use pingan_grid_registry::MIGRATIONS;
 use pingan_grid_registry::domain::*;
