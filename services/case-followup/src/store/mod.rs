@@ -2,8 +2,14 @@
 //! over both backends ([`SqlStore`]). Phone and ID numbers are stored only encrypted (`*_enc`)
 //! and as keyed hashes (`*_index`); the records themselves never carry them in clear.
 
+mod cases;
+mod cols;
+mod db;
+mod items;
+mod legacy;
 mod sql;
 mod sql_lostfound;
+mod store_impl;
 
 pub use sql::SqlStore;
 
@@ -266,4 +272,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         filter: &MatchFilter,
         page: Page,
     ) -> Result<Vec<Match>, StorageError>;
+
+    /// Rewrites rows still in the pre-0002 encoding as columns; how many (0 on a second run).
+    async fn convert_legacy_rows(&self) -> Result<u64, StorageError>;
 }
