@@ -14,7 +14,7 @@ use pingan_proto::events::v1::EventEnvelope;
 use pingan_proto::followup::v1::case_followup_service_server::CaseFollowupService;
 use pingan_proto::followup::v1::*;
 use prost::Message;
-use support::{Harness, OWNER_ID, OWNER_PHONE, bad_fields, closed_addr, serve_registry};
+use support::{Harness, OWNER_ID, OWNER_PHONE, bad_fields, found_id_card, serve_registry};
 use tonic::Request;
 
 fn closed_event(
@@ -311,27 +311,6 @@ async fn revisits_become_overdue_and_are_recorded(backend: Backend) {
     h.cleanup().await;
 }
 
-fn found_id_card(request_id: &str, id_number: &str) -> RegisterFoundItemRequest {
-    RegisterFoundItemRequest {
-        request_id: request_id.into(),
-        kind: ItemKind::IdCard as i32,
-        description: "居民身份证".into(),
-        found_location: Some(GeoPoint {
-            lat: 29.655,
-            lon: 91.14,
-        }),
-        finder: "officer-2".into(),
-        custody: Some(Custody {
-            station_id: "st-chengnan".into(),
-            officer_id: "officer-duty".into(),
-            storage_place: "值班室保管柜 3".into(),
-        }),
-        name_on_item: "张三".into(),
-        id_number: id_number.into(),
-        ..RegisterFoundItemRequest::default()
-    }
-}
-
 async fn found_id_card_goes_back_to_its_owner(backend: Backend) {
     let (addr, registry) = serve_registry("127.0.0.1:0".parse().expect("addr"))
         .await
@@ -431,50 +410,6 @@ async fn found_id_card_goes_back_to_its_owner(backend: Backend) {
     let stored = h.stored_text().await.expect("stored");
     assert!(!stored.contains(OWNER_ID), "clear ID number stored");
     assert!(!stored.contains(OWNER_PHONE), "clear phone stored");
-    h.cleanup().await;
-}
-
-async fn unreachable_registry_keeps_the_lookup_pending(backend: Backend) {
-    let addr = closed_addr().await.expect("addr");
-    let h = Harness::start(backend, Some(addr)).await.expect("harness");
-    let item = h
-        .api
-        .register_found_item(Request::new(found_id_card("f-1", OWNER_ID)))
-        .await
-        .expect("registered while the registry is down")
-        .into_inner()
-        .found_item
-        .expect("item");
-    assert_eq!(item.registry_lookup, RegistryLookup::Pending as i32);
-    assert_eq!(item.status, FoundItemStatus::Registered as i32);
-    assert_eq!(
-        item.contact_task.expect("task raised at once").status,
-        ContactTaskStatus::Open as i32
-    );
-    assert_eq!(
-        h.core.retry_pending_lookups().await.expect("retry"),
-        0,
-        "not due yet"
-    );
-
-    let (_, registry) = serve_registry(addr).await.expect("registry back");
-    h.advance_minutes(1);
-    assert_eq!(h.core.retry_pending_lookups().await.expect("retry"), 1);
-    assert_eq!(registry.calls.load(Ordering::SeqCst), 1);
-    let mut tx = h.core.context.db.begin().await.expect("tx");
-    let (stored, phone, _) = h
-        .core
-        .store
-        .found_item_for_update(&mut tx, &item.found_item_id)
-        .await
-        .expect("read")
-        .expect("item kept");
-    tx.rollback().await.expect("rollback");
-    assert_eq!(stored.registry_lookup, RegistryLookup::Found as i32);
-    assert_eq!(stored.status, FoundItemStatus::OwnerIdentified as i32);
-    assert_eq!(stored.registry_lookup_attempts, 2);
-    assert!(phone.is_some());
-    assert_eq!(h.core.retry_pending_lookups().await.expect("retry"), 0);
     h.cleanup().await;
 }
 
@@ -634,7 +569,6 @@ pingan_platform::backend_tests!(
     revisit_scheduled_once_per_incident,
     revisits_become_overdue_and_are_recorded,
     found_id_card_goes_back_to_its_owner,
-    unreachable_registry_keeps_the_lookup_pending,
     lost_reports_match_found_items,
     bad_input_names_the_fields,
 );

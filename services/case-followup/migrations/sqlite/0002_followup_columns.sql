@@ -126,6 +126,11 @@ ALTER TABLE followup_found_items ADD COLUMN registered_by_subject TEXT;
 ALTER TABLE followup_found_items ADD COLUMN registered_by_role TEXT NOT NULL DEFAULT '';
 ALTER TABLE followup_found_items ADD COLUMN registered_by_name TEXT NOT NULL DEFAULT '';
 
+-- Owner lookups are platform jobs now (enqueued with the item): the crate's own schedule goes.
+DROP INDEX followup_found_items_lookup;
+ALTER TABLE followup_found_items DROP COLUMN next_lookup_at;
+CREATE INDEX followup_found_items_lookup ON followup_found_items (registry_lookup);
+
 ALTER TABLE followup_lost_reports ADD COLUMN description TEXT NOT NULL DEFAULT '';
 ALTER TABLE followup_lost_reports ADD COLUMN lost_from TIMESTAMP;
 ALTER TABLE followup_lost_reports ADD COLUMN lost_until TIMESTAMP;

@@ -176,13 +176,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         to: DateTime<Utc>,
     ) -> Result<Vec<Revisit>, StorageError>;
 
-    /// Stores a new found item; its owner lookup is tried again at `next_lookup_at` (when set).
+    /// Stores a new found item.
     async fn insert_found_item(
         &self,
         tx: &mut Tx,
         item: &FoundItem,
         pii: FoundPii,
-        next_lookup_at: Option<DateTime<Utc>>,
     ) -> Result<(), StorageError>;
     /// A found item, locked for update.
     async fn found_item_for_update(
@@ -201,14 +200,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         tx: &mut Tx,
         item: &FoundItem,
         pii: FoundPii,
-        next_lookup_at: Option<DateTime<Utc>>,
     ) -> Result<(), StorageError>;
-    /// Ids of ID cards whose registry lookup is pending and due by `now`, earliest first.
-    async fn pending_lookups(
-        &self,
-        now: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<String>, StorageError>;
+    /// Ids of ID cards whose registry lookup is pending (their lookup jobs are enqueued on start).
+    async fn pending_lookups(&self, tx: &mut Tx) -> Result<Vec<String>, StorageError>;
     /// Found items not yet returned of `kind`, or with ID-number index `id_index`; as the first
     /// read of a matching write it locks like `*_for_update`.
     async fn found_candidates(

@@ -15,8 +15,7 @@ use super::{FoundPii, FoundRow, LostPii, LostRow, MatchFilter, Page};
 
 const FOUND_BY_ID: &str = "SELECT * FROM followup_found_items WHERE found_item_id = $1";
 const PENDING_LOOKUPS: &str = "SELECT found_item_id FROM followup_found_items \
-    WHERE registry_lookup = 'REGISTRY_LOOKUP_PENDING' AND next_lookup_at <= $1 \
-    ORDER BY next_lookup_at LIMIT $2";
+    WHERE registry_lookup = 'REGISTRY_LOOKUP_PENDING' ORDER BY created_at, found_item_id";
 const FOUND_CANDIDATES: &str = "SELECT * FROM followup_found_items \
     WHERE status <> 'FOUND_ITEM_STATUS_RETURNED' \
       AND (kind = $1 OR ($2 <> '' AND id_number_index = $2))";
@@ -73,11 +72,9 @@ impl SqlStore {
         tx: &mut Tx,
         item: &FoundItem,
         pii: FoundPii,
-        next_lookup_at: Option<DateTime<Utc>>,
     ) -> Result<(), StorageError> {
         let mut row = items::found_columns(item)?;
         row.extend([
-            ("next_lookup_at", Arg::Time(next_lookup_at)),
             ("id_number_index", Arg::Text(pii.id_number_index)),
             ("id_number_enc", Arg::Bytes(pii.id_number_enc)),
             ("owner_phone_enc", Arg::Bytes(pii.owner_phone_enc)),
@@ -130,10 +127,8 @@ impl SqlStore {
         tx: &mut Tx,
         item: &FoundItem,
         pii: FoundPii,
-        next_lookup_at: Option<DateTime<Utc>>,
     ) -> Result<(), StorageError> {
         let mut row = items::found_columns(item)?;
-        row.push(("next_lookup_at", Arg::Time(next_lookup_at)));
         if pii.owner_phone_enc.is_some() {
             row.push(("owner_phone_enc", Arg::Bytes(pii.owner_phone_enc)));
         }
@@ -146,12 +141,10 @@ impl SqlStore {
 
     pub(super) async fn pending_lookups_sql(
         &self,
-        now: DateTime<Utc>,
-        limit: i64,
+        tx: &mut Tx,
     ) -> Result<Vec<String>, StorageError> {
-        let args = vec![at(now), Arg::Int(Some(limit))];
-        self.pool()
-            .rows(PENDING_LOOKUPS, args, |row| row.text("found_item_id"))
+        On::Tx(tx)
+            .rows(PENDING_LOOKUPS, Vec::new(), |row| row.text("found_item_id"))
             .await
     }
 

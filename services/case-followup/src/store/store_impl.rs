@@ -118,10 +118,8 @@ impl Store for SqlStore {
         tx: &mut Tx,
         item: &FoundItem,
         pii: FoundPii,
-        next_lookup_at: Option<DateTime<Utc>>,
     ) -> Result<(), StorageError> {
-        self.insert_found_item_sql(tx, item, pii, next_lookup_at)
-            .await
+        self.insert_found_item_sql(tx, item, pii).await
     }
 
     async fn found_item_for_update(
@@ -148,18 +146,12 @@ impl Store for SqlStore {
         tx: &mut Tx,
         item: &FoundItem,
         pii: FoundPii,
-        next_lookup_at: Option<DateTime<Utc>>,
     ) -> Result<(), StorageError> {
-        self.update_found_item_sql(tx, item, pii, next_lookup_at)
-            .await
+        self.update_found_item_sql(tx, item, pii).await
     }
 
-    async fn pending_lookups(
-        &self,
-        now: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<String>, StorageError> {
-        self.pending_lookups_sql(now, limit).await
+    async fn pending_lookups(&self, tx: &mut Tx) -> Result<Vec<String>, StorageError> {
+        self.pending_lookups_sql(tx).await
     }
 
     async fn found_candidates(

@@ -91,6 +91,31 @@ pub async fn closed_addr() -> anyhow::Result<SocketAddr> {
     Ok(listener.local_addr()?)
 }
 
+/// A found ID card with `id_number`, in custody at st-chengnan.
+pub fn found_id_card(
+    request_id: &str,
+    id_number: &str,
+) -> pingan_proto::followup::v1::RegisterFoundItemRequest {
+    pingan_proto::followup::v1::RegisterFoundItemRequest {
+        request_id: request_id.into(),
+        kind: pingan_proto::followup::v1::ItemKind::IdCard as i32,
+        description: "居民身份证".into(),
+        found_location: Some(pingan_proto::common::v1::GeoPoint {
+            lat: 29.655,
+            lon: 91.14,
+        }),
+        finder: "officer-2".into(),
+        custody: Some(pingan_proto::followup::v1::Custody {
+            station_id: "st-chengnan".into(),
+            officer_id: "officer-duty".into(),
+            storage_place: "值班室保管柜 3".into(),
+        }),
+        name_on_item: "张三".into(),
+        id_number: id_number.into(),
+        ..pingan_proto::followup::v1::RegisterFoundItemRequest::default()
+    }
+}
+
 pub fn start_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 3, 1, 0, 0)
         .single()
@@ -149,6 +174,11 @@ impl Harness {
             sink: pingan_case_followup::event_sink(&context),
             core,
         })
+    }
+
+    /// The worker of the service's jobs (owner lookups), run round by round with `run_once`.
+    pub fn jobs(&self) -> pingan_platform::jobs::JobWorker {
+        pingan_case_followup::app::lookup_job::worker(self.core.clone())
     }
 
     pub fn advance_minutes(&self, minutes: u64) {
