@@ -408,6 +408,10 @@ async fn found_id_card_goes_back_to_its_owner(backend: Backend) {
     assert_eq!(lf.time_to_contact_median.map(|d| d.seconds), Some(360));
 
     let stored = h.stored_text().await.expect("stored");
+    assert!(
+        stored.contains("110105********002X"),
+        "the columns are read"
+    );
     assert!(!stored.contains(OWNER_ID), "clear ID number stored");
     assert!(!stored.contains(OWNER_PHONE), "clear phone stored");
     h.cleanup().await;

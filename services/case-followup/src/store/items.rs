@@ -254,7 +254,7 @@ pub(super) fn decode_found(row: &dyn Cols) -> Result<Stored<FoundItem>, StorageE
 
 /// The columns of a lost report (the owner's phone and ID number apart).
 pub(super) fn lost_columns(r: &LostReport) -> Result<Columns, StorageError> {
-    let window = r.lost_during.clone().unwrap_or_default();
+    let window = r.lost_during.unwrap_or_default();
     let mut row: Columns = vec![
         ("lost_report_id", s(&r.lost_report_id)),
         ("kind", name::<ItemKind>(r.kind)),

@@ -193,23 +193,40 @@ impl Harness {
         Ok(with_db!(&self.database.db, pool => sqlx::query_as(SQL).fetch_all(pool).await)?)
     }
 
-    /// Every stored byte of the service's tables and request log, as lossy text.
+    /// Every stored text and byte of the service's tables (every column, child tables too),
+    /// request log and outbox, as lossy text.
     pub async fn stored_text(&self) -> anyhow::Result<String> {
+        use sqlx::Row;
         let mut out = String::new();
-        for sql in [
-            "SELECT record FROM followup_mediations",
-            "SELECT record FROM followup_revisits",
-            "SELECT record FROM followup_found_items",
-            "SELECT record FROM followup_lost_reports",
-            "SELECT record FROM followup_matches",
-            "SELECT response FROM pingan_request_log",
-            "SELECT payload FROM pingan_outbox_events",
+        for table in [
+            "followup_mediations",
+            "followup_mediation_parties",
+            "followup_mediation_committee",
+            "followup_revisits",
+            "followup_revisit_tags",
+            "followup_revisit_attempts",
+            "followup_found_items",
+            "followup_lost_reports",
+            "followup_matches",
+            "followup_match_keywords",
+            "pingan_request_log",
+            "pingan_outbox_events",
+            "platform_jobs",
         ] {
-            let rows: Vec<(Vec<u8>,)> =
-                with_db!(&self.database.db, pool => sqlx::query_as(sql).fetch_all(pool).await)?;
-            for (bytes,) in rows {
-                out.push_str(&String::from_utf8_lossy(&bytes));
-            }
+            let sql = format!("SELECT * FROM {table}");
+            with_db!(&self.database.db, pool => {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?;
+                for row in rows {
+                    for i in 0..row.len() {
+                        if let Ok(Some(text)) = row.try_get::<Option<String>, _>(i) {
+                            out.push_str(&text);
+                        } else if let Ok(Some(bytes)) = row.try_get::<Option<Vec<u8>>, _>(i) {
+                            out.push_str(&String::from_utf8_lossy(&bytes));
+                        }
+                        out.push('\n');
+                    }
+                }
+            });
         }
         Ok(out)
     }
