@@ -11,16 +11,7 @@ use pingan_proto::followup::v1::{
 
 use super::cols::*;
 use super::db::{self, Arg, Children, Cols, Columns, On};
-use super::{MediationRow, RevisitRow};
-
-/// A row as read: the record, whether it came from columns (children still to load, else from
-/// the legacy `record`), and its encrypted phone.
-pub(super) struct Stored<T> {
-    pub record: T,
-    pub columns: bool,
-    pub phone_enc: Option<Vec<u8>>,
-    pub id_index: Option<String>,
-}
+use super::rows::{Loading, Record, Stored, decode};
 
 pub(super) const MEDIATIONS: &str = "followup_mediations";
 pub(super) const REVISITS: &str = "followup_revisits";
@@ -121,56 +112,57 @@ pub(super) async fn write_mediation_children(
     COMMITTEE.write(tx, &[&m.mediation_id], members).await
 }
 
-fn decode_mediation(row: &dyn Cols) -> Result<Stored<Mediation>, StorageError> {
-    let phone_enc = row.bytes("party_phones_enc")?;
-    if let Some(record) = legacy(row)? {
-        return Ok(Stored {
-            record,
-            columns: false,
-            phone_enc,
-            id_index: None,
-        });
+/// A mediation row with its encrypted party phones.
+pub(super) fn decode_mediation(row: &dyn Cols) -> Result<Stored<Mediation>, StorageError> {
+    decode(row, "party_phones_enc", false)
+}
+
+impl Record for Mediation {
+    fn from_columns(row: &dyn Cols) -> Result<Self, StorageError> {
+        Ok(Mediation {
+            mediation_id: row.text("mediation_id")?,
+            incident_id: row.text("incident_id")?,
+            station_id: row.text("station_id")?,
+            grid_id: row.text("grid_id")?,
+            category: row.text("category")?,
+            parties: Vec::new(),
+            summary: row.text("summary")?,
+            mediator_officer_id: row.text("mediator_officer_id")?,
+            committee_members: Vec::new(),
+            place: row.text("place")?,
+            status: enum_col::<MediationStatus>(row, "status")?,
+            agreement_text: row.text("agreement_text")?,
+            next_step: enum_col::<MediationNextStep>(row, "next_step")?,
+            next_step_detail: row.text("next_step_detail")?,
+            outcome_notes: row.text("outcome_notes")?,
+            agreement_signed: row.flag("agreement_signed")?,
+            started_at: time_col(row, "started_at")?,
+            concluded_at: time_col(row, "concluded_at")?,
+            opened_by: actor_col(
+                row,
+                ["opened_by_subject", "opened_by_role", "opened_by_name"],
+            )?,
+            concluded_by: actor_col(
+                row,
+                [
+                    "concluded_by_subject",
+                    "concluded_by_role",
+                    "concluded_by_name",
+                ],
+            )?,
+            created_at: time_col(row, "created_at")?,
+            updated_at: time_col(row, "updated_at")?,
+        })
     }
-    let record = Mediation {
-        mediation_id: row.text("mediation_id")?,
-        incident_id: row.text("incident_id")?,
-        station_id: row.text("station_id")?,
-        grid_id: row.text("grid_id")?,
-        category: row.text("category")?,
-        parties: Vec::new(),
-        summary: row.text("summary")?,
-        mediator_officer_id: row.text("mediator_officer_id")?,
-        committee_members: Vec::new(),
-        place: row.text("place")?,
-        status: enum_col::<MediationStatus>(row, "status")?,
-        agreement_text: row.text("agreement_text")?,
-        next_step: enum_col::<MediationNextStep>(row, "next_step")?,
-        next_step_detail: row.text("next_step_detail")?,
-        outcome_notes: row.text("outcome_notes")?,
-        agreement_signed: row.flag("agreement_signed")?,
-        started_at: time_col(row, "started_at")?,
-        concluded_at: time_col(row, "concluded_at")?,
-        opened_by: actor_col(
-            row,
-            ["opened_by_subject", "opened_by_role", "opened_by_name"],
-        )?,
-        concluded_by: actor_col(
-            row,
-            [
-                "concluded_by_subject",
-                "concluded_by_role",
-                "concluded_by_name",
-            ],
-        )?,
-        created_at: time_col(row, "created_at")?,
-        updated_at: time_col(row, "updated_at")?,
-    };
-    Ok(Stored {
-        record,
-        columns: true,
-        phone_enc,
-        id_index: None,
-    })
+
+    fn load<'a, 'b: 'a>(&'a mut self, on: &'a mut On<'b>) -> Loading<'a> {
+        Box::pin(async move {
+            let id = self.mediation_id.clone();
+            self.parties = PARTIES.read(on, &[&id], decode_party).await?;
+            self.committee_members = COMMITTEE.read(on, &[&id], decode_member).await?;
+            Ok(())
+        })
+    }
 }
 
 fn decode_party(row: &dyn Cols) -> Result<Party, StorageError> {
@@ -190,24 +182,6 @@ fn decode_member(row: &dyn Cols) -> Result<CommitteeMember, StorageError> {
         name: row.text("name")?,
         committee: row.text("committee")?,
     })
-}
-
-/// Mediations of a query (`SELECT * FROM followup_mediations ...`), with their children.
-pub(super) async fn mediations(
-    on: &mut On<'_>,
-    sql: &str,
-    args: Vec<Arg>,
-) -> Result<Vec<MediationRow>, StorageError> {
-    let mut out = Vec::new();
-    for mut stored in on.rows(sql, args, decode_mediation).await? {
-        if stored.columns {
-            let id = [stored.record.mediation_id.as_str()];
-            stored.record.parties = PARTIES.read(on, &id, decode_party).await?;
-            stored.record.committee_members = COMMITTEE.read(on, &id, decode_member).await?;
-        }
-        out.push((stored.record, stored.phone_enc));
-    }
-    Ok(out)
 }
 
 /// The columns of a revisit (its contact phone apart; `overdue` is computed, never stored).
@@ -280,47 +254,48 @@ pub(super) async fn write_revisit_children(tx: &mut Tx, r: &Revisit) -> Result<(
     ATTEMPTS.write(tx, &[&r.revisit_id], attempts).await
 }
 
-fn decode_revisit(row: &dyn Cols) -> Result<Stored<Revisit>, StorageError> {
-    let phone_enc = row.bytes("contact_phone_enc")?;
-    if let Some(record) = legacy(row)? {
-        return Ok(Stored {
-            record,
-            columns: false,
-            phone_enc,
-            id_index: None,
-        });
+/// A revisit row with its encrypted contact phone.
+pub(super) fn decode_revisit(row: &dyn Cols) -> Result<Stored<Revisit>, StorageError> {
+    decode(row, "contact_phone_enc", false)
+}
+
+impl Record for Revisit {
+    fn from_columns(row: &dyn Cols) -> Result<Self, StorageError> {
+        Ok(Revisit {
+            revisit_id: row.text("revisit_id")?,
+            incident_id: row.text("incident_id")?,
+            mediation_id: row.text("mediation_id")?,
+            station_id: row.text("station_id")?,
+            grid_id: row.text("grid_id")?,
+            assigned_officer_id: row.text("assigned_officer_id")?,
+            category: row.text("category")?,
+            reason: enum_col::<RevisitReason>(row, "reason")?,
+            policy_rule_id: row.text("policy_rule_id")?,
+            contact_name: row.text("contact_name")?,
+            contact_phone_masked: row.text("contact_phone_masked")?,
+            contact_phone: String::new(),
+            resident_id: row.text("resident_id")?,
+            resident_tags: Vec::new(),
+            status: enum_col::<RevisitStatus>(row, "status")?,
+            due_at: time_col(row, "due_at")?,
+            overdue: false,
+            sequence: row.int32("sequence")?,
+            previous_revisit_id: row.text("previous_revisit_id")?,
+            attempts: Vec::new(),
+            completed_at: time_col(row, "completed_at")?,
+            created_at: time_col(row, "created_at")?,
+            updated_at: time_col(row, "updated_at")?,
+        })
     }
-    let record = Revisit {
-        revisit_id: row.text("revisit_id")?,
-        incident_id: row.text("incident_id")?,
-        mediation_id: row.text("mediation_id")?,
-        station_id: row.text("station_id")?,
-        grid_id: row.text("grid_id")?,
-        assigned_officer_id: row.text("assigned_officer_id")?,
-        category: row.text("category")?,
-        reason: enum_col::<RevisitReason>(row, "reason")?,
-        policy_rule_id: row.text("policy_rule_id")?,
-        contact_name: row.text("contact_name")?,
-        contact_phone_masked: row.text("contact_phone_masked")?,
-        contact_phone: String::new(),
-        resident_id: row.text("resident_id")?,
-        resident_tags: Vec::new(),
-        status: enum_col::<RevisitStatus>(row, "status")?,
-        due_at: time_col(row, "due_at")?,
-        overdue: false,
-        sequence: row.int32("sequence")?,
-        previous_revisit_id: row.text("previous_revisit_id")?,
-        attempts: Vec::new(),
-        completed_at: time_col(row, "completed_at")?,
-        created_at: time_col(row, "created_at")?,
-        updated_at: time_col(row, "updated_at")?,
-    };
-    Ok(Stored {
-        record,
-        columns: true,
-        phone_enc,
-        id_index: None,
-    })
+
+    fn load<'a, 'b: 'a>(&'a mut self, on: &'a mut On<'b>) -> Loading<'a> {
+        Box::pin(async move {
+            let id = self.revisit_id.clone();
+            self.resident_tags = TAGS.read(on, &[&id], |row| row.text("tag")).await?;
+            self.attempts = ATTEMPTS.read(on, &[&id], decode_attempt).await?;
+            Ok(())
+        })
+    }
 }
 
 fn decode_attempt(row: &dyn Cols) -> Result<RevisitAttempt, StorageError> {
@@ -341,24 +316,6 @@ fn decode_attempt(row: &dyn Cols) -> Result<RevisitAttempt, StorageError> {
             ],
         )?,
     })
-}
-
-/// Revisits of a query (`SELECT * FROM followup_revisits ...`), with their children.
-pub(super) async fn revisits(
-    on: &mut On<'_>,
-    sql: &str,
-    args: Vec<Arg>,
-) -> Result<Vec<RevisitRow>, StorageError> {
-    let mut out = Vec::new();
-    for mut stored in on.rows(sql, args, decode_revisit).await? {
-        if stored.columns {
-            let id = [stored.record.revisit_id.as_str()];
-            stored.record.resident_tags = TAGS.read(on, &id, |row| row.text("tag")).await?;
-            stored.record.attempts = ATTEMPTS.read(on, &id, decode_attempt).await?;
-        }
-        out.push((stored.record, stored.phone_enc));
-    }
-    Ok(out)
 }
 
 /// Inserts a mediation with its children.

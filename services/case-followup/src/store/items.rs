@@ -9,9 +9,9 @@ use pingan_proto::followup::v1::{
     RegistryLookup, ReturnRecord,
 };
 
-use super::cases::Stored;
 use super::cols::*;
 use super::db::{Arg, Children, Cols, Columns, On};
+use super::rows::{Loading, Record, Stored, decode};
 
 pub(super) const FOUND: &str = "followup_found_items";
 pub(super) const LOST: &str = "followup_lost_reports";
@@ -154,102 +154,95 @@ pub(super) fn found_columns(item: &FoundItem) -> Result<Columns, StorageError> {
     Ok(row)
 }
 
-fn found_from_columns(row: &dyn Cols) -> Result<FoundItem, StorageError> {
-    let custody = row
-        .opt_text("custody_officer_id")?
-        .map(|officer_id| -> Result<_, StorageError> {
-            Ok(Custody {
-                station_id: row.text("station_id")?,
-                officer_id,
-                storage_place: row.text("custody_storage_place")?,
+impl Record for FoundItem {
+    fn from_columns(row: &dyn Cols) -> Result<Self, StorageError> {
+        let custody = row
+            .opt_text("custody_officer_id")?
+            .map(|officer_id| -> Result<_, StorageError> {
+                Ok(Custody {
+                    station_id: row.text("station_id")?,
+                    officer_id,
+                    storage_place: row.text("custody_storage_place")?,
+                })
             })
-        })
-        .transpose()?;
-    let owner = row
-        .opt_text("owner_source")?
-        .map(|source| -> Result<_, StorageError> {
-            Ok(Owner {
-                source: OwnerSource::value_of(&source),
-                resident_id: row.text("owner_resident_id")?,
-                name: row.text("owner_name")?,
-                phone_masked: row.text("owner_phone_masked")?,
-                phone: String::new(),
-                grid_id: row.text("owner_grid_id")?,
-                village_officer_id: row.text("owner_village_officer_id")?,
-                lost_report_id: row.text("owner_lost_report_id")?,
+            .transpose()?;
+        let owner = row
+            .opt_text("owner_source")?
+            .map(|source| -> Result<_, StorageError> {
+                Ok(Owner {
+                    source: OwnerSource::value_of(&source),
+                    resident_id: row.text("owner_resident_id")?,
+                    name: row.text("owner_name")?,
+                    phone_masked: row.text("owner_phone_masked")?,
+                    phone: String::new(),
+                    grid_id: row.text("owner_grid_id")?,
+                    village_officer_id: row.text("owner_village_officer_id")?,
+                    lost_report_id: row.text("owner_lost_report_id")?,
+                })
             })
-        })
-        .transpose()?;
-    let contact_task = row
-        .opt_text("task_id")?
-        .map(|task_id| -> Result<_, StorageError> {
-            Ok(ContactTask {
-                task_id,
-                assigned_officer_id: row.text("task_officer_id")?,
-                status: enum_col::<ContactTaskStatus>(row, "task_status")?,
-                created_at: time_col(row, "task_created_at")?,
-                due_at: time_col(row, "task_due_at")?,
-                overdue: false,
-                contacted_at: time_col(row, "task_contacted_at")?,
-                time_to_contact: duration_col(row, "task_time_to_contact_ns")?,
-                method: enum_col::<ContactMethod>(row, "task_method")?,
-                contacted_by: actor_col(row, CONTACTED_BY)?,
-                notes: row.text("task_notes")?,
+            .transpose()?;
+        let contact_task = row
+            .opt_text("task_id")?
+            .map(|task_id| -> Result<_, StorageError> {
+                Ok(ContactTask {
+                    task_id,
+                    assigned_officer_id: row.text("task_officer_id")?,
+                    status: enum_col::<ContactTaskStatus>(row, "task_status")?,
+                    created_at: time_col(row, "task_created_at")?,
+                    due_at: time_col(row, "task_due_at")?,
+                    overdue: false,
+                    contacted_at: time_col(row, "task_contacted_at")?,
+                    time_to_contact: duration_col(row, "task_time_to_contact_ns")?,
+                    method: enum_col::<ContactMethod>(row, "task_method")?,
+                    contacted_by: actor_col(row, CONTACTED_BY)?,
+                    notes: row.text("task_notes")?,
+                })
             })
-        })
-        .transpose()?;
-    let returned = row
-        .opt_text("return_recipient_name")?
-        .map(|recipient_name| -> Result<_, StorageError> {
-            Ok(ReturnRecord {
-                recipient_name,
-                recipient_is_owner: row.flag("return_recipient_is_owner")?,
-                recipient_id_number_masked: row.text("return_recipient_id_masked")?,
-                identity_check: enum_col::<IdentityCheck>(row, "return_identity_check")?,
-                returned_at: time_col(row, "returned_at")?,
-                time_to_return: duration_col(row, "return_time_to_return_ns")?,
-                returned_by: actor_col(row, RETURNED_BY)?,
-                notes: row.text("return_notes")?,
+            .transpose()?;
+        let returned = row
+            .opt_text("return_recipient_name")?
+            .map(|recipient_name| -> Result<_, StorageError> {
+                Ok(ReturnRecord {
+                    recipient_name,
+                    recipient_is_owner: row.flag("return_recipient_is_owner")?,
+                    recipient_id_number_masked: row.text("return_recipient_id_masked")?,
+                    identity_check: enum_col::<IdentityCheck>(row, "return_identity_check")?,
+                    returned_at: time_col(row, "returned_at")?,
+                    time_to_return: duration_col(row, "return_time_to_return_ns")?,
+                    returned_by: actor_col(row, RETURNED_BY)?,
+                    notes: row.text("return_notes")?,
+                })
             })
+            .transpose()?;
+        Ok(FoundItem {
+            found_item_id: row.text("found_item_id")?,
+            kind: enum_col::<ItemKind>(row, "kind")?,
+            description: row.text("description")?,
+            found_at: time_col(row, "found_at")?,
+            found_location: point_col(row, ["found_lat", "found_lon"])?,
+            found_address: row.text("found_address")?,
+            grid_id: row.text("grid_id")?,
+            finder: row.text("finder")?,
+            custody,
+            name_on_item: row.text("name_on_item")?,
+            id_number_masked: row.text("id_number_masked")?,
+            incident_id: row.text("incident_id")?,
+            status: enum_col::<FoundItemStatus>(row, "status")?,
+            registry_lookup: enum_col::<RegistryLookup>(row, "registry_lookup")?,
+            owner,
+            contact_task,
+            returned,
+            registered_by: actor_col(row, REGISTERED_BY)?,
+            created_at: time_col(row, "created_at")?,
+            updated_at: time_col(row, "updated_at")?,
+            registry_lookup_attempts: row.int32("registry_lookup_attempts")?,
         })
-        .transpose()?;
-    Ok(FoundItem {
-        found_item_id: row.text("found_item_id")?,
-        kind: enum_col::<ItemKind>(row, "kind")?,
-        description: row.text("description")?,
-        found_at: time_col(row, "found_at")?,
-        found_location: point_col(row, ["found_lat", "found_lon"])?,
-        found_address: row.text("found_address")?,
-        grid_id: row.text("grid_id")?,
-        finder: row.text("finder")?,
-        custody,
-        name_on_item: row.text("name_on_item")?,
-        id_number_masked: row.text("id_number_masked")?,
-        incident_id: row.text("incident_id")?,
-        status: enum_col::<FoundItemStatus>(row, "status")?,
-        registry_lookup: enum_col::<RegistryLookup>(row, "registry_lookup")?,
-        owner,
-        contact_task,
-        returned,
-        registered_by: actor_col(row, REGISTERED_BY)?,
-        created_at: time_col(row, "created_at")?,
-        updated_at: time_col(row, "updated_at")?,
-        registry_lookup_attempts: row.int32("registry_lookup_attempts")?,
-    })
+    }
 }
 
 /// A found item row with its owner phone and ID-number index.
 pub(super) fn decode_found(row: &dyn Cols) -> Result<Stored<FoundItem>, StorageError> {
-    let (record, columns) = match legacy(row)? {
-        Some(record) => (record, false),
-        None => (found_from_columns(row)?, true),
-    };
-    Ok(Stored {
-        record,
-        columns,
-        phone_enc: row.bytes("owner_phone_enc")?,
-        id_index: row.opt_text("id_number_index")?,
-    })
+    decode(row, "owner_phone_enc", true)
 }
 
 /// The columns of a lost report (the owner's phone and ID number apart).
@@ -285,43 +278,36 @@ pub(super) fn lost_columns(r: &LostReport) -> Result<Columns, StorageError> {
     Ok(row)
 }
 
-fn lost_from_columns(row: &dyn Cols) -> Result<LostReport, StorageError> {
-    let (start, end) = (time_col(row, "lost_from")?, time_col(row, "lost_until")?);
-    let lost_during = (start.is_some() || end.is_some()).then_some(TimeRange { start, end });
-    Ok(LostReport {
-        lost_report_id: row.text("lost_report_id")?,
-        kind: enum_col::<ItemKind>(row, "kind")?,
-        description: row.text("description")?,
-        lost_during,
-        lost_location: point_col(row, ["lost_lat", "lost_lon"])?,
-        lost_radius_m: row.float("lost_radius_m")?,
-        lost_address: row.text("lost_address")?,
-        owner_name: row.text("owner_name")?,
-        owner_phone_masked: row.text("owner_phone_masked")?,
-        owner_phone: String::new(),
-        owner_id_number_masked: row.text("owner_id_number_masked")?,
-        station_id: row.text("station_id")?,
-        incident_id: row.text("incident_id")?,
-        status: enum_col::<LostReportStatus>(row, "status")?,
-        returned_found_item_id: row.text("returned_found_item_id")?,
-        recorded_by: actor_col(row, RECORDED_BY)?,
-        created_at: time_col(row, "created_at")?,
-        updated_at: time_col(row, "updated_at")?,
-    })
+impl Record for LostReport {
+    fn from_columns(row: &dyn Cols) -> Result<Self, StorageError> {
+        let (start, end) = (time_col(row, "lost_from")?, time_col(row, "lost_until")?);
+        let lost_during = (start.is_some() || end.is_some()).then_some(TimeRange { start, end });
+        Ok(LostReport {
+            lost_report_id: row.text("lost_report_id")?,
+            kind: enum_col::<ItemKind>(row, "kind")?,
+            description: row.text("description")?,
+            lost_during,
+            lost_location: point_col(row, ["lost_lat", "lost_lon"])?,
+            lost_radius_m: row.float("lost_radius_m")?,
+            lost_address: row.text("lost_address")?,
+            owner_name: row.text("owner_name")?,
+            owner_phone_masked: row.text("owner_phone_masked")?,
+            owner_phone: String::new(),
+            owner_id_number_masked: row.text("owner_id_number_masked")?,
+            station_id: row.text("station_id")?,
+            incident_id: row.text("incident_id")?,
+            status: enum_col::<LostReportStatus>(row, "status")?,
+            returned_found_item_id: row.text("returned_found_item_id")?,
+            recorded_by: actor_col(row, RECORDED_BY)?,
+            created_at: time_col(row, "created_at")?,
+            updated_at: time_col(row, "updated_at")?,
+        })
+    }
 }
 
 /// A lost report row with its owner phone and ID-number index.
 pub(super) fn decode_lost(row: &dyn Cols) -> Result<Stored<LostReport>, StorageError> {
-    let (record, columns) = match legacy(row)? {
-        Some(record) => (record, false),
-        None => (lost_from_columns(row)?, true),
-    };
-    Ok(Stored {
-        record,
-        columns,
-        phone_enc: row.bytes("owner_phone_enc")?,
-        id_index: row.opt_text("id_number_index")?,
-    })
+    decode(row, "owner_phone_enc", true)
 }
 
 /// The columns of a match (its keywords in the child table).
@@ -354,55 +340,35 @@ pub(super) fn match_columns(
     ])
 }
 
-/// A match row (keywords still to load unless legacy).
+/// A match row.
 pub(super) fn decode_match(row: &dyn Cols) -> Result<Stored<Match>, StorageError> {
-    if let Some(record) = legacy(row)? {
-        return Ok(Stored {
-            record,
-            columns: false,
-            phone_enc: None,
-            id_index: None,
-        });
-    }
-    let record = Match {
-        found_item_id: row.text("found_item_id")?,
-        lost_report_id: row.text("lost_report_id")?,
-        score: row.float("score")?,
-        id_number_match: row.flag("id_number_match")?,
-        kind_match: row.flag("kind_match")?,
-        time_match: row.flag("time_match")?,
-        time_gap: duration_col(row, "time_gap_ns")?,
-        distance_m: row.float("distance_m")?,
-        matched_keywords: Vec::new(),
-        created_at: time_col(row, "created_at")?,
-    };
-    Ok(Stored {
-        record,
-        columns: true,
-        phone_enc: None,
-        id_index: None,
-    })
+    decode(row, "", false)
 }
 
-/// Matches of a query, with their keywords.
-pub(super) async fn matches(
-    on: &mut On<'_>,
-    sql: &str,
-    args: Vec<Arg>,
-) -> Result<Vec<Match>, StorageError> {
-    let mut out = Vec::new();
-    for mut stored in on.rows(sql, args, decode_match).await? {
-        if stored.columns {
-            let key = [
-                stored.record.found_item_id.as_str(),
-                stored.record.lost_report_id.as_str(),
-            ];
-            stored.record.matched_keywords =
-                KEYWORDS.read(on, &key, |row| row.text("keyword")).await?;
-        }
-        out.push(stored.record);
+impl Record for Match {
+    fn from_columns(row: &dyn Cols) -> Result<Self, StorageError> {
+        Ok(Match {
+            found_item_id: row.text("found_item_id")?,
+            lost_report_id: row.text("lost_report_id")?,
+            score: row.float("score")?,
+            id_number_match: row.flag("id_number_match")?,
+            kind_match: row.flag("kind_match")?,
+            time_match: row.flag("time_match")?,
+            time_gap: duration_col(row, "time_gap_ns")?,
+            distance_m: row.float("distance_m")?,
+            matched_keywords: Vec::new(),
+            created_at: time_col(row, "created_at")?,
+        })
     }
-    Ok(out)
+
+    fn load<'a, 'b: 'a>(&'a mut self, on: &'a mut On<'b>) -> Loading<'a> {
+        Box::pin(async move {
+            let (found, lost) = (self.found_item_id.clone(), self.lost_report_id.clone());
+            let key = [found.as_str(), lost.as_str()];
+            self.matched_keywords = KEYWORDS.read(on, &key, |row| row.text("keyword")).await?;
+            Ok(())
+        })
+    }
 }
 
 /// The keyword rows of a match.

@@ -7,6 +7,7 @@ mod cols;
 mod db;
 mod items;
 mod legacy;
+mod rows;
 mod sql;
 mod sql_lostfound;
 mod store_impl;

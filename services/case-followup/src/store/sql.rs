@@ -7,8 +7,9 @@ use pingan_platform::storage::Tx;
 use pingan_platform::{Db, StorageError};
 use pingan_proto::followup::v1::{Mediation, Revisit};
 
-use super::cases::{self, MEDIATIONS, REVISITS};
-use super::db::{self, Arg, On, t};
+use super::cases::{self, MEDIATIONS, REVISITS, decode_mediation, decode_revisit};
+use super::db::{self, Arg, Decode, On, t};
+use super::rows::{Record, Stored, read};
 use super::{DueFilter, DuePage, MediationRow, Page, RevisitRow};
 
 /// Case follow-up's tables on Postgres or SQLite.
@@ -26,6 +27,31 @@ impl SqlStore {
     /// Reads on the pool.
     pub(super) fn pool(&self) -> On<'_> {
         On::Pool(&self.db)
+    }
+
+    /// The row of `by_id` (a query on `$1`) locked for update in `tx`.
+    pub(super) async fn locked_by_id<T: Record>(
+        &self,
+        tx: &mut Tx,
+        by_id: &str,
+        id: &str,
+        decode: Decode<Stored<T>>,
+    ) -> Result<Option<Stored<T>>, StorageError> {
+        write_lock(tx).await?;
+        let sql = locked(tx, by_id);
+        let rows = read(&mut On::Tx(tx), &sql, vec![t(id)], decode).await?;
+        Ok(rows.into_iter().next())
+    }
+
+    /// The records of `sql` (on `$1` and `$2`) in `[from, to)`, on the pool.
+    pub(super) async fn in_range<T: Record>(
+        &self,
+        sql: &str,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+        decode: Decode<Stored<T>>,
+    ) -> Result<Vec<T>, StorageError> {
+        let rows = read(&mut self.pool(), sql, vec![at(from), at(to)], decode).await?;
+        Ok(rows.into_iter().map(|row| row.record).collect())
     }
 }
 
@@ -95,10 +121,8 @@ impl SqlStore {
         tx: &mut Tx,
         mediation_id: &str,
     ) -> Result<Option<MediationRow>, StorageError> {
-        write_lock(tx).await?;
-        let sql = locked(tx, MEDIATION_BY_ID);
-        let rows = cases::mediations(&mut On::Tx(tx), &sql, vec![t(mediation_id)]).await?;
-        Ok(rows.into_iter().next())
+        let row = self.locked_by_id(tx, MEDIATION_BY_ID, mediation_id, decode_mediation);
+        Ok(row.await?.map(Stored::pair))
     }
 
     pub(super) async fn update_mediation_sql(
@@ -115,9 +139,9 @@ impl SqlStore {
         tx: &mut Tx,
         incident_id: &str,
     ) -> Result<Option<MediationRow>, StorageError> {
-        let rows =
-            cases::mediations(&mut On::Tx(tx), LATEST_MEDIATION, vec![t(incident_id)]).await?;
-        Ok(rows.into_iter().next())
+        let args = vec![t(incident_id)];
+        let rows = read(&mut On::Tx(tx), LATEST_MEDIATION, args, decode_mediation).await?;
+        Ok(rows.into_iter().next().map(Stored::pair))
     }
 
     pub(super) async fn mediations_in_range_sql(
@@ -125,13 +149,8 @@ impl SqlStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Mediation>, StorageError> {
-        let rows = cases::mediations(
-            &mut self.pool(),
-            MEDIATIONS_IN_RANGE,
-            vec![at(from), at(to)],
-        )
-        .await?;
-        Ok(rows.into_iter().map(|(m, _)| m).collect())
+        self.in_range(MEDIATIONS_IN_RANGE, (from, to), decode_mediation)
+            .await
     }
 
     pub(super) async fn insert_revisit_sql(
@@ -157,10 +176,8 @@ impl SqlStore {
         tx: &mut Tx,
         revisit_id: &str,
     ) -> Result<Option<RevisitRow>, StorageError> {
-        write_lock(tx).await?;
-        let sql = locked(tx, REVISIT_BY_ID);
-        let rows = cases::revisits(&mut On::Tx(tx), &sql, vec![t(revisit_id)]).await?;
-        Ok(rows.into_iter().next())
+        let row = self.locked_by_id(tx, REVISIT_BY_ID, revisit_id, decode_revisit);
+        Ok(row.await?.map(Stored::pair))
     }
 
     pub(super) async fn revisit_phone_sql(
@@ -181,12 +198,15 @@ impl SqlStore {
         tx: &mut Tx,
         incident_id: &str,
     ) -> Result<Vec<RevisitRow>, StorageError> {
-        cases::revisits(
+        let args = vec![t(incident_id)];
+        let rows = read(
             &mut On::Tx(tx),
             OPEN_REVISITS_OF_INCIDENT,
-            vec![t(incident_id)],
+            args,
+            decode_revisit,
         )
-        .await
+        .await?;
+        Ok(rows.into_iter().map(Stored::pair).collect())
     }
 
     pub(super) async fn update_revisit_sql(
@@ -215,7 +235,8 @@ impl SqlStore {
         );
         let mut args = due_args(filter);
         args.extend([Arg::Int(Some(page.limit)), Arg::Int(Some(page.offset))]);
-        let revisits = cases::revisits(&mut self.pool(), &list, args).await?;
+        let rows = read(&mut self.pool(), &list, args, decode_revisit).await?;
+        let revisits = rows.into_iter().map(Stored::pair).collect();
         let count = format!(
             "SELECT COUNT(*) AS total, \
              COALESCE(SUM(CASE WHEN due_at < $5 THEN 1 ELSE 0 END), 0) AS overdue \
@@ -242,12 +263,7 @@ impl SqlStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Revisit>, StorageError> {
-        let rows = cases::revisits(
-            &mut self.pool(),
-            REVISITS_DUE_IN_RANGE,
-            vec![at(from), at(to)],
-        )
-        .await?;
-        Ok(rows.into_iter().map(|(r, _)| r).collect())
+        self.in_range(REVISITS_DUE_IN_RANGE, (from, to), decode_revisit)
+            .await
     }
 }

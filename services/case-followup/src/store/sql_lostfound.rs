@@ -6,11 +6,11 @@ use pingan_platform::StorageError;
 use pingan_platform::storage::Tx;
 use pingan_proto::followup::v1::{FoundItem, ItemKind, LostReport, Match};
 
-use super::cases::Stored;
 use super::cols::name;
 use super::db::{self, Arg, Decode, On, t};
-use super::items::{self, FOUND, KEYWORDS, LOST, MATCHES};
-use super::sql::{SqlStore, at, locked, write_lock};
+use super::items::{self, FOUND, KEYWORDS, LOST, MATCHES, decode_found, decode_lost, decode_match};
+use super::rows::{Record, Stored, read};
+use super::sql::{SqlStore, write_lock};
 use super::{FoundPii, FoundRow, LostPii, LostRow, MatchFilter, Page};
 
 const FOUND_BY_ID: &str = "SELECT * FROM followup_found_items WHERE found_item_id = $1";
@@ -32,20 +32,6 @@ const LIST_MATCHES: &str = "SELECT * FROM followup_matches \
       AND ($3 = '' OR found_station_id = $3 OR lost_station_id = $3) AND score >= $4 \
     ORDER BY score DESC, found_item_id, lost_report_id LIMIT $5 OFFSET $6";
 
-/// Rows with their phone and ID-number index.
-async fn stored<T>(
-    on: &mut On<'_>,
-    sql: &str,
-    args: Vec<Arg>,
-    decode: Decode<Stored<T>>,
-) -> Result<Vec<(T, Option<Vec<u8>>, Option<String>)>, StorageError> {
-    let rows = on.rows(sql, args, decode).await?;
-    Ok(rows
-        .into_iter()
-        .map(|s| (s.record, s.phone_enc, s.id_index))
-        .collect())
-}
-
 /// One encrypted column of a found item.
 async fn found_secret(
     on: &mut On<'_>,
@@ -58,12 +44,18 @@ async fn found_secret(
         .flatten())
 }
 
-fn candidates_args(kind: i32, id_index: &str) -> Vec<Arg> {
-    vec![name::<ItemKind>(kind), t(id_index)]
-}
-
-fn range(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Arg> {
-    vec![at(from), at(to)]
+/// Records not yet returned of `kind` or with ID-number index `id_index`, as the first read of a
+/// matching write (takes the SQLite write lock).
+async fn candidates<T: Record>(
+    tx: &mut Tx,
+    sql: &str,
+    (kind, id_index): (i32, &str),
+    decode: Decode<Stored<T>>,
+) -> Result<Vec<(T, Option<Vec<u8>>, Option<String>)>, StorageError> {
+    write_lock(tx).await?;
+    let args = vec![name::<ItemKind>(kind), t(id_index)];
+    let rows = read(&mut On::Tx(tx), sql, args, decode).await?;
+    Ok(rows.into_iter().map(Stored::triple).collect())
 }
 
 impl SqlStore {
@@ -89,16 +81,8 @@ impl SqlStore {
         tx: &mut Tx,
         found_item_id: &str,
     ) -> Result<Option<FoundRow>, StorageError> {
-        write_lock(tx).await?;
-        let sql = locked(tx, FOUND_BY_ID);
-        let rows = stored(
-            &mut On::Tx(tx),
-            &sql,
-            vec![t(found_item_id)],
-            items::decode_found,
-        )
-        .await?;
-        Ok(rows.into_iter().next())
+        let row = self.locked_by_id(tx, FOUND_BY_ID, found_item_id, decode_found);
+        Ok(row.await?.map(Stored::triple))
     }
 
     pub(super) async fn found_owner_phone_sql(
@@ -154,9 +138,7 @@ impl SqlStore {
         kind: i32,
         id_index: &str,
     ) -> Result<Vec<FoundRow>, StorageError> {
-        write_lock(tx).await?;
-        let args = candidates_args(kind, id_index);
-        stored(&mut On::Tx(tx), FOUND_CANDIDATES, args, items::decode_found).await
+        candidates(tx, FOUND_CANDIDATES, (kind, id_index), decode_found).await
     }
 
     pub(super) async fn found_in_range_sql(
@@ -164,14 +146,8 @@ impl SqlStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<FoundItem>, StorageError> {
-        let rows = stored(
-            &mut self.pool(),
-            FOUND_IN_RANGE,
-            range(from, to),
-            items::decode_found,
-        )
-        .await?;
-        Ok(rows.into_iter().map(|(item, _, _)| item).collect())
+        self.in_range(FOUND_IN_RANGE, (from, to), decode_found)
+            .await
     }
 
     pub(super) async fn insert_lost_report_sql(
@@ -195,16 +171,8 @@ impl SqlStore {
         tx: &mut Tx,
         lost_report_id: &str,
     ) -> Result<Option<LostRow>, StorageError> {
-        write_lock(tx).await?;
-        let sql = locked(tx, LOST_BY_ID);
-        let rows = stored(
-            &mut On::Tx(tx),
-            &sql,
-            vec![t(lost_report_id)],
-            items::decode_lost,
-        )
-        .await?;
-        Ok(rows.into_iter().next())
+        let row = self.locked_by_id(tx, LOST_BY_ID, lost_report_id, decode_lost);
+        Ok(row.await?.map(Stored::triple))
     }
 
     pub(super) async fn update_lost_report_sql(
@@ -222,9 +190,7 @@ impl SqlStore {
         kind: i32,
         id_index: &str,
     ) -> Result<Vec<LostRow>, StorageError> {
-        write_lock(tx).await?;
-        let args = candidates_args(kind, id_index);
-        stored(&mut On::Tx(tx), LOST_CANDIDATES, args, items::decode_lost).await
+        candidates(tx, LOST_CANDIDATES, (kind, id_index), decode_lost).await
     }
 
     pub(super) async fn lost_in_range_sql(
@@ -232,14 +198,7 @@ impl SqlStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<LostReport>, StorageError> {
-        let rows = stored(
-            &mut self.pool(),
-            LOST_IN_RANGE,
-            range(from, to),
-            items::decode_lost,
-        )
-        .await?;
-        Ok(rows.into_iter().map(|(report, _, _)| report).collect())
+        self.in_range(LOST_IN_RANGE, (from, to), decode_lost).await
     }
 
     /// Stores a candidate match, or refreshes its score and findings (creation and stations kept).
@@ -271,6 +230,7 @@ impl SqlStore {
             Arg::Int(Some(page.limit)),
             Arg::Int(Some(page.offset)),
         ];
-        items::matches(&mut self.pool(), LIST_MATCHES, args).await
+        let rows = read(&mut self.pool(), LIST_MATCHES, args, decode_match).await?;
+        Ok(rows.into_iter().map(|row| row.record).collect())
     }
 }
