@@ -12,22 +12,13 @@ use pingan_case_followup::app::lookup_job::{OWNER_LOOKUP, worker};
 use pingan_case_followup::config::FollowupConfig;
 use pingan_platform::jobs::JobState;
 use pingan_platform::storage::Backend;
-use pingan_proto::followup::v1::case_followup_service_server::CaseFollowupService;
 use pingan_proto::followup::v1::*;
-use support::{Harness, OWNER_ID, closed_addr, found_id_card, serve_registry};
-use tonic::Request;
+use support::{Harness, OWNER_ID, closed_addr, serve_registry};
 
 async fn unreachable_registry_keeps_the_lookup_pending(backend: Backend) {
     let addr = closed_addr().await.expect("addr");
     let h = Harness::start(backend, Some(addr)).await.expect("harness");
-    let item = h
-        .api
-        .register_found_item(Request::new(found_id_card("f-1", OWNER_ID)))
-        .await
-        .expect("registered while the registry is down")
-        .into_inner()
-        .found_item
-        .expect("item");
+    let item = h.register_card("f-1", OWNER_ID).await;
     assert_eq!(item.registry_lookup, RegistryLookup::Pending as i32);
     assert_eq!(item.status, FoundItemStatus::Registered as i32);
     assert_eq!(
@@ -41,15 +32,7 @@ async fn unreachable_registry_keeps_the_lookup_pending(backend: Backend) {
     h.advance_minutes(1);
     assert_eq!(jobs.run_once().await.expect("retry"), 1);
     assert_eq!(registry.calls.load(Ordering::SeqCst), 1);
-    let mut tx = h.core.context.db.begin().await.expect("tx");
-    let (stored, phone, _) = h
-        .core
-        .store
-        .found_item_for_update(&mut tx, &item.found_item_id)
-        .await
-        .expect("read")
-        .expect("item kept");
-    tx.rollback().await.expect("rollback");
+    let (stored, phone) = h.stored_item(&item.found_item_id).await;
     assert_eq!(stored.registry_lookup, RegistryLookup::Found as i32);
     assert_eq!(stored.status, FoundItemStatus::OwnerIdentified as i32);
     assert_eq!(stored.registry_lookup_attempts, 2);
@@ -63,14 +46,7 @@ async fn the_lookup_job_is_written_with_the_item_only_when_needed(backend: Backe
         .await
         .expect("registry");
     let h = Harness::start(backend, Some(addr)).await.expect("harness");
-    let item = h
-        .api
-        .register_found_item(Request::new(found_id_card("f-1", OWNER_ID)))
-        .await
-        .expect("registered")
-        .into_inner()
-        .found_item
-        .expect("item");
+    let item = h.register_card("f-1", OWNER_ID).await;
     assert_eq!(item.registry_lookup, RegistryLookup::Found as i32);
     let job = h.core.jobs.get(OWNER_LOOKUP, &item.found_item_id).await;
     assert!(job.expect("read").is_none(), "answered at once: no job");
@@ -79,14 +55,7 @@ async fn the_lookup_job_is_written_with_the_item_only_when_needed(backend: Backe
     let h = Harness::start(backend, Some(closed_addr().await.expect("addr")))
         .await
         .expect("harness");
-    let item = h
-        .api
-        .register_found_item(Request::new(found_id_card("f-1", OWNER_ID)))
-        .await
-        .expect("registered")
-        .into_inner()
-        .found_item
-        .expect("item");
+    let item = h.register_card("f-1", OWNER_ID).await;
     let job = h
         .core
         .jobs
@@ -103,14 +72,7 @@ async fn a_lookup_that_never_succeeds_becomes_a_dead_letter(backend: Backend) {
     let h = Harness::start(backend, Some(closed_addr().await.expect("addr")))
         .await
         .expect("harness");
-    let item = h
-        .api
-        .register_found_item(Request::new(found_id_card("f-1", OWNER_ID)))
-        .await
-        .expect("registered")
-        .into_inner()
-        .found_item
-        .expect("item");
+    let item = h.register_card("f-1", OWNER_ID).await;
     let config = FollowupConfig {
         lookup_attempts: 2,
         ..FollowupConfig::default()
@@ -127,15 +89,7 @@ async fn a_lookup_that_never_succeeds_becomes_a_dead_letter(backend: Backend) {
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].kind, OWNER_LOOKUP);
     assert_eq!(dead[0].key, item.found_item_id);
-    let mut tx = h.core.context.db.begin().await.expect("tx");
-    let (stored, _, _) = h
-        .core
-        .store
-        .found_item_for_update(&mut tx, &item.found_item_id)
-        .await
-        .expect("read")
-        .expect("item kept");
-    tx.rollback().await.expect("rollback");
+    let (stored, _) = h.stored_item(&item.found_item_id).await;
     assert_eq!(stored.registry_lookup, RegistryLookup::Pending as i32);
     assert_eq!(stored.registry_lookup_attempts, 3, "inline and two retries");
     h.cleanup().await;

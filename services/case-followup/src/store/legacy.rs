@@ -5,6 +5,7 @@
 use pingan_platform::StorageError;
 use pingan_platform::storage::Tx;
 
+use super::Store;
 use super::db::{self, On};
 use super::items::{self, FOUND};
 use super::sql::SqlStore;
@@ -25,26 +26,26 @@ impl SqlStore {
         let mut tx = self.db.begin_write().await?;
         let mut converted = 0_u64;
         for id in legacy_ids(&mut tx, "followup_mediations", "mediation_id").await? {
-            if let Some((mediation, _)) = self.mediation_for_update_sql(&mut tx, &id).await? {
+            if let Some((mediation, _)) = self.mediation_for_update(&mut tx, &id).await? {
                 self.update_mediation_sql(&mut tx, &mediation).await?;
                 converted += 1;
             }
         }
         for id in legacy_ids(&mut tx, "followup_revisits", "revisit_id").await? {
-            if let Some((revisit, _)) = self.revisit_for_update_sql(&mut tx, &id).await? {
+            if let Some((revisit, _)) = self.revisit_for_update(&mut tx, &id).await? {
                 self.update_revisit_sql(&mut tx, &revisit, None).await?;
                 converted += 1;
             }
         }
         for id in legacy_ids(&mut tx, FOUND, "found_item_id").await? {
-            if let Some((item, _, _)) = self.found_item_for_update_sql(&mut tx, &id).await? {
+            if let Some((item, _, _)) = self.found_item_for_update(&mut tx, &id).await? {
                 // Only the record's columns: the lookup schedule and personal data stay.
                 db::update(&mut tx, FOUND, items::found_columns(&item)?).await?;
                 converted += 1;
             }
         }
         for id in legacy_ids(&mut tx, "followup_lost_reports", "lost_report_id").await? {
-            if let Some((report, _, _)) = self.lost_report_for_update_sql(&mut tx, &id).await? {
+            if let Some((report, _, _)) = self.lost_report_for_update(&mut tx, &id).await? {
                 self.update_lost_report_sql(&mut tx, &report).await?;
                 converted += 1;
             }

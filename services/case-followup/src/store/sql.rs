@@ -7,10 +7,10 @@ use pingan_platform::storage::Tx;
 use pingan_platform::{Db, StorageError};
 use pingan_proto::followup::v1::{Mediation, Revisit};
 
-use super::cases::{self, MEDIATIONS, REVISITS, decode_mediation, decode_revisit};
+use super::cases::{self, MEDIATIONS, REVISITS, decode_revisit};
 use super::db::{self, Arg, Decode, On, t};
 use super::rows::{Record, Stored, read};
-use super::{DueFilter, DuePage, MediationRow, Page, RevisitRow};
+use super::{DueFilter, DuePage, Page};
 
 /// Case follow-up's tables on Postgres or SQLite.
 #[derive(Debug, Clone)]
@@ -64,7 +64,7 @@ pub(super) fn locked(tx: &Tx, sql: &str) -> String {
 }
 
 /// A write that changes nothing: on SQLite it takes the database's write lock.
-const WRITE_LOCK_SQLITE: &str =
+pub(super) const WRITE_LOCK_SQLITE: &str =
     "UPDATE followup_mediations SET mediation_id = mediation_id WHERE 0 = 1";
 
 /// SQLite: takes the write lock as the first statement of a transaction that reads before it
@@ -82,19 +82,20 @@ pub(super) fn at(at: DateTime<Utc>) -> Arg {
     Arg::Time(Some(at))
 }
 
-const MEDIATION_BY_ID: &str = "SELECT * FROM followup_mediations WHERE mediation_id = $1";
-const LATEST_MEDIATION: &str = "SELECT * FROM followup_mediations WHERE incident_id = $1 \
+pub(super) const MEDIATION_BY_ID: &str =
+    "SELECT * FROM followup_mediations WHERE mediation_id = $1";
+pub(super) const LATEST_MEDIATION: &str = "SELECT * FROM followup_mediations WHERE incident_id = $1 \
     ORDER BY created_at DESC, mediation_id DESC LIMIT 1";
-const MEDIATIONS_IN_RANGE: &str =
+pub(super) const MEDIATIONS_IN_RANGE: &str =
     "SELECT * FROM followup_mediations WHERE created_at >= $1 AND created_at < $2";
-const REVISIT_BY_ID: &str = "SELECT * FROM followup_revisits WHERE revisit_id = $1";
+pub(super) const REVISIT_BY_ID: &str = "SELECT * FROM followup_revisits WHERE revisit_id = $1";
 // The filters of ListDueRevisits ('' or NULL: any), shared by the page and the counts.
-const DUE_FILTER: &str = "WHERE status = 'REVISIT_STATUS_DUE' AND ($1 = '' OR station_id = $1) \
+pub(super) const DUE_FILTER: &str = "WHERE status = 'REVISIT_STATUS_DUE' AND ($1 = '' OR station_id = $1) \
       AND ($2 = '' OR grid_id = $2) AND ($3 = '' OR assigned_officer_id = $3) \
       AND ($4 IS NULL OR due_at < $4)";
-const REVISITS_DUE_IN_RANGE: &str =
+pub(super) const REVISITS_DUE_IN_RANGE: &str =
     "SELECT * FROM followup_revisits WHERE due_at >= $1 AND due_at < $2";
-const OPEN_REVISITS_OF_INCIDENT: &str = "SELECT * FROM followup_revisits \
+pub(super) const OPEN_REVISITS_OF_INCIDENT: &str = "SELECT * FROM followup_revisits \
     WHERE incident_id = $1 AND status = 'REVISIT_STATUS_DUE'";
 
 fn due_args(filter: &DueFilter) -> Vec<Arg> {
@@ -116,15 +117,6 @@ impl SqlStore {
         cases::insert_mediation(tx, mediation, party_phones_enc).await
     }
 
-    pub(super) async fn mediation_for_update_sql(
-        &self,
-        tx: &mut Tx,
-        mediation_id: &str,
-    ) -> Result<Option<MediationRow>, StorageError> {
-        let row = self.locked_by_id(tx, MEDIATION_BY_ID, mediation_id, decode_mediation);
-        Ok(row.await?.map(Stored::pair))
-    }
-
     pub(super) async fn update_mediation_sql(
         &self,
         tx: &mut Tx,
@@ -132,25 +124,6 @@ impl SqlStore {
     ) -> Result<(), StorageError> {
         db::update(tx, MEDIATIONS, cases::mediation_columns(mediation)?).await?;
         cases::write_mediation_children(tx, mediation).await
-    }
-
-    pub(super) async fn latest_mediation_sql(
-        &self,
-        tx: &mut Tx,
-        incident_id: &str,
-    ) -> Result<Option<MediationRow>, StorageError> {
-        let args = vec![t(incident_id)];
-        let rows = read(&mut On::Tx(tx), LATEST_MEDIATION, args, decode_mediation).await?;
-        Ok(rows.into_iter().next().map(Stored::pair))
-    }
-
-    pub(super) async fn mediations_in_range_sql(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<Mediation>, StorageError> {
-        self.in_range(MEDIATIONS_IN_RANGE, (from, to), decode_mediation)
-            .await
     }
 
     pub(super) async fn insert_revisit_sql(
@@ -171,15 +144,6 @@ impl SqlStore {
         Ok(inserted)
     }
 
-    pub(super) async fn revisit_for_update_sql(
-        &self,
-        tx: &mut Tx,
-        revisit_id: &str,
-    ) -> Result<Option<RevisitRow>, StorageError> {
-        let row = self.locked_by_id(tx, REVISIT_BY_ID, revisit_id, decode_revisit);
-        Ok(row.await?.map(Stored::pair))
-    }
-
     pub(super) async fn revisit_phone_sql(
         &self,
         revisit_id: &str,
@@ -191,22 +155,6 @@ impl SqlStore {
             })
             .await?;
         Ok(phone.flatten())
-    }
-
-    pub(super) async fn open_revisits_of_incident_sql(
-        &self,
-        tx: &mut Tx,
-        incident_id: &str,
-    ) -> Result<Vec<RevisitRow>, StorageError> {
-        let args = vec![t(incident_id)];
-        let rows = read(
-            &mut On::Tx(tx),
-            OPEN_REVISITS_OF_INCIDENT,
-            args,
-            decode_revisit,
-        )
-        .await?;
-        Ok(rows.into_iter().map(Stored::pair).collect())
     }
 
     pub(super) async fn update_revisit_sql(
@@ -256,14 +204,5 @@ impl SqlStore {
             total,
             overdue,
         })
-    }
-
-    pub(super) async fn revisits_due_in_range_sql(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<Revisit>, StorageError> {
-        self.in_range(REVISITS_DUE_IN_RANGE, (from, to), decode_revisit)
-            .await
     }
 }

@@ -1,33 +1,32 @@
 //! The SQL of found items, lost reports and their candidate matches (called by the `Store`
 //! implementation).
 
-use chrono::{DateTime, Utc};
 use pingan_platform::StorageError;
 use pingan_platform::storage::Tx;
 use pingan_proto::followup::v1::{FoundItem, ItemKind, LostReport, Match};
 
 use super::cols::name;
 use super::db::{self, Arg, Decode, On, t};
-use super::items::{self, FOUND, KEYWORDS, LOST, MATCHES, decode_found, decode_lost, decode_match};
+use super::items::{self, FOUND, KEYWORDS, LOST, MATCHES, decode_match};
 use super::rows::{Record, Stored, read};
 use super::sql::{SqlStore, write_lock};
-use super::{FoundPii, FoundRow, LostPii, LostRow, MatchFilter, Page};
+use super::{FoundPii, LostPii, MatchFilter, Page};
 
-const FOUND_BY_ID: &str = "SELECT * FROM followup_found_items WHERE found_item_id = $1";
-const PENDING_LOOKUPS: &str = "SELECT found_item_id FROM followup_found_items \
+pub(super) const FOUND_BY_ID: &str = "SELECT * FROM followup_found_items WHERE found_item_id = $1";
+pub(super) const PENDING_LOOKUPS: &str = "SELECT found_item_id FROM followup_found_items \
     WHERE registry_lookup = 'REGISTRY_LOOKUP_PENDING' ORDER BY created_at, found_item_id";
-const FOUND_CANDIDATES: &str = "SELECT * FROM followup_found_items \
+pub(super) const FOUND_CANDIDATES: &str = "SELECT * FROM followup_found_items \
     WHERE status <> 'FOUND_ITEM_STATUS_RETURNED' \
       AND (kind = $1 OR ($2 <> '' AND id_number_index = $2))";
-const FOUND_IN_RANGE: &str =
+pub(super) const FOUND_IN_RANGE: &str =
     "SELECT * FROM followup_found_items WHERE created_at >= $1 AND created_at < $2";
-const LOST_BY_ID: &str = "SELECT * FROM followup_lost_reports WHERE lost_report_id = $1";
-const LOST_CANDIDATES: &str = "SELECT * FROM followup_lost_reports \
+pub(super) const LOST_BY_ID: &str = "SELECT * FROM followup_lost_reports WHERE lost_report_id = $1";
+pub(super) const LOST_CANDIDATES: &str = "SELECT * FROM followup_lost_reports \
     WHERE status <> 'LOST_REPORT_STATUS_RETURNED' \
       AND (kind = $1 OR ($2 <> '' AND id_number_index = $2))";
-const LOST_IN_RANGE: &str =
+pub(super) const LOST_IN_RANGE: &str =
     "SELECT * FROM followup_lost_reports WHERE created_at >= $1 AND created_at < $2";
-const LIST_MATCHES: &str = "SELECT * FROM followup_matches \
+pub(super) const LIST_MATCHES: &str = "SELECT * FROM followup_matches \
     WHERE ($1 = '' OR found_item_id = $1) AND ($2 = '' OR lost_report_id = $2) \
       AND ($3 = '' OR found_station_id = $3 OR lost_station_id = $3) AND score >= $4 \
     ORDER BY score DESC, found_item_id, lost_report_id LIMIT $5 OFFSET $6";
@@ -46,7 +45,7 @@ async fn found_secret(
 
 /// Records not yet returned of `kind` or with ID-number index `id_index`, as the first read of a
 /// matching write (takes the SQLite write lock).
-async fn candidates<T: Record>(
+pub(super) async fn candidates<T: Record>(
     tx: &mut Tx,
     sql: &str,
     (kind, id_index): (i32, &str),
@@ -74,15 +73,6 @@ impl SqlStore {
         ]);
         db::insert(tx, FOUND, row, "").await?;
         Ok(())
-    }
-
-    pub(super) async fn found_item_for_update_sql(
-        &self,
-        tx: &mut Tx,
-        found_item_id: &str,
-    ) -> Result<Option<FoundRow>, StorageError> {
-        let row = self.locked_by_id(tx, FOUND_BY_ID, found_item_id, decode_found);
-        Ok(row.await?.map(Stored::triple))
     }
 
     pub(super) async fn found_owner_phone_sql(
@@ -132,24 +122,6 @@ impl SqlStore {
             .await
     }
 
-    pub(super) async fn found_candidates_sql(
-        &self,
-        tx: &mut Tx,
-        kind: i32,
-        id_index: &str,
-    ) -> Result<Vec<FoundRow>, StorageError> {
-        candidates(tx, FOUND_CANDIDATES, (kind, id_index), decode_found).await
-    }
-
-    pub(super) async fn found_in_range_sql(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<FoundItem>, StorageError> {
-        self.in_range(FOUND_IN_RANGE, (from, to), decode_found)
-            .await
-    }
-
     pub(super) async fn insert_lost_report_sql(
         &self,
         tx: &mut Tx,
@@ -166,15 +138,6 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn lost_report_for_update_sql(
-        &self,
-        tx: &mut Tx,
-        lost_report_id: &str,
-    ) -> Result<Option<LostRow>, StorageError> {
-        let row = self.locked_by_id(tx, LOST_BY_ID, lost_report_id, decode_lost);
-        Ok(row.await?.map(Stored::triple))
-    }
-
     pub(super) async fn update_lost_report_sql(
         &self,
         tx: &mut Tx,
@@ -182,23 +145,6 @@ impl SqlStore {
     ) -> Result<(), StorageError> {
         db::update(tx, LOST, items::lost_columns(report)?).await?;
         Ok(())
-    }
-
-    pub(super) async fn lost_candidates_sql(
-        &self,
-        tx: &mut Tx,
-        kind: i32,
-        id_index: &str,
-    ) -> Result<Vec<LostRow>, StorageError> {
-        candidates(tx, LOST_CANDIDATES, (kind, id_index), decode_lost).await
-    }
-
-    pub(super) async fn lost_in_range_sql(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<Vec<LostReport>, StorageError> {
-        self.in_range(LOST_IN_RANGE, (from, to), decode_lost).await
     }
 
     /// Stores a candidate match, or refreshes its score and findings (creation and stations kept).

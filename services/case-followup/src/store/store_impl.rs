@@ -6,6 +6,12 @@ use pingan_platform::StorageError;
 use pingan_platform::storage::Tx;
 use pingan_proto::followup::v1::{FoundItem, LostReport, Match, Mediation, Revisit};
 
+use super::cases::{decode_mediation, decode_revisit};
+use super::db::{On, t};
+use super::items::{decode_found, decode_lost};
+use super::rows::{Stored, read};
+use super::sql::*;
+use super::sql_lostfound::*;
 use super::{
     DueFilter, DuePage, FoundPii, FoundRow, LostPii, LostRow, MatchFilter, MediationRow, Page,
     RevisitRow, SqlStore, Store,
@@ -28,7 +34,8 @@ impl Store for SqlStore {
         tx: &mut Tx,
         mediation_id: &str,
     ) -> Result<Option<MediationRow>, StorageError> {
-        self.mediation_for_update_sql(tx, mediation_id).await
+        let row = self.locked_by_id(tx, MEDIATION_BY_ID, mediation_id, decode_mediation);
+        Ok(row.await?.map(Stored::pair))
     }
 
     async fn update_mediation(
@@ -44,7 +51,9 @@ impl Store for SqlStore {
         tx: &mut Tx,
         incident_id: &str,
     ) -> Result<Option<MediationRow>, StorageError> {
-        self.latest_mediation_sql(tx, incident_id).await
+        let args = vec![t(incident_id)];
+        let rows = read(&mut On::Tx(tx), LATEST_MEDIATION, args, decode_mediation).await?;
+        Ok(rows.into_iter().next().map(Stored::pair))
     }
 
     async fn mediations_in_range(
@@ -52,7 +61,8 @@ impl Store for SqlStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Mediation>, StorageError> {
-        self.mediations_in_range_sql(from, to).await
+        self.in_range(MEDIATIONS_IN_RANGE, (from, to), decode_mediation)
+            .await
     }
 
     async fn insert_revisit(
@@ -71,7 +81,8 @@ impl Store for SqlStore {
         tx: &mut Tx,
         revisit_id: &str,
     ) -> Result<Option<RevisitRow>, StorageError> {
-        self.revisit_for_update_sql(tx, revisit_id).await
+        let row = self.locked_by_id(tx, REVISIT_BY_ID, revisit_id, decode_revisit);
+        Ok(row.await?.map(Stored::pair))
     }
 
     async fn revisit_phone(&self, revisit_id: &str) -> Result<Option<Vec<u8>>, StorageError> {
@@ -83,7 +94,15 @@ impl Store for SqlStore {
         tx: &mut Tx,
         incident_id: &str,
     ) -> Result<Vec<RevisitRow>, StorageError> {
-        self.open_revisits_of_incident_sql(tx, incident_id).await
+        let args = vec![t(incident_id)];
+        let rows = read(
+            &mut On::Tx(tx),
+            OPEN_REVISITS_OF_INCIDENT,
+            args,
+            decode_revisit,
+        )
+        .await?;
+        Ok(rows.into_iter().map(Stored::pair).collect())
     }
 
     async fn update_revisit(
@@ -110,7 +129,8 @@ impl Store for SqlStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<Revisit>, StorageError> {
-        self.revisits_due_in_range_sql(from, to).await
+        self.in_range(REVISITS_DUE_IN_RANGE, (from, to), decode_revisit)
+            .await
     }
 
     async fn insert_found_item(
@@ -127,7 +147,8 @@ impl Store for SqlStore {
         tx: &mut Tx,
         found_item_id: &str,
     ) -> Result<Option<FoundRow>, StorageError> {
-        self.found_item_for_update_sql(tx, found_item_id).await
+        let row = self.locked_by_id(tx, FOUND_BY_ID, found_item_id, decode_found);
+        Ok(row.await?.map(Stored::triple))
     }
 
     async fn found_owner_phone(
@@ -160,7 +181,7 @@ impl Store for SqlStore {
         kind: i32,
         id_index: &str,
     ) -> Result<Vec<FoundRow>, StorageError> {
-        self.found_candidates_sql(tx, kind, id_index).await
+        candidates(tx, FOUND_CANDIDATES, (kind, id_index), decode_found).await
     }
 
     async fn found_in_range(
@@ -168,7 +189,8 @@ impl Store for SqlStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<FoundItem>, StorageError> {
-        self.found_in_range_sql(from, to).await
+        self.in_range(FOUND_IN_RANGE, (from, to), decode_found)
+            .await
     }
 
     async fn insert_lost_report(
@@ -185,7 +207,8 @@ impl Store for SqlStore {
         tx: &mut Tx,
         lost_report_id: &str,
     ) -> Result<Option<LostRow>, StorageError> {
-        self.lost_report_for_update_sql(tx, lost_report_id).await
+        let row = self.locked_by_id(tx, LOST_BY_ID, lost_report_id, decode_lost);
+        Ok(row.await?.map(Stored::triple))
     }
 
     async fn update_lost_report(
@@ -202,7 +225,7 @@ impl Store for SqlStore {
         kind: i32,
         id_index: &str,
     ) -> Result<Vec<LostRow>, StorageError> {
-        self.lost_candidates_sql(tx, kind, id_index).await
+        candidates(tx, LOST_CANDIDATES, (kind, id_index), decode_lost).await
     }
 
     async fn lost_in_range(
@@ -210,7 +233,7 @@ impl Store for SqlStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<LostReport>, StorageError> {
-        self.lost_in_range_sql(from, to).await
+        self.in_range(LOST_IN_RANGE, (from, to), decode_lost).await
     }
 
     async fn upsert_match(

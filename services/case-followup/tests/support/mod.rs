@@ -181,6 +181,39 @@ impl Harness {
         pingan_case_followup::app::lookup_job::worker(self.core.clone())
     }
 
+    /// Registers the found ID card `request_id` of `id_number`; the item as answered.
+    pub async fn register_card(
+        &self,
+        request_id: &str,
+        id_number: &str,
+    ) -> pingan_proto::followup::v1::FoundItem {
+        use pingan_proto::followup::v1::case_followup_service_server::CaseFollowupService;
+        self.api
+            .register_found_item(tonic::Request::new(found_id_card(request_id, id_number)))
+            .await
+            .expect("registered")
+            .into_inner()
+            .found_item
+            .expect("item")
+    }
+
+    /// A found item as stored, with its encrypted owner phone.
+    pub async fn stored_item(
+        &self,
+        found_item_id: &str,
+    ) -> (pingan_proto::followup::v1::FoundItem, Option<Vec<u8>>) {
+        let mut tx = self.core.context.db.begin().await.expect("tx");
+        let (stored, phone, _) = self
+            .core
+            .store
+            .found_item_for_update(&mut tx, found_item_id)
+            .await
+            .expect("read")
+            .expect("item kept");
+        tx.rollback().await.expect("rollback");
+        (stored, phone)
+    }
+
     pub fn advance_minutes(&self, minutes: u64) {
         self.clock
             .advance(std::time::Duration::from_secs(minutes * 60));
