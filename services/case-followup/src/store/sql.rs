@@ -9,8 +9,39 @@ use pingan_proto::followup::v1::{Mediation, Revisit};
 
 use super::cases::{self, MEDIATIONS, REVISITS, decode_revisit};
 use super::db::{self, Arg, Decode, On, t};
+use super::items::FOUND;
 use super::rows::{Record, Stored, read};
 use super::{DueFilter, DuePage, Page};
+
+/// One encrypted column of a table, found by the table's key: only the constants below exist,
+/// so the names put into SQL text are never input.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Secret {
+    table: &'static str,
+    key: &'static str,
+    column: &'static str,
+}
+
+/// A revisit's contact phone.
+pub(super) const REVISIT_PHONE: Secret = Secret {
+    table: REVISITS,
+    key: "revisit_id",
+    column: "contact_phone_enc",
+};
+
+/// A found item's owner phone.
+pub(super) const FOUND_OWNER_PHONE: Secret = Secret {
+    table: FOUND,
+    key: "found_item_id",
+    column: "owner_phone_enc",
+};
+
+/// A found item's ID number.
+pub(super) const FOUND_ID_NUMBER: Secret = Secret {
+    table: FOUND,
+    key: "found_item_id",
+    column: "id_number_enc",
+};
 
 /// Case follow-up's tables on Postgres or SQLite.
 #[derive(Debug, Clone)]
@@ -27,6 +58,20 @@ impl SqlStore {
     /// Reads on the pool.
     pub(super) fn pool(&self) -> On<'_> {
         On::Pool(&self.db)
+    }
+
+    /// The encrypted column `secret` names, of the row whose key is `id` (outside any
+    /// transaction). The names are crate constants (`&'static str`), never input; `id` is bound.
+    pub(super) async fn secret(
+        &self,
+        secret: &Secret,
+        id: &str,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        let Secret { table, key, column } = *secret;
+        let sql = format!("SELECT {column} AS value FROM {table} WHERE {key} = $1");
+        let mut pool = self.pool();
+        let value = pool.first(&sql, vec![t(id)], |row| row.bytes("value"));
+        Ok(value.await?.flatten())
     }
 
     /// The row of `by_id` (a query on `$1`) locked for update in `tx`.
@@ -142,19 +187,6 @@ impl SqlStore {
             cases::write_revisit_children(tx, revisit).await?;
         }
         Ok(inserted)
-    }
-
-    pub(super) async fn revisit_phone_sql(
-        &self,
-        revisit_id: &str,
-    ) -> Result<Option<Vec<u8>>, StorageError> {
-        let phone = self
-            .pool()
-            .first(REVISIT_BY_ID, vec![t(revisit_id)], |row| {
-                row.bytes("contact_phone_enc")
-            })
-            .await?;
-        Ok(phone.flatten())
     }
 
     pub(super) async fn update_revisit_sql(

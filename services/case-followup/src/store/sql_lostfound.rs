@@ -31,18 +31,6 @@ pub(super) const LIST_MATCHES: &str = "SELECT * FROM followup_matches \
       AND ($3 = '' OR found_station_id = $3 OR lost_station_id = $3) AND score >= $4 \
     ORDER BY score DESC, found_item_id, lost_report_id LIMIT $5 OFFSET $6";
 
-/// One encrypted column of a found item.
-async fn found_secret(
-    on: &mut On<'_>,
-    found_item_id: &str,
-    decode: Decode<Option<Vec<u8>>>,
-) -> Result<Option<Vec<u8>>, StorageError> {
-    Ok(on
-        .first(FOUND_BY_ID, vec![t(found_item_id)], decode)
-        .await?
-        .flatten())
-}
-
 /// Records not yet returned of `kind` or with ID-number index `id_index`, as the first read of a
 /// matching write (takes the SQLite write lock).
 pub(super) async fn candidates<T: Record>(
@@ -73,26 +61,6 @@ impl SqlStore {
         ]);
         db::insert(tx, FOUND, row, "").await?;
         Ok(())
-    }
-
-    pub(super) async fn found_owner_phone_sql(
-        &self,
-        found_item_id: &str,
-    ) -> Result<Option<Vec<u8>>, StorageError> {
-        found_secret(&mut self.pool(), found_item_id, |row| {
-            row.bytes("owner_phone_enc")
-        })
-        .await
-    }
-
-    pub(super) async fn found_id_number_sql(
-        &self,
-        found_item_id: &str,
-    ) -> Result<Option<Vec<u8>>, StorageError> {
-        found_secret(&mut self.pool(), found_item_id, |row| {
-            row.bytes("id_number_enc")
-        })
-        .await
     }
 
     /// Rewrites a found item (personal data columns kept unless given).

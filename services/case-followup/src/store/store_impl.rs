@@ -86,7 +86,7 @@ impl Store for SqlStore {
     }
 
     async fn revisit_phone(&self, revisit_id: &str) -> Result<Option<Vec<u8>>, StorageError> {
-        self.revisit_phone_sql(revisit_id).await
+        self.secret(&REVISIT_PHONE, revisit_id).await
     }
 
     async fn open_revisits_of_incident(
@@ -155,11 +155,11 @@ impl Store for SqlStore {
         &self,
         found_item_id: &str,
     ) -> Result<Option<Vec<u8>>, StorageError> {
-        self.found_owner_phone_sql(found_item_id).await
+        self.secret(&FOUND_OWNER_PHONE, found_item_id).await
     }
 
     async fn found_id_number(&self, found_item_id: &str) -> Result<Option<Vec<u8>>, StorageError> {
-        self.found_id_number_sql(found_item_id).await
+        self.secret(&FOUND_ID_NUMBER, found_item_id).await
     }
 
     async fn update_found_item(
