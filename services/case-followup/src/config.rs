@@ -20,23 +20,31 @@ pub struct FollowupConfig {
     /// Deadline of one owner lookup in grid-registry.
     #[arg(id = "followup_lookup_timeout", long = "followup-lookup-timeout", env = "PINGAN_FOLLOWUP_LOOKUP_TIMEOUT", default_value = "3s", value_parser = parse_duration)]
     pub lookup_timeout: Duration,
-    /// How often pending owner lookups are looked at.
+    /// How often the owner lookup jobs are looked at when nothing wakes their worker.
     #[arg(id = "followup_lookup_poll", long = "followup-lookup-poll", env = "PINGAN_FOLLOWUP_LOOKUP_POLL", default_value = "1s", value_parser = parse_duration)]
     pub lookup_poll: Duration,
-    /// Pending owner lookups retried per poll.
+    /// Owner lookup jobs claimed per round.
     #[arg(
         id = "followup_lookup_batch",
         long = "followup-lookup-batch",
         env = "PINGAN_FOLLOWUP_LOOKUP_BATCH",
         default_value_t = 20
     )]
-    pub lookup_batch: i64,
+    pub lookup_batch: u32,
     /// Wait before the second lookup attempt (doubles per attempt).
     #[arg(id = "followup_lookup_retry_initial", long = "followup-lookup-retry-initial", env = "PINGAN_FOLLOWUP_LOOKUP_RETRY_INITIAL", default_value = "15s", value_parser = parse_duration)]
     pub lookup_retry_initial: Duration,
-    /// Longest wait between lookup attempts; lookups are retried forever.
+    /// Longest wait between lookup attempts.
     #[arg(id = "followup_lookup_retry_max", long = "followup-lookup-retry-max", env = "PINGAN_FOLLOWUP_LOOKUP_RETRY_MAX", default_value = "10m", value_parser = parse_duration)]
     pub lookup_retry_max: Duration,
+    /// Attempts of one owner lookup before it becomes a dead letter (the item stays PENDING).
+    #[arg(
+        id = "followup_lookup_attempts",
+        long = "followup-lookup-attempts",
+        env = "PINGAN_FOLLOWUP_LOOKUP_ATTEMPTS",
+        default_value_t = 50
+    )]
+    pub lookup_attempts: u32,
     /// Page size of listings when the request gives none.
     #[arg(
         id = "followup_default_page",
@@ -64,6 +72,7 @@ impl Default for FollowupConfig {
             lookup_batch: 20,
             lookup_retry_initial: Duration::from_secs(15),
             lookup_retry_max: Duration::from_secs(600),
+            lookup_attempts: 50,
             default_page: 50,
             max_page: 500,
         }

@@ -1,7 +1,7 @@
 //! The case-followup service: mediations, revisits and lost-and-found.
 //!
 //! Layout: `api` (thin handlers: decode, check, authorise, call a use case, map errors) → `app`
-//! (use cases, and the owner lookup in grid-registry retried while it is unreachable) →
+//! (use cases, and the owner lookup in grid-registry, a platform job while it is unreachable) →
 //! `domain` (rules, no I/O) → `store` (the `Store` trait and its SQL, both backends) → `events`
 //! (the DispatchClosed handler). Settings in `config`.
 
@@ -40,25 +40,25 @@ pub static MIGRATIONS: Migrations = Migrations {
 };
 
 /// The tonic service, ready to mount on a [`pingan_platform::server::ServiceHost`]; the
-/// background owner lookup is a separate [`lookup_worker`] the host runs.
+/// background work is a separate [`jobs_worker`] the host runs.
 pub fn service(context: &ServiceContext) -> CaseFollowupServiceServer<CaseFollowupApi> {
     CaseFollowupServiceServer::new(CaseFollowupApi::new(Arc::new(Core::new(context.clone()))))
 }
 
-/// Retries pending owner lookups every poll interval while the host runs.
-pub fn lookup_worker(core: Arc<Core>) -> Worker {
-    Worker::every(
-        "case-followup-owner-lookup",
-        core.config.lookup_poll,
-        move || {
-            let core = core.clone();
-            async move {
-                if let Err(err) = core.retry_pending_lookups().await {
-                    tracing::warn!(error = %err, "retrying pending owner lookups failed");
-                }
-            }
-        },
-    )
+/// The background work of case-followup: converts rows of the old encoding (migration 0002) once,
+/// then runs its jobs (owner lookups) until shutdown.
+pub fn jobs_worker(core: Arc<Core>) -> Worker {
+    Worker::new("case-followup-jobs", move |shutdown| async move {
+        if let Err(err) = core.store.convert_legacy_rows().await {
+            tracing::error!(error = %err, "converting old case follow-up rows failed");
+        }
+        if let Err(err) = core.enqueue_pending_lookups().await {
+            tracing::error!(error = %err, "enqueuing pending owner lookups failed");
+        }
+        app::lookup_job::worker(core)
+            .run(async move { shutdown.signalled().await })
+            .await
+    })
 }
 
 /// The service's inbox, with a handler for each event type routed to it.
@@ -107,6 +107,6 @@ impl Service for CaseFollowupService {
             ))),
             event_sink(context),
         )
-        .with_worker(lookup_worker(core)))
+        .with_worker(jobs_worker(core)))
     }
 }

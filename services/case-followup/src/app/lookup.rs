@@ -1,10 +1,7 @@
 //! The owner of a found ID card, looked up in grid-registry (`FindResidentByIdNumber`). While
-//! grid-registry cannot be reached the item keeps its lookup PENDING and a background task tries
-//! again with growing waits; the item itself is stored before any lookup, so it is never lost.
-//! The retry is a queue of its own until it moves onto the platform's jobs: a worker calls
-//! [`Core::retry_pending_lookups`].
-
-use std::time::Duration;
+//! grid-registry cannot be reached the item keeps its lookup PENDING and a platform job (enqueued
+//! with the item, see `lookup_job`) tries again with backoff; the item itself is stored before
+//! any lookup, so it is never lost.
 
 use chrono::{DateTime, Utc};
 use pingan_platform::ApiError;
@@ -27,13 +24,6 @@ pub enum LookupResult {
     NotFound,
     /// The registry could not be asked (down, timeout, refused); try again later.
     Unavailable(String),
-}
-
-/// Wait before lookup attempt `attempts + 1`: `initial` doubling up to `max`.
-pub fn retry_wait(attempts: i32, initial: Duration, max: Duration) -> chrono::Duration {
-    let exponent = u32::try_from(attempts.clamp(1, 20) - 1).unwrap_or(0);
-    let wait = initial.saturating_mul(1_u32 << exponent).min(max);
-    chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX)
 }
 
 impl Core {
@@ -104,14 +94,14 @@ impl Core {
         )
     }
 
-    /// Applies a lookup result to an item; returns the owner's encrypted phone and when to try
-    /// again (PENDING only).
+    /// Applies a lookup result to an item; returns the owner's encrypted phone (when the
+    /// registry identified the owner).
     pub fn apply_lookup(
         &self,
         item: &mut FoundItem,
         result: LookupResult,
         now: DateTime<Utc>,
-    ) -> (Option<Vec<u8>>, Option<DateTime<Utc>>) {
+    ) -> Option<Vec<u8>> {
         item.registry_lookup_attempts += 1;
         item.updated_at = Some(ts(now));
         match result {
@@ -124,102 +114,71 @@ impl Core {
                     if item.status == FoundItemStatus::Registered as i32 {
                         item.status = FoundItemStatus::OwnerIdentified as i32;
                     }
-                    return (phone_enc, None);
+                    return phone_enc;
                 }
-                (None, None)
+                None
             }
             LookupResult::NotFound => {
                 crate::metrics::registry_lookup("not_found");
                 item.registry_lookup = RegistryLookup::NotFound as i32;
-                (None, None)
+                None
             }
             LookupResult::Unavailable(why) => {
                 crate::metrics::registry_lookup("unavailable");
                 tracing::warn!(found_item_id = %item.found_item_id, error = %why,
                     attempts = item.registry_lookup_attempts, "owner lookup pending");
                 item.registry_lookup = RegistryLookup::Pending as i32;
-                let wait = retry_wait(
-                    item.registry_lookup_attempts,
-                    self.config.lookup_retry_initial,
-                    self.config.lookup_retry_max,
-                );
-                (None, Some(now + wait))
+                None
             }
         }
     }
 
-    /// Retries the pending lookups that are due; returns how many were resolved.
-    pub async fn retry_pending_lookups(&self) -> Result<usize, ApiError> {
-        let due = self
+    /// One run of the owner lookup job of `found_item_id`: asks the registry and records the
+    /// answer; `Ok(false)` when the registry could not be asked (the job retries later).
+    pub async fn lookup_owner(&self, found_item_id: &str) -> Result<bool, ApiError> {
+        let Some(sealed) = self.store.found_id_number(found_item_id).await? else {
+            return Ok(true);
+        };
+        let id_number = self.open(&sealed)?;
+        let result = self.find_owner(&id_number, found_item_id).await;
+        let mut tx = self.context.db.begin_write().await?;
+        let Some((mut item, _, _)) = self
             .store
-            .pending_lookups(self.now(), self.config.lookup_batch)
-            .await?;
-        let mut resolved = 0;
-        for found_item_id in due {
-            let Some(sealed) = self.store.found_id_number(&found_item_id).await? else {
-                continue;
-            };
-            let id_number = self.open(&sealed)?;
-            let result = self.find_owner(&id_number, &found_item_id).await;
-            let mut tx = self.context.db.begin_write().await?;
-            let Some((mut item, _, _)) = self
-                .store
-                .found_item_for_update(&mut tx, &found_item_id)
-                .await?
-            else {
-                tx.rollback().await?;
-                continue;
-            };
-            if item.registry_lookup != RegistryLookup::Pending as i32 {
-                tx.rollback().await?;
-                continue;
-            }
-            let found = matches!(result, LookupResult::Found(..));
-            let (phone_enc, next) = self.apply_lookup(&mut item, result, self.now());
-            self.store
-                .update_found_item(
-                    &mut tx,
-                    &item,
-                    FoundPii {
-                        owner_phone_enc: phone_enc,
-                        ..FoundPii::default()
-                    },
-                    next,
-                )
-                .await?;
-            if next.is_none() {
-                resolved += 1;
-                let audit = Audit::new(
-                    service_actor(),
-                    "followup.OwnerLookup",
-                    "found_item",
-                    &item.found_item_id,
-                )
-                .station(super::lostfound::station_of(&item))
-                .detail(format!(
-                    "registry lookup of {} after {} attempts: {}",
-                    item.id_number_masked,
-                    item.registry_lookup_attempts,
-                    if found { "owner found" } else { "no resident" }
-                ));
-                self.audit(&mut tx, audit).await?;
-            }
-            self.context.outbox.commit(tx).await?;
+            .found_item_for_update(&mut tx, found_item_id)
+            .await?
+        else {
+            tx.rollback().await?;
+            return Ok(true);
+        };
+        if item.registry_lookup != RegistryLookup::Pending as i32 {
+            tx.rollback().await?;
+            return Ok(true);
         }
+        let resolved = !matches!(result, LookupResult::Unavailable(_));
+        let found = matches!(result, LookupResult::Found(..));
+        let phone_enc = self.apply_lookup(&mut item, result, self.now());
+        let pii = FoundPii {
+            owner_phone_enc: phone_enc,
+            ..FoundPii::default()
+        };
+        self.store.update_found_item(&mut tx, &item, pii).await?;
+        if resolved {
+            let audit = Audit::new(
+                service_actor(),
+                "followup.OwnerLookup",
+                "found_item",
+                &item.found_item_id,
+            )
+            .station(super::lostfound::station_of(&item))
+            .detail(format!(
+                "registry lookup of {} after {} attempts: {}",
+                item.id_number_masked,
+                item.registry_lookup_attempts,
+                if found { "owner found" } else { "no resident" }
+            ));
+            self.audit(&mut tx, audit).await?;
+        }
+        self.context.outbox.commit(tx).await?;
         Ok(resolved)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retries_back_off_to_ten_minutes() {
-        let wait = |n| retry_wait(n, Duration::from_secs(15), Duration::from_secs(600));
-        assert_eq!(wait(1), chrono::Duration::seconds(15));
-        assert_eq!(wait(2), chrono::Duration::seconds(30));
-        assert_eq!(wait(9), chrono::Duration::seconds(600));
-        assert_eq!(wait(100), chrono::Duration::seconds(600));
     }
 }

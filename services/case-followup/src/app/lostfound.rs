@@ -124,23 +124,21 @@ impl Core {
                     id_number_enc: id_enc.clone(),
                     ..FoundPii::default()
                 };
-                let mut next_lookup = None;
                 if id_card {
                     // Raised at once: the officer starts while the registry answers.
                     item.contact_task = Some(new_contact_task(&officer, now));
                     let result = self.find_owner(&req.id_number, &item.found_item_id).await;
-                    let (phone, next) = self.apply_lookup(&mut item, result, now);
-                    found_pii.owner_phone_enc = phone;
-                    next_lookup = next;
+                    found_pii.owner_phone_enc = self.apply_lookup(&mut item, result, now);
                 }
                 // After the registry call: the write lock (taken by the first read of the
                 // matching) is not held across it.
                 let matches = self
                     .match_new_item(tx, &mut item, &mut found_pii, id_index.as_deref(), &officer)
                     .await?;
-                self.store
-                    .insert_found_item(tx, &item, found_pii, next_lookup)
-                    .await?;
+                self.store.insert_found_item(tx, &item, found_pii).await?;
+                if item.registry_lookup == RegistryLookup::Pending as i32 {
+                    self.enqueue_lookup(tx, &item.found_item_id).await?;
+                }
                 let lookup = RegistryLookup::try_from(item.registry_lookup)
                     .map(|l| l.as_str_name())
                     .unwrap_or("UNKNOWN");
@@ -319,14 +317,11 @@ impl Core {
                     item.contact_task = Some(new_contact_task(&officer, now));
                 }
                 item.updated_at = Some(ts(now));
-                let next = (item.registry_lookup == RegistryLookup::Pending as i32).then_some(now);
                 let item_pii = FoundPii {
                     owner_phone_enc: Some(phone_enc.to_vec()),
                     ..FoundPii::default()
                 };
-                self.store
-                    .update_found_item(tx, &item, item_pii, next)
-                    .await?;
+                self.store.update_found_item(tx, &item, item_pii).await?;
             }
             matches.push(found);
         }

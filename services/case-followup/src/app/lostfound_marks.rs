@@ -83,10 +83,7 @@ impl Core {
                 task.notes = req.notes.clone();
                 item.status = FoundItemStatus::OwnerContacted as i32;
                 item.updated_at = Some(ts(now));
-                let next = (item.registry_lookup == RegistryLookup::Pending as i32).then_some(now);
-                self.store
-                    .update_found_item(tx, &item, item_pii, next)
-                    .await?;
+                self.store.update_found_item(tx, &item, item_pii).await?;
                 crate::metrics::time_to_contact(time_to_contact.num_milliseconds() as f64 / 1000.0);
                 let audit = Audit::new(
                     actor.clone(),
@@ -185,9 +182,7 @@ impl Core {
                     recipient_id_enc: recipient_id_enc.clone(),
                     ..FoundPii::default()
                 };
-                self.store
-                    .update_found_item(tx, &item, item_pii, None)
-                    .await?;
+                self.store.update_found_item(tx, &item, item_pii).await?;
                 let audit = Audit::new(
                     actor.clone(),
                     "followup.MarkReturned",

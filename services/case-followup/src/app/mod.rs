@@ -3,6 +3,7 @@
 //! audit records, and returns the response the handler sends.
 
 pub mod lookup;
+pub mod lookup_job;
 mod lostfound;
 mod lostfound_marks;
 mod mediation;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use pingan_platform::audit::Audit;
 use pingan_platform::auth::Caller;
+use pingan_platform::jobs::JobQueue;
 use pingan_platform::storage::Tx;
 use pingan_platform::{ApiError, ServiceContext};
 
@@ -37,6 +39,8 @@ pub struct Core {
     pub policy: RevisitPolicy,
     /// Settings.
     pub config: FollowupConfig,
+    /// The durable jobs (owner lookups).
+    pub jobs: JobQueue,
 }
 
 impl Core {
@@ -66,6 +70,7 @@ impl Core {
     pub fn with_policy(context: ServiceContext, policy: RevisitPolicy) -> Self {
         Self {
             store: Arc::new(SqlStore::new(context.db.clone())),
+            jobs: lookup_job::queue(&context),
             context,
             policy,
             config: FollowupConfig::default(),

@@ -2,8 +2,15 @@
 //! over both backends ([`SqlStore`]). Phone and ID numbers are stored only encrypted (`*_enc`)
 //! and as keyed hashes (`*_index`); the records themselves never carry them in clear.
 
+mod cases;
+mod cols;
+mod db;
+mod items;
+mod legacy;
+mod rows;
 mod sql;
 mod sql_lostfound;
+mod store_impl;
 
 pub use sql::SqlStore;
 
@@ -170,13 +177,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         to: DateTime<Utc>,
     ) -> Result<Vec<Revisit>, StorageError>;
 
-    /// Stores a new found item; its owner lookup is tried again at `next_lookup_at` (when set).
+    /// Stores a new found item.
     async fn insert_found_item(
         &self,
         tx: &mut Tx,
         item: &FoundItem,
         pii: FoundPii,
-        next_lookup_at: Option<DateTime<Utc>>,
     ) -> Result<(), StorageError>;
     /// A found item, locked for update.
     async fn found_item_for_update(
@@ -195,14 +201,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         tx: &mut Tx,
         item: &FoundItem,
         pii: FoundPii,
-        next_lookup_at: Option<DateTime<Utc>>,
     ) -> Result<(), StorageError>;
-    /// Ids of ID cards whose registry lookup is pending and due by `now`, earliest first.
-    async fn pending_lookups(
-        &self,
-        now: DateTime<Utc>,
-        limit: i64,
-    ) -> Result<Vec<String>, StorageError>;
+    /// Ids of ID cards whose registry lookup is pending (their lookup jobs are enqueued on start).
+    async fn pending_lookups(&self, tx: &mut Tx) -> Result<Vec<String>, StorageError>;
     /// Found items not yet returned of `kind`, or with ID-number index `id_index`; as the first
     /// read of a matching write it locks like `*_for_update`.
     async fn found_candidates(
@@ -266,4 +267,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         filter: &MatchFilter,
         page: Page,
     ) -> Result<Vec<Match>, StorageError>;
+
+    /// Rewrites rows still in the pre-0002 encoding as columns; how many (0 on a second run).
+    async fn convert_legacy_rows(&self) -> Result<u64, StorageError>;
 }

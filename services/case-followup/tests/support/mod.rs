@@ -91,6 +91,31 @@ pub async fn closed_addr() -> anyhow::Result<SocketAddr> {
     Ok(listener.local_addr()?)
 }
 
+/// A found ID card with `id_number`, in custody at st-chengnan.
+pub fn found_id_card(
+    request_id: &str,
+    id_number: &str,
+) -> pingan_proto::followup::v1::RegisterFoundItemRequest {
+    pingan_proto::followup::v1::RegisterFoundItemRequest {
+        request_id: request_id.into(),
+        kind: pingan_proto::followup::v1::ItemKind::IdCard as i32,
+        description: "居民身份证".into(),
+        found_location: Some(pingan_proto::common::v1::GeoPoint {
+            lat: 29.655,
+            lon: 91.14,
+        }),
+        finder: "officer-2".into(),
+        custody: Some(pingan_proto::followup::v1::Custody {
+            station_id: "st-chengnan".into(),
+            officer_id: "officer-duty".into(),
+            storage_place: "值班室保管柜 3".into(),
+        }),
+        name_on_item: "张三".into(),
+        id_number: id_number.into(),
+        ..pingan_proto::followup::v1::RegisterFoundItemRequest::default()
+    }
+}
+
 pub fn start_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 3, 1, 0, 0)
         .single()
@@ -151,6 +176,44 @@ impl Harness {
         })
     }
 
+    /// The worker of the service's jobs (owner lookups), run round by round with `run_once`.
+    pub fn jobs(&self) -> pingan_platform::jobs::JobWorker {
+        pingan_case_followup::app::lookup_job::worker(self.core.clone())
+    }
+
+    /// Registers the found ID card `request_id` of `id_number`; the item as answered.
+    pub async fn register_card(
+        &self,
+        request_id: &str,
+        id_number: &str,
+    ) -> pingan_proto::followup::v1::FoundItem {
+        use pingan_proto::followup::v1::case_followup_service_server::CaseFollowupService;
+        self.api
+            .register_found_item(tonic::Request::new(found_id_card(request_id, id_number)))
+            .await
+            .expect("registered")
+            .into_inner()
+            .found_item
+            .expect("item")
+    }
+
+    /// A found item as stored, with its encrypted owner phone.
+    pub async fn stored_item(
+        &self,
+        found_item_id: &str,
+    ) -> (pingan_proto::followup::v1::FoundItem, Option<Vec<u8>>) {
+        let mut tx = self.core.context.db.begin().await.expect("tx");
+        let (stored, phone, _) = self
+            .core
+            .store
+            .found_item_for_update(&mut tx, found_item_id)
+            .await
+            .expect("read")
+            .expect("item kept");
+        tx.rollback().await.expect("rollback");
+        (stored, phone)
+    }
+
     pub fn advance_minutes(&self, minutes: u64) {
         self.clock
             .advance(std::time::Duration::from_secs(minutes * 60));
@@ -163,23 +226,40 @@ impl Harness {
         Ok(with_db!(&self.database.db, pool => sqlx::query_as(SQL).fetch_all(pool).await)?)
     }
 
-    /// Every stored byte of the service's tables and request log, as lossy text.
+    /// Every stored text and byte of the service's tables (every column, child tables too),
+    /// request log and outbox, as lossy text.
     pub async fn stored_text(&self) -> anyhow::Result<String> {
+        use sqlx::Row;
         let mut out = String::new();
-        for sql in [
-            "SELECT record FROM followup_mediations",
-            "SELECT record FROM followup_revisits",
-            "SELECT record FROM followup_found_items",
-            "SELECT record FROM followup_lost_reports",
-            "SELECT record FROM followup_matches",
-            "SELECT response FROM pingan_request_log",
-            "SELECT payload FROM pingan_outbox_events",
+        for table in [
+            "followup_mediations",
+            "followup_mediation_parties",
+            "followup_mediation_committee",
+            "followup_revisits",
+            "followup_revisit_tags",
+            "followup_revisit_attempts",
+            "followup_found_items",
+            "followup_lost_reports",
+            "followup_matches",
+            "followup_match_keywords",
+            "pingan_request_log",
+            "pingan_outbox_events",
+            "platform_jobs",
         ] {
-            let rows: Vec<(Vec<u8>,)> =
-                with_db!(&self.database.db, pool => sqlx::query_as(sql).fetch_all(pool).await)?;
-            for (bytes,) in rows {
-                out.push_str(&String::from_utf8_lossy(&bytes));
-            }
+            let sql = format!("SELECT * FROM {table}");
+            with_db!(&self.database.db, pool => {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?;
+                for row in rows {
+                    for i in 0..row.len() {
+                        if let Ok(Some(text)) = row.try_get::<Option<String>, _>(i) {
+                            out.push_str(&text);
+                        } else if let Ok(Some(bytes)) = row.try_get::<Option<Vec<u8>>, _>(i) {
+                            out.push_str(&String::from_utf8_lossy(&bytes));
+                        }
+                        out.push('\n');
+                    }
+                }
+            });
         }
         Ok(out)
     }
