@@ -1,5 +1,6 @@
 //! A classification with every field set reads back exactly, is replaced and cleared, and an
-//! incident stored with the old protobuf blob is converted on start and reads back the same.
+//! incident stored with the old protobuf blob is converted on start (once, even by two replicas
+//! at a time; by an inbound event that locks it first) and reads back the same.
 
 use std::borrow::Cow;
 
@@ -235,3 +236,94 @@ async fn an_old_blob_is_converted_on_start(backend: Backend) {
 }
 
 backend_tests!(every_field_round_trips, an_old_blob_is_converted_on_start);
+
+/// Intake's service context over `db` (no peers, a fixed clock).
+fn context(db: &pingan_platform::Db) -> pingan_platform::ServiceContext {
+    use std::sync::Arc;
+
+    use pingan_platform::auth::Authenticator;
+    use pingan_platform::clients::Peers;
+    use pingan_platform::clock::{ManualClock, SharedClock};
+    use pingan_platform::events::{Outbox, Subscriptions};
+    use pingan_platform::idempotency::RequestLog;
+    use pingan_platform::pii::PiiKeys;
+
+    let clock: SharedClock = Arc::new(ManualClock::new(at(60)));
+    pingan_platform::ServiceContext {
+        db: db.clone(),
+        redis: None,
+        peers: Peers::new(&std::collections::BTreeMap::new(), None).expect("peers"),
+        auth: Authenticator::new(b"test-secret-test-secret-test-secret", "pingan-test")
+            .expect("auth"),
+        pii: PiiKeys::random(),
+        clock: clock.clone(),
+        outbox: Outbox::new(
+            "intake",
+            db.clone(),
+            Arc::new(Subscriptions::default()),
+            clock.clone(),
+        ),
+        requests: RequestLog::new(db.clone(), clock),
+    }
+}
+
+/// The service's own paths: an inbound event converts the incident it locks, and the start-up
+/// step (what API calls and routing jobs wait for) converts the rest, once.
+async fn the_service_converts_old_rows(backend: Backend) {
+    use pingan_intake::app::{Deps, routing_job};
+    use pingan_proto::dispatch::v1::SlaBreached;
+    use pingan_proto::events::v1::EventEnvelope;
+
+    let database = TestDatabase::create(backend, &migrations_until(2))
+        .await
+        .expect("test database");
+    let db = &database.db;
+    let message = to_message(&full());
+    for id in ["inc-event", "inc-start"] {
+        insert_old_row(db, id, Some(message.encode_to_vec())).await;
+    }
+    db.migrate(&MIGRATIONS).await.expect("upgrade to columns");
+    let context = context(db);
+    let store = SqlStore::new(db.clone());
+
+    let breached = SlaBreached {
+        dispatch_id: "d-1".into(),
+        incident_id: "inc-event".into(),
+        ..SlaBreached::default()
+    };
+    let event = EventEnvelope {
+        event_id: "evt-1".into(),
+        event_type: "pingan.dispatch.v1.SlaBreached".into(),
+        source: "dispatch".into(),
+        aggregate_id: "d-1".into(),
+        sequence: 1,
+        payload: Some(prost_types::Any {
+            type_url: "type.googleapis.com/pingan.dispatch.v1.SlaBreached".into(),
+            value: breached.encode_to_vec(),
+        }),
+        ..EventEnvelope::default()
+    };
+    let sink = pingan_intake::event_sink(&context);
+    assert!(!sink.apply(&event).await.expect("apply"), "applied once");
+    let read = store.incident_exact("inc-event").await.expect("read");
+    let read = read.expect("found");
+    assert!(read.response_target_breached);
+    assert_eq!(read.classification, Some(full()), "converted by the event");
+
+    let deps = Deps::new(
+        &context,
+        pingan_intake::IntakeSettings::default(),
+        routing_job::queue(&context),
+    );
+    deps.ready().await.expect("ready");
+    deps.ready().await.expect("ready again");
+    let read = store.incident_exact("inc-start").await.expect("read");
+    assert_eq!(read.and_then(|i| i.classification), Some(full()));
+    assert_eq!(
+        convert_legacy_rows(db, &store).await.expect("nothing left"),
+        0
+    );
+    database.cleanup().await;
+}
+
+backend_tests!(the_service_converts_old_rows);
