@@ -112,9 +112,16 @@ impl Service for IntakeService {
         let deps = deps(context, config.get_or_default::<IntakeSettings>());
         let grpc = GrpcService::new(IntakeServiceServer::new(IntakeApi::new(deps.clone())));
         let worker = routing_job::worker(&deps);
-        Ok(ServiceParts::new(grpc, sink(&deps))
-            .with_worker(Worker::new("intake-jobs", move |shutdown| async move {
+        let sink = sink(&deps);
+        Ok(ServiceParts::new(grpc, sink).with_worker(Worker::new(
+            "intake-jobs",
+            move |shutdown| async move {
+                // The old layout's rows are converted at start, not on the first request.
+                if let Err(err) = deps.ready().await {
+                    tracing::warn!(error = %err, "old rows not converted; the next request retries");
+                }
                 worker.run(async move { shutdown.signalled().await }).await
-            })))
+            },
+        )))
     }
 }

@@ -1,17 +1,23 @@
 //! Conformance of the SQL store on both backends: incidents, calls and their first answers, the
 //! timeline, duplicate links (and how a linked id resolves), and ListIncidents' filters and
-//! keyset pages behave the same on SQLite and Postgres.
+//! keyset pages behave the same on SQLite and Postgres; the classification's columns and the
+//! conversion of old blobs are in `store/classification.rs`.
 //! A little past 500 lines on purpose: the whole Store contract reads in one place.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use pingan_intake::MIGRATIONS;
-use pingan_intake::domain::{CallRecord, EntryRecord, IncidentRecord};
+use pingan_intake::domain::{CallRecord, ClassificationRecord, EntryRecord, IncidentRecord};
 use pingan_intake::store::{IncidentFilter, SqlStore, Store};
 use pingan_platform::backend_tests;
 use pingan_platform::storage::Backend;
 use pingan_platform::testing::TestDatabase;
 use pingan_proto::common::v1::Channel;
 use pingan_proto::intake::v1::IncidentStatus;
+use pingan_proto::triage::v1::Kind;
+
+/// Triage's classification in columns and child rows, and blobs of the old layout converted.
+#[path = "store/classification.rs"]
+mod classification;
 
 async fn fresh(backend: Backend) -> (TestDatabase, SqlStore) {
     let database = TestDatabase::create(backend, &MIGRATIONS)
@@ -43,7 +49,11 @@ fn incident(id: &str, minute: i64, station: &str) -> IncidentRecord {
         station_id: station.into(),
         grid_located: true,
         station_kind: 2,
-        classification: Some(vec![8, 1, 18, 3, 65, 66, 67]),
+        classification: Some(ClassificationRecord {
+            kind: Kind::Police,
+            category: "PUBLIC_ORDER".into(),
+            ..ClassificationRecord::default()
+        }),
         kind: 1,
         category: "PUBLIC_ORDER".into(),
         priority: 2,

@@ -7,7 +7,7 @@ use pingan_proto::common::v1::{Actor, GeoPoint};
 use pingan_proto::intake::v1::{Call, Incident, ResponseClocks, TimelineEntry};
 
 use crate::app::locate::needs_location;
-use crate::app::wire::{decode_classification, point};
+use crate::app::wire::{classification_message, point};
 use crate::domain::{CallRecord, EntryRecord, IncidentRecord};
 
 fn since(from: DateTime<Utc>, to: Option<DateTime<Utc>>) -> Option<prost_types::Duration> {
@@ -87,7 +87,7 @@ pub fn incident(
         incident_id: i.incident_id.clone(),
         status: i.status,
         channel: i.channel,
-        classification: decode_classification(i),
+        classification: classification_message(i),
         description: i.description.clone(),
         location: point(i),
         address: i.address.clone(),

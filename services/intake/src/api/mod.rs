@@ -87,6 +87,7 @@ impl IntakeService for IntakeApi {
     ) -> Result<Response<ReportCallResponse>, Status> {
         let caller = self.deps.context.auth.caller(&request)?;
         caller.require_any(REPORTERS)?;
+        self.deps.ready().await?;
         let req = request.into_inner();
         validate::report_call(&req, self.deps.context.clock.now())?;
         Ok(Response::new(self.reporting.report(&caller, &req).await?))
@@ -98,6 +99,7 @@ impl IntakeService for IntakeApi {
     ) -> Result<Response<GetIncidentResponse>, Status> {
         let caller = self.deps.context.auth.caller(&request)?;
         caller.require_any(READERS)?;
+        self.deps.ready().await?;
         let req = request.into_inner();
         let mut v = FieldViolations::default();
         v.require_non_empty("incident_id", &req.incident_id);
@@ -118,6 +120,7 @@ impl IntakeService for IntakeApi {
     ) -> Result<Response<ListIncidentsResponse>, Status> {
         let caller = self.deps.context.auth.caller(&request)?;
         caller.require_any(READERS)?;
+        self.deps.ready().await?;
         let req = request.into_inner();
         let Some((filter, page_size)) = listing::query(&caller, &req)? else {
             return Ok(Response::new(ListIncidentsResponse::default()));
@@ -143,6 +146,7 @@ impl IntakeService for IntakeApi {
     ) -> Result<Response<GetIncidentTimelineResponse>, Status> {
         let caller = self.deps.context.auth.caller(&request)?;
         caller.require_any(READERS)?;
+        self.deps.ready().await?;
         let req = request.into_inner();
         let mut v = FieldViolations::default();
         v.require_non_empty("incident_id", &req.incident_id);
@@ -161,6 +165,7 @@ impl IntakeService for IntakeApi {
     ) -> Result<Response<LocateIncidentResponse>, Status> {
         let caller = self.deps.context.auth.caller(&request)?;
         caller.require_any(placing::PLACERS)?;
+        self.deps.ready().await?;
         let req = request.into_inner();
         placing::validate(&req)?;
         Ok(Response::new(self.placing.place(&caller, &req).await?))

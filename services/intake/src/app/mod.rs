@@ -3,6 +3,7 @@
 //! run inline and as the `intake.route` job by `routing_job`), locating (`locate`) and placing a
 //! held incident (`placing`). Their ports: the [`Store`] and the peers (`peers`).
 
+pub mod classification;
 pub mod locate;
 pub mod metrics;
 pub mod peers;
@@ -12,12 +13,14 @@ pub mod reporting;
 pub mod router;
 pub mod routing_job;
 pub mod timeline;
+pub mod upgrade;
 pub mod wire;
 
 use std::sync::Arc;
 
-use pingan_platform::ServiceContext;
 use pingan_platform::jobs::JobQueue;
+use pingan_platform::{ApiError, ServiceContext};
+use tokio::sync::OnceCell;
 
 use crate::settings::IntakeSettings;
 use crate::store::{SqlStore, Store};
@@ -29,6 +32,8 @@ pub struct Deps {
     pub store: Arc<dyn Store>,
     pub settings: Arc<IntakeSettings>,
     pub jobs: JobQueue,
+    /// Set once the start-up data step converted the rows of the old layout (see `upgrade`).
+    upgraded: Arc<OnceCell<()>>,
 }
 
 impl Deps {
@@ -39,6 +44,20 @@ impl Deps {
             context: context.clone(),
             settings: Arc::new(settings),
             jobs,
+            upgraded: Arc::new(OnceCell::new()),
         }
+    }
+
+    /// Waits until the rows of the old layout are converted (the first caller converts them;
+    /// a failure is retried by the next caller). Call it before opening a transaction.
+    pub async fn ready(&self) -> Result<(), ApiError> {
+        self.upgraded
+            .get_or_try_init(|| async {
+                upgrade::convert_legacy_rows(&self.context.db, self.store.as_ref())
+                    .await
+                    .map(|_| ())
+            })
+            .await?;
+        Ok(())
     }
 }

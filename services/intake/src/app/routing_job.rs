@@ -69,6 +69,7 @@ pub async fn attempt(
 
 /// Runs the routing jobs.
 struct RouteHandler {
+    deps: Deps,
     router: Router,
 }
 
@@ -82,6 +83,9 @@ impl JobHandler for RouteHandler {
             let Ok(incident_id) = std::str::from_utf8(&job.payload) else {
                 return Err(JobError::Permanent("payload is not an incident id".into()));
             };
+            if let Err(err) = self.deps.ready().await {
+                return Err(JobError::Retry(err.to_string()));
+            }
             outcome(&self.router.advance(incident_id).await)
         })
     }
@@ -100,7 +104,11 @@ pub fn worker(deps: &Deps) -> JobWorker {
         ..JobConfig::default()
     };
     let router = Router::new(deps);
-    JobWorker::new(deps.jobs.clone(), config).handle(Arc::new(RouteHandler { router }))
+    let handler = RouteHandler {
+        deps: deps.clone(),
+        router,
+    };
+    JobWorker::new(deps.jobs.clone(), config).handle(Arc::new(handler))
 }
 
 #[cfg(test)]

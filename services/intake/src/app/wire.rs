@@ -5,7 +5,6 @@ use chrono::Utc;
 use pingan_proto::common::v1::{GeoPoint, Priority};
 use pingan_proto::intake::v1::{IncidentStatus, Outcome, ReportCallResponse};
 use pingan_proto::triage::v1::{Classification, Kind};
-use prost::Message;
 
 use crate::app::locate::needs_location;
 use crate::domain::{self, CallRecord, IncidentRecord};
@@ -35,7 +34,7 @@ pub fn report_response(i: &IncidentRecord, c: &CallRecord) -> ReportCallResponse
         needs_location: needs_location(i),
         incident_id: i.incident_id.clone(),
         outcome: outcome as i32,
-        classification: decode_classification(i),
+        classification: classification_message(i),
         grid_id: i.grid_id.clone(),
         assigned_unit_ids: i.units(),
         transfer_id: i.transfer_id.clone(),
@@ -102,12 +101,12 @@ pub fn point(incident: &IncidentRecord) -> Option<GeoPoint> {
     })
 }
 
-/// The stored classification.
-pub fn decode_classification(incident: &IncidentRecord) -> Option<Classification> {
+/// The stored classification, as triage's message.
+pub fn classification_message(incident: &IncidentRecord) -> Option<Classification> {
     incident
         .classification
-        .as_deref()
-        .and_then(|bytes| Classification::decode(bytes).ok())
+        .as_ref()
+        .map(crate::app::classification::to_message)
 }
 
 /// "P1 CRIMINAL_VIOLENT 暴力犯罪 (cv-knife: 刀, 砍)": why triage decided what it did.

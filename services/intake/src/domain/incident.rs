@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use pingan_proto::intake::v1::IncidentStatus;
 use pingan_proto::triage::v1::Kind;
 
+use super::ClassificationRecord;
 use super::duplicates::may_be_duplicate;
 
 /// The case master record as stored.
@@ -22,7 +23,9 @@ pub struct IncidentRecord {
     pub grid_located: bool,
     /// grid.v1.StationKind of the station (urban/rural/remote: drives response targets).
     pub station_kind: i32,
-    pub classification: Option<Vec<u8>>,
+    /// Triage's answer, once classified (its own columns and child tables, read by the store).
+    #[sqlx(skip)]
+    pub classification: Option<ClassificationRecord>,
     pub kind: i32,
     pub category: String,
     pub priority: i32,

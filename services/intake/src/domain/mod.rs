@@ -2,6 +2,7 @@
 //! duplicate matching, what a call's outcome is and where it is routed, and how statuses move.
 
 mod call;
+mod classification;
 mod duplicates;
 mod entry;
 mod incident;
@@ -10,6 +11,7 @@ mod routing;
 pub mod validate;
 
 pub use call::CallRecord;
+pub use classification::{ClassificationRecord, RuleMatch, SituationMatch, UnitNeed};
 pub use duplicates::{
     DuplicateCandidate, compatible_categories, distance_m, may_be_duplicate, pick_duplicate,
     rank_duplicates,

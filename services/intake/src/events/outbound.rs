@@ -9,7 +9,7 @@ use pingan_proto::intake::v1::{
     IncidentNeedsLocation, IncidentStatus, IncidentStatusChanged, PoliceComplaintCallReceived,
 };
 
-use crate::app::wire::{decode_classification, point};
+use crate::app::wire::{classification_message, point};
 use crate::domain::{CallRecord, IncidentRecord};
 
 /// `incident` moved from `from` to `to`.
@@ -54,7 +54,7 @@ pub fn police_complaint(
         location: point(incident),
         address: incident.address.clone(),
         received_at: Some(to_timestamp(call.received_at)),
-        classification: decode_classification(incident),
+        classification: classification_message(incident),
         grid_id: incident.grid_id.clone(),
         station_id: incident.station_id.clone(),
     }

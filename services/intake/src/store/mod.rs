@@ -9,7 +9,9 @@ mod sql;
 use chrono::{DateTime, Utc};
 use pingan_platform::storage::{StorageError, Tx};
 
-use crate::domain::{CallRecord, DuplicateCandidate, EntryRecord, IncidentRecord};
+use crate::domain::{
+    CallRecord, ClassificationRecord, DuplicateCandidate, EntryRecord, IncidentRecord,
+};
 
 pub use sql::SqlStore;
 
@@ -45,8 +47,27 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Adds an incident.
     async fn insert_incident(&self, tx: &mut Tx, i: &IncidentRecord) -> Result<(), StorageError>;
     /// Writes every mutable column of an incident read with [`Store::lock_incident`] (not its
-    /// place, nor its link: see [`Store::set_location`], [`Store::set_address`], [`Store::link`]).
+    /// place, its link nor its classification: see [`Store::set_location`],
+    /// [`Store::set_address`], [`Store::link`], [`Store::set_classification`]).
     async fn save_incident(&self, tx: &mut Tx, i: &IncidentRecord) -> Result<(), StorageError>;
+    /// Replaces the classification of an incident (`None`: not classified) and clears the blob
+    /// the old layout kept it in.
+    async fn set_classification(
+        &self,
+        tx: &mut Tx,
+        incident_id: &str,
+        classification: Option<&ClassificationRecord>,
+    ) -> Result<(), StorageError>;
+    /// Up to `limit` incidents still holding a classification blob of the layout before
+    /// migration 0003.
+    async fn legacy_classification_ids(&self, limit: i64) -> Result<Vec<String>, StorageError>;
+    /// Locks exactly this incident in `tx` and reads its old classification blob, if it still
+    /// has one.
+    async fn legacy_classification(
+        &self,
+        tx: &mut Tx,
+        incident_id: &str,
+    ) -> Result<Option<Vec<u8>>, StorageError>;
     /// Gives an incident the address a dispatcher placed it at.
     async fn set_address(
         &self,

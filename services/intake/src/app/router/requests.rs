@@ -7,7 +7,7 @@ use pingan_proto::dispatch::v1::OpenDispatchRequest;
 use pingan_proto::triage::v1::{ClassifyRequest, DivertTo12345Request};
 
 use super::Router;
-use crate::app::wire::{decode_classification, explain, point};
+use crate::app::wire::{classification_message, explain, point};
 use crate::domain::{CallRecord, IncidentRecord};
 
 impl Router {
@@ -28,7 +28,7 @@ impl Router {
     }
 
     pub(super) fn dispatch_request(&self, incident: &IncidentRecord) -> OpenDispatchRequest {
-        let classification = decode_classification(incident).unwrap_or_default();
+        let classification = classification_message(incident).unwrap_or_default();
         // Back with the police after a bounce: never below P3.
         let priority = match Priority::try_from(incident.priority) {
             Ok(Priority::P1 | Priority::P2 | Priority::P3) => incident.priority,
@@ -68,7 +68,7 @@ impl Router {
         &self,
         incident: &IncidentRecord,
     ) -> Result<DivertTo12345Request, ApiError> {
-        let classification = decode_classification(incident).unwrap_or_default();
+        let classification = classification_message(incident).unwrap_or_default();
         let calls = self.store.calls_of(&incident.incident_id).await?;
         let call = calls.first();
         let phone = match call {

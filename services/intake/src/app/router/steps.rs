@@ -6,12 +6,11 @@ use pingan_platform::time::from_timestamp;
 use pingan_proto::dispatch::v1::{AssignmentStatus, OpenDispatchResponse};
 use pingan_proto::intake::v1::{IncidentStatus, TimelineEntryKind};
 use pingan_proto::triage::v1::Classification;
-use prost::Message;
 
 use super::Router;
 use crate::app::metrics;
 use crate::app::timeline::{self, Entry, intake_actor};
-use crate::app::wire::{decode_classification, explain, placeholder_call};
+use crate::app::wire::{classification_message, explain, placeholder_call};
 use crate::domain;
 use crate::events::outbound;
 
@@ -24,7 +23,9 @@ impl Router {
         let now = self.context.clock.now();
         let incident = self
             .update(id, async |tx, incident| {
-                incident.classification = Some(c.encode_to_vec());
+                let record = crate::app::classification::from_message(&c);
+                self.store.set_classification(tx, id, Some(&record)).await?;
+                incident.classification = Some(record);
                 incident.kind = c.kind;
                 incident.category = c.category.clone();
                 incident.priority = c.priority;
@@ -238,7 +239,7 @@ impl Router {
     pub(super) async fn save_invalid(&self, id: &str) -> Result<(), ApiError> {
         let now = self.context.clock.now();
         self.update(id, async |tx, incident| {
-            let classification = decode_classification(incident).unwrap_or_default();
+            let classification = classification_message(incident).unwrap_or_default();
             let reason = format!("invalid: {}", explain(&classification));
             incident.close_reason = reason.clone();
             let actor = intake_actor();

@@ -17,6 +17,7 @@ use pingan_proto::events::v1::EventEnvelope;
 use pingan_proto::intake::v1::{IncidentStatus, TimelineEntryKind as Kind};
 
 use crate::app::timeline::{self, Entry};
+use crate::app::upgrade;
 use crate::domain::{self, IncidentRecord};
 use crate::store::Store;
 use prost::Message;
@@ -67,11 +68,18 @@ impl Applying<'_> {
         tx: &mut Tx,
         incident_id: &str,
     ) -> Result<Option<IncidentRecord>, ApiError> {
-        let found = if incident_id.is_empty() {
+        let mut found = if incident_id.is_empty() {
             None
         } else {
             self.store.lock_incident(tx, incident_id).await?
         };
+        // An event may come before the start-up step converted this incident's old blob.
+        if let Some(incident) = found.as_mut()
+            && let Some(converted) =
+                upgrade::convert_in(tx, self.store, &incident.incident_id).await?
+        {
+            incident.classification = converted;
+        }
         if found.is_none() {
             tracing::warn!(
                 incident_id,

@@ -2,13 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use pingan_platform::storage::{Db, StorageError, Tx};
-use pingan_platform::{with_db, with_tx};
+use pingan_platform::with_tx;
 
 use crate::domain::IncidentRecord;
 use crate::store::IncidentFilter;
 
 const INCIDENT_COLUMNS: &str = "incident_id, status, channel, description, has_location, lat, lon, \
-    address, grid_id, station_id, grid_located, station_kind, classification, kind, category, \
+    address, grid_id, station_id, grid_located, station_kind, kind, category, \
     priority, police_override, dispatch_id, assigned_unit_ids, transfer_id, hotline_ticket_id, complaint_id, \
     pending_reason, close_reason, routing_pending, routing_attempts, \
     received_at, classified_at, unit_assigned_at, en_route_at, on_scene_at, \
@@ -17,22 +17,22 @@ const INCIDENT_COLUMNS: &str = "incident_id, status, channel, description, has_l
 
 const INSERT_INCIDENT: &str = "INSERT INTO intake_incidents (incident_id, status, channel, \
     description, has_location, lat, lon, address, grid_id, station_id, grid_located, \
-    classification, kind, category, priority, police_override, dispatch_id, assigned_unit_ids, \
+    kind, category, priority, police_override, dispatch_id, assigned_unit_ids, \
     transfer_id, hotline_ticket_id, complaint_id, pending_reason, close_reason, routing_pending, \
     routing_attempts, received_at, classified_at, unit_assigned_at, en_route_at, on_scene_at, closed_at, followed_up_at, response_target_ms, \
     response_target_breached, created_at, updated_at, station_kind, merged_into, merged_at, \
     link_checked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
     $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, \
-    $36, $37, $38, $39, $40)";
+    $36, $37, $38, $39)";
 
 const SAVE_INCIDENT: &str = "UPDATE intake_incidents SET status = $2, grid_id = $3, \
-    station_id = $4, grid_located = $5, classification = $6, kind = $7, category = $8, \
-    priority = $9, police_override = $10, dispatch_id = $11, assigned_unit_ids = $12, \
-    transfer_id = $13, hotline_ticket_id = $14, complaint_id = $15, pending_reason = $16, \
-    close_reason = $17, routing_pending = $18, routing_attempts = $19, classified_at = $20, \
-    unit_assigned_at = $21, en_route_at = $22, on_scene_at = $23, closed_at = $24, \
-    followed_up_at = $25, response_target_ms = $26, response_target_breached = $27, \
-    updated_at = $28, station_kind = $29 WHERE incident_id = $1";
+    station_id = $4, grid_located = $5, kind = $6, category = $7, \
+    priority = $8, police_override = $9, dispatch_id = $10, assigned_unit_ids = $11, \
+    transfer_id = $12, hotline_ticket_id = $13, complaint_id = $14, pending_reason = $15, \
+    close_reason = $16, routing_pending = $17, routing_attempts = $18, classified_at = $19, \
+    unit_assigned_at = $20, en_route_at = $21, on_scene_at = $22, closed_at = $23, \
+    followed_up_at = $24, response_target_ms = $25, response_target_breached = $26, \
+    updated_at = $27, station_kind = $28 WHERE incident_id = $1";
 
 const TOUCH_INCIDENT: &str =
     "UPDATE intake_incidents SET updated_at = updated_at WHERE incident_id = $1";
@@ -50,7 +50,7 @@ pub(super) async fn insert_incident(tx: &mut Tx, i: &IncidentRecord) -> Result<(
     with_tx!(tx, conn => sqlx::query(INSERT_INCIDENT)
         .bind(&i.incident_id).bind(i.status).bind(i.channel).bind(&i.description)
         .bind(i.has_location).bind(i.lat).bind(i.lon).bind(&i.address).bind(&i.grid_id)
-        .bind(&i.station_id).bind(i.grid_located).bind(&i.classification).bind(i.kind)
+        .bind(&i.station_id).bind(i.grid_located).bind(i.kind)
         .bind(&i.category).bind(i.priority).bind(i.police_override).bind(&i.dispatch_id)
         .bind(&i.assigned_unit_ids).bind(&i.transfer_id).bind(&i.hotline_ticket_id)
         .bind(&i.complaint_id).bind(&i.pending_reason).bind(&i.close_reason)
@@ -60,6 +60,9 @@ pub(super) async fn insert_incident(tx: &mut Tx, i: &IncidentRecord) -> Result<(
         .bind(i.created_at).bind(i.updated_at).bind(i.station_kind).bind(&i.merged_into)
         .bind(i.merged_at).bind(i.link_checked)
         .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
+    if i.classification.is_some() {
+        super::classification::write(tx, &i.incident_id, i.classification.as_ref()).await?;
+    }
     Ok(())
 }
 
@@ -67,7 +70,7 @@ pub(super) async fn insert_incident(tx: &mut Tx, i: &IncidentRecord) -> Result<(
 pub(super) async fn save_incident(tx: &mut Tx, i: &IncidentRecord) -> Result<(), StorageError> {
     with_tx!(tx, conn => sqlx::query(SAVE_INCIDENT)
         .bind(&i.incident_id).bind(i.status).bind(&i.grid_id).bind(&i.station_id)
-        .bind(i.grid_located).bind(&i.classification).bind(i.kind).bind(&i.category)
+        .bind(i.grid_located).bind(i.kind).bind(&i.category)
         .bind(i.priority).bind(i.police_override).bind(&i.dispatch_id)
         .bind(&i.assigned_unit_ids).bind(&i.transfer_id).bind(&i.hotline_ticket_id)
         .bind(&i.complaint_id).bind(&i.pending_reason).bind(&i.close_reason)
@@ -132,7 +135,7 @@ pub(super) async fn lock_exact(
     read_in(tx, incident_id).await
 }
 
-async fn touch(tx: &mut Tx, incident_id: &str) -> Result<(), StorageError> {
+pub(super) async fn touch(tx: &mut Tx, incident_id: &str) -> Result<(), StorageError> {
     with_tx!(tx, conn => sqlx::query(TOUCH_INCIDENT).bind(incident_id)
         .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
     Ok(())
@@ -140,10 +143,11 @@ async fn touch(tx: &mut Tx, incident_id: &str) -> Result<(), StorageError> {
 
 async fn read_in(tx: &mut Tx, incident_id: &str) -> Result<Option<IncidentRecord>, StorageError> {
     let sql = incident_select("WHERE incident_id = $1");
-    Ok(
-        with_tx!(tx, conn => sqlx::query_as::<_, IncidentRecord>(sqlx::AssertSqlSafe(sql.clone()))
-        .bind(incident_id).fetch_optional(&mut *conn).await)?,
-    )
+    let found = with_tx!(tx, conn => sqlx::query_as::<_, IncidentRecord>(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(incident_id).fetch_optional(&mut *conn).await)?;
+    let mut found: Vec<IncidentRecord> = found.into_iter().collect();
+    super::classification::attach(tx, &mut found).await?;
+    Ok(found.pop())
 }
 
 /// Takes the write lock of the intake tables in `tx` before anything is read (SQLite; a
@@ -170,11 +174,11 @@ pub(super) async fn incident_exact(
     db: &Db,
     incident_id: &str,
 ) -> Result<Option<IncidentRecord>, StorageError> {
-    let sql = incident_select("WHERE incident_id = $1");
-    Ok(
-        with_db!(db, pool => sqlx::query_as::<_, IncidentRecord>(sqlx::AssertSqlSafe(sql.clone()))
-        .bind(incident_id).fetch_optional(pool).await)?,
-    )
+    // One read transaction: the row and its classification's child rows agree.
+    let mut tx = db.begin().await?;
+    let found = read_in(&mut tx, incident_id).await?;
+    tx.commit().await?;
+    Ok(found)
 }
 
 /// The incident a 12345 transfer belongs to.
@@ -208,15 +212,17 @@ pub(super) async fn list(db: &Db, f: &IncidentFilter) -> Result<Vec<IncidentReco
            AND merged_into = '' \
          ORDER BY received_at DESC, incident_id DESC LIMIT $11",
     );
-    Ok(
-        with_db!(db, pool => sqlx::query_as::<_, IncidentRecord>(sqlx::AssertSqlSafe(sql.clone()))
+    let mut tx = db.begin().await?;
+    let mut page = with_tx!(&mut tx, conn => sqlx::query_as::<_, IncidentRecord>(sqlx::AssertSqlSafe(sql.clone()))
         .bind(&f.statuses).bind(&f.grid_id).bind(&f.station_id).bind(f.channel)
         .bind(f.received_from.unwrap_or_else(far_past))
         .bind(f.received_to.unwrap_or_else(far_future))
         .bind(&f.priorities).bind(&f.jurisdiction).bind(after_at).bind(&after_id)
         .bind(f.limit).bind(f.needs_location)
-        .fetch_all(pool).await)?,
-    )
+        .fetch_all(&mut *conn).await)?;
+    super::classification::attach(&mut tx, &mut page).await?;
+    tx.commit().await?;
+    Ok(page)
 }
 
 fn incident_select(rest: &str) -> String {

@@ -1,6 +1,7 @@
 //! The SQL store: portable SQL written once with `$N` placeholders, run on either backend.
 
 mod calls;
+mod classification;
 mod incidents;
 mod links;
 
@@ -8,7 +9,9 @@ use chrono::{DateTime, Utc};
 use pingan_platform::storage::{Db, StorageError, Tx};
 
 use super::{IncidentFilter, Store};
-use crate::domain::{CallRecord, DuplicateCandidate, EntryRecord, IncidentRecord};
+use crate::domain::{
+    CallRecord, ClassificationRecord, DuplicateCandidate, EntryRecord, IncidentRecord,
+};
 
 /// Intake's tables on Postgres or SQLite.
 #[derive(Debug, Clone)]
@@ -35,6 +38,28 @@ impl Store for SqlStore {
 
     async fn save_incident(&self, tx: &mut Tx, i: &IncidentRecord) -> Result<(), StorageError> {
         incidents::save_incident(tx, i).await
+    }
+
+    async fn set_classification(
+        &self,
+        tx: &mut Tx,
+        incident_id: &str,
+        classification: Option<&ClassificationRecord>,
+    ) -> Result<(), StorageError> {
+        classification::write(tx, incident_id, classification).await
+    }
+
+    async fn legacy_classification_ids(&self, limit: i64) -> Result<Vec<String>, StorageError> {
+        classification::legacy_ids(&self.db, limit).await
+    }
+
+    async fn legacy_classification(
+        &self,
+        tx: &mut Tx,
+        incident_id: &str,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        incidents::touch(tx, incident_id).await?;
+        classification::legacy_blob(tx, incident_id).await
     }
 
     async fn set_address(
