@@ -433,7 +433,12 @@ impl TriageService for TriageApi {
                 .outcome(pingan_proto::audit::v1::AuditOutcome::Failed)
                 .detail(format!("rules not reloaded: {e}")),
         };
-        let mut tx = self.context.db.begin_write().await.map_err(ApiError::from)?;
+        let mut tx = self
+            .context
+            .db
+            .begin_write()
+            .await
+            .map_err(ApiError::from)?;
         pingan_platform::audit::record(&self.context, &mut tx, crate::SHORT_NAME, &audit).await?;
         self.context
             .outbox
