@@ -82,7 +82,7 @@ fn bridge(context: &ServiceContext, config: &TriageConfig) -> Result<Arc<Bridge>
     };
     Ok(Arc::new(Bridge {
         ctx: context.clone(),
-        store: store::Store::new(context.db.clone()),
+        store: Arc::new(store::SqlStore::new(context.db.clone())),
         rules,
         gateway: gateway(context, config),
         config: config.clone(),

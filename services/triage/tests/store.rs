@@ -1,8 +1,10 @@
 //! The ledger's store on both backends, the same assertions on each: transfers written, locked,
 //! saved, found by ticket, listed, overdue; their history; the delivery jobs' index; the retired
-//! delivery queue read and marked moved.
+//! delivery queue read and marked moved. Driven through `Arc<dyn Store>`, as the service holds it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use pingan_platform::StorageError;
@@ -10,7 +12,7 @@ use pingan_platform::storage::Backend;
 use pingan_platform::testing::TestDatabase;
 use pingan_proto::common::v1::Actor;
 use pingan_triage::MIGRATIONS;
-use pingan_triage::store::{ListFilter, NewHistory, Store, TransferRow};
+use pingan_triage::store::{ListFilter, NewHistory, SqlStore, Store, TransferRow};
 
 fn start() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 9, 22, 2, 0, 0).unwrap()
@@ -50,9 +52,10 @@ async fn conformance(backend: Backend) {
     let database = TestDatabase::create(backend, &MIGRATIONS)
         .await
         .expect("database");
-    let store = Store::new(database.db.clone());
+    let db = database.db.clone();
+    let store: Arc<dyn Store> = Arc::new(SqlStore::new(db.clone()));
     let t0 = start();
-    let mut tx = store.db().begin_write().await.expect("tx");
+    let mut tx = db.begin_write().await.expect("tx");
     store
         .insert(&mut tx, &row("t-1", "TO_12345", None, t0))
         .await
@@ -111,7 +114,7 @@ async fn conformance(backend: Backend) {
     assert!(store.get("t-404").await.expect("get").is_none());
 
     // Locked, changed, saved.
-    let mut tx = store.db().begin_write().await.expect("tx");
+    let mut tx = db.begin_write().await.expect("tx");
     let mut locked = store.lock(&mut tx, "t-1").await.expect("lock");
     locked.status = "SENT".into();
     locked.hotline_ticket_id = Some("T-1".into());
@@ -206,7 +209,7 @@ async fn conformance(backend: Backend) {
         ("d-1", "REPORT_CALL", "PENDING", t0),
         ("d-2", "REPLY_TICKET", "DEAD", t0 + Duration::seconds(5)),
     ] {
-        pingan_platform::with_db!(store.db(), pool => sqlx::query(insert)
+        pingan_platform::with_db!(&db, pool => sqlx::query(insert)
             .bind(id).bind(action).bind(vec![7_u8]).bind(status).bind(at)
             .execute(pool).await.map(|r| r.rows_affected()))
         .expect("legacy row");
@@ -221,7 +224,7 @@ async fn conformance(backend: Backend) {
         .expect("latest")
         .expect("found");
     assert_eq!(latest.delivery_id, "d-2");
-    let mut tx = store.db().begin_write().await.expect("tx");
+    let mut tx = db.begin_write().await.expect("tx");
     store
         .legacy_moved(&mut tx, "d-1", later)
         .await

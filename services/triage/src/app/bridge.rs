@@ -45,7 +45,7 @@ pub fn hotline_actor() -> Actor {
 #[derive(Debug)]
 pub struct Bridge {
     pub(crate) ctx: ServiceContext,
-    pub(crate) store: Store,
+    pub(crate) store: Arc<dyn Store>,
     pub(crate) rules: RulesState,
     pub(crate) gateway: Arc<dyn HotlineGateway>,
     pub(crate) config: TriageConfig,

@@ -1,44 +1,16 @@
-//! The transfer ledger in SQL, written once for Postgres and SQLite: transfers and their
-//! history here, the delivery jobs' index and the retired delivery queue in `deliveries`.
+//! The transfer ledger in domain terms: the [`Store`] trait and its SQL implementation
+//! ([`SqlStore`]), SQL written once for Postgres and SQLite. Transfers and their history, which
+//! delivery jobs each transfer owes, and the retired delivery queue (read, and moved into jobs).
+//! A read-modify-write locks the transfer row first ([`Store::lock`]).
 
-mod deliveries;
 mod rows;
+mod sql;
 
 use chrono::{DateTime, Utc};
-use pingan_platform::storage::{Db, StorageError, Tx};
-use pingan_platform::{with_db, with_tx};
+use pingan_platform::storage::{StorageError, Tx};
 
 pub use rows::{DeadLetterRow, HistoryRow, LegacyDelivery, NewHistory, TransferRow};
-
-macro_rules! select_transfers {
-    ($condition:literal) => {
-        concat!("SELECT transfer_id, direction, status, hotline_ticket_id, incident_id, \
-    complaint_id, origin_transfer_id, route, classification, category, department, description, \
-    caller_phone_sealed, caller_phone_masked, caller_name, lat, lon, address, reason, \
-    first_received_on, first_received_at, deadline, outcome_note, created_at, updated_at \
-            FROM triage_transfers WHERE ", $condition)
-    };
-}
-
-const INSERT: &str = "INSERT INTO triage_transfers (transfer_id, direction, status, \
-    hotline_ticket_id, incident_id, complaint_id, origin_transfer_id, route, classification, \
-    category, department, description, caller_phone_sealed, caller_phone_masked, caller_name, \
-    lat, lon, address, reason, first_received_on, first_received_at, deadline, outcome_note, \
-    created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-    $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)";
-const SAVE: &str = "UPDATE triage_transfers SET status = $2, hotline_ticket_id = $3, \
-    incident_id = $4, complaint_id = $5, department = $6, reason = $7, deadline = $8, \
-    outcome_note = $9, updated_at = $10 WHERE transfer_id = $1";
-// Takes the row's write lock first (Postgres row lock; SQLite write lock), then reads.
-const TOUCH: &str = "UPDATE triage_transfers SET updated_at = updated_at WHERE transfer_id = $1";
-const INSERT_HISTORY: &str = "INSERT INTO triage_transfer_history (transfer_id, from_status, \
-    to_status, at, actor_subject, actor_role, note) VALUES ($1, $2, $3, $4, $5, $6, $7)";
-const SELECT_HISTORY: &str = "SELECT from_status, to_status, at, actor_subject, actor_role, note \
-    FROM triage_transfer_history WHERE transfer_id = $1 ORDER BY id";
-
-const COUNT_OVERDUE: &str = "SELECT direction, COUNT(*) FROM triage_transfers \
-    WHERE deadline IS NOT NULL AND deadline < $1 AND status NOT IN ('HANDLED', 'BOUNCED') \
-    GROUP BY direction";
+pub use sql::SqlStore;
 
 /// Filters of a listing.
 #[derive(Debug, Clone, Default)]
@@ -52,212 +24,83 @@ pub struct ListFilter {
     pub created_to: Option<DateTime<Utc>>,
 }
 
-/// The ledger's storage.
-#[derive(Debug, Clone)]
-pub struct Store {
-    db: Db,
-}
-
-impl Store {
-    /// The ledger in `db`.
-    pub fn new(db: Db) -> Self {
-        Self { db }
-    }
-
-    /// The database.
-    pub fn db(&self) -> &Db {
-        &self.db
-    }
-
-    /// Records a new transfer.
-    pub async fn insert(&self, tx: &mut Tx, row: &TransferRow) -> Result<(), StorageError> {
-        with_tx!(tx, conn => sqlx::query(INSERT)
-            .bind(&row.transfer_id)
-            .bind(&row.direction)
-            .bind(&row.status)
-            .bind(&row.hotline_ticket_id)
-            .bind(&row.incident_id)
-            .bind(&row.complaint_id)
-            .bind(&row.origin_transfer_id)
-            .bind(&row.route)
-            .bind(&row.classification)
-            .bind(&row.category)
-            .bind(&row.department)
-            .bind(&row.description)
-            .bind(&row.caller_phone_sealed)
-            .bind(&row.caller_phone_masked)
-            .bind(&row.caller_name)
-            .bind(row.lat)
-            .bind(row.lon)
-            .bind(&row.address)
-            .bind(&row.reason)
-            .bind(&row.first_received_on)
-            .bind(row.first_received_at)
-            .bind(row.deadline)
-            .bind(&row.outcome_note)
-            .bind(row.created_at)
-            .bind(row.updated_at)
-            .execute(&mut *conn)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(())
-    }
-
-    /// Writes the mutable fields of `row`.
-    pub async fn save(&self, tx: &mut Tx, row: &TransferRow) -> Result<(), StorageError> {
-        with_tx!(tx, conn => sqlx::query(SAVE)
-            .bind(&row.transfer_id)
-            .bind(&row.status)
-            .bind(&row.hotline_ticket_id)
-            .bind(&row.incident_id)
-            .bind(&row.complaint_id)
-            .bind(&row.department)
-            .bind(&row.reason)
-            .bind(row.deadline)
-            .bind(&row.outcome_note)
-            .bind(row.updated_at)
-            .execute(&mut *conn)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(())
-    }
-
-    /// Locks and reads a transfer inside `tx`.
-    pub async fn lock(&self, tx: &mut Tx, transfer_id: &str) -> Result<TransferRow, StorageError> {
-        let touched = with_tx!(tx, conn => sqlx::query(TOUCH)
-            .bind(transfer_id)
-            .execute(&mut *conn)
-            .await
-            .map(|r| r.rows_affected()))?;
-        if touched == 0 {
-            return Err(StorageError::NotFound);
-        }
-        const SQL: &str = select_transfers!("transfer_id = $1");
-        Ok(with_tx!(tx, conn => sqlx::query_as::<_, TransferRow>(SQL)
-            .bind(transfer_id)
-            .fetch_one(&mut *conn)
-            .await)?)
-    }
-
+/// Everything triage keeps in its database: the transfer ledger, its history, the delivery jobs'
+/// index and the retired delivery queue.
+#[tonic::async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Records a new transfer in `tx`.
+    async fn insert(&self, tx: &mut Tx, row: &TransferRow) -> Result<(), StorageError>;
+    /// Writes the mutable fields of `row` (status, ticket, incident, complaint, department,
+    /// reason, deadline, outcome note, updated_at) in `tx`.
+    async fn save(&self, tx: &mut Tx, row: &TransferRow) -> Result<(), StorageError>;
+    /// Locks a transfer for a read-modify-write in `tx` (the row lock on Postgres, the write
+    /// lock on SQLite) and reads it; [`StorageError::NotFound`] when there is none.
+    async fn lock(&self, tx: &mut Tx, transfer_id: &str) -> Result<TransferRow, StorageError>;
     /// Reads a transfer.
-    pub async fn get(&self, transfer_id: &str) -> Result<Option<TransferRow>, StorageError> {
-        const SQL: &str = select_transfers!("transfer_id = $1");
-        Ok(
-            with_db!(&self.db, pool => sqlx::query_as::<_, TransferRow>(SQL)
-            .bind(transfer_id)
-            .fetch_optional(pool)
-            .await)?,
-        )
-    }
-
+    async fn get(&self, transfer_id: &str) -> Result<Option<TransferRow>, StorageError>;
     /// The transfer of a 12345 ticket (`direction` empty: either way, newest first).
-    pub async fn by_ticket(
+    async fn by_ticket(
         &self,
         direction: &str,
         ticket_id: &str,
-    ) -> Result<Option<TransferRow>, StorageError> {
-        const SQL: &str = select_transfers!(
-            "hotline_ticket_id = $1 AND ($2 = '' OR direction = $2) \
-             ORDER BY created_at DESC LIMIT 1"
-        );
-        Ok(
-            with_db!(&self.db, pool => sqlx::query_as::<_, TransferRow>(SQL)
-            .bind(ticket_id)
-            .bind(direction)
-            .fetch_optional(pool)
-            .await)?,
-        )
-    }
-
-    /// Lists transfers, newest first.
-    pub async fn list(
+    ) -> Result<Option<TransferRow>, StorageError>;
+    /// Lists transfers matching `filter`, newest first.
+    async fn list(
         &self,
         filter: &ListFilter,
         limit: i64,
         offset: i64,
-    ) -> Result<Vec<TransferRow>, StorageError> {
-        const SQL: &str = select_transfers!(
-            "($1 = '' OR direction = $1) AND ($2 = '' OR $2 LIKE '%,' || status || ',%') \
-             AND ($3 = '' OR incident_id = $3) AND ($4 = '' OR department = $4) \
-             AND ($5 IS NULL OR created_at >= $5) AND ($6 IS NULL OR created_at < $6) \
-             ORDER BY created_at DESC, transfer_id DESC LIMIT $7 OFFSET $8"
-        );
-        Ok(
-            with_db!(&self.db, pool => sqlx::query_as::<_, TransferRow>(SQL)
-            .bind(&filter.direction)
-            .bind(&filter.statuses)
-            .bind(&filter.incident_id)
-            .bind(&filter.department)
-            .bind(filter.created_from)
-            .bind(filter.created_to)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(pool)
-            .await)?,
-        )
-    }
-
-    /// Open transfers past their deadline at `as_of`, most overdue first.
-    pub async fn overdue(
+    ) -> Result<Vec<TransferRow>, StorageError>;
+    /// Open transfers past their deadline at `as_of` (of one direction when not empty), most
+    /// overdue first.
+    async fn overdue(
         &self,
         as_of: DateTime<Utc>,
         direction: &str,
         limit: i64,
         offset: i64,
-    ) -> Result<Vec<TransferRow>, StorageError> {
-        const SQL: &str = select_transfers!(
-            "deadline IS NOT NULL AND deadline < $1 AND status NOT IN ('HANDLED', 'BOUNCED') \
-             AND ($2 = '' OR direction = $2) ORDER BY deadline, transfer_id LIMIT $3 OFFSET $4"
-        );
-        Ok(
-            with_db!(&self.db, pool => sqlx::query_as::<_, TransferRow>(SQL)
-            .bind(as_of)
-            .bind(direction)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(pool)
-            .await)?,
-        )
-    }
+    ) -> Result<Vec<TransferRow>, StorageError>;
+    /// How many open transfers are past their deadline at `as_of`, per direction.
+    async fn count_overdue(&self, as_of: DateTime<Utc>)
+    -> Result<Vec<(String, i64)>, StorageError>;
 
-    /// Overdue transfers per direction.
-    pub async fn count_overdue(
-        &self,
-        as_of: DateTime<Utc>,
-    ) -> Result<Vec<(String, i64)>, StorageError> {
-        Ok(with_db!(&self.db, pool => sqlx::query_as(COUNT_OVERDUE)
-            .bind(as_of)
-            .fetch_all(pool)
-            .await)?)
-    }
+    /// Appends a status change of a transfer in `tx`.
+    async fn add_history(&self, tx: &mut Tx, entry: NewHistory<'_>) -> Result<(), StorageError>;
+    /// Every status change of a transfer, oldest first.
+    async fn history(&self, transfer_id: &str) -> Result<Vec<HistoryRow>, StorageError>;
 
-    /// Appends a status change.
-    pub async fn add_history(
+    /// Records in `tx` that `transfer_id` owes the job (`kind`, `key`); idempotent.
+    async fn add_delivery_job(
         &self,
         tx: &mut Tx,
-        entry: NewHistory<'_>,
-    ) -> Result<(), StorageError> {
-        with_tx!(tx, conn => sqlx::query(INSERT_HISTORY)
-            .bind(entry.transfer_id)
-            .bind(entry.from)
-            .bind(entry.to)
-            .bind(entry.at)
-            .bind(&entry.actor.subject)
-            .bind(&entry.actor.role)
-            .bind(entry.note)
-            .execute(&mut *conn)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(())
-    }
+        kind: &str,
+        key: &str,
+        transfer_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError>;
+    /// The delivery jobs (kind, key) of a transfer, newest first.
+    async fn delivery_jobs(&self, transfer_id: &str)
+    -> Result<Vec<(String, String)>, StorageError>;
 
-    /// Every status change of a transfer, oldest first.
-    pub async fn history(&self, transfer_id: &str) -> Result<Vec<HistoryRow>, StorageError> {
-        Ok(
-            with_db!(&self.db, pool => sqlx::query_as::<_, HistoryRow>(SELECT_HISTORY)
-            .bind(transfer_id)
-            .fetch_all(pool)
-            .await)?,
-        )
-    }
+    /// Up to `limit` deliveries still pending in the retired queue, oldest first.
+    async fn legacy_pending(&self, limit: i64) -> Result<Vec<LegacyDelivery>, StorageError>;
+    /// Marks a retired-queue delivery as moved into a job, in the transaction that enqueues it
+    /// (a delivery no longer pending is left as it is).
+    async fn legacy_moved(
+        &self,
+        tx: &mut Tx,
+        delivery_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError>;
+    /// The latest delivery of a transfer in the retired queue (transfers from before the jobs).
+    async fn legacy_latest(
+        &self,
+        transfer_id: &str,
+    ) -> Result<Option<LegacyDelivery>, StorageError>;
+    /// The retired queue's dead letters, newest first (of one transfer when not empty).
+    async fn legacy_dead_letters(
+        &self,
+        transfer_id: &str,
+        limit: i64,
+    ) -> Result<Vec<DeadLetterRow>, StorageError>;
 }
