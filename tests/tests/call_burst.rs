@@ -2,7 +2,8 @@
 //! dispatch on SQLite and on Postgres + Redis (demo jurisdiction loaded through the public APIs):
 //! ten simultaneous callers per round, or ten calls taken while triage is down. Every call ends on
 //! exactly one live incident, every incident id ever answered resolves to it, one dispatch per
-//! event, and a retry of any request returns the first answer.
+//! event, and a retry of any request returns the first answer. Past 500 lines: the bursts share
+//! one cluster fixture and one set of end-state checks, kept beside them.
 
 mod dispatch_support;
 

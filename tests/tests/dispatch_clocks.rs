@@ -1,7 +1,8 @@
 //! Dispatch under time and load: escalation of an unacknowledged assignment and the SLA breach
 //! on a manual clock (the timers are durable jobs: the test moves the clock and waits until the
 //! host's job worker has run every one due), two replicas on one Postgres + Redis never sending
-//! a unit to two places, and a 10,000-fix position stream.
+//! a unit to two places, and a 10,000-fix position stream. Just past 500 lines: the clock
+//! helpers these scenarios share live here.
 
 mod dispatch_support;
 

@@ -2,6 +2,7 @@
 //! story 1's intake half (call → grid → classified → dispatched → timeline of every hop), no
 //! call lost while the peers are down, duplicate linking, idempotency, validation, the other
 //! routes (12345, complaint, invalid) and the incident's status from other services' events.
+//! Past 600 lines: each scenario is a short story against the same fake peers, read in order.
 
 mod intake_support;
 

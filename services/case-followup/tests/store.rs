@@ -1,4 +1,5 @@
 //! Conformance of the SQL store on both backends: the same behaviour on SQLite and Postgres.
+//! A little past 500 lines on purpose: the whole Store contract reads in one place.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use pingan_case_followup::MIGRATIONS;
