@@ -21,6 +21,7 @@ pub mod report;
 pub mod server;
 pub mod service;
 pub mod storage;
+pub mod storage_rows;
 pub mod telemetry;
 pub mod testing;
 pub mod time;
