@@ -3,6 +3,7 @@
 
 use pingan_platform::StorageError;
 use pingan_platform::storage::Tx;
+use pingan_platform::storage_rows::{self, Arg, Cols, Columns, On};
 use pingan_proto::followup::v1::Mediation;
 use pingan_proto::followup::v1::{
     CommitteeMember, ContactMethod, MediationNextStep, MediationStatus, Party, PartyRole, Revisit,
@@ -10,7 +11,7 @@ use pingan_proto::followup::v1::{
 };
 
 use super::cols::*;
-use super::db::{self, Arg, Children, Cols, Columns, On};
+use super::db::Children;
 use super::rows::{Loading, Record, Stored, decode};
 
 pub(super) const MEDIATIONS: &str = "followup_mediations";
@@ -326,6 +327,6 @@ pub(super) async fn insert_mediation(
 ) -> Result<(), StorageError> {
     let mut row = mediation_columns(m)?;
     row.push(("party_phones_enc", Arg::Bytes(party_phones_enc)));
-    db::insert(tx, MEDIATIONS, row, "").await?;
+    storage_rows::insert(tx, MEDIATIONS, row, "").await?;
     write_mediation_children(tx, m).await
 }

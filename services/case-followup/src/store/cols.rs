@@ -3,6 +3,7 @@
 //! subject: none), a point as lat/lon (NULL: none).
 
 use pingan_platform::StorageError;
+use pingan_platform::storage_rows::{Arg, Cols, t};
 use pingan_proto::common::v1::{Actor, GeoPoint};
 use pingan_proto::followup::v1::{
     ContactMethod, ContactTaskStatus, FoundItemStatus, IdentityCheck, ItemKind, LostReportStatus,
@@ -11,7 +12,6 @@ use pingan_proto::followup::v1::{
 };
 use prost_types::{Duration, Timestamp};
 
-use super::db::{Arg, Cols, t};
 use crate::domain::{from_ts, ts};
 
 /// A protobuf enum stored under its text name.

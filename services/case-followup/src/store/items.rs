@@ -2,6 +2,7 @@
 //! row reads back (matches with their keyword child table).
 
 use pingan_platform::StorageError;
+use pingan_platform::storage_rows::{Arg, Cols, Columns, On};
 use pingan_proto::common::v1::TimeRange;
 use pingan_proto::followup::v1::{
     ContactMethod, ContactTask, ContactTaskStatus, Custody, FoundItem, FoundItemStatus,
@@ -10,7 +11,7 @@ use pingan_proto::followup::v1::{
 };
 
 use super::cols::*;
-use super::db::{Arg, Children, Cols, Columns, On};
+use super::db::Children;
 use super::rows::{Loading, Record, Stored, decode};
 
 pub(super) const FOUND: &str = "followup_found_items";

@@ -4,9 +4,9 @@
 
 use pingan_platform::StorageError;
 use pingan_platform::storage::Tx;
+use pingan_platform::storage_rows::{self, On};
 
 use super::Store;
-use super::db::{self, On};
 use super::items::{self, FOUND};
 use super::sql::SqlStore;
 
@@ -40,7 +40,7 @@ impl SqlStore {
         for id in legacy_ids(&mut tx, FOUND, "found_item_id").await? {
             if let Some((item, _, _)) = self.found_item_for_update(&mut tx, &id).await? {
                 // Only the record's columns: the lookup schedule and personal data stay.
-                db::update(&mut tx, FOUND, items::found_columns(&item)?).await?;
+                storage_rows::update(&mut tx, FOUND, items::found_columns(&item)?).await?;
                 converted += 1;
             }
         }

@@ -6,9 +6,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use pingan_platform::StorageError;
+use pingan_platform::storage_rows::{Arg, Cols, Decode, On};
 
 use super::cols::legacy;
-use super::db::{Arg, Cols, Decode, On};
 
 /// A row as read: the record, whether it came from columns, and its personal data columns.
 pub(super) struct Stored<T> {

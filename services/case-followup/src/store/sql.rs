@@ -1,14 +1,15 @@
 //! The SQL store: portable SQL written once with `$N` placeholders, run on either backend
 //! (`FOR UPDATE` only on Postgres); every read goes through one path for the pool and for a
-//! transaction (`db::On`). Mediations and revisits here, lost-and-found in `sql_lostfound`.
+//! transaction (`storage_rows::On`). Mediations and revisits here, lost-and-found in
+//! `sql_lostfound`.
 
 use chrono::{DateTime, Utc};
 use pingan_platform::storage::Tx;
+use pingan_platform::storage_rows::{self, Arg, Decode, On, t};
 use pingan_platform::{Db, StorageError};
 use pingan_proto::followup::v1::{Mediation, Revisit};
 
 use super::cases::{self, MEDIATIONS, REVISITS, decode_revisit};
-use super::db::{self, Arg, Decode, On, t};
 use super::items::FOUND;
 use super::rows::{Record, Stored, read};
 use super::{DueFilter, DuePage, Page};
@@ -117,7 +118,7 @@ pub(super) const WRITE_LOCK_SQLITE: &str =
 /// another connection committed). Postgres: nothing (rows are locked with FOR UPDATE).
 pub(super) async fn write_lock(tx: &mut Tx) -> Result<(), StorageError> {
     if let Tx::Sqlite(_) = tx {
-        db::execute(tx, WRITE_LOCK_SQLITE, Vec::new()).await?;
+        storage_rows::execute(tx, WRITE_LOCK_SQLITE, Vec::new()).await?;
     }
     Ok(())
 }
@@ -167,7 +168,7 @@ impl SqlStore {
         tx: &mut Tx,
         mediation: &Mediation,
     ) -> Result<(), StorageError> {
-        db::update(tx, MEDIATIONS, cases::mediation_columns(mediation)?).await?;
+        storage_rows::update(tx, MEDIATIONS, cases::mediation_columns(mediation)?).await?;
         cases::write_mediation_children(tx, mediation).await
     }
 
@@ -182,7 +183,7 @@ impl SqlStore {
         row.push(("schedule_key", t(schedule_key)));
         row.push(("contact_phone_enc", Arg::Bytes(contact_phone_enc)));
         let conflict = "ON CONFLICT (schedule_key) DO NOTHING";
-        let inserted = db::insert(tx, REVISITS, row, conflict).await?;
+        let inserted = storage_rows::insert(tx, REVISITS, row, conflict).await?;
         if inserted {
             cases::write_revisit_children(tx, revisit).await?;
         }
@@ -199,7 +200,7 @@ impl SqlStore {
         if contact_phone_enc.is_some() {
             row.push(("contact_phone_enc", Arg::Bytes(contact_phone_enc)));
         }
-        db::update(tx, REVISITS, row).await?;
+        storage_rows::update(tx, REVISITS, row).await?;
         cases::write_revisit_children(tx, revisit).await
     }
 

@@ -3,10 +3,10 @@
 
 use pingan_platform::StorageError;
 use pingan_platform::storage::Tx;
+use pingan_platform::storage_rows::{self, Arg, Decode, On, t};
 use pingan_proto::followup::v1::{FoundItem, ItemKind, LostReport, Match};
 
 use super::cols::name;
-use super::db::{self, Arg, Decode, On, t};
 use super::items::{self, FOUND, KEYWORDS, LOST, MATCHES, decode_match};
 use super::rows::{Record, Stored, read};
 use super::sql::{SqlStore, write_lock};
@@ -59,7 +59,7 @@ impl SqlStore {
             ("owner_phone_enc", Arg::Bytes(pii.owner_phone_enc)),
             ("recipient_id_enc", Arg::Bytes(pii.recipient_id_enc)),
         ]);
-        db::insert(tx, FOUND, row, "").await?;
+        storage_rows::insert(tx, FOUND, row, "").await?;
         Ok(())
     }
 
@@ -77,7 +77,7 @@ impl SqlStore {
         if pii.recipient_id_enc.is_some() {
             row.push(("recipient_id_enc", Arg::Bytes(pii.recipient_id_enc)));
         }
-        db::update(tx, FOUND, row).await?;
+        storage_rows::update(tx, FOUND, row).await?;
         Ok(())
     }
 
@@ -102,7 +102,7 @@ impl SqlStore {
             ("id_number_enc", Arg::Bytes(pii.id_number_enc)),
             ("owner_phone_enc", Arg::Bytes(Some(pii.owner_phone_enc))),
         ]);
-        db::insert(tx, LOST, row, "").await?;
+        storage_rows::insert(tx, LOST, row, "").await?;
         Ok(())
     }
 
@@ -111,7 +111,7 @@ impl SqlStore {
         tx: &mut Tx,
         report: &LostReport,
     ) -> Result<(), StorageError> {
-        db::update(tx, LOST, items::lost_columns(report)?).await?;
+        storage_rows::update(tx, LOST, items::lost_columns(report)?).await?;
         Ok(())
     }
 
@@ -126,7 +126,7 @@ impl SqlStore {
         let row = items::match_columns(found, found_station_id, lost_station_id)?;
         let key = ["found_item_id", "lost_report_id"];
         let keep = ["created_at", "found_station_id", "lost_station_id"];
-        db::upsert(tx, MATCHES, &key, &keep, row).await?;
+        storage_rows::upsert(tx, MATCHES, &key, &keep, row).await?;
         let owner = [found.found_item_id.as_str(), found.lost_report_id.as_str()];
         KEYWORDS.write(tx, &owner, items::keyword_rows(found)).await
     }

@@ -4,10 +4,10 @@
 use chrono::{DateTime, Utc};
 use pingan_platform::StorageError;
 use pingan_platform::storage::Tx;
+use pingan_platform::storage_rows::{On, t};
 use pingan_proto::followup::v1::{FoundItem, LostReport, Match, Mediation, Revisit};
 
 use super::cases::{decode_mediation, decode_revisit};
-use super::db::{On, t};
 use super::items::{decode_found, decode_lost};
 use super::rows::{Stored, read};
 use super::sql::*;

@@ -2,9 +2,9 @@
 //! pairs, sealed values as masked/sealed pairs, actors as subject/role, a ring as WKT.
 
 use pingan_platform::StorageError;
+use pingan_platform::storage_rows::{Arg, Cols, Columns, t};
 use pingan_proto::grid::v1 as pb;
 
-use super::db::{Arg, Cols, Columns, t};
 use crate::domain::{ActorRef, LatLon, SealedValue};
 
 /// A proto enum stored by its name.
@@ -63,7 +63,7 @@ pub(super) fn value<E: ProtoEnum>(text: &str) -> Result<i32, StorageError> {
 
 /// An enum column as a parameter.
 pub(super) fn enum_arg<E: ProtoEnum>(value: i32) -> Arg {
-    Arg::Text(name::<E>(value))
+    Arg::Text(Some(name::<E>(value)))
 }
 
 /// An enum filter: "" (any) for 0.
@@ -97,8 +97,8 @@ pub(super) fn point_cols(
     lon: &'static str,
     p: Option<LatLon>,
 ) {
-    out.push((lat, Arg::NullFloat(p.map(|p| p.lat))));
-    out.push((lon, Arg::NullFloat(p.map(|p| p.lon))));
+    out.push((lat, Arg::Float(p.map(|p| p.lat))));
+    out.push((lon, Arg::Float(p.map(|p| p.lon))));
 }
 
 /// An optional point read back: present when both coordinates are.

@@ -3,10 +3,10 @@
 //! transaction converts and deletes, so a second run finds nothing.
 
 use pingan_platform::storage::Tx;
+use pingan_platform::storage_rows::{On, execute};
 use pingan_platform::{Db, StorageError};
 use serde::de::DeserializeOwned;
 
-use super::db::{On, execute};
 use super::{SqlStore, Store};
 use crate::domain::*;
 

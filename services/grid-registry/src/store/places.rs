@@ -2,9 +2,10 @@
 //! premises, ID-number lookups): a record to its columns and back.
 
 use pingan_platform::StorageError;
+use pingan_platform::storage_rows::{Arg, Cols, Columns, t};
 use pingan_proto::grid::v1 as pb;
 
-use super::db::{Arg, Cols, Columns, ListTable, opt_time, t, time};
+use super::db::{ListTable, MillisCols, opt_time, time};
 use super::encode::{
     enum_arg, enum_col, point, point_cols, ring_from_wkt, ring_to_wkt, sealed, sealed_cols,
 };
@@ -47,8 +48,8 @@ pub(super) fn station(r: &dyn Cols) -> Result<Station, StorageError> {
         location: point(r, "location_lat", "location_lon")?,
         address: r.text("address")?,
         duty_phone: r.text("duty_phone")?,
-        created_at: r.time("created_at")?,
-        updated_at: r.time("updated_at")?,
+        created_at: r.millis("created_at")?,
+        updated_at: r.millis("updated_at")?,
     })
 }
 
@@ -58,10 +59,10 @@ pub(super) fn grid_row(g: &Grid) -> Result<Columns, StorageError> {
         ("station_id", t(&g.station_id)),
         ("name", t(&g.name)),
         ("kind", enum_arg::<pb::GridKind>(g.kind)),
-        ("polygon_wkt", Arg::Text(ring_to_wkt(&g.polygon))),
-        ("area_m2", Arg::Float(g.area_m2)),
-        ("centroid_lat", Arg::Float(g.centroid.lat)),
-        ("centroid_lon", Arg::Float(g.centroid.lon)),
+        ("polygon_wkt", Arg::Text(Some(ring_to_wkt(&g.polygon)))),
+        ("area_m2", Arg::Float(Some(g.area_m2))),
+        ("centroid_lat", Arg::Float(Some(g.centroid.lat))),
+        ("centroid_lon", Arg::Float(Some(g.centroid.lon))),
         ("created_at", time(g.created_at)?),
         ("updated_at", time(g.updated_at)?),
     ])
@@ -76,8 +77,8 @@ pub(super) fn grid(r: &dyn Cols) -> Result<Grid, StorageError> {
         kind: enum_col::<pb::GridKind>(r, "kind")?,
         area_m2: r.float("area_m2")?,
         centroid: LatLon::new(r.float("centroid_lat")?, r.float("centroid_lon")?),
-        created_at: r.time("created_at")?,
-        updated_at: r.time("updated_at")?,
+        created_at: r.millis("created_at")?,
+        updated_at: r.millis("updated_at")?,
     })
 }
 
@@ -102,7 +103,7 @@ pub(super) fn officer(r: &dyn Cols) -> Result<GridOfficer, StorageError> {
         name: r.text("name")?,
         station_id: r.text("station_id")?,
         phone: sealed(r, "phone_masked", "phone_sealed")?,
-        assigned_at: r.time("assigned_at")?,
+        assigned_at: r.millis("assigned_at")?,
     })
 }
 
@@ -151,8 +152,8 @@ pub(super) fn address(r: &dyn Cols) -> Result<Address, StorageError> {
         },
         location: point(r, "location_lat", "location_lon")?,
         address_code: r.text("address_code")?,
-        created_at: r.time("created_at")?,
-        updated_at: r.time("updated_at")?,
+        created_at: r.millis("created_at")?,
+        updated_at: r.millis("updated_at")?,
     })
 }
 
@@ -171,7 +172,7 @@ pub(super) fn resident_row(p: &Resident) -> Result<Columns, StorageError> {
         ("relation_to_head", t(&p.relation_to_head)),
         ("residency", enum_arg::<pb::ResidencyKind>(p.residency)),
         ("emergency_contact_name", t(&p.emergency_contact_name)),
-        ("visit_interval_secs", Arg::Int(p.visit_interval_secs)),
+        ("visit_interval_secs", Arg::Int(Some(p.visit_interval_secs))),
         ("notes", t(&p.notes)),
         ("created_at", time(p.created_at)?),
         ("updated_at", time(p.updated_at)?),
@@ -218,10 +219,10 @@ pub(super) fn resident(r: &dyn Cols) -> Result<Resident, StorageError> {
             "emergency_contact_phone_sealed",
         )?,
         visit_interval_secs: r.int("visit_interval_secs")?,
-        last_visit_at: r.opt_time("last_visit_at")?,
+        last_visit_at: r.opt_millis("last_visit_at")?,
         notes: r.text("notes")?,
-        created_at: r.time("created_at")?,
-        updated_at: r.time("updated_at")?,
+        created_at: r.millis("created_at")?,
+        updated_at: r.millis("updated_at")?,
     })
 }
 
@@ -234,8 +235,11 @@ pub(super) fn house_row(h: &House) -> Result<Columns, StorageError> {
         ("house_use", enum_arg::<pb::HouseUse>(h.house_use)),
         ("owner_resident_id", t(&h.owner_resident_id)),
         ("owner_name", t(&h.owner_name)),
-        ("occupant_count", Arg::Int(i64::from(h.occupant_count))),
-        ("floor_area_m2", Arg::Float(h.floor_area_m2)),
+        (
+            "occupant_count",
+            Arg::Int(Some(i64::from(h.occupant_count))),
+        ),
+        ("floor_area_m2", Arg::Float(Some(h.floor_area_m2))),
         ("notes", t(&h.notes)),
         ("created_at", time(h.created_at)?),
         ("updated_at", time(h.updated_at)?),
@@ -264,8 +268,8 @@ pub(super) fn house(r: &dyn Cols) -> Result<House, StorageError> {
         floor_area_m2: r.float("floor_area_m2")?,
         location: point(r, "location_lat", "location_lon")?,
         notes: r.text("notes")?,
-        created_at: r.time("created_at")?,
-        updated_at: r.time("updated_at")?,
+        created_at: r.millis("created_at")?,
+        updated_at: r.millis("updated_at")?,
     })
 }
 
@@ -281,7 +285,7 @@ pub(super) fn premises_row(p: &Premises) -> Result<Columns, StorageError> {
         ("address", t(&p.address)),
         ("credit_code", t(&p.credit_code)),
         ("contact_name", t(&p.contact_name)),
-        ("staff_count", Arg::Int(i64::from(p.staff_count))),
+        ("staff_count", Arg::Int(Some(i64::from(p.staff_count)))),
         ("last_inspected_at", opt_time(p.last_inspected_at)?),
         ("notes", t(&p.notes)),
         ("created_at", time(p.created_at)?),
@@ -313,10 +317,10 @@ pub(super) fn premises(r: &dyn Cols) -> Result<Premises, StorageError> {
         contact_phone: sealed(r, "contact_phone_masked", "contact_phone_sealed")?,
         staff_count: r.int32("staff_count")?,
         inspection_template_ids: Vec::new(),
-        last_inspected_at: r.opt_time("last_inspected_at")?,
+        last_inspected_at: r.opt_millis("last_inspected_at")?,
         notes: r.text("notes")?,
-        created_at: r.time("created_at")?,
-        updated_at: r.time("updated_at")?,
+        created_at: r.millis("created_at")?,
+        updated_at: r.millis("updated_at")?,
     })
 }
 

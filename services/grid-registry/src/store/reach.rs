@@ -3,9 +3,10 @@
 
 use pingan_platform::StorageError;
 use pingan_platform::storage::Tx;
+use pingan_platform::storage_rows::{Arg, Cols, Columns, On, execute, t};
 use pingan_proto::grid::v1 as pb;
 
-use super::db::{Arg, Cols, Columns, ListTable, On, execute, t, time};
+use super::db::{ListTable, MillisCols, time};
 use super::encode::{actor, enum_arg, enum_col, names, point, point_cols, values};
 use crate::domain::*;
 
@@ -49,10 +50,10 @@ pub(super) fn outreach_row(o: &Outreach) -> Result<Columns, StorageError> {
         ("format", enum_arg::<pb::OutreachFormat>(o.format)),
         ("held_at", time(o.held_at)?),
         ("venue", t(&o.venue)),
-        ("audience_size", Arg::Int(i64::from(o.audience_size))),
+        ("audience_size", Arg::Int(Some(i64::from(o.audience_size)))),
         (
             "materials_distributed",
-            Arg::Int(i64::from(o.materials_distributed)),
+            Arg::Int(Some(i64::from(o.materials_distributed))),
         ),
         ("notes", t(&o.notes)),
         ("recorded_by_subject", t(&o.recorded_by.subject)),
@@ -71,7 +72,7 @@ pub(super) fn outreach(r: &dyn Cols) -> Result<Outreach, StorageError> {
         station_id: r.text("station_id")?,
         topics: Vec::new(),
         format: enum_col::<pb::OutreachFormat>(r, "format")?,
-        held_at: r.time("held_at")?,
+        held_at: r.millis("held_at")?,
         venue: r.text("venue")?,
         location: point(r, "location_lat", "location_lon")?,
         audience_size: r.int32("audience_size")?,
@@ -81,7 +82,7 @@ pub(super) fn outreach(r: &dyn Cols) -> Result<Outreach, StorageError> {
         notes: r.text("notes")?,
         evidence_refs: Vec::new(),
         recorded_by: actor(r, "recorded_by_subject", "recorded_by_role")?,
-        created_at: r.time("created_at")?,
+        created_at: r.millis("created_at")?,
     })
 }
 
@@ -152,7 +153,7 @@ pub(super) fn broadcast(r: &dyn Cols) -> Result<Broadcast, StorageError> {
         incident_id: r.text("incident_id")?,
         deliveries: Vec::new(),
         sent_by: actor(r, "sent_by_subject", "sent_by_role")?,
-        created_at: r.time("created_at")?,
+        created_at: r.millis("created_at")?,
     })
 }
 
@@ -179,7 +180,7 @@ pub(super) async fn write_broadcast_children(
             "INSERT INTO broadcast_deliveries (broadcast_id, position, delivery_id, audience, recipient_id, recipient_name, contact_masked, channel, status, error, attempted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             vec![
                 t(id),
-                Arg::Int(position),
+                Arg::Int(Some(position)),
                 t(&d.delivery_id),
                 enum_arg::<pb::BroadcastAudience>(d.audience),
                 t(&d.recipient_id),
@@ -217,7 +218,7 @@ pub(super) async fn read_broadcast_children(
                     channel: enum_col::<pb::NotificationChannel>(r, "channel")?,
                     status: enum_col::<pb::DeliveryStatus>(r, "status")?,
                     error: r.text("error")?,
-                    attempted_at: r.time("attempted_at")?,
+                    attempted_at: r.millis("attempted_at")?,
                 })
             },
         )

@@ -4,10 +4,13 @@
 use std::collections::HashMap;
 
 use pingan_platform::storage::Tx;
+use pingan_platform::storage_rows::{
+    Arg, ON_CONFLICT_DO_NOTHING, On, execute, insert, t, update, update_when,
+};
 use pingan_platform::{Db, StorageError};
 use pingan_proto::grid::v1 as pb;
 
-use super::db::{Arg, On, execute, insert_new, opt_time, t, update, upsert};
+use super::db::{opt_time, rows_in, upsert_created};
 use super::encode::{enum_arg, enum_filter, names};
 use super::places::{self, PREMISES_TEMPLATES, RESIDENT_TAGS};
 use super::queries::*;
@@ -32,7 +35,7 @@ impl SqlStore {
 #[tonic::async_trait]
 impl Store for SqlStore {
     async fn put_station(&self, tx: &mut Tx, s: &Station) -> Result<bool, StorageError> {
-        upsert(tx, "stations", &["station_id"], places::station_row(s)?).await
+        upsert_created(tx, "stations", &["station_id"], places::station_row(s)?).await
     }
 
     async fn station(&self, station_id: &str) -> Result<Option<Station>, StorageError> {
@@ -45,7 +48,7 @@ impl Store for SqlStore {
     }
 
     async fn put_grid(&self, tx: &mut Tx, g: &Grid) -> Result<bool, StorageError> {
-        upsert(tx, "grids", &["grid_id"], places::grid_row(g)?).await
+        upsert_created(tx, "grids", &["grid_id"], places::grid_row(g)?).await
     }
 
     async fn grid(&self, grid_id: &str) -> Result<Option<Grid>, StorageError> {
@@ -65,15 +68,15 @@ impl Store for SqlStore {
         let mut args = scope_args(scope);
         args.extend([
             enum_filter::<pb::GridKind>(kind),
-            Arg::Int(page.limit),
-            Arg::Int(page.offset),
+            Arg::Int(Some(page.limit)),
+            Arg::Int(Some(page.offset)),
         ]);
         self.all(LIST_GRIDS, args, places::grid).await
     }
 
     async fn put_officer(&self, tx: &mut Tx, o: &GridOfficer) -> Result<(), StorageError> {
         let key = ["grid_id", "officer_id", "role"];
-        upsert(tx, "grid_officers", &key, places::officer_row(o)?)
+        upsert_created(tx, "grid_officers", &key, places::officer_row(o)?)
             .await
             .map(|_| ())
     }
@@ -99,10 +102,13 @@ impl Store for SqlStore {
     }
 
     async fn officers_of(&self, grid_ids: &[String]) -> Result<Vec<GridOfficer>, StorageError> {
-        let mut officers = self
-            .pool()
-            .rows_in(OFFICERS_OF_GRIDS, grid_ids, places::officer)
-            .await?;
+        let mut officers = rows_in(
+            &mut self.pool(),
+            OFFICERS_OF_GRIDS,
+            grid_ids,
+            places::officer,
+        )
+        .await?;
         officers.sort_by(|a, b| {
             (&a.grid_id, a.role, &a.officer_id).cmp(&(&b.grid_id, b.role, &b.officer_id))
         });
@@ -110,7 +116,7 @@ impl Store for SqlStore {
     }
 
     async fn put_address(&self, tx: &mut Tx, a: &Address) -> Result<bool, StorageError> {
-        upsert(tx, "addresses", &["address_id"], places::address_row(a)?).await
+        upsert_created(tx, "addresses", &["address_id"], places::address_row(a)?).await
     }
 
     async fn address(&self, address_id: &str) -> Result<Option<Address>, StorageError> {
@@ -124,7 +130,8 @@ impl Store for SqlStore {
     }
 
     async fn put_resident(&self, tx: &mut Tx, r: &Resident) -> Result<bool, StorageError> {
-        let created = upsert(tx, "residents", &["resident_id"], places::resident_row(r)?).await?;
+        let created =
+            upsert_created(tx, "residents", &["resident_id"], places::resident_row(r)?).await?;
         let tags = names::<pb::ResidentTag>(&r.tags);
         RESIDENT_TAGS.write(tx, &r.resident_id, &tags).await?;
         Ok(created)
@@ -152,7 +159,7 @@ impl Store for SqlStore {
     }
 
     async fn put_house(&self, tx: &mut Tx, h: &House) -> Result<bool, StorageError> {
-        upsert(tx, "houses", &["house_id"], places::house_row(h)?).await
+        upsert_created(tx, "houses", &["house_id"], places::house_row(h)?).await
     }
 
     async fn house(&self, house_id: &str) -> Result<Option<House>, StorageError> {
@@ -160,7 +167,8 @@ impl Store for SqlStore {
     }
 
     async fn put_premises(&self, tx: &mut Tx, p: &Premises) -> Result<bool, StorageError> {
-        let created = upsert(tx, "premises", &["premises_id"], places::premises_row(p)?).await?;
+        let created =
+            upsert_created(tx, "premises", &["premises_id"], places::premises_row(p)?).await?;
         PREMISES_TEMPLATES
             .write(tx, &p.premises_id, &p.inspection_template_ids)
             .await?;
@@ -182,7 +190,14 @@ impl Store for SqlStore {
     }
 
     async fn record_lookup(&self, tx: &mut Tx, l: &IdLookup) -> Result<(), StorageError> {
-        if insert_new(tx, "id_lookups", places::lookup_row(l)?).await? {
+        if insert(
+            tx,
+            "id_lookups",
+            places::lookup_row(l)?,
+            ON_CONFLICT_DO_NOTHING,
+        )
+        .await?
+        {
             Ok(())
         } else {
             Err(StorageError::Conflict(format!("lookup {}", l.lookup_id)))
@@ -225,7 +240,7 @@ impl Store for SqlStore {
     async fn settle_need(&self, tx: &mut Tx, n: &Need) -> Result<bool, StorageError> {
         let row = work::need_row(n)?;
         let condition = format!("AND status = ${}", row.len() + 1);
-        Ok(update(tx, "needs", row, &condition, vec![open_status()]).await? == 1)
+        Ok(update_when(tx, "needs", row, &condition, vec![open_status()]).await? == 1)
     }
 
     async fn open_needs(&self, f: &NeedFilter, page: Page) -> Result<Vec<Need>, StorageError> {
@@ -236,8 +251,8 @@ impl Store for SqlStore {
             t(&f.premises_id),
             list_arg(&categories),
             opt_time(f.due_before)?,
-            Arg::Int(page.limit),
-            Arg::Int(page.offset),
+            Arg::Int(Some(page.limit)),
+            Arg::Int(Some(page.offset)),
             open_status(),
         ]);
         self.all(OPEN_NEEDS, args, work::need).await
@@ -300,7 +315,7 @@ impl Store for SqlStore {
         original: Option<&Inspection>,
     ) -> Result<(), StorageError> {
         for each in std::iter::once(i).chain(original) {
-            update(tx, "inspections", work::inspection_row(each)?, "", vec![]).await?;
+            update(tx, "inspections", work::inspection_row(each)?).await?;
             work::write_inspection_children(tx, each).await?;
         }
         if let Some(original) = original {
@@ -321,8 +336,8 @@ impl Store for SqlStore {
             t(&f.scope.grid_id),
             enum_filter::<pb::PremisesKind>(f.premises_kind),
             opt_time(f.due_before)?,
-            Arg::Int(page.limit),
-            Arg::Int(page.offset),
+            Arg::Int(Some(page.limit)),
+            Arg::Int(Some(page.offset)),
             enum_arg::<pb::InspectionStatus>(required),
         ];
         self.inspections(DUE_REINSPECTIONS, args).await

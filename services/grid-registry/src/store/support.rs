@@ -5,9 +5,12 @@ use std::collections::HashMap;
 
 use pingan_platform::StorageError;
 use pingan_platform::storage::Tx;
+use pingan_platform::storage_rows::{
+    Arg, Columns, Decode, ON_CONFLICT_DO_NOTHING, On, insert, placeholders, t,
+};
 use pingan_proto::grid::v1 as pb;
 
-use super::db::{Arg, Columns, Decode, IN_CHUNK, IN_LIST, On, insert_new, placeholders, t};
+use super::db::{IN_CHUNK, IN_LIST};
 use super::encode::{enum_arg, values};
 use super::places::{PREMISES_TEMPLATES, RESIDENT_TAGS};
 use super::queries::OPEN_NEED_COUNTS;
@@ -19,7 +22,7 @@ use crate::domain::*;
 pub(super) fn stations_arg(scope: &Scope) -> Arg {
     match &scope.stations {
         None => t(""),
-        Some(list) => Arg::Text(format!(",{},", list.join(","))),
+        Some(list) => Arg::Text(Some(format!(",{},", list.join(",")))),
     }
 }
 
@@ -36,7 +39,7 @@ pub(super) fn list_arg(values: &[String]) -> Arg {
     if values.is_empty() {
         t("")
     } else {
-        Arg::Text(format!(",{},", values.join(",")))
+        Arg::Text(Some(format!(",{},", values.join(","))))
     }
 }
 
@@ -135,7 +138,7 @@ pub(super) async fn insert_once<T>(
     by_request: &str,
     decode: Decode<T>,
 ) -> Result<Option<T>, StorageError> {
-    if insert_new(tx, table, row).await? {
+    if insert(tx, table, row, ON_CONFLICT_DO_NOTHING).await? {
         return Ok(None);
     }
     let found = On::Tx(tx)

@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use pingan_platform::StorageError;
 use pingan_platform::storage::Tx;
+use pingan_platform::storage_rows::{Arg, Cols, Columns, On, execute, t};
 use pingan_proto::grid::v1 as pb;
 
-use super::db::{Arg, Cols, Columns, ListTable, On, execute, opt_time, t, time};
+use super::db::{ListTable, MillisCols, opt_time, rows_in, time};
 use super::encode::{actor, enum_arg, enum_col, opt_actor, point, point_cols};
 use crate::domain::*;
 
@@ -48,13 +49,13 @@ pub(super) fn visit(r: &dyn Cols) -> Result<Visit, StorageError> {
         station_id: r.text("station_id")?,
         officer_id: r.text("officer_id")?,
         purpose: enum_col::<pb::VisitPurpose>(r, "purpose")?,
-        visited_at: r.time("visited_at")?,
+        visited_at: r.millis("visited_at")?,
         contacted: r.flag("contacted")?,
         concern_raised: r.flag("concern_raised")?,
         notes: r.text("notes")?,
         location: point(r, "location_lat", "location_lon")?,
         recorded_by: actor(r, "recorded_by_subject", "recorded_by_role")?,
-        created_at: r.time("created_at")?,
+        created_at: r.millis("created_at")?,
     })
 }
 
@@ -80,11 +81,11 @@ pub(super) fn need_row(n: &Need) -> Result<Columns, StorageError> {
         ("recorded_by_role", t(&n.recorded_by.role)),
         (
             "resolved_by_subject",
-            Arg::NullText(resolved.map(|a| a.subject.clone())),
+            Arg::Text(resolved.map(|a| a.subject.clone())),
         ),
         (
             "resolved_by_role",
-            Arg::NullText(resolved.map(|a| a.role.clone())),
+            Arg::Text(resolved.map(|a| a.role.clone())),
         ),
         ("created_at", time(n.created_at)?),
         ("resolved_at", opt_time(n.resolved_at)?),
@@ -105,15 +106,15 @@ pub(super) fn need(r: &dyn Cols) -> Result<Need, StorageError> {
         urgent: r.flag("urgent")?,
         status: enum_col::<pb::NeedStatus>(r, "status")?,
         assigned_officer_id: r.text("assigned_officer_id")?,
-        due_at: r.time("due_at")?,
+        due_at: r.millis("due_at")?,
         visit_id: r.text("visit_id")?,
         resolution_note: r.text("resolution_note")?,
         referred_to: r.text("referred_to")?,
         recorded_by: actor(r, "recorded_by_subject", "recorded_by_role")?,
         resolved_by: opt_actor(r, "resolved_by_subject", "resolved_by_role")?,
-        created_at: r.time("created_at")?,
-        resolved_at: r.opt_time("resolved_at")?,
-        updated_at: r.time("updated_at")?,
+        created_at: r.millis("created_at")?,
+        resolved_at: r.opt_millis("resolved_at")?,
+        updated_at: r.millis("updated_at")?,
     })
 }
 
@@ -163,15 +164,15 @@ pub(super) fn inspection(r: &dyn Cols) -> Result<Inspection, StorageError> {
         items: Vec::new(),
         hazards: Vec::new(),
         status: enum_col::<pb::InspectionStatus>(r, "status")?,
-        rectification_deadline: r.opt_time("rectification_deadline")?,
+        rectification_deadline: r.opt_millis("rectification_deadline")?,
         reinspection_of: r.text("reinspection_of")?,
         reinspection_id: r.text("reinspection_id")?,
         inspector_officer_ids: Vec::new(),
         campaign: r.text("campaign")?,
         summary: r.text("summary")?,
-        started_at: r.time("started_at")?,
-        completed_at: r.opt_time("completed_at")?,
-        updated_at: r.time("updated_at")?,
+        started_at: r.millis("started_at")?,
+        completed_at: r.opt_millis("completed_at")?,
+        updated_at: r.millis("updated_at")?,
     })
 }
 
@@ -200,7 +201,7 @@ pub(super) async fn write_inspection_children(
             "INSERT INTO inspection_items (inspection_id, position, item_code, description, result, note) VALUES ($1, $2, $3, $4, $5, $6)",
             vec![
                 id(),
-                Arg::Int(position),
+                Arg::Int(Some(position)),
                 t(&item.item_code),
                 t(&item.description),
                 enum_arg::<pb::ItemResult>(item.result),
@@ -212,7 +213,7 @@ pub(super) async fn write_inspection_children(
             execute(
                 tx,
                 "INSERT INTO inspection_item_evidence (inspection_id, item_position, position, evidence_ref) VALUES ($1, $2, $3, $4)",
-                vec![id(), Arg::Int(position), Arg::Int(n), t(evidence)],
+                vec![id(), Arg::Int(Some(position)), Arg::Int(Some(n)), t(evidence)],
             )
             .await?;
         }
@@ -223,7 +224,7 @@ pub(super) async fn write_inspection_children(
             "INSERT INTO inspection_hazards (inspection_id, position, hazard_id, item_code, description, severity, required_action) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             vec![
                 id(),
-                Arg::Int(position),
+                Arg::Int(Some(position)),
                 t(&h.hazard_id),
                 t(&h.item_code),
                 t(&h.description),
@@ -252,29 +253,27 @@ pub(super) async fn read_inspections_children(
     list: &mut [Inspection],
 ) -> Result<(), StorageError> {
     let ids: Vec<String> = list.iter().map(|i| i.inspection_id.clone()).collect();
-    let items = on
-        .rows_in(ITEMS_OF, &ids, |r| {
-            Ok((
-                r.text("inspection_id")?,
-                r.int("position")?,
-                InspectionItem {
-                    item_code: r.text("item_code")?,
-                    description: r.text("description")?,
-                    result: enum_col::<pb::ItemResult>(r, "result")?,
-                    note: r.text("note")?,
-                    evidence_refs: Vec::new(),
-                },
-            ))
-        })
-        .await?;
-    let evidence = on
-        .rows_in(EVIDENCE_OF, &ids, |r| {
-            Ok((
-                (r.text("inspection_id")?, r.int("item_position")?),
-                r.text("evidence_ref")?,
-            ))
-        })
-        .await?;
+    let items = rows_in(on, ITEMS_OF, &ids, |r| {
+        Ok((
+            r.text("inspection_id")?,
+            r.int("position")?,
+            InspectionItem {
+                item_code: r.text("item_code")?,
+                description: r.text("description")?,
+                result: enum_col::<pb::ItemResult>(r, "result")?,
+                note: r.text("note")?,
+                evidence_refs: Vec::new(),
+            },
+        ))
+    })
+    .await?;
+    let evidence = rows_in(on, EVIDENCE_OF, &ids, |r| {
+        Ok((
+            (r.text("inspection_id")?, r.int("item_position")?),
+            r.text("evidence_ref")?,
+        ))
+    })
+    .await?;
     let mut evidence_of: HashMap<(String, i64), Vec<String>> = HashMap::new();
     for (key, value) in evidence {
         evidence_of.entry(key).or_default().push(value);
@@ -286,20 +285,19 @@ pub(super) async fn read_inspections_children(
             .unwrap_or_default();
         items_of.entry(id).or_default().push(item);
     }
-    let hazards = on
-        .rows_in(HAZARDS_OF, &ids, |r| {
-            Ok((
-                r.text("inspection_id")?,
-                Hazard {
-                    hazard_id: r.text("hazard_id")?,
-                    item_code: r.text("item_code")?,
-                    description: r.text("description")?,
-                    severity: enum_col::<pb::HazardSeverity>(r, "severity")?,
-                    required_action: r.text("required_action")?,
-                },
-            ))
-        })
-        .await?;
+    let hazards = rows_in(on, HAZARDS_OF, &ids, |r| {
+        Ok((
+            r.text("inspection_id")?,
+            Hazard {
+                hazard_id: r.text("hazard_id")?,
+                item_code: r.text("item_code")?,
+                description: r.text("description")?,
+                severity: enum_col::<pb::HazardSeverity>(r, "severity")?,
+                required_action: r.text("required_action")?,
+            },
+        ))
+    })
+    .await?;
     let mut hazards_of: HashMap<String, Vec<Hazard>> = HashMap::new();
     for (id, hazard) in hazards {
         hazards_of.entry(id).or_default().push(hazard);
