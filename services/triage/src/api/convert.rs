@@ -3,13 +3,17 @@
 use chrono::{DateTime, Utc};
 use pingan_platform::time::to_timestamp as timestamp;
 use pingan_proto::common::v1::{Actor, Channel, Priority as PbPriority};
+use pingan_proto::dispatch::v1::{UnitKind, UnitRequirement};
 use pingan_proto::triage::v1 as pb;
 use prost::Message;
 
 use crate::domain::classify::{Classification, Effect};
 use crate::domain::transfer::{DeliveryView, Direction, Status};
 use crate::domain::{Kind, Priority};
-use crate::store::{DeadLetterRow, HistoryRow, TransferRow};
+use crate::store::{
+    ClassificationRecord, DeadLetterRow, HistoryRow, RuleMatch, SituationMatch, TransferRow,
+    UnitNeed,
+};
 
 /// The proto kind.
 pub fn kind(kind: Kind) -> pb::Kind {
@@ -83,6 +87,119 @@ pub fn classification(c: &Classification) -> pb::Classification {
             .collect(),
         unit_requirements: pingan_catalogue::proto::requirements(&c.requirements),
         catalogue_version: c.catalogue_version.clone(),
+    }
+}
+
+/// The stored record of a classification (unknown enum numbers are kept as unspecified; the
+/// response target to the millisecond).
+pub fn classification_record(c: &pb::Classification) -> ClassificationRecord {
+    ClassificationRecord {
+        kind: c.kind(),
+        category: c.category.clone(),
+        priority: c.priority(),
+        response_target_ms: c
+            .response_target
+            .map(|d| d.seconds.saturating_mul(1000) + i64::from(d.nanos / 1_000_000)),
+        matched_rules: c
+            .matched_rules
+            .iter()
+            .map(|r| RuleMatch {
+                rule_id: r.rule_id.clone(),
+                category: r.category.clone(),
+                matched_words: r.matched_words.clone(),
+                effect: r.effect(),
+                kind: r.kind(),
+                priority: r.priority(),
+                negated_words: r.negated_words.clone(),
+                explanation: r.explanation.clone(),
+            })
+            .collect(),
+        department: c.department.clone(),
+        category_name: c.category_name.clone(),
+        rules_version: c.rules_version.clone(),
+        needs_confirmation: c.needs_confirmation,
+        situations: c
+            .situations
+            .iter()
+            .map(|s| SituationMatch {
+                code: s.code.clone(),
+                name: s.name.clone(),
+                matched_words: s.matched_words.clone(),
+            })
+            .collect(),
+        unit_requirements: c
+            .unit_requirements
+            .iter()
+            .map(|u| UnitNeed {
+                kinds: u
+                    .kinds
+                    .iter()
+                    .map(|k| UnitKind::try_from(*k).unwrap_or(UnitKind::Unspecified))
+                    .collect(),
+                capabilities: u.capabilities.clone(),
+                count: u.count,
+            })
+            .collect(),
+        catalogue_version: c.catalogue_version.clone(),
+    }
+}
+
+/// The proto of a stored classification.
+pub fn classification_message(c: &ClassificationRecord) -> pb::Classification {
+    pb::Classification {
+        kind: c.kind as i32,
+        category: c.category.clone(),
+        priority: c.priority as i32,
+        response_target: c.response_target_ms.map(|ms| prost_types::Duration {
+            seconds: ms.div_euclid(1000),
+            nanos: i32::try_from(ms.rem_euclid(1000) * 1_000_000).unwrap_or(0),
+        }),
+        matched_rules: c
+            .matched_rules
+            .iter()
+            .map(|r| pb::MatchedRule {
+                rule_id: r.rule_id.clone(),
+                category: r.category.clone(),
+                matched_words: r.matched_words.clone(),
+                effect: r.effect as i32,
+                kind: r.kind as i32,
+                priority: r.priority as i32,
+                negated_words: r.negated_words.clone(),
+                explanation: r.explanation.clone(),
+            })
+            .collect(),
+        department: c.department.clone(),
+        category_name: c.category_name.clone(),
+        rules_version: c.rules_version.clone(),
+        needs_confirmation: c.needs_confirmation,
+        situations: c
+            .situations
+            .iter()
+            .map(|s| pb::Situation {
+                code: s.code.clone(),
+                name: s.name.clone(),
+                matched_words: s.matched_words.clone(),
+            })
+            .collect(),
+        unit_requirements: c
+            .unit_requirements
+            .iter()
+            .map(|u| UnitRequirement {
+                kinds: u.kinds.iter().map(|k| *k as i32).collect(),
+                capabilities: u.capabilities.clone(),
+                count: u.count,
+            })
+            .collect(),
+        catalogue_version: c.catalogue_version.clone(),
+    }
+}
+
+/// The classification a transfer shows: its columns, or for a row not converted yet its old
+/// blob (an unreadable one shows none, as before).
+fn transfer_classification(row: &TransferRow) -> Option<pb::Classification> {
+    match &row.legacy_classification {
+        Some(blob) => pb::Classification::decode(blob.as_slice()).ok(),
+        None => row.classification.as_ref().map(classification_message),
     }
 }
 
@@ -162,7 +279,7 @@ pub fn transfer(
         hotline_ticket_id: row.hotline_ticket_id.clone().unwrap_or_default(),
         incident_id: row.incident_id.clone(),
         complaint_id: row.complaint_id.clone(),
-        classification: pb::Classification::decode(row.classification.as_slice()).ok(),
+        classification: transfer_classification(row),
         department: row.department.clone(),
         description: row.description.clone(),
         caller_phone_masked: row.caller_phone_masked.clone(),

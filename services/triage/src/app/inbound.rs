@@ -217,7 +217,10 @@ impl Bridge {
                 .map(|o| o.transfer_id.clone())
                 .unwrap_or_default(),
             route: route.as_str().into(),
-            classification: convert::classification(&classification).encode_to_vec(),
+            classification: Some(convert::classification_record(&convert::classification(
+                &classification,
+            ))),
+            legacy_classification: None,
             category: classification.category.clone(),
             department: request.department.clone(),
             description: request.description.clone(),

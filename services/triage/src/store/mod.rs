@@ -9,7 +9,10 @@ mod sql;
 use chrono::{DateTime, Utc};
 use pingan_platform::storage::{StorageError, Tx};
 
-pub use rows::{DeadLetterRow, HistoryRow, LegacyDelivery, NewHistory, TransferRow};
+pub use rows::{
+    ClassificationRecord, DeadLetterRow, HistoryRow, LegacyDelivery, NewHistory, RuleMatch,
+    SituationMatch, TransferRow, UnitNeed,
+};
 pub use sql::SqlStore;
 
 /// Filters of a listing.
@@ -28,7 +31,7 @@ pub struct ListFilter {
 /// index and the retired delivery queue.
 #[tonic::async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug {
-    /// Records a new transfer in `tx`.
+    /// Records a new transfer in `tx`, its classification as columns.
     async fn insert(&self, tx: &mut Tx, row: &TransferRow) -> Result<(), StorageError>;
     /// Writes the mutable fields of `row` (status, ticket, incident, complaint, department,
     /// reason, deadline, outcome note, updated_at) in `tx`.
@@ -63,6 +66,28 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// How many open transfers are past their deadline at `as_of`, per direction.
     async fn count_overdue(&self, as_of: DateTime<Utc>)
     -> Result<Vec<(String, i64)>, StorageError>;
+
+    /// Up to `limit` transfers after `after` (by id) still holding a classification blob of the
+    /// layout before migration 0003, in id order.
+    async fn legacy_classification_ids(
+        &self,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<String>, StorageError>;
+    /// Locks a transfer in `tx` if it still holds a classification blob, and reads the blob.
+    async fn lock_legacy_classification(
+        &self,
+        tx: &mut Tx,
+        transfer_id: &str,
+    ) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Writes the classification of a transfer as columns in `tx` (`None`: none readable),
+    /// replacing what it had, and empties its old blob.
+    async fn set_classification(
+        &self,
+        tx: &mut Tx,
+        transfer_id: &str,
+        classification: Option<&ClassificationRecord>,
+    ) -> Result<(), StorageError>;
 
     /// Appends a status change of a transfer in `tx`.
     async fn add_history(&self, tx: &mut Tx, entry: NewHistory<'_>) -> Result<(), StorageError>;

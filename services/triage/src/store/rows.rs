@@ -1,10 +1,12 @@
-//! The rows the ledger stores, one typed column per field.
+//! The rows the ledger stores, one typed column per field (lists in child tables).
 
 use chrono::{DateTime, Utc};
-use pingan_proto::common::v1::Actor;
+use pingan_proto::common::v1::{Actor, Priority};
+use pingan_proto::dispatch::v1::UnitKind;
+use pingan_proto::triage::v1::{Kind, RuleEffect};
 
 /// One ledger row.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TransferRow {
     pub transfer_id: String,
     pub direction: String,
@@ -14,7 +16,11 @@ pub struct TransferRow {
     pub complaint_id: String,
     pub origin_transfer_id: String,
     pub route: String,
-    pub classification: Vec<u8>,
+    /// The classification the transfer was made on (`None`: none readable).
+    pub classification: Option<ClassificationRecord>,
+    /// The encoded `triage.v1.Classification` of a row written before migration 0003 and not
+    /// converted yet (read only: nothing writes it, an insert ignores it).
+    pub legacy_classification: Option<Vec<u8>>,
     pub category: String,
     pub department: String,
     pub description: String,
@@ -31,6 +37,75 @@ pub struct TransferRow {
     pub outcome_note: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// The classification a transfer was made on: every field of triage's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassificationRecord {
+    pub kind: Kind,
+    pub category: String,
+    pub priority: Priority,
+    /// Within which a unit must be on its way, in milliseconds; `None` when none was set.
+    pub response_target_ms: Option<i64>,
+    pub matched_rules: Vec<RuleMatch>,
+    /// The 12345 department, for non-police business.
+    pub department: String,
+    pub category_name: String,
+    pub rules_version: String,
+    pub needs_confirmation: bool,
+    pub situations: Vec<SituationMatch>,
+    pub unit_requirements: Vec<UnitNeed>,
+    pub catalogue_version: String,
+}
+
+impl Default for ClassificationRecord {
+    fn default() -> Self {
+        Self {
+            kind: Kind::Unspecified,
+            category: String::new(),
+            priority: Priority::Unspecified,
+            response_target_ms: None,
+            matched_rules: Vec::new(),
+            department: String::new(),
+            category_name: String::new(),
+            rules_version: String::new(),
+            needs_confirmation: false,
+            situations: Vec::new(),
+            unit_requirements: Vec::new(),
+            catalogue_version: String::new(),
+        }
+    }
+}
+
+/// One rule that matched the text, and what it did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleMatch {
+    pub rule_id: String,
+    pub category: String,
+    pub matched_words: Vec<String>,
+    pub effect: RuleEffect,
+    pub kind: Kind,
+    pub priority: Priority,
+    pub negated_words: Vec<String>,
+    pub explanation: String,
+}
+
+/// A response situation recognised in the text (e.g. WATER).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SituationMatch {
+    pub code: String,
+    pub name: String,
+    pub matched_words: Vec<String>,
+}
+
+/// Units of one sort the response needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitNeed {
+    /// Acceptable kinds (empty: any).
+    pub kinds: Vec<UnitKind>,
+    pub capabilities: Vec<String>,
+    /// How many (0 means 1).
+    pub count: i32,
 }
 
 /// One status change.

@@ -1,5 +1,6 @@
 //! The SQL store: portable SQL written once with `$N` placeholders, run on either backend.
 
+mod classification;
 mod deliveries;
 mod transfers;
 
@@ -7,7 +8,8 @@ use chrono::{DateTime, Utc};
 use pingan_platform::storage::{Db, StorageError, Tx};
 
 use super::{
-    DeadLetterRow, HistoryRow, LegacyDelivery, ListFilter, NewHistory, Store, TransferRow,
+    ClassificationRecord, DeadLetterRow, HistoryRow, LegacyDelivery, ListFilter, NewHistory, Store,
+    TransferRow,
 };
 
 /// Triage's tables on Postgres or SQLite.
@@ -73,6 +75,31 @@ impl Store for SqlStore {
         as_of: DateTime<Utc>,
     ) -> Result<Vec<(String, i64)>, StorageError> {
         transfers::count_overdue(&self.db, as_of).await
+    }
+
+    async fn legacy_classification_ids(
+        &self,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<String>, StorageError> {
+        classification::legacy_ids(&self.db, after, limit).await
+    }
+
+    async fn lock_legacy_classification(
+        &self,
+        tx: &mut Tx,
+        transfer_id: &str,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        classification::lock_legacy(tx, transfer_id).await
+    }
+
+    async fn set_classification(
+        &self,
+        tx: &mut Tx,
+        transfer_id: &str,
+        record: Option<&ClassificationRecord>,
+    ) -> Result<(), StorageError> {
+        classification::write(tx, transfer_id, record).await
     }
 
     async fn add_history(&self, tx: &mut Tx, entry: NewHistory<'_>) -> Result<(), StorageError> {
