@@ -7,6 +7,7 @@
 //! [`CategoryCode`], [`Capability`] and [`SituationCode`] can only be built from catalogue
 //! entries, so a value of those types is known to every service.
 
+pub mod classification;
 mod data;
 pub mod proto;
 

@@ -3,17 +3,13 @@
 use chrono::{DateTime, Utc};
 use pingan_platform::time::to_timestamp as timestamp;
 use pingan_proto::common::v1::{Actor, Channel, Priority as PbPriority};
-use pingan_proto::dispatch::v1::{UnitKind, UnitRequirement};
 use pingan_proto::triage::v1 as pb;
 use prost::Message;
 
 use crate::domain::classify::{Classification, Effect};
 use crate::domain::transfer::{DeliveryView, Direction, Status};
 use crate::domain::{Kind, Priority};
-use crate::store::{
-    ClassificationRecord, DeadLetterRow, HistoryRow, RuleMatch, SituationMatch, TransferRow,
-    UnitNeed,
-};
+use crate::store::{DeadLetterRow, HistoryRow, TransferRow};
 
 /// The proto kind.
 pub fn kind(kind: Kind) -> pb::Kind {
@@ -90,109 +86,11 @@ pub fn classification(c: &Classification) -> pb::Classification {
     }
 }
 
-/// The stored record of a classification (unknown enum numbers are kept as unspecified; the
-/// response target to the millisecond).
-pub fn classification_record(c: &pb::Classification) -> ClassificationRecord {
-    ClassificationRecord {
-        kind: c.kind(),
-        category: c.category.clone(),
-        priority: c.priority(),
-        response_target_ms: c
-            .response_target
-            .map(|d| d.seconds.saturating_mul(1000) + i64::from(d.nanos / 1_000_000)),
-        matched_rules: c
-            .matched_rules
-            .iter()
-            .map(|r| RuleMatch {
-                rule_id: r.rule_id.clone(),
-                category: r.category.clone(),
-                matched_words: r.matched_words.clone(),
-                effect: r.effect(),
-                kind: r.kind(),
-                priority: r.priority(),
-                negated_words: r.negated_words.clone(),
-                explanation: r.explanation.clone(),
-            })
-            .collect(),
-        department: c.department.clone(),
-        category_name: c.category_name.clone(),
-        rules_version: c.rules_version.clone(),
-        needs_confirmation: c.needs_confirmation,
-        situations: c
-            .situations
-            .iter()
-            .map(|s| SituationMatch {
-                code: s.code.clone(),
-                name: s.name.clone(),
-                matched_words: s.matched_words.clone(),
-            })
-            .collect(),
-        unit_requirements: c
-            .unit_requirements
-            .iter()
-            .map(|u| UnitNeed {
-                kinds: u
-                    .kinds
-                    .iter()
-                    .map(|k| UnitKind::try_from(*k).unwrap_or(UnitKind::Unspecified))
-                    .collect(),
-                capabilities: u.capabilities.clone(),
-                count: u.count,
-            })
-            .collect(),
-        catalogue_version: c.catalogue_version.clone(),
-    }
-}
-
-/// The proto of a stored classification.
-pub fn classification_message(c: &ClassificationRecord) -> pb::Classification {
-    pb::Classification {
-        kind: c.kind as i32,
-        category: c.category.clone(),
-        priority: c.priority as i32,
-        response_target: c.response_target_ms.map(|ms| prost_types::Duration {
-            seconds: ms.div_euclid(1000),
-            nanos: i32::try_from(ms.rem_euclid(1000) * 1_000_000).unwrap_or(0),
-        }),
-        matched_rules: c
-            .matched_rules
-            .iter()
-            .map(|r| pb::MatchedRule {
-                rule_id: r.rule_id.clone(),
-                category: r.category.clone(),
-                matched_words: r.matched_words.clone(),
-                effect: r.effect as i32,
-                kind: r.kind as i32,
-                priority: r.priority as i32,
-                negated_words: r.negated_words.clone(),
-                explanation: r.explanation.clone(),
-            })
-            .collect(),
-        department: c.department.clone(),
-        category_name: c.category_name.clone(),
-        rules_version: c.rules_version.clone(),
-        needs_confirmation: c.needs_confirmation,
-        situations: c
-            .situations
-            .iter()
-            .map(|s| pb::Situation {
-                code: s.code.clone(),
-                name: s.name.clone(),
-                matched_words: s.matched_words.clone(),
-            })
-            .collect(),
-        unit_requirements: c
-            .unit_requirements
-            .iter()
-            .map(|u| UnitRequirement {
-                kinds: u.kinds.iter().map(|k| *k as i32).collect(),
-                capabilities: u.capabilities.clone(),
-                count: u.count,
-            })
-            .collect(),
-        catalogue_version: c.catalogue_version.clone(),
-    }
-}
+/// The stored record of a classification, and its proto: the catalogue's conversion, shared
+/// with intake.
+pub use pingan_catalogue::classification::{
+    from_message as classification_record, to_message as classification_message,
+};
 
 /// The classification a transfer shows: its columns, or for a row not converted yet its old
 /// blob (an unreadable one shows none, as before).
