@@ -77,6 +77,7 @@ pub fn decide(
     scan: &Scan,
     model: &ModelView<'_>,
     channel: &str,
+    reported_category: &str,
 ) -> Classification {
     let scores = model.scores;
     let t = model.thresholds;
@@ -227,7 +228,7 @@ pub fn decide(
     } else {
         Priority::P4
     };
-    let _ = channel;
+    let _ = (channel, reported_category);
     let situations = situations(rules, scan, kind, category.code.as_str(), &mut explained);
     let requirements = match pingan_catalogue::catalogue() {
         Ok(catalogue) if kind.stays_with_police() => {

@@ -293,7 +293,13 @@ impl Model {
 
     /// Classifies a call: the rules' scan, the model's scores, then the decision with its safety
     /// layer (the answer of the `Classify` RPC).
-    pub fn classify(&self, rules: &CompiledRules, text: &str, channel: &str) -> Classification {
+    pub fn classify(
+        &self,
+        rules: &CompiledRules,
+        text: &str,
+        channel: &str,
+        reported_category: &str,
+    ) -> Classification {
         let scan = crate::domain::scan::scan(rules, text);
         let scores = self.score(rules, &scan);
         let view = ModelView {
@@ -301,7 +307,7 @@ impl Model {
             thresholds: &self.file.thresholds,
             scores: &scores,
         };
-        decide(rules, &scan, &view, channel)
+        decide(rules, &scan, &view, channel, reported_category)
     }
 
     /// Scores a scanned text.
