@@ -424,7 +424,8 @@ async fn shutdown_drains_a_running_job(backend: Backend) {
 
 async fn finished_jobs_are_purged_after_their_retention(backend: Backend) {
     let f = Fixture::new(backend).await;
-    let handler = Effects::new(f.db()).script("failing", vec![Err(JobError::Permanent("bad".into()))]);
+    let handler =
+        Effects::new(f.db()).script("failing", vec![Err(JobError::Permanent("bad".into()))]);
     let worker = f.worker(Arc::new(handler));
     f.enqueue("old").await;
     f.enqueue("failing").await;

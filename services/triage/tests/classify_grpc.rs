@@ -219,7 +219,7 @@ async fn a_danger_call_is_p1_police_whatever_the_model_says(backend: Backend) {
     let served = serve(backend, Some(path.clone())).await;
 
     // The hostile model is in force: a plain call goes where it says.
-    let plain = served.classify("我想问一下明天天气怎么样").await;
+    let plain = served.classify("明天天气怎么样").await;
     assert!(explanation(&plain, "model.category").contains("hostile-1"));
     assert_eq!(plain.category, "UTILITIES", "{plain:#?}");
 

@@ -174,8 +174,8 @@ impl JobWorker {
 
     /// Deletes the jobs finished longer ago than the retention; returns how many.
     pub async fn purge_finished(&self) -> Result<u64, StorageError> {
-        let retention = chrono::Duration::from_std(self.config.done_retention)
-            .unwrap_or(chrono::Duration::MAX);
+        let retention =
+            chrono::Duration::from_std(self.config.done_retention).unwrap_or(chrono::Duration::MAX);
         let before = self
             .queue
             .clock()
