@@ -1,4 +1,4 @@
-//! Triage's settings: where the rules live, which 12345 gateway to use, how deliveries (platform
+//! Triage's settings: where the rules and the model live, which 12345 gateway to use, how deliveries (platform
 //! jobs) retry.
 
 use std::path::PathBuf;
@@ -15,7 +15,16 @@ pub struct TriageConfig {
     /// Rules file (JSON); the rules shipped with the service when unset. Reloaded on change.
     #[arg(long = "triage-rules", env = "PINGAN_TRIAGE_RULES")]
     pub rules_path: Option<PathBuf>,
-    /// How often the rules file is checked for changes.
+    /// Model file (JSON, written by `pingan triage train`); the model shipped with the service
+    /// when unset. Reloaded with the rules (ReloadRules, or on change); an invalid file is refused
+    /// and the model in force stays.
+    #[arg(
+        id = "triage_model",
+        long = "triage-model",
+        env = "PINGAN_TRIAGE_MODEL"
+    )]
+    pub model_path: Option<PathBuf>,
+    /// How often the rules and model files are checked for changes.
     #[arg(long = "triage-rules-poll", env = "PINGAN_TRIAGE_RULES_POLL", default_value = "5s", value_parser = parse_duration)]
     pub rules_poll: Duration,
     /// The 12345 gateway: `simulator` (built in, in process) or the URL of a
@@ -71,6 +80,7 @@ impl Default for TriageConfig {
     fn default() -> Self {
         Self {
             rules_path: None,
+            model_path: None,
             rules_poll: Duration::from_secs(5),
             hotline_gateway: "simulator".into(),
             call_timeout: Duration::from_secs(5),

@@ -212,7 +212,7 @@ pub fn evaluate(
         .map(|call| {
             let channel = format!("CHANNEL_{}", call.channel);
             let start = Instant::now();
-            let c = model.classify(rules, &call.text, &channel);
+            let c = model.classify(rules, &call.text, &channel, "");
             let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
             Outcome {
                 call: call.clone(),

@@ -72,12 +72,14 @@ fn gateway(context: &ServiceContext, config: &TriageConfig) -> Arc<dyn HotlineGa
 
 fn bridge(context: &ServiceContext, config: &TriageConfig) -> Result<Arc<Bridge>, String> {
     let now = context.clock.now();
-    let rules = match RulesState::load(config.rules_path.clone(), now) {
+    let (rules_path, model_path) = (config.rules_path.clone(), config.model_path.clone());
+    let rules = match RulesState::load_with_model(rules_path, model_path, now) {
         Ok(rules) => rules,
         Err(err) => {
-            tracing::error!(error = %err, "rules file invalid: the rules shipped with the service apply");
-            RulesState::load(None, now)
-                .map_err(|err| format!("the rules shipped with the service are invalid: {err}"))?
+            tracing::error!(error = %err, "rules or model file invalid: the rules and model shipped with the service apply");
+            RulesState::load(None, now).map_err(|err| {
+                format!("the rules or model shipped with the service are invalid: {err}")
+            })?
         }
     };
     Ok(Arc::new(Bridge {

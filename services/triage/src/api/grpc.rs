@@ -13,7 +13,6 @@ use tonic::{Request, Response, Status};
 
 use crate::api::convert;
 use crate::app::bridge::{Bridge, or_now};
-use crate::domain::classify::classify;
 use crate::domain::transfer::Status as TransferStatus;
 use crate::metrics;
 use crate::store::ListFilter;
@@ -143,9 +142,7 @@ impl TriageService for TriageApi {
         check_location(&mut v, "location", request.location.as_ref());
         v.finish()?;
         caller.require_any(CLASSIFIERS)?;
-        let rules = self.bridge.rules.current();
-        let c = classify(
-            &rules,
+        let c = self.bridge.rules.classify(
             &request.text,
             channel.unwrap_or_default(),
             &request.reported_category,
@@ -426,12 +423,16 @@ impl TriageService for TriageApi {
         );
         let audit = match &result {
             Ok(reloaded) => audit.detail(format!(
-                "rules {} replace {} ({} rules)",
-                reloaded.version, reloaded.previous, reloaded.rule_count
+                "rules {} replace {} ({} rules), model {} replaces {}",
+                reloaded.version,
+                reloaded.previous,
+                reloaded.rule_count,
+                reloaded.model_version,
+                reloaded.previous_model
             )),
             Err(e) => audit
                 .outcome(pingan_proto::audit::v1::AuditOutcome::Failed)
-                .detail(format!("rules not reloaded: {e}")),
+                .detail(format!("rules and model not reloaded: {e}")),
         };
         let mut tx = self
             .context
@@ -446,9 +447,17 @@ impl TriageService for TriageApi {
             .await
             .map_err(ApiError::from)?;
         let reloaded = result.map_err(|e| {
-            ApiError::FailedPrecondition(format!("rules not reloaded, previous rules stay: {e}"))
+            ApiError::FailedPrecondition(format!(
+                "rules and model not reloaded, the previous ones stay: {e}"
+            ))
         })?;
-        tracing::info!(version = %reloaded.version, previous = %reloaded.previous, "rules reloaded");
+        tracing::info!(
+            version = %reloaded.version,
+            previous = %reloaded.previous,
+            model = %reloaded.model_version,
+            previous_model = %reloaded.previous_model,
+            "rules and model reloaded"
+        );
         Ok(Response::new(pb::ReloadRulesResponse {
             rules_version: reloaded.version,
             previous_rules_version: reloaded.previous,

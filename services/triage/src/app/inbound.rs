@@ -15,7 +15,6 @@ use prost::Message;
 use crate::api::convert;
 use crate::app::bridge::{Bridge, Received, hotline_actor, triage_actor};
 use crate::domain::Kind;
-use crate::domain::classify::classify;
 use crate::domain::transfer::{Action, Direction, Route, Status, disposition};
 use crate::metrics::{self, BOUNCES, DIVERSIONS};
 use crate::store::TransferRow;
@@ -161,9 +160,7 @@ impl Bridge {
                 Err(err) => return Err(storage(err)),
             }
         };
-        let rules = self.rules.current();
-        let classification = classify(
-            &rules,
+        let classification = self.rules.classify(
             &request.description,
             Channel::Channel12345.as_str_name(),
             &request.reported_category,

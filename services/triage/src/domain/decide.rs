@@ -45,6 +45,28 @@ fn line(rule_id: &str, effect: Effect, explanation: String) -> Explained {
     }
 }
 
+/// The model's top classes with their probabilities, as explanation lines.
+pub fn model_lines(model: &ModelView<'_>) -> Vec<Explained> {
+    let scores = model.scores;
+    vec![
+        line(
+            "model.category",
+            Effect::Category,
+            format!("模型 {}: {}", model.version, top3(&scores.category)),
+        ),
+        line(
+            "model.kind",
+            Effect::Category,
+            format!("模型: {}", top3(&scores.kind)),
+        ),
+        line(
+            "model.priority",
+            Effect::PriorityModifier,
+            format!("模型: {}", top3(&scores.priority)),
+        ),
+    ]
+}
+
 /// The most probable category (of the model) whose kind keeps the call with the police.
 fn best_police(rules: &CompiledRules, scores: &Scores) -> usize {
     scores
@@ -77,27 +99,12 @@ pub fn decide(
     scan: &Scan,
     model: &ModelView<'_>,
     channel: &str,
+    reported_category: &str,
 ) -> Classification {
     let scores = model.scores;
     let t = model.thresholds;
     let safety: Signals = signals(rules, scan);
-    let mut explained = vec![
-        line(
-            "model.category",
-            Effect::Category,
-            format!("模型 {}: {}", model.version, top3(&scores.category)),
-        ),
-        line(
-            "model.kind",
-            Effect::Category,
-            format!("模型: {}", top3(&scores.kind)),
-        ),
-        line(
-            "model.priority",
-            Effect::PriorityModifier,
-            format!("模型: {}", top3(&scores.priority)),
-        ),
-    ];
+    let mut explained = model_lines(model);
     let (top, top_p) = scores.category.top();
     let mut chosen = rules.category_index(top).unwrap_or(rules.fallback.0);
     let mut needs_confirmation = top_p < t.confident;
@@ -227,7 +234,7 @@ pub fn decide(
     } else {
         Priority::P4
     };
-    let _ = channel;
+    let _ = (channel, reported_category);
     let situations = situations(rules, scan, kind, category.code.as_str(), &mut explained);
     let requirements = match pingan_catalogue::catalogue() {
         Ok(catalogue) if kind.stays_with_police() => {

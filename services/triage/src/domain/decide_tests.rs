@@ -30,7 +30,7 @@ fn run(text: &str, s: &Scores) -> Classification {
         thresholds: &t,
         scores: s,
     };
-    decide(&rules, &scan(&rules, text), &view, "CHANNEL_110")
+    decide(&rules, &scan(&rules, text), &view, "CHANNEL_110", "")
 }
 
 #[test]

@@ -15,7 +15,13 @@ use sha2::{Digest, Sha256};
 pub use features::FeatureConfig;
 
 use crate::domain::classify::Classification;
-use crate::domain::decide::{ModelView, decide};
+use crate::domain::classify::{Effect, Explained};
+use crate::domain::decide::{ModelView, decide, model_lines};
+use crate::domain::safety::signals;
+use crate::domain::{Kind, Priority};
+
+/// The rule id of the rules' own fallback (no category rule recognised the call).
+const FALLBACK_RULE: &str = "fallback";
 use crate::domain::rules::CompiledRules;
 use crate::domain::scan::Scan;
 
@@ -291,9 +297,18 @@ impl Model {
         vectorize(&self.index, &names)
     }
 
-    /// Classifies a call: the rules' scan, the model's scores, then the decision with its safety
-    /// layer (the answer of the `Classify` RPC).
-    pub fn classify(&self, rules: &CompiledRules, text: &str, channel: &str) -> Classification {
+    /// Classifies a call (the answer of the `Classify` RPC): where a category rule of the rules
+    /// file recognises the call, the rules decide as before (their words are the bureau's
+    /// vocabulary); where none does, or a diversion the rules propose meets a sign of conflict
+    /// or police business, the model decides under the safety layer (`domain::decide`). The
+    /// model's top classes are explained either way.
+    pub fn classify(
+        &self,
+        rules: &CompiledRules,
+        text: &str,
+        channel: &str,
+        reported_category: &str,
+    ) -> Classification {
         let scan = crate::domain::scan::scan(rules, text);
         let scores = self.score(rules, &scan);
         let view = ModelView {
@@ -301,7 +316,64 @@ impl Model {
             thresholds: &self.file.thresholds,
             scores: &scores,
         };
-        decide(rules, &scan, &view, channel)
+        let by_rules = crate::domain::classify::classify(rules, text, channel, reported_category);
+        let rules_know = !by_rules.matched.iter().any(|e| e.rule_id == FALLBACK_RULE);
+        // Leaving the police takes the model's confidence and no police signal, whoever proposes it.
+        let exit_allowed = match by_rules.kind {
+            Kind::NonPolice | Kind::Invalid => {
+                let t = &self.file.thresholds;
+                let threshold = if by_rules.kind == Kind::NonPolice {
+                    t.divert
+                } else {
+                    t.invalid
+                };
+                scores.kind.of(by_rules.kind.as_str()) >= threshold
+                    && !signals(rules, &scan).blocks_diversion()
+            }
+            _ => true,
+        };
+        if rules_know && exit_allowed {
+            return self.raise_for_danger(rules, &scan, &view, by_rules);
+        }
+        decide(rules, &scan, &view, channel, reported_category)
+    }
+
+    /// The rules' answer under the safety layer: a danger signal, or the model's P1 probability
+    /// over its threshold, makes a call that stays with the police P1; the model's top classes
+    /// are added to the explanation.
+    fn raise_for_danger(
+        &self,
+        rules: &CompiledRules,
+        scan: &Scan,
+        view: &ModelView<'_>,
+        mut answer: Classification,
+    ) -> Classification {
+        let danger = signals(rules, scan).danger;
+        let p1 = view.scores.priority.of("P1");
+        if answer.kind.stays_with_police()
+            && answer.priority != Priority::P1
+            && (!danger.is_empty() || p1 >= view.thresholds.p1)
+        {
+            let why = if danger.is_empty() {
+                format!("模型 P(P1)={p1:.2} ≥ {:.2}", view.thresholds.p1)
+            } else {
+                format!("危险迹象 {}", danger.join("、"))
+            };
+            answer.matched.push(Explained {
+                rule_id: "danger.override".into(),
+                category: answer.category.clone(),
+                words: danger,
+                effect: Effect::DangerOverride,
+                kind: Some(answer.kind),
+                priority: Some(Priority::P1),
+                negated: Vec::new(),
+                explanation: format!("{why} -> P1"),
+            });
+            answer.priority = Priority::P1;
+            answer.response_target_secs = rules.response_targets.get(&Priority::P1).copied();
+        }
+        answer.matched.extend(model_lines(view));
+        answer
     }
 
     /// Scores a scanned text.

@@ -73,6 +73,7 @@ pub fn decide_all(
                 &p.scan,
                 &view,
                 &format!("CHANNEL_{}", p.call.channel),
+                "",
             )
         })
         .collect()
