@@ -24,6 +24,17 @@ pub struct TriageConfig {
         env = "PINGAN_TRIAGE_MODEL"
     )]
     pub model_path: Option<PathBuf>,
+    /// Who answers `Classify` (and every classification triage makes): `rules` (the rules' own
+    /// decision, the default while no shipped model meets issue 14's acceptance on the held-out
+    /// split) or `model` (the trained model under the rules' safety layer).
+    #[arg(
+        id = "triage_classifier",
+        long = "triage-classifier",
+        env = "PINGAN_TRIAGE_CLASSIFIER",
+        default_value = "rules",
+        value_parser = ["rules", "model"]
+    )]
+    pub classifier: String,
     /// How often the rules and model files are checked for changes.
     #[arg(long = "triage-rules-poll", env = "PINGAN_TRIAGE_RULES_POLL", default_value = "5s", value_parser = parse_duration)]
     pub rules_poll: Duration,
@@ -81,6 +92,7 @@ impl Default for TriageConfig {
         Self {
             rules_path: None,
             model_path: None,
+            classifier: "rules".into(),
             rules_poll: Duration::from_secs(5),
             hotline_gateway: "simulator".into(),
             call_timeout: Duration::from_secs(5),

@@ -73,6 +73,7 @@ fn gateway(context: &ServiceContext, config: &TriageConfig) -> Arc<dyn HotlineGa
 fn bridge(context: &ServiceContext, config: &TriageConfig) -> Result<Arc<Bridge>, String> {
     let now = context.clock.now();
     let (rules_path, model_path) = (config.rules_path.clone(), config.model_path.clone());
+    let serve_model = config.classifier == "model";
     let rules = match RulesState::load_with_model(rules_path, model_path, now) {
         Ok(rules) => rules,
         Err(err) => {
@@ -81,7 +82,8 @@ fn bridge(context: &ServiceContext, config: &TriageConfig) -> Result<Arc<Bridge>
                 format!("the rules or model shipped with the service are invalid: {err}")
             })?
         }
-    };
+    }
+    .serving_model(serve_model);
     Ok(Arc::new(Bridge {
         ctx: context.clone(),
         store: Arc::new(store::SqlStore::new(context.db.clone())),

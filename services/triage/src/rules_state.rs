@@ -35,6 +35,7 @@ struct Loaded {
 pub struct RulesState {
     path: Option<PathBuf>,
     model_path: Option<PathBuf>,
+    serve_model: bool,
     current: Arc<RwLock<Loaded>>,
 }
 
@@ -103,6 +104,7 @@ impl RulesState {
         Ok(Self {
             path,
             model_path,
+            serve_model: false,
             current: Arc::new(RwLock::new(Loaded {
                 rules: Arc::new(rules),
                 model: Arc::new(model),
@@ -110,6 +112,12 @@ impl RulesState {
                 loaded_at: now,
             })),
         })
+    }
+
+    /// Whether [`RulesState::classify`] answers with the model (`true`) or the rules' own decision.
+    pub fn serving_model(mut self, model: bool) -> Self {
+        self.serve_model = model;
+        self
     }
 
     /// The rules in force.
@@ -137,12 +145,16 @@ impl RulesState {
             .unwrap_or_else(|e| read(&e.into_inner()))
     }
 
-    /// Classifies a call with the rules and the model in force (the answer of `Classify` and of
-    /// every other classification triage makes): the model proposes, the rules' safety layer
-    /// decides (`domain::decide`).
+    /// Classifies a call (the answer of `Classify` and of every other classification triage
+    /// makes): with the model in force, the model proposes and the rules' safety layer decides
+    /// (`domain::decide`); otherwise the rules' own decision (`domain::classify`).
     pub fn classify(&self, text: &str, channel: &str, reported_category: &str) -> Classification {
         let (rules, model) = self.snapshot();
-        model.classify(&rules, text, channel, reported_category)
+        if self.serve_model {
+            model.classify(&rules, text, channel, reported_category)
+        } else {
+            crate::domain::classify::classify(&rules, text, channel, reported_category)
+        }
     }
 
     /// Reads both files again and swaps them in when both are valid.
@@ -252,6 +264,31 @@ mod tests {
         let reloaded = state.reload(now).expect("reload");
         assert_eq!(reloaded.model_version, version);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_classifier_setting_picks_who_answers() {
+        let text = "我们小区从昨天开始停水，到现在还没来水";
+        let rules = RulesState::load(None, Utc::now()).expect("load");
+        let by_rules = rules.classify(text, "CHANNEL_110", "");
+        assert_eq!(
+            by_rules,
+            crate::domain::classify::classify(&rules.current(), text, "CHANNEL_110", "")
+        );
+        assert!(
+            by_rules
+                .matched
+                .iter()
+                .all(|m| m.rule_id != "model.category")
+        );
+        let model = rules.clone().serving_model(true);
+        let by_model = model.classify(text, "CHANNEL_110", "");
+        assert!(
+            by_model
+                .matched
+                .iter()
+                .any(|m| m.rule_id == "model.category")
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! `Classify` as a client calls it (a tonic client over TCP to the service built by
-//! `pingan_triage::build`), on both backends: a call in which the rules find no word at all is
+//! `pingan_triage::build` with `--triage-classifier model`), on both backends: a call in which the rules find no word at all is
 //! classified by the model (its top classes and probabilities in the explanation, its version
 //! named); a danger call is P1 police whatever the model says (a hostile model file that puts
 //! everything in a 12345 category at P4 is loaded with `--triage-model`); a bad model file is
@@ -69,6 +69,7 @@ async fn serve(backend: Backend, model_path: Option<PathBuf>) -> Served {
     };
     let config = TriageConfig {
         model_path,
+        classifier: "model".into(),
         simulator: Some(HotlineSimulator::new(clock)),
         ..TriageConfig::default()
     };
