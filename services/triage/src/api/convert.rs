@@ -16,7 +16,7 @@ pub fn kind(kind: Kind) -> pb::Kind {
     match kind {
         Kind::Police => pb::Kind::Police,
         Kind::Joint => pb::Kind::Joint,
-        Kind::Complaint => pb::Kind::ComplaintAboutPolice,
+        Kind::ComplaintAboutPolice => pb::Kind::ComplaintAboutPolice,
         Kind::NonPolice => pb::Kind::NonPolice,
         Kind::Invalid => pb::Kind::Invalid,
     }
@@ -112,7 +112,7 @@ pub fn catalogue(c: &pingan_catalogue::Catalogue) -> pb::ListCategoriesResponse 
             .map(|category| pb::CategoryInfo {
                 code: category.code.as_str().to_owned(),
                 name: category.name.clone(),
-                kind: kind(Kind::from_catalogue(category.kind)) as i32,
+                kind: kind(category.kind) as i32,
                 default_priority: catalogue_priority(category.priority) as i32,
                 department: category.department.clone(),
                 response: requirements(&category.response),

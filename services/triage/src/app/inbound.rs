@@ -183,7 +183,7 @@ impl Bridge {
         let route = match (&origin, classification.kind) {
             (Some(_), _) => Route::BounceBack,
             (None, Kind::Police | Kind::Joint) => Route::Incident,
-            (None, Kind::Complaint) => Route::Complaint,
+            (None, Kind::ComplaintAboutPolice) => Route::Complaint,
             (None, Kind::NonPolice | Kind::Invalid) => Route::Return,
         };
         let reason = match route {

@@ -196,7 +196,7 @@ pub fn classify(
                     };
                 (
                     std::cmp::Reverse(effective),
-                    cat.kind.tie_rank(),
+                    super::tie_rank(cat.kind),
                     cat.priority,
                     *c,
                 )

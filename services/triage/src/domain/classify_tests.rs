@@ -147,6 +147,9 @@ fn only_calls_a_unit_attends_carry_requirements() {
 
 #[test]
 fn a_complaint_needs_a_police_actor() {
-    assert_eq!(run("我要投诉交警乱罚款，态度很差").kind, Kind::Complaint);
+    assert_eq!(
+        run("我要投诉交警乱罚款，态度很差").kind,
+        Kind::ComplaintAboutPolice
+    );
     assert_eq!(run("我要投诉这个商家卖假货").kind, Kind::NonPolice);
 }

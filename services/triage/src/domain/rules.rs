@@ -224,7 +224,7 @@ impl CompiledRules {
                 id: c.code,
                 code: c.code.as_str().to_owned(),
                 name: c.name.clone(),
-                kind: Kind::from_catalogue(c.kind),
+                kind: c.kind,
                 priority: priority(c.priority.as_str(), c.code.as_str())?,
                 department: c.department.clone(),
             });
