@@ -142,6 +142,16 @@ pub fn classify(
     channel: &str,
     reported_category: &str,
 ) -> Classification {
+    classify_scanned(rules, &scan(rules, text), channel, reported_category)
+}
+
+/// [`classify`] of a text already scanned (the model path scans once for both).
+pub fn classify_scanned(
+    rules: &CompiledRules,
+    scan: &Scan,
+    channel: &str,
+    reported_category: &str,
+) -> Classification {
     let Scan {
         scores: scanned,
         rule_words,
@@ -150,8 +160,8 @@ pub fn classify(
         negated,
         situations: situation_hits,
         ..
-    } = scan(rules, text);
-    let mut scores = scanned;
+    } = scan;
+    let mut scores = scanned.clone();
     let mut explained = Vec::new();
     let hint = rules.category_index(reported_category.trim());
     if let Some(c) = hint {
@@ -166,7 +176,7 @@ pub fn classify(
             kind: None,
             priority: None,
             explanation: format!("否定: {} 不计", negated.join("、")),
-            negated,
+            negated: negated.clone(),
         });
     }
     let danger: Vec<String> = active
@@ -283,7 +293,7 @@ pub fn classify(
         category.priority
     };
     let mut first_rule_priority: Option<Priority> = None;
-    for &i in &matched_rules {
+    for &i in matched_rules {
         let rule = &rules.rules[i];
         if rule.category != chosen {
             continue;
@@ -313,7 +323,7 @@ pub fn classify(
             },
         );
     }
-    for (i, _) in &situation_hits {
+    for (i, _) in situation_hits {
         let situation = &rules.situations[*i];
         if let (Some((c, _)), Some(p)) = (situation.category, situation.priority)
             && c == chosen
@@ -359,7 +369,7 @@ pub fn classify(
         if danger_override {
             priority = Priority::P1;
         }
-        for (i, words) in &active {
+        for (i, words) in active {
             let m = &rules.modifiers[*i];
             let applies = m.categories.is_empty() || m.categories.contains(&chosen);
             if !applies || (m.raise_to.is_none() && m.raise_by == 0) {
@@ -392,7 +402,7 @@ pub fn classify(
             });
         }
         if !raised {
-            for (i, words) in &active {
+            for (i, words) in active {
                 let m = &rules.modifiers[*i];
                 let applies = m.categories.is_empty() || m.categories.contains(&chosen);
                 if !applies
@@ -421,7 +431,7 @@ pub fn classify(
     // Situations shape the response of a unit that goes: none for the other kinds.
     let mut situations: Vec<Recognised> = Vec::new();
     if kind.stays_with_police() {
-        for (i, words) in &situation_hits {
+        for (i, words) in situation_hits {
             let situation = &rules.situations[*i];
             explained.push(Explained {
                 rule_id: situation.id.clone(),

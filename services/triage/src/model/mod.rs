@@ -316,7 +316,8 @@ impl Model {
             thresholds: &self.file.thresholds,
             scores: &scores,
         };
-        let by_rules = crate::domain::classify::classify(rules, text, channel, reported_category);
+        let by_rules =
+            crate::domain::classify::classify_scanned(rules, &scan, channel, reported_category);
         let rules_know = !by_rules.matched.iter().any(|e| e.rule_id == FALLBACK_RULE);
         // Leaving the police takes the model's confidence and no police signal, whoever proposes it.
         let exit_allowed = match by_rules.kind {
