@@ -189,6 +189,19 @@ async fn units_are_reserved_once_and_released(backend: Backend) {
     assert_eq!(unit.created_at, at(0));
     assert_eq!(unit.updated_at, at(1));
     assert!(store.unit("nope").await.expect("unit").is_none());
+    // Several units in one read: unknown ids are skipped, more ids than one statement binds.
+    let wanted: Vec<String> = (0..1200)
+        .map(|i| format!("missing-{i}"))
+        .chain(["u-2".to_owned(), "u-1".to_owned()])
+        .collect();
+    let mut named = store.units(&wanted).await.expect("units");
+    named.sort_by(|a, b| a.unit_id.cmp(&b.unit_id));
+    let named: Vec<(&str, &str)> = named
+        .iter()
+        .map(|u| (u.unit_id.as_str(), u.callsign.as_str()))
+        .collect();
+    assert_eq!(named, [("u-1", "renamed"), ("u-2", "u-2-call")]);
+    assert!(store.units(&[]).await.expect("no ids").is_empty());
     let ids = |units: Vec<Unit>| units.into_iter().map(|u| u.unit_id).collect::<Vec<_>>();
     assert_eq!(
         ids(store.list_units("", "", 10).await.expect("list")),

@@ -175,11 +175,9 @@ pub async fn nearest(
 }
 
 async fn callsigns(runtime: &Runtime, ids: &[String]) -> Result<Vec<(String, String)>, ApiError> {
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(row) = runtime.store.unit(id).await? {
-            out.push((row.unit_id, row.callsign));
-        }
-    }
-    Ok(out)
+    let units = runtime.store.units(ids).await?;
+    Ok(units
+        .into_iter()
+        .map(|unit| (unit.unit_id, unit.callsign))
+        .collect())
 }

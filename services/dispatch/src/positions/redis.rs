@@ -4,7 +4,7 @@
 //! out-of-order check and the set updates are atomic), many fixes per pipelined round trip.
 //! The scripts build the per-station key from an argument: a single Redis (or one hash slot).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use pingan_platform::redis_store::RedisStore;
@@ -16,6 +16,12 @@ use super::{
 
 /// Most members one GEOSEARCH returns before filtering (the radius bounds it too).
 const SEARCH_CAP: usize = 2000;
+/// Members read by the first window of a search, per unit asked for.
+const WINDOW_PER_UNIT: usize = 4;
+/// Smallest first window.
+const MIN_WINDOW: usize = 32;
+/// Each further window is this many times the last.
+const WINDOW_GROWTH: usize = 4;
 /// Fixes or units per pipelined round trip.
 const BATCH: usize = 500;
 /// Positions forgotten per round.
@@ -83,6 +89,13 @@ impl std::fmt::Debug for RedisPositions {
     }
 }
 
+/// The first search window for `limit` units.
+fn first_window(limit: usize) -> usize {
+    limit
+        .saturating_mul(WINDOW_PER_UNIT)
+        .clamp(MIN_WINDOW, SEARCH_CAP)
+}
+
 fn unavailable(err: redis::RedisError) -> PositionError {
     PositionError::Unavailable(err.to_string())
 }
@@ -113,6 +126,31 @@ impl RedisPositions {
 
     fn seen_key(&self) -> String {
         self.redis.key("units:seen")
+    }
+
+    /// The `count` members of `key` nearest the query's centre within its radius, with distances.
+    async fn nearest_members(
+        &self,
+        key: &str,
+        query: &SearchQuery,
+        count: usize,
+    ) -> Result<Vec<(String, f64)>, PositionError> {
+        let mut connection = self.redis.connection();
+        redis::cmd("GEOSEARCH")
+            .arg(key)
+            .arg("FROMLONLAT")
+            .arg(query.lon)
+            .arg(query.lat)
+            .arg("BYRADIUS")
+            .arg(query.radius_m)
+            .arg("m")
+            .arg("ASC")
+            .arg("COUNT")
+            .arg(count)
+            .arg("WITHDIST")
+            .query_async(&mut connection)
+            .await
+            .map_err(unavailable)
     }
 
     async fn load_hashes(
@@ -244,42 +282,42 @@ impl PositionStore for RedisPositions {
             Some(station) => format!("{}{station}", self.station_prefix()),
             None => self.geo_key(),
         };
-        let mut connection = self.redis.connection();
-        let members: Vec<(String, f64)> = redis::cmd("GEOSEARCH")
-            .arg(&key)
-            .arg("FROMLONLAT")
-            .arg(query.lon)
-            .arg(query.lat)
-            .arg("BYRADIUS")
-            .arg(query.radius_m)
-            .arg("m")
-            .arg("ASC")
-            .arg("COUNT")
-            .arg(SEARCH_CAP)
-            .arg("WITHDIST")
-            .query_async(&mut connection)
-            .await
-            .map_err(unavailable)?;
-        let ids: Vec<String> = members.iter().map(|(id, _)| id.clone()).collect();
-        let states = self.load_hashes(&ids).await?;
+        // Nearest first in growing windows: the states of units beyond the first `limit`
+        // matches are never read (one window answers when most units are available).
+        let mut window = first_window(query.limit);
+        // By id, not position: units at equal distances may come back in another order.
+        let mut examined: HashSet<String> = HashSet::new();
         let mut found = Vec::new();
-        for ((_, distance_m), state) in members.into_iter().zip(states) {
-            let Some((meta, Some(position))) = state else {
-                continue;
-            };
-            if position.at < query.fresh_after || !query.accepts(&meta) {
-                continue;
+        loop {
+            let members = self.nearest_members(&key, query, window).await?;
+            let fresh: Vec<&(String, f64)> = members
+                .iter()
+                .filter(|(id, _)| !examined.contains(id))
+                .collect();
+            let ids: Vec<String> = fresh.iter().map(|(id, _)| id.clone()).collect();
+            let states = self.load_hashes(&ids).await?;
+            examined.extend(ids);
+            for ((_, distance_m), state) in fresh.into_iter().zip(states) {
+                let Some((meta, Some(position))) = state else {
+                    continue;
+                };
+                if position.at < query.fresh_after || !query.accepts(&meta) {
+                    continue;
+                }
+                found.push(Candidate {
+                    meta,
+                    position,
+                    distance_m: *distance_m,
+                });
+                if found.len() >= query.limit {
+                    return Ok(found);
+                }
             }
-            found.push(Candidate {
-                meta,
-                position,
-                distance_m,
-            });
-            if found.len() >= query.limit {
-                break;
+            if members.len() < window || window >= SEARCH_CAP {
+                return Ok(found);
             }
+            window = (window * WINDOW_GROWTH).min(SEARCH_CAP);
         }
-        Ok(found)
     }
 
     async fn positions(

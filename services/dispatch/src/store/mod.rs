@@ -48,6 +48,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn unit_in(&self, tx: &mut Tx, unit_id: &str) -> Result<Option<Unit>, StorageError>;
     /// One unit.
     async fn unit(&self, unit_id: &str) -> Result<Option<Unit>, StorageError>;
+    /// The units among `unit_ids` that exist, in one read per few hundred ids (order not kept).
+    async fn units(&self, unit_ids: &[String]) -> Result<Vec<Unit>, StorageError>;
     /// Units after `after` in id order, optionally of one station.
     async fn list_units(
         &self,

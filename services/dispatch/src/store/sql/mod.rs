@@ -45,6 +45,10 @@ impl Store for SqlStore {
         self.unit_sql(unit_id).await
     }
 
+    async fn units(&self, unit_ids: &[String]) -> Result<Vec<Unit>, StorageError> {
+        self.units_sql(unit_ids).await
+    }
+
     async fn list_units(
         &self,
         after: &str,

@@ -1,0 +1,198 @@
+//! The live position stores answer a nearest-units search like a brute force over every unit:
+//! Redis (searched in growing windows) and the in-process R*-tree, with filters that leave few
+//! matching units among many nearer ones (the case that makes the Redis search widen).
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use pingan_dispatch::domain::geo;
+use pingan_dispatch::positions::{
+    Candidate, Fix, MemoryPositions, PositionStore, RedisPositions, SearchQuery, UnitMeta,
+};
+use pingan_platform::testing::{cleanup_redis, test_redis};
+use pingan_proto::dispatch::v1::{UnitKind, UnitStatus};
+
+const UNITS: usize = 1500;
+const CENTRE: (f64, f64) = (30.60, 114.30);
+
+/// A small deterministic generator (no seed file, same units every run).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+
+    fn unit_interval(&mut self) -> f64 {
+        (self.next() % 1_000_000) as f64 / 1_000_000.0
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 2, 9, 0, 0)
+        .single()
+        .expect("time")
+}
+
+/// Units around the centre: one in twenty available, some stale, some with a boat.
+fn fleet() -> (Vec<UnitMeta>, Vec<Fix>) {
+    let mut random = Lcg(7);
+    let mut metas = Vec::new();
+    let mut fixes = Vec::new();
+    for index in 0..UNITS {
+        let unit_id = format!("unit-{index:04}");
+        let available = random.next().is_multiple_of(20);
+        metas.push(UnitMeta {
+            unit_id: unit_id.clone(),
+            kind: if index % 3 == 0 {
+                UnitKind::PatrolCar as i32
+            } else {
+                UnitKind::Officer as i32
+            },
+            station_id: format!("st-{}", index % 4),
+            capabilities: if index % 7 == 0 {
+                vec!["boat".into()]
+            } else {
+                Vec::new()
+            },
+            status: if available {
+                UnitStatus::Available as i32
+            } else {
+                UnitStatus::EnRoute as i32
+            },
+        });
+        let stale = random.next().is_multiple_of(10);
+        fixes.push(Fix {
+            unit_id,
+            lat: CENTRE.0 + (random.unit_interval() - 0.5) * 0.09,
+            lon: CENTRE.1 + (random.unit_interval() - 0.5) * 0.1,
+            at: if stale {
+                now() - Duration::minutes(30)
+            } else {
+                now() - Duration::seconds(20)
+            },
+        });
+    }
+    (metas, fixes)
+}
+
+fn queries() -> Vec<SearchQuery> {
+    let base = SearchQuery {
+        lat: CENTRE.0,
+        lon: CENTRE.1,
+        radius_m: 5000.0,
+        kinds: Vec::new(),
+        capabilities: Vec::new(),
+        only_available: true,
+        station_id: None,
+        fresh_after: now() - Duration::minutes(5),
+        exclude: Vec::new(),
+        limit: 5,
+    };
+    vec![
+        base.clone(),
+        SearchQuery {
+            only_available: false,
+            limit: 20,
+            ..base.clone()
+        },
+        SearchQuery {
+            capabilities: vec!["boat".into()],
+            kinds: vec![UnitKind::PatrolCar as i32],
+            limit: 3,
+            ..base.clone()
+        },
+        SearchQuery {
+            station_id: Some("st-2".into()),
+            exclude: vec!["unit-0002".into()],
+            limit: 8,
+            ..base.clone()
+        },
+        SearchQuery {
+            // More asked than match: every matching unit in the radius, none missed.
+            radius_m: 1200.0,
+            limit: 500,
+            ..base.clone()
+        },
+        SearchQuery {
+            lat: CENTRE.0 + 0.03,
+            radius_m: 800.0,
+            only_available: false,
+            ..base
+        },
+    ]
+}
+
+/// What a search must answer: every unit, filtered, by exact distance.
+fn brute_force(metas: &[UnitMeta], fixes: &[Fix], query: &SearchQuery) -> Vec<(String, f64)> {
+    let mut out: Vec<(String, f64)> = metas
+        .iter()
+        .zip(fixes)
+        .filter(|(meta, fix)| query.accepts(meta) && fix.at >= query.fresh_after)
+        .map(|(meta, fix)| {
+            let distance = geo::distance_m(query.lat, query.lon, fix.lat, fix.lon);
+            (meta.unit_id.clone(), distance)
+        })
+        .filter(|(_, distance)| *distance <= query.radius_m)
+        .collect();
+    out.sort_by(|a, b| a.1.total_cmp(&b.1));
+    out.truncate(query.limit);
+    out
+}
+
+/// Same units as the brute force, nearest first; distances within a metre (Redis geohashes).
+fn assert_same(store: &str, found: &[Candidate], expected: &[(String, f64)], query: &SearchQuery) {
+    let tolerance = 1.0;
+    assert_eq!(found.len(), expected.len(), "{store}: count for {query:?}");
+    for (index, (candidate, (unit_id, distance))) in found.iter().zip(expected).enumerate() {
+        assert!(
+            (candidate.distance_m - distance).abs() < tolerance,
+            "{store}: #{index} at {} m, expected {unit_id} at {distance} m",
+            candidate.distance_m
+        );
+        if candidate.meta.unit_id != *unit_id {
+            // Only a near tie may swap two units.
+            let twin = expected
+                .iter()
+                .find(|(id, _)| *id == candidate.meta.unit_id);
+            assert!(
+                twin.is_some_and(|(_, d)| (d - distance).abs() < tolerance),
+                "{store}: #{index} is {}, expected {unit_id}",
+                candidate.meta.unit_id
+            );
+        }
+        assert!(query.accepts(&candidate.meta), "{store}: filters");
+    }
+    assert!(
+        found
+            .windows(2)
+            .all(|pair| pair[0].distance_m <= pair[1].distance_m),
+        "{store}: nearest first"
+    );
+}
+
+async fn check(store: &dyn PositionStore, name: &str) {
+    let (metas, fixes) = fleet();
+    store.upsert_units(&metas).await.expect("units");
+    store.record(&fixes).await.expect("fixes");
+    for query in queries() {
+        let expected = brute_force(&metas, &fixes, &query);
+        assert!(!expected.is_empty(), "the fleet covers {query:?}");
+        let found = store.search(&query).await.expect("search");
+        assert_same(name, &found, &expected, &query);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_search_matches_brute_force() {
+    let redis = test_redis().await.expect("redis");
+    check(&RedisPositions::new(redis.clone()), "redis").await;
+    cleanup_redis(&redis).await;
+}
+
+#[tokio::test]
+async fn memory_search_matches_brute_force() {
+    check(&MemoryPositions::new(), "memory").await;
+}
