@@ -192,6 +192,27 @@ impl TestCluster {
         clock: pingan_platform::clock::SharedClock,
         options: ClusterOptions,
     ) -> anyhow::Result<Self> {
+        Self::start_with_server(
+            backend,
+            services,
+            topology,
+            clock,
+            options,
+            test_server_config(),
+        )
+        .await
+    }
+
+    /// Like [`TestCluster::start_with_options`], with server settings of the test's own (e.g.
+    /// call limits).
+    pub async fn start_with_server(
+        backend: Backend,
+        services: &[ServiceKind],
+        topology: Topology,
+        clock: pingan_platform::clock::SharedClock,
+        options: ClusterOptions,
+        server: ServerConfig,
+    ) -> anyhow::Result<Self> {
         let groups: Vec<Vec<ServiceKind>> = match topology {
             Topology::PortPerService => services.iter().map(|s| vec![*s]).collect(),
             Topology::SharedPort => vec![services.to_vec()],
@@ -242,7 +263,7 @@ impl TestCluster {
         };
         for (addr, listener, group) in listeners {
             let mut process = Process::new(
-                test_server_config(),
+                server.clone(),
                 security.clone(),
                 test_event_config(),
                 clock.clone(),

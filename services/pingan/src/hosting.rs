@@ -10,10 +10,12 @@ use pingan_platform::events::{
     EventAdmin, EventConfig, EventSinkRouter, Outbox, Relay, ServiceSink, Subscriptions,
 };
 use pingan_platform::idempotency::RequestLog;
+use pingan_platform::limits::{Guard, GuardEvent, audit_worker};
 use pingan_platform::server::ServeError;
 use pingan_proto::events::v1::event_admin_service_server::EventAdminServiceServer;
 use pingan_proto::events::v1::event_sink_service_server::EventSinkServiceServer;
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 
 use pingan_platform::auth::{Authenticator, InvalidSecret, TokenIssuer};
 use pingan_platform::clients::{Peers, ServiceCredentials};
@@ -233,6 +235,7 @@ pub struct Process {
     relays: Vec<Relay>,
     config: ServiceConfig,
     workers: Vec<Worker>,
+    guard_events: Option<mpsc::UnboundedReceiver<GuardEvent>>,
 }
 
 impl std::fmt::Debug for Process {
@@ -251,8 +254,13 @@ impl Process {
         events: EventConfig,
         clock: SharedClock,
     ) -> Self {
+        let (events_sender, guard_events) = mpsc::unbounded_channel();
+        let guard = Guard::new(server.limits.to_config(), security.authenticator.clone())
+            .with_events(events_sender);
+        let mut host = ServiceHost::new(server);
+        host.set_guard(Arc::new(guard));
         Self {
-            host: ServiceHost::new(server),
+            host,
             security,
             events,
             clock,
@@ -262,6 +270,7 @@ impl Process {
             relays: Vec::new(),
             config: ServiceConfig::default(),
             workers: Vec::new(),
+            guard_events: Some(guard_events),
         }
     }
 
@@ -371,9 +380,15 @@ impl Process {
             sinks,
             outboxes,
             relays,
-            workers,
+            mut workers,
+            guard_events,
+            clock,
             ..
         } = self;
+        // The guard's records leave through the first service's outbox, like every audit record.
+        if let (Some(events), Some(outbox)) = (guard_events, outboxes.values().next()) {
+            workers.push(audit_worker(events, outbox.clone(), clock));
+        }
         let router = EventSinkRouter::new(sinks, security.authenticator.clone());
         let sink_dependencies = router
             .databases()

@@ -66,7 +66,15 @@ impl Audit {
 
     /// The event as sent: stamped with the context's clock, the current trace and `source_service`.
     pub fn to_record(&self, context: &ServiceContext, source_service: &str) -> AuditRecord {
-        let now = context.clock.now();
+        self.to_record_at(context.clock.now(), source_service)
+    }
+
+    /// The event as sent at `now` (for records written outside a service, e.g. by the host).
+    pub fn to_record_at(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        source_service: &str,
+    ) -> AuditRecord {
         AuditRecord {
             actor: Some(self.actor.clone()),
             action: self.action.clone(),

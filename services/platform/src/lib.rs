@@ -13,6 +13,7 @@ pub mod health;
 pub mod idempotency;
 pub mod ids;
 pub mod jobs;
+pub mod limits;
 pub mod metrics;
 pub mod phone;
 pub mod pii;

@@ -1,6 +1,7 @@
 //! The gRPC server every service (and `pingan dev`, which hosts all six) is built with:
 //! health per service, reflection v1 and v1alpha, trace-context extraction, RED metrics,
-//! request timeout, concurrency limit with load shedding, and graceful shutdown.
+//! request timeout, concurrency limit with load shedding, call limits per caller and source
+//! ([`crate::limits`]), and graceful shutdown.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -15,6 +16,7 @@ use tonic_health::server::HealthReporter;
 
 use crate::config::ServerConfig;
 use crate::health::{self, Dependency, HealthTarget};
+use crate::limits::{Guard, GuardLayer};
 use crate::metrics::RpcMetricsLayer;
 use crate::trace_context;
 
@@ -35,6 +37,7 @@ pub struct ServiceHost {
     routes: RoutesBuilder,
     reporter: HealthReporter,
     targets: Vec<HealthTarget>,
+    guard: Option<Arc<Guard>>,
 }
 
 impl std::fmt::Debug for ServiceHost {
@@ -56,7 +59,15 @@ impl ServiceHost {
             routes,
             reporter,
             targets: Vec::new(),
+            guard: None,
         }
+    }
+
+    /// Applies `guard` (rate limits, failed-authentication block) to every call but health and
+    /// reflection.
+    pub fn set_guard(&mut self, guard: Arc<Guard>) -> &mut Self {
+        self.guard = Some(guard);
+        self
     }
 
     /// Mounts a generated tonic service; it is SERVING only while `dependencies` answer.
@@ -124,6 +135,7 @@ impl ServiceHost {
             mut routes,
             reporter,
             targets,
+            guard,
         } = self;
 
         let reflection_names: Vec<String> = targets
@@ -175,6 +187,7 @@ impl ServiceHost {
             .concurrency_limit_per_connection(config.concurrency_limit)
             .load_shed(true)
             .layer(RpcMetricsLayer)
+            .layer(tower::util::option_layer(guard.map(GuardLayer::new)))
             .add_routes(routes.routes())
             .serve_with_incoming_shutdown(incoming(listener), shutdown);
         tokio::pin!(server);

@@ -67,6 +67,9 @@ pub struct ServerConfig {
     /// Prometheus `/metrics` listen address; no metrics server when empty.
     #[arg(long = "metrics-listen", env = "PINGAN_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Rate limits and the failed-authentication block.
+    #[command(flatten)]
+    pub limits: LimitsArgs,
 }
 
 impl Default for ServerConfig {
@@ -77,6 +80,7 @@ impl Default for ServerConfig {
             shutdown_grace: Duration::from_secs(25),
             health_interval: Duration::from_secs(5),
             metrics_listen: None,
+            limits: LimitsArgs::default(),
         }
     }
 }
@@ -236,7 +240,9 @@ fn parse_peer(text: &str) -> Result<(String, String), String> {
 }
 
 mod file;
+pub mod limits;
 pub use file::{CONFIG_ENV, ConfigError, ConfigFile, config_path};
+pub use limits::{Cidr, LimitsArgs, RateLimit};
 
 #[cfg(test)]
 mod tests;
