@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::system::Grpc;
 use anyhow::Context;
 use pingan_proto::common::v1::{Channel, GeoPoint};
 use pingan_proto::intake::v1::ReportCallRequest;
@@ -10,11 +11,11 @@ use pingan_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use pingan_proto::triage::v1::ClassifyRequest;
 use pingan_proto::triage::v1::triage_service_client::TriageServiceClient;
 use rand::Rng;
-use tonic::transport::Channel as GrpcChannel;
 
 use crate::open_loop::code;
 
-const JURISDICTION: &str = include_str!("../../grid-registry/demo/jurisdiction.json");
+/// The demo jurisdiction (the file `pingan dev` loads).
+pub const JURISDICTION: &str = include_str!("../../grid-registry/demo/jurisdiction.json");
 
 /// What callers say: police matters of every priority, plus a few that go to 12345.
 pub const DESCRIPTIONS: &[&str] = &[
@@ -94,7 +95,7 @@ pub fn call(places: &Places, run: &str, i: u64) -> ReportCallRequest {
 
 /// Sends one call and waits for intake's answer.
 pub async fn report(
-    client: &IntakeServiceClient<GrpcChannel>,
+    client: &IntakeServiceClient<Grpc>,
     request: ReportCallRequest,
 ) -> Result<(), String> {
     let mut client = client.clone();
@@ -106,7 +107,7 @@ pub async fn report(
 }
 
 /// Classifies one description.
-pub async fn classify(client: &TriageServiceClient<GrpcChannel>, text: &str) -> Result<(), String> {
+pub async fn classify(client: &TriageServiceClient<Grpc>, text: &str) -> Result<(), String> {
     let mut client = client.clone();
     client
         .classify(ClassifyRequest {
@@ -123,7 +124,7 @@ pub async fn classify(client: &TriageServiceClient<GrpcChannel>, text: &str) -> 
 #[derive(Debug, Clone)]
 pub struct CallLoad {
     /// Intake.
-    pub client: IntakeServiceClient<GrpcChannel>,
+    pub client: IntakeServiceClient<Grpc>,
     /// Where calls come from.
     pub places: Arc<Places>,
     /// A prefix that keeps request ids unique across runs.

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::system::Grpc;
 use anyhow::Context;
 use futures::StreamExt;
 use pingan_proto::common::v1::GeoPoint;
@@ -11,7 +12,6 @@ use pingan_proto::dispatch::v1::{
     FindNearestUnitsRequest, RegisterUnitRequest, ReportPositionsRequest, UnitKind,
 };
 use rand::Rng;
-use tonic::transport::Channel;
 
 use crate::open_loop::{self, Latencies, code};
 
@@ -45,7 +45,7 @@ pub fn unit_id(run: &str, i: usize) -> String {
 
 /// Registers `count` patrol cars, 32 at a time; returns the time it took.
 pub async fn register_units(
-    client: &DispatchServiceClient<Channel>,
+    client: &DispatchServiceClient<Grpc>,
     run: &str,
     count: usize,
 ) -> anyhow::Result<Duration> {
@@ -80,7 +80,7 @@ pub async fn register_units(
 
 /// Streams one fix per unit in batches of `BATCH`, one stream at a time; fixes per second.
 pub async fn ingest_positions(
-    client: &DispatchServiceClient<Channel>,
+    client: &DispatchServiceClient<Grpc>,
     run: &str,
     count: usize,
 ) -> anyhow::Result<f64> {
@@ -106,7 +106,7 @@ pub async fn ingest_positions(
 }
 
 /// FindNearestUnits around the centre, one after another.
-pub async fn nearest(client: &DispatchServiceClient<Channel>, count: u64) -> Latencies {
+pub async fn nearest(client: &DispatchServiceClient<Grpc>, count: u64) -> Latencies {
     open_loop::sequential(count, |_| {
         let mut client = client.clone();
         async move {

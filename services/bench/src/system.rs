@@ -8,7 +8,43 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+
+/// A channel that sends a bearer token with every call (none for `pingan dev`'s dev user).
+pub type Grpc = InterceptedService<Channel, Bearer>;
+
+/// Adds `authorization: Bearer …` to every request when it holds a token.
+#[derive(Debug, Clone, Default)]
+pub struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl Bearer {
+    /// Sends `token` with every call.
+    pub fn new(token: &str) -> anyhow::Result<Self> {
+        let value = format!("Bearer {token}")
+            .parse()
+            .context("the token is not a header value")?;
+        Ok(Self(Some(value)))
+    }
+}
+
+impl Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
+    }
+}
 
 /// One running `pingan` process.
 #[derive(Debug)]
@@ -28,16 +64,7 @@ impl Process {
 
     /// Resident memory in MiB, from /proc (Linux).
     pub fn rss_mib(&self) -> Option<f64> {
-        let pid = self.pid()?;
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-        let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-        Some(kib / 1024.0)
-    }
-
-    /// A channel to its endpoint.
-    pub async fn channel(&self) -> anyhow::Result<Channel> {
-        connect(&self.endpoint).await
+        rss_mib(self.pid()?)
     }
 
     /// SIGTERM, then wait (the shutdown path a deployment uses).
@@ -61,6 +88,14 @@ impl Process {
         }
         Ok(())
     }
+}
+
+/// Resident memory of process `pid` in MiB, from /proc (Linux).
+pub fn rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 /// A channel with TCP_NODELAY (the client side of the Nagle stall).
@@ -139,6 +174,77 @@ pub async fn spawn_and_wait(
         child,
         endpoint,
     })
+}
+
+/// A loopback port nobody listens on right now (bound, read, released).
+pub fn free_port() -> anyhow::Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("binding a free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Spawns `pingan serve …` (`command`, listening on `endpoint`), its output into `log`, and waits
+/// until its health service says `service` is SERVING.
+pub async fn spawn_serving(
+    label: String,
+    mut command: Command,
+    endpoint: String,
+    service: &str,
+    log: &Path,
+) -> anyhow::Result<Process> {
+    let out = std::fs::File::create(log).with_context(|| format!("{}", log.display()))?;
+    let err = out.try_clone()?;
+    command
+        .stdout(Stdio::from(out))
+        .stderr(Stdio::from(err))
+        .kill_on_drop(true);
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("starting {label}"))?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            bail!("{label} exited ({status}) before serving:\n{}", tail(log));
+        }
+        if let Ok(channel) = connect(&endpoint).await {
+            let answer = HealthClient::new(channel)
+                .check(HealthCheckRequest {
+                    service: service.to_owned(),
+                })
+                .await;
+            if matches!(&answer, Ok(a) if a.get_ref().status == 1) {
+                break;
+            }
+        }
+        if std::time::Instant::now() > deadline {
+            bail!("{label} did not serve within 120 s:\n{}", tail(log));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(Process {
+        label,
+        child,
+        endpoint,
+    })
+}
+
+/// The last lines of a log file.
+pub fn tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+/// The load average (1, 5, 15 minutes), from /proc (Linux).
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// What the machine is, for the record beside the figures.
