@@ -20,9 +20,11 @@ use pingan_platform::service::{
     BuildError, GrpcService, Service, ServiceConfig, ServiceParts, SettingsSpec, Worker,
 };
 use pingan_platform::{Migrations, ServiceContext};
+use pingan_proto::dispatch::v1::dispatch_analysis_service_server::DispatchAnalysisServiceServer;
 use pingan_proto::dispatch::v1::dispatch_service_server::DispatchServiceServer;
 
 pub use api::DispatchApi;
+pub use api::analysis::DispatchAnalysisApi;
 pub use app::Runtime;
 pub use settings::{DispatchArgs, DispatchSettings};
 
@@ -110,7 +112,10 @@ impl Service for DispatchService {
     ) -> Result<ServiceParts, BuildError> {
         let settings = DispatchSettings::from_args(&config.get_or_default::<DispatchArgs>());
         let runtime = runtime(context, settings);
-        let parts = ServiceParts::new(GrpcService::new(service(&runtime)), event_sink(context));
+        let parts = ServiceParts::new(GrpcService::new(service(&runtime)), event_sink(context))
+            .with_grpc(GrpcService::new(DispatchAnalysisServiceServer::new(
+                DispatchAnalysisApi::new(runtime.clone()),
+            )));
         Ok(workers(&runtime)
             .into_iter()
             .fold(parts, ServiceParts::with_worker))

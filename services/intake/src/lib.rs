@@ -20,9 +20,11 @@ use pingan_platform::service::{
     BuildError, GrpcService, Service, ServiceConfig, ServiceParts, SettingsSpec, Worker,
 };
 use pingan_platform::{Migrations, ServiceContext};
+use pingan_proto::intake::v1::incident_analysis_service_server::IncidentAnalysisServiceServer;
 use pingan_proto::intake::v1::intake_service_server::IntakeServiceServer;
 
 pub use api::IntakeApi;
+pub use api::analysis::IncidentAnalysisApi;
 use app::{Deps, routing_job};
 pub use settings::IntakeSettings;
 
@@ -111,9 +113,15 @@ impl Service for IntakeService {
     ) -> Result<ServiceParts, BuildError> {
         let deps = deps(context, config.get_or_default::<IntakeSettings>());
         let grpc = GrpcService::new(IntakeServiceServer::new(IntakeApi::new(deps.clone())));
+        app::analysis::register_metrics();
+        let analysis = GrpcService::new(IncidentAnalysisServiceServer::new(
+            IncidentAnalysisApi::new(deps.clone()),
+        ));
         let worker = routing_job::worker(&deps);
         let sink = sink(&deps);
-        Ok(ServiceParts::new(grpc, sink).with_worker(Worker::new(
+        Ok(ServiceParts::new(grpc, sink)
+            .with_grpc(analysis)
+            .with_worker(Worker::new(
             "intake-jobs",
             move |shutdown| async move {
                 // The old layout's rows are converted at start, not on the first request.

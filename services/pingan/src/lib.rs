@@ -5,6 +5,7 @@ pub mod admin_cli;
 pub mod fleet;
 pub mod hosting;
 pub mod registry_import;
+pub mod report_cli;
 pub mod routing;
 pub mod wiring;
 

@@ -48,6 +48,9 @@ enum Command {
     Events(admin_cli::EventsCommand),
     /// Sign a bearer token with the bureau's secret.
     Token(admin_cli::TokenArgs),
+    /// The command room's analysis reports (table, --json or --csv).
+    #[command(subcommand)]
+    Report(pingan::report_cli::ReportCommand),
     /// Client commands of the grid registry.
     #[command(subcommand)]
     Registry(RegistryCommand),
@@ -204,6 +207,7 @@ fn main() -> anyhow::Result<()> {
         Command::Dev(args) => runtime.block_on(dev(args, settings)),
         Command::Events(command) => runtime.block_on(admin_cli::events(command)),
         Command::Token(args) => admin_cli::token(&args),
+        Command::Report(command) => runtime.block_on(pingan::report_cli::report(command)),
         Command::Registry(RegistryCommand::Import(args)) => runtime.block_on(registry_import(args)),
         Command::Wiring(args) => {
             let wiring = pingan::wiring::wiring(&args.services);

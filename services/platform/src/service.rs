@@ -101,6 +101,9 @@ impl GrpcService {
 pub struct ServiceParts {
     /// The tonic service.
     pub grpc: GrpcService,
+    /// More tonic services of the same crate over the same data (e.g. its analysis service),
+    /// mounted next to `grpc` with the same health dependencies.
+    pub more_grpc: Vec<GrpcService>,
     /// The inbox with a handler per event type routed to the service.
     pub sink: ServiceSink,
     /// Background work the host runs while it serves and stops on shutdown.
@@ -112,9 +115,16 @@ impl ServiceParts {
     pub fn new(grpc: GrpcService, sink: ServiceSink) -> Self {
         Self {
             grpc,
+            more_grpc: Vec::new(),
             sink,
             workers: Vec::new(),
         }
+    }
+
+    /// Adds another tonic service of the same crate.
+    pub fn with_grpc(mut self, grpc: GrpcService) -> Self {
+        self.more_grpc.push(grpc);
+        self
     }
 
     /// Adds a background worker.

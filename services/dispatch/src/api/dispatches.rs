@@ -144,6 +144,10 @@ impl DispatchApi {
                 ..r.clone()
             });
         }
+        let rang_at = req.call_received_at.as_ref().map(from_timestamp);
+        if matches!(rang_at, Some(None)) {
+            violations.add("call_received_at", "must be a valid timestamp");
+        }
         if let Some(lookout) = &req.lookout {
             violations.require_non_empty("lookout.message", &lookout.message);
             violations.require_max_chars("lookout.message", &lookout.message, 1000);
@@ -173,6 +177,7 @@ impl DispatchApi {
                 .unwrap_or_default(),
             unit_requirements,
             lookout: req.lookout.clone(),
+            rang_at: rang_at.flatten(),
         };
         let runtime = &self.runtime;
         let actor = caller.actor();

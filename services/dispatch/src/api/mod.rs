@@ -10,6 +10,7 @@ use pingan_proto::dispatch::v1::dispatch_service_server::DispatchService;
 use pingan_proto::dispatch::v1::*;
 use tonic::{Request, Response, Status, Streaming};
 
+pub mod analysis;
 mod dispatches;
 mod drones;
 mod position_auth;

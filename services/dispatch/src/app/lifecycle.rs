@@ -35,6 +35,8 @@ pub struct OpenRequest {
     pub station_kind: pingan_proto::grid::v1::StationKind,
     pub unit_requirements: Vec<UnitRequirement>,
     pub lookout: Option<pingan_proto::dispatch::v1::Lookout>,
+    /// When the incident's first call rang (for the response-time analysis).
+    pub rang_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Opens a dispatch; P1/P2 are assigned at once to the nearest suitable free units.
@@ -89,6 +91,7 @@ pub async fn open(
         other => other?,
     }
     deadlines::arm_response(runtime, tx, &dispatch).await?;
+    crate::app::analysis::record_ring(runtime, tx, &dispatch, request.rang_at).await?;
     let description = format!(
         "dispatch opened: {} {}",
         request.priority.as_str_name(),
@@ -252,6 +255,9 @@ pub async fn step(
             (TimelineEntryKind::EnRoute, "en route")
         }
         AssignmentAction::OnScene => {
+            if dispatch.first_on_scene_at.is_none() {
+                crate::app::analysis::first_on_scene(runtime, tx, dispatch, now).await?;
+            }
             dispatch.first_on_scene_at = dispatch.first_on_scene_at.or(ts);
             // Arriving proves the unit moved: the response clock is met.
             dispatch.first_en_route_at = dispatch.first_en_route_at.or(ts);

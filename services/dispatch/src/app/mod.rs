@@ -3,6 +3,7 @@
 //! (`lookout`), position fixes and searches (`units`); what they share (`Runtime`), the live
 //! board (`board`), what they send (`outbound`) and the background work at start (`upkeep`).
 
+pub mod analysis;
 pub mod assign;
 pub mod board;
 pub mod deadlines;

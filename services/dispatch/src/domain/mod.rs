@@ -1,6 +1,7 @@
 //! Dispatch rules, without I/O: the assignment state machine, how a dispatch's status follows its
 //! assignments, which units a dispatch wants, and distance/ETA.
 
+pub mod analysis;
 pub mod flights;
 pub mod geo;
 pub mod model;

@@ -7,6 +7,7 @@
 //! assignment → held by this one); on Postgres it skips a row another transaction is reserving
 //! instead of waiting for it. A partial unique index on active assignments per unit backs it up.
 
+pub mod analysis;
 mod queries;
 mod rows;
 mod sql;

@@ -2,6 +2,7 @@
 //! case of `app`, map its messages (`convert`, `listing`). Errors are typed `ApiError`s until
 //! here and become a `Status` in one place, the `?` of each handler.
 
+pub mod analysis;
 mod convert;
 mod listing;
 

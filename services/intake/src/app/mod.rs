@@ -3,6 +3,7 @@
 //! run inline and as the `intake.route` job by `routing_job`), locating (`locate`) and placing a
 //! held incident (`placing`). Their ports: the [`Store`] and the peers (`peers`).
 
+pub mod analysis;
 pub mod classification;
 pub mod locate;
 pub mod metrics;

@@ -1,6 +1,7 @@
 //! Intake's rules, without I/O: the stored records (`incident`, `call`, `entry`), validation,
 //! duplicate matching, what a call's outcome is and where it is routed, and how statuses move.
 
+pub mod analysis;
 mod call;
 mod classification;
 mod duplicates;

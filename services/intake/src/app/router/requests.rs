@@ -61,6 +61,8 @@ impl Router {
             },
             lookout,
             station_kind: incident.station_kind,
+            // The ring: response times are reported from the first call, not the opening.
+            call_received_at: Some(to_timestamp(incident.received_at)),
         }
     }
 

@@ -59,6 +59,7 @@ impl Router {
             })
             .await?;
         metrics::observe_clock("classified", &incident, now);
+        crate::app::analysis::count_classified(&incident.category);
         Ok(())
     }
 
