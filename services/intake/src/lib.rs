@@ -113,7 +113,8 @@ impl Service for IntakeService {
         let grpc = GrpcService::new(IntakeServiceServer::new(IntakeApi::new(deps.clone())));
         let worker = routing_job::worker(&deps);
         let sink = sink(&deps);
-        Ok(ServiceParts::new(grpc, sink).with_worker(Worker::new(
+        let exchange = GrpcService::new(api::exchange::server(deps.clone()));
+        Ok(ServiceParts::new(grpc, sink).with_grpc(exchange).with_worker(Worker::new(
             "intake-jobs",
             move |shutdown| async move {
                 // The old layout's rows are converted at start, not on the first request.

@@ -341,6 +341,9 @@ impl Process {
             .map_err(|source| HostError::Service { service, source })?;
         let mut dependencies = vec![Dependency::Database(db)];
         dependencies.extend(redis.map(Dependency::Redis));
+        for grpc in parts.more_grpc {
+            self.host.add_grpc(grpc, dependencies.clone());
+        }
         self.host.add_grpc(parts.grpc, dependencies);
         check_routes(service, &parts.sink);
         self.sinks.insert(service.to_owned(), parts.sink);

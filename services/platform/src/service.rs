@@ -105,6 +105,8 @@ pub struct ServiceParts {
     pub sink: ServiceSink,
     /// Background work the host runs while it serves and stops on shutdown.
     pub workers: Vec<Worker>,
+    /// Further tonic services of the same service, on the same storage and health.
+    pub more_grpc: Vec<GrpcService>,
 }
 
 impl ServiceParts {
@@ -114,7 +116,14 @@ impl ServiceParts {
             grpc,
             sink,
             workers: Vec::new(),
+            more_grpc: Vec::new(),
         }
+    }
+
+    /// Adds a further tonic service (e.g. a second API of the same data).
+    pub fn with_grpc(mut self, grpc: GrpcService) -> Self {
+        self.more_grpc.push(grpc);
+        self
     }
 
     /// Adds a background worker.

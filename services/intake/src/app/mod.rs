@@ -4,6 +4,7 @@
 //! held incident (`placing`). Their ports: the [`Store`] and the peers (`peers`).
 
 pub mod classification;
+pub mod exchange;
 pub mod locate;
 pub mod metrics;
 pub mod peers;

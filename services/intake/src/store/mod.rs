@@ -4,6 +4,7 @@
 //! lose an update. A linked incident is never deleted: it points to the live incident it was
 //! linked into (`merged_into`), so every id ever answered resolves.
 
+pub mod exchange;
 mod sql;
 
 use chrono::{DateTime, Utc};
