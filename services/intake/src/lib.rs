@@ -119,8 +119,10 @@ impl Service for IntakeService {
         ));
         let worker = routing_job::worker(&deps);
         let sink = sink(&deps);
+        let exchange = GrpcService::new(api::exchange::server(deps.clone()));
         Ok(ServiceParts::new(grpc, sink)
             .with_grpc(analysis)
+            .with_grpc(exchange)
             .with_worker(Worker::new(
             "intake-jobs",
             move |shutdown| async move {

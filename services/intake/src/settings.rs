@@ -37,7 +37,14 @@ pub struct IntakeSettings {
     /// How long one routing attempt owns its job (another replica takes over after).
     #[arg(id = "intake_route_lease", long = "intake-route-lease", env = "PINGAN_INTAKE_ROUTE_LEASE", default_value = "30s", value_parser = parse_duration)]
     pub route_lease: Duration,
+    /// This bureau's id in exchanged incident documents (the issuing bureau of ExportIncident,
+    /// the source bureau other bureaus link their imports to).
+    #[arg(id = "intake_bureau_id", long = "intake-bureau-id", env = "PINGAN_INTAKE_BUREAU_ID", default_value = DEFAULT_BUREAU_ID)]
+    pub bureau_id: String,
 }
+
+/// The bureau id when none is configured.
+pub const DEFAULT_BUREAU_ID: &str = "pingan-bureau";
 
 impl Default for IntakeSettings {
     fn default() -> Self {
@@ -51,6 +58,7 @@ impl Default for IntakeSettings {
             retry_initial: Duration::from_secs(2),
             retry_max: Duration::from_secs(60),
             route_lease: Duration::from_secs(30),
+            bureau_id: DEFAULT_BUREAU_ID.to_owned(),
         }
     }
 }

@@ -62,6 +62,10 @@ enum Command {
     /// Triage's labelled corpus: evaluate the classifier on a split, regenerate the split.
     #[command(subcommand)]
     Triage(pingan_triage::eval_cli::TriageCommand),
+    /// Client commands on incidents: export one as an exchange document, import another
+    /// bureau's.
+    #[command(subcommand)]
+    Incidents(pingan::exchange_cli::IncidentsCommand),
 }
 
 #[derive(Debug, Args)]
@@ -225,6 +229,7 @@ fn main() -> anyhow::Result<()> {
             print!("{}", command.run()?);
             Ok(())
         }
+        Command::Incidents(command) => runtime.block_on(pingan::exchange_cli::run(command)),
     }
 }
 

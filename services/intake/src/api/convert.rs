@@ -105,6 +105,8 @@ pub fn incident(
         created_at: Some(timestamp(i.created_at)),
         updated_at: Some(timestamp(i.updated_at)),
         linked_incident_ids: linked,
+        // Attached by the handlers for handed-over incidents (api::exchange::attach_links).
+        exchange_link: None,
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod analysis;
 mod convert;
+pub mod exchange;
 mod listing;
 
 use pingan_platform::FieldViolations;
@@ -110,8 +111,10 @@ impl IntakeService for IntakeApi {
             .reading
             .incident(&caller, &req.incident_id, reveal)
             .await?;
+        let mut incident = incident_message(&self.deps, &view, reveal);
+        exchange::attach_links(&self.deps, std::slice::from_mut(&mut incident)).await?;
         Ok(Response::new(GetIncidentResponse {
-            incident: Some(incident_message(&self.deps, &view, reveal)),
+            incident: Some(incident),
         }))
     }
 
@@ -131,12 +134,14 @@ impl IntakeService for IntakeApi {
             (true, Some(last)) => listing::page_token(&last.incident),
             _ => String::new(),
         };
+        let mut incidents: Vec<_> = page
+            .incidents
+            .iter()
+            .map(|view| incident_message(&self.deps, view, false))
+            .collect();
+        exchange::attach_links(&self.deps, &mut incidents).await?;
         Ok(Response::new(ListIncidentsResponse {
-            incidents: page
-                .incidents
-                .iter()
-                .map(|view| incident_message(&self.deps, view, false))
-                .collect(),
+            incidents,
             next_page_token,
         }))
     }

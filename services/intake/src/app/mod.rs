@@ -5,6 +5,7 @@
 
 pub mod analysis;
 pub mod classification;
+pub mod exchange;
 pub mod locate;
 pub mod metrics;
 pub mod peers;

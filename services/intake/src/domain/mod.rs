@@ -6,6 +6,7 @@ mod call;
 mod classification;
 mod duplicates;
 mod entry;
+pub mod exchange;
 mod incident;
 pub mod lookout;
 mod routing;

@@ -5,6 +5,7 @@
 //! linked into (`merged_into`), so every id ever answered resolves.
 
 pub mod analysis;
+pub mod exchange;
 mod sql;
 
 use chrono::{DateTime, Utc};
