@@ -536,7 +536,7 @@ async fn story_9_needs_and_visits_read_back(backend: TestBackend) {
             ..Default::default()
         })
         .await,
-        [need.need_id.clone()]
+        [need.need_id.as_str()]
     );
     assert!(
         needs(pb::ListNeedsRequest {
@@ -556,7 +556,7 @@ async fn story_9_needs_and_visits_read_back(backend: TestBackend) {
             ..Default::default()
         })
         .await,
-        [need.need_id.clone()]
+        [need.need_id.as_str()]
     );
     assert!(
         needs(pb::ListNeedsRequest {
@@ -613,7 +613,7 @@ async fn story_9_needs_and_visits_read_back(backend: TestBackend) {
             ..Default::default()
         })
         .await,
-        [first_visit.visit_id.clone()]
+        [first_visit.visit_id.as_str()]
     );
     assert_eq!(
         visits(pb::ListVisitsRequest {
@@ -622,7 +622,7 @@ async fn story_9_needs_and_visits_read_back(backend: TestBackend) {
             ..Default::default()
         })
         .await,
-        [follow_up.visit_id.clone()]
+        [follow_up.visit_id.as_str()]
     );
     assert!(
         visits(pb::ListVisitsRequest {
