@@ -202,6 +202,7 @@ fn records() -> Records {
         location: here(),
         recorded_by: actor("o-1"),
         created_at: T0 + 10,
+        need_id: "n-1".into(),
     };
     let need = Need {
         need_id: "n-1".into(),

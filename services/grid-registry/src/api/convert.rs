@@ -50,7 +50,7 @@ pub fn latlon(p: &GeoPoint) -> LatLon {
     LatLon::new(p.lat, p.lon)
 }
 
-fn actor(a: &ActorRef) -> Actor {
+pub fn actor(a: &ActorRef) -> Actor {
     Actor {
         subject: a.subject.clone(),
         role: a.role.clone(),
@@ -261,6 +261,7 @@ pub fn visit(v: &Visit) -> pb::Visit {
         location: v.location.map(point),
         recorded_by: Some(actor(&v.recorded_by)),
         created_at: ts(v.created_at),
+        need_id: v.need_id.clone(),
     }
 }
 

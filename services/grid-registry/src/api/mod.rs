@@ -8,6 +8,7 @@ mod inspections;
 mod notebook;
 mod outreach;
 mod people;
+mod reads;
 mod validate;
 
 use pingan_platform::auth::{Caller, Role};
@@ -192,5 +193,38 @@ impl GridRegistryService for GridRegistryApi {
         r: Request<pb::BroadcastToGridRequest>,
     ) -> Rpc<pb::BroadcastToGridResponse> {
         ok(self.broadcast_rpc(r).await)
+    }
+    async fn list_premises(
+        &self,
+        r: Request<pb::ListPremisesRequest>,
+    ) -> Rpc<pb::ListPremisesResponse> {
+        ok(self.list_premises_rpc(r).await)
+    }
+    async fn get_inspection(
+        &self,
+        r: Request<pb::GetInspectionRequest>,
+    ) -> Rpc<pb::GetInspectionResponse> {
+        ok(self.get_inspection_rpc(r).await)
+    }
+    async fn list_inspections(
+        &self,
+        r: Request<pb::ListInspectionsRequest>,
+    ) -> Rpc<pb::ListInspectionsResponse> {
+        ok(self.list_inspections_rpc(r).await)
+    }
+    async fn list_inspection_templates(
+        &self,
+        r: Request<pb::ListInspectionTemplatesRequest>,
+    ) -> Rpc<pb::ListInspectionTemplatesResponse> {
+        ok(self.list_templates_rpc(r).await)
+    }
+    async fn list_needs(&self, r: Request<pb::ListNeedsRequest>) -> Rpc<pb::ListNeedsResponse> {
+        ok(self.list_needs_rpc(r).await)
+    }
+    async fn get_need(&self, r: Request<pb::GetNeedRequest>) -> Rpc<pb::GetNeedResponse> {
+        ok(self.get_need_rpc(r).await)
+    }
+    async fn list_visits(&self, r: Request<pb::ListVisitsRequest>) -> Rpc<pb::ListVisitsResponse> {
+        ok(self.list_visits_rpc(r).await)
     }
 }

@@ -41,6 +41,7 @@ impl GridRegistryApi {
             concern_raised: r.concern_raised,
             notes: r.notes,
             location,
+            need_id: r.need_id,
             ..Visit::default()
         };
         let visit = self.app.record_visit(&caller, visit).await?;

@@ -3,10 +3,10 @@
 use pingan_platform::FieldViolations;
 use pingan_platform::ids::IdNumber;
 use pingan_platform::phone::{PHONE_RULE, Phone, PhoneKind};
-use pingan_proto::common::v1::GeoPoint;
+use pingan_proto::common::v1::{GeoPoint, TimeRange};
 
 use super::convert;
-use crate::domain::LatLon;
+use crate::domain::{LatLon, Millis};
 use crate::store::Page;
 
 /// Offset paging: `page_token` is the offset of the next row.
@@ -36,6 +36,102 @@ pub(super) fn page(
     Page {
         offset: offset.max(0),
         limit,
+    }
+}
+
+/// Offset paging for the read side: page_size 0 is `default`, below 0 or above `max` is a
+/// violation, as is a page_token that is not a non-negative offset.
+pub(super) fn strict_page(
+    violations: &mut FieldViolations,
+    size: i32,
+    token: &str,
+    default: i64,
+    max: i64,
+) -> Page {
+    let limit = match i64::from(size) {
+        0 => default,
+        n if (1..=max).contains(&n) => n,
+        _ => {
+            violations.add("page_size", format!("must be between 0 and {max}"));
+            default
+        }
+    };
+    let offset = match token.parse::<i64>() {
+        _ if token.is_empty() => 0,
+        Ok(n) if n >= 0 => n,
+        _ => {
+            violations.add("page_token", "is not a token from a previous response");
+            0
+        }
+    };
+    Page { offset, limit }
+}
+
+/// The page to read from the store: one row more than asked, to know whether another follows.
+pub(super) fn probe(page: Page) -> Page {
+    Page {
+        offset: page.offset,
+        limit: page.limit.saturating_add(1),
+    }
+}
+
+/// The rows of `page` read with [`probe`], and the token of the next page ("" on the last).
+pub(super) fn paged<T>(page: Page, mut rows: Vec<T>) -> (Vec<T>, String) {
+    let limit = usize::try_from(page.limit).unwrap_or(usize::MAX);
+    if rows.len() > limit {
+        rows.truncate(limit);
+        (rows, page.offset.saturating_add(page.limit).to_string())
+    } else {
+        (rows, String::new())
+    }
+}
+
+/// An optional period `[start, end)`: each end a valid time, start before end.
+pub(super) fn period(
+    violations: &mut FieldViolations,
+    field: &str,
+    range: Option<&TimeRange>,
+) -> (Option<Millis>, Option<Millis>) {
+    let Some(range) = range else {
+        return (None, None);
+    };
+    let mut end = |name: &str, t: Option<&prost_types::Timestamp>| {
+        let t = t?;
+        let at = pingan_platform::time::from_timestamp(t).map(|at| at.timestamp_millis());
+        if at.is_none() {
+            violations.add(&format!("{field}.{name}"), "is not a valid time");
+        }
+        at
+    };
+    let start = end("start", range.start.as_ref());
+    let until = end("end", range.end.as_ref());
+    if let (Some(s), Some(u)) = (start, until)
+        && s >= u
+    {
+        violations.add(field, "start must be before end");
+    }
+    (start, until)
+}
+
+/// An optional enum filter: 0 (any) or a known value.
+pub(super) fn optional_enum<E: TryFrom<i32>>(
+    violations: &mut FieldViolations,
+    field: &str,
+    value: i32,
+) {
+    if value != 0 && E::try_from(value).is_err() {
+        violations.add(field, "unknown value");
+    }
+}
+
+/// A repeated enum filter: every value known and set.
+pub(super) fn enum_list<E: TryFrom<i32>>(
+    violations: &mut FieldViolations,
+    field: &str,
+    values: &[i32],
+) {
+    for (i, value) in values.iter().enumerate() {
+        require_enum::<E>(violations, &format!("{field}[{i}]"), *value);
     }
 }
 

@@ -8,6 +8,7 @@ mod inspections;
 mod notebook;
 mod outreach;
 mod people;
+mod reads;
 
 use std::sync::{Arc, RwLock};
 
@@ -28,6 +29,7 @@ pub use inspections::{InspectionResult, StartInspection};
 pub use notebook::{Subject, WelfareDue};
 pub use outreach::BroadcastRequest;
 pub use people::Lookup;
+pub use reads::{NeedView, PremisesView};
 
 /// The registry's use cases over its store, spatial index, templates and notifier.
 #[derive(Debug, Clone)]

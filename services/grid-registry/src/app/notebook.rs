@@ -70,11 +70,32 @@ impl Registry {
         Ok(subject)
     }
 
-    /// Records a visit to a resident or premises; a repeated request id answers the first.
+    /// The need a visit follows up: one of the same resident or premises, in the caller's
+    /// jurisdiction (anything else is INVALID_ARGUMENT on `need_id`).
+    async fn followed_need(&self, caller: &Caller, visit: &Visit) -> Result<Need, ApiError> {
+        self.store()
+            .await?
+            .need(&visit.need_id)
+            .await?
+            .filter(|n| {
+                caller.can_see_station(&n.station_id)
+                    && n.resident_id == visit.resident_id
+                    && n.premises_id == visit.premises_id
+            })
+            .ok_or_else(|| {
+                ApiError::invalid("need_id", "unknown need of this resident or premises")
+            })
+    }
+
+    /// Records a visit to a resident or premises (following up a need when it names one); a
+    /// repeated request id answers the first.
     pub async fn record_visit(&self, caller: &Caller, mut visit: Visit) -> Result<Visit, ApiError> {
         let subject = self
             .subject(caller, &visit.resident_id, &visit.premises_id)
             .await?;
+        if !visit.need_id.is_empty() {
+            self.followed_need(caller, &visit).await?;
+        }
         visit.visit_id = uuid::Uuid::now_v7().to_string();
         visit.grid_id = subject.grid_id;
         visit.station_id = subject.station_id;

@@ -30,6 +30,9 @@ pub struct Template {
     pub name: String,
     /// Premises kinds (proto numbers) it applies to by default.
     pub premises_kinds: Vec<i32>,
+    /// Days between two routine inspections (0: [`DEFAULT_INTERVAL_DAYS`]).
+    #[serde(default)]
+    pub interval_days: i64,
     /// Checklist.
     pub items: Vec<TemplateItem>,
 }
@@ -38,6 +41,9 @@ pub struct Template {
 struct TemplateFile {
     templates: Vec<Template>,
 }
+
+/// Days between routine inspections when a template does not say.
+pub const DEFAULT_INTERVAL_DAYS: i64 = 180;
 
 /// Templates by id.
 #[derive(Debug, Clone)]
@@ -81,6 +87,13 @@ impl Templates {
         self.by_id.get(template_id)
     }
 
+    /// Every template, ordered by id.
+    pub fn all(&self) -> Vec<&Template> {
+        let mut list: Vec<&Template> = self.by_id.values().collect();
+        list.sort_by(|a, b| a.template_id.cmp(&b.template_id));
+        list
+    }
+
     /// The default templates for a kind of premises.
     pub fn defaults_for(&self, premises_kind: i32) -> Vec<String> {
         let mut ids: Vec<String> = self
@@ -95,6 +108,15 @@ impl Templates {
 }
 
 impl Template {
+    /// Days between two routine inspections.
+    pub fn interval_days(&self) -> i64 {
+        if self.interval_days > 0 {
+            self.interval_days
+        } else {
+            DEFAULT_INTERVAL_DAYS
+        }
+    }
+
     /// A fresh checklist, every item pending.
     pub fn checklist(&self) -> Vec<InspectionItem> {
         self.items

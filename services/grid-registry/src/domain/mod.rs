@@ -7,6 +7,7 @@ pub mod geometry;
 pub mod inspection;
 pub mod notebook;
 pub mod outreach;
+pub mod reads;
 pub mod records;
 pub mod spatial;
 

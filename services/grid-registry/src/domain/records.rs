@@ -191,6 +191,9 @@ pub struct Visit {
     pub location: Option<LatLon>,
     pub recorded_by: ActorRef,
     pub created_at: Millis,
+    /// The need this visit followed up ("" for none; absent from rows of the 0001 schema).
+    #[serde(default)]
+    pub need_id: String,
 }
 
 /// A need followed up until settled.

@@ -6,6 +6,7 @@ mod legacy;
 mod places;
 mod queries;
 mod reach;
+mod reads;
 mod sql;
 mod support;
 mod work;
@@ -64,6 +65,57 @@ pub struct ReinspectionFilter {
 pub struct OutreachFilter {
     pub scope: Scope,
     pub grid_ids: Vec<String>,
+    pub from: Option<Millis>,
+    pub until: Option<Millis>,
+}
+
+/// Filters of the premises listing (`scope.officer_id` is not used).
+#[derive(Debug, Clone, Default)]
+pub struct PremisesFilter {
+    pub scope: Scope,
+    /// Only this kind (0: any).
+    pub kind: i32,
+}
+
+/// Filters of the inspections listing (`scope.officer_id` is not used); the period is on
+/// `started_at`, `[from, until)`.
+#[derive(Debug, Clone, Default)]
+pub struct InspectionFilter {
+    pub scope: Scope,
+    pub premises_id: String,
+    /// Only premises of this kind (0: any).
+    pub premises_kind: i32,
+    /// Only this status (0: any).
+    pub status: i32,
+    pub from: Option<Millis>,
+    pub until: Option<Millis>,
+}
+
+/// Filters of the needs listing, open and settled (`scope.officer_id`: the assigned officer);
+/// the period is on `created_at`, `[from, until)`.
+#[derive(Debug, Clone, Default)]
+pub struct NeedQuery {
+    pub scope: Scope,
+    pub resident_id: String,
+    pub premises_id: String,
+    /// Only these categories (empty: any).
+    pub categories: Vec<i32>,
+    /// Only these statuses (empty: any).
+    pub statuses: Vec<i32>,
+    pub from: Option<Millis>,
+    pub until: Option<Millis>,
+}
+
+/// Filters of the visits listing (`scope.officer_id`: the visiting officer); the period is on
+/// `visited_at`, `[from, until)`.
+#[derive(Debug, Clone, Default)]
+pub struct VisitFilter {
+    pub scope: Scope,
+    pub resident_id: String,
+    pub premises_id: String,
+    /// Only this purpose (0: any).
+    pub purpose: i32,
+    pub need_id: String,
     pub from: Option<Millis>,
     pub until: Option<Millis>,
 }
@@ -206,6 +258,36 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Inserted<Outreach>, StorageError>;
     /// Outreach events in scope.
     async fn outreach(&self, filter: &OutreachFilter) -> Result<Vec<Outreach>, StorageError>;
+
+    /// Premises in scope, by id.
+    async fn list_premises(
+        &self,
+        filter: &PremisesFilter,
+        page: Page,
+    ) -> Result<Vec<Premises>, StorageError>;
+    /// The latest completed inspection of each of these premises (without its checklist;
+    /// premises never inspected are absent): one query per chunk of ids.
+    async fn last_inspections(
+        &self,
+        premises_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, Inspection>, StorageError>;
+    /// Inspections in scope with their checklists, most recently started first.
+    async fn list_inspections(
+        &self,
+        filter: &InspectionFilter,
+        page: Page,
+    ) -> Result<Vec<Inspection>, StorageError>;
+    /// Needs in scope, open and settled, most recently recorded first.
+    async fn list_needs(&self, filter: &NeedQuery, page: Page) -> Result<Vec<Need>, StorageError>;
+    /// Visits linked to a need: those following it up and the one it was noted in
+    /// (`visit_id`, may be empty), oldest first.
+    async fn need_visits(&self, need_id: &str, visit_id: &str) -> Result<Vec<Visit>, StorageError>;
+    /// Visits in scope, most recent first.
+    async fn list_visits(
+        &self,
+        filter: &VisitFilter,
+        page: Page,
+    ) -> Result<Vec<Visit>, StorageError>;
 
     /// Stores a broadcast unless its request id was seen.
     async fn insert_broadcast(

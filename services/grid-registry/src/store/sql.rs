@@ -16,6 +16,7 @@ use super::places::{self, PREMISES_TEMPLATES, RESIDENT_TAGS};
 use super::queries::*;
 use super::support::{insert_once, list_arg, open_status, scope_args, stations_arg};
 use super::{Inserted, NeedFilter, OutreachFilter, Page, ReinspectionFilter, Scope, Store};
+use super::{InspectionFilter, NeedQuery, PremisesFilter, VisitFilter};
 use super::{reach, work};
 use crate::domain::*;
 
@@ -381,6 +382,41 @@ impl Store for SqlStore {
         let mut list = self.all(OUTREACH_IN_SCOPE, args, reach::outreach).await?;
         reach::read_outreach_list_children(&mut self.pool(), &mut list).await?;
         Ok(list)
+    }
+
+    async fn list_premises(
+        &self,
+        f: &PremisesFilter,
+        page: Page,
+    ) -> Result<Vec<Premises>, StorageError> {
+        self.read_premises(f, page).await
+    }
+
+    async fn last_inspections(
+        &self,
+        premises_ids: &[String],
+    ) -> Result<HashMap<String, Inspection>, StorageError> {
+        self.read_last_inspections(premises_ids).await
+    }
+
+    async fn list_inspections(
+        &self,
+        f: &InspectionFilter,
+        page: Page,
+    ) -> Result<Vec<Inspection>, StorageError> {
+        self.read_inspections(f, page).await
+    }
+
+    async fn list_needs(&self, f: &NeedQuery, page: Page) -> Result<Vec<Need>, StorageError> {
+        self.read_needs(f, page).await
+    }
+
+    async fn need_visits(&self, need_id: &str, visit_id: &str) -> Result<Vec<Visit>, StorageError> {
+        self.read_need_visits(need_id, visit_id).await
+    }
+
+    async fn list_visits(&self, f: &VisitFilter, page: Page) -> Result<Vec<Visit>, StorageError> {
+        self.read_visits(f, page).await
     }
 
     async fn insert_broadcast(

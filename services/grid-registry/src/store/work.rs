@@ -34,6 +34,7 @@ pub(super) fn visit_row(v: &Visit) -> Result<Columns, StorageError> {
         ("recorded_by_subject", t(&v.recorded_by.subject)),
         ("recorded_by_role", t(&v.recorded_by.role)),
         ("created_at", time(v.created_at)?),
+        ("need_id", t(&v.need_id)),
     ];
     point_cols(&mut row, "location_lat", "location_lon", v.location);
     Ok(row)
@@ -56,6 +57,7 @@ pub(super) fn visit(r: &dyn Cols) -> Result<Visit, StorageError> {
         location: point(r, "location_lat", "location_lon")?,
         recorded_by: actor(r, "recorded_by_subject", "recorded_by_role")?,
         created_at: r.millis("created_at")?,
+        need_id: r.text("need_id")?,
     })
 }
 
