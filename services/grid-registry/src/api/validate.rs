@@ -224,6 +224,80 @@ mod tests {
         }
     }
 
+    fn violations(check: impl FnOnce(&mut FieldViolations)) -> Vec<String> {
+        let mut v = FieldViolations::default();
+        check(&mut v);
+        v.fields().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn read_side_pages_refuse_what_they_cannot_serve() {
+        let mut v = FieldViolations::default();
+        let p = strict_page(&mut v, 0, "", 50, 500);
+        assert_eq!((p.offset, p.limit), (0, 50));
+        let p = strict_page(&mut v, 500, "40", 50, 500);
+        assert_eq!((p.offset, p.limit), (40, 500));
+        assert!(v.is_empty());
+        for (size, token, field) in [
+            (501, "", "page_size"),
+            (-1, "", "page_size"),
+            (10, "x", "page_token"),
+            (10, "-5", "page_token"),
+        ] {
+            let fields = violations(|v| {
+                strict_page(v, size, token, 50, 500);
+            });
+            assert_eq!(fields, [field], "{size} {token}");
+        }
+        let page = Page {
+            offset: 4,
+            limit: 2,
+        };
+        assert_eq!(probe(page).limit, 3);
+        assert_eq!(paged(page, vec![1, 2, 3]), (vec![1, 2], "6".to_owned()));
+        assert_eq!(paged(page, vec![1, 2]), (vec![1, 2], String::new()));
+    }
+
+    #[test]
+    fn periods_must_run_forward() {
+        let at = |seconds| Some(prost_types::Timestamp { seconds, nanos: 0 });
+        let range = |start, end| TimeRange { start, end };
+        let mut v = FieldViolations::default();
+        assert_eq!(period(&mut v, "period", None), (None, None));
+        assert_eq!(
+            period(&mut v, "period", Some(&range(at(1), None))),
+            (Some(1000), None)
+        );
+        assert!(v.is_empty());
+        let inverted = violations(|v| {
+            period(v, "period", Some(&range(at(2), at(1))));
+        });
+        assert_eq!(inverted, ["period"]);
+        let empty = violations(|v| {
+            period(v, "period", Some(&range(at(2), at(2))));
+        });
+        assert_eq!(empty, ["period"]);
+        let bad = Some(prost_types::Timestamp {
+            seconds: 1,
+            nanos: -1,
+        });
+        let unreadable = violations(|v| {
+            period(v, "period", Some(&range(bad, None)));
+        });
+        assert_eq!(unreadable, ["period.start"]);
+    }
+
+    #[test]
+    fn enum_filters_name_the_entry() {
+        use pingan_proto::grid::v1::NeedCategory;
+        let fields = violations(|v| {
+            optional_enum::<NeedCategory>(v, "category", 0);
+            optional_enum::<NeedCategory>(v, "category", 99);
+            enum_list::<NeedCategory>(v, "categories", &[1, 0, 42]);
+        });
+        assert_eq!(fields, ["category", "categories[1]", "categories[2]"]);
+    }
+
     #[test]
     fn the_violation_names_the_field() {
         let mut v = FieldViolations::default();
