@@ -94,13 +94,13 @@ pub struct LimitsArgs {
     /// Calls per second per caller (token subject), `RATE` or `RATE/BURST`; `off` for none.
     #[arg(long = "rate-limit", env = "PINGAN_RATE_LIMIT", default_value = "100/1000", value_parser = parse_rate_limit)]
     pub rate_limit: RateLimit,
-    /// Roles not limited per caller: the other services and the 110/12345 platforms, whose
-    /// volume is the public's, not one person's.
+    /// Roles not limited per caller: the other services, the 110/12345 platforms (whose volume
+    /// is the public's, not one person's) and administrators (bulk imports and registrations).
     #[arg(
         long = "rate-limit-exempt-roles",
         env = "PINGAN_RATE_LIMIT_EXEMPT_ROLES",
         value_delimiter = ',',
-        default_value = "service,call_integrator,hotline_integrator",
+        default_value = "service,call_integrator,hotline_integrator,admin",
         value_parser = parse_role
     )]
     pub rate_limit_exempt_roles: Vec<Role>,
@@ -153,7 +153,7 @@ pub fn loopback() -> Vec<Cidr> {
 }
 
 const LOOPBACK_V4: Cidr = Cidr {
-    network: IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+    network: IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 0)),
     prefix: 8,
 };
 const LOOPBACK_V6: Cidr = Cidr {
@@ -211,5 +211,13 @@ mod tests {
         assert!(parse_role_rate("nobody=1").is_err());
         assert!(parse_role("dispatcher").is_ok());
         assert_eq!(LimitsArgs::default().to_config().failures.limit, 5);
+        // The defaults of the code and of the flags are one.
+        let parsed = <LimitsArgs as clap::FromArgMatches>::from_arg_matches(
+            &<LimitsArgs as clap::Args>::augment_args(clap::Command::new("t"))
+                .try_get_matches_from(["t"])
+                .expect("defaults parse"),
+        )
+        .expect("limits");
+        assert_eq!(parsed.to_config(), LimitsArgs::default().to_config());
     }
 }

@@ -74,8 +74,8 @@ fn register_metrics() {
 pub struct LimitsConfig {
     /// Each caller (token subject); `None`: no per-caller limit.
     pub per_subject: Option<Rate>,
-    /// Callers holding any of these roles are not limited per subject (other services, and
-    /// the 110/12345 platforms whose volume is the public's, not one person's).
+    /// Callers holding any of these roles are not limited per subject (other services, the
+    /// 110/12345 platforms whose volume is the public's, and administrators' bulk imports).
     pub exempt_roles: Vec<Role>,
     /// A shared bucket for all callers of a role (checked besides the subject's).
     pub per_role: Vec<(Role, Rate)>,
@@ -88,8 +88,13 @@ pub struct LimitsConfig {
 impl Default for LimitsConfig {
     fn default() -> Self {
         Self {
-            per_subject: Some(Rate::new(20.0, 60.0)),
-            exempt_roles: vec![Role::Service, Role::CallIntegrator, Role::HotlineIntegrator],
+            per_subject: Some(Rate::new(100.0, 1000.0)),
+            exempt_roles: vec![
+                Role::Service,
+                Role::CallIntegrator,
+                Role::HotlineIntegrator,
+                Role::Admin,
+            ],
             per_role: Vec::new(),
             failures: FailurePolicy {
                 limit: 5,
