@@ -6,16 +6,31 @@ use pingan_tests::{Service, TestBackend, TestCluster, Topology, backend_tests};
 use tokio_stream::StreamExt;
 use tonic_health::pb::health_check_response::ServingStatus;
 
-const EXPECTED: [&str; 8] = [
+const EXPECTED: [&str; 11] = [
     "pingan.audit.v1.ComplaintsAuditService",
+    "pingan.dispatch.v1.DispatchAnalysisService",
     "pingan.dispatch.v1.DispatchService",
     "pingan.events.v1.EventAdminService",
     "pingan.events.v1.EventSinkService",
     "pingan.followup.v1.CaseFollowupService",
     "pingan.grid.v1.GridRegistryService",
+    "pingan.intake.v1.IncidentAnalysisService",
+    "pingan.intake.v1.IncidentExchangeService",
     "pingan.intake.v1.IntakeService",
     "pingan.triage.v1.TriageService",
 ];
+
+/// The further APIs a service serves besides its main one (analysis, exchange).
+fn further_apis(kind: Service) -> Vec<&'static str> {
+    match kind {
+        Service::Intake => vec![
+            "pingan.intake.v1.IncidentAnalysisService",
+            "pingan.intake.v1.IncidentExchangeService",
+        ],
+        Service::Dispatch => vec!["pingan.dispatch.v1.DispatchAnalysisService"],
+        _ => Vec::new(),
+    }
+}
 
 /// Every process also serves the events backbone's sink and admin.
 const EVENTS: [&str; 2] = [
@@ -103,6 +118,7 @@ async fn each_service_on_its_own_port(backend: TestBackend) {
     for kind in Service::ALL {
         let names = list_services_v1(cluster.channel(kind).expect("channel")).await;
         let mut expected = vec![kind.grpc_name()];
+        expected.extend(further_apis(kind));
         expected.extend(EVENTS);
         expected.sort_unstable();
         assert_eq!(pingan_services(&names), expected);
