@@ -6,7 +6,7 @@ use pingan_tests::{Service, TestBackend, TestCluster, Topology, backend_tests};
 use tokio_stream::StreamExt;
 use tonic_health::pb::health_check_response::ServingStatus;
 
-const EXPECTED: [&str; 11] = [
+const EXPECTED: [&str; 12] = [
     "pingan.audit.v1.ComplaintsAuditService",
     "pingan.dispatch.v1.DispatchAnalysisService",
     "pingan.dispatch.v1.DispatchService",
@@ -14,13 +14,14 @@ const EXPECTED: [&str; 11] = [
     "pingan.events.v1.EventSinkService",
     "pingan.followup.v1.CaseFollowupService",
     "pingan.grid.v1.GridRegistryService",
+    "pingan.grid.v1.ServiceRequestService",
     "pingan.intake.v1.IncidentAnalysisService",
     "pingan.intake.v1.IncidentExchangeService",
     "pingan.intake.v1.IntakeService",
     "pingan.triage.v1.TriageService",
 ];
 
-/// The further APIs a service serves besides its main one (analysis, exchange).
+/// The further APIs a service serves besides its main one (analysis, exchange, service requests).
 fn further_apis(kind: Service) -> Vec<&'static str> {
     match kind {
         Service::Intake => vec![
@@ -28,6 +29,7 @@ fn further_apis(kind: Service) -> Vec<&'static str> {
             "pingan.intake.v1.IncidentExchangeService",
         ],
         Service::Dispatch => vec!["pingan.dispatch.v1.DispatchAnalysisService"],
+        Service::GridRegistry => vec!["pingan.grid.v1.ServiceRequestService"],
         _ => Vec::new(),
     }
 }

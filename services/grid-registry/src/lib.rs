@@ -8,6 +8,7 @@
 pub mod api;
 pub mod app;
 pub mod domain;
+pub mod metrics;
 pub mod notify;
 pub mod store;
 
@@ -16,8 +17,9 @@ use pingan_platform::service::{
 };
 use pingan_platform::{Migrations, ServiceContext};
 use pingan_proto::grid::v1::grid_registry_service_server::GridRegistryServiceServer;
+use pingan_proto::grid::v1::service_request_service_server::ServiceRequestServiceServer;
 
-pub use api::GridRegistryApi;
+pub use api::{GridRegistryApi, ServiceRequestApi};
 
 /// Short name used for configuration, peers, data files and metrics.
 pub const SHORT_NAME: &str = "grid-registry";
@@ -52,6 +54,27 @@ pub fn warm_up_worker(api: GridRegistryApi) -> Worker {
     })
 }
 
+/// How often the overdue service request gauge is recounted.
+const OVERDUE_GAUGE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Recounts the open service requests past their deadline for the gauge, until shutdown.
+pub fn overdue_gauge_worker(api: ServiceRequestApi) -> Worker {
+    Worker::new(
+        "grid-service-requests-overdue",
+        move |shutdown| async move {
+            loop {
+                if let Err(err) = api.refresh_overdue_gauge().await {
+                    tracing::warn!(error = %err, "overdue service requests not counted");
+                }
+                tokio::select! {
+                    () = shutdown.signalled() => break,
+                    () = tokio::time::sleep(OVERDUE_GAUGE_EVERY) => {}
+                }
+            }
+        },
+    )
+}
+
 /// The service's inbox, with a handler for each event type routed to it.
 pub fn event_sink(context: &ServiceContext) -> pingan_platform::events::ServiceSink {
     pingan_platform::events::ServiceSink::new(context.db.clone(), context.clock.clone())
@@ -83,10 +106,16 @@ impl Service for GridRegistryService {
         _config: &ServiceConfig,
     ) -> Result<ServiceParts, BuildError> {
         let api = GridRegistryApi::new(context.clone());
+        metrics::register_metrics();
+        let service_requests = api.service_requests();
         Ok(ServiceParts::new(
             GrpcService::new(GridRegistryServiceServer::new(api.clone())),
             event_sink(context),
         )
-        .with_worker(warm_up_worker(api)))
+        .with_grpc(GrpcService::new(ServiceRequestServiceServer::new(
+            service_requests.clone(),
+        )))
+        .with_worker(warm_up_worker(api))
+        .with_worker(overdue_gauge_worker(service_requests)))
     }
 }

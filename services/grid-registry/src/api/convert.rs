@@ -82,7 +82,7 @@ impl Presenter<'_> {
             })
     }
 
-    fn phone(&self, value: &SealedValue) -> String {
+    pub(super) fn phone(&self, value: &SealedValue) -> String {
         self.open(value, self.visibility.phone)
     }
 

@@ -9,6 +9,8 @@ mod notebook;
 mod outreach;
 mod people;
 mod reads;
+pub(crate) mod service_convert;
+mod service_requests;
 mod validate;
 
 use pingan_platform::auth::{Caller, Role};
@@ -20,6 +22,8 @@ use tonic::{Request, Response, Status};
 use crate::app::Registry;
 use crate::domain::access::Visibility;
 use convert::Presenter;
+
+pub use service_requests::ServiceRequestApi;
 
 /// Handlers of the grid-registry service.
 #[derive(Debug, Clone)]

@@ -9,6 +9,7 @@ mod notebook;
 mod outreach;
 mod people;
 mod reads;
+mod service_requests;
 
 use std::sync::{Arc, RwLock};
 
@@ -30,6 +31,7 @@ pub use notebook::{Subject, WelfareDue};
 pub use outreach::BroadcastRequest;
 pub use people::Lookup;
 pub use reads::{NeedView, PremisesView};
+pub use service_requests::ServiceRequestView;
 
 /// The registry's use cases over its store, spatial index, templates and notifier.
 #[derive(Debug, Clone)]

@@ -9,6 +9,8 @@ pub mod notebook;
 pub mod outreach;
 pub mod reads;
 pub mod records;
+pub mod service_report;
+pub mod service_request;
 pub mod spatial;
 
 pub use geometry::{GridShape, LatLon, PolygonError};

@@ -46,6 +46,12 @@ proto_enums!(
     NotificationChannel,
     DeliveryStatus,
     LookupPurpose,
+    ServiceRequestType,
+    ServiceRequestStatus,
+    ServiceRequestOutcome,
+    ServiceRequestChannel,
+    ServiceRequestEventKind,
+    ChecklistRequirement,
 );
 
 /// The name of an enum value; a number the proto does not know (a newer client) is kept as its

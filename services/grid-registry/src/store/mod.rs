@@ -7,11 +7,13 @@ mod places;
 mod queries;
 mod reach;
 mod reads;
+mod service_requests;
 mod sql;
 mod support;
 mod work;
 
 pub use legacy::upgrade_legacy;
+pub use service_requests::{ServiceRequestFilter, ServiceRequestStore};
 pub use sql::SqlStore;
 
 use pingan_platform::StorageError;
@@ -140,7 +142,7 @@ impl<T> Inserted<T> {
 
 /// Everything the registry keeps.
 #[tonic::async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait Store: ServiceRequestStore + Send + Sync + std::fmt::Debug {
     /// Creates or replaces a station; true when created.
     async fn put_station(&self, tx: &mut Tx, station: &Station) -> Result<bool, StorageError>;
     /// A station.
