@@ -99,6 +99,18 @@ async fn get(client: &mut Desk, id: &str) -> pb::GetServiceRequestResponse {
         .into_inner()
 }
 
+async fn list(
+    client: &mut Desk,
+    request: pb::ListServiceRequestsRequest,
+) -> Vec<pb::ServiceRequest> {
+    client
+        .list_service_requests(request)
+        .await
+        .expect("list")
+        .into_inner()
+        .service_requests
+}
+
 fn row<'a>(
     rows: &'a [pb::ServiceRequestReportRow],
     kind: pb::ServiceRequestType,
@@ -259,16 +271,12 @@ async fn certificate_story_end_to_end(backend: TestBackend) {
     .await;
     assert!(inquiry.overdue);
     assert_eq!(inquiry.applicant_phone_masked, "138****8000");
-    let overdue = officer
-        .list_service_requests(pb::ListServiceRequestsRequest {
-            station_id: RONGXIANG.into(),
-            overdue_only: true,
-            ..Default::default()
-        })
-        .await
-        .expect("list")
-        .into_inner()
-        .service_requests;
+    let only_overdue = pb::ListServiceRequestsRequest {
+        station_id: RONGXIANG.into(),
+        overdue_only: true,
+        ..Default::default()
+    };
+    let overdue = list(&mut officer, only_overdue).await;
     let ids: Vec<&str> = overdue
         .iter()
         .map(|r| r.service_request_id.as_str())
@@ -342,12 +350,7 @@ async fn repeats_and_races(backend: TestBackend) {
     let id = answers[0].service_request_id.clone();
     assert!(answers.iter().all(|a| *a == answers[0]), "one answer");
     let mut client = officer.clone();
-    let listed = client
-        .list_service_requests(pb::ListServiceRequestsRequest::default())
-        .await
-        .expect("list")
-        .into_inner()
-        .service_requests;
+    let listed = list(&mut client, pb::ListServiceRequestsRequest::default()).await;
     assert_eq!(listed.len(), 1, "one request");
 
     let mut other = certificate("svc-burst", now - HOUR);
@@ -360,33 +363,24 @@ async fn repeats_and_races(backend: TestBackend) {
     assert_eq!(fields(&status), ["request_id"]);
 
     // Eight officers' phones tick the same item at once; three other items race each other.
-    let same = (0..8).map(|n| {
-        let mut client = officer.clone();
-        let id = id.clone();
-        tokio::spawn(async move {
-            client
-                .complete_checklist_item(tick(&format!("same-{n}"), &id, "IDENTITY_VERIFIED"))
-                .await
-                .map(|r| r.into_inner())
-        })
-    });
     let others = [
         "PURPOSE_STATED",
         "APPLICATION_SUBMITTED_ONLINE",
         "RESULT_DELIVERED",
-    ]
-    .into_iter()
-    .map(|key| {
+    ];
+    let racing = (0..8)
+        .map(|n| (format!("same-{n}"), "IDENTITY_VERIFIED"))
+        .chain(others.map(|key| (format!("other-{key}"), key)));
+    let tasks = racing.map(|(request_id, key)| {
         let mut client = officer.clone();
         let id = id.clone();
         tokio::spawn(async move {
             client
-                .complete_checklist_item(tick(&format!("other-{key}"), &id, key))
+                .complete_checklist_item(tick(&request_id, &id, key))
                 .await
-                .map(|r| r.into_inner())
         })
     });
-    for task in futures::future::join_all(same.chain(others)).await {
+    for task in futures::future::join_all(tasks).await {
         task.expect("task").expect("tick");
     }
     let read = get(&mut client, &id).await;
@@ -451,6 +445,11 @@ async fn repeats_and_races(backend: TestBackend) {
         .count();
     assert_eq!(submissions, 1);
     cluster.shutdown().await.expect("shutdown");
+}
+
+/// The code a call answered with (OK when it succeeded).
+fn code<T>(answer: Result<tonic::Response<T>, tonic::Status>) -> Code {
+    answer.err().map_or(Code::Ok, |status| status.code())
 }
 
 fn refused(status: &tonic::Status) -> Vec<String> {
@@ -528,26 +527,19 @@ async fn refusals(backend: TestBackend) {
         .await
         .expect_err("before the request");
     assert_eq!(refused(&status), ["submitted_at"]);
-    let status = officer
-        .close_service_request(pb::CloseServiceRequestRequest {
-            request_id: "svc-ref-reject".into(),
+    for (outcome, field) in [
+        (pb::ServiceRequestOutcome::Rejected as i32, "note"),
+        (0, "outcome"),
+    ] {
+        let close = pb::CloseServiceRequestRequest {
+            request_id: format!("svc-ref-close-{outcome}"),
             service_request_id: id.clone(),
-            outcome: pb::ServiceRequestOutcome::Rejected as i32,
+            outcome,
             ..Default::default()
-        })
-        .await
-        .expect_err("reason required");
-    assert_eq!(refused(&status), ["note"]);
-    let status = officer
-        .close_service_request(pb::CloseServiceRequestRequest {
-            request_id: "svc-ref-none".into(),
-            service_request_id: id.clone(),
-            outcome: 0,
-            ..Default::default()
-        })
-        .await
-        .expect_err("outcome required");
-    assert_eq!(refused(&status), ["outcome"]);
+        };
+        let status = officer.close_service_request(close).await.expect_err(field);
+        assert_eq!(refused(&status), [field]);
+    }
     let status = officer
         .list_service_requests(pb::ListServiceRequestsRequest {
             page_size: 501,
@@ -572,54 +564,43 @@ async fn refusals(backend: TestBackend) {
         &[Role::VillageOfficer],
         &["st-chengnan"],
     );
-    let status = stranger
+    let answer = stranger
         .open_service_request(certificate("svc-stranger", now))
-        .await
-        .expect_err("other station");
-    assert_eq!(status.code(), Code::PermissionDenied);
-    let status = stranger
+        .await;
+    assert_eq!(code(answer), Code::PermissionDenied);
+    let answer = stranger
         .complete_checklist_item(tick("svc-stranger-tick", &id, "RESULT_DELIVERED"))
-        .await
-        .expect_err("other station");
-    assert_eq!(status.code(), Code::NotFound);
-    let status = stranger
+        .await;
+    assert_eq!(code(answer), Code::NotFound);
+    let answer = stranger
         .get_service_request(pb::GetServiceRequestRequest {
             service_request_id: id.clone(),
         })
-        .await
-        .expect_err("other station");
-    assert_eq!(status.code(), Code::NotFound);
-    let status = stranger
+        .await;
+    assert_eq!(code(answer), Code::NotFound);
+    let answer = stranger
         .list_service_requests(pb::ListServiceRequestsRequest {
             station_id: RONGXIANG.into(),
             ..Default::default()
         })
-        .await
-        .expect_err("other station");
-    assert_eq!(status.code(), Code::PermissionDenied);
-    let seen = stranger
-        .list_service_requests(pb::ListServiceRequestsRequest::default())
-        .await
-        .expect("own scope")
-        .into_inner()
-        .service_requests;
+        .await;
+    assert_eq!(code(answer), Code::PermissionDenied);
+    let seen = list(&mut stranger, pb::ListServiceRequestsRequest::default()).await;
     assert!(seen.is_empty(), "{seen:?}");
-    let status = stranger
+    let answer = stranger
         .service_request_report(pb::ServiceRequestReportRequest {
             station_id: RONGXIANG.into(),
             ..Default::default()
         })
-        .await
-        .expect_err("other station");
-    assert_eq!(status.code(), Code::PermissionDenied);
+        .await;
+    assert_eq!(code(answer), Code::PermissionDenied);
 
     // A grid worker of the station reads but does not serve applicants.
     let mut worker = desk(&cluster, "gw-1", &[Role::GridWorker], &[RONGXIANG]);
-    let status = worker
+    let answer = worker
         .open_service_request(certificate("svc-worker", now))
-        .await
-        .expect_err("not a police role");
-    assert_eq!(status.code(), Code::PermissionDenied);
+        .await;
+    assert_eq!(code(answer), Code::PermissionDenied);
     let read = get(&mut worker, &id)
         .await
         .service_request
