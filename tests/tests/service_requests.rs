@@ -111,10 +111,10 @@ async fn list(
         .service_requests
 }
 
-fn row<'a>(
-    rows: &'a [pb::ServiceRequestReportRow],
+fn row(
+    rows: &[pb::ServiceRequestReportRow],
     kind: pb::ServiceRequestType,
-) -> &'a pb::ServiceRequestReportRow {
+) -> &pb::ServiceRequestReportRow {
     rows.iter()
         .find(|r| r.station_id == RONGXIANG && r.r#type == kind as i32)
         .expect("report row")
