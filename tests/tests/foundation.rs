@@ -6,18 +6,20 @@ use pingan_tests::{Service, TestBackend, TestCluster, Topology, backend_tests};
 use tokio_stream::StreamExt;
 use tonic_health::pb::health_check_response::ServingStatus;
 
-const EXPECTED: [&str; 12] = [
+const EXPECTED: [&str; 14] = [
     "pingan.audit.v1.ComplaintsAuditService",
     "pingan.dispatch.v1.DispatchAnalysisService",
     "pingan.dispatch.v1.DispatchService",
     "pingan.events.v1.EventAdminService",
     "pingan.events.v1.EventSinkService",
     "pingan.followup.v1.CaseFollowupService",
+    "pingan.followup.v1.FollowupAnalysisService",
     "pingan.grid.v1.GridRegistryService",
     "pingan.grid.v1.ServiceRequestService",
     "pingan.intake.v1.IncidentAnalysisService",
     "pingan.intake.v1.IncidentExchangeService",
     "pingan.intake.v1.IntakeService",
+    "pingan.triage.v1.TriageAnalysisService",
     "pingan.triage.v1.TriageService",
 ];
 
@@ -30,6 +32,8 @@ fn further_apis(kind: Service) -> Vec<&'static str> {
         ],
         Service::Dispatch => vec!["pingan.dispatch.v1.DispatchAnalysisService"],
         Service::GridRegistry => vec!["pingan.grid.v1.ServiceRequestService"],
+        Service::Triage => vec!["pingan.triage.v1.TriageAnalysisService"],
+        Service::CaseFollowup => vec!["pingan.followup.v1.FollowupAnalysisService"],
         _ => Vec::new(),
     }
 }

@@ -101,12 +101,15 @@ impl Service for CaseFollowupService {
     ) -> Result<ServiceParts, BuildError> {
         let settings = config.get_or_default::<config::FollowupConfig>();
         let core = Arc::new(Core::with_config(context.clone(), settings));
+        // The dashboards' series exist from the start, not from the first revisit.
+        metrics::register_at_start();
         Ok(ServiceParts::new(
             GrpcService::new(CaseFollowupServiceServer::new(CaseFollowupApi::new(
                 core.clone(),
             ))),
             event_sink(context),
         )
+        .with_grpc(GrpcService::new(api::report::server(core.clone())))
         .with_worker(jobs_worker(core)))
     }
 }

@@ -47,6 +47,51 @@ static TIME_TO_CONTACT: LazyLock<Option<Histogram>> = LazyLock::new(|| {
     ))
 });
 
+static REVISITS: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
+    pingan_platform::metrics::register(IntCounterVec::new(
+        Opts::new(
+            "pingan_followup_revisits_total",
+            "Revisits concluded, by result: done on time, done late, or unreachable",
+        ),
+        &["result"],
+    ))
+});
+
+static MEDIATIONS: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
+    pingan_platform::metrics::register(IntCounterVec::new(
+        Opts::new(
+            "pingan_followup_mediations_total",
+            "Mediations opened, and concluded agreed or failed",
+        ),
+        &["outcome"],
+    ))
+});
+
+const REVISIT_RESULTS: [&str; 3] = ["on_time", "late", "unreachable"];
+const MEDIATION_OUTCOMES: [&str; 3] = ["opened", "agreed", "failed"];
+
+/// Registers the report's series with every label value at zero, so dashboards see them from
+/// process start.
+pub(crate) fn register_at_start() {
+    if let Some(counter) = REVISITS.as_ref() {
+        for result in REVISIT_RESULTS {
+            counter.with_label_values(&[result]);
+        }
+    }
+    if let Some(counter) = MEDIATIONS.as_ref() {
+        for outcome in MEDIATION_OUTCOMES {
+            counter.with_label_values(&[outcome]);
+        }
+    }
+}
+
+/// Counts a mediation opened (`opened`) or concluded (`agreed`, `failed`).
+pub(crate) fn mediation(outcome: &'static str) {
+    if let Some(counter) = MEDIATIONS.as_ref() {
+        counter.with_label_values(&[outcome]).inc();
+    }
+}
+
 pub(crate) fn revisit_scheduled(reason: i32) {
     let reason = RevisitReason::try_from(reason)
         .map(|r| r.as_str_name())
@@ -61,6 +106,14 @@ pub(crate) fn revisit_concluded(status: &str, on_time: bool) {
         counter
             .with_label_values(&[status, if on_time { "true" } else { "false" }])
             .inc();
+    }
+    let result = match (status, on_time) {
+        ("REVISIT_STATUS_COMPLETED", true) => "on_time",
+        ("REVISIT_STATUS_COMPLETED", false) => "late",
+        _ => "unreachable",
+    };
+    if let Some(counter) = REVISITS.as_ref() {
+        counter.with_label_values(&[result]).inc();
     }
 }
 

@@ -16,6 +16,10 @@ use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
+mod owners;
+
+pub use owners::{ExchangeByArg, PriorityArg};
+
 /// `pingan report …`
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
@@ -43,6 +47,42 @@ pub enum ReportCommand {
         /// How many hotspots (1..100).
         #[arg(long, default_value_t = 10)]
         limit: i32,
+    },
+    /// Ring -> assigned and ring -> on scene (p50, p90, share within the target) per station
+    /// and priority, and the dispatches over the target (dispatch).
+    ResponseTimes {
+        #[command(flatten)]
+        common: ReportArgs,
+        /// Only these priorities (comma-separated, e.g. p1,p2); default: all.
+        #[arg(long, value_enum, value_delimiter = ',')]
+        priority: Vec<PriorityArg>,
+        /// The target in minutes.
+        #[arg(long, default_value_t = 5)]
+        target_minutes: u32,
+        /// Most breaches listed (0..1000).
+        #[arg(long, default_value_t = 100)]
+        breaches: i32,
+    },
+    /// Calls diverted to 12345 and what became of them, requests 12345 pushed to the police,
+    /// by department or category, against the previous period (triage; no --station).
+    Exchange {
+        #[command(flatten)]
+        common: ReportArgs,
+        /// Rows by 12345 department or by category.
+        #[arg(long, value_enum, default_value_t = ExchangeByArg::Department)]
+        by: ExchangeByArg,
+        /// Only this 12345 department.
+        #[arg(long, default_value = "")]
+        department: String,
+        /// Only this category (catalogue code, e.g. UTILITIES).
+        #[arg(long, default_value = "")]
+        category: String,
+    },
+    /// Mediations, revisits, satisfaction and lost-and-found per station, with the totals of
+    /// the period and of the previous one (case-followup).
+    Followup {
+        #[command(flatten)]
+        common: ReportArgs,
     },
 }
 
@@ -385,13 +425,30 @@ pub async fn fetch(command: &ReportCommand) -> anyhow::Result<Report> {
             );
             report.section("unplaced", &["count"], vec![vec![json!(answer.unplaced)]]);
         }
+        ReportCommand::ResponseTimes {
+            common,
+            priority,
+            target_minutes,
+            breaches,
+        } => return owners::response_times(common, priority, *target_minutes, *breaches).await,
+        ReportCommand::Exchange {
+            common,
+            by,
+            department,
+            category,
+        } => return owners::exchange(common, *by, department, category).await,
+        ReportCommand::Followup { common } => return owners::followup(common).await,
     }
     Ok(report)
 }
 
 fn common(command: &ReportCommand) -> &ReportArgs {
     match command {
-        ReportCommand::Incidents { common, .. } | ReportCommand::Hotspots { common, .. } => common,
+        ReportCommand::Incidents { common, .. }
+        | ReportCommand::Hotspots { common, .. }
+        | ReportCommand::ResponseTimes { common, .. }
+        | ReportCommand::Exchange { common, .. }
+        | ReportCommand::Followup { common } => common,
     }
 }
 

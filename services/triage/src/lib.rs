@@ -168,8 +168,13 @@ impl Service for TriageService {
     ) -> Result<ServiceParts, BuildError> {
         let parts = build(context, &config.get_or_default::<TriageConfig>()).map_err(BuildError)?;
         let jobs = parts.jobs;
+        // The dashboards' series exist from the start, not from the first transfer.
+        metrics::register_at_start();
         Ok(
             ServiceParts::new(GrpcService::new(parts.server), parts.sink)
+                .with_grpc(GrpcService::new(api::exchange_report::server(
+                    context.clone(),
+                )))
                 .with_worker(Worker::new("triage-jobs", move |shutdown| async move {
                     jobs.run(async move { shutdown.signalled().await }).await
                 }))

@@ -5,6 +5,8 @@ use std::sync::LazyLock;
 use pingan_platform::metrics::register;
 use prometheus::{IntCounterVec, IntGaugeVec, Opts};
 
+use crate::domain::transfer::{Direction, Status};
+
 /// Transfers created, by direction (`to_12345`, `from_12345`) and route.
 pub static DIVERSIONS: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
     register(IntCounterVec::new(
@@ -71,6 +73,59 @@ pub static DEAD_LETTERS: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
         &["destination", "reason"],
     ))
 });
+
+/// Transfers entering a status, by direction (`to_12345`, `from_12345`) and the status entered
+/// (`pending` when recorded, `sent`, `accepted`, `handled`, `bounced`).
+pub static TRANSFERS: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
+    register(IntCounterVec::new(
+        Opts::new(
+            "pingan_triage_transfers_total",
+            "Transfers between 110 and 12345 entering a status, by direction and outcome",
+        ),
+        &["direction", "outcome"],
+    ))
+});
+
+const DIRECTIONS: [Direction; 2] = [Direction::To12345, Direction::From12345];
+const OUTCOMES: [Status; 5] = [
+    Status::Pending,
+    Status::Sent,
+    Status::Accepted,
+    Status::Handled,
+    Status::Bounced,
+];
+
+fn direction_label(direction: Direction) -> String {
+    direction.as_str().to_ascii_lowercase()
+}
+
+/// Registers the exchange series with every direction and outcome at zero (and the overdue
+/// gauge at zero until the chores' first count), so dashboards see them from process start.
+pub fn register_at_start() {
+    for direction in DIRECTIONS {
+        let direction = direction_label(direction);
+        if let Some(counter) = TRANSFERS.as_ref() {
+            for outcome in OUTCOMES {
+                counter.with_label_values(&[direction.as_str(), &outcome.as_str().to_ascii_lowercase()]);
+            }
+        }
+        if let Some(counter) = BOUNCES.as_ref() {
+            counter.with_label_values(&[direction.as_str()]);
+        }
+        if let Some(gauge) = OVERDUE.as_ref() {
+            gauge.with_label_values(&[direction.as_str()]);
+        }
+    }
+}
+
+/// Counts a transfer (of the stored `direction`) entering `status`.
+pub fn count_transfer(direction: &str, status: Status) {
+    if let (Some(counter), Some(direction)) = (TRANSFERS.as_ref(), Direction::parse(direction)) {
+        counter
+            .with_label_values(&[&direction_label(direction), &status.as_str().to_ascii_lowercase()])
+            .inc();
+    }
+}
 
 /// Increments `counter{labels}` when the metric exists.
 pub fn inc(counter: &LazyLock<Option<IntCounterVec>>, labels: &[&str]) {

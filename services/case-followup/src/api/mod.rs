@@ -5,6 +5,7 @@
 
 mod check;
 mod check_lostfound;
+pub mod report;
 
 use std::sync::Arc;
 

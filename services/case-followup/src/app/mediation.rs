@@ -96,6 +96,7 @@ impl Core {
                 .station(&mediation.station_id)
                 .detail(format!("incident {}", mediation.incident_id));
                 self.audit(tx, audit).await?;
+                crate::metrics::mediation("opened");
                 Ok(OpenMediationResponse {
                     mediation: Some(mediation.clone()),
                 })
@@ -179,6 +180,7 @@ impl Core {
                 mediation.concluded_by = Some(actor.clone());
                 mediation.updated_at = Some(ts(now));
                 self.store.update_mediation(tx, &mediation).await?;
+                crate::metrics::mediation(if req.resolved { "agreed" } else { "failed" });
                 let event = MediationConcluded {
                     mediation_id: mediation.mediation_id.clone(),
                     incident_id: mediation.incident_id.clone(),

@@ -7,6 +7,7 @@ pub mod lookup_job;
 mod lostfound;
 mod lostfound_marks;
 mod mediation;
+pub mod report;
 mod revisits;
 mod schedule;
 mod stats;

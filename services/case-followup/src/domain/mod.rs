@@ -5,6 +5,7 @@
 pub mod access;
 pub mod lostfound;
 pub mod policy;
+pub mod report;
 pub mod revisit;
 pub mod stats;
 

@@ -2,4 +2,5 @@
 //! the domain ↔ protobuf mapping.
 
 pub mod convert;
+pub mod exchange_report;
 pub mod grpc;

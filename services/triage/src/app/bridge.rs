@@ -157,6 +157,7 @@ impl Bridge {
             note,
         };
         self.store.add_history(tx, entry).await.map_err(storage)?;
+        metrics::count_transfer(&row.direction, to);
         let event = pb::TransferStatusChanged {
             transfer_id: row.transfer_id.clone(),
             direction: Direction::parse(&row.direction)

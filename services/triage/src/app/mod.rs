@@ -4,6 +4,7 @@
 pub mod bridge;
 pub mod chores;
 pub mod delivery;
+pub mod exchange_report;
 pub mod inbound;
 pub mod ledger;
 pub mod settle;

@@ -3,6 +3,7 @@
 //! delivery jobs each transfer owes, and the retired delivery queue (read, and moved into jobs).
 //! A read-modify-write locks the transfer row first ([`Store::lock`]).
 
+pub mod exchange_report;
 mod rows;
 mod sql;
 
