@@ -66,6 +66,11 @@ enum Command {
     /// bureau's.
     #[command(subcommand)]
     Incidents(pingan::exchange_cli::IncidentsCommand),
+    /// The command center's client commands (see docs/cli.md).
+    #[command(flatten)]
+    Client(pingan::client::ClientCommand),
+    /// Print a shell completion script.
+    Completions(pingan::client::completions::CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -229,7 +234,13 @@ fn main() -> anyhow::Result<()> {
             print!("{}", command.run()?);
             Ok(())
         }
-        Command::Incidents(command) => runtime.block_on(pingan::exchange_cli::run(command)),
+        Command::Incidents(command) => {
+            pingan::client::finish(runtime.block_on(pingan::exchange_cli::run(command)))
+        }
+        Command::Client(command) => pingan::client::main(&runtime, command),
+        Command::Completions(args) => {
+            pingan::client::completions::print(&args, command_line(None)?)
+        }
     }
 }
 
