@@ -62,8 +62,8 @@ enum Command {
     /// Triage's labelled corpus: evaluate the classifier on a split, regenerate the split.
     #[command(subcommand)]
     Triage(pingan_triage::eval_cli::TriageCommand),
-    /// Client commands on incidents: export one as an exchange document, import another
-    /// bureau's.
+    /// Client commands on incidents: list, show, timeline, watch; export one as an exchange
+    /// document, import another bureau's.
     #[command(subcommand)]
     Incidents(pingan::exchange_cli::IncidentsCommand),
     /// The command center's client commands (see docs/cli.md).

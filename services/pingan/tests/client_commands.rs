@@ -438,6 +438,51 @@ fn board_watch_without_a_terminal_prints_each_change() {
 }
 
 #[test]
+fn incidents_watch_without_a_terminal_prints_new_incidents() {
+    let dev = dev();
+    let mut watcher = Command::new(PINGAN)
+        .args([
+            "incidents",
+            "watch",
+            "--interval",
+            "1",
+            "--endpoint",
+            &dev.endpoint,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn incidents watch");
+    let stdout = watcher.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    // Let the first look happen, then report a call it has not seen.
+    std::thread::sleep(Duration::from_millis(1500));
+    let answer = report("29.2505", "88.8606", "我的手机被偷了");
+    let incident = answer["incident_id"].as_str().expect("incident").to_owned();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let line = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx.recv_timeout(left).expect("a line for the new incident");
+        if line.contains(&incident) {
+            break line;
+        }
+    };
+    assert!(line.starts_with(&format!("new {incident} ")), "{line}");
+    assert!(line.contains("CRIMINAL_PROPERTY"), "{line}");
+    watcher.kill().expect("kill the watcher");
+    let _ = watcher.wait();
+}
+
+#[test]
 fn a_diverted_call_shows_in_overdue_transfers_once_past_its_deadline() {
     let dev = dev();
     let answer = report("29.2503", "88.8604", "小区停水两天了，自来水一直没来");
@@ -611,6 +656,10 @@ fn completions_cover_the_client_commands() {
         .expect("run");
     let script = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
+    assert!(
+        script.contains("complete -F _pingan"),
+        "a bash completion function"
+    );
     for word in [
         "pingan",
         "board",

@@ -150,7 +150,7 @@ pub fn line(event: &WatchBoardResponse) -> String {
 
 /// What woke the terminal loop.
 enum Wake {
-    Board(Option<WatchBoardResponse>),
+    Board(Option<Box<WatchBoardResponse>>),
     Quit,
     Tick,
 }
@@ -190,7 +190,7 @@ async fn watch_terminal(
     let result = async {
         loop {
             let wake = tokio::select! {
-                message = stream.message() => Wake::Board(message.context("WatchBoard")?),
+                message = stream.message() => Wake::Board(message.context("WatchBoard")?.map(Box::new)),
                 _ = quit_rx.recv() => Wake::Quit,
                 _ = ticks.tick() => Wake::Tick,
             };

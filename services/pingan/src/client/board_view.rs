@@ -195,8 +195,10 @@ pub fn render(frame: &mut Frame, board: &Board, now: DateTime<Utc>) {
         ],
     )
     .header(
-        Row::new(["pri", "clock", "", "status", "category", "station", "units"])
-            .style(Style::default().add_modifier(Modifier::UNDERLINED)),
+        Row::new([
+            "pri", "clock", "sla", "status", "category", "station", "units",
+        ])
+        .style(Style::default().add_modifier(Modifier::UNDERLINED)),
     )
     .block(
         Block::default()

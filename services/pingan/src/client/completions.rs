@@ -1,5 +1,7 @@
 //! `pingan completions <shell>`: a completion script for bash, zsh, fish, elvish or PowerShell.
 
+use std::io::Write as _;
+
 use clap::Args;
 use clap_complete::Shell;
 
@@ -13,6 +15,11 @@ pub struct CompletionsArgs {
 
 /// Writes the completion script of `command` (the whole `pingan` command line) to stdout.
 pub fn print(args: &CompletionsArgs, mut command: clap::Command) -> anyhow::Result<()> {
-    clap_complete::generate(args.shell, &mut command, "pingan", &mut std::io::stdout());
-    Ok(())
+    // Into a buffer first: clap_complete panics when it cannot write (e.g. `| head`).
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "pingan", &mut script);
+    match std::io::stdout().write_all(&script) {
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }

@@ -173,7 +173,7 @@ pub fn table(incidents: &[Incident]) -> Table {
         "description",
     ]);
     for i in incidents {
-        let clocks = i.clocks.clone().unwrap_or_default();
+        let clocks = i.clocks.unwrap_or_default();
         table.push(vec![
             i.incident_id.clone(),
             status(i).to_owned(),
@@ -221,7 +221,7 @@ pub async fn show(args: ShowArgs) -> anyhow::Result<()> {
     if args.format.json {
         return output::print_json(&output::proto_json(&incident)?, false);
     }
-    let clocks = incident.clocks.clone().unwrap_or_default();
+    let clocks = incident.clocks.unwrap_or_default();
     let classification = incident.classification.clone().unwrap_or_default();
     let mut out = std::io::stdout().lock();
     let rows = [

@@ -90,6 +90,15 @@ pub fn main(runtime: &tokio::runtime::Runtime, command: ClientCommand) -> anyhow
 /// `Ok` passes through.
 pub fn finish(result: anyhow::Result<()>) -> anyhow::Result<()> {
     if let Err(err) = result {
+        // The reader went away (`pingan incidents list | head`): nothing left to tell anyone.
+        let broken_pipe = err.chain().any(|cause| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        });
+        if broken_pipe {
+            std::process::exit(i32::from(EXIT_OK));
+        }
         eprintln!("error: {}", describe(&err));
         std::process::exit(i32::from(exit_code(&err)));
     }
