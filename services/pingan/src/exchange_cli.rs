@@ -14,7 +14,8 @@ use pingan_proto::intake::v1::{
 use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, Endpoint};
 
-use crate::client::conn::Conn as ClientArgs;
+use crate::admin_cli::ClientArgs;
+use crate::client::conn::normalize_endpoint;
 use crate::client::incidents;
 
 /// Largest document the client sends or accepts (the server refuses more than 1 MiB).
@@ -75,7 +76,7 @@ pub async fn run(command: IncidentsCommand) -> anyhow::Result<()> {
         IncidentsCommand::Timeline(args) => incidents::timeline(args).await,
         IncidentsCommand::Watch(args) => incidents::watch(args).await,
         IncidentsCommand::Export(args) => {
-            let channel = connect(&args.client.url()).await?;
+            let channel = connect(&normalize_endpoint(&args.client.endpoint)).await?;
             let progress = spinner(format!("exporting incident {}", args.incident));
             let exported = export(channel, args.client.token.as_deref(), &args.incident).await;
             progress.finish_and_clear();
@@ -102,7 +103,7 @@ pub async fn run(command: IncidentsCommand) -> anyhow::Result<()> {
                 .request_id
                 .clone()
                 .unwrap_or_else(|| default_request_id(&document));
-            let channel = connect(&args.client.url()).await?;
+            let channel = connect(&normalize_endpoint(&args.client.endpoint)).await?;
             let progress = spinner(format!("importing {}", args.file.display()));
             let imported =
                 import(channel, args.client.token.as_deref(), document, &request_id).await;

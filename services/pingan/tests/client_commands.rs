@@ -2,160 +2,15 @@
 //! (free port, temporary data dir) shared by the tests of this file. Outputs are asserted, not
 //! only exit codes (docs/cli.md documents both).
 
-use std::io::{BufRead as _, BufReader, Read as _};
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
-use std::sync::{Mutex, OnceLock, mpsc};
-use std::time::{Duration, Instant};
+mod client_support;
 
-use serde_json::Value;
+use std::io::Read as _;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-const PINGAN: &str = env!("CARGO_BIN_EXE_pingan");
-
-/// The shared `pingan dev`: it stops when this test process ends (its wrapper reads our pipe).
-struct Dev {
-    endpoint: String,
-    _keepalive: Mutex<ChildStdin>,
-    _child: Mutex<Child>,
-    _data_dir: PathBuf,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-fn dev() -> &'static Dev {
-    static DEV: OnceLock<Dev> = OnceLock::new();
-    DEV.get_or_init(start_dev)
-}
-
-fn start_dev() -> Dev {
-    let data_dir = std::env::temp_dir().join(format!("pingan-client-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    // The wrapper stops `pingan dev` when our end of its stdin closes, i.e. when the test
-    // process exits however it exits (statics are never dropped).
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(concat!(
-            r#"exec 3<&0; "$@" </dev/null & pid=$!; read _ <&3; kill -TERM $pid; wait $pid; "#,
-            r#"rm -rf "$PINGAN_TEST_DATA_DIR""#
-        ))
-        .arg("sh")
-        .arg(PINGAN)
-        .args([
-            "dev",
-            "--listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            "127.0.0.1:0",
-        ])
-        .arg("--data-dir")
-        .arg(&data_dir)
-        .env("PINGAN_TEST_DATA_DIR", &data_dir)
-        .env_remove("PINGAN_ENDPOINT")
-        .env_remove("PINGAN_TOKEN")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn pingan dev");
-    let keepalive = child.stdin.take().expect("stdin");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { return };
-            if let Some(rest) = line.trim().strip_prefix("gRPC endpoint") {
-                let _ = tx.send(rest.trim().to_owned());
-            }
-        }
-    });
-    let endpoint = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("pingan dev printed its endpoint");
-    let dev = Dev {
-        endpoint: format!("http://{endpoint}"),
-        _keepalive: Mutex::new(keepalive),
-        _child: Mutex::new(child),
-        _data_dir: data_dir,
-    };
-    // The demo jurisdiction loads in the background: wait for its 18 units, placed.
-    eventually("demo units placed", || {
-        let units = json(&pingan(&dev.endpoint, &["units", "list", "--json"]));
-        let placed = units
-            .as_array()
-            .map(|u| u.iter().filter(|u| u.get("location").is_some()).count());
-        (placed == Some(18)).then_some(())
-    });
-    dev
-}
-
-/// Runs `pingan ARGS --endpoint ENDPOINT` with no terminal and no token in the environment.
-fn pingan(endpoint: &str, args: &[&str]) -> Output {
-    let mut command = Command::new(PINGAN);
-    command
-        .args(args)
-        .args(["--endpoint", endpoint])
-        .env_remove("PINGAN_ENDPOINT")
-        .env_remove("PINGAN_TOKEN")
-        .stdin(Stdio::null());
-    command.output().expect("run pingan")
-}
-
-fn ok(output: Output) -> String {
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).expect("utf-8 stdout")
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or(Value::Null)
-}
-
-fn eventually<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(value) = probe() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// `call report … --json` (the pinned invocation) → the ReportCall answer.
-fn report(lat: &str, lon: &str, description: &str) -> Value {
-    let dev = dev();
-    let out = ok(pingan(
-        &dev.endpoint,
-        &[
-            "call",
-            "report",
-            "--channel",
-            "110",
-            "--phone",
-            "13800138000",
-            "--lat",
-            lat,
-            "--lon",
-            lon,
-            "--description",
-            description,
-            "--json",
-        ],
-    ));
-    serde_json::from_str(&out).expect("report answer is JSON")
-}
+use client_support::{
+    PINGAN, dev, eventually, free_port, json, lines_of, next_matching, ok, pingan, report,
+};
 
 #[test]
 fn a_reported_call_is_listed_shown_and_has_a_timeline() {
@@ -376,28 +231,8 @@ fn board_watch_without_a_terminal_prints_each_change() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn board watch");
-    let stdout = watcher.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { return };
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    let next_matching = |pred: &dyn Fn(&str) -> bool| -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) if pred(&line) => return line,
-                Ok(_) => {}
-                Err(err) => panic!("no matching board line: {err}"),
-            }
-        }
-    };
-    let snapshot = next_matching(&|l| l.starts_with("snapshot "));
+    let lines = lines_of(&mut watcher);
+    let snapshot = next_matching(&lines, |l| l.starts_with("snapshot "));
     assert!(snapshot.contains("units="), "{snapshot}");
 
     ok(pingan(
@@ -411,7 +246,7 @@ fn board_watch_without_a_terminal_prints_each_change() {
             "meal",
         ],
     ));
-    let busy = next_matching(&|l| l.starts_with("unit u-st-caye-o4 "));
+    let busy = next_matching(&lines, |l| l.starts_with("unit u-st-caye-o4 "));
     assert!(
         busy.contains("status=BUSY") && busy.contains("callsign=CAYE-4"),
         "{busy}"
@@ -420,13 +255,15 @@ fn board_watch_without_a_terminal_prints_each_change() {
         &dev.endpoint,
         &["units", "status", "u-st-caye-o4", "available"],
     ));
-    let back = next_matching(&|l| l.starts_with("unit u-st-caye-o4 "));
+    let back = next_matching(&lines, |l| l.starts_with("unit u-st-caye-o4 "));
     assert!(back.contains("status=AVAILABLE"), "{back}");
 
     // A P1 rescue in Caye opens a dispatch the board shows.
     let answer = report("32.3801", "81.1001", "有人掉进河里了，救命");
     let incident = answer["incident_id"].as_str().expect("incident").to_owned();
-    let line = next_matching(&|l| l.starts_with("dispatch ") && l.contains(&incident));
+    let line = next_matching(&lines, |l| {
+        l.starts_with("dispatch ") && l.contains(&incident)
+    });
     assert!(
         line.contains("priority=P1") && line.contains("category=RESCUE"),
         "{line}"
@@ -454,28 +291,12 @@ fn incidents_watch_without_a_terminal_prints_new_incidents() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn incidents watch");
-    let stdout = watcher.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { return };
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
+    let lines = lines_of(&mut watcher);
     // Let the first look happen, then report a call it has not seen.
     std::thread::sleep(Duration::from_millis(1500));
     let answer = report("29.2505", "88.8606", "我的手机被偷了");
     let incident = answer["incident_id"].as_str().expect("incident").to_owned();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let line = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = rx.recv_timeout(left).expect("a line for the new incident");
-        if line.contains(&incident) {
-            break line;
-        }
-    };
+    let line = next_matching(&lines, |l| l.contains(&incident));
     assert!(line.starts_with(&format!("new {incident} ")), "{line}");
     assert!(line.contains("CRIMINAL_PROPERTY"), "{line}");
     watcher.kill().expect("kill the watcher");
