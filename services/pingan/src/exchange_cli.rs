@@ -1,4 +1,5 @@
-//! `pingan incidents …`: client commands on incidents. `export` writes an incident as an exchange
+//! `pingan incidents …`: client commands on incidents. `list`, `show`, `timeline` and `watch`
+//! read intake's records (client/incidents.rs); `export` writes an incident as an exchange
 //! document (schemas/incident-exchange/v1.schema.json) to a file or stdout; `import` hands a
 //! document from another bureau to this bureau's intake, which creates a linked incident.
 
@@ -14,6 +15,8 @@ use tonic::metadata::MetadataValue;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::admin_cli::ClientArgs;
+use crate::client::conn::normalize_endpoint;
+use crate::client::incidents;
 
 /// Largest document the client sends or accepts (the server refuses more than 1 MiB).
 const MAX_MESSAGE_BYTES: usize = 2 << 20;
@@ -21,6 +24,14 @@ const MAX_MESSAGE_BYTES: usize = 2 << 20;
 /// `pingan incidents …`
 #[derive(Debug, Subcommand)]
 pub enum IncidentsCommand {
+    /// List incidents, newest first (table, --json array or --csv).
+    List(incidents::ListArgs),
+    /// Show one incident: status, classification, location, units, clocks and calls.
+    Show(incidents::ShowArgs),
+    /// Every event of an incident, from the first ring to the last follow-up.
+    Timeline(incidents::TimelineArgs),
+    /// Follow the incident list: a line (or JSON object) per new incident or change of status.
+    Watch(incidents::WatchArgs),
     /// Export an incident (calls, location, classification, units, timeline, 12345 transfers,
     /// notes) as an exchange document; callers' numbers are masked unless the token may read them.
     Export(ExportArgs),
@@ -60,9 +71,16 @@ pub struct ImportArgs {
 /// Runs one `pingan incidents` command, printing what it did.
 pub async fn run(command: IncidentsCommand) -> anyhow::Result<()> {
     match command {
+        IncidentsCommand::List(args) => incidents::list(args).await,
+        IncidentsCommand::Show(args) => incidents::show(args).await,
+        IncidentsCommand::Timeline(args) => incidents::timeline(args).await,
+        IncidentsCommand::Watch(args) => incidents::watch(args).await,
         IncidentsCommand::Export(args) => {
-            let channel = connect(&args.client.endpoint).await?;
-            let exported = export(channel, args.client.token.as_deref(), &args.incident).await?;
+            let channel = connect(&normalize_endpoint(&args.client.endpoint)).await?;
+            let progress = spinner(format!("exporting incident {}", args.incident));
+            let exported = export(channel, args.client.token.as_deref(), &args.incident).await;
+            progress.finish_and_clear();
+            let exported = exported?;
             match &args.out {
                 Some(path) => {
                     std::fs::write(path, exported.document.as_bytes())
@@ -85,9 +103,12 @@ pub async fn run(command: IncidentsCommand) -> anyhow::Result<()> {
                 .request_id
                 .clone()
                 .unwrap_or_else(|| default_request_id(&document));
-            let channel = connect(&args.client.endpoint).await?;
+            let channel = connect(&normalize_endpoint(&args.client.endpoint)).await?;
+            let progress = spinner(format!("importing {}", args.file.display()));
             let imported =
-                import(channel, args.client.token.as_deref(), document, &request_id).await?;
+                import(channel, args.client.token.as_deref(), document, &request_id).await;
+            progress.finish_and_clear();
+            let imported = imported?;
             let link = imported.link.unwrap_or_default();
             println!(
                 "imported as incident {} (from {} incident {})",
@@ -96,6 +117,13 @@ pub async fn run(command: IncidentsCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A spinner on stderr while a long call runs (hidden when stderr is not a terminal).
+fn spinner(message: String) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner().with_message(message);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
 }
 
 async fn connect(endpoint: &str) -> anyhow::Result<Channel> {

@@ -62,10 +62,15 @@ enum Command {
     /// Triage's labelled corpus: evaluate the classifier on a split, regenerate the split.
     #[command(subcommand)]
     Triage(pingan_triage::eval_cli::TriageCommand),
-    /// Client commands on incidents: export one as an exchange document, import another
-    /// bureau's.
+    /// Client commands on incidents: list, show, timeline, watch; export one as an exchange
+    /// document, import another bureau's.
     #[command(subcommand)]
     Incidents(pingan::exchange_cli::IncidentsCommand),
+    /// The command center's client commands (see docs/cli.md).
+    #[command(flatten)]
+    Client(pingan::client::ClientCommand),
+    /// Print a shell completion script.
+    Completions(pingan::client::completions::CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -229,7 +234,13 @@ fn main() -> anyhow::Result<()> {
             print!("{}", command.run()?);
             Ok(())
         }
-        Command::Incidents(command) => runtime.block_on(pingan::exchange_cli::run(command)),
+        Command::Incidents(command) => {
+            pingan::client::finish(runtime.block_on(pingan::exchange_cli::run(command)))
+        }
+        Command::Client(command) => pingan::client::main(&runtime, command),
+        Command::Completions(args) => {
+            pingan::client::completions::print(&args, command_line(None)?)
+        }
     }
 }
 
