@@ -1,10 +1,12 @@
 //! The gRPC server every service (and `pingan dev`, which hosts all six) is built with:
 //! health per service, reflection v1 and v1alpha, trace-context extraction, RED metrics,
 //! request timeout, concurrency limit with load shedding, call limits per caller and source
-//! ([`crate::limits`]), and graceful shutdown.
+//! ([`crate::limits`]), TLS and mutual TLS with files reloaded on change ([`crate::tls`]), and
+//! graceful shutdown.
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -18,6 +20,7 @@ use crate::config::ServerConfig;
 use crate::health::{self, Dependency, HealthTarget};
 use crate::limits::{Guard, GuardLayer};
 use crate::metrics::RpcMetricsLayer;
+use crate::tls::ServerTls;
 use crate::trace_context;
 
 /// Errors that stop a server.
@@ -29,6 +32,9 @@ pub enum ServeError {
     /// The transport failed.
     #[error("transport: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// The TLS settings or files are unusable.
+    #[error("{0}")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// Collects the services one process serves on one listener.
@@ -180,16 +186,39 @@ impl ServiceHost {
         };
 
         let local_addr = listener.local_addr().ok();
-        tracing::info!(address = ?local_addr, services = ?reflection_names, "grpc server listening");
-        let server = tonic::transport::Server::builder()
+        let tls = if config.tls.server_enabled() {
+            Some(ServerTls::load(&config.tls)?)
+        } else {
+            config.tls.validate()?;
+            crate::tls::warn_if_plaintext(local_addr, &config.tls);
+            None
+        };
+        tracing::info!(
+            address = ?local_addr,
+            tls = tls.is_some(),
+            mutual_tls = config.tls.client_ca.is_some(),
+            services = ?reflection_names,
+            "grpc server listening"
+        );
+        let router = tonic::transport::Server::builder()
             .trace_fn(trace_context::server_span)
             .timeout(config.request_timeout)
             .concurrency_limit_per_connection(config.concurrency_limit)
             .load_shed(true)
+            // Outermost: the connection's address and calling service, for every layer below.
+            .layer(tower::util::option_layer(
+                tls.as_ref().map(ServerTls::identity_layer),
+            ))
             .layer(RpcMetricsLayer)
             .layer(tower::util::option_layer(guard.map(GuardLayer::new)))
-            .add_routes(routes.routes())
-            .serve_with_incoming_shutdown(incoming(listener), shutdown);
+            .add_routes(routes.routes());
+        let server: Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>> =
+            match &tls {
+                Some(tls) => {
+                    Box::pin(router.serve_with_incoming_shutdown(tls.incoming(listener), shutdown))
+                }
+                None => Box::pin(router.serve_with_incoming_shutdown(incoming(listener), shutdown)),
+            };
         tokio::pin!(server);
 
         let grace = config.shutdown_grace;
