@@ -180,9 +180,15 @@ fn deliver_request() -> DeliverRequest {
 
 async fn a_tls_server_serves_a_client_that_trusts_its_ca(backend: Backend) {
     let dir = cert_dir();
-    let server = Server::start(backend, server_tls(&dir, false))
-        .await
-        .expect("server");
+    // The plaintext health listener for kubelet probes: an address free a moment ago.
+    let health_addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|probe| probe.local_addr())
+        .expect("a free port");
+    let args = TlsArgs {
+        health_listen: Some(health_addr),
+        ..server_tls(&dir, false)
+    };
+    let server = Server::start(backend, args).await.expect("server");
     let tls = client_tls(&dir, None);
     let channel = tls_channel(&tls, &server.https_url());
     assert_eq!(
@@ -210,6 +216,22 @@ async fn a_tls_server_serves_a_client_that_trusts_its_ca(backend: Backend) {
         .list_grids(ListGridsRequest::default())
         .await
         .expect("a read over tls");
+
+    // Health alone, in plaintext, on the probe listener; nothing else is served there.
+    let probe_channel = tonic::transport::Endpoint::from_shared(format!("http://{health_addr}"))
+        .expect("endpoint")
+        .connect_lazy();
+    assert_eq!(
+        health(probe_channel.clone())
+            .await
+            .expect("plaintext health"),
+        ServingStatus::Serving
+    );
+    let unserved = GridRegistryServiceClient::new(probe_channel)
+        .list_grids(ListGridsRequest::default())
+        .await
+        .expect_err("only health on the probe listener");
+    assert_eq!(unserved.code(), Code::Unimplemented, "{unserved:?}");
 
     // A plaintext client gets no answer from a TLS server.
     let plain = tonic::transport::Endpoint::from_shared(format!("http://{}", server.addr))

@@ -41,6 +41,7 @@ pub enum ServeError {
 pub struct ServiceHost {
     config: ServerConfig,
     routes: RoutesBuilder,
+    health_only: HealthOnly,
     reporter: HealthReporter,
     targets: Vec<HealthTarget>,
     guard: Option<Arc<Guard>>,
@@ -57,12 +58,16 @@ impl std::fmt::Debug for ServiceHost {
 impl ServiceHost {
     /// A host with health already mounted.
     pub fn new(config: ServerConfig) -> Self {
-        let (reporter, health_service) = tonic_health::server::health_reporter();
+        let reporter = HealthReporter::new();
+        let health_service = HealthOnly::new(
+            tonic_health::server::HealthService::from_health_reporter(reporter.clone()),
+        );
         let mut routes = RoutesBuilder::default();
-        routes.add_service(health_service);
+        routes.add_service(health_service.clone());
         Self {
             config,
             routes,
+            health_only: health_service,
             reporter,
             targets: Vec::new(),
             guard: None,
@@ -139,6 +144,7 @@ impl ServiceHost {
         let Self {
             config,
             mut routes,
+            health_only,
             reporter,
             targets,
             guard,
@@ -221,6 +227,11 @@ impl ServiceHost {
             };
         tokio::pin!(server);
 
+        let health_listener = match config.tls.health_listen {
+            Some(addr) => Some(serve_health_only(addr, health_only).await?),
+            None => None,
+        };
+
         let grace = config.shutdown_grace;
         let result = tokio::select! {
             result = &mut server => result.map_err(ServeError::from),
@@ -230,9 +241,37 @@ impl ServiceHost {
             }
         };
         watcher.abort();
+        if let Some(health_listener) = health_listener {
+            health_listener.abort();
+        }
         tracing::info!("grpc server stopped");
         result
     }
+}
+
+/// The health service alone, for the plaintext probe listener.
+type HealthOnly =
+    tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>;
+
+/// Serves only the health service, in plaintext, on `addr` (kubelet gRPC probes cannot speak
+/// TLS; health says SERVING or not and nothing else).
+async fn serve_health_only(
+    addr: std::net::SocketAddr,
+    health: HealthOnly,
+) -> Result<tokio::task::JoinHandle<()>, ServeError> {
+    let listener = TcpListener::bind(addr).await.map_err(|err| {
+        crate::tls::TlsError::Settings(format!("binding --health-listen {addr}: {err}"))
+    })?;
+    tracing::info!(address = ?listener.local_addr().ok(), "plaintext health listener");
+    Ok(tokio::spawn(async move {
+        let served = tonic::transport::Server::builder()
+            .add_service(health)
+            .serve_with_incoming(incoming(listener))
+            .await;
+        if let Err(err) = served {
+            tracing::error!(error = %err, "health listener failed");
+        }
+    }))
 }
 
 /// Completes on SIGTERM or SIGINT (Ctrl-C).

@@ -117,6 +117,14 @@ pub struct TlsArgs {
         default_value = DEFAULT_SERVICE_NAMES
     )]
     pub service_names: Vec<String>,
+    /// A plaintext listener that serves only `grpc.health.v1.Health` (kubelet gRPC probes cannot
+    /// speak TLS); none when unset.
+    #[arg(
+        id = "health_listen",
+        long = "health-listen",
+        env = "PINGAN_HEALTH_LISTEN"
+    )]
+    pub health_listen: Option<SocketAddr>,
     /// How often certificate, key and CA files are checked for changes (SIGHUP checks at once).
     #[arg(
         id = "tls_reload_interval",
@@ -139,6 +147,7 @@ impl Default for TlsArgs {
                 .map(str::to_owned)
                 .collect(),
             reload_interval: Duration::from_secs(5),
+            health_listen: None,
         }
     }
 }
