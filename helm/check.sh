@@ -67,10 +67,12 @@ declare -A scenario_args=(
   [monitoring]="--set serviceMonitor.enabled=true --set prometheusRule.enabled=true"
   # External databases and Redis whose URLs are given as values (the chart's own Secret).
   [external-urls]="-f $root/helm/tests/values-external-urls.yaml"
+  # TLS and mutual TLS, certificates from cert-manager.
+  [tls]="--set tls.enabled=true --set tls.certManager.enabled=true --set tls.certManager.issuerRef.name=pingan-ca"
   # Everything optional off.
   [minimal]="--set networkPolicy.enabled=false --set serviceDefaults.autoscaling.enabled=false --set serviceDefaults.pdb.enabled=false --set dashboards.enabled=false --set serviceAccount.create=false --set serviceDefaults.preStopSleepSeconds=0 --set postgresql.persistence.enabled=false"
 )
-scenarios=(default production monitoring external-urls minimal)
+scenarios=(default production monitoring external-urls tls minimal)
 
 # --- the wiring the binary requires ----------------------------------------------------------
 # Every scenario's PINGAN_PEERS is checked against the binary's own routing table, and the chart's
@@ -179,6 +181,9 @@ refuse "a PII key shorter than 32 characters" "secrets.piiKey: Does not match" -
 refuse "keys given as values next to an existing Secret" "not used with secrets.existingSecret" \
   -f "$chart/values-production.yaml" --set secrets.piiKey=0123456789abcdef0123456789abcdef
 refuse "an events duration that is not one" "events.lease: Does not match" --set events.lease=30seconds
+refuse "cert-manager certificates without an issuer" "tls.certManager.issuerRef.name is required" \
+  --set tls.enabled=true --set tls.certManager.enabled=true
+refuse "a client-auth mode that is none" "tls.clientAuth" --set tls.clientAuth=sometimes
 
 # --- the image -------------------------------------------------------------------------------
 step "Dockerfile"

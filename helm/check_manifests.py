@@ -29,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-CRD_GROUPS = ("monitoring.coreos.com/",)
+CRD_GROUPS = ("monitoring.coreos.com/", "cert-manager.io/")
 GRPC_NAMES = {
     "intake": "pingan.intake.v1.IntakeService",
     "triage": "pingan.triage.v1.TriageService",
@@ -175,8 +175,18 @@ def check_pingan_deployment(obj, template, configmaps):
         fail(f"{where}: PINGAN_LISTEN {env.get('PINGAN_LISTEN')} is not the grpc port {ports.get('grpc')}")
     if env.get("PINGAN_METRICS_LISTEN", "").rsplit(":", 1)[-1] != str(ports.get("metrics")):
         fail(f"{where}: PINGAN_METRICS_LISTEN is not the metrics port")
-    if (readiness.get("grpc") or {}).get("port") != ports.get("grpc"):
-        fail(f"{where}: readiness probes port {(readiness.get('grpc') or {}).get('port')}, not the grpc port")
+    # With TLS readiness asks the plaintext health-only port: kubelet gRPC probes cannot speak TLS.
+    probe_port = ports.get("grpc")
+    if "PINGAN_TLS_CERT" in env:
+        probe_port = ports.get("health")
+        if env.get("PINGAN_HEALTH_LISTEN", "").rsplit(":", 1)[-1] != str(probe_port):
+            fail(f"{where}: PINGAN_HEALTH_LISTEN {env.get('PINGAN_HEALTH_LISTEN')} is not the health port {probe_port}")
+        mounts = {m["name"]: m for m in container.get("volumeMounts") or []}
+        tls_mount = mounts.get("tls") or {}
+        if "subPath" in tls_mount or not env["PINGAN_TLS_CERT"].startswith(tls_mount.get("mountPath", "//")):
+            fail(f"{where}: PINGAN_TLS_CERT {env['PINGAN_TLS_CERT']} is not in the tls volume mounted whole")
+    if (readiness.get("grpc") or {}).get("port") != probe_port:
+        fail(f"{where}: readiness probes port {(readiness.get('grpc') or {}).get('port')}, not {probe_port}")
     return env
 
 

@@ -2,7 +2,7 @@
 """Checks that a `helm template` rendering of the Pingan chart wires every service as the binary
 requires: each peer a service must reach (the destinations of the events it sends and the services
 it calls, from `pingan wiring --json`) is in its PINGAN_PEERS, at the in-cluster URL
-http://<fullname>-<peer>:<grpc port> when the release runs that peer, at some URL otherwise.
+http(s)://<fullname>-<peer>:<grpc port> when the release runs that peer, at some URL otherwise.
 
 Usage: check_wiring.py RENDERED.yaml WIRING.json FULLNAME GRPC_PORT
 
@@ -50,7 +50,9 @@ def main():
         required = wiring[service]["required_peers"]
         for peer in required:
             url = peers.get(peer)
-            in_cluster = f"http://{fullname}-{peer}:{port}"
+            # With TLS (PINGAN_TLS_CERT set) peers are called over https.
+            scheme = "https" if env.get("PINGAN_TLS_CERT") else "http"
+            in_cluster = f"{scheme}://{fullname}-{peer}:{port}"
             if not url:
                 failures.append(f"{service}: required peer {peer} is missing from PINGAN_PEERS "
                                 f"({env['PINGAN_PEERS']!r})")

@@ -162,7 +162,8 @@ binary's routing table by helm/check.sh (--update rewrites it) and by the pingan
 
 {{/*
 PINGAN_PEERS of one service; call with (dict "root" $ "cfg" $cfg). Every peer the service must reach
-(pingan.wiring) at its in-cluster Service, http://<fullname>-<peer>:<grpc port>; then extraPeers,
+(pingan.wiring) at its in-cluster Service, http://<fullname>-<peer>:<grpc port> (https with
+tls.enabled); then extraPeers,
 which add peers or replace URLs. A required peer that this release does not run and extraPeers
 does not give fails the rendering: `pingan serve` would refuse to start without it.
 */}}
@@ -176,7 +177,7 @@ does not give fails the rendering: `pingan serve` would refuse to start without 
 {{- range $peer := $needs.required_peers | default list -}}
 {{- $peerValues := index $root.Values.services $peer | default dict -}}
 {{- if $peerValues.enabled -}}
-{{- $_ := set $peers $peer (printf "http://%s-%s:%v" $fullname $peer $root.Values.ports.grpc) -}}
+{{- $_ := set $peers $peer (printf "%s://%s-%s:%v" (ternary "https" "http" $root.Values.tls.enabled) $fullname $peer $root.Values.ports.grpc) -}}
 {{- else if not (hasKey ($cfg.extraPeers | default dict) $peer) -}}
 {{- fail (printf "services.%s needs the peer %s (pingan wiring %s), which this release does not run: enable services.%s or give its URL in services.%s.extraPeers" $cfg.name $peer $cfg.name $peer $cfg.name) -}}
 {{- end -}}
@@ -228,12 +229,31 @@ PINGAN_EVENTS_RETENTION: {{ .retention | quote }}
 {{- if $cfg.usesRedis }}
 PINGAN_REDIS_PREFIX: {{ $root.Values.redis.prefix | quote }}
 {{- end }}
+{{- with $root.Values.tls }}
+{{- if .enabled }}
+PINGAN_TLS_CERT: {{ printf "%s/tls.crt" .mountPath | quote }}
+PINGAN_TLS_KEY: {{ printf "%s/tls.key" .mountPath | quote }}
+PINGAN_TLS_CA: {{ printf "%s/ca.crt" .mountPath | quote }}
+{{- if .mutual }}
+PINGAN_TLS_CLIENT_CA: {{ printf "%s/ca.crt" .mountPath | quote }}
+PINGAN_TLS_CLIENT_AUTH: {{ .clientAuth | quote }}
+{{- end }}
+PINGAN_TLS_RELOAD_INTERVAL: {{ .reloadInterval | quote }}
+PINGAN_HEALTH_LISTEN: {{ printf "0.0.0.0:%v" $root.Values.ports.health | quote }}
+{{- end }}
+{{- end }}
 {{- if $root.Values.otel.enabled }}
 OTEL_EXPORTER_OTLP_ENDPOINT: {{ required "otel.endpoint is required when otel.enabled" $root.Values.otel.endpoint | quote }}
 {{- end }}
 {{- range $key, $value := $cfg.env }}
 {{ $key }}: {{ $value | toString | quote }}
 {{- end }}
+{{- end -}}
+
+{{/* The TLS Secret of one service; call with (dict "root" $ "name" "intake"). */}}
+{{- define "pingan.tlsSecretName" -}}
+{{- $given := index (.root.Values.tls.secretNames | default dict) .name -}}
+{{- default (printf "%s-%s-tls" (include "pingan.fullname" .root) .name) $given -}}
 {{- end -}}
 
 {{/* A NetworkPolicyPeer matching every enabled Pingan service pod of this release. */}}

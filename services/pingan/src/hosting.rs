@@ -28,6 +28,7 @@ use pingan_platform::service::{
     BuildError, Service, ServiceConfig, Shutdown, ShutdownSwitch, Worker, Workers,
 };
 use pingan_platform::storage::{Db, Migrations, PoolSettings, StorageError, redact_url};
+use pingan_platform::tls::{ClientTls, TlsArgs, TlsError};
 use pingan_platform::{ApiError, ServiceContext};
 
 /// One of Pingan's six services (the value `pingan serve <service>` and the tests name).
@@ -191,6 +192,9 @@ pub enum HostError {
     /// A peer URL is invalid.
     #[error("peers: {0}")]
     Peers(#[from] ApiError),
+    /// The TLS settings of the calls to peers are unusable.
+    #[error("peers: {0}")]
+    Tls(#[from] pingan_platform::tls::TlsError),
     /// The service could not be built from its configuration.
     #[error("{service}: {source}")]
     Service {
@@ -236,6 +240,9 @@ pub struct Process {
     config: ServiceConfig,
     workers: Vec<Worker>,
     guard_events: Option<mpsc::UnboundedReceiver<GuardEvent>>,
+    /// TLS of the calls to `https://` peers (loaded at the first mount).
+    peer_tls: Option<Result<Option<ClientTls>, TlsError>>,
+    tls_args: TlsArgs,
 }
 
 impl std::fmt::Debug for Process {
@@ -257,6 +264,7 @@ impl Process {
         let (events_sender, guard_events) = mpsc::unbounded_channel();
         let guard = Guard::new(server.limits.to_config(), security.authenticator.clone())
             .with_events(events_sender);
+        let tls_args = server.tls.clone();
         let mut host = ServiceHost::new(server);
         host.set_guard(Arc::new(guard));
         Self {
@@ -271,6 +279,8 @@ impl Process {
             config: ServiceConfig::default(),
             workers: Vec::new(),
             guard_events: Some(guard_events),
+            peer_tls: None,
+            tls_args,
         }
     }
 
@@ -321,12 +331,18 @@ impl Process {
             ),
             _ => None,
         };
-        let peers = Peers::new(
+        let tls_args = &self.tls_args;
+        let peer_tls = self
+            .peer_tls
+            .get_or_insert_with(|| ClientTls::from_args(tls_args))
+            .clone()?;
+        let peers = Peers::with_tls(
             peers,
             Some(ServiceCredentials::new(
                 self.security.issuer.clone(),
                 service,
             )),
+            peer_tls.as_ref(),
         )?;
         let outbox = Outbox::new(
             service,

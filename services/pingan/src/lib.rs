@@ -2,6 +2,7 @@
 //! `pingan serve`, `pingan dev` and the end-to-end test harness.
 
 pub mod admin_cli;
+pub mod certs_cli;
 pub mod client;
 pub mod exchange_cli;
 pub mod fleet;

@@ -71,6 +71,9 @@ enum Command {
     Client(pingan::client::ClientCommand),
     /// Print a shell completion script.
     Completions(pingan::client::completions::CompletionsArgs),
+    /// Certificates: `certs dev` makes a local CA and every service's certificates.
+    #[command(subcommand)]
+    Certs(pingan::certs_cli::CertsCommand),
 }
 
 #[derive(Debug, Args)]
@@ -241,6 +244,7 @@ fn main() -> anyhow::Result<()> {
         Command::Completions(args) => {
             pingan::client::completions::print(&args, command_line(None)?)
         }
+        Command::Certs(command) => pingan::certs_cli::run(command),
     }
 }
 
@@ -319,6 +323,7 @@ async fn serve(args: ServeArgs, settings: ServiceConfig) -> anyhow::Result<()> {
 async fn dev(args: DevArgs, settings: ServiceConfig) -> anyhow::Result<()> {
     let telemetry = telemetry::init("pingan-dev", &args.telemetry, LogFormat::Text)?;
     let result = async {
+        pingan_platform::tls::check_dev_listen(args.listen, &args.server.tls)?;
         std::fs::create_dir_all(&args.data_dir)
             .with_context(|| format!("creating data dir {}", args.data_dir.display()))?;
         let data_dir = args.data_dir.canonicalize()?;
@@ -329,7 +334,12 @@ async fn dev(args: DevArgs, settings: ServiceConfig) -> anyhow::Result<()> {
         // Services call each other through gRPC, as in the cluster, on the shared endpoint.
         let peers: BTreeMap<String, String> = ServiceKind::ALL
             .iter()
-            .map(|kind| (kind.short_name().to_owned(), format!("http://{endpoint}")))
+            .map(|kind| {
+                (
+                    kind.short_name().to_owned(),
+                    dev_peer_url(endpoint, &args.server),
+                )
+            })
             .collect();
         // Calls without a token act as the dev user; tokens, when sent, are checked.
         let secret = match &args.auth.secret {
@@ -372,6 +382,16 @@ async fn dev(args: DevArgs, settings: ServiceConfig) -> anyhow::Result<()> {
     }
     telemetry.shutdown();
     result
+}
+
+/// The shared endpoint as the services call it: `https://localhost` (the name `certs dev` puts
+/// in every certificate) when the server speaks TLS.
+fn dev_peer_url(endpoint: SocketAddr, server: &ServerConfig) -> String {
+    if server.tls.server_enabled() {
+        format!("https://localhost:{}", endpoint.port())
+    } else {
+        format!("http://{endpoint}")
+    }
 }
 
 /// The dev shape keeps a generated PII key beside its data, so stored numbers stay readable

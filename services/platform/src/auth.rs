@@ -94,6 +94,11 @@ pub struct Claims {
     pub iat: u64,
 }
 
+/// A Pingan service calling over mutual TLS, named by its verified client certificate. Only the
+/// server's TLS layer puts it in a request's extensions (callers cannot set extensions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServicePeer(pub String);
+
 /// Which stations a caller may see.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Jurisdiction {
@@ -148,6 +153,16 @@ impl Caller {
             ]
             .into_iter()
             .collect(),
+            jurisdiction: Jurisdiction::Bureau,
+        }
+    }
+
+    /// A service calling over mutual TLS: role `service` over the whole bureau, as its token
+    /// would give it.
+    pub fn service(peer: &ServicePeer) -> Self {
+        Self {
+            subject: peer.0.clone(),
+            roles: [Role::Service].into_iter().collect(),
             jurisdiction: Jurisdiction::Bureau,
         }
     }
@@ -289,9 +304,25 @@ impl Authenticator {
         Ok(Caller::from_claims(data.claims))
     }
 
+    /// The caller of a request: its bearer token when it sends one, else the service its
+    /// client certificate names (mutual TLS), else as [`Authenticator::authenticate`].
+    pub fn authenticate_with_peer(
+        &self,
+        metadata: &MetadataMap,
+        peer: Option<&ServicePeer>,
+    ) -> Result<Caller, ApiError> {
+        match peer {
+            Some(peer) if metadata.get("authorization").is_none() => Ok(Caller::service(peer)),
+            _ => self.authenticate(metadata),
+        }
+    }
+
     /// The caller of a tonic request.
     pub fn caller<T>(&self, request: &tonic::Request<T>) -> Result<Caller, ApiError> {
-        self.authenticate(request.metadata())
+        self.authenticate_with_peer(
+            request.metadata(),
+            request.extensions().get::<ServicePeer>(),
+        )
     }
 }
 
@@ -441,6 +472,35 @@ mod tests {
         let caller = auth.authenticate(&MetadataMap::new()).expect("dev caller");
         assert_eq!(caller.subject, "dev");
         assert!(caller.has_role(Role::Dispatcher));
+    }
+
+    #[test]
+    fn a_service_peer_without_a_token_is_that_service_and_a_token_still_wins() {
+        let (issuer, auth) = pair();
+        let peer = ServicePeer("intake".into());
+        let caller = auth
+            .authenticate_with_peer(&MetadataMap::new(), Some(&peer))
+            .expect("service caller");
+        assert_eq!(caller.subject, "intake");
+        assert!(caller.has_role(Role::Service));
+        assert!(caller.can_see_station("st-caye"));
+        let token = issuer
+            .issue(
+                "officer-7",
+                &[Role::Dispatcher],
+                &["st-1"],
+                Duration::from_secs(60),
+            )
+            .expect("token");
+        let caller = auth
+            .authenticate_with_peer(&metadata(&token), Some(&peer))
+            .expect("token caller");
+        assert_eq!(caller.subject, "officer-7");
+        assert!(!caller.has_role(Role::Service));
+        assert!(
+            auth.authenticate_with_peer(&MetadataMap::new(), None)
+                .is_err()
+        );
     }
 
     #[test]

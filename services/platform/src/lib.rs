@@ -26,6 +26,7 @@ pub mod storage_rows;
 pub mod telemetry;
 pub mod testing;
 pub mod time;
+pub mod tls;
 pub mod trace_context;
 
 pub use error::{ApiError, FieldViolations};

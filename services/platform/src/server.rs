@@ -1,10 +1,12 @@
 //! The gRPC server every service (and `pingan dev`, which hosts all six) is built with:
 //! health per service, reflection v1 and v1alpha, trace-context extraction, RED metrics,
 //! request timeout, concurrency limit with load shedding, call limits per caller and source
-//! ([`crate::limits`]), and graceful shutdown.
+//! ([`crate::limits`]), TLS and mutual TLS with files reloaded on change ([`crate::tls`]), and
+//! graceful shutdown.
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -18,6 +20,7 @@ use crate::config::ServerConfig;
 use crate::health::{self, Dependency, HealthTarget};
 use crate::limits::{Guard, GuardLayer};
 use crate::metrics::RpcMetricsLayer;
+use crate::tls::ServerTls;
 use crate::trace_context;
 
 /// Errors that stop a server.
@@ -29,12 +32,16 @@ pub enum ServeError {
     /// The transport failed.
     #[error("transport: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// The TLS settings or files are unusable.
+    #[error("{0}")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// Collects the services one process serves on one listener.
 pub struct ServiceHost {
     config: ServerConfig,
     routes: RoutesBuilder,
+    health_only: HealthOnly,
     reporter: HealthReporter,
     targets: Vec<HealthTarget>,
     guard: Option<Arc<Guard>>,
@@ -51,12 +58,16 @@ impl std::fmt::Debug for ServiceHost {
 impl ServiceHost {
     /// A host with health already mounted.
     pub fn new(config: ServerConfig) -> Self {
-        let (reporter, health_service) = tonic_health::server::health_reporter();
+        let reporter = HealthReporter::new();
+        let health_service = HealthOnly::new(
+            tonic_health::server::HealthService::from_health_reporter(reporter.clone()),
+        );
         let mut routes = RoutesBuilder::default();
-        routes.add_service(health_service);
+        routes.add_service(health_service.clone());
         Self {
             config,
             routes,
+            health_only: health_service,
             reporter,
             targets: Vec::new(),
             guard: None,
@@ -133,6 +144,7 @@ impl ServiceHost {
         let Self {
             config,
             mut routes,
+            health_only,
             reporter,
             targets,
             guard,
@@ -180,17 +192,45 @@ impl ServiceHost {
         };
 
         let local_addr = listener.local_addr().ok();
-        tracing::info!(address = ?local_addr, services = ?reflection_names, "grpc server listening");
-        let server = tonic::transport::Server::builder()
+        let tls = if config.tls.server_enabled() {
+            Some(ServerTls::load(&config.tls)?)
+        } else {
+            config.tls.validate()?;
+            crate::tls::warn_if_plaintext(local_addr, &config.tls);
+            None
+        };
+        tracing::info!(
+            address = ?local_addr,
+            tls = tls.is_some(),
+            mutual_tls = config.tls.client_ca.is_some(),
+            services = ?reflection_names,
+            "grpc server listening"
+        );
+        let router = tonic::transport::Server::builder()
             .trace_fn(trace_context::server_span)
             .timeout(config.request_timeout)
             .concurrency_limit_per_connection(config.concurrency_limit)
             .load_shed(true)
+            // Outermost: the connection's address and calling service, for every layer below.
+            .layer(tower::util::option_layer(
+                tls.as_ref().map(ServerTls::identity_layer),
+            ))
             .layer(RpcMetricsLayer)
             .layer(tower::util::option_layer(guard.map(GuardLayer::new)))
-            .add_routes(routes.routes())
-            .serve_with_incoming_shutdown(incoming(listener), shutdown);
+            .add_routes(routes.routes());
+        let server: Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>> =
+            match &tls {
+                Some(tls) => {
+                    Box::pin(router.serve_with_incoming_shutdown(tls.incoming(listener), shutdown))
+                }
+                None => Box::pin(router.serve_with_incoming_shutdown(incoming(listener), shutdown)),
+            };
         tokio::pin!(server);
+
+        let health_listener = match config.tls.health_listen {
+            Some(addr) => Some(serve_health_only(addr, health_only).await?),
+            None => None,
+        };
 
         let grace = config.shutdown_grace;
         let result = tokio::select! {
@@ -201,9 +241,37 @@ impl ServiceHost {
             }
         };
         watcher.abort();
+        if let Some(health_listener) = health_listener {
+            health_listener.abort();
+        }
         tracing::info!("grpc server stopped");
         result
     }
+}
+
+/// The health service alone, for the plaintext probe listener.
+type HealthOnly =
+    tonic_health::pb::health_server::HealthServer<tonic_health::server::HealthService>;
+
+/// Serves only the health service, in plaintext, on `addr` (kubelet gRPC probes cannot speak
+/// TLS; health says SERVING or not and nothing else).
+async fn serve_health_only(
+    addr: std::net::SocketAddr,
+    health: HealthOnly,
+) -> Result<tokio::task::JoinHandle<()>, ServeError> {
+    let listener = TcpListener::bind(addr).await.map_err(|err| {
+        crate::tls::TlsError::Settings(format!("binding --health-listen {addr}: {err}"))
+    })?;
+    tracing::info!(address = ?listener.local_addr().ok(), "plaintext health listener");
+    Ok(tokio::spawn(async move {
+        let served = tonic::transport::Server::builder()
+            .add_service(health)
+            .serve_with_incoming(incoming(listener))
+            .await;
+        if let Err(err) = served {
+            tracing::error!(error = %err, "health listener failed");
+        }
+    }))
 }
 
 /// Completes on SIGTERM or SIGINT (Ctrl-C).

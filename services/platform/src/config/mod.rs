@@ -70,6 +70,9 @@ pub struct ServerConfig {
     /// Rate limits and the failed-authentication block.
     #[command(flatten)]
     pub limits: LimitsArgs,
+    /// TLS and mutual TLS of the server and of the calls to peers.
+    #[command(flatten)]
+    pub tls: crate::tls::TlsArgs,
 }
 
 impl Default for ServerConfig {
@@ -81,6 +84,7 @@ impl Default for ServerConfig {
             health_interval: Duration::from_secs(5),
             metrics_listen: None,
             limits: LimitsArgs::default(),
+            tls: crate::tls::TlsArgs::default(),
         }
     }
 }

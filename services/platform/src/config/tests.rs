@@ -123,3 +123,35 @@ fn the_config_path_comes_from_the_flag() {
         .collect();
     assert_eq!(config_path(&args), Some(PathBuf::from("b.toml")));
 }
+
+#[test]
+fn tls_settings_come_from_the_server_table_and_flags_still_win() {
+    let file = r#"
+        [server]
+        tls-cert = "/etc/pingan/tls/intake.pem"
+        tls-key = "/etc/pingan/tls/intake-key.pem"
+        tls-client-ca = "/etc/pingan/tls/ca.pem"
+        tls-client-auth = "optional"
+        tls-service-names = ["intake", "dispatch"]
+        tls-reload-interval = "2s"
+    "#;
+    let parsed = probe(file, &["--tls-cert", "/run/other.pem"]).expect("parses");
+    let tls = &parsed.server.tls;
+    assert_eq!(tls.cert, Some(PathBuf::from("/run/other.pem")));
+    assert_eq!(
+        tls.key,
+        Some(PathBuf::from("/etc/pingan/tls/intake-key.pem"))
+    );
+    assert_eq!(tls.client_ca, Some(PathBuf::from("/etc/pingan/tls/ca.pem")));
+    assert_eq!(tls.client_auth, crate::tls::ClientAuth::Optional);
+    assert_eq!(tls.service_names, ["intake", "dispatch"]);
+    assert_eq!(tls.reload_interval, Duration::from_secs(2));
+    assert_eq!(
+        tls.peer_ca(),
+        tls.client_ca.as_ref(),
+        "peers checked against the client CA"
+    );
+    let plain = probe("", &[]).expect("parses");
+    assert!(!plain.server.tls.server_enabled());
+    assert_eq!(plain.server.tls.service_names.len(), 6);
+}

@@ -78,7 +78,8 @@ where
             .and_then(TcpConnectInfo::remote_addr)
             .map(|addr| addr.ip());
         let metadata = MetadataMap::from_headers(request.headers().clone());
-        let checked = match self.guard.caller(&metadata) {
+        let peer = request.extensions().get::<crate::auth::ServicePeer>();
+        let checked = match self.guard.caller_with_peer(&metadata, peer) {
             Some(caller) => self.guard.admit(&caller, now),
             None => source.map_or(Ok(()), |source| self.guard.check_source(source, now)),
         };

@@ -205,6 +205,17 @@ impl Guard {
         self.authenticator.authenticate(metadata).ok()
     }
 
+    /// The caller of a request: its valid token, else the service its client certificate names.
+    pub fn caller_with_peer(
+        &self,
+        metadata: &tonic::metadata::MetadataMap,
+        peer: Option<&crate::auth::ServicePeer>,
+    ) -> Option<Caller> {
+        self.authenticator
+            .authenticate_with_peer(metadata, peer)
+            .ok()
+    }
+
     fn never_blocked(&self, source: IpAddr) -> bool {
         self.config
             .never_blocked
