@@ -106,7 +106,10 @@ pub fn register_at_start() {
         let direction = direction_label(direction);
         if let Some(counter) = TRANSFERS.as_ref() {
             for outcome in OUTCOMES {
-                counter.with_label_values(&[direction.as_str(), &outcome.as_str().to_ascii_lowercase()]);
+                counter.with_label_values(&[
+                    direction.as_str(),
+                    &outcome.as_str().to_ascii_lowercase(),
+                ]);
             }
         }
         if let Some(counter) = BOUNCES.as_ref() {
@@ -122,7 +125,10 @@ pub fn register_at_start() {
 pub fn count_transfer(direction: &str, status: Status) {
     if let (Some(counter), Some(direction)) = (TRANSFERS.as_ref(), Direction::parse(direction)) {
         counter
-            .with_label_values(&[&direction_label(direction), &status.as_str().to_ascii_lowercase()])
+            .with_label_values(&[
+                &direction_label(direction),
+                &status.as_str().to_ascii_lowercase(),
+            ])
             .inc();
     }
 }

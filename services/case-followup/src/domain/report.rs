@@ -243,7 +243,12 @@ mod tests {
             .unwrap_or_default()
     }
 
-    fn revisit(station: &str, done_hour: Option<u32>, unreachable: bool, score: i32) -> RevisitFact {
+    fn revisit(
+        station: &str,
+        done_hour: Option<u32>,
+        unreachable: bool,
+        score: i32,
+    ) -> RevisitFact {
         RevisitFact {
             station_id: station.into(),
             due_at: at(12, 12),
@@ -310,7 +315,14 @@ mod tests {
         assert_eq!((m.opened, m.agreed, m.failed, m.open), (3, 1, 1, 1));
         let r = total.revisits.unwrap_or_default();
         assert_eq!(
-            (r.due, r.done_on_time, r.done_late, r.unreachable, r.overdue, r.waiting),
+            (
+                r.due,
+                r.done_on_time,
+                r.done_late,
+                r.unreachable,
+                r.overdue,
+                r.waiting
+            ),
             (4, 1, 1, 1, 1, 0)
         );
         let s = total.satisfaction.unwrap_or_default();
@@ -319,7 +331,10 @@ mod tests {
         assert_eq!(s.scores[2].count, 1);
         assert!((s.mean - 4.0).abs() < 1e-9);
         let lf = total.lost_and_found.unwrap_or_default();
-        assert_eq!((lf.registered, lf.matched, lf.returned, lf.lost_reports), (4, 3, 3, 1));
+        assert_eq!(
+            (lf.registered, lf.matched, lf.returned, lf.lost_reports),
+            (4, 3, 3, 1)
+        );
         assert_eq!(lf.median_hours_to_return, 2.0);
         let ids = total.id_cards.unwrap_or_default();
         assert_eq!((ids.registered, ids.returned, ids.lost_reports), (2, 2, 0));

@@ -82,8 +82,7 @@ fn scope(req: &ExchangeReportRequest) -> Result<ExchangeScope, ApiError> {
     let category = if req.category.is_empty() {
         String::new()
     } else {
-        match pingan_catalogue::catalogue()
-            .and_then(|c| c.category(&req.category).map(|c| c.code))
+        match pingan_catalogue::catalogue().and_then(|c| c.category(&req.category).map(|c| c.code))
         {
             Ok(code) => code.as_str().to_owned(),
             Err(_) => {
@@ -173,11 +172,7 @@ impl TriageAnalysisService for TriageAnalysisApi {
                 GroupBy::Category => ExchangeGroupBy::Category,
             } as i32,
             as_of: Some(to_timestamp(as_of)),
-            rows: report
-                .rows
-                .iter()
-                .map(|r| row(r, scope.group_by))
-                .collect(),
+            rows: report.rows.iter().map(|r| row(r, scope.group_by)).collect(),
             total: Some(row(&report.total, scope.group_by)),
         }))
     }

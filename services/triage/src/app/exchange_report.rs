@@ -7,9 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use pingan_platform::{ApiError, Db};
 
 use crate::domain::transfer::{Direction, Route, Status};
-use crate::store::exchange_report::{
-    ExchangeReportStore, SqlExchangeReportStore, TransferFact,
-};
+use crate::store::exchange_report::{ExchangeReportStore, SqlExchangeReportStore, TransferFact};
 
 /// Longest period a report covers.
 pub const MAX_PERIOD_DAYS: i64 = 366;
@@ -134,11 +132,7 @@ pub struct Report {
 }
 
 /// Counts `facts` (of both periods) into rows keyed by `group_by`.
-pub fn count(
-    facts: &[TransferFact],
-    scope: &ExchangeScope,
-    as_of: DateTime<Utc>,
-) -> Report {
+pub fn count(facts: &[TransferFact], scope: &ExchangeScope, as_of: DateTime<Utc>) -> Report {
     let mut rows: BTreeMap<&str, Row> = BTreeMap::new();
     let mut total = Row::default();
     for fact in facts {
@@ -197,7 +191,13 @@ mod tests {
             .unwrap_or_default()
     }
 
-    fn fact(direction: &str, status: &str, route: &str, department: &str, day: u32) -> TransferFact {
+    fn fact(
+        direction: &str,
+        status: &str,
+        route: &str,
+        department: &str,
+        day: u32,
+    ) -> TransferFact {
         TransferFact {
             direction: direction.into(),
             status: status.into(),
@@ -245,7 +245,10 @@ mod tests {
         assert_eq!(report.rows[0].previous.handled, 1);
         assert_eq!(report.rows[1].key, "labour");
         assert_eq!(
-            report.rows[0].current.minus(&report.rows[0].previous).diverted,
+            report.rows[0]
+                .current
+                .minus(&report.rows[0].previous)
+                .diverted,
             2
         );
     }
