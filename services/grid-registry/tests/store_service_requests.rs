@@ -193,7 +193,8 @@ async fn round_trip_and_steps(backend: Backend) {
     tx.rollback().await.expect("rollback");
 }
 
-/// Two transactions stepping one request: the second sees the first's history (no seq clash).
+/// Transactions stepping one request apply one after the other: each reads what the previous
+/// wrote (no lost update of the request, no clash of history numbers).
 async fn steps_on_one_request_serialise(backend: Backend) {
     let (db, store) = fresh(backend).await;
     let r = request(
@@ -208,11 +209,14 @@ async fn steps_on_one_request_serialise(backend: Backend) {
         let db = db.db.clone();
         async move {
             let mut tx = db.begin_write().await.expect("tx");
-            let locked = store
+            let mut locked = store
                 .lock_service_request(&mut tx, "sr-race")
                 .await
                 .expect("lock")
                 .expect("found");
+            // Read, think, write: without the lock a concurrent step would be overwritten.
+            locked.close_note.push_str(&format!("{n},"));
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             let event = RequestEvent {
                 service_request_id: "sr-race".into(),
                 kind: pb::ServiceRequestEventKind::ItemCompleted as i32,
@@ -241,6 +245,19 @@ async fn steps_on_one_request_serialise(backend: Backend) {
         .map(|e| e.seq)
         .collect();
     assert_eq!(seqs, (1..=7).collect::<Vec<_>>());
+    let note = store
+        .service_request("sr-race")
+        .await
+        .expect("read")
+        .expect("found")
+        .close_note;
+    let mut steps: Vec<&str> = note.split(',').filter(|s| !s.is_empty()).collect();
+    steps.sort_unstable();
+    assert_eq!(
+        steps,
+        ["1", "2", "3", "4", "5", "6"],
+        "every step kept: {note}"
+    );
 }
 
 async fn listing_report_and_overdue(backend: Backend) {
