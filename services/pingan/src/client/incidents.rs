@@ -271,7 +271,12 @@ pub async fn show(args: ShowArgs) -> anyhow::Result<()> {
             "  {}  {}  {}{}  {}",
             call.call_id,
             output::time(call.received_at.as_ref()),
-            call.caller_phone_masked,
+            // The clear number only reaches roles that may read it.
+            if call.caller_phone.is_empty() {
+                &call.caller_phone_masked
+            } else {
+                &call.caller_phone
+            },
             if call.duplicate { " (duplicate)" } else { "" },
             call.description
         )?;

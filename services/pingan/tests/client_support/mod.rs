@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// The dev server's token secret, so that `pingan token` can sign tokens it accepts.
+pub const AUTH_SECRET: &str = "client-test-secret-0123456789abcdef";
+
 pub const PINGAN: &str = env!("CARGO_BIN_EXE_pingan");
 
 /// The shared `pingan dev`: it stops when this test process ends (its wrapper reads our pipe).
@@ -58,6 +61,7 @@ fn start_dev() -> Dev {
         .arg("--data-dir")
         .arg(&data_dir)
         .env("PINGAN_TEST_DATA_DIR", &data_dir)
+        .env("PINGAN_AUTH_SECRET", AUTH_SECRET)
         .env_remove("PINGAN_ENDPOINT")
         .env_remove("PINGAN_TOKEN")
         .stdin(Stdio::piped())
