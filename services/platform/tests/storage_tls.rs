@@ -96,7 +96,9 @@ async fn rediss_urls_parse_and_plain_ones_still_work() {
     )
     .await
     .expect("gives up in time");
-    let err = refused.err().expect("the test server speaks no TLS");
+    let Err(err) = refused else {
+        panic!("the test server speaks no TLS, yet rediss:// connected");
+    };
     assert!(
         !err.to_string().contains("feature is not enabled"),
         "TLS not compiled in: {err}"
