@@ -320,6 +320,7 @@ async fn certificate_story_end_to_end(backend: TestBackend) {
     assert_eq!(asked.p50_hours_to_submit, 0.0);
     let total = report.total.expect("total");
     assert_eq!((total.opened, total.submitted, total.overdue), (2, 1, 1));
+    cli_prints_the_report(&cluster, now).await;
 
     let metrics = pingan_platform::metrics::render();
     let series = "pingan_grid_service_requests_total{status=\"done\",type=\"NO_CRIMINAL_RECORD_CERTIFICATE\"}";
@@ -613,3 +614,56 @@ async fn refusals(backend: TestBackend) {
 }
 
 backend_tests!(certificate_story_end_to_end, repeats_and_races, refusals,);
+
+#[derive(Debug, clap::Parser)]
+struct Cli {
+    #[command(subcommand)]
+    report: pingan::report_cli::ReportCommand,
+}
+
+/// `pingan report service-requests --json` prints the RPC's figures for the station.
+async fn cli_prints_the_report(cluster: &TestCluster, now: i64) {
+    use clap::Parser as _;
+    let endpoint = cluster.endpoint(Service::GridRegistry).expect("endpoint");
+    let token = cluster
+        .token(OFFICER, &[Role::VillageOfficer], &[RONGXIANG])
+        .expect("token");
+    let from = chrono::DateTime::from_timestamp(now - 2 * DAY, 0).expect("from");
+    let to = chrono::DateTime::from_timestamp(now + HOUR, 0).expect("to");
+    let (from, to) = (from.to_rfc3339(), to.to_rfc3339());
+    let args = [
+        "report",
+        "service-requests",
+        "--endpoint",
+        &endpoint,
+        "--token",
+        &token,
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--station",
+        RONGXIANG,
+        "--json",
+    ];
+    let cli = Cli::try_parse_from(args).expect("arguments");
+    let text = pingan::report_cli::render(&cli.report)
+        .await
+        .expect("report");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let rows = json["rows"].as_array().expect("rows");
+    let cert = rows
+        .iter()
+        .find(|r| r["type"] == "NO_CRIMINAL_RECORD_CERTIFICATE")
+        .expect("certificate row");
+    assert_eq!(
+        (&cert["opened"], &cert["closed_done"]),
+        (&1.into(), &1.into())
+    );
+    assert_eq!(cert["p50_hours_to_submit"], 6.0);
+    let total = rows.iter().find(|r| r["row"] == "total").expect("total");
+    assert_eq!(
+        (&total["opened"], &total["overdue"]),
+        (&2.into(), &1.into())
+    );
+}

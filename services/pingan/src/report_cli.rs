@@ -17,8 +17,10 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
 mod owners;
+mod stations;
 
 pub use owners::{ExchangeByArg, PriorityArg};
+pub use stations::ServiceTypeArg;
 
 /// `pingan report …`
 #[derive(Debug, Subcommand)]
@@ -83,6 +85,15 @@ pub enum ReportCommand {
     Followup {
         #[command(flatten)]
         common: ReportArgs,
+    },
+    /// Station services (非警务服务事项) per station and type: opened, submitted, closed,
+    /// overdue, hours from request to submitted (grid-registry).
+    ServiceRequests {
+        #[command(flatten)]
+        common: ReportArgs,
+        /// Only this type.
+        #[arg(long = "type", value_enum)]
+        service_type: Option<ServiceTypeArg>,
     },
 }
 
@@ -438,6 +449,10 @@ pub async fn fetch(command: &ReportCommand) -> anyhow::Result<Report> {
             category,
         } => return owners::exchange(common, *by, department, category).await,
         ReportCommand::Followup { common } => return owners::followup(common).await,
+        ReportCommand::ServiceRequests {
+            common,
+            service_type,
+        } => return stations::service_requests(common, *service_type).await,
     }
     Ok(report)
 }
@@ -448,7 +463,8 @@ fn common(command: &ReportCommand) -> &ReportArgs {
         | ReportCommand::Hotspots { common, .. }
         | ReportCommand::ResponseTimes { common, .. }
         | ReportCommand::Exchange { common, .. }
-        | ReportCommand::Followup { common } => common,
+        | ReportCommand::Followup { common }
+        | ReportCommand::ServiceRequests { common, .. } => common,
     }
 }
 
