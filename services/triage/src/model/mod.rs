@@ -90,6 +90,10 @@ pub enum Decision {
     /// Where a category rule recognises the call, the rules' category and priority stand (under
     /// the same gate for leaving the police); the model places the rest.
     RulesFirst,
+    /// The model places the calls it is sure of (top category at least `confident`); where it is
+    /// not and a category rule recognises the call, the rules' answer stands as in `RulesFirst`
+    /// (an edit of the rules file then shows at once on the calls the model cannot place).
+    RulesWhenUnsure,
 }
 
 /// Decision thresholds, chosen by cross-validation on the train split (never on test).
@@ -424,7 +428,12 @@ pub fn answer(
     channel: &str,
     reported_category: &str,
 ) -> Classification {
-    if decision == Decision::RulesFirst {
+    let rules_answer = match decision {
+        Decision::Model => false,
+        Decision::RulesFirst => true,
+        Decision::RulesWhenUnsure => view.scores.category.top().1 < view.thresholds.confident,
+    };
+    if rules_answer {
         let by_rules =
             crate::domain::classify::classify_scanned(rules, scan, channel, reported_category);
         let rules_know = !by_rules.matched.iter().any(|e| e.rule_id == FALLBACK_RULE);

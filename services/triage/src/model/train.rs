@@ -305,7 +305,11 @@ pub fn train(
                 )
             })
             .fold((0, 0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
-        for decision in [Decision::Model, Decision::RulesFirst] {
+        for decision in [
+            Decision::Model,
+            Decision::RulesWhenUnsure,
+            Decision::RulesFirst,
+        ] {
             let thresholds = choose_thresholds(rules, &prepared, &scores, decision);
             if debug && decision == Decision::Model {
                 print_misses(rules, &prepared, &scores, &thresholds);
