@@ -258,7 +258,8 @@ pub fn per_category(t: &Thresholds) -> String {
         .join(", ")
 }
 
-/// Writes every out-of-fold answer (train only) as JSON lines for reading misses.
+/// Writes every out-of-fold answer (train only) as JSON lines for reading misses, in the
+/// temporary folder (`pingan-triage-oof-<setting>.jsonl`).
 fn dump(rules: &CompiledRules, prepared: &[Prepared], scores: &[Scores], t: &Thresholds, n: usize) {
     let answers = decide_all(rules, prepared, scores, t, Decision::Model);
     let lines: Vec<String> = prepared
@@ -276,7 +277,8 @@ fn dump(rules: &CompiledRules, prepared: &[Prepared], scores: &[Scores], t: &Thr
             .to_string()
         })
         .collect();
-    let _ = std::fs::write(format!("/tmp/oof-{n}.jsonl"), lines.join("\n"));
+    let path = std::env::temp_dir().join(format!("pingan-triage-oof-{n}.jsonl"));
+    let _ = std::fs::write(path, lines.join("\n"));
 }
 
 /// Trains the shipped model: cross-validation over `candidates` and both decisions, thresholds
