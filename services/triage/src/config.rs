@@ -25,8 +25,8 @@ pub struct TriageConfig {
     )]
     pub model_path: Option<PathBuf>,
     /// Who answers `Classify` (and every classification triage makes): `rules` (the rules' own
-    /// decision, the default while no shipped model meets issue 14's acceptance on the held-out
-    /// split) or `model` (the trained model under the rules' safety layer).
+    /// decision, the default: see docs/triage.md for why) or `model` (the trained model under
+    /// the rules' safety layer).
     #[arg(
         id = "triage_classifier",
         long = "triage-classifier",

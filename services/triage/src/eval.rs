@@ -207,12 +207,27 @@ pub fn evaluate(
     split: &str,
     calls: &[LabelledCall],
 ) -> Report {
+    evaluate_with(rules, model, split, calls, false)
+}
+
+/// As `evaluate`; with `rules_only` the rules answer alone (the `rules` classifier).
+pub fn evaluate_with(
+    rules: &CompiledRules,
+    model: &Model,
+    split: &str,
+    calls: &[LabelledCall],
+    rules_only: bool,
+) -> Report {
     let outcomes: Vec<Outcome> = calls
         .iter()
         .map(|call| {
             let channel = format!("CHANNEL_{}", call.channel);
             let start = Instant::now();
-            let c = model.classify(rules, &call.text, &channel, "");
+            let c = if rules_only {
+                crate::domain::classify::classify(rules, &call.text, &channel, "")
+            } else {
+                model.classify(rules, &call.text, &channel, "")
+            };
             let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
             Outcome {
                 call: call.clone(),
@@ -228,16 +243,25 @@ pub fn evaluate(
     report
 }
 
-/// `pingan triage eval`: the figures of the shipped rules and model on one split of the corpus.
-pub fn run_eval(corpus_dir: &Path, split: &str) -> Result<Report, EvalError> {
+/// `pingan triage eval`: the figures of the shipped rules and model (or the model file `model`,
+/// or the rules alone) on one split of the corpus.
+pub fn run_eval(
+    corpus_dir: &Path,
+    split: &str,
+    model: Option<&Path>,
+    rules_only: bool,
+) -> Result<Report, EvalError> {
     let calls = load_split(corpus_dir, split)?;
     let rules = CompiledRules::builtin().map_err(|e| EvalError::Rules(e.to_string()))?;
     let start = Instant::now();
-    let model = Model::builtin()?;
+    let model = match model {
+        Some(path) => Model::parse(&std::fs::read_to_string(path).map_err(io(path))?)?,
+        None => Model::builtin()?,
+    };
     let load_ms = start.elapsed().as_secs_f64() * 1000.0;
     // The segmenter is built once per process; build it before the clock runs on calls.
     let _ = crate::model::features::jieba();
-    let mut report = evaluate(&rules, &model, split, &calls);
+    let mut report = evaluate_with(&rules, &model, split, &calls, rules_only);
     report.model_load_ms = load_ms;
     Ok(report)
 }

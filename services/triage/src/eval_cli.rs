@@ -29,6 +29,12 @@ pub struct EvalArgs {
     /// The corpus folder (default: the one in the source tree).
     #[arg(long)]
     pub corpus: Option<PathBuf>,
+    /// A model file to evaluate instead of the shipped one.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Who answers: the model under the safety layer, or the rules alone.
+    #[arg(long, default_value = "model", value_parser = ["model", "rules"])]
+    pub classifier: String,
 }
 
 /// `pingan triage train`.
@@ -56,7 +62,12 @@ impl TriageCommand {
         match self {
             Self::Eval(args) => {
                 let dir = args.corpus.clone().unwrap_or_else(eval::default_corpus_dir);
-                let report = eval::run_eval(&dir, &args.split)?;
+                let report = eval::run_eval(
+                    &dir,
+                    &args.split,
+                    args.model.as_deref(),
+                    args.classifier == "rules",
+                )?;
                 if args.json {
                     Ok(serde_json::to_string_pretty(&report).unwrap_or_default())
                 } else {
@@ -77,7 +88,7 @@ impl TriageCommand {
                 })?;
                 let f = &model.file;
                 Ok(format!(
-                    "wrote {} (model {}, {} features, trained on {} calls sha256 {})\ncross-validation ({} folds, train split only):\n  {}\nchosen: {}\nthresholds: divert {:.2}, invalid {:.2}, p1 {:.2}, confident {:.2}",
+                    "wrote {} (model {}, {} features, trained on {} calls sha256 {})\ncross-validation ({} folds, train split only):\n  {}\nchosen: {}\nthresholds: divert {:.2} ({}), invalid {:.2}, p1 {:.2}, confident {:.2}",
                     out.display(),
                     f.version,
                     f.vocabulary.len(),
@@ -87,6 +98,7 @@ impl TriageCommand {
                     f.cv.candidates.join("\n  "),
                     f.cv.chosen,
                     f.thresholds.divert,
+                    crate::model::train::per_category(&f.thresholds),
                     f.thresholds.invalid,
                     f.thresholds.p1,
                     f.thresholds.confident

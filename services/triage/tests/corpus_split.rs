@@ -158,13 +158,13 @@ fn no_line_is_taken_from_the_shared_corpus() {
 #[test]
 fn eval_runs_on_every_split() {
     let dir = default_corpus_dir();
-    let test = eval::run_eval(&dir, "test").expect("eval test");
-    let train = eval::run_eval(&dir, "train").expect("eval train");
-    let all = eval::run_eval(&dir, "all").expect("eval all");
+    let test = eval::run_eval(&dir, "test", None, false).expect("eval test");
+    let train = eval::run_eval(&dir, "train", None, false).expect("eval train");
+    let all = eval::run_eval(&dir, "all", None, false).expect("eval all");
     assert_eq!(test.calls + train.calls, all.calls);
     assert_eq!(
         test.kind_confusion.iter().flatten().sum::<usize>(),
         test.calls
     );
-    assert!(eval::run_eval(&dir, "dev").is_err());
+    assert!(eval::run_eval(&dir, "dev", None, false).is_err());
 }

@@ -34,7 +34,15 @@ fn retraining_the_chosen_setting_reproduces_the_shipped_model() {
     let prepared = prepare(&rules, &calls);
     let all: Vec<_> = prepared.iter().collect();
     let f = &shipped.file;
-    let again = fit(&rules, &all, &f.features, &f.hyper, &f.thresholds).expect("fit");
+    let again = fit(
+        &rules,
+        &all,
+        &f.features,
+        &f.hyper,
+        &f.thresholds,
+        f.decision,
+    )
+    .expect("fit");
     assert_eq!(again.file.vocabulary, f.vocabulary);
     assert_eq!(again.file.heads, f.heads);
     assert_eq!(again.version(), shipped.version());
@@ -47,10 +55,16 @@ fn held_out_split_is_safe() {
     let calls = eval::load_split(&default_corpus_dir(), "test").expect("test");
     let report = eval::evaluate(&rules, &model, "test", &calls);
     println!("{}", report.render());
-    // Safety is the acceptance that holds; the accuracy targets are recorded in docs/triage.md.
+    // A regression guard on issue 14's safety acceptance (never a reason to change a rule or a
+    // threshold); the accuracy figures are recorded in docs/triage.md.
     assert!(
         report.unsafe_diversions.is_empty(),
         "unsafe diversions: {:?}",
         report.unsafe_diversions
+    );
+    assert!(
+        report.p1_missed.is_empty(),
+        "P1 answered lower: {:?}",
+        report.p1_missed
     );
 }

@@ -32,7 +32,7 @@ fn top3(p: &Probs) -> String {
         .join("、")
 }
 
-fn line(rule_id: &str, effect: Effect, explanation: String) -> Explained {
+pub(crate) fn line(rule_id: &str, effect: Effect, explanation: String) -> Explained {
     Explained {
         rule_id: rule_id.to_owned(),
         category: String::new(),
@@ -78,14 +78,20 @@ fn best_police(rules: &CompiledRules, scores: &Scores) -> usize {
         .unwrap_or(rules.fallback.0)
 }
 
-/// Priority of a call that stays with the police.
-fn police_priority(kind: Kind, danger: bool, m: &ModelView<'_>) -> Priority {
+/// Priority of a call that stays with the police: P1 on danger or the model's P(P1) over its
+/// threshold, else the priority head's best of P2 / P3 (joint calls never below P2); a call kept
+/// only because its diversion was refused may stay P4 when the model says so (no unit goes
+/// before the call-taker confirms).
+fn police_priority(kind: Kind, danger: bool, refused: bool, m: &ModelView<'_>) -> Priority {
     if danger || m.scores.priority.of("P1") >= m.thresholds.p1 {
         return Priority::P1;
     }
     let p2 = m.scores.priority.of("P2");
     let p3 = m.scores.priority.of("P3");
-    // Joint calls (fire, ambulance) are never below P2; no unit that goes is P4.
+    let p4 = m.scores.priority.of("P4");
+    if refused && kind != Kind::Joint && p4 > p2 && p4 > p3 {
+        return Priority::P4;
+    }
     if kind == Kind::Joint || p2 >= p3 {
         Priority::P2
     } else {
@@ -108,14 +114,11 @@ pub fn decide(
     let (top, top_p) = scores.category.top();
     let mut chosen = rules.category_index(top).unwrap_or(rules.fallback.0);
     let mut needs_confirmation = top_p < t.confident;
+    let mut refused = false;
     let proposed = rules.categories[chosen].kind;
     if matches!(proposed, Kind::NonPolice | Kind::Invalid) {
-        let p = scores.kind.of(proposed.as_str());
-        let threshold = if proposed == Kind::NonPolice {
-            t.divert
-        } else {
-            t.invalid
-        };
+        let p = crate::model::exit_probability(scores, rules, proposed);
+        let threshold = t.exit(proposed, &rules.categories[chosen].code);
         let blocking = safety.blocking_words();
         if p >= threshold && blocking.is_empty() {
             explained.push(line(
@@ -136,6 +139,7 @@ pub fn decide(
             let from = rules.categories[chosen].code.clone();
             chosen = best_police(rules, scores);
             needs_confirmation = true;
+            refused = true;
             // Danger is a stronger reason than a refused diversion: say so with its own effect.
             let (id, effect) = if safety.danger.is_empty() {
                 ("divert.refused", Effect::Fallback)
@@ -217,7 +221,7 @@ pub fn decide(
         });
     }
     let priority = if kind.stays_with_police() {
-        let p = police_priority(kind, danger, model);
+        let p = police_priority(kind, danger, refused, model);
         if danger {
             explained.push(Explained {
                 rule_id: "safety.danger".into(),

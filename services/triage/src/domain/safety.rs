@@ -5,110 +5,9 @@
 
 use super::rules::CompiledRules;
 use super::scan::Scan;
-
-/// Weapons, fire, water, a life at risk, persons missing or taken (danger: P1, police); the
-/// rules' danger modifiers add theirs (a modifier word inside a longer rule word is not counted
-/// there: 刀 in 持刀).
-const DANGER: &[&str] = &[
-    "拿着刀",
-    "菜刀",
-    "匕首",
-    "持刀",
-    "拿刀",
-    "砍人",
-    "捅人",
-    "伤人",
-    "持枪",
-    "开枪",
-    "着火",
-    "起火",
-    "火灾",
-    "烧起来",
-    "浓烟",
-    "落水",
-    "溺水",
-    "掉进河",
-    "掉河里",
-    "掉水里",
-    "昏迷",
-    "晕倒",
-    "不省人事",
-    "没呼吸",
-    "没气了",
-    "抽搐",
-    "胸口疼",
-    "胸口痛",
-    "吐血",
-    "中风",
-    "走失",
-    "走丢",
-    "丢了孩子",
-    "孩子丢了",
-    "孩子不见",
-    "老人不见",
-    "失踪",
-    "拐走",
-    "拐卖",
-    "抱走",
-    "拖走",
-    "拖进",
-    "绑架",
-    "绑走",
-    "被带走",
-    "强行带走",
-    "没回家",
-    "联系不上",
-    "窗台",
-    "阳台外",
-    "跳下去",
-    "不想活",
-    "遗书",
-];
-
-/// Interpersonal conflict or harm, hazards (never diverted).
-const CONFLICT: &[&str] = &[
-    "火花",
-    "冒烟",
-    "焦糊",
-    "煤气味",
-    "燃气味",
-    "泄漏",
-    "失窃",
-    "被盗",
-    "盗窃",
-    "吵架",
-    "打架",
-    "打人",
-    "打起来",
-    "吵起来",
-    "动手",
-    "殴打",
-    "推搡",
-    "骂人",
-    "辱骂",
-    "威胁",
-    "恐吓",
-    "报复",
-    "闹事",
-    "砸",
-    "抢",
-    "偷",
-    "家暴",
-    "打我",
-    "打他",
-    "打她",
-    "踢",
-    "掐",
-    "跟踪",
-    "堵门",
-    "堵着",
-    "拦住",
-    "不让走",
-    "关起来",
-    "锁起来",
-    "欺负",
-    "揍",
-];
+use super::signal_words::{
+    CONFLICT, DANGER, NEGATION_CUES, NEGATION_WINDOW, NOT_DANGER, UNCERTAIN,
+};
 
 /// What the safety layer saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -147,10 +46,56 @@ fn found(norm: &str, words: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// The text with the phrases that hold a danger word but no danger taken out.
+fn without_false_danger(norm: &str) -> String {
+    let mut text = norm.to_owned();
+    for phrase in NOT_DANGER {
+        text = text.replace(phrase, "，");
+    }
+    text
+}
+
+/// True when every occurrence of `word` in `norm` follows a negation cue closely, without
+/// punctuation between (没受伤, 没有人受伤), and no uncertainty phrase holds the cue.
+fn negated(norm: &str, word: &str) -> bool {
+    let mut any = false;
+    for (at, _) in norm.match_indices(word) {
+        any = true;
+        let before: Vec<char> = norm[..at].chars().collect();
+        let from = before.len().saturating_sub(NEGATION_WINDOW + 2);
+        let window: String = before[from..].iter().collect();
+        let cut = window
+            .rfind(|c: char| super::classify::is_break(c))
+            .map_or(0, |i| {
+                i + window[i..].chars().next().map_or(1, char::len_utf8)
+            });
+        let window = &window[cut..];
+        let cue = NEGATION_CUES.iter().any(|c| {
+            window.rfind(c).is_some_and(|i| {
+                window[i + c.len()..].chars().count() <= NEGATION_WINDOW
+                    && !UNCERTAIN.iter().any(|u| window.contains(u))
+            })
+        });
+        if !cue {
+            return false;
+        }
+    }
+    any
+}
+
 /// The safety signals of a scanned text.
 pub fn signals(rules: &CompiledRules, scan: &Scan) -> Signals {
+    let text = without_false_danger(&scan.norm);
     let mut danger = scan.danger_words(rules);
-    danger.extend(found(&scan.norm, DANGER));
+    danger.retain(|w| text.contains(w.as_str()));
+    // A word said not to have happened (没受伤, 没打架, 不是抢劫) neither forces P1 nor holds a call.
+    danger.extend(
+        found(&text, DANGER)
+            .into_iter()
+            .filter(|w| !negated(&text, w)),
+    );
+    let mut conflict = found(&text, CONFLICT);
+    conflict.retain(|w| !negated(&text, w));
     let police = scan
         .matched_rules
         .iter()
@@ -159,10 +104,11 @@ pub fn signals(rules: &CompiledRules, scan: &Scan) -> Signals {
             r.weight >= 3 && rules.categories[r.category].kind.stays_with_police()
         })
         .flat_map(|&i| scan.rule_words[i].iter().cloned())
+        .filter(|w| text.contains(w.as_str()) && !negated(&text, w))
         .collect::<Vec<_>>();
     Signals {
         danger: super::classify::dedup(danger),
-        conflict: found(&scan.norm, CONFLICT),
+        conflict: super::classify::dedup(conflict),
         police: super::classify::dedup(police),
     }
 }
@@ -189,5 +135,24 @@ mod tests {
     fn plain_service_calls_and_negated_danger_do_not() {
         assert!(!signals_of("我们小区停水了，什么时候来水").blocks_diversion());
         assert!(signals_of("追尾了，没有人受伤").danger.is_empty());
+        let negated = signals_of("电动车撞了一下，人没受伤也没流血");
+        assert!(negated.danger.is_empty(), "{negated:?}");
+        assert!(negated.blocks_diversion(), "a crash is police business");
+        assert!(!signals_of("不是着火，就是燃气灶点不着，想找燃气公司").blocks_diversion());
+        assert!(!signals_of("没人打架，就是楼上天天跳绳太吵").blocks_diversion());
+        assert!(signals_of("没打架，但是他一直骂人还推我").blocks_diversion());
+    }
+
+    #[test]
+    fn colloquial_violence_and_persons_at_risk_are_danger() {
+        for text in [
+            "他把我按在地上往死里打",
+            "我妈出门买菜到现在联系不上",
+            "有个人站在天台边上",
+            "屋里全是浓烟",
+            "有没有人流血我也不知道",
+        ] {
+            assert!(!signals_of(text).danger.is_empty(), "{text}");
+        }
     }
 }

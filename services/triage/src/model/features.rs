@@ -1,6 +1,9 @@
-//! Features of a call's text: jieba words, character uni- and bi-grams of the normalised text,
-//! and (optionally) what the rules saw (categories whose rules matched, modifiers in force).
+//! Features of a call's text: jieba words (and word bigrams), character n-grams of the normalised
+//! text, and (optionally) what the rules saw (categories whose rules matched, modifiers in force).
+//! Each feature comes with its count in the text; `Model::vector` weighs them by sublinear TF-IDF
+//! and scales the vector to unit length.
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use jieba_rs::Jieba;
@@ -10,25 +13,54 @@ use crate::domain::rules::CompiledRules;
 use crate::domain::scan::Scan;
 
 /// Which features a model uses (written into the model file).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureConfig {
     /// Words of jieba's segmentation (embedded dictionary, HMM for unknown words).
     pub words: bool,
-    /// Character n-gram lengths (e.g. `[1, 2]`).
+    /// Pairs of consecutive jieba words.
+    #[serde(default)]
+    pub word_bigrams: bool,
+    /// Character n-gram lengths (e.g. `[1, 2, 3]`).
     pub char_ngrams: Vec<usize>,
     /// Add `rule:<CATEGORY>` and `mod:<modifier>` features from the rules' scan.
     pub rule_features: bool,
     /// Features seen in fewer training calls are dropped.
     pub min_df: usize,
+    /// Weight of word features against character n-grams (before normalisation).
+    #[serde(default = "one")]
+    pub word_weight: f32,
+    /// Weight of the rules' features.
+    #[serde(default = "one")]
+    pub rule_weight: f32,
+}
+
+fn one() -> f32 {
+    1.0
 }
 
 impl Default for FeatureConfig {
     fn default() -> Self {
         Self {
             words: true,
-            char_ngrams: vec![1, 2],
+            word_bigrams: false,
+            char_ngrams: vec![1, 2, 3],
             rule_features: true,
             min_df: 2,
+            word_weight: 1.0,
+            rule_weight: 0.5,
+        }
+    }
+}
+
+impl FeatureConfig {
+    /// The weight of a feature's group, read from its name's prefix.
+    pub fn group_weight(&self, name: &str) -> f32 {
+        if name.starts_with("w:") || name.starts_with("b:") {
+            self.word_weight
+        } else if name.starts_with("rule:") || name.starts_with("mod:") {
+            self.rule_weight
+        } else {
+            1.0
         }
     }
 }
@@ -43,13 +75,22 @@ fn is_noise(c: char) -> bool {
     c.is_whitespace() || (c.is_ascii_punctuation()) || "，。！？；：、“”‘’（）《》…—～·".contains(c)
 }
 
-/// The feature names of a text (deduplicated, sorted).
-pub fn extract(config: &FeatureConfig, rules: &CompiledRules, scan: &Scan) -> Vec<String> {
-    let mut out = Vec::new();
+/// The feature names of a text with their counts, sorted by name.
+pub fn extract(config: &FeatureConfig, rules: &CompiledRules, scan: &Scan) -> Vec<(String, u32)> {
+    let mut out: BTreeMap<String, u32> = BTreeMap::new();
+    let mut add = |name: String| *out.entry(name).or_default() += 1;
     if config.words {
-        for w in jieba().cut(&scan.norm, true) {
-            if !w.chars().all(is_noise) {
-                out.push(format!("w:{w}"));
+        let words: Vec<&str> = jieba()
+            .cut(&scan.norm, true)
+            .into_iter()
+            .filter(|w| !w.chars().all(is_noise))
+            .collect();
+        for w in &words {
+            add(format!("w:{w}"));
+        }
+        if config.word_bigrams {
+            for pair in words.windows(2) {
+                add(format!("b:{}|{}", pair[0], pair[1]));
             }
         }
     }
@@ -59,23 +100,21 @@ pub fn extract(config: &FeatureConfig, rules: &CompiledRules, scan: &Scan) -> Ve
             if window.iter().any(|c| is_noise(*c)) {
                 continue;
             }
-            out.push(format!("c{n}:{}", window.iter().collect::<String>()));
+            add(format!("c{n}:{}", window.iter().collect::<String>()));
         }
     }
     if config.rule_features {
         for (c, score) in scan.scores.iter().enumerate() {
             if *score > 0 {
-                out.push(format!("rule:{}", rules.categories[c].code));
+                add(format!("rule:{}", rules.categories[c].code));
             }
         }
         for (i, _) in &scan.active {
-            out.push(format!("mod:{}", rules.modifiers[*i].id));
+            add(format!("mod:{}", rules.modifiers[*i].id));
         }
         if !scan.negated.is_empty() {
-            out.push("mod:negated".to_owned());
+            add("mod:negated".to_owned());
         }
     }
-    out.sort_unstable();
-    out.dedup();
-    out
+    out.into_iter().collect()
 }

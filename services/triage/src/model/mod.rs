@@ -1,9 +1,10 @@
-//! The trained model of triage: multinomial logistic regression over jieba words, character
-//! n-grams and the rules' matches, one head each for kind, category and priority. Trained
-//! offline (`pingan triage train`, see `train`) into a versioned JSON file that ships with the
-//! binary and can be replaced at run time (`--triage-model`).
+//! The trained model of triage: multinomial logistic regression over sublinear TF-IDF of jieba
+//! words, character n-grams and the rules' matches, one head each for kind, category and
+//! priority. Trained offline (`pingan triage train`, see `train`) into a versioned JSON file that
+//! ships with the binary and can be replaced at run time (`--triage-model`).
 
 pub mod features;
+pub mod optimize;
 pub mod thresholds;
 pub mod train;
 
@@ -32,7 +33,7 @@ pub const DEFAULT_MODEL: &str = include_str!("../../models/triage-model.json");
 pub const MODEL_FILE: &str = "models/triage-model.json";
 
 /// Format of the model file this code reads.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// Why a model file was refused (the model in force stays in force).
 #[derive(Debug, thiserror::Error)]
@@ -65,32 +66,66 @@ pub struct TrainedOn {
     pub sha256: String,
 }
 
-/// Training settings (fixed: training is deterministic).
+/// Training settings (fixed: training is deterministic, full-batch).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hyper {
-    /// `logistic_regression`.
+    /// `softmax_regression_adam`.
     pub algorithm: String,
-    /// L2 penalty per update.
-    pub l2: f64,
-    /// Passes over the training calls.
-    pub epochs: usize,
-    /// First step size (decays as 1 / (1 + epoch / 4)).
+    /// Inverse L2 strength as scikit-learn's `C`: the penalty is `|W|² / (2 C n)` per call.
+    pub c: f64,
+    /// Full-batch Adam steps.
+    pub iterations: usize,
+    /// Adam step size.
     pub learning_rate: f64,
-    /// Seed of the order of calls in each pass.
-    pub seed: u64,
+    /// Weigh each call by `n / (classes × calls of its class)`.
+    pub balanced: bool,
+}
+
+/// How the model's answer and the rules' answer are combined (chosen by cross-validation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// The model places every call, under the safety layer.
+    Model,
+    /// Where a category rule recognises the call, the rules' category and priority stand (under
+    /// the same gate for leaving the police); the model places the rest.
+    RulesFirst,
+    /// The model places the calls it is sure of (top category at least `confident`); where it is
+    /// not and a category rule recognises the call, the rules' answer stands as in `RulesFirst`
+    /// (an edit of the rules file then shows at once on the calls the model cannot place).
+    RulesWhenUnsure,
 }
 
 /// Decision thresholds, chosen by cross-validation on the train split (never on test).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Thresholds {
-    /// Least P(kind = NON_POLICE) to divert a call to 12345.
+    /// Least P(kind = NON_POLICE) to divert a call to 12345 (categories without their own).
     pub divert: f64,
+    /// Least P(kind = NON_POLICE) to divert a call placed in a given 12345 category: chosen per
+    /// category so that one ambiguous category does not raise the bar for all.
+    #[serde(default)]
+    pub divert_by_category: std::collections::BTreeMap<String, f64>,
     /// Least P(kind = INVALID) to call a call invalid.
     pub invalid: f64,
     /// Least P(priority = P1) that makes a police call P1 without a danger word.
     pub p1: f64,
     /// Below this top category probability a person must confirm.
     pub confident: f64,
+}
+
+impl Thresholds {
+    /// The threshold to leave the police as `kind` in `category` (none for the police's kinds).
+    pub fn exit(&self, kind: Kind, category: &str) -> f64 {
+        match kind {
+            Kind::NonPolice => self
+                .divert_by_category
+                .get(category)
+                .copied()
+                .unwrap_or(self.divert),
+            Kind::Invalid => self.invalid,
+            _ => 0.0,
+        }
+    }
 }
 
 /// One softmax head.
@@ -145,8 +180,12 @@ pub struct ModelFile {
     pub thresholds: Thresholds,
     /// How they were chosen.
     pub cv: CvFigures,
+    /// How the model's and the rules' answers are combined.
+    pub decision: Decision,
     /// Feature names, in weight order.
     pub vocabulary: Vec<String>,
+    /// Inverse document frequency per feature (smooth: ln((1 + n) / (1 + df)) + 1).
+    pub idf: Vec<f32>,
     /// The heads.
     pub heads: Heads,
 }
@@ -156,6 +195,8 @@ impl ModelFile {
     pub fn content_digest(&self) -> String {
         let mut h = Sha256::new();
         h.update(serde_json::to_vec(&self.vocabulary).unwrap_or_default());
+        h.update(serde_json::to_vec(&self.idf).unwrap_or_default());
+        h.update(serde_json::to_vec(&self.decision).unwrap_or_default());
         h.update(serde_json::to_vec(&self.heads).unwrap_or_default());
         h.update(serde_json::to_vec(&self.thresholds).unwrap_or_default());
         h.update(serde_json::to_vec(&self.features).unwrap_or_default());
@@ -257,6 +298,12 @@ impl Model {
             )));
         }
         let n = file.vocabulary.len();
+        if file.idf.len() != n || file.idf.iter().any(|v| !v.is_finite() || *v < 0.0) {
+            return Err(ModelError::Invalid(format!(
+                "{} idf values for {n} features",
+                file.idf.len()
+            )));
+        }
         check_head("kind", &file.heads.kind, n)?;
         check_head("category", &file.heads.category, n)?;
         check_head("priority", &file.heads.priority, n)?;
@@ -291,17 +338,14 @@ impl Model {
         &self.file.version
     }
 
-    /// The feature vector of a scanned text: known features, each 1/sqrt(n) (unit length).
+    /// The feature vector of a scanned text: sublinear TF-IDF of the known features, unit length.
     pub fn vector(&self, rules: &CompiledRules, scan: &Scan) -> Vec<(u32, f32)> {
         let names = features::extract(&self.file.features, rules, scan);
-        vectorize(&self.index, &names)
+        vectorize(&self.index, &self.file.idf, &self.file.features, &names)
     }
 
-    /// Classifies a call (the answer of the `Classify` RPC): where a category rule of the rules
-    /// file recognises the call, the rules decide as before (their words are the bureau's
-    /// vocabulary); where none does, or a diversion the rules propose meets a sign of conflict
-    /// or police business, the model decides under the safety layer (`domain::decide`). The
-    /// model's top classes are explained either way.
+    /// Classifies a call (the answer of the `Classify` RPC): the model under the safety layer
+    /// (`domain::decide`), or the rules first where their file's decision says so.
     pub fn classify(
         &self,
         rules: &CompiledRules,
@@ -316,65 +360,14 @@ impl Model {
             thresholds: &self.file.thresholds,
             scores: &scores,
         };
-        let by_rules =
-            crate::domain::classify::classify_scanned(rules, &scan, channel, reported_category);
-        let rules_know = !by_rules.matched.iter().any(|e| e.rule_id == FALLBACK_RULE);
-        // Leaving the police takes the model's confidence and no police signal, whoever proposes it.
-        let exit_allowed = match by_rules.kind {
-            Kind::NonPolice | Kind::Invalid => {
-                let t = &self.file.thresholds;
-                let threshold = if by_rules.kind == Kind::NonPolice {
-                    t.divert
-                } else {
-                    t.invalid
-                };
-                scores.kind.of(by_rules.kind.as_str()) >= threshold
-                    && !signals(rules, &scan).blocks_diversion()
-            }
-            _ => true,
-        };
-        if rules_know && exit_allowed {
-            return self.raise_for_danger(rules, &scan, &view, by_rules);
-        }
-        decide(rules, &scan, &view, channel, reported_category)
-    }
-
-    /// The rules' answer under the safety layer: a danger signal, or the model's P1 probability
-    /// over its threshold, makes a call that stays with the police P1; the model's top classes
-    /// are added to the explanation.
-    fn raise_for_danger(
-        &self,
-        rules: &CompiledRules,
-        scan: &Scan,
-        view: &ModelView<'_>,
-        mut answer: Classification,
-    ) -> Classification {
-        let danger = signals(rules, scan).danger;
-        let p1 = view.scores.priority.of("P1");
-        if answer.kind.stays_with_police()
-            && answer.priority != Priority::P1
-            && (!danger.is_empty() || p1 >= view.thresholds.p1)
-        {
-            let why = if danger.is_empty() {
-                format!("模型 P(P1)={p1:.2} ≥ {:.2}", view.thresholds.p1)
-            } else {
-                format!("危险迹象 {}", danger.join("、"))
-            };
-            answer.matched.push(Explained {
-                rule_id: "danger.override".into(),
-                category: answer.category.clone(),
-                words: danger,
-                effect: Effect::DangerOverride,
-                kind: Some(answer.kind),
-                priority: Some(Priority::P1),
-                negated: Vec::new(),
-                explanation: format!("{why} -> P1"),
-            });
-            answer.priority = Priority::P1;
-            answer.response_target_secs = rules.response_targets.get(&Priority::P1).copied();
-        }
-        answer.matched.extend(model_lines(view));
-        answer
+        answer(
+            rules,
+            &scan,
+            &view,
+            self.file.decision,
+            channel,
+            reported_category,
+        )
     }
 
     /// Scores a scanned text.
@@ -389,17 +382,130 @@ impl Model {
     }
 }
 
-/// Indexes feature names and scales them to unit length.
-pub fn vectorize(index: &HashMap<String, u32>, names: &[String]) -> Vec<(u32, f32)> {
-    let mut ids: Vec<u32> = names.iter().filter_map(|n| index.get(n).copied()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let v = if ids.is_empty() {
-        0.0
-    } else {
-        1.0 / (ids.len() as f32).sqrt()
+/// The rules' answer under the safety layer: a danger signal, or the model's P1 probability
+/// over its threshold, makes a call that stays with the police P1; the model's top classes
+/// are added to the explanation.
+fn raise_for_danger(
+    rules: &CompiledRules,
+    scan: &Scan,
+    view: &ModelView<'_>,
+    mut answer: Classification,
+) -> Classification {
+    let danger = signals(rules, scan).danger;
+    let p1 = view.scores.priority.of("P1");
+    if answer.kind.stays_with_police()
+        && answer.priority != Priority::P1
+        && (!danger.is_empty() || p1 >= view.thresholds.p1)
+    {
+        let why = if danger.is_empty() {
+            format!("模型 P(P1)={p1:.2} ≥ {:.2}", view.thresholds.p1)
+        } else {
+            format!("危险迹象 {}", danger.join("、"))
+        };
+        answer.matched.push(Explained {
+            rule_id: "danger.override".into(),
+            category: answer.category.clone(),
+            words: danger,
+            effect: Effect::DangerOverride,
+            kind: Some(answer.kind),
+            priority: Some(Priority::P1),
+            negated: Vec::new(),
+            explanation: format!("{why} -> P1"),
+        });
+        answer.priority = Priority::P1;
+        answer.response_target_secs = rules.response_targets.get(&Priority::P1).copied();
+    }
+    answer.matched.extend(model_lines(view));
+    answer
+}
+
+/// The decision of `Model::classify` on a scanned text (also run on out-of-fold scores).
+pub fn answer(
+    rules: &CompiledRules,
+    scan: &Scan,
+    view: &ModelView<'_>,
+    decision: Decision,
+    channel: &str,
+    reported_category: &str,
+) -> Classification {
+    let rules_answer = match decision {
+        Decision::Model => false,
+        Decision::RulesFirst => true,
+        Decision::RulesWhenUnsure => view.scores.category.top().1 < view.thresholds.confident,
     };
-    ids.into_iter().map(|i| (i, v)).collect()
+    if rules_answer {
+        let by_rules =
+            crate::domain::classify::classify_scanned(rules, scan, channel, reported_category);
+        let rules_know = !by_rules.matched.iter().any(|e| e.rule_id == FALLBACK_RULE);
+        // Leaving the police takes the model's confidence and no police signal, whoever proposes it.
+        let exit_allowed = match by_rules.kind {
+            Kind::NonPolice | Kind::Invalid => {
+                let threshold = view.thresholds.exit(by_rules.kind, &by_rules.category);
+                exit_probability(view.scores, rules, by_rules.kind) >= threshold
+                    && !signals(rules, scan).blocks_diversion()
+            }
+            _ => true,
+        };
+        if rules_know && exit_allowed {
+            let mut answer = raise_for_danger(rules, scan, view, by_rules);
+            if matches!(answer.kind, Kind::NonPolice | Kind::Invalid) {
+                let p = exit_probability(view.scores, rules, answer.kind);
+                answer.matched.push(crate::domain::decide::line(
+                    "divert.allowed",
+                    Effect::Category,
+                    format!(
+                        "规则 {} 且模型 P({})={p:.2} ≥ {:.2}，无警情迹象",
+                        answer.category,
+                        answer.kind.as_str(),
+                        view.thresholds.exit(answer.kind, &answer.category)
+                    ),
+                ));
+            }
+            return answer;
+        }
+    }
+    decide(rules, scan, view, channel, reported_category)
+}
+
+/// The model's probability that a call is of `kind`: the mean of the kind head's probability and
+/// the category head's mass on the categories of that kind.
+pub fn exit_probability(scores: &Scores, rules: &CompiledRules, kind: Kind) -> f64 {
+    let mass: f64 = scores
+        .category
+        .classes
+        .iter()
+        .zip(&scores.category.p)
+        .filter(|(c, _)| {
+            rules
+                .category_index(c)
+                .is_some_and(|i| rules.categories[i].kind == kind)
+        })
+        .map(|(_, p)| *p)
+        .sum();
+    (scores.kind.of(kind.as_str()) + mass) / 2.0
+}
+
+/// Weighs counted feature names by sublinear TF-IDF and their group, scaled to unit length.
+pub fn vectorize(
+    index: &HashMap<String, u32>,
+    idf: &[f32],
+    config: &FeatureConfig,
+    names: &[(String, u32)],
+) -> Vec<(u32, f32)> {
+    let mut v: Vec<(u32, f32)> = names
+        .iter()
+        .filter_map(|(n, count)| {
+            let i = *index.get(n)?;
+            let tf = 1.0 + (*count as f32).ln();
+            Some((i, tf * idf[i as usize] * config.group_weight(n)))
+        })
+        .collect();
+    v.sort_unstable_by_key(|e| e.0);
+    let norm = v.iter().map(|(_, x)| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|(_, x)| *x /= norm);
+    }
+    v
 }
 
 /// Softmax probabilities of one head for a feature vector.

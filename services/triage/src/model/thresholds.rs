@@ -2,9 +2,10 @@
 //! out-of-fold scores of cross-validation (split from `train` to keep files short).
 
 use super::train::Prepared;
-use super::{Scores, Thresholds};
+use super::{Decision, Scores, Thresholds, answer};
+use crate::domain::Kind;
 use crate::domain::classify::Classification;
-use crate::domain::decide::{ModelView, decide};
+use crate::domain::decide::ModelView;
 use crate::domain::rules::CompiledRules;
 
 /// Thresholds before cross-validation chose them.
@@ -14,6 +15,7 @@ pub fn default_thresholds() -> Thresholds {
         invalid: 0.8,
         p1: 0.5,
         confident: 0.6,
+        divert_by_category: std::collections::BTreeMap::new(),
     }
 }
 
@@ -58,6 +60,7 @@ pub fn decide_all(
     calls: &[Prepared],
     scores: &[Scores],
     thresholds: &Thresholds,
+    decision: Decision,
 ) -> Vec<Classification> {
     calls
         .iter()
@@ -68,10 +71,11 @@ pub fn decide_all(
                 thresholds,
                 scores: s,
             };
-            decide(
+            answer(
                 rules,
                 &p.scan,
                 &view,
+                decision,
                 &format!("CHANNEL_{}", p.call.channel),
                 "",
             )
@@ -102,6 +106,9 @@ pub fn figures(calls: &[Prepared], answers: &[Classification]) -> Figures {
     f
 }
 
+/// No call is diverted on less than an even chance that it is 12345 business.
+pub const DIVERT_FLOOR: f64 = 0.5;
+
 /// Margin added to the least safe thresholds found on the folds (unseen calls vary more).
 pub const SAFETY_MARGIN: f64 = 0.05;
 
@@ -111,43 +118,61 @@ pub fn choose_thresholds(
     rules: &CompiledRules,
     calls: &[Prepared],
     scores: &[Scores],
+    decision: Decision,
 ) -> Thresholds {
     let mut t = default_thresholds();
     let grid = |from: f64, to: f64| -> Vec<f64> {
         let steps = ((to - from) / 0.01).round() as usize;
         (0..=steps).map(|s| from + s as f64 * 0.01).collect()
     };
-    // Divert and invalid: unsafe answers only fall as the threshold rises.
-    for which in [0, 1] {
-        let mut chosen = 0.99;
-        for v in grid(0.30, 0.99) {
-            let mut probe = t.clone();
-            if which == 0 {
-                probe.divert = v;
-                probe.invalid = 1.1;
-            } else {
-                probe.divert = 1.1;
-                probe.invalid = v;
-            }
-            let f = figures(calls, &decide_all(rules, calls, scores, &probe));
-            if f.unsafe_diversions == 0 {
-                chosen = v;
-                break;
-            }
-        }
-        let chosen = (chosen + SAFETY_MARGIN).min(0.99);
-        if which == 0 {
-            t.divert = chosen;
-        } else {
-            t.invalid = chosen;
-        }
+    // Invalid, then divert per 12345 category: unsafe answers only fall as a threshold rises, and
+    // a call placed in one category is diverted by that category's threshold alone.
+    let least_safe = |probe: &dyn Fn(f64) -> Thresholds, from: f64| -> f64 {
+        let chosen = grid(from, 0.99)
+            .into_iter()
+            .find(|v| {
+                let f = figures(
+                    calls,
+                    &decide_all(rules, calls, scores, &probe(*v), decision),
+                );
+                f.unsafe_diversions == 0
+            })
+            .unwrap_or(0.99);
+        (chosen + SAFETY_MARGIN).min(0.99)
+    };
+    t.invalid = least_safe(
+        &|v| Thresholds {
+            divert: 1.1,
+            invalid: v,
+            ..t.clone()
+        },
+        0.30,
+    );
+    let mut highest: f64 = DIVERT_FLOOR;
+    for category in rules
+        .categories
+        .iter()
+        .filter(|c| c.kind == Kind::NonPolice)
+    {
+        let chosen = least_safe(
+            &|v| Thresholds {
+                divert: 1.1,
+                invalid: 1.1,
+                divert_by_category: [(category.code.clone(), v)].into_iter().collect(),
+                ..t.clone()
+            },
+            DIVERT_FLOOR - SAFETY_MARGIN,
+        );
+        highest = highest.max(chosen);
+        t.divert_by_category.insert(category.code.clone(), chosen);
     }
+    t.divert = highest;
     // P1: the highest threshold that keeps every P1 of the folds P1.
     let mut p1 = 0.02;
     for v in grid(0.02, 0.60).into_iter().rev() {
         let mut probe = t.clone();
         probe.p1 = v;
-        let f = figures(calls, &decide_all(rules, calls, scores, &probe));
+        let f = figures(calls, &decide_all(rules, calls, scores, &probe, decision));
         if f.p1_missed == 0 {
             p1 = v;
             break;

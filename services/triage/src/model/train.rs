@@ -1,5 +1,5 @@
-//! Offline training (`pingan triage train`): stochastic gradient descent on the softmax loss with
-//! an L2 penalty, in an order fixed by the seed, so the same train split gives the same file.
+//! Offline training (`pingan triage train`): softmax regression by full-batch Adam with an L2
+//! penalty (`optimize`), so the same train split gives the same file.
 //! Settings and decision thresholds are chosen by k-fold cross-validation on the train split
 //! only (out-of-fold answers through the same decision the service uses).
 
@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use sha2::{Digest, Sha256};
 
+use super::optimize::train_head;
 use super::{
-    CvFigures, FORMAT, FeatureConfig, Head, Heads, Hyper, Model, ModelError, ModelFile, Scores,
+    CvFigures, Decision, FORMAT, FeatureConfig, Heads, Hyper, Model, ModelError, ModelFile, Scores,
     Thresholds, TrainedOn, features, predict, vectorize,
 };
 use crate::domain::rules::CompiledRules;
@@ -46,73 +47,6 @@ pub fn prepare(rules: &CompiledRules, calls: &[LabelledCall]) -> Vec<Prepared> {
         .collect()
 }
 
-/// Deterministic generator (SplitMix64): the order of calls in each pass.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = (self.next() % (i as u64 + 1)) as usize;
-            v.swap(i, j);
-        }
-    }
-}
-
-fn round4(w: f64) -> f32 {
-    ((w * 1e4).round() / 1e4) as f32
-}
-
-/// Trains one softmax head.
-pub fn train_head(
-    classes: &[String],
-    x: &[Vec<(u32, f32)>],
-    y: &[usize],
-    n_features: usize,
-    hyper: &Hyper,
-) -> Head {
-    let k = classes.len();
-    let mut w = vec![0.0_f64; n_features * k];
-    let mut b = vec![0.0_f64; k];
-    let mut rng = SplitMix(hyper.seed);
-    let mut order: Vec<usize> = (0..x.len()).collect();
-    let mut logits = vec![0.0_f64; k];
-    for epoch in 0..hyper.epochs {
-        rng.shuffle(&mut order);
-        let lr = hyper.learning_rate / (1.0 + epoch as f64 / 4.0);
-        for &i in &order {
-            logits.copy_from_slice(&b);
-            for &(f, v) in &x[i] {
-                let row = &w[f as usize * k..(f as usize + 1) * k];
-                for (l, wv) in logits.iter_mut().zip(row) {
-                    *l += wv * f64::from(v);
-                }
-            }
-            let p = super::softmax(&logits);
-            for c in 0..k {
-                let g = p[c] - if y[i] == c { 1.0 } else { 0.0 };
-                b[c] -= lr * g;
-                for &(f, v) in &x[i] {
-                    let j = f as usize * k + c;
-                    w[j] -= lr * (g * f64::from(v) + hyper.l2 * w[j]);
-                }
-            }
-        }
-    }
-    Head {
-        classes: classes.to_vec(),
-        bias: b.into_iter().map(round4).collect(),
-        weights: w.into_iter().map(round4).collect(),
-    }
-}
-
 fn index_of(classes: &[String], label: &str) -> usize {
     classes.iter().position(|c| c == label).unwrap_or(0)
 }
@@ -124,28 +58,36 @@ pub fn fit(
     config: &FeatureConfig,
     hyper: &Hyper,
     thresholds: &Thresholds,
+    decision: Decision,
 ) -> Result<Model, ModelError> {
-    let names: Vec<Vec<String>> = calls
+    let names: Vec<Vec<(String, u32)>> = calls
         .iter()
         .map(|p| features::extract(config, rules, &p.scan))
         .collect();
     let mut df: BTreeMap<&str, usize> = BTreeMap::new();
     for doc in &names {
-        for f in doc {
+        for (f, _) in doc {
             *df.entry(f.as_str()).or_default() += 1;
         }
     }
-    let vocabulary: Vec<String> = df
+    let n = calls.len() as f64;
+    let (vocabulary, idf): (Vec<String>, Vec<f32>) = df
         .into_iter()
-        .filter(|(_, n)| *n >= config.min_df)
-        .map(|(f, _)| f.to_owned())
-        .collect();
+        .filter(|(_, d)| *d >= config.min_df)
+        .map(|(f, d)| {
+            let idf = ((1.0 + n) / (1.0 + d as f64)).ln() + 1.0;
+            (f.to_owned(), ((idf * 1e4).round() / 1e4) as f32)
+        })
+        .unzip();
     let index: HashMap<String, u32> = vocabulary
         .iter()
         .enumerate()
         .map(|(i, f)| (f.clone(), i as u32))
         .collect();
-    let x: Vec<Vec<(u32, f32)>> = names.iter().map(|n| vectorize(&index, n)).collect();
+    let x: Vec<Vec<(u32, f32)>> = names
+        .iter()
+        .map(|doc| vectorize(&index, &idf, config, doc))
+        .collect();
     let kinds: Vec<String> = KINDS.iter().map(|k| (*k).to_owned()).collect();
     let categories: Vec<String> = rules.categories.iter().map(|c| c.code.clone()).collect();
     let priorities: Vec<String> = PRIORITIES.iter().map(|p| (*p).to_owned()).collect();
@@ -185,7 +127,9 @@ pub fn fit(
         hyper: hyper.clone(),
         thresholds: thresholds.clone(),
         cv: CvFigures::default(),
+        decision,
         vocabulary,
+        idf,
         heads,
     };
     file.version = format!("lr-{}", &file.content_digest()[..12]);
@@ -231,7 +175,7 @@ pub fn out_of_fold(
             .filter(|(_, f)| **f != k)
             .map(|(p, _)| p)
             .collect();
-        let model = fit(rules, &train, config, hyper, &placeholder)?;
+        let model = fit(rules, &train, config, hyper, &placeholder, Decision::Model)?;
         for (i, p) in calls.iter().enumerate() {
             if fold[i] == k {
                 let x = model.vector(rules, &p.scan);
@@ -249,28 +193,97 @@ pub fn out_of_fold(
 
 /// Settings tried by cross-validation.
 pub fn candidates() -> Vec<(FeatureConfig, Hyper)> {
-    let hyper = |l2: f64, epochs: usize| Hyper {
-        algorithm: "logistic_regression".into(),
-        l2,
-        epochs,
-        learning_rate: 2.0,
-        seed: 14,
+    let hyper = |c: f64| Hyper {
+        algorithm: "softmax_regression_adam".into(),
+        c,
+        iterations: 150,
+        learning_rate: 0.05,
+        balanced: true,
     };
-    let features = |char_ngrams: Vec<usize>, min_df: usize| FeatureConfig {
+    let features = |char_ngrams: Vec<usize>, rule_weight: f32| FeatureConfig {
         char_ngrams,
-        min_df,
+        rule_weight,
+        rule_features: rule_weight > 0.0,
         ..FeatureConfig::default()
     };
     vec![
-        (features(vec![1, 2], 2), hyper(1e-6, 30)),
-        (features(vec![1, 2, 3], 2), hyper(1e-6, 30)),
-        (features(vec![1, 2], 1), hyper(1e-6, 30)),
-        (features(vec![1, 2], 2), hyper(1e-6, 60)),
+        (features(vec![1, 2, 3], 0.5), hyper(30.0)),
+        (features(vec![1, 2, 3], 0.5), hyper(100.0)),
+        (features(vec![1, 2], 0.5), hyper(30.0)),
+        (features(vec![1, 2, 3], 0.0), hyper(30.0)),
+        (features(vec![1, 2, 3], 1.0), hyper(30.0)),
     ]
 }
 
-/// Trains the shipped model: cross-validation over `candidates`, thresholds on the folds, then
-/// the chosen setting on the whole train split. `train_bytes` is the train file's content.
+/// Prints, on standard error, the out-of-fold calls the safety figures hinge on (train only):
+/// police calls the model would send away at probe thresholds, P1 calls it would answer lower.
+fn print_misses(rules: &CompiledRules, prepared: &[Prepared], scores: &[Scores], t: &Thresholds) {
+    let mut probe = t.clone();
+    probe.divert = 0.5;
+    probe.invalid = 0.5;
+    probe.p1 = 0.4;
+    for decision in [Decision::Model] {
+        for (p, a) in prepared
+            .iter()
+            .zip(decide_all(rules, prepared, scores, &probe, decision))
+        {
+            let c = &p.call;
+            let unsafe_exit = matches!(c.kind.as_str(), "POLICE" | "JOINT")
+                && matches!(a.kind.as_str(), "NON_POLICE" | "INVALID");
+            let p1_low = c.priority == "P1" && a.priority.as_str() != "P1";
+            if unsafe_exit || p1_low {
+                eprintln!(
+                    "{decision:?} {} {} {}/{}/{} -> {}/{}/{} {}",
+                    if unsafe_exit { "UNSAFE" } else { "P1LOW" },
+                    c.id,
+                    c.kind,
+                    c.category,
+                    c.priority,
+                    a.kind.as_str(),
+                    a.category,
+                    a.priority.as_str(),
+                    c.text
+                );
+            }
+        }
+    }
+}
+
+/// The per-category divert thresholds, for the record.
+pub fn per_category(t: &Thresholds) -> String {
+    t.divert_by_category
+        .iter()
+        .map(|(c, v)| format!("{c} {v:.2}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Writes every out-of-fold answer (train only) as JSON lines for reading misses, in the
+/// temporary folder (`pingan-triage-oof-<setting>.jsonl`).
+fn dump(rules: &CompiledRules, prepared: &[Prepared], scores: &[Scores], t: &Thresholds, n: usize) {
+    let answers = decide_all(rules, prepared, scores, t, Decision::Model);
+    let lines: Vec<String> = prepared
+        .iter()
+        .zip(scores)
+        .zip(answers)
+        .map(|((p, s), a)| {
+            serde_json::json!({
+                "id": p.call.id, "text": p.call.text,
+                "kind": p.call.kind, "category": p.call.category, "priority": p.call.priority,
+                "a_kind": a.kind.as_str(), "a_category": a.category, "a_priority": a.priority.as_str(),
+                "rules": a.matched.iter().map(|m| format!("{}: {}", m.rule_id, m.explanation)).collect::<Vec<_>>(),
+                "p_cat": s.category.top(), "p_prio": s.priority.ranked(), "p_kind": s.kind.ranked(),
+            })
+            .to_string()
+        })
+        .collect();
+    let path = std::env::temp_dir().join(format!("pingan-triage-oof-{n}.jsonl"));
+    let _ = std::fs::write(path, lines.join("\n"));
+}
+
+/// Trains the shipped model: cross-validation over `candidates` and both decisions, thresholds
+/// on the folds, then the chosen setting on the whole train split. `train_bytes` is the train
+/// file's content.
 pub fn train(
     rules: &CompiledRules,
     calls: &[LabelledCall],
@@ -278,8 +291,9 @@ pub fn train(
     settings: &[(FeatureConfig, Hyper)],
 ) -> Result<Model, ModelError> {
     let prepared = prepare(rules, calls);
-    let mut best: Option<(usize, usize, Thresholds, String)> = None;
+    let mut best: Option<(usize, Decision, usize, Thresholds, String)> = None;
     let mut lines = Vec::new();
+    let debug = std::env::var_os("PINGAN_TRIAGE_TRAIN_DEBUG").is_some();
     for (n, (config, hyper)) in settings.iter().enumerate() {
         let scores = out_of_fold(rules, &prepared, config, hyper)?;
         let raw = prepared
@@ -293,66 +307,53 @@ pub fn train(
                 )
             })
             .fold((0, 0, 0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
-        let thresholds = choose_thresholds(rules, &prepared, &scores);
-        if std::env::var_os("PINGAN_TRIAGE_TRAIN_DEBUG").is_some() {
-            let mut probe = thresholds.clone();
-            probe.divert = 0.6;
-            probe.invalid = 0.6;
-            for (p, a) in prepared
-                .iter()
-                .zip(decide_all(rules, &prepared, &scores, &probe))
-            {
-                let c = &p.call;
-                if (matches!(c.kind.as_str(), "POLICE" | "JOINT")
-                    && matches!(a.kind.as_str(), "NON_POLICE" | "INVALID"))
-                    || (c.priority == "P1" && a.priority.as_str() != "P1")
-                {
-                    eprintln!(
-                        "MISS {} {}/{} -> {}/{}/{} {}",
-                        c.id,
-                        c.kind,
-                        c.priority,
-                        a.kind.as_str(),
-                        a.category,
-                        a.priority.as_str(),
-                        c.text
-                    );
-                }
+        for decision in [
+            Decision::Model,
+            Decision::RulesWhenUnsure,
+            Decision::RulesFirst,
+        ] {
+            let thresholds = choose_thresholds(rules, &prepared, &scores, decision);
+            if debug && decision == Decision::Model {
+                print_misses(rules, &prepared, &scores, &thresholds);
+                dump(rules, &prepared, &scores, &thresholds, n);
+            }
+            let f = figures(
+                &prepared,
+                &decide_all(rules, &prepared, &scores, &thresholds, decision),
+            );
+            let line = format!(
+                "chars={:?} rule_weight={} C={} decision={decision:?}: {} (divert {:.2} [{}], invalid {:.2}, p1 {:.2}; model alone: kind {}, category {}, priority {} of {})",
+                config.char_ngrams,
+                config.rule_weight,
+                hyper.c,
+                f.line(),
+                thresholds.divert,
+                per_category(&thresholds),
+                thresholds.invalid,
+                thresholds.p1,
+                raw.0,
+                raw.1,
+                raw.2,
+                prepared.len()
+            );
+            if debug {
+                eprintln!("{line}");
+            }
+            lines.push(line.clone());
+            // Safety first, then the sum of the three accuracies; ties keep the earlier setting.
+            let rank = f
+                .total()
+                .saturating_sub(1000 * (f.unsafe_diversions + f.p1_missed));
+            if best.as_ref().is_none_or(|(_, _, r, _, _)| rank > *r) {
+                best = Some((n, decision, rank, thresholds, line));
             }
         }
-        let f = figures(
-            &prepared,
-            &decide_all(rules, &prepared, &scores, &thresholds),
-        );
-        let line = format!(
-            "rule_features={} l2={} epochs={} lr={}: {} (divert {:.2}, invalid {:.2}, p1 {:.2}; model alone: kind {}, category {}, priority {} of {})",
-            config.rule_features,
-            hyper.l2,
-            hyper.epochs,
-            hyper.learning_rate,
-            f.line(),
-            thresholds.divert,
-            thresholds.invalid,
-            thresholds.p1,
-            raw.0,
-            raw.1,
-            raw.2,
-            prepared.len()
-        );
-        lines.push(line.clone());
-        // Safety first, then the sum of the three accuracies; ties keep the earlier setting.
-        let rank = f
-            .total()
-            .saturating_sub(1000 * (f.unsafe_diversions + f.p1_missed));
-        if best.as_ref().is_none_or(|(_, r, _, _)| rank > *r) {
-            best = Some((n, rank, thresholds, line));
-        }
     }
-    let (n, _, thresholds, chosen) =
+    let (n, decision, _, thresholds, chosen) =
         best.ok_or_else(|| ModelError::Invalid("no setting to train".into()))?;
     let (config, hyper) = &settings[n];
     let all: Vec<&Prepared> = prepared.iter().collect();
-    let model = fit(rules, &all, config, hyper, &thresholds)?;
+    let model = fit(rules, &all, config, hyper, &thresholds, decision)?;
     let mut file = model.file;
     file.trained_on = TrainedOn {
         file: format!("corpus/{}", crate::eval::TRAIN_FILE),
