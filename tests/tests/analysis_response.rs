@@ -351,6 +351,8 @@ async fn a_generated_month_of_response_times(backend: TestBackend) {
         assert_eq!(secs(breach.ring_to_on_scene), month[*n].to_on_scene());
     }
 
+    cli_prints_the_same_report(&cluster, &token, &report).await;
+
     // A station's officer sees only the station; another station is refused.
     let token = cluster
         .token("east", &[Role::StationOfficer], &["st-east"])
@@ -419,3 +421,56 @@ async fn a_generated_month_of_response_times(backend: TestBackend) {
 }
 
 backend_tests!(a_generated_month_of_response_times);
+
+#[derive(Debug, clap::Parser)]
+struct Cli {
+    #[command(subcommand)]
+    report: pingan::report_cli::ReportCommand,
+}
+
+/// `pingan report response-times --json` prints the RPC's rows and breach count.
+async fn cli_prints_the_same_report(
+    cluster: &TestCluster,
+    token: &str,
+    report: &pingan_proto::dispatch::v1::ResponseTimeReportResponse,
+) {
+    use clap::Parser as _;
+    let endpoint = cluster.endpoint(Service::Dispatch).expect("endpoint");
+    let from = start().to_rfc3339();
+    let to = (start() + Duration::days(DAYS)).to_rfc3339();
+    let args = [
+        "report",
+        "response-times",
+        "--endpoint",
+        &endpoint,
+        "--token",
+        token,
+        "--from",
+        &from,
+        "--to",
+        &to,
+        "--breaches",
+        "1000",
+        "--json",
+    ];
+    let cli = Cli::try_parse_from(args).expect("arguments");
+    let text = pingan::report_cli::render(&cli.report)
+        .await
+        .expect("response-times report");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let rows = json["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), report.rows.len());
+    for (printed, row) in rows.iter().zip(&report.rows) {
+        let on_scene = row.ring_to_on_scene.expect("on scene");
+        assert_eq!(printed["station_id"], row.station_id.as_str());
+        assert_eq!(printed["dispatches"], row.dispatches);
+        assert_eq!(printed["breaches"], row.breaches);
+        assert_eq!(printed["on_scene_p90_s"].as_i64(), secs(on_scene.p90));
+        assert_eq!(printed["on_scene_within"], on_scene.within_target);
+    }
+    assert_eq!(json["total_breaches"][0]["count"], report.total_breaches);
+    assert_eq!(
+        json["breaches"].as_array().map(Vec::len),
+        Some(report.breaches.len())
+    );
+}
