@@ -110,9 +110,22 @@ pub fn settings_sections() -> Vec<Section> {
 
 /// Adds every service's settings flags to `command` (`serve` and `dev`).
 pub fn augment_settings(command: clap::Command) -> clap::Command {
-    services()
+    let (about, long_about) = (
+        command.get_about().cloned(),
+        command.get_long_about().cloned(),
+    );
+    let command = services()
         .filter_map(|service| service.settings())
-        .fold(command, |command, spec| spec.augment(command))
+        .fold(command, |command, spec| spec.augment(command));
+    // Each settings struct brings its doc comment as `about`; the subcommand keeps its own.
+    let command = match about {
+        Some(about) => command.about(about),
+        None => command,
+    };
+    match long_about {
+        Some(long_about) => command.long_about(long_about),
+        None => command.long_about(None::<&str>),
+    }
 }
 
 /// Reads every service's settings from the matches of `serve` or `dev`.

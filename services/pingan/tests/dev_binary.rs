@@ -176,3 +176,23 @@ async fn demo_jurisdiction_is_loaded(channel: Channel) {
     );
     assert!(nearest.iter().all(|u| u.distance_m < 1_000.0));
 }
+
+/// `pingan --help` describes `serve` and `dev` in their own words, not a service's settings.
+#[test]
+fn help_describes_serve_and_dev() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pingan"))
+        .arg("--help")
+        .output()
+        .expect("pingan --help");
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("Run one service (the container entrypoint)"),
+        "{help}"
+    );
+    assert!(
+        help.contains("Run all six services in one process"),
+        "{help}"
+    );
+    assert!(!help.contains("Settings of one"), "{help}");
+}
