@@ -154,6 +154,8 @@ def used_metrics(dashboards, rules_path):
     exprs = [e for _, e in dashboard_queries(dashboards)] + [r["expr"] for r in rules(rules_path)]
     names = set()
     for expr in exprs:
+        # Label lists of by/without/on/ignoring name labels (pingan_component), not metrics.
+        expr = re.sub(r"\b(by|without|on|ignoring)\s*\([^)]*\)", "", expr)
         names.update(m for m in METRIC.findall(expr) if m.startswith("pingan_"))
     return names
 

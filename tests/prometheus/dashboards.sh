@@ -107,7 +107,7 @@ report --channel 110 --phone 13800138000 --lat 29.245 --lon 92.145 --description
 report --channel 110 --phone 13800138001 --lat 29.245 --lon 92.145 --description "有人在打架，还拿着刀"
 report --channel 110 --phone 13800138002 --lat 29.245 --lon 92.145 --description "我家停水三天了，物业不管"
 report --channel 110 --phone 13800138003 --lat 29.245 --lon 92.145 --description "我要投诉派出所民警态度恶劣，不出警"
-report --channel 12345 --phone 13800138004 --lat 29.245 --lon 92.145 --description "市民反映：小区门口有人打架斗殴"
+report --channel 12345 --phone 13800138004 --lat 29.27 --lon 92.17 --description "市民反映：家中老人走失两小时，患有老年痴呆"
 python3 - "$work/calls.jsonl" <<'PY'
 import json, sys
 for line in open(sys.argv[1]):
@@ -127,7 +127,7 @@ client dispatch ack "$dispatch" "$unit" >/dev/null
 client dispatch en-route "$dispatch" "$unit" >/dev/null
 client dispatch arrive "$dispatch" "$unit" >/dev/null
 echo "  dispatch $dispatch: $unit acknowledged, en route, on scene"
-# A unit registered after the start, at a station of its own (its series appear on the next count).
+# A unit registered after the start, through the public API as `pingan registry import` does it.
 python3 - services/grid-registry/demo/jurisdiction.json "$work/jurisdiction.json" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))
@@ -137,8 +137,11 @@ json.dump(j, open(sys.argv[2], "w"), ensure_ascii=False)
 PY
 "$PINGAN" registry import "$work/jurisdiction.json" --endpoint "http://$endpoint" \
   --dispatch-endpoint "http://$endpoint" >/dev/null
-client units status u-st-rongxiang-o2 busy --reason "paperwork" >/dev/null
-client units position u-st-rongxiang-o3 --lat 29.25 --lon 92.15 >/dev/null
+# A unit no call took: the last of the jurisdiction (another station's).
+spare=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["units"][-1]["unit_id"])' \
+  services/grid-registry/demo/jurisdiction.json)
+client units status "$spare" busy --reason "paperwork" >/dev/null
+client units position "$spare" --lat 29.25 --lon 92.15 >/dev/null
 client units near --lat 29.245 --lon 92.145 >/dev/null
 client incidents list >/dev/null
 client transfers overdue >/dev/null

@@ -91,7 +91,11 @@ pub fn workers(core: Arc<app::Core>) -> Vec<Worker> {
             }
         },
     );
-    vec![fetches, retention, app::metrics::backlog_worker(core_for_metrics)]
+    vec![
+        fetches,
+        retention,
+        app::metrics::backlog_worker(core_for_metrics),
+    ]
 }
 
 /// The service's inbox with the default settings, with a handler for each event type routed to it.

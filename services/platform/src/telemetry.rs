@@ -10,9 +10,9 @@ use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use tracing_subscriber::filter::FilterExt;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::filter::FilterExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
 use crate::config::{LogFormat, TelemetryConfig};
@@ -118,9 +118,10 @@ where
     S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
 {
     // Without its own filter the layer would enable every TRACE span in the process.
-    let filter = EnvFilter::try_new(trace_filter)?.and(tracing_subscriber::filter::filter_fn(
-        |metadata| !is_transport_target(metadata.target()),
-    ));
+    let filter =
+        EnvFilter::try_new(trace_filter)?.and(tracing_subscriber::filter::filter_fn(|metadata| {
+            !is_transport_target(metadata.target())
+        }));
     Ok(tracing_opentelemetry::layer()
         .with_tracer(provider.tracer("pingan"))
         .with_filter(filter))
@@ -193,10 +194,20 @@ mod tests {
 
     #[test]
     fn transport_targets_are_matched_by_module_not_by_prefix_text() {
-        for target in ["h2", "h2::codec::framed_write", "hyper_util::client", "tonic::transport::server"] {
+        for target in [
+            "h2",
+            "h2::codec::framed_write",
+            "hyper_util::client",
+            "tonic::transport::server",
+        ] {
             assert!(is_transport_target(target), "{target}");
         }
-        for target in ["h2o_service", "pingan_platform::server", "tonic::codec", "towering"] {
+        for target in [
+            "h2o_service",
+            "pingan_platform::server",
+            "tonic::codec",
+            "towering",
+        ] {
             assert!(!is_transport_target(target), "{target}");
         }
     }

@@ -46,7 +46,10 @@ fn target(span: &SpanData) -> String {
 /// ReportCall (UNIMPLEMENTED), and returns every span exported meanwhile.
 async fn traffic(exporter: &InMemorySpanExporter) -> Vec<SpanData> {
     let mut host = ServiceHost::new(ServerConfig::default());
-    host.add_service(GridRegistryServiceServer::new(Relay::new(None, false)), vec![]);
+    host.add_service(
+        GridRegistryServiceServer::new(Relay::new(None, false)),
+        vec![],
+    );
     host.add_service(IntakeServiceServer::new(Quiet), vec![]);
     let running = start(host).await;
     let channel = traced_channel(&running.url()).expect("channel");
@@ -82,10 +85,11 @@ async fn server_spans_follow_the_rpc_conventions_and_transport_spans_stay_out() 
     {
         let (exporter, provider) = provider();
         let layer = tracing_opentelemetry::layer()
-            .with_tracer(opentelemetry::trace::TracerProvider::tracer(&provider, "control"))
+            .with_tracer(opentelemetry::trace::TracerProvider::tracer(
+                &provider, "control",
+            ))
             .with_filter(tracing_subscriber::EnvFilter::new("trace"));
-        let _guard =
-            tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
+        let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
         let spans = traffic(&exporter).await;
         assert!(
             spans.iter().any(|s| is_transport_target(&target(s))),
@@ -103,7 +107,10 @@ async fn server_spans_follow_the_rpc_conventions_and_transport_spans_stay_out() 
         .filter(|s| is_transport_target(&target(s)))
         .map(|s| format!("{} ({})", s.name, target(s)))
         .collect();
-    assert!(transport.is_empty(), "transport spans exported: {transport:?}");
+    assert!(
+        transport.is_empty(),
+        "transport spans exported: {transport:?}"
+    );
 
     let locates: Vec<&SpanData> = spans.iter().filter(|s| s.name == LOCATE).collect();
     assert_eq!(locates.len(), 2, "one server span per call");
@@ -115,7 +122,10 @@ async fn server_spans_follow_the_rpc_conventions_and_transport_spans_stay_out() 
             attribute(span, "rpc.service"),
             Some(&Value::from("pingan.grid.v1.GridRegistryService"))
         );
-        assert_eq!(attribute(span, "rpc.method"), Some(&Value::from("LocateGrid")));
+        assert_eq!(
+            attribute(span, "rpc.method"),
+            Some(&Value::from("LocateGrid"))
+        );
         codes.push(attribute(span, "rpc.grpc.status_code").cloned());
         // INVALID_ARGUMENT is the caller's error: a server span stays unset.
         assert_eq!(span.status, Status::Unset);

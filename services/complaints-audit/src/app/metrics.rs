@@ -35,10 +35,7 @@ pub const STATES: [&str; 2] = ["overdue", "due_24h"];
 
 static OPEN_COMPLAINTS: LazyLock<Option<IntGaugeVec>> = LazyLock::new(|| {
     register(IntGaugeVec::new(
-        Opts::new(
-            "pingan_complaints_open",
-            "Complaints not closed, by status",
-        ),
+        Opts::new("pingan_complaints_open", "Complaints not closed, by status"),
         &["status"],
     ))
 });
@@ -115,7 +112,10 @@ pub async fn refresh_backlog(core: &Core) -> Result<Backlog, ApiError> {
     let now = core.now();
     let statuses = format!(
         ",{},",
-        OPEN.iter().map(|s| s.as_str_name()).collect::<Vec<_>>().join(",")
+        OPEN.iter()
+            .map(|s| s.as_str_name())
+            .collect::<Vec<_>>()
+            .join(",")
     );
     let mut backlog = Backlog::default();
     let mut filter = ListFilter {

@@ -51,7 +51,9 @@ pub fn publish_units(units: impl IntoIterator<Item = (String, UnitStatus)>) {
     for (station, status) in units {
         *counts.entry((station, status)).or_default() += 1;
     }
-    let mut stations = STATIONS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut stations = STATIONS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     for (station, _) in counts.keys() {
         if stations.insert(station.clone()) {
             timers::register_station(station);
@@ -63,11 +65,10 @@ pub fn publish_units(units: impl IntoIterator<Item = (String, UnitStatus)>) {
     };
     for station in stations.iter() {
         for (status, label) in statuses() {
-            let n = counts
-                .get(&(station.clone(), status))
-                .copied()
-                .unwrap_or(0);
-            gauge.with_label_values(&[station.as_str(), label.as_str()]).set(n);
+            let n = counts.get(&(station.clone(), status)).copied().unwrap_or(0);
+            gauge
+                .with_label_values(&[station.as_str(), label.as_str()])
+                .set(n);
         }
     }
 }
@@ -111,7 +112,8 @@ mod tests {
             ("status=\"off_duty\"", 0),
             ("status=\"en_route\"", 0),
         ] {
-            let line = format!("pingan_dispatch_units{{station=\"st-metrics-a\",{series}}} {value}");
+            let line =
+                format!("pingan_dispatch_units{{station=\"st-metrics-a\",{series}}} {value}");
             assert!(text.contains(&line), "{line} missing");
         }
         assert!(text.contains(
@@ -123,8 +125,8 @@ mod tests {
         // Units that leave a station leave it at zero, not without a series.
         publish_units([("st-metrics-b".to_owned(), UnitStatus::OffDuty)]);
         let text = pingan_platform::metrics::render();
-        assert!(text.contains(
-            "pingan_dispatch_units{station=\"st-metrics-a\",status=\"available\"} 0"
-        ));
+        assert!(
+            text.contains("pingan_dispatch_units{station=\"st-metrics-a\",status=\"available\"} 0")
+        );
     }
 }

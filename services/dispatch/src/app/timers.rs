@@ -10,10 +10,10 @@ use pingan_platform::ApiError;
 use pingan_platform::jobs::{
     Job, JobConfig, JobError, JobFuture, JobHandler, JobOutcome, JobWorker,
 };
+use pingan_proto::common::v1::Priority;
 use pingan_proto::dispatch::v1::{
     AssignmentSource, AssignmentStatus, SlaBreached, TimelineEntryKind, UnitRequirement, UnitStatus,
 };
-use pingan_proto::common::v1::Priority;
 use prometheus::IntCounterVec;
 
 use crate::app::assign::{self, AssignContext};
