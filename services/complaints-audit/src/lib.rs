@@ -68,6 +68,7 @@ const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
 pub fn workers(core: Arc<app::Core>) -> Vec<Worker> {
     let jobs = job_worker(core.clone());
     let start = core.clone();
+    let core_for_metrics = core.clone();
     let fetches = Worker::new("complaints-audit-jobs", move |shutdown| async move {
         // The data steps of migrations 0002 and 0003; both idempotent, retried on every start.
         if let Err(err) = store::upgrade_legacy(&start.context.db).await {
@@ -90,7 +91,11 @@ pub fn workers(core: Arc<app::Core>) -> Vec<Worker> {
             }
         },
     );
-    vec![fetches, retention]
+    vec![
+        fetches,
+        retention,
+        app::metrics::backlog_worker(core_for_metrics),
+    ]
 }
 
 /// The service's inbox with the default settings, with a handler for each event type routed to it.

@@ -68,6 +68,7 @@ pub fn workers(runtime: &Arc<Runtime>) -> Vec<Worker> {
         }),
         app::upkeep::on_start(runtime.clone()),
         app::upkeep::position_sweeper(runtime.clone()),
+        app::metrics::units_gauge_worker(runtime.clone()),
     ]
 }
 

@@ -114,6 +114,7 @@ impl Service for IntakeService {
         let deps = deps(context, config.get_or_default::<IntakeSettings>());
         let grpc = GrpcService::new(IntakeServiceServer::new(IntakeApi::new(deps.clone())));
         app::analysis::register_metrics();
+        app::metrics::register_at_start();
         let analysis = GrpcService::new(IncidentAnalysisServiceServer::new(
             IncidentAnalysisApi::new(deps.clone()),
         ));

@@ -33,6 +33,67 @@ static RPC_DURATION: LazyLock<Option<HistogramVec>> = LazyLock::new(|| {
     ))
 });
 
+/// Every gRPC status code by number: OK and the sixteen errors.
+const GRPC_CODES: [&str; 17] = [
+    "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16",
+];
+
+/// Creates the RED series of every method of `services` (full gRPC names, e.g.
+/// `pingan.intake.v1.IntakeService`) at zero, every status code included, so that rates and
+/// error ratios exist from process start instead of from each method's first call.
+pub fn register_rpc_methods(services: &[String]) {
+    let (Some(requests), Some(duration)) = (RPC_REQUESTS.as_ref(), RPC_DURATION.as_ref()) else {
+        return;
+    };
+    for (service, method) in rpc_methods(services) {
+        for code in GRPC_CODES {
+            requests.with_label_values(&[&service, &method, code]);
+        }
+        duration.with_label_values(&[&service, &method]);
+    }
+}
+
+/// The (service, method) pairs of `services` found in the pingan and health descriptor sets.
+fn rpc_methods(services: &[String]) -> Vec<(String, String)> {
+    use prost::Message as _;
+    let mut methods = Vec::new();
+    for encoded in [
+        pingan_proto::FILE_DESCRIPTOR_SET,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+    ] {
+        let Ok(set) = prost_types::FileDescriptorSet::decode(encoded) else {
+            tracing::error!("descriptor set does not decode: RPC series appear on first call");
+            continue;
+        };
+        for file in &set.file {
+            for service in &file.service {
+                let name = format!("{}.{}", file.package(), service.name());
+                if !services.contains(&name) {
+                    continue;
+                }
+                for method in &service.method {
+                    methods.push((name.clone(), method.name().to_owned()));
+                }
+            }
+        }
+    }
+    methods
+}
+
+/// Records the gRPC status code on the current span (the server span of the call), with the
+/// span status OpenTelemetry's RPC conventions give a server: error for server-side codes only.
+fn record_status_on_span(code: &str) {
+    let Ok(number) = code.parse::<i64>() else {
+        return;
+    };
+    let span = tracing::Span::current();
+    span.record("rpc.grpc.status_code", number);
+    // UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS.
+    if matches!(number, 2 | 4 | 12 | 13 | 14 | 15) {
+        span.record("otel.status_code", "error");
+    }
+}
+
 /// Registers a collector in the default registry, logging (not panicking) on failure.
 pub fn register<C: prometheus::core::Collector + Clone + 'static>(
     collector: prometheus::Result<C>,
@@ -135,6 +196,7 @@ where
                     .to_owned(),
                 Err(_) => "transport_error".to_owned(),
             };
+            record_status_on_span(&code);
             if let Some(requests) = RPC_REQUESTS.as_ref() {
                 requests
                     .with_label_values(&[&service, &method, &code])
@@ -147,5 +209,27 @@ where
             }
             result
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_method_of_a_mounted_service_has_its_series_from_the_start() {
+        register_rpc_methods(&["pingan.intake.v1.IntakeService".to_owned()]);
+        let text = render();
+        for code in ["0", "13", "14"] {
+            let series = format!(
+                "pingan_rpc_requests_total{{code=\"{code}\",method=\"ReportCall\",service=\"pingan.intake.v1.IntakeService\"}} 0"
+            );
+            assert!(text.contains(&series), "{series} missing");
+        }
+        assert!(text.contains(
+            "pingan_rpc_duration_seconds_count{method=\"ReportCall\",service=\"pingan.intake.v1.IntakeService\"} 0"
+        ));
+        // Services not mounted get no series.
+        assert!(!text.contains("service=\"pingan.audit.v1.ComplaintsAuditService\""));
     }
 }

@@ -155,6 +155,7 @@ impl ServiceHost {
             .map(|t| t.service_name.clone())
             .chain(["grpc.health.v1.Health".to_owned()])
             .collect();
+        crate::metrics::register_rpc_methods(&reflection_names);
         let reflection = |builder: tonic_reflection::server::Builder<'static>| {
             reflection_names
                 .iter()

@@ -10,6 +10,7 @@ use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use tracing_subscriber::filter::FilterExt;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
@@ -67,10 +68,7 @@ pub fn init(
     default_format: LogFormat,
 ) -> Result<Telemetry, TelemetryError> {
     let provider = tracer_provider(service_name, config.otlp_endpoint.as_deref())?;
-    // Without its own filter the tracing layer would enable every TRACE span in the process.
-    let otel_layer = tracing_opentelemetry::layer()
-        .with_tracer(provider.tracer("pingan"))
-        .with_filter(EnvFilter::try_new(&config.trace_filter)?);
+    let otel_layer = otel_layer(&provider, &config.trace_filter)?;
     let filter = EnvFilter::try_new(&config.log_filter)?;
     let fmt_layer = match config.log_format.unwrap_or(default_format) {
         LogFormat::Json => tracing_subscriber::fmt::layer()
@@ -86,6 +84,47 @@ pub fn init(
         .try_init()
         .map_err(|err| TelemetryError::AlreadyInitialised(err.to_string()))?;
     Ok(Telemetry { provider })
+}
+
+/// Targets whose spans are never exported, whatever the trace filter says: the HTTP/2 and
+/// connection internals (h2 `FramedWrite`, hyper's `Connection`, tower's buffers) tell an operator
+/// nothing and cost an export per frame.
+pub const TRANSPORT_TARGETS: [&str; 6] = [
+    "h2",
+    "hyper",
+    "hyper_util",
+    "tower",
+    "tonic::transport",
+    "rustls",
+];
+
+/// True when `target` is (a module of) one of the [`TRANSPORT_TARGETS`].
+pub fn is_transport_target(target: &str) -> bool {
+    TRANSPORT_TARGETS.iter().any(|prefix| {
+        target
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+    })
+}
+
+/// The OpenTelemetry layer over `provider`: spans enabled by `trace_filter` (`RUST_LOG` syntax),
+/// never those of the transport. The tracer's scope is `pingan`; the service is the resource's
+/// `service.name` (see docs/deploy.md).
+pub fn otel_layer<S>(
+    provider: &SdkTracerProvider,
+    trace_filter: &str,
+) -> Result<impl Layer<S> + use<S>, TelemetryError>
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+{
+    // Without its own filter the layer would enable every TRACE span in the process.
+    let filter =
+        EnvFilter::try_new(trace_filter)?.and(tracing_subscriber::filter::filter_fn(|metadata| {
+            !is_transport_target(metadata.target())
+        }));
+    Ok(tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("pingan"))
+        .with_filter(filter))
 }
 
 /// The OTLP/gRPC exporter runs on tonic, which needs a Tokio reactor; the SDK's batch processor
@@ -146,5 +185,30 @@ impl<F: Future> Future for InRuntime<F> {
         let this = &mut *self;
         let _entered = this.handle.enter();
         this.future.as_mut().poll(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_transport_target;
+
+    #[test]
+    fn transport_targets_are_matched_by_module_not_by_prefix_text() {
+        for target in [
+            "h2",
+            "h2::codec::framed_write",
+            "hyper_util::client",
+            "tonic::transport::server",
+        ] {
+            assert!(is_transport_target(target), "{target}");
+        }
+        for target in [
+            "h2o_service",
+            "pingan_platform::server",
+            "tonic::codec",
+            "towering",
+        ] {
+            assert!(!is_transport_target(target), "{target}");
+        }
     }
 }

@@ -46,6 +46,9 @@ pub fn server_span(request: &http::Request<()>) -> tracing::Span {
         rpc.system = "grpc",
         rpc.service = %service,
         rpc.method = %method,
+        // Filled in by the RPC metrics layer once the response headers are out.
+        rpc.grpc.status_code = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
         trace_id = tracing::field::Empty,
     );
     let parent = TraceContextPropagator::new().extract(&HeaderExtractor(request.headers()));

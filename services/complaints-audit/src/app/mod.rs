@@ -8,6 +8,7 @@ pub mod complaints;
 pub mod evidence;
 pub mod fetch_job;
 pub mod investigation;
+pub mod metrics;
 pub mod queries;
 
 use std::sync::Arc;

@@ -41,6 +41,15 @@ pub fn register_metrics() {
     LazyLock::force(&RING_TO_ON_SCENE);
 }
 
+/// Creates the histogram's series of `station` at zero, for every priority (see `app::metrics`).
+pub fn register_station(station: &str) {
+    if let Some(histogram) = RING_TO_ON_SCENE.as_ref() {
+        for priority in [Priority::P1, Priority::P2, Priority::P3, Priority::P4] {
+            histogram.with_label_values(&[station, &priority_label(priority as i32)]);
+        }
+    }
+}
+
 /// Records when the call of a new dispatch rang (its opening when intake did not say).
 pub async fn record_ring(
     runtime: &Runtime,

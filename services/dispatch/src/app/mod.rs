@@ -9,6 +9,7 @@ pub mod board;
 pub mod deadlines;
 pub mod lifecycle;
 pub mod lookout;
+pub mod metrics;
 pub mod outbound;
 pub(crate) mod records;
 mod runtime;

@@ -10,6 +10,7 @@ use pingan_platform::ApiError;
 use pingan_platform::jobs::{
     Job, JobConfig, JobError, JobFuture, JobHandler, JobOutcome, JobWorker,
 };
+use pingan_proto::common::v1::Priority;
 use pingan_proto::dispatch::v1::{
     AssignmentSource, AssignmentStatus, SlaBreached, TimelineEntryKind, UnitRequirement, UnitStatus,
 };
@@ -41,6 +42,15 @@ static ESCALATIONS: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
         &["outcome"],
     ))
 });
+
+/// Creates the breach series of `station` at zero, for every priority (see `app::metrics`).
+pub fn register_station(station: &str) {
+    if let Some(counter) = SLA_BREACHES.as_ref() {
+        for priority in [Priority::P1, Priority::P2, Priority::P3, Priority::P4] {
+            counter.with_label_values(&[priority.as_str_name(), station]);
+        }
+    }
+}
 
 /// Why a timer job could not run now.
 fn retry(err: ApiError) -> JobError {

@@ -43,6 +43,39 @@ pub static DEFERRED: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
     ))
 });
 
+/// The steps a response clock is recorded for.
+const STEPS: [&str; 4] = ["classified", "unit_assigned", "en_route", "on_scene"];
+
+/// Creates the calls series of every channel and outcome, and the response clocks of every step
+/// and priority, at zero: dashboards and `increase()` see them from process start.
+pub fn register_at_start() {
+    use pingan_proto::common::v1::{Channel, Priority};
+    use pingan_proto::intake::v1::Outcome;
+    if let Some(counter) = CALLS.as_ref() {
+        for channel in (1..).map_while(|n| Channel::try_from(n).ok()) {
+            for outcome in (1..).map_while(|n| Outcome::try_from(n).ok()) {
+                counter.with_label_values(&[
+                    channel.as_str_name().trim_start_matches("CHANNEL_"),
+                    &outcome
+                        .as_str_name()
+                        .trim_start_matches("OUTCOME_")
+                        .to_lowercase(),
+                ]);
+            }
+        }
+    }
+    if let Some(histogram) = RESPONSE_SECONDS.as_ref() {
+        for priority in (1..).map_while(|n| Priority::try_from(n).ok()) {
+            for step in STEPS {
+                histogram.with_label_values(&[
+                    step,
+                    priority.as_str_name().trim_start_matches("PRIORITY_"),
+                ]);
+            }
+        }
+    }
+}
+
 /// Records a response clock (once per incident and step).
 pub fn observe_clock(step: &str, incident: &IncidentRecord, at: DateTime<Utc>) {
     let seconds = (at - incident.received_at).num_milliseconds().max(0) as f64 / 1000.0;
@@ -53,5 +86,20 @@ pub fn observe_clock(step: &str, incident: &IncidentRecord, at: DateTime<Utc>) {
         histogram
             .with_label_values(&[step, &priority])
             .observe(seconds);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn calls_and_clocks_exist_from_the_start() {
+        super::register_at_start();
+        let text = pingan_platform::metrics::render();
+        for series in [
+            "pingan_intake_calls_total{channel=\"110\",outcome=\"dispatched\"} 0",
+            "pingan_intake_response_seconds_count{priority=\"P1\",step=\"on_scene\"} 0",
+        ] {
+            assert!(text.contains(series), "{series} missing");
+        }
     }
 }
