@@ -14,6 +14,7 @@ use pingan_proto::audit::v1::complaints_audit_service_server::ComplaintsAuditSer
 use pingan_proto::audit::v1::{
     AddEvidenceRequest, AddEvidenceResponse, AssignInvestigatorRequest, AssignInvestigatorResponse,
     Complaint, ComplaintSource, EarlyWarning, FileComplaintRequest, FileComplaintResponse,
+    GetAuditCheckpointRequest, GetAuditCheckpointResponse,
     GetComplaintRequest, GetComplaintResponse, InvestigationStage, ListComplaintsRequest,
     ListComplaintsResponse, ListEarlyWarningsRequest, ListEarlyWarningsResponse, QueryAuditRequest,
     QueryAuditResponse, RecordAuditRequest, RecordAuditResponse, RecordFindingRequest,
@@ -22,12 +23,12 @@ use pingan_proto::audit::v1::{
 use tonic::{Request, Response, Status};
 
 use crate::app::access::{
-    ASSIGNERS, AUDIT_READERS, AUDIT_WRITERS, COMPLAINT_ROLES, FILERS, MASKED_READERS,
+    ASSIGNERS, AUDIT_READERS, AUDIT_WRITERS, CHECKPOINT_READERS, COMPLAINT_ROLES, FILERS, MASKED_READERS,
     WARNING_READERS, actor, sees_pii, visible_stations,
 };
 use crate::app::complaints::NewComplaint;
 use crate::app::queries::ComplaintDetail;
-use crate::app::{Core, audit_log, complaints, evidence, investigation, queries as reads};
+use crate::app::{Core, anchor, audit_log, complaints, evidence, investigation, queries as reads};
 use convert::{View, audit_entry};
 use pingan_platform::time::from_timestamp;
 
@@ -316,8 +317,33 @@ impl ComplaintsAuditService for ComplaintsAuditApi {
         let req = request.into_inner();
         validate::verify_range(&req).finish()?;
         caller.require_any(&AUDIT_READERS)?;
+        let presented = match &req.witnessed_checkpoint {
+            Some(proto) => Some(anchor::from_proto(
+                &self.core,
+                "witnessed_checkpoint",
+                proto,
+            )?),
+            None => None,
+        };
         Ok(Response::new(
-            audit_log::verify(&self.core, req.from_sequence, req.to_sequence).await?,
+            audit_log::verify(&self.core, req.from_sequence, req.to_sequence, presented).await?,
         ))
+    }
+
+    async fn get_audit_checkpoint(
+        &self,
+        request: Request<GetAuditCheckpointRequest>,
+    ) -> Result<Response<GetAuditCheckpointResponse>, Status> {
+        let caller = self.core.context.auth.caller(&request)?;
+        caller.require_any(&CHECKPOINT_READERS)?;
+        if self.core.anchor.signer().is_none() {
+            Err(ApiError::FailedPrecondition(
+                "no audit checkpoint key is configured (--audit-checkpoint-key)".into(),
+            ))?;
+        }
+        let latest = self.core.anchor.latest().await.map_err(ApiError::from)?;
+        Ok(Response::new(GetAuditCheckpointResponse {
+            checkpoint: latest.as_ref().map(anchor::to_proto),
+        }))
     }
 }
