@@ -56,6 +56,7 @@ async fn story_6_false_complaint_from_12345(backend: Backend) {
             "insp-1",
             INSPECTOR,
             ListComplaintsRequest {
+                reason: "case file review".into(),
                 hotline_ticket_id: "12345-2025-0001".into(),
                 ..ListComplaintsRequest::default()
             },
@@ -382,6 +383,7 @@ async fn overdue_and_early_warning(backend: Backend) {
             "insp-1",
             INSPECTOR,
             ListComplaintsRequest {
+                reason: "case file review".into(),
                 overdue_only: true,
                 page_size: 3,
                 ..ListComplaintsRequest::default()
@@ -399,6 +401,7 @@ async fn overdue_and_early_warning(backend: Backend) {
             "insp-1",
             INSPECTOR,
             ListComplaintsRequest {
+                reason: "case file review".into(),
                 overdue_only: true,
                 page_size: 3,
                 page_token: overdue.next_page_token.clone(),
@@ -415,6 +418,7 @@ async fn overdue_and_early_warning(backend: Backend) {
             "insp-1",
             INSPECTOR,
             ListComplaintsRequest {
+                reason: "case file review".into(),
                 accused_officer_id: "off-2".into(),
                 ..ListComplaintsRequest::default()
             },

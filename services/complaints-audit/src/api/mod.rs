@@ -28,7 +28,7 @@ use crate::app::access::{
 };
 use crate::app::complaints::NewComplaint;
 use crate::app::queries::ComplaintDetail;
-use crate::app::{Core, anchor, audit_log, complaints, evidence, investigation, queries as reads};
+use crate::app::{Core, anchor, audit_log, clear_reads, complaints, evidence, investigation, queries as reads};
 use convert::{View, audit_entry};
 use pingan_platform::time::from_timestamp;
 
@@ -210,9 +210,15 @@ impl ComplaintsAuditService for ComplaintsAuditApi {
             ))?;
         }
         caller.require_any(&MASKED_READERS)?;
+        let reason = clear_reads::reason(&caller, &req.reason)?;
         let detail = reads::get(&self.core, &caller, id, case_number).await?;
+        let complaint = self.show(&caller, &detail, true);
+        if let Some(reason) = reason {
+            let shown = std::slice::from_ref(&complaint);
+            clear_reads::record(&self.core, &caller, "GetComplaint", &reason, shown).await?;
+        }
         Ok(Response::new(GetComplaintResponse {
-            complaint: Some(self.show(&caller, &detail, true)),
+            complaint: Some(complaint),
         }))
     }
 
@@ -222,10 +228,16 @@ impl ComplaintsAuditService for ComplaintsAuditApi {
     ) -> Result<Response<ListComplaintsResponse>, Status> {
         let caller = self.core.context.auth.caller(&request)?;
         caller.require_any(&MASKED_READERS)?;
+        let reason = clear_reads::reason(&caller, &request.get_ref().reason)?;
         let filter = queries::list_filter(request.get_ref(), &caller)?;
         let (page, next_page_token) = reads::list(&self.core, &caller, filter).await?;
+        let complaints: Vec<Complaint> = page.iter().map(|d| self.show(&caller, d, false)).collect();
+        if let Some(reason) = reason {
+            clear_reads::record(&self.core, &caller, "ListComplaints", &reason, &complaints)
+                .await?;
+        }
         Ok(Response::new(ListComplaintsResponse {
-            complaints: page.iter().map(|d| self.show(&caller, d, false)).collect(),
+            complaints,
             next_page_token,
         }))
     }

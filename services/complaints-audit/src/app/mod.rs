@@ -5,6 +5,7 @@
 pub mod access;
 pub mod anchor;
 pub mod audit_log;
+pub mod clear_reads;
 pub mod complaints;
 pub mod evidence;
 pub mod fetch_job;
