@@ -237,7 +237,8 @@ async fn story_6_false_complaint_from_12345(backend: Backend) {
             .iter()
             .all(|d| d.met_at.is_some() && !d.overdue)
     );
-    // Every step is in the audit log, and the chain holds.
+    // Every step is in the audit log, and so is every read of the complainant in clear (the
+    // inspector's list and reads, the legal unit's read), and the chain holds.
     let audit = h
         .api
         .query_audit(h.request(
@@ -260,10 +261,13 @@ async fn story_6_false_complaint_from_12345(backend: Backend) {
         actions,
         [
             "complaints-audit.FileComplaint",
+            "complaints-audit.ReadComplainantInClear",
             "complaints-audit.AssignInvestigator",
+            "complaints-audit.ReadComplainantInClear",
             "complaints-audit.AddEvidence",
             "complaints-audit.RecordFinding",
             "complaints-audit.RecordFinding",
+            "complaints-audit.ReadComplainantInClear",
         ]
     );
     // Closed complaints take no more steps.
