@@ -163,7 +163,8 @@ async fn verify(a: &mut Anchored, presented: Option<AuditCheckpoint>) -> VerifyA
 }
 
 async fn sql(db: &Db, statement: &str) {
-    pingan_platform::with_db!(db, pool => sqlx::query(statement)
+    let statement = statement.to_owned();
+    pingan_platform::with_db!(db, pool => sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
         .execute(pool)
         .await
         .map(|r| r.rows_affected()))
