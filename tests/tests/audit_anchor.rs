@@ -190,7 +190,11 @@ async fn lift_guards(db: &Db, backend: TestBackend) {
 
 /// Deletes every row after `keep` and moves the chain head back to it.
 async fn cut_tail(db: &Db, keep: i64) {
-    sql(db, &format!("DELETE FROM audit_entries WHERE sequence > {keep}")).await;
+    sql(
+        db,
+        &format!("DELETE FROM audit_entries WHERE sequence > {keep}"),
+    )
+    .await;
     sql(
         db,
         &format!(
@@ -218,7 +222,10 @@ async fn a_cut_tail_with_the_head_moved_back_is_reported(backend: TestBackend) {
     append(&mut a, "r", 0..6).await;
     let witnessed = checkpoint_at(&mut a, 6).await;
     assert_eq!(witnessed.sequence, 6);
-    assert!(sink_sequences(&a.sink).contains(&6), "sink holds the checkpoint");
+    assert!(
+        sink_sequences(&a.sink).contains(&6),
+        "sink holds the checkpoint"
+    );
     let ok = verify(&mut a, None).await;
     assert_eq!(ok.status, ChainStatus::Ok as i32, "{ok:?}");
     assert_eq!(ok.checkpoint.as_ref().map(|c| c.sequence), Some(6));
@@ -288,7 +295,10 @@ async fn an_untouched_chain_verifies_and_forgeries_are_refused(backend: TestBack
     assert_eq!(ok.checkpoint.as_ref().map(|c| c.sequence), Some(5));
     assert_eq!(ok.rows_checked, 5);
     let sequences = sink_sequences(&a.sink);
-    assert!(sequences.contains(&3) && sequences.contains(&5), "{sequences:?}");
+    assert!(
+        sequences.contains(&3) && sequences.contains(&5),
+        "{sequences:?}"
+    );
     assert!(sequences.windows(2).all(|w| w[0] < w[1]), "{sequences:?}");
 
     // A checkpoint with a flipped signature bit, or a raised sequence, is refused by name.
@@ -314,9 +324,14 @@ async fn an_untouched_chain_verifies_and_forgeries_are_refused(backend: TestBack
     }
     // A forged line appended to the sink (claiming sequence 99) neither raises the anchor nor
     // breaks verification.
-    let mut forged_line: serde_json::Value =
-        serde_json::from_str(std::fs::read_to_string(&a.sink).unwrap().lines().last().unwrap())
-            .unwrap();
+    let mut forged_line: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&a.sink)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
     forged_line["sequence"] = 99.into();
     let mut text = std::fs::read_to_string(&a.sink).unwrap();
     text.push_str(&format!("{forged_line}\n"));
@@ -345,7 +360,9 @@ async fn without_checkpoints_a_cut_tail_is_not_seen(backend: TestBackend) {
     let cluster = TestCluster::start(backend, &[Service::ComplaintsAudit])
         .await
         .expect("cluster");
-    let token = cluster.token("grid-registry", &[Role::Service], &[]).unwrap();
+    let token = cluster
+        .token("grid-registry", &[Role::Service], &[])
+        .unwrap();
     let mut grid = ComplaintsAuditServiceClient::new(
         cluster
             .channel_as(Service::ComplaintsAudit, &token)

@@ -81,8 +81,8 @@ fn global_capture() -> Lines {
             let filter = Targets::new()
                 .with_default(LevelFilter::DEBUG)
                 .with_target("pingan", LevelFilter::TRACE);
-            let subscriber = tracing_subscriber::registry()
-                .with(Capture(lines.clone()).with_filter(filter));
+            let subscriber =
+                tracing_subscriber::registry().with(Capture(lines.clone()).with_filter(filter));
             tracing::subscriber::set_global_default(subscriber).expect("first subscriber");
             lines
         })
@@ -91,10 +91,8 @@ fn global_capture() -> Lines {
 
 /// Clear values that must never be logged.
 fn forbidden() -> Vec<String> {
-    let jurisdiction: serde_json::Value = serde_json::from_str(include_str!(
-        "../../../shared/data/jurisdiction.json"
-    ))
-    .unwrap();
+    let jurisdiction: serde_json::Value =
+        serde_json::from_str(include_str!("../../../shared/data/jurisdiction.json")).unwrap();
     let mut values = vec!["13812345678".to_owned()];
     for resident in jurisdiction["residents"].as_array().unwrap() {
         for key in ["id_number", "phone"] {
@@ -231,7 +229,10 @@ fn a_planted_clear_number_is_caught() {
         .map(|(value, _)| value)
         .collect();
     assert!(found.contains(&"18247856977".to_owned()), "{captured:?}");
-    assert!(found.contains(&"540523194701041012".to_owned()), "{captured:?}");
+    assert!(
+        found.contains(&"540523194701041012".to_owned()),
+        "{captured:?}"
+    );
     assert!(found.contains(&format!("{}", scene().lat)), "{captured:?}");
     assert!(!found.iter().any(|v| v.contains('*')));
 }

@@ -57,7 +57,11 @@ async fn clear_reads_need_a_reason_and_are_audited(backend: Backend) {
     };
     // No reason: refused by name, and nothing was read.
     for roles in [&[Role::Inspector][..], &[Role::LegalUnit][..]] {
-        let status = h.api.get_complaint(get("insp-1", roles, "  ")).await.unwrap_err();
+        let status = h
+            .api
+            .get_complaint(get("insp-1", roles, "  "))
+            .await
+            .unwrap_err();
         assert_eq!(status.code(), tonic::Code::InvalidArgument);
         assert_eq!(bad_fields(&status), ["reason"]);
     }
@@ -93,7 +97,10 @@ async fn clear_reads_need_a_reason_and_are_audited(backend: Backend) {
         .expect("list")
         .into_inner()
         .complaints;
-    assert_eq!(listed[0].complainant.as_ref().unwrap().id_number, "11010519491231002X");
+    assert_eq!(
+        listed[0].complainant.as_ref().unwrap().id_number,
+        "11010519491231002X"
+    );
     let records = clear_reads(&h).await;
     assert_eq!(records.len(), 2, "{records:#?}");
     let who: Vec<(String, String, String)> = records

@@ -353,9 +353,15 @@ fn a_complaint_call_is_listed_and_the_audit_chain_verifies() {
     });
     let id = complaint["complaint_id"].as_str().expect("id");
     assert_eq!(complaint["source"], "COMPLAINT_SOURCE_CALL_110");
-    let table = ok(pingan(&dev.endpoint, &["complaints", "list", "--reason", "review"]));
+    let table = ok(pingan(
+        &dev.endpoint,
+        &["complaints", "list", "--reason", "review"],
+    ));
     assert!(table.contains(id), "{table}");
-    let shown = ok(pingan(&dev.endpoint, &["complaints", "show", id, "--reason", "review"]));
+    let shown = ok(pingan(
+        &dev.endpoint,
+        &["complaints", "show", id, "--reason", "review"],
+    ));
     assert!(
         shown.contains("allegation") && shown.contains("态度恶劣"),
         "{shown}"

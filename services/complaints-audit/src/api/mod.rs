@@ -14,21 +14,23 @@ use pingan_proto::audit::v1::complaints_audit_service_server::ComplaintsAuditSer
 use pingan_proto::audit::v1::{
     AddEvidenceRequest, AddEvidenceResponse, AssignInvestigatorRequest, AssignInvestigatorResponse,
     Complaint, ComplaintSource, EarlyWarning, FileComplaintRequest, FileComplaintResponse,
-    GetAuditCheckpointRequest, GetAuditCheckpointResponse,
-    GetComplaintRequest, GetComplaintResponse, InvestigationStage, ListComplaintsRequest,
-    ListComplaintsResponse, ListEarlyWarningsRequest, ListEarlyWarningsResponse, QueryAuditRequest,
-    QueryAuditResponse, RecordAuditRequest, RecordAuditResponse, RecordFindingRequest,
-    RecordFindingResponse, VerifyAuditChainRequest, VerifyAuditChainResponse,
+    GetAuditCheckpointRequest, GetAuditCheckpointResponse, GetComplaintRequest,
+    GetComplaintResponse, InvestigationStage, ListComplaintsRequest, ListComplaintsResponse,
+    ListEarlyWarningsRequest, ListEarlyWarningsResponse, QueryAuditRequest, QueryAuditResponse,
+    RecordAuditRequest, RecordAuditResponse, RecordFindingRequest, RecordFindingResponse,
+    VerifyAuditChainRequest, VerifyAuditChainResponse,
 };
 use tonic::{Request, Response, Status};
 
 use crate::app::access::{
-    ASSIGNERS, AUDIT_READERS, AUDIT_WRITERS, CHECKPOINT_READERS, COMPLAINT_ROLES, FILERS, MASKED_READERS,
-    WARNING_READERS, actor, sees_pii, visible_stations,
+    ASSIGNERS, AUDIT_READERS, AUDIT_WRITERS, CHECKPOINT_READERS, COMPLAINT_ROLES, FILERS,
+    MASKED_READERS, WARNING_READERS, actor, sees_pii, visible_stations,
 };
 use crate::app::complaints::NewComplaint;
 use crate::app::queries::ComplaintDetail;
-use crate::app::{Core, anchor, audit_log, clear_reads, complaints, evidence, investigation, queries as reads};
+use crate::app::{
+    Core, anchor, audit_log, clear_reads, complaints, evidence, investigation, queries as reads,
+};
 use convert::{View, audit_entry};
 use pingan_platform::time::from_timestamp;
 
@@ -231,7 +233,8 @@ impl ComplaintsAuditService for ComplaintsAuditApi {
         let reason = clear_reads::reason(&caller, &request.get_ref().reason)?;
         let filter = queries::list_filter(request.get_ref(), &caller)?;
         let (page, next_page_token) = reads::list(&self.core, &caller, filter).await?;
-        let complaints: Vec<Complaint> = page.iter().map(|d| self.show(&caller, d, false)).collect();
+        let complaints: Vec<Complaint> =
+            page.iter().map(|d| self.show(&caller, d, false)).collect();
         if let Some(reason) = reason {
             clear_reads::record(&self.core, &caller, "ListComplaints", &reason, &complaints)
                 .await?;

@@ -131,11 +131,14 @@ fn newest_valid(signer: &Signer, lines: &[String]) -> Option<Checkpoint> {
         if line.trim().is_empty() {
             continue;
         }
-        let checked = crate::domain::checkpoint::from_line(line)
-            .and_then(|c| signer.verify(&c).map(|()| c));
+        let checked =
+            crate::domain::checkpoint::from_line(line).and_then(|c| signer.verify(&c).map(|()| c));
         match checked {
             Ok(checkpoint) => {
-                if best.as_ref().is_none_or(|b| checkpoint.sequence >= b.sequence) {
+                if best
+                    .as_ref()
+                    .is_none_or(|b| checkpoint.sequence >= b.sequence)
+                {
                     best = Some(checkpoint);
                 }
             }

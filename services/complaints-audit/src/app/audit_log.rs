@@ -7,8 +7,8 @@ use pingan_platform::storage::Tx;
 use pingan_proto::audit::v1::{AuditOutcome, AuditRecord, ChainStatus, VerifyAuditChainResponse};
 
 use super::{Core, anchor};
-use crate::domain::checkpoint::{AnchorCheck, Checkpoint, check_anchor};
 use crate::domain::audit::{AuditRow, BreakKind, ChainVerifier, NewAuditEntry};
+use crate::domain::checkpoint::{AnchorCheck, Checkpoint, check_anchor};
 use crate::store::AuditFilter;
 use pingan_platform::time::{from_timestamp, to_timestamp};
 
@@ -182,10 +182,9 @@ pub async fn verify(
                 broken.sequence
             ),
             BreakKind::Removed => format!("row {} is missing", broken.sequence),
-            BreakKind::Reordered => format!(
-                "row {} does not link to the row before it",
-                broken.sequence
-            ),
+            BreakKind::Reordered => {
+                format!("row {} does not link to the row before it", broken.sequence)
+            }
         };
         response.expected_hash = broken.expected_hash;
         response.found_hash = broken.found_hash;

@@ -46,14 +46,11 @@ pub async fn record(
         .iter()
         .filter_map(|complaint| {
             let person = complaint.complainant.as_ref()?;
-            let fields: Vec<&str> = [
-                ("phone", &person.phone),
-                ("id_number", &person.id_number),
-            ]
-            .into_iter()
-            .filter(|(_, value)| !value.is_empty())
-            .map(|(name, _)| name)
-            .collect();
+            let fields: Vec<&str> = [("phone", &person.phone), ("id_number", &person.id_number)]
+                .into_iter()
+                .filter(|(_, value)| !value.is_empty())
+                .map(|(name, _)| name)
+                .collect();
             (!fields.is_empty()).then_some((complaint, fields))
         })
         .collect();

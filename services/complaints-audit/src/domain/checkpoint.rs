@@ -88,7 +88,9 @@ impl Signer {
 
     /// Signs the head `sequence`/`head_hash` at `signed_at`.
     pub fn sign(&self, sequence: i64, head_hash: &str, signed_at: DateTime<Utc>) -> Checkpoint {
-        let signature = self.pair.sign(&signed_bytes(sequence, head_hash, signed_at));
+        let signature = self
+            .pair
+            .sign(&signed_bytes(sequence, head_hash, signed_at));
         Checkpoint {
             sequence,
             head_hash: head_hash.to_owned(),
@@ -247,7 +249,10 @@ mod tests {
         // A foreign signature under this service's key name fails the signature itself.
         let mut disguised = foreign;
         disguised.public_key = signer.public_key().to_owned();
-        assert_eq!(signer.verify(&disguised), Err(CheckpointError::BadSignature));
+        assert_eq!(
+            signer.verify(&disguised),
+            Err(CheckpointError::BadSignature)
+        );
     }
 
     #[test]
