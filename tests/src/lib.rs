@@ -15,6 +15,7 @@ use pingan_platform::auth::{Role, TokenIssuer};
 use pingan_platform::config::ServerConfig;
 use pingan_platform::events::EventConfig;
 use pingan_platform::server::ServeError;
+use pingan_platform::service::ServiceConfig;
 use pingan_platform::storage::{Backend, PoolSettings};
 use pingan_platform::testing::{self, REDIS_URL_VAR, TestDatabase, unique_name};
 use tokio::net::TcpListener;
@@ -213,6 +214,29 @@ impl TestCluster {
         options: ClusterOptions,
         server: ServerConfig,
     ) -> anyhow::Result<Self> {
+        Self::start_with_settings(
+            backend,
+            services,
+            topology,
+            clock,
+            options,
+            server,
+            ServiceConfig::default(),
+        )
+        .await
+    }
+
+    /// Like [`TestCluster::start_with_server`], with typed service settings (e.g.
+    /// complaints-audit's checkpoint key and sink); triage's in `options` win.
+    pub async fn start_with_settings(
+        backend: Backend,
+        services: &[ServiceKind],
+        topology: Topology,
+        clock: pingan_platform::clock::SharedClock,
+        options: ClusterOptions,
+        server: ServerConfig,
+        settings: ServiceConfig,
+    ) -> anyhow::Result<Self> {
         let groups: Vec<Vec<ServiceKind>> = match topology {
             Topology::PortPerService => services.iter().map(|s| vec![*s]).collect(),
             Topology::SharedPort => vec![services.to_vec()],
@@ -268,6 +292,7 @@ impl TestCluster {
                 test_event_config(),
                 clock.clone(),
             );
+            process.set_config(settings.clone());
             if let Some(triage) = &options.triage {
                 process.set_triage_config(triage.clone());
             }

@@ -118,6 +118,7 @@ async fn story6_false_complaint_from_12345_is_answered_with_the_finding(backend:
         async move {
             client
                 .list_complaints(ListComplaintsRequest {
+                    reason: "case file review".into(),
                     hotline_ticket_id: "HL-S6-0042".into(),
                     ..Default::default()
                 })
@@ -269,6 +270,7 @@ async fn story6_false_complaint_from_12345_is_answered_with_the_finding(backend:
         async move {
             let c = client
                 .get_complaint(GetComplaintRequest {
+                    reason: "case file review".into(),
                     complaint_id: id,
                     ..Default::default()
                 })
@@ -376,6 +378,7 @@ async fn police_complaint_call_from_110_is_filed_once(backend: TestBackend) {
         async move {
             client
                 .list_complaints(ListComplaintsRequest {
+                    reason: "case file review".into(),
                     incident_id,
                     ..Default::default()
                 })
@@ -458,6 +461,7 @@ async fn police_complaint_call_from_110_is_filed_once(backend: TestBackend) {
     assert_eq!(all[0].complaint_id, complaint.complaint_id);
     inspector
         .get_complaint(GetComplaintRequest {
+            reason: "case file review".into(),
             complaint_id: complaint.complaint_id,
             ..Default::default()
         })

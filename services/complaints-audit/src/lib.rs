@@ -64,7 +64,8 @@ const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// The background work while the host runs: on start the data steps (encoded findings into
 /// columns, a job for timelines pending from before the fetch jobs), then the job worker; and
-/// audit retention hourly.
+/// audit retention hourly; and, with a checkpoint key, the chain head signed and published at
+/// the checkpoint interval.
 pub fn workers(core: Arc<app::Core>) -> Vec<Worker> {
     let jobs = job_worker(core.clone());
     let start = core.clone();
@@ -79,6 +80,17 @@ pub fn workers(core: Arc<app::Core>) -> Vec<Worker> {
         }
         jobs.run(async move { shutdown.signalled().await }).await;
     });
+    let interval = core.settings.checkpoint_interval;
+    let anchor = core.clone();
+    let checkpoints = Worker::every("complaints-audit-checkpoints", interval, move || {
+        let core = anchor.clone();
+        async move {
+            if let Err(err) = app::anchor::publish(&core).await {
+                tracing::error!(error = %err, "audit checkpoint not published");
+            }
+        }
+    });
+    let signing = core.anchor.signer().is_some();
     let retention = Worker::every(
         "complaints-audit-retention",
         RETENTION_INTERVAL,
@@ -91,11 +103,12 @@ pub fn workers(core: Arc<app::Core>) -> Vec<Worker> {
             }
         },
     );
-    vec![
-        fetches,
-        retention,
-        app::metrics::backlog_worker(core_for_metrics),
-    ]
+    let backlog = app::metrics::backlog_worker(core_for_metrics);
+    if signing {
+        vec![fetches, retention, backlog, checkpoints]
+    } else {
+        vec![fetches, retention, backlog]
+    }
 }
 
 /// The service's inbox with the default settings, with a handler for each event type routed to it.
@@ -137,6 +150,7 @@ impl Service for ComplaintsAuditService {
     ) -> Result<ServiceParts, BuildError> {
         let settings = config.get_or_default::<Settings>();
         let core = Arc::new(app::Core::new(context.clone(), settings));
+        core.anchor.check().map_err(BuildError)?;
         let grpc = GrpcService::new(ComplaintsAuditServiceServer::new(ComplaintsAuditApi::new(
             core.clone(),
         )));

@@ -2,6 +2,7 @@
 //! variables) with the bureau's defaults, for the host's layered configuration.
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -83,6 +84,31 @@ pub struct Settings {
         default_value_t = DEFAULT_FETCH_ATTEMPTS
     )]
     pub fetch_max_attempts: u32,
+    /// File holding the Ed25519 key (32-byte seed, hex) that signs audit checkpoints; kept
+    /// outside the database. Unset: no checkpoints.
+    #[arg(
+        id = "complaints_audit_checkpoint_key",
+        long = "audit-checkpoint-key",
+        env = "PINGAN_AUDIT_CHECKPOINT_KEY"
+    )]
+    pub checkpoint_key: Option<PathBuf>,
+    /// Append-only file the signed checkpoints are written to, one JSON line each (a witness
+    /// outside the database; put it on other storage than the database).
+    #[arg(
+        id = "complaints_audit_checkpoint_sink",
+        long = "audit-checkpoint-sink",
+        env = "PINGAN_AUDIT_CHECKPOINT_SINK"
+    )]
+    pub checkpoint_sink: Option<PathBuf>,
+    /// How often the chain head is signed and published, in milliseconds.
+    #[arg(
+        id = "complaints_audit_checkpoint_interval",
+        long = "audit-checkpoint-interval-ms",
+        env = "PINGAN_AUDIT_CHECKPOINT_INTERVAL_MS",
+        default_value = "60000",
+        value_parser = parse_millis
+    )]
+    pub checkpoint_interval: Duration,
     /// Deadline of one call to dispatch.
     #[arg(skip = Duration::from_secs(3))]
     pub dispatch_timeout: Duration,
@@ -105,6 +131,9 @@ impl Default for Settings {
             audit_retention_days: MIN_AUDIT_RETENTION_DAYS,
             worker_interval: Duration::from_secs(2),
             fetch_max_attempts: DEFAULT_FETCH_ATTEMPTS,
+            checkpoint_key: None,
+            checkpoint_sink: None,
+            checkpoint_interval: Duration::from_secs(60),
             dispatch_timeout: Duration::from_secs(3),
             max_fetch_backoff: Duration::from_secs(300),
         }
@@ -139,6 +168,7 @@ impl Settings {
         self.audit_retention_days = self.audit_retention_days.max(MIN_AUDIT_RETENTION_DAYS);
         self.worker_interval = self.worker_interval.max(MIN_WORKER_INTERVAL);
         self.fetch_max_attempts = self.fetch_max_attempts.max(1);
+        self.checkpoint_interval = self.checkpoint_interval.max(MIN_WORKER_INTERVAL);
         self
     }
 

@@ -287,6 +287,7 @@ async fn tampering_is_found(backend: Backend) {
             VerifyAuditChainRequest {
                 from_sequence: 2,
                 to_sequence: 4,
+                ..VerifyAuditChainRequest::default()
             },
         ))
         .await

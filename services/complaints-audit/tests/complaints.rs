@@ -56,6 +56,7 @@ async fn story_6_false_complaint_from_12345(backend: Backend) {
             "insp-1",
             INSPECTOR,
             ListComplaintsRequest {
+                reason: "case file review".into(),
                 hotline_ticket_id: "12345-2025-0001".into(),
                 ..ListComplaintsRequest::default()
             },
@@ -236,7 +237,8 @@ async fn story_6_false_complaint_from_12345(backend: Backend) {
             .iter()
             .all(|d| d.met_at.is_some() && !d.overdue)
     );
-    // Every step is in the audit log, and the chain holds.
+    // Every step is in the audit log, and so is every read of the complainant in clear (the
+    // inspector's list and reads, the legal unit's read), and the chain holds.
     let audit = h
         .api
         .query_audit(h.request(
@@ -259,10 +261,13 @@ async fn story_6_false_complaint_from_12345(backend: Backend) {
         actions,
         [
             "complaints-audit.FileComplaint",
+            "complaints-audit.ReadComplainantInClear",
             "complaints-audit.AssignInvestigator",
+            "complaints-audit.ReadComplainantInClear",
             "complaints-audit.AddEvidence",
             "complaints-audit.RecordFinding",
             "complaints-audit.RecordFinding",
+            "complaints-audit.ReadComplainantInClear",
         ]
     );
     // Closed complaints take no more steps.
@@ -382,6 +387,7 @@ async fn overdue_and_early_warning(backend: Backend) {
             "insp-1",
             INSPECTOR,
             ListComplaintsRequest {
+                reason: "case file review".into(),
                 overdue_only: true,
                 page_size: 3,
                 ..ListComplaintsRequest::default()
@@ -399,6 +405,7 @@ async fn overdue_and_early_warning(backend: Backend) {
             "insp-1",
             INSPECTOR,
             ListComplaintsRequest {
+                reason: "case file review".into(),
                 overdue_only: true,
                 page_size: 3,
                 page_token: overdue.next_page_token.clone(),
@@ -415,6 +422,7 @@ async fn overdue_and_early_warning(backend: Backend) {
             "insp-1",
             INSPECTOR,
             ListComplaintsRequest {
+                reason: "case file review".into(),
                 accused_officer_id: "off-2".into(),
                 ..ListComplaintsRequest::default()
             },

@@ -94,6 +94,7 @@ async fn timeline_waits_while_dispatch_is_down(backend: Backend) {
             "d-1",
             &[Role::Dispatcher],
             GetComplaintRequest {
+                reason: "case file review".into(),
                 complaint_id: filed.complaint_id.clone(),
                 ..GetComplaintRequest::default()
             },

@@ -339,15 +339,29 @@ fn a_complaint_call_is_listed_and_the_audit_chain_verifies() {
     let complaint = eventually("the complaint filed", || {
         let list = json(&pingan(
             &dev.endpoint,
-            &["complaints", "list", "--incident", &incident, "--json"],
+            &[
+                "complaints",
+                "list",
+                "--incident",
+                &incident,
+                "--reason",
+                "review",
+                "--json",
+            ],
         ));
         list.as_array()?.first().cloned()
     });
     let id = complaint["complaint_id"].as_str().expect("id");
     assert_eq!(complaint["source"], "COMPLAINT_SOURCE_CALL_110");
-    let table = ok(pingan(&dev.endpoint, &["complaints", "list"]));
+    let table = ok(pingan(
+        &dev.endpoint,
+        &["complaints", "list", "--reason", "review"],
+    ));
     assert!(table.contains(id), "{table}");
-    let shown = ok(pingan(&dev.endpoint, &["complaints", "show", id]));
+    let shown = ok(pingan(
+        &dev.endpoint,
+        &["complaints", "show", id, "--reason", "review"],
+    ));
     assert!(
         shown.contains("allegation") && shown.contains("态度恶劣"),
         "{shown}"

@@ -14,20 +14,23 @@ use pingan_proto::audit::v1::complaints_audit_service_server::ComplaintsAuditSer
 use pingan_proto::audit::v1::{
     AddEvidenceRequest, AddEvidenceResponse, AssignInvestigatorRequest, AssignInvestigatorResponse,
     Complaint, ComplaintSource, EarlyWarning, FileComplaintRequest, FileComplaintResponse,
-    GetComplaintRequest, GetComplaintResponse, InvestigationStage, ListComplaintsRequest,
-    ListComplaintsResponse, ListEarlyWarningsRequest, ListEarlyWarningsResponse, QueryAuditRequest,
-    QueryAuditResponse, RecordAuditRequest, RecordAuditResponse, RecordFindingRequest,
-    RecordFindingResponse, VerifyAuditChainRequest, VerifyAuditChainResponse,
+    GetAuditCheckpointRequest, GetAuditCheckpointResponse, GetComplaintRequest,
+    GetComplaintResponse, InvestigationStage, ListComplaintsRequest, ListComplaintsResponse,
+    ListEarlyWarningsRequest, ListEarlyWarningsResponse, QueryAuditRequest, QueryAuditResponse,
+    RecordAuditRequest, RecordAuditResponse, RecordFindingRequest, RecordFindingResponse,
+    VerifyAuditChainRequest, VerifyAuditChainResponse,
 };
 use tonic::{Request, Response, Status};
 
 use crate::app::access::{
-    ASSIGNERS, AUDIT_READERS, AUDIT_WRITERS, COMPLAINT_ROLES, FILERS, MASKED_READERS,
-    WARNING_READERS, actor, sees_pii, visible_stations,
+    ASSIGNERS, AUDIT_READERS, AUDIT_WRITERS, CHECKPOINT_READERS, COMPLAINT_ROLES, FILERS,
+    MASKED_READERS, WARNING_READERS, actor, sees_pii, visible_stations,
 };
 use crate::app::complaints::NewComplaint;
 use crate::app::queries::ComplaintDetail;
-use crate::app::{Core, audit_log, complaints, evidence, investigation, queries as reads};
+use crate::app::{
+    Core, anchor, audit_log, clear_reads, complaints, evidence, investigation, queries as reads,
+};
 use convert::{View, audit_entry};
 use pingan_platform::time::from_timestamp;
 
@@ -209,9 +212,15 @@ impl ComplaintsAuditService for ComplaintsAuditApi {
             ))?;
         }
         caller.require_any(&MASKED_READERS)?;
+        let reason = clear_reads::reason(&caller, &req.reason)?;
         let detail = reads::get(&self.core, &caller, id, case_number).await?;
+        let complaint = self.show(&caller, &detail, true);
+        if let Some(reason) = reason {
+            let shown = std::slice::from_ref(&complaint);
+            clear_reads::record(&self.core, &caller, "GetComplaint", &reason, shown).await?;
+        }
         Ok(Response::new(GetComplaintResponse {
-            complaint: Some(self.show(&caller, &detail, true)),
+            complaint: Some(complaint),
         }))
     }
 
@@ -221,10 +230,17 @@ impl ComplaintsAuditService for ComplaintsAuditApi {
     ) -> Result<Response<ListComplaintsResponse>, Status> {
         let caller = self.core.context.auth.caller(&request)?;
         caller.require_any(&MASKED_READERS)?;
+        let reason = clear_reads::reason(&caller, &request.get_ref().reason)?;
         let filter = queries::list_filter(request.get_ref(), &caller)?;
         let (page, next_page_token) = reads::list(&self.core, &caller, filter).await?;
+        let complaints: Vec<Complaint> =
+            page.iter().map(|d| self.show(&caller, d, false)).collect();
+        if let Some(reason) = reason {
+            clear_reads::record(&self.core, &caller, "ListComplaints", &reason, &complaints)
+                .await?;
+        }
         Ok(Response::new(ListComplaintsResponse {
-            complaints: page.iter().map(|d| self.show(&caller, d, false)).collect(),
+            complaints,
             next_page_token,
         }))
     }
@@ -316,8 +332,33 @@ impl ComplaintsAuditService for ComplaintsAuditApi {
         let req = request.into_inner();
         validate::verify_range(&req).finish()?;
         caller.require_any(&AUDIT_READERS)?;
+        let presented = match &req.witnessed_checkpoint {
+            Some(proto) => Some(anchor::from_proto(
+                &self.core,
+                "witnessed_checkpoint",
+                proto,
+            )?),
+            None => None,
+        };
         Ok(Response::new(
-            audit_log::verify(&self.core, req.from_sequence, req.to_sequence).await?,
+            audit_log::verify(&self.core, req.from_sequence, req.to_sequence, presented).await?,
         ))
+    }
+
+    async fn get_audit_checkpoint(
+        &self,
+        request: Request<GetAuditCheckpointRequest>,
+    ) -> Result<Response<GetAuditCheckpointResponse>, Status> {
+        let caller = self.core.context.auth.caller(&request)?;
+        caller.require_any(&CHECKPOINT_READERS)?;
+        if self.core.anchor.signer().is_none() {
+            Err(ApiError::FailedPrecondition(
+                "no audit checkpoint key is configured (--audit-checkpoint-key)".into(),
+            ))?;
+        }
+        let latest = self.core.anchor.latest().await.map_err(ApiError::from)?;
+        Ok(Response::new(GetAuditCheckpointResponse {
+            checkpoint: latest.as_ref().map(anchor::to_proto),
+        }))
     }
 }

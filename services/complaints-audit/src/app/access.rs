@@ -38,6 +38,9 @@ pub const WARNING_READERS: [Role; 4] = [
 ];
 /// Roles that read the audit log.
 pub const AUDIT_READERS: [Role; 3] = [Role::Inspector, Role::Admin, Role::LegalUnit];
+/// Roles that read the latest signed checkpoint (the services witnessing it, auditors).
+pub const CHECKPOINT_READERS: [Role; 4] =
+    [Role::Inspector, Role::Admin, Role::LegalUnit, Role::Service];
 /// Roles that record audit entries directly (other services, administrators).
 pub const AUDIT_WRITERS: [Role; 2] = [Role::Service, Role::Admin];
 

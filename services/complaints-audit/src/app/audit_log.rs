@@ -6,8 +6,9 @@ use pingan_platform::ApiError;
 use pingan_platform::storage::Tx;
 use pingan_proto::audit::v1::{AuditOutcome, AuditRecord, ChainStatus, VerifyAuditChainResponse};
 
-use super::Core;
+use super::{Core, anchor};
 use crate::domain::audit::{AuditRow, BreakKind, ChainVerifier, NewAuditEntry};
+use crate::domain::checkpoint::{AnchorCheck, Checkpoint, check_anchor};
 use crate::store::AuditFilter;
 use pingan_platform::time::{from_timestamp, to_timestamp};
 
@@ -92,8 +93,14 @@ pub async fn query(
 }
 
 /// Recomputes the chain over `from..=to` (0: oldest retained / newest) and reports the first
-/// broken link.
-pub async fn verify(core: &Core, from: i64, to: i64) -> Result<VerifyAuditChainResponse, ApiError> {
+/// broken link; then checks the chain against every witnessed checkpoint (the file sink's
+/// newest, this process's, and `presented`, already verified): a head below one is a rollback.
+pub async fn verify(
+    core: &Core,
+    from: i64,
+    to: i64,
+    presented: Option<Checkpoint>,
+) -> Result<VerifyAuditChainResponse, ApiError> {
     let store = &core.store;
     let head = store.audit_head().await?;
     let oldest = head.pruned_through + 1;
@@ -169,9 +176,62 @@ pub async fn verify(core: &Core, from: i64, to: i64) -> Result<VerifyAuditChainR
         } as i32;
         response.first_broken_sequence = broken.sequence;
         response.first_broken_entry_id = broken.entry_id;
+        response.reason = match broken.kind {
+            BreakKind::Altered => format!(
+                "row {}'s content no longer matches its hash",
+                broken.sequence
+            ),
+            BreakKind::Removed => format!("row {} is missing", broken.sequence),
+            BreakKind::Reordered => {
+                format!("row {} does not link to the row before it", broken.sequence)
+            }
+        };
         response.expected_hash = broken.expected_hash;
         response.found_hash = broken.found_hash;
         tracing::error!(sequence = broken.sequence, kind = ?broken.kind, "audit chain broken");
+    }
+    let mut witnessed = core.anchor.witnessed().await?;
+    witnessed.extend(presented);
+    witnessed.sort_by_key(|c| std::cmp::Reverse((c.sequence, c.signed_at)));
+    if let Some(newest) = witnessed.first() {
+        response.checkpoint = Some(anchor::to_proto(newest));
+    }
+    if response.status != ChainStatus::Ok as i32 {
+        return Ok(response);
+    }
+    for checkpoint in &witnessed {
+        let hash_at = anchor::hash_at(core, checkpoint.sequence, &head).await?;
+        let check = check_anchor(
+            checkpoint,
+            head.last_sequence,
+            head.pruned_through,
+            hash_at.as_deref(),
+        );
+        let (status, sequence, found_hash) = match &check {
+            AnchorCheck::Consistent | AnchorCheck::Pruned => continue,
+            AnchorCheck::RolledBack { head_sequence } => (
+                ChainStatus::RolledBack,
+                head_sequence + 1,
+                head.last_hash.clone(),
+            ),
+            AnchorCheck::Mismatch { found_hash } => (
+                ChainStatus::CheckpointMismatch,
+                checkpoint.sequence,
+                found_hash.clone(),
+            ),
+        };
+        response.status = status as i32;
+        response.first_broken_sequence = sequence;
+        response.expected_hash = checkpoint.head_hash.clone();
+        response.found_hash = found_hash;
+        response.reason = anchor::reason(checkpoint, &check);
+        response.checkpoint = Some(anchor::to_proto(checkpoint));
+        tracing::error!(
+            witnessed_sequence = checkpoint.sequence,
+            head_sequence = head.last_sequence,
+            "audit chain contradicts a witnessed checkpoint"
+        );
+        break;
     }
     Ok(response)
 }

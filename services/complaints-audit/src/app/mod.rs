@@ -3,7 +3,9 @@
 //! and emits its events through the outbox.
 
 pub mod access;
+pub mod anchor;
 pub mod audit_log;
+pub mod clear_reads;
 pub mod complaints;
 pub mod evidence;
 pub mod fetch_job;
@@ -39,6 +41,8 @@ pub struct Core {
     pub store: Arc<dyn Store>,
     /// The service's durable jobs (timeline fetches), written in the business transaction.
     pub jobs: JobQueue,
+    /// The checkpoint key, the file sink and the newest checkpoint published.
+    pub anchor: Arc<anchor::Anchor>,
 }
 
 impl Core {
@@ -47,7 +51,9 @@ impl Core {
         let settings = settings.normalised();
         let store = Arc::new(SqlStore::new(context.db.clone()));
         let jobs = fetch_job::queue(&context);
+        let anchor = Arc::new(anchor::Anchor::from_settings(&settings));
         Self {
+            anchor,
             calendar: settings.calendar(),
             context,
             settings,

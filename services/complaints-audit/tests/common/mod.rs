@@ -245,6 +245,7 @@ pub async fn get(h: &Harness, subject: &str, roles: &[Role], id: &str) -> Compla
             subject,
             roles,
             GetComplaintRequest {
+                reason: "case file review".into(),
                 complaint_id: id.into(),
                 ..GetComplaintRequest::default()
             },

@@ -45,6 +45,7 @@ async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
         .verify_audit_chain(VerifyAuditChainRequest {
             from_sequence: args.from,
             to_sequence: args.to,
+            ..Default::default()
         })
         .await
         .context("VerifyAuditChain")?

@@ -63,6 +63,9 @@ pub struct ListArgs {
     /// At most this many.
     #[arg(long, default_value_t = 50)]
     pub limit: i32,
+    /// Why complainants' data is read (required for inspectors and the legal unit; audited).
+    #[arg(long, default_value = "")]
+    pub reason: String,
     #[command(flatten)]
     pub format: ListFormat,
 }
@@ -74,6 +77,9 @@ pub struct ShowArgs {
     pub conn: Conn,
     /// Complaint id or case number (e.g. TS-2025-000123).
     pub complaint: String,
+    /// Why the complainant's data is read (required for inspectors and the legal unit; audited).
+    #[arg(long, default_value = "")]
+    pub reason: String,
     #[command(flatten)]
     pub format: OneFormat,
 }
@@ -126,6 +132,7 @@ async fn list(args: ListArgs) -> anyhow::Result<()> {
             incident_id: args.incident.clone(),
             overdue_only: args.overdue,
             page_size: args.limit,
+            reason: args.reason.clone(),
             ..Default::default()
         })
         .await
@@ -154,6 +161,7 @@ async fn show(args: ShowArgs) -> anyhow::Result<()> {
             } else {
                 String::new()
             },
+            reason: args.reason.clone(),
         })
         .await
         .with_context(|| format!("GetComplaint {}", args.complaint))?
