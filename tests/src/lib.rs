@@ -213,6 +213,28 @@ impl TestCluster {
         options: ClusterOptions,
         server: ServerConfig,
     ) -> anyhow::Result<Self> {
+        let security = Security::new(
+            &pingan_platform::auth::random_secret(),
+            "pingan-test",
+            pingan_platform::pii::PiiKeys::random(),
+        )?;
+        Self::start_with_security(
+            backend, services, topology, clock, options, server, security,
+        )
+        .await
+    }
+
+    /// Like [`TestCluster::start_with_server`], checking callers and signing as `security`
+    /// says (e.g. an identity provider's JWKS, an audience).
+    pub async fn start_with_security(
+        backend: Backend,
+        services: &[ServiceKind],
+        topology: Topology,
+        clock: pingan_platform::clock::SharedClock,
+        options: ClusterOptions,
+        server: ServerConfig,
+        security: Security,
+    ) -> anyhow::Result<Self> {
         let groups: Vec<Vec<ServiceKind>> = match topology {
             Topology::PortPerService => services.iter().map(|s| vec![*s]).collect(),
             Topology::SharedPort => vec![services.to_vec()],
@@ -239,12 +261,6 @@ impl TestCluster {
             })?),
             Backend::Sqlite => None,
         };
-        let secret = pingan_platform::auth::random_secret();
-        let security = Security::new(
-            &secret,
-            "pingan-test",
-            pingan_platform::pii::PiiKeys::random(),
-        )?;
         let mut cluster = Self {
             backend,
             issuer: security.issuer.clone(),
