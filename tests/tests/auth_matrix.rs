@@ -33,7 +33,7 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 fn provider(file: &str, kid: &str) -> TokenIssuer {
-    TokenIssuer::from_pem(Algorithm::RS256, &fixture(file), kid, IDP)
+    TokenIssuer::from_der(Algorithm::RS256, &fixture(file), kid, IDP)
         .expect("provider key")
         .with_audience(Some(AUDIENCE))
 }
@@ -158,8 +158,8 @@ async fn every_rpc_refuses_every_bad_credential(backend: TestBackend) {
     let dir = std::env::temp_dir().join(format!("pingan-matrix-{}", uuid_like()));
     std::fs::create_dir_all(&dir).expect("dir");
     let jwks_path = dir.join("jwks.json");
-    let withdrawn = provider("rsa-a.pem", "2026-11");
-    let current = provider("rsa-b.pem", "2026-12");
+    let withdrawn = provider("rsa-a.der", "2026-11");
+    let current = provider("rsa-b.der", "2026-12");
     write_jwks(&jwks_path, &[&withdrawn, &current]);
     let jwks = Arc::new(Jwks::load(&jwks_path, Duration::ZERO).expect("jwks"));
     let settings = AuthSettings {

@@ -24,7 +24,7 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 fn provider(algorithm: Algorithm, file: &str, kid: &str) -> TokenIssuer {
-    TokenIssuer::from_pem(algorithm, &fixture(file), kid, IDP)
+    TokenIssuer::from_der(algorithm, &fixture(file), kid, IDP)
         .expect("provider key")
         .with_audience(Some(AUDIENCE))
 }
@@ -42,7 +42,7 @@ fn write_jwks(path: &Path, issuers: &[&TokenIssuer]) {
 fn temp_jwks(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "pingan-jwks-{name}-{}",
-        uuid::Uuid::new_v4().simple()
+        pingan_platform::testing::unique_name("t")
     ));
     std::fs::create_dir_all(&dir).expect("dir");
     dir.join("jwks.json")
@@ -90,8 +90,8 @@ fn rejected(auth: &Authenticator, token: &str) -> bool {
 
 #[test]
 fn rs256_and_es256_tokens_of_the_provider_are_accepted_by_kid() {
-    let rsa = provider(Algorithm::RS256, "rsa-a.pem", "rsa-a");
-    let ec = provider(Algorithm::ES256, "ec-a.pem", "ec-a");
+    let rsa = provider(Algorithm::RS256, "rsa-a.der", "rsa-a");
+    let ec = provider(Algorithm::ES256, "ec-a.der", "ec-a");
     let path = temp_jwks("accept");
     write_jwks(&path, &[&rsa, &ec]);
     let auth = authenticator(&path, Duration::from_secs(60));
@@ -111,17 +111,17 @@ fn rs256_and_es256_tokens_of_the_provider_are_accepted_by_kid() {
 
 #[test]
 fn wrong_key_issuer_audience_or_kid_is_unauthenticated() {
-    let rsa = provider(Algorithm::RS256, "rsa-a.pem", "rsa-a");
+    let rsa = provider(Algorithm::RS256, "rsa-a.der", "rsa-a");
     let path = temp_jwks("reject");
     write_jwks(&path, &[&rsa]);
     let auth = authenticator(&path, Duration::from_secs(60));
     // Signed by a key the provider never published, under a published kid.
-    let forged = provider(Algorithm::RS256, "rsa-b.pem", "rsa-a");
+    let forged = provider(Algorithm::RS256, "rsa-b.der", "rsa-a");
     assert!(rejected(&auth, &token(&forged)));
     // Unknown kid.
     assert!(rejected(
         &auth,
-        &token(&provider(Algorithm::RS256, "rsa-b.pem", "rsa-b"))
+        &token(&provider(Algorithm::RS256, "rsa-b.der", "rsa-b"))
     ));
     // Another audience, no audience, another issuer.
     assert!(rejected(
@@ -129,9 +129,9 @@ fn wrong_key_issuer_audience_or_kid_is_unauthenticated() {
         &token(&rsa.clone().with_audience(Some("other-system")))
     ));
     assert!(rejected(&auth, &token(&rsa.clone().with_audience(None))));
-    let other_issuer = TokenIssuer::from_pem(
+    let other_issuer = TokenIssuer::from_der(
         Algorithm::RS256,
-        &fixture("rsa-a.pem"),
+        &fixture("rsa-a.der"),
         "rsa-a",
         "https://elsewhere.example",
     )
@@ -144,7 +144,7 @@ fn wrong_key_issuer_audience_or_kid_is_unauthenticated() {
         .with_audience(Some(AUDIENCE));
     assert!(rejected(&auth, &token(&hs_as_idp)));
     let idp_as_pingan =
-        TokenIssuer::from_pem(Algorithm::RS256, &fixture("rsa-a.pem"), "rsa-a", "pingan")
+        TokenIssuer::from_der(Algorithm::RS256, &fixture("rsa-a.der"), "rsa-a", "pingan")
             .expect("issuer")
             .with_audience(Some(AUDIENCE));
     assert!(rejected(&auth, &token(&idp_as_pingan)));
@@ -152,7 +152,7 @@ fn wrong_key_issuer_audience_or_kid_is_unauthenticated() {
 
 #[test]
 fn clock_skew_is_allowed_up_to_the_leeway_only() {
-    let rsa = provider(Algorithm::RS256, "rsa-a.pem", "rsa-a");
+    let rsa = provider(Algorithm::RS256, "rsa-a.der", "rsa-a");
     let path = temp_jwks("skew");
     write_jwks(&path, &[&rsa]);
     let auth = authenticator(&path, Duration::from_secs(60));
@@ -179,8 +179,8 @@ fn clock_skew_is_allowed_up_to_the_leeway_only() {
 
 #[test]
 fn a_rotated_jwks_is_picked_up_and_the_removed_kid_stops_verifying() {
-    let old = provider(Algorithm::RS256, "rsa-a.pem", "2026-11");
-    let new = provider(Algorithm::RS256, "rsa-b.pem", "2026-12");
+    let old = provider(Algorithm::RS256, "rsa-a.der", "2026-11");
+    let new = provider(Algorithm::RS256, "rsa-b.der", "2026-12");
     let path = temp_jwks("rotate");
     write_jwks(&path, &[&old]);
     // A long refresh: the new kid must be found by the unknown-kid re-read.
@@ -200,15 +200,15 @@ fn a_rotated_jwks_is_picked_up_and_the_removed_kid_stops_verifying() {
     std::thread::sleep(Duration::from_millis(1100));
     assert!(rejected(
         &auth,
-        &token(&provider(Algorithm::RS256, "rsa-a.pem", "x"))
+        &token(&provider(Algorithm::RS256, "rsa-a.der", "x"))
     ));
     assert!(auth.authenticate(&bearer(&token(&new))).is_ok());
 }
 
 #[test]
 fn a_periodic_refresh_drops_a_withdrawn_kid() {
-    let old = provider(Algorithm::ES256, "ec-a.pem", "ec-old");
-    let other = provider(Algorithm::RS256, "rsa-b.pem", "rsa-new");
+    let old = provider(Algorithm::ES256, "ec-a.der", "ec-old");
+    let other = provider(Algorithm::RS256, "rsa-b.der", "rsa-new");
     let path = temp_jwks("refresh");
     write_jwks(&path, &[&old, &other]);
     let auth = authenticator(&path, Duration::ZERO);
@@ -220,13 +220,13 @@ fn a_periodic_refresh_drops_a_withdrawn_kid() {
 
 #[test]
 fn no_algorithm_confusion() {
-    let rsa = provider(Algorithm::RS256, "rsa-a.pem", "rsa-a");
-    let ec = provider(Algorithm::ES256, "ec-a.pem", "ec-a");
+    let rsa = provider(Algorithm::RS256, "rsa-a.der", "rsa-a");
+    let ec = provider(Algorithm::ES256, "ec-a.der", "ec-a");
     let path = temp_jwks("confusion");
     write_jwks(&path, &[&rsa, &ec]);
     let auth = authenticator(&path, Duration::from_secs(60));
     // An ES256 token naming the RSA key's kid.
-    let mismatched = provider(Algorithm::ES256, "ec-a.pem", "rsa-a");
+    let mismatched = provider(Algorithm::ES256, "ec-a.der", "rsa-a");
     assert!(rejected(&auth, &token(&mismatched)));
     // An HS256 token signed with the public JWK bytes of the provider (the classic confusion).
     let jwks_text = std::fs::read(&path).expect("jwks");
@@ -255,7 +255,7 @@ fn no_algorithm_confusion() {
 
 #[test]
 fn unknown_provider_roles_are_ignored_not_fatal() {
-    let rsa = provider(Algorithm::RS256, "rsa-a.pem", "rsa-a");
+    let rsa = provider(Algorithm::RS256, "rsa-a.der", "rsa-a");
     let path = temp_jwks("roles");
     write_jwks(&path, &[&rsa]);
     let auth = authenticator(&path, Duration::from_secs(60));
@@ -268,7 +268,7 @@ fn unknown_provider_roles_are_ignored_not_fatal() {
     });
     let mut header = jsonwebtoken::Header::new(Algorithm::RS256);
     header.kid = Some("rsa-a".into());
-    let key = jsonwebtoken::EncodingKey::from_rsa_pem(&fixture("rsa-a.pem")).expect("key");
+    let key = jsonwebtoken::EncodingKey::from_rsa_der(&fixture("rsa-a.der"));
     let token = jsonwebtoken::encode(&header, &claims, &key).expect("token");
     let caller = auth.authenticate(&bearer(&token)).expect("caller");
     assert_eq!(caller.roles.len(), 1);

@@ -253,20 +253,19 @@ impl TokenIssuer {
         })
     }
 
-    /// Signs like an identity provider: `algorithm` (RS256 or ES256) with the PKCS#8 PEM
-    /// private key `pem`, naming `kid` (tests and tools standing in for the provider).
-    pub fn from_pem(
+    /// Signs like an identity provider: `algorithm` with the DER private key `der` (RS256:
+    /// PKCS#1, ES256: PKCS#8), naming `kid` (tests and tools standing in for the provider).
+    pub fn from_der(
         algorithm: Algorithm,
-        pem: &[u8],
+        der: &[u8],
         kid: &str,
         issuer: &str,
     ) -> Result<Self, InvalidSecret> {
         let key = match algorithm {
-            Algorithm::RS256 => EncodingKey::from_rsa_pem(pem),
-            Algorithm::ES256 => EncodingKey::from_ec_pem(pem),
+            Algorithm::RS256 => EncodingKey::from_rsa_der(der),
+            Algorithm::ES256 => EncodingKey::from_ec_der(der),
             other => return Err(InvalidSecret(format!("{other:?} is not RS256 or ES256"))),
-        }
-        .map_err(|e| InvalidSecret(e.to_string()))?;
+        };
         let mut header = Header::new(algorithm);
         header.kid = Some(kid.to_owned());
         Ok(Self {

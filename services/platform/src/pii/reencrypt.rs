@@ -66,16 +66,21 @@ pub async fn reencrypt_column(
     let next =
         format!("SELECT {c} FROM {t} WHERE {c} IS NOT NULL AND {c} > $2 ORDER BY {c} LIMIT $1");
     let update = format!("UPDATE {t} SET {c} = $1 WHERE {c} = $2");
+    // Identifiers come from the database's catalogue and are quoted; values are bound.
     let mut report = ColumnReport {
         table: table.to_owned(),
         column: column.to_owned(),
         ..ColumnReport::default()
     };
     let mut cursor: Option<Vec<u8>> = None;
+    // Values this run wrote sort anywhere, also ahead of the cursor: skip them when met again.
+    let mut written: std::collections::HashSet<Vec<u8>> = std::collections::HashSet::new();
     loop {
         let values: Vec<(Vec<u8>,)> = match &cursor {
-            None => with_db!(db, pool => sqlx::query_as(&first).bind(BATCH).fetch_all(pool).await)?,
-            Some(after) => with_db!(db, pool => sqlx::query_as(&next)
+            None => {
+                with_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(first.as_str())).bind(BATCH).fetch_all(pool).await)?
+            }
+            Some(after) => with_db!(db, pool => sqlx::query_as(sqlx::AssertSqlSafe(next.as_str()))
                 .bind(BATCH)
                 .bind(after)
                 .fetch_all(pool)
@@ -85,11 +90,14 @@ pub async fn reencrypt_column(
             break;
         };
         for (sealed,) in values {
+            if written.remove(&sealed) {
+                continue;
+            }
             report.scanned += 1;
             match keys.reencrypt(&sealed) {
                 Ok(None) => report.current += 1,
                 Ok(Some(fresh)) => {
-                    let done = with_db!(db, pool => sqlx::query(&update)
+                    let done = with_db!(db, pool => sqlx::query(sqlx::AssertSqlSafe(update.as_str()))
                         .bind(&fresh)
                         .bind(&sealed)
                         .execute(pool)
@@ -99,6 +107,7 @@ pub async fn reencrypt_column(
                         report.raced += 1;
                     } else {
                         report.moved += done;
+                        written.insert(fresh);
                     }
                 }
                 Err(_) => report.unreadable += 1,

@@ -73,7 +73,7 @@ impl<S, ResBody> tower::Service<http::Request<Body>> for MessageLimitsService<S>
 where
     S: tower::Service<http::Request<Body>, Response = http::Response<ResBody>>,
     S::Future: Send + 'static,
-    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody: http_body::Body<Data = Bytes> + Send + Unpin + 'static,
     ResBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     type Response = http::Response<Body>;
