@@ -113,7 +113,7 @@ async fn call(
         panic!("channel not ready: {err}");
     }
     let path: tonic::codegen::http::uri::PathAndQuery = path.parse().expect("path");
-    let with_token = |mut request: tonic::Request<_>| {
+    fn with<T>(token: Option<&str>, mut request: tonic::Request<T>) -> tonic::Request<T> {
         if let Some(token) = token {
             request.metadata_mut().insert(
                 "authorization",
@@ -121,7 +121,9 @@ async fn call(
             );
         }
         request
-    };
+    }
+    let with_token = |request| with(token, request);
+    let with_stream = |request| with(token, request);
     let result = match (client_streams, server_streams) {
         (false, false) => grpc
             .unary(with_token(tonic::Request::new(Vec::new())), path, Raw)
@@ -133,7 +135,7 @@ async fn call(
             .map(|_| ()),
         (true, false) => grpc
             .client_streaming(
-                with_token(tonic::Request::new(tokio_stream::iter([Vec::new()]))),
+                with_stream(tonic::Request::new(tokio_stream::iter([Vec::new()]))),
                 path,
                 Raw,
             )
@@ -141,7 +143,7 @@ async fn call(
             .map(|_| ()),
         (true, true) => grpc
             .streaming(
-                with_token(tonic::Request::new(tokio_stream::iter([Vec::new()]))),
+                with_stream(tonic::Request::new(tokio_stream::iter([Vec::new()]))),
                 path,
                 Raw,
             )
