@@ -129,6 +129,15 @@ pub struct ClusterOptions {
     pub triage: Option<pingan_triage::TriageConfig>,
 }
 
+/// A fresh signing secret and PII keys for one test cluster.
+fn test_security() -> anyhow::Result<Security> {
+    Ok(Security::new(
+        &pingan_platform::auth::random_secret(),
+        "pingan-test",
+        pingan_platform::pii::PiiKeys::random(),
+    )?)
+}
+
 impl TestCluster {
     /// Starts `services` on `backend`, each on its own port.
     pub async fn start(backend: Backend, services: &[ServiceKind]) -> anyhow::Result<Self> {
@@ -237,6 +246,48 @@ impl TestCluster {
         server: ServerConfig,
         settings: ServiceConfig,
     ) -> anyhow::Result<Self> {
+        let security = test_security()?;
+        Self::start_full(
+            backend, services, topology, clock, options, server, settings, security,
+        )
+        .await
+    }
+
+    /// Like [`TestCluster::start_with_server`], checking callers and signing as `security`
+    /// says (e.g. an identity provider's JWKS, an audience).
+    pub async fn start_with_security(
+        backend: Backend,
+        services: &[ServiceKind],
+        topology: Topology,
+        clock: pingan_platform::clock::SharedClock,
+        options: ClusterOptions,
+        server: ServerConfig,
+        security: Security,
+    ) -> anyhow::Result<Self> {
+        Self::start_full(
+            backend,
+            services,
+            topology,
+            clock,
+            options,
+            server,
+            ServiceConfig::default(),
+            security,
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)] // the public entry points above each fix a subset
+    async fn start_full(
+        backend: Backend,
+        services: &[ServiceKind],
+        topology: Topology,
+        clock: pingan_platform::clock::SharedClock,
+        options: ClusterOptions,
+        server: ServerConfig,
+        settings: ServiceConfig,
+        security: Security,
+    ) -> anyhow::Result<Self> {
         let groups: Vec<Vec<ServiceKind>> = match topology {
             Topology::PortPerService => services.iter().map(|s| vec![*s]).collect(),
             Topology::SharedPort => vec![services.to_vec()],
@@ -263,12 +314,6 @@ impl TestCluster {
             })?),
             Backend::Sqlite => None,
         };
-        let secret = pingan_platform::auth::random_secret();
-        let security = Security::new(
-            &secret,
-            "pingan-test",
-            pingan_platform::pii::PiiKeys::random(),
-        )?;
         let mut cluster = Self {
             backend,
             issuer: security.issuer.clone(),

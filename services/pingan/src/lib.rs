@@ -7,6 +7,7 @@ pub mod client;
 pub mod exchange_cli;
 pub mod fleet;
 pub mod hosting;
+pub mod pii_cli;
 pub mod registry_import;
 pub mod report_cli;
 pub mod routing;

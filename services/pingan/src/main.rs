@@ -74,6 +74,9 @@ enum Command {
     /// Certificates: `certs dev` makes a local CA and every service's certificates.
     #[command(subcommand)]
     Certs(pingan::certs_cli::CertsCommand),
+    /// Stored personal data: `pii reencrypt` moves it to the current key after a rotation.
+    #[command(subcommand)]
+    Pii(pingan::pii_cli::PiiCommand),
 }
 
 #[derive(Debug, Args)]
@@ -245,6 +248,7 @@ fn main() -> anyhow::Result<()> {
             pingan::client::completions::print(&args, command_line(None)?)
         }
         Command::Certs(command) => pingan::certs_cli::run(command),
+        Command::Pii(command) => runtime.block_on(pingan::pii_cli::run(command)),
     }
 }
 
@@ -284,20 +288,17 @@ async fn serve(args: ServeArgs, settings: ServiceConfig) -> anyhow::Result<()> {
             redis_prefix: args.redis_prefix.clone(),
         };
         let pool = args.pool.settings(20);
-        let secret = args
-            .auth
-            .secret
-            .as_deref()
-            .filter(|s| s.len() >= 32)
-            .context("PINGAN_AUTH_SECRET (at least 32 characters) is required: it signs and checks bearer tokens")?;
-        let pii_key = args
-            .pii
-            .key
-            .as_deref()
-            .filter(|k| k.len() >= pingan_platform::pii::MIN_KEY_LEN)
-            .context("PINGAN_PII_KEY (at least 32 characters) is required: it protects phone and ID numbers")?;
-        let pii = PiiKeys::from_master(pii_key.as_bytes())?;
-        let security = Security::new(secret.as_bytes(), &args.auth.issuer, pii)?;
+        let secret = args.auth.required_secret()?;
+        pingan_platform::config::secrets::warn_about_secrets(&args.auth, &args.pii);
+        let pii = args.pii.keys()?.context(
+            "PII keys are required: PINGAN_PII_ENCRYPTION_KEYS (id=secret) and \
+             PINGAN_PII_INDEX_KEY, or the older PINGAN_PII_KEY; they protect phone and ID numbers",
+        )?;
+        let security = Security {
+            authenticator: args.auth.authenticator(Some(secret.as_bytes()))?,
+            issuer: args.auth.token_issuer(secret.as_bytes())?,
+            pii,
+        };
         let mut process = Process::new(
             args.server.clone(),
             security,
@@ -347,7 +348,11 @@ async fn dev(args: DevArgs, settings: ServiceConfig) -> anyhow::Result<()> {
             None => pingan_platform::auth::random_secret(),
         };
         let pii = dev_pii_keys(&args.pii, &data_dir)?;
-        let security = Security::dev(&secret, &args.auth.issuer, pii)?;
+        let security = Security {
+            authenticator: args.auth.authenticator(Some(&secret))?.with_anonymous_dev(),
+            issuer: args.auth.token_issuer(&secret)?,
+            pii,
+        };
         let mut process = Process::new(
             args.server.clone(),
             security,
@@ -397,8 +402,8 @@ fn dev_peer_url(endpoint: SocketAddr, server: &ServerConfig) -> String {
 /// The dev shape keeps a generated PII key beside its data, so stored numbers stay readable
 /// across restarts; `PINGAN_PII_KEY` overrides it.
 fn dev_pii_keys(config: &PiiConfig, data_dir: &std::path::Path) -> anyhow::Result<PiiKeys> {
-    if let Some(key) = &config.key {
-        return Ok(PiiKeys::from_master(key.as_bytes())?);
+    if let Some(keys) = config.keys()? {
+        return Ok(keys);
     }
     let file = data_dir.join("pii.key");
     let key = match std::fs::read_to_string(&file) {

@@ -1,7 +1,7 @@
 //! The gRPC server every service (and `pingan dev`, which hosts all six) is built with:
 //! health per service, reflection v1 and v1alpha, trace-context extraction, RED metrics,
 //! request timeout, concurrency limit with load shedding, call limits per caller and source
-//! ([`crate::limits`]), TLS and mutual TLS with files reloaded on change ([`crate::tls`]), and
+//! ([`crate::limits`]), message size and stream length limits ([`MessageLimits`]), TLS and mutual TLS with files reloaded on change ([`crate::tls`]), and
 //! graceful shutdown.
 
 use std::convert::Infallible;
@@ -22,6 +22,9 @@ use crate::limits::{Guard, GuardLayer};
 use crate::metrics::RpcMetricsLayer;
 use crate::tls::ServerTls;
 use crate::trace_context;
+
+mod message_limits;
+pub use message_limits::{MessageLimits, MessageLimitsLayer};
 
 /// Errors that stop a server.
 #[derive(Debug, thiserror::Error)]
@@ -218,6 +221,7 @@ impl ServiceHost {
             ))
             .layer(RpcMetricsLayer)
             .layer(tower::util::option_layer(guard.map(GuardLayer::new)))
+            .layer(MessageLimitsLayer(config.messages))
             .add_routes(routes.routes());
         let server: Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>> =
             match &tls {

@@ -73,6 +73,9 @@ pub struct ServerConfig {
     /// TLS and mutual TLS of the server and of the calls to peers.
     #[command(flatten)]
     pub tls: crate::tls::TlsArgs,
+    /// Message size and request stream length limits.
+    #[command(flatten)]
+    pub messages: crate::server::MessageLimits,
 }
 
 impl Default for ServerConfig {
@@ -85,36 +88,88 @@ impl Default for ServerConfig {
             metrics_listen: None,
             limits: LimitsArgs::default(),
             tls: crate::tls::TlsArgs::default(),
+            messages: crate::server::MessageLimits::default(),
         }
     }
 }
 
-/// Bearer-token settings.
+/// Bearer-token settings: Pingan's own HS256 tokens and the bureau identity provider's
+/// RS256/ES256 tokens (see [`secrets`] for how they become an authenticator).
 #[derive(Debug, Clone, Args)]
 pub struct AuthConfig {
-    /// HS256 secret that signs and checks tokens (shared by the bureau's services).
+    /// Token signing secret (HS256, at least 32 characters): signs the services' own tokens and
+    /// checks HS256 tokens. Used for nothing else.
     #[arg(
         long = "auth-secret",
         env = "PINGAN_AUTH_SECRET",
         hide_env_values = true
     )]
     pub secret: Option<String>,
-    /// Issuer expected in tokens.
+    /// Issuer expected in (and written into) HS256 tokens.
     #[arg(
         long = "auth-issuer",
         env = "PINGAN_AUTH_ISSUER",
         default_value = "pingan"
     )]
     pub issuer: String,
+    /// Audience every token must name (`aud`); not checked when unset.
+    #[arg(long = "auth-audience", env = "PINGAN_AUTH_AUDIENCE")]
+    pub audience: Option<String>,
+    /// Clock skew allowed on a token's `exp` and `nbf`.
+    #[arg(long = "auth-leeway", env = "PINGAN_AUTH_LEEWAY", default_value = "30s", value_parser = parse_duration)]
+    pub leeway: Duration,
+    /// The identity provider's JWKS file (RS256/ES256 keys by `kid`), kept current by the
+    /// provider's key distribution; its tokens are accepted only when set.
+    #[arg(long = "auth-jwks-file", env = "PINGAN_AUTH_JWKS_FILE")]
+    pub jwks_file: Option<std::path::PathBuf>,
+    /// Issuer expected in the identity provider's tokens (default: `--auth-issuer`).
+    #[arg(long = "auth-jwks-issuer", env = "PINGAN_AUTH_JWKS_ISSUER")]
+    pub jwks_issuer: Option<String>,
+    /// How often the JWKS file is re-read (it is also re-read, at most once a second, when a
+    /// token names an unknown `kid`).
+    #[arg(long = "auth-jwks-refresh", env = "PINGAN_AUTH_JWKS_REFRESH", default_value = "60s", value_parser = parse_duration)]
+    pub jwks_refresh: Duration,
 }
 
-/// Keys for personal data (phone and ID numbers).
-#[derive(Debug, Clone, Args)]
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            secret: None,
+            issuer: "pingan".into(),
+            audience: None,
+            leeway: Duration::from_secs(30),
+            jwks_file: None,
+            jwks_issuer: None,
+            jwks_refresh: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Keys for personal data (phone and ID numbers): one per purpose, encryption keys by id.
+#[derive(Debug, Clone, Default, Args)]
 pub struct PiiConfig {
-    /// Master key (at least 32 characters) from which the keyed hash and the encryption key of
-    /// phone and ID numbers are derived; changing it makes stored numbers unreadable.
+    /// Deprecated single master key (at least 32 characters) from which both the blind index
+    /// and the encryption key were derived. Still opens values written under it; when it is
+    /// the only key set it serves both purposes, with a warning at start.
     #[arg(long = "pii-key", env = "PINGAN_PII_KEY", hide_env_values = true)]
     pub key: Option<String>,
+    /// Encryption keys as `id=secret` (secret at least 32 characters); the first encrypts,
+    /// all decrypt. Rotate by putting a new key first, then run `pingan pii reencrypt`.
+    #[arg(
+        long = "pii-encryption-key",
+        env = "PINGAN_PII_ENCRYPTION_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub encryption_keys: Vec<String>,
+    /// Blind-index key (keyed hash that finds a number without storing it; at least 32
+    /// characters). Set it to the old `--pii-key` to keep existing indexes matching.
+    #[arg(
+        long = "pii-index-key",
+        env = "PINGAN_PII_INDEX_KEY",
+        hide_env_values = true
+    )]
+    pub index_key: Option<String>,
 }
 
 /// Where the other services are, as `name=url` pairs (e.g. `triage=http://triage:50051`).
@@ -245,6 +300,7 @@ fn parse_peer(text: &str) -> Result<(String, String), String> {
 
 mod file;
 pub mod limits;
+pub mod secrets;
 pub use file::{CONFIG_ENV, ConfigError, ConfigFile, config_path};
 pub use limits::{Cidr, LimitsArgs, RateLimit};
 
