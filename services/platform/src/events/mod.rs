@@ -82,7 +82,7 @@ pub struct EventConfig {
     #[arg(
         long = "events-batch",
         env = "PINGAN_EVENTS_BATCH",
-        default_value_t = 64
+        default_value_t = 512
     )]
     pub batch: u32,
     /// How long delivered events and received event ids are kept.
@@ -99,7 +99,7 @@ impl Default for EventConfig {
             poll_interval: Duration::from_secs(1),
             lease: Duration::from_secs(30),
             delivery_timeout: Duration::from_secs(10),
-            batch: 64,
+            batch: 512,
             retention: Duration::from_secs(7 * 24 * 3600),
         }
     }

@@ -1,6 +1,7 @@
 //! The outbox: events written in the business transaction, and the queries the relay and the
 //! operators use on them. SQL is written once for both backends.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -30,14 +31,17 @@ const SELECT_DUE: &str = "SELECT d.event_row_id, d.destination, d.attempts, e.ev
           WHERE p.destination = d.destination AND p.aggregate_id = d.aggregate_id \
             AND p.event_row_id < d.event_row_id AND p.status <> 'DELIVERED') \
     ORDER BY d.event_row_id LIMIT $2";
-// Compare-and-set: of several relays (replicas), exactly one wins the lease.
-const LEASE: &str = "UPDATE pingan_outbox_deliveries SET leased_until = $3, updated_at = $4 \
-    WHERE event_row_id = $1 AND destination = $2 AND status = 'PENDING' \
-      AND (leased_until IS NULL OR leased_until <= $4)";
-const MARK_DELIVERED: &str = "UPDATE pingan_outbox_deliveries \
+// Compare-and-set over a set of a destination's deliveries (ids from $4 on): of several relays
+// (replicas), exactly one wins each lease; the winners come back.
+const LEASE_HEAD: &str = "UPDATE pingan_outbox_deliveries SET leased_until = $1, updated_at = $2 \
+    WHERE destination = $3 AND status = 'PENDING' \
+      AND (leased_until IS NULL OR leased_until <= $2) AND event_row_id IN (";
+const LEASE_TAIL: &str = ") RETURNING event_row_id";
+const MARK_DELIVERED_HEAD: &str = "UPDATE pingan_outbox_deliveries \
     SET status = 'DELIVERED', attempts = attempts + 1, leased_until = NULL, last_error = '', \
-        updated_at = $3 \
-    WHERE event_row_id = $1 AND destination = $2";
+        updated_at = $1 \
+    WHERE destination = $2 AND event_row_id IN (";
+const MARK_DELIVERED_TAIL: &str = ")";
 const MARK_FAILED: &str = "UPDATE pingan_outbox_deliveries \
     SET status = $3, attempts = $4, next_attempt_at = $5, leased_until = NULL, last_error = $6, \
         updated_at = $7 \
@@ -55,14 +59,15 @@ const REDRIVE_ONE: &str = "UPDATE pingan_outbox_deliveries \
 const REDRIVE_ALL: &str = "UPDATE pingan_outbox_deliveries \
     SET status = 'PENDING', attempts = 0, next_attempt_at = $2, leased_until = NULL, updated_at = $2 \
     WHERE status = 'DEAD' AND ($1 = '' OR destination = $1)";
-const STATS: &str = "SELECT d.status, COUNT(*), MIN(e.occurred_at) \
-    FROM pingan_outbox_deliveries d JOIN pingan_outbox_events e ON e.id = d.event_row_id \
-    GROUP BY d.status";
-// The relay's gauges: only undelivered rows, found through the status index, so the cost follows
-// the backlog rather than the table (delivered rows stay for the retention period).
+// The relay's gauges and the operators' counts: only undelivered rows, found through the partial
+// indexes, so the cost follows the backlog rather than the table (delivered rows stay for the
+// retention period).
 const GAUGES: &str = "SELECT d.status, COUNT(*), MIN(e.occurred_at) \
     FROM pingan_outbox_deliveries d JOIN pingan_outbox_events e ON e.id = d.event_row_id \
     WHERE d.status IN ('PENDING', 'DEAD') GROUP BY d.status";
+// Delivered rows are counted from the status index alone (no join).
+const COUNT_DELIVERED: &str =
+    "SELECT COUNT(*) FROM pingan_outbox_deliveries WHERE status = 'DELIVERED'";
 const PURGE_DELIVERED: &str = "DELETE FROM pingan_outbox_events WHERE occurred_at < $1 \
     AND NOT EXISTS (SELECT 1 FROM pingan_outbox_deliveries d \
         WHERE d.event_row_id = pingan_outbox_events.id AND d.status <> 'DELIVERED')";
@@ -115,6 +120,39 @@ pub struct OutboxStats {
     pub dead: i64,
     /// Delivered, kept until the retention ends.
     pub delivered: i64,
+}
+
+/// Most ids bound in one set-based statement (far under both backends' parameter limits).
+const MAX_IDS_PER_STATEMENT: usize = 512;
+
+/// The deliveries' row ids grouped by destination.
+fn ids_by_destination(deliveries: &[DueDelivery]) -> BTreeMap<&str, Vec<i64>> {
+    let mut grouped = BTreeMap::<&str, Vec<i64>>::new();
+    for delivery in deliveries {
+        grouped
+            .entry(delivery.destination.as_str())
+            .or_default()
+            .push(delivery.event_row_id);
+    }
+    grouped
+}
+
+/// `ids` padded with its last id to the next power of two, so a handful of statement shapes
+/// (and prepared statements) serve every batch size; a repeated id changes nothing in `IN`.
+fn padded(ids: &[i64]) -> Vec<i64> {
+    let mut padded = ids.to_vec();
+    if let Some(&last) = ids.last() {
+        padded.resize(ids.len().next_power_of_two(), last);
+    }
+    padded
+}
+
+/// `head` `$first, …` `tail` with as many placeholders as [`padded`] gives `count` ids (only
+/// placeholders are formatted in: the SQL carries no data, so it is safe to run as built).
+fn id_list_statement(head: &str, first: usize, count: usize, tail: &str) -> String {
+    let slots = count.next_power_of_two();
+    let placeholders: Vec<String> = (first..first + slots).map(|n| format!("${n}")).collect();
+    format!("{head}{}{tail}", placeholders.join(", "))
 }
 
 /// A service's outbox.
@@ -230,8 +268,8 @@ impl Outbox {
         )
     }
 
-    /// Leases `due` in one write transaction (one commit for the round, not one per delivery);
-    /// returns the deliveries this relay won.
+    /// Leases `due` in one write transaction with one statement per destination and chunk (not
+    /// one per delivery); returns the deliveries this relay won.
     pub(crate) async fn lease_all(
         &self,
         due: Vec<DueDelivery>,
@@ -242,25 +280,30 @@ impl Outbox {
             return Ok(due);
         }
         let mut tx = self.db.begin_write().await?;
-        let mut won = Vec::with_capacity(due.len());
-        for delivery in due {
-            let rows = with_tx!(&mut tx, conn => sqlx::query(LEASE)
-                .bind(delivery.event_row_id)
-                .bind(&delivery.destination)
-                .bind(until)
-                .bind(now)
-                .execute(&mut *conn)
-                .await
-                .map(|r| r.rows_affected()))?;
-            if rows == 1 {
-                won.push(delivery);
+        let mut won_ids = std::collections::HashSet::with_capacity(due.len());
+        for (destination, ids) in ids_by_destination(&due) {
+            for chunk in ids.chunks(MAX_IDS_PER_STATEMENT) {
+                let sql = id_list_statement(LEASE_HEAD, 4, chunk.len(), LEASE_TAIL);
+                let padded = padded(chunk);
+                let won: Vec<i64> = with_tx!(&mut tx, conn => {
+                    let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone())).bind(until).bind(now).bind(destination);
+                    for id in &padded {
+                        query = query.bind(*id);
+                    }
+                    query.fetch_all(&mut *conn).await
+                })?;
+                won_ids.extend(won.into_iter().map(|id| (destination.to_owned(), id)));
             }
         }
         tx.commit().await?;
-        Ok(won)
+        Ok(due
+            .into_iter()
+            .filter(|d| won_ids.contains(&(d.destination.clone(), d.event_row_id)))
+            .collect())
     }
 
-    /// Records `delivered` as delivered in one write transaction.
+    /// Records `delivered` as delivered in one write transaction, one statement per destination
+    /// and chunk.
     pub(crate) async fn mark_all_delivered(
         &self,
         delivered: &[DueDelivery],
@@ -270,14 +313,19 @@ impl Outbox {
             return Ok(());
         }
         let mut tx = self.db.begin_write().await?;
-        for delivery in delivered {
-            with_tx!(&mut tx, conn => sqlx::query(MARK_DELIVERED)
-                .bind(delivery.event_row_id)
-                .bind(&delivery.destination)
-                .bind(now)
-                .execute(&mut *conn)
-                .await
-                .map(|r| r.rows_affected()))?;
+        for (destination, ids) in ids_by_destination(delivered) {
+            for chunk in ids.chunks(MAX_IDS_PER_STATEMENT) {
+                let sql =
+                    id_list_statement(MARK_DELIVERED_HEAD, 3, chunk.len(), MARK_DELIVERED_TAIL);
+                let padded = padded(chunk);
+                with_tx!(&mut tx, conn => {
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(now).bind(destination);
+                    for id in &padded {
+                        query = query.bind(*id);
+                    }
+                    query.execute(&mut *conn).await.map(|r| r.rows_affected())
+                })?;
+            }
         }
         tx.commit().await
     }
@@ -359,7 +407,11 @@ impl Outbox {
 
     /// Counts by state and the age of the oldest pending delivery.
     pub async fn stats(&self) -> Result<OutboxStats, StorageError> {
-        self.count(STATS).await
+        let mut stats = self.count(GAUGES).await?;
+        stats.delivered = with_db!(&self.db, pool => sqlx::query_scalar::<_, i64>(COUNT_DELIVERED)
+            .fetch_one(pool)
+            .await)?;
+        Ok(stats)
     }
 
     /// Pending and dead counts only (`delivered` stays 0): cheap enough for every relay round.

@@ -5,8 +5,8 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use futures::StreamExt;
-use pingan_proto::events::v1::DeliverRequest;
 use pingan_proto::events::v1::event_sink_service_client::EventSinkServiceClient;
+use pingan_proto::events::v1::{DeliverBatchRequest, DeliverOutcome, DeliverRequest};
 use prometheus::{GaugeVec, IntCounterVec, IntGaugeVec};
 use tracing::Instrument;
 
@@ -82,8 +82,40 @@ impl RelayRound {
     }
 }
 
-/// How many deliveries of one round are in flight at once.
+/// How many single deliveries are in flight at once (receivers without DeliverBatch).
 const SEND_CONCURRENCY: usize = 32;
+
+/// How many batches of one round are in flight at once.
+const BATCH_CONCURRENCY: usize = 4;
+
+/// Most events in one DeliverBatch: the receiver holds its write lock for one batch, so this
+/// bounds how long its own writers wait behind a delivery.
+const BATCH_EVENTS: usize = 128;
+
+/// Most payload bytes in one DeliverBatch (well under the 4 MiB message limit).
+const BATCH_BYTES: usize = 1024 * 1024;
+
+/// The round's deliveries cut into batches of one destination each, outbox order kept.
+fn batches(deliveries: Vec<DueDelivery>) -> Vec<Vec<DueDelivery>> {
+    let mut by_destination = std::collections::BTreeMap::<String, Vec<Vec<DueDelivery>>>::new();
+    for delivery in deliveries {
+        let batches = by_destination
+            .entry(delivery.destination.clone())
+            .or_default();
+        let full = batches.last().is_none_or(|batch| {
+            batch.len() >= BATCH_EVENTS
+                || batch.iter().map(|d| d.payload.len()).sum::<usize>() + delivery.payload.len()
+                    > BATCH_BYTES
+        });
+        if full {
+            batches.push(Vec::new());
+        }
+        if let Some(batch) = batches.last_mut() {
+            batch.push(delivery);
+        }
+    }
+    by_destination.into_values().flatten().collect()
+}
 
 /// How often the running relay refreshes its gauges.
 const GAUGE_INTERVAL: Duration = Duration::from_secs(1);
@@ -128,14 +160,13 @@ impl Relay {
             }
         };
         // Only the head of each (destination, aggregate) is due, so sending in parallel keeps order.
-        let sent: Vec<(DueDelivery, Result<(), SendError>)> = futures::stream::iter(leased)
-            .map(|delivery| async move {
-                let result = self.send_traced(&delivery).await;
-                (delivery, result)
-            })
-            .buffer_unordered(SEND_CONCURRENCY)
-            .collect()
-            .await;
+        let sent: Vec<Vec<(DueDelivery, Result<(), SendError>)>> =
+            futures::stream::iter(batches(leased))
+                .map(|batch| self.send_batch(batch))
+                .buffer_unordered(BATCH_CONCURRENCY)
+                .collect()
+                .await;
+        let sent: Vec<(DueDelivery, Result<(), SendError>)> = sent.into_iter().flatten().collect();
         let mut round = RelayRound::default();
         let mut delivered = Vec::with_capacity(sent.len());
         for (delivery, result) in sent {
@@ -165,6 +196,115 @@ impl Relay {
             if round.delivered == 0 {
                 return total;
             }
+        }
+    }
+
+    /// Sends `batch` (one destination) in one DeliverBatch inside an `event.send_batch` span
+    /// (each event carries its own trace context to the receiver); falls back to one Deliver per
+    /// event when the receiver does not know DeliverBatch or refuses the batch as a whole.
+    async fn send_batch(
+        &self,
+        batch: Vec<DueDelivery>,
+    ) -> Vec<(DueDelivery, Result<(), SendError>)> {
+        let Some(destination) = batch.first().map(|d| d.destination.clone()) else {
+            return Vec::new();
+        };
+        let service = self.outbox.source();
+        if let Some(attempts) = ATTEMPTS.as_ref() {
+            attempts
+                .with_label_values(&[service, &destination])
+                .inc_by(batch.len() as u64);
+        }
+        let span = tracing::info_span!(
+            "event.send_batch",
+            destination = %destination,
+            events = batch.len(),
+        );
+        let answer = self
+            .deliver_batch(&destination, &batch)
+            .instrument(span)
+            .await;
+        match answer {
+            Ok(outcomes) if outcomes.len() == batch.len() => batch
+                .into_iter()
+                .zip(outcomes)
+                .map(|(delivery, outcome)| {
+                    let result = if outcome.code == 0 {
+                        Ok(())
+                    } else {
+                        let code = tonic::Code::from_i32(outcome.code);
+                        Err(SendError {
+                            permanent: code == tonic::Code::InvalidArgument,
+                            reason: format!("{code:?}: {}", outcome.message),
+                        })
+                    };
+                    (delivery, result)
+                })
+                .collect(),
+            Ok(outcomes) => {
+                let reason = format!(
+                    "the receiver answered {} outcomes for {} events",
+                    outcomes.len(),
+                    batch.len()
+                );
+                batch
+                    .into_iter()
+                    .map(|delivery| (delivery, Err(SendError::retry(reason.clone()))))
+                    .collect()
+            }
+            Err(BatchError::OneByOne) => {
+                futures::stream::iter(batch)
+                    .map(|delivery| async move {
+                        let result = self.send_traced(&delivery).await;
+                        (delivery, result)
+                    })
+                    .buffer_unordered(SEND_CONCURRENCY)
+                    .collect()
+                    .await
+            }
+            Err(BatchError::Failed(reason)) => batch
+                .into_iter()
+                .map(|delivery| (delivery, Err(SendError::retry(reason.clone()))))
+                .collect(),
+        }
+    }
+
+    async fn deliver_batch(
+        &self,
+        destination: &str,
+        batch: &[DueDelivery],
+    ) -> Result<Vec<DeliverOutcome>, BatchError> {
+        let channel = self
+            .peers
+            .channel(destination)
+            .map_err(|err| BatchError::Failed(err.to_string()))?;
+        let mut request = tonic::Request::new(DeliverBatchRequest {
+            destination: destination.to_owned(),
+            events: batch.iter().map(|d| self.outbox.envelope(d)).collect(),
+        });
+        request.set_timeout(self.config.delivery_timeout);
+        let mut client = EventSinkServiceClient::new(channel);
+        let call = client.deliver_batch(request);
+        match tokio::time::timeout(self.config.delivery_timeout, call).await {
+            Ok(Ok(response)) => Ok(response.into_inner().outcomes),
+            // An older receiver, or one event the batch as a whole was refused for: each alone.
+            Ok(Err(status))
+                if matches!(
+                    status.code(),
+                    tonic::Code::Unimplemented | tonic::Code::InvalidArgument
+                ) =>
+            {
+                Err(BatchError::OneByOne)
+            }
+            Ok(Err(status)) => Err(BatchError::Failed(format!(
+                "{:?}: {}",
+                status.code(),
+                status.message()
+            ))),
+            Err(_) => Err(BatchError::Failed(format!(
+                "no answer within {:?}",
+                self.config.delivery_timeout
+            ))),
         }
     }
 
@@ -334,6 +474,15 @@ impl Relay {
         }
         total
     }
+}
+
+/// Why a batch got no per-event answer.
+#[derive(Debug)]
+enum BatchError {
+    /// Send the events one by one instead.
+    OneByOne,
+    /// Every event of the batch failed with this reason (retried later).
+    Failed(String),
 }
 
 /// Why a delivery failed, and whether trying again could help.

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use pingan_proto::events::v1::event_sink_service_server::EventSinkService;
-use pingan_proto::events::v1::{DeliverRequest, DeliverResponse, EventEnvelope};
+use pingan_proto::events::v1::{
+    DeliverBatchRequest, DeliverBatchResponse, DeliverOutcome, DeliverRequest, DeliverResponse,
+    EventEnvelope,
+};
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
@@ -18,6 +21,13 @@ use crate::{trace_context, with_db, with_tx};
 const INSERT_INBOX: &str = "INSERT INTO pingan_inbox (event_id, event_type, source, received_at) \
     VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING";
 const PURGE_INBOX: &str = "DELETE FROM pingan_inbox WHERE received_at < $1";
+// One savepoint per event of a batch: a refused event is undone alone, the others commit.
+const SAVEPOINT: &str = "SAVEPOINT pingan_event";
+const ROLLBACK_TO_SAVEPOINT: &str = "ROLLBACK TO SAVEPOINT pingan_event";
+const RELEASE_SAVEPOINT: &str = "RELEASE SAVEPOINT pingan_event";
+
+/// Most events one DeliverBatch may carry.
+pub const MAX_BATCH_EVENTS: usize = 1000;
 
 /// Applies one event type inside the receiver's transaction.
 #[tonic::async_trait]
@@ -99,6 +109,57 @@ impl ServiceSink {
         }
     }
 
+    /// Applies `events` in one transaction (one commit for all), each under its own savepoint:
+    /// an event whose handler fails is undone alone and reported, the others commit. Returns one
+    /// result per event, in order (`Ok(true)`: applied before). An error of the batch itself
+    /// (the database) means nothing was applied.
+    pub async fn apply_batch(
+        &self,
+        events: &[EventEnvelope],
+    ) -> Result<Vec<Result<bool, ApiError>>, ApiError> {
+        let mut tx = self.db.begin_write().await?;
+        let now = self.clock.now();
+        let mut results = Vec::with_capacity(events.len());
+        for event in events {
+            let Some(handler) = self.handlers.get(&event.event_type) else {
+                results.push(Err(ApiError::FailedPrecondition(format!(
+                    "no handler for event type {}",
+                    event.event_type
+                ))));
+                continue;
+            };
+            savepoint(&mut tx, SAVEPOINT).await?;
+            let inserted = with_tx!(&mut tx, conn => sqlx::query(INSERT_INBOX)
+                .bind(&event.event_id)
+                .bind(&event.event_type)
+                .bind(&event.source)
+                .bind(now)
+                .execute(&mut *conn)
+                .await
+                .map(|r| r.rows_affected()))
+            .map_err(crate::storage::StorageError::from)?;
+            if inserted == 0 {
+                savepoint(&mut tx, RELEASE_SAVEPOINT).await?;
+                results.push(Ok(true));
+                continue;
+            }
+            let span = apply_span(event, "");
+            match handler.handle(&mut tx, event).instrument(span).await {
+                Ok(()) => {
+                    savepoint(&mut tx, RELEASE_SAVEPOINT).await?;
+                    results.push(Ok(false));
+                }
+                Err(err) => {
+                    savepoint(&mut tx, ROLLBACK_TO_SAVEPOINT).await?;
+                    savepoint(&mut tx, RELEASE_SAVEPOINT).await?;
+                    results.push(Err(err));
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(results)
+    }
+
     /// Forgets received event ids older than `before` (past any redelivery).
     pub async fn purge(&self, before: chrono::DateTime<chrono::Utc>) -> Result<u64, ApiError> {
         Ok(with_db!(&self.db, pool => sqlx::query(PURGE_INBOX)
@@ -108,6 +169,26 @@ impl ServiceSink {
             .map(|r| r.rows_affected()))
         .map_err(crate::storage::StorageError::from)?)
     }
+}
+
+async fn savepoint(tx: &mut Tx, statement: &'static str) -> Result<(), ApiError> {
+    with_tx!(tx, conn => sqlx::query(statement).execute(&mut *conn).await.map(|_| ()))
+        .map_err(crate::storage::StorageError::from)?;
+    Ok(())
+}
+
+/// The `event.apply` span of one event, continuing the trace that wrote it.
+fn apply_span(event: &EventEnvelope, destination: &str) -> tracing::Span {
+    let span = tracing::info_span!(
+        "event.apply",
+        otel.name = %format!("apply {}", event.event_type),
+        event_id = %event.event_id,
+        event_type = %event.event_type,
+        source = %event.source,
+        destination = %destination,
+    );
+    trace_context::continue_from_event(&span, &event.traceparent, &event.tracestate);
+    span
 }
 
 /// `pingan.events.v1.EventSinkService` for every service hosted by this process, routed by
@@ -150,25 +231,74 @@ impl EventSinkRouter {
             .get(&request.destination)
             .ok_or_else(|| ApiError::NotFound(format!("event sink {}", request.destination)))?;
 
-        let span = tracing::info_span!(
-            "event.apply",
-            otel.name = %format!("apply {}", event.event_type),
-            event_id = %event.event_id,
-            event_type = %event.event_type,
-            source = %event.source,
-            destination = %request.destination,
-        );
-        trace_context::continue_from_event(&span, &event.traceparent, &event.tracestate);
+        let span = apply_span(&event, &request.destination);
         let duplicate = sink.apply(&event).instrument(span).await?;
         if duplicate {
             tracing::debug!(event_id = %event.event_id, "duplicate event ignored");
         }
         Ok(DeliverResponse { duplicate })
     }
+
+    async fn deliver_batch_checked(
+        &self,
+        request: Request<DeliverBatchRequest>,
+    ) -> Result<DeliverBatchResponse, ApiError> {
+        let caller = self.auth.caller(&request)?;
+        caller.require_any(&[Role::Service, Role::Admin])?;
+        let request = request.into_inner();
+        let mut violations = FieldViolations::default();
+        violations.require_non_empty("destination", &request.destination);
+        if request.events.len() > MAX_BATCH_EVENTS {
+            violations.add(
+                "events",
+                format!("at most {MAX_BATCH_EVENTS} events per batch"),
+            );
+        }
+        for (n, event) in request.events.iter().enumerate() {
+            violations.require_non_empty(&format!("events[{n}].event_id"), &event.event_id);
+            violations.require_non_empty(&format!("events[{n}].event_type"), &event.event_type);
+        }
+        violations.finish()?;
+        let sink = self
+            .sinks
+            .get(&request.destination)
+            .ok_or_else(|| ApiError::NotFound(format!("event sink {}", request.destination)))?;
+        let results = sink.apply_batch(&request.events).await?;
+        let outcomes = request
+            .events
+            .iter()
+            .zip(results)
+            .map(|(event, result)| match result {
+                Ok(duplicate) => DeliverOutcome {
+                    event_id: event.event_id.clone(),
+                    duplicate,
+                    code: 0,
+                    message: String::new(),
+                },
+                Err(err) => {
+                    let status = Status::from(err);
+                    DeliverOutcome {
+                        event_id: event.event_id.clone(),
+                        duplicate: false,
+                        code: status.code() as i32,
+                        message: status.message().to_owned(),
+                    }
+                }
+            })
+            .collect();
+        Ok(DeliverBatchResponse { outcomes })
+    }
 }
 
 #[tonic::async_trait]
 impl EventSinkService for EventSinkRouter {
+    async fn deliver_batch(
+        &self,
+        request: Request<DeliverBatchRequest>,
+    ) -> Result<Response<DeliverBatchResponse>, Status> {
+        Ok(Response::new(self.deliver_batch_checked(request).await?))
+    }
+
     async fn deliver(
         &self,
         request: Request<DeliverRequest>,
