@@ -308,7 +308,9 @@ async fn story3_non_police_call_is_diverted_and_followed(backend: TestBackend) {
 }
 
 /// Changing the rules file applies without a restart (watcher and ReloadRules); an invalid file
-/// leaves the rules in force.
+/// leaves the rules in force. The model answers (the default classifier) and the rules are the
+/// safety layer above it: a word the reloaded file makes a strong police word keeps a call the
+/// model would send to 12345 with the police, in that word's category, for a person to confirm.
 async fn rules_reload_without_restart(backend: TestBackend) {
     let dir = std::env::temp_dir().join(format!("pingan-rules-{}", uuid_like()));
     std::fs::create_dir_all(&dir).expect("dir");
@@ -324,17 +326,25 @@ async fn rules_reload_without_restart(backend: TestBackend) {
     let mut dispatcher = client(&cluster, "dispatcher-1", &[Role::Dispatcher]);
     let text = "我家的猫爬到电线杆上下不来了";
     let before = classify(&mut dispatcher, text, Channel::Channel110).await;
-    assert!(before.needs_confirmation);
+    assert!(
+        before
+            .matched_rules
+            .iter()
+            .any(|r| r.rule_id == "model.category"),
+        "the model answers by default: {before:#?}"
+    );
+    assert_eq!(before.kind(), pb::Kind::NonPolice, "{before:#?}");
     let version = before.rules_version.clone();
 
+    // The operator's edit: an animal that cannot get down is police assistance here.
     let edited = shipped
         .replace(
             &format!("\"version\": \"{version}\""),
             "\"version\": \"test-2\"",
         )
         .replace(
-            "\"words\": [\"反锁\", ",
-            "\"words\": [\"下不来\", \"反锁\", ",
+            "{ \"id\": \"assist.help\",",
+            "{ \"id\": \"assist.animal_stuck\", \"category\": \"ASSISTANCE\", \"weight\": 3, \"priority\": \"P3\", \"words\": [\"下不来\"] },\n    { \"id\": \"assist.help\",",
         );
     assert_ne!(edited, shipped);
     std::fs::write(&path, &edited).expect("rewrite");
@@ -350,12 +360,22 @@ async fn rules_reload_without_restart(backend: TestBackend) {
         after.rules_version, "test-2",
         "the watcher reloaded the file"
     );
+    assert_eq!(after.kind(), pb::Kind::Police, "{after:#?}");
     assert_eq!(after.category, "ASSISTANCE");
+    assert!(after.needs_confirmation);
     assert!(
         after
             .matched_rules
             .iter()
-            .any(|r| r.matched_words.contains(&"下不来".to_owned()))
+            .any(|r| r.rule_id == "divert.refused"
+                && r.matched_words.contains(&"下不来".to_owned())),
+        "{after:#?}"
+    );
+    assert!(
+        after
+            .matched_rules
+            .iter()
+            .any(|r| r.rule_id == "assist.animal_stuck")
     );
 
     let mut admin = client(&cluster, "admin-1", &[Role::Admin]);
