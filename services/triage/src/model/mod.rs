@@ -112,7 +112,7 @@ pub struct Thresholds {
     /// The same, for a call placed in a given police category (never below `p1`): chosen per
     /// category so that the one category whose P1 calls lack words does not make every
     /// category's calls P1.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub p1_by_category: std::collections::BTreeMap<String, f64>,
     /// Below this top category probability a person must confirm.
     pub confident: f64,
