@@ -396,6 +396,96 @@ async fn rules_reload_without_restart(backend: TestBackend) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Rules reload without restart with the model answering (`--triage-classifier model`): the
+/// rules are the safety layer above the model, so an edit of the rules file changes the answer at
+/// once. A call the model sends to 12345 stays with the police, in the category of the word the
+/// reloaded file makes a strong police word, for a person to confirm.
+async fn rules_reload_without_restart_under_the_model(backend: TestBackend) {
+    let dir = std::env::temp_dir().join(format!("pingan-rules-model-{}", uuid_like()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("rules.json");
+    let shipped = pingan_triage::domain::rules::DEFAULT_RULES;
+    std::fs::write(&path, shipped).expect("write");
+    let simulator = HotlineSimulator::new(pingan_platform::clock::system());
+    let config = TriageConfig {
+        rules_path: Some(path.clone()),
+        classifier: "model".into(),
+        ..test_config(&simulator)
+    };
+    let cluster = start(backend, config).await;
+    let mut dispatcher = client(&cluster, "dispatcher-1", &[Role::Dispatcher]);
+    let text = "小区的路灯坏了好几天了";
+    let before = classify(&mut dispatcher, text, Channel::Channel110).await;
+    assert!(
+        before
+            .matched_rules
+            .iter()
+            .any(|r| r.rule_id == "model.category"),
+        "the model answers: {before:#?}"
+    );
+    assert_eq!(before.kind(), pb::Kind::NonPolice, "{before:#?}");
+    let version = before.rules_version.clone();
+
+    // The operator's edit: a broken street light is a public-order matter for the police here.
+    let edited = shipped
+        .replace(
+            &format!("\"version\": \"{version}\""),
+            "\"version\": \"test-3\"",
+        )
+        .replace(
+            "{ \"id\": \"assist.help\",",
+            "{ \"id\": \"order.dark_street\", \"category\": \"PUBLIC_ORDER\", \"weight\": 3, \"priority\": \"P3\", \"words\": [\"路灯坏了\"] },\n    { \"id\": \"assist.help\",",
+        );
+    assert_ne!(edited, shipped);
+    std::fs::write(&path, &edited).expect("rewrite");
+    let mut after = before.clone();
+    for _ in 0..100 {
+        after = classify(&mut dispatcher, text, Channel::Channel110).await;
+        if after.rules_version == "test-3" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        after.rules_version, "test-3",
+        "the watcher reloaded the file"
+    );
+    assert_eq!(after.kind(), pb::Kind::Police, "{after:#?}");
+    assert_eq!(after.category, "PUBLIC_ORDER");
+    assert!(after.needs_confirmation);
+    assert!(
+        after
+            .matched_rules
+            .iter()
+            .any(|r| r.rule_id == "divert.refused"
+                && r.matched_words.contains(&"路灯坏了".to_owned())),
+        "{after:#?}"
+    );
+    assert!(
+        after
+            .matched_rules
+            .iter()
+            .any(|r| r.rule_id == "order.dark_street")
+    );
+
+    // Back to the shipped file through the RPC: the model diverts the call again.
+    std::fs::write(&path, shipped).expect("restore");
+    let mut admin = client(&cluster, "admin-1", &[Role::Admin]);
+    let reloaded = admin
+        .reload_rules(pb::ReloadRulesRequest {
+            request_id: "reload-model-1".into(),
+        })
+        .await
+        .expect("reload")
+        .into_inner();
+    assert_eq!(reloaded.previous_rules_version, "test-3");
+    assert_eq!(reloaded.rules_version, version);
+    let again = classify(&mut dispatcher, text, Channel::Channel110).await;
+    assert_eq!(again.kind(), pb::Kind::NonPolice, "{again:#?}");
+    cluster.shutdown().await.expect("shutdown");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn uuid_like() -> String {
     format!(
         "{}-{}",
@@ -412,4 +502,5 @@ backend_tests!(
     bad_input_names_the_field,
     story3_non_police_call_is_diverted_and_followed,
     rules_reload_without_restart,
+    rules_reload_without_restart_under_the_model,
 );

@@ -88,7 +88,7 @@ impl TriageCommand {
                 })?;
                 let f = &model.file;
                 Ok(format!(
-                    "wrote {} (model {}, {} features, trained on {} calls sha256 {})\ncross-validation ({} folds, train split only):\n  {}\nchosen: {}\nthresholds: divert {:.2} ({}), invalid {:.2}, p1 {:.2}, confident {:.2}",
+                    "wrote {} (model {}, {} features, trained on {} calls sha256 {})\ncross-validation ({} folds, train split only):\n  {}\nchosen: {}\nthresholds: divert {:.2} ({}), invalid {:.2}, p1 {:.2} ({}), confident {:.2}",
                     out.display(),
                     f.version,
                     f.vocabulary.len(),
@@ -101,6 +101,7 @@ impl TriageCommand {
                     crate::model::train::per_category(&f.thresholds),
                     f.thresholds.invalid,
                     f.thresholds.p1,
+                    crate::model::train::p1_line(&f.thresholds),
                     f.thresholds.confident
                 ))
             }

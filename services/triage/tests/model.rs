@@ -50,9 +50,12 @@ fn retraining_the_chosen_setting_reproduces_the_shipped_model() {
 
 /// Issue 14's safety acceptance (0 unsafe diversions, P1 recall 100 % on the held-out split) is
 /// NOT met by the shipped model: these are the held-out calls it gets wrong (corpus version 2,
-/// model lr-977752b0b7b5; docs/triage.md). The issue stays open until both lists are empty.
+/// model lr-977752b0b7b5 under the current decision; docs/triage.md). cv-3027 and dv-2018 left
+/// the list when refused diversions stopped being P4 and the safety layer learnt new words from
+/// train misses; rs-3023 stays listed (words read from its own text were taken out again). The
+/// issue stays open until both lists are empty.
 const KNOWN_UNSAFE: &[&str] = &["di-2007", "po-002"];
-const KNOWN_P1_MISSED: &[&str] = &["cb-3017", "cv-3027", "dv-2018", "rs-3023"];
+const KNOWN_P1_MISSED: &[&str] = &["cb-3017", "rs-3023"];
 
 /// A regression ratchet on the held-out split (never a reason to change a rule or a threshold):
 /// no unsafe diversion and no missed P1 beyond the known ones above.
@@ -80,4 +83,57 @@ fn held_out_safety_does_not_regress() {
         .filter(|id| !KNOWN_P1_MISSED.contains(id))
         .collect();
     assert!(new_missed.is_empty(), "P1 answered lower: {new_missed:?}");
+}
+
+/// The calls of the platform's story tests (tests/tests/stories_*.rs, tests/tests/triage.rs),
+/// answered by the model (`--triage-classifier model`): the outcome the stories need, checked
+/// here without a cluster.
+#[test]
+fn the_stories_calls_are_answered_as_the_stories_need() {
+    use pingan_triage::domain::{Kind, Priority};
+    let rules = CompiledRules::builtin().expect("rules");
+    let model = Model::builtin().expect("model");
+    let answer = |text: &str, channel: &str| model.classify(&rules, text, channel, "");
+
+    // Story 1: a phone left in a taxi is police assistance, a unit goes.
+    let c = answer(
+        "我的手机落在出租车上了，车牌藏C·T1234，十分钟前在城南路下的车",
+        "CHANNEL_110",
+    );
+    assert_eq!(
+        (c.kind, c.category.as_str()),
+        (Kind::Police, "ASSISTANCE"),
+        "{c:#?}"
+    );
+    assert_ne!(c.priority, Priority::P4, "{c:#?}");
+    // Story 4 (a fight with injuries pushed by 12345) is not checked here: the shipped model
+    // places it in TRAFFIC_ACCIDENT (JOINT), which is why `rules` stays the default classifier.
+    // Story 3: a water cut and a consumer complaint go to 12345.
+    for (text, category) in [
+        ("我们小区从昨天开始停水了，到现在还没来水", "UTILITIES"),
+        ("我们小区从昨天开始停水，到现在还没来水", "UTILITIES"),
+        ("超市卖过期食品，商家不给退货，我要投诉", "CONSUMER"),
+    ] {
+        let c = answer(text, "CHANNEL_110");
+        assert_eq!(
+            (c.kind, c.category.as_str()),
+            (Kind::NonPolice, category),
+            "{text}: {c:#?}"
+        );
+    }
+    // Complaints about police staff (stories_complaints.rs), emergencies (story 1's P1 call).
+    let c = answer("我要投诉城南派出所的民警，态度恶劣还骂人", "CHANNEL_12345");
+    assert_eq!(c.kind, Kind::ComplaintAboutPolice, "{c:#?}");
+    for text in [
+        "救命！有人被困在电梯里出不来了",
+        "小区里有人持刀伤人，现在还在",
+        "有人掉进河里了，在大桥下面",
+    ] {
+        let c = answer(text, "CHANNEL_110");
+        assert_eq!(
+            (c.kind, c.priority),
+            (Kind::Police, Priority::P1),
+            "{text}: {c:#?}"
+        );
+    }
 }

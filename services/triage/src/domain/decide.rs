@@ -67,31 +67,36 @@ pub fn model_lines(model: &ModelView<'_>) -> Vec<Explained> {
     ]
 }
 
-/// The most probable category (of the model) whose kind keeps the call with the police.
-fn best_police(rules: &CompiledRules, scores: &Scores) -> usize {
+/// The most probable category (of the model) whose kind keeps the call with the police; when
+/// strong police words of the rules held the call, the most probable of their categories (the
+/// words say what the police is asked for: 落在出租车上 is a lost item, not a traffic matter).
+fn best_police(rules: &CompiledRules, scan: &Scan, scores: &Scores) -> usize {
+    let strong: Vec<usize> = scan
+        .matched_rules
+        .iter()
+        .map(|&i| &rules.rules[i])
+        .filter(|r| r.weight >= 3 && rules.categories[r.category].kind.stays_with_police())
+        .map(|r| r.category)
+        .collect();
     scores
         .category
         .ranked()
         .iter()
         .filter_map(|(c, _)| rules.category_index(c))
+        .filter(|c| strong.is_empty() || strong.contains(c))
         .find(|&c| rules.categories[c].kind.stays_with_police())
         .unwrap_or(rules.fallback.0)
 }
 
 /// Priority of a call that stays with the police: P1 on danger or the model's P(P1) over its
-/// threshold, else the priority head's best of P2 / P3 (joint calls never below P2); a call kept
-/// only because its diversion was refused may stay P4 when the model says so (no unit goes
-/// before the call-taker confirms).
-fn police_priority(kind: Kind, danger: bool, refused: bool, m: &ModelView<'_>) -> Priority {
-    if danger || m.scores.priority.of("P1") >= m.thresholds.p1 {
+/// threshold, else the priority head's best of P2 / P3 (joint calls never below P2). A call kept
+/// with the police is never P4, whatever kept it: P4 means no unit goes.
+fn police_priority(kind: Kind, category: &str, danger: bool, m: &ModelView<'_>) -> Priority {
+    if danger || m.scores.priority.of("P1") >= m.thresholds.p1_for(category) {
         return Priority::P1;
     }
     let p2 = m.scores.priority.of("P2");
     let p3 = m.scores.priority.of("P3");
-    let p4 = m.scores.priority.of("P4");
-    if refused && kind != Kind::Joint && p4 > p2 && p4 > p3 {
-        return Priority::P4;
-    }
     if kind == Kind::Joint || p2 >= p3 {
         Priority::P2
     } else {
@@ -114,7 +119,6 @@ pub fn decide(
     let (top, top_p) = scores.category.top();
     let mut chosen = rules.category_index(top).unwrap_or(rules.fallback.0);
     let mut needs_confirmation = top_p < t.confident;
-    let mut refused = false;
     let proposed = rules.categories[chosen].kind;
     if matches!(proposed, Kind::NonPolice | Kind::Invalid) {
         let p = crate::model::exit_probability(scores, rules, proposed);
@@ -137,9 +141,8 @@ pub fn decide(
                 format!("警情迹象 {}", blocking.join("、"))
             };
             let from = rules.categories[chosen].code.clone();
-            chosen = best_police(rules, scores);
+            chosen = best_police(rules, scan, scores);
             needs_confirmation = true;
-            refused = true;
             // Danger is a stronger reason than a refused diversion: say so with its own effect.
             let (id, effect) = if safety.danger.is_empty() {
                 ("divert.refused", Effect::Fallback)
@@ -160,7 +163,7 @@ pub fn decide(
     let danger = !safety.danger.is_empty();
     if danger && !rules.categories[chosen].kind.stays_with_police() {
         let from = rules.categories[chosen].code.clone();
-        chosen = best_police(rules, scores);
+        chosen = best_police(rules, scan, scores);
         needs_confirmation = true;
         explained.push(Explained {
             rule_id: "danger.override".into(),
@@ -221,7 +224,7 @@ pub fn decide(
         });
     }
     let priority = if kind.stays_with_police() {
-        let p = police_priority(kind, danger, refused, model);
+        let p = police_priority(kind, &category.code, danger, model);
         if danger {
             explained.push(Explained {
                 rule_id: "safety.danger".into(),

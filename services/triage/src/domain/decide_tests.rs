@@ -99,3 +99,34 @@ fn invalid_needs_its_own_confidence() {
     let c = run("喂？喂？", &scores(&rules, "INVALID", "INVALID", "P4", 0.5));
     assert!(c.kind.stays_with_police());
 }
+
+#[test]
+fn a_call_kept_with_the_police_is_never_p4() {
+    let rules = CompiledRules::builtin().expect("rules");
+    // The model says 12345 business and P4, but a conflict word holds the call.
+    let c = run(
+        "楼上装修太吵了，我上去说了两句他就跟我吵架",
+        &scores(&rules, "NON_POLICE", "ENVIRONMENT", "P4", 0.97),
+    );
+    assert!(c.kind.stays_with_police(), "{c:?}");
+    assert!(matches!(c.priority, Priority::P2 | Priority::P3), "{c:?}");
+}
+
+#[test]
+fn strong_police_words_choose_where_a_refused_call_goes() {
+    let rules = CompiledRules::builtin().expect("rules");
+    // The model reads 出租车 as a transport complaint; 落在 + 出租车 is a lost item.
+    let c = run(
+        "我的手机落在出租车上了，十分钟前下的车",
+        &scores(&rules, "NON_POLICE", "TRANSPORT", "P4", 0.9),
+    );
+    assert_eq!(c.kind, Kind::Police, "{c:?}");
+    assert_eq!(c.category, "ASSISTANCE", "{c:?}");
+    assert!(c.needs_confirmation);
+    let refused = c
+        .matched
+        .iter()
+        .find(|m| m.rule_id == "divert.refused")
+        .expect("refusal explained");
+    assert!(refused.words.contains(&"落在".to_owned()), "{refused:?}");
+}

@@ -42,6 +42,16 @@ pub(super) const DANGER: &[&str] = &[
     "走失", "走丢", "丢了孩子", "孩子丢了", "孩子不见", "小孩不见", "老人不见", "人不见了", "找不到孩子", "找不到人", "失踪", "失联", "联系不上",
     "没回家", "没回来", "拐走", "拐卖", "抱走", "拖走", "拖进", "拽进", "绑架", "绑走", "被带走", "强行带走", "撕票", "人质", "挟持",
     "不见了", "关机", "说对不起",
+    // read on out-of-fold P1 misses of the corpus v3 draft's train split (corpus/drafts; no call
+    // of the v2 held-out split): a caller who cannot speak freely, held,
+    // vulnerable people gone, someone at a bridge or water's edge, colloquial violence and collapse
+    "不方便说", "他在旁边", "他就在旁边", "他在外面", "他在门外", "偷偷打", "偷偷用", "偷偷发", "不敢出声", "不敢说话",
+    "把我关在", "关在他家", "关在出租屋", "不让我下车", "不让我走", "救我", "别打了", "收拾我", "弄我", "da wo",
+    "桥栏杆", "栏杆上", "走到水边", "滑下去", "看不到人", "说再见", "钻进", "碾",
+    "神志不清", "打滚", "人倒在", "倒在门口", "突然倒地", "倒地", "不醒", "趴在方向盘", "喘不匀", "心里难受",
+    "头痛得", "反应很慢", "心慌", "噎", "脸都紫", "发紫", "胸痛", "大汗", "卡着", "卡在", "喊不应", "捂着", "拽着",
+    "往车上拉", "往车里", "追着", "甩棍", "头破", "比划", "亮晃晃", "打砸", "电话中断", "砸门", "往我身上", "晒在太阳",
+    "让我开门", "不能动", "胳膊动不了", "腿动不了",
 ];
 
 /// Phrases that hold a danger word but no danger (a stove that will not light, a shop owner who

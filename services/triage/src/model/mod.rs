@@ -109,11 +109,24 @@ pub struct Thresholds {
     pub invalid: f64,
     /// Least P(priority = P1) that makes a police call P1 without a danger word.
     pub p1: f64,
+    /// The same, for a call placed in a given police category (never below `p1`): chosen per
+    /// category so that the one category whose P1 calls lack words does not make every
+    /// category's calls P1.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub p1_by_category: std::collections::BTreeMap<String, f64>,
     /// Below this top category probability a person must confirm.
     pub confident: f64,
 }
 
 impl Thresholds {
+    /// The P1 threshold of a call placed in `category`.
+    pub fn p1_for(&self, category: &str) -> f64 {
+        self.p1_by_category
+            .get(category)
+            .copied()
+            .unwrap_or(self.p1)
+    }
+
     /// The threshold to leave the police as `kind` in `category` (none for the police's kinds).
     pub fn exit(&self, kind: Kind, category: &str) -> f64 {
         match kind {
@@ -393,12 +406,13 @@ fn raise_for_danger(
 ) -> Classification {
     let danger = signals(rules, scan).danger;
     let p1 = view.scores.priority.of("P1");
+    let threshold = view.thresholds.p1_for(&answer.category);
     if answer.kind.stays_with_police()
         && answer.priority != Priority::P1
-        && (!danger.is_empty() || p1 >= view.thresholds.p1)
+        && (!danger.is_empty() || p1 >= threshold)
     {
         let why = if danger.is_empty() {
-            format!("模型 P(P1)={p1:.2} ≥ {:.2}", view.thresholds.p1)
+            format!("模型 P(P1)={p1:.2} ≥ {threshold:.2}")
         } else {
             format!("危险迹象 {}", danger.join("、"))
         };

@@ -16,6 +16,7 @@ pub fn default_thresholds() -> Thresholds {
         p1: 0.5,
         confident: 0.6,
         divert_by_category: std::collections::BTreeMap::new(),
+        p1_by_category: std::collections::BTreeMap::new(),
     }
 }
 
@@ -180,4 +181,74 @@ pub fn choose_thresholds(
     }
     t.p1 = (p1 - SAFETY_MARGIN).max(0.02);
     t
+}
+
+/// The most a category's P1 threshold rises to: above it the model's belief alone makes P1.
+pub const P1_CAP: f64 = 0.6;
+
+/// Per police category, the highest P1 threshold that keeps P1 every P1 call (among those
+/// `include` admits) that the decision placed in it and no danger word made P1, less the
+/// margin; never below the global threshold, at most [`P1_CAP`].
+pub fn p1_per_category(
+    rules: &CompiledRules,
+    calls: &[Prepared],
+    scores: &[Scores],
+    t: &Thresholds,
+    decision: Decision,
+    include: &dyn Fn(usize) -> bool,
+) -> std::collections::BTreeMap<String, f64> {
+    let mut probe = t.clone();
+    probe.p1 = 1.1;
+    probe.p1_by_category.clear();
+    let answers = decide_all(rules, calls, scores, &probe, decision);
+    let mut least: std::collections::BTreeMap<String, f64> = rules
+        .categories
+        .iter()
+        .filter(|c| c.kind.stays_with_police())
+        .map(|c| (c.code.clone(), P1_CAP + SAFETY_MARGIN))
+        .collect();
+    for (i, (p, a)) in calls.iter().zip(&answers).enumerate() {
+        let needs_model = p.call.priority == "P1"
+            && a.kind.stays_with_police()
+            && a.priority != crate::domain::Priority::P1;
+        if include(i) && needs_model {
+            let v = (scores[i].priority.of("P1") * 100.0).floor() / 100.0;
+            least
+                .entry(a.category.clone())
+                .and_modify(|l| *l = l.min(v))
+                .or_insert(v);
+        }
+    }
+    least
+        .into_iter()
+        .map(|(c, v)| (c, (v - SAFETY_MARGIN).clamp(t.p1, P1_CAP)))
+        .collect()
+}
+
+/// Answers with per-category P1 thresholds cross-fitted over the folds: each fold's calls are
+/// answered with the thresholds the other folds' calls chose (an honest check that they hold on
+/// calls they were not chosen on).
+pub fn cross_fitted_p1(
+    rules: &CompiledRules,
+    calls: &[Prepared],
+    scores: &[Scores],
+    t: &Thresholds,
+    decision: Decision,
+    fold: &[usize],
+) -> Vec<Classification> {
+    let folds = fold.iter().copied().max().map_or(0, |m| m + 1);
+    let mut answers: Vec<Option<Classification>> = vec![None; calls.len()];
+    for k in 0..folds {
+        let mut tk = t.clone();
+        tk.p1_by_category = p1_per_category(rules, calls, scores, t, decision, &|i| fold[i] != k);
+        for (i, a) in decide_all(rules, calls, scores, &tk, decision)
+            .into_iter()
+            .enumerate()
+        {
+            if fold[i] == k {
+                answers[i] = Some(a);
+            }
+        }
+    }
+    answers.into_iter().flatten().collect()
 }

@@ -17,7 +17,8 @@ use crate::domain::scan::{Scan, scan};
 use crate::eval::{KINDS, LabelledCall};
 
 pub use super::thresholds::{
-    Figures, SAFETY_MARGIN, choose_thresholds, decide_all, default_thresholds, figures,
+    Figures, SAFETY_MARGIN, choose_thresholds, cross_fitted_p1, decide_all, default_thresholds,
+    figures, p1_per_category,
 };
 
 /// Salt of the fold assignment of cross-validation.
@@ -200,18 +201,19 @@ pub fn candidates() -> Vec<(FeatureConfig, Hyper)> {
         learning_rate: 0.05,
         balanced: true,
     };
-    let features = |char_ngrams: Vec<usize>, rule_weight: f32| FeatureConfig {
+    let features = |char_ngrams: Vec<usize>, rule_weight: f32, word_bigrams: bool| FeatureConfig {
         char_ngrams,
         rule_weight,
         rule_features: rule_weight > 0.0,
+        word_bigrams,
         ..FeatureConfig::default()
     };
     vec![
-        (features(vec![1, 2, 3], 0.5), hyper(30.0)),
-        (features(vec![1, 2, 3], 0.5), hyper(100.0)),
-        (features(vec![1, 2], 0.5), hyper(30.0)),
-        (features(vec![1, 2, 3], 0.0), hyper(30.0)),
-        (features(vec![1, 2, 3], 1.0), hyper(30.0)),
+        (features(vec![1, 2], 0.5, false), hyper(30.0)),
+        (features(vec![1, 2], 0.5, true), hyper(30.0)),
+        (features(vec![1, 2], 1.0, true), hyper(30.0)),
+        (features(vec![1, 2], 0.5, true), hyper(100.0)),
+        (features(vec![1, 2, 3], 0.5, true), hyper(30.0)),
     ]
 }
 
@@ -258,6 +260,15 @@ pub fn per_category(t: &Thresholds) -> String {
         .join(", ")
 }
 
+/// The per-category P1 thresholds, for the record (empty: the global one for all).
+pub fn p1_line(t: &Thresholds) -> String {
+    t.p1_by_category
+        .iter()
+        .map(|(c, v)| format!("{c} {v:.2}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Writes every out-of-fold answer (train only) as JSON lines for reading misses, in the
 /// temporary folder (`pingan-triage-oof-<setting>.jsonl`).
 fn dump(rules: &CompiledRules, prepared: &[Prepared], scores: &[Scores], t: &Thresholds, n: usize) {
@@ -281,6 +292,12 @@ fn dump(rules: &CompiledRules, prepared: &[Prepared], scores: &[Scores], t: &Thr
     let _ = std::fs::write(path, lines.join("\n"));
 }
 
+/// Safety first, then the sum of the three accuracies (ties keep the earlier setting).
+fn rank(f: &Figures) -> usize {
+    f.total()
+        .saturating_sub(1000 * (f.unsafe_diversions + f.p1_missed))
+}
+
 /// Trains the shipped model: cross-validation over `candidates` and both decisions, thresholds
 /// on the folds, then the chosen setting on the whole train split. `train_bytes` is the train
 /// file's content.
@@ -291,6 +308,7 @@ pub fn train(
     settings: &[(FeatureConfig, Hyper)],
 ) -> Result<Model, ModelError> {
     let prepared = prepare(rules, calls);
+    let fold = fold_of(&prepared);
     let mut best: Option<(usize, Decision, usize, Thresholds, String)> = None;
     let mut lines = Vec::new();
     let debug = std::env::var_os("PINGAN_TRIAGE_TRAIN_DEBUG").is_some();
@@ -317,13 +335,26 @@ pub fn train(
                 print_misses(rules, &prepared, &scores, &thresholds);
                 dump(rules, &prepared, &scores, &thresholds, n);
             }
-            let f = figures(
+            let mut thresholds = thresholds;
+            let mut f = figures(
                 &prepared,
                 &decide_all(rules, &prepared, &scores, &thresholds, decision),
             );
+            // Per-category P1 thresholds are kept only when they win on calls they were not
+            // chosen on (cross-fitted over the folds); the figure reported is that one.
+            let crossed = figures(
+                &prepared,
+                &cross_fitted_p1(rules, &prepared, &scores, &thresholds, decision, &fold),
+            );
+            if rank(&crossed) > rank(&f) {
+                thresholds.p1_by_category =
+                    p1_per_category(rules, &prepared, &scores, &thresholds, decision, &|_| true);
+                f = crossed;
+            }
             let line = format!(
-                "chars={:?} rule_weight={} C={} decision={decision:?}: {} (divert {:.2} [{}], invalid {:.2}, p1 {:.2}; model alone: kind {}, category {}, priority {} of {})",
+                "chars={:?} word_bigrams={} rule_weight={} C={} decision={decision:?}: {} (divert {:.2} [{}], invalid {:.2}, p1 {:.2} [{}]; model alone: kind {}, category {}, priority {} of {})",
                 config.char_ngrams,
+                config.word_bigrams,
                 config.rule_weight,
                 hyper.c,
                 f.line(),
@@ -331,6 +362,7 @@ pub fn train(
                 per_category(&thresholds),
                 thresholds.invalid,
                 thresholds.p1,
+                p1_line(&thresholds),
                 raw.0,
                 raw.1,
                 raw.2,
@@ -340,10 +372,7 @@ pub fn train(
                 eprintln!("{line}");
             }
             lines.push(line.clone());
-            // Safety first, then the sum of the three accuracies; ties keep the earlier setting.
-            let rank = f
-                .total()
-                .saturating_sub(1000 * (f.unsafe_diversions + f.p1_missed));
+            let rank = rank(&f);
             if best.as_ref().is_none_or(|(_, _, r, _, _)| rank > *r) {
                 best = Some((n, decision, rank, thresholds, line));
             }
