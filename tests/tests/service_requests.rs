@@ -7,6 +7,7 @@
 mod grid_common;
 mod service_requests_support;
 
+use pingan_proto::common::v1::TimeRange;
 use service_requests_support::*;
 
 /// The seed story: the certificate guided on the phone, through its checklist to DONE; an

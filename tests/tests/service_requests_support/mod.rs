@@ -7,7 +7,6 @@ pub use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use crate::grid_common::{RONGXIANG, fields, registry_with_jurisdiction};
 pub use pingan_platform::auth::Role;
-pub use pingan_proto::common::v1::TimeRange;
 pub use pingan_proto::grid::v1 as pb;
 pub use pingan_proto::grid::v1::service_request_service_client::ServiceRequestServiceClient;
 pub use pingan_tests::{Bearer, Service, TestBackend, TestCluster, backend_tests};
