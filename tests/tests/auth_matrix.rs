@@ -49,7 +49,8 @@ fn rpcs() -> Vec<(String, bool, bool)> {
     let mut rpcs = Vec::new();
     for file in set.file {
         let package = file.package().to_owned();
-        if !package.starts_with("pingan.") {
+        // pingan.hotline is the 12345 platform's own API (Pingan calls it; it serves none of it).
+        if !package.starts_with("pingan.") || package.starts_with("pingan.hotline.") {
             continue;
         }
         for service in &file.service {
