@@ -90,7 +90,14 @@ async fn certs_dev_writes_predictable_files_and_dev_serves_tls_with_them() {
     let key = certs::server_key(&dir, "intake");
     let ca = certs::ca_cert(&dir);
     let mut child = Command::new(env!("CARGO_BIN_EXE_pingan"))
-        .args(["dev", "--listen", "127.0.0.1:0"])
+        // An ephemeral metrics port: another `pingan dev` on the machine must not fail this test.
+        .args([
+            "dev",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ])
         .arg("--data-dir")
         .arg(dir.join("data"))
         .arg("--tls-cert")

@@ -220,10 +220,13 @@ impl Relay {
             destination = %destination,
             events = batch.len(),
         );
+        // Each event's own `send <type>` span, in the trace that wrote it, open while the batch flies.
+        let event_spans: Vec<tracing::Span> = batch.iter().map(send_span).collect();
         let answer = self
             .deliver_batch(&destination, &batch)
             .instrument(span)
             .await;
+        drop(event_spans);
         match answer {
             Ok(outcomes) if outcomes.len() == batch.len() => batch
                 .into_iter()
@@ -311,14 +314,7 @@ impl Relay {
     /// Sends one delivery inside its `event.send` span, continuing the trace that wrote it.
     async fn send_traced(&self, delivery: &DueDelivery) -> Result<(), SendError> {
         let service = self.outbox.source();
-        let span = tracing::info_span!(
-            "event.send",
-            otel.name = %format!("send {}", delivery.event_type),
-            event_id = %delivery.event_id,
-            event_type = %delivery.event_type,
-            destination = %delivery.destination,
-        );
-        trace_context::continue_from_event(&span, &delivery.traceparent, &delivery.tracestate);
+        let span = send_span(delivery);
         if let Some(attempts) = ATTEMPTS.as_ref() {
             attempts
                 .with_label_values(&[service, &delivery.destination])
@@ -500,4 +496,17 @@ impl SendError {
             reason,
         }
     }
+}
+
+/// The `event.send` span of one delivery, continuing the trace that wrote the event.
+fn send_span(delivery: &DueDelivery) -> tracing::Span {
+    let span = tracing::info_span!(
+        "event.send",
+        otel.name = %format!("send {}", delivery.event_type),
+        event_id = %delivery.event_id,
+        event_type = %delivery.event_type,
+        destination = %delivery.destination,
+    );
+    trace_context::continue_from_event(&span, &delivery.traceparent, &delivery.tracestate);
+    span
 }
