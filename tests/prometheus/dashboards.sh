@@ -145,7 +145,7 @@ client units position "$spare" --lat 29.25 --lon 92.15 >/dev/null
 client units near --lat 29.245 --lon 92.145 >/dev/null
 client incidents list >/dev/null
 client transfers overdue >/dev/null
-client complaints list >/dev/null
+client complaints list --reason "dashboards test: traffic for the complaint panels" >/dev/null
 echo "  units: registered, one busy, a position; reads of incidents, transfers, complaints"
 
 # --- the queries ------------------------------------------------------------------------------
