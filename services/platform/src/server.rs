@@ -1,8 +1,8 @@
 //! The gRPC server every service (and `pingan dev`, which hosts all six) is built with:
 //! health per service, reflection v1 and v1alpha, trace-context extraction, RED metrics,
 //! request timeout, concurrency limit with load shedding, call limits per caller and source
-//! ([`crate::limits`]), message size and stream length limits ([`MessageLimits`]), TLS and mutual TLS with files reloaded on change ([`crate::tls`]), and
-//! graceful shutdown.
+//! ([`crate::limits`]), message size and stream length limits ([`MessageLimits`]), TLS and mutual TLS with files reloaded on change ([`crate::tls`]), fail-fast
+//! UNAVAILABLE while a service's dependency is down ([`FailFastLayer`]), and graceful shutdown.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -17,13 +17,15 @@ use tonic::service::RoutesBuilder;
 use tonic_health::server::HealthReporter;
 
 use crate::config::ServerConfig;
-use crate::health::{self, Dependency, HealthTarget};
+use crate::health::{self, Dependency, DependencyState, HealthTarget};
 use crate::limits::{Guard, GuardLayer};
 use crate::metrics::RpcMetricsLayer;
 use crate::tls::ServerTls;
 use crate::trace_context;
 
+mod fail_fast;
 mod message_limits;
+pub use fail_fast::{FailFast, FailFastLayer};
 pub use message_limits::{MessageLimits, MessageLimitsLayer};
 
 /// Errors that stop a server.
@@ -39,6 +41,9 @@ pub enum ServeError {
     #[error("{0}")]
     Tls(#[from] crate::tls::TlsError),
 }
+
+/// How long each attempt of the first health probe, before the server accepts calls, may take.
+const STARTUP_PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Collects the services one process serves on one listener.
 pub struct ServiceHost {
@@ -97,10 +102,7 @@ impl ServiceHost {
         S::Future: Send + 'static,
     {
         self.routes.add_service(service);
-        self.targets.push(HealthTarget {
-            service_name: S::NAME.to_owned(),
-            dependencies,
-        });
+        self.targets.push(HealthTarget::new(S::NAME, dependencies));
         self
     }
 
@@ -111,10 +113,8 @@ impl ServiceHost {
         service: crate::service::GrpcService,
         dependencies: Vec<Dependency>,
     ) -> &mut Self {
-        self.targets.push(HealthTarget {
-            service_name: service.name().to_owned(),
-            dependencies,
-        });
+        self.targets
+            .push(HealthTarget::new(service.name(), dependencies));
         service.mount(&mut self.routes);
         self
     }
@@ -172,14 +172,18 @@ impl ServiceHost {
         );
 
         // First probe before accepting calls, so the first health answer is already true.
+        // The databases answered a moment ago (migrations): this probe may take its time to open
+        // its own connections.
         let mut last = Vec::new();
-        let timeout = health::probe_timeout(config.health_interval);
-        health::probe_once(&reporter, &targets, &mut last, timeout).await;
+        let timeout = health::probe_timeout(config.health_interval).max(STARTUP_PROBE_TIMEOUT);
+        let dependencies = DependencyState::default();
+        health::probe_once(&reporter, &targets, &mut last, timeout, &dependencies).await;
         let watcher = tokio::spawn(health::watch(
             reporter.clone(),
             targets.clone(),
             config.health_interval,
             last,
+            dependencies.clone(),
         ));
 
         let draining = Arc::new(Notify::new());
@@ -221,6 +225,8 @@ impl ServiceHost {
             ))
             .layer(RpcMetricsLayer)
             .layer(tower::util::option_layer(guard.map(GuardLayer::new)))
+            // Before any body is read: a service whose dependency is down answers at once.
+            .layer(FailFastLayer::new(dependencies, config.health_interval))
             .layer(MessageLimitsLayer(config.messages))
             .add_routes(routes.routes());
         let server: Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>> =
@@ -246,6 +252,9 @@ impl ServiceHost {
             }
         };
         watcher.abort();
+        for target in &targets {
+            target.close().await;
+        }
         if let Some(health_listener) = health_listener {
             health_listener.abort();
         }

@@ -120,13 +120,25 @@ pub struct PoolSettings {
     pub max_connections: u32,
     /// How long a caller waits for a connection before the database counts as unavailable.
     pub acquire_timeout: Duration,
+    /// A connection older than this is closed and replaced when it returns to the pool (after a
+    /// failover, old connections to the former primary are recycled at the latest then); `None`
+    /// keeps connections forever.
+    pub max_lifetime: Option<Duration>,
+    /// An idle connection is closed after this long; `None` keeps idle connections.
+    pub idle_timeout: Option<Duration>,
+    /// Checks an idle connection (a round trip) before handing it out, so a connection broken by
+    /// a database restart or failover is replaced instead of failing the caller's statement.
+    pub test_before_acquire: bool,
 }
 
 impl Default for PoolSettings {
     fn default() -> Self {
         Self {
             max_connections: 10,
-            acquire_timeout: Duration::from_secs(5),
+            acquire_timeout: Duration::from_secs(2),
+            max_lifetime: Some(Duration::from_secs(30 * 60)),
+            idle_timeout: Some(Duration::from_secs(10 * 60)),
+            test_before_acquire: true,
         }
     }
 }
@@ -140,6 +152,9 @@ impl Db {
                 let pool = PgPoolOptions::new()
                     .max_connections(settings.max_connections)
                     .acquire_timeout(settings.acquire_timeout)
+                    .max_lifetime(settings.max_lifetime)
+                    .idle_timeout(settings.idle_timeout)
+                    .test_before_acquire(settings.test_before_acquire)
                     .connect_with(options)
                     .await?;
                 Ok(Self::Postgres(pool))
@@ -156,6 +171,9 @@ impl Db {
                 let pool = SqlitePoolOptions::new()
                     .max_connections(settings.max_connections)
                     .acquire_timeout(settings.acquire_timeout)
+                    .max_lifetime(settings.max_lifetime)
+                    .idle_timeout(settings.idle_timeout)
+                    .test_before_acquire(settings.test_before_acquire)
                     .connect_with(options)
                     .await?;
                 Ok(Self::Sqlite(pool))
@@ -205,11 +223,70 @@ impl Db {
         }
     }
 
-    /// Checks that the database answers (used by health).
+    /// Checks that the database answers, through the service's own pool (a full pool waits).
     pub async fn ping(&self) -> Result<(), StorageError> {
         const PING: &str = "SELECT 1";
         with_db!(self, pool => sqlx::query(PING).execute(pool).await.map(|_| ()))?;
         Ok(())
+    }
+
+    /// A pool of at most one connection to the same database, opened on first use, for the
+    /// health probe: a probe through the service's own pool would wait behind a burst of calls
+    /// and report a busy database as a down one.
+    pub fn probe_pool(&self, acquire_timeout: Duration) -> Self {
+        match self {
+            Self::Postgres(pool) => Self::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(acquire_timeout)
+                    .test_before_acquire(false)
+                    .connect_lazy_with((*pool.connect_options()).clone()),
+            ),
+            Self::Sqlite(pool) => Self::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(acquire_timeout)
+                    .test_before_acquire(false)
+                    .connect_lazy_with((*pool.connect_options()).clone()),
+            ),
+        }
+    }
+
+    /// One `SELECT 1` on a connection of this (probe) pool; a connection that fails is closed,
+    /// so the next probe opens a fresh one (that is how a probe sees the database return).
+    pub async fn probe(&self) -> Result<(), StorageError> {
+        const PING: &str = "SELECT 1";
+        with_db!(self, pool => {
+            let mut conn = pool.acquire().await?;
+            let answered = sqlx::query(PING).execute(&mut *conn).await.map(|_| ());
+            if answered.is_err() {
+                conn.close_on_drop();
+            }
+            answered
+        })?;
+        Ok(())
+    }
+
+    /// True once the pool was closed ([`Db::close`]): nothing can be served from it any more.
+    pub fn is_closed(&self) -> bool {
+        with_db!(self, pool => pool.is_closed())
+    }
+
+    /// Runs a read-only, idempotent `read` and, when it fails because a connection broke (the
+    /// database restarted or failed over under a pooled connection), once more on another
+    /// connection. Never use it for writes: a write whose connection broke may have committed.
+    pub async fn retry_read<T, F, Fut>(&self, mut read: F) -> Result<T, StorageError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, StorageError>>,
+    {
+        match read().await {
+            Err(err) if err.is_broken_connection() => {
+                tracing::debug!(error = %err, "read failed on a broken connection; retrying once");
+                read().await
+            }
+            other => other,
+        }
     }
 
     /// Starts a transaction.
@@ -280,6 +357,7 @@ impl From<sqlx::Error> for StorageError {
             sqlx::Error::RowNotFound => Self::NotFound,
             sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed => Self::Unavailable(err),
@@ -303,6 +381,23 @@ impl From<sqlx::Error> for StorageError {
     }
 }
 
+impl StorageError {
+    /// True when the statement failed because its connection broke (I/O, TLS or protocol error,
+    /// a connection exception, the server shutting down): another connection may succeed.
+    pub fn is_broken_connection(&self) -> bool {
+        match self {
+            Self::Unavailable(err) => match err {
+                sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => true,
+                sqlx::Error::Database(db_err) => db_err
+                    .code()
+                    .is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
 impl From<sqlx::migrate::MigrateError> for StorageError {
     fn from(err: sqlx::migrate::MigrateError) -> Self {
         match err {
@@ -315,10 +410,11 @@ impl From<sqlx::migrate::MigrateError> for StorageError {
 /// SQLSTATEs (Postgres) and result codes (SQLite) that mean "try again later".
 fn is_transient_code(code: &str) -> bool {
     // Postgres: connection exceptions (08xxx), shutdown (57P0x), too many connections (53300),
-    // database dropped or not yet created (3D000), serialization/deadlock (40001, 40P01).
+    // database dropped or not yet created (3D000), serialization/deadlock (40001, 40P01), and a
+    // write sent to a server that became a read-only standby during a failover (25006).
     code.starts_with("08")
         || code.starts_with("57P0")
-        || matches!(code, "53300" | "3D000" | "40001" | "40P01")
+        || matches!(code, "53300" | "3D000" | "40001" | "40P01" | "25006")
         // SQLite: SQLITE_BUSY (5), SQLITE_LOCKED (6), extended busy codes.
         || matches!(code, "5" | "6" | "261" | "517" | "262")
 }
@@ -364,10 +460,58 @@ mod tests {
     }
 
     #[test]
+    fn broken_connections_are_unavailable_and_retryable_for_reads() {
+        let io: StorageError =
+            sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)).into();
+        assert!(matches!(io, StorageError::Unavailable(_)));
+        assert!(io.is_broken_connection());
+        let protocol: StorageError = sqlx::Error::Protocol("unexpected message".into()).into();
+        assert!(matches!(protocol, StorageError::Unavailable(_)));
+        assert!(protocol.is_broken_connection());
+        let timed_out: StorageError = sqlx::Error::PoolTimedOut.into();
+        assert!(matches!(timed_out, StorageError::Unavailable(_)));
+        assert!(
+            !timed_out.is_broken_connection(),
+            "a full pool is not a broken connection"
+        );
+        assert!(!StorageError::NotFound.is_broken_connection());
+    }
+
+    #[tokio::test]
+    async fn a_read_is_retried_once_after_a_broken_connection_and_never_more() {
+        let db = Db::connect("sqlite::memory:", &PoolSettings::default())
+            .await
+            .expect("memory db");
+        let counter = std::sync::atomic::AtomicUsize::new(0);
+        let attempts = &counter;
+        let broken = || StorageError::Unavailable(sqlx::Error::Protocol("reset".into()));
+        let once = db
+            .retry_read(move || async move {
+                let n = attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if n == 0 { Err(broken()) } else { Ok(n) }
+            })
+            .await;
+        assert_eq!(once.ok(), Some(1));
+        attempts.store(0, std::sync::atomic::Ordering::SeqCst);
+        let always = db
+            .retry_read(move || async move {
+                attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Err::<(), _>(broken())
+            })
+            .await;
+        assert!(always.is_err());
+        assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    #[test]
     fn transient_codes_are_retryable() {
         assert!(is_transient_code("08006"));
         assert!(is_transient_code("57P01"));
         assert!(is_transient_code("5"));
+        assert!(
+            is_transient_code("25006"),
+            "read-only transaction during a failover"
+        );
         assert!(!is_transient_code("23505"));
         assert!(!is_transient_code("42P01"));
     }

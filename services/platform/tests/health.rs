@@ -42,6 +42,7 @@ async fn not_serving_while_postgres_is_unreachable() {
     let settings = PoolSettings {
         max_connections: 2,
         acquire_timeout: Duration::from_millis(500),
+        ..PoolSettings::default()
     };
     let db = Db::connect(
         &replace_host_port(&test_db.url, proxy.local_addr()),

@@ -15,6 +15,7 @@ fn settings() -> PoolSettings {
     PoolSettings {
         max_connections: 1,
         acquire_timeout: Duration::from_secs(5),
+        ..PoolSettings::default()
     }
 }
 

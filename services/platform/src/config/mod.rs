@@ -196,18 +196,45 @@ pub struct PoolConfig {
         env = "PINGAN_DATABASE_MAX_CONNECTIONS"
     )]
     pub max_connections: Option<u32>,
-    /// How long a caller waits for a connection before the database counts as unavailable.
+    /// How long a caller waits for a connection before the database counts as unavailable
+    /// (default 2s).
     #[arg(long = "database-acquire-timeout", env = "PINGAN_DATABASE_ACQUIRE_TIMEOUT", value_parser = parse_duration)]
     pub acquire_timeout: Option<Duration>,
+    /// A connection older than this is closed when it returns to the pool, so connections
+    /// opened before a failover are recycled (default 30m; 0 keeps connections forever).
+    #[arg(long = "database-max-lifetime", env = "PINGAN_DATABASE_MAX_LIFETIME", value_parser = parse_duration)]
+    pub max_lifetime: Option<Duration>,
+    /// An idle connection is closed after this long (default 10m; 0 keeps idle connections).
+    #[arg(long = "database-idle-timeout", env = "PINGAN_DATABASE_IDLE_TIMEOUT", value_parser = parse_duration)]
+    pub idle_timeout: Option<Duration>,
+    /// Checks an idle connection before handing it out, so one broken by a restart or failover
+    /// is replaced rather than failing a call (default true; one round trip per checkout).
+    #[arg(
+        long = "database-test-before-acquire",
+        env = "PINGAN_DATABASE_TEST_BEFORE_ACQUIRE",
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub test_before_acquire: Option<bool>,
 }
 
 impl PoolConfig {
     /// The pool settings, `default_max` connections unless configured.
     pub fn settings(&self, default_max: u32) -> PoolSettings {
         let defaults = PoolSettings::default();
+        let forever_if_zero = |value: Option<Duration>, default: Option<Duration>| match value {
+            Some(duration) if duration.is_zero() => None,
+            Some(duration) => Some(duration),
+            None => default,
+        };
         PoolSettings {
             max_connections: self.max_connections.unwrap_or(default_max),
             acquire_timeout: self.acquire_timeout.unwrap_or(defaults.acquire_timeout),
+            max_lifetime: forever_if_zero(self.max_lifetime, defaults.max_lifetime),
+            idle_timeout: forever_if_zero(self.idle_timeout, defaults.idle_timeout),
+            test_before_acquire: self
+                .test_before_acquire
+                .unwrap_or(defaults.test_before_acquire),
         }
     }
 }

@@ -155,3 +155,41 @@ fn tls_settings_come_from_the_server_table_and_flags_still_win() {
     assert!(!plain.server.tls.server_enabled());
     assert_eq!(plain.server.tls.service_names.len(), 6);
 }
+
+#[test]
+fn pool_flags_recycle_connections_and_default_to_a_short_acquire_timeout() {
+    let defaults = probe("", &[]).expect("parses").pool.settings(20);
+    assert_eq!(defaults.acquire_timeout, Duration::from_secs(2));
+    assert_eq!(defaults.max_lifetime, Some(Duration::from_secs(30 * 60)));
+    assert_eq!(defaults.idle_timeout, Some(Duration::from_secs(10 * 60)));
+    assert!(defaults.test_before_acquire);
+
+    let file = r#"
+        [pool]
+        database-acquire-timeout = "750ms"
+        database-max-lifetime = "5m"
+        database-idle-timeout = "0"
+        database-test-before-acquire = false
+    "#;
+    let from_file = probe(file, &[]).expect("parses").pool.settings(20);
+    assert_eq!(from_file.acquire_timeout, Duration::from_millis(750));
+    assert_eq!(from_file.max_lifetime, Some(Duration::from_secs(300)));
+    assert_eq!(from_file.idle_timeout, None, "0 keeps idle connections");
+    assert!(!from_file.test_before_acquire);
+
+    let flags = probe(
+        file,
+        &[
+            "--database-max-lifetime",
+            "0",
+            "--database-test-before-acquire",
+            "true",
+        ],
+    )
+    .expect("parses")
+    .pool
+    .settings(20);
+    assert_eq!(flags.max_lifetime, None);
+    assert!(flags.test_before_acquire, "the flag wins over the file");
+    assert!(probe("", &["--database-test-before-acquire", "maybe"]).is_err());
+}
