@@ -10,16 +10,18 @@ pub mod app;
 pub mod domain;
 pub mod metrics;
 pub mod notify;
+pub mod settings;
 pub mod store;
 
 use pingan_platform::service::{
-    BuildError, GrpcService, Service, ServiceConfig, ServiceParts, Worker,
+    BuildError, GrpcService, Service, ServiceConfig, ServiceParts, SettingsSpec, Worker,
 };
 use pingan_platform::{Migrations, ServiceContext};
 use pingan_proto::grid::v1::grid_registry_service_server::GridRegistryServiceServer;
 use pingan_proto::grid::v1::service_request_service_server::ServiceRequestServiceServer;
 
 pub use api::{GridRegistryApi, ServiceRequestApi};
+pub use settings::GridRegistrySettings;
 
 /// Short name used for configuration, peers, data files and metrics.
 pub const SHORT_NAME: &str = "grid-registry";
@@ -49,6 +51,29 @@ pub fn warm_up_worker(api: GridRegistryApi) -> Worker {
             () = shutdown.signalled() => {}
             result = api.warm_up() => if let Err(err) = result {
                 tracing::warn!(error = %err, "grid index not loaded yet; retried on first use");
+            }
+        }
+    })
+}
+
+/// Polls the grid version every `every` and reloads the spatial index when another replica
+/// sharing the database changed a grid or a station, until shutdown. A failed poll (database
+/// down) is logged and tried again next round: the worker never stops on an error.
+pub fn index_refresh_worker(api: GridRegistryApi, every: std::time::Duration) -> Worker {
+    Worker::new("grid-index-refresh", move |shutdown| async move {
+        let mut failing = false;
+        while !shutdown.sleep(every).await {
+            match api.refresh_index().await {
+                Ok(_) if failing => {
+                    failing = false;
+                    tracing::info!("grid version readable again");
+                }
+                Ok(_) => {}
+                Err(err) if !failing => {
+                    failing = true;
+                    tracing::warn!(error = %err, "grid version not read; index refresh retried");
+                }
+                Err(_) => {}
             }
         }
     })
@@ -100,11 +125,16 @@ impl Service for GridRegistryService {
         &MIGRATIONS
     }
 
+    fn settings(&self) -> Option<SettingsSpec> {
+        Some(SettingsSpec::of::<GridRegistrySettings>(SHORT_NAME))
+    }
+
     fn build(
         &self,
         context: &ServiceContext,
-        _config: &ServiceConfig,
+        config: &ServiceConfig,
     ) -> Result<ServiceParts, BuildError> {
+        let settings = config.get_or_default::<GridRegistrySettings>();
         let api = GridRegistryApi::new(context.clone());
         metrics::register_metrics();
         let service_requests = api.service_requests();
@@ -115,6 +145,7 @@ impl Service for GridRegistryService {
         .with_grpc(GrpcService::new(ServiceRequestServiceServer::new(
             service_requests.clone(),
         )))
+        .with_worker(index_refresh_worker(api.clone(), settings.index_refresh))
         .with_worker(warm_up_worker(api))
         .with_worker(overdue_gauge_worker(service_requests)))
     }

@@ -57,6 +57,11 @@ impl GridRegistryApi {
         self.app.warm_up().await
     }
 
+    /// Reloads the spatial index if another replica changed the grids; true when reloaded.
+    pub async fn refresh_index(&self) -> Result<bool, ApiError> {
+        self.app.refresh_index().await
+    }
+
     fn caller<T>(&self, request: &Request<T>) -> Result<Caller, ApiError> {
         self.context.auth.caller(request)
     }

@@ -11,6 +11,7 @@ mod people;
 mod reads;
 mod service_requests;
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use pingan_platform::audit::Audit;
@@ -39,6 +40,8 @@ pub struct Registry {
     context: ServiceContext,
     store: Arc<dyn Store>,
     index: Arc<OnceCell<RwLock<GridIndex>>>,
+    /// The grid version the loaded index reflects (see [`Registry::refresh_index`]).
+    index_version: Arc<AtomicI64>,
     upgraded: Arc<OnceCell<()>>,
     templates: Arc<Templates>,
     notifier: Arc<dyn Notifier>,
@@ -57,6 +60,7 @@ impl Registry {
             context,
             store,
             index: Arc::new(OnceCell::new()),
+            index_version: Arc::new(AtomicI64::new(-1)),
             upgraded: Arc::new(OnceCell::new()),
             templates: Arc::new(templates),
             notifier: Arc::new(LogNotifier),
@@ -155,11 +159,7 @@ impl Registry {
         let lock = self
             .index
             .get_or_try_init(|| async {
-                let grids = self.store().await?.all_grids().await?;
-                let shapes = grids
-                    .into_iter()
-                    .filter_map(|g| GridShape::new(&g.polygon).ok().map(|s| (g.grid_id, s)));
-                let index = GridIndex::build(shapes);
+                let index = self.load_index().await?;
                 tracing::info!(grids = index.len(), "grid index loaded");
                 Ok::<_, ApiError>(RwLock::new(index))
             })
@@ -168,6 +168,40 @@ impl Registry {
             .read()
             .map_err(|_| ApiError::internal("grid index lock poisoned"))?;
         Ok(f(&index))
+    }
+
+    /// Every grid from the database, as an index; the grid version is read first and kept, so
+    /// a change committed while the grids are read shows as a newer version next time.
+    async fn load_index(&self) -> Result<GridIndex, ApiError> {
+        let store = self.store().await?;
+        let version = store.grid_version().await?;
+        let grids = store.all_grids().await?;
+        let shapes = grids
+            .into_iter()
+            .filter_map(|g| GridShape::new(&g.polygon).ok().map(|s| (g.grid_id, s)));
+        let index = GridIndex::build(shapes);
+        self.index_version.store(version, Ordering::SeqCst);
+        Ok(index)
+    }
+
+    /// Reloads the spatial index when the grid version moved since it was loaded (a grid or a
+    /// station changed through another replica sharing the database); true when reloaded. An
+    /// index not loaded yet stays so: it loads current data on first use.
+    pub async fn refresh_index(&self) -> Result<bool, ApiError> {
+        let Some(lock) = self.index.get() else {
+            return Ok(false);
+        };
+        let version = self.store().await?.grid_version().await?;
+        if version == self.index_version.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
+        let index = self.load_index().await?;
+        let grids = index.len();
+        *lock
+            .write()
+            .map_err(|_| ApiError::internal("grid index lock poisoned"))? = index;
+        tracing::info!(grids, version, "grid index reloaded: the grids changed");
+        Ok(true)
     }
 
     async fn update_index(&self, grid_id: &str, shape: GridShape) -> Result<(), ApiError> {

@@ -143,14 +143,17 @@ impl<T> Inserted<T> {
 /// Everything the registry keeps.
 #[tonic::async_trait]
 pub trait Store: ServiceRequestStore + Send + Sync + std::fmt::Debug {
-    /// Creates or replaces a station; true when created.
+    /// The version of the grid layout: it moves with every change of a grid or a station, in
+    /// the same transaction, so a replica knows when its spatial index is behind.
+    async fn grid_version(&self) -> Result<i64, StorageError>;
+    /// Creates or replaces a station (and moves the grid version); true when created.
     async fn put_station(&self, tx: &mut Tx, station: &Station) -> Result<bool, StorageError>;
     /// A station.
     async fn station(&self, station_id: &str) -> Result<Option<Station>, StorageError>;
     /// Every station.
     async fn stations(&self) -> Result<Vec<Station>, StorageError>;
 
-    /// Creates or replaces a grid; true when created.
+    /// Creates or replaces a grid (and moves the grid version); true when created.
     async fn put_grid(&self, tx: &mut Tx, grid: &Grid) -> Result<bool, StorageError>;
     /// A grid.
     async fn grid(&self, grid_id: &str) -> Result<Option<Grid>, StorageError>;

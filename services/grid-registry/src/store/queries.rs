@@ -5,6 +5,12 @@
 pub(super) const GET_STATION: &str = "SELECT * FROM stations WHERE station_id = $1";
 pub(super) const ALL_STATIONS: &str = "SELECT * FROM stations ORDER BY station_id";
 
+/// The grid layout's version (migrations/*/0005_grid_version.sql), as `n`.
+pub(super) const GRID_VERSION: &str = "SELECT version AS n FROM grid_version WHERE id = 1";
+/// Moves the grid layout's version, in the transaction that changes a grid or a station.
+pub(super) const BUMP_GRID_VERSION: &str =
+    "UPDATE grid_version SET version = version + 1 WHERE id = 1";
+
 pub(super) const GET_GRID: &str = "SELECT * FROM grids WHERE grid_id = $1";
 pub(super) const ALL_GRIDS: &str = "SELECT * FROM grids ORDER BY grid_id";
 pub(super) const LIST_GRIDS: &str = "SELECT * FROM grids WHERE \

@@ -35,8 +35,17 @@ impl SqlStore {
 
 #[tonic::async_trait]
 impl Store for SqlStore {
+    async fn grid_version(&self) -> Result<i64, StorageError> {
+        let db = &self.db;
+        db.retry_read(move || async move { On::Pool(db).count(GRID_VERSION, vec![]).await })
+            .await
+    }
+
     async fn put_station(&self, tx: &mut Tx, s: &Station) -> Result<bool, StorageError> {
-        upsert_created(tx, "stations", &["station_id"], places::station_row(s)?).await
+        let created =
+            upsert_created(tx, "stations", &["station_id"], places::station_row(s)?).await?;
+        execute(tx, BUMP_GRID_VERSION, vec![]).await?;
+        Ok(created)
     }
 
     async fn station(&self, station_id: &str) -> Result<Option<Station>, StorageError> {
@@ -49,7 +58,9 @@ impl Store for SqlStore {
     }
 
     async fn put_grid(&self, tx: &mut Tx, g: &Grid) -> Result<bool, StorageError> {
-        upsert_created(tx, "grids", &["grid_id"], places::grid_row(g)?).await
+        let created = upsert_created(tx, "grids", &["grid_id"], places::grid_row(g)?).await?;
+        execute(tx, BUMP_GRID_VERSION, vec![]).await?;
+        Ok(created)
     }
 
     async fn grid(&self, grid_id: &str) -> Result<Option<Grid>, StorageError> {

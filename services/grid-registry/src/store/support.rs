@@ -52,13 +52,18 @@ impl SqlStore {
         On::Pool(&self.db)
     }
 
+    /// Rows of a read on the pool; a read is idempotent, so one whose connection broke (the
+    /// database restarted or failed over) is tried once more on another connection.
     pub(super) async fn all<T>(
         &self,
         sql: &str,
         args: Vec<Arg>,
         decode: Decode<T>,
     ) -> Result<Vec<T>, StorageError> {
-        self.pool().rows(sql, args, decode).await
+        let args = &args;
+        self.db
+            .retry_read(move || async move { self.pool().rows(sql, args.clone(), decode).await })
+            .await
     }
 
     pub(super) async fn one<T>(
