@@ -59,17 +59,23 @@ pub fn job_worker(runtime: &Arc<Runtime>) -> JobWorker {
 }
 
 /// The background work of the instance on `runtime`, for the host to run: the job worker, the
-/// start work (row conversion, arming old clocks) and the position sweeper.
+/// start work (row conversion, arming old clocks), the position sweeper and, with Redis, the
+/// board relay to the other replicas.
 pub fn workers(runtime: &Arc<Runtime>) -> Vec<Worker> {
     let jobs = job_worker(runtime);
-    vec![
+    let relay = runtime
+        .take_board_relay()
+        .map(|relay| Worker::new("dispatch-board-relay", move |shutdown| relay.run(shutdown)));
+    let mut workers = vec![
         Worker::new("dispatch-jobs", move |shutdown| async move {
             jobs.run(async move { shutdown.signalled().await }).await
         }),
         app::upkeep::on_start(runtime.clone()),
         app::upkeep::position_sweeper(runtime.clone()),
         app::metrics::units_gauge_worker(runtime.clone()),
-    ]
+    ];
+    workers.extend(relay);
+    workers
 }
 
 /// The service's inbox, with a handler for each event type routed to it (none: dispatch only

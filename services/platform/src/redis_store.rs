@@ -11,6 +11,7 @@ pub use redis::RedisError;
 #[derive(Clone)]
 pub struct RedisStore {
     connection: ConnectionManager,
+    client: std::sync::Arc<redis::Client>,
     prefix: String,
 }
 
@@ -31,9 +32,10 @@ impl RedisStore {
             .set_response_timeout(Some(Duration::from_secs(3)))
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_secs(2));
-        let connection = ConnectionManager::new_with_config(client, config).await?;
+        let connection = ConnectionManager::new_with_config(client.clone(), config).await?;
         Ok(Self {
             connection,
+            client: std::sync::Arc::new(client),
             prefix: prefix.to_owned(),
         })
     }
@@ -41,6 +43,11 @@ impl RedisStore {
     /// The connection (cheap to clone; reconnects on its own).
     pub fn connection(&self) -> ConnectionManager {
         self.connection.clone()
+    }
+
+    /// The client, for connections the manager cannot share (e.g. a pub/sub subscriber).
+    pub fn client(&self) -> &redis::Client {
+        &self.client
     }
 
     /// A key under this store's prefix, e.g. `key("units:geo")` → `pingan:dispatch:units:geo`.

@@ -1,7 +1,9 @@
 //! The command board: changes are published to a bounded broadcast ring; each subscriber reads
 //! at its own pace. Publishing never waits for a subscriber: one that falls more than the buffer
 //! behind loses the oldest events and is told how many it missed (then resubscribes with a
-//! snapshot). Events are those of this replica; every replica serves its own subscribers.
+//! snapshot). With Redis, changes also cross to the other replicas (see `board_relay`): a
+//! watcher on any replica sees every replica's changes, each once. Without Redis (the embedded
+//! shape: one process) the board is this process's alone.
 
 use std::sync::Arc;
 
@@ -14,6 +16,8 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use pingan_platform::time::to_timestamp;
+
+use super::board_relay::Outbound;
 
 /// One change on the board, with the station it concerns.
 #[derive(Debug, Clone)]
@@ -32,6 +36,8 @@ pub struct BoardEvent {
 #[derive(Debug, Clone)]
 pub struct Board {
     sender: broadcast::Sender<Arc<BoardEvent>>,
+    /// Where changes go to reach the other replicas (none: a single process).
+    outbound: Option<Arc<Outbound>>,
 }
 
 /// A boxed stream of board messages (as tonic serves it).
@@ -41,17 +47,49 @@ impl Board {
     /// A board whose subscribers may fall `buffer` events behind.
     pub fn new(buffer: usize) -> Self {
         let (sender, _) = broadcast::channel(buffer.max(1));
-        Self { sender }
+        Self {
+            sender,
+            outbound: None,
+        }
+    }
+
+    /// A board whose changes also go to `outbound` (the relay to the other replicas).
+    pub(crate) fn with_outbound(buffer: usize, outbound: Arc<Outbound>) -> Self {
+        Self {
+            outbound: Some(outbound),
+            ..Self::new(buffer)
+        }
     }
 
     fn publish(&self, station_id: &str, at: DateTime<Utc>, event: Event, position_only: bool) {
-        // No subscriber is not an error.
-        let _ = self.sender.send(Arc::new(BoardEvent {
+        let event = Arc::new(BoardEvent {
             station_id: station_id.to_owned(),
             occurred_at: at,
             event,
             position_only,
-        }));
+        });
+        if let Some(outbound) = &self.outbound {
+            outbound.push(event.clone());
+        }
+        self.deliver(event);
+    }
+
+    /// Hands `event` to this replica's subscribers only.
+    pub(crate) fn deliver(&self, event: Arc<BoardEvent>) {
+        // No subscriber is not an error.
+        let _ = self.sender.send(event);
+    }
+
+    /// True when a change must be published: this replica has subscribers, or the board is
+    /// shared with other replicas (which may have some).
+    pub fn watched(&self) -> bool {
+        self.subscribers() > 0 || self.outbound.is_some()
+    }
+
+    /// True when position-only updates must be published: this replica has subscribers, or
+    /// another replica sharing the board has.
+    pub fn positions_watched(&self) -> bool {
+        self.subscribers() > 0 || self.outbound.as_ref().is_some_and(|o| o.watched())
     }
 
     /// Publishes a dispatch's current state.
@@ -101,7 +139,10 @@ pub fn live_stream(
     let mut sequence = i64::try_from(snapshot.len()).unwrap_or(0);
     let live = BroadcastStream::new(receiver).filter_map(move |item| {
         let (occurred_at, event) = match item {
-            Ok(event) if wanted(&event) => (event.occurred_at, event.event.clone()),
+            // A lagged notice concerns every station.
+            Ok(event) if matches!(event.event, Event::Lagged(_)) || wanted(&event) => {
+                (event.occurred_at, event.event.clone())
+            }
             Ok(_) => return None,
             Err(BroadcastStreamRecvError::Lagged(missed)) => (
                 now(),

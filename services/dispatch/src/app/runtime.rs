@@ -4,7 +4,7 @@
 //! One runtime exists per mounted service instance: `Service::build` makes it and hands the same
 //! `Arc` to the handlers and to the workers it returns, so they see the same in-process positions
 //! and board. Two instances — in one process or in two — share state only through the database
-//! and Redis.
+//! and Redis (with Redis, the board too: see `board_relay`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,8 +18,11 @@ use pingan_proto::dispatch::v1::{Dispatch, TimelineEntry, Unit};
 use tokio::sync::OnceCell;
 
 use crate::app::board::Board;
+use crate::app::board_relay::{self, BoardRelay};
 use crate::domain::model;
-use crate::positions::{LivePosition, MemoryPositions, PositionStore, RedisPositions, UnitMeta};
+use crate::positions::{
+    Keys, LivePosition, MemoryPositions, PositionStore, RedisPositions, UnitMeta,
+};
 use crate::settings::DispatchSettings;
 use crate::store::{SqlStore, Store};
 
@@ -41,6 +44,8 @@ pub struct Runtime {
     pub board: Board,
     /// Durable jobs: the response clocks, enqueued in the transaction that arms them.
     pub jobs: JobQueue,
+    /// The relay sharing the board with the other replicas, until the workers take it.
+    board_relay: Mutex<Option<BoardRelay>>,
     warmed: OnceCell<()>,
     position_published: Mutex<HashMap<String, Instant>>,
 }
@@ -65,7 +70,15 @@ impl Runtime {
             Some(redis) => Arc::new(RedisPositions::new(redis.clone())),
             None => Arc::new(MemoryPositions::new()),
         };
-        let board = Board::new(settings.board_buffer);
+        let (board, board_relay) = match &context.redis {
+            Some(redis) => {
+                let keys = Keys::new(redis.prefix());
+                let (board, relay) =
+                    board_relay::fanned_out(settings.board_buffer, redis.clone(), keys);
+                (board, Some(relay))
+            }
+            None => (Board::new(settings.board_buffer), None),
+        };
         let jobs = JobQueue::new(crate::SHORT_NAME, context.db.clone(), context.clock.clone());
         Self {
             store: Arc::new(SqlStore::new(context.db.clone())),
@@ -74,9 +87,18 @@ impl Runtime {
             settings,
             positions,
             board,
+            board_relay: Mutex::new(board_relay),
             warmed: OnceCell::new(),
             position_published: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The relay worker sharing the board with the other replicas (Redis only; once).
+    pub fn take_board_relay(&self) -> Option<BoardRelay> {
+        self.board_relay
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 
     /// Now, from the injected clock.
@@ -182,7 +204,7 @@ impl Runtime {
                 Err(err) => tracing::warn!(unit_id = %unit_id, error = %err, "unit not reloaded"),
             }
         }
-        if self.board.subscribers() == 0 {
+        if !self.board.watched() {
             return;
         }
         if let Some(dispatch) = &effects.dispatch {
@@ -207,7 +229,7 @@ impl Runtime {
 
     /// Publishes position-only board updates, at most one per unit per interval.
     pub async fn publish_positions(&self, unit_ids: &[String]) {
-        if self.board.subscribers() == 0 {
+        if !self.board.positions_watched() {
             return;
         }
         let due: Vec<String> = {

@@ -3,11 +3,13 @@
 //! embedded shape ([`MemoryPositions`]). Positions are personal data: only the latest fix per
 //! unit is kept, never a trail, and it is forgotten after the retention period.
 
+pub mod keys;
 mod memory;
 mod redis;
 
 use chrono::{DateTime, Utc};
 
+pub use self::keys::Keys;
 pub use self::memory::MemoryPositions;
 pub use self::redis::RedisPositions;
 

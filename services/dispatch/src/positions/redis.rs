@@ -2,7 +2,8 @@
 //! per station, a hash per unit (kind, station, capabilities, status, latest fix) and a sorted
 //! set of fix times for forgetting old positions. Writes go through small Lua scripts (the
 //! out-of-order check and the set updates are atomic), many fixes per pipelined round trip.
-//! The scripts build the per-station key from an argument: a single Redis (or one hash slot).
+//! Every key shares one hash tag ([`Keys`]): the scripts (which build the per-station key from
+//! an argument) and the pipelines touch one hash slot, so they run on a Redis Cluster too.
 
 use std::collections::{HashMap, HashSet};
 
@@ -10,6 +11,7 @@ use chrono::{DateTime, Utc};
 use pingan_platform::redis_store::RedisStore;
 use redis::Script;
 
+use super::keys::Keys;
 use super::{
     Candidate, Fix, LivePosition, PositionError, PositionStore, Recorded, SearchQuery, UnitMeta,
 };
@@ -75,6 +77,7 @@ return 1
 /// The Redis live store.
 pub struct RedisPositions {
     redis: RedisStore,
+    keys: Keys,
     record: Script,
     upsert: Script,
     forget: Script,
@@ -104,6 +107,7 @@ impl RedisPositions {
     /// The store under `redis`'s key prefix.
     pub fn new(redis: RedisStore) -> Self {
         Self {
+            keys: Keys::new(redis.prefix()),
             redis,
             record: Script::new(RECORD),
             upsert: Script::new(UPSERT),
@@ -112,20 +116,25 @@ impl RedisPositions {
         }
     }
 
+    /// The key layout.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
     fn unit_key(&self, unit_id: &str) -> String {
-        self.redis.key(&format!("unit:{unit_id}"))
+        self.keys.unit(unit_id)
     }
 
     fn geo_key(&self) -> String {
-        self.redis.key("units:geo")
+        self.keys.geo()
     }
 
     fn station_prefix(&self) -> String {
-        self.redis.key("units:geo:")
+        self.keys.station_prefix()
     }
 
     fn seen_key(&self) -> String {
-        self.redis.key("units:seen")
+        self.keys.seen()
     }
 
     /// The `count` members of `key` nearest the query's centre within its radius, with distances.
@@ -279,7 +288,7 @@ impl PositionStore for RedisPositions {
 
     async fn search(&self, query: &SearchQuery) -> Result<Vec<Candidate>, PositionError> {
         let key = match &query.station_id {
-            Some(station) => format!("{}{station}", self.station_prefix()),
+            Some(station) => self.keys.station(station),
             None => self.geo_key(),
         };
         // Nearest first in growing windows: the states of units beyond the first `limit`
