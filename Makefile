@@ -16,7 +16,7 @@ PINGAN := $(TARGET_DIR)/debug/pingan
 export PINGAN_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 export PINGAN_TEST_REDIS_URL ?= redis://127.0.0.1:6379
 
-.PHONY: help run build test test-rust test-smoke test-prometheus lint lint-rust lint-helm helm-tools k8s fmt bench bench-smoke tools
+.PHONY: help run build test test-rust test-smoke test-prometheus lint lint-rust lint-helm helm-tools k8s fmt bench bench-smoke e2e tools
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -70,6 +70,24 @@ bench: ## measure both shapes (dev; six processes on Postgres + Redis), release 
 bench-smoke: build ## every benchmark row in seconds with small sizes (CI: keeps the harness alive)
 	$(CARGO) build -p pingan-bench
 	$(BENCH_ENV) PINGAN=$(PINGAN) $(TARGET_DIR)/debug/pingan-bench --smoke
+
+# make e2e runs the release binary (built here) unless given one: `make e2e PINGAN=<path>` (CI
+# passes the debug binary `make test` built: a second, release build of the workspace would cost
+# 12-26 minutes on 2 cores). E2E_ARGS passes flags, e.g. E2E_ARGS="--scenarios a,d --gateway-down 10".
+E2E_ARGS ?=
+ifeq ($(origin PINGAN),command line)
+E2E_PINGAN := $(PINGAN)
+E2E_BUILD_PINGAN := @true
+else
+E2E_PINGAN := $(TARGET_DIR)/release/pingan
+E2E_BUILD_PINGAN := $(CARGO) build --release -p pingan
+endif
+
+e2e: ## six `pingan serve` processes (2x intake, dispatch, grid-registry) on Postgres + Redis under kill -9, database cuts, 12345 down (PINGAN=, E2E_ARGS=)
+	$(E2E_BUILD_PINGAN)
+	$(CARGO) build -p pingan-e2e
+	PINGAN_E2E_DATABASE_URL=$(PINGAN_TEST_DATABASE_URL) PINGAN_E2E_REDIS_URL=$(PINGAN_TEST_REDIS_URL) \
+		PINGAN=$(E2E_PINGAN) $(TARGET_DIR)/debug/pingan-e2e $(E2E_ARGS)
 
 tools: $(BUF) $(GRPCURL) ## install buf and grpcurl under .tools
 

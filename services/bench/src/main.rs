@@ -5,14 +5,6 @@
 //! searches). `--smoke` runs the same rows in seconds with small sizes, so CI keeps the harness
 //! from rotting; a missing Postgres or Redis fails it.
 
-mod calls;
-mod fleet;
-mod open_loop;
-mod report;
-mod rows;
-mod six;
-mod system;
-
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -23,9 +15,10 @@ use pingan_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use pingan_proto::triage::v1::triage_service_client::TriageServiceClient;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::report::Row;
-use crate::rows::{OUTBOX_SERVICES, Sizes, Target};
-use crate::system::Bearer;
+use pingan_bench::report::{self, Row};
+use pingan_bench::rows::{self, OUTBOX_SERVICES, Sizes, Target};
+use pingan_bench::system::{self, Bearer};
+use pingan_bench::{calls, six};
 
 /// Measures Pingan on this machine.
 #[derive(Debug, Parser)]
@@ -215,15 +208,16 @@ async fn bench_six(args: &Args) -> anyhow::Result<Vec<Row>> {
     let result = async {
         let bearer = Bearer::new(&six.token)?;
         let (intake_health, intake, _, _, intake_admin) =
-            clients(six.endpoint("intake")?, &bearer).await?;
-        let (_, _, triage, _, triage_admin) = clients(six.endpoint("triage")?, &bearer).await?;
+            clients(&six.endpoint("intake")?, &bearer).await?;
+        let (_, _, triage, _, triage_admin) = clients(&six.endpoint("triage")?, &bearer).await?;
         let (dispatch_health, _, _, dispatch, dispatch_admin) =
-            clients(six.endpoint("dispatch")?, &bearer).await?;
-        let (_, _, _, _, audit_admin) = clients(six.endpoint("complaints-audit")?, &bearer).await?;
+            clients(&six.endpoint("dispatch")?, &bearer).await?;
+        let (_, _, _, _, audit_admin) =
+            clients(&six.endpoint("complaints-audit")?, &bearer).await?;
         let idle: Vec<(&str, f64)> = six
-            .processes
+            .instances
             .iter()
-            .map(|(name, p)| (*name, p.rss_mib().unwrap_or(0.0)))
+            .map(|i| (i.service, i.rss_mib().unwrap_or(0.0)))
             .collect();
         let target = Target {
             intake_health,
@@ -242,9 +236,8 @@ async fn bench_six(args: &Args) -> anyhow::Result<Vec<Row>> {
         let mut total = 0.0;
         for (name, idle) in idle {
             let rss = six
-                .processes
-                .get(name)
-                .and_then(|p| p.rss_mib())
+                .instance(name, 1)
+                .and_then(|i| i.rss_mib())
                 .unwrap_or(0.0);
             total += rss;
             rows.push(Row::new(

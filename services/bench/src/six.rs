@@ -13,6 +13,7 @@ use pingan_platform::auth::{Role, TokenIssuer};
 use sqlx::Connection as _;
 use tokio::process::Command;
 
+use crate::relay::Relay;
 use crate::system::{self, Process};
 
 /// (short name, gRPC service its health reports) of the six services, in start order.
@@ -31,11 +32,139 @@ pub const POOL_PER_PROCESS: &str = "10";
 
 const DATABASE_PREFIX: &str = "pingan_b_";
 
-/// The six running processes and what to clean up after them.
+/// How the shape is started beyond the defaults of the bench (one process per service, no
+/// proxies, no trace export, the built-in 12345 simulator).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Processes per service (1 when absent); a service with more sits behind a round-robin
+    /// [`Relay`], and its peers and [`SixProcesses::endpoint`] point at that relay.
+    pub replicas: BTreeMap<&'static str, usize>,
+    /// A cuttable [`Relay`] between each process and its Postgres (and its Redis, for dispatch).
+    pub proxies: bool,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` of every process.
+    pub otlp_endpoint: Option<String>,
+    /// Triage's `PINGAN_HOTLINE_GATEWAY` (the built-in simulator when unset).
+    pub hotline_gateway: Option<String>,
+    /// `PINGAN_HEALTH_INTERVAL` of every process (e.g. `500ms`).
+    pub health_interval: Option<String>,
+    /// More environment for every process.
+    pub env: Vec<(String, String)>,
+    /// `RUST_LOG` of every process.
+    pub log_filter: String,
+    /// Database connections per process.
+    pub pool_per_process: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            replicas: BTreeMap::new(),
+            proxies: false,
+            otlp_endpoint: None,
+            hotline_gateway: None,
+            health_interval: None,
+            env: Vec::new(),
+            log_filter: "warn".to_owned(),
+            pool_per_process: POOL_PER_PROCESS.to_owned(),
+        }
+    }
+}
+
+/// What starts one process again after it died: the same binary, arguments and environment.
+#[derive(Debug, Clone)]
+struct Spec {
+    binary: PathBuf,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl Spec {
+    fn command(&self) -> Command {
+        let mut command = Command::new(&self.binary);
+        command
+            .args(&self.args)
+            .env_remove("PINGAN_CONFIG")
+            .env_remove("PINGAN_METRICS_LISTEN")
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        command
+    }
+}
+
+/// One `pingan serve <service>` process (one replica of its service).
+#[derive(Debug)]
+pub struct Instance {
+    /// Short name of the service.
+    pub service: &'static str,
+    /// The gRPC service its health reports.
+    pub health: &'static str,
+    /// 1, 2, … among the replicas of its service.
+    pub replica: usize,
+    /// Its own endpoint (not the balancer's).
+    pub endpoint: String,
+    /// The relay between it and its Postgres, when the shape has proxies.
+    pub postgres: Option<Relay>,
+    /// The relay between it and its Redis, when the shape has proxies and the service uses Redis.
+    pub redis: Option<Relay>,
+    process: Option<Process>,
+    spec: Spec,
+    log: PathBuf,
+}
+
+impl Instance {
+    /// `intake-2`, `triage-1`, …
+    pub fn name(&self) -> String {
+        format!("{}-{}", self.service, self.replica)
+    }
+
+    /// The running process (none between a kill and its restart).
+    pub fn process(&self) -> Option<&Process> {
+        self.process.as_ref()
+    }
+
+    /// Resident memory in MiB.
+    pub fn rss_mib(&self) -> Option<f64> {
+        self.process.as_ref()?.rss_mib()
+    }
+
+    /// SIGKILL (kill -9), then reaps the process.
+    pub async fn kill9(&mut self) -> anyhow::Result<()> {
+        if let Some(process) = self.process.take() {
+            process.kill9().await?;
+        }
+        Ok(())
+    }
+
+    /// Starts the process again (same port, database, peers) and waits until it serves.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.process.is_none(), "{} is still running", self.name());
+        let process = system::spawn_serving(
+            format!("serve {}", self.name()),
+            self.spec.command(),
+            self.endpoint.clone(),
+            self.health,
+            &self.log,
+        )
+        .await?;
+        self.process = Some(process);
+        Ok(())
+    }
+
+    /// Where its output goes.
+    pub fn log(&self) -> &Path {
+        &self.log
+    }
+}
+
+/// The six services' running processes and what to clean up after them.
 #[derive(Debug)]
 pub struct SixProcesses {
-    /// Short name → process.
-    pub processes: BTreeMap<&'static str, Process>,
+    /// Every process, in start order.
+    pub instances: Vec<Instance>,
+    /// The round-robin relay of each replicated service.
+    pub balancers: BTreeMap<&'static str, Relay>,
     /// A token with every role the bench calls need (admin, dispatcher, call integrator).
     pub token: String,
     databases: Vec<String>,
@@ -43,32 +172,74 @@ pub struct SixProcesses {
     redis_url: String,
     redis_prefix: String,
     logs: PathBuf,
+    keep_logs: bool,
 }
 
 impl SixProcesses {
-    /// The endpoint of `service`.
-    pub fn endpoint(&self, service: &str) -> anyhow::Result<&str> {
-        self.processes
-            .get(service)
-            .map(|p| p.endpoint.as_str())
+    /// The endpoint of `service`: its balancer when it has replicas, else its one process.
+    pub fn endpoint(&self, service: &str) -> anyhow::Result<String> {
+        if let Some(balancer) = self.balancers.get(service) {
+            return Ok(balancer.endpoint());
+        }
+        self.instance(service, 1)
+            .map(|i| i.endpoint.clone())
             .with_context(|| format!("no {service} process"))
     }
 
+    /// Replica `replica` (1-based) of `service`.
+    pub fn instance(&self, service: &str, replica: usize) -> Option<&Instance> {
+        self.instances
+            .iter()
+            .find(|i| i.service == service && i.replica == replica)
+    }
+
+    /// Replica `replica` (1-based) of `service`, to kill, restart or cut.
+    pub fn instance_mut(&mut self, service: &str, replica: usize) -> Option<&mut Instance> {
+        self.instances
+            .iter_mut()
+            .find(|i| i.service == service && i.replica == replica)
+    }
+
+    /// The directory of the processes' logs.
+    pub fn logs(&self) -> &Path {
+        &self.logs
+    }
+
+    /// Keeps the logs directory after [`SixProcesses::stop_and_clean`] (to read after a failure).
+    pub fn keep_logs(&mut self) {
+        self.keep_logs = true;
+    }
+
+    /// The Redis key prefix of the run.
+    pub fn redis_prefix(&self) -> &str {
+        &self.redis_prefix
+    }
+
     /// Stops every process (SIGTERM), drops the databases, deletes the Redis keys and the logs.
-    pub async fn stop_and_clean(self) -> anyhow::Result<()> {
+    pub async fn stop_and_clean(mut self) -> anyhow::Result<()> {
         let mut first_error = None;
-        for (_, process) in self.processes.into_iter().rev() {
-            if let Err(e) = process.stop().await {
+        for instance in self.instances.iter_mut().rev() {
+            // A cut proxy would hold the shutdown up on its database.
+            for relay in [&instance.postgres, &instance.redis].into_iter().flatten() {
+                relay.restore();
+            }
+            if let Some(process) = instance.process.take()
+                && let Err(e) = process.stop().await
+            {
                 first_error.get_or_insert(e);
             }
         }
+        self.instances.clear();
+        self.balancers.clear();
         if let Err(e) = drop_databases(&self.admin_url, &self.databases).await {
             first_error.get_or_insert(e);
         }
         if let Err(e) = delete_keys(&self.redis_url, &self.redis_prefix).await {
             first_error.get_or_insert(e);
         }
-        let _ = std::fs::remove_dir_all(&self.logs);
+        if !self.keep_logs {
+            let _ = std::fs::remove_dir_all(&self.logs);
+        }
         first_error.map_or(Ok(()), Err)
     }
 }
@@ -80,6 +251,24 @@ pub async fn start(
     admin_url: &str,
     redis_url: &str,
     jurisdiction: &str,
+) -> anyhow::Result<SixProcesses> {
+    start_with(
+        binary,
+        admin_url,
+        redis_url,
+        jurisdiction,
+        &Options::default(),
+    )
+    .await
+}
+
+/// [`start`] with replicas, proxies, trace export, a 12345 gateway: see [`Options`].
+pub async fn start_with(
+    binary: &Path,
+    admin_url: &str,
+    redis_url: &str,
+    jurisdiction: &str,
+    options: &Options,
 ) -> anyhow::Result<SixProcesses> {
     let run = pingan_platform::testing::unique_name("pingan_b");
     let run = run.trim_start_matches("pingan_b_").to_owned();
@@ -101,21 +290,57 @@ pub async fn start(
         )
         .map_err(|e| anyhow::anyhow!("signing the bench token: {e:?}"))?;
     let mut six = SixProcesses {
-        processes: BTreeMap::new(),
+        instances: Vec::new(),
+        balancers: BTreeMap::new(),
         token,
         databases: Vec::new(),
         admin_url: admin_url.to_owned(),
         redis_url: redis_url.to_owned(),
         redis_prefix: format!("pingan-bench:{run}:"),
         logs,
+        keep_logs: false,
     };
-    match launch(&mut six, binary, &run, &secret, issuer, jurisdiction).await {
+    match launch(
+        &mut six,
+        binary,
+        &run,
+        &secret,
+        issuer,
+        jurisdiction,
+        options,
+    )
+    .await
+    {
         Ok(()) => Ok(six),
         Err(e) => {
             let _ = six.stop_and_clean().await;
             Err(e)
         }
     }
+}
+
+/// The socket address of a `scheme://[user@]host:port/…` URL.
+async fn socket_of(url: &str, default_port: u16) -> anyhow::Result<std::net::SocketAddr> {
+    let parsed = url::Url::parse(url).with_context(|| format!("parsing {url}"))?;
+    let host = parsed.host_str().context("the URL has no host")?.to_owned();
+    let port = parsed.port().unwrap_or(default_port);
+    tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .with_context(|| format!("resolving {host}"))?
+        .next()
+        .with_context(|| format!("{host} resolves to nothing"))
+}
+
+/// `url` with its host and port replaced by `address`.
+fn through(url: &str, address: std::net::SocketAddr) -> anyhow::Result<String> {
+    let mut parsed = url::Url::parse(url).with_context(|| format!("parsing {url}"))?;
+    parsed
+        .set_ip_host(address.ip())
+        .map_err(|()| anyhow::anyhow!("{url} cannot take a host"))?;
+    parsed
+        .set_port(Some(address.port()))
+        .map_err(|()| anyhow::anyhow!("{url} cannot take a port"))?;
+    Ok(parsed.to_string())
 }
 
 async fn launch(
@@ -125,16 +350,36 @@ async fn launch(
     secret: &str,
     issuer: &str,
     jurisdiction: &str,
+    options: &Options,
 ) -> anyhow::Result<()> {
-    let mut ports = BTreeMap::new();
+    let replicas = |name: &str| options.replicas.get(name).copied().unwrap_or(1).max(1);
+    let mut ports: BTreeMap<&str, Vec<u16>> = BTreeMap::new();
     for (name, _) in SERVICES {
-        ports.insert(name, system::free_port()?);
+        let mut list = Vec::new();
+        for _ in 0..replicas(name) {
+            list.push(system::free_port()?);
+        }
+        ports.insert(name, list);
+    }
+    for (name, list) in &ports {
+        if list.len() > 1 {
+            let backends = list
+                .iter()
+                .map(|port| std::net::SocketAddr::from(([127, 0, 0, 1], *port)))
+                .collect();
+            six.balancers.insert(*name, Relay::start(backends).await?);
+        }
     }
     let peers = ports
         .iter()
-        .map(|(name, port)| format!("{name}=http://127.0.0.1:{port}"))
+        .map(|(name, list)| match six.balancers.get(name) {
+            Some(balancer) => format!("{name}={}", balancer.endpoint()),
+            None => format!("{name}=http://127.0.0.1:{}", list[0]),
+        })
         .collect::<Vec<_>>()
         .join(",");
+    let postgres_address = socket_of(&six.admin_url, 5432).await?;
+    let redis_address = socket_of(&six.redis_url, 6379).await?;
     let pii_key = hex(&pingan_platform::auth::random_secret());
     let mut admin = connect_admin(&six.admin_url).await?;
     drop_stale_databases(&mut admin).await;
@@ -147,35 +392,73 @@ async fn launch(
         .await
         .with_context(|| format!("creating database {database}"))?;
         six.databases.push(database.clone());
-        let port = ports[name];
-        let mut command = Command::new(binary);
-        command
-            .args(["serve", name])
-            .env_remove("PINGAN_CONFIG")
-            .env_remove("PINGAN_METRICS_LISTEN")
-            .env("PINGAN_LISTEN", format!("127.0.0.1:{port}"))
-            .env(
-                "PINGAN_DATABASE_URL",
-                pingan_platform::testing::replace_database(&six.admin_url, &database),
-            )
-            .env("PINGAN_DATABASE_MAX_CONNECTIONS", POOL_PER_PROCESS)
-            .env("PINGAN_REDIS_URL", &six.redis_url)
-            .env("PINGAN_REDIS_PREFIX", &six.redis_prefix)
-            .env("PINGAN_PEERS", &peers)
-            .env("PINGAN_AUTH_SECRET", secret)
-            .env("PINGAN_AUTH_ISSUER", issuer)
-            .env("PINGAN_PII_KEY", &pii_key)
-            .env("RUST_LOG", "warn");
-        let log = six.logs.join(format!("{name}.log"));
-        let process = system::spawn_serving(
-            format!("serve {name}"),
-            command,
-            format!("http://127.0.0.1:{port}"),
-            health,
-            &log,
-        )
-        .await?;
-        six.processes.insert(name, process);
+        let database_url = pingan_platform::testing::replace_database(&six.admin_url, &database);
+        for (index, port) in ports[name].iter().enumerate() {
+            let (postgres, redis) = if options.proxies {
+                (
+                    Some(Relay::start(vec![postgres_address]).await?),
+                    if name == "dispatch" {
+                        Some(Relay::start(vec![redis_address]).await?)
+                    } else {
+                        None
+                    },
+                )
+            } else {
+                (None, None)
+            };
+            let database_url = match &postgres {
+                Some(relay) => through(&database_url, relay.address)?,
+                None => database_url.clone(),
+            };
+            let redis_url = match &redis {
+                Some(relay) => through(&six.redis_url, relay.address)?,
+                None => six.redis_url.clone(),
+            };
+            let mut env = vec![
+                ("PINGAN_LISTEN".to_owned(), format!("127.0.0.1:{port}")),
+                ("PINGAN_DATABASE_URL".to_owned(), database_url),
+                (
+                    "PINGAN_DATABASE_MAX_CONNECTIONS".to_owned(),
+                    options.pool_per_process.clone(),
+                ),
+                ("PINGAN_REDIS_URL".to_owned(), redis_url),
+                ("PINGAN_REDIS_PREFIX".to_owned(), six.redis_prefix.clone()),
+                ("PINGAN_PEERS".to_owned(), peers.clone()),
+                ("PINGAN_AUTH_SECRET".to_owned(), secret.to_owned()),
+                ("PINGAN_AUTH_ISSUER".to_owned(), issuer.to_owned()),
+                ("PINGAN_PII_KEY".to_owned(), pii_key.clone()),
+                ("RUST_LOG".to_owned(), options.log_filter.clone()),
+            ];
+            if let Some(endpoint) = &options.otlp_endpoint {
+                env.push(("OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(), endpoint.clone()));
+            }
+            if let Some(gateway) = &options.hotline_gateway {
+                env.push(("PINGAN_HOTLINE_GATEWAY".to_owned(), gateway.clone()));
+            }
+            if let Some(interval) = &options.health_interval {
+                env.push(("PINGAN_HEALTH_INTERVAL".to_owned(), interval.clone()));
+            }
+            env.extend(options.env.iter().cloned());
+            let spec = Spec {
+                binary: binary.to_owned(),
+                args: vec!["serve".to_owned(), name.to_owned()],
+                env,
+            };
+            let mut instance = Instance {
+                service: name,
+                health,
+                replica: index + 1,
+                endpoint: format!("http://127.0.0.1:{port}"),
+                postgres,
+                redis,
+                process: None,
+                log: six.logs.join(format!("{name}-{}.log", index + 1)),
+                spec,
+            };
+            let started = instance.restart().await;
+            six.instances.push(instance);
+            started?;
+        }
     }
     let _ = admin.close().await;
     import_demo(six, binary, jurisdiction).await
@@ -188,8 +471,8 @@ async fn import_demo(six: &SixProcesses, binary: &Path, jurisdiction: &str) -> a
     let output = Command::new(binary)
         .args(["registry", "import"])
         .arg(&file)
-        .args(["--endpoint", six.endpoint("grid-registry")?])
-        .args(["--dispatch-endpoint", six.endpoint("dispatch")?])
+        .args(["--endpoint", &six.endpoint("grid-registry")?])
+        .args(["--dispatch-endpoint", &six.endpoint("dispatch")?])
         .env("PINGAN_TOKEN", &six.token)
         .env_remove("PINGAN_CONFIG")
         .output()

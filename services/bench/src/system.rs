@@ -67,6 +67,14 @@ impl Process {
         rss_mib(self.pid()?)
     }
 
+    /// SIGKILL (kill -9: no shutdown path at all), then reap it.
+    pub async fn kill9(mut self) -> anyhow::Result<()> {
+        self.child
+            .kill()
+            .await
+            .with_context(|| format!("killing {}", self.label))
+    }
+
     /// SIGTERM, then wait (the shutdown path a deployment uses).
     pub async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(pid) = self.child.id() {
@@ -191,7 +199,12 @@ pub async fn spawn_serving(
     service: &str,
     log: &Path,
 ) -> anyhow::Result<Process> {
-    let out = std::fs::File::create(log).with_context(|| format!("{}", log.display()))?;
+    // Appended: a restarted process writes after its previous life.
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .with_context(|| format!("{}", log.display()))?;
     let err = out.try_clone()?;
     command
         .stdout(Stdio::from(out))

@@ -1,0 +1,261 @@
+//! The shape under test and the harness's pieces around it: the six services (with replicas)
+//! behind their relays, the OTLP receiver, the 12345 stand-in behind a cuttable relay, the fleet
+//! simulator, and gRPC clients carrying the run's token.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use pingan_bench::relay::Relay;
+use pingan_bench::six::{self, Options, SixProcesses};
+use pingan_bench::system::{Bearer, Grpc};
+use pingan_proto::dispatch::v1::dispatch_service_client::DispatchServiceClient;
+use pingan_proto::events::v1::event_admin_service_client::EventAdminServiceClient;
+use pingan_proto::grid::v1::grid_registry_service_client::GridRegistryServiceClient;
+use pingan_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use tokio::process::{Child, Command};
+use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::gateway::Gateway;
+use crate::otlp::Collector;
+
+/// Services run as two replicas behind a round-robin relay.
+pub const REPLICATED: [&str; 3] = ["intake", "dispatch", "grid-registry"];
+
+/// Everything a scenario reaches.
+#[derive(Debug)]
+pub struct World {
+    /// The processes.
+    pub six: SixProcesses,
+    /// Spans the processes exported.
+    pub collector: Collector,
+    /// The 12345 stand-in.
+    pub gateway: Gateway,
+    /// The relay between triage and the 12345 stand-in (cut to take 12345 down).
+    pub gateway_relay: Relay,
+    /// The health interval the processes run with.
+    pub health_interval: Duration,
+    /// The `pingan` binary.
+    pub binary: PathBuf,
+    fleet: Option<Child>,
+    bearer: Bearer,
+}
+
+/// How to start the world.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// The `pingan` binary.
+    pub binary: PathBuf,
+    /// Postgres server (a database per service is created on it and dropped after).
+    pub database_url: String,
+    /// Redis (keys under a prefix of the run, deleted after).
+    pub redis_url: String,
+    /// Health interval of every process.
+    pub health_interval: Duration,
+    /// Position reports per second of the fleet simulator.
+    pub fleet_rate: f64,
+}
+
+impl World {
+    /// Starts the receiver, the stand-in, the processes and the fleet simulator.
+    pub async fn start(setup: &Setup) -> anyhow::Result<Self> {
+        let (collector, otlp) = Collector::start().await?;
+        let (gateway, gateway_address) = Gateway::start().await?;
+        let gateway_relay = Relay::start(vec![gateway_address]).await?;
+        let mut options = Options {
+            proxies: true,
+            otlp_endpoint: Some(otlp),
+            hotline_gateway: Some(gateway_relay.endpoint()),
+            health_interval: Some(format!("{}ms", setup.health_interval.as_millis())),
+            // Nine processes share the test server with the other suites: small pools.
+            pool_per_process: "4".to_owned(),
+            env: vec![
+                // A 12345 outage of a minute must not leave the next retry a minute away.
+                ("PINGAN_TRIAGE_RETRY_INITIAL".to_owned(), "500ms".to_owned()),
+                ("PINGAN_TRIAGE_RETRY_MAX".to_owned(), "5s".to_owned()),
+            ],
+            ..Options::default()
+        };
+        for service in REPLICATED {
+            options.replicas.insert(service, 2);
+        }
+        let six = six::start_with(
+            &setup.binary,
+            &setup.database_url,
+            &setup.redis_url,
+            pingan_bench::calls::JURISDICTION,
+            &options,
+        )
+        .await?;
+        let bearer = Bearer::new(&six.token)?;
+        let mut world = Self {
+            six,
+            collector,
+            gateway,
+            gateway_relay,
+            health_interval: setup.health_interval,
+            binary: setup.binary.clone(),
+            fleet: None,
+            bearer,
+        };
+        match world.start_fleet(setup.fleet_rate).await {
+            Ok(()) => Ok(world),
+            Err(e) => {
+                let _ = world.stop(false).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// `pingan fleet simulate` against the dispatch and grid-registry balancers.
+    async fn start_fleet(&mut self, rate: f64) -> anyhow::Result<()> {
+        let log = self.six.logs().join("fleet.log");
+        let out = std::fs::File::create(&log).with_context(|| format!("{}", log.display()))?;
+        let err = out.try_clone()?;
+        let child = Command::new(&self.binary)
+            .args(["fleet", "simulate", "--endpoint"])
+            .arg(self.six.endpoint("dispatch")?)
+            .arg("--registry-endpoint")
+            .arg(self.six.endpoint("grid-registry")?)
+            .arg("--rate")
+            .arg(format!("{rate}"))
+            .env("PINGAN_TOKEN", &self.six.token)
+            .env_remove("PINGAN_CONFIG")
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err))
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting pingan fleet simulate")?;
+        self.fleet = Some(child);
+        // Give it a round so the units have positions before the first call.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        if let Some(child) = self.fleet.as_mut()
+            && let Some(status) = child.try_wait()?
+        {
+            anyhow::bail!(
+                "the fleet simulator exited ({status}):\n{}",
+                pingan_bench::system::tail(&log)
+            );
+        }
+        Ok(())
+    }
+
+    /// True while the fleet simulator runs.
+    pub fn fleet_running(&mut self) -> bool {
+        self.fleet
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    /// Stops everything and removes the databases and keys; keeps the logs when asked.
+    pub async fn stop(mut self, keep_logs: bool) -> anyhow::Result<()> {
+        if let Some(mut child) = self.fleet.take() {
+            let _ = child.kill().await;
+        }
+        if keep_logs {
+            self.six.keep_logs();
+            eprintln!("logs kept in {}", self.six.logs().display());
+        }
+        self.six.stop_and_clean().await
+    }
+
+    /// Where the processes' logs are.
+    pub fn logs(&self) -> &Path {
+        self.six.logs()
+    }
+
+    /// A channel to `endpoint` that connects on first use and reconnects after a failure.
+    pub fn channel(&self, endpoint: &str) -> anyhow::Result<Grpc> {
+        let channel: Channel = Endpoint::from_shared(endpoint.to_owned())
+            .context("endpoint")?
+            .tcp_nodelay(true)
+            .connect_timeout(Duration::from_secs(2))
+            .connect_lazy();
+        Ok(tonic::service::interceptor::InterceptedService::new(
+            channel,
+            self.bearer.clone(),
+        ))
+    }
+
+    /// The endpoint of `service` (its balancer when replicated) or of one replica.
+    pub fn endpoint(&self, service: &str, replica: Option<usize>) -> anyhow::Result<String> {
+        match replica {
+            None => self.six.endpoint(service),
+            Some(n) => self
+                .six
+                .instance(service, n)
+                .map(|i| i.endpoint.clone())
+                .with_context(|| format!("no replica {n} of {service}")),
+        }
+    }
+
+    /// Intake.
+    pub fn intake(&self, replica: Option<usize>) -> anyhow::Result<IntakeServiceClient<Grpc>> {
+        Ok(IntakeServiceClient::new(
+            self.channel(&self.endpoint("intake", replica)?)?,
+        ))
+    }
+
+    /// Dispatch.
+    pub fn dispatch(&self, replica: Option<usize>) -> anyhow::Result<DispatchServiceClient<Grpc>> {
+        Ok(DispatchServiceClient::new(
+            self.channel(&self.endpoint("dispatch", replica)?)?,
+        ))
+    }
+
+    /// Grid registry.
+    pub fn grid(&self, replica: Option<usize>) -> anyhow::Result<GridRegistryServiceClient<Grpc>> {
+        Ok(GridRegistryServiceClient::new(
+            self.channel(&self.endpoint("grid-registry", replica)?)?,
+        ))
+    }
+
+    /// The outbox admin of `service`.
+    pub fn admin(&self, service: &str) -> anyhow::Result<EventAdminServiceClient<Grpc>> {
+        Ok(EventAdminServiceClient::new(
+            self.channel(&self.endpoint(service, None)?)?,
+        ))
+    }
+
+    /// The health status of replica `replica` of `service` (0 when it does not answer).
+    pub async fn health(&self, service: &str, replica: usize) -> i32 {
+        let Some(instance) = self.six.instance(service, replica) else {
+            return 0;
+        };
+        let Ok(channel) = self.channel(&instance.endpoint) else {
+            return 0;
+        };
+        let mut request = tonic::Request::new(HealthCheckRequest {
+            service: instance.health.to_owned(),
+        });
+        request.set_timeout(Duration::from_millis(500));
+        HealthClient::new(channel)
+            .check(request)
+            .await
+            .map_or(0, |a| a.get_ref().status)
+    }
+
+    /// Waits until replica `replica` of `service` reports `status` (1 SERVING, 2 NOT_SERVING);
+    /// how long it took, or None after `limit`.
+    pub async fn wait_health(
+        &self,
+        service: &str,
+        replica: usize,
+        status: i32,
+        limit: Duration,
+    ) -> Option<Duration> {
+        let started = Instant::now();
+        loop {
+            if self.health(service, replica).await == status {
+                return Some(started.elapsed());
+            }
+            if started.elapsed() > limit {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
