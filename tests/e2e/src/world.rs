@@ -76,6 +76,8 @@ impl World {
                 // A 12345 outage of a minute must not leave the next retry a minute away.
                 ("PINGAN_TRIAGE_RETRY_INITIAL".to_owned(), "500ms".to_owned()),
                 ("PINGAN_TRIAGE_RETRY_MAX".to_owned(), "5s".to_owned()),
+                // Board streams stay open to the end: do not wait 25 s for them on the way out.
+                ("PINGAN_SHUTDOWN_GRACE".to_owned(), "2s".to_owned()),
             ],
             ..Options::default()
         };
