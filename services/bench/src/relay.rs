@@ -1,6 +1,6 @@
 //! A TCP relay of the harness: a round-robin balancer in front of a service's replicas (a
 //! Kubernetes Service in miniature) and a proxy in front of one process's Postgres or Redis that
-//! can be cut — every open connection closed, new ones closed as soon as accepted — and restored.
+//! can be cut — every open connection reset, new ones reset as soon as accepted — and restored.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -97,6 +97,8 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         };
         shared.accepted.fetch_add(1, Ordering::Relaxed);
         if shared.cut.load(Ordering::SeqCst) {
+            // Reset, as a refused connection is (not a clean close a client may misread).
+            let _ = client.set_zero_linger();
             drop(client);
             continue;
         }
@@ -110,7 +112,11 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             let mut client = client;
             tokio::select! {
                 _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {}
-                _ = epoch.changed() => {}
+                _ = epoch.changed() => {
+                    // Cut: both sides see their connection reset.
+                    let _ = client.set_zero_linger();
+                    let _ = upstream.set_zero_linger();
+                }
             }
         });
     }

@@ -11,7 +11,7 @@ use pingan_proto::common::v1::{GeoPoint, Priority};
 use pingan_proto::dispatch::v1::watch_board_response::Event;
 use pingan_proto::dispatch::v1::{
     AssignRequest, AssignmentStatus, Dispatch, GetDispatchRequest, OpenDispatchRequest,
-    RegisterUnitRequest, UnitKind, UpdatePositionRequest, WatchBoardRequest,
+    RegisterUnitRequest, UnitKind, UnitStatus, UpdatePositionRequest, WatchBoardRequest,
 };
 
 use crate::common::{Verdict, code, double_bookings, ms};
@@ -94,6 +94,28 @@ async fn watch(world: &World, replica: usize) -> anyhow::Result<Arc<Mutex<Seen>>
     Ok(seen)
 }
 
+/// Calls `call` until it answers something else than UNAVAILABLE (30 s at most).
+async fn retry_unavailable<T, F, Fut>(call: F) -> Result<T, tonic::Status>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+{
+    let started = Instant::now();
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match call().await {
+            Err(status)
+                if status.code() == tonic::Code::Unavailable
+                    && started.elapsed() < Duration::from_secs(30) =>
+            {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+            }
+            answer => return answer,
+        }
+    }
+}
+
 /// Runs the scenario with `dispatches` dispatches over `units` units.
 pub async fn run(
     world: &World,
@@ -113,6 +135,7 @@ pub async fn run(
                 kind: UnitKind::PatrolCar as i32,
                 callsign: format!("E2E-{i}"),
                 station_id: STATION.to_owned(),
+                initial_status: UnitStatus::Available as i32,
                 ..Default::default()
             })
             .await
@@ -137,27 +160,32 @@ pub async fn run(
     let started = Instant::now();
     let opened: Vec<Result<String, String>> = futures::stream::iter(0..dispatches)
         .map(|i| {
-            let mut client = clients[i % 2].clone();
+            let client = clients[i % 2].clone();
+            let request = OpenDispatchRequest {
+                request_id: format!("e2e-{run}-open-{i}"),
+                incident_id: format!("e2e-{run}-incident-{i}"),
+                priority: Priority::P2 as i32,
+                location: Some(CENTER),
+                category: "DISPUTE".to_owned(),
+                summary: format!("e2e board {i}"),
+                station_id: STATION.to_owned(),
+                ..Default::default()
+            };
             async move {
-                client
-                    .open_dispatch(OpenDispatchRequest {
-                        request_id: format!("e2e-{run}-open-{i}"),
-                        incident_id: format!("e2e-{run}-incident-{i}"),
-                        priority: Priority::P2 as i32,
-                        location: Some(CENTER),
-                        category: "DISPUTE".to_owned(),
-                        summary: format!("e2e board {i}"),
-                        station_id: STATION.to_owned(),
-                        ..Default::default()
-                    })
-                    .await
-                    .map_err(|s| format!("{}: {}", code(&s), s.message()))
-                    .and_then(|a| {
-                        a.into_inner()
-                            .dispatch
-                            .map(|d| d.dispatch_id)
-                            .ok_or_else(|| "no dispatch in the answer".to_owned())
-                    })
+                // UNAVAILABLE (a full pool under the burst) is retried, as a client does.
+                retry_unavailable(|| {
+                    let mut client = client.clone();
+                    let request = request.clone();
+                    async move { client.open_dispatch(request).await }
+                })
+                .await
+                .map_err(|s| format!("{}: {}", code(&s), s.message()))
+                .and_then(|a| {
+                    a.into_inner()
+                        .dispatch
+                        .map(|d| d.dispatch_id)
+                        .ok_or_else(|| "no dispatch in the answer".to_owned())
+                })
             }
         })
         .buffer_unordered(dispatches.max(1))
@@ -168,19 +196,22 @@ pub async fn run(
     // Dispatchers on both replicas assign units by hand at the same time: most must be refused.
     let assigned: Vec<Result<(), String>> = futures::stream::iter(ids.iter().enumerate())
         .map(|(i, dispatch_id)| {
-            let mut client = clients[i % 2].clone();
-            let unit_id = unit_ids[(i * 7) % unit_ids.len().max(1)].clone();
+            let client = clients[i % 2].clone();
+            let request = AssignRequest {
+                request_id: format!("e2e-{run}-assign-{i}"),
+                dispatch_id: dispatch_id.clone(),
+                unit_id: unit_ids[(i * 7) % unit_ids.len().max(1)].clone(),
+                note: String::new(),
+            };
             async move {
-                client
-                    .assign(AssignRequest {
-                        request_id: format!("e2e-{run}-assign-{i}"),
-                        dispatch_id: dispatch_id.clone(),
-                        unit_id,
-                        note: String::new(),
-                    })
-                    .await
-                    .map(|_| ())
-                    .map_err(|s| code(&s))
+                retry_unavailable(|| {
+                    let mut client = client.clone();
+                    let request = request.clone();
+                    async move { client.assign(request).await }
+                })
+                .await
+                .map(|_| ())
+                .map_err(|s| format!("{}: {}", code(&s), s.message()))
             }
         })
         .buffer_unordered(ids.len().max(1))
@@ -189,8 +220,13 @@ pub async fn run(
     let elapsed = started.elapsed();
     let assigns_ok = assigned.iter().filter(|r| r.is_ok()).count();
     let mut refused: BTreeMap<String, usize> = BTreeMap::new();
+    let mut first_refusal = BTreeMap::new();
     for error in assigned.iter().filter_map(|r| r.as_ref().err()) {
-        *refused.entry(error.clone()).or_default() += 1;
+        let kind = error.split(':').next().unwrap_or_default().to_owned();
+        first_refusal
+            .entry(kind.clone())
+            .or_insert_with(|| error.clone());
+        *refused.entry(kind).or_default() += 1;
     }
     let (doubles, open) = double_bookings(&clients[0]).await?;
     // Truth: each dispatch as dispatch ends it.
@@ -236,6 +272,9 @@ pub async fn run(
         "manual assigns",
         format!("{assigns_ok} ok, refused {refused:?}"),
     );
+    for example in first_refusal.values() {
+        println!("  assign refused, e.g.: {example}");
+    }
     verdict.figure("units held", held);
     verdict.figure("double bookings", doubles.len());
     verdict.figure("in", ms(elapsed));

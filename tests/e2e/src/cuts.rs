@@ -14,7 +14,7 @@ use pingan_proto::intake::v1::GetIncidentRequest;
 use crate::common::{Verdict, code, ms, report_until_answered};
 use crate::world::World;
 
-/// Calls sent while unhealthy.
+/// Distinct calls sent while unhealthy (then retried after the restore).
 const PROBES: usize = 10;
 /// The fail-fast bound.
 const FAST: Duration = Duration::from_millis(100);
@@ -59,10 +59,56 @@ async fn turned_unhealthy(
     }
 }
 
+/// Probes `probe` every 200 ms while the cut holds (at least 3 s and 4 health intervals), and
+/// samples the health between probes: (latency, code, message) per probe, and how often the
+/// health said SERVING during the cut.
+async fn hold<F, Fut>(
+    world: &World,
+    service: &str,
+    probe: F,
+) -> (Vec<(Duration, String, String)>, usize)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(), tonic::Status>>,
+{
+    let window = (world.health_interval * 4).max(Duration::from_secs(3));
+    let started = Instant::now();
+    let mut probes = Vec::new();
+    let mut serving = 0;
+    while started.elapsed() < window {
+        let sent = Instant::now();
+        let answer = probe().await;
+        let latency = sent.elapsed();
+        probes.push(match answer {
+            Ok(()) => (latency, "OK".to_owned(), String::new()),
+            Err(s) => (latency, format!("{:?}", s.code()), s.message().to_owned()),
+        });
+        if world.health(service, 2).await == 1 {
+            serving += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    (probes, serving)
+}
+
 /// Records the probes' codes and slowest answer.
-fn judge_probes(label: &str, probes: &[(Duration, String)], verdict: &mut Verdict) {
+fn judge_probes(
+    label: &str,
+    (probes, serving): &(Vec<(Duration, String, String)>, usize),
+    verdict: &mut Verdict,
+) {
     let slowest = probes.iter().map(|p| p.0).max().unwrap_or_default();
     let codes: BTreeSet<&str> = probes.iter().map(|p| p.1.as_str()).collect();
+    if let Some(other) = probes.iter().find(|p| p.1 != "Unavailable") {
+        println!(
+            "  {label}: a call while cut answered {}: {}",
+            other.1, other.2
+        );
+    }
+    verdict.check(
+        *serving == 0,
+        format!("{label}: health said SERVING {serving} times during the cut"),
+    );
     verdict.figure(
         &format!("{label} calls while cut"),
         format!(
@@ -101,19 +147,19 @@ async fn postgres(world: &World, run: &str, verdict: &mut Verdict) -> anyhow::Re
     relay.cut();
     let cut_at = Instant::now();
     let unhealthy = turned_unhealthy(world, "intake", label, verdict).await;
-    let mut probes = Vec::new();
     if unhealthy {
-        for request in &requests {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let probes = hold(world, "intake", || {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let request = requests[i % requests.len()].clone();
             let mut client = client.clone();
-            let mut call = tonic::Request::new(request.clone());
-            call.set_timeout(Duration::from_secs(10));
-            let started = Instant::now();
-            let answer = client.report_call(call).await;
-            probes.push((
-                started.elapsed(),
-                answer.map_or_else(|s| format!("{:?}", s.code()), |_| "OK".to_owned()),
-            ));
-        }
+            async move {
+                let mut call = tonic::Request::new(request);
+                call.set_timeout(Duration::from_secs(10));
+                client.report_call(call).await.map(|_| ())
+            }
+        })
+        .await;
         judge_probes(label, &probes, verdict);
     }
     relay.restore();
@@ -211,17 +257,15 @@ async fn redis(world: &World, verdict: &mut Verdict) -> anyhow::Result<()> {
     relay.cut();
     let cut_at = Instant::now();
     if turned_unhealthy(world, "dispatch", label, verdict).await {
-        let mut probes = Vec::new();
-        for _ in 0..PROBES {
-            let mut call = tonic::Request::new(near());
-            call.set_timeout(Duration::from_secs(10));
-            let started = Instant::now();
-            let answer = client.clone().find_nearest_units(call).await;
-            probes.push((
-                started.elapsed(),
-                answer.map_or_else(|s| format!("{:?}", s.code()), |_| "OK".to_owned()),
-            ));
-        }
+        let probes = hold(world, "dispatch", || {
+            let mut client = client.clone();
+            async move {
+                let mut call = tonic::Request::new(near());
+                call.set_timeout(Duration::from_secs(10));
+                client.find_nearest_units(call).await.map(|_| ())
+            }
+        })
+        .await;
         judge_probes(label, &probes, verdict);
     }
     relay.restore();

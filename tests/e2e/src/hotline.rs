@@ -12,11 +12,8 @@ use crate::world::World;
 
 /// Calls sent while 12345 is down.
 const CALLS: usize = 10;
-/// What callers ask that is 12345's business, not the police's.
-const DIVERTED: [&str; 2] = [
-    "小区的路灯坏了好几天了，晚上黑乎乎的没人管",
-    "楼上装修从早上七点一直响到晚上，能不能管管",
-];
+/// What callers ask that is 12345's business, not the police's (triage diverts it).
+const DIVERTED: [&str; 1] = ["小区的路灯坏了好几天了，晚上黑乎乎的没人管"];
 
 /// Runs the scenario with 12345 down for `down`.
 pub async fn run(world: &World, run: &str, down: Duration) -> anyhow::Result<Verdict> {

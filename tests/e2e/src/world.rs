@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -40,7 +42,8 @@ pub struct World {
     pub health_interval: Duration,
     /// The `pingan` binary.
     pub binary: PathBuf,
-    fleet: Option<Child>,
+    fleet: Option<tokio::task::JoinHandle<()>>,
+    fleet_restarts: Arc<AtomicU64>,
     bearer: Bearer,
 }
 
@@ -76,6 +79,11 @@ impl World {
                 // A 12345 outage of a minute must not leave the next retry a minute away.
                 ("PINGAN_TRIAGE_RETRY_INITIAL".to_owned(), "500ms".to_owned()),
                 ("PINGAN_TRIAGE_RETRY_MAX".to_owned(), "5s".to_owned()),
+                // Intake's routing retries likewise: a call held by a dead peer is routed
+                // seconds after the peer returns, not a minute.
+                ("PINGAN_INTAKE_RETRY_MAX".to_owned(), "5s".to_owned()),
+                // Board streams stay open to the end: do not wait 25 s for them on the way out.
+                ("PINGAN_SHUTDOWN_GRACE".to_owned(), "2s".to_owned()),
             ],
             ..Options::default()
         };
@@ -99,6 +107,7 @@ impl World {
             health_interval: setup.health_interval,
             binary: setup.binary.clone(),
             fleet: None,
+            fleet_restarts: Arc::new(AtomicU64::new(0)),
             bearer,
         };
         match world.start_fleet(setup.fleet_rate).await {
@@ -110,50 +119,71 @@ impl World {
         }
     }
 
-    /// `pingan fleet simulate` against the dispatch and grid-registry balancers.
+    /// `pingan fleet simulate` against the dispatch and grid-registry balancers, started again
+    /// whenever it exits (it gives up when a stream to dispatch breaks, as a device's app would
+    /// restart): see [`World::fleet_restarts`].
     async fn start_fleet(&mut self, rate: f64) -> anyhow::Result<()> {
         let log = self.six.logs().join("fleet.log");
-        let out = std::fs::File::create(&log).with_context(|| format!("{}", log.display()))?;
-        let err = out.try_clone()?;
-        let child = Command::new(&self.binary)
-            .args(["fleet", "simulate", "--endpoint"])
-            .arg(self.six.endpoint("dispatch")?)
-            .arg("--registry-endpoint")
-            .arg(self.six.endpoint("grid-registry")?)
-            .arg("--rate")
-            .arg(format!("{rate}"))
-            .env("PINGAN_TOKEN", &self.six.token)
-            .env_remove("PINGAN_CONFIG")
-            .stdout(Stdio::from(out))
-            .stderr(Stdio::from(err))
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting pingan fleet simulate")?;
-        self.fleet = Some(child);
+        let binary = self.binary.clone();
+        let dispatch = self.six.endpoint("dispatch")?;
+        let registry = self.six.endpoint("grid-registry")?;
+        let token = self.six.token.clone();
+        let spawn = move || -> anyhow::Result<Child> {
+            let out = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log)
+                .with_context(|| format!("{}", log.display()))?;
+            let err = out.try_clone()?;
+            Command::new(&binary)
+                .args(["fleet", "simulate", "--endpoint", &dispatch])
+                .args(["--registry-endpoint", &registry])
+                .args(["--rate", &format!("{rate}")])
+                .env("PINGAN_TOKEN", &token)
+                .env_remove("PINGAN_CONFIG")
+                .stdout(Stdio::from(out))
+                .stderr(Stdio::from(err))
+                .kill_on_drop(true)
+                .spawn()
+                .context("starting pingan fleet simulate")
+        };
+        let mut child = spawn()?;
         // Give it a round so the units have positions before the first call.
         tokio::time::sleep(Duration::from_secs(2)).await;
-        if let Some(child) = self.fleet.as_mut()
-            && let Some(status) = child.try_wait()?
-        {
+        if let Some(status) = child.try_wait()? {
             anyhow::bail!(
                 "the fleet simulator exited ({status}):\n{}",
-                pingan_bench::system::tail(&log)
+                pingan_bench::system::tail(&self.six.logs().join("fleet.log"))
             );
         }
+        let restarts = self.fleet_restarts.clone();
+        self.fleet = Some(tokio::spawn(async move {
+            loop {
+                let _ = child.wait().await;
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                match spawn() {
+                    Ok(next) => {
+                        restarts.fetch_add(1, Ordering::Relaxed);
+                        child = next;
+                    }
+                    Err(_) => return,
+                }
+            }
+        }));
         Ok(())
     }
 
-    /// True while the fleet simulator runs.
-    pub fn fleet_running(&mut self) -> bool {
-        self.fleet
-            .as_mut()
-            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    /// How many times the fleet simulator exited and was started again.
+    pub fn fleet_restarts(&self) -> u64 {
+        self.fleet_restarts.load(Ordering::Relaxed)
     }
 
     /// Stops everything and removes the databases and keys; keeps the logs when asked.
     pub async fn stop(mut self, keep_logs: bool) -> anyhow::Result<()> {
-        if let Some(mut child) = self.fleet.take() {
-            let _ = child.kill().await;
+        if let Some(fleet) = self.fleet.take() {
+            // Dropping the task drops its child, which kills it (kill_on_drop).
+            fleet.abort();
+            let _ = fleet.await;
         }
         if keep_logs {
             self.six.keep_logs();
