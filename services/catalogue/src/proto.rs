@@ -26,6 +26,23 @@ pub fn priority(priority: Priority) -> common::Priority {
     }
 }
 
+/// The catalogue priority of a proto priority (`None` for unspecified or unknown values).
+pub fn from_priority(priority: i32) -> Option<Priority> {
+    match common::Priority::try_from(priority).ok()? {
+        common::Priority::P1 => Some(Priority::P1),
+        common::Priority::P2 => Some(Priority::P2),
+        common::Priority::P3 => Some(Priority::P3),
+        common::Priority::P4 => Some(Priority::P4),
+        common::Priority::Unspecified => None,
+    }
+}
+
+/// The one spelling of a proto priority in metric labels: `P1`..`P4` (the catalogue's), and
+/// `UNSPECIFIED` for anything else.
+pub fn priority_label(priority: i32) -> &'static str {
+    from_priority(priority).map_or("UNSPECIFIED", Priority::as_str)
+}
+
 /// One requirement as dispatch reads it.
 pub fn requirement(requirement: &Requirement) -> dispatch::UnitRequirement {
     dispatch::UnitRequirement {

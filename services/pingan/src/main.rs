@@ -222,7 +222,9 @@ fn main() -> anyhow::Result<()> {
         Command::Dev(args) => runtime.block_on(dev(args, settings)),
         Command::Events(command) => runtime.block_on(admin_cli::events(command)),
         Command::Token(args) => admin_cli::token(&args),
-        Command::Report(command) => runtime.block_on(pingan::report_cli::report(command)),
+        Command::Report(command) => {
+            pingan::client::finish(runtime.block_on(pingan::report_cli::report(command)))
+        }
         Command::Registry(RegistryCommand::Import(args)) => runtime.block_on(registry_import(args)),
         Command::Wiring(args) => {
             let wiring = pingan::wiring::wiring(&args.services);

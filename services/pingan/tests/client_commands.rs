@@ -374,6 +374,66 @@ fn a_complaint_call_is_listed_and_the_audit_chain_verifies() {
 }
 
 #[test]
+fn analysis_reports_count_the_periods_incidents_in_json_csv_and_text() {
+    let dev = dev();
+    // A category no other test reports, so that the count is this call's.
+    let answer = report("29.2508", "88.8609", "有人在路边卖假药，骗老人钱");
+    assert!(answer["incident_id"].as_str().is_some(), "{answer}");
+    let to = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let stats = eventually("the incident counted", || {
+        let stats = json(&pingan(
+            &dev.endpoint,
+            &["report", "incidents", "--to", &to, "--json"],
+        ));
+        let total = stats["total"][0]["count"].as_i64()?;
+        (total >= 1).then_some(stats)
+    });
+    assert!(stats["by_station"].is_array(), "{stats}");
+    assert!(stats["by_category"].is_array(), "{stats}");
+    let csv = ok(pingan(
+        &dev.endpoint,
+        &["report", "incidents", "--to", &to, "--csv"],
+    ));
+    assert!(csv.starts_with("section,key,label,count,"), "{csv}");
+    assert!(csv.lines().any(|l| l.starts_with("total,")), "{csv}");
+    let text = ok(pingan(&dev.endpoint, &["report", "incidents", "--to", &to]));
+    assert!(text.starts_with("== total\n"), "{text}");
+
+    // The other analyses answer from the same endpoint.
+    for analysis in [
+        "hotspots",
+        "response-times",
+        "exchange",
+        "followup",
+        "service-requests",
+    ] {
+        let out = pingan(&dev.endpoint, &["report", analysis, "--to", &to, "--json"]);
+        let printed = json(&out);
+        assert!(
+            out.status.success() && printed.is_object(),
+            "report {analysis}: {printed} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    // A period that ends before it starts is the caller's error: exit 3, the field named.
+    let out = pingan(
+        &dev.endpoint,
+        &[
+            "report",
+            "incidents",
+            "--from",
+            "2030-01-02",
+            "--to",
+            "2030-01-01",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("INVALID_ARGUMENT"), "{stderr}");
+}
+
+#[test]
 fn bad_input_is_exit_3_naming_the_field() {
     let dev = dev();
     let out = pingan(

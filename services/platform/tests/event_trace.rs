@@ -35,7 +35,7 @@ async fn event_delivery_continues_the_writers_trace() {
     let wanted = [
         "dispatch.close",
         "send pingan.common.v1.Actor",
-        "apply pingan.common.v1.Actor",
+        "process pingan.common.v1.Actor",
     ];
     let spans = wait_for_spans(&exporter, &wanted).await;
     let root = find(&spans, wanted[0]);

@@ -5,9 +5,9 @@
 mod common;
 
 use common::relay::Relay;
-use common::spans::{find, wait_for_spans};
+use common::spans::{count, find, wait_until};
 use common::{Quiet, start};
-use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::trace::{SpanKind, TracerProvider as _};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 use pingan_platform::clients::traced_channel;
 use pingan_platform::config::ServerConfig;
@@ -61,23 +61,48 @@ async fn one_trace_spans_a_call_across_two_services() {
     .await;
     drop(root);
 
-    let wanted = [
-        "dispatcher.console",
-        "pingan.grid.v1.GridRegistryService/LocateGrid",
-        "grpc.health.v1.Health/Check",
-    ];
-    let spans = wait_for_spans(&exporter, &wanted).await;
+    let locate = "pingan.grid.v1.GridRegistryService/LocateGrid";
+    let check = "grpc.health.v1.Health/Check";
+    // Each hop: the caller's CLIENT span, the callee's SERVER span under it.
+    let spans = wait_until(&exporter, "both spans of both hops", |spans| {
+        count(spans, "dispatcher.console") == 1
+            && count(spans, locate) == 2
+            && count(spans, check) == 2
+    })
+    .await;
+    let hop = |name: &str, kind: SpanKind| {
+        spans
+            .iter()
+            .find(|s| s.name == name && s.span_kind == kind)
+            .unwrap_or_else(|| panic!("no {kind:?} span {name}"))
+    };
 
-    let client = find(&spans, wanted[0]);
-    let upstream_span = find(&spans, wanted[1]);
-    let downstream_span = find(&spans, wanted[2]);
+    let client = find(&spans, "dispatcher.console");
     let trace_id = client.span_context.trace_id();
-    assert_eq!(upstream_span.span_context.trace_id(), trace_id);
-    assert_eq!(downstream_span.span_context.trace_id(), trace_id);
-    assert_eq!(upstream_span.parent_span_id, client.span_context.span_id());
+    let upstream_call = hop(locate, SpanKind::Client);
+    let upstream_span = hop(locate, SpanKind::Server);
+    let downstream_call = hop(check, SpanKind::Client);
+    let downstream_span = hop(check, SpanKind::Server);
+    for span in [
+        upstream_call,
+        upstream_span,
+        downstream_call,
+        downstream_span,
+    ] {
+        assert_eq!(span.span_context.trace_id(), trace_id, "{}", span.name);
+    }
+    assert_eq!(upstream_call.parent_span_id, client.span_context.span_id());
+    assert_eq!(
+        upstream_span.parent_span_id,
+        upstream_call.span_context.span_id()
+    );
+    assert_eq!(
+        downstream_call.parent_span_id,
+        upstream_span.span_context.span_id()
+    );
     assert_eq!(
         downstream_span.parent_span_id,
-        upstream_span.span_context.span_id()
+        downstream_call.span_context.span_id()
     );
 
     upstream.stop().await;

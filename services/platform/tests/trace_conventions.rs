@@ -1,13 +1,15 @@
 //! The spans an operator reads: the production OpenTelemetry layer exports the server span of
 //! each call, named and attributed per the OpenTelemetry RPC conventions (`rpc.system`,
 //! `rpc.service`, `rpc.method`, `rpc.grpc.status_code`, error status for server-side codes only),
-//! and never a transport span (h2, hyper, tower), even with every span enabled by the filter.
+//! the client span of each outgoing call (kind CLIENT, same attributes, error for any code but OK,
+//! the parent of the server span through the injected `traceparent`), and never a transport span
+//! (h2, hyper, tower), even with every span enabled by the filter.
 //! Alone in its test binary: tracing caches callsite interest per process.
 
 mod common;
 
 use common::relay::Relay;
-use common::spans::{find, wait_for_spans};
+use common::spans::{count, wait_until};
 use common::{Quiet, start};
 use opentelemetry::Value;
 use opentelemetry::trace::{SpanKind, Status};
@@ -65,7 +67,11 @@ async fn traffic(exporter: &InMemorySpanExporter) -> Vec<SpanData> {
         .await
         .expect_err("unimplemented");
     assert_eq!(unimplemented.code(), tonic::Code::Unimplemented);
-    let spans = wait_for_spans(exporter, &[LOCATE, REPORT]).await;
+    // A client and a server span per call.
+    let spans = wait_until(exporter, "both spans of every call", |spans| {
+        count(spans, LOCATE) >= 4 && count(spans, REPORT) >= 2
+    })
+    .await;
     running.stop().await;
     spans
 }
@@ -112,7 +118,13 @@ async fn server_spans_follow_the_rpc_conventions_and_transport_spans_stay_out() 
         "transport spans exported: {transport:?}"
     );
 
-    let locates: Vec<&SpanData> = spans.iter().filter(|s| s.name == LOCATE).collect();
+    let of_kind = |name: &str, kind: SpanKind| -> Vec<&SpanData> {
+        spans
+            .iter()
+            .filter(|s| s.name == name && s.span_kind == kind)
+            .collect()
+    };
+    let locates = of_kind(LOCATE, SpanKind::Server);
     assert_eq!(locates.len(), 2, "one server span per call");
     let mut codes = Vec::new();
     for span in &locates {
@@ -133,7 +145,55 @@ async fn server_spans_follow_the_rpc_conventions_and_transport_spans_stay_out() 
     codes.sort_by_key(|c| format!("{c:?}"));
     assert_eq!(codes, vec![Some(Value::I64(0)), Some(Value::I64(3))]);
 
-    let report = find(&spans, REPORT);
+    // The caller's side: one CLIENT span per call, the parent of the call's SERVER span.
+    let calls = of_kind(LOCATE, SpanKind::Client);
+    assert_eq!(calls.len(), 2, "one client span per call");
+    let mut client_codes = Vec::new();
+    for call in &calls {
+        assert_eq!(attribute(call, "rpc.system"), Some(&Value::from("grpc")));
+        assert_eq!(
+            attribute(call, "rpc.service"),
+            Some(&Value::from("pingan.grid.v1.GridRegistryService"))
+        );
+        assert_eq!(
+            attribute(call, "rpc.method"),
+            Some(&Value::from("LocateGrid"))
+        );
+        let code = attribute(call, "rpc.grpc.status_code").cloned();
+        // For the caller every code but OK is an error.
+        if code == Some(Value::I64(0)) {
+            assert_eq!(call.status, Status::Unset);
+        } else {
+            assert!(
+                matches!(call.status, Status::Error { .. }),
+                "{:?}",
+                call.status
+            );
+        }
+        client_codes.push(code);
+        let served = locates
+            .iter()
+            .find(|s| s.parent_span_id == call.span_context.span_id())
+            .unwrap_or_else(|| panic!("no server span is a child of client span {call:?}"));
+        assert_eq!(served.span_context.trace_id(), call.span_context.trace_id());
+        assert_eq!(
+            attribute(served, "rpc.grpc.status_code").cloned(),
+            client_codes.last().cloned().flatten()
+        );
+    }
+    client_codes.sort_by_key(|c| format!("{c:?}"));
+    assert_eq!(client_codes, vec![Some(Value::I64(0)), Some(Value::I64(3))]);
+    let report_call = of_kind(REPORT, SpanKind::Client);
+    assert_eq!(report_call.len(), 1);
+    assert_eq!(
+        attribute(report_call[0], "rpc.grpc.status_code"),
+        Some(&Value::I64(12))
+    );
+
+    let report = of_kind(REPORT, SpanKind::Server)
+        .first()
+        .copied()
+        .expect("server span of ReportCall");
     assert_eq!(
         attribute(report, "rpc.grpc.status_code"),
         Some(&Value::I64(12))

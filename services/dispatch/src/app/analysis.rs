@@ -30,10 +30,8 @@ static RING_TO_ON_SCENE: LazyLock<Option<HistogramVec>> = LazyLock::new(|| {
     ))
 });
 
-fn priority_label(priority: i32) -> String {
-    Priority::try_from(priority)
-        .map(|p| p.as_str_name().trim_start_matches("PRIORITY_").to_owned())
-        .unwrap_or_default()
+fn priority_label(priority: i32) -> &'static str {
+    pingan_catalogue::proto::priority_label(priority)
 }
 
 /// Registers the histogram (its series appear with the first observation of a station).
@@ -45,7 +43,7 @@ pub fn register_metrics() {
 pub fn register_station(station: &str) {
     if let Some(histogram) = RING_TO_ON_SCENE.as_ref() {
         for priority in [Priority::P1, Priority::P2, Priority::P3, Priority::P4] {
-            histogram.with_label_values(&[station, &priority_label(priority as i32)]);
+            histogram.with_label_values(&[station, priority_label(priority as i32)]);
         }
     }
 }
@@ -85,7 +83,7 @@ pub async fn first_on_scene(
     if let (Some(rang), Some(histogram)) = (rang, RING_TO_ON_SCENE.as_ref()) {
         let seconds = (now - rang).num_milliseconds().max(0) as f64 / 1000.0;
         histogram
-            .with_label_values(&[&dispatch.station_id, &priority_label(dispatch.priority)])
+            .with_label_values(&[&dispatch.station_id, priority_label(dispatch.priority)])
             .observe(seconds);
     }
     Ok(())

@@ -1,7 +1,9 @@
 //! The units gauge of the command-room board (units by station and status, counted from the
 //! store), and the per-station series of the breach counter and the ring-to-on-scene histogram
 //! created at zero for every station with a unit: rates and `increase()` then count a station's
-//! first breach instead of starting from it.
+//! first breach instead of starting from it. Before any station has a unit (a brand-new system)
+//! the gauge still has a zero series per status, without a station label, so the boards and alerts
+//! read zero instead of nothing; they go once the first station is counted.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -45,6 +47,36 @@ fn status_label(status: UnitStatus) -> String {
         .to_ascii_lowercase()
 }
 
+/// The station label of the series that stand for "no station yet" (Prometheus reads an empty
+/// label as no label).
+const NO_STATION: &str = "";
+
+/// Creates the gauge with a zero series per status, at process start: a system with no unit yet
+/// reports zero units rather than no series.
+pub fn register_metrics() {
+    let stations = STATIONS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    placeholders(stations.is_empty());
+}
+
+/// Sets the station-less zero series when `wanted`, removes them otherwise.
+fn placeholders(wanted: bool) {
+    let Some(gauge) = UNITS.as_ref() else {
+        return;
+    };
+    for (_, label) in statuses() {
+        if wanted {
+            gauge
+                .with_label_values(&[NO_STATION, label.as_str()])
+                .set(0);
+        } else {
+            // Err only means the series was never there.
+            let _ = gauge.remove_label_values(&[NO_STATION, label.as_str()]);
+        }
+    }
+}
+
 /// Sets the gauge from `units` (station, status) and creates the series of new stations.
 pub fn publish_units(units: impl IntoIterator<Item = (String, UnitStatus)>) {
     let mut counts: BTreeMap<(String, UnitStatus), i64> = BTreeMap::new();
@@ -60,6 +92,7 @@ pub fn publish_units(units: impl IntoIterator<Item = (String, UnitStatus)>) {
             analysis::register_station(station);
         }
     }
+    placeholders(stations.is_empty());
     let Some(gauge) = UNITS.as_ref() else {
         return;
     };
@@ -80,8 +113,10 @@ pub async fn refresh_units(runtime: &Runtime) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Counts the units at start and every [`UNITS_GAUGE_EVERY`] until shutdown.
+/// Counts the units at start and every [`UNITS_GAUGE_EVERY`] until shutdown; the gauge's zero
+/// series exist as soon as the worker is built (process start), before the first count.
 pub fn units_gauge_worker(runtime: Arc<Runtime>) -> Worker {
+    register_metrics();
     Worker::new("dispatch-units-gauge", move |shutdown| async move {
         loop {
             if let Err(err) = refresh_units(&runtime).await {
@@ -117,7 +152,7 @@ mod tests {
             assert!(text.contains(&line), "{line} missing");
         }
         assert!(text.contains(
-            "pingan_dispatch_sla_breaches_total{priority=\"PRIORITY_P1\",station=\"st-metrics-a\"} 0"
+            "pingan_dispatch_sla_breaches_total{priority=\"P1\",station=\"st-metrics-a\"} 0"
         ));
         assert!(text.contains(
             "pingan_dispatch_ring_to_on_scene_seconds_count{priority=\"P1\",station=\"st-metrics-a\"} 0"

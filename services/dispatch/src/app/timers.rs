@@ -47,7 +47,10 @@ static ESCALATIONS: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
 pub fn register_station(station: &str) {
     if let Some(counter) = SLA_BREACHES.as_ref() {
         for priority in [Priority::P1, Priority::P2, Priority::P3, Priority::P4] {
-            counter.with_label_values(&[priority.as_str_name(), station]);
+            counter.with_label_values(&[
+                pingan_catalogue::proto::priority_label(priority as i32),
+                station,
+            ]);
         }
     }
 }
@@ -298,7 +301,10 @@ async fn breach(runtime: &Runtime, dispatch_id: &str) -> Result<bool, ApiError> 
     context.outbox.commit(tx).await?;
     if let Some(counter) = SLA_BREACHES.as_ref() {
         counter
-            .with_label_values(&[dispatch.priority().as_str_name(), &dispatch.station_id])
+            .with_label_values(&[
+                pingan_catalogue::proto::priority_label(dispatch.priority),
+                &dispatch.station_id,
+            ])
             .inc();
     }
     tracing::warn!(dispatch_id = %dispatch.dispatch_id, station_id = %dispatch.station_id, "response target missed");

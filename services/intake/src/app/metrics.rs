@@ -69,7 +69,7 @@ pub fn register_at_start() {
             for step in STEPS {
                 histogram.with_label_values(&[
                     step,
-                    priority.as_str_name().trim_start_matches("PRIORITY_"),
+                    pingan_catalogue::proto::priority_label(priority as i32),
                 ]);
             }
         }
@@ -79,12 +79,10 @@ pub fn register_at_start() {
 /// Records a response clock (once per incident and step).
 pub fn observe_clock(step: &str, incident: &IncidentRecord, at: DateTime<Utc>) {
     let seconds = (at - incident.received_at).num_milliseconds().max(0) as f64 / 1000.0;
-    let priority = pingan_proto::common::v1::Priority::try_from(incident.priority)
-        .map(|p| p.as_str_name().trim_start_matches("PRIORITY_").to_owned())
-        .unwrap_or_default();
+    let priority = pingan_catalogue::proto::priority_label(incident.priority);
     if let Some(histogram) = RESPONSE_SECONDS.as_ref() {
         histogram
-            .with_label_values(&[step, &priority])
+            .with_label_values(&[step, priority])
             .observe(seconds);
     }
 }

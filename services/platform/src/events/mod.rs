@@ -22,6 +22,10 @@ pub use outbox::{DeadLetterRow, DueDelivery, Outbox, OutboxStats};
 pub use relay::{Relay, RelayRound};
 pub use sink::{EventHandler, EventSinkRouter, ServiceSink};
 
+/// `messaging.system` of the event spans (OpenTelemetry messaging conventions): the outbox relay
+/// and the receivers' inboxes, over `pingan.events.v1`.
+pub const MESSAGING_SYSTEM: &str = "pingan_outbox";
+
 /// Which services receive which event types.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Subscriptions {

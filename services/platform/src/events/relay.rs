@@ -217,6 +217,13 @@ impl Relay {
         }
         let span = tracing::info_span!(
             "event.send_batch",
+            otel.name = %format!("send {destination}"),
+            otel.kind = "client",
+            messaging.system = super::MESSAGING_SYSTEM,
+            messaging.operation.type = "send",
+            messaging.operation.name = "send",
+            messaging.destination.name = %destination,
+            messaging.batch.message_count = i64::try_from(batch.len()).unwrap_or(i64::MAX),
             destination = %destination,
             events = batch.len(),
         );
@@ -503,6 +510,13 @@ fn send_span(delivery: &DueDelivery) -> tracing::Span {
     let span = tracing::info_span!(
         "event.send",
         otel.name = %format!("send {}", delivery.event_type),
+        otel.kind = "producer",
+        messaging.system = super::MESSAGING_SYSTEM,
+        messaging.operation.type = "send",
+        messaging.operation.name = "send",
+        messaging.destination.name = %delivery.event_type,
+        messaging.message.id = %delivery.event_id,
+        messaging.consumer.group.name = %delivery.destination,
         event_id = %delivery.event_id,
         event_type = %delivery.event_type,
         destination = %delivery.destination,

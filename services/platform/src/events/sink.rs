@@ -117,6 +117,16 @@ impl ServiceSink {
         &self,
         events: &[EventEnvelope],
     ) -> Result<Vec<Result<bool, ApiError>>, ApiError> {
+        self.apply_batch_for(events, "").await
+    }
+
+    /// [`ServiceSink::apply_batch`] for the receiving service `destination` (named in each
+    /// event's span).
+    async fn apply_batch_for(
+        &self,
+        events: &[EventEnvelope],
+        destination: &str,
+    ) -> Result<Vec<Result<bool, ApiError>>, ApiError> {
         let mut tx = self.db.begin_write().await?;
         let now = self.clock.now();
         let mut results = Vec::with_capacity(events.len());
@@ -143,7 +153,7 @@ impl ServiceSink {
                 results.push(Ok(true));
                 continue;
             }
-            let span = apply_span(event, "");
+            let span = apply_span(event, destination);
             match handler.handle(&mut tx, event).instrument(span).await {
                 Ok(()) => {
                     savepoint(&mut tx, RELEASE_SAVEPOINT).await?;
@@ -181,12 +191,22 @@ async fn savepoint(tx: &mut Tx, statement: &'static str) -> Result<(), ApiError>
 fn apply_span(event: &EventEnvelope, destination: &str) -> tracing::Span {
     let span = tracing::info_span!(
         "event.apply",
-        otel.name = %format!("apply {}", event.event_type),
+        otel.name = %format!("process {}", event.event_type),
+        otel.kind = "consumer",
+        messaging.system = super::MESSAGING_SYSTEM,
+        messaging.operation.type = "process",
+        messaging.operation.name = "process",
+        messaging.destination.name = %event.event_type,
+        messaging.message.id = %event.event_id,
+        messaging.consumer.group.name = tracing::field::Empty,
         event_id = %event.event_id,
         event_type = %event.event_type,
         source = %event.source,
         destination = %destination,
     );
+    if !destination.is_empty() {
+        span.record("messaging.consumer.group.name", destination);
+    }
     trace_context::continue_from_event(&span, &event.traceparent, &event.tracestate);
     span
 }
@@ -263,7 +283,9 @@ impl EventSinkRouter {
             .sinks
             .get(&request.destination)
             .ok_or_else(|| ApiError::NotFound(format!("event sink {}", request.destination)))?;
-        let results = sink.apply_batch(&request.events).await?;
+        let results = sink
+            .apply_batch_for(&request.events, &request.destination)
+            .await?;
         let outcomes = request
             .events
             .iter()

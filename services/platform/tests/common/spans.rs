@@ -36,3 +36,37 @@ pub fn find<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
         .find(|s| s.name == name)
         .unwrap_or_else(|| panic!("no span {name}"))
 }
+
+/// Waits (at most 5 s) until `predicate` holds for the exported spans; returns every span.
+pub async fn wait_until(
+    exporter: &InMemorySpanExporter,
+    what: &str,
+    predicate: impl Fn(&[SpanData]) -> bool,
+) -> Vec<SpanData> {
+    let wait = async {
+        loop {
+            let spans = exporter.get_finished_spans().expect("spans");
+            if predicate(&spans) {
+                return spans;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    match tokio::time::timeout(Duration::from_secs(5), wait).await {
+        Ok(spans) => spans,
+        Err(_) => {
+            let names: Vec<String> = exporter
+                .get_finished_spans()
+                .unwrap_or_default()
+                .iter()
+                .map(|s| format!("{} ({:?})", s.name, s.span_kind))
+                .collect();
+            panic!("spans never showed {what}; have {names:?}")
+        }
+    }
+}
+
+/// How many exported spans are named `name`.
+pub fn count(spans: &[SpanData], name: &str) -> usize {
+    spans.iter().filter(|s| s.name == name).count()
+}
