@@ -106,8 +106,17 @@ fn the_stories_calls_are_answered_as_the_stories_need() {
         "{c:#?}"
     );
     assert_ne!(c.priority, Priority::P4, "{c:#?}");
-    // Story 4 (a fight with injuries pushed by 12345) is not checked here: the shipped model
-    // places it in TRAFFIC_ACCIDENT (JOINT), which is why `rules` stays the default classifier.
+    // Story 4: a fight with injuries pushed by 12345 is police business, P1, and never a traffic
+    // accident (no vehicle word: the decision's `fight.not_traffic`).
+    for channel in ["CHANNEL_12345", "CHANNEL_110"] {
+        let c = answer("有人在小区门口打架，有人受伤流血了", channel);
+        assert_eq!(
+            (c.kind, c.priority),
+            (Kind::Police, Priority::P1),
+            "{channel}: {c:#?}"
+        );
+        assert_ne!(c.category, "TRAFFIC_ACCIDENT", "{c:#?}");
+    }
     // Story 3: a water cut and a consumer complaint go to 12345.
     for (text, category) in [
         ("我们小区从昨天开始停水了，到现在还没来水", "UTILITIES"),
