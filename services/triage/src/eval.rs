@@ -3,7 +3,7 @@
 //! category and decided by a salted SHA-256 of each call's id, so it never depends on file order
 //! (each category's test share is a quota: the split is fixed together with the corpus).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -55,6 +55,10 @@ pub struct LabelledCall {
     pub category: String,
     /// Expected priority `P1`..`P4`.
     pub priority: String,
+    /// The corpus version the call entered with (none: versions 1 and 2). It fixes the call's
+    /// side of the split: see [`split`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<u32>,
 }
 
 /// Why the corpus or a split cannot be used.
@@ -138,22 +142,44 @@ fn split_key(id: &str) -> [u8; 32] {
     hasher.finalize().into()
 }
 
-/// Splits `calls` into (train, test): within each category, calls ordered by the salted hash of
-/// their id, the first round(30 %) go to test. Both halves are sorted by id.
-pub fn split(calls: &[LabelledCall]) -> (Vec<LabelledCall>, Vec<LabelledCall>) {
+/// The version of calls without `since` (corpus versions 1 and 2 were split together).
+pub const BASE_VERSION: u32 = 2;
+/// The corpus version of the source tree (`since` of its newest calls).
+pub const CORPUS_VERSION: u32 = 4;
+
+/// The ids the fixed-seed rule sends to test among `calls`: within each category, calls ordered
+/// by the salted hash of their id, the first round(30 %).
+fn quota_test_ids<'a>(calls: impl Iterator<Item = &'a LabelledCall>) -> BTreeSet<&'a str> {
     let mut by_category: BTreeMap<&str, Vec<&LabelledCall>> = BTreeMap::new();
     for call in calls {
         by_category.entry(&call.category).or_default().push(call);
     }
-    let (mut train, mut test) = (Vec::new(), Vec::new());
+    let mut test = BTreeSet::new();
     for group in by_category.values_mut() {
         group.sort_by_key(|c| (split_key(&c.id), c.id.clone()));
         let n_test = (group.len() as f64 * TEST_SHARE).round() as usize;
-        for (i, call) in group.iter().enumerate() {
-            if i < n_test {
-                test.push((*call).clone());
+        test.extend(group.iter().take(n_test).map(|c| c.id.as_str()));
+    }
+    test
+}
+
+/// Splits `calls` into (train, test) by the fixed-seed rule, applied once per corpus version: a
+/// call that entered with version `v` (`since`, [`BASE_VERSION`] when absent) takes the side the
+/// rule gives it on the corpus as it was at `v` (every call with `since` ≤ `v`), so a new
+/// version never moves a call of an older one across. The rule: within each category, calls
+/// ordered by the salted hash of their id, the first round(30 %) go to test. Both halves are
+/// sorted by id.
+pub fn split(calls: &[LabelledCall]) -> (Vec<LabelledCall>, Vec<LabelledCall>) {
+    let version = |c: &LabelledCall| c.since.unwrap_or(BASE_VERSION);
+    let versions: BTreeSet<u32> = calls.iter().map(version).collect();
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    for v in versions {
+        let test_ids = quota_test_ids(calls.iter().filter(|c| version(c) <= v));
+        for call in calls.iter().filter(|c| version(c) == v) {
+            if test_ids.contains(call.id.as_str()) {
+                test.push(call.clone());
             } else {
-                train.push((*call).clone());
+                train.push(call.clone());
             }
         }
     }

@@ -8,6 +8,7 @@ fn call(id: &str, kind: &str, category: &str, priority: &str) -> LabelledCall {
         kind: kind.to_owned(),
         category: category.to_owned(),
         priority: priority.to_owned(),
+        since: None,
     }
 }
 
@@ -112,4 +113,33 @@ fn split_is_stratified_and_independent_of_order() {
     assert_eq!(test.iter().filter(|c| c.category == "DISPUTE").count(), 6);
     calls.reverse();
     assert_eq!(split(&calls), (train, test));
+}
+
+#[test]
+fn a_new_corpus_version_never_moves_an_older_call_across() {
+    let old: Vec<LabelledCall> = (0..20)
+        .map(|i| call(&format!("x-{i:02}"), "POLICE", "DISPUTE", "P3"))
+        .collect();
+    let (old_train, old_test) = split(&old);
+    let mut grown = old.clone();
+    grown.extend((20..40).map(|i| LabelledCall {
+        since: Some(3),
+        ..call(&format!("x-{i:02}"), "POLICE", "DISPUTE", "P3")
+    }));
+    let (train, test) = split(&grown);
+    let old_ids = |v: &[LabelledCall]| -> Vec<String> {
+        v.iter()
+            .filter(|c| c.since.is_none())
+            .map(|c| c.id.clone())
+            .collect()
+    };
+    assert_eq!(old_ids(&train), old_ids(&old_train));
+    assert_eq!(old_ids(&test), old_ids(&old_test));
+    // The new calls take their side from the rule on the grown corpus: 12 of 40 go to test.
+    let whole = quota_test_ids(grown.iter());
+    assert_eq!(whole.len(), 12);
+    for c in test.iter().filter(|c| c.since == Some(3)) {
+        assert!(whole.contains(c.id.as_str()), "{}", c.id);
+    }
+    assert!(test.iter().any(|c| c.since == Some(3)));
 }

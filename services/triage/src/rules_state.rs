@@ -67,12 +67,17 @@ fn digest(rules: &str, model: &str) -> String {
 fn parse(rules: &str, model: &str) -> Result<(CompiledRules, Model), LoadError> {
     let rules = CompiledRules::parse(rules)?;
     let model = Model::parse(model)?;
+    // Its classes and the categories its thresholds name (a threshold for a category the rules
+    // do not know is a file made for other rules).
+    let t = &model.file.thresholds;
     if let Some(unknown) = model
         .file
         .heads
         .category
         .classes
         .iter()
+        .chain(t.divert_by_category.keys())
+        .chain(t.p1_by_category.keys())
         .find(|c| rules.category_index(c).is_none())
     {
         return Err(ModelError::Invalid(format!(

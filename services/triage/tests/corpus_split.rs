@@ -168,3 +168,19 @@ fn eval_runs_on_every_split() {
     );
     assert!(eval::run_eval(&dir, "dev", None, false).is_err());
 }
+
+#[test]
+fn the_newest_calls_carry_the_corpus_version() {
+    let calls = sources();
+    let newest = calls.iter().filter_map(|c| c.since).max();
+    assert_eq!(newest, Some(eval::CORPUS_VERSION));
+    for call in &calls {
+        if let Some(v) = call.since {
+            assert!(
+                v > eval::BASE_VERSION && v <= eval::CORPUS_VERSION,
+                "{}: since {v}",
+                call.id
+            );
+        }
+    }
+}

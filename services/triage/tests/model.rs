@@ -49,13 +49,14 @@ fn retraining_the_chosen_setting_reproduces_the_shipped_model() {
 }
 
 /// Issue 14's safety acceptance (0 unsafe diversions, P1 recall 100 % on the held-out split) is
-/// NOT met by the shipped model: these are the held-out calls it gets wrong (corpus version 2,
-/// model lr-977752b0b7b5 under the current decision; docs/triage.md). cv-3027 and dv-2018 left
-/// the list when refused diversions stopped being P4 and the safety layer learnt new words from
-/// train misses; rs-3023 stays listed (words read from its own text were taken out again). The
-/// issue stays open until both lists are empty.
-const KNOWN_UNSAFE: &[&str] = &["di-2007", "po-002"];
-const KNOWN_P1_MISSED: &[&str] = &["cb-3017", "rs-3023"];
+/// NOT met by the shipped model: these are the held-out calls it gets wrong (corpus version 4,
+/// 713 held-out calls, model lr-cf458b7b5f6a, session 28; read once, after every choice was
+/// made; docs/triage.md). A new corpus version is a new held-out set, so the list was rewritten
+/// from that one reading: po-002 and cb-3017 left it; fi-4008 (a version-3 call) and cv-4005
+/// are new held-out calls; po-2005 was held out before and is a regression of this model (night
+/// party → PROPERTY_MANAGEMENT). rs-3023 stays. The issue stays open until both lists are empty.
+const KNOWN_UNSAFE: &[&str] = &["di-2007", "fi-4008", "po-2005"];
+const KNOWN_P1_MISSED: &[&str] = &["cv-4005", "rs-3023"];
 
 /// A regression ratchet on the held-out split (never a reason to change a rule or a threshold):
 /// no unsafe diversion and no missed P1 beyond the known ones above.
@@ -106,8 +107,17 @@ fn the_stories_calls_are_answered_as_the_stories_need() {
         "{c:#?}"
     );
     assert_ne!(c.priority, Priority::P4, "{c:#?}");
-    // Story 4 (a fight with injuries pushed by 12345) is not checked here: the shipped model
-    // places it in TRAFFIC_ACCIDENT (JOINT), which is why `rules` stays the default classifier.
+    // Story 4: a fight with injuries pushed by 12345 is police business, P1, and never a traffic
+    // accident (no vehicle word: the decision's `fight.not_traffic`).
+    for channel in ["CHANNEL_12345", "CHANNEL_110"] {
+        let c = answer("有人在小区门口打架，有人受伤流血了", channel);
+        assert_eq!(
+            (c.kind, c.priority),
+            (Kind::Police, Priority::P1),
+            "{channel}: {c:#?}"
+        );
+        assert_ne!(c.category, "TRAFFIC_ACCIDENT", "{c:#?}");
+    }
     // Story 3: a water cut and a consumer complaint go to 12345.
     for (text, category) in [
         ("我们小区从昨天开始停水了，到现在还没来水", "UTILITIES"),

@@ -7,10 +7,13 @@ use pingan_catalogue::SituationCode;
 
 use super::classify::{Classification, Effect, Explained, Recognised, dedup};
 use super::rules::CompiledRules;
-use super::safety::{Signals, signals};
+use super::safety::{Signals, fight_without_vehicle, signals};
 use super::scan::Scan;
 use super::{Kind, Priority};
 use crate::model::{Probs, Scores, Thresholds};
+
+const TRAFFIC_ACCIDENT: &str = "TRAFFIC_ACCIDENT";
+const CRIMINAL_VIOLENT: &str = "CRIMINAL_VIOLENT";
 
 /// What the model layer hands to the decision.
 #[derive(Debug, Clone, Copy)]
@@ -160,6 +163,16 @@ pub fn decide(
             explained.push(refused);
         }
     }
+    if !safety.weapon_named.is_empty() {
+        explained.push(line(
+            "safety.weapon_named",
+            Effect::Category,
+            format!(
+                "{}: 只提及（出售/拾得/遗失/上交），未见使用 -> 留警务，不强制 P1",
+                safety.weapon_named.join("、")
+            ),
+        ));
+    }
     let danger = !safety.danger.is_empty();
     if danger && !rules.categories[chosen].kind.stays_with_police() {
         let from = rules.categories[chosen].code.clone();
@@ -178,6 +191,27 @@ pub fn decide(
                 safety.danger.join("、")
             ),
         });
+    }
+    // A fight or violence with no vehicle or crash word is never a traffic accident (injury words
+    // are mostly crashes in the train data): the model's best category of the police kind.
+    if rules.categories[chosen].code == TRAFFIC_ACCIDENT && fight_without_vehicle(&scan.norm) {
+        let from = rules.categories[chosen].code.clone();
+        chosen = scores
+            .category
+            .ranked()
+            .iter()
+            .filter_map(|(c, _)| rules.category_index(c))
+            .find(|&c| rules.categories[c].kind == Kind::Police && c != chosen)
+            .or_else(|| rules.category_index(CRIMINAL_VIOLENT))
+            .unwrap_or(rules.fallback.0);
+        explained.push(line(
+            "fight.not_traffic",
+            Effect::Category,
+            format!(
+                "打斗无车辆 -> 不按 {from}，按 {}",
+                rules.categories[chosen].code
+            ),
+        ));
     }
     let category = &rules.categories[chosen];
     let mut kind = category.kind;

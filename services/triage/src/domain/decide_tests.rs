@@ -130,3 +130,43 @@ fn strong_police_words_choose_where_a_refused_call_goes() {
         .expect("refusal explained");
     assert!(refused.words.contains(&"落在".to_owned()), "{refused:?}");
 }
+
+#[test]
+fn a_fight_with_injuries_and_no_vehicle_is_never_a_traffic_accident() {
+    let rules = CompiledRules::builtin().expect("rules");
+    let c = run(
+        "有人在小区门口打架，有人受伤流血了",
+        &scores(&rules, "JOINT", "TRAFFIC_ACCIDENT", "P1", 0.9),
+    );
+    assert_ne!(c.category, "TRAFFIC_ACCIDENT", "{c:?}");
+    assert_eq!(c.kind, Kind::Police, "{c:?}");
+    assert_eq!(c.priority, Priority::P1);
+    assert!(c.matched.iter().any(|m| m.rule_id == "fight.not_traffic"));
+    // A crash that ends in a fight stays a traffic accident.
+    let crash = run(
+        "两辆车追尾了，司机下来打起来了，有人流血",
+        &scores(&rules, "JOINT", "TRAFFIC_ACCIDENT", "P1", 0.9),
+    );
+    assert_eq!(crash.category, "TRAFFIC_ACCIDENT", "{crash:?}");
+}
+
+#[test]
+fn a_weapon_for_sale_is_police_business_but_not_forced_p1() {
+    let rules = CompiledRules::builtin().expect("rules");
+    let sold = run(
+        "夜市有个摊子摆着卖砍刀匕首，还有甩棍，这个合法吗",
+        &scores(&rules, "NON_POLICE", "CONSUMER", "P4", 0.95),
+    );
+    assert!(sold.kind.stays_with_police(), "{sold:?}");
+    assert_ne!(sold.priority, Priority::P1, "{sold:?}");
+    assert!(
+        sold.matched
+            .iter()
+            .any(|m| m.rule_id == "safety.weapon_named")
+    );
+    let used = run(
+        "夜市有个人拿着砍刀在摊子前面追人",
+        &scores(&rules, "POLICE", "CONTRABAND", "P3", 0.95),
+    );
+    assert_eq!(used.priority, Priority::P1, "{used:?}");
+}

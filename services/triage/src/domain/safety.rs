@@ -6,7 +6,8 @@
 use super::rules::CompiledRules;
 use super::scan::Scan;
 use super::signal_words::{
-    CONFLICT, DANGER, NEGATION_CUES, NEGATION_WINDOW, NOT_DANGER, UNCERTAIN,
+    CONFLICT, DANGER, FIGHT, NEGATION_CUES, NEGATION_WINDOW, NOT_DANGER, UNCERTAIN, VEHICLE,
+    WEAPON_NOT_USED, WEAPON_OBJECTS, WEAPON_USED,
 };
 
 /// What the safety layer saw.
@@ -18,12 +19,18 @@ pub struct Signals {
     pub conflict: Vec<String>,
     /// Strong words (weight 3) of a police or joint category's rules.
     pub police: Vec<String>,
+    /// Weapon words of a call that names a weapon only (sold, found, lost, handed in) and says
+    /// nothing of its use: they hold the call with the police but do not force P1.
+    pub weapon_named: Vec<String>,
 }
 
 impl Signals {
     /// True when the call must not leave the police.
     pub fn blocks_diversion(&self) -> bool {
-        !(self.danger.is_empty() && self.conflict.is_empty() && self.police.is_empty())
+        !(self.danger.is_empty()
+            && self.conflict.is_empty()
+            && self.police.is_empty()
+            && self.weapon_named.is_empty())
     }
 
     /// Every word that blocks a diversion, for the explanation.
@@ -33,6 +40,7 @@ impl Signals {
                 .iter()
                 .chain(&self.conflict)
                 .chain(&self.police)
+                .chain(&self.weapon_named)
                 .cloned(),
         )
     }
@@ -83,6 +91,31 @@ fn negated(norm: &str, word: &str) -> bool {
     any
 }
 
+/// True when the text names a weapon only as a thing sold, found, lost, kept or handed in, and
+/// says nothing of it being used, brandished or threatened with.
+pub fn weapon_only_named(norm: &str) -> bool {
+    !found(norm, WEAPON_NOT_USED).is_empty()
+        && found(&without_weapon_objects(norm), WEAPON_USED).is_empty()
+}
+
+/// The text with every weapon object taken out, longest first (so that 砍 inside 砍刀 is not
+/// read as a cue of use).
+fn without_weapon_objects(norm: &str) -> String {
+    let mut objects = WEAPON_OBJECTS.to_vec();
+    objects.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
+    let mut text = norm.to_owned();
+    for w in objects {
+        text = text.replace(w, "，");
+    }
+    text
+}
+
+/// True when the text tells of a fight or violence between people and names no vehicle or
+/// crash: such a call is never a traffic accident.
+pub fn fight_without_vehicle(norm: &str) -> bool {
+    found(norm, FIGHT).iter().any(|w| !negated(norm, w)) && found(norm, VEHICLE).is_empty()
+}
+
 /// The safety signals of a scanned text.
 pub fn signals(rules: &CompiledRules, scan: &Scan) -> Signals {
     let text = without_false_danger(&scan.norm);
@@ -96,6 +129,19 @@ pub fn signals(rules: &CompiledRules, scan: &Scan) -> Signals {
     );
     let mut conflict = found(&text, CONFLICT);
     conflict.retain(|w| !negated(&text, w));
+    // A weapon only named (for sale, found, lost, handed in) is police business, not P1.
+    let mut weapon_named = Vec::new();
+    if weapon_only_named(&text) {
+        let rest = without_weapon_objects(&text);
+        danger.retain(|w| {
+            // A weapon, or a word seen only inside a weapon's name (砍 of 砍刀).
+            let object = WEAPON_OBJECTS.contains(&w.as_str()) || !rest.contains(w.as_str());
+            if object {
+                weapon_named.push(w.clone());
+            }
+            !object
+        });
+    }
     let police = scan
         .matched_rules
         .iter()
@@ -110,6 +156,7 @@ pub fn signals(rules: &CompiledRules, scan: &Scan) -> Signals {
         danger: super::classify::dedup(danger),
         conflict: super::classify::dedup(conflict),
         police: super::classify::dedup(police),
+        weapon_named: super::classify::dedup(weapon_named),
     }
 }
 
@@ -141,6 +188,51 @@ mod tests {
         assert!(!signals_of("不是着火，就是燃气灶点不着，想找燃气公司").blocks_diversion());
         assert!(!signals_of("没人打架，就是楼上天天跳绳太吵").blocks_diversion());
         assert!(signals_of("没打架，但是他一直骂人还推我").blocks_diversion());
+    }
+
+    #[test]
+    fn a_weapon_used_or_brandished_is_danger() {
+        for text in [
+            "有个人拿着菜刀在楼下追人",
+            "他举着钢管冲我们过来了",
+            "那个人手里有刀，说要杀了我",
+            "有人在卖东西的摊子前面拿刀比划，要砍摊主",
+            "他把刚买的水果刀掏出来顶着我",
+        ] {
+            let s = signals_of(text);
+            assert!(!s.danger.is_empty(), "{text}: {s:?}");
+            assert!(s.weapon_named.is_empty(), "{text}: {s:?}");
+        }
+    }
+
+    #[test]
+    fn a_weapon_sold_found_or_lost_holds_the_call_but_is_not_danger() {
+        for text in [
+            "夜市有个摊子在卖匕首和砍刀，这个合法吗",
+            "在草丛里捡到一把枪，我用袋子装着",
+            "工地挖出来一颗手榴弹，锈得厉害",
+            "我在公交上落了一袋菜刀，能帮忙找找吗",
+            "家里老人留下一把猎枪，想上交",
+        ] {
+            let s = signals_of(text);
+            assert!(s.danger.is_empty(), "{text}: {s:?}");
+            assert!(!s.weapon_named.is_empty(), "{text}: {s:?}");
+            assert!(s.blocks_diversion(), "{text}: a weapon is police business");
+        }
+        // Another danger word still counts: a weapon found next to a person bleeding.
+        let s = signals_of("捡到一把刀，旁边有个人在流血");
+        assert!(!s.danger.is_empty(), "{s:?}");
+    }
+
+    #[test]
+    fn a_fight_without_a_vehicle_is_told_from_a_crash() {
+        assert!(fight_without_vehicle("有人在小区门口打架，有人受伤流血了"));
+        assert!(fight_without_vehicle(
+            "停车场旁边一群人在打一个人，把人打伤了"
+        ));
+        assert!(!fight_without_vehicle("两辆车撞了，司机下来打起来了"));
+        assert!(!fight_without_vehicle("电动车追尾了，没人受伤"));
+        assert!(!fight_without_vehicle("没打架，就是吵了几句"));
     }
 
     #[test]

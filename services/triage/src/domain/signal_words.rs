@@ -82,3 +82,50 @@ pub(super) const NEGATION_CUES: &[&str] = &["没有", "没", "未", "无", "不�
 pub(super) const UNCERTAIN: &[&str] = &["有没有", "是不是", "有无", "会不会"];
 /// Characters between a cue and the word it cancels, at most.
 pub(super) const NEGATION_WINDOW: usize = 3;
+
+/// Weapons as objects (words of `DANGER` and of the rules' weapon modifier that name a weapon,
+/// not its use): they force P1 only when the call does not say the weapon is merely sold,
+/// found, lost, handed in or kept ([`WEAPON_NOT_USED`]) — or when it says it is used
+/// ([`WEAPON_USED`]). Otherwise they still hold the call with the police (conflict), not P1.
+#[rustfmt::skip]
+pub(super) const WEAPON_OBJECTS: &[&str] = &[
+    "刀", "刀子", "菜刀", "砍刀", "水果刀", "尖刀", "匕首", "枪", "有枪", "猎枪", "炸弹", "炸药", "雷管", "手榴弹", "爆炸物",
+    "斧头", "铁棍", "钢管", "凶器", "剪子", "剪刀", "螺丝刀", "改锥", "甩棍", "棍子", "棒子", "铁锹", "锤子", "棍棒", "木棍",
+    "酒瓶", "砖头", "硫酸", "汽油", "家伙",
+];
+
+/// Cues that a weapon is used, brandished or threatened with: any of them keeps every weapon
+/// word a danger (P1).
+#[rustfmt::skip]
+pub(super) const WEAPON_USED: &[&str] = &[
+    "拿", "举着", "拎着", "提着", "握着", "挥", "舞", "比划", "冲着", "对着", "指着", "顶着", "抵着", "追", "砍", "捅", "扎",
+    "划", "刺", "戳", "砸", "开枪", "射", "威胁", "吓唬", "扬言", "要杀", "杀", "逼", "伤人", "打人", "打我", "动刀", "持",
+    "带着", "带刀", "揣着", "堵", "抢", "劫", "闹事", "发疯", "乱", "喊", "吵", "打架", "打起来", "拼命", "同归于尽",
+];
+
+/// Cues that a weapon is only named: sold, bought, found, dug up, lost, handed in, kept.
+#[rustfmt::skip]
+pub(super) const WEAPON_NOT_USED: &[&str] = &[
+    "卖", "出售", "售", "收购", "收藏", "网购", "买了", "买的", "刚买", "快递", "包裹", "摆摊", "摆着", "地摊", "广告", "朋友圈",
+    "链接", "捡到", "捡了", "捡的", "发现", "挖出", "挖到", "翻出", "丢了", "丢在", "落在", "落了", "遗失", "上交", "交给", "私藏",
+    "藏着", "藏了", "锁在柜", "没收", "违禁", "管制", "剩的", "留下", "备案", "办证", "不见了", "少了", "卷刃", "退货",
+    // read on out-of-fold misses of the train split (contraband reports labelled P2/P3)
+    "锈", "钓上来", "没人敢碰", "没人敢动", "是不是真的", "是真是假", "堆着", "偷",
+];
+
+/// Fighting and violence between people: with no vehicle or crash word ([`VEHICLE`]) a call is
+/// never a traffic accident.
+#[rustfmt::skip]
+pub(super) const FIGHT: &[&str] = &[
+    "打架", "打人", "打起来", "干起来", "干架", "斗殴", "殴打", "围殴", "群殴", "打群架", "被打", "挨打", "打伤", "打了",
+    "动手", "砍", "捅", "踢", "踹", "揍", "扇", "抢劫", "打我", "打他", "打她", "拳", "砸人", "砸了",
+];
+
+/// Vehicles and crashes (a bare 车 is not enough: 停车场 and 车站 are places).
+#[rustfmt::skip]
+pub(super) const VEHICLE: &[&str] = &[
+    "汽车", "轿车", "小车", "货车", "卡车", "面包车", "客车", "大巴", "公交车", "出租车", "的士", "网约车", "私家车", "电动车",
+    "电瓶车", "摩托", "自行车", "单车", "三轮", "车辆", "开车", "骑车", "司机", "驾驶", "撞", "追尾", "剐", "蹭", "刮倒", "碾",
+    "轧", "翻车", "侧翻", "车祸", "肇事", "逃逸", "倒车", "车牌", "车头", "车门", "车窗", "车上", "车里", "下车", "上车", "挡风",
+    "酒驾", "醉驾", "交警", "高速",
+];

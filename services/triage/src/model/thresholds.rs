@@ -168,27 +168,56 @@ pub fn choose_thresholds(
         t.divert_by_category.insert(category.code.clone(), chosen);
     }
     t.divert = highest;
-    // P1: the highest threshold that keeps every P1 of the folds P1.
-    let mut p1 = 0.02;
-    for v in grid(0.02, 0.60).into_iter().rev() {
-        let mut probe = t.clone();
-        probe.p1 = v;
-        let f = figures(calls, &decide_all(rules, calls, scores, &probe, decision));
-        if f.p1_missed == 0 {
-            p1 = v;
-            break;
+    t.p1 = p1_threshold(rules, calls, scores, &t, decision);
+    t
+}
+
+/// Share of the train P1 calls (out-of-fold, danger words switched off) the model's own P(P1)
+/// must reach above the P1 threshold: a recall target of the model alone, so the threshold does
+/// not float up when the danger words come to cover every train P1.
+pub const P1_MODEL_RECALL: f64 = 0.90;
+
+/// The P1 threshold, chosen so that it keeps catching what the danger words miss: the lower of
+/// (1) the least out-of-fold P(P1) among the train P1 calls the danger words do not make P1
+/// (every one of them caught), and (2) the P(P1) that [`P1_MODEL_RECALL`] of all train P1 calls
+/// reach (the model alone, words off), less the margin.
+pub fn p1_threshold(
+    rules: &CompiledRules,
+    calls: &[Prepared],
+    scores: &[Scores],
+    t: &Thresholds,
+    decision: Decision,
+) -> f64 {
+    let mut probe = t.clone();
+    probe.p1 = 1.1;
+    probe.p1_by_category.clear();
+    let answers = decide_all(rules, calls, scores, &probe, decision);
+    let floor = |v: f64| (v * 100.0).floor() / 100.0;
+    let mut uncovered = P1_CAP;
+    let mut all: Vec<f64> = Vec::new();
+    for ((p, a), s) in calls.iter().zip(&answers).zip(scores) {
+        if p.call.priority != "P1" {
+            continue;
+        }
+        let v = floor(s.priority.of("P1"));
+        all.push(v);
+        if a.priority != crate::domain::Priority::P1 {
+            uncovered = uncovered.min(v);
         }
     }
-    t.p1 = (p1 - SAFETY_MARGIN).max(0.02);
-    t
+    all.sort_by(f64::total_cmp);
+    let at = ((1.0 - P1_MODEL_RECALL) * all.len() as f64).floor() as usize;
+    let model_alone = all.get(at).copied().unwrap_or(P1_CAP);
+    (uncovered.min(model_alone) - SAFETY_MARGIN).clamp(0.02, P1_CAP)
 }
 
 /// The most a category's P1 threshold rises to: above it the model's belief alone makes P1.
 pub const P1_CAP: f64 = 0.6;
 
-/// Per police category, the highest P1 threshold that keeps P1 every P1 call (among those
-/// `include` admits) that the decision placed in it and no danger word made P1, less the
-/// margin; never below the global threshold, at most [`P1_CAP`].
+/// Per police category, the lower of the highest P1 threshold that keeps P1 every P1 call
+/// (among those `include` admits) that the decision placed in it and no danger word made P1,
+/// and the P(P1) that [`P1_MODEL_RECALL`] of the P1 calls placed in it reach (words off), less
+/// the margin; never below the global threshold, at most [`P1_CAP`].
 pub fn p1_per_category(
     rules: &CompiledRules,
     calls: &[Prepared],
@@ -207,16 +236,32 @@ pub fn p1_per_category(
         .filter(|c| c.kind.stays_with_police())
         .map(|c| (c.code.clone(), P1_CAP + SAFETY_MARGIN))
         .collect();
+    // Every P1 call placed in a category, danger words or not: the model-alone recall target
+    // bounds the category's threshold too, so it does not float up to the cap when the words
+    // cover every P1 of the folds.
+    let mut placed: std::collections::BTreeMap<String, Vec<f64>> =
+        std::collections::BTreeMap::new();
     for (i, (p, a)) in calls.iter().zip(&answers).enumerate() {
-        let needs_model = p.call.priority == "P1"
-            && a.kind.stays_with_police()
-            && a.priority != crate::domain::Priority::P1;
-        if include(i) && needs_model {
-            let v = (scores[i].priority.of("P1") * 100.0).floor() / 100.0;
+        if !include(i) || p.call.priority != "P1" || !a.kind.stays_with_police() {
+            continue;
+        }
+        let v = (scores[i].priority.of("P1") * 100.0).floor() / 100.0;
+        placed.entry(a.category.clone()).or_default().push(v);
+        if a.priority != crate::domain::Priority::P1 {
             least
                 .entry(a.category.clone())
                 .and_modify(|l| *l = l.min(v))
                 .or_insert(v);
+        }
+    }
+    for (category, mut v) in placed {
+        v.sort_by(f64::total_cmp);
+        let at = ((1.0 - P1_MODEL_RECALL) * v.len() as f64).floor() as usize;
+        if let Some(q) = v.get(at).copied() {
+            least
+                .entry(category)
+                .and_modify(|l| *l = l.min(q))
+                .or_insert(q);
         }
     }
     least
