@@ -21,6 +21,7 @@ backend_tests!(
     story_1_emergency_help_is_answered_within_five_minutes,
     story_3_non_police_call_is_diverted_to_12345_and_followed_until_handled,
     story_4_police_business_from_12345_is_dispatched_like_a_110_call,
+    story_1_lost_property_outside_every_grid_is_dispatched_without_a_lookout,
 );
 
 /// Grid-registry's stored broadcasts for a grid, with the dispatch and message each carries.
@@ -33,6 +34,57 @@ async fn broadcasts(stories: &Stories, grid_id: &str) -> Vec<(String, String)> {
         .expect("context");
     with_db!(&context.db, pool => sqlx::query_as(SQL).bind(grid_id).fetch_all(pool).await)
         .expect("broadcasts")
+}
+
+/// Story 1 off the map: the same lost-in-a-taxi call from a point outside every grid. There are
+/// no residents to ask, so dispatch is opened without a lookout (it once went with one, dispatch
+/// refused it as INVALID_ARGUMENT and intake retried the refusal forever).
+async fn story_1_lost_property_outside_every_grid_is_dispatched_without_a_lookout(
+    backend: TestBackend,
+) {
+    let stories = Stories::start(backend).await;
+    let mut call_taker = stories.call_taker();
+    let mut request = call_110(
+        "story1-off-grid",
+        "我的手机落在出租车上了，车牌藏C·T5678，刚在路边下的车",
+    );
+    request.location = Some(dispatch_support::offset(
+        dispatch_support::origin(STATION),
+        -40_000.0,
+        -40_000.0,
+    ));
+    request.address = String::new();
+    let response = call_taker
+        .report_call(request)
+        .await
+        .expect("report call")
+        .into_inner();
+    assert_eq!(response.grid_id, "", "the point must be outside every grid");
+    // Opened; no unit within reach 56 km off, so it waits for one (PENDING_DISPATCH).
+    assert_eq!(
+        response.status(),
+        IncidentStatus::Dispatched,
+        "{response:#?}"
+    );
+    let classification = response.classification.clone().expect("classification");
+    assert_eq!(classification.category, "ASSISTANCE");
+    assert!(!response.dispatch_id.is_empty(), "{response:#?}");
+    let saved = incident(&mut stories.command_room(), &response.incident_id).await;
+    assert_eq!(saved.pending_reason, "", "{saved:#?}");
+    assert_eq!(saved.status(), IncidentStatus::Dispatched);
+    let token = stories
+        .cluster
+        .token("command-1", &[Role::CommandCenter, Role::Dispatcher], &[])
+        .expect("token");
+    let channel = stories
+        .cluster
+        .channel_as(Service::Dispatch, &token)
+        .expect("channel");
+    let mut room = dpb::dispatch_service_client::DispatchServiceClient::new(channel);
+    let dispatch = wait_dispatch(&mut room, &response.dispatch_id, "exists", |_| true).await;
+    assert_eq!(dispatch.lookout_broadcast_id, "");
+    assert_eq!(dispatch.grid_id, "");
+    stories.shutdown().await;
 }
 
 /// Story 1: a caller left a phone in a taxi. The call is taken, located, classified and the

@@ -1,5 +1,5 @@
 //! Scenario a: one ReportCall is one trace with spans from every service on its path, including
-//! the outbox hops (`send …` in the writer, `apply …` in the reader).
+//! the outbox hops (`send …` in the writer, `process …` in the reader).
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -49,7 +49,7 @@ pub async fn run(world: &World, run: &str) -> anyhow::Result<Verdict> {
         spans = world.collector.trace(&trace_id);
         let services: BTreeSet<&str> = spans.iter().map(|s| s.service.as_str()).collect();
         let hops = spans.iter().any(|s| s.name.starts_with("send "))
-            && spans.iter().any(|s| s.name.starts_with("apply "));
+            && spans.iter().any(|s| s.name.starts_with("process "));
         if PATH.iter().all(|p| services.iter().any(|s| s.ends_with(p))) && hops {
             complete = true;
             break;
@@ -58,16 +58,16 @@ pub async fn run(world: &World, run: &str) -> anyhow::Result<Verdict> {
     }
     let services: BTreeSet<String> = spans.iter().map(|s| s.service.clone()).collect();
     let sends = spans.iter().filter(|s| s.name.starts_with("send ")).count();
-    let applies = spans
+    let processes = spans
         .iter()
-        .filter(|s| s.name.starts_with("apply "))
+        .filter(|s| s.name.starts_with("process "))
         .count();
     verdict.figure("spans", spans.len());
     verdict.figure(
         "services",
         services.iter().cloned().collect::<Vec<_>>().join("+"),
     );
-    verdict.figure("outbox hops", format!("{sends} send, {applies} apply"));
+    verdict.figure("outbox hops", format!("{sends} send, {processes} process"));
     verdict.figure("complete after", crate::common::ms(started.elapsed()));
     for service in PATH {
         verdict.check(
@@ -76,7 +76,7 @@ pub async fn run(world: &World, run: &str) -> anyhow::Result<Verdict> {
         );
     }
     verdict.check(sends > 0, "no outbox send span in the trace");
-    verdict.check(applies > 0, "no outbox apply span in the trace");
+    verdict.check(processes > 0, "no outbox process span in the trace");
     verdict.figure("complete", complete);
     verdict.figure("exports received", world.collector.exports());
     Ok(verdict)

@@ -150,12 +150,13 @@ async fn save(
     Ok(())
 }
 
-/// Holds a classified incident without a location for a dispatcher: routing stops (no retry
-/// loop) with a visible reason, written on the timeline once.
-pub async fn hold_for_location(
+/// Holds a classified incident for a dispatcher (no location, or a peer refused the request):
+/// routing stops (no retry loop) with a visible reason, written on the timeline once.
+pub async fn hold(
     context: &ServiceContext,
     store: &dyn Store,
     id: &str,
+    reason: &str,
 ) -> Result<String, ApiError> {
     let now = context.clock.now();
     let mut tx = context.db.begin_write().await?;
@@ -163,20 +164,23 @@ pub async fn hold_for_location(
         let _ = tx.rollback().await;
         return Err(ApiError::NotFound(format!("incident {id}")));
     };
-    if incident.pending_reason != NEEDS_LOCATION {
+    if incident.pending_reason != reason {
         Entry::new(
             id,
             TimelineEntryKind::RoutingDeferred,
             now,
             &intake_actor(),
             crate::SHORT_NAME,
-            NEEDS_LOCATION,
+            reason,
         )
         .write(store, &mut tx)
         .await?;
-        incident.pending_reason = NEEDS_LOCATION.to_owned();
+        incident.pending_reason = reason.to_owned();
         // A 12345 ticket: triage tells 12345 (once a ticket), whenever the hold happens.
-        if incident.channel == Channel::Channel12345 as i32 && !incident.transfer_id.is_empty() {
+        if reason == NEEDS_LOCATION
+            && incident.channel == Channel::Channel12345 as i32
+            && !incident.transfer_id.is_empty()
+        {
             let event = outbound::needs_location(&incident, NEEDS_LOCATION, now);
             context.outbox.enqueue(&mut tx, id, &event).await?;
         }
@@ -185,6 +189,6 @@ pub async fn hold_for_location(
     incident.updated_at = now;
     store.save_incident(&mut tx, &incident).await?;
     context.outbox.commit(tx).await?;
-    tracing::info!(incident_id = %id, "incident held: needs a location");
+    tracing::info!(incident_id = %id, reason, "incident held for a dispatcher");
     Ok(id.to_owned())
 }

@@ -33,6 +33,15 @@ pub enum HopError {
     /// The peer already holds the result (ALREADY_EXISTS).
     #[error("{0} already exists")]
     AlreadyExists(&'static str),
+    /// The peer refused the request as malformed (INVALID_ARGUMENT): retrying the same request
+    /// cannot succeed, so the incident is held for a dispatcher instead of retried forever.
+    #[error("{peer} refused the request: {detail}")]
+    Refused {
+        /// Peer name.
+        peer: &'static str,
+        /// The peer's message (field violations, no personal data).
+        detail: String,
+    },
 }
 
 impl HopError {
@@ -59,6 +68,13 @@ async fn call<T>(
         Ok(Err(status)) => match status.code() {
             Code::NotFound => Err(HopError::NotFound(peer)),
             Code::AlreadyExists => Err(HopError::AlreadyExists(peer)),
+            Code::InvalidArgument => {
+                tracing::error!(peer, message = %status.message(), "peer refused a routing call as invalid");
+                Err(HopError::Refused {
+                    peer,
+                    detail: status.message().to_owned(),
+                })
+            }
             code => {
                 if !matches!(
                     code,

@@ -100,9 +100,14 @@ impl Router {
         if locate::must_wait_for_location(&incident) {
             return match locate_failed {
                 Some(err) => self.defer(&id, err).await,
-                None => locate::hold_for_location(&self.context, self.store.as_ref(), &id)
-                    .await
-                    .map(Routed::Finished),
+                None => locate::hold(
+                    &self.context,
+                    self.store.as_ref(),
+                    &id,
+                    locate::NEEDS_LOCATION,
+                )
+                .await
+                .map(Routed::Finished),
             };
         }
         if incident.status() == IncidentStatus::Classified && incident.is_decided_primary() {
@@ -183,6 +188,12 @@ impl Router {
 
     /// Leaves the incident waiting for `err`'s dependency (its routing job retries it).
     async fn defer(&self, id: &str, err: HopError) -> Result<Routed, ApiError> {
+        if let HopError::Refused { .. } = &err {
+            // Not a poison job: the same request would be refused again; a dispatcher decides.
+            return locate::hold(&self.context, self.store.as_ref(), id, &err.reason())
+                .await
+                .map(Routed::Finished);
+        }
         let now = self.context.clock.now();
         if let (HopError::Unavailable { peer, detail }, Some(counter)) =
             (&err, metrics::DEFERRED.as_ref())

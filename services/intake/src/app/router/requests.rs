@@ -34,7 +34,9 @@ impl Router {
             Ok(Priority::P1 | Priority::P2 | Priority::P3) => incident.priority,
             _ => Priority::P3 as i32,
         };
-        let lookout = crate::domain::lookout::lookout_for(&classification, &incident.description);
+        // A lookout goes to the residents of the incident's grid: none to ask outside every grid.
+        let lookout = crate::domain::lookout::lookout_for(&classification, &incident.description)
+            .filter(|_| !incident.grid_id.is_empty());
         let summary: String = pingan_platform::pii::scrub(&incident.description)
             .chars()
             .take(120)
