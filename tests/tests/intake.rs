@@ -11,7 +11,7 @@ use std::time::Duration;
 use intake_support::harness::{
     Harness, PHONE, call, client, dispatch_entry, kinds, pending_events, start_time, ts,
 };
-use intake_support::{BASE_LAT, BASE_LON, GRID, Peer, STATION, UNIT};
+use intake_support::{BASE_LAT, BASE_LON, GRID, Peer, REFUSED_BY_DISPATCH, STATION, UNIT};
 use pingan_platform::auth::Role;
 use pingan_proto::dispatch::v1::{
     Dispatch, DispatchClosed, Disposition, TimelineEntryKind as DispatchKind,
@@ -271,6 +271,40 @@ async fn no_call_lost_while_peers_are_down(backend: TestBackend) {
     assert_eq!(repeat.status(), IncidentStatus::Dispatched);
     assert_eq!(repeat.assigned_unit_ids, [UNIT]);
     assert_eq!(repeat.dispatch_id, format!("d-{id}"));
+    h.shutdown().await;
+}
+
+/// Dispatch refuses the request as INVALID_ARGUMENT: retrying the same request cannot succeed,
+/// so the incident is held for a dispatcher with the refusal as its reason, not retried forever.
+async fn a_refused_dispatch_is_held_not_retried_forever(backend: TestBackend) {
+    let mut h = Harness::start(backend).await;
+    let description = format!("有人被车撞了，倒在路边 {REFUSED_BY_DISPATCH}");
+    let response = h
+        .report(call("refused-1", &description, BASE_LAT, BASE_LON))
+        .await;
+    let id = response.incident_id.clone();
+    let held = h.incident(&id).await;
+    assert_eq!(held.status, IncidentStatus::Classified as i32, "{held:?}");
+    assert!(
+        held.pending_reason.contains("dispatch refused"),
+        "{}",
+        held.pending_reason
+    );
+    assert_eq!(h.fakes.dispatches().len(), 1);
+    // The routing job does not try again, however long we wait.
+    h.clock.advance(Duration::from_secs(600));
+    let context = h.cluster.context(Service::Intake).expect("context").clone();
+    let worker = pingan_intake::job_worker(&context, pingan_intake::IntakeSettings::default());
+    for _ in 0..3 {
+        worker.run_once().await.expect("job round");
+    }
+    assert_eq!(h.fakes.dispatches().len(), 1, "a refusal is never retried");
+    let timeline = kinds(&h.timeline(&id).await);
+    assert_eq!(
+        timeline.last(),
+        Some(&TimelineEntryKind::RoutingDeferred),
+        "{timeline:?}"
+    );
     h.shutdown().await;
 }
 
@@ -601,6 +635,7 @@ async fn other_routes_and_listing(backend: TestBackend) {
 backend_tests!(
     story_one_intake_half,
     no_call_lost_while_peers_are_down,
+    a_refused_dispatch_is_held_not_retried_forever,
     duplicate_calls_are_linked,
     idempotent_on_request_id_and_source_call_id,
     bad_calls_are_refused_naming_the_fields,

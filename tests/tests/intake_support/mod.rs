@@ -179,6 +179,10 @@ impl DispatchService for FakeDispatch {
         request: Request<OpenDispatchRequest>,
     ) -> Result<Response<OpenDispatchResponse>, Status> {
         let request = request.into_inner();
+        if request.summary.contains(REFUSED_BY_DISPATCH) {
+            self.0.lock().expect("lock").dispatches.push(request);
+            return Err(Status::invalid_argument("category: not in the catalogue"));
+        }
         let dispatch_id = format!("d-{}", request.incident_id);
         let auto = matches!(
             Priority::try_from(request.priority),
@@ -213,6 +217,9 @@ impl DispatchService for FakeDispatch {
         }))
     }
 }
+
+/// A call whose description holds this is refused by the fake dispatch as INVALID_ARGUMENT.
+pub const REFUSED_BY_DISPATCH: &str = "#dispatch-refuses";
 
 /// Which fake peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
