@@ -268,10 +268,21 @@ async fn registry_import(args: ImportArgs) -> anyhow::Result<()> {
         Some(endpoint) => connect(endpoint).await?,
         None => registry.clone(),
     };
-    let report =
-        pingan::registry_import::import(registry, Some(dispatch), args.token.as_deref(), &json)
-            .await?;
-    println!("{report}");
+    // Drawn on stderr only when it is a terminal; scripts read the report on stdout.
+    let progress = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} records {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let report = pingan::registry_import::import_with_progress(
+        registry,
+        Some(dispatch),
+        args.token.as_deref(),
+        &json,
+        &progress,
+    )
+    .await;
+    progress.finish_and_clear();
+    println!("{}", report?);
     Ok(())
 }
 

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod clients;
 pub mod clock;
 pub mod config;
+pub mod db_spans;
 pub mod error;
 pub mod events;
 pub mod health;

@@ -146,7 +146,9 @@ impl Default for PoolSettings {
 impl Db {
     /// Opens a pool for `url` (creating a SQLite file if missing) without applying migrations.
     pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Self, StorageError> {
-        match Backend::from_url(url)? {
+        let backend = Backend::from_url(url)?;
+        crate::db_spans::note_backend(backend);
+        match backend {
             Backend::Postgres => {
                 let options = PgConnectOptions::from_str(url).map_err(StorageError::from)?;
                 let pool = PgPoolOptions::new()

@@ -78,8 +78,15 @@ pub fn init(
             .boxed(),
         LogFormat::Text => tracing_subscriber::fmt::layer().with_target(false).boxed(),
     };
+    // Database spans cost a formatted statement per query: only when traces leave the process.
+    let exporting = config
+        .otlp_endpoint
+        .as_deref()
+        .is_some_and(|e| !e.trim().is_empty());
+    let db_layer = exporting.then(|| crate::db_spans::db_span_layer(&provider));
     Registry::default()
         .with(otel_layer)
+        .with(db_layer)
         .with(fmt_layer.with_filter(filter))
         .try_init()
         .map_err(|err| TelemetryError::AlreadyInitialised(err.to_string()))?;

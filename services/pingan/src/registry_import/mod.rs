@@ -138,9 +138,30 @@ pub async fn import(
     token: Option<&str>,
     json: &str,
 ) -> Result<ImportReport, ImportError> {
+    let hidden = indicatif::ProgressBar::hidden();
+    import_with_progress(registry, dispatch, token, json, &hidden).await
+}
+
+/// [`import`], advancing `progress` by one per record sent (its length set to the file's count).
+pub async fn import_with_progress(
+    registry: Channel,
+    dispatch: Option<Channel>,
+    token: Option<&str>,
+    json: &str,
+    progress: &indicatif::ProgressBar,
+) -> Result<ImportReport, ImportError> {
     let file: Jurisdiction = serde_json::from_str(json)?;
     let bearer = bearer(token)?;
     let units = unit_requests_of(&file)?;
+    let assignments: usize = file.officers.iter().map(|o| o.grid_ids.len()).sum();
+    let records = file.stations.len()
+        + file.grids.len()
+        + assignments
+        + file.residents.len()
+        + file.premises.len()
+        + file.addresses.len()
+        + dispatch.as_ref().map_or(0, |_| units.len());
+    progress.set_length(records as u64);
     let mut client = GridRegistryServiceClient::new(registry);
     let mut report = ImportReport::default();
     for s in &file.stations {
@@ -168,6 +189,7 @@ pub async fn import(
             .await
             .map_err(rejected(s.station_id.clone()))?;
         report.stations += 1;
+        progress.inc(1);
     }
     for g in &file.grids {
         let kind = enum_value("GRID_KIND_", &g.kind, &g.grid_id, "grid kind", |n| {
@@ -188,6 +210,7 @@ pub async fn import(
             .await
             .map_err(rejected(g.grid_id.clone()))?;
         report.grids += 1;
+        progress.inc(1);
     }
     for o in &file.officers {
         let role = enum_value(
@@ -215,6 +238,7 @@ pub async fn import(
                 .await
                 .map_err(rejected(o.officer_id.clone()))?;
             report.officer_assignments += 1;
+            progress.inc(1);
         }
     }
     for r in &file.residents {
@@ -248,6 +272,7 @@ pub async fn import(
             .await
             .map_err(rejected(r.resident_id.clone()))?;
         report.residents += 1;
+        progress.inc(1);
     }
     for p in &file.premises {
         let kind = enum_value(
@@ -274,6 +299,7 @@ pub async fn import(
             .await
             .map_err(rejected(p.premises_id.clone()))?;
         report.premises += 1;
+        progress.inc(1);
     }
     for a in &file.addresses {
         client
@@ -291,9 +317,10 @@ pub async fn import(
             .await
             .map_err(rejected(a.address_id.clone()))?;
         report.addresses += 1;
+        progress.inc(1);
     }
     match dispatch {
-        Some(channel) => report.units = register_units(channel, &bearer, units).await?,
+        Some(channel) => report.units = register_units(channel, &bearer, units, progress).await?,
         None => report.skipped_units = units.len(),
     }
     Ok(report)
@@ -347,6 +374,7 @@ async fn register_units(
     channel: Channel,
     bearer: &Option<MetadataValue<Ascii>>,
     units: Vec<dispatch::RegisterUnitRequest>,
+    progress: &indicatif::ProgressBar,
 ) -> Result<usize, ImportError> {
     let mut client = DispatchServiceClient::new(channel);
     let count = units.len();
@@ -356,6 +384,7 @@ async fn register_units(
             .register_unit(with_token(bearer, unit))
             .await
             .map_err(rejected(unit_id))?;
+        progress.inc(1);
     }
     Ok(count)
 }
@@ -394,7 +423,7 @@ pub async fn load_demo_if_empty(channel: Channel) -> Result<Option<ImportReport>
         return Ok(None);
     }
     let requests = unit_requests(pingan_grid_registry::DEMO_JURISDICTION)?;
-    let units = register_units(channel, &None, requests).await?;
+    let units = register_units(channel, &None, requests, &indicatif::ProgressBar::hidden()).await?;
     Ok(Some(ImportReport {
         units,
         ..ImportReport::default()
