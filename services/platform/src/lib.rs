@@ -18,6 +18,7 @@ pub mod limits;
 pub mod metrics;
 pub mod phone;
 pub mod pii;
+pub mod redis_sentinel;
 pub mod redis_store;
 pub mod report;
 pub mod server;

@@ -1,18 +1,45 @@
 //! Redis: one auto-reconnecting connection manager per service, with a key prefix so that
-//! several services (or tests) can share one Redis without touching each other's keys.
+//! several services (or tests) can share one Redis without touching each other's keys. A
+//! `redis+sentinel://` URL follows the primary the sentinels name (see [`crate::redis_sentinel`]).
 
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 pub use redis::RedisError;
 
+use crate::redis_sentinel::{self, SentinelUrl};
+
 /// A Redis connection with the key prefix this service (or test) owns.
 #[derive(Clone)]
 pub struct RedisStore {
-    connection: ConnectionManager,
-    client: std::sync::Arc<redis::Client>,
+    // Replaced as a whole when the sentinels name another primary.
+    node: Arc<RwLock<Node>>,
     prefix: String,
+}
+
+/// The node the store talks to: its client and the connection manager over it.
+#[derive(Clone)]
+struct Node {
+    connection: ConnectionManager,
+    client: redis::Client,
+}
+
+impl Node {
+    async fn connect(client: redis::Client) -> redis::RedisResult<Self> {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(3)))
+            .set_response_timeout(Some(Duration::from_secs(3)))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_secs(2));
+        let connection = ConnectionManager::new_with_config(client.clone(), config).await?;
+        Ok(Self { connection, client })
+    }
+
+    fn address(&self) -> String {
+        self.client.get_connection_info().addr().to_string()
+    }
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -24,30 +51,52 @@ impl std::fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
-    /// Connects to `url`; every key this store builds starts with `prefix`.
+    /// Connects to `url` (`redis://`, `rediss://`, or `redis+sentinel://…/<master>`); every key
+    /// this store builds starts with `prefix`.
     pub async fn connect(url: &str, prefix: &str) -> redis::RedisResult<Self> {
-        let client = redis::Client::open(url)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(3)))
-            .set_response_timeout(Some(Duration::from_secs(3)))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_secs(2));
-        let connection = ConnectionManager::new_with_config(client.clone(), config).await?;
+        if SentinelUrl::is_sentinel(url) {
+            let mut sentinel = SentinelUrl::parse(url)?.client()?;
+            let node = Node::connect(redis_sentinel::primary(&mut sentinel).await?).await?;
+            let node = Arc::new(RwLock::new(node));
+            tokio::spawn(redis_sentinel::follow(
+                Arc::downgrade(&node),
+                sentinel,
+                Node::address,
+                Node::connect,
+            ));
+            return Ok(Self {
+                node,
+                prefix: prefix.to_owned(),
+            });
+        }
+        let node = Node::connect(redis::Client::open(url)?).await?;
         Ok(Self {
-            connection,
-            client: std::sync::Arc::new(client),
+            node: Arc::new(RwLock::new(node)),
             prefix: prefix.to_owned(),
         })
     }
 
-    /// The connection (cheap to clone; reconnects on its own).
-    pub fn connection(&self) -> ConnectionManager {
-        self.connection.clone()
+    fn node(&self) -> Node {
+        match self.node.read() {
+            Ok(node) => node.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
-    /// The client, for connections the manager cannot share (e.g. a pub/sub subscriber).
-    pub fn client(&self) -> &redis::Client {
-        &self.client
+    /// The connection (cheap to clone; reconnects on its own; after a failover, to the primary).
+    pub fn connection(&self) -> ConnectionManager {
+        self.node().connection
+    }
+
+    /// The client of the current primary, for connections the manager cannot share (e.g. a
+    /// pub/sub subscriber).
+    pub fn client(&self) -> redis::Client {
+        self.node().client
+    }
+
+    /// The address of the node the store talks to now (`host:port`).
+    pub fn address(&self) -> String {
+        self.node().address()
     }
 
     /// A key under this store's prefix, e.g. `key("units:geo")` → `pingan:dispatch:units:geo`.
@@ -62,7 +111,7 @@ impl RedisStore {
 
     /// Checks that Redis answers (used by health).
     pub async fn ping(&self) -> redis::RedisResult<()> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.connection();
         let reply: String = redis::cmd("PING").query_async(&mut connection).await?;
         if reply == "PONG" {
             Ok(())
