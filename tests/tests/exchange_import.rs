@@ -95,14 +95,17 @@ async fn a_burst_of_identical_imports_makes_one_incident(backend: TestBackend) {
     assert!(!response.document.contains("13912345678"));
     assert_eq!(exported["incident"]["source_link"]["bureau_id"], "bureau-a");
 
-    // The same request id with another document is refused, naming request_id.
+    // Each request id of the burst (those that lost the race to the link too) is spent: with
+    // another document it is refused, naming request_id.
     let mut other = handmade("bureau-a", "inc-a-other");
     other["incident"]["description"] = json!("另一起事件");
     let mut client = exchange(&cluster, "command-b", &[Role::CommandCenter]);
-    let refused = import(&mut client, "burst-0", &other.to_string())
-        .await
-        .expect_err("request id reused");
-    assert_eq!(first_bad_field(&refused), "request_id");
+    for n in 0..6 {
+        let refused = import(&mut client, &format!("burst-{n}"), &other.to_string())
+            .await
+            .expect_err("request id reused");
+        assert_eq!(first_bad_field(&refused), "request_id", "burst-{n}");
+    }
     // A role that may not import is refused.
     let mut village = exchange(&cluster, "v-1", &[Role::VillageOfficer]);
     let denied = import(&mut village, "v-import", &text)

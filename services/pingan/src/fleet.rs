@@ -90,6 +90,23 @@ fn failed(call: &'static str) -> impl FnOnce(tonic::Status) -> FleetError {
     }
 }
 
+impl FleetError {
+    /// Whether trying again later can help: the service was away (restart, deploy, cut) rather
+    /// than refusing this simulator (token, role, request).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Call { status, .. } if matches!(
+            status.code(),
+            tonic::Code::Unavailable
+                | tonic::Code::DeadlineExceeded
+                | tonic::Code::ResourceExhausted
+                | tonic::Code::Aborted
+                | tonic::Code::Unknown
+                | tonic::Code::Internal
+                | tonic::Code::Cancelled
+        ))
+    }
+}
+
 /// What one round did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RoundReport {
@@ -323,8 +340,25 @@ pub async fn simulate_command(args: SimulateArgs) -> anyhow::Result<()> {
     let mut simulator =
         FleetSimulator::new(dispatch, registry, args.token.as_deref(), args.station)?;
     let deadline = args.duration.map(|d| tokio::time::Instant::now() + d);
+    let mut backoff = Duration::from_millis(500);
     loop {
-        let report = simulator.round().await?;
+        let report = match simulator.round().await {
+            Ok(report) => {
+                backoff = Duration::from_millis(500);
+                report
+            }
+            // Devices keep reporting through a restart of dispatch: wait and try again.
+            Err(err) if err.is_transient() && !args.once => {
+                eprintln!("round failed, retrying in {backoff:?}: {err}");
+                tokio::select! {
+                    () = tokio::time::sleep(backoff) => {}
+                    () = pingan_platform::server::shutdown_signal() => return Ok(()),
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+                continue;
+            }
+            Err(err) => return Err(err.into()),
+        };
         println!("{report}");
         if report.units == 0 {
             eprintln!("no registered units yet: run `pingan registry import` first");
@@ -483,5 +517,29 @@ mod tests {
                 .any(|[lat, lon]| (p.lat - lat).abs() < 0.003 && (p.lon - lon).abs() < 0.004);
             assert!(near, "{unit_id}");
         }
+    }
+}
+
+#[cfg(test)]
+mod retry_tests {
+    use super::{FleetError, failed};
+
+    #[test]
+    fn a_service_away_is_retried_and_a_refusal_is_not() {
+        for status in [
+            tonic::Status::unavailable("restarting"),
+            tonic::Status::deadline_exceeded("slow"),
+            tonic::Status::unknown("stream reset"),
+        ] {
+            assert!(failed("ReportPositions")(status).is_transient());
+        }
+        for status in [
+            tonic::Status::unauthenticated("bad token"),
+            tonic::Status::permission_denied("role"),
+            tonic::Status::invalid_argument("unit_id"),
+        ] {
+            assert!(!failed("ReportPositions")(status).is_transient());
+        }
+        assert!(!FleetError::Token.is_transient());
     }
 }

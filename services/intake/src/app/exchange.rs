@@ -148,31 +148,39 @@ impl Exchange {
         req: &ImportIncidentRequest,
     ) -> Result<ImportIncidentResponse, ApiError> {
         let document = doc::parse(&req.document)?;
-        let bureau = document.issuing_bureau.bureau_id.clone();
-        let source_id = document.incident.incident_id.clone();
-        let result = self
-            .context
+        match self.import_once(caller, req, &document).await {
+            // The same source incident raced in under another request id (the unique link index
+            // let only one in): run again, so this request id records the link's answer too and
+            // a later reuse of it with other content is still refused.
+            Err(ApiError::AlreadyExists(_)) => match self.import_once(caller, req, &document).await
+            {
+                Err(ApiError::AlreadyExists(_)) => {
+                    Err(ApiError::Unavailable("concurrent import; retry".into()))
+                }
+                other => other,
+            },
+            other => other,
+        }
+    }
+
+    async fn import_once(
+        &self,
+        caller: &Caller,
+        req: &ImportIncidentRequest,
+        document: &IncidentDocument,
+    ) -> Result<ImportIncidentResponse, ApiError> {
+        let bureau = &document.issuing_bureau.bureau_id;
+        let source_id = &document.incident.incident_id;
+        self.context
             .requests
             .run("ImportIncident", &req.request_id, req, async |tx| {
                 self.store.write_lock(tx).await?;
-                if let Some(existing) = self.links.by_source_in(tx, &bureau, &source_id).await? {
+                if let Some(existing) = self.links.by_source_in(tx, bureau, source_id).await? {
                     return Ok(answer(&existing));
                 }
-                self.create(tx, caller, &document, req).await
+                self.create(tx, caller, document, req).await
             })
-            .await;
-        match result {
-            Ok(response) => Ok(response),
-            // The same source incident raced in under another request id: it is the same
-            // hand-over (the unique link index let only one in).
-            Err(ApiError::AlreadyExists(_)) => self
-                .links
-                .by_source(&bureau, &source_id)
-                .await?
-                .map(|link| answer(&link))
-                .ok_or_else(|| ApiError::Unavailable("concurrent import; retry".into())),
-            Err(err) => Err(err),
-        }
+            .await
     }
 
     async fn create(
