@@ -352,10 +352,7 @@ impl TestCluster {
                 };
                 cluster.database_urls.insert(*kind, database.url.clone());
                 cluster.databases.push(database);
-                let pool = PoolSettings {
-                    max_connections: 5,
-                    ..PoolSettings::default()
-                };
+                let pool = test_pool();
                 let context = process.mount(*kind, &storage, &peers, &pool).await?;
                 cluster.contexts.insert(*kind, context);
                 recipe.storage.insert(*kind, storage);
@@ -407,10 +404,7 @@ impl TestCluster {
             test_event_config(),
             recipe.clock.clone(),
         );
-        let pool = PoolSettings {
-            max_connections: 5,
-            ..PoolSettings::default()
-        };
+        let pool = test_pool();
         process.mount(kind, &storage, &recipe.peers, &pool).await?;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(process.serve(listener, async move {
@@ -575,5 +569,15 @@ impl TestCluster {
             testing::cleanup_redis(&store).await;
         }
         Ok(())
+    }
+}
+
+/// The pools of services under test: small, and patient enough for a loaded CI machine (the 2 s
+/// fail-fast acquire of production is tested where it matters, with its own settings).
+fn test_pool() -> PoolSettings {
+    PoolSettings {
+        max_connections: 5,
+        acquire_timeout: std::time::Duration::from_secs(5),
+        ..PoolSettings::default()
     }
 }

@@ -61,6 +61,9 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}_{secs}_{}", uuid::Uuid::now_v7().simple())
 }
 
+/// How long test set-up waits for a database connection (production pools fail after 2 s).
+pub const SETUP_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// One test's own database, dropped by [`TestDatabase::cleanup`].
 #[derive(Debug)]
 pub struct TestDatabase {
@@ -77,8 +80,11 @@ impl TestDatabase {
     /// Creates a fresh, migrated database on `backend`.
     pub async fn create(backend: Backend, migrations: &Migrations) -> Result<Self, TestSetupError> {
         let name = unique_name("pingan_t");
+        // Set-up, not a served call: a loaded CI machine may take seconds to open a connection
+        // right after CREATE DATABASE, beyond the fail-fast 2 s of production pools.
         let settings = PoolSettings {
             max_connections: 5,
+            acquire_timeout: SETUP_ACQUIRE_TIMEOUT,
             ..PoolSettings::default()
         };
         match backend {
@@ -97,7 +103,7 @@ impl TestDatabase {
             Backend::Postgres => {
                 let admin_url = std::env::var(DATABASE_URL_VAR)
                     .map_err(|_| TestSetupError::MissingVar(DATABASE_URL_VAR))?;
-                let admin = Db::connect(&admin_url, &PoolSettings::default()).await?;
+                let admin = Db::connect(&admin_url, &settings).await?;
                 drop_stale_databases(&admin).await;
                 let create = format!("CREATE DATABASE \"{name}\"");
                 crate::with_db!(&admin, pool => sqlx::query(sqlx::AssertSqlSafe(create)).execute(pool).await.map(|r| r.rows_affected()))
@@ -125,7 +131,14 @@ impl TestDatabase {
             }
         }
         if let Some(admin_url) = &self.admin_url
-            && let Ok(admin) = Db::connect(admin_url, &PoolSettings::default()).await
+            && let Ok(admin) = Db::connect(
+                admin_url,
+                &PoolSettings {
+                    acquire_timeout: SETUP_ACQUIRE_TIMEOUT,
+                    ..PoolSettings::default()
+                },
+            )
+            .await
         {
             let drop = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
             let _ = crate::with_db!(&admin, pool => sqlx::query(sqlx::AssertSqlSafe(drop)).execute(pool).await.map(|r| r.rows_affected()));
