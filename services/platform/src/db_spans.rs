@@ -40,17 +40,24 @@ fn system_name() -> &'static str {
     }
 }
 
-/// The layer turning sqlx statement events into CLIENT spans of `provider`'s tracer; it enables
-/// sqlx's DEBUG statement events for itself only (logs keep their own filter).
-pub fn db_span_layer<S>(provider: &SdkTracerProvider) -> impl Layer<S> + use<S>
+/// The layer turning sqlx statement events into CLIENT spans of `provider`'s tracer; when
+/// `enabled`, it enables sqlx's DEBUG statement events for itself only (logs keep their own
+/// filter); when not, it enables nothing, so sqlx formats no statement for it. (Not an
+/// `Option<Layer>`: that does not pass `on_register_dispatch` on, which the layer needs.)
+pub fn db_span_layer<S>(provider: &SdkTracerProvider, enabled: bool) -> impl Layer<S> + use<S>
 where
     S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
 {
+    let filter = if enabled {
+        Targets::new().with_target(SQLX_QUERY, tracing::Level::DEBUG)
+    } else {
+        Targets::new()
+    };
     DbSpans {
         tracer: provider.tracer("pingan"),
         dispatch: OnceLock::new(),
     }
-    .with_filter(Targets::new().with_target(SQLX_QUERY, tracing::Level::DEBUG))
+    .with_filter(filter)
 }
 
 struct DbSpans {

@@ -83,7 +83,7 @@ pub fn init(
         .otlp_endpoint
         .as_deref()
         .is_some_and(|e| !e.trim().is_empty());
-    let db_layer = exporting.then(|| crate::db_spans::db_span_layer(&provider));
+    let db_layer = crate::db_spans::db_span_layer(&provider, exporting);
     Registry::default()
         .with(otel_layer)
         .with(db_layer)

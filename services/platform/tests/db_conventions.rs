@@ -110,7 +110,7 @@ async fn database_spans_follow_the_database_conventions_on_both_backends() {
         .build();
     let subscriber = tracing_subscriber::registry()
         .with(otel_layer(&provider, DEFAULT_TRACE_FILTER).expect("layer"))
-        .with(db_span_layer(&provider));
+        .with(db_span_layer(&provider, true));
     // Global, as in production: SQLite runs statements on its own worker thread.
     tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
 

@@ -68,6 +68,16 @@ pub async fn run(world: &World, run: &str) -> anyhow::Result<Verdict> {
         services.iter().cloned().collect::<Vec<_>>().join("+"),
     );
     verdict.figure("outbox hops", format!("{sends} send, {processes} process"));
+    // Database client spans, named `{operation} {table}` (docs/dashboards.md).
+    let database = spans
+        .iter()
+        .filter(|s| {
+            ["SELECT ", "INSERT ", "UPDATE ", "DELETE "]
+                .iter()
+                .any(|op| s.name.starts_with(op))
+        })
+        .count();
+    verdict.figure("database spans", database);
     verdict.figure("complete after", crate::common::ms(started.elapsed()));
     for service in PATH {
         verdict.check(
@@ -77,6 +87,7 @@ pub async fn run(world: &World, run: &str) -> anyhow::Result<Verdict> {
     }
     verdict.check(sends > 0, "no outbox send span in the trace");
     verdict.check(processes > 0, "no outbox process span in the trace");
+    verdict.check(database > 0, "no database span in the trace");
     verdict.figure("complete", complete);
     verdict.figure("exports received", world.collector.exports());
     Ok(verdict)
