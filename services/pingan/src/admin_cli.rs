@@ -103,6 +103,9 @@ pub struct TokenArgs {
         default_value = "pingan"
     )]
     pub issuer: String,
+    /// Audience (`aud`), for services started with `--auth-audience`.
+    #[arg(long = "audience", env = "PINGAN_AUTH_AUDIENCE")]
+    pub audience: Option<String>,
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
@@ -112,7 +115,8 @@ fn parse_role(text: &str) -> Result<Role, String> {
 
 /// Prints a token.
 pub fn token(args: &TokenArgs) -> anyhow::Result<()> {
-    let issuer = TokenIssuer::new(args.secret.as_bytes(), &args.issuer)?;
+    let issuer = TokenIssuer::new(args.secret.as_bytes(), &args.issuer)?
+        .with_audience(args.audience.as_deref().filter(|a| !a.trim().is_empty()));
     let stations: Vec<&str> = args.stations.iter().map(String::as_str).collect();
     let (subject, roles) = match (&args.unit, &args.subject) {
         (Some(unit), _) => (

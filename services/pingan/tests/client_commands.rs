@@ -547,6 +547,37 @@ fn a_signed_token_is_sent_with_every_call() {
 }
 
 #[test]
+fn a_token_for_an_audience_passes_only_where_that_audience_is_required() {
+    let minted = Command::new(PINGAN)
+        .args(["token", "--subject", "desk-8", "--role", "dispatcher"])
+        .args([
+            "--auth-secret",
+            AUTH_SECRET,
+            "--audience",
+            "pingan-prefecture",
+        ])
+        .env_remove("PINGAN_AUTH_AUDIENCE")
+        .output()
+        .expect("pingan token");
+    let token = ok(minted).trim().to_owned();
+    let requiring = |audience: &str| {
+        let mut settings = pingan_platform::auth::AuthSettings::new("pingan");
+        settings.audience = Some(audience.to_owned());
+        pingan_platform::auth::Authenticator::with_settings(
+            Some(AUTH_SECRET.as_bytes()),
+            None,
+            settings,
+        )
+        .expect("authenticator")
+    };
+    let claims = requiring("pingan-prefecture")
+        .verify(&token)
+        .expect("the audience it was minted for");
+    assert_eq!(claims.sub, "desk-8");
+    assert!(requiring("another-bureau").verify(&token).is_err());
+}
+
+#[test]
 fn the_endpoint_comes_from_the_environment_without_a_scheme() {
     let mut child = Command::new(PINGAN)
         .args(["units", "list", "--csv", "--station", "st-chengnan"])
