@@ -247,6 +247,7 @@ async fn an_incident_exported_by_one_bureau_is_imported_by_another_linked_back(
             client: pingan::admin_cli::ClientArgs {
                 endpoint: a.cluster.endpoint(Service::Intake).expect("endpoint"),
                 token: Some(a_token),
+                tls: Default::default(),
             },
             incident: diverted.incident_id.clone(),
             out: Some(file.clone()),
@@ -262,6 +263,7 @@ async fn an_incident_exported_by_one_bureau_is_imported_by_another_linked_back(
             client: pingan::admin_cli::ClientArgs {
                 endpoint: b.endpoint(Service::Intake).expect("endpoint"),
                 token: Some(b_token),
+                tls: Default::default(),
             },
             file: file.clone(),
             request_id: None,
