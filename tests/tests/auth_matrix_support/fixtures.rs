@@ -106,16 +106,17 @@ pub async fn make(cluster: &TestCluster) -> Fixtures {
 
     let mut units =
         dispatch::dispatch_service_client::DispatchServiceClient::new(as_admin(Service::Dispatch));
-    for unit in [UNIT_A, UNIT_B] {
-        units
-            .set_unit_status(dispatch::SetUnitStatusRequest {
-                request_id: format!("fx-available-{unit}"),
-                unit_id: unit.into(),
-                status: dispatch::UnitStatus::Available as i32,
-                reason: "matrix".into(),
-            })
-            .await
-            .expect("available");
+    // Available to be assigned (unless the call's own dispatch took it already).
+    if let Err(status) = units
+        .set_unit_status(dispatch::SetUnitStatusRequest {
+            request_id: "fx-available".into(),
+            unit_id: UNIT_A.into(),
+            status: dispatch::UnitStatus::Available as i32,
+            reason: "matrix".into(),
+        })
+        .await
+    {
+        assert_eq!(status.code(), tonic::Code::FailedPrecondition, "{status:?}");
     }
     let open = dispatch::OpenDispatchRequest {
         request_id: "fx-dispatch".into(),
