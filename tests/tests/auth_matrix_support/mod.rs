@@ -4,6 +4,7 @@
 pub mod doc;
 pub mod fixtures;
 pub mod policy;
+mod policy_roles;
 pub mod requests;
 mod requests_grid;
 pub mod stations;
