@@ -11,6 +11,7 @@ use tokio::process::{Child, Command};
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
+use pingan_platform::tls::ClientTlsArgs;
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
@@ -106,6 +107,11 @@ pub fn rss_mib(pid: u32) -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// A channel to an `http://` or (with `tls`'s CA and identity) `https://` endpoint.
+pub async fn connect_tls(endpoint: &str, tls: &ClientTlsArgs) -> anyhow::Result<Channel> {
+    Ok(tls.connect(endpoint, Duration::from_secs(5)).await?)
+}
+
 /// A channel with TCP_NODELAY (the client side of the Nagle stall).
 pub async fn connect(endpoint: &str) -> anyhow::Result<Channel> {
     Endpoint::from_shared(endpoint.to_owned())
@@ -198,6 +204,7 @@ pub async fn spawn_serving(
     endpoint: String,
     service: &str,
     log: &Path,
+    tls: &ClientTlsArgs,
 ) -> anyhow::Result<Process> {
     // Appended: a restarted process writes after its previous life.
     let out = std::fs::OpenOptions::new()
@@ -218,7 +225,7 @@ pub async fn spawn_serving(
         if let Some(status) = child.try_wait()? {
             bail!("{label} exited ({status}) before serving:\n{}", tail(log));
         }
-        if let Ok(channel) = connect(&endpoint).await {
+        if let Ok(channel) = connect_tls(&endpoint, tls).await {
             let answer = HealthClient::new(channel)
                 .check(HealthCheckRequest {
                     service: service.to_owned(),
