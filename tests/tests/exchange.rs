@@ -251,6 +251,7 @@ async fn an_incident_exported_by_one_bureau_is_imported_by_another_linked_back(
             },
             incident: diverted.incident_id.clone(),
             out: Some(file.clone()),
+            reason: String::new(),
         },
     ))
     .await
