@@ -17,7 +17,6 @@ use pingan_platform::auth::Role;
 use pingan_platform::clock::ManualClock;
 use pingan_platform::config::ClearReadReason;
 use pingan_proto::followup::v1 as fu;
-use pingan_proto::followup::v1::case_followup_service_client::CaseFollowupServiceClient;
 use pingan_proto::grid::v1 as pb;
 use pingan_proto::intake::v1::incident_exchange_service_client::IncidentExchangeServiceClient;
 use pingan_proto::intake::v1::{ExportIncidentRequest, GetIncidentRequest};
@@ -461,50 +460,7 @@ async fn intake_required_reason(backend: TestBackend) {
 // case-followup
 // ------------------------------------------------------------------------------------------
 
-const DESK: &str = "st-chengnan";
 const FOLLOWUP_ACTION: &str = "followup.ReadInClear";
-
-async fn followup(backend: TestBackend, policy: ClearReadReason) -> TestCluster {
-    let registry = fake_registry().await;
-    let peers = BTreeMap::from([("grid-registry".to_owned(), format!("http://{registry}"))]);
-    cluster(
-        backend,
-        &[Service::CaseFollowup],
-        pingan_platform::clock::system(),
-        peers,
-        policy,
-    )
-    .await
-}
-
-fn followup_client(
-    cluster: &TestCluster,
-    subject: &str,
-    roles: &[Role],
-) -> CaseFollowupServiceClient<Authed> {
-    let token = cluster.token(subject, roles, &[DESK]).expect("token");
-    CaseFollowupServiceClient::new(
-        cluster
-            .channel_as(Service::CaseFollowup, &token)
-            .expect("channel"),
-    )
-}
-
-fn found_card(request_id: &str, reason: &str) -> fu::RegisterFoundItemRequest {
-    fu::RegisterFoundItemRequest {
-        request_id: request_id.into(),
-        kind: fu::ItemKind::IdCard as i32,
-        description: "居民身份证".into(),
-        custody: Some(fu::Custody {
-            station_id: DESK.into(),
-            officer_id: "officer-duty".into(),
-            storage_place: "值班室保管柜 3".into(),
-        }),
-        id_number: OWNER_ID.into(),
-        reason: reason.into(),
-        ..Default::default()
-    }
-}
 
 async fn followup_clear_reads_are_audited(backend: TestBackend) {
     let cluster = followup(backend, ClearReadReason::Optional).await;

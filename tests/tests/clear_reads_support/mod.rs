@@ -14,6 +14,8 @@ use pingan_platform::pii::contains_clear_pii;
 use pingan_platform::service::ServiceConfig;
 use pingan_platform::with_db;
 use pingan_proto::audit::v1::AuditRecord;
+use pingan_proto::followup::v1 as fu;
+use pingan_proto::followup::v1::case_followup_service_client::CaseFollowupServiceClient;
 use pingan_proto::grid::v1::grid_registry_service_server::{
     GridRegistryService, GridRegistryServiceServer,
 };
@@ -153,4 +155,52 @@ pub async fn fake_registry() -> SocketAddr {
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
     );
     addr
+}
+
+/// The station of the case-followup tests' officers.
+pub const DESK: &str = "st-chengnan";
+
+/// case-followup under `policy`, calling the fake registry.
+pub async fn followup(backend: TestBackend, policy: ClearReadReason) -> TestCluster {
+    let registry = fake_registry().await;
+    let peers = BTreeMap::from([("grid-registry".to_owned(), format!("http://{registry}"))]);
+    cluster(
+        backend,
+        &[Service::CaseFollowup],
+        pingan_platform::clock::system(),
+        peers,
+        policy,
+    )
+    .await
+}
+
+/// A case-followup client of `subject` with `roles` at DESK.
+pub fn followup_client(
+    cluster: &TestCluster,
+    subject: &str,
+    roles: &[Role],
+) -> CaseFollowupServiceClient<Authed> {
+    let token = cluster.token(subject, roles, &[DESK]).expect("token");
+    CaseFollowupServiceClient::new(
+        cluster
+            .channel_as(Service::CaseFollowup, &token)
+            .expect("channel"),
+    )
+}
+
+/// A found ID card of the fake registry's resident, in custody at DESK.
+pub fn found_card(request_id: &str, reason: &str) -> fu::RegisterFoundItemRequest {
+    fu::RegisterFoundItemRequest {
+        request_id: request_id.into(),
+        kind: fu::ItemKind::IdCard as i32,
+        description: "居民身份证".into(),
+        custody: Some(fu::Custody {
+            station_id: DESK.into(),
+            officer_id: "officer-duty".into(),
+            storage_place: "值班室保管柜 3".into(),
+        }),
+        id_number: OWNER_ID.into(),
+        reason: reason.into(),
+        ..Default::default()
+    }
 }
