@@ -140,6 +140,7 @@ async fn an_incident_exported_by_one_bureau_is_imported_by_another_linked_back(
     let seen = b_intake
         .get_incident(pingan_proto::intake::v1::GetIncidentRequest {
             incident_id: imported.incident_id.clone(),
+            ..Default::default()
         })
         .await
         .expect("get imported incident")
@@ -251,6 +252,7 @@ async fn an_incident_exported_by_one_bureau_is_imported_by_another_linked_back(
             },
             incident: diverted.incident_id.clone(),
             out: Some(file.clone()),
+            reason: String::new(),
         },
     ))
     .await

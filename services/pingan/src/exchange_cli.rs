@@ -51,6 +51,10 @@ pub struct ExportArgs {
     /// Write the document to this file (stdout when absent).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Why callers' numbers are exported in clear (call takers; audited, required when the
+    /// platform runs with `--clear-read-reason required`).
+    #[arg(long, default_value = "")]
+    pub reason: String,
 }
 
 /// `pingan incidents import`
@@ -78,7 +82,13 @@ pub async fn run(command: IncidentsCommand) -> anyhow::Result<()> {
         IncidentsCommand::Export(args) => {
             let channel = connect(&args.client).await?;
             let progress = spinner(format!("exporting incident {}", args.incident));
-            let exported = export(channel, args.client.token.as_deref(), &args.incident).await;
+            let exported = export(
+                channel,
+                args.client.token.as_deref(),
+                &args.incident,
+                &args.reason,
+            )
+            .await;
             progress.finish_and_clear();
             let exported = exported?;
             match &args.out {
@@ -158,10 +168,12 @@ pub async fn export(
     channel: Channel,
     token: Option<&str>,
     incident_id: &str,
+    reason: &str,
 ) -> anyhow::Result<ExportIncidentResponse> {
     let request = with_token(
         ExportIncidentRequest {
             incident_id: incident_id.to_owned(),
+            reason: reason.to_owned(),
         },
         token,
     )?;
