@@ -17,7 +17,12 @@ backend_tests!(another_caller_replaying_a_request_id_is_refused_not_answered,);
 
 const UNIT: &str = "u-st-chengnan-o1";
 
-async fn as_subject(cluster: &TestCluster, subject: &str, roles: &[Role], stations: &[&str]) -> Client {
+async fn as_subject(
+    cluster: &TestCluster,
+    subject: &str,
+    roles: &[Role],
+    stations: &[&str],
+) -> Client {
     let token = cluster.token(subject, roles, stations).expect("token");
     DispatchServiceClient::new(
         cluster

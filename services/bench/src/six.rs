@@ -490,8 +490,14 @@ async fn launch(
             if let Some(dir) = &options.tls {
                 let file = |path: PathBuf| path.display().to_string();
                 env.extend([
-                    ("PINGAN_TLS_CERT".to_owned(), file(certs::server_cert(dir, name))),
-                    ("PINGAN_TLS_KEY".to_owned(), file(certs::server_key(dir, name))),
+                    (
+                        "PINGAN_TLS_CERT".to_owned(),
+                        file(certs::server_cert(dir, name)),
+                    ),
+                    (
+                        "PINGAN_TLS_KEY".to_owned(),
+                        file(certs::server_key(dir, name)),
+                    ),
                     ("PINGAN_TLS_CLIENT_CA".to_owned(), file(certs::ca_cert(dir))),
                     ("PINGAN_TLS_CLIENT_AUTH".to_owned(), "required".to_owned()),
                     (

@@ -17,12 +17,12 @@ use tonic::service::RoutesBuilder;
 use tonic_health::server::HealthReporter;
 
 use crate::config::ServerConfig;
-use caller_scope::CallerScope;
 use crate::health::{self, Dependency, DependencyState, HealthTarget};
 use crate::limits::{Guard, GuardLayer};
 use crate::metrics::RpcMetricsLayer;
 use crate::tls::ServerTls;
 use crate::trace_context;
+use caller_scope::CallerScope;
 
 mod caller_scope;
 mod fail_fast;

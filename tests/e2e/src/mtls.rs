@@ -69,7 +69,10 @@ pub async fn run(world: &World) -> anyhow::Result<Verdict> {
     );
     verdict.check(
         refused_bare == processes,
-        format!("{} processes served a client without a certificate", processes - refused_bare),
+        format!(
+            "{} processes served a client without a certificate",
+            processes - refused_bare
+        ),
     );
     verdict.check(
         refused_foreign == processes,
@@ -170,6 +173,7 @@ async fn locate(world: &World, endpoint: &str, tls: &ClientTlsArgs) -> String {
             lat: 30.0,
             lon: 120.0,
         }),
+        ..Default::default()
     });
     request.set_timeout(Duration::from_secs(3));
     match GridRegistryServiceClient::new(channel)

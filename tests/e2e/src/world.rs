@@ -12,12 +12,12 @@ use anyhow::Context;
 use pingan_bench::relay::Relay;
 use pingan_bench::six::{self, Options, SixProcesses};
 use pingan_bench::system::{Bearer, Grpc};
+use pingan_platform::tls::ClientTlsArgs;
 use pingan_proto::dispatch::v1::dispatch_service_client::DispatchServiceClient;
 use pingan_proto::events::v1::event_admin_service_client::EventAdminServiceClient;
 use pingan_proto::grid::v1::grid_registry_service_client::GridRegistryServiceClient;
 use pingan_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use tokio::process::{Child, Command};
-use pingan_platform::tls::ClientTlsArgs;
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
@@ -76,9 +76,9 @@ impl World {
     pub async fn start(setup: &Setup) -> anyhow::Result<Self> {
         let (collector, otlp) = Collector::start().await?;
         let (gateway, gateway_address) = Gateway::start().await?;
-        let tls_dir = setup
-            .tls
-            .then(|| std::env::temp_dir().join(pingan_platform::testing::unique_name("pingan_e2e_tls")));
+        let tls_dir = setup.tls.then(|| {
+            std::env::temp_dir().join(pingan_platform::testing::unique_name("pingan_e2e_tls"))
+        });
         let gateway_relay = Relay::start(vec![gateway_address]).await?;
         let mut options = Options {
             proxies: true,

@@ -55,7 +55,11 @@ fn intake_request(method: &str, fx: &Fixtures, id: &str) -> Vec<u8> {
             ..Default::default()
         }
         .encode_to_vec(),
-        "GetIncident" => intake::GetIncidentRequest { incident_id }.encode_to_vec(),
+        "GetIncident" => intake::GetIncidentRequest {
+            incident_id,
+            ..Default::default()
+        }
+        .encode_to_vec(),
         "ListIncidents" => intake::ListIncidentsRequest {
             station_id: STATION_A.into(),
             ..Default::default()
@@ -70,7 +74,11 @@ fn intake_request(method: &str, fx: &Fixtures, id: &str) -> Vec<u8> {
             ..Default::default()
         }
         .encode_to_vec(),
-        "ExportIncident" => intake::ExportIncidentRequest { incident_id }.encode_to_vec(),
+        "ExportIncident" => intake::ExportIncidentRequest {
+            incident_id,
+            ..Default::default()
+        }
+        .encode_to_vec(),
         "ImportIncident" => intake::ImportIncidentRequest {
             request_id: id.into(),
             document: "{}".into(),

@@ -39,6 +39,7 @@ fn registry(method: &str, _fx: &Fixtures, id: &str) -> Option<Vec<u8>> {
                 .map(|(lat, lon)| pingan_proto::common::v1::GeoPoint { lat, lon })
                 .collect(),
             kind: grid::GridKind::Village as i32,
+            ..Default::default()
         }
         .encode_to_vec(),
         "ListGrids" => grid::ListGridsRequest {
@@ -48,6 +49,7 @@ fn registry(method: &str, _fx: &Fixtures, id: &str) -> Option<Vec<u8>> {
         .encode_to_vec(),
         "LocateGrid" => grid::LocateGridRequest {
             location: Some(POINT_A),
+            ..Default::default()
         }
         .encode_to_vec(),
         "ResolveAddress" => grid::ResolveAddressRequest {
@@ -249,9 +251,11 @@ fn service_requests(method: &str, fx: &Fixtures, id: &str) -> Option<Vec<u8>> {
             closed_at: ago(20),
         }
         .encode_to_vec(),
-        "GetServiceRequest" => {
-            grid::GetServiceRequestRequest { service_request_id }.encode_to_vec()
+        "GetServiceRequest" => grid::GetServiceRequestRequest {
+            service_request_id,
+            ..Default::default()
         }
+        .encode_to_vec(),
         "ListServiceRequests" => grid::ListServiceRequestsRequest {
             station_id: STATION_A.into(),
             ..Default::default()

@@ -90,9 +90,7 @@ impl ClientTlsArgs {
         connect_timeout: Duration,
     ) -> Result<Channel, ClientChannelError> {
         let (endpoint, connector) = self.endpoint(url)?;
-        let endpoint = endpoint
-            .connect_timeout(connect_timeout)
-            .tcp_nodelay(true);
+        let endpoint = endpoint.connect_timeout(connect_timeout).tcp_nodelay(true);
         let connected = match connector {
             Some(connector) => endpoint.connect_with_connector(connector).await,
             None => endpoint.connect().await,
@@ -110,9 +108,7 @@ impl ClientTlsArgs {
         connect_timeout: Duration,
     ) -> Result<Channel, ClientChannelError> {
         let (endpoint, connector) = self.endpoint(url)?;
-        let endpoint = endpoint
-            .connect_timeout(connect_timeout)
-            .tcp_nodelay(true);
+        let endpoint = endpoint.connect_timeout(connect_timeout).tcp_nodelay(true);
         Ok(match connector {
             Some(connector) => endpoint.connect_with_connector_lazy(connector),
             None => endpoint.connect_lazy(),

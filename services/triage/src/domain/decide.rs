@@ -221,8 +221,7 @@ pub fn decide(
             Effect::Category,
             format!(
                 "现场情形 {} 且 {from} 无本类词 -> {}",
-                rules.categories[chosen].name,
-                rules.categories[chosen].code
+                rules.categories[chosen].name, rules.categories[chosen].code
             ),
         ));
     }
