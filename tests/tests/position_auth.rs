@@ -9,7 +9,6 @@ use chrono::Utc;
 use dispatch_support::*;
 use pingan_platform::auth::Role;
 use pingan_proto::common::v1::GeoPoint;
-use pingan_proto::dispatch::v1::dispatch_service_client::DispatchServiceClient;
 use pingan_proto::dispatch::v1::*;
 use pingan_tests::{Service, TestBackend, TestCluster, backend_tests};
 use tonic::Code;
@@ -25,20 +24,6 @@ type Case<'a> = (&'a str, Vec<Role>, Vec<&'a str>, &'a str, bool);
 const OWN: &str = "u-st-chengnan-o1";
 const OWN_STATION_OTHER_UNIT: &str = "u-st-chengnan-o2";
 const OTHER_STATION_UNIT: &str = "u-st-rongxiang-o1";
-
-async fn as_subject(
-    cluster: &TestCluster,
-    subject: &str,
-    roles: &[Role],
-    stations: &[&str],
-) -> Client {
-    let token = cluster.token(subject, roles, stations).expect("token");
-    DispatchServiceClient::new(
-        cluster
-            .channel_as(Service::Dispatch, &token)
-            .expect("channel"),
-    )
-}
 
 /// A distinct point per attempt near the unit's station, so a stray write would show.
 fn spot(unit_id: &str, attempt: u32) -> GeoPoint {

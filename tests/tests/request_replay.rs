@@ -8,7 +8,6 @@ mod dispatch_support;
 
 use dispatch_support::*;
 use pingan_platform::auth::Role;
-use pingan_proto::dispatch::v1::dispatch_service_client::DispatchServiceClient;
 use pingan_proto::dispatch::v1::*;
 use pingan_tests::{Service, TestBackend, TestCluster, backend_tests};
 use tonic::Code;
@@ -16,20 +15,6 @@ use tonic::Code;
 backend_tests!(another_caller_replaying_a_request_id_is_refused_not_answered,);
 
 const UNIT: &str = "u-st-chengnan-o1";
-
-async fn as_subject(
-    cluster: &TestCluster,
-    subject: &str,
-    roles: &[Role],
-    stations: &[&str],
-) -> Client {
-    let token = cluster.token(subject, roles, stations).expect("token");
-    DispatchServiceClient::new(
-        cluster
-            .channel_as(Service::Dispatch, &token)
-            .expect("channel"),
-    )
-}
 
 async fn another_caller_replaying_a_request_id_is_refused_not_answered(backend: TestBackend) {
     let cluster = TestCluster::start(backend, &[Service::Dispatch])

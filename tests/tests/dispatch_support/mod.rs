@@ -52,6 +52,21 @@ pub fn offset((lat, lon): (f64, f64), north_m: f64, east_m: f64) -> GeoPoint {
     }
 }
 
+/// A dispatch client whose token names `subject` with `roles` over `stations`.
+pub async fn as_subject(
+    cluster: &TestCluster,
+    subject: &str,
+    roles: &[Role],
+    stations: &[&str],
+) -> Client {
+    let token = cluster.token(subject, roles, stations).expect("token");
+    DispatchServiceClient::new(
+        cluster
+            .channel_as(Service::Dispatch, &token)
+            .expect("channel"),
+    )
+}
+
 /// A dispatcher of the whole bureau.
 pub async fn client_as(cluster: &TestCluster, roles: &[Role], stations: &[&str]) -> Client {
     let token = cluster
