@@ -50,8 +50,11 @@ pub(super) async fn call_by_source(
     channel: i32,
     source_call_id: &str,
 ) -> Result<Option<CallRecord>, StorageError> {
+    // `<> ''` repeats the partial unique index's condition so that SQLite can use it (else a
+    // scan of every call).
     let sql = format!(
-        "SELECT {CALL_COLUMNS} FROM intake_calls WHERE channel = $1 AND source_call_id = $2"
+        "SELECT {CALL_COLUMNS} FROM intake_calls WHERE channel = $1 AND source_call_id = $2 \
+         AND source_call_id <> ''"
     );
     Ok(
         with_tx!(tx, conn => sqlx::query_as::<_, CallRecord>(sqlx::AssertSqlSafe(sql.clone()))
