@@ -62,7 +62,7 @@ struct Answers {
 
 /// After the first transaction: the attempt ended there, or goes on to route `IncidentRecord`.
 enum Recorded {
-    Ended(Attempt),
+    Ended(Box<Attempt>),
     Routes(Box<IncidentRecord>),
 }
 
@@ -119,7 +119,7 @@ impl Router {
             Box::new(incident)
         } else {
             match self.record(&id, answers, closing).await? {
-                Recorded::Ended(attempt) => return Ok(attempt),
+                Recorded::Ended(attempt) => return Ok(*attempt),
                 Recorded::Routes(incident) => incident,
             }
         };
@@ -185,9 +185,9 @@ impl Router {
         };
         if !me.merged_into.is_empty() {
             tx.rollback().await?;
-            return Ok(Recorded::Ended(Attempt::open(Routed::Finished(
+            return Ok(Recorded::Ended(Box::new(Attempt::open(Routed::Finished(
                 me.merged_into,
-            ))));
+            )))));
         }
         if let Some(found) = &answers.located
             && !me.grid_located
@@ -216,7 +216,7 @@ impl Router {
                     if classified {
                         observe_classified(&me, now);
                     }
-                    return Ok(Recorded::Ended(attempt));
+                    return Ok(Recorded::Ended(Box::new(attempt)));
                 }
                 self.store.mark_primary(&mut tx, id, now).await?;
                 me.link_checked = true;
@@ -240,7 +240,9 @@ impl Router {
         me.updated_at = now;
         self.store.save_incident(&mut tx, &me).await?;
         let recorded = match ended {
-            Some(routed) => Recorded::Ended(self.close(&mut tx, closing, &routed, &me).await?),
+            Some(routed) => {
+                Recorded::Ended(Box::new(self.close(&mut tx, closing, &routed, &me).await?))
+            }
             None => Recorded::Routes(Box::new(me.clone())),
         };
         self.context.outbox.commit(tx).await?;
@@ -274,7 +276,9 @@ impl Router {
                 Route::Divert => {
                     let request = self.divert_request(incident, closing.call).await?;
                     match peers::divert(&self.context, deadline, request).await {
-                        Ok(response) => Step::Diverted(response.transfer.unwrap_or_default()),
+                        Ok(response) => {
+                            Step::Diverted(Box::new(response.transfer.unwrap_or_default()))
+                        }
                         Err(err) => Step::Failed(err),
                     }
                 }

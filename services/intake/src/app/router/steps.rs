@@ -23,7 +23,7 @@ pub(super) enum Step {
     /// Dispatch opened it (`None`: it already had).
     Dispatched(Option<Box<OpenDispatchResponse>>),
     /// Triage diverted it to 12345.
-    Diverted(Transfer),
+    Diverted(Box<Transfer>),
     /// A complaint about the police, for complaints-audit, with its first call and the
     /// caller's number in clear (for the event only).
     Complaint(Option<Box<CallRecord>>, String),
