@@ -3,6 +3,13 @@
 //! for another audience, and signed by an identity-provider key the JWKS has since withdrawn.
 //! Each must answer UNAUTHENTICATED — zero successes, zero other codes — on SQLite and on
 //! Postgres + Redis. The identity provider's current key is accepted (the control).
+//!
+//! Then every RPC × every role at station A, and every allowed role at station B, against the
+//! policy declared in `auth_matrix_support/policy.rs`: roles not declared are PERMISSION_DENIED,
+//! declared roles pass authorization at their station and get the declared refusal at another.
+//! The declared policy is rendered into docs/security-matrix.md (checked here too).
+
+mod auth_matrix_support;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,12 +20,19 @@ use pingan_platform::auth::{
 };
 use pingan_platform::pii::PiiKeys;
 use pingan_tests::{ClusterOptions, Service, TestBackend, TestCluster, Topology, backend_tests};
-use prost::Message as _;
-use prost::bytes::{Buf, BufMut};
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
-use tonic::{Code, Status};
+use tonic::Code;
 
-backend_tests!(every_rpc_refuses_every_bad_credential);
+use auth_matrix_support::{call, rpcs};
+
+backend_tests!(
+    every_rpc_refuses_every_bad_credential,
+    every_role_at_both_stations
+);
+
+/// Every RPC × every role × both stations, as the declared policy says (see the module).
+async fn every_role_at_both_stations(backend: TestBackend) {
+    auth_matrix_support::stations::run(backend).await;
+}
 
 const ISSUER: &str = "pingan-test";
 const IDP: &str = "https://idp.bureau.example/realms/police";
@@ -40,121 +54,6 @@ fn provider(file: &str, kid: &str) -> TokenIssuer {
 
 fn write_jwks(path: &std::path::Path, issuers: &[&TokenIssuer]) {
     std::fs::write(path, jwks_json(issuers)).expect("write jwks");
-}
-
-/// Every method of every Pingan service: (path, client streams, server streams).
-fn rpcs() -> Vec<(String, bool, bool)> {
-    let set = prost_types::FileDescriptorSet::decode(pingan_proto::FILE_DESCRIPTOR_SET)
-        .expect("descriptor set");
-    let mut rpcs = Vec::new();
-    for file in set.file {
-        let package = file.package().to_owned();
-        // pingan.hotline is the 12345 platform's own API (Pingan calls it; it serves none of it).
-        if !package.starts_with("pingan.") || package.starts_with("pingan.hotline.") {
-            continue;
-        }
-        for service in &file.service {
-            for method in &service.method {
-                rpcs.push((
-                    format!("/{package}.{}/{}", service.name(), method.name()),
-                    method.client_streaming(),
-                    method.server_streaming(),
-                ));
-            }
-        }
-    }
-    rpcs
-}
-
-/// Passes message bytes through unchanged (an empty message is valid for every request type).
-#[derive(Debug, Clone, Copy, Default)]
-struct Raw;
-
-impl Codec for Raw {
-    type Encode = Vec<u8>;
-    type Decode = Vec<u8>;
-    type Encoder = Raw;
-    type Decoder = Raw;
-    fn encoder(&mut self) -> Raw {
-        Raw
-    }
-    fn decoder(&mut self) -> Raw {
-        Raw
-    }
-}
-
-impl Encoder for Raw {
-    type Item = Vec<u8>;
-    type Error = Status;
-    fn encode(&mut self, item: Vec<u8>, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        buf.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl Decoder for Raw {
-    type Item = Vec<u8>;
-    type Error = Status;
-    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, Status> {
-        let bytes = buf.copy_to_bytes(buf.remaining());
-        Ok(Some(bytes.to_vec()))
-    }
-}
-
-/// The code one call with `token` (or none) answers; OK for a stream that opened.
-async fn call(
-    channel: tonic::transport::Channel,
-    path: &str,
-    client_streams: bool,
-    server_streams: bool,
-    token: Option<&str>,
-) -> Code {
-    let mut grpc = tonic::client::Grpc::new(channel);
-    if let Err(err) = grpc.ready().await {
-        panic!("channel not ready: {err}");
-    }
-    let path: tonic::codegen::http::uri::PathAndQuery = path.parse().expect("path");
-    fn with<T>(token: Option<&str>, mut request: tonic::Request<T>) -> tonic::Request<T> {
-        if let Some(token) = token {
-            request.metadata_mut().insert(
-                "authorization",
-                format!("Bearer {token}").parse().expect("metadata"),
-            );
-        }
-        request
-    }
-    let with_token = |request| with(token, request);
-    let with_stream = |request| with(token, request);
-    let result = match (client_streams, server_streams) {
-        (false, false) => grpc
-            .unary(with_token(tonic::Request::new(Vec::new())), path, Raw)
-            .await
-            .map(|_| ()),
-        (false, true) => grpc
-            .server_streaming(with_token(tonic::Request::new(Vec::new())), path, Raw)
-            .await
-            .map(|_| ()),
-        (true, false) => grpc
-            .client_streaming(
-                with_stream(tonic::Request::new(tokio_stream::iter([Vec::new()]))),
-                path,
-                Raw,
-            )
-            .await
-            .map(|_| ()),
-        (true, true) => grpc
-            .streaming(
-                with_stream(tonic::Request::new(tokio_stream::iter([Vec::new()]))),
-                path,
-                Raw,
-            )
-            .await
-            .map(|_| ()),
-    };
-    match result {
-        Ok(()) => Code::Ok,
-        Err(status) => status.code(),
-    }
 }
 
 async fn every_rpc_refuses_every_bad_credential(backend: TestBackend) {
@@ -240,16 +139,18 @@ async fn every_rpc_refuses_every_bad_credential(backend: TestBackend) {
     assert!(rpcs.len() >= 44, "only {} RPCs found", rpcs.len());
     let mut wrong = Vec::new();
     let mut successes = 0;
-    for (path, client_streams, server_streams) in &rpcs {
+    for (service, method, client_streams, server_streams) in &rpcs {
+        let path = format!("/{service}/{method}");
         for (case, token) in &cases {
             let code = call(
                 channel.clone(),
-                path,
-                *client_streams,
-                *server_streams,
+                &path,
+                (*client_streams, *server_streams),
+                Vec::new(),
                 *token,
             )
-            .await;
+            .await
+            .code;
             if code == Code::Ok {
                 successes += 1;
             }
@@ -267,17 +168,19 @@ async fn every_rpc_refuses_every_bad_credential(backend: TestBackend) {
 
     // Control: the provider's current key gets past authentication on every RPC.
     let mut refused = Vec::new();
-    for (path, client_streams, server_streams) in &rpcs {
+    for (service, method, client_streams, server_streams) in &rpcs {
+        let path = format!("/{service}/{method}");
         let code = call(
             channel.clone(),
-            path,
-            *client_streams,
-            *server_streams,
+            &path,
+            (*client_streams, *server_streams),
+            Vec::new(),
             Some(&provider_ok),
         )
-        .await;
+        .await
+        .code;
         if code == Code::Unauthenticated {
-            refused.push(path.clone());
+            refused.push(path);
         }
     }
     assert!(
@@ -293,4 +196,41 @@ fn uuid_like() -> String {
         .map(|d| d.as_nanos())
         .unwrap_or_default();
     format!("{}-{nanos}", std::process::id())
+}
+
+/// Every RPC the descriptor set names is declared exactly once, and nothing else is.
+#[test]
+fn policy_declares_every_rpc_once() {
+    let served: std::collections::BTreeSet<String> = rpcs()
+        .into_iter()
+        .map(|(service, method, _, _)| format!("/{service}/{method}"))
+        .collect();
+    let declared: Vec<String> = auth_matrix_support::policy::POLICY
+        .iter()
+        .map(|rpc| rpc.path())
+        .collect();
+    let unique: std::collections::BTreeSet<String> = declared.iter().cloned().collect();
+    assert_eq!(unique.len(), declared.len(), "an RPC is declared twice");
+    let missing: Vec<&String> = served.difference(&unique).collect();
+    let extra: Vec<&String> = unique.difference(&served).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "declare every served RPC in auth_matrix_support/policy.rs: missing {missing:#?}, not served {extra:#?}"
+    );
+}
+
+/// docs/security-matrix.md is the rendered policy; `PINGAN_UPDATE_DOCS=1` rewrites it.
+#[test]
+fn security_matrix_doc_is_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/security-matrix.md");
+    let rendered = auth_matrix_support::doc::render();
+    if std::env::var("PINGAN_UPDATE_DOCS").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, &rendered).expect("write docs/security-matrix.md");
+        return;
+    }
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        current == rendered,
+        "docs/security-matrix.md is out of date: run PINGAN_UPDATE_DOCS=1 cargo test -p pingan-tests --test auth_matrix security_matrix_doc"
+    );
 }

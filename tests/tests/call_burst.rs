@@ -138,6 +138,7 @@ impl Burst {
             .clone()
             .get_incident(ipb::GetIncidentRequest {
                 incident_id: id.into(),
+                ..Default::default()
             })
             .await
             .unwrap_or_else(|status| panic!("incident {id} does not resolve: {status:?}"))

@@ -14,7 +14,6 @@ use pingan_proto::common::v1::Priority;
 use pingan_proto::dispatch::v1 as dpb;
 use pingan_proto::triage::v1 as tpb;
 use pingan_tests::{TestBackend, backend_tests};
-use pingan_triage::domain::classify::classify;
 use pingan_triage::domain::rules::CompiledRules;
 use stories_support::*;
 use tonic::Code;
@@ -200,6 +199,9 @@ async fn every_category_triage_can_emit_goes_through_intake_and_dispatch(backend
         );
     }
 
+    let served = pingan_triage::rules_state::RulesState::load(None, chrono::Utc::now())
+        .expect("shipped rules and model")
+        .serving_model(pingan_triage::TriageConfig::default().classifier == "model");
     let mut call_taker = stories.call_taker();
     let mut room = stories.command_room();
     let mut carried = 0;
@@ -209,10 +211,11 @@ async fn every_category_triage_can_emit_goes_through_intake_and_dispatch(backend
         if !own.kind.stays_with_police() {
             continue;
         }
-        // A word of the category's own rules that classifies to it on its own.
+        // A word of the category's own rules that the served classifier (the model under the
+        // rules, the default) classifies to it on its own.
         let text = candidates(category)
             .into_iter()
-            .find(|w| classify(&rules, w, "CHANNEL_110", "").category == *category)
+            .find(|w| served.classify(w, "CHANNEL_110", "").category == *category)
             .unwrap_or_else(|| panic!("no word of {category} classifies to it"));
         // Calls 400 m apart, so none is linked to another as the same event.
         let mut call = call_110(&format!("cat-{i}"), &text);

@@ -140,6 +140,7 @@ async fn an_incident_exported_by_one_bureau_is_imported_by_another_linked_back(
     let seen = b_intake
         .get_incident(pingan_proto::intake::v1::GetIncidentRequest {
             incident_id: imported.incident_id.clone(),
+            ..Default::default()
         })
         .await
         .expect("get imported incident")
@@ -247,9 +248,11 @@ async fn an_incident_exported_by_one_bureau_is_imported_by_another_linked_back(
             client: pingan::admin_cli::ClientArgs {
                 endpoint: a.cluster.endpoint(Service::Intake).expect("endpoint"),
                 token: Some(a_token),
+                tls: Default::default(),
             },
             incident: diverted.incident_id.clone(),
             out: Some(file.clone()),
+            reason: String::new(),
         },
     ))
     .await
@@ -262,6 +265,7 @@ async fn an_incident_exported_by_one_bureau_is_imported_by_another_linked_back(
             client: pingan::admin_cli::ClientArgs {
                 endpoint: b.endpoint(Service::Intake).expect("endpoint"),
                 token: Some(b_token),
+                tls: Default::default(),
             },
             file: file.clone(),
             request_id: None,

@@ -61,6 +61,7 @@ async fn a_burst_of_identical_imports_makes_one_incident(backend: TestBackend) {
     let incident = room
         .get_incident(GetIncidentRequest {
             incident_id: id.clone(),
+            ..Default::default()
         })
         .await
         .expect("get")
@@ -81,6 +82,7 @@ async fn a_burst_of_identical_imports_makes_one_incident(backend: TestBackend) {
     let masked = officer
         .get_incident(GetIncidentRequest {
             incident_id: id.clone(),
+            ..Default::default()
         })
         .await
         .expect("get")

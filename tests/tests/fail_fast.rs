@@ -68,6 +68,7 @@ fn grid(n: usize) -> pb::UpsertGridRequest {
             91.0 + 0.002 * (n / 400) as f64,
         ),
         kind: pb::GridKind::Village as i32,
+        ..Default::default()
     }
 }
 
@@ -112,6 +113,7 @@ async fn calls_fail_fast(client: &mut Client, interval: Duration) -> Duration {
                         lat: 29.0005,
                         lon: 91.0005,
                     }),
+                    ..Default::default()
                 })
                 .await
                 .expect_err("locate while the database is down")
@@ -288,6 +290,7 @@ async fn postgres_cut_fails_fast_and_recovers_without_restart() {
                 lat: 28.0005,
                 lon: 90.0005,
             }),
+            ..Default::default()
         })
         .await
         .expect("a read right after recovery");

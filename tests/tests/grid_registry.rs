@@ -31,6 +31,7 @@ async fn locate_grid_inside_outside_and_on_edges(backend: TestBackend) {
             let got = dispatcher
                 .locate_grid(pb::LocateGridRequest {
                     location: point(lat, lon),
+                    ..Default::default()
                 })
                 .await
                 .unwrap_or_else(|s| panic!("locate {lat},{lon}: {s}"))
@@ -41,6 +42,7 @@ async fn locate_grid_inside_outside_and_on_edges(backend: TestBackend) {
         let inside = dispatcher
             .locate_grid(pb::LocateGridRequest {
                 location: point(mid_lat, mid_lon),
+                ..Default::default()
             })
             .await
             .expect("inside")
@@ -54,6 +56,7 @@ async fn locate_grid_inside_outside_and_on_edges(backend: TestBackend) {
     let g6 = dispatcher
         .locate_grid(pb::LocateGridRequest {
             location: point(29.3, 92.25),
+            ..Default::default()
         })
         .await
         .expect("g6")
@@ -65,6 +68,7 @@ async fn locate_grid_inside_outside_and_on_edges(backend: TestBackend) {
         let status = dispatcher
             .locate_grid(pb::LocateGridRequest {
                 location: point(lat, lon),
+                ..Default::default()
             })
             .await
             .expect_err("outside every grid");
@@ -126,6 +130,7 @@ async fn bad_input_names_the_field_and_writes_nothing(backend: TestBackend) {
             },
         ],
         kind: pb::GridKind::Village as i32,
+        ..Default::default()
     };
     let status = admin
         .upsert_grid(bow_tie.clone())
@@ -140,6 +145,7 @@ async fn bad_input_names_the_field_and_writes_nothing(backend: TestBackend) {
     let status = admin
         .locate_grid(pb::LocateGridRequest {
             location: point(95.0, 92.0),
+            ..Default::default()
         })
         .await
         .expect_err("lat 95");

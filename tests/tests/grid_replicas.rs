@@ -45,6 +45,7 @@ fn locate_at(lat: f64, lon: f64) -> pb::LocateGridRequest {
             lat: lat + 0.005,
             lon: lon + 0.005,
         }),
+        ..Default::default()
     }
 }
 
@@ -109,6 +110,7 @@ async fn a_grid_created_through_one_replica_is_located_through_the_other(backend
         name: "一网格".into(),
         polygon: square(lat, lon),
         kind: pb::GridKind::Village as i32,
+        ..Default::default()
     })
     .await
     .expect("grid through A");
@@ -133,6 +135,7 @@ async fn a_grid_created_through_one_replica_is_located_through_the_other(backend
         name: "一网格".into(),
         polygon: square(lat2, lon2),
         kind: pb::GridKind::Village as i32,
+        ..Default::default()
     })
     .await
     .expect("move through A");
@@ -147,6 +150,7 @@ async fn a_grid_created_through_one_replica_is_located_through_the_other(backend
         name: "二网格".into(),
         polygon: square(lat, lon),
         kind: pb::GridKind::Community as i32,
+        ..Default::default()
     })
     .await
     .expect("grid through B");

@@ -109,6 +109,7 @@ async fn story_one_intake_half(backend: TestBackend) {
     let seen = officer
         .get_incident(GetIncidentRequest {
             incident_id: id.clone(),
+            ..Default::default()
         })
         .await
         .expect("officer reads")
@@ -126,6 +127,7 @@ async fn story_one_intake_half(backend: TestBackend) {
     let denied = stranger
         .get_incident(GetIncidentRequest {
             incident_id: id.clone(),
+            ..Default::default()
         })
         .await
         .expect_err("outside the jurisdiction");
@@ -405,6 +407,7 @@ async fn ids_merged_under_the_first_schema_keep_resolving(backend: TestBackend) 
         .dispatcher
         .get_incident(GetIncidentRequest {
             incident_id: "inc-never".into(),
+            ..Default::default()
         })
         .await
         .expect_err("unknown id");

@@ -99,6 +99,7 @@ async fn refusals(backend: TestBackend) {
     let status = officer
         .get_service_request(pb::GetServiceRequestRequest {
             service_request_id: "no-such-request".into(),
+            ..Default::default()
         })
         .await
         .expect_err("unknown");
@@ -122,6 +123,7 @@ async fn refusals(backend: TestBackend) {
     let answer = stranger
         .get_service_request(pb::GetServiceRequestRequest {
             service_request_id: id.clone(),
+            ..Default::default()
         })
         .await;
     assert_eq!(code(answer), Code::NotFound);

@@ -409,7 +409,10 @@ async fn police_complaint_call_from_110_is_filed_once(backend: TestBackend) {
         let incident_id = incident_id.clone();
         async move {
             let incident = intake
-                .get_incident(GetIncidentRequest { incident_id })
+                .get_incident(GetIncidentRequest {
+                    incident_id,
+                    ..Default::default()
+                })
                 .await
                 .expect("incident")
                 .into_inner()

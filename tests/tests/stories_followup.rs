@@ -176,6 +176,7 @@ async fn incident(intake: &IntakeClient, incident_id: &str) -> Incident {
         .clone()
         .get_incident(GetIncidentRequest {
             incident_id: incident_id.into(),
+            ..Default::default()
         })
         .await
         .expect("get incident")

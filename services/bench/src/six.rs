@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use pingan_platform::auth::{Role, TokenIssuer};
+use pingan_platform::tls::{ClientTlsArgs, certs};
 use sqlx::Connection as _;
 use tokio::process::Command;
 
@@ -53,7 +54,17 @@ pub struct Options {
     pub log_filter: String,
     /// Database connections per process.
     pub pool_per_process: String,
+    /// Mutual TLS everywhere, with certificates made in this directory (`pingan certs dev`'s
+    /// code): every process serves TLS and requires a client certificate, calls its peers at
+    /// `https://` with its own; the harness's clients present the [`CONSOLE`] certificate (no
+    /// service identity: they still need a token).
+    pub tls: Option<PathBuf>,
+    /// Every process reaches Postgres with `sslmode=require`.
+    pub database_tls: bool,
 }
+
+/// The name of the certificate the harness's own clients present.
+pub const CONSOLE: &str = "console";
 
 impl Default for Options {
     fn default() -> Self {
@@ -66,6 +77,8 @@ impl Default for Options {
             env: Vec::new(),
             log_filter: "warn".to_owned(),
             pool_per_process: POOL_PER_PROCESS.to_owned(),
+            tls: None,
+            database_tls: false,
         }
     }
 }
@@ -111,6 +124,7 @@ pub struct Instance {
     process: Option<Process>,
     spec: Spec,
     log: PathBuf,
+    client_tls: ClientTlsArgs,
 }
 
 impl Instance {
@@ -139,6 +153,7 @@ impl Instance {
 
     /// Starts the process again (same port, database, peers) and waits until it serves.
     pub async fn restart(&mut self) -> anyhow::Result<()> {
+        let tls = self.client_tls.clone();
         anyhow::ensure!(self.process.is_none(), "{} is still running", self.name());
         let process = system::spawn_serving(
             format!("serve {}", self.name()),
@@ -146,6 +161,7 @@ impl Instance {
             self.endpoint.clone(),
             self.health,
             &self.log,
+            &tls,
         )
         .await?;
         self.process = Some(process);
@@ -167,6 +183,9 @@ pub struct SixProcesses {
     pub balancers: BTreeMap<&'static str, Relay>,
     /// A token with every role the bench calls need (admin, dispatcher, call integrator).
     pub token: String,
+    /// What the harness's clients need to reach the processes: nothing for plaintext; the CA
+    /// and the [`CONSOLE`] certificate under mutual TLS.
+    pub client_tls: ClientTlsArgs,
     databases: Vec<String>,
     admin_url: String,
     redis_url: String,
@@ -179,11 +198,21 @@ impl SixProcesses {
     /// The endpoint of `service`: its balancer when it has replicas, else its one process.
     pub fn endpoint(&self, service: &str) -> anyhow::Result<String> {
         if let Some(balancer) = self.balancers.get(service) {
-            return Ok(balancer.endpoint());
+            return Ok(self.url_of(balancer.address));
         }
         self.instance(service, 1)
             .map(|i| i.endpoint.clone())
             .with_context(|| format!("no {service} process"))
+    }
+
+    /// `http://address`, or `https://address` under mutual TLS.
+    pub fn url_of(&self, address: std::net::SocketAddr) -> String {
+        let scheme = if self.client_tls.ca.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{address}")
     }
 
     /// Replica `replica` (1-based) of `service`.
@@ -208,6 +237,16 @@ impl SixProcesses {
     /// Keeps the logs directory after [`SixProcesses::stop_and_clean`] (to read after a failure).
     pub fn keep_logs(&mut self) {
         self.keep_logs = true;
+    }
+
+    /// The run's databases, one per service.
+    pub fn databases(&self) -> &[String] {
+        &self.databases
+    }
+
+    /// The Postgres URL the run's databases were created through.
+    pub fn admin_url(&self) -> &str {
+        &self.admin_url
     }
 
     /// The Redis key prefix of the run.
@@ -293,6 +332,7 @@ pub async fn start_with(
         instances: Vec::new(),
         balancers: BTreeMap::new(),
         token,
+        client_tls: ClientTlsArgs::default(),
         databases: Vec::new(),
         admin_url: admin_url.to_owned(),
         redis_url: redis_url.to_owned(),
@@ -353,6 +393,16 @@ async fn launch(
     options: &Options,
 ) -> anyhow::Result<()> {
     let replicas = |name: &str| options.replicas.get(name).copied().unwrap_or(1).max(1);
+    if let Some(dir) = &options.tls {
+        let mut names: Vec<String> = SERVICES.iter().map(|(n, _)| (*n).to_owned()).collect();
+        names.push(CONSOLE.to_owned());
+        certs::generate(dir, &names, &[]).context("making the run's certificates")?;
+        six.client_tls = ClientTlsArgs {
+            ca: Some(certs::ca_cert(dir)),
+            cert: Some(certs::client_cert(dir, CONSOLE)),
+            key: Some(certs::client_key(dir, CONSOLE)),
+        };
+    }
     let mut ports: BTreeMap<&str, Vec<u16>> = BTreeMap::new();
     for (name, _) in SERVICES {
         let mut list = Vec::new();
@@ -373,8 +423,11 @@ async fn launch(
     let peers = ports
         .iter()
         .map(|(name, list)| match six.balancers.get(name) {
-            Some(balancer) => format!("{name}={}", balancer.endpoint()),
-            None => format!("{name}=http://127.0.0.1:{}", list[0]),
+            Some(balancer) => format!("{name}={}", six.url_of(balancer.address)),
+            None => format!(
+                "{name}={}",
+                six.url_of(std::net::SocketAddr::from(([127, 0, 0, 1], list[0])))
+            ),
         })
         .collect::<Vec<_>>()
         .join(",");
@@ -393,6 +446,11 @@ async fn launch(
         .with_context(|| format!("creating database {database}"))?;
         six.databases.push(database.clone());
         let database_url = pingan_platform::testing::replace_database(&six.admin_url, &database);
+        let database_url = if options.database_tls {
+            with_query(&database_url, "sslmode=require")
+        } else {
+            database_url
+        };
         for (index, port) in ports[name].iter().enumerate() {
             let (postgres, redis) = if options.proxies {
                 (
@@ -429,6 +487,29 @@ async fn launch(
                 ("PINGAN_PII_KEY".to_owned(), pii_key.clone()),
                 ("RUST_LOG".to_owned(), options.log_filter.clone()),
             ];
+            if let Some(dir) = &options.tls {
+                let file = |path: PathBuf| path.display().to_string();
+                env.extend([
+                    (
+                        "PINGAN_TLS_CERT".to_owned(),
+                        file(certs::server_cert(dir, name)),
+                    ),
+                    (
+                        "PINGAN_TLS_KEY".to_owned(),
+                        file(certs::server_key(dir, name)),
+                    ),
+                    ("PINGAN_TLS_CLIENT_CA".to_owned(), file(certs::ca_cert(dir))),
+                    ("PINGAN_TLS_CLIENT_AUTH".to_owned(), "required".to_owned()),
+                    (
+                        "PINGAN_TLS_CLIENT_CERT".to_owned(),
+                        file(certs::client_cert(dir, name)),
+                    ),
+                    (
+                        "PINGAN_TLS_CLIENT_KEY".to_owned(),
+                        file(certs::client_key(dir, name)),
+                    ),
+                ]);
+            }
             if let Some(endpoint) = &options.otlp_endpoint {
                 env.push(("OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(), endpoint.clone()));
             }
@@ -448,12 +529,13 @@ async fn launch(
                 service: name,
                 health,
                 replica: index + 1,
-                endpoint: format!("http://127.0.0.1:{port}"),
+                endpoint: six.url_of(std::net::SocketAddr::from(([127, 0, 0, 1], *port))),
                 postgres,
                 redis,
                 process: None,
                 log: six.logs.join(format!("{name}-{}.log", index + 1)),
                 spec,
+                client_tls: six.client_tls.clone(),
             };
             let started = instance.restart().await;
             six.instances.push(instance);
@@ -474,6 +556,7 @@ async fn import_demo(six: &SixProcesses, binary: &Path, jurisdiction: &str) -> a
         .args(["--endpoint", &six.endpoint("grid-registry")?])
         .args(["--dispatch-endpoint", &six.endpoint("dispatch")?])
         .env("PINGAN_TOKEN", &six.token)
+        .envs(client_tls_env(&six.client_tls))
         .env_remove("PINGAN_CONFIG")
         .output()
         .await
@@ -558,6 +641,25 @@ async fn delete_keys(url: &str, prefix: &str) -> anyhow::Result<()> {
             .context("DEL")?;
     }
     Ok(())
+}
+
+/// `url` with `pair` added to its query.
+fn with_query(url: &str, pair: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}{pair}")
+}
+
+/// The environment that gives a `pingan` client command `tls` (`PINGAN_CA`, `PINGAN_CLIENT_CERT`,
+/// `PINGAN_CLIENT_KEY`).
+pub fn client_tls_env(tls: &ClientTlsArgs) -> Vec<(&'static str, PathBuf)> {
+    [
+        ("PINGAN_CA", &tls.ca),
+        ("PINGAN_CLIENT_CERT", &tls.cert),
+        ("PINGAN_CLIENT_KEY", &tls.key),
+    ]
+    .into_iter()
+    .filter_map(|(var, path)| path.clone().map(|p| (var, p)))
+    .collect()
 }
 
 fn hex(bytes: &[u8]) -> String {

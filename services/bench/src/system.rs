@@ -6,6 +6,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use pingan_platform::tls::ClientTlsArgs;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 use tonic::metadata::{Ascii, MetadataValue};
@@ -104,6 +105,11 @@ pub fn rss_mib(pid: u32) -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
+}
+
+/// A channel to an `http://` or (with `tls`'s CA and identity) `https://` endpoint.
+pub async fn connect_tls(endpoint: &str, tls: &ClientTlsArgs) -> anyhow::Result<Channel> {
+    Ok(tls.connect(endpoint, Duration::from_secs(5)).await?)
 }
 
 /// A channel with TCP_NODELAY (the client side of the Nagle stall).
@@ -220,6 +226,7 @@ pub async fn spawn_serving(
     endpoint: String,
     service: &str,
     log: &Path,
+    tls: &ClientTlsArgs,
 ) -> anyhow::Result<Process> {
     // Appended: a restarted process writes after its previous life.
     let out = std::fs::OpenOptions::new()
@@ -240,7 +247,7 @@ pub async fn spawn_serving(
         if let Some(status) = child.try_wait()? {
             bail!("{label} exited ({status}) before serving:\n{}", tail(log));
         }
-        if let Ok(channel) = connect(&endpoint).await {
+        if let Ok(channel) = connect_tls(&endpoint, tls).await {
             let answer = HealthClient::new(channel)
                 .check(HealthCheckRequest {
                     service: service.to_owned(),

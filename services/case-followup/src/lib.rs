@@ -100,13 +100,15 @@ impl Service for CaseFollowupService {
         config: &ServiceConfig,
     ) -> Result<ServiceParts, BuildError> {
         let settings = config.get_or_default::<config::FollowupConfig>();
+        let clear_reads = config.get_or_default::<pingan_platform::config::ClearReadConfig>();
         let core = Arc::new(Core::with_config(context.clone(), settings));
         // The dashboards' series exist from the start, not from the first revisit.
         metrics::register_at_start();
         Ok(ServiceParts::new(
-            GrpcService::new(CaseFollowupServiceServer::new(CaseFollowupApi::new(
-                core.clone(),
-            ))),
+            GrpcService::new(CaseFollowupServiceServer::new(
+                CaseFollowupApi::new(core.clone())
+                    .with_clear_read_reason(clear_reads.clear_read_reason),
+            )),
             event_sink(context),
         )
         .with_grpc(GrpcService::new(api::report::server(core.clone())))

@@ -13,6 +13,7 @@ pub mod notify;
 pub mod settings;
 pub mod store;
 
+use pingan_platform::config::ClearReadConfig;
 use pingan_platform::service::{
     BuildError, GrpcService, Service, ServiceConfig, ServiceParts, SettingsSpec, Worker,
 };
@@ -135,7 +136,9 @@ impl Service for GridRegistryService {
         config: &ServiceConfig,
     ) -> Result<ServiceParts, BuildError> {
         let settings = config.get_or_default::<GridRegistrySettings>();
-        let api = GridRegistryApi::new(context.clone());
+        let clear_reads = config.get_or_default::<ClearReadConfig>();
+        let api = GridRegistryApi::new(context.clone())
+            .with_clear_read_reason(clear_reads.clear_read_reason);
         metrics::register_metrics();
         let service_requests = api.service_requests();
         Ok(ServiceParts::new(

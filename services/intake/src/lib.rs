@@ -112,7 +112,12 @@ impl Service for IntakeService {
         config: &ServiceConfig,
     ) -> Result<ServiceParts, BuildError> {
         let deps = deps(context, config.get_or_default::<IntakeSettings>());
-        let grpc = GrpcService::new(IntakeServiceServer::new(IntakeApi::new(deps.clone())));
+        let clear_read_reason = config
+            .get_or_default::<pingan_platform::config::ClearReadConfig>()
+            .clear_read_reason;
+        let grpc = GrpcService::new(IntakeServiceServer::new(
+            IntakeApi::new(deps.clone()).with_clear_read_reason(clear_read_reason),
+        ));
         app::analysis::register_metrics();
         app::metrics::register_at_start();
         let analysis = GrpcService::new(IncidentAnalysisServiceServer::new(
@@ -120,7 +125,7 @@ impl Service for IntakeService {
         ));
         let worker = routing_job::worker(&deps);
         let sink = sink(&deps);
-        let exchange = GrpcService::new(api::exchange::server(deps.clone()));
+        let exchange = GrpcService::new(api::exchange::server(deps.clone(), clear_read_reason));
         Ok(ServiceParts::new(grpc, sink)
             .with_grpc(analysis)
             .with_grpc(exchange)

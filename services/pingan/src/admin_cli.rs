@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use pingan_platform::auth::{Role, TokenIssuer};
 use pingan_proto::events::v1::event_admin_service_client::EventAdminServiceClient;
@@ -10,7 +9,6 @@ use pingan_proto::events::v1::{
     GetOutboxStatsRequest, ListDeadLettersRequest, RedriveDeadLettersRequest,
 };
 use tonic::metadata::MetadataValue;
-use tonic::transport::Endpoint;
 
 use crate::ServiceKind;
 
@@ -27,6 +25,9 @@ pub struct ClientArgs {
     /// Bearer token (admin role); the dev shape accepts calls without one.
     #[arg(long, env = "PINGAN_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// TLS for `https://` endpoints (`--ca`, `--cert`, `--key`).
+    #[command(flatten)]
+    pub tls: pingan_platform::tls::ClientTlsArgs,
 }
 
 /// `pingan events …`
@@ -148,12 +149,10 @@ async fn admin_client(
         >,
     >,
 > {
-    let channel = Endpoint::from_shared(client.endpoint.clone())
-        .with_context(|| format!("invalid endpoint {}", client.endpoint))?
-        .connect_timeout(Duration::from_secs(5))
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {}", client.endpoint))?;
+    let channel = client
+        .tls
+        .connect(&client.endpoint, Duration::from_secs(5))
+        .await?;
     let bearer = match &client.token {
         Some(token) => Some(MetadataValue::try_from(format!("Bearer {token}"))?),
         None => None,

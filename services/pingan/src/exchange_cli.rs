@@ -12,7 +12,7 @@ use pingan_proto::intake::v1::{
     ExportIncidentRequest, ExportIncidentResponse, ImportIncidentRequest, ImportIncidentResponse,
 };
 use tonic::metadata::MetadataValue;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use crate::admin_cli::ClientArgs;
 use crate::client::conn::normalize_endpoint;
@@ -51,6 +51,10 @@ pub struct ExportArgs {
     /// Write the document to this file (stdout when absent).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Why callers' numbers are exported in clear (call takers; audited, required when the
+    /// platform runs with `--clear-read-reason required`).
+    #[arg(long, default_value = "")]
+    pub reason: String,
 }
 
 /// `pingan incidents import`
@@ -76,9 +80,15 @@ pub async fn run(command: IncidentsCommand) -> anyhow::Result<()> {
         IncidentsCommand::Timeline(args) => incidents::timeline(args).await,
         IncidentsCommand::Watch(args) => incidents::watch(args).await,
         IncidentsCommand::Export(args) => {
-            let channel = connect(&normalize_endpoint(&args.client.endpoint)).await?;
+            let channel = connect(&args.client).await?;
             let progress = spinner(format!("exporting incident {}", args.incident));
-            let exported = export(channel, args.client.token.as_deref(), &args.incident).await;
+            let exported = export(
+                channel,
+                args.client.token.as_deref(),
+                &args.incident,
+                &args.reason,
+            )
+            .await;
             progress.finish_and_clear();
             let exported = exported?;
             match &args.out {
@@ -103,7 +113,7 @@ pub async fn run(command: IncidentsCommand) -> anyhow::Result<()> {
                 .request_id
                 .clone()
                 .unwrap_or_else(|| default_request_id(&document));
-            let channel = connect(&normalize_endpoint(&args.client.endpoint)).await?;
+            let channel = connect(&args.client).await?;
             let progress = spinner(format!("importing {}", args.file.display()));
             let imported =
                 import(channel, args.client.token.as_deref(), document, &request_id).await;
@@ -126,11 +136,14 @@ fn spinner(message: String) -> indicatif::ProgressBar {
     bar
 }
 
-async fn connect(endpoint: &str) -> anyhow::Result<Channel> {
-    Endpoint::from_shared(endpoint.to_owned())?
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {endpoint}"))
+async fn connect(client: &ClientArgs) -> anyhow::Result<Channel> {
+    Ok(client
+        .tls
+        .connect(
+            &normalize_endpoint(&client.endpoint),
+            std::time::Duration::from_secs(5),
+        )
+        .await?)
 }
 
 fn with_token<T>(message: T, token: Option<&str>) -> anyhow::Result<tonic::Request<T>> {
@@ -155,10 +168,12 @@ pub async fn export(
     channel: Channel,
     token: Option<&str>,
     incident_id: &str,
+    reason: &str,
 ) -> anyhow::Result<ExportIncidentResponse> {
     let request = with_token(
         ExportIncidentRequest {
             incident_id: incident_id.to_owned(),
+            reason: reason.to_owned(),
         },
         token,
     )?;

@@ -7,15 +7,15 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use clap::Args;
+use pingan_platform::tls::ClientTlsArgs;
 use pingan_proto::common::v1::GeoPoint;
 use pingan_proto::dispatch::v1 as dispatch;
 use pingan_proto::dispatch::v1::dispatch_service_client::DispatchServiceClient;
 use pingan_proto::grid::v1 as grid;
 use pingan_proto::grid::v1::grid_registry_service_client::GridRegistryServiceClient;
 use tonic::metadata::{Ascii, MetadataValue};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 /// Radius of the circle a unit moves on around its anchor, in metres.
 const ROAM_RADIUS_M: f64 = 250.0;
@@ -41,6 +41,9 @@ pub struct SimulateArgs {
     /// dispatcher of --station); none for the anonymous dev user of `pingan dev`.
     #[arg(long, env = "PINGAN_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// TLS for `https://` endpoints (`--ca`, `--cert`, `--key`).
+    #[command(flatten)]
+    pub tls: ClientTlsArgs,
     /// Position reports per second across the fleet, e.g. `5` or `5/s` (a round reports every
     /// unit once, so each unit reports every units/rate seconds).
     #[arg(long, default_value = "5/s", value_parser = parse_rate)]
@@ -214,6 +217,8 @@ impl FleetSimulator {
                 page_size: 1000,
                 page_token: page_token.clone(),
                 station_id: self.station.clone().unwrap_or_default(),
+                // Grids come with their officers' phones for police roles: the read is audited.
+                reason: "fleet simulator: grid polygons".to_owned(),
                 ..Default::default()
             });
             let page = self
@@ -321,20 +326,15 @@ fn offset(point: GeoPoint, metres: f64, angle: f64) -> GeoPoint {
     }
 }
 
-async fn connect(endpoint: &str) -> anyhow::Result<Channel> {
-    Endpoint::from_shared(endpoint.to_owned())
-        .with_context(|| format!("invalid endpoint {endpoint}"))?
-        .connect_timeout(Duration::from_secs(5))
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {endpoint}"))
+async fn connect(tls: &ClientTlsArgs, endpoint: &str) -> anyhow::Result<Channel> {
+    Ok(tls.connect(endpoint, Duration::from_secs(5)).await?)
 }
 
 /// Runs `pingan fleet simulate`.
 pub async fn simulate_command(args: SimulateArgs) -> anyhow::Result<()> {
-    let dispatch = connect(&args.endpoint).await?;
+    let dispatch = connect(&args.tls, &args.endpoint).await?;
     let registry = match &args.registry_endpoint {
-        Some(endpoint) => connect(endpoint).await?,
+        Some(endpoint) => connect(&args.tls, endpoint).await?,
         None => dispatch.clone(),
     };
     let mut simulator =

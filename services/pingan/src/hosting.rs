@@ -97,10 +97,19 @@ pub fn services() -> impl Iterator<Item = &'static dyn Service> {
     ServiceKind::ALL.into_iter().map(ServiceKind::service)
 }
 
-/// The config-file sections of the services' settings (`[intake]`, `[triage]`, ...).
-pub fn settings_sections() -> Vec<Section> {
+/// Every service's settings, then the platform's shared ones (e.g. `--clear-read-reason`),
+/// each flag once.
+fn settings_specs() -> Vec<pingan_platform::service::SettingsSpec> {
     services()
         .filter_map(|service| service.settings())
+        .chain(pingan_platform::config::clear_reads::shared_settings())
+        .collect()
+}
+
+/// The config-file sections of the services' settings (`[intake]`, `[triage]`, ...).
+pub fn settings_sections() -> Vec<Section> {
+    settings_specs()
+        .into_iter()
         .map(|spec| Section {
             table: spec.table,
             augment: spec.augment_fn(),
@@ -114,8 +123,8 @@ pub fn augment_settings(command: clap::Command) -> clap::Command {
         command.get_about().cloned(),
         command.get_long_about().cloned(),
     );
-    let command = services()
-        .filter_map(|service| service.settings())
+    let command = settings_specs()
+        .into_iter()
         .fold(command, |command, spec| spec.augment(command));
     // Each settings struct brings its doc comment as `about`; the subcommand keeps its own.
     let command = match about {
@@ -131,7 +140,7 @@ pub fn augment_settings(command: clap::Command) -> clap::Command {
 /// Reads every service's settings from the matches of `serve` or `dev`.
 pub fn read_settings(matches: &clap::ArgMatches) -> Result<ServiceConfig, clap::Error> {
     let mut config = ServiceConfig::default();
-    for spec in services().filter_map(|service| service.settings()) {
+    for spec in settings_specs() {
         spec.read_into(matches, &mut config)?;
     }
     Ok(config)

@@ -120,6 +120,9 @@ struct ImportArgs {
     /// Bearer token (e.g. an admin's); none for the anonymous dev user of `pingan dev`.
     #[arg(long, env = "PINGAN_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// TLS for `https://` endpoints (`--ca`, `--cert`, `--key`).
+    #[command(flatten)]
+    tls: pingan_platform::tls::ClientTlsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -257,11 +260,11 @@ fn main() -> anyhow::Result<()> {
 async fn registry_import(args: ImportArgs) -> anyhow::Result<()> {
     let json = std::fs::read_to_string(&args.file)
         .with_context(|| format!("reading {}", args.file.display()))?;
-    let connect = async |endpoint: &str| {
-        tonic::transport::Endpoint::from_shared(endpoint.to_owned())?
-            .connect()
-            .await
-            .with_context(|| format!("connecting to {endpoint}"))
+    let connect = async |endpoint: &str| -> anyhow::Result<tonic::transport::Channel> {
+        Ok(args
+            .tls
+            .connect(endpoint, std::time::Duration::from_secs(5))
+            .await?)
     };
     let registry = connect(&args.endpoint).await?;
     let dispatch = match &args.dispatch_endpoint {

@@ -14,7 +14,7 @@ use pingan_proto::intake::v1::{
 use serde_json::{Map, Value, json};
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 mod owners;
 mod stations;
@@ -119,6 +119,9 @@ pub struct ReportArgs {
     /// Bearer token; the dev shape accepts calls without one.
     #[arg(long, env = "PINGAN_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// TLS for `https://` endpoints (`--ca`, `--cert`, `--key`).
+    #[command(flatten)]
+    pub tls: pingan_platform::tls::ClientTlsArgs,
     /// Period start: a local date (YYYY-MM-DD, Beijing midnight) or RFC 3339; default: 30 days
     /// before --to.
     #[arg(long)]
@@ -296,12 +299,10 @@ impl tonic::service::Interceptor for MaybeBearer {
 pub async fn connect(
     args: &ReportArgs,
 ) -> anyhow::Result<InterceptedService<Channel, MaybeBearer>> {
-    let channel = Endpoint::from_shared(args.endpoint.clone())
-        .with_context(|| format!("invalid endpoint {}", args.endpoint))?
-        .connect_timeout(Duration::from_secs(5))
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {}", args.endpoint))?;
+    let channel = args
+        .tls
+        .connect(&args.endpoint, Duration::from_secs(5))
+        .await?;
     let bearer = match &args.token {
         Some(token) => Some(MetadataValue::try_from(format!("Bearer {token}"))?),
         None => None,

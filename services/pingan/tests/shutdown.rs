@@ -139,6 +139,7 @@ async fn assert_incidents_exist(endpoint: &str, token: Option<&str>, incidents: 
             .get_incident(bearer(
                 GetIncidentRequest {
                     incident_id: incident_id.clone(),
+                    ..Default::default()
                 },
                 token,
             ))

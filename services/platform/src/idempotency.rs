@@ -1,6 +1,13 @@
 //! Idempotent requests: the first response to a `request_id` is stored in the same transaction
-//! as the change it made; a repeat gets that response back, and a repeat with other content is
-//! refused with INVALID_ARGUMENT naming `request_id`.
+//! as the change it made; a repeat gets that response back, and a repeat with other content, or
+//! by another caller, is refused with INVALID_ARGUMENT naming `request_id`.
+//!
+//! The caller is part of what a request id is bound to: a stored response is the first
+//! caller's, and handing it to someone else who replays the same bytes would skip the
+//! authorization the handler does inside the change (another station's unit, complaint, …).
+//! The server wraps every call in [`scope_request`]; authentication notes the subject there.
+
+use std::cell::RefCell;
 
 use sha2::{Digest, Sha256};
 
@@ -16,6 +23,29 @@ const INSERT: &str = "INSERT INTO pingan_request_log \
 
 /// Longest accepted request id.
 pub const MAX_REQUEST_ID_CHARS: usize = 128;
+
+tokio::task_local! {
+    /// The authenticated subject of the RPC this task is serving, once authentication ran.
+    static REQUEST_CALLER: RefCell<Option<String>>;
+}
+
+/// Runs one RPC's future with a place for its caller (the server does this for every call).
+pub async fn scope_request<F: std::future::Future>(future: F) -> F::Output {
+    REQUEST_CALLER.scope(RefCell::new(None), future).await
+}
+
+/// Records the authenticated subject of the RPC being served (no-op outside [`scope_request`]).
+pub fn note_caller(subject: &str) {
+    let _ = REQUEST_CALLER.try_with(|caller| *caller.borrow_mut() = Some(subject.to_owned()));
+}
+
+/// The subject noted for the RPC being served.
+fn current_caller() -> Option<String> {
+    REQUEST_CALLER
+        .try_with(|caller| caller.borrow().clone())
+        .ok()
+        .flatten()
+}
 
 /// The request log of one service.
 #[derive(Debug, Clone)]
@@ -57,7 +87,7 @@ impl RequestLog {
                 format!("must be at most {MAX_REQUEST_ID_CHARS} characters"),
             ));
         }
-        let hash = request_hash(method, request);
+        let hash = request_hash(method, request, current_caller().as_deref());
         if let Previous::Same(response) = self.previous(method, request_id, &hash).await? {
             return Ok(response);
         }
@@ -120,7 +150,7 @@ impl RequestLog {
         if previous_method != method || previous_hash != hash {
             return Err(ApiError::invalid(
                 "request_id",
-                "was already used for a different request",
+                "was already used for a different request or by another caller",
             ));
         }
         let response = Resp::decode(response.as_slice()).map_err(ApiError::internal)?;
@@ -128,11 +158,53 @@ impl RequestLog {
     }
 }
 
-/// A digest of the method and the request's encoding (the request id itself included).
-fn request_hash<Req: prost::Message>(method: &str, request: &Req) -> String {
+/// A digest of the method, the request's encoding (the request id itself included) and the
+/// caller, when one was authenticated.
+fn request_hash<Req: prost::Message>(method: &str, request: &Req, caller: Option<&str>) -> String {
     let mut hasher = Sha256::new();
     hasher.update(method.as_bytes());
     hasher.update([0]);
     hasher.update(request.encode_to_vec());
+    if let Some(caller) = caller {
+        hasher.update(b"\0caller\0");
+        hasher.update(caller.as_bytes());
+    }
     hex::encode(hasher.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_caller_noted_for_a_request_is_part_of_its_hash() {
+        let request = prost_types::Timestamp {
+            seconds: 7,
+            nanos: 0,
+        };
+        let anonymous = request_hash("m", &request, current_caller().as_deref());
+        let (a, b, again) = (
+            scope_request(async {
+                note_caller("officer-a");
+                request_hash("m", &request, current_caller().as_deref())
+            })
+            .await,
+            scope_request(async {
+                note_caller("officer-b");
+                request_hash("m", &request, current_caller().as_deref())
+            })
+            .await,
+            scope_request(async {
+                note_caller("officer-a");
+                request_hash("m", &request, current_caller().as_deref())
+            })
+            .await,
+        );
+        assert_ne!(a, b, "two callers share a request hash");
+        assert_eq!(a, again, "one caller's repeat changed its hash");
+        assert_ne!(anonymous, a);
+        // Outside a request nothing is noted, and noting is harmless.
+        note_caller("nobody");
+        assert_eq!(current_caller(), None);
+    }
 }

@@ -22,7 +22,9 @@ use crate::limits::{Guard, GuardLayer};
 use crate::metrics::RpcMetricsLayer;
 use crate::tls::ServerTls;
 use crate::trace_context;
+use caller_scope::CallerScope;
 
+mod caller_scope;
 mod fail_fast;
 mod message_limits;
 pub use fail_fast::{FailFast, FailFastLayer};
@@ -228,6 +230,8 @@ impl ServiceHost {
             // Before any body is read: a service whose dependency is down answers at once.
             .layer(FailFastLayer::new(dependencies, config.health_interval))
             .layer(MessageLimitsLayer(config.messages))
+            // Innermost: a place for the caller, which binds request ids to who sent them.
+            .layer(tower::layer::layer_fn(CallerScope))
             .add_routes(routes.routes());
         let server: Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>> =
             match &tls {

@@ -34,6 +34,7 @@ async fn shutdown_lets_in_flight_calls_finish() {
                     lat: 29.25,
                     lon: 88.86,
                 }),
+                ..Default::default()
             })
             .await
     });
@@ -72,6 +73,7 @@ async fn invalid_input_is_invalid_argument_naming_fields() {
                 lat: 95.0,
                 lon: 88.86,
             }),
+            ..Default::default()
         })
         .await
         .expect_err("out-of-range latitude");

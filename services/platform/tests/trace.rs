@@ -52,6 +52,7 @@ async fn one_trace_spans_a_call_across_two_services() {
                     lat: 29.25,
                     lon: 88.86,
                 }),
+                ..Default::default()
             })
             .await
             .expect("locate grid");

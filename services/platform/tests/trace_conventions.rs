@@ -58,6 +58,7 @@ async fn traffic(exporter: &InMemorySpanExporter) -> Vec<SpanData> {
     let mut grid = GridRegistryServiceClient::new(channel.clone());
     let point = |lat| LocateGridRequest {
         location: Some(GeoPoint { lat, lon: 88.86 }),
+        ..Default::default()
     };
     grid.locate_grid(point(29.25)).await.expect("locate grid");
     let refused = grid.locate_grid(point(200.0)).await.expect_err("refused");

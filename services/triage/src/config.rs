@@ -24,15 +24,14 @@ pub struct TriageConfig {
         env = "PINGAN_TRIAGE_MODEL"
     )]
     pub model_path: Option<PathBuf>,
-    /// Who answers `Classify` (and every classification triage makes): `rules` (the rules' own
-    /// decision, the default: see docs/triage.md for why) or `model` (the trained model under
-    /// the rules' safety layer).
+    /// Who answers `Classify` (and every classification triage makes): `model` (the trained
+    /// model under the rules' safety layer, the default) or `rules` (the rules' own decision).
     #[arg(
         id = "triage_classifier",
         long = "triage-classifier",
         env = "PINGAN_TRIAGE_CLASSIFIER",
-        default_value = "rules",
-        value_parser = ["rules", "model"]
+        default_value = "model",
+        value_parser = ["model", "rules"]
     )]
     pub classifier: String,
     /// How often the rules and model files are checked for changes.
@@ -92,7 +91,7 @@ impl Default for TriageConfig {
         Self {
             rules_path: None,
             model_path: None,
-            classifier: "rules".into(),
+            classifier: "model".into(),
             rules_poll: Duration::from_secs(5),
             hotline_gateway: "simulator".into(),
             call_timeout: Duration::from_secs(5),

@@ -106,7 +106,25 @@ fn the_stories_calls_are_answered_as_the_stories_need() {
         (Kind::Police, "ASSISTANCE"),
         "{c:#?}"
     );
-    assert_ne!(c.priority, Priority::P4, "{c:#?}");
+    // P2 whatever the model says (the rule's `priority_floor`): the taxi is driving away, so the
+    // nearest officer is sent at once (P3 is not assigned automatically).
+    assert_eq!(c.priority, Priority::P2, "{c:#?}");
+    assert!(
+        c.matched
+            .iter()
+            .any(|m| m.rule_id == "assist.lost_in_vehicle"),
+        "{c:#?}"
+    );
+    // A person in the water is a rescue, even in a short call whose words the model reads as
+    // violence (`situation.category`).
+    for text in ["有人落水了，快来救人", "桥下有人落水，请求救援"] {
+        let c = answer(text, "CHANNEL_110");
+        assert_eq!(
+            (c.kind, c.category.as_str(), c.priority),
+            (Kind::Police, "RESCUE", Priority::P1),
+            "{text}: {c:#?}"
+        );
+    }
     // Story 4: a fight with injuries pushed by 12345 is police business, P1, and never a traffic
     // accident (no vehicle word: the decision's `fight.not_traffic`).
     for channel in ["CHANNEL_12345", "CHANNEL_110"] {

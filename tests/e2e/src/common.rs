@@ -135,6 +135,7 @@ pub async fn wait_routed(
             match client
                 .get_incident(GetIncidentRequest {
                     incident_id: id.clone(),
+                    ..Default::default()
                 })
                 .await
             {

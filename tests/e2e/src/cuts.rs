@@ -204,6 +204,7 @@ async fn postgres(world: &World, run: &str, verdict: &mut Verdict) -> anyhow::Re
             .clone()
             .get_incident(GetIncidentRequest {
                 incident_id: answer.incident_id.clone(),
+                ..Default::default()
             })
             .await
             .map_err(|s| anyhow::anyhow!("GetIncident: {}", code(&s)))?

@@ -39,6 +39,7 @@ pub async fn run(world: &World, run: &str) -> anyhow::Result<Verdict> {
                         lat: lat + d / 2.0,
                         lon: lon + d / 2.0,
                     }),
+                    ..Default::default()
                 })
                 .await;
             anyhow::Ok(match answer {
@@ -61,6 +62,7 @@ pub async fn run(world: &World, run: &str) -> anyhow::Result<Verdict> {
             name: "e2e 测试网格".to_owned(),
             polygon,
             kind: GridKind::Community as i32,
+            ..Default::default()
         })
         .await
         .map_err(|s| anyhow::anyhow!("UpsertGrid on replica 1: {}: {}", code(&s), s.message()))?;

@@ -46,6 +46,7 @@ pub async fn run(world: &World, run: &str, down: Duration) -> anyhow::Result<Ver
                 .clone()
                 .get_incident(GetIncidentRequest {
                     incident_id: id.clone(),
+                    ..Default::default()
                 })
                 .await
                 .map_err(|s| anyhow::anyhow!("GetIncident: {}", code(&s)))?

@@ -1,7 +1,8 @@
 //! `make e2e`: the shape users deploy — one `pingan serve` process per service on Postgres +
 //! Redis, two replicas of intake, dispatch and grid-registry behind round-robin relays — with an
 //! OTLP receiver, a stand-in 12345 gateway, the demo jurisdiction and the fleet simulator, under
-//! faults (kill -9, database cuts, 12345 down), tested as a client would: gRPC only. Prints each
+//! faults (kill -9, database cuts, 12345 down), tested as a client would: gRPC only. The shape
+//! runs mutual TLS between every process (and TLS to Postgres) unless `--plaintext`. Prints each
 //! scenario's figures and a final table; exits non-zero when a scenario fails.
 
 mod board;
@@ -11,6 +12,7 @@ mod gateway;
 mod grid;
 mod hotline;
 mod kills;
+mod mtls;
 mod otlp;
 mod trace;
 mod world;
@@ -26,7 +28,8 @@ use crate::common::Verdict;
 use crate::world::{Setup, World};
 
 /// Every scenario, by letter and name, in the order they run.
-const SCENARIOS: [(&str, &str); 6] = [
+const SCENARIOS: [(&str, &str); 7] = [
+    ("g", "mtls"),
     ("a", "trace"),
     ("f", "grid"),
     ("e", "board"),
@@ -40,9 +43,15 @@ const SCENARIOS: [(&str, &str); 6] = [
 #[command(name = "pingan-e2e", version)]
 struct Args {
     /// Scenarios to run, by letter or name (a/trace, b/kills, c/cuts, d/hotline, e/board,
-    /// f/grid); all by default.
-    #[arg(long, value_delimiter = ',', default_value = "a,b,c,d,e,f")]
+    /// f/grid, g/mtls); all by default.
+    #[arg(long, value_delimiter = ',', default_value = "a,b,c,d,e,f,g")]
     scenarios: Vec<String>,
+    /// Run the shape without TLS (scenario g is then skipped).
+    #[arg(long)]
+    plaintext: bool,
+    /// Reach Postgres in plaintext (TLS, `sslmode=require`, by default).
+    #[arg(long)]
+    database_plaintext: bool,
     /// How long the 12345 gateway stays down in scenario d, seconds.
     #[arg(long, default_value_t = 60)]
     gateway_down: u64,
@@ -146,12 +155,20 @@ async fn run(args: &Args) -> anyhow::Result<bool> {
         redis_url: args.redis_url.clone(),
         health_interval: Duration::from_millis(args.health_interval_ms),
         fleet_rate: args.fleet_rate,
+        tls: !args.plaintext,
+        database_tls: !args.database_plaintext,
     };
     let started = Instant::now();
     println!(
-        "starting the shape: {} (health interval {} ms)",
+        "starting the shape: {} (health interval {} ms, {})",
         setup.binary.display(),
-        args.health_interval_ms
+        args.health_interval_ms,
+        match (setup.tls, setup.database_tls) {
+            (true, true) => "mutual TLS, TLS to Postgres",
+            (true, false) => "mutual TLS, Postgres in plaintext",
+            (false, true) => "plaintext gRPC, TLS to Postgres",
+            (false, false) => "plaintext",
+        }
     );
     let mut world = World::start(&setup).await.context("starting the shape")?;
     println!(
@@ -165,9 +182,14 @@ async fn run(args: &Args) -> anyhow::Result<bool> {
         if !args.wants(letter, name) {
             continue;
         }
+        if letter == "g" && args.plaintext {
+            println!("\n== scenario g (mtls): skipped, --plaintext");
+            continue;
+        }
         let scenario_started = Instant::now();
         println!("\n== scenario {letter} ({name})");
         let result = match letter {
+            "g" => mtls::run(&world).await,
             "a" => trace::run(&world, &run).await,
             "f" => grid::run(&world, &run).await,
             "e" => board::run(&world, &run, args.dispatches, args.units).await,
@@ -225,6 +247,7 @@ fn name_of(letter: &str) -> &'static str {
         "c" => "c. database cuts",
         "d" => "d. 12345 down",
         "e" => "e. dispatch replicas",
+        "g" => "g. mutual TLS",
         _ => "f. grid across replicas",
     }
 }

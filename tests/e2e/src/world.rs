@@ -12,12 +12,13 @@ use anyhow::Context;
 use pingan_bench::relay::Relay;
 use pingan_bench::six::{self, Options, SixProcesses};
 use pingan_bench::system::{Bearer, Grpc};
+use pingan_platform::tls::ClientTlsArgs;
 use pingan_proto::dispatch::v1::dispatch_service_client::DispatchServiceClient;
 use pingan_proto::events::v1::event_admin_service_client::EventAdminServiceClient;
 use pingan_proto::grid::v1::grid_registry_service_client::GridRegistryServiceClient;
 use pingan_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use tokio::process::{Child, Command};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
@@ -45,6 +46,10 @@ pub struct World {
     fleet: Option<tokio::task::JoinHandle<()>>,
     fleet_restarts: Arc<AtomicU64>,
     bearer: Bearer,
+    /// The run's certificates under mutual TLS (removed on stop).
+    pub tls_dir: Option<PathBuf>,
+    /// Whether the processes reach Postgres over TLS.
+    pub database_tls: bool,
 }
 
 /// How to start the world.
@@ -60,6 +65,10 @@ pub struct Setup {
     pub health_interval: Duration,
     /// Position reports per second of the fleet simulator.
     pub fleet_rate: f64,
+    /// Mutual TLS between every process and the harness.
+    pub tls: bool,
+    /// TLS from every process to Postgres (`sslmode=require`).
+    pub database_tls: bool,
 }
 
 impl World {
@@ -67,6 +76,9 @@ impl World {
     pub async fn start(setup: &Setup) -> anyhow::Result<Self> {
         let (collector, otlp) = Collector::start().await?;
         let (gateway, gateway_address) = Gateway::start().await?;
+        let tls_dir = setup.tls.then(|| {
+            std::env::temp_dir().join(pingan_platform::testing::unique_name("pingan_e2e_tls"))
+        });
         let gateway_relay = Relay::start(vec![gateway_address]).await?;
         let mut options = Options {
             proxies: true,
@@ -85,6 +97,8 @@ impl World {
                 // Board streams stay open to the end: do not wait 25 s for them on the way out.
                 ("PINGAN_SHUTDOWN_GRACE".to_owned(), "2s".to_owned()),
             ],
+            tls: tls_dir.clone(),
+            database_tls: setup.database_tls,
             ..Options::default()
         };
         for service in REPLICATED {
@@ -97,7 +111,16 @@ impl World {
             pingan_bench::calls::JURISDICTION,
             &options,
         )
-        .await?;
+        .await;
+        let six = match six {
+            Ok(six) => six,
+            Err(e) => {
+                if let Some(dir) = &tls_dir {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
+                return Err(e);
+            }
+        };
         let bearer = Bearer::new(&six.token)?;
         let mut world = Self {
             six,
@@ -109,6 +132,8 @@ impl World {
             fleet: None,
             fleet_restarts: Arc::new(AtomicU64::new(0)),
             bearer,
+            tls_dir,
+            database_tls: setup.database_tls,
         };
         match world.start_fleet(setup.fleet_rate).await {
             Ok(()) => Ok(world),
@@ -128,6 +153,7 @@ impl World {
         let dispatch = self.six.endpoint("dispatch")?;
         let registry = self.six.endpoint("grid-registry")?;
         let token = self.six.token.clone();
+        let tls_env = six::client_tls_env(&self.six.client_tls);
         let spawn = move || -> anyhow::Result<Child> {
             let out = std::fs::OpenOptions::new()
                 .create(true)
@@ -140,6 +166,7 @@ impl World {
                 .args(["--registry-endpoint", &registry])
                 .args(["--rate", &format!("{rate}")])
                 .env("PINGAN_TOKEN", &token)
+                .envs(tls_env.iter().cloned())
                 .env_remove("PINGAN_CONFIG")
                 .stdout(Stdio::from(out))
                 .stderr(Stdio::from(err))
@@ -189,7 +216,11 @@ impl World {
             self.six.keep_logs();
             eprintln!("logs kept in {}", self.six.logs().display());
         }
-        self.six.stop_and_clean().await
+        let stopped = self.six.stop_and_clean().await;
+        if let Some(dir) = &self.tls_dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        stopped
     }
 
     /// Where the processes' logs are.
@@ -197,17 +228,19 @@ impl World {
         self.six.logs()
     }
 
-    /// A channel to `endpoint` that connects on first use and reconnects after a failure.
+    /// A channel to `endpoint` that connects on first use and reconnects after a failure
+    /// (through mutual TLS with the console certificate when the shape runs it).
     pub fn channel(&self, endpoint: &str) -> anyhow::Result<Grpc> {
-        let channel: Channel = Endpoint::from_shared(endpoint.to_owned())
-            .context("endpoint")?
-            .tcp_nodelay(true)
-            .connect_timeout(Duration::from_secs(2))
-            .connect_lazy();
+        let channel = self.bare_channel(endpoint, &self.six.client_tls)?;
         Ok(tonic::service::interceptor::InterceptedService::new(
             channel,
             self.bearer.clone(),
         ))
+    }
+
+    /// A lazily connected channel to `endpoint` with `tls` and no token.
+    pub fn bare_channel(&self, endpoint: &str, tls: &ClientTlsArgs) -> anyhow::Result<Channel> {
+        Ok(tls.connect_lazy(endpoint, Duration::from_secs(2))?)
     }
 
     /// The endpoint of `service` (its balancer when replicated) or of one replica.

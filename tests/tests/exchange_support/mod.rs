@@ -90,6 +90,7 @@ pub async fn export(
     let response = client
         .export_incident(ipb::ExportIncidentRequest {
             incident_id: incident_id.into(),
+            ..Default::default()
         })
         .await
         .expect("export")

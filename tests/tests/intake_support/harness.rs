@@ -75,6 +75,7 @@ impl Harness {
         self.dispatcher
             .get_incident(GetIncidentRequest {
                 incident_id: id.into(),
+                ..Default::default()
             })
             .await
             .expect("get incident")

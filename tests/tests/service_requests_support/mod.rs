@@ -89,6 +89,7 @@ pub async fn get(client: &mut Desk, id: &str) -> pb::GetServiceRequestResponse {
     client
         .get_service_request(pb::GetServiceRequestRequest {
             service_request_id: id.into(),
+            ..Default::default()
         })
         .await
         .expect("get")

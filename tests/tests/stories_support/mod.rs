@@ -179,6 +179,7 @@ pub async fn incident(intake: &mut Intake, id: &str) -> ipb::Incident {
     intake
         .get_incident(ipb::GetIncidentRequest {
             incident_id: id.into(),
+            ..Default::default()
         })
         .await
         .expect("get incident")

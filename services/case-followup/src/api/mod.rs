@@ -5,12 +5,14 @@
 
 mod check;
 mod check_lostfound;
+mod clear_reads;
 pub mod report;
 
 use std::sync::Arc;
 
 use pingan_platform::ApiError;
 use pingan_platform::auth::{Caller, Jurisdiction, Role};
+use pingan_platform::clear_reads::{ClearRead, ClearReadReason};
 use pingan_proto::followup::v1::case_followup_service_server::CaseFollowupService;
 use pingan_proto::followup::v1::*;
 use tonic::{Request, Response, Status};
@@ -24,12 +26,48 @@ use crate::store::{DueFilter, MatchFilter, Page};
 #[derive(Debug, Clone)]
 pub struct CaseFollowupApi {
     core: Arc<Core>,
+    /// Whether clear readers must give a reason (`--clear-read-reason`).
+    clear_read_reason: ClearReadReason,
 }
 
 impl CaseFollowupApi {
     /// Handlers over the service's core.
     pub fn new(core: Arc<Core>) -> Self {
-        Self { core }
+        Self {
+            core,
+            clear_read_reason: ClearReadReason::default(),
+        }
+    }
+
+    /// The same handlers under the platform's clear-read policy.
+    pub fn with_clear_read_reason(mut self, policy: ClearReadReason) -> Self {
+        self.clear_read_reason = policy;
+        self
+    }
+
+    /// The clear read `rpc` may be (see [`clear_reads::start`]).
+    fn clear_read(
+        &self,
+        caller: &Caller,
+        rpc: &str,
+        resource_type: &str,
+        reason: &str,
+    ) -> Result<Option<ClearRead>, ApiError> {
+        clear_reads::start(self.clear_read_reason, caller, rpc, resource_type, reason)
+    }
+
+    /// Audits what `read` showed in clear, after `show` noted it (nothing for a masked read).
+    async fn audit_clear_read(
+        &self,
+        caller: &Caller,
+        read: Option<ClearRead>,
+        show: impl FnOnce(&mut ClearRead),
+    ) -> Result<(), ApiError> {
+        let Some(mut read) = read else {
+            return Ok(());
+        };
+        show(&mut read);
+        self.core.record_clear_read(caller, &read).await
     }
 
     fn caller<T>(&self, request: &Request<T>) -> Result<Caller, ApiError> {
@@ -103,6 +141,7 @@ impl CaseFollowupService for CaseFollowupApi {
         let now = self.core.now();
         let (page, due_before) = check::list_due_revisits(&req, now, &self.core.config)?;
         caller.require_any(READ_ROLES)?;
+        let read = self.clear_read(&caller, "ListDueRevisits", "revisit", &req.reason)?;
         let filter = DueFilter {
             station_id: resolve_station(&caller, &req.station_id)?,
             grid_id: req.grid_id,
@@ -114,6 +153,13 @@ impl CaseFollowupService for CaseFollowupApi {
             },
         };
         let response = self.core.list_due_revisits(&caller, &filter, page).await?;
+        self.audit_clear_read(&caller, read, |read| {
+            response
+                .revisits
+                .iter()
+                .for_each(|r| clear_reads::revisit(read, r));
+        })
+        .await?;
         Ok(Response::new(response))
     }
 
@@ -125,10 +171,19 @@ impl CaseFollowupService for CaseFollowupApi {
         let req = request.into_inner();
         let performed_at = validate_attempt(&req, self.core.now())?;
         caller.require_any(FIELD_ROLES)?;
+        let read = self.clear_read(&caller, "RecordRevisit", "revisit", &req.reason)?;
         let response = self
             .core
             .record_revisit(&caller, &req, performed_at)
             .await?;
+        self.audit_clear_read(&caller, read, |read| {
+            response
+                .revisit
+                .iter()
+                .chain(response.next_revisit.iter())
+                .for_each(|r| clear_reads::revisit(read, r));
+        })
+        .await?;
         Ok(Response::new(response))
     }
 
@@ -142,10 +197,18 @@ impl CaseFollowupService for CaseFollowupApi {
         caller.require_any(FIELD_ROLES)?;
         let station = req.custody.as_ref().map(|c| c.station_id.as_str());
         caller.require_station(station.unwrap_or_default())?;
+        let read = self.clear_read(&caller, "RegisterFoundItem", "found_item", &req.reason)?;
         let response = self
             .core
             .register_found_item(&caller, &req, found_at)
             .await?;
+        self.audit_clear_read(&caller, read, |read| {
+            response
+                .found_item
+                .iter()
+                .for_each(|item| clear_reads::found_item(read, item));
+        })
+        .await?;
         Ok(Response::new(response))
     }
 
@@ -187,10 +250,18 @@ impl CaseFollowupService for CaseFollowupApi {
         let req = request.into_inner();
         let contacted_at = check_lostfound::mark_owner_contacted(&req, self.core.now())?;
         caller.require_any(FIELD_ROLES)?;
+        let read = self.clear_read(&caller, "MarkOwnerContacted", "found_item", &req.reason)?;
         let response = self
             .core
             .mark_owner_contacted(&caller, &req, contacted_at)
             .await?;
+        self.audit_clear_read(&caller, read, |read| {
+            response
+                .found_item
+                .iter()
+                .for_each(|item| clear_reads::found_item(read, item));
+        })
+        .await?;
         Ok(Response::new(response))
     }
 
@@ -202,7 +273,19 @@ impl CaseFollowupService for CaseFollowupApi {
         let req = request.into_inner();
         let returned_at = check_lostfound::mark_returned(&req, self.core.now())?;
         caller.require_any(FIELD_ROLES)?;
+        let read = self.clear_read(&caller, "MarkReturned", "found_item", &req.reason)?;
         let response = self.core.mark_returned(&caller, &req, returned_at).await?;
+        self.audit_clear_read(&caller, read, |read| {
+            response
+                .found_item
+                .iter()
+                .for_each(|item| clear_reads::found_item(read, item));
+            response
+                .lost_report
+                .iter()
+                .for_each(|report| clear_reads::lost_report(read, report));
+        })
+        .await?;
         Ok(Response::new(response))
     }
 

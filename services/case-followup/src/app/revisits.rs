@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use pingan_platform::ApiError;
 use pingan_platform::audit::Audit;
 use pingan_platform::auth::Caller;
+use pingan_platform::clear_reads::ClearRead;
 use pingan_proto::followup::v1::{
     ListDueRevisitsResponse, RecordRevisitRequest, RecordRevisitResponse, Revisit, RevisitStatus,
 };
@@ -14,6 +15,16 @@ use crate::domain::revisit::{is_overdue, record_attempt};
 use crate::store::{DueFilter, Page};
 
 impl Core {
+    /// Writes the audit records of an answer that showed phone numbers in clear (who, what,
+    /// why), through the outbox like the service's other audited actions.
+    pub async fn record_clear_read(
+        &self,
+        caller: &Caller,
+        read: &ClearRead,
+    ) -> Result<(), ApiError> {
+        pingan_platform::clear_reads::record(&self.context, crate::SHORT_NAME, caller, read).await
+    }
+
     /// Adds the computed overdue flag and, for roles allowed, the clear phone.
     fn present_revisit(
         &self,

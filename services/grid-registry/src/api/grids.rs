@@ -1,6 +1,7 @@
 //! Stations, grids, officer assignments, LocateGrid and ResolveAddress.
 
 use pingan_platform::auth::Role;
+use pingan_platform::clear_reads::ClearRead;
 use pingan_platform::{ApiError, FieldViolations};
 use pingan_proto::grid::v1 as pb;
 use tonic::Request;
@@ -19,6 +20,19 @@ impl GridRegistryApi {
             &view.officers,
             &view.station_name,
         )
+    }
+
+    /// Audits the officers' phones a write's answer shows in clear.
+    async fn audit_grid_read(
+        &self,
+        caller: &pingan_platform::auth::Caller,
+        mut read: Option<ClearRead>,
+        grid: &pb::Grid,
+    ) -> Result<(), ApiError> {
+        if let Some(read) = read.as_mut() {
+            show_officers(read, &grid.station_id, &grid.officers);
+        }
+        self.audit_clear_read(caller, read).await
     }
 
     pub(super) async fn upsert_station_rpc(
@@ -92,6 +106,7 @@ impl GridRegistryApi {
         v.finish()?;
         let shape = shape.ok_or_else(|| ApiError::invalid("polygon", "invalid"))?;
         caller.require_any(&GRID_ADMINS)?;
+        let read = self.clear_read(&caller, "UpsertGrid", "officer", &r.reason)?;
         let grid = Grid {
             grid_id: r.grid_id,
             station_id: r.station_id,
@@ -100,8 +115,10 @@ impl GridRegistryApi {
             ..Grid::default()
         };
         let (view, created) = self.app.upsert_grid(&caller, grid, shape).await?;
+        let grid = self.present_grid(&caller, &view);
+        self.audit_grid_read(&caller, read, &grid).await?;
         Ok(pb::UpsertGridResponse {
-            grid: Some(self.present_grid(&caller, &view)),
+            grid: Some(grid),
             created,
         })
     }
@@ -118,12 +135,19 @@ impl GridRegistryApi {
         if !r.station_id.is_empty() {
             caller.require_station(&r.station_id)?;
         }
+        let mut read = self.clear_read(&caller, "ListGrids", "officer", &r.reason)?;
         let scope = scope(&caller, &r.station_id, "", &r.officer_id);
         let views = self.app.list_grids(&scope, r.kind, page).await?;
         let grids: Vec<pb::Grid> = views
             .iter()
             .map(|view| self.present_grid(&caller, view))
             .collect();
+        if let Some(read) = read.as_mut() {
+            for grid in &grids {
+                show_officers(read, &grid.station_id, &grid.officers);
+            }
+        }
+        self.audit_clear_read(&caller, read).await?;
         Ok(pb::ListGridsResponse {
             next_page_token: next_token(page, grids.len()),
             grids,
@@ -146,19 +170,25 @@ impl GridRegistryApi {
         };
         v.finish()?;
         let point = point.ok_or_else(|| ApiError::invalid("location", "is required"))?;
+        let mut read = self.clear_read(&caller, "LocateGrid", "officer", &r.reason)?;
         let found = self.app.locate_grid(point).await?;
         let presenter = self.presenter(&caller, &found.grid.station_id);
+        let officers: Vec<pb::GridOfficer> = found
+            .officers
+            .iter()
+            .map(|o| presenter.officer(o))
+            .collect();
+        if let Some(read) = read.as_mut() {
+            show_officers(read, &found.grid.station_id, &officers);
+        }
+        self.audit_clear_read(&caller, read).await?;
         Ok(pb::LocateGridResponse {
             officer_ids: found
                 .officers
                 .iter()
                 .map(|o| o.officer_id.clone())
                 .collect(),
-            officers: found
-                .officers
-                .iter()
-                .map(|o| presenter.officer(o))
-                .collect(),
+            officers,
             grid_id: found.grid.grid_id,
             station_id: found.grid.station_id,
             grid_name: found.grid.name,
@@ -216,6 +246,7 @@ impl GridRegistryApi {
         check_phone(&mut v, "phone", &r.phone);
         v.finish()?;
         caller.require_any(&GRID_ADMINS)?;
+        let read = self.clear_read(&caller, "AssignOfficer", "officer", &r.reason)?;
         let change = OfficerChange {
             grid_id: r.grid_id,
             officer_id: r.officer_id,
@@ -226,8 +257,19 @@ impl GridRegistryApi {
             remove: r.remove,
         };
         let view = self.app.assign_officer(&caller, change).await?;
-        Ok(pb::AssignOfficerResponse {
-            grid: Some(self.present_grid(&caller, &view)),
-        })
+        let grid = self.present_grid(&caller, &view);
+        self.audit_grid_read(&caller, read, &grid).await?;
+        Ok(pb::AssignOfficerResponse { grid: Some(grid) })
+    }
+}
+
+/// Notes the officers of a grid of `station_id` shown with their phones in clear.
+fn show_officers(read: &mut ClearRead, station_id: &str, officers: &[pb::GridOfficer]) {
+    for officer in officers {
+        read.show(
+            station_id,
+            &officer.officer_id,
+            &[("phone", &officer.phone)],
+        );
     }
 }

@@ -14,13 +14,14 @@ mod service_requests;
 mod validate;
 
 use pingan_platform::auth::{Caller, Role};
+use pingan_platform::clear_reads::{self, ClearRead, ClearReadReason, read_by_person};
 use pingan_platform::{ApiError, ServiceContext};
 use pingan_proto::grid::v1 as pb;
 use pingan_proto::grid::v1::grid_registry_service_server::GridRegistryService;
 use tonic::{Request, Response, Status};
 
 use crate::app::Registry;
-use crate::domain::access::Visibility;
+use crate::domain::access::{Visibility, reads_in_clear};
 use convert::Presenter;
 
 pub use service_requests::ServiceRequestApi;
@@ -30,6 +31,8 @@ pub use service_requests::ServiceRequestApi;
 pub struct GridRegistryApi {
     context: ServiceContext,
     app: Registry,
+    /// Whether clear readers must give a reason (`--clear-read-reason`).
+    clear_read_reason: ClearReadReason,
 }
 
 /// Roles that manage stations and grids.
@@ -49,7 +52,14 @@ impl GridRegistryApi {
         Self {
             app: Registry::new(context.clone()),
             context,
+            clear_read_reason: ClearReadReason::default(),
         }
+    }
+
+    /// The same handlers under the platform's clear-read policy.
+    pub fn with_clear_read_reason(mut self, policy: ClearReadReason) -> Self {
+        self.clear_read_reason = policy;
+        self
     }
 
     /// Loads the spatial index now rather than on the first call.
@@ -64,6 +74,35 @@ impl GridRegistryApi {
 
     fn caller<T>(&self, request: &Request<T>) -> Result<Caller, ApiError> {
         self.context.auth.caller(request)
+    }
+
+    /// The clear read `rpc` of `resource_type` records may be for a person with clear access,
+    /// its reason checked against the policy (INVALID_ARGUMENT naming `reason`); None for
+    /// callers who see masked numbers only and for the services' own reads.
+    fn clear_read(
+        &self,
+        caller: &Caller,
+        rpc: &str,
+        resource_type: &str,
+        reason: &str,
+    ) -> Result<Option<ClearRead>, ApiError> {
+        if !(read_by_person(caller) && reads_in_clear(caller)) {
+            return Ok(None);
+        }
+        let reason = clear_reads::reason(self.clear_read_reason, reason)?;
+        Ok(Some(ClearRead::new("grid", rpc, resource_type, reason)))
+    }
+
+    /// Audits what `read` showed in clear (nothing for a masked read).
+    async fn audit_clear_read(
+        &self,
+        caller: &Caller,
+        read: Option<ClearRead>,
+    ) -> Result<(), ApiError> {
+        match read {
+            Some(read) => self.app.record_clear_read(caller, &read).await,
+            None => Ok(()),
+        }
     }
 
     fn presenter(&self, caller: &Caller, station_id: &str) -> Presenter<'_> {

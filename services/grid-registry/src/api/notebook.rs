@@ -149,6 +149,7 @@ impl GridRegistryApi {
         if !r.station_id.is_empty() {
             caller.require_station(&r.station_id)?;
         }
+        let mut read = self.clear_read(&caller, "ListWelfareVisitsDue", "resident", &r.reason)?;
         let now = r.as_of.as_ref().map_or_else(|| self.app.now(), millis);
         let scope = scope(&caller, &r.station_id, &r.grid_id, &r.officer_id);
         let (due, total) = self
@@ -157,7 +158,7 @@ impl GridRegistryApi {
             .await?;
         let start = usize::try_from(page.offset).unwrap_or(usize::MAX);
         let take = usize::try_from(page.limit).unwrap_or(0);
-        let entries = due
+        let entries: Vec<pb::WelfareVisitDue> = due
             .iter()
             .map(|d| pb::WelfareVisitDue {
                 resident: Some(
@@ -171,6 +172,22 @@ impl GridRegistryApi {
                 open_needs: i32::try_from(d.open_needs).unwrap_or(i32::MAX),
             })
             .collect();
+        if let Some(read) = read.as_mut() {
+            for (entry, d) in entries.iter().zip(&due) {
+                if let Some(shown) = &entry.resident {
+                    read.show(
+                        &d.resident.station_id,
+                        &shown.resident_id,
+                        &[
+                            ("id_number", &shown.id_number),
+                            ("phone", &shown.phone),
+                            ("emergency_contact_phone", &shown.emergency_contact_phone),
+                        ],
+                    );
+                }
+            }
+        }
+        self.audit_clear_read(&caller, read).await?;
         Ok(pb::ListWelfareVisitsDueResponse {
             next_page_token: if start.saturating_add(take) < total {
                 (page.offset + page.limit).to_string()

@@ -38,14 +38,28 @@ impl GridRegistryApi {
             scope: scope(&caller, &r.station_id, &r.grid_id, ""),
             kind: r.kind,
         };
+        let mut read = self.clear_read(&caller, "ListPremises", "premises", &r.reason)?;
         let found = self.app.list_premises(&filter, probe(page)).await?;
         let (found, next_page_token) = paged(page, found);
         let now = self.app.now();
+        let premises: Vec<pb::PremisesStanding> = found
+            .iter()
+            .map(|view| self.standing(&caller, view, now))
+            .collect();
+        if let Some(read) = read.as_mut() {
+            for standing in &premises {
+                if let Some(p) = &standing.premises {
+                    read.show(
+                        &standing.station_id,
+                        &p.premises_id,
+                        &[("contact_phone", &p.contact_phone)],
+                    );
+                }
+            }
+        }
+        self.audit_clear_read(&caller, read).await?;
         Ok(pb::ListPremisesResponse {
-            premises: found
-                .iter()
-                .map(|view| self.standing(&caller, view, now))
-                .collect(),
+            premises,
             next_page_token,
         })
     }

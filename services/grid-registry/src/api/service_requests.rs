@@ -3,6 +3,7 @@
 //! scoped to the caller's jurisdiction like ListNeeds), call the use case, present.
 
 use pingan_platform::auth::{Caller, Role};
+use pingan_platform::clear_reads::ClearRead;
 use pingan_platform::{ApiError, FieldViolations};
 use pingan_proto::grid::v1 as pb;
 use pingan_proto::grid::v1::service_request_service_server::ServiceRequestService;
@@ -63,6 +64,15 @@ fn when(v: &mut FieldViolations, field: &str, t: Option<&Timestamp>, now: Millis
     }
 }
 
+/// Notes a request shown with the applicant's phone in clear.
+fn show_applicant(read: &mut ClearRead, shown: &pb::ServiceRequest) {
+    read.show(
+        &shown.station_id,
+        &shown.service_request_id,
+        &[("applicant_phone", &shown.applicant_phone)],
+    );
+}
+
 /// The fields every step names.
 fn step_fields(v: &mut FieldViolations, request_id: &str, service_request_id: &str) {
     v.require_non_empty("request_id", request_id);
@@ -78,6 +88,16 @@ impl ServiceRequestApi {
 
     fn caller<T>(&self, r: &Request<T>) -> Result<Caller, ApiError> {
         self.grid.caller(r)
+    }
+
+    /// The clear read `rpc` of service requests may be (see [`GridRegistryApi`]).
+    fn clear_read(
+        &self,
+        caller: &Caller,
+        rpc: &str,
+        reason: &str,
+    ) -> Result<Option<ClearRead>, ApiError> {
+        self.grid.clear_read(caller, rpc, "service_request", reason)
     }
 
     /// A request as read, the phone in clear for the roles allowed.
@@ -183,13 +203,19 @@ impl ServiceRequestApi {
         let mut v = FieldViolations::default();
         v.require_non_empty("service_request_id", &r.service_request_id);
         v.finish()?;
+        let mut read = self.clear_read(&caller, "GetServiceRequest", &r.reason)?;
         let view = self
             .grid
             .app
             .service_request_view(&caller, &r.service_request_id)
             .await?;
+        let shown = self.read(&caller, &view.request);
+        if let Some(read) = read.as_mut() {
+            show_applicant(read, &shown);
+        }
+        self.grid.audit_clear_read(&caller, read).await?;
         Ok(pb::GetServiceRequestResponse {
-            service_request: Some(self.read(&caller, &view.request)),
+            service_request: Some(shown),
             history: view.history.iter().map(event).collect(),
         })
     }
@@ -209,6 +235,7 @@ impl ServiceRequestApi {
         if !r.station_id.is_empty() {
             caller.require_station(&r.station_id)?;
         }
+        let mut read = self.clear_read(&caller, "ListServiceRequests", &r.reason)?;
         let filter = ServiceRequestFilter {
             scope: scope(&caller, &r.station_id, &r.grid_id, &r.officer_id),
             kind: r.r#type,
@@ -223,8 +250,16 @@ impl ServiceRequestApi {
             .list_service_requests(&filter, probe(page))
             .await?;
         let (found, next_page_token) = paged(page, found);
+        let service_requests: Vec<pb::ServiceRequest> =
+            found.iter().map(|s| self.read(&caller, s)).collect();
+        if let Some(read) = read.as_mut() {
+            for shown in &service_requests {
+                show_applicant(read, shown);
+            }
+        }
+        self.grid.audit_clear_read(&caller, read).await?;
         Ok(pb::ListServiceRequestsResponse {
-            service_requests: found.iter().map(|s| self.read(&caller, s)).collect(),
+            service_requests,
             next_page_token,
         })
     }

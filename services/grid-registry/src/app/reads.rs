@@ -4,6 +4,7 @@
 
 use pingan_platform::ApiError;
 use pingan_platform::auth::Caller;
+use pingan_platform::clear_reads::ClearRead;
 
 use super::Registry;
 use crate::domain::reads::{self, NeedEvent, Standing};
@@ -27,6 +28,16 @@ pub struct NeedView {
 }
 
 impl Registry {
+    /// Writes the audit records of a read that showed phone or ID numbers in clear (who, what,
+    /// why), through the outbox like the registry's other audited actions.
+    pub async fn record_clear_read(
+        &self,
+        caller: &Caller,
+        read: &ClearRead,
+    ) -> Result<(), ApiError> {
+        pingan_platform::clear_reads::record(&self.context, crate::SHORT_NAME, caller, read).await
+    }
+
     /// One page of premises in scope, each with its last inspection (one query for the page).
     pub async fn list_premises(
         &self,

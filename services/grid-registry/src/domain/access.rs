@@ -14,6 +14,11 @@ const PHONE_ROLES: [Role; 5] = [
     Role::Admin,
 ];
 
+/// True when `caller`'s roles open some phone or ID numbers in clear (in its own stations).
+pub fn reads_in_clear(caller: &Caller) -> bool {
+    caller.has_any(&ID_NUMBER_ROLES) || caller.has_any(&PHONE_ROLES)
+}
+
 /// What one caller may see of records in one station.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Visibility {

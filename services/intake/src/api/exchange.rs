@@ -2,6 +2,7 @@
 //! incident shows in GetIncident and ListIncidents.
 
 use pingan_platform::auth::Role;
+use pingan_platform::clear_reads::{self, ClearReadReason};
 use pingan_platform::{ApiError, FieldViolations};
 use pingan_proto::intake::v1::incident_exchange_service_server::{
     IncidentExchangeService, IncidentExchangeServiceServer,
@@ -31,6 +32,8 @@ const IMPORTERS: &[Role] = &[
 pub struct ExchangeApi {
     deps: Deps,
     exchange: Exchange,
+    /// Whether call takers must give a reason to export callers' numbers (`--clear-read-reason`).
+    clear_read_reason: ClearReadReason,
 }
 
 impl ExchangeApi {
@@ -39,13 +42,21 @@ impl ExchangeApi {
         Self {
             exchange: Exchange::new(&deps),
             deps,
+            clear_read_reason: ClearReadReason::default(),
         }
     }
 }
 
-/// The tonic service of the exchange, over intake's dependencies.
-pub fn server(deps: Deps) -> IncidentExchangeServiceServer<ExchangeApi> {
-    IncidentExchangeServiceServer::new(ExchangeApi::new(deps))
+/// The tonic service of the exchange, over intake's dependencies, under the clear-read policy.
+pub fn server(
+    deps: Deps,
+    clear_read_reason: ClearReadReason,
+) -> IncidentExchangeServiceServer<ExchangeApi> {
+    let api = ExchangeApi {
+        clear_read_reason,
+        ..ExchangeApi::new(deps)
+    };
+    IncidentExchangeServiceServer::new(api)
         .max_decoding_message_size(MAX_DOCUMENT_BYTES + 64 * 1024)
 }
 
@@ -75,10 +86,16 @@ impl IncidentExchangeService for ExchangeApi {
         v.require_non_empty("incident_id", &req.incident_id);
         v.require_max_chars("incident_id", &req.incident_id, 128);
         v.finish()?;
-        let reveal = caller.has_any(PHONE_READERS);
+        // A clear export names its reason in its audit record (NOT_GIVEN when optional).
+        let reveal = if caller.has_any(PHONE_READERS) {
+            let reason = clear_reads::reason(self.clear_read_reason, &req.reason)?;
+            Some(reason.unwrap_or_else(|| clear_reads::NOT_GIVEN.to_owned()))
+        } else {
+            None
+        };
         let exported = self
             .exchange
-            .export(&caller, &req.incident_id, reveal)
+            .export(&caller, &req.incident_id, reveal.as_deref())
             .await?;
         Ok(Response::new(ExportIncidentResponse {
             incident_id: exported.incident_id,

@@ -9,6 +9,7 @@ mod listing;
 
 use pingan_platform::FieldViolations;
 use pingan_platform::auth::Role;
+use pingan_platform::clear_reads::{self, ClearRead, ClearReadReason};
 use pingan_proto::intake::v1::intake_service_server::IntakeService;
 use pingan_proto::intake::v1::{
     GetIncidentRequest, GetIncidentResponse, GetIncidentTimelineRequest,
@@ -53,6 +54,8 @@ const PHONE_READERS: &[Role] = &[Role::Dispatcher, Role::CallIntegrator];
 #[derive(Debug, Clone)]
 pub struct IntakeApi {
     deps: Deps,
+    /// Whether call takers must give a reason to read callers' numbers (`--clear-read-reason`).
+    clear_read_reason: ClearReadReason,
     reporting: Reporting,
     reading: Reading,
     placing: Placing,
@@ -66,7 +69,14 @@ impl IntakeApi {
             reading: Reading::new(&deps),
             placing: Placing::new(&deps),
             deps,
+            clear_read_reason: ClearReadReason::default(),
         }
+    }
+
+    /// The same handlers under the platform's clear-read policy.
+    pub fn with_clear_read_reason(mut self, policy: ClearReadReason) -> Self {
+        self.clear_read_reason = policy;
+        self
     }
 }
 
@@ -107,11 +117,23 @@ impl IntakeService for IntakeApi {
         v.require_non_empty("incident_id", &req.incident_id);
         v.finish()?;
         let reveal = caller.has_any(PHONE_READERS);
-        let view = self
-            .reading
-            .incident(&caller, &req.incident_id, reveal)
-            .await?;
+        let reason = if reveal {
+            clear_reads::reason(self.clear_read_reason, &req.reason)?
+        } else {
+            None
+        };
+        let view = self.reading.incident(&caller, &req.incident_id).await?;
         let mut incident = incident_message(&self.deps, &view, reveal);
+        if reveal {
+            let mut read = ClearRead::new("intake", "GetIncident", "incident", reason);
+            let phones: Vec<(&'static str, &str)> = incident
+                .calls
+                .iter()
+                .map(|c| ("calls.caller_phone", c.caller_phone.as_str()))
+                .collect();
+            read.show(&view.incident.station_id, &incident.incident_id, &phones);
+            self.reading.record_clear_read(&caller, &read).await?;
+        }
         exchange::attach_links(&self.deps, std::slice::from_mut(&mut incident)).await?;
         Ok(Response::new(GetIncidentResponse {
             incident: Some(incident),

@@ -83,14 +83,14 @@ impl Exchange {
     }
 
     /// The document of incident `id` as `caller` may see it; `reveal`: callers' numbers in
-    /// clear. Every export is audited (it leaves the bureau).
+    /// clear, for this reason. Every export is audited (it leaves the bureau), with the reason.
     pub async fn export(
         &self,
         caller: &Caller,
         id: &str,
-        reveal: bool,
+        reveal: Option<&str>,
     ) -> Result<Exported, ApiError> {
-        let view = self.reading.incident(caller, id, false).await?;
+        let view = self.reading.incident(caller, id).await?;
         let incident_id = view.incident.incident_id.clone();
         let entries = self.store.timeline(&incident_id).await?;
         let deadline = self.settings.route_deadline;
@@ -115,14 +115,19 @@ impl Exchange {
             dispatches: &dispatches,
             transfers: &transfers,
             link: link.as_ref(),
-            keys: reveal.then_some(&self.context.pii),
+            keys: reveal.is_some().then_some(&self.context.pii),
         });
         let json = serde_json::to_string_pretty(&document).map_err(ApiError::internal)?;
-        let detail = format!(
-            "document {} exported with callers' numbers {}",
-            document.document_id,
-            if reveal { "in clear" } else { "masked" }
-        );
+        let detail = match reveal {
+            Some(reason) => format!(
+                "document {} exported with callers' numbers in clear; reason: {reason}",
+                document.document_id
+            ),
+            None => format!(
+                "document {} exported with callers' numbers masked",
+                document.document_id
+            ),
+        };
         let mut tx = self.context.db.begin_write().await?;
         let audit = audit::Audit::new(
             caller.actor(),

@@ -123,6 +123,8 @@ pub async fn locate(
     let mut client = GridRegistryServiceClient::new(channel);
     let message = LocateGridRequest {
         location: Some(pingan_proto::common::v1::GeoPoint { lat, lon }),
+        // Intake reads as a service: no reason asked, nothing in clear audited.
+        reason: String::new(),
     };
     call(
         PEER,

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use pingan_platform::auth::{Caller, Jurisdiction, Role};
-use pingan_platform::{ApiError, ServiceContext, audit};
+use pingan_platform::clear_reads::ClearRead;
+use pingan_platform::{ApiError, ServiceContext};
 
 use crate::app::Deps;
 use crate::domain::{CallRecord, EntryRecord, IncidentRecord};
-use crate::events::outbound;
 use crate::store::{IncidentFilter, Store};
 
 /// An incident as read: the record, its calls, the ids of the incidents linked into it.
@@ -42,19 +42,11 @@ impl Reading {
         }
     }
 
-    /// The incident `id` (a linked id gives the live incident); `reveal`: the caller sees the
-    /// callers' numbers in clear, which is audited.
-    pub async fn incident(
-        &self,
-        caller: &Caller,
-        id: &str,
-        reveal: bool,
-    ) -> Result<IncidentView, ApiError> {
+    /// The incident `id` (a linked id gives the live incident). A read that shows the callers'
+    /// numbers in clear is audited by the caller of this, with [`Reading::record_clear_read`].
+    pub async fn incident(&self, caller: &Caller, id: &str) -> Result<IncidentView, ApiError> {
         let incident = self.visible_incident(caller, id).await?;
         let calls = self.store.calls_of(&incident.incident_id).await?;
-        if reveal && calls.iter().any(|c| c.caller_phone_sealed.is_some()) {
-            self.audit_phone_read(caller, &incident).await?;
-        }
         let linked = self.store.linked_ids(&incident.incident_id).await?;
         Ok(IncidentView {
             incident,
@@ -125,15 +117,13 @@ impl Reading {
         }
     }
 
-    async fn audit_phone_read(
+    /// Writes the audit record of a read that showed callers' numbers in clear (who, what,
+    /// why), through the outbox like intake's other audited actions.
+    pub async fn record_clear_read(
         &self,
         caller: &Caller,
-        incident: &IncidentRecord,
+        read: &ClearRead,
     ) -> Result<(), ApiError> {
-        let mut tx = self.context.db.begin_write().await?;
-        let audit = outbound::phone_shown(caller.actor(), incident);
-        audit::record(&self.context, &mut tx, crate::SHORT_NAME, &audit).await?;
-        self.context.outbox.commit(tx).await?;
-        Ok(())
+        pingan_platform::clear_reads::record(&self.context, crate::SHORT_NAME, caller, read).await
     }
 }

@@ -79,18 +79,6 @@ pub fn call_reported(actor: Actor, incident_id: &str, detail: String) -> Audit {
     Audit::new(actor, "intake.ReportCall", "incident", incident_id).detail(detail)
 }
 
-/// The audit of a read that showed the caller's number in clear.
-pub fn phone_shown(actor: Actor, incident: &IncidentRecord) -> Audit {
-    Audit::new(
-        actor,
-        "intake.GetIncident",
-        "incident",
-        &incident.incident_id,
-    )
-    .station(&incident.station_id)
-    .detail("caller phone shown in clear")
-}
-
 /// The audit of a held incident placed by a dispatcher.
 pub fn incident_placed(actor: Actor, incident_id: &str, detail: String) -> Audit {
     Audit::new(actor, "intake.LocateIncident", "incident", incident_id).detail(detail)

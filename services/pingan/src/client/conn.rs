@@ -1,13 +1,14 @@
 //! Where the client commands connect and as whom: `--endpoint` (or `PINGAN_ENDPOINT`, default
-//! the dev shape's), `--token` (or `PINGAN_TOKEN`) sent as a bearer token on every call.
+//! the dev shape's), `--token` (or `PINGAN_TOKEN`) sent as a bearer token on every call, and for
+//! `https://` endpoints `--ca` (and `--cert`/`--key` where the server asks for mutual TLS).
 
 use std::time::Duration;
 
-use anyhow::Context as _;
 use clap::Args;
+use pingan_platform::tls::ClientTlsArgs;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 /// The dev shape's one endpoint.
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:50051";
@@ -21,13 +22,16 @@ pub type Authed = InterceptedService<Channel, Bearer>;
 /// `--endpoint` and `--token`, accepted by every client command.
 #[derive(Debug, Clone, Args)]
 pub struct Conn {
-    /// gRPC endpoint (`http://host:port`, or `host:port`); `pingan dev` serves all six services
-    /// on one.
+    /// gRPC endpoint (`http://host:port`, `https://host:port` with --ca, or `host:port`);
+    /// `pingan dev` serves all six services on one.
     #[arg(long, env = "PINGAN_ENDPOINT", default_value = DEFAULT_ENDPOINT)]
     pub endpoint: String,
     /// Bearer token (`pingan token`); none needed against `pingan dev`.
     #[arg(long, env = "PINGAN_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// TLS for `https://` endpoints.
+    #[command(flatten)]
+    pub tls: ClientTlsArgs,
 }
 
 /// Adds `authorization: Bearer …` to every request when a token is set.
@@ -66,13 +70,7 @@ impl Conn {
 
     /// A bare channel (for clients that add the token themselves).
     pub async fn channel(&self) -> anyhow::Result<Channel> {
-        let url = self.url();
-        Endpoint::from_shared(url.clone())
-            .map_err(|err| crate::client::UsageError(format!("invalid --endpoint {url}: {err}")))?
-            .connect_timeout(CONNECT_TIMEOUT)
-            .connect()
-            .await
-            .with_context(|| format!("connecting to {url}"))
+        Ok(self.tls.connect(&self.url(), CONNECT_TIMEOUT).await?)
     }
 
     /// A channel that sends the token.

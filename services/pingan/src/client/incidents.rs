@@ -79,6 +79,10 @@ pub struct ShowArgs {
     pub conn: Conn,
     /// The incident.
     pub incident_id: String,
+    /// Why the callers' numbers are read in clear (call takers; audited, required when the
+    /// platform runs with `--clear-read-reason required`).
+    #[arg(long, default_value = "")]
+    pub reason: String,
     #[command(flatten)]
     pub format: OneFormat,
 }
@@ -212,6 +216,7 @@ pub async fn show(args: ShowArgs) -> anyhow::Result<()> {
     let incident = IntakeServiceClient::new(args.conn.connect().await?)
         .get_incident(GetIncidentRequest {
             incident_id: args.incident_id.clone(),
+            reason: args.reason.clone(),
         })
         .await
         .with_context(|| format!("GetIncident {}", args.incident_id))?

@@ -114,7 +114,12 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
         if cause.downcast_ref::<tonic::transport::Error>().is_some() {
             return EXIT_UNAVAILABLE;
         }
-        if cause.downcast_ref::<UsageError>().is_some() {
+        if cause.downcast_ref::<UsageError>().is_some()
+            || matches!(
+                cause.downcast_ref::<pingan_platform::tls::ClientChannelError>(),
+                Some(pingan_platform::tls::ClientChannelError::Usage(_))
+            )
+        {
             return EXIT_USAGE;
         }
         if cause.downcast_ref::<AuditChainBroken>().is_some() {

@@ -15,6 +15,9 @@ mod input;
 pub use input::Jurisdiction;
 pub(crate) use input::UnitIn;
 
+/// The reason sent where the registry's answers show officers' phones in clear (audited).
+const IMPORT_REASON: &str = "registry import";
+
 /// What an import did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ImportReport {
@@ -205,6 +208,7 @@ pub async fn import_with_progress(
                     name: g.name.clone(),
                     polygon: g.polygon.iter().copied().map(point).collect(),
                     kind,
+                    reason: IMPORT_REASON.into(),
                 },
             ))
             .await
@@ -233,6 +237,7 @@ pub async fn import_with_progress(
                         station_id: o.station_id.clone(),
                         phone: o.phone.clone(),
                         remove: false,
+                        reason: IMPORT_REASON.into(),
                     },
                 ))
                 .await
@@ -396,6 +401,7 @@ pub async fn load_demo_if_empty(channel: Channel) -> Result<Option<ImportReport>
     let existing = GridRegistryServiceClient::new(channel.clone())
         .list_grids(pb::ListGridsRequest {
             page_size: 1,
+            reason: IMPORT_REASON.into(),
             ..Default::default()
         })
         .await

@@ -129,6 +129,12 @@ impl Authenticator {
 
     /// The caller of a request, from its `authorization` metadata.
     pub fn authenticate(&self, metadata: &MetadataMap) -> Result<Caller, ApiError> {
+        let caller = self.authenticate_token(metadata)?;
+        crate::idempotency::note_caller(&caller.subject);
+        Ok(caller)
+    }
+
+    fn authenticate_token(&self, metadata: &MetadataMap) -> Result<Caller, ApiError> {
         let Some(header) = metadata.get("authorization") else {
             return self
                 .anonymous
@@ -207,7 +213,11 @@ impl Authenticator {
         peer: Option<&ServicePeer>,
     ) -> Result<Caller, ApiError> {
         match peer {
-            Some(peer) if metadata.get("authorization").is_none() => Ok(Caller::service(peer)),
+            Some(peer) if metadata.get("authorization").is_none() => {
+                let caller = Caller::service(peer);
+                crate::idempotency::note_caller(&caller.subject);
+                Ok(caller)
+            }
             _ => self.authenticate(metadata),
         }
     }

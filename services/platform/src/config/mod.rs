@@ -325,9 +325,11 @@ fn parse_peer(text: &str) -> Result<(String, String), String> {
     Ok((name.to_owned(), url.to_owned()))
 }
 
+pub mod clear_reads;
 mod file;
 pub mod limits;
 pub mod secrets;
+pub use clear_reads::{ClearReadConfig, ClearReadReason};
 pub use file::{CONFIG_ENV, ConfigError, ConfigFile, config_path};
 pub use limits::{Cidr, LimitsArgs, RateLimit};
 

@@ -10,11 +10,13 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 pub mod certs;
+mod cli;
 mod client;
 mod files;
 mod identity;
 mod server;
 
+pub use cli::{ClientChannelError, ClientTlsArgs};
 pub use client::{ClientTls, probe};
 pub use files::Reloading;
 pub use files::load_certs as read_certificates;

@@ -213,6 +213,18 @@ pub fn decide(
             ),
         ));
     }
+    if let Some(situation) = situation_category(rules, scan, chosen) {
+        let from = rules.categories[chosen].code.clone();
+        chosen = situation;
+        explained.push(line(
+            "situation.category",
+            Effect::Category,
+            format!(
+                "现场情形 {} 且 {from} 无本类词 -> {}",
+                rules.categories[chosen].name, rules.categories[chosen].code
+            ),
+        ));
+    }
     let category = &rules.categories[chosen];
     let mut kind = category.kind;
     // A crash is joint when the model or an injury word says so (the rules' joint modifiers).
@@ -258,7 +270,22 @@ pub fn decide(
         });
     }
     let priority = if kind.stays_with_police() {
-        let p = police_priority(kind, &category.code, danger, model);
+        let mut p = police_priority(kind, &category.code, danger, model);
+        if let Some((rule, floor)) = priority_floor(rules, scan, chosen)
+            && floor < p
+        {
+            explained.push(Explained {
+                rule_id: rule.clone(),
+                category: String::new(),
+                words: Vec::new(),
+                effect: Effect::PriorityModifier,
+                kind: None,
+                priority: Some(floor),
+                negated: Vec::new(),
+                explanation: format!("{rule}: 线索时效 -> 至少 {}", floor.as_str()),
+            });
+            p = floor;
+        }
         if danger {
             explained.push(Explained {
                 rule_id: "safety.danger".into(),
@@ -302,6 +329,35 @@ pub fn decide(
         requirements,
         catalogue_version: rules.catalogue_version.clone(),
     }
+}
+
+/// The category of a recognised response situation (a person in the water is a rescue) when
+/// the chosen category has no word of its own in the call and the situation's category
+/// keeps the call with the police: the model's words of a short call can outvote the one fact
+/// that decides who goes.
+fn situation_category(rules: &CompiledRules, scan: &Scan, chosen: usize) -> Option<usize> {
+    let chosen_has_a_word = scan
+        .matched_rules
+        .iter()
+        .any(|&i| rules.rules[i].category == chosen);
+    if chosen_has_a_word {
+        return None;
+    }
+    scan.situations
+        .iter()
+        .filter_map(|(i, _)| rules.situations[*i].category.map(|(category, _)| category))
+        .find(|&c| c != chosen && rules.categories[c].kind.stays_with_police())
+}
+
+/// The most urgent floor a matched rule of the chosen category sets (`priority_floor` in the
+/// rules file), with the rule's id.
+fn priority_floor(rules: &CompiledRules, scan: &Scan, chosen: usize) -> Option<(String, Priority)> {
+    scan.matched_rules
+        .iter()
+        .map(|&i| &rules.rules[i])
+        .filter(|r| r.category == chosen && r.priority_floor)
+        .min_by_key(|r| r.priority)
+        .map(|r| (r.id.clone(), r.priority))
 }
 
 /// Response situations shape the response of a unit that goes: none for the other kinds.

@@ -70,6 +70,8 @@ pub struct Rule {
     pub priority: Priority,
     /// When non-empty, one of these must also appear for the rule to match.
     pub needs_with: bool,
+    /// Its priority is the least a call it matches gets, under the model too.
+    pub priority_floor: bool,
 }
 
 /// A situation rule: its words (or a verb shortly followed by a place, e.g. 掉进 + 河) reveal
@@ -274,6 +276,7 @@ impl CompiledRules {
                 weight: r.weight,
                 priority: rule_priority,
                 needs_with: !r.with.is_empty(),
+                priority_floor: r.priority_floor,
             });
         }
         let mut situations = Vec::new();

@@ -79,6 +79,10 @@ pub(super) struct RuleFile {
     pub(super) words: Vec<String>,
     #[serde(default)]
     pub(super) with: Vec<String>,
+    /// The rule's priority is a floor whoever decides (the model included): a trace that goes
+    /// cold in minutes (an item in a taxi that is driving away).
+    #[serde(default)]
+    pub(super) priority_floor: bool,
 }
 
 #[derive(Debug, Deserialize)]
