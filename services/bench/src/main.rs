@@ -60,6 +60,9 @@ struct Args {
     /// Print the rows as JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Only the ReportCall rows (with their baselines), e.g. to compare two builds of intake.
+    #[arg(long)]
+    calls_only: bool,
 }
 
 impl Args {
@@ -71,6 +74,7 @@ impl Args {
             small: if self.smoke { 50 } else { 500 },
             one_by_one: if self.smoke { 20 } else { 200 },
             redis_url: self.redis_url.clone(),
+            calls_only: self.calls_only,
         }
     }
 }

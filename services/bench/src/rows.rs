@@ -54,6 +54,8 @@ pub struct Sizes {
     pub one_by_one: u64,
     /// Redis of the raw baselines.
     pub redis_url: String,
+    /// Only the ReportCall rows (and their baselines): the other rows are skipped.
+    pub calls_only: bool,
 }
 
 /// Every row on `target`; RSS rows are the caller's (it knows the shape's goal).
@@ -139,6 +141,9 @@ pub async fn measure(sizes: &Sizes, target: &Target) -> anyhow::Result<Vec<Row>>
         ));
     }
 
+    if sizes.calls_only {
+        return Ok(rows);
+    }
     let registering = fleet::register_units(&target.dispatch, &run, sizes.units).await?;
     rows.push(Row::new(
         format!("RegisterUnit ×{} (32 in flight)", sizes.units),

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use pingan_platform::tls::ClientTlsArgs;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
@@ -136,13 +136,16 @@ pub fn pingan_binary() -> anyhow::Result<PathBuf> {
     bail!("no pingan binary beside {}; set PINGAN", me.display())
 }
 
-/// Starts `pingan dev` (all six services, SQLite files in `data_dir`, demo jurisdiction).
+/// Starts `pingan dev` (all six services, SQLite files in `data_dir`, demo jurisdiction); its
+/// `RUST_LOG` is `$PINGAN_BENCH_LOG` (e.g. `warn,sqlx::query=debug` to count statements), else
+/// `warn`.
 pub async fn start_dev(binary: &Path, data_dir: &Path) -> anyhow::Result<Process> {
+    let log = std::env::var("PINGAN_BENCH_LOG").unwrap_or_else(|_| "warn".to_owned());
     let mut command = Command::new(binary);
     command
         .args(["dev", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
-        .env("RUST_LOG", "warn");
+        .env("RUST_LOG", log);
     spawn_and_wait("dev".to_owned(), command, "gRPC endpoint").await
 }
 
@@ -176,8 +179,27 @@ pub async fn spawn_and_wait(
         Ok(Err(e)) => bail!("{label}: reading its output: {e}"),
         Err(_) => bail!("{label} did not print its endpoint within 120 s"),
     };
-    // Keep draining stdout so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    // Keep draining stdout so the child never blocks on a full pipe; into
+    // `$PINGAN_BENCH_OUTPUT` when set (e.g. its statement log).
+    let output = match std::env::var("PINGAN_BENCH_OUTPUT") {
+        Ok(path) => Some(
+            tokio::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .await
+                .with_context(|| format!("opening {path}"))?,
+        ),
+        Err(_) => None,
+    };
+    tokio::spawn(async move {
+        let mut output = output;
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(out) = output.as_mut() {
+                let _ = out.write_all(format!("{line}\n").as_bytes()).await;
+            }
+        }
+    });
     let endpoint = if address.starts_with("http") {
         address
     } else {

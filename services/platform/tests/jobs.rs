@@ -1,6 +1,7 @@
 //! Durable jobs on both backends: enqueued only with the business write, deduplicated by key,
 //! retried with backoff, dead-lettered, each run once under racing workers, taken over after a
-//! lost lease, drained on shutdown, and finished once after the worker's process is killed.
+//! lost lease, settled with the caller's work (or run after its lease when that work is lost),
+//! drained on shutdown, and finished once after the worker's process is killed.
 //! Time is a manual clock wherever a retry or a lease is waited for. Past 500 lines: one
 //! scenario per promise of the jobs contract, sharing one fixture.
 
@@ -396,6 +397,82 @@ async fn an_expired_lease_is_taken_over_and_completes_once(backend: Backend) {
     f.cleanup().await;
 }
 
+/// A job claimed by the request that wrote it is settled in the transaction of the work it
+/// finishes: if that transaction does not commit (the process dies, the write fails), the job
+/// is still running under its lease, and a worker runs it once the lease is over.
+async fn a_claimed_job_settled_in_a_lost_transaction_runs_after_its_lease(backend: Backend) {
+    let f = Fixture::new(backend).await;
+    let lease = config().lease;
+    let mut tx = f.db().begin_write().await.expect("begin");
+    let claimed = f
+        .queue
+        .enqueue_claimed_in(&mut tx, NewJob::new(KIND, "inline", b"p".to_vec()), lease)
+        .await
+        .expect("enqueue claimed")
+        .expect("created");
+    f.queue.commit(tx).await.expect("commit");
+    let stored = f.job("inline").await;
+    // What enqueue_claimed_in answers without reading it back is what was written.
+    assert_eq!(
+        (
+            claimed.id,
+            claimed.state,
+            claimed.attempts,
+            &claimed.lease_owner
+        ),
+        (
+            stored.id,
+            stored.state,
+            stored.attempts,
+            &stored.lease_owner
+        )
+    );
+    assert_eq!((stored.state, stored.attempts), (JobState::Running, 1));
+
+    let mut tx = f.db().begin_write().await.expect("begin");
+    let settled = f
+        .queue
+        .settle_in(&mut tx, &claimed, &Ok(JobOutcome::Done), &config().retry)
+        .await
+        .expect("settle in tx");
+    assert!(settled);
+    tx.rollback()
+        .await
+        .expect("the closing transaction is lost");
+    assert_eq!(f.job("inline").await.state, JobState::Running);
+
+    let worker = f.worker(Arc::new(Effects::new(f.db())));
+    assert_eq!(worker.run_once().await.expect("round"), 0, "still leased");
+    f.clock.advance(lease + Duration::from_secs(1));
+    assert_eq!(worker.run_once().await.expect("round"), 1);
+    let job = f.job("inline").await;
+    assert_eq!((job.state, job.attempts), (JobState::Done, 2));
+    assert_eq!(f.count("inline", "done").await, 1);
+
+    // Settled in a transaction that commits, a claimed job is finished with it.
+    let mut tx = f.db().begin_write().await.expect("begin");
+    let claimed = f
+        .queue
+        .enqueue_claimed_in(&mut tx, NewJob::new(KIND, "kept", Vec::new()), lease)
+        .await
+        .expect("enqueue claimed")
+        .expect("created");
+    let retry = Err(JobError::Retry("peer down".into()));
+    assert!(
+        f.queue
+            .settle_in(&mut tx, &claimed, &retry, &config().retry)
+            .await
+            .expect("settle in tx")
+    );
+    f.queue.commit(tx).await.expect("commit");
+    let job = f.job("kept").await;
+    assert_eq!(
+        (job.state, job.attempts, job.last_error.as_str()),
+        (JobState::Pending, 1, "peer down")
+    );
+    f.cleanup().await;
+}
+
 async fn shutdown_drains_a_running_job(backend: Backend) {
     let f = Fixture::new(backend).await;
     let mut handler = Effects::new(f.db());
@@ -542,6 +619,7 @@ backend_tests!(
     attempts_run_out_into_a_dead_letter,
     racing_workers_run_each_job_once,
     an_expired_lease_is_taken_over_and_completes_once,
+    a_claimed_job_settled_in_a_lost_transaction_runs_after_its_lease,
     shutdown_drains_a_running_job,
     finished_jobs_are_purged_after_their_retention,
     a_killed_worker_process_loses_no_job,

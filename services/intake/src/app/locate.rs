@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use pingan_platform::storage::Tx;
 use pingan_platform::{ApiError, ServiceContext};
 use pingan_proto::common::v1::Channel;
 use pingan_proto::grid::v1::LocateGridResponse;
@@ -21,7 +23,8 @@ pub const NEEDS_LOCATION: &str =
     "needs location: no coordinates and the address is not a known standard address";
 
 /// Where the locate step got to.
-enum Located {
+#[derive(Debug, Clone)]
+pub enum Located {
     /// In a grid; `resolved` is the standard address's point when the incident had none.
     Grid {
         grid: LocateGridResponse,
@@ -31,6 +34,21 @@ enum Located {
     Outside,
     /// No point, and the address is no known standard address.
     Unresolvable,
+}
+
+impl Located {
+    /// `incident` as the next steps' requests see it once located (a resolved address's point).
+    pub fn preview(&self, incident: &mut IncidentRecord) {
+        if let Self::Grid {
+            resolved: Some((lat, lon, _)),
+            ..
+        } = self
+        {
+            incident.has_location = true;
+            incident.lat = *lat;
+            incident.lon = *lon;
+        }
+    }
 }
 
 /// Whether an incident is held for a location: it has none and the locate step is over.
@@ -50,64 +68,57 @@ pub fn must_wait_for_location(incident: &IncidentRecord) -> bool {
             == Route::Dispatch
 }
 
-/// Runs the locate step of `incident` and saves what it found; `Some(err)` when a dependency
-/// did not answer (the step is retried later, the other steps go on meanwhile).
-pub async fn locate(
+/// Asks grid-registry where `incident` is; `Err` when it did not answer (the step is retried
+/// later, the other steps go on meanwhile). Nothing is written: see [`apply`].
+pub async fn find(
     context: &ServiceContext,
-    store: &dyn Store,
     deadline: Duration,
     incident: &IncidentRecord,
-) -> Result<Option<HopError>, ApiError> {
-    let located = if incident.has_location {
-        match peers::locate(context, deadline, incident.lat, incident.lon).await {
-            Ok(grid) => Located::Grid {
+) -> Result<Located, HopError> {
+    if incident.has_location {
+        return match peers::locate(context, deadline, incident.lat, incident.lon).await {
+            Ok(grid) => Ok(Located::Grid {
                 grid,
                 resolved: None,
-            },
-            Err(HopError::NotFound(_)) => Located::Outside,
-            Err(err) => return Ok(Some(err)),
-        }
-    } else if incident.address.trim().is_empty() {
-        Located::Unresolvable
-    } else {
-        match peers::resolve_address(context, deadline, &incident.address).await {
-            Ok(found) => match found.location {
-                Some(point) => Located::Grid {
-                    resolved: Some((point.lat, point.lon, found.address_id.clone())),
-                    grid: LocateGridResponse {
-                        grid_id: found.grid_id,
-                        station_id: found.station_id,
-                        grid_name: found.grid_name,
-                        station_name: found.station_name,
-                        station_kind: found.station_kind,
-                        ..LocateGridResponse::default()
-                    },
+            }),
+            Err(HopError::NotFound(_)) => Ok(Located::Outside),
+            Err(err) => Err(err),
+        };
+    }
+    if incident.address.trim().is_empty() {
+        return Ok(Located::Unresolvable);
+    }
+    match peers::resolve_address(context, deadline, &incident.address).await {
+        Ok(found) => Ok(match found.location {
+            Some(point) => Located::Grid {
+                resolved: Some((point.lat, point.lon, found.address_id.clone())),
+                grid: LocateGridResponse {
+                    grid_id: found.grid_id,
+                    station_id: found.station_id,
+                    grid_name: found.grid_name,
+                    station_name: found.station_name,
+                    station_kind: found.station_kind,
+                    ..LocateGridResponse::default()
                 },
-                None => Located::Unresolvable,
             },
-            Err(HopError::NotFound(_)) => Located::Unresolvable,
-            Err(err) => return Ok(Some(err)),
-        }
-    };
-    save(context, store, &incident.incident_id, located).await?;
-    Ok(None)
+            None => Located::Unresolvable,
+        }),
+        Err(HopError::NotFound(_)) => Ok(Located::Unresolvable),
+        Err(err) => Err(err),
+    }
 }
 
-async fn save(
-    context: &ServiceContext,
+/// Writes what the locate step found on `incident` (locked in `tx`; the caller saves it): its
+/// grid, a resolved point, and the timeline entry.
+pub async fn apply(
     store: &dyn Store,
-    id: &str,
-    located: Located,
+    tx: &mut Tx,
+    incident: &mut IncidentRecord,
+    located: &Located,
+    now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    let now = context.clock.now();
-    let mut tx = context.db.begin_write().await?;
-    let Some(mut incident) = store.lock_incident(&mut tx, id).await? else {
-        let _ = tx.rollback().await;
-        return Err(ApiError::NotFound(format!("incident {id}")));
-    };
     incident.grid_located = true;
-    let mut resolved_point = None;
-    let (summary, related) = match &located {
+    let (summary, related) = match located {
         Located::Grid { grid, resolved } => {
             incident.grid_id = grid.grid_id.clone();
             incident.station_id = grid.station_id.clone();
@@ -120,7 +131,9 @@ async fn save(
                 incident.has_location = true;
                 incident.lat = *lat;
                 incident.lon = *lon;
-                resolved_point = Some((*lat, *lon));
+                store
+                    .set_location(tx, &incident.incident_id, *lat, *lon)
+                    .await?;
                 summary = format!("address resolved to standard address {address_id}: {summary}");
             }
             (summary, grid.grid_id.clone())
@@ -129,7 +142,7 @@ async fn save(
         Located::Unresolvable => (NEEDS_LOCATION.to_owned(), String::new()),
     };
     Entry::new(
-        id,
+        &incident.incident_id,
         TimelineEntryKind::GridLocated,
         now,
         &intake_actor(),
@@ -137,43 +150,32 @@ async fn save(
         summary,
     )
     .related(&related)
-    .write(store, &mut tx)
-    .await?;
-    incident.updated_at = now;
-    store.save_incident(&mut tx, &incident).await?;
-    if let Some((lat, lon)) = resolved_point {
-        store
-            .set_location(&mut tx, &incident.incident_id, lat, lon)
-            .await?;
-    }
-    context.outbox.commit(tx).await?;
-    Ok(())
+    .write(store, tx)
+    .await
 }
 
 /// Holds a classified incident for a dispatcher (no location, or a peer refused the request):
-/// routing stops (no retry loop) with a visible reason, written on the timeline once.
-pub async fn hold(
+/// routing stops (no retry loop) with a visible reason, written on the timeline once. Applied
+/// to `incident` locked in `tx`; the caller saves it.
+pub async fn hold_in(
     context: &ServiceContext,
     store: &dyn Store,
-    id: &str,
+    tx: &mut Tx,
+    incident: &mut IncidentRecord,
     reason: &str,
-) -> Result<String, ApiError> {
-    let now = context.clock.now();
-    let mut tx = context.db.begin_write().await?;
-    let Some(mut incident) = store.lock_incident(&mut tx, id).await? else {
-        let _ = tx.rollback().await;
-        return Err(ApiError::NotFound(format!("incident {id}")));
-    };
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let id = incident.incident_id.clone();
     if incident.pending_reason != reason {
         Entry::new(
-            id,
+            &id,
             TimelineEntryKind::RoutingDeferred,
             now,
             &intake_actor(),
             crate::SHORT_NAME,
             reason,
         )
-        .write(store, &mut tx)
+        .write(store, tx)
         .await?;
         incident.pending_reason = reason.to_owned();
         // A 12345 ticket: triage tells 12345 (once a ticket), whenever the hold happens.
@@ -181,14 +183,11 @@ pub async fn hold(
             && incident.channel == Channel::Channel12345 as i32
             && !incident.transfer_id.is_empty()
         {
-            let event = outbound::needs_location(&incident, NEEDS_LOCATION, now);
-            context.outbox.enqueue(&mut tx, id, &event).await?;
+            let event = outbound::needs_location(incident, NEEDS_LOCATION, now);
+            context.outbox.enqueue(tx, &id, &event).await?;
         }
     }
     incident.routing_pending = false;
-    incident.updated_at = now;
-    store.save_incident(&mut tx, &incident).await?;
-    context.outbox.commit(tx).await?;
     tracing::info!(incident_id = %id, reason, "incident held for a dispatcher");
-    Ok(id.to_owned())
+    Ok(())
 }

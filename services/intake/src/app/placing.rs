@@ -108,6 +108,8 @@ impl Placing {
                 &self.jobs,
                 claimed.as_ref(),
                 &first.incident_id,
+                None,
+                None,
             )
             .await;
             if let Err(err) = attempt {

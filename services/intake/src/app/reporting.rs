@@ -33,10 +33,11 @@ pub struct Reporting {
     jobs: JobQueue,
 }
 
-/// A saved call: its id, whether this request saved it, and the routing job it holds.
+/// A saved call: its id, the call and its incident when this request saved them, and the
+/// routing job it holds.
 struct Saved {
     call_id: String,
-    fresh: bool,
+    fresh: Option<(CallRecord, IncidentRecord)>,
     claimed: Option<Job>,
 }
 
@@ -58,23 +59,31 @@ impl Reporting {
         req: &ReportCallRequest,
     ) -> Result<ReportCallResponse, ApiError> {
         let saved = self.save_call(caller, req).await?;
-        if saved.fresh
-            && let Some(call) = self.store.call(&saved.call_id).await?
-        {
+        let mut routed_answer = None;
+        if let Some((call, incident)) = &saved.fresh {
             tracing::Span::current().record("incident_id", call.incident_id.as_str());
-            // The call and its routing job are saved: a failure here is retried by the job.
+            // The call and its routing job are saved: a failure here is retried by the job. The
+            // attempt records the first answer in its last transaction.
             let attempt = routing_job::attempt(
                 &self.router,
                 &self.jobs,
                 saved.claimed.as_ref(),
-                &call.incident_id,
+                &incident.incident_id,
+                Some(incident),
+                Some(call),
             )
             .await;
-            if let Err(err) = attempt {
-                tracing::warn!(error = %err, "routing after save failed; its job retries");
+            match attempt {
+                Ok(attempt) => routed_answer = attempt.answer,
+                Err(err) => {
+                    tracing::warn!(error = %err, "routing after save failed; its job retries");
+                }
             }
         }
-        let response = self.answer(&saved.call_id, saved.fresh).await?;
+        let response = match routed_answer {
+            Some(response) => response,
+            None => self.answer(&saved.call_id, saved.fresh.is_some()).await?,
+        };
         if let Some(counter) = metrics::CALLS.as_ref() {
             counter
                 .with_label_values(&[&channel_name(req.channel), &outcome_name(response.outcome)])
@@ -86,28 +95,35 @@ impl Reporting {
     /// Saves the call (and its provisional incident and routing job) before anything else.
     /// A repeat by request_id or by (channel, source_call_id) saves nothing and holds no job.
     async fn save_call(&self, caller: &Caller, req: &ReportCallRequest) -> Result<Saved, ApiError> {
-        let mut fresh = false;
+        let mut fresh = None;
         let mut claimed = None;
+        // The request log's write transaction holds SQLite's write lock from BEGIN (IMMEDIATE):
+        // the source-call check below and the insert are one writer's.
         let result = self
             .context
             .requests
             .run("ReportCall", &req.request_id, req, async |tx| {
-                self.store.write_lock(tx).await?;
                 if let Some(existing) = self.existing_source_call(tx, req).await? {
                     return Ok(saved_response(&existing));
                 }
-                fresh = true;
-                let (response, job) = self.insert_call(tx, caller, req).await?;
+                let (call, incident, job) = self.insert_call(tx, caller, req).await?;
+                let response = saved_response(&call);
+                fresh = Some((call, incident));
                 claimed = job;
                 Ok(response)
             })
             .await;
         match result {
-            Ok(response) => Ok(Saved {
-                call_id: response.call_id,
-                fresh,
-                claimed,
-            }),
+            // Fresh only if this request's insert is the one that committed (a request id that
+            // lost a race answers the winner's call).
+            Ok(response) => {
+                let fresh = fresh.filter(|(call, _)| call.call_id == response.call_id);
+                Ok(Saved {
+                    call_id: response.call_id,
+                    claimed: claimed.filter(|_| fresh.is_some()),
+                    fresh,
+                })
+            }
             // The same source call raced in under another request id: it is the same call.
             Err(ApiError::AlreadyExists(_)) if !req.source_call_id.is_empty() => {
                 let mut tx = self.context.db.begin().await?;
@@ -116,7 +132,7 @@ impl Reporting {
                 existing
                     .map(|c| Saved {
                         call_id: c.call_id,
-                        fresh: false,
+                        fresh: None,
                         claimed: None,
                     })
                     .ok_or_else(|| ApiError::Unavailable("concurrent call; retry".into()))
@@ -144,7 +160,7 @@ impl Reporting {
         tx: &mut Tx,
         caller: &Caller,
         req: &ReportCallRequest,
-    ) -> Result<(ReportCallResponse, Option<Job>), ApiError> {
+    ) -> Result<(CallRecord, IncidentRecord, Option<Job>), ApiError> {
         let now = self.context.clock.now();
         let received_at = req
             .received_at
@@ -225,7 +241,7 @@ impl Reporting {
         let audit = outbound::call_reported(actor, &incident_id, detail);
         audit::record(&self.context, tx, crate::SHORT_NAME, &audit).await?;
         tracing::info!(incident_id = %incident_id, call_id = %call_id, caller = %masked, "call saved");
-        Ok((saved_response(&call), job))
+        Ok((call, incident, job))
     }
 
     /// The answer for a saved call: the incident and outcome of the first answer given for it

@@ -60,6 +60,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         incident_id: &str,
         classification: Option<&ClassificationRecord>,
     ) -> Result<(), StorageError>;
+    /// Gives a classification to an incident that has none (read under lock: no child rows to
+    /// replace), in as few statements as its lists allow.
+    async fn add_classification(
+        &self,
+        tx: &mut Tx,
+        incident_id: &str,
+        classification: &ClassificationRecord,
+    ) -> Result<(), StorageError>;
     /// Up to `limit` incidents still holding a classification blob of the layout before
     /// migration 0003.
     async fn legacy_classification_ids(&self, limit: i64) -> Result<Vec<String>, StorageError>;
@@ -137,6 +145,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// wins); returns the recorded one.
     async fn record_answer(
         &self,
+        call_id: &str,
+        incident_id: &str,
+        outcome: i32,
+    ) -> Result<Option<(String, i32)>, StorageError>;
+
+    /// [`Store::record_answer`] in `tx` (with the routing that decided the answer).
+    async fn record_answer_in(
+        &self,
+        tx: &mut Tx,
         call_id: &str,
         incident_id: &str,
         outcome: i32,

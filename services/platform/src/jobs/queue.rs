@@ -14,6 +14,42 @@ use crate::clock::SharedClock;
 use crate::storage::{Db, StorageError, Tx};
 use crate::{with_db, with_tx};
 
+/// The statement of a [`Mark`] with its arguments (expanded once per backend).
+macro_rules! mark_query {
+    ($mark:expr) => {
+        match $mark {
+            Mark::Done { id, attempts, now } => {
+                sqlx::query(MARK_DONE).bind(*id).bind(*attempts).bind(*now)
+            }
+            Mark::Pending {
+                id,
+                current,
+                attempts,
+                run_at,
+                error,
+                now,
+                ..
+            } => sqlx::query(MARK_PENDING)
+                .bind(*id)
+                .bind(*current)
+                .bind(*attempts)
+                .bind(*run_at)
+                .bind(error.as_str())
+                .bind(*now),
+            Mark::Dead {
+                id,
+                attempts,
+                error,
+                now,
+            } => sqlx::query(MARK_DEAD)
+                .bind(*id)
+                .bind(*attempts)
+                .bind(error.as_str())
+                .bind(*now),
+        }
+    };
+}
+
 const COLUMNS: &str = "id, service, kind, key, payload, state, attempts, run_at, leased_until, \
     lease_owner, last_error, created_at, updated_at, finished_at";
 const INSERT: &str = "INSERT INTO platform_jobs (service, kind, key, payload, state, attempts, \
@@ -190,7 +226,23 @@ impl JobQueue {
         if !created {
             return Ok(None);
         }
-        self.get_in(tx, id).await
+        // What was just written, without reading it back.
+        Ok(Some(Job {
+            id,
+            service: self.service.clone(),
+            kind: job.kind,
+            key: job.key,
+            payload: job.payload,
+            state: JobState::Running,
+            attempts: 1,
+            run_at: now,
+            leased_until: Some(until),
+            lease_owner: self.owner.clone(),
+            last_error: String::new(),
+            created_at: now,
+            updated_at: now,
+            finished_at: None,
+        }))
     }
 
     async fn insert(
@@ -220,13 +272,6 @@ impl JobQueue {
             .bind(&self.service).bind(&job.kind).bind(&job.key)
             .fetch_one(&mut *conn).await)?;
         Ok((id, false))
-    }
-
-    async fn get_in(&self, tx: &mut Tx, id: JobId) -> Result<Option<Job>, StorageError> {
-        let sql = format!("SELECT {COLUMNS} FROM platform_jobs WHERE id = $1");
-        let row: Option<JobRow> = with_tx!(tx, conn => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id).fetch_optional(&mut *conn).await)?;
-        Ok(row.map(Job::from))
     }
 
     /// The job of `kind` with `key`, if any.
@@ -268,60 +313,82 @@ impl JobQueue {
         result: &Result<JobOutcome, JobError>,
         policy: &RetryPolicy,
     ) -> Result<bool, StorageError> {
+        let mark = self.mark(job, result, policy);
+        let changed = with_db!(&self.db, pool => mark_query!(&mark).execute(pool).await
+            .map(|r| r.rows_affected()))?;
+        Ok(self.settled(job, &mark, changed))
+    }
+
+    /// [`JobQueue::settle`] in the caller's transaction: the outcome is recorded together with
+    /// the work it settles (it stands if and only if `tx` commits).
+    pub async fn settle_in(
+        &self,
+        tx: &mut Tx,
+        job: &Job,
+        result: &Result<JobOutcome, JobError>,
+        policy: &RetryPolicy,
+    ) -> Result<bool, StorageError> {
+        let mark = self.mark(job, result, policy);
+        let changed = with_tx!(tx, conn => mark_query!(&mark).execute(&mut *conn).await
+            .map(|r| r.rows_affected()))?;
+        // Counted at the write: a rolled-back transaction still counts (a rare overcount).
+        Ok(self.settled(job, &mark, changed))
+    }
+
+    /// The statement that records `result` for the run `job` was claimed for.
+    fn mark(&self, job: &Job, result: &Result<JobOutcome, JobError>, policy: &RetryPolicy) -> Mark {
         let now = self.clock.now();
         let attempts = i32::try_from(job.attempts).unwrap_or(i32::MAX);
-        let (counted, changed) = match result {
-            Ok(JobOutcome::Done) => {
-                let changed = with_db!(&self.db, pool => sqlx::query(MARK_DONE)
-                    .bind(job.id).bind(attempts).bind(now)
-                    .execute(pool).await.map(|r| r.rows_affected()))?;
-                (Some(Counted::Succeeded), changed)
-            }
-            Ok(JobOutcome::RunAgainAt(at)) => {
-                // Not a failure: the claim does not count as an attempt.
-                let changed = self
-                    .mark_pending(job, attempts.saturating_sub(1), *at, "", now)
-                    .await?;
-                (None, changed)
-            }
+        match result {
+            Ok(JobOutcome::Done) => Mark::Done {
+                id: job.id,
+                attempts,
+                now,
+            },
+            // Not a failure: the claim does not count as an attempt.
+            Ok(JobOutcome::RunAgainAt(at)) => Mark::Pending {
+                id: job.id,
+                current: attempts,
+                attempts: attempts.saturating_sub(1),
+                run_at: *at,
+                error: String::new(),
+                now,
+                counted: None,
+            },
             Err(JobError::Retry(error)) if job.attempts < policy.max_attempts => {
                 let wait = chrono::Duration::from_std(policy.backoff(job.attempts))
                     .unwrap_or(chrono::Duration::MAX);
-                let changed = self
-                    .mark_pending(job, attempts, now + wait, error, now)
-                    .await?;
-                (Some(Counted::Retried), changed)
+                Mark::Pending {
+                    id: job.id,
+                    current: attempts,
+                    attempts,
+                    run_at: now + wait,
+                    error: clip(error),
+                    now,
+                    counted: Some(Counted::Retried),
+                }
             }
-            Err(JobError::Retry(error) | JobError::Permanent(error)) => {
-                let error = clip(error);
-                let changed = with_db!(&self.db, pool => sqlx::query(MARK_DEAD)
-                    .bind(job.id).bind(attempts).bind(&error).bind(now)
-                    .execute(pool).await.map(|r| r.rows_affected()))?;
-                tracing::warn!(service = %self.service, kind = %job.kind, key = %job.key,
-                    attempts = job.attempts, error = %error, "job is a dead letter");
-                (Some(Counted::Dead), changed)
-            }
-        };
+            Err(JobError::Retry(error) | JobError::Permanent(error)) => Mark::Dead {
+                id: job.id,
+                attempts,
+                error: clip(error),
+                now,
+            },
+        }
+    }
+
+    /// Counts a settled run; true when its claim was still this run's.
+    fn settled(&self, job: &Job, mark: &Mark, changed: u64) -> bool {
+        if let Mark::Dead { error, .. } = mark {
+            tracing::warn!(service = %self.service, kind = %job.kind, key = %job.key,
+                attempts = job.attempts, error = %error, "job is a dead letter");
+        }
         if changed == 1
-            && let Some(counted) = counted
+            && let Some(counted) = mark.counted()
         {
             metrics::count(counted, &self.service, &job.kind);
         }
-        Ok(changed == 1)
-    }
-
-    async fn mark_pending(
-        &self,
-        job: &Job,
-        attempts: i32,
-        run_at: DateTime<Utc>,
-        error: &str,
-        now: DateTime<Utc>,
-    ) -> Result<u64, StorageError> {
-        let current = i32::try_from(job.attempts).unwrap_or(i32::MAX);
-        Ok(with_db!(&self.db, pool => sqlx::query(MARK_PENDING)
-            .bind(job.id).bind(current).bind(attempts).bind(run_at).bind(clip(error)).bind(now)
-            .execute(pool).await.map(|r| r.rows_affected()))?)
+        changed == 1
     }
 
     /// Dead letters after id `after`, oldest first.
@@ -364,6 +431,40 @@ impl JobQueue {
         Ok(with_db!(&self.db, pool => sqlx::query(PURGE)
             .bind(&self.service).bind(before)
             .execute(pool).await.map(|r| r.rows_affected()))?)
+    }
+}
+
+/// One settling statement, named by the claim (id and attempt).
+enum Mark {
+    Done {
+        id: JobId,
+        attempts: i32,
+        now: DateTime<Utc>,
+    },
+    Pending {
+        id: JobId,
+        current: i32,
+        attempts: i32,
+        run_at: DateTime<Utc>,
+        error: String,
+        now: DateTime<Utc>,
+        counted: Option<Counted>,
+    },
+    Dead {
+        id: JobId,
+        attempts: i32,
+        error: String,
+        now: DateTime<Utc>,
+    },
+}
+
+impl Mark {
+    fn counted(&self) -> Option<Counted> {
+        match self {
+            Self::Done { .. } => Some(Counted::Succeeded),
+            Self::Pending { counted, .. } => *counted,
+            Self::Dead { .. } => Some(Counted::Dead),
+        }
     }
 }
 

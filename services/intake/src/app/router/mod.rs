@@ -1,9 +1,13 @@
 //! Routing an incident once its call is saved: locate the grid, classify, link a duplicate,
 //! then dispatch, divert to 12345, hand a complaint to complaints-audit or close an invalid
-//! call. Every step commits on its own; a dependency that does not answer in time leaves the
-//! incident NEW or CLASSIFIED and the attempt [`Routed::Waiting`]: its routing job
-//! (`crate::app::routing_job`) runs the remaining steps again with backoff. The steps' records
-//! are in `steps`, the requests to the peers in `requests`, the link step in `link`.
+//! call. The peers are asked first and their answers written together: one transaction for the
+//! grid, the classification and the link decision (under the link lock, committed before
+//! anything is routed), one for the route taken and the end of routing; the attempt's closing
+//! (its job's outcome, the call's first answer) goes in the last of them. A dependency that
+//! does not answer in time leaves the incident NEW or CLASSIFIED and the attempt
+//! [`Routed::Waiting`]: its routing job (`crate::app::routing_job`) runs the remaining steps
+//! again with backoff. The steps' records are in `steps`, the requests to the peers in
+//! `requests`, the link step in `link`.
 
 use std::sync::Arc;
 
@@ -11,10 +15,13 @@ use pingan_platform::storage::Tx;
 use pingan_platform::{ApiError, ServiceContext};
 use pingan_proto::common::v1::Channel;
 use pingan_proto::intake::v1::{IncidentStatus, TimelineEntryKind};
+use pingan_proto::triage::v1::Classification;
 
+use crate::app::locate::{self, Located};
 use crate::app::peers::{self, HopError};
+use crate::app::routing_job::{Attempt, Closing};
 use crate::app::timeline::{Entry, intake_actor};
-use crate::app::{Deps, locate, metrics};
+use crate::app::{Deps, metrics};
 use crate::domain::{self, IncidentRecord, Route};
 use crate::settings::IntakeSettings;
 use crate::store::Store;
@@ -22,6 +29,8 @@ use crate::store::Store;
 mod link;
 mod requests;
 mod steps;
+
+use steps::Step;
 
 /// Where one routing attempt left the incident.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +50,22 @@ pub struct Router {
     settings: Arc<IntakeSettings>,
 }
 
+/// The answers of the first peers (grid-registry, triage), written in one transaction.
+struct Answers {
+    located: Option<Located>,
+    locate_failed: Option<HopError>,
+    classified: Option<Classification>,
+    classify_failed: Option<HopError>,
+    /// Whether the link step may run (the incident is or becomes CLASSIFIED, not yet checked).
+    link_step: bool,
+}
+
+/// After the first transaction: the attempt ended there, or goes on to route `IncidentRecord`.
+enum Recorded {
+    Ended(Box<Attempt>),
+    Routes(Box<IncidentRecord>),
+}
+
 impl Router {
     /// A router over the service's storage and peers.
     pub fn new(deps: &Deps) -> Self {
@@ -58,168 +83,310 @@ impl Router {
 
     /// Runs every step the incident still needs (the caller holds its routing job) and says
     /// whether routing is finished or waits for a dependency.
-    #[tracing::instrument(skip(self), fields(incident_id = %incident_id))]
     pub async fn advance(&self, incident_id: &str) -> Result<Routed, ApiError> {
-        let Some(incident) = self.store.incident_exact(incident_id).await? else {
-            return Ok(Routed::Finished(incident_id.to_owned()));
+        Ok(self.attempt(incident_id, &Closing::default()).await?.routed)
+    }
+
+    /// [`Router::advance`], writing `closing` in the attempt's last transaction when it ends in
+    /// one (else [`Attempt::closed`] is false and the caller writes it).
+    #[tracing::instrument(skip(self, closing), fields(incident_id = %incident_id))]
+    pub async fn attempt(
+        &self,
+        incident_id: &str,
+        closing: &Closing<'_>,
+    ) -> Result<Attempt, ApiError> {
+        let saved = closing.incident.cloned();
+        let read = match saved {
+            Some(incident) => Some(incident),
+            None => self.store.incident_exact(incident_id).await?,
+        };
+        let Some(incident) = read else {
+            return Ok(Attempt::open(Routed::Finished(incident_id.to_owned())));
         };
         let id = incident.incident_id.clone();
         if !incident.routing_pending {
-            return Ok(Routed::Finished(id));
+            return Ok(Attempt::open(Routed::Finished(id)));
         }
-        let mut locate_failed = None;
+        let answers = self.ask_first_peers(&incident, closing).await?;
+        let locate_failed = answers.locate_failed.clone();
+        // A re-route with nothing new to write goes straight to its route.
+        let unchanged = answers.located.is_none()
+            && answers.classified.is_none()
+            && answers.classify_failed.is_none()
+            && !answers.link_step
+            && !locate::must_wait_for_location(&incident);
+        let incident = if unchanged {
+            Box::new(incident)
+        } else {
+            match self.record(&id, answers, closing).await? {
+                Recorded::Ended(attempt) => return Ok(*attempt),
+                Recorded::Routes(incident) => incident,
+            }
+        };
+        let step = self.route(&incident, closing).await?;
+        self.finish(&id, step, locate_failed, closing).await
+    }
+
+    /// Asks grid-registry and triage what the incident still needs from them (nothing written).
+    async fn ask_first_peers(
+        &self,
+        incident: &IncidentRecord,
+        closing: &Closing<'_>,
+    ) -> Result<Answers, ApiError> {
+        let mut answers = Answers {
+            located: None,
+            locate_failed: None,
+            classified: None,
+            classify_failed: None,
+            link_step: false,
+        };
+        let mut asked = incident.clone();
         if !incident.grid_located {
-            let deadline = self.settings.locate_deadline;
-            locate_failed =
-                locate::locate(&self.context, self.store.as_ref(), deadline, &incident).await?;
+            match locate::find(&self.context, self.settings.locate_deadline, incident).await {
+                Ok(found) => {
+                    found.preview(&mut asked);
+                    answers.located = Some(found);
+                }
+                Err(err) => answers.locate_failed = Some(err),
+            }
         }
-
-        let incident = self.load(&id).await?;
         if incident.status() == IncidentStatus::New {
-            let request = self.classify_request(&incident).await?;
+            let request = self.classify_request(&asked, closing.call).await?;
             match peers::classify(&self.context, self.settings.classify_deadline, request).await {
-                Ok(classification) => self.save_classified(&id, classification).await?,
-                Err(err) => return self.defer(&id, err).await,
+                Ok(classification) => answers.classified = Some(classification),
+                Err(err) => answers.classify_failed = Some(err),
             }
         }
-
-        // Linked or decided primary before anything is routed: one routed incident per event.
-        let incident = self.load(&id).await?;
-        if incident.status() == IncidentStatus::Classified
-            && !incident.link_checked
-            && let Some(into) = self.link_duplicate(&incident).await?
-        {
-            return Ok(Routed::Finished(into));
-        }
-
-        let incident = self.load(&id).await?;
-        if !incident.merged_into.is_empty() {
-            return Ok(Routed::Finished(incident.merged_into));
-        }
-        // Nothing to send a unit to yet: wait for grid-registry, or hold for a dispatcher.
-        if locate::must_wait_for_location(&incident) {
-            return match locate_failed {
-                Some(err) => self.defer(&id, err).await,
-                None => locate::hold(
-                    &self.context,
-                    self.store.as_ref(),
-                    &id,
-                    locate::NEEDS_LOCATION,
-                )
-                .await
-                .map(Routed::Finished),
-            };
-        }
-        if incident.status() == IncidentStatus::Classified && incident.is_decided_primary() {
-            let channel_12345 = incident.channel == Channel::Channel12345 as i32;
-            match domain::route_for(incident.kind(), channel_12345, incident.police_override) {
-                Route::Dispatch => {
-                    let request = self.dispatch_request(&incident);
-                    let deadline = self.settings.route_deadline;
-                    match peers::open_dispatch(&self.context, deadline, request).await {
-                        Ok(response) => self.save_dispatched(&id, Some(response)).await?,
-                        Err(HopError::AlreadyExists(_)) => self.save_dispatched(&id, None).await?,
-                        Err(err) => return self.defer(&id, err).await,
-                    }
-                }
-                Route::Divert => {
-                    let request = self.divert_request(&incident).await?;
-                    let deadline = self.settings.route_deadline;
-                    match peers::divert(&self.context, deadline, request).await {
-                        Ok(response) => {
-                            let transfer = response.transfer.unwrap_or_default();
-                            self.save_diverted(&id, &transfer).await?;
-                        }
-                        Err(err) => return self.defer(&id, err).await,
-                    }
-                }
-                Route::Complaint => self.save_complaint(&id).await?,
-                Route::CloseInvalid => self.save_invalid(&id).await?,
-            }
-        }
-
-        match locate_failed {
-            Some(err) => self.defer(&id, err).await,
-            None => {
-                self.update(&id, async |_, incident| {
-                    incident.routing_pending = false;
-                    incident.pending_reason.clear();
-                    Ok(())
-                })
-                .await?;
-                Ok(Routed::Finished(id))
-            }
-        }
+        let classified = match incident.status() {
+            IncidentStatus::New => answers.classified.is_some(),
+            status => status == IncidentStatus::Classified,
+        };
+        answers.link_step = classified && !incident.link_checked;
+        Ok(answers)
     }
 
-    /// Exactly this incident (a linked one is not followed: routing steps act on their own).
-    async fn load(&self, id: &str) -> Result<IncidentRecord, ApiError> {
-        self.store
-            .incident_exact(id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("incident {id}")))
-    }
-
-    /// Read-modify-write of one incident in its own transaction; a linked incident is left as
-    /// it is (its calls and routing moved to the incident it was linked into).
-    async fn update(
+    /// The first transaction: the grid, the classification and the link decision (the link
+    /// lock taken first, so simultaneous calls about one event see each other's decisions). It
+    /// ends the attempt when the incident is linked, held, or waits for triage.
+    async fn record(
         &self,
         id: &str,
-        change: impl AsyncFnOnce(&mut Tx, &mut IncidentRecord) -> Result<(), ApiError>,
-    ) -> Result<IncidentRecord, ApiError> {
+        answers: Answers,
+        closing: &Closing<'_>,
+    ) -> Result<Recorded, ApiError> {
+        let now = self.context.clock.now();
         let mut tx = self.context.db.begin_write().await?;
-        let Some(mut incident) = self.store.lock_exact(&mut tx, id).await? else {
+        if answers.link_step {
+            self.store.take_link_lock(&mut tx, now).await?;
+        }
+        let Some(mut me) = self.store.lock_exact(&mut tx, id).await? else {
             let _ = tx.rollback().await;
             return Err(ApiError::NotFound(format!("incident {id}")));
         };
-        if !incident.merged_into.is_empty() {
+        if !me.merged_into.is_empty() {
             tx.rollback().await?;
-            return Ok(incident);
+            return Ok(Recorded::Ended(Box::new(Attempt::open(Routed::Finished(
+                me.merged_into,
+            )))));
         }
-        if let Err(err) = change(&mut tx, &mut incident).await {
-            let _ = tx.rollback().await;
-            return Err(err);
+        if let Some(found) = &answers.located
+            && !me.grid_located
+        {
+            locate::apply(self.store.as_ref(), &mut tx, &mut me, found, now).await?;
         }
-        incident.updated_at = self.context.clock.now();
-        self.store.save_incident(&mut tx, &incident).await?;
+        let mut classified = false;
+        if let Some(c) = &answers.classified
+            && me.status() == IncidentStatus::New
+        {
+            self.apply_classified(&mut tx, &mut me, c, now).await?;
+            classified = true;
+        }
+        let ended = if let Some(err) = &answers.classify_failed {
+            Some(self.defer_in(&mut tx, &mut me, err, now).await?)
+        } else {
+            if answers.link_step && me.status() == IncidentStatus::Classified && !me.link_checked {
+                if let Some((into, distance)) = self.link_target(&mut tx, &me).await? {
+                    me.updated_at = now;
+                    self.store.save_incident(&mut tx, &me).await?;
+                    let into = self.link_into(&mut tx, &me, into, distance, now).await?;
+                    let routed = Routed::Finished(into.incident_id.clone());
+                    let attempt = self.close(&mut tx, closing, &routed, &into).await?;
+                    self.context.outbox.commit(tx).await?;
+                    tracing::info!(incident_id = %me.incident_id, duplicate_of = %into.incident_id, "duplicate call linked");
+                    if classified {
+                        observe_classified(&me, now);
+                    }
+                    return Ok(Recorded::Ended(Box::new(attempt)));
+                }
+                self.store.mark_primary(&mut tx, id, now).await?;
+                me.link_checked = true;
+            }
+            // Nothing to send a unit to yet: wait for grid-registry, or hold for a dispatcher.
+            if locate::must_wait_for_location(&me) {
+                Some(match &answers.locate_failed {
+                    Some(err) => self.defer_in(&mut tx, &mut me, err, now).await?,
+                    None => {
+                        let reason = locate::NEEDS_LOCATION;
+                        let context = &self.context;
+                        let store = self.store.as_ref();
+                        locate::hold_in(context, store, &mut tx, &mut me, reason, now).await?;
+                        Routed::Finished(me.incident_id.clone())
+                    }
+                })
+            } else {
+                None
+            }
+        };
+        me.updated_at = now;
+        self.store.save_incident(&mut tx, &me).await?;
+        let recorded = match ended {
+            Some(routed) => {
+                Recorded::Ended(Box::new(self.close(&mut tx, closing, &routed, &me).await?))
+            }
+            None => Recorded::Routes(Box::new(me.clone())),
+        };
         self.context.outbox.commit(tx).await?;
-        Ok(incident)
+        if classified {
+            observe_classified(&me, now);
+        }
+        Ok(recorded)
     }
 
-    /// Leaves the incident waiting for `err`'s dependency (its routing job retries it).
-    async fn defer(&self, id: &str, err: HopError) -> Result<Routed, ApiError> {
-        if let HopError::Refused { .. } = &err {
-            // Not a poison job: the same request would be refused again; a dispatcher decides.
-            return locate::hold(&self.context, self.store.as_ref(), id, &err.reason())
-                .await
-                .map(Routed::Finished);
+    /// Asks the peer of the incident's route, if it has one to take now.
+    async fn route(
+        &self,
+        incident: &IncidentRecord,
+        closing: &Closing<'_>,
+    ) -> Result<Step, ApiError> {
+        if incident.status() != IncidentStatus::Classified || !incident.is_decided_primary() {
+            return Ok(Step::Nothing);
         }
+        let channel_12345 = incident.channel == Channel::Channel12345 as i32;
+        let deadline = self.settings.route_deadline;
+        Ok(
+            match domain::route_for(incident.kind(), channel_12345, incident.police_override) {
+                Route::Dispatch => {
+                    let request = self.dispatch_request(incident);
+                    match peers::open_dispatch(&self.context, deadline, request).await {
+                        Ok(response) => Step::Dispatched(Some(Box::new(response))),
+                        Err(HopError::AlreadyExists(_)) => Step::Dispatched(None),
+                        Err(err) => Step::Failed(err),
+                    }
+                }
+                Route::Divert => {
+                    let request = self.divert_request(incident, closing.call).await?;
+                    match peers::divert(&self.context, deadline, request).await {
+                        Ok(response) => {
+                            Step::Diverted(Box::new(response.transfer.unwrap_or_default()))
+                        }
+                        Err(err) => Step::Failed(err),
+                    }
+                }
+                Route::Complaint => self.complaint_step(incident).await?,
+                Route::CloseInvalid => Step::Invalid,
+            },
+        )
+    }
+
+    /// The last transaction: the route taken, and the end of routing (or the wait for a
+    /// dependency), with the attempt's closing.
+    async fn finish(
+        &self,
+        id: &str,
+        step: Step,
+        locate_failed: Option<HopError>,
+        closing: &Closing<'_>,
+    ) -> Result<Attempt, ApiError> {
         let now = self.context.clock.now();
+        let mut tx = self.context.db.begin_write().await?;
+        let Some(mut me) = self.store.lock_exact(&mut tx, id).await? else {
+            let _ = tx.rollback().await;
+            return Err(ApiError::NotFound(format!("incident {id}")));
+        };
+        if !me.merged_into.is_empty() {
+            tx.rollback().await?;
+            return Ok(Attempt::open(Routed::Finished(me.merged_into)));
+        }
+        let mut assigned_now = false;
+        let routed = match step {
+            Step::Failed(err) => self.defer_in(&mut tx, &mut me, &err, now).await?,
+            step => {
+                assigned_now = self.apply_step(&mut tx, &mut me, step, now).await?;
+                match &locate_failed {
+                    Some(err) => self.defer_in(&mut tx, &mut me, err, now).await?,
+                    None => {
+                        me.routing_pending = false;
+                        me.pending_reason.clear();
+                        Routed::Finished(me.incident_id.clone())
+                    }
+                }
+            }
+        };
+        me.updated_at = now;
+        self.store.save_incident(&mut tx, &me).await?;
+        let attempt = self.close(&mut tx, closing, &routed, &me).await?;
+        self.context.outbox.commit(tx).await?;
+        if assigned_now && let Some(at) = me.unit_assigned_at {
+            metrics::observe_clock("unit_assigned", &me, at);
+        }
+        Ok(attempt)
+    }
+
+    /// Writes the attempt's closing in `tx`, `live` being the incident its call belongs to.
+    async fn close(
+        &self,
+        tx: &mut Tx,
+        closing: &Closing<'_>,
+        routed: &Routed,
+        live: &IncidentRecord,
+    ) -> Result<Attempt, ApiError> {
+        closing
+            .close_in(self.store.as_ref(), &self.settings, tx, routed, live)
+            .await
+    }
+
+    /// Leaves `incident` (locked in `tx`) waiting for `err`'s dependency (its routing job
+    /// retries it), or held for a dispatcher when the peer refused the request.
+    async fn defer_in(
+        &self,
+        tx: &mut Tx,
+        incident: &mut IncidentRecord,
+        err: &HopError,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Routed, ApiError> {
+        let reason = err.reason();
+        if let HopError::Refused { .. } = err {
+            // Not a poison job: the same request would be refused again; a dispatcher decides.
+            let store = self.store.as_ref();
+            locate::hold_in(&self.context, store, tx, incident, &reason, now).await?;
+            return Ok(Routed::Finished(incident.incident_id.clone()));
+        }
         if let (HopError::Unavailable { peer, detail }, Some(counter)) =
-            (&err, metrics::DEFERRED.as_ref())
+            (err, metrics::DEFERRED.as_ref())
         {
             counter.with_label_values(&[peer]).inc();
-            tracing::warn!(incident_id = %id, peer, detail = %detail, "routing deferred");
+            tracing::warn!(incident_id = %incident.incident_id, peer, detail = %detail, "routing deferred");
         }
-        let reason = err.reason();
-        self.update(id, async |tx, incident| {
-            incident.routing_attempts = incident.routing_attempts.saturating_add(1);
-            if incident.pending_reason != reason {
-                Entry::new(
-                    &incident.incident_id,
-                    TimelineEntryKind::RoutingDeferred,
-                    now,
-                    &intake_actor(),
-                    crate::SHORT_NAME,
-                    reason.clone(),
-                )
-                .write(self.store.as_ref(), tx)
-                .await?;
-                incident.pending_reason = reason.clone();
-            }
-            Ok(())
-        })
-        .await?;
+        incident.routing_attempts = incident.routing_attempts.saturating_add(1);
+        if incident.pending_reason != reason {
+            Entry::new(
+                &incident.incident_id,
+                TimelineEntryKind::RoutingDeferred,
+                now,
+                &intake_actor(),
+                crate::SHORT_NAME,
+                reason.clone(),
+            )
+            .write(self.store.as_ref(), tx)
+            .await?;
+            incident.pending_reason = reason.clone();
+        }
         Ok(Routed::Waiting(reason))
     }
+}
+
+/// The classification's clocks and counts, once committed.
+fn observe_classified(incident: &IncidentRecord, at: chrono::DateTime<chrono::Utc>) {
+    metrics::observe_clock("classified", incident, at);
+    crate::app::analysis::count_classified(&incident.category);
 }

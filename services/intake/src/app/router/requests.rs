@@ -11,18 +11,26 @@ use crate::app::wire::{classification_message, explain, point};
 use crate::domain::{CallRecord, IncidentRecord};
 
 impl Router {
+    /// `call`: the incident's first call when the caller holds it (not read again).
     pub(super) async fn classify_request(
         &self,
         incident: &IncidentRecord,
+        call: Option<&CallRecord>,
     ) -> Result<ClassifyRequest, ApiError> {
-        let calls = self.store.calls_of(&incident.incident_id).await?;
-        Ok(ClassifyRequest {
-            text: incident.description.clone(),
-            channel: incident.channel,
-            reported_category: calls
+        let reported_category = match first_call(incident, call) {
+            Some(call) => call.reported_category.clone(),
+            None => self
+                .store
+                .calls_of(&incident.incident_id)
+                .await?
                 .first()
                 .map(|c| c.reported_category.clone())
                 .unwrap_or_default(),
+        };
+        Ok(ClassifyRequest {
+            text: incident.description.clone(),
+            channel: incident.channel,
+            reported_category,
             location: point(incident),
         })
     }
@@ -71,9 +79,13 @@ impl Router {
     pub(super) async fn divert_request(
         &self,
         incident: &IncidentRecord,
+        call: Option<&CallRecord>,
     ) -> Result<DivertTo12345Request, ApiError> {
         let classification = classification_message(incident).unwrap_or_default();
-        let calls = self.store.calls_of(&incident.incident_id).await?;
+        let calls = match first_call(incident, call) {
+            Some(call) => vec![call.clone()],
+            None => self.store.calls_of(&incident.incident_id).await?,
+        };
         let call = calls.first();
         let phone = match call {
             Some(call) => self.clear_phone(call)?,
@@ -101,4 +113,16 @@ impl Router {
             None => Ok(String::new()),
         }
     }
+}
+
+/// `call` when it is the incident's only call: the one that opened it, as saved by the request
+/// that holds it (a fresh incident has no other call until it is linked into, and a primary
+/// is linked into only once decided, after its requests were built).
+fn first_call<'a>(
+    incident: &IncidentRecord,
+    call: Option<&'a CallRecord>,
+) -> Option<&'a CallRecord> {
+    call.filter(|c| {
+        c.incident_id == incident.incident_id && c.first_incident_id == incident.incident_id
+    })
 }

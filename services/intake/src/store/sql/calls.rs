@@ -23,8 +23,10 @@ const INSERT_ENTRY: &str = "INSERT INTO intake_timeline (entry_id, incident_id, 
     actor_subject, actor_role, actor_name, source, summary, from_status, to_status, unit_id, \
     related_id, event_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 
+// Returns the answer it recorded; nothing when one was there already (then read it).
 const RECORD_ANSWER: &str = "UPDATE intake_calls SET answer_incident_id = $2, \
-    answer_outcome = $3 WHERE call_id = $1 AND answer_incident_id IS NULL";
+    answer_outcome = $3 WHERE call_id = $1 AND answer_incident_id IS NULL \
+    RETURNING answer_incident_id, answer_outcome";
 const SELECT_ANSWER: &str =
     "SELECT answer_incident_id, answer_outcome FROM intake_calls WHERE call_id = $1";
 
@@ -48,8 +50,11 @@ pub(super) async fn call_by_source(
     channel: i32,
     source_call_id: &str,
 ) -> Result<Option<CallRecord>, StorageError> {
+    // `<> ''` repeats the partial unique index's condition so that SQLite can use it (else a
+    // scan of every call).
     let sql = format!(
-        "SELECT {CALL_COLUMNS} FROM intake_calls WHERE channel = $1 AND source_call_id = $2"
+        "SELECT {CALL_COLUMNS} FROM intake_calls WHERE channel = $1 AND source_call_id = $2 \
+         AND source_call_id <> ''"
     );
     Ok(
         with_tx!(tx, conn => sqlx::query_as::<_, CallRecord>(sqlx::AssertSqlSafe(sql.clone()))
@@ -101,10 +106,30 @@ pub(super) async fn record_answer(
     incident_id: &str,
     outcome: i32,
 ) -> Result<Option<(String, i32)>, StorageError> {
-    with_db!(db, pool => sqlx::query(RECORD_ANSWER).bind(call_id).bind(incident_id)
-        .bind(outcome).execute(pool).await.map(|r| r.rows_affected()))?;
+    let row: Option<(Option<String>, i32)> = with_db!(db, pool => sqlx::query_as(RECORD_ANSWER)
+        .bind(call_id).bind(incident_id).bind(outcome).fetch_optional(pool).await)?;
+    if let Some((id, outcome)) = row {
+        return Ok(id.map(|id| (id, outcome)));
+    }
     let row: Option<(Option<String>, i32)> = with_db!(db, pool =>
         sqlx::query_as(SELECT_ANSWER).bind(call_id).fetch_optional(pool).await)?;
+    Ok(row.and_then(|(id, outcome)| id.map(|id| (id, outcome))))
+}
+
+/// [`record_answer`] in `tx`.
+pub(super) async fn record_answer_in(
+    tx: &mut Tx,
+    call_id: &str,
+    incident_id: &str,
+    outcome: i32,
+) -> Result<Option<(String, i32)>, StorageError> {
+    let row: Option<(Option<String>, i32)> = with_tx!(tx, conn => sqlx::query_as(RECORD_ANSWER)
+        .bind(call_id).bind(incident_id).bind(outcome).fetch_optional(&mut *conn).await)?;
+    if let Some((id, outcome)) = row {
+        return Ok(id.map(|id| (id, outcome)));
+    }
+    let row: Option<(Option<String>, i32)> = with_tx!(tx, conn =>
+        sqlx::query_as(SELECT_ANSWER).bind(call_id).fetch_optional(&mut *conn).await)?;
     Ok(row.and_then(|(id, outcome)| id.map(|id| (id, outcome))))
 }
 

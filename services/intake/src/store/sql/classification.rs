@@ -23,15 +23,33 @@ const SET_SCALARS: &str = "UPDATE intake_incidents SET classification = NULL, cl
     class_category = $3, class_priority = $4, class_response_target_ms = $5, \
     class_department = $6, class_category_name = $7, class_rules_version = $8, \
     class_needs_confirmation = $9, class_catalogue_version = $10 WHERE incident_id = $1";
-const INSERT_RULE: &str = "INSERT INTO intake_classification_rules (incident_id, position, \
-    rule_id, category, effect, kind, priority, explanation) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-const INSERT_SITUATION: &str = "INSERT INTO intake_classification_situations (incident_id, \
-    position, code, name) VALUES ($1, $2, $3, $4)";
-const INSERT_REQUIREMENT: &str = "INSERT INTO intake_classification_requirements (incident_id, \
-    position, unit_count) VALUES ($1, $2, $3)";
-const INSERT_VALUE: &str = "INSERT INTO intake_classification_values (incident_id, list_name, \
-    owner_position, position, value) VALUES ($1, $2, $3, $4, $5)";
+const INSERT_RULES: &str = "INSERT INTO intake_classification_rules (incident_id, position, \
+    rule_id, category, effect, kind, priority, explanation)";
+const INSERT_SITUATIONS: &str = "INSERT INTO intake_classification_situations (incident_id, \
+    position, code, name)";
+const INSERT_REQUIREMENTS: &str = "INSERT INTO intake_classification_requirements (incident_id, \
+    position, unit_count)";
+const INSERT_VALUES: &str = "INSERT INTO intake_classification_values (incident_id, list_name, \
+    owner_position, position, value)";
+/// Most rows in one INSERT (far under both backends' parameter limits).
+const ROWS_PER_STATEMENT: usize = 100;
+
+/// Inserts `rows` in multi-row statements of at most [`ROWS_PER_STATEMENT`] rows, each row's
+/// `width` arguments bound by `bind`.
+macro_rules! insert_all {
+    ($tx:expr, $head:expr, $width:expr, $rows:expr, |$query:ident, $row:tt| $bind:expr) => {
+        for chunk in $rows.chunks(ROWS_PER_STATEMENT) {
+            let sql = multi_insert($head, $width, chunk.len());
+            with_tx!($tx, conn => {
+                let mut $query = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+                for $row in chunk {
+                    $query = $bind;
+                }
+                $query.execute(&mut *conn).await.map(|r| r.rows_affected())
+            })?;
+        }
+    };
+}
 
 const RULE_MATCHED: &str = "rule_matched_words";
 const RULE_NEGATED: &str = "rule_negated_words";
@@ -71,6 +89,83 @@ pub(super) async fn write(
         with_tx!(tx, conn => sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(incident_id)
             .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
     }
+    match c {
+        Some(c) => add(tx, incident_id, c).await,
+        None => set_scalars(tx, incident_id, None).await,
+    }
+}
+
+/// Writes the classification of an incident that has no child rows: its scalars, then each
+/// list in one multi-row INSERT (not one statement per row).
+pub(super) async fn add(
+    tx: &mut Tx,
+    incident_id: &str,
+    c: &ClassificationRecord,
+) -> Result<(), StorageError> {
+    set_scalars(tx, incident_id, Some(c)).await?;
+    let rules: Vec<(i32, &RuleMatch)> = c
+        .matched_rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (position(i), r))
+        .collect();
+    insert_all!(tx, INSERT_RULES, 8, rules, |query, (i, rule)| query
+        .bind(incident_id)
+        .bind(*i)
+        .bind(rule.rule_id.as_str())
+        .bind(rule.category.as_str())
+        .bind(rule.effect.as_str_name())
+        .bind(rule.kind.as_str_name())
+        .bind(rule.priority.as_str_name())
+        .bind(rule.explanation.as_str()));
+    let situations: Vec<(i32, &SituationMatch)> = c
+        .situations
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (position(i), m))
+        .collect();
+    insert_all!(
+        tx,
+        INSERT_SITUATIONS,
+        4,
+        situations,
+        |query, (i, situation)| query
+            .bind(incident_id)
+            .bind(*i)
+            .bind(situation.code.as_str())
+            .bind(situation.name.as_str())
+    );
+    let needs: Vec<(i32, &UnitNeed)> = c
+        .unit_requirements
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (position(i), n))
+        .collect();
+    insert_all!(tx, INSERT_REQUIREMENTS, 3, needs, |query, (i, need)| query
+        .bind(incident_id)
+        .bind(*i)
+        .bind(need.count));
+    let values = list_values(c);
+    insert_all!(
+        tx,
+        INSERT_VALUES,
+        5,
+        values,
+        |query, (list, owner, i, value)| query
+            .bind(incident_id)
+            .bind(*list)
+            .bind(*owner)
+            .bind(*i)
+            .bind(*value)
+    );
+    Ok(())
+}
+
+async fn set_scalars(
+    tx: &mut Tx,
+    incident_id: &str,
+    c: Option<&ClassificationRecord>,
+) -> Result<(), StorageError> {
     let empty = ClassificationRecord::default();
     let r = c.unwrap_or(&empty);
     let kind = c.map(|c| c.kind.as_str_name());
@@ -79,58 +174,66 @@ pub(super) async fn write(
         .bind(r.response_target_ms).bind(&r.department).bind(&r.category_name)
         .bind(&r.rules_version).bind(r.needs_confirmation).bind(&r.catalogue_version)
         .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
-    let Some(c) = c else {
-        return Ok(());
-    };
-    for (i, rule) in c.matched_rules.iter().enumerate() {
-        with_tx!(tx, conn => sqlx::query(INSERT_RULE)
-            .bind(incident_id).bind(position(i)).bind(&rule.rule_id).bind(&rule.category)
-            .bind(rule.effect.as_str_name()).bind(rule.kind.as_str_name())
-            .bind(rule.priority.as_str_name()).bind(&rule.explanation)
-            .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
-        values(tx, incident_id, RULE_MATCHED, i, rule.matched_words.iter()).await?;
-        values(tx, incident_id, RULE_NEGATED, i, rule.negated_words.iter()).await?;
-    }
-    for (i, situation) in c.situations.iter().enumerate() {
-        with_tx!(tx, conn => sqlx::query(INSERT_SITUATION)
-            .bind(incident_id).bind(position(i)).bind(&situation.code).bind(&situation.name)
-            .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
-        values(
-            tx,
-            incident_id,
-            SITUATION_MATCHED,
-            i,
-            situation.matched_words.iter(),
-        )
-        .await?;
-    }
-    for (i, need) in c.unit_requirements.iter().enumerate() {
-        with_tx!(tx, conn => sqlx::query(INSERT_REQUIREMENT)
-            .bind(incident_id).bind(position(i)).bind(need.count)
-            .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
-        let kinds = need.kinds.iter().map(|k| k.as_str_name());
-        values(tx, incident_id, REQUIREMENT_KINDS, i, kinds).await?;
-        let capabilities = need.capabilities.iter();
-        values(tx, incident_id, REQUIREMENT_CAPABILITIES, i, capabilities).await?;
-    }
     Ok(())
 }
 
-/// Writes one nested list of strings.
-async fn values<S: AsRef<str>>(
-    tx: &mut Tx,
-    incident_id: &str,
-    list: &str,
-    owner: usize,
-    items: impl Iterator<Item = S>,
-) -> Result<(), StorageError> {
-    for (i, value) in items.enumerate() {
-        with_tx!(tx, conn => sqlx::query(INSERT_VALUE)
-            .bind(incident_id).bind(list).bind(position(owner)).bind(position(i))
-            .bind(value.as_ref())
-            .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
+/// Every string of the nested lists as (list, owner position, position, value).
+fn list_values(c: &ClassificationRecord) -> Vec<(&'static str, i32, i32, &str)> {
+    fn push<'a>(
+        out: &mut Vec<(&'static str, i32, i32, &'a str)>,
+        list: &'static str,
+        owner: usize,
+        items: impl Iterator<Item = &'a str>,
+    ) {
+        out.extend(
+            items
+                .enumerate()
+                .map(|(i, value)| (list, position(owner), position(i), value)),
+        );
     }
-    Ok(())
+    let mut out = Vec::new();
+    for (i, rule) in c.matched_rules.iter().enumerate() {
+        push(
+            &mut out,
+            RULE_MATCHED,
+            i,
+            rule.matched_words.iter().map(String::as_str),
+        );
+        push(
+            &mut out,
+            RULE_NEGATED,
+            i,
+            rule.negated_words.iter().map(String::as_str),
+        );
+    }
+    for (i, situation) in c.situations.iter().enumerate() {
+        let words = situation.matched_words.iter().map(String::as_str);
+        push(&mut out, SITUATION_MATCHED, i, words);
+    }
+    for (i, need) in c.unit_requirements.iter().enumerate() {
+        push(
+            &mut out,
+            REQUIREMENT_KINDS,
+            i,
+            need.kinds.iter().map(|k| k.as_str_name()),
+        );
+        let capabilities = need.capabilities.iter().map(String::as_str);
+        push(&mut out, REQUIREMENT_CAPABILITIES, i, capabilities);
+    }
+    out
+}
+
+/// `{head} VALUES ($1, …), (…)`: `rows` rows of `width` placeholders (numbers only: no data).
+fn multi_insert(head: &str, width: usize, rows: usize) -> String {
+    let tuples: Vec<String> = (0..rows)
+        .map(|row| {
+            let marks: Vec<String> = (1..=width)
+                .map(|c| format!("${}", row * width + c))
+                .collect();
+            format!("({})", marks.join(", "))
+        })
+        .collect();
+    format!("{head} VALUES {}", tuples.join(", "))
 }
 
 /// `SELECT {columns} FROM {table} WHERE incident_id IN ($1, …)` for `count` ids.
@@ -152,6 +255,67 @@ macro_rules! fetch_for {
             query.fetch_all(&mut *conn).await
         })
     };
+}
+
+/// An incident read with its classification's scalars in the same row (one statement).
+#[derive(Debug, sqlx::FromRow)]
+pub(super) struct IncidentRow {
+    #[sqlx(flatten)]
+    incident: IncidentRecord,
+    class_kind: Option<String>,
+    class_category: String,
+    class_priority: String,
+    class_response_target_ms: Option<i64>,
+    class_department: String,
+    class_category_name: String,
+    class_rules_version: String,
+    class_needs_confirmation: bool,
+    class_catalogue_version: String,
+}
+
+/// The columns of an [`IncidentRow`] besides the incident's own.
+pub(super) const SCALAR_COLUMNS: &str = "class_kind, class_category, class_priority, \
+    class_response_target_ms, class_department, class_category_name, class_rules_version, \
+    class_needs_confirmation, class_catalogue_version";
+
+/// The incidents of `rows` with their classifications (the lists read for the classified).
+pub(super) async fn with_classification(
+    tx: &mut Tx,
+    rows: Vec<IncidentRow>,
+) -> Result<Vec<IncidentRecord>, StorageError> {
+    let mut found = HashMap::new();
+    let mut ids = Vec::new();
+    let mut incidents = Vec::with_capacity(rows.len());
+    for row in rows {
+        if let Some(kind) = row.class_kind {
+            ids.push(row.incident.incident_id.clone());
+            found.insert(
+                row.incident.incident_id.clone(),
+                ClassificationRecord {
+                    kind: Kind::from_str_name(&kind).unwrap_or(Kind::Unspecified),
+                    category: row.class_category,
+                    priority: priority(&row.class_priority),
+                    response_target_ms: row.class_response_target_ms,
+                    matched_rules: Vec::new(),
+                    department: row.class_department,
+                    category_name: row.class_category_name,
+                    rules_version: row.class_rules_version,
+                    needs_confirmation: row.class_needs_confirmation,
+                    situations: Vec::new(),
+                    unit_requirements: Vec::new(),
+                    catalogue_version: row.class_catalogue_version,
+                },
+            );
+        }
+        incidents.push(row.incident);
+    }
+    if !ids.is_empty() {
+        attach_lists(tx, &ids, &mut found).await?;
+    }
+    for incident in &mut incidents {
+        incident.classification = found.remove(&incident.incident_id);
+    }
+    Ok(incidents)
 }
 
 /// Fills in the classification of each of `incidents`.

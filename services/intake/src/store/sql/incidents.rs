@@ -142,12 +142,15 @@ pub(super) async fn touch(tx: &mut Tx, incident_id: &str) -> Result<(), StorageE
 }
 
 async fn read_in(tx: &mut Tx, incident_id: &str) -> Result<Option<IncidentRecord>, StorageError> {
-    let sql = incident_select("WHERE incident_id = $1");
-    let found = with_tx!(tx, conn => sqlx::query_as::<_, IncidentRecord>(sqlx::AssertSqlSafe(sql.clone()))
+    // The classification's scalars in the same row: its lists are read only when it has one.
+    let sql = format!(
+        "SELECT {INCIDENT_COLUMNS}, {} FROM intake_incidents WHERE incident_id = $1",
+        super::classification::SCALAR_COLUMNS
+    );
+    let found = with_tx!(tx, conn => sqlx::query_as::<_, super::classification::IncidentRow>(sqlx::AssertSqlSafe(sql.clone()))
         .bind(incident_id).fetch_optional(&mut *conn).await)?;
-    let mut found: Vec<IncidentRecord> = found.into_iter().collect();
-    super::classification::attach(tx, &mut found).await?;
-    Ok(found.pop())
+    let found = super::classification::with_classification(tx, found.into_iter().collect()).await?;
+    Ok(found.into_iter().next())
 }
 
 /// Takes the write lock of the intake tables in `tx` before anything is read (SQLite; a

@@ -17,9 +17,11 @@ const MERGED_INTO: &str = "SELECT merged_into FROM intake_incidents WHERE incide
 const LEGACY_MERGE: &str = "SELECT merged_into FROM intake_incident_merges WHERE incident_id = $1";
 const TAKE_LINK_LOCK: &str = "UPDATE intake_link_lock SET taken_at = $1 WHERE lock_id = 1";
 const ADD_LINK_LOCK: &str = "INSERT INTO intake_link_lock (lock_id, taken_at) VALUES (1, $1)";
+// `merged_into || ''`: SQLite would otherwise search the merged_into index (every live incident,
+// growing with the table) instead of the received_at range (EXPLAIN QUERY PLAN).
 const CANDIDATES: &str = "SELECT incident_id, lat, lon, category, received_at \
     FROM intake_incidents WHERE incident_id <> $1 AND received_at >= $2 AND received_at <= $3 \
-      AND has_location = TRUE AND link_checked = TRUE AND merged_into = '' \
+      AND has_location = TRUE AND link_checked = TRUE AND merged_into || '' = '' \
       AND status IN (2, 3, 4, 5) AND category <> '' \
     ORDER BY received_at, incident_id LIMIT 200";
 const MARK_PRIMARY: &str = "UPDATE intake_incidents SET link_checked = TRUE, updated_at = $2 \

@@ -49,6 +49,15 @@ impl Store for SqlStore {
         classification::write(tx, incident_id, classification).await
     }
 
+    async fn add_classification(
+        &self,
+        tx: &mut Tx,
+        incident_id: &str,
+        classification: &ClassificationRecord,
+    ) -> Result<(), StorageError> {
+        classification::add(tx, incident_id, classification).await
+    }
+
     async fn legacy_classification_ids(&self, limit: i64) -> Result<Vec<String>, StorageError> {
         classification::legacy_ids(&self.db, limit).await
     }
@@ -156,6 +165,16 @@ impl Store for SqlStore {
         outcome: i32,
     ) -> Result<Option<(String, i32)>, StorageError> {
         calls::record_answer(&self.db, call_id, incident_id, outcome).await
+    }
+
+    async fn record_answer_in(
+        &self,
+        tx: &mut Tx,
+        call_id: &str,
+        incident_id: &str,
+        outcome: i32,
+    ) -> Result<Option<(String, i32)>, StorageError> {
+        calls::record_answer_in(tx, call_id, incident_id, outcome).await
     }
 
     async fn insert_entry(&self, tx: &mut Tx, e: &EntryRecord) -> Result<(), StorageError> {
