@@ -212,6 +212,7 @@ PINGAN_CONCURRENCY_LIMIT: {{ $cfg.concurrencyLimit | int | quote }}
 PINGAN_SHUTDOWN_GRACE: {{ $cfg.shutdownGrace | quote }}
 PINGAN_HEALTH_INTERVAL: {{ $cfg.healthInterval | quote }}
 PINGAN_DATABASE_MAX_CONNECTIONS: {{ $cfg.databaseMaxConnections | int | quote }}
+PINGAN_CLEAR_READ_REASON: {{ $cfg.clearReadReason | default "optional" | quote }}
 PINGAN_PEERS: {{ include "pingan.peers" (dict "root" $root "cfg" $cfg) | quote }}
 {{- if and (eq $cfg.name "triage") $root.Values.hotlineGateway.url }}
 PINGAN_HOTLINE_GATEWAY: {{ $root.Values.hotlineGateway.url | quote }}
