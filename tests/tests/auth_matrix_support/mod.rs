@@ -83,8 +83,30 @@ pub struct Answer {
     pub body: Vec<u8>,
 }
 
-/// Calls `path` with `message` and `token` (or none); OK for a stream that opened.
+/// Calls `path` with `message` and `token` (or none); OK for a stream that opened. The fail-fast
+/// layer's UNAVAILABLE (a service that went NOT_SERVING for a moment on a loaded machine answers
+/// before authenticating, with RetryInfo) is retried for up to 15 s, as a client would: it is
+/// neither a success nor the refusal the matrix checks.
 pub async fn call(
+    channel: tonic::transport::Channel,
+    path: &str,
+    streams: (bool, bool),
+    message: Vec<u8>,
+    token: Option<&str>,
+) -> Answer {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let answer = call_once(channel.clone(), path, streams, message.clone(), token).await;
+        let not_serving =
+            answer.code == Code::Unavailable && answer.message.contains("service not serving");
+        if !not_serving || std::time::Instant::now() > deadline {
+            return answer;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+async fn call_once(
     channel: tonic::transport::Channel,
     path: &str,
     (client_streams, server_streams): (bool, bool),
