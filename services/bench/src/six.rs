@@ -16,6 +16,7 @@ use tokio::process::Command;
 
 use crate::relay::Relay;
 use crate::system::{self, Process};
+use cleanup::{connect_admin, delete_keys, drop_databases, drop_stale_databases};
 
 /// (short name, gRPC service its health reports) of the six services, in start order.
 pub const SERVICES: [(&str, &str); 6] = [
@@ -32,6 +33,9 @@ pub const SERVICES: [(&str, &str); 6] = [
 pub const POOL_PER_PROCESS: &str = "10";
 
 const DATABASE_PREFIX: &str = "pingan_b_";
+
+#[path = "six_cleanup.rs"]
+mod cleanup;
 
 /// How the shape is started beyond the defaults of the bench (one process per service, no
 /// proxies, no trace export, the built-in 12345 simulator).
@@ -567,79 +571,6 @@ async fn import_demo(six: &SixProcesses, binary: &Path, jurisdiction: &str) -> a
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    Ok(())
-}
-
-async fn connect_admin(url: &str) -> anyhow::Result<sqlx::PgConnection> {
-    sqlx::PgConnection::connect(url)
-        .await
-        .with_context(|| format!("connecting to Postgres at {url} (the six-process rows need it)"))
-}
-
-async fn drop_databases(admin_url: &str, databases: &[String]) -> anyhow::Result<()> {
-    if databases.is_empty() {
-        return Ok(());
-    }
-    let mut admin = connect_admin(admin_url).await?;
-    for database in databases {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
-        )))
-        .execute(&mut admin)
-        .await
-        .with_context(|| format!("dropping database {database}"))?;
-    }
-    let _ = admin.close().await;
-    Ok(())
-}
-
-/// Drops bench databases left behind by runs that died more than an hour ago.
-async fn drop_stale_databases(admin: &mut sqlx::PgConnection) {
-    let list = format!(
-        "SELECT datname FROM pg_database WHERE datname LIKE '{}%'",
-        DATABASE_PREFIX.replace('_', "\\_")
-    );
-    let Ok(names) = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(list))
-        .fetch_all(&mut *admin)
-        .await
-    else {
-        return;
-    };
-    let now = chrono::Utc::now().timestamp();
-    for name in names {
-        let created = name
-            .trim_start_matches(DATABASE_PREFIX)
-            .split('_')
-            .next()
-            .and_then(|secs| secs.parse::<i64>().ok());
-        if created.is_some_and(|secs| now - secs > 3600) {
-            let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-            let _ = sqlx::query(sqlx::AssertSqlSafe(drop))
-                .execute(&mut *admin)
-                .await;
-        }
-    }
-}
-
-/// Deletes every key under `prefix`.
-async fn delete_keys(url: &str, prefix: &str) -> anyhow::Result<()> {
-    let client = redis::Client::open(url).context("redis url")?;
-    let mut connection = client
-        .get_multiplexed_async_connection()
-        .await
-        .with_context(|| format!("connecting to redis at {url}"))?;
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut connection)
-        .await
-        .context("KEYS")?;
-    for chunk in keys.chunks(1000) {
-        let _: i64 = redis::cmd("DEL")
-            .arg(chunk)
-            .query_async(&mut connection)
-            .await
-            .context("DEL")?;
-    }
     Ok(())
 }
 
