@@ -390,7 +390,28 @@ impl TestCluster {
     /// same database and Redis prefix (a second replica); returns its endpoint. It stops with
     /// the cluster.
     pub async fn start_replica(&mut self, kind: ServiceKind) -> anyhow::Result<String> {
-        let recipe = self.replica.clone().context("cluster not started")?;
+        self.start_replica_keyed(kind, None).await
+    }
+
+    /// Like [`TestCluster::start_replica`], with other personal-data keys (e.g. after a key
+    /// rotation, without the old key); tokens are still the cluster's.
+    pub async fn start_replica_with_pii(
+        &mut self,
+        kind: ServiceKind,
+        pii: pingan_platform::pii::PiiKeys,
+    ) -> anyhow::Result<String> {
+        self.start_replica_keyed(kind, Some(pii)).await
+    }
+
+    async fn start_replica_keyed(
+        &mut self,
+        kind: ServiceKind,
+        pii: Option<pingan_platform::pii::PiiKeys>,
+    ) -> anyhow::Result<String> {
+        let mut recipe = self.replica.clone().context("cluster not started")?;
+        if let Some(pii) = pii {
+            recipe.security.pii = pii;
+        }
         let storage = recipe
             .storage
             .get(&kind)

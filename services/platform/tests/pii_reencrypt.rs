@@ -1,8 +1,15 @@
 //! PII key rotation on both backends: values written before key ids and under an old key are
-//! moved to the current key by the re-encrypt run (found by the `*_enc` / `*_sealed` naming),
-//! stay readable, keep their rows, and two concurrent runs move each value exactly once.
+//! moved to the current key by the re-encrypt run (found by the `*_enc` / `*_sealed` naming, in
+//! binary and hex-in-TEXT columns, and sealed job payloads), stay readable, keep their rows, and
+//! two concurrent runs move each value exactly once.
 
-use pingan_platform::pii::reencrypt::{reencrypt_all, sealed_columns};
+use std::sync::Arc;
+
+use pingan_platform::clock::SystemClock;
+use pingan_platform::jobs::{JobQueue, NewJob};
+use pingan_platform::pii::reencrypt::{
+    Encoding, Scope, SealedColumn, reencrypt_all, sealed_columns,
+};
 use pingan_platform::pii::{KeyId, PiiKeys};
 use pingan_platform::storage::{Backend, Migrations};
 use pingan_platform::testing::TestDatabase;
@@ -42,6 +49,8 @@ async fn setup(backend: Backend) -> TestDatabase {
              record {blob})"
         ),
         format!("CREATE TABLE transfers (id TEXT PRIMARY KEY, caller_phone_sealed {blob})"),
+        // grid-registry's shape: hex ciphertexts in TEXT, '' for no value.
+        "CREATE TABLE residents (id TEXT PRIMARY KEY, id_number_sealed TEXT NOT NULL)".to_owned(),
     ] {
         with_db!(&database.db, pool => sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).execute(pool).await.map(|_| ())).expect("create");
     }
@@ -92,7 +101,37 @@ async fn fill(db: &Db) -> Vec<(String, String)> {
         )
         .await;
     }
+    for i in 0..6 {
+        let sealed = k1
+            .encrypt(&format!("11010519491231{i:04}"))
+            .expect("encrypt");
+        insert_text(db, &format!("r{i}"), &hex::encode(sealed)).await;
+    }
+    insert_text(db, "r-none", "").await;
     expected
+}
+
+async fn insert_text(db: &Db, id: &str, value: &str) {
+    with_db!(db, pool => sqlx::query("INSERT INTO residents (id, id_number_sealed) VALUES ($1, $2)")
+        .bind(id).bind(value).execute(pool).await.map(|_| ()))
+    .expect("insert");
+}
+
+async fn read_text(db: &Db, id: &str) -> String {
+    let row: (String,) =
+        with_db!(db, pool => sqlx::query_as("SELECT id_number_sealed FROM residents WHERE id = $1")
+        .bind(id).fetch_one(pool).await)
+        .expect("read");
+    row.0
+}
+
+fn column(table: &str, column: &str, encoding: Encoding, scope: Scope) -> SealedColumn {
+    SealedColumn {
+        table: table.to_owned(),
+        column: column.to_owned(),
+        encoding,
+        scope,
+    }
 }
 
 async fn rotation_moves_every_value_to_the_current_key(backend: Backend) {
@@ -103,11 +142,29 @@ async fn rotation_moves_every_value_to_the_current_key(backend: Backend) {
     assert_eq!(
         columns,
         vec![
-            ("people".to_owned(), "id_number_enc".to_owned()),
-            ("people".to_owned(), "phone_enc".to_owned()),
-            ("transfers".to_owned(), "caller_phone_sealed".to_owned()),
+            column("people", "id_number_enc", Encoding::Bytes, Scope::Every),
+            column("people", "phone_enc", Encoding::Bytes, Scope::Every),
+            column("residents", "id_number_sealed", Encoding::Hex, Scope::Every),
+            column(
+                "transfers",
+                "caller_phone_sealed",
+                Encoding::Bytes,
+                Scope::Every
+            ),
+            column("platform_jobs", "payload", Encoding::Bytes, Scope::Sealed),
         ]
     );
+    // Durable jobs: one payload sealed as triage seals its deliveries, one plain.
+    let jobs = JobQueue::new("triage", db.clone(), Arc::new(SystemClock));
+    let k1 = keys(&[("k1", K1)], false);
+    let sealed_payload = k1.encrypt("0a0b13900001234").expect("encrypt").to_vec();
+    let plain_payload = b"\x0a\x03abc plain protobuf".to_vec();
+    jobs.enqueue(NewJob::new("deliver", "sealed", sealed_payload))
+        .await
+        .expect("enqueue");
+    jobs.enqueue(NewJob::new("deliver", "plain", plain_payload.clone()))
+        .await
+        .expect("enqueue");
 
     let rotated = keys(&[("k2", K2), ("k1", K1)], true);
     let reports = reencrypt_all(db, &rotated).await.expect("reencrypt");
@@ -129,6 +186,44 @@ async fn rotation_moves_every_value_to_the_current_key(backend: Backend) {
         .find(|r| r.column == "caller_phone_sealed")
         .expect("transfer report");
     assert_eq!((transfers.scanned, transfers.moved), (5, 5));
+    let residents = reports
+        .iter()
+        .find(|r| r.table == "residents")
+        .expect("residents report");
+    assert_eq!(
+        (residents.scanned, residents.moved, residents.unreadable),
+        (6, 6, 0),
+        "the empty value is no value"
+    );
+    let payloads = reports
+        .iter()
+        .find(|r| r.table == "platform_jobs")
+        .expect("jobs report");
+    assert_eq!(
+        (
+            payloads.scanned,
+            payloads.moved,
+            payloads.current,
+            payloads.unreadable
+        ),
+        (2, 1, 1, 0),
+        "only the sealed payload moves; the plain one is not a ciphertext"
+    );
+    let sealed_job = jobs
+        .get("deliver", "sealed")
+        .await
+        .expect("job")
+        .expect("present");
+    assert_eq!(PiiKeys::key_id_of(&sealed_job.payload), Some("k2"));
+    let plain_job = jobs
+        .get("deliver", "plain")
+        .await
+        .expect("job")
+        .expect("present");
+    assert_eq!(
+        plain_job.payload, plain_payload,
+        "a plain payload is never rewritten"
+    );
 
     // Only k2 is needed now: every value opens with it alone, on its own row.
     let only_k2 = keys(&[("k2", K2)], false);
@@ -138,6 +233,17 @@ async fn rotation_moves_every_value_to_the_current_key(backend: Backend) {
         assert_eq!(&only_k2.decrypt(&sealed).expect("decrypt"), phone);
     }
     assert_eq!(read(db, "people", "nobody", "phone_enc").await, None);
+    assert_eq!(
+        only_k2
+            .decrypt(&hex::decode(read_text(db, "r3").await).expect("hex"))
+            .expect("decrypt"),
+        "110105194912310003"
+    );
+    assert_eq!(read_text(db, "r-none").await, "");
+    assert_eq!(
+        only_k2.decrypt(&sealed_job.payload).expect("decrypt"),
+        "0a0b13900001234"
+    );
 
     // A second run finds nothing to do.
     let again = reencrypt_all(db, &rotated).await.expect("reencrypt");

@@ -6,6 +6,7 @@
 
 mod keys;
 pub mod reencrypt;
+pub mod reindex;
 
 pub use keys::{KeyId, MIN_KEY_LEN, PiiKeys, random_key_hex};
 
