@@ -69,10 +69,12 @@ declare -A scenario_args=(
   [external-urls]="-f $root/helm/tests/values-external-urls.yaml"
   # TLS and mutual TLS, certificates from cert-manager.
   [tls]="--set tls.enabled=true --set tls.certManager.enabled=true --set tls.certManager.issuerRef.name=pingan-ca"
+  # Production with Redis over TLS: the CA and client certificate from the services' TLS Secrets.
+  [redis-tls]="-f $chart/values-production.yaml --set redis.tls.enabled=true --set tls.enabled=true --set tls.certManager.enabled=true --set tls.certManager.issuerRef.name=pingan-ca"
   # Everything optional off.
   [minimal]="--set networkPolicy.enabled=false --set serviceDefaults.autoscaling.enabled=false --set serviceDefaults.pdb.enabled=false --set dashboards.enabled=false --set serviceAccount.create=false --set serviceDefaults.preStopSleepSeconds=0 --set postgresql.persistence.enabled=false"
 )
-scenarios=(default production monitoring external-urls tls minimal)
+scenarios=(default production monitoring external-urls tls redis-tls minimal)
 
 # --- the wiring the binary requires ----------------------------------------------------------
 # Every scenario's PINGAN_PEERS is checked against the binary's own routing table, and the chart's

@@ -349,6 +349,7 @@ impl TestCluster {
                     database_url: database.url.clone(),
                     redis_url: redis_url.clone(),
                     redis_prefix: format!("{}{}:", cluster.redis_prefix, kind.short_name()),
+                    redis_tls: None,
                 };
                 cluster.database_urls.insert(*kind, database.url.clone());
                 cluster.databases.push(database);

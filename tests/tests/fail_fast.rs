@@ -215,6 +215,7 @@ async fn postgres_cut_fails_fast_and_recovers_without_restart() {
         database_url: replace_host_port(&database.url, proxy.local_addr()),
         redis_url: None,
         redis_prefix: String::new(),
+        redis_tls: None,
     };
     let pool = PoolSettings {
         max_connections: 5,

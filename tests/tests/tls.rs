@@ -88,6 +88,7 @@ impl Server {
             database_url: database.url.clone(),
             redis_url,
             redis_prefix: format!("{}:", unique_name("pingan_tls")),
+            redis_tls: None,
         };
         let pool = PoolSettings {
             max_connections: 5,

@@ -65,6 +65,10 @@ pub struct Options {
     pub tls: Option<PathBuf>,
     /// Every process reaches Postgres with `sslmode=require`.
     pub database_tls: bool,
+    /// Dispatch's Redis over TLS: a private TLS-only `redis-server` of this run whose
+    /// certificate the run's CA issued, requiring client certificates (needs `tls`); the
+    /// processes connect with `rediss://`, the CA and their own client certificates.
+    pub redis_tls: bool,
 }
 
 /// The name of the certificate the harness's own clients present.
@@ -83,6 +87,7 @@ impl Default for Options {
             pool_per_process: POOL_PER_PROCESS.to_owned(),
             tls: None,
             database_tls: false,
+            redis_tls: false,
         }
     }
 }
@@ -194,6 +199,8 @@ pub struct SixProcesses {
     admin_url: String,
     redis_url: String,
     redis_prefix: String,
+    // The run's own TLS Redis (killed with the run, so its keys need no cleanup).
+    tls_redis: Option<pingan_platform::testing::TlsRedisServer>,
     logs: PathBuf,
     keep_logs: bool,
 }
@@ -253,6 +260,11 @@ impl SixProcesses {
         &self.admin_url
     }
 
+    /// The run's own TLS Redis (`rediss://…`), when the shape runs one.
+    pub fn tls_redis_url(&self) -> Option<String> {
+        self.tls_redis.as_ref().map(|server| server.url())
+    }
+
     /// The Redis key prefix of the run.
     pub fn redis_prefix(&self) -> &str {
         &self.redis_prefix
@@ -277,7 +289,9 @@ impl SixProcesses {
         if let Err(e) = drop_databases(&self.admin_url, &self.databases).await {
             first_error.get_or_insert(e);
         }
-        if let Err(e) = delete_keys(&self.redis_url, &self.redis_prefix).await {
+        if self.tls_redis.take().is_none()
+            && let Err(e) = delete_keys(&self.redis_url, &self.redis_prefix).await
+        {
             first_error.get_or_insert(e);
         }
         if !self.keep_logs {
@@ -341,6 +355,7 @@ pub async fn start_with(
         admin_url: admin_url.to_owned(),
         redis_url: redis_url.to_owned(),
         redis_prefix: format!("pingan-bench:{run}:"),
+        tls_redis: None,
         logs,
         keep_logs: false,
     };
@@ -406,6 +421,17 @@ async fn launch(
             cert: Some(certs::client_cert(dir, CONSOLE)),
             key: Some(certs::client_key(dir, CONSOLE)),
         };
+    }
+    if options.redis_tls {
+        let dir = options
+            .tls
+            .as_ref()
+            .context("Redis over TLS needs the run's certificates (Options::tls)")?;
+        let server = pingan_platform::testing::TlsRedisServer::start(dir, CONSOLE)
+            .await
+            .context("starting the run's TLS Redis")?;
+        six.redis_url = server.url();
+        six.tls_redis = Some(server);
     }
     let mut ports: BTreeMap<&str, Vec<u16>> = BTreeMap::new();
     for (name, _) in SERVICES {
@@ -513,6 +539,19 @@ async fn launch(
                         file(certs::client_key(dir, name)),
                     ),
                 ]);
+                if six.tls_redis.is_some() {
+                    env.extend([
+                        ("PINGAN_REDIS_CA".to_owned(), file(certs::ca_cert(dir))),
+                        (
+                            "PINGAN_REDIS_CLIENT_CERT".to_owned(),
+                            file(certs::client_cert(dir, name)),
+                        ),
+                        (
+                            "PINGAN_REDIS_CLIENT_KEY".to_owned(),
+                            file(certs::client_key(dir, name)),
+                        ),
+                    ]);
+                }
             }
             if let Some(endpoint) = &options.otlp_endpoint {
                 env.push(("OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(), endpoint.clone()));

@@ -155,6 +155,8 @@ pub struct StorageChoice {
     pub redis_url: Option<String>,
     /// Key prefix in Redis, so services and tests can share a server.
     pub redis_prefix: String,
+    /// The CA and client certificate of a `rediss://` Redis (None: plain, or the system's roots).
+    pub redis_tls: Option<pingan_platform::redis_store::RedisTls>,
 }
 
 /// How the hosted services check callers and prove themselves to each other.
@@ -347,9 +349,13 @@ impl Process {
             })?;
         let redis = match (&storage.redis_url, entry.uses_redis()) {
             (Some(url), true) => Some(
-                RedisStore::connect(url, &storage.redis_prefix)
-                    .await
-                    .map_err(|source| HostError::Redis { service, source })?,
+                RedisStore::connect_with_tls(
+                    url,
+                    &storage.redis_prefix,
+                    storage.redis_tls.as_ref(),
+                )
+                .await
+                .map_err(|source| HostError::Redis { service, source })?,
             ),
             _ => None,
         };

@@ -143,6 +143,8 @@ struct ServeArgs {
     #[arg(long, env = "PINGAN_REDIS_PREFIX", default_value = "pingan:")]
     redis_prefix: String,
     #[command(flatten)]
+    redis_tls: pingan_platform::tls::RedisTlsArgs,
+    #[command(flatten)]
     pool: PoolConfig,
     #[command(flatten)]
     server: ServerConfig,
@@ -302,6 +304,7 @@ async fn serve(args: ServeArgs, settings: ServiceConfig) -> anyhow::Result<()> {
             database_url: args.database_url.clone(),
             redis_url: args.redis_url.clone(),
             redis_prefix: args.redis_prefix.clone(),
+            redis_tls: args.redis_tls.load()?,
         };
         let pool = args.pool.settings(20);
         let secret = args.auth.required_secret()?;
@@ -384,6 +387,7 @@ async fn dev(args: DevArgs, settings: ServiceConfig) -> anyhow::Result<()> {
                 database_url: format!("sqlite://{}", file.display()),
                 redis_url: None,
                 redis_prefix: String::new(),
+                redis_tls: None,
             };
             process.mount(kind, &storage, &peers, &pool).await?;
         }
@@ -541,4 +545,15 @@ fn print_banner(endpoint: SocketAddr, data_dir: &std::path::Path, metrics: Optio
     );
     println!("  stop            Ctrl-C");
     println!();
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every subcommand's flags fit together (clap checks ids and `requires` only when the
+    /// subcommand is parsed: a clash would panic a `serve` at start, not at build time).
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory as _;
+        super::Cli::command().debug_assert();
+    }
 }

@@ -42,6 +42,39 @@ impl Node {
     }
 }
 
+/// What a `rediss://` connection trusts and presents (PEM bytes, read at start).
+#[derive(Clone, Default)]
+pub struct RedisTls {
+    /// The CA that signed the Redis server's certificate (None: the system's roots).
+    pub ca_pem: Option<Vec<u8>>,
+    /// Client certificate and key for a server that requires them (`tls-auth-clients yes`).
+    pub client: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for RedisTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisTls")
+            .field("ca", &self.ca_pem.is_some())
+            .field("client_certificate", &self.client.is_some())
+            .finish()
+    }
+}
+
+impl RedisTls {
+    pub(crate) fn certificates(&self) -> redis::TlsCertificates {
+        redis::TlsCertificates {
+            client_tls: self
+                .client
+                .as_ref()
+                .map(|(cert, key)| redis::ClientTlsConfig {
+                    client_cert: cert.clone(),
+                    client_key: key.clone(),
+                }),
+            root_cert: self.ca_pem.clone(),
+        }
+    }
+}
+
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisStore")
@@ -54,6 +87,30 @@ impl RedisStore {
     /// Connects to `url` (`redis://`, `rediss://`, or `redis+sentinel://…/<master>`); every key
     /// this store builds starts with `prefix`.
     pub async fn connect(url: &str, prefix: &str) -> redis::RedisResult<Self> {
+        Self::connect_with_tls(url, prefix, None).await
+    }
+
+    /// Like [`RedisStore::connect`]; a `rediss://` URL trusts `tls`'s CA (instead of the
+    /// system's roots) and presents its client certificate when it has one.
+    pub async fn connect_with_tls(
+        url: &str,
+        prefix: &str,
+        tls: Option<&RedisTls>,
+    ) -> redis::RedisResult<Self> {
+        if let Some(tls) = tls {
+            if !url.starts_with("rediss://") {
+                return Err(redis::RedisError::from((
+                    redis::ErrorKind::InvalidClientConfig,
+                    "a Redis CA or client certificate is set: the Redis URL must be rediss://",
+                )));
+            }
+            let client = redis::Client::build_with_tls(url, tls.certificates())?;
+            let node = Node::connect(client).await?;
+            return Ok(Self {
+                node: Arc::new(RwLock::new(node)),
+                prefix: prefix.to_owned(),
+            });
+        }
         if SentinelUrl::is_sentinel(url) {
             let mut sentinel = SentinelUrl::parse(url)?.client()?;
             let node = Node::connect(redis_sentinel::primary(&mut sentinel).await?).await?;

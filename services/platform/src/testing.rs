@@ -50,7 +50,17 @@ pub enum TestSetupError {
     /// Local files.
     #[error("test files: {0}")]
     Io(#[from] std::io::Error),
+    /// Certificates for a TLS server.
+    #[error("test certificates: {0}")]
+    Tls(#[from] crate::tls::TlsError),
+    /// A server the test starts did not come up.
+    #[error("test server: {0}")]
+    Server(String),
 }
+
+#[path = "testing_tls_redis.rs"]
+mod tls_redis;
+pub use tls_redis::{REDIS_CERT_NAME, TlsRedisServer, client_tls as redis_client_tls};
 
 /// A unique, sortable name for one test's resources.
 pub fn unique_name(prefix: &str) -> String {

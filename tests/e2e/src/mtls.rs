@@ -110,6 +110,8 @@ pub async fn run(world: &World) -> anyhow::Result<Verdict> {
         format!("intake's certificate was not taken as intake: {as_intake}"),
     );
 
+    redis_checks(world, dir, &mut verdict).await;
+
     // Postgres: every connection to the run's databases is encrypted (when the shape asks).
     if !world.database_tls {
         verdict.figure("database TLS", "off (--database-plaintext)");
@@ -182,5 +184,81 @@ async fn locate(world: &World, endpoint: &str, tls: &ClientTlsArgs) -> String {
     {
         Ok(_) => "OK".to_owned(),
         Err(status) => code(&status),
+    }
+}
+
+/// Dispatch's Redis is the run's TLS-only server: plaintext and a client without a certificate
+/// are refused, and dispatch's live positions are there (read with the harness's certificate).
+async fn redis_checks(world: &World, dir: &std::path::Path, verdict: &mut Verdict) {
+    let Some(url) = world.six.tls_redis_url() else {
+        verdict.check(false, "dispatch's Redis is not the run's TLS server");
+        return;
+    };
+    let plain = url.replacen("rediss://", "redis://", 1);
+    let plaintext = ping(&plain, None).await;
+    verdict.figure("Redis, plaintext client", short(&plaintext));
+    verdict.check(
+        plaintext.is_err(),
+        "the TLS Redis answered a plaintext client",
+    );
+    let Ok(console) = pingan_platform::testing::redis_client_tls(dir, pingan_bench::six::CONSOLE)
+    else {
+        verdict.check(false, "the harness's Redis client files are missing");
+        return;
+    };
+    let bare = pingan_platform::redis_store::RedisTls {
+        client: None,
+        ..console.clone()
+    };
+    let no_certificate = ping(&url, Some(&bare)).await;
+    verdict.figure("Redis, no client certificate", short(&no_certificate));
+    verdict.check(
+        no_certificate.is_err(),
+        "the TLS Redis answered a client without a certificate",
+    );
+    let pattern = format!("{}*", world.six.redis_prefix());
+    let keys = async {
+        let store =
+            pingan_platform::redis_store::RedisStore::connect_with_tls(&url, "", Some(&console))
+                .await?;
+        let mut connection = store.connection();
+        redis::cmd("KEYS")
+            .arg(&pattern)
+            .query_async::<Vec<String>>(&mut connection)
+            .await
+    };
+    match tokio::time::timeout(Duration::from_secs(5), keys).await {
+        Ok(Ok(keys)) => {
+            verdict.figure("Redis over TLS: keys of the run", keys.len());
+            verdict.check(!keys.is_empty(), "dispatch wrote nothing to the TLS Redis");
+        }
+        other => verdict.check(false, format!("reading the TLS Redis: {other:?}")),
+    }
+}
+
+/// One PING; the error's text when refused.
+async fn ping(
+    url: &str,
+    tls: Option<&pingan_platform::redis_store::RedisTls>,
+) -> Result<(), String> {
+    let attempt = async {
+        let store =
+            pingan_platform::redis_store::RedisStore::connect_with_tls(url, "", tls).await?;
+        let mut connection = store.connection();
+        redis::cmd("PING")
+            .query_async::<String>(&mut connection)
+            .await
+            .map(|_| ())
+    };
+    match tokio::time::timeout(Duration::from_secs(5), attempt).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err("timed out".to_owned()),
+    }
+}
+
+fn short(result: &Result<(), String>) -> String {
+    match result {
+        Ok(()) => "answered".to_owned(),
+        Err(_) => "refused".to_owned(),
     }
 }

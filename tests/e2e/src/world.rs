@@ -99,6 +99,8 @@ impl World {
             ],
             tls: tls_dir.clone(),
             database_tls: setup.database_tls,
+            // Under mutual TLS, dispatch's Redis is TLS-only too (a private server of the run).
+            redis_tls: setup.tls,
             ..Options::default()
         };
         for service in REPLICATED {

@@ -14,6 +14,7 @@ mod cli;
 mod client;
 mod files;
 mod identity;
+mod redis_args;
 mod server;
 
 pub use cli::{ClientChannelError, ClientTlsArgs};
@@ -21,6 +22,7 @@ pub use client::{ClientTls, probe};
 pub use files::Reloading;
 pub use files::load_certs as read_certificates;
 pub use identity::{CertificateInfo, describe, service_name};
+pub use redis_args::RedisTlsArgs;
 pub use server::{ServerTls, TlsIdentityLayer, TlsIncoming};
 
 /// The services a client certificate may name by default: Pingan's six.
