@@ -216,3 +216,24 @@ fn a_missing_or_broken_file_is_refused_at_start() {
     );
     assert!(RevocationFile::read_or_empty(&dir.join("missing.json")).is_ok());
 }
+
+#[test]
+fn the_documented_format_parses() {
+    let dir = std::env::temp_dir().join(pingan_platform::testing::unique_name("revoked-doc"));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("revoked.json");
+    std::fs::write(
+        &path,
+        br#"{"jti": ["5f0c"], "subjects": [{"sub": "officer-7", "not_before": 1764763200}]}"#,
+    )
+    .expect("write");
+    let list = RevocationFile::read(&path).expect("documented format");
+    assert_eq!(list.jti, vec!["5f0c".to_owned()]);
+    assert_eq!(list.subjects[0].sub, "officer-7");
+    assert_eq!(list.subjects[0].not_before, 1_764_763_200);
+    std::fs::write(&path, b"{}").expect("write");
+    assert_eq!(
+        RevocationFile::read(&path).expect("empty object"),
+        RevocationFile::default()
+    );
+}

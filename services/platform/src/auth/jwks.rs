@@ -149,6 +149,18 @@ impl KeyCache {
         self.read().keys.get(kid).cloned()
     }
 
+    /// Claims the right to read the source when `refresh` has passed since the last read: true
+    /// for one caller only.
+    fn claim_stale(&self, refresh: Duration) -> bool {
+        let now = Instant::now();
+        let mut state = self.write();
+        if now.duration_since(state.checked_at) < refresh {
+            return false;
+        }
+        state.checked_at = now;
+        true
+    }
+
     /// Claims the right to read the source for an unknown `kid`: true at most once per
     /// `interval`.
     fn claim_forced(&self, interval: Duration) -> bool {
@@ -285,8 +297,10 @@ impl Jwks {
             return cached;
         }
         // A small file read, rarely: once per refresh interval and once a second for unknown
-        // kids.
-        if stale || self.cache.claim_forced(UNKNOWN_KID_RELOAD_INTERVAL) {
+        // kids, by whichever call claims it first.
+        if self.cache.claim_stale(self.refresh)
+            || (cached.is_none() && self.cache.claim_forced(UNKNOWN_KID_RELOAD_INTERVAL))
+        {
             self.cache
                 .apply(read_keys(path).map_err(|err| err.to_string()));
         }

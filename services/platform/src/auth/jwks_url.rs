@@ -128,7 +128,7 @@ impl JwksUrlOptions {
         let ca = self.ca.as_deref().ok_or_else(|| {
             self.setting(
                 "--auth-jwks-ca",
-                String::new(),
+                "(not set)".into(),
                 "required with an https:// --auth-jwks-url (the provider's CA, PEM)",
             )
         })?;

@@ -292,7 +292,7 @@ impl Revocations {
             }
         }
         let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
-        if state.checked_at.elapsed() < self.check_every && !self.check_every.is_zero() {
+        if state.checked_at.elapsed() < self.check_every {
             return;
         }
         state.checked_at = Instant::now();

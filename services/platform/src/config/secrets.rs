@@ -10,10 +10,10 @@ use crate::auth::{
     AuthSettings, Authenticator, InvalidSecret, Jwks, JwksError, JwksUrlOptions, Revocations,
     RevokedError, TokenIssuer,
 };
+use crate::pii::{KeyId, MIN_KEY_LEN, PiiError, PiiKeys};
 
 /// How often the revocation file is checked for a change: a revocation counts within a second.
 const REVOKED_CHECK_INTERVAL: Duration = Duration::from_secs(1);
-use crate::pii::{KeyId, MIN_KEY_LEN, PiiError, PiiKeys};
 
 /// Settings that cannot become keys.
 #[derive(Debug, thiserror::Error)]
