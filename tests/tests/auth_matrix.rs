@@ -106,6 +106,7 @@ async fn every_rpc_refuses_every_bad_credential(backend: TestBackend) {
             aud: vec![AUDIENCE.into()],
             exp: now - 3600,
             iat: now - 7200,
+            jti: None,
         })
         .expect("token");
     let ttl = Duration::from_secs(600);

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use pingan_platform::auth::{Role, TokenIssuer};
+use pingan_platform::auth::{RevocationFile, Role, TokenIssuer};
 use pingan_proto::events::v1::event_admin_service_client::EventAdminServiceClient;
 use pingan_proto::events::v1::{
     GetOutboxStatsRequest, ListDeadLettersRequest, RedriveDeadLettersRequest,
@@ -71,9 +71,14 @@ pub enum EventsCommand {
     },
 }
 
-/// `pingan token …`: signs a bearer token with the bureau's secret.
+/// `pingan token …`: signs a bearer token with the bureau's secret (a random `jti` and `iat`
+/// included), or `pingan token revoke` adds to the revocation file.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct TokenArgs {
+    /// `revoke`: refuse a token or a subject's tokens from now on.
+    #[command(subcommand)]
+    pub command: Option<TokenCommand>,
     /// Subject (officer id, integration or operator name).
     #[arg(long, required_unless_present = "unit")]
     pub subject: Option<String>,
@@ -94,9 +99,10 @@ pub struct TokenArgs {
     #[arg(
         long = "auth-secret",
         env = "PINGAN_AUTH_SECRET",
-        hide_env_values = true
+        hide_env_values = true,
+        required = true
     )]
-    pub secret: String,
+    pub secret: Option<String>,
     /// Issuer.
     #[arg(
         long = "auth-issuer",
@@ -109,14 +115,82 @@ pub struct TokenArgs {
     pub audience: Option<String>,
 }
 
+/// `pingan token revoke …`
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Add a token id or a subject to the revocation file the services read
+    /// (`--auth-revoked-file`); written atomically (temporary file and rename).
+    Revoke(RevokeArgs),
+}
+
+/// What `pingan token revoke` adds.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["jti", "subject"]))]
+pub struct RevokeArgs {
+    /// The revocation file (created when missing).
+    #[arg(long, env = "PINGAN_AUTH_REVOKED_FILE")]
+    pub file: std::path::PathBuf,
+    /// The token id (`jti`) of one token.
+    #[arg(long)]
+    pub jti: Option<String>,
+    /// A subject: its tokens issued before now (or `--not-before`) are refused.
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// With `--subject`: seconds since the epoch instead of now.
+    #[arg(long, requires = "subject")]
+    pub not_before: Option<u64>,
+}
+
+/// Adds one entry to the revocation file; prints what it did.
+pub fn revoke(args: &RevokeArgs) -> anyhow::Result<()> {
+    let mut list = RevocationFile::read_or_empty(&args.file)?;
+    match (&args.jti, &args.subject) {
+        (Some(jti), _) => {
+            let jti = jti.trim();
+            anyhow::ensure!(!jti.is_empty(), "--jti must name a token id");
+            if !list.revoke_jti(jti) {
+                println!("token {jti} was already revoked");
+                return Ok(());
+            }
+            list.write_atomic(&args.file)?;
+            println!("revoked token {jti} in {}", args.file.display());
+        }
+        (None, Some(subject)) => {
+            let subject = subject.trim();
+            anyhow::ensure!(!subject.is_empty(), "--subject must name a subject");
+            let not_before = match args.not_before {
+                Some(at) => at,
+                None => std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)?
+                    .as_secs(),
+            };
+            list.revoke_subject(subject, not_before);
+            list.write_atomic(&args.file)?;
+            println!(
+                "revoked the tokens of {subject} issued before {not_before} in {}",
+                args.file.display()
+            );
+        }
+        (None, None) => anyhow::bail!("give --jti or --subject"),
+    }
+    Ok(())
+}
+
 fn parse_role(text: &str) -> Result<Role, String> {
     serde_json::from_value(serde_json::Value::String(text.to_owned()))
         .map_err(|_| format!("unknown role {text:?}"))
 }
 
-/// Prints a token.
+/// Prints a token, or runs `token revoke`.
 pub fn token(args: &TokenArgs) -> anyhow::Result<()> {
-    let issuer = TokenIssuer::new(args.secret.as_bytes(), &args.issuer)?
+    if let Some(TokenCommand::Revoke(revoke_args)) = &args.command {
+        return revoke(revoke_args);
+    }
+    let secret = args
+        .secret
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("--auth-secret (PINGAN_AUTH_SECRET) is required"))?;
+    let issuer = TokenIssuer::new(secret.as_bytes(), &args.issuer)?
         .with_audience(args.audience.as_deref().filter(|a| !a.trim().is_empty()));
     let stations: Vec<&str> = args.stations.iter().map(String::as_str).collect();
     let (subject, roles) = match (&args.unit, &args.subject) {

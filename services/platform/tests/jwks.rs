@@ -168,6 +168,7 @@ fn clock_skew_is_allowed_up_to_the_leeway_only() {
         aud: vec![AUDIENCE.into()],
         exp,
         iat: now - 600,
+        jti: None,
     };
     // Expired 10 s ago: within the 30 s leeway.
     let recent = rsa.sign(&claims(now - 10)).expect("token");

@@ -1,7 +1,7 @@
 //! Authentication and authorization. Callers present `authorization: Bearer <JWT>` carrying
 //! their subject, roles and jurisdiction (the stations they act for): HS256 tokens signed with
 //! the bureau's token secret, or RS256/ES256 tokens of the bureau's identity provider checked
-//! against its JWKS ([`jwks`]). Handlers ask the [`Caller`] for a role or a station. Services
+//! against its JWKS ([`jwks`], [`jwks_url`]), unless revoked ([`revoked`]). Handlers ask the [`Caller`] for a role or a station. Services
 //! call each other with a service token or their mutual-TLS identity.
 
 use std::collections::BTreeSet;
@@ -11,10 +11,14 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::error::ApiError;
 
 pub mod jwks;
+pub mod jwks_url;
+pub mod revoked;
 mod token;
 
 pub use jsonwebtoken::Algorithm;
 pub use jwks::{Jwks, JwksError, jwks_json};
+pub use jwks_url::JwksUrlOptions;
+pub use revoked::{RevocationFile, Revocations, RevokedError, RevokedSubject};
 pub use token::{AuthSettings, Authenticator, InvalidSecret, TokenIssuer, random_secret};
 
 /// What a caller may act as.
@@ -104,6 +108,9 @@ pub struct Claims {
     /// Issued at, seconds since the epoch.
     #[serde(default)]
     pub iat: u64,
+    /// Token id, named by a revocation (`pingan token` mints a random one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
 }
 
 /// The roles of a token that name a Pingan role; other strings (an identity provider's own

@@ -72,6 +72,7 @@ fn missing_forged_or_expired_tokens_are_rejected() {
             aud: vec![],
             exp: 1_000,
             iat: 0,
+            jti: None,
         };
         jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),

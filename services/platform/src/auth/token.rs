@@ -8,6 +8,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use tonic::metadata::MetadataMap;
 
 use super::jwks::Jwks;
+use super::revoked::{Revocations, Revoked};
 use super::{Caller, Claims, Role, ServicePeer};
 use crate::error::ApiError;
 
@@ -65,6 +66,7 @@ impl AuthSettings {
 pub struct Authenticator {
     secret: Option<Arc<DecodingKey>>,
     jwks: Option<Arc<Jwks>>,
+    revoked: Option<Arc<Revocations>>,
     settings: Arc<AuthSettings>,
     anonymous: Option<Caller>,
 }
@@ -74,6 +76,7 @@ impl std::fmt::Debug for Authenticator {
         f.debug_struct("Authenticator")
             .field("hs256", &self.secret.is_some())
             .field("jwks", &self.jwks)
+            .field("revoked", &self.revoked)
             .field("settings", &self.settings)
             .field("anonymous", &self.anonymous.is_some())
             .finish()
@@ -108,6 +111,7 @@ impl Authenticator {
         Ok(Self {
             secret,
             jwks,
+            revoked: None,
             settings: Arc::new(settings),
             anonymous: None,
         })
@@ -125,6 +129,11 @@ impl Authenticator {
             anonymous: Some(Caller::dev()),
             ..self
         }
+    }
+
+    /// This authenticator, refusing the tokens `revoked` lists.
+    pub fn with_revocations(self, revoked: Option<Arc<Revocations>>) -> Self {
+        Self { revoked, ..self }
     }
 
     /// The caller of a request, from its `authorization` metadata.
@@ -156,7 +165,8 @@ impl Authenticator {
         Ok(Caller::from_claims(claims))
     }
 
-    /// The claims of a token whose signature, issuer, audience and times check out.
+    /// The claims of a token whose signature, issuer, audience and times check out, and which
+    /// is not revoked.
     pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
         let invalid =
             |reason: String| ApiError::Unauthenticated(format!("invalid token: {reason}"));
@@ -200,9 +210,24 @@ impl Authenticator {
             }
             other => return Err(invalid(format!("algorithm {other:?} is not accepted"))),
         };
-        jsonwebtoken::decode::<Claims>(token, &key, &validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
             .map(|data| data.claims)
-            .map_err(|e| invalid(e.to_string()))
+            .map_err(|e| invalid(e.to_string()))?;
+        // After the signature: an unsigned token cannot probe the list.
+        match self.revoked.as_deref().and_then(|list| list.check(&claims)) {
+            Some(why) => {
+                let (reason, message) = match why {
+                    Revoked::Jti => ("jti", "token revoked"),
+                    Revoked::Subject => (
+                        "subject",
+                        "token revoked: its subject's tokens were revoked",
+                    ),
+                };
+                tracing::info!(reason, "revoked token refused");
+                Err(ApiError::Unauthenticated(message.into()))
+            }
+            None => Ok(claims),
+        }
     }
 
     /// The caller of a request: its bearer token when it sends one, else the service its
@@ -321,6 +346,7 @@ impl TokenIssuer {
             aud: self.audience.iter().cloned().collect(),
             exp: now + ttl.as_secs(),
             iat: now,
+            jti: Some(random_jti()),
         })
     }
 
@@ -336,6 +362,14 @@ pub(super) fn now_secs() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default()
+}
+
+/// A random token id (128 bits, hex), so one token can be revoked.
+fn random_jti() -> String {
+    use rand::RngCore;
+    let mut bytes = [0_u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
 }
 
 /// A random secret for processes that sign and check their own tokens (the dev shape, tests).

@@ -119,16 +119,31 @@ pub struct AuthConfig {
     #[arg(long = "auth-leeway", env = "PINGAN_AUTH_LEEWAY", default_value = "30s", value_parser = parse_duration)]
     pub leeway: Duration,
     /// The identity provider's JWKS file (RS256/ES256 keys by `kid`), kept current by the
-    /// provider's key distribution; its tokens are accepted only when set.
+    /// provider's key distribution; its tokens are accepted only when this or `--auth-jwks-url`
+    /// is set. Beside `--auth-jwks-url`, the copy of the last good fetch, read when the provider
+    /// cannot be reached at start.
     #[arg(long = "auth-jwks-file", env = "PINGAN_AUTH_JWKS_FILE")]
     pub jwks_file: Option<std::path::PathBuf>,
+    /// The identity provider's JWKS URL (`jwks_uri`): https://, or http:// for a loopback host
+    /// only; fetched at start, every `--auth-jwks-refresh` and (at most every 10 s) when a
+    /// token names an unknown `kid`.
+    #[arg(long = "auth-jwks-url", env = "PINGAN_AUTH_JWKS_URL")]
+    pub jwks_url: Option<String>,
+    /// CA bundle (PEM) the identity provider's certificate must chain to, for an https://
+    /// `--auth-jwks-url` (the system roots are not used).
+    #[arg(long = "auth-jwks-ca", env = "PINGAN_AUTH_JWKS_CA")]
+    pub jwks_ca: Option<std::path::PathBuf>,
     /// Issuer expected in the identity provider's tokens (default: `--auth-issuer`).
     #[arg(long = "auth-jwks-issuer", env = "PINGAN_AUTH_JWKS_ISSUER")]
     pub jwks_issuer: Option<String>,
-    /// How often the JWKS file is re-read (it is also re-read, at most once a second, when a
-    /// token names an unknown `kid`).
+    /// How often the JWKS file is re-read or its URL fetched (the file is also re-read, at most
+    /// once a second, when a token names an unknown `kid`).
     #[arg(long = "auth-jwks-refresh", env = "PINGAN_AUTH_JWKS_REFRESH", default_value = "60s", value_parser = parse_duration)]
     pub jwks_refresh: Duration,
+    /// Revoked tokens and subjects (JSON, see docs/security.md; `pingan token revoke` writes
+    /// it), read again when it changes.
+    #[arg(long = "auth-revoked-file", env = "PINGAN_AUTH_REVOKED_FILE")]
+    pub revoked_file: Option<std::path::PathBuf>,
 }
 
 impl Default for AuthConfig {
@@ -139,8 +154,11 @@ impl Default for AuthConfig {
             audience: None,
             leeway: Duration::from_secs(30),
             jwks_file: None,
+            jwks_url: None,
+            jwks_ca: None,
             jwks_issuer: None,
             jwks_refresh: Duration::from_secs(60),
+            revoked_file: None,
         }
     }
 }

@@ -3,10 +3,17 @@
 //! secret still serves two purposes.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::{AuthConfig, PiiConfig};
-use crate::auth::{AuthSettings, Authenticator, InvalidSecret, Jwks, JwksError, TokenIssuer};
+use crate::auth::{
+    AuthSettings, Authenticator, InvalidSecret, Jwks, JwksError, JwksUrlOptions, Revocations,
+    RevokedError, TokenIssuer,
+};
 use crate::pii::{KeyId, MIN_KEY_LEN, PiiError, PiiKeys};
+
+/// How often the revocation file is checked for a change: a revocation counts within a second.
+const REVOKED_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Settings that cannot become keys.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +27,9 @@ pub enum SecretsError {
     /// The identity provider's JWKS is unusable.
     #[error("{0}")]
     Jwks(#[from] JwksError),
+    /// The revocation file is unusable.
+    #[error("--auth-revoked-file: {0}")]
+    Revoked(#[from] RevokedError),
     /// The token secret is unusable.
     #[error("{0}")]
     Secret(#[from] InvalidSecret),
@@ -39,18 +49,43 @@ impl AuthConfig {
         }
     }
 
-    /// The authenticator: HS256 with `secret`, and the identity provider's keys when a JWKS
-    /// file is configured.
-    pub fn authenticator(&self, secret: Option<&[u8]>) -> Result<Authenticator, SecretsError> {
-        let jwks = self
-            .jwks_file
+    /// The JWKS URL's settings (the file, when also given, keeps a copy of the last fetch).
+    pub fn jwks_url_options(&self) -> Option<JwksUrlOptions> {
+        let url = self
+            .jwks_url
             .as_deref()
-            .map(|path| Jwks::load(path, self.jwks_refresh).map(Arc::new))
-            .transpose()?;
+            .filter(|url| !url.trim().is_empty())?;
+        let mut options = JwksUrlOptions::new(url, self.jwks_ca.as_deref());
+        options.cache_file = self.jwks_file.clone();
+        Some(options)
+    }
+
+    /// Checks the settings that need no network or file: the JWKS URL and its CA.
+    pub fn validate(&self) -> Result<(), SecretsError> {
+        if let Some(options) = self.jwks_url_options() {
+            options.validate()?;
+        }
+        Ok(())
+    }
+
+    /// The authenticator: HS256 with `secret`, the identity provider's keys when a JWKS URL or
+    /// file is configured, and the revocation list when one is.
+    pub fn authenticator(&self, secret: Option<&[u8]>) -> Result<Authenticator, SecretsError> {
+        let jwks = match (self.jwks_url_options(), &self.jwks_file) {
+            (Some(options), _) => Some(Jwks::from_url(options, self.jwks_refresh)?),
+            (None, Some(path)) => Some(Jwks::load(path, self.jwks_refresh)?),
+            (None, None) => None,
+        }
+        .map(Arc::new);
         if let Some(jwks) = &jwks {
             tracing::info!(kids = ?jwks.key_ids(), "identity provider keys loaded");
         }
-        Ok(Authenticator::with_settings(secret, jwks, self.settings())?)
+        let revoked = self
+            .revoked_file
+            .as_deref()
+            .map(|path| Revocations::load(path, REVOKED_CHECK_INTERVAL).map(Arc::new))
+            .transpose()?;
+        Ok(Authenticator::with_settings(secret, jwks, self.settings())?.with_revocations(revoked))
     }
 
     /// The issuer of the services' own tokens (HS256 with `secret`, naming the audience).
