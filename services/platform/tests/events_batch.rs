@@ -8,7 +8,7 @@ use common::events::{EVENT_TYPE, Pair};
 use pingan_platform::storage::Backend;
 use pingan_proto::common::v1::Actor;
 use pingan_proto::events::v1::event_sink_service_client::EventSinkServiceClient;
-use pingan_proto::events::v1::{DeliverBatchRequest, EventEnvelope};
+use pingan_proto::events::v1::{DeliverBatchRequest, DeliverRequest, EventEnvelope};
 use prost::Message;
 
 fn envelope(event_id: &str, aggregate: &str, label: &str) -> EventEnvelope {
@@ -131,7 +131,69 @@ async fn each_event_of_a_batch_gets_its_own_verdict(backend: Backend) {
     pair.stop().await;
 }
 
+/// A service delivers only its own outbox's events: `intake` sending events whose source is
+/// `dispatch` is refused naming the source (INVALID_ARGUMENT, a dead letter for a relay), alone
+/// in a batch; nothing of them is applied. Dispatch's own relay still delivers them.
+async fn a_service_cannot_deliver_another_services_events(backend: Backend) {
+    let pair = Pair::start(backend).await;
+    let channel = tonic::transport::Endpoint::from_shared(pair.receiver.url())
+        .expect("url")
+        .connect_lazy();
+    let token: tonic::metadata::MetadataValue<_> = format!("Bearer {}", pair.intake_token)
+        .parse()
+        .expect("token");
+    let mut as_intake =
+        EventSinkServiceClient::with_interceptor(channel, move |mut r: tonic::Request<()>| {
+            r.metadata_mut().insert("authorization", token.clone());
+            Ok(r)
+        });
+    let forged = as_intake
+        .deliver(DeliverRequest {
+            destination: "intake".to_owned(),
+            event: Some(envelope("ev-f1", "incident-f", "forged")),
+        })
+        .await
+        .expect_err("dispatch's event delivered by intake");
+    assert_eq!(forged.code(), tonic::Code::InvalidArgument, "{forged:?}");
+    assert!(forged.message().contains("source"), "{forged:?}");
+
+    let mut own = envelope("ev-f2", "incident-g", "own");
+    own.source = "intake".to_owned();
+    let outcomes = as_intake
+        .deliver_batch(DeliverBatchRequest {
+            destination: "intake".to_owned(),
+            events: vec![envelope("ev-f3", "incident-f", "forged"), own],
+        })
+        .await
+        .expect("batch")
+        .into_inner()
+        .outcomes;
+    let codes: Vec<(&str, i32)> = outcomes
+        .iter()
+        .map(|o| (o.event_id.as_str(), o.code))
+        .collect();
+    assert_eq!(
+        codes,
+        [("ev-f3", tonic::Code::InvalidArgument as i32), ("ev-f2", 0)]
+    );
+    assert!(
+        outcomes[0].message.contains("events[0].source") || outcomes[0].message.contains("source")
+    );
+    assert!(
+        pair.applied("incident-f").await.is_empty(),
+        "nothing forged applied"
+    );
+    assert_eq!(pair.applied("incident-g").await, ["own"]);
+
+    // The sender's own relay (dispatch's credentials) delivers dispatch's events.
+    pair.emit("incident-h", "h0").await;
+    assert_eq!(pair.relay().drain().await.delivered, 1);
+    assert_eq!(pair.applied("incident-h").await, ["h0"]);
+    pair.stop().await;
+}
+
 pingan_platform::backend_tests!(
     one_round_delivers_a_large_backlog,
     each_event_of_a_batch_gets_its_own_verdict,
+    a_service_cannot_deliver_another_services_events,
 );

@@ -12,7 +12,7 @@ use pingan_proto::events::v1::{
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
-use crate::auth::{Authenticator, Role};
+use crate::auth::{Authenticator, Caller, Role};
 use crate::clock::SharedClock;
 use crate::error::{ApiError, FieldViolations};
 use crate::storage::{Db, Tx};
@@ -250,6 +250,7 @@ impl EventSinkRouter {
             .sinks
             .get(&request.destination)
             .ok_or_else(|| ApiError::NotFound(format!("event sink {}", request.destination)))?;
+        sent_by_its_source(&caller, &event, "event.source")?;
 
         let span = apply_span(&event, &request.destination);
         let duplicate = sink.apply(&event).instrument(span).await?;
@@ -283,9 +284,33 @@ impl EventSinkRouter {
             .sinks
             .get(&request.destination)
             .ok_or_else(|| ApiError::NotFound(format!("event sink {}", request.destination)))?;
-        let results = sink
-            .apply_batch_for(&request.events, &request.destination)
-            .await?;
+        // An event another service's outbox wrote is refused alone; the others are applied.
+        let checks: Vec<Result<(), ApiError>> = request
+            .events
+            .iter()
+            .enumerate()
+            .map(|(n, event)| sent_by_its_source(&caller, event, &format!("events[{n}].source")))
+            .collect();
+        let own: Vec<EventEnvelope> = request
+            .events
+            .iter()
+            .zip(&checks)
+            .filter(|(_, check)| check.is_ok())
+            .map(|(event, _)| event.clone())
+            .collect();
+        let mut applied = sink
+            .apply_batch_for(&own, &request.destination)
+            .await?
+            .into_iter();
+        let results: Vec<Result<bool, ApiError>> = checks
+            .into_iter()
+            .map(|check| match check {
+                Ok(()) => applied.next().unwrap_or_else(|| {
+                    Err(ApiError::internal("an event of the batch has no outcome"))
+                }),
+                Err(refused) => Err(refused),
+            })
+            .collect();
         let outcomes = request
             .events
             .iter()
@@ -327,4 +352,23 @@ impl EventSinkService for EventSinkRouter {
     ) -> Result<Response<DeliverResponse>, Status> {
         Ok(Response::new(self.deliver_checked(request).await?))
     }
+}
+
+/// A service delivers only the events its own outbox wrote: the envelope's `source` is the
+/// delivering service (its token's subject or its certificate's name). Refused as INVALID_ARGUMENT
+/// naming `field`, so the relay dead-letters it instead of retrying it forever; an admin (the
+/// re-drive tools) may deliver any.
+fn sent_by_its_source(caller: &Caller, event: &EventEnvelope, field: &str) -> Result<(), ApiError> {
+    if caller.roles.contains(&Role::Admin) || event.source == caller.subject {
+        return Ok(());
+    }
+    let mut violations = FieldViolations::default();
+    violations.add(
+        field,
+        format!(
+            "event source {:?} is not the delivering service {:?}",
+            event.source, caller.subject
+        ),
+    );
+    violations.finish()
 }

@@ -99,6 +99,8 @@ pub struct Pair {
     pub config: EventConfig,
     pub peers: Peers,
     pub admin_token: String,
+    /// The `intake` service's token (a service that is not the sender, `dispatch`).
+    pub intake_token: String,
 }
 
 impl Pair {
@@ -166,6 +168,9 @@ impl Pair {
         let admin_token = issuer
             .issue("sre", &[Role::Admin], &[], Duration::from_secs(600))
             .expect("token");
+        let intake_token = issuer
+            .issue("intake", &[Role::Service], &[], Duration::from_secs(600))
+            .expect("token");
         Self {
             clock,
             sender_db,
@@ -177,6 +182,7 @@ impl Pair {
             config,
             peers,
             admin_token,
+            intake_token,
         }
     }
 
