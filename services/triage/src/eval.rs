@@ -145,7 +145,7 @@ fn split_key(id: &str) -> [u8; 32] {
 /// The version of calls without `since` (corpus versions 1 and 2 were split together).
 pub const BASE_VERSION: u32 = 2;
 /// The corpus version of the source tree (`since` of its newest calls).
-pub const CORPUS_VERSION: u32 = 4;
+pub const CORPUS_VERSION: u32 = 5;
 
 /// The ids the fixed-seed rule sends to test among `calls`: within each category, calls ordered
 /// by the salted hash of their id, the first round(30 %).

@@ -49,14 +49,15 @@ fn retraining_the_chosen_setting_reproduces_the_shipped_model() {
 }
 
 /// Issue 14's safety acceptance (0 unsafe diversions, P1 recall 100 % on the held-out split) is
-/// NOT met by the shipped model: these are the held-out calls it gets wrong (corpus version 4,
-/// 713 held-out calls, model lr-cf458b7b5f6a, session 28; read once, after every choice was
-/// made; docs/triage.md). A new corpus version is a new held-out set, so the list was rewritten
-/// from that one reading: po-002 and cb-3017 left it; fi-4008 (a version-3 call) and cv-4005
-/// are new held-out calls; po-2005 was held out before and is a regression of this model (night
-/// party → PROPERTY_MANAGEMENT). rs-3023 stays. The issue stays open until both lists are empty.
-const KNOWN_UNSAFE: &[&str] = &["di-2007", "fi-4008", "po-2005"];
-const KNOWN_P1_MISSED: &[&str] = &["cv-4005", "rs-3023"];
+/// NOT met by the shipped model: these are the held-out calls it gets wrong (corpus version 5,
+/// 901 held-out calls, model lr-5c75652795cf; read once, after every choice was made;
+/// docs/triage.md). A new corpus version is a new held-out set, so the list was rewritten from
+/// that one reading: di-2007, cv-4005 and rs-3023 left it (answered safely now); fi-4008 and
+/// po-2005 stay; cp-6012 is a new held-out call of version 5 (a cash snatch at an ATM with a
+/// push and a grazed arm, robber gone: P1 by its label, answered P2). The issue stays open until
+/// both lists are empty.
+const KNOWN_UNSAFE: &[&str] = &["fi-4008", "po-2005"];
+const KNOWN_P1_MISSED: &[&str] = &["cp-6012"];
 
 /// A regression ratchet on the held-out split (never a reason to change a rule or a threshold):
 /// no unsafe diversion and no missed P1 beyond the known ones above.
