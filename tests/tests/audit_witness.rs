@@ -242,7 +242,11 @@ async fn a_witness_exposes_a_restart_on_a_rolled_back_chain(backend: TestBackend
     let mut inspector = w.inspector(Some(&restarted));
     published_at(&mut inspector, 4).await;
     let unseen = verify(&mut inspector).await;
-    assert_eq!(unseen.status, ChainStatus::Ok as i32, "no witness yet: {unseen:?}");
+    assert_eq!(
+        unseen.status,
+        ChainStatus::Ok as i32,
+        "no witness yet: {unseen:?}"
+    );
 
     // The witness's next poll presents 6 and gets 4 back.
     let witness = w.witness(Some(&restarted), Vec::new());
@@ -256,7 +260,11 @@ async fn a_witness_exposes_a_restart_on_a_rolled_back_chain(backend: TestBackend
         })
     );
     assert!(conflicts_counted(WITNESS) > before, "conflict counted");
-    assert_eq!(w.kept().await, Some(witnessed.clone()), "kept checkpoint stays");
+    assert_eq!(
+        w.kept().await,
+        Some(witnessed.clone()),
+        "kept checkpoint stays"
+    );
 
     let caught = verify(&mut inspector).await;
     assert_eq!(caught.status, ChainStatus::RolledBack as i32, "{caught:?}");

@@ -188,9 +188,8 @@ impl KeySet {
             if text.is_empty() {
                 continue;
             }
-            let bytes = hex::decode(text).map_err(|_| {
-                CheckpointError::BadKey(format!("public key {text:?} is not hex"))
-            })?;
+            let bytes = hex::decode(text)
+                .map_err(|_| CheckpointError::BadKey(format!("public key {text:?} is not hex")))?;
             if bytes.len() != 32 {
                 return Err(CheckpointError::BadKey(format!(
                     "public key {text:?} has {} bytes, expected 32",
@@ -314,7 +313,6 @@ pub fn compare(kept: Option<&Checkpoint>, returned: &Checkpoint) -> Witnessed {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -411,11 +409,23 @@ mod tests {
         let signer = Signer::from_hex_seed(SEED).unwrap();
         let kept = signer.sign(6, "h6", at(10));
         assert_eq!(compare(None, &kept), Witnessed::First);
-        assert_eq!(compare(Some(&kept), &signer.sign(8, "h8", at(11))), Witnessed::Newer);
+        assert_eq!(
+            compare(Some(&kept), &signer.sign(8, "h8", at(11))),
+            Witnessed::Newer
+        );
         // Re-signed later (a restarted publisher): the same head, nothing to store.
-        assert_eq!(compare(Some(&kept), &signer.sign(6, "h6", at(12))), Witnessed::Same);
+        assert_eq!(
+            compare(Some(&kept), &signer.sign(6, "h6", at(12))),
+            Witnessed::Same
+        );
         let back = compare(Some(&kept), &signer.sign(4, "h4", at(13)));
-        assert_eq!(back, Witnessed::RolledBack { kept: 6, returned: 4 });
+        assert_eq!(
+            back,
+            Witnessed::RolledBack {
+                kept: 6,
+                returned: 4
+            }
+        );
         let forked = compare(Some(&kept), &signer.sign(6, "other", at(14)));
         assert_eq!(forked, Witnessed::Forked { sequence: 6 });
         for outcome in [&back, &forked] {

@@ -385,3 +385,30 @@ pub fn from_proto(
         })?;
     Ok(checkpoint)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::checkpoint::to_line;
+
+    fn at(seconds: i64) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp(seconds, 0).unwrap_or_default()
+    }
+
+    #[test]
+    fn sink_lines_of_a_previous_key_still_count_and_strangers_do_not() {
+        let old = Signer::from_hex_seed(&"11".repeat(32)).unwrap();
+        let new = Signer::from_hex_seed(&"22".repeat(32)).unwrap();
+        let stranger = Signer::from_hex_seed(&"33".repeat(32)).unwrap();
+        let lines = [
+            to_line(&old.sign(3, "h3", at(1))),
+            to_line(&old.sign(5, "h5", at(2))),
+            to_line(&stranger.sign(90, "h90", at(3))),
+            to_line(&new.sign(4, "h4", at(4))),
+        ];
+        let both = KeySet::from_hex([new.public_key(), old.public_key()]).unwrap();
+        assert_eq!(newest_valid(&both, &lines).map(|c| c.sequence), Some(5));
+        let only_new = KeySet::from_hex([new.public_key()]).unwrap();
+        assert_eq!(newest_valid(&only_new, &lines).map(|c| c.sequence), Some(4));
+    }
+}

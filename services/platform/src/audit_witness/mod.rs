@@ -10,12 +10,14 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use clap::Args;
-use prometheus::{IntCounterVec, IntGaugeVec};
 use pingan_proto::audit::v1::GetAuditCheckpointRequest;
 use pingan_proto::audit::v1::complaints_audit_service_client::ComplaintsAuditServiceClient;
+use prometheus::{IntCounterVec, IntGaugeVec};
 
 use crate::ServiceContext;
-use crate::audit_checkpoint::{self as checkpoints, Checkpoint, CheckpointError, KeySet, Witnessed};
+use crate::audit_checkpoint::{
+    self as checkpoints, Checkpoint, CheckpointError, KeySet, Witnessed,
+};
 use crate::clients::TracedChannel;
 use crate::clock::SharedClock;
 use crate::metrics::register;
@@ -170,7 +172,10 @@ impl AuditWitness {
         }
     }
 
-    async fn ask(&self, presented: Option<&Checkpoint>) -> Result<Option<Checkpoint>, WitnessError> {
+    async fn ask(
+        &self,
+        presented: Option<&Checkpoint>,
+    ) -> Result<Option<Checkpoint>, WitnessError> {
         let mut request = tonic::Request::new(GetAuditCheckpointRequest {
             witnessed_checkpoint: presented.map(checkpoints::to_proto),
         });
@@ -198,22 +203,24 @@ impl AuditWitness {
         kept: Option<&Checkpoint>,
         returned: &Checkpoint,
     ) -> Result<Polled, WitnessError> {
-        self.accepted(kept, returned).verify(returned).map_err(|err| {
-            let reason = match err {
-                CheckpointError::UnknownKey { .. } => "unknown_key",
-                CheckpointError::BadSignature => "bad_signature",
-                CheckpointError::BadKey(_) | CheckpointError::Malformed(_) => "malformed",
-            };
-            refused(&self.service, reason);
-            tracing::error!(
-                service = %self.service,
-                sequence = returned.sequence,
-                public_key = %returned.public_key,
-                reason,
-                "audit checkpoint refused: not signed by an accepted key"
-            );
-            WitnessError::Refused(err)
-        })?;
+        self.accepted(kept, returned)
+            .verify(returned)
+            .map_err(|err| {
+                let reason = match err {
+                    CheckpointError::UnknownKey { .. } => "unknown_key",
+                    CheckpointError::BadSignature => "bad_signature",
+                    CheckpointError::BadKey(_) | CheckpointError::Malformed(_) => "malformed",
+                };
+                refused(&self.service, reason);
+                tracing::error!(
+                    service = %self.service,
+                    sequence = returned.sequence,
+                    public_key = %returned.public_key,
+                    reason,
+                    "audit checkpoint refused: not signed by an accepted key"
+                );
+                WitnessError::Refused(err)
+            })?;
         let outcome = checkpoints::compare(kept, returned);
         match &outcome {
             Witnessed::First | Witnessed::Newer => {
@@ -292,7 +299,10 @@ pub fn worker(
         return Ok(None);
     };
     if context.peers.channel(AUDIT_PEER).is_err() {
-        tracing::info!(service, "no complaints-audit peer: the audit witness is off");
+        tracing::info!(
+            service,
+            "no complaints-audit peer: the audit witness is off"
+        );
         return Ok(None);
     }
     let witness = AuditWitness::new(service, context, config)?;
@@ -363,4 +373,38 @@ pub fn conflicts_counted(service: &str) -> u64 {
             .map(|kind| counter.with_label_values(&[service, kind]).get())
             .sum()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory as _, FromArgMatches as _, Parser};
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Probe {
+        #[command(flatten)]
+        settings: AuditWitnessConfig,
+    }
+
+    fn parse(args: &[&str]) -> Result<AuditWitnessConfig, String> {
+        let matches = Probe::command()
+            .try_get_matches_from(std::iter::once("x").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        Probe::from_arg_matches(&matches)
+            .map(|p| p.settings)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_witness_polls_every_minute_by_default_and_zero_turns_it_off() {
+        let defaults = parse(&[]).expect("defaults");
+        assert_eq!(defaults, AuditWitnessConfig::default());
+        assert_eq!(defaults.interval(), Some(Duration::from_secs(60)));
+        let off = parse(&["--audit-witness-interval-ms", "0"]).expect("off");
+        assert_eq!(off.interval(), None);
+        let keys = parse(&["--audit-checkpoint-public-key", "aa,bb"]).expect("keys");
+        assert_eq!(keys.public_keys, ["aa", "bb"]);
+        assert!(parse(&["--audit-witness-interval-ms", "soon"]).is_err());
+    }
 }
