@@ -90,6 +90,7 @@ struct ReplicaRecipe {
     clock: pingan_platform::clock::SharedClock,
     peers: BTreeMap<String, String>,
     storage: BTreeMap<ServiceKind, StorageChoice>,
+    settings: ServiceConfig,
 }
 
 impl std::fmt::Debug for TestCluster {
@@ -329,6 +330,7 @@ impl TestCluster {
             clock: clock.clone(),
             peers: peers.clone(),
             storage: BTreeMap::new(),
+            settings: settings.clone(),
         };
         for (addr, listener, group) in listeners {
             let mut process = Process::new(
@@ -388,8 +390,8 @@ impl TestCluster {
     }
 
     /// Starts one more instance of the running service `kind` in its own process host, on the
-    /// same database and Redis prefix (a second replica); returns its endpoint. It stops with
-    /// the cluster.
+    /// same database and Redis prefix and with the same settings (a second replica, or a
+    /// restart); returns its endpoint. It stops with the cluster.
     pub async fn start_replica(&mut self, kind: ServiceKind) -> anyhow::Result<String> {
         self.start_replica_keyed(kind, None).await
     }
@@ -426,6 +428,7 @@ impl TestCluster {
             test_event_config(),
             recipe.clock.clone(),
         );
+        process.set_config(recipe.settings.clone());
         let pool = test_pool();
         process.mount(kind, &storage, &recipe.peers, &pool).await?;
         let (stop, stopped) = oneshot::channel::<()>();
@@ -463,6 +466,12 @@ impl TestCluster {
             .await
             .context("replica did not become SERVING")??;
         Ok(endpoint)
+    }
+
+    /// The issuer of the cluster's tokens (e.g. a service's credentials for a client the
+    /// test builds itself).
+    pub fn issuer(&self) -> &TokenIssuer {
+        &self.issuer
     }
 
     /// The backend this cluster runs on.

@@ -15,10 +15,9 @@ use pingan_platform::storage::{Db, PoolSettings};
 use pingan_platform::testing::unique_name;
 use pingan_proto::audit::v1::complaints_audit_service_client::ComplaintsAuditServiceClient;
 use pingan_proto::audit::v1::{
-    AuditCheckpoint, AuditOutcome, AuditRecord, ChainStatus, GetAuditCheckpointRequest,
-    RecordAuditRequest, VerifyAuditChainRequest, VerifyAuditChainResponse,
+    AuditCheckpoint, ChainStatus, GetAuditCheckpointRequest, RecordAuditRequest,
+    VerifyAuditChainRequest, VerifyAuditChainResponse,
 };
-use pingan_proto::common::v1::Actor;
 use pingan_tests::{
     Bearer, ClusterOptions, Service, TestBackend, TestCluster, Topology, backend_tests,
     test_server_config,
@@ -27,10 +26,10 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
-type Client = ComplaintsAuditServiceClient<InterceptedService<Channel, Bearer>>;
+mod audit_support;
+use audit_support::{SEED, cut_tail, lift_guards, record};
 
-/// A fixed test seed: the key lives in a file, never in the database.
-const SEED: &str = "4f3c2b1a0e9d8c7b6a5f4e3d2c1b0a99887766554433221100ffeeddccbbaa11";
+type Client = ComplaintsAuditServiceClient<InterceptedService<Channel, Bearer>>;
 
 struct Anchored {
     cluster: TestCluster,
@@ -99,26 +98,6 @@ async fn start(backend: TestBackend, dir: Option<PathBuf>) -> Anchored {
     }
 }
 
-fn record(n: i64) -> AuditRecord {
-    AuditRecord {
-        actor: Some(Actor {
-            subject: "vo-1".into(),
-            role: "village_officer".into(),
-            display_name: String::new(),
-        }),
-        action: "grid.GetResident".into(),
-        resource_type: "resident".into(),
-        resource_id: format!("res-{n}"),
-        occurred_at: Some(prost_types::Timestamp {
-            seconds: 1_758_600_000 + n,
-            nanos: 0,
-        }),
-        source_service: "grid-registry".into(),
-        outcome: AuditOutcome::Success as i32,
-        ..AuditRecord::default()
-    }
-}
-
 async fn append(a: &mut Anchored, prefix: &str, range: std::ops::Range<i64>) {
     for n in range {
         a.grid
@@ -136,7 +115,7 @@ async fn checkpoint_at(a: &mut Anchored, sequence: i64) -> AuditCheckpoint {
     for _ in 0..200 {
         let latest = a
             .inspector
-            .get_audit_checkpoint(GetAuditCheckpointRequest {})
+            .get_audit_checkpoint(GetAuditCheckpointRequest::default())
             .await
             .expect("checkpoint")
             .into_inner()
@@ -160,49 +139,6 @@ async fn verify(a: &mut Anchored, presented: Option<AuditCheckpoint>) -> VerifyA
         .await
         .expect("verify")
         .into_inner()
-}
-
-async fn sql(db: &Db, statement: &str) {
-    let statement = statement.to_owned();
-    pingan_platform::with_db!(db, pool => sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))
-    .unwrap_or_else(|err| panic!("{statement}: {err}"));
-}
-
-/// Someone with database rights lifts the append-only guard.
-async fn lift_guards(db: &Db, backend: TestBackend) {
-    match backend {
-        TestBackend::Postgres => {
-            sql(
-                db,
-                "ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_append_only",
-            )
-            .await;
-        }
-        TestBackend::Sqlite => {
-            sql(db, "DROP TRIGGER audit_entries_no_update").await;
-            sql(db, "DROP TRIGGER audit_entries_no_delete").await;
-        }
-    }
-}
-
-/// Deletes every row after `keep` and moves the chain head back to it.
-async fn cut_tail(db: &Db, keep: i64) {
-    sql(
-        db,
-        &format!("DELETE FROM audit_entries WHERE sequence > {keep}"),
-    )
-    .await;
-    sql(
-        db,
-        &format!(
-            "UPDATE audit_chain_head SET last_sequence = {keep}, last_hash = \
-             (SELECT hash FROM audit_entries WHERE sequence = {keep}) WHERE id = 1"
-        ),
-    )
-    .await;
 }
 
 fn sink_sequences(sink: &Path) -> Vec<i64> {
@@ -346,7 +282,7 @@ async fn an_untouched_chain_verifies_and_forgeries_are_refused(backend: TestBack
             .channel_as(Service::ComplaintsAudit, &token)
             .unwrap(),
     )
-    .get_audit_checkpoint(GetAuditCheckpointRequest {})
+    .get_audit_checkpoint(GetAuditCheckpointRequest::default())
     .await
     .unwrap_err();
     assert_eq!(denied.code(), tonic::Code::PermissionDenied);
@@ -400,7 +336,7 @@ async fn without_checkpoints_a_cut_tail_is_not_seen(backend: TestBackend) {
     assert!(unseen.checkpoint.is_none());
     // And GetAuditCheckpoint says why there is nothing to witness.
     let status = inspector
-        .get_audit_checkpoint(GetAuditCheckpointRequest {})
+        .get_audit_checkpoint(GetAuditCheckpointRequest::default())
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::FailedPrecondition);

@@ -213,6 +213,10 @@ PINGAN_SHUTDOWN_GRACE: {{ $cfg.shutdownGrace | quote }}
 PINGAN_HEALTH_INTERVAL: {{ $cfg.healthInterval | quote }}
 PINGAN_DATABASE_MAX_CONNECTIONS: {{ $cfg.databaseMaxConnections | int | quote }}
 PINGAN_CLEAR_READ_REASON: {{ $cfg.clearReadReason | default "optional" | quote }}
+PINGAN_AUDIT_WITNESS_INTERVAL_MS: {{ ternary 60000 $cfg.auditWitnessIntervalMs (kindIs "invalid" $cfg.auditWitnessIntervalMs) | int | quote }}
+{{- with $cfg.auditCheckpointPublicKeys }}
+PINGAN_AUDIT_CHECKPOINT_PUBLIC_KEY: {{ . | quote }}
+{{- end }}
 PINGAN_PEERS: {{ include "pingan.peers" (dict "root" $root "cfg" $cfg) | quote }}
 {{- if and (eq $cfg.name "triage") $root.Values.hotlineGateway.url }}
 PINGAN_HOTLINE_GATEWAY: {{ $root.Values.hotlineGateway.url | quote }}

@@ -100,6 +100,15 @@ pub struct Settings {
         env = "PINGAN_AUDIT_CHECKPOINT_SINK"
     )]
     pub checkpoint_sink: Option<PathBuf>,
+    /// Public keys (hex, comma-separated) of earlier checkpoint keys whose checkpoints still
+    /// verify after a rotation (sink lines, checkpoints witnesses present); they sign nothing.
+    #[arg(
+        id = "complaints_audit_checkpoint_previous_keys",
+        long = "audit-checkpoint-previous-public-keys",
+        env = "PINGAN_AUDIT_CHECKPOINT_PREVIOUS_PUBLIC_KEYS",
+        value_delimiter = ','
+    )]
+    pub checkpoint_previous_keys: Vec<String>,
     /// How often the chain head is signed and published, in milliseconds.
     #[arg(
         id = "complaints_audit_checkpoint_interval",
@@ -133,6 +142,7 @@ impl Default for Settings {
             fetch_max_attempts: DEFAULT_FETCH_ATTEMPTS,
             checkpoint_key: None,
             checkpoint_sink: None,
+            checkpoint_previous_keys: Vec::new(),
             checkpoint_interval: Duration::from_secs(60),
             dispatch_timeout: Duration::from_secs(3),
             max_fetch_backoff: Duration::from_secs(300),

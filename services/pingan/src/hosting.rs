@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
+use pingan_platform::audit_witness::{self, AuditWitnessConfig};
 use pingan_platform::clock::SharedClock;
 use pingan_platform::config::ServerConfig;
 use pingan_platform::events::{
@@ -103,6 +104,7 @@ fn settings_specs() -> Vec<pingan_platform::service::SettingsSpec> {
     services()
         .filter_map(|service| service.settings())
         .chain(pingan_platform::config::clear_reads::shared_settings())
+        .chain(pingan_platform::audit_witness::shared_settings())
         .collect()
 }
 
@@ -401,6 +403,16 @@ impl Process {
         check_routes(service, &parts.sink);
         self.sinks.insert(service.to_owned(), parts.sink);
         self.workers.extend(parts.workers);
+        if entry.witnesses_audit_chain() {
+            let config = self.config.get_or_default::<AuditWitnessConfig>();
+            let witness = audit_witness::worker(service, &context, &config).map_err(|err| {
+                HostError::Service {
+                    service,
+                    source: BuildError(err.to_string()),
+                }
+            })?;
+            self.workers.extend(witness);
+        }
         self.outboxes.insert(service.to_owned(), outbox.clone());
         self.relays
             .push(Relay::new(outbox, peers, self.events.clone()));

@@ -86,6 +86,19 @@ pub const DIRECT_CALLS: &[(&str, &[&str])] = &[
     ("grid-registry", &[]),
 ];
 
+/// The peers `service` calls through the platform rather than its own code: the audit witness
+/// polls complaints-audit's signed checkpoint from every service that witnesses the chain.
+pub fn platform_calls(service: &str) -> Vec<&'static str> {
+    let witnesses = crate::ServiceKind::ALL
+        .iter()
+        .any(|kind| kind.short_name() == service && kind.service().witnesses_audit_chain());
+    if witnesses {
+        vec![pingan_platform::audit_witness::AUDIT_PEER]
+    } else {
+        Vec::new()
+    }
+}
+
 /// Why `service` needs a peer.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PeerNeed {
@@ -107,6 +120,9 @@ pub fn peer_needs(service: &str) -> Vec<PeerNeed> {
                 need_of(&mut needs, peer).direct_call = true;
             }
         }
+    }
+    for peer in platform_calls(service) {
+        need_of(&mut needs, peer).direct_call = true;
     }
     for (event_type, destinations) in ROUTES {
         if senders_of(event_type).contains(&service) {

@@ -3,6 +3,8 @@
 //! its host ([`service`]). Nothing service-specific lives here.
 
 pub mod audit;
+pub mod audit_checkpoint;
+pub mod audit_witness;
 pub mod auth;
 pub mod clear_reads;
 pub mod clients;

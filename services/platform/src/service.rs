@@ -38,6 +38,11 @@ pub trait Service: Send + Sync {
     fn uses_redis(&self) -> bool {
         false
     }
+    /// True when the host runs the audit-checkpoint witness for this service
+    /// ([`crate::audit_witness`]): every service but the one keeping the audit chain.
+    fn witnesses_audit_chain(&self) -> bool {
+        true
+    }
     /// The service's typed settings (flags, env, `[short_name]` file table); none by default.
     fn settings(&self) -> Option<SettingsSpec> {
         None

@@ -350,15 +350,20 @@ impl ComplaintsAuditService for ComplaintsAuditApi {
         request: Request<GetAuditCheckpointRequest>,
     ) -> Result<Response<GetAuditCheckpointResponse>, Status> {
         let caller = self.core.context.auth.caller(&request)?;
+        let req = request.into_inner();
         caller.require_any(&CHECKPOINT_READERS)?;
         if self.core.anchor.signer().is_none() {
             Err(ApiError::FailedPrecondition(
                 "no audit checkpoint key is configured (--audit-checkpoint-key)".into(),
             ))?;
         }
-        let latest = self.core.anchor.latest().await.map_err(ApiError::from)?;
+        if let Some(proto) = &req.witnessed_checkpoint {
+            let presented = anchor::from_proto(&self.core, "witnessed_checkpoint", proto)?;
+            self.core.anchor.remember_presented(&presented);
+        }
+        let newest = anchor::newest_for_witnesses(&self.core).await?;
         Ok(Response::new(GetAuditCheckpointResponse {
-            checkpoint: latest.as_ref().map(anchor::to_proto),
+            checkpoint: newest.as_ref().map(anchor::to_proto),
         }))
     }
 }
