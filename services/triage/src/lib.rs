@@ -167,18 +167,21 @@ impl Service for TriageService {
         config: &ServiceConfig,
     ) -> Result<ServiceParts, BuildError> {
         let parts = build(context, &config.get_or_default::<TriageConfig>()).map_err(BuildError)?;
+        let clear_read_reason = config
+            .get_or_default::<pingan_platform::config::ClearReadConfig>()
+            .clear_read_reason;
+        let server =
+            TriageServiceServer::new(parts.api.clone().with_clear_read_reason(clear_read_reason));
         let jobs = parts.jobs;
         // The dashboards' series exist from the start, not from the first transfer.
         metrics::register_at_start();
-        Ok(
-            ServiceParts::new(GrpcService::new(parts.server), parts.sink)
-                .with_grpc(GrpcService::new(api::exchange_report::server(
-                    context.clone(),
-                )))
-                .with_worker(Worker::new("triage-jobs", move |shutdown| async move {
-                    jobs.run(async move { shutdown.signalled().await }).await
-                }))
-                .with_worker(parts.chores),
-        )
+        Ok(ServiceParts::new(GrpcService::new(server), parts.sink)
+            .with_grpc(GrpcService::new(api::exchange_report::server(
+                context.clone(),
+            )))
+            .with_worker(Worker::new("triage-jobs", move |shutdown| async move {
+                jobs.run(async move { shutdown.signalled().await }).await
+            }))
+            .with_worker(parts.chores))
     }
 }

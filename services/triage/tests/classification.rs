@@ -343,6 +343,7 @@ async fn shown(api: &pingan_triage::TriageApi, id: &str) -> Option<pb::Classific
     let mut request = tonic::Request::new(pb::GetTransferRequest {
         transfer_id: id.into(),
         hotline_ticket_id: String::new(),
+        reason: String::new(),
     });
     request.metadata_mut().insert(
         "authorization",

@@ -38,6 +38,10 @@ pub struct OverdueArgs {
     /// At most this many.
     #[arg(long, default_value_t = 100)]
     pub limit: i32,
+    /// Why callers' phones are read in clear (dispatchers, the 12345 integration): audited;
+    /// required when the service runs with `--clear-read-reason required`.
+    #[arg(long, default_value = "")]
+    pub reason: String,
     #[command(flatten)]
     pub format: ListFormat,
 }
@@ -69,6 +73,7 @@ async fn overdue(args: OverdueArgs) -> anyhow::Result<()> {
             as_of,
             page_size: args.limit,
             page_token: String::new(),
+            reason: args.reason.clone(),
         })
         .await
         .context("ListOverdueTransfers")?

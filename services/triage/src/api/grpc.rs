@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use pingan_platform::auth::{Caller, Role};
+use pingan_platform::clear_reads::ClearReadReason;
 use pingan_platform::time;
 use pingan_platform::{ApiError, FieldViolations, ServiceContext};
 use pingan_proto::common::v1::GeoPoint;
@@ -11,6 +12,7 @@ use pingan_proto::triage::v1 as pb;
 use pingan_proto::triage::v1::triage_service_server::TriageService;
 use tonic::{Request, Response, Status};
 
+use crate::api::clear_reads::{self, CLEAR_PHONE};
 use crate::api::convert;
 use crate::app::bridge::{Bridge, or_now};
 use crate::domain::transfer::Status as TransferStatus;
@@ -51,20 +53,28 @@ const OUTCOME_REPORTERS: &[Role] = &[
     Role::Service,
     Role::Admin,
 ];
-/// Roles that see the caller's phone number in clear (dispatchers, the hotline bridge).
-const CLEAR_PHONE: &[Role] = &[Role::Dispatcher, Role::HotlineIntegrator, Role::Service];
-
 /// Handlers of the triage service.
 #[derive(Debug, Clone)]
 pub struct TriageApi {
     context: ServiceContext,
     bridge: Arc<Bridge>,
+    clear_read_reason: ClearReadReason,
 }
 
 impl TriageApi {
     /// Handlers over the bridge.
     pub fn new(context: ServiceContext, bridge: Arc<Bridge>) -> Self {
-        Self { context, bridge }
+        Self {
+            context,
+            bridge,
+            clear_read_reason: ClearReadReason::default(),
+        }
+    }
+
+    /// Whether a clear read of callers' phones must say why (`--clear-read-reason`).
+    pub fn with_clear_read_reason(mut self, policy: ClearReadReason) -> Self {
+        self.clear_read_reason = policy;
+        self
     }
 
     async fn view(
@@ -241,12 +251,26 @@ impl TriageService for TriageApi {
             ))?;
         }
         caller.require_any(READERS)?;
+        let read = clear_reads::start(
+            self.clear_read_reason,
+            &caller,
+            "GetTransfer",
+            &request.reason,
+        )?;
         let row = self
             .bridge
             .find(&request.transfer_id, &request.hotline_ticket_id)
             .await?;
+        let transfer = self.view(&caller, &row).await?;
+        clear_reads::record(
+            &self.context,
+            &caller,
+            read,
+            std::slice::from_ref(&transfer),
+        )
+        .await?;
         Ok(Response::new(pb::GetTransferResponse {
-            transfer: Some(self.view(&caller, &row).await?),
+            transfer: Some(transfer),
         }))
     }
 
@@ -279,6 +303,12 @@ impl TriageService for TriageApi {
         };
         v.finish()?;
         caller.require_any(READERS)?;
+        let read = clear_reads::start(
+            self.clear_read_reason,
+            &caller,
+            "ListTransfers",
+            &request.reason,
+        )?;
         let created = request.created.unwrap_or_default();
         let filter = ListFilter {
             direction: direction.into(),
@@ -298,6 +328,7 @@ impl TriageService for TriageApi {
         for row in &rows {
             transfers.push(self.view(&caller, row).await?);
         }
+        clear_reads::record(&self.context, &caller, read, &transfers).await?;
         Ok(Response::new(pb::ListTransfersResponse {
             next_page_token: next_token(rows.len(), limit, offset),
             transfers,
@@ -389,6 +420,12 @@ impl TriageService for TriageApi {
         };
         v.finish()?;
         caller.require_any(READERS)?;
+        let read = clear_reads::start(
+            self.clear_read_reason,
+            &caller,
+            "ListOverdueTransfers",
+            &request.reason,
+        )?;
         let as_of = or_now(request.as_of.as_ref(), self.context.clock.now());
         let rows = self
             .bridge
@@ -402,6 +439,7 @@ impl TriageService for TriageApi {
             t.overdue = true;
             transfers.push(t);
         }
+        clear_reads::record(&self.context, &caller, read, &transfers).await?;
         Ok(Response::new(pb::ListOverdueTransfersResponse {
             next_page_token: next_token(rows.len(), limit, offset),
             transfers,
