@@ -101,6 +101,13 @@ pub fn scrub(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < chars.len() {
+        // A 32-hex token (the ids Pingan mints, e.g. `fi-<uuid>`) is never a number to mask,
+        // though it may hold a run of 11, 15 or 18 digits.
+        if let Some(end) = hex_token_end(&chars, i) {
+            out.extend(&chars[i..end]);
+            i = end;
+            continue;
+        }
         if chars[i].is_ascii_digit() {
             let start = i;
             while i < chars.len()
@@ -120,6 +127,19 @@ pub fn scrub(text: &str) -> String {
         }
     }
     out
+}
+
+/// The end of the 32-hex-digit token starting at `i` (a simple UUID standing alone: no letter
+/// or digit right before or after it), if there is one.
+fn hex_token_end(chars: &[char], i: usize) -> Option<usize> {
+    const LEN: usize = 32;
+    if i > 0 && chars[i - 1].is_ascii_alphanumeric() {
+        return None;
+    }
+    let end = i + LEN;
+    let token = chars.get(i..end)?;
+    let standalone = chars.get(end).is_none_or(|c| !c.is_ascii_alphanumeric());
+    (standalone && token.iter().all(|c| c.is_ascii_hexdigit())).then_some(end)
 }
 
 /// True when `text` contains something that looks like a clear mainland mobile or ID number.
@@ -142,6 +162,23 @@ mod tests {
     fn id_numbers_are_masked_for_display() {
         assert_eq!(mask_id_number("540523194701041012"), "540523********1012");
         assert_eq!(mask_id_number("11010519491231002x"), "110105********002X");
+    }
+
+    #[test]
+    fn scrub_leaves_minted_ids_whole() {
+        // A found item id whose hex holds a 15-digit run (seen in CI: masked as an ID number).
+        let id = "fi-01a23c6a56c570078647910932f7af0b";
+        assert_eq!(scrub(id), id);
+        assert!(!contains_clear_pii(&format!("found_item {id}, {id}")));
+        // A number glued to such a token, or inside a longer one, is still masked.
+        assert_eq!(
+            scrub("电话13812345678"),
+            format!("电话{}", mask_phone("13812345678"))
+        );
+        assert!(contains_clear_pii(
+            "x0123456789abcdef0123456789abcdef 13812345678"
+        ));
+        assert!(contains_clear_pii("g13812345678"));
     }
 
     #[test]
