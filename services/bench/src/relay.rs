@@ -96,6 +96,9 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             continue;
         };
         shared.accepted.fetch_add(1, Ordering::Relaxed);
+        // Subscribed before the cut is checked: a cut landing in between still ends this
+        // connection (subscribing later would take that cut's epoch as already seen).
+        let mut epoch = shared.epoch.subscribe();
         if shared.cut.load(Ordering::SeqCst) {
             // Reset, as a refused connection is (not a clean close a client may misread).
             let _ = client.set_zero_linger();
@@ -105,11 +108,14 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         let _ = client.set_nodelay(true);
         let shared = shared.clone();
         tokio::spawn(async move {
-            let mut epoch = shared.epoch.subscribe();
             let Some(mut upstream) = connect_backend(&shared).await else {
                 return;
             };
             let mut client = client;
+            if shared.cut.load(Ordering::SeqCst) {
+                let _ = client.set_zero_linger();
+                return;
+            }
             tokio::select! {
                 _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {}
                 _ = epoch.changed() => {
@@ -190,6 +196,39 @@ mod tests {
         assert!(round_trip(relay.address).await.is_err());
         relay.restore();
         assert_eq!(round_trip(relay.address).await.unwrap(), b"ping");
+    }
+
+    /// Connections opened while the cut lands are closed by it too (none is carried through).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cut_racing_new_connections_leaves_none_open() {
+        let (backend, _task) = echo().await;
+        let relay = Arc::new(Relay::start(vec![backend]).await.unwrap());
+        for round in 0..24u64 {
+            relay.restore();
+            let openers = (0..200)
+                .map(|_| {
+                    let address = relay.address;
+                    tokio::spawn(async move { TcpStream::connect(address).await.ok() })
+                })
+                .collect::<Vec<_>>();
+            tokio::time::sleep(std::time::Duration::from_micros(50 * (round % 8))).await;
+            relay.cut();
+            for opener in openers {
+                let Some(mut stream) = opener.await.unwrap() else {
+                    continue;
+                };
+                let mut buf = [0u8; 4];
+                let echoed = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+                    stream.write_all(b"ping").await?;
+                    stream.read_exact(&mut buf).await
+                })
+                .await;
+                assert!(
+                    !matches!(echoed, Ok(Ok(_))),
+                    "a connection opened as the cut landed still forwards"
+                );
+            }
+        }
     }
 
     #[tokio::test]

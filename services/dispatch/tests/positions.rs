@@ -62,6 +62,7 @@ fn fleet() -> (Vec<UnitMeta>, Vec<Fix>) {
             } else {
                 UnitStatus::EnRoute as i32
             },
+            callsign: format!("CS-{index}"),
         });
         let stale = random.next().is_multiple_of(10);
         fixes.push(Fix {
@@ -174,14 +175,85 @@ fn assert_same(store: &str, found: &[Candidate], expected: &[(String, f64)], que
 }
 
 async fn check(store: &dyn PositionStore, name: &str) {
-    let (metas, fixes) = fleet();
+    let (mut metas, mut fixes) = fleet();
     store.upsert_units(&metas).await.expect("units");
     store.record(&fixes).await.expect("fixes");
+    search_all(store, name, &metas, &fixes, "fresh fleet").await;
+
+    // Units change status, station and position after they were placed: the sets searched for
+    // available units follow (a unit taken is never offered, a unit freed is found again).
+    let available = UnitStatus::Available as i32;
+    let mut random = Lcg(11);
+    for index in 0..UNITS {
+        if random.next().is_multiple_of(5) {
+            let status = if metas[index].status == available {
+                UnitStatus::Assigned as i32
+            } else {
+                available
+            };
+            metas[index].status = status;
+            store
+                .set_status(&metas[index].unit_id, status)
+                .await
+                .expect("status");
+        }
+    }
+    let mut moved = Vec::new();
+    for index in (0..UNITS).step_by(9) {
+        metas[index].station_id = format!("st-{}", (index + 1) % 4);
+        metas[index].status = available;
+        metas[index].callsign = format!("CS-{index}-moved");
+        moved.push(metas[index].clone());
+    }
+    store.upsert_units(&moved).await.expect("moved units");
+    let mut later = Vec::new();
+    for index in (0..UNITS).step_by(13) {
+        fixes[index].lat += 0.004;
+        fixes[index].at = now() - Duration::seconds(5);
+        later.push(fixes[index].clone());
+    }
+    store.record(&later).await.expect("later fixes");
+    search_all(store, name, &metas, &fixes, "after changes").await;
+
+    // Positions forgotten leave every set.
+    let cutoff = now() - Duration::minutes(10);
+    store.forget_before(cutoff).await.expect("forget");
+    let (kept_metas, kept_fixes): (Vec<UnitMeta>, Vec<Fix>) = metas
+        .into_iter()
+        .zip(fixes)
+        .filter(|(_, fix)| fix.at >= cutoff)
+        .unzip();
+    search_all(store, name, &kept_metas, &kept_fixes, "after forgetting").await;
+    let stale_only = SearchQuery {
+        fresh_after: now() - Duration::hours(1),
+        ..queries()[0].clone()
+    };
+    let found = store.search(&stale_only).await.expect("search");
+    assert!(
+        found.iter().all(|c| c.position.at >= cutoff),
+        "{name}: a forgotten position was found"
+    );
+}
+
+async fn search_all(
+    store: &dyn PositionStore,
+    name: &str,
+    metas: &[UnitMeta],
+    fixes: &[Fix],
+    when: &str,
+) {
     for query in queries() {
-        let expected = brute_force(&metas, &fixes, &query);
+        let expected = brute_force(metas, fixes, &query);
         assert!(!expected.is_empty(), "the fleet covers {query:?}");
         let found = store.search(&query).await.expect("search");
-        assert_same(name, &found, &expected, &query);
+        assert_same(&format!("{name}, {when}"), &found, &expected, &query);
+        for candidate in &found {
+            let meta = metas
+                .iter()
+                .find(|m| m.unit_id == candidate.meta.unit_id)
+                .expect("a known unit");
+            assert_eq!(candidate.meta, *meta, "{name}, {when}: the unit's live state");
+        }
     }
 }
 

@@ -269,6 +269,11 @@ impl TcpProxy {
         use std::sync::atomic::Ordering;
         while let Ok((mut inbound, _)) = listener.accept().await {
             let target = state.target.lock().ok().and_then(|t| t.clone());
+            // The cut is checked under the connections' lock, which `cut` takes after setting
+            // it: a connection is either refused here or aborted there, never left through.
+            let Ok(mut connections) = state.connections.lock() else {
+                continue;
+            };
             let Some(target) = target.filter(|_| !state.cut.load(Ordering::SeqCst)) else {
                 drop(inbound); // refused in effect: closed at once
                 continue;
@@ -278,10 +283,8 @@ impl TcpProxy {
                     let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                 }
             });
-            if let Ok(mut connections) = state.connections.lock() {
-                connections.retain(|c| !c.is_finished());
-                connections.push(task.abort_handle());
-            }
+            connections.retain(|c| !c.is_finished());
+            connections.push(task.abort_handle());
         }
     }
 

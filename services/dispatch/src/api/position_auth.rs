@@ -64,6 +64,29 @@ impl<'a> ReportGate<'a> {
         }
     }
 
+    /// Reads the stations of the units not seen yet, in one query.
+    pub(crate) async fn learn<'u>(
+        &mut self,
+        unit_ids: impl Iterator<Item = &'u str>,
+    ) -> Result<(), ApiError> {
+        let mut unseen: Vec<String> = unit_ids
+            .filter(|id| !self.stations.contains_key(*id))
+            .map(str::to_owned)
+            .collect();
+        unseen.sort_unstable();
+        unseen.dedup();
+        if unseen.is_empty() {
+            return Ok(());
+        }
+        for unit in self.store.units(&unseen).await? {
+            self.stations.insert(unit.unit_id, Some(unit.station_id));
+        }
+        for unit_id in unseen {
+            self.stations.entry(unit_id).or_insert(None);
+        }
+        Ok(())
+    }
+
     /// Allowed or unknown unit; PERMISSION_DENIED when the caller may not report `unit_id`.
     pub(crate) async fn check(&mut self, unit_id: &str) -> Result<Verdict, ApiError> {
         let station = match self.stations.get(unit_id) {

@@ -1,5 +1,6 @@
 //! Handlers for live positions: device reports (authorised per unit) and nearest-unit search.
 
+use futures::FutureExt;
 use pingan_platform::{ApiError, FieldViolations};
 use pingan_proto::dispatch::v1::*;
 use tonic::{Request, Streaming};
@@ -11,8 +12,32 @@ use crate::app::units::{self, FixCounts, NearestRequest, RawFix};
 use crate::domain;
 use pingan_platform::time::{from_timestamp, to_timestamp};
 
-/// Fixes stored per round trip from a stream.
+/// Most fixes stored per round trip from a stream.
 const STREAM_BATCH: usize = 256;
+
+/// Waits for the stream's next fix, then takes the fixes already received behind it (up to
+/// [`STREAM_BATCH`]) without waiting: a device's slow stream is stored fix by fix as it comes,
+/// a fast one in batches. True when the stream has ended.
+async fn next_fixes(
+    stream: &mut Streaming<ReportPositionsRequest>,
+    pending: &mut Vec<ReportPositionsRequest>,
+) -> Result<bool, ApiError> {
+    let invalid = |status: tonic::Status| ApiError::invalid("stream", status.message().to_owned());
+    match stream.message().await.map_err(invalid)? {
+        None => return Ok(true),
+        Some(fix) => pending.push(fix),
+    }
+    while pending.len() < STREAM_BATCH {
+        // `message` only polls the stream, so dropping it when nothing is ready loses nothing.
+        match stream.message().now_or_never() {
+            None => return Ok(false),
+            Some(Ok(Some(fix))) => pending.push(fix),
+            Some(Ok(None)) => return Ok(true),
+            Some(Err(status)) => return Err(invalid(status)),
+        }
+    }
+    Ok(false)
+}
 
 impl DispatchApi {
     pub(crate) async fn report_positions_checked(
@@ -24,41 +49,42 @@ impl DispatchApi {
         let mut gate = ReportGate::new(&*self.runtime.store, &caller);
         let mut stream = request.into_inner();
         let mut counts = FixCounts::default();
-        let mut batch: Vec<RawFix> = Vec::with_capacity(STREAM_BATCH);
+        let mut pending: Vec<ReportPositionsRequest> = Vec::with_capacity(STREAM_BATCH);
         loop {
-            let item = stream
-                .message()
-                .await
-                .map_err(|status| ApiError::invalid("stream", status.message().to_owned()))?;
-            let end = item.is_none();
-            if let Some(fix) = item {
-                // Every fix is authorised for its unit; a forbidden one ends the stream, after
-                // the allowed fixes before it are stored.
-                match gate.check(&fix.unit_id).await {
-                    Ok(Verdict::Allowed) => {}
-                    Ok(Verdict::UnknownUnit) => {
-                        counts.rejected += 1;
-                        continue;
-                    }
-                    Err(denied) => {
-                        if !batch.is_empty() {
-                            units::record_fixes(&self.runtime, &batch).await?;
+            let end = next_fixes(&mut stream, &mut pending).await?;
+            if !pending.is_empty() {
+                // Every unit's station read in one query, then every fix authorised for its
+                // unit; a forbidden one ends the stream, after the allowed fixes before it are
+                // stored.
+                gate.learn(pending.iter().map(|fix| fix.unit_id.as_str()))
+                    .await?;
+                let mut batch: Vec<RawFix> = Vec::with_capacity(pending.len());
+                for fix in pending.drain(..) {
+                    match gate.check(&fix.unit_id).await {
+                        Ok(Verdict::Allowed) => {}
+                        Ok(Verdict::UnknownUnit) => {
+                            counts.rejected += 1;
+                            continue;
                         }
-                        return Err(denied);
+                        Err(denied) => {
+                            if !batch.is_empty() {
+                                units::record_fixes(&self.runtime, &batch).await?;
+                            }
+                            return Err(denied);
+                        }
                     }
+                    let location = fix.location.unwrap_or_default();
+                    batch.push(RawFix {
+                        unit_id: fix.unit_id,
+                        lat: location.lat,
+                        lon: location.lon,
+                        at: fix.at.as_ref().and_then(from_timestamp),
+                    });
                 }
-                let location = fix.location.unwrap_or_default();
-                batch.push(RawFix {
-                    unit_id: fix.unit_id,
-                    lat: location.lat,
-                    lon: location.lon,
-                    at: fix.at.as_ref().and_then(from_timestamp),
-                });
-            }
-            if batch.len() >= STREAM_BATCH || (end && !batch.is_empty()) {
-                let outcomes = units::record_fixes(&self.runtime, &batch).await?;
-                units::count(&outcomes, &mut counts);
-                batch.clear();
+                if !batch.is_empty() {
+                    let outcomes = units::record_fixes(&self.runtime, &batch).await?;
+                    units::count(&outcomes, &mut counts);
+                }
             }
             if end {
                 break;

@@ -116,6 +116,7 @@ impl DispatchApi {
                         station_id: row.station_id.clone(),
                         capabilities: row.capabilities.clone(),
                         status: row.status as i32,
+                        callsign: row.callsign.clone(),
                     });
                     Ok(RegisterUnitResponse {
                         unit: Some(runtime.unit_proto(row, None)),

@@ -129,6 +129,7 @@ impl Runtime {
                         station_id: unit.station_id,
                         capabilities: unit.capabilities,
                         status: unit.status as i32,
+                        callsign: unit.callsign,
                     })
                     .collect();
                 self.positions.upsert_units(&metas).await?;

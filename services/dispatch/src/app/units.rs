@@ -134,50 +134,33 @@ pub async fn nearest(
         limit: request.limit.saturating_mul(4).max(request.limit),
     };
     let candidates = runtime.positions.search(&query).await?;
-    let mut out = Vec::new();
-    let ids: Vec<String> = candidates
-        .iter()
+    let out = candidates
+        .into_iter()
         .filter(|c| visible(&c.meta.station_id))
         .take(request.limit)
-        .map(|c| c.meta.unit_id.clone())
+        .map(|candidate| {
+            let kind = UnitKind::try_from(candidate.meta.kind).unwrap_or_default();
+            NearbyUnit {
+                unit_id: candidate.meta.unit_id,
+                kind: candidate.meta.kind,
+                distance_m: candidate.distance_m,
+                eta: Some(domain::duration(geo::eta(
+                    kind,
+                    candidate.distance_m,
+                    &runtime.settings.speeds,
+                ))),
+                callsign: candidate.meta.callsign,
+                status: candidate.meta.status,
+                last_seen: Some(to_timestamp(candidate.position.at)),
+                location: Some(pingan_proto::common::v1::GeoPoint {
+                    lat: candidate.position.lat,
+                    lon: candidate.position.lon,
+                }),
+                station_id: candidate.meta.station_id,
+                capabilities: candidate.meta.capabilities,
+            }
+        })
         .collect();
-    let callsigns = callsigns(runtime, &ids).await?;
-    for candidate in candidates
-        .into_iter()
-        .filter(|c| ids.contains(&c.meta.unit_id))
-    {
-        let kind = UnitKind::try_from(candidate.meta.kind).unwrap_or_default();
-        out.push(NearbyUnit {
-            unit_id: candidate.meta.unit_id.clone(),
-            kind: candidate.meta.kind,
-            distance_m: candidate.distance_m,
-            eta: Some(domain::duration(geo::eta(
-                kind,
-                candidate.distance_m,
-                &runtime.settings.speeds,
-            ))),
-            callsign: callsigns
-                .iter()
-                .find(|(id, _)| *id == candidate.meta.unit_id)
-                .map(|(_, c)| c.clone())
-                .unwrap_or_default(),
-            status: candidate.meta.status,
-            last_seen: Some(to_timestamp(candidate.position.at)),
-            location: Some(pingan_proto::common::v1::GeoPoint {
-                lat: candidate.position.lat,
-                lon: candidate.position.lon,
-            }),
-            station_id: candidate.meta.station_id,
-            capabilities: candidate.meta.capabilities,
-        });
-    }
     Ok((out, radius_m))
 }
 
-async fn callsigns(runtime: &Runtime, ids: &[String]) -> Result<Vec<(String, String)>, ApiError> {
-    let units = runtime.store.units(ids).await?;
-    Ok(units
-        .into_iter()
-        .map(|unit| (unit.unit_id, unit.callsign))
-        .collect())
-}

@@ -18,20 +18,6 @@ pub fn distance_m(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     2.0 * EARTH_RADIUS_M * a.sqrt().asin()
 }
 
-/// The lat/lon box around a point that contains every point within `radius_m`:
-/// `(min_lon, min_lat, max_lon, max_lat)`.
-pub fn bounding_box(lat: f64, lon: f64, radius_m: f64) -> (f64, f64, f64, f64) {
-    let dlat = (radius_m / EARTH_RADIUS_M).to_degrees();
-    let cos_lat = lat.to_radians().cos().abs().max(1e-6);
-    let dlon = (dlat / cos_lat).min(180.0);
-    (
-        (lon - dlon).max(-180.0),
-        (lat - dlat).max(-90.0),
-        (lon + dlon).min(180.0),
-        (lat + dlat).min(90.0),
-    )
-}
-
 /// Estimated time for a unit of `kind` to cover a great-circle distance: a drone flies straight
 /// and fast after take-off; ground units follow roads (longer than the straight line) and slower.
 pub fn eta(kind: UnitKind, distance_m: f64, speeds: &Speeds) -> Duration {
@@ -71,14 +57,6 @@ mod tests {
         let d = distance_m(29.0, 88.0, 30.0, 88.0);
         assert!((d - 111_226.0).abs() < 200.0, "{d}");
         assert_eq!(distance_m(29.25, 88.86, 29.25, 88.86), 0.0);
-    }
-
-    #[test]
-    fn bounding_box_contains_the_circle() {
-        let (min_lon, min_lat, max_lon, max_lat) = bounding_box(29.25, 88.86, 5_000.0);
-        assert!(distance_m(29.25, 88.86, max_lat, 88.86) >= 4_999.0);
-        assert!(distance_m(29.25, 88.86, 29.25, max_lon) >= 4_999.0);
-        assert!(min_lat < 29.25 && min_lon < 88.86);
     }
 
     #[test]

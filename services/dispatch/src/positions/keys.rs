@@ -60,6 +60,22 @@ impl Keys {
         format!("{}{station_id}", self.station_prefix())
     }
 
+    /// The GEO set of the AVAILABLE units' latest positions (searched when only available
+    /// units are asked for, so busy units nearer the centre are never read).
+    pub fn available(&self) -> String {
+        format!("{}units:available", self.base)
+    }
+
+    /// What the scripts prepend to a station id to name its GEO set of AVAILABLE units.
+    pub fn available_station_prefix(&self) -> String {
+        format!("{}units:available:", self.base)
+    }
+
+    /// The GEO set of one station's AVAILABLE units.
+    pub fn available_station(&self, station_id: &str) -> String {
+        format!("{}{station_id}", self.available_station_prefix())
+    }
+
     /// The sorted set of fix times (for forgetting old positions).
     pub fn seen(&self) -> String {
         format!("{}units:seen", self.base)
@@ -139,6 +155,8 @@ mod tests {
             keys.unit("u-1"),
             keys.unit("a unit {with} braces"),
             keys.station("st-1"),
+            keys.available(),
+            keys.available_station("st-1"),
             keys.seen(),
             keys.board_watched(),
         ] {

@@ -1,23 +1,34 @@
-//! The in-process live store of the embedded shape: an R*-tree over the latest fix of each unit.
+//! The in-process live store of the embedded shape: an R*-tree over the latest fix of each unit,
+//! as points on the unit sphere, so that nearest-first iteration (by chord length, which orders
+//! like great-circle distance) stops at the `limit`-th match instead of sorting the whole radius.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 
 use chrono::{DateTime, Utc};
 use rstar::primitives::GeomWithData;
-use rstar::{AABB, RTree};
+use rstar::RTree;
 
 use super::{
     Candidate, Fix, LivePosition, PositionError, PositionStore, Recorded, SearchQuery, UnitMeta,
 };
 use crate::domain::geo;
 
-type Point = GeomWithData<[f64; 2], String>;
+type Point = GeomWithData<[f64; 3], String>;
+
+/// Where a fix lies on the unit sphere (the same inputs give the same point, so it can be removed).
+fn on_sphere(lat: f64, lon: f64) -> [f64; 3] {
+    let (phi, lambda) = (lat.to_radians(), lon.to_radians());
+    [phi.cos() * lambda.cos(), phi.cos() * lambda.sin(), phi.sin()]
+}
+
+/// Slack past the radius before the nearest-first walk stops (float noise between chord and
+/// haversine order).
+const WALK_SLACK_M: f64 = 1.0;
 
 #[derive(Debug, Default)]
 struct State {
     units: HashMap<String, (UnitMeta, Option<LivePosition>)>,
-    /// Points are `[lon, lat]`.
     tree: RTree<Point>,
 }
 
@@ -76,14 +87,14 @@ impl PositionStore for MemoryPositions {
                     if old.at > fix.at {
                         return Recorded::OutOfOrder;
                     }
-                    tree.remove(&Point::new([old.lon, old.lat], fix.unit_id.clone()));
+                    tree.remove(&Point::new(on_sphere(old.lat, old.lon), fix.unit_id.clone()));
                 }
                 *position = Some(LivePosition {
                     lat: fix.lat,
                     lon: fix.lon,
                     at: fix.at,
                 });
-                tree.insert(Point::new([fix.lon, fix.lat], fix.unit_id.clone()));
+                tree.insert(Point::new(on_sphere(fix.lat, fix.lon), fix.unit_id.clone()));
                 Recorded::Accepted
             })
             .collect())
@@ -91,32 +102,31 @@ impl PositionStore for MemoryPositions {
 
     async fn search(&self, query: &SearchQuery) -> Result<Vec<Candidate>, PositionError> {
         let state = self.read();
-        let (min_lon, min_lat, max_lon, max_lat) =
-            geo::bounding_box(query.lat, query.lon, query.radius_m);
-        let envelope = AABB::from_corners([min_lon, min_lat], [max_lon, max_lat]);
-        let mut found: Vec<Candidate> = state
-            .tree
-            .locate_in_envelope(&envelope)
-            .filter_map(|point| {
-                let (meta, position) = state.units.get(&point.data)?;
-                let position = (*position)?;
-                if position.at < query.fresh_after || !query.accepts(meta) {
-                    return None;
-                }
-                let distance_m = geo::distance_m(query.lat, query.lon, position.lat, position.lon);
-                (distance_m <= query.radius_m).then(|| Candidate {
-                    meta: meta.clone(),
-                    position,
-                    distance_m,
-                })
-            })
-            .collect();
-        found.sort_by(|a, b| {
-            a.distance_m
-                .total_cmp(&b.distance_m)
-                .then_with(|| a.meta.unit_id.cmp(&b.meta.unit_id))
-        });
-        found.truncate(query.limit);
+        let centre = on_sphere(query.lat, query.lon);
+        let mut found: Vec<Candidate> = Vec::new();
+        for point in state.tree.nearest_neighbor_iter(&centre) {
+            let Some((meta, Some(position))) = state.units.get(&point.data) else {
+                continue;
+            };
+            let distance_m = geo::distance_m(query.lat, query.lon, position.lat, position.lon);
+            if distance_m > query.radius_m + WALK_SLACK_M {
+                break;
+            }
+            if distance_m > query.radius_m
+                || position.at < query.fresh_after
+                || !query.accepts(meta)
+            {
+                continue;
+            }
+            found.push(Candidate {
+                meta: meta.clone(),
+                position: *position,
+                distance_m,
+            });
+            if found.len() >= query.limit {
+                break;
+            }
+        }
         Ok(found)
     }
 
@@ -142,7 +152,7 @@ impl PositionStore for MemoryPositions {
             if let Some(old) = position
                 && old.at < cutoff
             {
-                tree.remove(&Point::new([old.lon, old.lat], unit_id.clone()));
+                tree.remove(&Point::new(on_sphere(old.lat, old.lon), unit_id.clone()));
                 *position = None;
                 forgotten += 1;
             }

@@ -26,6 +26,8 @@ pub struct UnitMeta {
     pub capabilities: Vec<String>,
     /// `UnitStatus` number.
     pub status: i32,
+    /// Call sign shown to dispatchers (kept here so a search answers without a database read).
+    pub callsign: String,
 }
 
 /// One position fix.

@@ -1,6 +1,8 @@
 //! Live positions in Redis (the cluster shape, shared by every replica): a global GEO set and one
-//! per station, a hash per unit (kind, station, capabilities, status, latest fix) and a sorted
-//! set of fix times for forgetting old positions. Writes go through small Lua scripts (the
+//! per station, the same two of AVAILABLE units only, a hash per unit (kind, station,
+//! capabilities, status, call sign, latest fix) and a sorted set of fix times for forgetting old
+//! positions. The available sets are rebuilt from the units' hashes by every upsert (so a
+//! replica's warm-up at start fills them on an existing deployment). Writes go through small Lua scripts (the
 //! out-of-order check and the set updates are atomic), many fixes per pipelined round trip.
 //! Every key shares one hash tag ([`Keys`]): the scripts (which build the per-station key from
 //! an argument) and the pipelines touch one hash slot, so they run on a Redis Cluster too.
@@ -29,7 +31,8 @@ const BATCH: usize = 500;
 /// Positions forgotten per round.
 const FORGET_BATCH: isize = 1000;
 
-/// KEYS: unit hash, global geo, seen zset. ARGV: unit id, lon, lat, at ms, station geo prefix.
+/// KEYS: unit hash, global geo, seen zset, available geo. ARGV: unit id, lon, lat, at ms,
+/// station geo prefix, available station geo prefix, the AVAILABLE status number.
 const RECORD: &str = r"
 local station = redis.call('HGET', KEYS[1], 'station')
 if not station then return 3 end
@@ -38,41 +41,77 @@ if prev and tonumber(prev) > tonumber(ARGV[4]) then return 2 end
 redis.call('HSET', KEYS[1], 'lat', ARGV[3], 'lon', ARGV[2], 'at', ARGV[4])
 redis.call('GEOADD', KEYS[2], ARGV[2], ARGV[3], ARGV[1])
 redis.call('GEOADD', ARGV[5] .. station, ARGV[2], ARGV[3], ARGV[1])
+if redis.call('HGET', KEYS[1], 'status') == ARGV[7] then
+  redis.call('GEOADD', KEYS[4], ARGV[2], ARGV[3], ARGV[1])
+  redis.call('GEOADD', ARGV[6] .. station, ARGV[2], ARGV[3], ARGV[1])
+end
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
 return 1
 ";
 
-/// KEYS: unit hash. ARGV: unit id, kind, station, capabilities, status, station geo prefix.
+/// Puts a unit in its available sets or takes it out, after its status or station changed.
+/// KEYS[2] is the global available geo; `station` the unit's station now.
+const PLACE_AVAILABLE: &str = r"
+local function place_available(unit_key, available_key, unit_id, station, status, available_prefix, available_status)
+  local lon = redis.call('HGET', unit_key, 'lon')
+  local lat = redis.call('HGET', unit_key, 'lat')
+  if status == available_status and lon and lat then
+    redis.call('GEOADD', available_key, lon, lat, unit_id)
+    redis.call('GEOADD', available_prefix .. station, lon, lat, unit_id)
+  else
+    redis.call('ZREM', available_key, unit_id)
+    redis.call('ZREM', available_prefix .. station, unit_id)
+  end
+end
+";
+
+/// KEYS: unit hash, available geo. ARGV: unit id, kind, station, capabilities, status, station
+/// geo prefix, call sign, available station geo prefix, the AVAILABLE status number.
 const UPSERT: &str = r"
 local old = redis.call('HGET', KEYS[1], 'station')
-redis.call('HSET', KEYS[1], 'kind', ARGV[2], 'station', ARGV[3], 'caps', ARGV[4], 'status', ARGV[5])
+redis.call('HSET', KEYS[1], 'kind', ARGV[2], 'station', ARGV[3], 'caps', ARGV[4], 'status', ARGV[5], 'callsign', ARGV[7])
 if old and old ~= ARGV[3] then
   redis.call('ZREM', ARGV[6] .. old, ARGV[1])
+  redis.call('ZREM', ARGV[8] .. old, ARGV[1])
   local lon = redis.call('HGET', KEYS[1], 'lon')
   local lat = redis.call('HGET', KEYS[1], 'lat')
   if lon and lat then redis.call('GEOADD', ARGV[6] .. ARGV[3], lon, lat, ARGV[1]) end
 end
+place_available(KEYS[1], KEYS[2], ARGV[1], ARGV[3], ARGV[5], ARGV[8], ARGV[9])
 return 1
 ";
 
-/// KEYS: unit hash. ARGV: status.
+/// KEYS: unit hash, available geo. ARGV: status, unit id, available station geo prefix, the
+/// AVAILABLE status number.
 const SET_STATUS: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1])
+local station = redis.call('HGET', KEYS[1], 'station')
+if station then place_available(KEYS[1], KEYS[2], ARGV[2], station, ARGV[1], ARGV[3], ARGV[4]) end
 return 1
 ";
 
-/// KEYS: unit hash, global geo, seen zset. ARGV: unit id, cutoff ms, station geo prefix.
+/// KEYS: unit hash, global geo, seen zset, available geo. ARGV: unit id, cutoff ms, station geo
+/// prefix, available station geo prefix.
 const FORGET: &str = r"
 local at = redis.call('HGET', KEYS[1], 'at')
 if at and tonumber(at) >= tonumber(ARGV[2]) then return 0 end
 redis.call('HDEL', KEYS[1], 'lat', 'lon', 'at')
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
 local station = redis.call('HGET', KEYS[1], 'station')
-if station then redis.call('ZREM', ARGV[3] .. station, ARGV[1]) end
+if station then
+  redis.call('ZREM', ARGV[3] .. station, ARGV[1])
+  redis.call('ZREM', ARGV[4] .. station, ARGV[1])
+end
 return 1
 ";
+
+/// The `UnitStatus` number of an available unit, as the scripts compare it.
+fn available_status() -> i32 {
+    pingan_proto::dispatch::v1::UnitStatus::Available as i32
+}
 
 /// The Redis live store.
 pub struct RedisPositions {
@@ -110,9 +149,9 @@ impl RedisPositions {
             keys: Keys::new(redis.prefix()),
             redis,
             record: Script::new(RECORD),
-            upsert: Script::new(UPSERT),
+            upsert: Script::new(&format!("{PLACE_AVAILABLE}{UPSERT}")),
             forget: Script::new(FORGET),
-            set_status: Script::new(SET_STATUS),
+            set_status: Script::new(&format!("{PLACE_AVAILABLE}{SET_STATUS}")),
         }
     }
 
@@ -173,7 +212,9 @@ impl RedisPositions {
             for id in chunk {
                 pipe.cmd("HMGET")
                     .arg(self.unit_key(id))
-                    .arg(&["kind", "station", "caps", "status", "lat", "lon", "at"]);
+                    .arg(&[
+                        "kind", "station", "caps", "status", "lat", "lon", "at", "callsign",
+                    ]);
             }
             type Row = (
                 Option<i32>,
@@ -183,12 +224,14 @@ impl RedisPositions {
                 Option<f64>,
                 Option<f64>,
                 Option<i64>,
+                Option<String>,
             );
             let rows: Vec<Row> = pipe
                 .query_async(&mut connection)
                 .await
                 .map_err(unavailable)?;
-            for (id, (kind, station, caps, status, lat, lon, at)) in chunk.iter().zip(rows) {
+            for (id, (kind, station, caps, status, lat, lon, at, callsign)) in chunk.iter().zip(rows)
+            {
                 let (Some(kind), Some(station), Some(status)) = (kind, station, status) else {
                     out.push(None);
                     continue;
@@ -204,6 +247,7 @@ impl RedisPositions {
                         .map(str::to_owned)
                         .collect(),
                     status,
+                    callsign: callsign.unwrap_or_default(),
                 };
                 let position = match (lat, lon, at.and_then(DateTime::from_timestamp_millis)) {
                     (Some(lat), Some(lon), Some(at)) => Some(LivePosition { lat, lon, at }),
@@ -226,12 +270,16 @@ impl PositionStore for RedisPositions {
             for meta in chunk {
                 let mut invocation = self.upsert.key(self.unit_key(&meta.unit_id));
                 invocation
+                    .key(self.keys.available())
                     .arg(&meta.unit_id)
                     .arg(meta.kind)
                     .arg(&meta.station_id)
                     .arg(meta.capabilities.join(","))
                     .arg(meta.status)
-                    .arg(self.station_prefix());
+                    .arg(self.station_prefix())
+                    .arg(&meta.callsign)
+                    .arg(self.keys.available_station_prefix())
+                    .arg(available_status());
                 pipe.invoke_script(&invocation).ignore();
             }
             let () = pipe
@@ -248,7 +296,11 @@ impl PositionStore for RedisPositions {
         let _: i64 = self
             .set_status
             .key(self.unit_key(unit_id))
+            .key(self.keys.available())
             .arg(status)
+            .arg(unit_id)
+            .arg(self.keys.available_station_prefix())
+            .arg(available_status())
             .invoke_async(&mut connection)
             .await
             .map_err(unavailable)?;
@@ -266,11 +318,14 @@ impl PositionStore for RedisPositions {
                 invocation
                     .key(self.geo_key())
                     .key(self.seen_key())
+                    .key(self.keys.available())
                     .arg(&fix.unit_id)
                     .arg(fix.lon)
                     .arg(fix.lat)
                     .arg(fix.at.timestamp_millis())
-                    .arg(self.station_prefix());
+                    .arg(self.station_prefix())
+                    .arg(self.keys.available_station_prefix())
+                    .arg(available_status());
                 pipe.invoke_script(&invocation);
             }
             let codes: Vec<i64> = pipe
@@ -287,9 +342,12 @@ impl PositionStore for RedisPositions {
     }
 
     async fn search(&self, query: &SearchQuery) -> Result<Vec<Candidate>, PositionError> {
-        let key = match &query.station_id {
-            Some(station) => self.keys.station(station),
-            None => self.geo_key(),
+        // Available units have sets of their own: busy units nearer the centre are never read.
+        let key = match (&query.station_id, query.only_available) {
+            (Some(station), true) => self.keys.available_station(station),
+            (Some(station), false) => self.keys.station(station),
+            (None, true) => self.keys.available(),
+            (None, false) => self.geo_key(),
         };
         // Nearest first in growing windows: the states of units beyond the first `limit`
         // matches are never read (one window answers when most units are available).
@@ -363,9 +421,11 @@ impl PositionStore for RedisPositions {
             invocation
                 .key(self.geo_key())
                 .key(self.seen_key())
+                .key(self.keys.available())
                 .arg(id)
                 .arg(cutoff.timestamp_millis())
-                .arg(self.station_prefix());
+                .arg(self.station_prefix())
+                .arg(self.keys.available_station_prefix());
             pipe.invoke_script(&invocation);
         }
         let done: Vec<i64> = pipe
