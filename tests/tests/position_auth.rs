@@ -16,6 +16,7 @@ use tonic::Code;
 backend_tests!(
     update_position_is_allowed_to_the_unit_its_station_and_the_bureau_only,
     every_fix_of_a_stream_is_authorised_for_its_unit,
+    a_device_stream_kept_open_has_each_fix_stored_as_it_comes,
 );
 
 /// (subject, roles, stations, unit reported, allowed)
@@ -292,4 +293,45 @@ async fn every_fix_of_a_stream_is_authorised_for_its_unit(backend: TestBackend) 
         position(&mut admin, OTHER_STATION_UNIT).await,
         &spot(OTHER_STATION_UNIT, 5)
     ));
+}
+
+/// A device keeps one stream open and sends a fix now and then: each is live before the next
+/// one is sent (not held until a batch fills or the stream ends).
+async fn a_device_stream_kept_open_has_each_fix_stored_as_it_comes(backend: TestBackend) {
+    let cluster = TestCluster::start(backend, &[Service::Dispatch])
+        .await
+        .expect("cluster");
+    let mut admin = as_subject(&cluster, "ops", &[Role::Admin], &[]).await;
+    import_units(&mut admin).await;
+    let mut device = as_subject(&cluster, &format!("unit:{OWN}"), &[Role::Device], &[]).await;
+    let (sender, fixes) = tokio::sync::mpsc::channel::<ReportPositionsRequest>(4);
+    let open = tokio::spawn(async move {
+        device
+            .report_positions(tokio_stream::wrappers::ReceiverStream::new(fixes))
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(|status| status.code())
+    });
+    for attempt in 11..14 {
+        sender
+            .send(ReportPositionsRequest {
+                unit_id: OWN.to_owned(),
+                location: Some(spot(OWN, attempt)),
+                at: Some(ts(Utc::now())),
+                ..Default::default()
+            })
+            .await
+            .expect("stream open");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !same(position(&mut admin, OWN).await, &spot(OWN, attempt)) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "fix {attempt} not live while the stream stays open"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+    drop(sender);
+    let answer = open.await.expect("stream task").expect("stream answer");
+    assert_eq!((answer.accepted, answer.rejected), (3, 0));
 }
