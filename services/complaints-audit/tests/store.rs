@@ -432,7 +432,63 @@ async fn audit_chain_appends_searches_and_prunes(backend: Backend) {
     database.cleanup().await;
 }
 
+/// A batch continues the chain a single append left, in order; an id already stored is a
+/// conflict that takes no sequence, and the rows read back are exactly the rows answered.
+async fn audit_chain_appends_a_batch_with_the_head_locked_once(backend: Backend) {
+    let (database, store) = fresh(backend).await;
+    let db = &database.db;
+    let (first, recorded) = entry(1, 1);
+    let mut tx = db.begin().await.unwrap();
+    let one = store.append_audit(&mut tx, first, recorded).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let batch: Vec<NewAuditEntry> = [2, 1, 3, 4].iter().map(|n| entry(*n, 2).0).collect();
+    let mut tx = db.begin().await.unwrap();
+    let results = store
+        .append_audit_batch(&mut tx, batch, at(2, 3))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(results.len(), 4);
+    assert!(
+        matches!(results[1], Err(StorageError::Conflict(_))),
+        "{:?}",
+        results[1]
+    );
+    let appended: Vec<_> = results.into_iter().filter_map(Result::ok).collect();
+    assert_eq!(
+        appended.iter().map(|r| r.sequence).collect::<Vec<_>>(),
+        [2, 3, 4]
+    );
+    assert_eq!(appended[0].prev_hash, one.hash);
+    let rows = store.audit_range(1, 10, 100).await.unwrap();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[1..], appended[..], "stored as answered");
+    for pair in rows.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash);
+        assert_eq!(pair[1].hash, chain_hash(&pair[1].prev_hash, &pair[1]));
+    }
+    let head = store.audit_head().await.unwrap();
+    assert_eq!((head.last_sequence, &head.last_hash), (4, &rows[3].hash));
+
+    // A single append after the batch links to it; an empty batch writes nothing.
+    let mut tx = db.begin().await.unwrap();
+    assert!(
+        store
+            .append_audit_batch(&mut tx, Vec::new(), at(3, 0))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let (fifth, recorded) = entry(5, 3);
+    let five = store.append_audit(&mut tx, fifth, recorded).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!((five.sequence, &five.prev_hash), (5, &rows[3].hash));
+    database.cleanup().await;
+}
+
 backend_tests!(
+    audit_chain_appends_a_batch_with_the_head_locked_once,
     complaints_are_stored_found_locked_and_updated,
     complaints_list_filters_pages_and_warnings,
     evidence_waits_pending_until_completed_once,

@@ -50,7 +50,20 @@ async fn one_round_delivers_a_large_backlog(backend: Backend) {
 }
 
 async fn each_event_of_a_batch_gets_its_own_verdict(backend: Backend) {
+    verdicts_of_one_batch(backend, false).await;
+}
+
+/// The same verdicts from a handler that writes the batch itself (no savepoints): a refused
+/// event's inbox row is removed with it, so its redelivery applies it.
+async fn a_handler_writing_whole_batches_gives_the_same_verdicts(backend: Backend) {
+    verdicts_of_one_batch(backend, true).await;
+}
+
+async fn verdicts_of_one_batch(backend: Backend, batches: bool) {
     let pair = Pair::start(backend).await;
+    pair.recorder
+        .batches
+        .store(batches, std::sync::atomic::Ordering::SeqCst);
     pair.recorder
         .poison
         .lock()
@@ -195,5 +208,6 @@ async fn a_service_cannot_deliver_another_services_events(backend: Backend) {
 pingan_platform::backend_tests!(
     one_round_delivers_a_large_backlog,
     each_event_of_a_batch_gets_its_own_verdict,
+    a_handler_writing_whole_batches_gives_the_same_verdicts,
     a_service_cannot_deliver_another_services_events,
 );

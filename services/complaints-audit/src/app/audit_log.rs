@@ -75,6 +75,27 @@ pub async fn append_record(
     Ok(core.store.append_audit(tx, entry, core.now()).await?)
 }
 
+/// Appends the records of several events in order, in `tx` (the chain head locked once): one
+/// result per record, a conflict for an entry id already stored. Each item is `(entry id,
+/// record, fallback source, fallback time)`.
+pub async fn append_records(
+    core: &Core,
+    tx: &mut Tx,
+    records: Vec<(&str, AuditRecord, &str, DateTime<Utc>)>,
+) -> Result<Vec<Result<AuditRow, ApiError>>, ApiError> {
+    let entries = records
+        .into_iter()
+        .map(|(entry_id, record, source, time)| new_entry(entry_id, &record, source, time))
+        .collect();
+    Ok(core
+        .store
+        .append_audit_batch(tx, entries, core.now())
+        .await?
+        .into_iter()
+        .map(|result| result.map_err(ApiError::from))
+        .collect())
+}
+
 /// One page of matching entries and the token of the next (empty at the end).
 pub async fn query(
     core: &Core,

@@ -197,6 +197,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         entry: NewAuditEntry,
         recorded_at: DateTime<Utc>,
     ) -> Result<AuditRow, StorageError>;
+    /// Appends `entries` at the head of the chain in order, in `tx`, the head locked once: one
+    /// result per entry, a conflict for an id already stored (that entry takes no sequence).
+    async fn append_audit_batch(
+        &self,
+        tx: &mut Tx,
+        entries: Vec<NewAuditEntry>,
+        recorded_at: DateTime<Utc>,
+    ) -> Result<Vec<Result<AuditRow, StorageError>>, StorageError>;
     /// The entry stored under `entry_id`.
     async fn audit_entry(&self, entry_id: &str) -> Result<Option<AuditRow>, StorageError>;
     /// The chain head.

@@ -16,11 +16,17 @@ use crate::auth::{Authenticator, Caller, Role};
 use crate::clock::SharedClock;
 use crate::error::{ApiError, FieldViolations};
 use crate::storage::{Db, Tx};
+use crate::storage_rows::{Arg, On, execute, placeholders, t};
 use crate::{trace_context, with_db, with_tx};
 
 const INSERT_INBOX: &str = "INSERT INTO pingan_inbox (event_id, event_type, source, received_at) \
     VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING";
 const PURGE_INBOX: &str = "DELETE FROM pingan_inbox WHERE received_at < $1";
+const INSERT_INBOX_MANY_HEAD: &str =
+    "INSERT INTO pingan_inbox (event_id, event_type, source, received_at) VALUES ";
+const INSERT_INBOX_MANY_TAIL: &str = " ON CONFLICT (event_id) DO NOTHING RETURNING event_id AS value";
+/// Inbox rows per statement (4 parameters each, well under either backend's limit).
+const INBOX_ROWS_PER_STATEMENT: usize = 500;
 // One savepoint per event of a batch: a refused event is undone alone, the others commit.
 const SAVEPOINT: &str = "SAVEPOINT pingan_event";
 const ROLLBACK_TO_SAVEPOINT: &str = "ROLLBACK TO SAVEPOINT pingan_event";
@@ -34,6 +40,51 @@ pub const MAX_BATCH_EVENTS: usize = 1000;
 pub trait EventHandler: Send + Sync {
     /// Writes the event's effect in `tx`; an error rolls back and the sender retries.
     async fn handle(&self, tx: &mut Tx, event: &EventEnvelope) -> Result<(), ApiError>;
+
+    /// True when [`EventHandler::handle_batch`] writes a batch with set-based statements; the
+    /// sink then calls it for each run of events of this type.
+    fn writes_batches(&self) -> bool {
+        false
+    }
+
+    /// Writes the effects of several events of this type, in order, in `tx`: one result per
+    /// event, and an event answered `Err` must have left nothing written. An `Err` of the whole
+    /// call (the database) undoes the batch. By default each event is handled under a savepoint
+    /// of its own.
+    async fn handle_batch(
+        &self,
+        tx: &mut Tx,
+        events: &[&EventEnvelope],
+    ) -> Result<Vec<Result<(), ApiError>>, ApiError> {
+        handle_each(self, tx, events, "").await
+    }
+}
+
+/// Handles `events` one by one, each under a savepoint of its own (a failed one is undone alone)
+/// and inside its `process` span.
+async fn handle_each<H: EventHandler + ?Sized>(
+    handler: &H,
+    tx: &mut Tx,
+    events: &[&EventEnvelope],
+    destination: &str,
+) -> Result<Vec<Result<(), ApiError>>, ApiError> {
+    let mut results = Vec::with_capacity(events.len());
+    for event in events {
+        savepoint(tx, SAVEPOINT).await?;
+        let span = apply_span(event, destination);
+        match handler.handle(tx, event).instrument(span).await {
+            Ok(()) => {
+                savepoint(tx, RELEASE_SAVEPOINT).await?;
+                results.push(Ok(()));
+            }
+            Err(err) => {
+                savepoint(tx, ROLLBACK_TO_SAVEPOINT).await?;
+                savepoint(tx, RELEASE_SAVEPOINT).await?;
+                results.push(Err(err));
+            }
+        }
+    }
+    Ok(results)
 }
 
 /// One service's inbox and handlers.
@@ -109,10 +160,12 @@ impl ServiceSink {
         }
     }
 
-    /// Applies `events` in one transaction (one commit for all), each under its own savepoint:
-    /// an event whose handler fails is undone alone and reported, the others commit. Returns one
-    /// result per event, in order (`Ok(true)`: applied before). An error of the batch itself
-    /// (the database) means nothing was applied.
+    /// Applies `events` in one transaction (one commit for all): the inbox rows in one
+    /// statement, then each run of consecutive events of one type through its handler's
+    /// [`EventHandler::handle_batch`] (order kept, so an aggregate's events apply in order). An
+    /// event whose handler fails is undone alone (its inbox row too) and reported; the others
+    /// commit. Returns one result per event, in order (`Ok(true)`: applied before). An error of
+    /// the batch itself (the database) means nothing was applied.
     pub async fn apply_batch(
         &self,
         events: &[EventEnvelope],
@@ -127,47 +180,134 @@ impl ServiceSink {
         events: &[EventEnvelope],
         destination: &str,
     ) -> Result<Vec<Result<bool, ApiError>>, ApiError> {
+        let mut results: Vec<Option<Result<bool, ApiError>>> = events
+            .iter()
+            .map(|event| {
+                (!self.handlers.contains_key(&event.event_type)).then(|| {
+                    Err(ApiError::FailedPrecondition(format!(
+                        "no handler for event type {}",
+                        event.event_type
+                    )))
+                })
+            })
+            .collect();
         let mut tx = self.db.begin_write().await?;
-        let now = self.clock.now();
-        let mut results = Vec::with_capacity(events.len());
-        for event in events {
-            let Some(handler) = self.handlers.get(&event.event_type) else {
-                results.push(Err(ApiError::FailedPrecondition(format!(
-                    "no handler for event type {}",
-                    event.event_type
-                ))));
-                continue;
-            };
-            savepoint(&mut tx, SAVEPOINT).await?;
-            let inserted = with_tx!(&mut tx, conn => sqlx::query(INSERT_INBOX)
-                .bind(&event.event_id)
-                .bind(&event.event_type)
-                .bind(&event.source)
-                .bind(now)
-                .execute(&mut *conn)
-                .await
-                .map(|r| r.rows_affected()))
-            .map_err(crate::storage::StorageError::from)?;
-            if inserted == 0 {
-                savepoint(&mut tx, RELEASE_SAVEPOINT).await?;
-                results.push(Ok(true));
-                continue;
-            }
-            let span = apply_span(event, destination);
-            match handler.handle(&mut tx, event).instrument(span).await {
-                Ok(()) => {
-                    savepoint(&mut tx, RELEASE_SAVEPOINT).await?;
-                    results.push(Ok(false));
-                }
-                Err(err) => {
-                    savepoint(&mut tx, ROLLBACK_TO_SAVEPOINT).await?;
-                    savepoint(&mut tx, RELEASE_SAVEPOINT).await?;
-                    results.push(Err(err));
-                }
+        let handled: Vec<&EventEnvelope> = events
+            .iter()
+            .zip(&results)
+            .filter(|(_, result)| result.is_none())
+            .map(|(event, _)| event)
+            .collect();
+        let mut fresh_ids = self.insert_inbox(&mut tx, &handled).await?;
+        // Only the first of an id repeated within the batch is fresh.
+        let fresh: Vec<bool> = events
+            .iter()
+            .zip(&results)
+            .map(|(event, result)| result.is_none() && fresh_ids.remove(&event.event_id))
+            .collect();
+        for (result, is_fresh) in results.iter_mut().zip(&fresh) {
+            if result.is_none() && !is_fresh {
+                *result = Some(Ok(true));
             }
         }
+        let mut failed_ids: Vec<String> = Vec::new();
+        let mut start = 0;
+        while start < events.len() {
+            if !fresh[start] {
+                start += 1;
+                continue;
+            }
+            let event_type = &events[start].event_type;
+            let mut run: Vec<usize> = Vec::new();
+            let mut next = start;
+            while next < events.len() && (!fresh[next] || events[next].event_type == *event_type) {
+                if fresh[next] {
+                    run.push(next);
+                }
+                next += 1;
+            }
+            let Some(handler) = self.handlers.get(event_type) else {
+                start = next;
+                continue;
+            };
+            let batch: Vec<&EventEnvelope> = run.iter().map(|&i| &events[i]).collect();
+            let outcomes = if handler.writes_batches() {
+                // Each event's `process` span, in the trace that wrote it, open while its batch
+                // applies.
+                let spans: Vec<tracing::Span> = batch
+                    .iter()
+                    .map(|event| apply_span(event, destination))
+                    .collect();
+                let outcomes = handler.handle_batch(&mut tx, &batch).await;
+                drop(spans);
+                outcomes?
+            } else {
+                handle_each(handler.as_ref(), &mut tx, &batch, destination).await?
+            };
+            if outcomes.len() != run.len() {
+                return Err(ApiError::internal("an event handler's batch lost an outcome"));
+            }
+            for (&index, outcome) in run.iter().zip(outcomes) {
+                results[index] = Some(match outcome {
+                    Ok(()) => Ok(false),
+                    Err(err) => {
+                        failed_ids.push(events[index].event_id.clone());
+                        Err(err)
+                    }
+                });
+            }
+            start = next;
+        }
+        self.forget_inbox(&mut tx, &failed_ids).await?;
         tx.commit().await?;
-        Ok(results)
+        Ok(results
+            .into_iter()
+            .map(|result| {
+                result.unwrap_or_else(|| Err(ApiError::internal("an event of the batch has no outcome")))
+            })
+            .collect())
+    }
+
+    /// Writes the inbox rows of `events` (one statement per few hundred); the ids not seen
+    /// before.
+    async fn insert_inbox(
+        &self,
+        tx: &mut Tx,
+        events: &[&EventEnvelope],
+    ) -> Result<std::collections::HashSet<String>, ApiError> {
+        let now = self.clock.now();
+        let mut fresh = std::collections::HashSet::new();
+        for chunk in events.chunks(INBOX_ROWS_PER_STATEMENT) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|n| format!("({})", placeholders(n * 4 + 1, 4)))
+                .collect();
+            let sql = format!("{INSERT_INBOX_MANY_HEAD}{}{INSERT_INBOX_MANY_TAIL}", rows.join(", "));
+            let args: Vec<Arg> = chunk
+                .iter()
+                .flat_map(|event| {
+                    [
+                        t(&event.event_id),
+                        t(&event.event_type),
+                        t(&event.source),
+                        Arg::Time(Some(now)),
+                    ]
+                })
+                .collect();
+            fresh.extend(On::Tx(&mut *tx).texts(&sql, args).await?);
+        }
+        Ok(fresh)
+    }
+
+    /// Removes the inbox rows of events whose effects were undone (so a redelivery applies them).
+    async fn forget_inbox(&self, tx: &mut Tx, event_ids: &[String]) -> Result<(), ApiError> {
+        for chunk in event_ids.chunks(INBOX_ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "DELETE FROM pingan_inbox WHERE event_id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            execute(tx, &sql, chunk.iter().map(|id| t(id)).collect()).await?;
+        }
+        Ok(())
     }
 
     /// Forgets received event ids older than `before` (past any redelivery).

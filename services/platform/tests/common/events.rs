@@ -46,6 +46,8 @@ pub struct Recorder {
     /// Aggregates whose events the handler refuses as unreadable (INVALID_ARGUMENT).
     pub malformed: std::sync::Mutex<BTreeSet<String>>,
     pub hold: AtomicBool,
+    /// Writes batches itself (no savepoints), refusing poisoned and malformed events unwritten.
+    pub batches: AtomicBool,
     pub entered: Notify,
     pub release: Notify,
 }
@@ -73,18 +75,49 @@ impl EventHandler for Recorder {
         {
             return Err(ApiError::invalid("payload", "is not a readable event"));
         }
-        let payload = event.payload.clone().unwrap_or_default();
-        let actor = Actor::decode(payload.value.as_slice()).map_err(ApiError::internal)?;
-        with_tx!(tx, conn => sqlx::query(RECORD)
-            .bind(&event.event_id)
-            .bind(&event.aggregate_id)
-            .bind(&actor.subject)
-            .execute(&mut *conn)
-            .await
-            .map(|r| r.rows_affected()))
-        .map_err(ApiError::internal)?;
-        Ok(())
+        record(tx, event).await
     }
+
+    fn writes_batches(&self) -> bool {
+        self.batches.load(Ordering::SeqCst)
+    }
+
+    async fn handle_batch(
+        &self,
+        tx: &mut Tx,
+        events: &[&EventEnvelope],
+    ) -> Result<Vec<Result<(), ApiError>>, ApiError> {
+        let mut results = Vec::new();
+        for event in events {
+            let refused = |set: &std::sync::Mutex<BTreeSet<String>>| {
+                set.lock()
+                    .map(|p| p.contains(&event.aggregate_id))
+                    .unwrap_or(false)
+            };
+            results.push(if refused(&self.poison) {
+                Err(ApiError::FailedPrecondition("poisoned aggregate".into()))
+            } else if refused(&self.malformed) {
+                Err(ApiError::invalid("payload", "is not a readable event"))
+            } else {
+                record(tx, event).await
+            });
+        }
+        Ok(results)
+    }
+}
+
+async fn record(tx: &mut Tx, event: &EventEnvelope) -> Result<(), ApiError> {
+    let payload = event.payload.clone().unwrap_or_default();
+    let actor = Actor::decode(payload.value.as_slice()).map_err(ApiError::internal)?;
+    with_tx!(tx, conn => sqlx::query(RECORD)
+        .bind(&event.event_id)
+        .bind(&event.aggregate_id)
+        .bind(&actor.subject)
+        .execute(&mut *conn)
+        .await
+        .map(|r| r.rows_affected()))
+    .map_err(ApiError::internal)?;
+    Ok(())
 }
 
 /// The sender ("dispatch") and receiver ("intake") of the tests.

@@ -208,6 +208,15 @@ impl Store for SqlStore {
         audit::append(tx, entry, recorded_at).await
     }
 
+    async fn append_audit_batch(
+        &self,
+        tx: &mut Tx,
+        entries: Vec<NewAuditEntry>,
+        recorded_at: DateTime<Utc>,
+    ) -> Result<Vec<Result<AuditRow, StorageError>>, StorageError> {
+        audit::append_batch(tx, entries, recorded_at).await
+    }
+
     async fn audit_entry(&self, entry_id: &str) -> Result<Option<AuditRow>, StorageError> {
         audit::find(&self.db, entry_id).await
     }
