@@ -181,6 +181,8 @@ async fn bench_dev(args: &Args) -> anyhow::Result<Vec<Row>> {
                 .iter()
                 .map(|s| (*s, admin.clone()))
                 .collect(),
+            // One process: its receiver cannot be stopped alone (delivery keeps up, measured as such).
+            audit_receiver_pid: None,
         };
         let mut rows = rows::measure(&args.sizes(), &target).await?;
         let rss = process.rss_mib().unwrap_or(0.0);
@@ -202,11 +204,20 @@ async fn bench_dev(args: &Args) -> anyhow::Result<Vec<Row>> {
 /// Every row on six `pingan serve` processes over Postgres + Redis.
 async fn bench_six(args: &Args) -> anyhow::Result<Vec<Row>> {
     let binary = system::pingan_binary()?;
-    let six = six::start(
+    // Deliveries wait out complaints-audit's pause (the delivery row) instead of timing out.
+    let options = six::Options {
+        env: vec![(
+            "PINGAN_EVENTS_DELIVERY_TIMEOUT".to_owned(),
+            "600s".to_owned(),
+        )],
+        ..six::Options::default()
+    };
+    let six = six::start_with(
         &binary,
         &args.database_url,
         &args.redis_url,
         calls::JURISDICTION,
+        &options,
     )
     .await?;
     let result = async {
@@ -235,6 +246,10 @@ async fn bench_six(args: &Args) -> anyhow::Result<Vec<Row>> {
                 ("triage", triage_admin),
                 ("complaints-audit", audit_admin),
             ],
+            audit_receiver_pid: six
+                .instance("complaints-audit", 1)
+                .and_then(|i| i.process())
+                .and_then(|p| p.pid()),
         };
         let mut rows = rows::measure(&args.sizes(), &target).await?;
         let mut total = 0.0;

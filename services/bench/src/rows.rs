@@ -37,6 +37,10 @@ pub struct Target {
     pub dispatch: DispatchServiceClient<Grpc>,
     /// Each outbox service's admin (the process that hosts it).
     pub outboxes: Vec<(&'static str, EventAdminServiceClient<Grpc>)>,
+    /// The process receiving the registrations' audit events, when it runs apart: stopped
+    /// (SIGSTOP) while the registrations queue their events and resumed after, so the delivery
+    /// row measures the drain of a real backlog rather than delivery keeping up with production.
+    pub audit_receiver_pid: Option<u32>,
 }
 
 /// Sizes of one run.
@@ -144,7 +148,14 @@ pub async fn measure(sizes: &Sizes, target: &Target) -> anyhow::Result<Vec<Row>>
     if sizes.calls_only {
         return Ok(rows);
     }
-    let registering = fleet::register_units(&target.dispatch, &run, sizes.units).await?;
+    if let Some(pid) = target.audit_receiver_pid {
+        signal(pid, "-STOP").await?;
+    }
+    let registering = fleet::register_units(&target.dispatch, &run, sizes.units).await;
+    if let Some(pid) = target.audit_receiver_pid {
+        signal(pid, "-CONT").await?;
+    }
+    let registering = registering?;
     rows.push(Row::new(
         format!("RegisterUnit ×{} (32 in flight)", sizes.units),
         format!(
@@ -185,6 +196,16 @@ pub async fn measure(sizes: &Sizes, target: &Target) -> anyhow::Result<Vec<Row>>
         Some(nearest.ms(0.5) <= 1.5 * dispatch_baseline.ms(0.5).max(0.001)),
     ));
     Ok(rows)
+}
+
+/// Sends `signal` (e.g. `-STOP`) to process `pid`.
+async fn signal(pid: u32, signal: &str) -> anyhow::Result<()> {
+    let status = tokio::process::Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .await?;
+    anyhow::ensure!(status.success(), "kill {signal} {pid} failed");
+    Ok(())
 }
 
 /// "p50 …; errors: 3 Unavailable" when some failed.
@@ -260,7 +281,7 @@ async fn outbox_drain(
     let seconds = started.elapsed().as_secs_f64();
     let delivered = first - left;
     Ok(Row::new(
-        "outbox delivery after the registrations",
+        "outbox delivery of the registrations' backlog",
         format!(
             "{:.0} events/s ({delivered} drained in {seconds:.1} s, {left} left)",
             delivered as f64 / seconds

@@ -1,5 +1,5 @@
-//! The in-process live store of the embedded shape: an R*-tree over the latest fix of each unit,
-//! as points on the unit sphere, so that nearest-first iteration (by chord length, which orders
+//! The in-process live store of the embedded shape: an R*-tree over the latest fix of each unit
+//! and one over the AVAILABLE units' fixes, as points on the unit sphere, so that nearest-first iteration (by chord length, which orders
 //! like great-circle distance) stops at the `limit`-th match instead of sorting the whole radius.
 
 use std::collections::HashMap;
@@ -29,7 +29,39 @@ const WALK_SLACK_M: f64 = 1.0;
 #[derive(Debug, Default)]
 struct State {
     units: HashMap<String, (UnitMeta, Option<LivePosition>)>,
+    /// Every unit's latest position.
     tree: RTree<Point>,
+    /// The AVAILABLE units' latest positions (searched when only available units are asked
+    /// for, so busy units nearer the centre are never walked).
+    available: RTree<Point>,
+}
+
+fn is_available(status: i32) -> bool {
+    status == pingan_proto::dispatch::v1::UnitStatus::Available as i32
+}
+
+fn point(unit_id: &str, position: &LivePosition) -> Point {
+    Point::new(on_sphere(position.lat, position.lon), unit_id.to_owned())
+}
+
+/// Keeps a placed unit in the available tree or out of it as its status goes from `was` to `now`.
+fn follow_status(
+    available: &mut RTree<Point>,
+    unit_id: &str,
+    position: Option<&LivePosition>,
+    was: i32,
+    now: i32,
+) {
+    let Some(position) = position else {
+        return;
+    };
+    match (is_available(was), is_available(now)) {
+        (true, false) => {
+            available.remove(&point(unit_id, position));
+        }
+        (false, true) => available.insert(point(unit_id, position)),
+        _ => {}
+    }
 }
 
 /// Live positions in this process (lost on restart, as they should be: they go stale anyway).
@@ -57,18 +89,38 @@ impl MemoryPositions {
 impl PositionStore for MemoryPositions {
     async fn upsert_units(&self, units: &[UnitMeta]) -> Result<(), PositionError> {
         let mut state = self.write();
+        let State {
+            units: known,
+            available,
+            ..
+        } = &mut *state;
         for meta in units {
-            let entry = state
-                .units
-                .entry(meta.unit_id.clone())
-                .or_insert_with(|| (meta.clone(), None));
-            entry.0 = meta.clone();
+            match known.get_mut(&meta.unit_id) {
+                Some((old, position)) => {
+                    follow_status(
+                        available,
+                        &meta.unit_id,
+                        position.as_ref(),
+                        old.status,
+                        meta.status,
+                    );
+                    *old = meta.clone();
+                }
+                None => {
+                    known.insert(meta.unit_id.clone(), (meta.clone(), None));
+                }
+            }
         }
         Ok(())
     }
 
     async fn set_status(&self, unit_id: &str, status: i32) -> Result<(), PositionError> {
-        if let Some((meta, _)) = self.write().units.get_mut(unit_id) {
+        let mut state = self.write();
+        let State {
+            units, available, ..
+        } = &mut *state;
+        if let Some((meta, position)) = units.get_mut(unit_id) {
+            follow_status(available, unit_id, position.as_ref(), meta.status, status);
             meta.status = status;
         }
         Ok(())
@@ -76,25 +128,38 @@ impl PositionStore for MemoryPositions {
 
     async fn record(&self, fixes: &[Fix]) -> Result<Vec<Recorded>, PositionError> {
         let mut state = self.write();
-        let State { units, tree } = &mut *state;
+        let State {
+            units,
+            tree,
+            available,
+        } = &mut *state;
         Ok(fixes
             .iter()
             .map(|fix| {
-                let Some((_, position)) = units.get_mut(&fix.unit_id) else {
+                let Some((meta, position)) = units.get_mut(&fix.unit_id) else {
                     return Recorded::UnknownUnit;
                 };
+                let free = is_available(meta.status);
                 if let Some(old) = position {
                     if old.at > fix.at {
                         return Recorded::OutOfOrder;
                     }
-                    tree.remove(&Point::new(on_sphere(old.lat, old.lon), fix.unit_id.clone()));
+                    let old_point = point(&fix.unit_id, old);
+                    tree.remove(&old_point);
+                    if free {
+                        available.remove(&old_point);
+                    }
                 }
-                *position = Some(LivePosition {
+                let new = LivePosition {
                     lat: fix.lat,
                     lon: fix.lon,
                     at: fix.at,
-                });
-                tree.insert(Point::new(on_sphere(fix.lat, fix.lon), fix.unit_id.clone()));
+                };
+                *position = Some(new);
+                tree.insert(point(&fix.unit_id, &new));
+                if free {
+                    available.insert(point(&fix.unit_id, &new));
+                }
                 Recorded::Accepted
             })
             .collect())
@@ -104,7 +169,12 @@ impl PositionStore for MemoryPositions {
         let state = self.read();
         let centre = on_sphere(query.lat, query.lon);
         let mut found: Vec<Candidate> = Vec::new();
-        for point in state.tree.nearest_neighbor_iter(&centre) {
+        let tree = if query.only_available {
+            &state.available
+        } else {
+            &state.tree
+        };
+        for point in tree.nearest_neighbor_iter(&centre) {
             let Some((meta, Some(position))) = state.units.get(&point.data) else {
                 continue;
             };
@@ -146,13 +216,21 @@ impl PositionStore for MemoryPositions {
 
     async fn forget_before(&self, cutoff: DateTime<Utc>) -> Result<u64, PositionError> {
         let mut state = self.write();
-        let State { units, tree } = &mut *state;
+        let State {
+            units,
+            tree,
+            available,
+        } = &mut *state;
         let mut forgotten = 0;
-        for (unit_id, (_, position)) in units.iter_mut() {
+        for (unit_id, (meta, position)) in units.iter_mut() {
             if let Some(old) = position
                 && old.at < cutoff
             {
-                tree.remove(&Point::new(on_sphere(old.lat, old.lon), unit_id.clone()));
+                let old_point = point(unit_id, old);
+                tree.remove(&old_point);
+                if is_available(meta.status) {
+                    available.remove(&old_point);
+                }
                 *position = None;
                 forgotten += 1;
             }
