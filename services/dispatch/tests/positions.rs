@@ -252,7 +252,10 @@ async fn search_all(
                 .iter()
                 .find(|m| m.unit_id == candidate.meta.unit_id)
                 .expect("a known unit");
-            assert_eq!(candidate.meta, *meta, "{name}, {when}: the unit's live state");
+            assert_eq!(
+                candidate.meta, *meta,
+                "{name}, {when}: the unit's live state"
+            );
         }
     }
 }

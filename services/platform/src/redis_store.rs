@@ -28,6 +28,7 @@ struct Node {
 
 impl Node {
     async fn connect(client: redis::Client) -> redis::RedisResult<Self> {
+        let client = without_nagle(&client)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(3)))
             .set_response_timeout(Some(Duration::from_secs(3)))
@@ -40,6 +41,16 @@ impl Node {
     fn address(&self) -> String {
         self.client.get_connection_info().addr().to_string()
     }
+}
+
+/// `client` with TCP_NODELAY on its sockets: redis-rs leaves Nagle on, so a pipeline larger
+/// than a segment would wait ~40 ms for the server's delayed ACK before its last bytes leave.
+fn without_nagle(client: &redis::Client) -> redis::RedisResult<redis::Client> {
+    let info = client
+        .get_connection_info()
+        .clone()
+        .set_tcp_settings(redis::io::tcp::TcpSettings::default().set_nodelay(true));
+    redis::Client::open(info)
 }
 
 /// What a `rediss://` connection trusts and presents (PEM bytes, read at start).
@@ -177,6 +188,27 @@ impl RedisStore {
                 redis::ErrorKind::Client,
                 "unexpected ping reply",
             )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_client_is_rebuilt_with_nodelay_and_keeps_its_address() {
+        for url in ["redis://127.0.0.1:6379/2", "rediss://redis.example:6380"] {
+            let client = redis::Client::open(url).expect("url");
+            assert!(!client.get_connection_info().tcp_settings().nodelay());
+            let rebuilt = without_nagle(&client).expect("rebuilt");
+            let info = rebuilt.get_connection_info();
+            assert!(info.tcp_settings().nodelay(), "{url}");
+            assert_eq!(info.addr(), client.get_connection_info().addr(), "{url}");
+            assert_eq!(
+                info.redis_settings().db(),
+                client.get_connection_info().redis_settings().db()
+            );
         }
     }
 }

@@ -97,7 +97,9 @@ impl EventHandler for AuditRecordHandler {
             .map(|result| {
                 result.unwrap_or_else(|| match appended.next() {
                     Some(outcome) => outcome.map(|_| ()),
-                    None => Err(ApiError::internal("an audit record of the batch has no outcome")),
+                    None => Err(ApiError::internal(
+                        "an audit record of the batch has no outcome",
+                    )),
                 })
             })
             .collect())

@@ -163,4 +163,3 @@ pub async fn nearest(
         .collect();
     Ok((out, radius_m))
 }
-

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 
 use chrono::{DateTime, Utc};
-use rstar::primitives::GeomWithData;
 use rstar::RTree;
+use rstar::primitives::GeomWithData;
 
 use super::{
     Candidate, Fix, LivePosition, PositionError, PositionStore, Recorded, SearchQuery, UnitMeta,
@@ -19,7 +19,11 @@ type Point = GeomWithData<[f64; 3], String>;
 /// Where a fix lies on the unit sphere (the same inputs give the same point, so it can be removed).
 fn on_sphere(lat: f64, lon: f64) -> [f64; 3] {
     let (phi, lambda) = (lat.to_radians(), lon.to_radians());
-    [phi.cos() * lambda.cos(), phi.cos() * lambda.sin(), phi.sin()]
+    [
+        phi.cos() * lambda.cos(),
+        phi.cos() * lambda.sin(),
+        phi.sin(),
+    ]
 }
 
 /// Slack past the radius before the nearest-first walk stops (float noise between chord and

@@ -210,11 +210,9 @@ impl RedisPositions {
         for chunk in ids.chunks(BATCH) {
             let mut pipe = redis::pipe();
             for id in chunk {
-                pipe.cmd("HMGET")
-                    .arg(self.unit_key(id))
-                    .arg(&[
-                        "kind", "station", "caps", "status", "lat", "lon", "at", "callsign",
-                    ]);
+                pipe.cmd("HMGET").arg(self.unit_key(id)).arg(&[
+                    "kind", "station", "caps", "status", "lat", "lon", "at", "callsign",
+                ]);
             }
             type Row = (
                 Option<i32>,
@@ -230,7 +228,8 @@ impl RedisPositions {
                 .query_async(&mut connection)
                 .await
                 .map_err(unavailable)?;
-            for (id, (kind, station, caps, status, lat, lon, at, callsign)) in chunk.iter().zip(rows)
+            for (id, (kind, station, caps, status, lat, lon, at, callsign)) in
+                chunk.iter().zip(rows)
             {
                 let (Some(kind), Some(station), Some(status)) = (kind, station, status) else {
                     out.push(None);

@@ -24,7 +24,8 @@ const INSERT_INBOX: &str = "INSERT INTO pingan_inbox (event_id, event_type, sour
 const PURGE_INBOX: &str = "DELETE FROM pingan_inbox WHERE received_at < $1";
 const INSERT_INBOX_MANY_HEAD: &str =
     "INSERT INTO pingan_inbox (event_id, event_type, source, received_at) VALUES ";
-const INSERT_INBOX_MANY_TAIL: &str = " ON CONFLICT (event_id) DO NOTHING RETURNING event_id AS value";
+const INSERT_INBOX_MANY_TAIL: &str =
+    " ON CONFLICT (event_id) DO NOTHING RETURNING event_id AS value";
 /// Inbox rows per statement (4 parameters each, well under either backend's limit).
 const INBOX_ROWS_PER_STATEMENT: usize = 500;
 // One savepoint per event of a batch: a refused event is undone alone, the others commit.
@@ -245,7 +246,9 @@ impl ServiceSink {
                 handle_each(handler.as_ref(), &mut tx, &batch, destination).await?
             };
             if outcomes.len() != run.len() {
-                return Err(ApiError::internal("an event handler's batch lost an outcome"));
+                return Err(ApiError::internal(
+                    "an event handler's batch lost an outcome",
+                ));
             }
             for (&index, outcome) in run.iter().zip(outcomes) {
                 results[index] = Some(match outcome {
@@ -263,7 +266,9 @@ impl ServiceSink {
         Ok(results
             .into_iter()
             .map(|result| {
-                result.unwrap_or_else(|| Err(ApiError::internal("an event of the batch has no outcome")))
+                result.unwrap_or_else(|| {
+                    Err(ApiError::internal("an event of the batch has no outcome"))
+                })
             })
             .collect())
     }
@@ -281,7 +286,10 @@ impl ServiceSink {
             let rows: Vec<String> = (0..chunk.len())
                 .map(|n| format!("({})", placeholders(n * 4 + 1, 4)))
                 .collect();
-            let sql = format!("{INSERT_INBOX_MANY_HEAD}{}{INSERT_INBOX_MANY_TAIL}", rows.join(", "));
+            let sql = format!(
+                "{INSERT_INBOX_MANY_HEAD}{}{INSERT_INBOX_MANY_TAIL}",
+                rows.join(", ")
+            );
             let args: Vec<Arg> = chunk
                 .iter()
                 .flat_map(|event| {

@@ -19,7 +19,8 @@ const SET_HEAD_HASH: &str = "UPDATE audit_chain_head SET last_hash = $1 WHERE id
 // A batch locks the head first (a no-op write), then moves it once past all its rows.
 const LOCK_HEAD: &str = "UPDATE audit_chain_head SET last_sequence = last_sequence \
     WHERE id = 1 RETURNING last_sequence, last_hash";
-const SET_HEAD: &str = "UPDATE audit_chain_head SET last_sequence = $1, last_hash = $2 WHERE id = 1";
+const SET_HEAD: &str =
+    "UPDATE audit_chain_head SET last_sequence = $1, last_hash = $2 WHERE id = 1";
 const INSERT_MANY_HEAD: &str = "INSERT INTO audit_entries (sequence, entry_id, actor_subject, \
     actor_role, actor_display_name, action, resource_type, resource_id, occurred_at, trace_id, \
     source_service, outcome, station_id, detail, client, recorded_at, prev_hash, hash) VALUES ";
@@ -159,7 +160,9 @@ pub async fn append_batch(
         );
         let args = chunk.iter().map(|e| t(&e.entry_id)).collect();
         let found = On::Tx(&mut *tx)
-            .rows(&sql, args, |row| Ok((row.text("entry_id")?, row.int("sequence")?)))
+            .rows(&sql, args, |row| {
+                Ok((row.text("entry_id")?, row.int("sequence")?))
+            })
             .await?;
         stored.extend(found);
     }
@@ -189,12 +192,7 @@ pub async fn append_batch(
         execute(tx, &sql, args).await?;
     }
     if !rows.is_empty() {
-        execute(
-            tx,
-            SET_HEAD,
-            vec![Arg::Int(Some(sequence)), t(&prev_hash)],
-        )
-        .await?;
+        execute(tx, SET_HEAD, vec![Arg::Int(Some(sequence)), t(&prev_hash)]).await?;
     }
     Ok(results)
 }
