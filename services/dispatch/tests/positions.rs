@@ -184,16 +184,15 @@ async fn check(store: &dyn PositionStore, name: &str) {
     // available units follow (a unit taken is never offered, a unit freed is found again).
     let available = UnitStatus::Available as i32;
     let mut random = Lcg(11);
-    for index in 0..UNITS {
+    for meta in metas.iter_mut() {
         if random.next().is_multiple_of(5) {
-            let status = if metas[index].status == available {
+            meta.status = if meta.status == available {
                 UnitStatus::Assigned as i32
             } else {
                 available
             };
-            metas[index].status = status;
             store
-                .set_status(&metas[index].unit_id, status)
+                .set_status(&meta.unit_id, meta.status)
                 .await
                 .expect("status");
         }
