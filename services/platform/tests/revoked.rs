@@ -158,7 +158,12 @@ fn logs_of(run: impl FnOnce()) -> String {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    tracing::subscriber::with_default(subscriber, run);
+    tracing::subscriber::with_default(subscriber, || {
+        // Another test's thread may have cached these callsites as disabled while no subscriber
+        // listened (an `info!` then went missing in CI): recompute them with this one in place.
+        tracing::callsite::rebuild_interest_cache();
+        run();
+    });
     let bytes = buffer.0.lock().expect("buffer").clone();
     String::from_utf8(bytes).expect("utf-8")
 }
