@@ -3,7 +3,7 @@
 //! live positions in Redis under a key prefix of this run (deleted afterwards), peers wired as the
 //! chart wires them, bearer tokens signed with a secret of this run. The demo jurisdiction is loaded
 //! with `pingan registry import`, the import `pingan dev` runs on an empty registry.
-//! (637 lines: one launch sequence, read top to bottom; its per-process environment (TLS, Redis TLS)
+//! (639 lines: one launch sequence, read top to bottom; its per-process environment (TLS, Redis TLS)
 //! is the next piece to move into its own file.)
 
 use std::collections::BTreeMap;

@@ -19,8 +19,6 @@ use crate::storage::{Db, Tx};
 use crate::storage_rows::{Arg, On, execute, placeholders, t};
 use crate::{trace_context, with_db, with_tx};
 
-const INSERT_INBOX: &str = "INSERT INTO pingan_inbox (event_id, event_type, source, received_at) \
-    VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING";
 const PURGE_INBOX: &str = "DELETE FROM pingan_inbox WHERE received_at < $1";
 const INSERT_INBOX_MANY_HEAD: &str =
     "INSERT INTO pingan_inbox (event_id, event_type, source, received_at) VALUES ";
@@ -132,33 +130,15 @@ impl ServiceSink {
 
     /// Applies `event` once: returns `true` when it had been applied before (no second effect).
     pub async fn apply(&self, event: &EventEnvelope) -> Result<bool, ApiError> {
-        let handler = self.handlers.get(&event.event_type).ok_or_else(|| {
-            ApiError::FailedPrecondition(format!("no handler for event type {}", event.event_type))
-        })?;
-        let mut tx = self.db.begin_write().await?;
-        let inserted = with_tx!(&mut tx, conn => sqlx::query(INSERT_INBOX)
-            .bind(&event.event_id)
-            .bind(&event.event_type)
-            .bind(&event.source)
-            .bind(self.clock.now())
-            .execute(&mut *conn)
-            .await
-            .map(|r| r.rows_affected()))
-        .map_err(crate::storage::StorageError::from)?;
-        if inserted == 0 {
-            tx.rollback().await?;
-            return Ok(true);
-        }
-        match handler.handle(&mut tx, event).await {
-            Ok(()) => {
-                tx.commit().await?;
-                Ok(false)
-            }
-            Err(err) => {
-                let _ = tx.rollback().await;
-                Err(err)
-            }
-        }
+        self.apply_for(event, "").await
+    }
+
+    /// [`ServiceSink::apply`] for the receiving service `destination`: a batch of one.
+    async fn apply_for(&self, event: &EventEnvelope, destination: &str) -> Result<bool, ApiError> {
+        self.apply_batch_for(std::slice::from_ref(event), destination)
+            .await?
+            .pop()
+            .unwrap_or_else(|| Err(ApiError::internal("the event has no outcome")))
     }
 
     /// Applies `events` in one transaction (one commit for all): the inbox rows in one
@@ -211,26 +191,15 @@ impl ServiceSink {
                 *result = Some(Ok(true));
             }
         }
+        // Runs of consecutive fresh events of one type, in batch order (an aggregate's events
+        // stay in order across types).
+        let fresh_indices: Vec<usize> = (0..events.len()).filter(|&i| fresh[i]).collect();
         let mut failed_ids: Vec<String> = Vec::new();
-        let mut start = 0;
-        while start < events.len() {
-            if !fresh[start] {
-                start += 1;
-                continue;
-            }
-            let event_type = &events[start].event_type;
-            let mut run: Vec<usize> = Vec::new();
-            let mut next = start;
-            while next < events.len() && (!fresh[next] || events[next].event_type == *event_type) {
-                if fresh[next] {
-                    run.push(next);
-                }
-                next += 1;
-            }
-            let Some(handler) = self.handlers.get(event_type) else {
-                start = next;
-                continue;
-            };
+        for run in fresh_indices.chunk_by(|&a, &b| events[a].event_type == events[b].event_type) {
+            let event_type = &events[run[0]].event_type;
+            let handler = self.handlers.get(event_type).ok_or_else(|| {
+                ApiError::internal(format!("no handler for event type {event_type}"))
+            })?;
             let batch: Vec<&EventEnvelope> = run.iter().map(|&i| &events[i]).collect();
             let outcomes = if handler.writes_batches() {
                 // Each event's `process` span, in the trace that wrote it, open while its batch
@@ -259,7 +228,6 @@ impl ServiceSink {
                     }
                 });
             }
-            start = next;
         }
         self.forget_inbox(&mut tx, &failed_ids).await?;
         tx.commit().await?;
@@ -400,8 +368,7 @@ impl EventSinkRouter {
             .ok_or_else(|| ApiError::NotFound(format!("event sink {}", request.destination)))?;
         sent_by_its_source(&caller, &event, "event.source")?;
 
-        let span = apply_span(&event, &request.destination);
-        let duplicate = sink.apply(&event).instrument(span).await?;
+        let duplicate = sink.apply_for(&event, &request.destination).await?;
         if duplicate {
             tracing::debug!(event_id = %event.event_id, "duplicate event ignored");
         }

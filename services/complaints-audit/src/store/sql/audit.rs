@@ -12,11 +12,8 @@ use pingan_platform::storage_rows::{Arg, On, execute, placeholders, t};
 use crate::domain::audit::{AuditRow, ChainHead, NewAuditEntry, link};
 use crate::store::AuditFilter;
 
-// Taking the next sequence locks the head until the transaction ends: appends never fork.
-const ADVANCE_HEAD: &str = "UPDATE audit_chain_head SET last_sequence = last_sequence + 1 \
-    WHERE id = 1 RETURNING last_sequence, last_hash";
-const SET_HEAD_HASH: &str = "UPDATE audit_chain_head SET last_hash = $1 WHERE id = 1";
-// A batch locks the head first (a no-op write), then moves it once past all its rows.
+// Appends lock the head first (a no-op write, held until the transaction ends: appends never
+// fork), then move it once past all their rows.
 const LOCK_HEAD: &str = "UPDATE audit_chain_head SET last_sequence = last_sequence \
     WHERE id = 1 RETURNING last_sequence, last_hash";
 const SET_HEAD: &str =
@@ -28,10 +25,6 @@ const INSERT_MANY_HEAD: &str = "INSERT INTO audit_entries (sequence, entry_id, a
 const COLUMNS: usize = 18;
 /// Rows per multi-row statement (18 parameters each, well under either backend's limit).
 const ROWS_PER_STATEMENT: usize = 500;
-const INSERT: &str = "INSERT INTO audit_entries (sequence, entry_id, actor_subject, actor_role, \
-    actor_display_name, action, resource_type, resource_id, occurred_at, trace_id, source_service, \
-    outcome, station_id, detail, client, recorded_at, prev_hash, hash) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
 const SELECT_HEAD: &str = "SELECT last_sequence, last_hash, pruned_through, anchor_hash FROM audit_chain_head WHERE id = 1";
 // Retention reads the head to decide its write: the row is locked on Postgres (SQLite's
 // write transaction already excludes other writers).
@@ -81,61 +74,17 @@ pub async fn find(db: &Db, entry_id: &str) -> Result<Option<AuditRow>, StorageEr
     )
 }
 
-async fn find_in(tx: &mut Tx, entry_id: &str) -> Result<Option<AuditRow>, StorageError> {
-    Ok(
-        pingan_platform::with_tx!(tx, c => sqlx::query_as::<_, AuditRow>(SELECT_BY_ENTRY)
-        .bind(entry_id)
-        .fetch_optional(&mut *c)
-        .await)?,
-    )
-}
-
 /// Appends one entry at the head of the chain, in `tx` (the head stays locked until it ends).
-/// An entry id already stored returns the stored row (redelivery has no second effect).
+/// An entry id already stored is a conflict.
 pub async fn append(
     tx: &mut Tx,
     entry: NewAuditEntry,
     recorded_at: DateTime<Utc>,
 ) -> Result<AuditRow, StorageError> {
-    let (sequence, prev_hash): (i64, String) = pingan_platform::with_tx!(&mut *tx, c => sqlx::query_as(ADVANCE_HEAD)
-            .fetch_one(&mut *c)
-            .await)?;
-    // Checked under the head lock, so a concurrent append of the same id cannot slip in.
-    if let Some(existing) = find_in(tx, &entry.entry_id).await? {
-        return Err(StorageError::Conflict(format!(
-            "audit entry {} exists at {}",
-            existing.entry_id, existing.sequence
-        )));
-    }
-    let row = link(entry, sequence, prev_hash, recorded_at);
-    pingan_platform::with_tx!(&mut *tx, c => sqlx::query(INSERT)
-        .bind(row.sequence)
-        .bind(&row.entry_id)
-        .bind(&row.actor_subject)
-        .bind(&row.actor_role)
-        .bind(&row.actor_display_name)
-        .bind(&row.action)
-        .bind(&row.resource_type)
-        .bind(&row.resource_id)
-        .bind(row.occurred_at)
-        .bind(&row.trace_id)
-        .bind(&row.source_service)
-        .bind(&row.outcome)
-        .bind(&row.station_id)
-        .bind(&row.detail)
-        .bind(&row.client)
-        .bind(row.recorded_at)
-        .bind(&row.prev_hash)
-        .bind(&row.hash)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    pingan_platform::with_tx!(&mut *tx, c => sqlx::query(SET_HEAD_HASH)
-        .bind(&row.hash)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(row)
+    append_batch(tx, vec![entry], recorded_at)
+        .await?
+        .pop()
+        .unwrap_or(Err(StorageError::NotFound))
 }
 
 /// Appends `entries` at the head of the chain in order, in `tx`, with four statements per few
@@ -166,8 +115,7 @@ pub async fn append_batch(
             .await?;
         stored.extend(found);
     }
-    let mut results = Vec::with_capacity(entries.len());
-    let mut rows: Vec<AuditRow> = Vec::with_capacity(entries.len());
+    let mut results: Vec<Result<AuditRow, StorageError>> = Vec::with_capacity(entries.len());
     for entry in entries {
         if let Some(at) = stored.get(&entry.entry_id) {
             results.push(Err(StorageError::Conflict(format!(
@@ -180,15 +128,15 @@ pub async fn append_batch(
         let row = link(entry, sequence, prev_hash, recorded_at);
         prev_hash = row.hash.clone();
         stored.insert(row.entry_id.clone(), row.sequence);
-        rows.push(row.clone());
         results.push(Ok(row));
     }
+    let rows: Vec<&AuditRow> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let values: Vec<String> = (0..chunk.len())
             .map(|n| format!("({})", placeholders(n * COLUMNS + 1, COLUMNS)))
             .collect();
         let sql = format!("{INSERT_MANY_HEAD}{}", values.join(", "));
-        let args: Vec<Arg> = chunk.iter().flat_map(row_args).collect();
+        let args: Vec<Arg> = chunk.iter().flat_map(|row| row_args(row)).collect();
         execute(tx, &sql, args).await?;
     }
     if !rows.is_empty() {
