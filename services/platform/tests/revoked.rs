@@ -5,7 +5,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use pingan_platform::auth::{
@@ -140,31 +140,34 @@ fn a_revoked_subject_loses_tokens_issued_before_not_before_only() {
 
 /// Log lines written while `run` runs on this thread.
 fn logs_of(run: impl FnOnce()) -> String {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buffer {
+    /// Where this thread's log lines go (each test thread reads only its own).
+    struct ThreadBuffer;
+    impl Write for ThreadBuffer {
         fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("buffer").extend_from_slice(bytes);
+            LINES.with(|lines| lines.borrow_mut().extend_from_slice(bytes));
             Ok(bytes.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
     }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::with_default(subscriber, || {
-        // Another test's thread may have cached these callsites as disabled while no subscriber
-        // listened (an `info!` then went missing in CI): recompute them with this one in place.
-        tracing::callsite::rebuild_interest_cache();
-        run();
+    thread_local! {
+        static LINES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    // One global subscriber for the binary: a scoped one raced other test threads over
+    // tracing's callsite cache, and an `info!` went missing in CI.
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(|| ThreadBuffer)
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
     });
-    let bytes = buffer.0.lock().expect("buffer").clone();
+    LINES.with(|lines| lines.borrow_mut().clear());
+    run();
+    let bytes = LINES.with(|lines| std::mem::take(&mut *lines.borrow_mut()));
     String::from_utf8(bytes).expect("utf-8")
 }
 
