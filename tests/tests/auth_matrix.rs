@@ -7,6 +7,8 @@
 //! Then every RPC × every role at station A, and every allowed role at station B, against the
 //! policy declared in `auth_matrix_support/policy.rs`: roles not declared are PERMISSION_DENIED,
 //! declared roles pass authorization at their station and get the declared refusal at another.
+//! A caller whose only role is `service` passes only the calls some service declares it makes
+//! (`api/service_calls.rs` of each service), and another service is refused those too.
 //! The declared policy is rendered into docs/security-matrix.md (checked here too).
 
 mod auth_matrix_support;
@@ -234,4 +236,29 @@ fn security_matrix_doc_is_current() {
         current == rendered,
         "docs/security-matrix.md is out of date: run PINGAN_UPDATE_DOCS=1 cargo test -p pingan-tests --test auth_matrix security_matrix_doc"
     );
+}
+
+/// Every call a service declares is an RPC served, open to the `service` role by its handler,
+/// and made by Pingan services (a declaration naming a typo or an unknown service is a call that
+/// would be refused in production).
+#[test]
+fn every_declared_service_call_is_open_to_services() {
+    use auth_matrix_support::policy::{POLICY, SERVICE_NAMES};
+    use pingan_platform::auth::Callers;
+    for call in pingan::routing::service_calls() {
+        let path = call.path();
+        let rpc = POLICY.iter().find(|rpc| rpc.path() == path);
+        assert!(
+            rpc.is_some_and(|rpc| rpc.roles.contains(&Role::Service)),
+            "{path} is declared as a service call but its handler does not take role service"
+        );
+        if let Callers::Only(services) = call.callers {
+            for service in services {
+                assert!(
+                    SERVICE_NAMES.contains(service),
+                    "{path}: unknown service {service}"
+                );
+            }
+        }
+    }
 }

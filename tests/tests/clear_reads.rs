@@ -137,9 +137,14 @@ async fn grid_clear_reads_are_audited(backend: TestBackend) {
             .iter()
             .all(|e| e.resident.as_ref().is_some_and(|r| r.phone.is_empty()))
     );
+    // (intake locating a call's grid, with the grid officers' phones).
+    let (_, lat0, lon0, lat1, lon1) = grid_common::rectangles()[0].clone();
     let mut service = grid_common::client(&cluster, "intake", &[Role::Service], &[]);
     service
-        .list_welfare_visits_due(due(OFFICER, ""))
+        .locate_grid(pb::LocateGridRequest {
+            location: grid_common::point((lat0 + lat1) / 2.0, (lon0 + lon1) / 2.0),
+            ..Default::default()
+        })
         .await
         .expect("service");
     assert_eq!(

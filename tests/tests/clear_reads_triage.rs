@@ -124,7 +124,8 @@ async fn triage_clear_reads_are_audited(backend: TestBackend) {
         &[PHONE],
     );
 
-    // An inspector reads the ledger masked, and a service reads on its own flow: no record.
+    // An inspector reads the ledger masked, and a service reads on its own flow (intake's
+    // incident exchange lists transfers): no record.
     let masked = client(&cluster, "insp-1", &[Role::Inspector])
         .get_transfer(get(&transfer_id, ""))
         .await
@@ -134,7 +135,7 @@ async fn triage_clear_reads_are_audited(backend: TestBackend) {
         .expect("transfer");
     assert_eq!(masked.caller_phone, "");
     client(&cluster, "intake", &[Role::Service])
-        .get_transfer(get(&transfer_id, ""))
+        .list_transfers(pb::ListTransfersRequest::default())
         .await
         .expect("service");
     assert_eq!(

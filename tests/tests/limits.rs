@@ -177,6 +177,127 @@ async fn failed_authentications_block_the_source_and_are_audited(backend: TestBa
     cluster.shutdown().await.expect("shutdown");
 }
 
+/// Audit entries of `action`, waiting up to 20 s for the first to arrive.
+async fn audit_entries(
+    cluster: &TestCluster,
+    action: &str,
+) -> Vec<pingan_proto::audit::v1::AuditEntry> {
+    let inspector = cluster
+        .token("inspector-1", &[Role::Inspector], &[])
+        .expect("token");
+    let channel = cluster
+        .channel_as(Service::ComplaintsAudit, &inspector)
+        .expect("channel");
+    let mut audit = ComplaintsAuditServiceClient::new(channel);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let entries = audit
+            .query_audit(QueryAuditRequest {
+                action: action.into(),
+                ..QueryAuditRequest::default()
+            })
+            .await
+            .expect("query audit")
+            .into_inner()
+            .entries;
+        if !entries.is_empty() || tokio::time::Instant::now() > deadline {
+            return entries;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A service reaches only the calls it is declared to make: intake locates grids; dispatch
+/// (say, compromised) may neither locate grids nor read or write the registry, and its
+/// refusals are counted and audited once a minute per call.
+async fn a_service_is_refused_the_calls_it_does_not_make(backend: TestBackend) {
+    let cluster = cluster(backend, LimitsArgs::default()).await;
+    let locate = || pingan_proto::grid::v1::LocateGridRequest {
+        location: Some(pingan_proto::common::v1::GeoPoint {
+            lat: 30.0,
+            lon: 120.0,
+        }),
+        ..Default::default()
+    };
+    let grid = |token: &str| {
+        GridRegistryServiceClient::new(
+            cluster
+                .channel_as(Service::GridRegistry, token)
+                .expect("channel"),
+        )
+    };
+    let intake = cluster
+        .token("intake", &[Role::Service], &[])
+        .expect("token");
+    // No grids are loaded here: past the guard, the registry answers NOT_FOUND.
+    let located = grid(&intake).locate_grid(locate()).await;
+    assert!(
+        located
+            .as_ref()
+            .err()
+            .is_none_or(|status| status.code() == Code::NotFound),
+        "intake locates a call's grid: {located:?}"
+    );
+    let dispatch = cluster
+        .token("dispatch", &[Role::Service], &[])
+        .expect("token");
+    let before = metric("pingan_service_calls_refused_total");
+    let refused = grid(&dispatch)
+        .locate_grid(locate())
+        .await
+        .expect_err("dispatch does not locate grids");
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    for _ in 0..3 {
+        let refused = list_grids(&cluster, &dispatch)
+            .await
+            .expect_err("no service reads the grids");
+        assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    }
+    let write = grid(&intake)
+        .upsert_resident(pingan_proto::grid::v1::UpsertResidentRequest::default())
+        .await
+        .expect_err("intake does not write the registry");
+    assert_eq!(write.code(), Code::PermissionDenied, "{write:?}");
+    assert!(metric("pingan_service_calls_refused_total") >= before + 5.0);
+
+    let entries = audit_entries(&cluster, "guard.RefuseServiceCall").await;
+    // Give the last ones time to arrive: three different calls, each reported once.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let entries = if entries.len() < 3 {
+        audit_entries(&cluster, "guard.RefuseServiceCall").await
+    } else {
+        entries
+    };
+    let mut calls: Vec<(String, String)> = entries
+        .iter()
+        .filter_map(|entry| entry.record.as_ref())
+        .map(|record| {
+            let actor = record.actor.as_ref().map(|a| a.subject.clone());
+            (actor.unwrap_or_default(), record.resource_id.clone())
+        })
+        .collect();
+    calls.sort();
+    assert_eq!(
+        calls,
+        vec![
+            (
+                "dispatch".to_owned(),
+                "/pingan.grid.v1.GridRegistryService/ListGrids".to_owned()
+            ),
+            (
+                "dispatch".to_owned(),
+                "/pingan.grid.v1.GridRegistryService/LocateGrid".to_owned()
+            ),
+            (
+                "intake".to_owned(),
+                "/pingan.grid.v1.GridRegistryService/UpsertResident".to_owned()
+            ),
+        ],
+        "{entries:?}"
+    );
+    cluster.shutdown().await.expect("shutdown");
+}
+
 async fn loopback_is_never_blocked_by_default(backend: TestBackend) {
     let cluster = cluster(backend, LimitsArgs::default()).await;
     for attempt in 0..8 {
@@ -190,4 +311,5 @@ backend_tests!(
     a_caller_over_its_rate_is_refused_with_retry_info,
     failed_authentications_block_the_source_and_are_audited,
     loopback_is_never_blocked_by_default,
+    a_service_is_refused_the_calls_it_does_not_make,
 );

@@ -148,12 +148,13 @@ async fn update_position_is_allowed_to_the_unit_its_station_and_the_bureau_only(
             false,
         ),
         ("ops", vec![Role::Admin], vec![], OWN, true),
+        // No service reports positions: a service's identity is refused them.
         (
             "intake",
             vec![Role::Service],
             vec![],
             OTHER_STATION_UNIT,
-            true,
+            false,
         ),
         // A bureau-wide reader is not a reporter.
         ("insp", vec![Role::Inspector], vec![], OWN, false),

@@ -112,6 +112,7 @@ impl Service for CaseFollowupService {
             event_sink(context),
         )
         .with_grpc(GrpcService::new(api::report::server(core.clone())))
-        .with_worker(jobs_worker(core)))
+        .with_worker(jobs_worker(core))
+        .with_service_calls(api::service_calls::SERVICE_CALLS))
     }
 }

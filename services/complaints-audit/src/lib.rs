@@ -159,7 +159,8 @@ impl Service for ComplaintsAuditService {
         let grpc = GrpcService::new(ComplaintsAuditServiceServer::new(ComplaintsAuditApi::new(
             core.clone(),
         )));
-        let parts = ServiceParts::new(grpc, events::sink(core.clone()));
+        let parts = ServiceParts::new(grpc, events::sink(core.clone()))
+            .with_service_calls(api::service_calls::SERVICE_CALLS);
         Ok(workers(core)
             .into_iter()
             .fold(parts, ServiceParts::with_worker))

@@ -120,6 +120,7 @@ impl Service for DispatchService {
         let settings = DispatchSettings::from_args(&config.get_or_default::<DispatchArgs>());
         let runtime = runtime(context, settings);
         let parts = ServiceParts::new(GrpcService::new(service(&runtime)), event_sink(context))
+            .with_service_calls(api::service_calls::SERVICE_CALLS)
             .with_grpc(GrpcService::new(DispatchAnalysisServiceServer::new(
                 DispatchAnalysisApi::new(runtime.clone()),
             )));

@@ -150,6 +150,7 @@ impl Service for GridRegistryService {
         )))
         .with_worker(index_refresh_worker(api.clone(), settings.index_refresh))
         .with_worker(warm_up_worker(api))
-        .with_worker(overdue_gauge_worker(service_requests)))
+        .with_worker(overdue_gauge_worker(service_requests))
+        .with_service_calls(api::service_calls::SERVICE_CALLS))
     }
 }

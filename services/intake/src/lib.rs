@@ -127,6 +127,7 @@ impl Service for IntakeService {
         let sink = sink(&deps);
         let exchange = GrpcService::new(api::exchange::server(deps.clone(), clear_read_reason));
         Ok(ServiceParts::new(grpc, sink)
+            .with_service_calls(api::service_calls::SERVICE_CALLS)
             .with_grpc(analysis)
             .with_grpc(exchange)
             .with_worker(Worker::new(

@@ -400,6 +400,7 @@ impl Process {
             self.host.add_grpc(more, dependencies.clone());
         }
         self.host.add_grpc(parts.grpc, dependencies);
+        self.host.allow_service_calls(parts.service_calls);
         check_routes(service, &parts.sink);
         self.sinks.insert(service.to_owned(), parts.sink);
         self.workers.extend(parts.workers);
@@ -455,6 +456,7 @@ impl Process {
             .map(Dependency::Database)
             .collect();
         host.add_service(EventSinkServiceServer::new(router), sink_dependencies);
+        host.allow_service_calls(pingan_platform::events::SINK_SERVICE_CALLS);
         let admin_dependencies = outboxes
             .values()
             .map(|outbox| Dependency::Database(outbox.db().clone()))

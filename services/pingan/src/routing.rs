@@ -2,6 +2,7 @@
 //! delivery per destination listed here. An event routed to a service that has no handler for
 //! it yet waits (retried, then dead-lettered) until that service learns it; re-drive then.
 
+use pingan_platform::auth::ServiceCall;
 use pingan_platform::events::Subscriptions;
 
 /// Event type (full protobuf name) → receiving services (short names).
@@ -179,6 +180,21 @@ pub fn routed_to(service: &str) -> Vec<&'static str> {
         .filter(|(_, destinations)| destinations.contains(&service))
         .map(|(event_type, _)| *event_type)
         .collect()
+}
+
+/// Every call one Pingan service makes to another with the `service` role, as each service
+/// declares it (the guard refuses a service any other call); for the tests and the docs.
+pub fn service_calls() -> Vec<ServiceCall> {
+    [
+        pingan_intake::api::service_calls::SERVICE_CALLS,
+        pingan_triage::api::service_calls::SERVICE_CALLS,
+        pingan_dispatch::api::service_calls::SERVICE_CALLS,
+        pingan_grid_registry::api::service_calls::SERVICE_CALLS,
+        pingan_case_followup::api::service_calls::SERVICE_CALLS,
+        pingan_complaints_audit::api::service_calls::SERVICE_CALLS,
+        pingan_platform::events::SINK_SERVICE_CALLS,
+    ]
+    .concat()
 }
 
 #[cfg(test)]

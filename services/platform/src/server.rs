@@ -16,6 +16,7 @@ use tonic::server::NamedService;
 use tonic::service::RoutesBuilder;
 use tonic_health::server::HealthReporter;
 
+use crate::auth::{ServiceCall, ServiceCalls};
 use crate::config::ServerConfig;
 use crate::health::{self, Dependency, DependencyState, HealthTarget};
 use crate::limits::{Guard, GuardLayer};
@@ -55,6 +56,7 @@ pub struct ServiceHost {
     reporter: HealthReporter,
     targets: Vec<HealthTarget>,
     guard: Option<Arc<Guard>>,
+    service_calls: ServiceCalls,
 }
 
 impl std::fmt::Debug for ServiceHost {
@@ -81,6 +83,7 @@ impl ServiceHost {
             reporter,
             targets: Vec::new(),
             guard: None,
+            service_calls: ServiceCalls::default(),
         }
     }
 
@@ -88,6 +91,13 @@ impl ServiceHost {
     /// reflection.
     pub fn set_guard(&mut self, guard: Arc<Guard>) -> &mut Self {
         self.guard = Some(guard);
+        self
+    }
+
+    /// Lets other services call these RPCs with the `service` role (checked by the guard, which
+    /// refuses a service any call no mounted service declares for it).
+    pub fn allow_service_calls(&mut self, calls: &[ServiceCall]) -> &mut Self {
+        self.service_calls.allow(calls);
         self
     }
 
@@ -153,7 +163,9 @@ impl ServiceHost {
             reporter,
             targets,
             guard,
+            service_calls,
         } = self;
+        let service_calls = Arc::new(service_calls);
 
         let reflection_names: Vec<String> = targets
             .iter()
@@ -226,7 +238,9 @@ impl ServiceHost {
                 tls.as_ref().map(ServerTls::identity_layer),
             ))
             .layer(RpcMetricsLayer)
-            .layer(tower::util::option_layer(guard.map(GuardLayer::new)))
+            .layer(tower::util::option_layer(
+                guard.map(|guard| GuardLayer::new(guard, service_calls)),
+            ))
             // Before any body is read: a service whose dependency is down answers at once.
             .layer(FailFastLayer::new(dependencies, config.health_interval))
             .layer(MessageLimitsLayer(config.messages))

@@ -113,6 +113,9 @@ pub struct ServiceParts {
     pub sink: ServiceSink,
     /// Background work the host runs while it serves and stops on shutdown.
     pub workers: Vec<Worker>,
+    /// The calls other services make to this one with the `service` role; every other call by
+    /// a service is refused (see [`crate::auth::ServiceCalls`]).
+    pub service_calls: &'static [crate::auth::ServiceCall],
 }
 
 impl ServiceParts {
@@ -123,7 +126,14 @@ impl ServiceParts {
             more_grpc: Vec::new(),
             sink,
             workers: Vec::new(),
+            service_calls: &[],
         }
+    }
+
+    /// Declares the calls other services make to this one (see [`ServiceParts::service_calls`]).
+    pub fn with_service_calls(mut self, calls: &'static [crate::auth::ServiceCall]) -> Self {
+        self.service_calls = calls;
+        self
     }
 
     /// Adds another tonic service of the same crate.

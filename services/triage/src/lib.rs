@@ -176,6 +176,7 @@ impl Service for TriageService {
         // The dashboards' series exist from the start, not from the first transfer.
         metrics::register_at_start();
         Ok(ServiceParts::new(GrpcService::new(server), parts.sink)
+            .with_service_calls(api::service_calls::SERVICE_CALLS)
             .with_grpc(GrpcService::new(api::exchange_report::server(
                 context.clone(),
             )))

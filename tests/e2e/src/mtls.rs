@@ -109,6 +109,20 @@ pub async fn run(world: &World) -> anyhow::Result<Verdict> {
         ),
         format!("intake's certificate was not taken as intake: {as_intake}"),
     );
+    // Dispatch's certificate is dispatch, which never locates grids: refused by the guard.
+    let dispatch = ClientTlsArgs {
+        ca: console.ca.clone(),
+        cert: Some(certs::client_cert(dir, "dispatch")),
+        key: Some(certs::client_key(dir, "dispatch")),
+    };
+    let as_dispatch = locate(world, &registry, &dispatch).await;
+    verdict.figure("dispatch's certificate, no token, LocateGrid", &as_dispatch);
+    verdict.check(
+        as_dispatch == "PermissionDenied",
+        format!(
+            "dispatch's certificate located a grid (a call dispatch never makes): {as_dispatch}"
+        ),
+    );
 
     redis_checks(world, dir, &mut verdict).await;
 

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use pingan_platform::auth::Role;
+use pingan_platform::auth::{Callers, Role};
 
 use super::policy::{POLICY, ROLES, Refusal, Scope};
 
@@ -52,7 +52,10 @@ pub fn render() -> String {
          unknown, as for one that does not exist; `bureau` = not station-scoped (reason below \
          the table). Roles named after `except` act bureau-wide on that RPC by design. `∅`: \
          the role passes, but a device token covers no station, so it never sees a station's \
-         records there.\n\n",
+         records there. `svc`: a caller whose only role is `service` may make only the calls \
+         some service is declared to make (listed at the end, from each service's \
+         `api/service_calls.rs`); every other call by a service is `PERMISSION_DENIED` before \
+         its handler, and so is a listed call by another service.\n\n",
     );
     let mut service = "";
     let mut reasons: Vec<(&str, String)> = Vec::new();
@@ -74,7 +77,7 @@ pub fn render() -> String {
         }
         let _ = write!(out, "| {} |", rpc.method);
         for role in ROLES {
-            out.push_str(if !rpc.roles.contains(&role) {
+            out.push_str(if !rpc.allows(role) {
                 "   |"
             } else if role == Role::Device
                 && matches!(rpc.scope, Scope::Station { .. })
@@ -120,6 +123,14 @@ pub fn render() -> String {
     out.push_str("\n## Not station-scoped\n\n");
     for (i, (why, _)) in reasons.iter().enumerate() {
         let _ = writeln!(out, "{}. {why}.", i + 1);
+    }
+    out.push_str("\n## Calls between services (role `svc`)\n\n| RPC | made by |\n|---|---|\n");
+    for call in pingan::routing::service_calls() {
+        let by = match call.callers {
+            Callers::AnyService => "any service".to_owned(),
+            Callers::Only(services) => services.join(", "),
+        };
+        let _ = writeln!(out, "| `{}` | {by} |", call.path());
     }
     out
 }

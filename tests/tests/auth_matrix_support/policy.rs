@@ -3,7 +3,9 @@
 //! every handler behaves as declared (every role, both stations) and renders this table into
 //! docs/security-matrix.md, so neither can drift from the code without a test failing.
 
-use pingan_platform::auth::Role;
+use std::sync::LazyLock;
+
+use pingan_platform::auth::{Callers, Role, ServiceCalls};
 
 use super::policy_roles::*;
 
@@ -75,10 +77,57 @@ pub struct Rpc {
     pub scope: Scope,
 }
 
+/// The services Pingan runs (names as in their tokens and certificates).
+pub const SERVICE_NAMES: [&str; 6] = [
+    "intake",
+    "triage",
+    "dispatch",
+    "grid-registry",
+    "case-followup",
+    "complaints-audit",
+];
+
+/// The calls services make to each other, as the services declare them (the guard's table).
+pub static SERVICE_CALLS: LazyLock<ServiceCalls> = LazyLock::new(|| {
+    let mut calls = ServiceCalls::default();
+    calls.allow(&pingan::routing::service_calls());
+    calls
+});
+
 impl Rpc {
     /// The gRPC path.
     pub fn path(&self) -> String {
         format!("/{}/{}", self.service, self.method)
+    }
+
+    /// True when `role` may call: the role is declared, and for `service`, some service is
+    /// declared to make the call (every other call by a service is refused before its handler).
+    pub fn allows(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+            && (role != Role::Service || SERVICE_CALLS.callers(&self.path()).is_some())
+    }
+
+    /// The services that make this call, when a service does.
+    pub fn callers(&self) -> Option<Callers> {
+        SERVICE_CALLS.callers(&self.path())
+    }
+
+    /// A service that makes this call (the subject of the matrix's `service` token).
+    pub fn calling_service(&self) -> &'static str {
+        match self.callers() {
+            Some(Callers::Only(services)) => services.first().copied().unwrap_or("intake"),
+            _ => "intake",
+        }
+    }
+
+    /// A Pingan service that does not make this call, when there is one.
+    pub fn other_service(&self) -> Option<&'static str> {
+        match self.callers() {
+            Some(Callers::Only(services)) => SERVICE_NAMES
+                .into_iter()
+                .find(|name| !services.contains(name)),
+            _ => None,
+        }
     }
 
     /// True when `role` is exempt from the station check.
@@ -153,7 +202,7 @@ const GEOGRAPHY: &str =
     "which grid and station a place belongs to; officers' phones masked outside the jurisdiction";
 const CHAIN: &str = "the audit log is one hash chain for the bureau";
 const COMMAND_PLACES: &str = "the command room places held incidents of any station";
-const BUREAU_POSITIONS: &str = "admin and service report any unit's position (fleet tools)";
+const BUREAU_POSITIONS: &str = "admin reports any unit's position (fleet tools)";
 
 /// Every RPC Pingan serves, with who may call it.
 pub const POLICY: &[Rpc] = &[
@@ -246,7 +295,7 @@ pub const POLICY: &[Rpc] = &[
         POSITION_REPORTERS,
         Scope::Station {
             refusal: Refusal::Denied,
-            exempt: &[Role::Service, Role::Admin],
+            exempt: &[Role::Admin],
             why: BUREAU_POSITIONS,
             unit: true,
         },
@@ -257,7 +306,7 @@ pub const POLICY: &[Rpc] = &[
         POSITION_REPORTERS,
         Scope::Station {
             refusal: Refusal::Denied,
-            exempt: &[Role::Service, Role::Admin],
+            exempt: &[Role::Admin],
             why: BUREAU_POSITIONS,
             unit: true,
         },
@@ -310,7 +359,7 @@ pub const POLICY: &[Rpc] = &[
     rpc(FOLLOWUP_ANALYSIS, "FollowUpReport", ANALYSTS, denied()),
     rpc(GRID, "UpsertStation", STATION_ADMINS, denied()),
     rpc(GRID, "UpsertGrid", GRID_ADMINS, denied()),
-    rpc(GRID, "ListGrids", ANY, denied()),
+    rpc(GRID, "ListGrids", REGISTRY_READERS, denied()),
     rpc(GRID, "LocateGrid", ANY, Scope::Bureau(GEOGRAPHY)),
     rpc(GRID, "ResolveAddress", ANY, Scope::Bureau(GEOGRAPHY)),
     rpc(GRID, "AssignOfficer", GRID_ADMINS, denied()),
@@ -322,8 +371,8 @@ pub const POLICY: &[Rpc] = &[
     rpc(GRID, "RecordVisit", REGISTRY_KEEPERS, denied()),
     rpc(GRID, "RecordNeed", REGISTRY_KEEPERS, denied()),
     rpc(GRID, "ResolveNeed", REGISTRY_KEEPERS, hidden()),
-    rpc(GRID, "ListOpenNeeds", ANY, denied()),
-    rpc(GRID, "ListWelfareVisitsDue", ANY, denied()),
+    rpc(GRID, "ListOpenNeeds", REGISTRY_READERS, denied()),
+    rpc(GRID, "ListWelfareVisitsDue", REGISTRY_READERS, denied()),
     rpc(
         GRID,
         "StartInspection",
@@ -341,22 +390,22 @@ pub const POLICY: &[Rpc] = &[
         PREMISES_INSPECTORS,
         hidden(),
     ),
-    rpc(GRID, "ListDueReinspections", ANY, denied()),
+    rpc(GRID, "ListDueReinspections", REGISTRY_READERS, denied()),
     rpc(GRID, "RecordOutreach", REGISTRY_KEEPERS, denied()),
-    rpc(GRID, "OutreachStats", ANY, denied()),
+    rpc(GRID, "OutreachStats", REGISTRY_READERS, denied()),
     rpc(GRID, "BroadcastToGrid", BROADCASTERS, denied()),
-    rpc(GRID, "ListPremises", ANY, denied()),
-    rpc(GRID, "GetInspection", ANY, hidden()),
-    rpc(GRID, "ListInspections", ANY, denied()),
+    rpc(GRID, "ListPremises", REGISTRY_READERS, denied()),
+    rpc(GRID, "GetInspection", REGISTRY_READERS, hidden()),
+    rpc(GRID, "ListInspections", REGISTRY_READERS, denied()),
     rpc(
         GRID,
         "ListInspectionTemplates",
         ANY,
         Scope::Bureau(CATALOGUE),
     ),
-    rpc(GRID, "ListNeeds", ANY, denied()),
-    rpc(GRID, "GetNeed", ANY, hidden()),
-    rpc(GRID, "ListVisits", ANY, denied()),
+    rpc(GRID, "ListNeeds", REGISTRY_READERS, denied()),
+    rpc(GRID, "GetNeed", REGISTRY_READERS, hidden()),
+    rpc(GRID, "ListVisits", REGISTRY_READERS, denied()),
     rpc(
         SERVICE_REQUESTS,
         "ListServiceRequestTypes",
@@ -387,9 +436,24 @@ pub const POLICY: &[Rpc] = &[
         SERVICE_DESK,
         hidden(),
     ),
-    rpc(SERVICE_REQUESTS, "GetServiceRequest", ANY, hidden()),
-    rpc(SERVICE_REQUESTS, "ListServiceRequests", ANY, denied()),
-    rpc(SERVICE_REQUESTS, "ServiceRequestReport", ANY, denied()),
+    rpc(
+        SERVICE_REQUESTS,
+        "GetServiceRequest",
+        REGISTRY_READERS,
+        hidden(),
+    ),
+    rpc(
+        SERVICE_REQUESTS,
+        "ListServiceRequests",
+        REGISTRY_READERS,
+        denied(),
+    ),
+    rpc(
+        SERVICE_REQUESTS,
+        "ServiceRequestReport",
+        REGISTRY_READERS,
+        denied(),
+    ),
     rpc(AUDIT, "FileComplaint", FILERS, denied()),
     rpc(AUDIT, "AssignInvestigator", ASSIGNERS, hidden()),
     rpc(AUDIT, "AddEvidence", COMPLAINT_ROLES, hidden()),

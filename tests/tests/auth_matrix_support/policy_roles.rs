@@ -111,7 +111,6 @@ pub const POSITION_REPORTERS: &[Role] = &[
     Role::CommandCenter,
     Role::StationOfficer,
     Role::VillageOfficer,
-    Role::Service,
     Role::Admin,
     Role::Device,
 ];
@@ -144,6 +143,16 @@ pub const REGISTRY_KEEPERS: &[Role] = &[
     Role::StationOfficer,
     Role::VillageOfficer,
     Role::GridWorker,
+    Role::Service,
+    Role::Admin,
+];
+pub const REGISTRY_READERS: &[Role] = &[
+    Role::Dispatcher,
+    Role::CommandCenter,
+    Role::StationOfficer,
+    Role::VillageOfficer,
+    Role::GridWorker,
+    Role::Inspector,
     Role::Service,
     Role::Admin,
 ];

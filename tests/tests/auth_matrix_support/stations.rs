@@ -23,9 +23,10 @@ enum At {
     B,
 }
 
-/// A token of `role` at `at`: a device speaks for a unit of that station, village officers and
-/// grid workers are that station's officers.
-fn token(cluster: &TestCluster, role: Role, at: At) -> String {
+/// A token of `role` at `at` for calling `rpc`: a device speaks for a unit of that station,
+/// village officers and grid workers are that station's officers, a service is one that makes
+/// the call.
+fn token(cluster: &TestCluster, rpc: &Rpc, role: Role, at: At) -> String {
     let (station, officer, unit) = match at {
         At::A => (STATION_A, OFFICER_A, UNIT_A),
         At::B => (STATION_B, OFFICER_B, UNIT_B),
@@ -33,6 +34,7 @@ fn token(cluster: &TestCluster, role: Role, at: At) -> String {
     let subject = match role {
         Role::Device => format!("unit:{unit}"),
         Role::VillageOfficer | Role::GridWorker => officer.to_owned(),
+        Role::Service => rpc.calling_service().to_owned(),
         other => format!("matrix-{}-{station}", other.as_str()),
     };
     let stations: &[&str] = if role == Role::Device {
@@ -64,7 +66,7 @@ pub async fn run(backend: TestBackend) {
         let path = rpc.path();
         let shape = shapes[&path];
         for role in ROLES {
-            let (at, expected) = if !rpc.roles.contains(&role) {
+            let (at, expected) = if !rpc.allows(role) {
                 (At::A, Some(Refusal::Denied))
             } else if let Scope::Station { refusal, .. } = rpc.scope
                 && role == Role::Device
@@ -85,7 +87,7 @@ pub async fn run(backend: TestBackend) {
                 &path,
                 shape,
                 message,
-                Some(&token(&cluster, role, at)),
+                Some(&token(&cluster, rpc, role, at)),
             )
             .await;
             calls += 1;
@@ -111,7 +113,7 @@ pub async fn run(backend: TestBackend) {
     for rpc in POLICY {
         let path = rpc.path();
         let shape = shapes[&path];
-        for role in rpc.roles.iter().copied() {
+        for role in rpc.roles.iter().copied().filter(|role| rpc.allows(*role)) {
             if role == Role::Device
                 && matches!(rpc.scope, Scope::Station { .. })
                 && !rpc.scope.for_unit()
@@ -130,7 +132,7 @@ pub async fn run(backend: TestBackend) {
                     &path,
                     shape,
                     message,
-                    Some(&token(&cluster, role, at)),
+                    Some(&token(&cluster, rpc, role, at)),
                 )
                 .await;
                 calls += 1;
@@ -149,6 +151,27 @@ pub async fn run(backend: TestBackend) {
                     wrong.push(describe(rpc, role, at, "station A's records", &answer));
                 }
             }
+        }
+    }
+    // A service that does not make a call is refused it, whatever its handler's role list says.
+    for rpc in POLICY {
+        let Some(other) = rpc.other_service() else {
+            continue;
+        };
+        let path = rpc.path();
+        n += 1;
+        let message = requests::request(rpc.service, rpc.method, &fx, &format!("s{n}"));
+        let token = cluster.token(other, &[Role::Service], &[]).expect("token");
+        let answer = call(channel.clone(), &path, shapes[&path], message, Some(&token)).await;
+        calls += 1;
+        if answer.code == Code::Ok {
+            unauthorized += 1;
+        }
+        if answer.code != Code::PermissionDenied {
+            wrong.push(format!(
+                "{path} as service {other}: expected PERMISSION_DENIED, got {:?} {}",
+                answer.code, answer.message
+            ));
         }
     }
     assert_eq!(unauthorized, 0, "unauthorized successes: {wrong:#?}");

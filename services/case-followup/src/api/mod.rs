@@ -7,6 +7,7 @@ mod check;
 mod check_lostfound;
 mod clear_reads;
 pub mod report;
+pub mod service_calls;
 
 use std::sync::Arc;
 

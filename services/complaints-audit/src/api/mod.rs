@@ -4,6 +4,7 @@
 
 pub mod convert;
 pub mod queries;
+pub mod service_calls;
 pub mod validate;
 
 use std::sync::Arc;

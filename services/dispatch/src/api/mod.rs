@@ -15,6 +15,7 @@ mod dispatches;
 mod drones;
 mod position_auth;
 mod positions;
+pub mod service_calls;
 pub(crate) mod units;
 
 use crate::app::Runtime;

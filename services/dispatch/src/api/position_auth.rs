@@ -18,7 +18,6 @@ pub(crate) const REPORTERS: &[Role] = &[
     Role::Dispatcher,
     Role::CommandCenter,
     Role::Admin,
-    Role::Service,
 ];
 /// Roles that report for the units of the stations in their jurisdiction (a command center
 /// without a station list has the whole bureau).
@@ -28,8 +27,8 @@ const STATION_SCOPED: &[Role] = &[
     Role::Dispatcher,
     Role::CommandCenter,
 ];
-/// Roles that report for every unit.
-const BUREAU_WIDE: &[Role] = &[Role::Admin, Role::Service];
+/// Roles that report for every unit (no service reports positions: the guard refuses them).
+const BUREAU_WIDE: &[Role] = &[Role::Admin];
 
 /// True when `caller` may report the position of `unit_id`, a unit of `station_id`.
 pub(crate) fn may_report(caller: &Caller, unit_id: &str, station_id: &str) -> bool {

@@ -127,7 +127,7 @@ impl GridRegistryApi {
         &self,
         request: Request<pb::ListGridsRequest>,
     ) -> Result<pb::ListGridsResponse, ApiError> {
-        let caller = self.caller(&request)?;
+        let caller = self.reader(&request)?;
         let r = request.into_inner();
         let mut v = FieldViolations::default();
         let page = page(&mut v, r.page_size, &r.page_token, 100, 1000);

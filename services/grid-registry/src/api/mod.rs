@@ -9,6 +9,7 @@ mod notebook;
 mod outreach;
 mod people;
 mod reads;
+pub mod service_calls;
 pub(crate) mod service_convert;
 mod service_requests;
 mod validate;
@@ -25,6 +26,19 @@ use crate::domain::access::{Visibility, reads_in_clear};
 use convert::Presenter;
 
 pub use service_requests::ServiceRequestApi;
+
+/// Who reads the registry's records: the police who keep or use them. Integrators and devices
+/// do not (the grid lookups of geography and the catalogues stay open to any caller).
+const REGISTRY_READERS: [Role; 8] = [
+    Role::Dispatcher,
+    Role::CommandCenter,
+    Role::StationOfficer,
+    Role::VillageOfficer,
+    Role::GridWorker,
+    Role::Inspector,
+    Role::Service,
+    Role::Admin,
+];
 
 /// Handlers of the grid-registry service.
 #[derive(Debug, Clone)]
@@ -74,6 +88,14 @@ impl GridRegistryApi {
 
     fn caller<T>(&self, request: &Request<T>) -> Result<Caller, ApiError> {
         self.context.auth.caller(request)
+    }
+
+    /// The caller of a read of the registry's records (grids, needs, visits, premises,
+    /// inspections, service requests): PERMISSION_DENIED unless one of [`REGISTRY_READERS`].
+    fn reader<T>(&self, request: &Request<T>) -> Result<Caller, ApiError> {
+        let caller = self.caller(request)?;
+        caller.require_any(&REGISTRY_READERS)?;
+        Ok(caller)
     }
 
     /// The clear read `rpc` of `resource_type` records may be for a person with clear access,

@@ -110,7 +110,7 @@ impl GridRegistryApi {
         &self,
         request: Request<pb::ListOpenNeedsRequest>,
     ) -> Result<pb::ListOpenNeedsResponse, ApiError> {
-        let caller = self.caller(&request)?;
+        let caller = self.reader(&request)?;
         let r = request.into_inner();
         let mut v = FieldViolations::default();
         let page = page(&mut v, r.page_size, &r.page_token, 50, 500);
@@ -137,7 +137,7 @@ impl GridRegistryApi {
         &self,
         request: Request<pb::ListWelfareVisitsDueRequest>,
     ) -> Result<pb::ListWelfareVisitsDueResponse, ApiError> {
-        let caller = self.caller(&request)?;
+        let caller = self.reader(&request)?;
         let r = request.into_inner();
         let mut v = FieldViolations::default();
         let page = page(&mut v, r.page_size, &r.page_token, 50, 500);

@@ -74,7 +74,7 @@ impl GridRegistryApi {
         &self,
         request: Request<pb::OutreachStatsRequest>,
     ) -> Result<pb::OutreachStatsResponse, ApiError> {
-        let caller = self.caller(&request)?;
+        let caller = self.reader(&request)?;
         let r = request.into_inner();
         if !r.station_id.is_empty() {
             caller.require_station(&r.station_id)?;

@@ -25,7 +25,7 @@ impl GridRegistryApi {
         &self,
         request: Request<pb::ListPremisesRequest>,
     ) -> Result<pb::ListPremisesResponse, ApiError> {
-        let caller = self.caller(&request)?;
+        let caller = self.reader(&request)?;
         let r = request.into_inner();
         let mut v = FieldViolations::default();
         let page = strict_page(&mut v, r.page_size, &r.page_token, PAGE_DEFAULT, PAGE_MAX);
@@ -88,7 +88,7 @@ impl GridRegistryApi {
         &self,
         request: Request<pb::GetInspectionRequest>,
     ) -> Result<pb::GetInspectionResponse, ApiError> {
-        let caller = self.caller(&request)?;
+        let caller = self.reader(&request)?;
         let r = request.into_inner();
         let mut v = FieldViolations::default();
         v.require_non_empty("inspection_id", &r.inspection_id);
@@ -103,7 +103,7 @@ impl GridRegistryApi {
         &self,
         request: Request<pb::ListInspectionsRequest>,
     ) -> Result<pb::ListInspectionsResponse, ApiError> {
-        let caller = self.caller(&request)?;
+        let caller = self.reader(&request)?;
         let r = request.into_inner();
         let mut v = FieldViolations::default();
         let page = strict_page(&mut v, r.page_size, &r.page_token, PAGE_DEFAULT, PAGE_MAX);
@@ -161,7 +161,7 @@ impl GridRegistryApi {
         &self,
         request: Request<pb::ListNeedsRequest>,
     ) -> Result<pb::ListNeedsResponse, ApiError> {
-        let caller = self.caller(&request)?;
+        let caller = self.reader(&request)?;
         let r = request.into_inner();
         let mut v = FieldViolations::default();
         let page = strict_page(&mut v, r.page_size, &r.page_token, PAGE_DEFAULT, PAGE_MAX);
@@ -201,7 +201,7 @@ impl GridRegistryApi {
         &self,
         request: Request<pb::GetNeedRequest>,
     ) -> Result<pb::GetNeedResponse, ApiError> {
-        let caller = self.caller(&request)?;
+        let caller = self.reader(&request)?;
         let r = request.into_inner();
         let mut v = FieldViolations::default();
         v.require_non_empty("need_id", &r.need_id);
@@ -218,7 +218,7 @@ impl GridRegistryApi {
         &self,
         request: Request<pb::ListVisitsRequest>,
     ) -> Result<pb::ListVisitsResponse, ApiError> {
-        let caller = self.caller(&request)?;
+        let caller = self.reader(&request)?;
         let r = request.into_inner();
         let mut v = FieldViolations::default();
         let page = strict_page(&mut v, r.page_size, &r.page_token, PAGE_DEFAULT, PAGE_MAX);

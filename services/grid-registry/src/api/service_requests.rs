@@ -90,6 +90,10 @@ impl ServiceRequestApi {
         self.grid.caller(r)
     }
 
+    fn reader<T>(&self, r: &Request<T>) -> Result<Caller, ApiError> {
+        self.grid.reader(r)
+    }
+
     /// The clear read `rpc` of service requests may be (see [`GridRegistryApi`]).
     fn clear_read(
         &self,
@@ -198,7 +202,7 @@ impl ServiceRequestApi {
         &self,
         request: Request<pb::GetServiceRequestRequest>,
     ) -> Result<pb::GetServiceRequestResponse, ApiError> {
-        let caller = self.caller(&request)?;
+        let caller = self.reader(&request)?;
         let r = request.into_inner();
         let mut v = FieldViolations::default();
         v.require_non_empty("service_request_id", &r.service_request_id);
@@ -224,7 +228,7 @@ impl ServiceRequestApi {
         &self,
         request: Request<pb::ListServiceRequestsRequest>,
     ) -> Result<pb::ListServiceRequestsResponse, ApiError> {
-        let caller = self.caller(&request)?;
+        let caller = self.reader(&request)?;
         let r = request.into_inner();
         let mut v = FieldViolations::default();
         let page = strict_page(&mut v, r.page_size, &r.page_token, PAGE_DEFAULT, PAGE_MAX);
@@ -268,7 +272,7 @@ impl ServiceRequestApi {
         &self,
         request: Request<pb::ServiceRequestReportRequest>,
     ) -> Result<pb::ServiceRequestReportResponse, ApiError> {
-        let caller = self.caller(&request)?;
+        let caller = self.reader(&request)?;
         let r = request.into_inner();
         let mut v = FieldViolations::default();
         optional_enum::<pb::ServiceRequestType>(&mut v, "type", r.r#type);

@@ -6,6 +6,7 @@ pub mod analysis;
 mod convert;
 pub mod exchange;
 mod listing;
+pub mod service_calls;
 
 use pingan_platform::FieldViolations;
 use pingan_platform::auth::Role;

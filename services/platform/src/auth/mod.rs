@@ -13,12 +13,14 @@ use crate::error::ApiError;
 pub mod jwks;
 pub mod jwks_url;
 pub mod revoked;
+mod service_calls;
 mod token;
 
 pub use jsonwebtoken::Algorithm;
 pub use jwks::{Jwks, JwksError, jwks_json};
 pub use jwks_url::JwksUrlOptions;
 pub use revoked::{RevocationFile, Revocations, RevokedError, RevokedSubject};
+pub use service_calls::{Callers, ServiceCall, ServiceCalls};
 pub use token::{AuthSettings, Authenticator, InvalidSecret, TokenIssuer, random_secret};
 
 /// What a caller may act as.

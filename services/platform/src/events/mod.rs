@@ -20,7 +20,7 @@ use clap::Args;
 pub use admin::EventAdmin;
 pub use outbox::{DeadLetterRow, DueDelivery, Outbox, OutboxStats};
 pub use relay::{Relay, RelayRound};
-pub use sink::{EventHandler, EventSinkRouter, ServiceSink};
+pub use sink::{EventHandler, EventSinkRouter, SINK_SERVICE_CALLS, ServiceSink};
 
 /// `messaging.system` of the event spans (OpenTelemetry messaging conventions): the outbox relay
 /// and the receivers' inboxes, over `pingan.events.v1`.

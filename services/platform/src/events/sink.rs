@@ -12,12 +12,26 @@ use pingan_proto::events::v1::{
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
-use crate::auth::{Authenticator, Caller, Role};
+use crate::auth::{Authenticator, Caller, Callers, Role, ServiceCall};
 use crate::clock::SharedClock;
 use crate::error::{ApiError, FieldViolations};
 use crate::storage::{Db, Tx};
 use crate::storage_rows::{Arg, On, execute, placeholders, t};
 use crate::{trace_context, with_db, with_tx};
+
+/// Any service delivers its own events (the sink checks each envelope's source against it).
+pub const SINK_SERVICE_CALLS: &[ServiceCall] = &[
+    ServiceCall::new(
+        "pingan.events.v1.EventSinkService",
+        "Deliver",
+        Callers::AnyService,
+    ),
+    ServiceCall::new(
+        "pingan.events.v1.EventSinkService",
+        "DeliverBatch",
+        Callers::AnyService,
+    ),
+];
 
 const PURGE_INBOX: &str = "DELETE FROM pingan_inbox WHERE received_at < $1";
 const INSERT_INBOX_MANY_HEAD: &str =

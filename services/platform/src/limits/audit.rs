@@ -49,6 +49,20 @@ impl GuardEvent {
             )
             .detail(format!("rate limit of bucket `{bucket}` exceeded"))
             .outcome(AuditOutcome::Denied),
+            Self::ServiceCallRefused { subject, path } => Audit::new(
+                Actor {
+                    subject: subject.clone(),
+                    role: "service".to_owned(),
+                    display_name: String::new(),
+                },
+                "guard.RefuseServiceCall",
+                "rpc",
+                path.clone(),
+            )
+            .detail(format!(
+                "service `{subject}` called {path}, which it is not declared to call"
+            ))
+            .outcome(AuditOutcome::Denied),
         }
     }
 }

@@ -11,6 +11,7 @@ use tonic::metadata::MetadataMap;
 use tonic::transport::server::TcpConnectInfo;
 
 use super::Guard;
+use crate::auth::ServiceCalls;
 
 /// Paths never limited: probes must keep answering whoever calls them.
 const UNGUARDED: [&str; 3] = [
@@ -19,16 +20,21 @@ const UNGUARDED: [&str; 3] = [
     "/grpc.reflection.v1alpha.ServerReflection/",
 ];
 
-/// Applies a [`Guard`] to every call.
+/// Applies a [`Guard`] to every call, and narrows callers with the `service` role to the calls
+/// the mounted services declare ([`ServiceCalls`]).
 #[derive(Debug, Clone)]
 pub struct GuardLayer {
     guard: Arc<Guard>,
+    service_calls: Arc<ServiceCalls>,
 }
 
 impl GuardLayer {
-    /// A layer sharing `guard` between connections.
-    pub fn new(guard: Arc<Guard>) -> Self {
-        Self { guard }
+    /// A layer sharing `guard` between connections; `service_calls` are what services may call.
+    pub fn new(guard: Arc<Guard>, service_calls: Arc<ServiceCalls>) -> Self {
+        Self {
+            guard,
+            service_calls,
+        }
     }
 }
 
@@ -39,6 +45,7 @@ impl<S> tower::Layer<S> for GuardLayer {
         GuardService {
             inner,
             guard: self.guard.clone(),
+            service_calls: self.service_calls.clone(),
         }
     }
 }
@@ -48,6 +55,7 @@ impl<S> tower::Layer<S> for GuardLayer {
 pub struct GuardService<S> {
     inner: S,
     guard: Arc<Guard>,
+    service_calls: Arc<ServiceCalls>,
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -80,7 +88,10 @@ where
         let metadata = MetadataMap::from_headers(request.headers().clone());
         let peer = request.extensions().get::<crate::auth::ServicePeer>();
         let checked = match self.guard.caller_with_peer(&metadata, peer) {
-            Some(caller) => self.guard.admit(&caller, now),
+            Some(caller) => self
+                .guard
+                .check_service_call(&self.service_calls, &caller, path, now)
+                .and_then(|()| self.guard.admit(&caller, now)),
             None => source.map_or(Ok(()), |source| self.guard.check_source(source, now)),
         };
         if let Err(refusal) = checked {

@@ -12,14 +12,14 @@ use std::net::IpAddr;
 use std::sync::{LazyLock, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use prometheus::{IntCounterVec, IntGauge};
+use prometheus::{IntCounter, IntCounterVec, IntGauge};
 use tokio::sync::mpsc;
 use tonic_types::{ErrorDetails, StatusExt};
 
 pub use self::audit::audit_worker;
 pub use self::layer::{GuardLayer, GuardService};
 use self::rules::{Bucket, FailureOutcome, FailurePolicy, Failures, Rate};
-use crate::auth::{Authenticator, Caller, Role};
+use crate::auth::{Authenticator, Caller, Role, ServiceCalls};
 
 /// Remembered entries beyond which idle ones are dropped (bounded memory under a spray of
 /// sources or subjects).
@@ -47,6 +47,13 @@ static AUTH_FAILURES: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
     ))
 });
 
+static SERVICE_CALLS_REFUSED: LazyLock<Option<IntCounter>> = LazyLock::new(|| {
+    crate::metrics::register(IntCounter::new(
+        "pingan_service_calls_refused_total",
+        "Calls by a service refused because it does not make that call (a compromised or misconfigured peer)",
+    ))
+});
+
 static BLOCKED_SOURCES: LazyLock<Option<IntGauge>> = LazyLock::new(|| {
     crate::metrics::register(IntGauge::new(
         "pingan_auth_blocked_sources",
@@ -67,6 +74,7 @@ fn register_metrics() {
         }
     }
     LazyLock::force(&BLOCKED_SOURCES);
+    LazyLock::force(&SERVICE_CALLS_REFUSED);
 }
 
 /// How callers are limited.
@@ -125,6 +133,14 @@ pub enum GuardEvent {
         /// `subject` or the role whose shared bucket was empty.
         bucket: String,
     },
+    /// A service called an RPC it is not declared to call (reported at most once a minute per
+    /// service and path).
+    ServiceCallRefused {
+        /// The calling service.
+        subject: String,
+        /// The gRPC path it called.
+        path: String,
+    },
 }
 
 /// Why a call was refused before it reached the service.
@@ -134,12 +150,20 @@ pub enum Refusal {
     SourceBlocked(Duration),
     /// The caller's (or its role's) bucket is empty; retry after this long.
     RateLimited(Duration),
+    /// A service called an RPC no service of its name is declared to call.
+    ServiceCall,
 }
 
 impl Refusal {
-    /// The answer: RESOURCE_EXHAUSTED with a RetryInfo detail.
+    /// The answer: RESOURCE_EXHAUSTED with a RetryInfo detail for limits, PERMISSION_DENIED for
+    /// a service's undeclared call.
     pub fn to_status(self) -> tonic::Status {
         let (message, retry) = match self {
+            Self::ServiceCall => {
+                return tonic::Status::permission_denied(
+                    "this service does not make this call: not allowed to role `service` with this identity",
+                );
+            }
             Self::SourceBlocked(retry) => (
                 "too many failed authentications from this address: blocked for a while",
                 retry,
@@ -290,21 +314,7 @@ impl Guard {
             limited.with_label_values(&[label]).inc();
         }
         let key = format!("{bucket}\u{0}{}", caller.subject);
-        let due = {
-            let mut state = self.state();
-            if state.reported.len() > PRUNE_ABOVE {
-                state
-                    .reported
-                    .retain(|_, at| now.saturating_duration_since(*at) < LIMITED_EVENT_EVERY);
-            }
-            match state.reported.get(&key) {
-                Some(at) if now.saturating_duration_since(*at) < LIMITED_EVENT_EVERY => false,
-                _ => {
-                    state.reported.insert(key, now);
-                    true
-                }
-            }
-        };
+        let due = self.due_report(key, now);
         if due {
             tracing::warn!(subject = %caller.subject, bucket, "caller rate-limited");
             self.report(GuardEvent::CallerLimited {
@@ -312,6 +322,48 @@ impl Guard {
                 bucket: bucket.to_owned(),
             });
         }
+    }
+
+    /// True when the event under `key` was not reported in the last minute (and notes it now).
+    fn due_report(&self, key: String, now: Instant) -> bool {
+        let mut state = self.state();
+        if state.reported.len() > PRUNE_ABOVE {
+            state
+                .reported
+                .retain(|_, at| now.saturating_duration_since(*at) < LIMITED_EVENT_EVERY);
+        }
+        match state.reported.get(&key) {
+            Some(at) if now.saturating_duration_since(*at) < LIMITED_EVENT_EVERY => false,
+            _ => {
+                state.reported.insert(key, now);
+                true
+            }
+        }
+    }
+
+    /// Refuses a call by a service that is not declared to make it (see [`ServiceCalls`]).
+    pub fn check_service_call(
+        &self,
+        calls: &ServiceCalls,
+        caller: &Caller,
+        path: &str,
+        now: Instant,
+    ) -> Result<(), Refusal> {
+        if calls.permits(caller, path) {
+            return Ok(());
+        }
+        if let Some(refused) = SERVICE_CALLS_REFUSED.as_ref() {
+            refused.inc();
+        }
+        let key = format!("service-call\u{0}{}\u{0}{path}", caller.subject);
+        if self.due_report(key, now) {
+            tracing::warn!(subject = %caller.subject, path, "service call refused: not declared for this service");
+            self.report(GuardEvent::ServiceCallRefused {
+                subject: caller.subject.clone(),
+                path: path.to_owned(),
+            });
+        }
+        Err(Refusal::ServiceCall)
     }
 
     /// Counts a call from `source` answered UNAUTHENTICATED.

@@ -5,3 +5,4 @@ pub mod clear_reads;
 pub mod convert;
 pub mod exchange_report;
 pub mod grpc;
+pub mod service_calls;
