@@ -150,29 +150,7 @@ async fn failed_authentications_block_the_source_and_are_audited(backend: TestBa
     );
 
     // The block reaches the audit log like every other record.
-    let inspector = cluster
-        .token("inspector-1", &[Role::Inspector], &[])
-        .expect("token");
-    let channel = cluster
-        .channel_as(Service::ComplaintsAudit, &inspector)
-        .expect("channel");
-    let mut audit = ComplaintsAuditServiceClient::new(channel);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let entries = loop {
-        let entries = audit
-            .query_audit(QueryAuditRequest {
-                action: "guard.BlockSource".into(),
-                ..QueryAuditRequest::default()
-            })
-            .await
-            .expect("query audit")
-            .into_inner()
-            .entries;
-        if !entries.is_empty() || tokio::time::Instant::now() > deadline {
-            break entries;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let entries = audit_entries(&cluster, "guard.BlockSource").await;
     assert_eq!(entries.len(), 1, "{entries:?}");
     cluster.shutdown().await.expect("shutdown");
 }

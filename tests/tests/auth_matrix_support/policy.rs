@@ -77,16 +77,6 @@ pub struct Rpc {
     pub scope: Scope,
 }
 
-/// The services Pingan runs (names as in their tokens and certificates).
-pub const SERVICE_NAMES: [&str; 6] = [
-    "intake",
-    "triage",
-    "dispatch",
-    "grid-registry",
-    "case-followup",
-    "complaints-audit",
-];
-
 /// The calls services make to each other, as the services declare them (the guard's table).
 pub static SERVICE_CALLS: LazyLock<ServiceCalls> = LazyLock::new(|| {
     let mut calls = ServiceCalls::default();
@@ -123,8 +113,9 @@ impl Rpc {
     /// A Pingan service that does not make this call, when there is one.
     pub fn other_service(&self) -> Option<&'static str> {
         match self.callers() {
-            Some(Callers::Only(services)) => SERVICE_NAMES
+            Some(Callers::Only(services)) => pingan::ServiceKind::ALL
                 .into_iter()
+                .map(pingan::ServiceKind::short_name)
                 .find(|name| !services.contains(name)),
             _ => None,
         }
