@@ -64,8 +64,8 @@ const REDRIVE_ALL: &str = "UPDATE pingan_outbox_deliveries \
 // retention period).
 const GAUGES: &str = "SELECT d.status, COUNT(*), MIN(e.occurred_at) \
     FROM pingan_outbox_deliveries d JOIN pingan_outbox_events e ON e.id = d.event_row_id \
-    WHERE d.status IN ('PENDING', 'DEAD') GROUP BY d.status";
-// Delivered rows are counted from the status index alone (no join).
+    WHERE d.status <> 'DELIVERED' GROUP BY d.status";
+// Delivered rows are counted from their partial index alone (no join).
 const COUNT_DELIVERED: &str =
     "SELECT COUNT(*) FROM pingan_outbox_deliveries WHERE status = 'DELIVERED'";
 const PURGE_DELIVERED: &str = "DELETE FROM pingan_outbox_events WHERE occurred_at < $1 \
@@ -163,6 +163,7 @@ pub struct Outbox {
     subscriptions: Arc<Subscriptions>,
     clock: SharedClock,
     wake: Arc<Notify>,
+    analyzed_at: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 impl Outbox {
@@ -179,6 +180,7 @@ impl Outbox {
             subscriptions,
             clock,
             wake: Arc::new(Notify::new()),
+            analyzed_at: Arc::default(),
         }
     }
 
@@ -259,13 +261,79 @@ impl Outbox {
         now: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<DueDelivery>, StorageError> {
-        Ok(
-            with_db!(&self.db, pool => sqlx::query_as::<_, DueDelivery>(SELECT_DUE)
+        let due = with_db!(&self.db, pool => sqlx::query_as::<_, DueDelivery>(SELECT_DUE)
             .bind(now)
             .bind(i64::from(limit))
             .fetch_all(pool)
-            .await)?,
-        )
+            .await)?;
+        if due.len() >= usize::try_from(limit).unwrap_or(usize::MAX) {
+            self.refresh_statistics().await;
+        }
+        Ok(due)
+    }
+
+    /// On Postgres, refreshes the planner's statistics of the outbox tables when a backlog is
+    /// found (at most once a minute). Statistics taken in steady state say almost nothing is
+    /// pending, and with them the planner reads and sorts every pending row each round instead of
+    /// walking the pending index to the limit: 60–90 ms a round at 20,000 pending, a drain time
+    /// that grew with the square of the backlog. SQLite's planner walks the index without them.
+    async fn refresh_statistics(&self) {
+        const EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+        const ANALYZE: &str = "ANALYZE pingan_outbox_deliveries, pingan_outbox_events";
+        let Db::Postgres(pool) = &self.db else {
+            return;
+        };
+        {
+            let mut analyzed_at = self
+                .analyzed_at
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if analyzed_at.is_some_and(|at| at.elapsed() < EVERY) {
+                return;
+            }
+            *analyzed_at = Some(std::time::Instant::now());
+        }
+        match sqlx::query(ANALYZE).execute(pool).await {
+            Ok(_) => {
+                tracing::info!(service = %self.source, "outbox backlog: planner statistics refreshed")
+            }
+            Err(err) => {
+                tracing::warn!(service = %self.source, error = %err, "outbox statistics not refreshed")
+            }
+        }
+    }
+
+    /// The plan of the due scan at `now` for `limit` deliveries, one line per row (`EXPLAIN` on
+    /// Postgres, `EXPLAIN QUERY PLAN` on SQLite): to check that a backlog is walked in outbox
+    /// order to the limit, never read whole and sorted.
+    pub async fn due_plan(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<String>, StorageError> {
+        let plan = match &self.db {
+            Db::Postgres(pool) => {
+                // Our own constant statement, prefixed; every value is bound.
+                sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!(
+                    "EXPLAIN {SELECT_DUE}"
+                )))
+                .bind(now)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?
+            }
+            Db::Sqlite(pool) => sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(
+                format!("EXPLAIN QUERY PLAN {SELECT_DUE}"),
+            ))
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|(_, _, _, detail)| detail)
+            .collect(),
+        };
+        Ok(plan)
     }
 
     /// Leases `due` in one write transaction with one statement per destination and chunk (not
