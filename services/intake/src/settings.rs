@@ -7,6 +7,8 @@ use std::time::Duration;
 use clap::Args;
 use pingan_platform::config::parse_duration;
 
+use crate::domain::MAX_LINK_RADIUS_M;
+
 /// Settings of one intake instance.
 #[derive(Debug, Clone, PartialEq, Args)]
 pub struct IntakeSettings {
@@ -65,9 +67,11 @@ impl Default for IntakeSettings {
 
 fn parse_radius(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
-        Ok(radius) if radius.is_finite() && radius >= 0.0 => Ok(radius),
+        Ok(radius) if radius.is_finite() && (0.0..=MAX_LINK_RADIUS_M).contains(&radius) => {
+            Ok(radius)
+        }
         _ => Err(format!(
-            "invalid radius {text:?}: expected metres, e.g. 300"
+            "invalid radius {text:?}: expected metres from 0 to {MAX_LINK_RADIUS_M}, e.g. 300"
         )),
     }
 }
@@ -108,5 +112,8 @@ mod tests {
         let parsed = IntakeSettings::from_arg_matches(&matches).unwrap();
         assert_eq!(parsed.locate_deadline, Duration::from_secs(5));
         assert!(Cli::try_parse_from(["x", "--intake-duplicate-radius-m", "-1"]).is_err());
+        // The link step's lock cells are laid out for at most 10 km.
+        assert!(Cli::try_parse_from(["x", "--intake-duplicate-radius-m", "10001"]).is_err());
+        assert!(Cli::try_parse_from(["x", "--intake-duplicate-radius-m", "10000"]).is_ok());
     }
 }

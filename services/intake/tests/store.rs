@@ -355,9 +355,9 @@ async fn a_linked_incident_resolves_to_its_primary(backend: Backend) {
 
     let mut tx = database.db.begin_write().await.expect("tx");
     store
-        .take_link_lock(&mut tx, at(3))
+        .take_link_cells(&mut tx, &["1:23930:54226".to_owned()], at(3))
         .await
-        .expect("link lock");
+        .expect("link cells");
     let candidates = store
         .link_candidates(&mut tx, "inc-b", at(-13), at(17))
         .await
@@ -385,12 +385,12 @@ async fn a_linked_incident_resolves_to_its_primary(backend: Backend) {
         .expect("primary");
     tx.commit().await.expect("commit");
 
-    // The link lock is taken again by the next decision.
+    // A cell is taken again by the next decision.
     let mut tx = database.db.begin_write().await.expect("tx");
     store
-        .take_link_lock(&mut tx, at(4))
+        .take_link_cells(&mut tx, &["1:23930:54226".to_owned()], at(4))
         .await
-        .expect("link lock again");
+        .expect("link cells again");
     let locked = store
         .lock_incident(&mut tx, "inc-b")
         .await

@@ -164,9 +164,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The timeline of an incident, oldest first.
     async fn timeline(&self, incident_id: &str) -> Result<Vec<EntryRecord>, StorageError>;
 
-    /// Takes the link lock in `tx`; must be its first statement (on SQLite it is the write lock,
-    /// on Postgres a row lock held until commit). Decisions taken under it see each other.
-    async fn take_link_lock(&self, tx: &mut Tx, at: DateTime<Utc>) -> Result<(), StorageError>;
+    /// Locks the link cells `cells` (sorted, from `domain::link_cells`) in `tx` until it ends;
+    /// taken first in the transaction. Decisions sharing a cell see each other's outcome.
+    async fn take_link_cells(
+        &self,
+        tx: &mut Tx,
+        cells: &[String],
+        at: DateTime<Utc>,
+    ) -> Result<(), StorageError>;
     /// Decided primaries, live and open, with a location, received between `from` and `to`.
     async fn link_candidates(
         &self,

@@ -1,7 +1,7 @@
 //! The link step of routing: a classified incident is linked into the live incident of the
-//! same event, or decided to be that event's primary. Decisions are taken one at a time under
-//! the link lock (taken first in the routing's first transaction), so simultaneous calls about
-//! one event never become several primaries.
+//! same event, or decided to be that event's primary. Decisions about nearby calls are taken
+//! one at a time under the link cells of their area (taken first in the routing's first
+//! transaction), so simultaneous calls about one event never become several primaries.
 
 use pingan_platform::ApiError;
 use pingan_platform::storage::Tx;
@@ -12,7 +12,33 @@ use crate::app::timeline::{Entry, intake_actor};
 use crate::domain::{self, IncidentRecord};
 
 impl Router {
-    /// The link step's search, in `tx` holding the link lock: the decided primary about the
+    /// Takes the link cells of `me`'s location that the transaction did not take at its start
+    /// (its location changed after the peers were asked, which is rare): taken out of order, so
+    /// two such decisions may deadlock, and Postgres then fails one, whose job retries.
+    pub(super) async fn cover_link_cells(
+        &self,
+        tx: &mut Tx,
+        me: &IncidentRecord,
+        taken: &[String],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), ApiError> {
+        if !me.may_link() {
+            return Ok(());
+        }
+        let radius = self.settings.duplicate_radius_m;
+        let missing: Vec<String> = domain::link_cells(me.lat, me.lon, radius)
+            .into_iter()
+            .filter(|cell| !taken.contains(cell))
+            .collect();
+        if !missing.is_empty() {
+            let cells = missing.len();
+            tracing::info!(incident_id = %me.incident_id, cells, "location moved: more link cells taken");
+            self.store.take_link_cells(tx, &missing, now).await?;
+        }
+        Ok(())
+    }
+
+    /// The link step's search, in `tx` holding the link cells: the decided primary about the
     /// same event that `me` (classified, not yet checked) is linked into, locked, with its
     /// distance; `None` when `me` is a primary itself. The first incident of an event to take
     /// the lock becomes its primary, whatever the order in which calls were received or

@@ -1,9 +1,9 @@
 //! Routing an incident once its call is saved: locate the grid, classify, link a duplicate,
 //! then dispatch, divert to 12345, hand a complaint to complaints-audit or close an invalid
 //! call. The peers are asked first and their answers written together: one transaction for the
-//! grid, the classification and the link decision (under the link lock, committed before
-//! anything is routed), one for the route taken and the end of routing; the attempt's closing
-//! (its job's outcome, the call's first answer) goes in the last of them. A dependency that
+//! grid, the classification and the link decision (under the link cells of its area, committed
+//! before anything is routed), one for the route taken and the end of routing; the attempt's
+//! closing (its job's outcome, the call's first answer) goes in the last of them. A dependency that
 //! does not answer in time leaves the incident NEW or CLASSIFIED and the attempt
 //! [`Routed::Waiting`]: its routing job (`crate::app::routing_job`) runs the remaining steps
 //! again with backoff. The steps' records are in `steps`, the requests to the peers in
@@ -58,6 +58,9 @@ struct Answers {
     classify_failed: Option<HopError>,
     /// Whether the link step may run (the incident is or becomes CLASSIFIED, not yet checked).
     link_step: bool,
+    /// The link cells of the incident's location as the answers leave it (empty when the link
+    /// step does not run or there is no location).
+    link_cells: Vec<String>,
 }
 
 /// After the first transaction: the attempt ended there, or goes on to route `IncidentRecord`.
@@ -139,6 +142,7 @@ impl Router {
             classified: None,
             classify_failed: None,
             link_step: false,
+            link_cells: Vec::new(),
         };
         let mut asked = incident.clone();
         if !incident.grid_located {
@@ -162,12 +166,16 @@ impl Router {
             status => status == IncidentStatus::Classified,
         };
         answers.link_step = classified && !incident.link_checked;
+        if answers.link_step && asked.has_location {
+            let radius = self.settings.duplicate_radius_m;
+            answers.link_cells = domain::link_cells(asked.lat, asked.lon, radius);
+        }
         Ok(answers)
     }
 
     /// The first transaction: the grid, the classification and the link decision (the link
-    /// lock taken first, so simultaneous calls about one event see each other's decisions). It
-    /// ends the attempt when the incident is linked, held, or waits for triage.
+    /// cells of its area taken first, so simultaneous calls about one event see each other's
+    /// decisions). It ends the attempt when the incident is linked, held, or waits for triage.
     async fn record(
         &self,
         id: &str,
@@ -177,7 +185,8 @@ impl Router {
         let now = self.context.clock.now();
         let mut tx = self.context.db.begin_write().await?;
         if answers.link_step {
-            self.store.take_link_lock(&mut tx, now).await?;
+            let cells = &answers.link_cells;
+            self.store.take_link_cells(&mut tx, cells, now).await?;
         }
         let Some(mut me) = self.store.lock_exact(&mut tx, id).await? else {
             let _ = tx.rollback().await;
@@ -205,6 +214,8 @@ impl Router {
             Some(self.defer_in(&mut tx, &mut me, err, now).await?)
         } else {
             if answers.link_step && me.status() == IncidentStatus::Classified && !me.link_checked {
+                self.cover_link_cells(&mut tx, &me, &answers.link_cells, now)
+                    .await?;
                 if let Some((into, distance)) = self.link_target(&mut tx, &me).await? {
                     me.updated_at = now;
                     self.store.save_incident(&mut tx, &me).await?;

@@ -1,6 +1,7 @@
 //! Duplicate links. A linked incident is never deleted: it keeps its row and
 //! points to the live incident it was linked into (`merged_into`), so every id ever answered
-//! resolves. Link decisions take one lock row first, so they happen one at a time.
+//! resolves. Link decisions first lock the cells of the area they look at
+//! (`domain::link_cells`), so decisions about nearby calls happen one at a time.
 
 use chrono::{DateTime, Utc};
 use pingan_platform::storage::{Db, StorageError, Tx};
@@ -15,8 +16,11 @@ const MAX_HOPS: usize = 8;
 const MERGED_INTO: &str = "SELECT merged_into FROM intake_incidents WHERE incident_id = $1";
 /// Merges of the first schema, whose incidents were deleted.
 const LEGACY_MERGE: &str = "SELECT merged_into FROM intake_incident_merges WHERE incident_id = $1";
-const TAKE_LINK_LOCK: &str = "UPDATE intake_link_lock SET taken_at = $1 WHERE lock_id = 1";
-const ADD_LINK_LOCK: &str = "INSERT INTO intake_link_lock (lock_id, taken_at) VALUES (1, $1)";
+/// Excludes a decision of the previous release (which updates this row) during a rolling
+/// upgrade; decisions of this release share it. Postgres only: on SQLite the write lock taken at
+/// BEGIN already serialises every decision.
+const SHARE_LEGACY_LINK_LOCK: &str =
+    "SELECT lock_id FROM intake_link_lock WHERE lock_id = 1 FOR SHARE";
 // `merged_into || ''`: SQLite would otherwise search the merged_into index (every live incident,
 // growing with the table) instead of the received_at range (EXPLAIN QUERY PLAN).
 const CANDIDATES: &str = "SELECT incident_id, lat, lon, category, received_at \
@@ -95,16 +99,40 @@ pub(super) async fn resolve_in(
     Ok(None)
 }
 
-/// Takes the link lock in `tx`; must be its first statement (on SQLite it is the write lock,
-/// on Postgres a row lock held until commit). Decisions taken under it see each other.
-pub(super) async fn take_link_lock(tx: &mut Tx, at: DateTime<Utc>) -> Result<(), StorageError> {
-    let taken = with_tx!(tx, conn => sqlx::query(TAKE_LINK_LOCK).bind(at)
-        .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
-    if taken == 0 {
-        // The row the migration adds is gone: put it back (a racing insert conflicts).
-        with_tx!(tx, conn => sqlx::query(ADD_LINK_LOCK).bind(at)
-            .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
+/// The upsert that locks `count` cells (bound from `$2`, in order) stamped with `$1`.
+fn take_cells_sql(count: usize) -> String {
+    let rows: Vec<String> = (0..count).map(|i| format!("(${}, $1)", i + 2)).collect();
+    format!(
+        "INSERT INTO intake_link_cells (cell, taken_at) VALUES {} \
+         ON CONFLICT (cell) DO UPDATE SET taken_at = excluded.taken_at",
+        rows.join(", ")
+    )
+}
+
+/// Locks `cells` (sorted: every decision takes them in one order) in `tx` until it ends: on
+/// Postgres a row lock per cell, on SQLite the write lock the transaction began with.
+pub(super) async fn take_link_cells(
+    tx: &mut Tx,
+    cells: &[String],
+    at: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    if let Tx::Postgres(tx) = tx {
+        sqlx::query(SHARE_LEGACY_LINK_LOCK)
+            .fetch_optional(&mut **tx)
+            .await?;
     }
+    if cells.is_empty() {
+        return Ok(());
+    }
+    let sql = take_cells_sql(cells.len());
+    with_tx!(tx, conn => {
+        // Built from placeholders only: the cells are bound, never spliced in.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(at);
+        for cell in cells {
+            query = query.bind(cell);
+        }
+        query.execute(&mut *conn).await.map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
@@ -172,7 +200,16 @@ pub(super) async fn linked_ids(db: &Db, incident_id: &str) -> Result<Vec<String>
 
 #[cfg(test)]
 mod tests {
-    use super::hop;
+    use super::{hop, take_cells_sql};
+
+    #[test]
+    fn the_cells_upsert_binds_the_time_once_and_each_cell_in_order() {
+        assert_eq!(
+            take_cells_sql(2),
+            "INSERT INTO intake_link_cells (cell, taken_at) VALUES ($2, $1), ($3, $1) \
+             ON CONFLICT (cell) DO UPDATE SET taken_at = excluded.taken_at"
+        );
+    }
 
     #[test]
     fn a_hop_stops_at_a_live_incident_and_follows_links() {

@@ -185,8 +185,13 @@ impl Store for SqlStore {
         calls::timeline(&self.db, incident_id).await
     }
 
-    async fn take_link_lock(&self, tx: &mut Tx, at: DateTime<Utc>) -> Result<(), StorageError> {
-        links::take_link_lock(tx, at).await
+    async fn take_link_cells(
+        &self,
+        tx: &mut Tx,
+        cells: &[String],
+        at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        links::take_link_cells(tx, cells, at).await
     }
 
     async fn link_candidates(
