@@ -42,12 +42,7 @@ impl Keys {
 
     /// The hash of one unit (kind, station, capabilities, status, latest fix).
     pub fn unit(&self, unit_id: &str) -> String {
-        format!("{}{unit_id}", self.unit_prefix())
-    }
-
-    /// What the scripts prepend to a unit id to name its hash.
-    pub fn unit_prefix(&self) -> String {
-        format!("{}unit:", self.base)
+        format!("{}unit:{unit_id}", self.base)
     }
 
     /// The GEO set of every unit's latest position.

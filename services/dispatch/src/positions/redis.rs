@@ -2,9 +2,8 @@
 //! per station, the same two of AVAILABLE units only, a hash per unit (kind, station,
 //! capabilities, status, call sign, latest fix) and a sorted set of fix times for forgetting old
 //! positions. The available sets are rebuilt from the units' hashes by every upsert (so a
-//! replica's warm-up at start fills them on an existing deployment). Writes go through small Lua
-//! scripts (the out-of-order check and the set updates are atomic), many fixes per pipelined
-//! round trip; a search reads the nearest members and their hashes in one script.
+//! replica's warm-up at start fills them on an existing deployment). Writes go through small Lua scripts (the
+//! out-of-order check and the set updates are atomic), many fixes per pipelined round trip.
 //! Every key shares one hash tag ([`Keys`]): the scripts (which build the per-station key from
 //! an argument) and the pipelines touch one hash slot, so they run on a Redis Cluster too.
 
@@ -109,63 +108,6 @@ end
 return 1
 ";
 
-/// The nearest members of a GEO set with their units' hashes, in one round trip.
-/// KEYS: the GEO set. ARGV: lon, lat, radius in metres, most members, unit hash prefix.
-/// Each member comes back as {id, distance, {the unit hash's HASH_FIELDS}}.
-const SEARCH: &str = r"
-local members = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2],
-  'BYRADIUS', ARGV[3], 'm', 'ASC', 'COUNT', ARGV[4], 'WITHDIST')
-local out = {}
-for i, member in ipairs(members) do
-  out[i] = {member[1], member[2], redis.call('HMGET', ARGV[5] .. member[1],
-    'kind', 'station', 'caps', 'status', 'lat', 'lon', 'at', 'callsign')}
-end
-return out
-";
-
-/// The fields of a unit's hash that a search or a position read needs, in [`HashRow`] order.
-const HASH_FIELDS: [&str; 8] = [
-    "kind", "station", "caps", "status", "lat", "lon", "at", "callsign",
-];
-
-/// A unit's hash as HMGET of [`HASH_FIELDS`] reads it.
-type HashRow = (
-    Option<i32>,
-    Option<String>,
-    Option<String>,
-    Option<i32>,
-    Option<f64>,
-    Option<f64>,
-    Option<i64>,
-    Option<String>,
-);
-
-/// The unit and its latest fix from its hash; `None` when the hash lacks the unit's metadata.
-fn unit_state(unit_id: &str, row: HashRow) -> Option<(UnitMeta, Option<LivePosition>)> {
-    let (kind, station, caps, status, lat, lon, at, callsign) = row;
-    let (Some(kind), Some(station), Some(status)) = (kind, station, status) else {
-        return None;
-    };
-    let meta = UnitMeta {
-        unit_id: unit_id.to_owned(),
-        kind,
-        station_id: station,
-        capabilities: caps
-            .unwrap_or_default()
-            .split(',')
-            .filter(|c| !c.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        status,
-        callsign: callsign.unwrap_or_default(),
-    };
-    let position = match (lat, lon, at.and_then(DateTime::from_timestamp_millis)) {
-        (Some(lat), Some(lon), Some(at)) => Some(LivePosition { lat, lon, at }),
-        _ => None,
-    };
-    Some((meta, position))
-}
-
 /// The `UnitStatus` number of an available unit, as the scripts compare it.
 fn available_status() -> i32 {
     pingan_proto::dispatch::v1::UnitStatus::Available as i32
@@ -179,7 +121,6 @@ pub struct RedisPositions {
     upsert: Script,
     forget: Script,
     set_status: Script,
-    search: Script,
 }
 
 impl std::fmt::Debug for RedisPositions {
@@ -211,7 +152,6 @@ impl RedisPositions {
             upsert: Script::new(&format!("{PLACE_AVAILABLE}{UPSERT}")),
             forget: Script::new(FORGET),
             set_status: Script::new(&format!("{PLACE_AVAILABLE}{SET_STATUS}")),
-            search: Script::new(SEARCH),
         }
     }
 
@@ -236,23 +176,27 @@ impl RedisPositions {
         self.keys.seen()
     }
 
-    /// The `count` members of `key` nearest the query's centre within its radius, nearest
-    /// first, each with its distance and its unit's hash as read in the same script.
+    /// The `count` members of `key` nearest the query's centre within its radius, with distances.
     async fn nearest_members(
         &self,
         key: &str,
         query: &SearchQuery,
         count: usize,
-    ) -> Result<Vec<(String, f64, HashRow)>, PositionError> {
+    ) -> Result<Vec<(String, f64)>, PositionError> {
         let mut connection = self.redis.connection();
-        self.search
-            .key(key)
+        redis::cmd("GEOSEARCH")
+            .arg(key)
+            .arg("FROMLONLAT")
             .arg(query.lon)
             .arg(query.lat)
+            .arg("BYRADIUS")
             .arg(query.radius_m)
+            .arg("m")
+            .arg("ASC")
+            .arg("COUNT")
             .arg(count)
-            .arg(self.keys.unit_prefix())
-            .invoke_async(&mut connection)
+            .arg("WITHDIST")
+            .query_async(&mut connection)
             .await
             .map_err(unavailable)
     }
@@ -266,13 +210,50 @@ impl RedisPositions {
         for chunk in ids.chunks(BATCH) {
             let mut pipe = redis::pipe();
             for id in chunk {
-                pipe.cmd("HMGET").arg(self.unit_key(id)).arg(&HASH_FIELDS);
+                pipe.cmd("HMGET").arg(self.unit_key(id)).arg(&[
+                    "kind", "station", "caps", "status", "lat", "lon", "at", "callsign",
+                ]);
             }
-            let rows: Vec<HashRow> = pipe
+            type Row = (
+                Option<i32>,
+                Option<String>,
+                Option<String>,
+                Option<i32>,
+                Option<f64>,
+                Option<f64>,
+                Option<i64>,
+                Option<String>,
+            );
+            let rows: Vec<Row> = pipe
                 .query_async(&mut connection)
                 .await
                 .map_err(unavailable)?;
-            out.extend(chunk.iter().zip(rows).map(|(id, row)| unit_state(id, row)));
+            for (id, (kind, station, caps, status, lat, lon, at, callsign)) in
+                chunk.iter().zip(rows)
+            {
+                let (Some(kind), Some(station), Some(status)) = (kind, station, status) else {
+                    out.push(None);
+                    continue;
+                };
+                let meta = UnitMeta {
+                    unit_id: id.clone(),
+                    kind,
+                    station_id: station,
+                    capabilities: caps
+                        .unwrap_or_default()
+                        .split(',')
+                        .filter(|c| !c.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                    status,
+                    callsign: callsign.unwrap_or_default(),
+                };
+                let position = match (lat, lon, at.and_then(DateTime::from_timestamp_millis)) {
+                    (Some(lat), Some(lon), Some(at)) => Some(LivePosition { lat, lon, at }),
+                    _ => None,
+                };
+                out.push(Some((meta, position)));
+            }
         }
         Ok(out)
     }
@@ -375,12 +356,15 @@ impl PositionStore for RedisPositions {
         let mut found = Vec::new();
         loop {
             let members = self.nearest_members(&key, query, window).await?;
-            let read = members.len();
-            for (unit_id, distance_m, row) in members {
-                if !examined.insert(unit_id.clone()) {
-                    continue;
-                }
-                let Some((meta, Some(position))) = unit_state(&unit_id, row) else {
+            let fresh: Vec<&(String, f64)> = members
+                .iter()
+                .filter(|(id, _)| !examined.contains(id))
+                .collect();
+            let ids: Vec<String> = fresh.iter().map(|(id, _)| id.clone()).collect();
+            let states = self.load_hashes(&ids).await?;
+            examined.extend(ids);
+            for ((_, distance_m), state) in fresh.into_iter().zip(states) {
+                let Some((meta, Some(position))) = state else {
                     continue;
                 };
                 if position.at < query.fresh_after || !query.accepts(&meta) {
@@ -389,13 +373,13 @@ impl PositionStore for RedisPositions {
                 found.push(Candidate {
                     meta,
                     position,
-                    distance_m,
+                    distance_m: *distance_m,
                 });
                 if found.len() >= query.limit {
                     return Ok(found);
                 }
             }
-            if read < window || window >= SEARCH_CAP {
+            if members.len() < window || window >= SEARCH_CAP {
                 return Ok(found);
             }
             window = (window * WINDOW_GROWTH).min(SEARCH_CAP);
