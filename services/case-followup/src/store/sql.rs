@@ -105,7 +105,7 @@ impl SqlStore {
 pub(super) fn locked(tx: &Tx, sql: &str) -> String {
     match tx {
         Tx::Postgres(_) => format!("{sql} FOR UPDATE"),
-        Tx::Sqlite(_) => sql.to_owned(),
+        Tx::Sqlite(..) => sql.to_owned(),
     }
 }
 
@@ -117,7 +117,7 @@ pub(super) const WRITE_LOCK_SQLITE: &str =
 /// writes (a deferred transaction that read first fails with SQLITE_BUSY instead of waiting once
 /// another connection committed). Postgres: nothing (rows are locked with FOR UPDATE).
 pub(super) async fn write_lock(tx: &mut Tx) -> Result<(), StorageError> {
-    if let Tx::Sqlite(_) = tx {
+    if let Tx::Sqlite(..) = tx {
         storage_rows::execute(tx, WRITE_LOCK_SQLITE, Vec::new()).await?;
     }
     Ok(())
