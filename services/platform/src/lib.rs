@@ -26,6 +26,7 @@ pub mod redis_store;
 pub mod report;
 pub mod server;
 pub mod service;
+pub mod sqlite_write_queue;
 pub mod storage;
 pub mod storage_rows;
 pub mod telemetry;

@@ -5,11 +5,8 @@
 //! and run on either typed pool by [`with_db!`] / [`with_tx!`], which expand the same code for
 //! both backends. We never use `AnyPool`: it cannot decode TIMESTAMPTZ, UUID or SQLite booleans.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, PoisonError, Weak};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
@@ -82,81 +79,10 @@ pub enum Tx {
     /// Postgres transaction.
     Postgres(Transaction<'static, Postgres>),
     /// SQLite transaction, with its turn in the file's write queue when it began as a writer.
-    Sqlite(Transaction<'static, Sqlite>, Option<WriteTurn>),
-}
-
-/// A write transaction's turn on a SQLite file, held until the transaction ends. Writers of one
-/// file in this process queue for it in arrival order: without it they would meet SQLite's
-/// write lock and sleep in its busy handler (1 to 100 ms a try) however soon the lock is freed.
-#[derive(Debug)]
-pub struct WriteTurn {
-    _turn: tokio::sync::OwnedMutexGuard<()>,
-    _queue: Arc<WriteQueue>,
-}
-
-/// The write queue of one SQLite file.
-#[derive(Debug, Default)]
-struct WriteQueue {
-    turn: Arc<tokio::sync::Mutex<()>>,
-    /// Writers waiting for their turn.
-    waiting: AtomicUsize,
-}
-
-/// How long a writer waits for its turn before going on without it (SQLite's busy timeout then
-/// applies, as it did before the queue: a task that nests two write transactions on one file
-/// gets "database is locked", not a hang).
-const WRITE_TURN_WAIT: Duration = Duration::from_secs(5);
-
-/// The write queue of each SQLite file with transactions in flight (an entry lives while a
-/// turn holds or waits for it).
-static SQLITE_WRITE_QUEUES: LazyLock<std::sync::Mutex<HashMap<PathBuf, Weak<WriteQueue>>>> =
-    LazyLock::new(Default::default);
-
-/// The key of `pool`'s file in [`SQLITE_WRITE_QUEUES`], as its URL names it (pools naming one
-/// file by two paths queue apart and meet the busy handler, as before); `None` in memory.
-fn queue_key(pool: &SqlitePool) -> Option<PathBuf> {
-    let options = pool.connect_options();
-    let file = options.get_filename();
-    if file.as_os_str().is_empty() || file == Path::new(":memory:") {
-        return None;
-    }
-    Some(file.to_path_buf())
-}
-
-/// The write queue of `pool`'s file, made when no writer holds or waits for one.
-fn write_queue(pool: &SqlitePool) -> Option<Arc<WriteQueue>> {
-    let file = queue_key(pool)?;
-    let mut queues = SQLITE_WRITE_QUEUES
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    if let Some(queue) = queues.get(&file).and_then(Weak::upgrade) {
-        return Some(queue);
-    }
-    if queues.len() >= 64 {
-        queues.retain(|_, queue| queue.strong_count() > 0);
-    }
-    let queue = Arc::new(WriteQueue::default());
-    queues.insert(file, Arc::downgrade(&queue));
-    Some(queue)
-}
-
-/// Waits for a write turn on `pool`'s file; `None` for an in-memory database or when the wait
-/// timed out.
-async fn write_turn(pool: &SqlitePool) -> Option<WriteTurn> {
-    let queue = write_queue(pool)?;
-    queue.waiting.fetch_add(1, Ordering::SeqCst);
-    let turn = tokio::time::timeout(WRITE_TURN_WAIT, queue.turn.clone().lock_owned()).await;
-    queue.waiting.fetch_sub(1, Ordering::SeqCst);
-    match turn {
-        Ok(turn) => Some(WriteTurn {
-            _turn: turn,
-            _queue: queue,
-        }),
-        Err(_) => {
-            tracing::warn!("no SQLite write turn within {WRITE_TURN_WAIT:?}: writing without it");
-            None
-        }
-    }
+    Sqlite(
+        Transaction<'static, Sqlite>,
+        Option<crate::sqlite_write_queue::WriteTurn>,
+    ),
 }
 
 /// Runs one expression on the typed pool, whichever backend it is. Both arms must have one type,
@@ -385,7 +311,7 @@ impl Db {
         Ok(match self {
             Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
             Self::Sqlite(pool) => {
-                let turn = write_turn(pool).await;
+                let turn = crate::sqlite_write_queue::write_turn(pool).await;
                 Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, turn)
             }
         })
@@ -396,14 +322,7 @@ impl Db {
     pub fn writers_waiting(&self) -> usize {
         match self {
             Self::Postgres(_) => 0,
-            Self::Sqlite(pool) => queue_key(pool)
-                .and_then(|file| {
-                    let queues = SQLITE_WRITE_QUEUES
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner);
-                    queues.get(&file).and_then(Weak::upgrade)
-                })
-                .map_or(0, |queue| queue.waiting.load(Ordering::SeqCst)),
+            Self::Sqlite(pool) => crate::sqlite_write_queue::writers_waiting(pool),
         }
     }
 
