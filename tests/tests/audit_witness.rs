@@ -364,9 +364,12 @@ async fn racing_witnesses_keep_the_highest(backend: TestBackend) {
     let mut inspector = w.inspector(None);
     let published = published_at(&mut inspector, 3).await;
     let (x, y) = tokio::join!(a.poll_once(), b.poll_once());
-    for polled in [x.expect("poll a"), y.expect("poll b")] {
-        assert_eq!(polled, Polled::Compared(Witnessed::First));
-    }
+    let outcomes = [x.expect("poll a"), y.expect("poll b")];
+    // Whichever reads the store after the other kept it sees the same checkpoint: both are right.
+    let first = Polled::Compared(Witnessed::First);
+    let same = Polled::Compared(Witnessed::Same);
+    assert!(outcomes.contains(&first), "{outcomes:?}");
+    assert!(outcomes.iter().all(|o| *o == first || *o == same), "{outcomes:?}");
     assert_eq!(w.kept().await.map(|c| to_proto(&c)), Some(published));
     // Then two checkpoints stored at once, the higher by either witness, in turn.
     let signer = Signer::from_hex_seed(SEED).unwrap();
