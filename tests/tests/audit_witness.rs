@@ -369,7 +369,10 @@ async fn racing_witnesses_keep_the_highest(backend: TestBackend) {
     let first = Polled::Compared(Witnessed::First);
     let same = Polled::Compared(Witnessed::Same);
     assert!(outcomes.contains(&first), "{outcomes:?}");
-    assert!(outcomes.iter().all(|o| *o == first || *o == same), "{outcomes:?}");
+    assert!(
+        outcomes.iter().all(|o| *o == first || *o == same),
+        "{outcomes:?}"
+    );
     assert_eq!(w.kept().await.map(|c| to_proto(&c)), Some(published));
     // Then two checkpoints stored at once, the higher by either witness, in turn.
     let signer = Signer::from_hex_seed(SEED).unwrap();
