@@ -212,8 +212,20 @@ pub async fn spawn_and_wait(
     })
 }
 
-/// A loopback port nobody listens on right now (bound, read, released).
+/// Ports handed to the processes of a shape: below Linux's ephemeral range (32768–60999), so an
+/// outgoing connection cannot take one between the check and the process's bind (a CI flake:
+/// a service exited "address in use" before serving).
+const PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A loopback port nobody listens on right now (bound, read, released), outside the ephemeral
+/// range when one is free there.
 pub fn free_port() -> anyhow::Result<u16> {
+    for _ in 0..200 {
+        let port = rand::random_range(PORTS);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
     let listener = std::net::TcpListener::bind("127.0.0.1:0").context("binding a free port")?;
     Ok(listener.local_addr()?.port())
 }
@@ -272,7 +284,17 @@ pub async fn spawn_serving(
 /// The last lines of a log file.
 pub fn tail(log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
+    // Without the frames of a backtrace: the error above them is what a reader needs.
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            let t = l.trim_start();
+            let frame = t
+                .split_once(": ")
+                .is_some_and(|(n, _)| n.parse::<u32>().is_ok());
+            !(frame || t.starts_with("at "))
+        })
+        .collect();
     lines[lines.len().saturating_sub(20)..].join("\n")
 }
 

@@ -302,7 +302,7 @@ pub fn run_train(corpus_dir: &Path) -> Result<Model, EvalError> {
         &rules,
         &calls,
         &bytes,
-        &crate::model::train::candidates(),
+        &crate::model::train::candidates_from_env(),
     )?)
 }
 

@@ -7,7 +7,7 @@ use pingan_catalogue::SituationCode;
 
 use super::classify::{Classification, Effect, Explained, Recognised, dedup};
 use super::rules::CompiledRules;
-use super::safety::{Signals, fight_without_vehicle, signals};
+use super::safety::{Signals, crash_hurt, fight_without_vehicle, signals};
 use super::scan::Scan;
 use super::{Kind, Priority};
 use crate::model::{Probs, Scores, Thresholds};
@@ -237,7 +237,12 @@ pub fn decide(
             .modifiers
             .iter()
             .any(|m| m.joint_categories.contains(&chosen));
-        if joint_capable && (injured || scores.kind.of("JOINT") > scores.kind.of("POLICE")) {
+        // Danger or a hurt makes a crash joint; a crash said to hurt nobody stays police.
+        let hurt = match crash_hurt(&scan.norm) {
+            Some(hurt) => hurt || danger,
+            None => danger || scores.kind.of("JOINT") > scores.kind.of("POLICE"),
+        };
+        if joint_capable && (injured || hurt) {
             kind = Kind::Joint;
         }
     }

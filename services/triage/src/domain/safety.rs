@@ -6,8 +6,9 @@
 use super::rules::CompiledRules;
 use super::scan::Scan;
 use super::signal_words::{
-    CONFLICT, DANGER, FIGHT, NEGATION_CUES, NEGATION_WINDOW, NOT_DANGER, UNCERTAIN, VEHICLE,
-    WEAPON_NOT_USED, WEAPON_OBJECTS, WEAPON_USED,
+    CONFLICT, CRASH_HURT, CRASH_UNHURT, DANGER, FIGHT, NEGATION_CUES, NEGATION_WINDOW, NOT_DANGER,
+    NOT_IN_CONTEXT, ORGANISATIONS, UNCERTAIN, UNREACHABLE, VEHICLE, WEAPON_NOT_USED,
+    WEAPON_OBJECTS, WEAPON_USED,
 };
 
 /// What the safety layer saw.
@@ -59,6 +60,22 @@ fn without_false_danger(norm: &str) -> String {
     let mut text = norm.to_owned();
     for phrase in NOT_DANGER {
         text = text.replace(phrase, "，");
+    }
+    // An organisation that does not answer (供电局电话打不通) is not a person missing.
+    for org in ORGANISATIONS {
+        for link in ["电话", "的电话", "电话一直", ""] {
+            for word in UNREACHABLE {
+                text = text.replace(&format!("{org}{link}{word}"), "，");
+            }
+        }
+    }
+    for (context, and_context, words) in NOT_IN_CONTEXT {
+        let holds = |cues: &[&str]| cues.iter().any(|w| text.contains(w));
+        if holds(context) && (and_context.is_empty() || holds(and_context)) {
+            for word in *words {
+                text = text.replace(word, "，");
+            }
+        }
     }
     text
 }
@@ -114,6 +131,19 @@ fn without_weapon_objects(norm: &str) -> String {
 /// crash: such a call is never a traffic accident.
 pub fn fight_without_vehicle(norm: &str) -> bool {
     found(norm, FIGHT).iter().any(|w| !negated(norm, w)) && found(norm, VEHICLE).is_empty()
+}
+
+/// Whether a crash hurt someone (`Some(true)`: a hurt word, not negated), said it hurt nobody
+/// (`Some(false)`), or says neither (`None`).
+pub fn crash_hurt(norm: &str) -> Option<bool> {
+    let text = without_false_danger(norm);
+    if found(&text, CRASH_HURT).iter().any(|w| !negated(&text, w)) {
+        Some(true)
+    } else if !found(&text, CRASH_UNHURT).is_empty() {
+        Some(false)
+    } else {
+        None
+    }
 }
 
 /// The safety signals of a scanned text.
@@ -188,6 +218,49 @@ mod tests {
         assert!(!signals_of("不是着火，就是燃气灶点不着，想找燃气公司").blocks_diversion());
         assert!(!signals_of("没人打架，就是楼上天天跳绳太吵").blocks_diversion());
         assert!(signals_of("没打架，但是他一直骂人还推我").blocks_diversion());
+    }
+
+    #[test]
+    fn words_of_another_sense_hold_nothing() {
+        for text in [
+            "停电了，整栋楼都没电，电力公司电话打不通",
+            "暖气片漏水，供热公司电话打不通，该找谁",
+            "我们这条街停水了，说是管道爆了在抢修",
+            "物业说归热力公司，热力公司说归物业，来回踢皮球",
+            "不是着火，是那边垃圾场一直在烧垃圾，黑烟一股一股的",
+            "旁边砖厂天天冒黑烟，衣服晾外头都是黑的",
+            "嘻嘻，警察叔叔你好，我是小明",
+            "地库的排风扇坏了，物业说排期修",
+        ] {
+            let s = signals_of(text);
+            assert!(!s.blocks_diversion(), "{text}: {s:?}");
+        }
+    }
+
+    #[test]
+    fn the_same_words_still_count_for_a_person() {
+        for text in [
+            "我妈八十多了，电话打不通，一个人在家",
+            "手机快没电了，我迷路了，在山上",
+            "屋里冒黑烟了，门打不开",
+            "警察叔叔，我爸爸在打我妈妈",
+            "我的电动车被偷了，我想报案",
+            "老头子留下一把鸟铳，想上交",
+        ] {
+            let s = signals_of(text);
+            assert!(s.blocks_diversion(), "{text}: {s:?}");
+        }
+    }
+
+    #[test]
+    fn a_crash_is_hurt_unhurt_or_unsaid() {
+        assert_eq!(
+            crash_hurt("电动车被出租车开门撞倒了，膝盖擦破了"),
+            Some(true)
+        );
+        assert_eq!(crash_hurt("两辆车追尾了，人没事，车堵着路"), Some(false));
+        assert_eq!(crash_hurt("电动车跟三轮车碰了一下，没受伤"), Some(false));
+        assert_eq!(crash_hurt("路口两辆车撞了"), None);
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub struct FeatureConfig {
     /// Weight of the rules' features.
     #[serde(default = "one")]
     pub rule_weight: f32,
+    /// Add what the safety layer saw (`mod:safety_danger`, `mod:safety_conflict`, …) as features.
+    #[serde(default)]
+    pub safety_features: bool,
 }
 
 fn one() -> f32 {
@@ -48,6 +51,7 @@ impl Default for FeatureConfig {
             min_df: 2,
             word_weight: 1.0,
             rule_weight: 0.5,
+            safety_features: false,
         }
     }
 }
@@ -114,6 +118,19 @@ pub fn extract(config: &FeatureConfig, rules: &CompiledRules, scan: &Scan) -> Ve
         }
         if !scan.negated.is_empty() {
             add("mod:negated".to_owned());
+        }
+    }
+    if config.safety_features {
+        let seen = crate::domain::safety::signals(rules, scan);
+        for (name, words) in [
+            ("danger", &seen.danger),
+            ("conflict", &seen.conflict),
+            ("police", &seen.police),
+            ("weapon_named", &seen.weapon_named),
+        ] {
+            if !words.is_empty() {
+                add(format!("mod:safety_{name}"));
+            }
         }
     }
     out.into_iter().collect()

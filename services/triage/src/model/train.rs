@@ -208,13 +208,32 @@ pub fn candidates() -> Vec<(FeatureConfig, Hyper)> {
         word_bigrams,
         ..FeatureConfig::default()
     };
+    let safety = |config: FeatureConfig| FeatureConfig {
+        safety_features: true,
+        ..config
+    };
     vec![
         (features(vec![1, 2], 0.5, false), hyper(30.0)),
         (features(vec![1, 2], 0.5, true), hyper(30.0)),
         (features(vec![1, 2], 1.0, true), hyper(30.0)),
         (features(vec![1, 2], 0.5, true), hyper(100.0)),
         (features(vec![1, 2, 3], 0.5, true), hyper(30.0)),
+        (safety(features(vec![1, 2], 1.0, true)), hyper(30.0)),
+        (safety(features(vec![1, 2], 1.0, true)), hyper(60.0)),
     ]
+}
+
+/// The candidates, or only the one `PINGAN_TRIAGE_TRAIN_ONLY` names by index (corpus work: one
+/// setting's cross-validation in a fifth of the time; the shipped model is trained on all).
+pub fn candidates_from_env() -> Vec<(FeatureConfig, Hyper)> {
+    let all = candidates();
+    match std::env::var("PINGAN_TRIAGE_TRAIN_ONLY")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        Some(n) if n < all.len() => vec![all[n].clone()],
+        _ => all,
+    }
 }
 
 /// Prints, on standard error, the out-of-fold calls the safety figures hinge on (train only):
@@ -284,6 +303,10 @@ fn dump(rules: &CompiledRules, prepared: &[Prepared], scores: &[Scores], t: &Thr
                 "a_kind": a.kind.as_str(), "a_category": a.category, "a_priority": a.priority.as_str(),
                 "rules": a.matched.iter().map(|m| format!("{}: {}", m.rule_id, m.explanation)).collect::<Vec<_>>(),
                 "p_cat": s.category.top(), "p_prio": s.priority.ranked(), "p_kind": s.kind.ranked(),
+                "p_cats": s.category.ranked(),
+                "exit_np": super::exit_probability(s, rules, crate::domain::Kind::NonPolice),
+                "exit_inv": super::exit_probability(s, rules, crate::domain::Kind::Invalid),
+                "blocking": crate::domain::safety::signals(rules, &p.scan).blocking_words(),
             })
             .to_string()
         })
