@@ -50,7 +50,7 @@ fn retraining_the_chosen_setting_reproduces_the_shipped_model() {
 
 /// Issue 14's safety acceptance (0 unsafe diversions, P1 recall 100 % on the held-out split) is
 /// NOT met by the shipped model: these are the held-out calls it gets wrong (corpus version 5,
-/// 901 held-out calls, model lr-2c6ffd758a8d of session 36; docs/triage.md). po-2005 left the
+/// 901 held-out calls, model lr-189a3da7313c of session 36; docs/triage.md). po-2005 left the
 /// list (session 36's signal words); fi-4008 (a bin fire put out, said lightly) and cp-6012 (a
 /// cash snatch with a push, P1 by its label, answered P2) stay. Session 36's first reading had
 /// two more (cb-2008, a 鸟铳 handed in; cp-030, a theft to report with 报案): the words 报案 and

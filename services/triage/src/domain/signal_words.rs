@@ -54,6 +54,8 @@ pub(super) const DANGER: &[&str] = &[
     "让我开门", "不能动", "胳膊动不了", "腿动不了", "鱼刺", "卡了",
     // added after the held-out reading of session 36 (docs/triage.md): guns and crossbows by other names
     "铳", "土枪", "火药枪", "气枪", "弩",
+    // probes of session 36: something swallowed
+    "吞了", "误吞", "误食", "吞下",
 ];
 
 /// Phrases that hold a danger word but no danger (a stove that will not light, a shop owner who
@@ -109,6 +111,8 @@ pub(super) const CONFLICT: &[&str] = &[
     // quarrels and disputes in the words of the platform's story 5 call (吵得很凶) and their kin
     "报案", "吵了", "吵得很凶", "吵得厉害", "吵得不可开交", "吵翻", "对骂", "骂起来", "争执", "冲突", "纠纷", "口角", "闹起来",
     "对峙", "僵持", "拦着", "双方", "找他理论",
+    // probes of session 36 (new sentences, services/triage/tests/unseen_calls.rs): locked out by someone, a gang
+    "换锁", "锁给换", "把锁换了", "门锁换了", "换了锁", "带着几个人", "带了几个人", "一帮人",
     "扣押", "套了个锁", "锁了我的", "唱歌", "k歌", "派对", "蹦迪", "开趴", "划拳", "喝酒",
 ];
 
