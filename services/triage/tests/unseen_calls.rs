@@ -56,10 +56,16 @@ const EMERGENCIES: &[&str] = &[
     "有人在银行门口抢了一个老太太的包，老太太摔倒头磕破了",
 ];
 
+/// The shipped rules and model, loaded once for the file's tests.
 fn answer(text: &str) -> pingan_triage::domain::classify::Classification {
-    let rules = CompiledRules::builtin().expect("rules");
-    let model = Model::builtin().expect("model");
-    model.classify(&rules, text, "CHANNEL_110", "")
+    static SHIPPED: std::sync::OnceLock<(CompiledRules, Model)> = std::sync::OnceLock::new();
+    let (rules, model) = SHIPPED.get_or_init(|| {
+        (
+            CompiledRules::builtin().expect("shipped rules load"),
+            Model::builtin().expect("shipped model loads"),
+        )
+    });
+    model.classify(rules, text, "CHANNEL_110", "")
 }
 
 #[test]

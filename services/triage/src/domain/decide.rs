@@ -238,11 +238,11 @@ pub fn decide(
             .iter()
             .any(|m| m.joint_categories.contains(&chosen));
         // Danger or a hurt makes a crash joint; a crash said to hurt nobody stays police.
-        let hurt = match crash_hurt(&scan.norm) {
+        let hurt = || match crash_hurt(&scan.norm) {
             Some(hurt) => hurt || danger,
             None => danger || scores.kind.of("JOINT") > scores.kind.of("POLICE"),
         };
-        if joint_capable && (injured || hurt) {
+        if joint_capable && (injured || hurt()) {
             kind = Kind::Joint;
         }
     }

@@ -56,17 +56,31 @@ fn found(norm: &str, words: &[&str]) -> Vec<String> {
 }
 
 /// The text with the phrases that hold a danger word but no danger taken out.
+/// Every "organisation (+ 电话) + unreachable" phrase, built once.
+fn organisations_unreachable() -> &'static [String] {
+    static PHRASES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    PHRASES.get_or_init(|| {
+        let mut phrases = Vec::new();
+        for org in ORGANISATIONS {
+            for link in ["电话", "的电话", "电话一直", ""] {
+                for word in UNREACHABLE {
+                    phrases.push(format!("{org}{link}{word}"));
+                }
+            }
+        }
+        phrases
+    })
+}
+
 fn without_false_danger(norm: &str) -> String {
     let mut text = norm.to_owned();
     for phrase in NOT_DANGER {
         text = text.replace(phrase, "，");
     }
     // An organisation that does not answer (供电局电话打不通) is not a person missing.
-    for org in ORGANISATIONS {
-        for link in ["电话", "的电话", "电话一直", ""] {
-            for word in UNREACHABLE {
-                text = text.replace(&format!("{org}{link}{word}"), "，");
-            }
+    if UNREACHABLE.iter().any(|w| text.contains(w)) {
+        for phrase in organisations_unreachable() {
+            text = text.replace(phrase.as_str(), "，");
         }
     }
     for (context, and_context, words) in NOT_IN_CONTEXT {
