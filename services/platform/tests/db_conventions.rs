@@ -48,6 +48,19 @@ async fn traffic(db: &Db, table: &str) {
     .await;
 }
 
+/// The finished spans once `call` has closed: SQLite's worker thread holds a clone of the current
+/// span until it has answered, so the last reference may drop there just after the await returns.
+async fn spans_after_call(exporter: &InMemorySpanExporter) -> Vec<SpanData> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let spans = exporter.get_finished_spans().expect("spans");
+        if spans.iter().any(|s| s.name == "call") || tokio::time::Instant::now() >= deadline {
+            return spans;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
 fn check(spans: &[SpanData], table: &str, system: Option<&str>) {
     let call = spans.iter().find(|s| s.name == "call").expect("call span");
     let insert_name = format!("INSERT {table}");
@@ -126,7 +139,7 @@ async fn database_spans_follow_the_database_conventions_on_both_backends() {
     assert_eq!(Backend::from_url(&url).expect("backend"), Backend::Sqlite);
     traffic(&db, "db_spans_sqlite").await;
     check(
-        &exporter.get_finished_spans().expect("spans"),
+        &spans_after_call(&exporter).await,
         "db_spans_sqlite",
         Some("sqlite"),
     );
@@ -141,7 +154,7 @@ async fn database_spans_follow_the_database_conventions_on_both_backends() {
         .expect("postgres");
     let table = pingan_platform::testing::unique_name("db_spans_pg");
     traffic(&db, &table).await;
-    check(&exporter.get_finished_spans().expect("spans"), &table, None);
+    check(&spans_after_call(&exporter).await, &table, None);
     let drop = format!("DROP TABLE {table}");
     with_db!(&db, pool => sqlx::query(sqlx::AssertSqlSafe(drop)).execute(pool).await.map(|_| ()))
         .expect("drop");
