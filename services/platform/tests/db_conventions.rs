@@ -16,6 +16,13 @@ use pingan_platform::with_db;
 use tracing::Instrument;
 use tracing_subscriber::layer::SubscriberExt;
 
+// SQLite's worker thread holds a clone of the current span until it has answered, so `call` may
+// close there just after the await returns: wait for it.
+#[path = "common/spans.rs"]
+#[allow(dead_code)] // the other trace tests use the rest
+mod spans;
+use spans::wait_for_spans;
+
 const SECRET_PHONE: &str = "13912345678";
 
 fn attribute(span: &SpanData, key: &str) -> Option<String> {
@@ -46,19 +53,6 @@ async fn traffic(db: &Db, table: &str) {
     }
     .instrument(call)
     .await;
-}
-
-/// The finished spans once `call` has closed: SQLite's worker thread holds a clone of the current
-/// span until it has answered, so the last reference may drop there just after the await returns.
-async fn spans_after_call(exporter: &InMemorySpanExporter) -> Vec<SpanData> {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        let spans = exporter.get_finished_spans().expect("spans");
-        if spans.iter().any(|s| s.name == "call") || tokio::time::Instant::now() >= deadline {
-            return spans;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
 }
 
 fn check(spans: &[SpanData], table: &str, system: Option<&str>) {
@@ -139,7 +133,7 @@ async fn database_spans_follow_the_database_conventions_on_both_backends() {
     assert_eq!(Backend::from_url(&url).expect("backend"), Backend::Sqlite);
     traffic(&db, "db_spans_sqlite").await;
     check(
-        &spans_after_call(&exporter).await,
+        &wait_for_spans(&exporter, &["call"]).await,
         "db_spans_sqlite",
         Some("sqlite"),
     );
@@ -154,7 +148,7 @@ async fn database_spans_follow_the_database_conventions_on_both_backends() {
         .expect("postgres");
     let table = pingan_platform::testing::unique_name("db_spans_pg");
     traffic(&db, &table).await;
-    check(&spans_after_call(&exporter).await, &table, None);
+    check(&wait_for_spans(&exporter, &["call"]).await, &table, None);
     let drop = format!("DROP TABLE {table}");
     with_db!(&db, pool => sqlx::query(sqlx::AssertSqlSafe(drop)).execute(pool).await.map(|_| ()))
         .expect("drop");
