@@ -16,6 +16,7 @@ use tonic::Code;
 backend_tests!(
     update_position_is_allowed_to_the_unit_its_station_and_the_bureau_only,
     every_fix_of_a_stream_is_authorised_for_its_unit,
+    a_unit_moved_to_another_station_is_reported_by_its_new_station,
     a_device_stream_kept_open_has_each_fix_stored_as_it_comes,
 );
 
@@ -294,6 +295,50 @@ async fn every_fix_of_a_stream_is_authorised_for_its_unit(backend: TestBackend) 
         position(&mut admin, OTHER_STATION_UNIT).await,
         &spot(OTHER_STATION_UNIT, 5)
     ));
+}
+
+/// Streams are authorised on the stations the live store holds: a unit registered again under
+/// another station is refused to its old station's officers at once, and allowed to the new one's.
+async fn a_unit_moved_to_another_station_is_reported_by_its_new_station(backend: TestBackend) {
+    let cluster = TestCluster::start(backend, &[Service::Dispatch])
+        .await
+        .expect("cluster");
+    let mut admin = as_subject(&cluster, "ops", &[Role::Admin], &[]).await;
+    let units = import_units(&mut admin).await;
+    let mut chengnan =
+        as_subject(&cluster, "o-cn", &[Role::StationOfficer], &["st-chengnan"]).await;
+    let mut rongxiang =
+        as_subject(&cluster, "o-rx", &[Role::StationOfficer], &["st-rongxiang"]).await;
+    // The first stream warms the live store with every unit and their stations.
+    assert_eq!(
+        stream(&mut chengnan, &[(OWN, 1)])
+            .await
+            .expect("own unit")
+            .accepted,
+        1
+    );
+    let mut moved = units
+        .into_iter()
+        .find(|unit| unit.unit_id == OWN)
+        .expect("the unit in the jurisdiction");
+    moved.request_id = format!("move-{OWN}");
+    moved.station_id = "st-rongxiang".to_owned();
+    admin.register_unit(moved).await.expect("unit moved");
+
+    assert_eq!(
+        stream(&mut chengnan, &[(OWN, 2)]).await.err(),
+        Some(Code::PermissionDenied),
+        "the old station may no longer report the unit"
+    );
+    assert!(same(position(&mut admin, OWN).await, &spot(OWN, 1)));
+    assert_eq!(
+        stream(&mut rongxiang, &[(OWN, 3)])
+            .await
+            .expect("new station")
+            .accepted,
+        1
+    );
+    assert!(same(position(&mut admin, OWN).await, &spot(OWN, 3)));
 }
 
 /// A device keeps one stream open and sends a fix now and then: each is live before the next

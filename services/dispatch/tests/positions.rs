@@ -205,6 +205,23 @@ async fn check(store: &dyn PositionStore, name: &str) {
         moved.push(metas[index].clone());
     }
     store.upsert_units(&moved).await.expect("moved units");
+    // Stations as the position gate reads them: each unit's current one, none for a stranger.
+    let mut asked: Vec<String> = metas.iter().map(|m| m.unit_id.clone()).collect();
+    asked.push("unit-unknown".to_owned());
+    let stations = store.stations(&asked).await.expect("stations");
+    assert_eq!(
+        stations.len(),
+        metas.len(),
+        "{name}: one station per known unit"
+    );
+    for meta in &metas {
+        assert_eq!(
+            stations.get(&meta.unit_id),
+            Some(&meta.station_id),
+            "{name}: the station of {}",
+            meta.unit_id
+        );
+    }
     let mut later = Vec::new();
     for index in (0..UNITS).step_by(13) {
         fixes[index].lat += 0.004;

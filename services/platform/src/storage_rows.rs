@@ -185,6 +185,50 @@ pub async fn execute(tx: &mut Tx, sql: &str, args: Vec<Arg>) -> Result<u64, Stor
     )
 }
 
+/// The marker a statement of [`fetch_by_keys`] holds where its key filter goes:
+/// `... WHERE unit_id IN_KEYS`.
+pub const IN_KEYS: &str = "IN_KEYS";
+
+/// Most keys bound in one SQLite `IN (...)` list (SQLite caps bound values per statement).
+const SQLITE_KEYS_PER_READ: usize = 500;
+
+/// The rows of `sql` whose key column is one of `keys` (bound from `$1`; `sql` has no other
+/// placeholders). Postgres reads them with one statement, `= ANY($1)`, planned once as an index
+/// scan: an `IN ($1, ..., $n)` list is planned anew for every call and, past ~100 keys, as a
+/// sequential scan of the table. SQLite reads them with `IN` lists of at most 500 keys.
+pub async fn fetch_by_keys<R>(db: &Db, sql: &str, keys: &[String]) -> Result<Vec<R>, StorageError>
+where
+    R: Send
+        + Unpin
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+{
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    match db {
+        Db::Postgres(pool) => {
+            let sql = sql.replace(IN_KEYS, "= ANY($1)");
+            Ok(sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(sql))
+                .bind(keys)
+                .fetch_all(pool)
+                .await?)
+        }
+        Db::Sqlite(pool) => {
+            let mut rows = Vec::with_capacity(keys.len());
+            for chunk in keys.chunks(SQLITE_KEYS_PER_READ) {
+                let sql = sql.replace(IN_KEYS, &format!("IN ({})", placeholders(1, chunk.len())));
+                let mut query = sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(sql));
+                for key in chunk {
+                    query = query.bind(key);
+                }
+                rows.extend(query.fetch_all(pool).await?);
+            }
+            Ok(rows)
+        }
+    }
+}
+
 /// `$from, $from+1, ...`: `count` placeholders.
 pub fn placeholders(from: usize, count: usize) -> String {
     (from..from + count)

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use pingan_platform::ApiError;
 use pingan_platform::auth::{Caller, Role};
 
+use crate::positions::PositionStore;
 use crate::store::Store;
 
 /// Roles that may call the position RPCs at all; each unit is then checked by [`ReportGate`].
@@ -46,18 +47,25 @@ pub(crate) enum Verdict {
     UnknownUnit,
 }
 
-/// Checks the units of one request or stream, looking each unit's station up once.
+/// Checks the units of one request or stream, looking each unit's station up once: in the live
+/// store (kept in step with every registration), in the database for units it does not hold.
 pub(crate) struct ReportGate<'a> {
     store: &'a dyn Store,
+    live: &'a dyn PositionStore,
     caller: &'a Caller,
     stations: HashMap<String, Option<String>>,
 }
 
 impl<'a> ReportGate<'a> {
     /// A gate for `caller`'s fixes.
-    pub(crate) fn new(store: &'a dyn Store, caller: &'a Caller) -> Self {
+    pub(crate) fn new(
+        store: &'a dyn Store,
+        live: &'a dyn PositionStore,
+        caller: &'a Caller,
+    ) -> Self {
         Self {
             store,
+            live,
             caller,
             stations: HashMap::new(),
         }
@@ -77,8 +85,19 @@ impl<'a> ReportGate<'a> {
         if unseen.is_empty() {
             return Ok(());
         }
-        for unit in self.store.units(&unseen).await? {
-            self.stations.insert(unit.unit_id, Some(unit.station_id));
+        let live = self.live.stations(&unseen).await?;
+        let missing: Vec<String> = unseen
+            .iter()
+            .filter(|id| !live.contains_key(*id))
+            .cloned()
+            .collect();
+        for (unit_id, station) in live {
+            self.stations.insert(unit_id, Some(station));
+        }
+        if !missing.is_empty() {
+            for unit in self.store.units(&missing).await? {
+                self.stations.insert(unit.unit_id, Some(unit.station_id));
+            }
         }
         for unit_id in unseen {
             self.stations.entry(unit_id).or_insert(None);

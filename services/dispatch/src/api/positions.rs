@@ -46,7 +46,9 @@ impl DispatchApi {
     ) -> Result<ReportPositionsResponse, ApiError> {
         let caller = self.context().auth.caller(&request)?;
         caller.require_any(REPORTERS)?;
-        let mut gate = ReportGate::new(&*self.runtime.store, &caller);
+        // The live store holds every unit before the gate reads stations from it.
+        self.runtime.warm().await?;
+        let mut gate = ReportGate::new(&*self.runtime.store, &*self.runtime.positions, &caller);
         let mut stream = request.into_inner();
         let mut counts = FixCounts::default();
         let mut pending: Vec<ReportPositionsRequest> = Vec::with_capacity(STREAM_BATCH);
@@ -116,7 +118,7 @@ impl DispatchApi {
             violations.add("at", "is required");
         }
         violations.finish()?;
-        if ReportGate::new(&*self.runtime.store, &caller)
+        if ReportGate::new(&*self.runtime.store, &*self.runtime.positions, &caller)
             .check(&req.unit_id)
             .await?
             == Verdict::UnknownUnit

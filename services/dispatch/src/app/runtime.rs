@@ -172,9 +172,17 @@ impl Runtime {
             tracing::warn!(error = %err, "positions unavailable for unit view");
             HashMap::new()
         });
+        // One read for all of them, answered in the order asked.
+        let rows: HashMap<String, _> = self
+            .store
+            .units(ids)
+            .await?
+            .into_iter()
+            .map(|row| (row.unit_id.clone(), row))
+            .collect();
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(row) = self.store.unit(id).await? {
+            if let Some(row) = rows.get(id).cloned() {
                 let position = positions.get(id).copied();
                 out.push(self.unit_proto(row, position));
             }

@@ -218,6 +218,20 @@ impl PositionStore for MemoryPositions {
             .collect())
     }
 
+    async fn stations(
+        &self,
+        unit_ids: &[String],
+    ) -> Result<HashMap<String, String>, PositionError> {
+        let state = self.read();
+        Ok(unit_ids
+            .iter()
+            .filter_map(|id| {
+                let (meta, _) = state.units.get(id)?;
+                Some((id.clone(), meta.station_id.clone()))
+            })
+            .collect())
+    }
+
     async fn forget_before(&self, cutoff: DateTime<Utc>) -> Result<u64, PositionError> {
         let mut state = self.write();
         let State {

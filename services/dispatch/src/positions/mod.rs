@@ -156,6 +156,13 @@ pub trait PositionStore: Send + Sync + std::fmt::Debug {
         unit_ids: &[String],
     ) -> Result<std::collections::HashMap<String, LivePosition>, PositionError>;
 
+    /// The stations of `unit_ids` as the live store holds them (absent when it holds no such
+    /// unit): a stream of position reports is authorised without a database read per batch.
+    async fn stations(
+        &self,
+        unit_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, String>, PositionError>;
+
     /// Forgets positions taken before `cutoff`; returns how many were forgotten.
     async fn forget_before(&self, cutoff: DateTime<Utc>) -> Result<u64, PositionError>;
 }

@@ -398,6 +398,31 @@ impl PositionStore for RedisPositions {
             .collect())
     }
 
+    async fn stations(
+        &self,
+        unit_ids: &[String],
+    ) -> Result<HashMap<String, String>, PositionError> {
+        let mut connection = self.redis.connection();
+        let mut out = HashMap::with_capacity(unit_ids.len());
+        for chunk in unit_ids.chunks(BATCH) {
+            let mut pipe = redis::pipe();
+            for id in chunk {
+                pipe.cmd("HGET").arg(self.unit_key(id)).arg("station");
+            }
+            let stations: Vec<Option<String>> = pipe
+                .query_async(&mut connection)
+                .await
+                .map_err(unavailable)?;
+            out.extend(
+                chunk
+                    .iter()
+                    .zip(stations)
+                    .filter_map(|(id, station)| Some((id.clone(), station?))),
+            );
+        }
+        Ok(out)
+    }
+
     async fn forget_before(&self, cutoff: DateTime<Utc>) -> Result<u64, PositionError> {
         let mut connection = self.redis.connection();
         let ids: Vec<String> = redis::cmd("ZRANGEBYSCORE")

@@ -64,14 +64,8 @@ pub const SELECT_UNIT: &str = unit_select!("WHERE unit_id = $1");
 pub const LIST_UNITS: &str =
     unit_select!("WHERE unit_id > $1 AND ($2 = '' OR station_id = $2) ORDER BY unit_id LIMIT $3");
 pub const ALL_UNITS: &str = unit_select!("ORDER BY unit_id");
-/// Units by id: `count` placeholders from `$1`.
-pub fn units_by_ids(count: usize) -> String {
-    format!(
-        "{}({})",
-        unit_select!("WHERE unit_id IN "),
-        pingan_platform::storage_rows::placeholders(1, count)
-    )
-}
+/// Units by id: `IN_KEYS` is filled in by `storage_rows::fetch_by_keys`.
+pub const UNITS_BY_IDS: &str = unit_select!("WHERE unit_id IN_KEYS");
 pub const SET_MANUAL_STATUS: &str = "UPDATE dispatch_units SET status = $2, status_reason = $3, status_changed_at = $4, updated_at = $4 \
     WHERE unit_id = $1 AND current_assignment_id IS NULL";
 pub const RESERVE_PG: &str = "UPDATE dispatch_units SET status = 2, status_reason = '', current_dispatch_id = $2, current_assignment_id = $3, status_changed_at = $4, updated_at = $4 \

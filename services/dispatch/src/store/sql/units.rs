@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use pingan_platform::storage::{StorageError, Tx};
+use pingan_platform::storage_rows::fetch_by_keys;
 use pingan_platform::{with_db, with_tx};
 use pingan_proto::dispatch::v1::UnitStatus;
 
@@ -9,9 +10,6 @@ use super::SqlStore;
 use crate::domain::model::{NewUnit, Unit};
 use crate::store::queries::*;
 use crate::store::rows::{UnitRow, json_list};
-
-/// Ids bound in one read of several units.
-const UNITS_PER_READ: usize = 500;
 
 impl SqlStore {
     pub(super) async fn register_unit_sql(
@@ -77,21 +75,8 @@ impl SqlStore {
     }
 
     pub(super) async fn units_sql(&self, unit_ids: &[String]) -> Result<Vec<Unit>, StorageError> {
-        let mut units = Vec::with_capacity(unit_ids.len());
-        // Bounded statements: SQLite limits the number of bound values.
-        for chunk in unit_ids.chunks(UNITS_PER_READ) {
-            let sql = units_by_ids(chunk.len());
-            let rows = with_db!(&self.db, pool => {
-                // Only placeholders are generated; every id is bound.
-                let mut query = sqlx::query_as::<_, UnitRow>(sqlx::AssertSqlSafe(sql.as_str()));
-                for id in chunk {
-                    query = query.bind(id);
-                }
-                query.fetch_all(pool).await
-            })?;
-            units.extend(rows.into_iter().map(Unit::from));
-        }
-        Ok(units)
+        let rows: Vec<UnitRow> = fetch_by_keys(&self.db, UNITS_BY_IDS, unit_ids).await?;
+        Ok(rows.into_iter().map(Unit::from).collect())
     }
 
     pub(super) async fn list_units_sql(
