@@ -34,14 +34,14 @@ const FORGET_BATCH: isize = 1000;
 /// KEYS: unit hash, global geo, seen zset, available geo. ARGV: unit id, lon, lat, at ms,
 /// station geo prefix, available station geo prefix, the AVAILABLE status number.
 const RECORD: &str = r"
-local station = redis.call('HGET', KEYS[1], 'station')
+local unit = redis.call('HMGET', KEYS[1], 'station', 'at', 'status')
+local station = unit[1]
 if not station then return 3 end
-local prev = redis.call('HGET', KEYS[1], 'at')
-if prev and tonumber(prev) > tonumber(ARGV[4]) then return 2 end
+if unit[2] and tonumber(unit[2]) > tonumber(ARGV[4]) then return 2 end
 redis.call('HSET', KEYS[1], 'lat', ARGV[3], 'lon', ARGV[2], 'at', ARGV[4])
 redis.call('GEOADD', KEYS[2], ARGV[2], ARGV[3], ARGV[1])
 redis.call('GEOADD', ARGV[5] .. station, ARGV[2], ARGV[3], ARGV[1])
-if redis.call('HGET', KEYS[1], 'status') == ARGV[7] then
+if unit[3] == ARGV[7] then
   redis.call('GEOADD', KEYS[4], ARGV[2], ARGV[3], ARGV[1])
   redis.call('GEOADD', ARGV[6] .. station, ARGV[2], ARGV[3], ARGV[1])
 end
