@@ -28,25 +28,40 @@ const MIN_WINDOW: usize = 32;
 const WINDOW_GROWTH: usize = 4;
 /// Fixes or units per pipelined round trip.
 const BATCH: usize = 500;
+/// Fixes per call of the record script: Redis runs nothing else while a script runs, so a call
+/// is kept to ~1 ms.
+const FIXES_PER_SCRIPT: usize = 100;
 /// Positions forgotten per round.
 const FORGET_BATCH: isize = 1000;
 
-/// KEYS: unit hash, global geo, seen zset, available geo. ARGV: unit id, lon, lat, at ms,
-/// station geo prefix, available station geo prefix, the AVAILABLE status number.
+/// Records a group of fixes in order, one code per fix (1 accepted, 2 out of order, 3 unknown
+/// unit): one call per group, not per fix, since parsing a call cost Redis as much as the work.
+/// KEYS: global geo, seen zset, available geo. ARGV: unit hash prefix, station geo prefix,
+/// available station geo prefix, the AVAILABLE status number; then unit id, lon, lat, at ms per fix.
 const RECORD: &str = r"
-local unit = redis.call('HMGET', KEYS[1], 'station', 'at', 'status')
-local station = unit[1]
-if not station then return 3 end
-if unit[2] and tonumber(unit[2]) > tonumber(ARGV[4]) then return 2 end
-redis.call('HSET', KEYS[1], 'lat', ARGV[3], 'lon', ARGV[2], 'at', ARGV[4])
-redis.call('GEOADD', KEYS[2], ARGV[2], ARGV[3], ARGV[1])
-redis.call('GEOADD', ARGV[5] .. station, ARGV[2], ARGV[3], ARGV[1])
-if unit[3] == ARGV[7] then
-  redis.call('GEOADD', KEYS[4], ARGV[2], ARGV[3], ARGV[1])
-  redis.call('GEOADD', ARGV[6] .. station, ARGV[2], ARGV[3], ARGV[1])
+local out = {}
+for i = 5, #ARGV, 4 do
+  local id, lon, lat, at = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local key = ARGV[1] .. id
+  local unit = redis.call('HMGET', key, 'station', 'at', 'status')
+  local station = unit[1]
+  if not station then
+    out[#out + 1] = 3
+  elseif unit[2] and tonumber(unit[2]) > tonumber(at) then
+    out[#out + 1] = 2
+  else
+    redis.call('HSET', key, 'lat', lat, 'lon', lon, 'at', at)
+    redis.call('GEOADD', KEYS[1], lon, lat, id)
+    redis.call('GEOADD', ARGV[2] .. station, lon, lat, id)
+    if unit[3] == ARGV[4] then
+      redis.call('GEOADD', KEYS[3], lon, lat, id)
+      redis.call('GEOADD', ARGV[3] .. station, lon, lat, id)
+    end
+    redis.call('ZADD', KEYS[2], at, id)
+    out[#out + 1] = 1
+  end
 end
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-return 1
+return out
 ";
 
 /// Puts a unit in its available sets or takes it out, after its status or station changed.
@@ -312,26 +327,29 @@ impl PositionStore for RedisPositions {
         for chunk in fixes.chunks(BATCH) {
             let mut pipe = redis::pipe();
             pipe.load_script(&self.record).ignore();
-            for fix in chunk {
-                let mut invocation = self.record.key(self.unit_key(&fix.unit_id));
+            for group in chunk.chunks(FIXES_PER_SCRIPT) {
+                let mut invocation = self.record.key(self.geo_key());
                 invocation
-                    .key(self.geo_key())
                     .key(self.seen_key())
                     .key(self.keys.available())
-                    .arg(&fix.unit_id)
-                    .arg(fix.lon)
-                    .arg(fix.lat)
-                    .arg(fix.at.timestamp_millis())
+                    .arg(self.unit_key(""))
                     .arg(self.station_prefix())
                     .arg(self.keys.available_station_prefix())
                     .arg(available_status());
+                for fix in group {
+                    invocation
+                        .arg(&fix.unit_id)
+                        .arg(fix.lon)
+                        .arg(fix.lat)
+                        .arg(fix.at.timestamp_millis());
+                }
                 pipe.invoke_script(&invocation);
             }
-            let codes: Vec<i64> = pipe
+            let codes: Vec<Vec<i64>> = pipe
                 .query_async(&mut connection)
                 .await
                 .map_err(unavailable)?;
-            out.extend(codes.into_iter().map(|code| match code {
+            out.extend(codes.into_iter().flatten().map(|code| match code {
                 1 => Recorded::Accepted,
                 2 => Recorded::OutOfOrder,
                 _ => Recorded::UnknownUnit,
