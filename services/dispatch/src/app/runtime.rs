@@ -7,6 +7,7 @@
 //! and Redis (with Redis, the board too: see `board_relay`).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -15,7 +16,6 @@ use pingan_platform::ServiceContext;
 use pingan_platform::jobs::JobQueue;
 use pingan_platform::time::to_timestamp;
 use pingan_proto::dispatch::v1::{Dispatch, TimelineEntry, Unit};
-use tokio::sync::OnceCell;
 
 use crate::app::board::Board;
 use crate::app::board_relay::{self, BoardRelay};
@@ -46,7 +46,11 @@ pub struct Runtime {
     pub jobs: JobQueue,
     /// The relay sharing the board with the other replicas, until the workers take it.
     board_relay: Mutex<Option<BoardRelay>>,
-    warmed: OnceCell<()>,
+    /// False until the live store holds every unit, and again after an update of it failed:
+    /// the next fix re-reads every unit (the position gate trusts the live store's stations).
+    live_current: AtomicBool,
+    /// One re-read at a time.
+    warming: tokio::sync::Mutex<()>,
     position_published: Mutex<HashMap<String, Instant>>,
 }
 
@@ -88,7 +92,8 @@ impl Runtime {
             positions,
             board,
             board_relay: Mutex::new(board_relay),
-            warmed: OnceCell::new(),
+            live_current: AtomicBool::new(false),
+            warming: tokio::sync::Mutex::new(()),
             position_published: Mutex::new(HashMap::new()),
         }
     }
@@ -114,29 +119,33 @@ impl Runtime {
         now - chrono::Duration::from_std(self.settings.staleness).unwrap_or_default()
     }
 
-    /// Makes sure the live store knows every registered unit (once per runtime).
+    /// Makes sure the live store knows every registered unit as the database has it: once per
+    /// runtime, and again after an update of the live store failed.
     pub async fn warm(&self) -> Result<(), pingan_platform::ApiError> {
-        self.warmed
-            .get_or_try_init(|| async {
-                let metas: Vec<UnitMeta> = self
-                    .store
-                    .all_units()
-                    .await?
-                    .into_iter()
-                    .map(|unit| UnitMeta {
-                        unit_id: unit.unit_id,
-                        kind: unit.kind as i32,
-                        station_id: unit.station_id,
-                        capabilities: unit.capabilities,
-                        status: unit.status as i32,
-                        callsign: unit.callsign,
-                    })
-                    .collect();
-                self.positions.upsert_units(&metas).await?;
-                Ok::<(), pingan_platform::ApiError>(())
+        if self.live_current.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let _one_at_a_time = self.warming.lock().await;
+        if self.live_current.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let metas: Vec<UnitMeta> = self
+            .store
+            .all_units()
+            .await?
+            .into_iter()
+            .map(|unit| UnitMeta {
+                unit_id: unit.unit_id,
+                kind: unit.kind as i32,
+                station_id: unit.station_id,
+                capabilities: unit.capabilities,
+                status: unit.status as i32,
+                callsign: unit.callsign,
             })
-            .await
-            .map(|_| ())
+            .collect();
+        self.positions.upsert_units(&metas).await?;
+        self.live_current.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// A unit as clients see it, with its live position.
@@ -197,7 +206,8 @@ impl Runtime {
         if !effects.registered.is_empty()
             && let Err(err) = self.positions.upsert_units(&effects.registered).await
         {
-            tracing::warn!(error = %err, "live store not updated after registration");
+            self.live_current.store(false, Ordering::Release);
+            tracing::warn!(error = %err, "live store not updated after registration; the next fix re-reads every unit");
         }
         let mut units = effects.units;
         units.sort();
@@ -206,6 +216,7 @@ impl Runtime {
             match self.store.unit(unit_id).await {
                 Ok(Some(row)) => {
                     if let Err(err) = self.positions.set_status(unit_id, row.status as i32).await {
+                        self.live_current.store(false, Ordering::Release);
                         tracing::warn!(unit_id = %unit_id, error = %err, "live status not updated");
                     }
                 }

@@ -1,0 +1,145 @@
+//! The live store follows the database even when an update of it fails: position reports are
+//! authorised on the stations it holds, so after a failed update the next fix re-reads every
+//! unit instead of trusting a station the unit has left. On both backends.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::{DateTime, Utc};
+use pingan_dispatch::positions::{
+    Candidate, Fix, LivePosition, MemoryPositions, PositionError, PositionStore, Recorded,
+    SearchQuery, UnitMeta,
+};
+use pingan_dispatch::{DispatchApi, DispatchSettings, MIGRATIONS, Runtime};
+use pingan_platform::auth::{Authenticator, random_secret};
+use pingan_platform::backend_tests;
+use pingan_platform::clients::Peers;
+use pingan_platform::clock::{self, SharedClock};
+use pingan_platform::events::{Outbox, Subscriptions};
+use pingan_platform::idempotency::RequestLog;
+use pingan_platform::pii::PiiKeys;
+use pingan_platform::storage::Backend;
+use pingan_platform::testing::TestDatabase;
+use pingan_platform::{ServiceContext, time::to_timestamp};
+use pingan_proto::common::v1::GeoPoint;
+use pingan_proto::dispatch::v1::dispatch_service_server::DispatchService;
+use pingan_proto::dispatch::v1::*;
+use tonic::Request;
+
+backend_tests!(a_failed_live_update_is_repaired_by_the_next_fix);
+
+/// The in-process live store, whose next unit update fails when asked to.
+#[derive(Debug, Default)]
+struct Flaky {
+    inner: MemoryPositions,
+    fail_next_upsert: AtomicBool,
+}
+
+#[tonic::async_trait]
+impl PositionStore for Flaky {
+    async fn upsert_units(&self, units: &[UnitMeta]) -> Result<(), PositionError> {
+        if self.fail_next_upsert.swap(false, Ordering::SeqCst) {
+            return Err(PositionError::Unavailable("injected".into()));
+        }
+        self.inner.upsert_units(units).await
+    }
+    async fn set_status(&self, unit_id: &str, status: i32) -> Result<(), PositionError> {
+        self.inner.set_status(unit_id, status).await
+    }
+    async fn record(&self, fixes: &[Fix]) -> Result<Vec<Recorded>, PositionError> {
+        self.inner.record(fixes).await
+    }
+    async fn search(&self, query: &SearchQuery) -> Result<Vec<Candidate>, PositionError> {
+        self.inner.search(query).await
+    }
+    async fn positions(
+        &self,
+        unit_ids: &[String],
+    ) -> Result<HashMap<String, LivePosition>, PositionError> {
+        self.inner.positions(unit_ids).await
+    }
+    async fn stations(
+        &self,
+        unit_ids: &[String],
+    ) -> Result<HashMap<String, String>, PositionError> {
+        self.inner.stations(unit_ids).await
+    }
+    async fn forget_before(&self, cutoff: DateTime<Utc>) -> Result<u64, PositionError> {
+        self.inner.forget_before(cutoff).await
+    }
+}
+
+fn register(station: &str, request_id: &str) -> Request<RegisterUnitRequest> {
+    Request::new(RegisterUnitRequest {
+        request_id: request_id.into(),
+        unit_id: "u-1".into(),
+        kind: UnitKind::Officer as i32,
+        callsign: "U-1".into(),
+        station_id: station.into(),
+        initial_status: UnitStatus::Available as i32,
+        ..Default::default()
+    })
+}
+
+fn fix(clock: &SharedClock) -> Request<UpdatePositionRequest> {
+    Request::new(UpdatePositionRequest {
+        unit_id: "u-1".into(),
+        location: Some(GeoPoint {
+            lat: 30.0,
+            lon: 104.0,
+        }),
+        at: Some(to_timestamp(clock.now())),
+        ..Default::default()
+    })
+}
+
+async fn a_failed_live_update_is_repaired_by_the_next_fix(backend: Backend) {
+    let database = TestDatabase::create(backend, &MIGRATIONS)
+        .await
+        .expect("test database");
+    let db = database.db.clone();
+    let shared: SharedClock = clock::system();
+    let context = ServiceContext {
+        db: db.clone(),
+        redis: None,
+        peers: Peers::new(&BTreeMap::new(), None).expect("peers"),
+        auth: Authenticator::allowing_anonymous_dev(&random_secret(), "pingan-test").expect("auth"),
+        pii: PiiKeys::random(),
+        clock: shared.clone(),
+        outbox: Outbox::new(
+            "dispatch",
+            db.clone(),
+            Arc::new(Subscriptions::default()),
+            shared.clone(),
+        ),
+        requests: RequestLog::new(db, shared.clone()),
+    };
+    let live = Arc::new(Flaky::default());
+    let mut runtime = Runtime::new(context, DispatchSettings::default());
+    runtime.positions = live.clone();
+    let api = DispatchApi::new(Arc::new(runtime));
+    let station_of = || async {
+        live.stations(&["u-1".to_owned()])
+            .await
+            .expect("stations")
+            .remove("u-1")
+    };
+
+    api.register_unit(register("st-1", "reg-1"))
+        .await
+        .expect("registered");
+    api.update_position(fix(&shared)).await.expect("first fix");
+    assert_eq!(station_of().await.as_deref(), Some("st-1"));
+
+    // The unit moves to another station; the live store misses the change.
+    live.fail_next_upsert.store(true, Ordering::SeqCst);
+    api.register_unit(register("st-2", "reg-2"))
+        .await
+        .expect("moved: the database is the record");
+    assert_eq!(station_of().await.as_deref(), Some("st-1"), "update missed");
+
+    // The next fix re-reads every unit first.
+    api.update_position(fix(&shared)).await.expect("next fix");
+    assert_eq!(station_of().await.as_deref(), Some("st-2"));
+}
