@@ -1,10 +1,11 @@
-//! The live store follows the database even when an update of it fails: position reports are
-//! authorised on the stations it holds, so after a failed update the next fix re-reads every
-//! unit instead of trusting a station the unit has left. On both backends.
+//! The live store follows the database even when an update of it fails or it loses its units (a
+//! Redis restart keeps nothing): position reports are authorised on the stations it holds, so the
+//! next fix re-reads every unit instead of trusting a station the unit has left, or refusing a
+//! registered unit. On both backends.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
 use pingan_dispatch::positions::{
@@ -27,13 +28,27 @@ use pingan_proto::dispatch::v1::dispatch_service_server::DispatchService;
 use pingan_proto::dispatch::v1::*;
 use tonic::Request;
 
-backend_tests!(a_failed_live_update_is_repaired_by_the_next_fix);
+backend_tests!(
+    a_failed_live_update_is_repaired_by_the_next_fix,
+    a_live_store_that_lost_its_units_is_refilled_by_the_next_fix,
+);
 
-/// The in-process live store, whose next unit update fails when asked to.
+/// The in-process live store, whose next unit update fails when asked to, and which can lose
+/// everything it holds.
 #[derive(Debug, Default)]
 struct Flaky {
-    inner: MemoryPositions,
+    held: RwLock<Arc<MemoryPositions>>,
     fail_next_upsert: AtomicBool,
+}
+
+impl Flaky {
+    fn inner(&self) -> Arc<MemoryPositions> {
+        self.held.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn lose_everything(&self) {
+        *self.held.write().unwrap_or_else(|e| e.into_inner()) = Arc::default();
+    }
 }
 
 #[tonic::async_trait]
@@ -42,31 +57,31 @@ impl PositionStore for Flaky {
         if self.fail_next_upsert.swap(false, Ordering::SeqCst) {
             return Err(PositionError::Unavailable("injected".into()));
         }
-        self.inner.upsert_units(units).await
+        self.inner().upsert_units(units).await
     }
     async fn set_status(&self, unit_id: &str, status: i32) -> Result<(), PositionError> {
-        self.inner.set_status(unit_id, status).await
+        self.inner().set_status(unit_id, status).await
     }
     async fn record(&self, fixes: &[Fix]) -> Result<Vec<Recorded>, PositionError> {
-        self.inner.record(fixes).await
+        self.inner().record(fixes).await
     }
     async fn search(&self, query: &SearchQuery) -> Result<Vec<Candidate>, PositionError> {
-        self.inner.search(query).await
+        self.inner().search(query).await
     }
     async fn positions(
         &self,
         unit_ids: &[String],
     ) -> Result<HashMap<String, LivePosition>, PositionError> {
-        self.inner.positions(unit_ids).await
+        self.inner().positions(unit_ids).await
     }
     async fn stations(
         &self,
         unit_ids: &[String],
     ) -> Result<HashMap<String, String>, PositionError> {
-        self.inner.stations(unit_ids).await
+        self.inner().stations(unit_ids).await
     }
     async fn forget_before(&self, cutoff: DateTime<Utc>) -> Result<u64, PositionError> {
-        self.inner.forget_before(cutoff).await
+        self.inner().forget_before(cutoff).await
     }
 }
 
@@ -94,7 +109,8 @@ fn fix(clock: &SharedClock) -> Request<UpdatePositionRequest> {
     })
 }
 
-async fn a_failed_live_update_is_repaired_by_the_next_fix(backend: Backend) {
+/// Dispatch over a fresh database of `backend`, with `live` as its live store.
+async fn dispatch(backend: Backend, live: Arc<Flaky>) -> (TestDatabase, DispatchApi, SharedClock) {
     let database = TestDatabase::create(backend, &MIGRATIONS)
         .await
         .expect("test database");
@@ -115,31 +131,62 @@ async fn a_failed_live_update_is_repaired_by_the_next_fix(backend: Backend) {
         ),
         requests: RequestLog::new(db, shared.clone()),
     };
-    let live = Arc::new(Flaky::default());
     let mut runtime = Runtime::new(context, DispatchSettings::default());
-    runtime.positions = live.clone();
-    let api = DispatchApi::new(Arc::new(runtime));
-    let station_of = || async {
-        live.stations(&["u-1".to_owned()])
-            .await
-            .expect("stations")
-            .remove("u-1")
-    };
+    runtime.positions = live;
+    (database, DispatchApi::new(Arc::new(runtime)), shared)
+}
 
+async fn station_of(live: &Flaky) -> Option<String> {
+    live.stations(&["u-1".to_owned()])
+        .await
+        .expect("stations")
+        .remove("u-1")
+}
+
+async fn a_failed_live_update_is_repaired_by_the_next_fix(backend: Backend) {
+    let live = Arc::new(Flaky::default());
+    let (_database, api, shared) = dispatch(backend, live.clone()).await;
     api.register_unit(register("st-1", "reg-1"))
         .await
         .expect("registered");
     api.update_position(fix(&shared)).await.expect("first fix");
-    assert_eq!(station_of().await.as_deref(), Some("st-1"));
+    assert_eq!(station_of(&live).await.as_deref(), Some("st-1"));
 
     // The unit moves to another station; the live store misses the change.
     live.fail_next_upsert.store(true, Ordering::SeqCst);
     api.register_unit(register("st-2", "reg-2"))
         .await
         .expect("moved: the database is the record");
-    assert_eq!(station_of().await.as_deref(), Some("st-1"), "update missed");
+    assert_eq!(
+        station_of(&live).await.as_deref(),
+        Some("st-1"),
+        "update missed"
+    );
 
     // The next fix re-reads every unit first.
     api.update_position(fix(&shared)).await.expect("next fix");
-    assert_eq!(station_of().await.as_deref(), Some("st-2"));
+    assert_eq!(station_of(&live).await.as_deref(), Some("st-2"));
+}
+
+async fn a_live_store_that_lost_its_units_is_refilled_by_the_next_fix(backend: Backend) {
+    let live = Arc::new(Flaky::default());
+    let (_database, api, shared) = dispatch(backend, live.clone()).await;
+    api.register_unit(register("st-1", "reg-1"))
+        .await
+        .expect("registered");
+    api.update_position(fix(&shared)).await.expect("first fix");
+
+    live.lose_everything();
+    let answer = api
+        .update_position(fix(&shared))
+        .await
+        .expect("a registered unit's fix is taken")
+        .into_inner();
+    assert_eq!(answer.outcome, PositionOutcome::Accepted as i32);
+    assert_eq!(station_of(&live).await.as_deref(), Some("st-1"));
+    let held = live
+        .positions(&["u-1".to_owned()])
+        .await
+        .expect("positions");
+    assert!(held.contains_key("u-1"), "the fix is held again");
 }

@@ -119,6 +119,11 @@ impl Runtime {
         now - chrono::Duration::from_std(self.settings.staleness).unwrap_or_default()
     }
 
+    /// The live store missed a change or lost its units: the next fix re-reads every unit.
+    pub fn live_store_lost(&self) {
+        self.live_current.store(false, Ordering::Release);
+    }
+
     /// Makes sure the live store knows every registered unit as the database has it: once per
     /// runtime, and again after an update of the live store failed.
     pub async fn warm(&self) -> Result<(), pingan_platform::ApiError> {
@@ -206,7 +211,7 @@ impl Runtime {
         if !effects.registered.is_empty()
             && let Err(err) = self.positions.upsert_units(&effects.registered).await
         {
-            self.live_current.store(false, Ordering::Release);
+            self.live_store_lost();
             tracing::warn!(error = %err, "live store not updated after registration; the next fix re-reads every unit");
         }
         let mut units = effects.units;
@@ -216,7 +221,7 @@ impl Runtime {
             match self.store.unit(unit_id).await {
                 Ok(Some(row)) => {
                     if let Err(err) = self.positions.set_status(unit_id, row.status as i32).await {
-                        self.live_current.store(false, Ordering::Release);
+                        self.live_store_lost();
                         tracing::warn!(unit_id = %unit_id, error = %err, "live status not updated");
                     }
                 }

@@ -70,7 +70,23 @@ pub async fn record_fixes(
         };
         outcomes.push(outcome);
     }
-    let recorded = runtime.positions.record(&valid).await?;
+    let mut recorded = runtime.positions.record(&valid).await?;
+    let lost: Vec<usize> = (0..recorded.len())
+        .filter(|&i| recorded[i] == Recorded::UnknownUnit)
+        .collect();
+    if !lost.is_empty() {
+        // Every fix here passed the position gate, so its unit is registered: the live store
+        // lost it (a Redis restart keeps nothing). Re-read every unit, then try those once more.
+        runtime.live_store_lost();
+        runtime.warm().await?;
+        let again: Vec<Fix> = lost.iter().map(|&i| valid[i].clone()).collect();
+        for (i, result) in lost
+            .into_iter()
+            .zip(runtime.positions.record(&again).await?)
+        {
+            recorded[i] = result;
+        }
+    }
     let mut moved = Vec::new();
     for ((slot, result), fix) in slots.into_iter().zip(recorded).zip(&valid) {
         outcomes[slot] = match result {
