@@ -31,6 +31,7 @@ use tonic::Request;
 backend_tests!(
     a_failed_live_update_is_repaired_by_the_next_fix,
     a_live_store_that_lost_its_units_is_refilled_by_the_next_fix,
+    racing_fixes_after_a_loss_are_all_taken,
 );
 
 /// The in-process live store, whose next unit update fails when asked to, and which can lose
@@ -189,4 +190,31 @@ async fn a_live_store_that_lost_its_units_is_refilled_by_the_next_fix(backend: B
         .await
         .expect("positions");
     assert!(held.contains_key("u-1"), "the fix is held again");
+}
+
+/// Many fixes racing into a live store that lost its units: each is taken, none refused, and
+/// the store ends holding every unit again (re-reads are one at a time).
+async fn racing_fixes_after_a_loss_are_all_taken(backend: Backend) {
+    let live = Arc::new(Flaky::default());
+    let (_database, api, shared) = dispatch(backend, live.clone()).await;
+    api.register_unit(register("st-1", "reg-1"))
+        .await
+        .expect("registered");
+    api.update_position(fix(&shared)).await.expect("first fix");
+
+    live.lose_everything();
+    let answers =
+        futures::future::join_all((0..8).map(|_| api.update_position(fix(&shared)))).await;
+    for answer in answers {
+        let outcome = answer
+            .expect("a registered unit's fix is taken")
+            .into_inner()
+            .outcome;
+        assert!(
+            outcome == PositionOutcome::Accepted as i32
+                || outcome == PositionOutcome::OutOfOrder as i32,
+            "outcome {outcome}"
+        );
+    }
+    assert_eq!(station_of(&live).await.as_deref(), Some("st-1"));
 }
