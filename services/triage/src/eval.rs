@@ -85,6 +85,14 @@ pub enum EvalError {
     /// The rules shipped with the service do not compile.
     #[error("rules: {0}")]
     Rules(String),
+    /// jieba's dictionary could not be reduced.
+    #[error("{path}: {source}")]
+    Segmenter {
+        /// The dictionary read.
+        path: String,
+        /// The cause.
+        source: crate::model::segmenter::SegmenterError,
+    },
     /// The model could not be loaded or trained.
     #[error("model: {0}")]
     Model(#[from] ModelError),
@@ -290,6 +298,27 @@ pub fn run_eval(
     let mut report = evaluate_with(&rules, &model, split, &calls, rules_only);
     report.model_load_ms = load_ms;
     Ok(report)
+}
+
+/// `pingan triage segmenter-dict`: the segmenter's dictionary for the train split, written to
+/// `out`; returns the number of entries.
+pub fn write_segmenter_dict(
+    full_dict: &Path,
+    corpus_dir: &Path,
+    out: &Path,
+) -> Result<usize, EvalError> {
+    let full = std::fs::read_to_string(full_dict).map_err(io(full_dict))?;
+    let texts: Vec<String> = load_split(corpus_dir, "train")?
+        .into_iter()
+        .map(|c| c.text)
+        .collect();
+    let content =
+        crate::model::segmenter::reduce(&full, &texts).map_err(|source| EvalError::Segmenter {
+            path: full_dict.display().to_string(),
+            source,
+        })?;
+    std::fs::write(out, &content).map_err(io(out))?;
+    Ok(content.lines().count().saturating_sub(1))
 }
 
 /// `pingan triage train`: trains on `corpus/train.jsonl` and returns the model (not written).

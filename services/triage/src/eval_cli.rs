@@ -15,6 +15,8 @@ pub enum TriageCommand {
     Train(TrainArgs),
     /// Regenerate corpus/train.jsonl and corpus/test.jsonl from corpus/calls/*.jsonl (fixed seed).
     Split(SplitArgs),
+    /// Rewrite models/segmenter-dict.txt from jieba's whole dictionary and corpus/train.jsonl.
+    SegmenterDict(SegmenterDictArgs),
 }
 
 /// `pingan triage eval`.
@@ -54,6 +56,20 @@ pub struct SplitArgs {
     /// The corpus folder (default: the one in the source tree).
     #[arg(long)]
     pub corpus: Option<PathBuf>,
+}
+
+/// `pingan triage segmenter-dict`.
+#[derive(Debug, Args)]
+pub struct SegmenterDictArgs {
+    /// jieba's whole dictionary: `src/data/dict.txt` of the jieba-rs crate in cargo's registry.
+    #[arg(long)]
+    pub jieba_dict: PathBuf,
+    /// The corpus folder (default: the one in the source tree).
+    #[arg(long)]
+    pub corpus: Option<PathBuf>,
+    /// Where to write (default: the shipped models/segmenter-dict.txt).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 impl TriageCommand {
@@ -104,6 +120,15 @@ impl TriageCommand {
                     crate::model::train::p1_line(&f.thresholds),
                     f.thresholds.confident
                 ))
+            }
+            Self::SegmenterDict(args) => {
+                let dir = args.corpus.clone().unwrap_or_else(eval::default_corpus_dir);
+                let out = args.out.clone().unwrap_or_else(|| {
+                    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join(crate::model::segmenter::SEGMENTER_FILE)
+                });
+                let entries = eval::write_segmenter_dict(&args.jieba_dict, &dir, &out)?;
+                Ok(format!("wrote {} ({entries} entries)", out.display()))
             }
             Self::Split(args) => {
                 let dir = args.corpus.clone().unwrap_or_else(eval::default_corpus_dir);

@@ -69,10 +69,10 @@ impl FeatureConfig {
     }
 }
 
-/// The segmenter, built once per process (building it reads the dictionary, ~100+ ms).
+/// The segmenter, built once per process from the shipped dictionary (`segmenter.rs`).
 pub fn jieba() -> &'static Jieba {
     static JIEBA: OnceLock<Jieba> = OnceLock::new();
-    JIEBA.get_or_init(Jieba::new)
+    JIEBA.get_or_init(super::segmenter::shipped)
 }
 
 fn is_noise(c: char) -> bool {

@@ -5,6 +5,7 @@
 
 pub mod features;
 pub mod optimize;
+pub mod segmenter;
 pub mod thresholds;
 pub mod train;
 
