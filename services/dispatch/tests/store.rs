@@ -216,6 +216,15 @@ async fn units_are_reserved_once_and_released(backend: Backend) {
         ["u-2"]
     );
     assert_eq!(store.all_units().await.expect("all").len(), 2);
+    let mut counts = store.unit_counts().await.expect("counts");
+    counts.sort();
+    assert_eq!(
+        counts,
+        [
+            (("st-a".to_owned(), UnitStatus::Available), 1),
+            (("st-b".to_owned(), UnitStatus::OffDuty), 1)
+        ]
+    );
 
     let mut tx = db.begin().await.expect("tx");
     assert!(

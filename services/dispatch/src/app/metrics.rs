@@ -79,9 +79,14 @@ fn placeholders(wanted: bool) {
 
 /// Sets the gauge from `units` (station, status) and creates the series of new stations.
 pub fn publish_units(units: impl IntoIterator<Item = (String, UnitStatus)>) {
+    publish_counts(units.into_iter().map(|unit| (unit, 1)));
+}
+
+/// Sets the gauge from counts of units per (station, status).
+pub fn publish_counts(units: impl IntoIterator<Item = ((String, UnitStatus), i64)>) {
     let mut counts: BTreeMap<(String, UnitStatus), i64> = BTreeMap::new();
-    for (station, status) in units {
-        *counts.entry((station, status)).or_default() += 1;
+    for (key, n) in units {
+        *counts.entry(key).or_default() += n;
     }
     let mut stations = STATIONS
         .lock()
@@ -108,8 +113,7 @@ pub fn publish_units(units: impl IntoIterator<Item = (String, UnitStatus)>) {
 
 /// Recounts the units in the store.
 pub async fn refresh_units(runtime: &Runtime) -> Result<(), ApiError> {
-    let units = runtime.store.all_units().await?;
-    publish_units(units.into_iter().map(|u| (u.station_id, u.status)));
+    publish_counts(runtime.store.unit_counts().await?);
     Ok(())
 }
 

@@ -60,6 +60,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<Unit>, StorageError>;
     /// Every unit (to warm the live store).
     async fn all_units(&self) -> Result<Vec<Unit>, StorageError>;
+    /// How many units each station has in each status.
+    async fn unit_counts(&self) -> Result<Vec<((String, UnitStatus), i64)>, StorageError>;
     /// Sets a manual status unless an assignment holds the unit; false when it does (or no unit).
     async fn set_manual_status(
         &self,

@@ -64,6 +64,9 @@ pub const SELECT_UNIT: &str = unit_select!("WHERE unit_id = $1");
 pub const LIST_UNITS: &str =
     unit_select!("WHERE unit_id > $1 AND ($2 = '' OR station_id = $2) ORDER BY unit_id LIMIT $3");
 pub const ALL_UNITS: &str = unit_select!("ORDER BY unit_id");
+/// Units per station and status, for the gauge (a count, not every row: 20,000 units are ~9 MiB).
+pub const UNIT_COUNTS: &str =
+    "SELECT station_id, status, COUNT(*) AS units FROM dispatch_units GROUP BY station_id, status";
 /// Units by id: `IN_KEYS` is filled in by `storage_rows::fetch_by_keys`.
 pub const UNITS_BY_IDS: &str = unit_select!("WHERE unit_id IN_KEYS");
 pub const SET_MANUAL_STATUS: &str = "UPDATE dispatch_units SET status = $2, status_reason = $3, status_changed_at = $4, updated_at = $4 \

@@ -62,6 +62,10 @@ impl Store for SqlStore {
         self.all_units_sql().await
     }
 
+    async fn unit_counts(&self) -> Result<Vec<((String, UnitStatus), i64)>, StorageError> {
+        self.unit_counts_sql().await
+    }
+
     async fn set_manual_status(
         &self,
         tx: &mut Tx,

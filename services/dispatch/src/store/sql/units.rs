@@ -101,6 +101,23 @@ impl SqlStore {
         Ok(rows.into_iter().map(Unit::from).collect())
     }
 
+    pub(super) async fn unit_counts_sql(
+        &self,
+    ) -> Result<Vec<((String, UnitStatus), i64)>, StorageError> {
+        let rows = with_db!(&self.db, pool => sqlx::query_as::<_, (String, i32, i64)>(UNIT_COUNTS)
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(station, status, n)| {
+                (
+                    (station, UnitStatus::try_from(status).unwrap_or_default()),
+                    n,
+                )
+            })
+            .collect())
+    }
+
     pub(super) async fn set_manual_status_sql(
         &self,
         tx: &mut Tx,
