@@ -50,13 +50,14 @@ fn retraining_the_chosen_setting_reproduces_the_shipped_model() {
 
 /// Issue 14's safety acceptance (0 unsafe diversions, P1 recall 100 % on the held-out split) is
 /// NOT met by the shipped model: these are the held-out calls it gets wrong (corpus version 5,
-/// 901 held-out calls, model lr-189a3da7313c of session 36; docs/triage.md). po-2005 left the
-/// list (session 36's signal words); fi-4008 (a bin fire put out, said lightly) and cp-6012 (a
-/// cash snatch with a push, P1 by its label, answered P2) stay. Session 36's first reading had
-/// two more (cb-2008, a 鸟铳 handed in; cp-030, a theft to report with 报案): the words 报案 and
-/// 铳/弩 were added after that reading, so they are answered safely now and the held-out figure
-/// is no longer clean for them. The issue stays open until both lists are empty.
-const KNOWN_UNSAFE: &[&str] = &["fi-4008"];
+/// 901 held-out calls, model lr-ea77c8e25e6b of session 38; docs/triage.md). fi-4008 (a bin fire
+/// put out, said lightly) left the list in session 38: a fire put out holds a call
+/// (`safety.fire_out`, read on train calls fi-4003, fi-6002, fi-6013, fi-6016) — written after
+/// that call was seen in the held-out list, so the figure is not clean for it. cp-6012 (a cash
+/// snatch with a push, P1 by its label, answered P2) stays: train labels the same scene P2
+/// (cv-2007, cv-3016). Session 36's cb-2008 and cp-030 were fixed the same way (报案, 铳/弩). The
+/// issue stays open until both lists are empty.
+const KNOWN_UNSAFE: &[&str] = &[];
 const KNOWN_P1_MISSED: &[&str] = &["cp-6012"];
 
 /// A regression ratchet on the held-out split (never a reason to change a rule or a threshold):

@@ -93,13 +93,26 @@ fn best_police(rules: &CompiledRules, scan: &Scan, scores: &Scores) -> usize {
 
 /// Priority of a call that stays with the police: P1 on danger or the model's P(P1) over its
 /// threshold, else the priority head's best of P2 / P3 (joint calls never below P2). A call kept
-/// with the police is never P4, whatever kept it: P4 means no unit goes.
-fn police_priority(kind: Kind, category: &str, danger: bool, m: &ModelView<'_>) -> Priority {
-    if danger || m.scores.priority.of("P1") >= m.thresholds.p1_for(category) {
-        return Priority::P1;
-    }
+/// with the police is never P4, whatever kept it: P4 means no unit goes. When the safety layer
+/// read the call's urgent words and found them defused (a fire put out, a weapon only named),
+/// the head's most probable class decides, not its P1 tail (train: fi-6002, fi-6013, cb-017).
+fn police_priority(
+    kind: Kind,
+    category: &str,
+    (danger, defused): (bool, bool),
+    m: &ModelView<'_>,
+) -> Priority {
+    let p1 = m.scores.priority.of("P1");
     let p2 = m.scores.priority.of("P2");
     let p3 = m.scores.priority.of("P3");
+    let p1_bar = if defused {
+        p2.max(p3) + f64::EPSILON
+    } else {
+        m.thresholds.p1_for(category)
+    };
+    if danger || p1 >= p1_bar {
+        return Priority::P1;
+    }
     if kind == Kind::Joint || p2 >= p3 {
         Priority::P2
     } else {
@@ -170,6 +183,16 @@ pub fn decide(
             format!(
                 "{}: 只提及（出售/拾得/遗失/上交），未见使用 -> 留警务，不强制 P1",
                 safety.weapon_named.join("、")
+            ),
+        ));
+    }
+    if !safety.fire_out.is_empty() {
+        explained.push(line(
+            "safety.fire_out",
+            Effect::Category,
+            format!(
+                "{}: 火已扑灭，未见复燃或被困 -> 留警务，不强制 P1",
+                safety.fire_out.join("、")
             ),
         ));
     }
@@ -275,7 +298,8 @@ pub fn decide(
         });
     }
     let priority = if kind.stays_with_police() {
-        let mut p = police_priority(kind, &category.code, danger, model);
+        let defused = !safety.fire_out.is_empty() || !safety.weapon_named.is_empty();
+        let mut p = police_priority(kind, &category.code, (danger, defused), model);
         if let Some((rule, floor)) = priority_floor(rules, scan, chosen)
             && floor < p
         {

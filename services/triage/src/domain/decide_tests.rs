@@ -170,3 +170,31 @@ fn a_weapon_for_sale_is_police_business_but_not_forced_p1() {
     );
     assert_eq!(used.priority, Priority::P1, "{used:?}");
 }
+
+#[test]
+fn a_fire_put_out_is_held_and_its_priority_is_the_heads_best_not_its_p1_tail() {
+    let rules = CompiledRules::builtin().expect("rules");
+    // The model would let it go as invalid: the fire words hold it.
+    let text = "刚才楼道纸箱子烧起来了，我拿水浇灭了，没事了，就跟你们说一声";
+    let c = run(text, &scores(&rules, "INVALID", "INVALID", "P4", 0.9));
+    assert!(c.kind.stays_with_police(), "{c:?}");
+    assert!(c.matched.iter().any(|m| m.rule_id == "safety.fire_out"));
+    // P(P1) = 0.3 is over the P1 threshold (0.15, as the shipped model's), but P2 is the head's
+    // best for a defused call.
+    let mut s = scores(&rules, "JOINT", "FIRE", "P2", 0.6);
+    s.priority.p = vec![0.3, 0.6, 0.05, 0.05];
+    let mut t = default_thresholds();
+    t.p1 = 0.15;
+    let low_bar = |text: &str| {
+        let view = ModelView {
+            version: "test",
+            thresholds: &t,
+            scores: &s,
+        };
+        decide(&rules, &scan(&rules, text), &view, "CHANNEL_110", "").priority
+    };
+    assert_eq!(low_bar(text), Priority::P2);
+    // Not defused, the same P(P1) is P1; still burning, the fire words force P1.
+    assert_eq!(low_bar("楼道纸箱子烧起来了，有点呛"), Priority::P1);
+    assert_eq!(low_bar("纸箱子烧起来了，浇不灭，越烧越大"), Priority::P1);
+}

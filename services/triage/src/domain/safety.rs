@@ -6,9 +6,9 @@
 use super::rules::CompiledRules;
 use super::scan::Scan;
 use super::signal_words::{
-    CONFLICT, CRASH_HURT, CRASH_UNHURT, DANGER, FIGHT, NEGATION_CUES, NEGATION_WINDOW, NOT_DANGER,
-    NOT_IN_CONTEXT, ORGANISATIONS, UNCERTAIN, UNREACHABLE, VEHICLE, WEAPON_NOT_USED,
-    WEAPON_OBJECTS, WEAPON_USED,
+    CONFLICT, CRASH_HURT, CRASH_UNHURT, DANGER, FIGHT, FIRE_NOT_OUT, FIRE_OUT, FIRE_WORDS,
+    NEGATION_CUES, NEGATION_WINDOW, NOT_DANGER, NOT_IN_CONTEXT, ORGANISATIONS, UNCERTAIN,
+    UNREACHABLE, VEHICLE, WEAPON_NOT_USED, WEAPON_OBJECTS, WEAPON_USED,
 };
 
 /// What the safety layer saw.
@@ -23,6 +23,9 @@ pub struct Signals {
     /// Weapon words of a call that names a weapon only (sold, found, lost, handed in) and says
     /// nothing of its use: they hold the call with the police but do not force P1.
     pub weapon_named: Vec<String>,
+    /// Fire words of a call that says the fire is out (and nothing of it burning still): they
+    /// hold the call with the police but do not force P1.
+    pub fire_out: Vec<String>,
 }
 
 impl Signals {
@@ -31,7 +34,8 @@ impl Signals {
         !(self.danger.is_empty()
             && self.conflict.is_empty()
             && self.police.is_empty()
-            && self.weapon_named.is_empty())
+            && self.weapon_named.is_empty()
+            && self.fire_out.is_empty())
     }
 
     /// Every word that blocks a diversion, for the explanation.
@@ -42,6 +46,7 @@ impl Signals {
                 .chain(&self.conflict)
                 .chain(&self.police)
                 .chain(&self.weapon_named)
+                .chain(&self.fire_out)
                 .cloned(),
         )
     }
@@ -141,6 +146,11 @@ fn without_weapon_objects(norm: &str) -> String {
     text
 }
 
+/// True when the text says a fire is out and nothing of it burning still or going again.
+pub fn fire_put_out(norm: &str) -> bool {
+    !found(norm, FIRE_OUT).is_empty() && found(norm, FIRE_NOT_OUT).is_empty()
+}
+
 /// True when the text tells of a fight or violence between people and names no vehicle or
 /// crash: such a call is never a traffic accident.
 pub fn fight_without_vehicle(norm: &str) -> bool {
@@ -186,6 +196,17 @@ pub fn signals(rules: &CompiledRules, scan: &Scan) -> Signals {
             !object
         });
     }
+    // A fire put out is reported, not fought: its fire words hold the call but are not P1.
+    let mut fire_out = Vec::new();
+    if fire_put_out(&text) {
+        danger.retain(|w| {
+            let fire = FIRE_WORDS.contains(&w.as_str());
+            if fire {
+                fire_out.push(w.clone());
+            }
+            !fire
+        });
+    }
     let police = scan
         .matched_rules
         .iter()
@@ -201,6 +222,7 @@ pub fn signals(rules: &CompiledRules, scan: &Scan) -> Signals {
         conflict: super::classify::dedup(conflict),
         police: super::classify::dedup(police),
         weapon_named: super::classify::dedup(weapon_named),
+        fire_out: super::classify::dedup(fire_out),
     }
 }
 
@@ -264,6 +286,33 @@ mod tests {
             let s = signals_of(text);
             assert!(s.blocks_diversion(), "{text}: {s:?}");
         }
+    }
+
+    #[test]
+    fn a_fire_put_out_holds_the_call_without_forcing_p1() {
+        for text in [
+            "刚才厨房油锅着火了，我拿锅盖盖灭了，现在没事了",
+            "楼下垃圾桶冒烟，保安拿灭火器喷灭了",
+            "门口的纸箱子烧起来了，我们已经浇灭了，就说一声",
+        ] {
+            let s = signals_of(text);
+            assert!(s.danger.is_empty(), "{text}: {s:?}");
+            assert!(s.blocks_diversion(), "{text}: {s:?}");
+        }
+        for text in [
+            "厨房着火了，扑不灭，火越烧越大",
+            "仓库着火了，刚扑灭又着起来了",
+            "屋里着火了，火灭了但是我妈还在里面没出来",
+            "着火了，没扑灭",
+        ] {
+            let s = signals_of(text);
+            assert!(!s.danger.is_empty(), "{text}: {s:?}");
+        }
+        // Out, but someone was hurt: the fire words leave danger, the hurt stays.
+        let hurt = signals_of("着火了已经扑灭了，我老公手上烫伤流血了");
+        assert!(hurt.danger.contains(&"流血".to_owned()), "{hurt:?}");
+        // A streetlight that goes out is no fire.
+        assert!(!signals_of("路灯一到晚上就灭了，找谁修").blocks_diversion());
     }
 
     #[test]

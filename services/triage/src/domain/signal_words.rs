@@ -114,6 +114,31 @@ pub(super) const CONFLICT: &[&str] = &[
     // probes of session 36 (new sentences, services/triage/tests/unseen_calls.rs): locked out by someone, a gang
     "换锁", "锁给换", "把锁换了", "门锁换了", "换了锁", "带着几个人", "带了几个人", "一帮人",
     "扣押", "套了个锁", "锁了我的", "唱歌", "k歌", "派对", "蹦迪", "开趴", "划拳", "喝酒",
+    // a fire put out is still a fire to report (train: fi-4003, fi-6002, fi-6013, fi-6016)
+    "扑灭", "浇灭", "喷灭", "踩灭", "盖灭", "泼灭",
+];
+
+/// Fire, smoke and heat words of [`DANGER`]: a fire the caller has put out ([`FIRE_OUT`]) still
+/// holds the call with the police (FIRE is joint) but is not P1 on these words alone — read on
+/// the train split (fi-021, fi-4003, fi-6002, fi-6013, fi-6016: put out, P2; fi-030, fi-033:
+/// 扑不灭 / 泼不灭, P1).
+#[rustfmt::skip]
+pub(super) const FIRE_WORDS: &[&str] = &[
+    "着火", "起火", "失火", "火灾", "烧起来", "浓烟", "冒火", "火苗", "冒烟", "冒黑烟", "烟很大", "烟好大", "火很大", "火好大",
+    "自燃", "点着了", "着伙", "烧焦", "全是烟", "火窜", "火蹿", "烟感", "呛得",
+];
+
+/// A fire said to be out.
+#[rustfmt::skip]
+pub(super) const FIRE_OUT: &[&str] = &[
+    "扑灭", "浇灭", "喷灭", "踩灭", "盖灭", "泼灭", "弄灭", "熄灭", "灭了", "灭掉了", "灭火了", "火灭", "明火没了",
+];
+
+/// A fire not out, or going again: its fire words stay danger whatever else is said.
+#[rustfmt::skip]
+pub(super) const FIRE_NOT_OUT: &[&str] = &[
+    "扑不灭", "泼不灭", "浇不灭", "灭不了", "灭不掉", "灭不下", "没灭", "没扑灭", "没浇灭", "没有灭", "未灭", "还在烧", "还烧着",
+    "又着", "又烧", "复燃了", "越烧越", "烧过来", "蔓延", "火还", "火势", "还有火", "有明火", "没出来", "在里面",
 ];
 
 /// Cues that cancel a danger or conflict word just after them (没受伤, 没有着火, 没打架).
