@@ -50,7 +50,7 @@ fn retraining_the_chosen_setting_reproduces_the_shipped_model() {
 
 /// Issue 14's safety acceptance (0 unsafe diversions, P1 recall 100 % on the held-out split) is
 /// NOT met by the shipped model: these are the held-out calls it gets wrong (corpus version 5,
-/// 901 held-out calls, model lr-ea77c8e25e6b of session 38; docs/triage.md). fi-4008 (a bin fire
+/// 901 held-out calls, model lr-37597465c333 of session 38; docs/triage.md). fi-4008 (a bin fire
 /// put out, said lightly) left the list in session 38: a fire put out holds a call
 /// (`safety.fire_out`, read on train calls fi-4003, fi-6002, fi-6013, fi-6016) — written after
 /// that call was seen in the held-out list, so the figure is not clean for it. cp-6012 (a cash

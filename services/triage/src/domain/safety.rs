@@ -77,9 +77,20 @@ fn organisations_unreachable() -> &'static [String] {
     })
 }
 
+/// [`NOT_DANGER`], longest first: a shorter phrase inside a longer one (偷埋 in 偷偷埋) must not cut
+/// the longer one apart and leave its signal word behind (偷).
+fn not_danger_longest_first() -> &'static [&'static str] {
+    static PHRASES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    PHRASES.get_or_init(|| {
+        let mut phrases = NOT_DANGER.to_vec();
+        phrases.sort_by_key(|p| std::cmp::Reverse(p.chars().count()));
+        phrases
+    })
+}
+
 fn without_false_danger(norm: &str) -> String {
     let mut text = norm.to_owned();
-    for phrase in NOT_DANGER {
+    for phrase in not_danger_longest_first() {
         text = text.replace(phrase, "，");
     }
     // An organisation that does not answer (供电局电话打不通) is not a person missing.
@@ -267,6 +278,8 @@ mod tests {
             "旁边砖厂天天冒黑烟，衣服晾外头都是黑的",
             "嘻嘻，警察叔叔你好，我是小明",
             "地库的排风扇坏了，物业说排期修",
+            "村后山上有人偷偷埋医疗垃圾，针管都露出来了",
+            "对面空地晚上有人偷偷倒建筑垃圾，堆成山了",
         ] {
             let s = signals_of(text);
             assert!(!s.blocks_diversion(), "{text}: {s:?}");
