@@ -208,7 +208,7 @@ impl PeersConfig {
 /// Database pool settings.
 #[derive(Debug, Clone, Default, Args)]
 pub struct PoolConfig {
-    /// Most database connections (default: 20 for `serve`, 10 per service for `dev`).
+    /// Most database connections (default: 20 for `serve`, 4 per service for `dev`).
     #[arg(
         long = "database-max-connections",
         env = "PINGAN_DATABASE_MAX_CONNECTIONS"
