@@ -169,15 +169,22 @@ async fn a_failed_live_update_is_repaired_by_the_next_fix(backend: Backend) {
     assert_eq!(station_of(&live).await.as_deref(), Some("st-2"));
 }
 
-async fn a_live_store_that_lost_its_units_is_refilled_by_the_next_fix(backend: Backend) {
+/// A unit registered and reported once, then a live store that lost every unit (Redis restarted).
+async fn a_unit_the_live_store_lost(
+    backend: Backend,
+) -> (TestDatabase, DispatchApi, SharedClock, Arc<Flaky>) {
     let live = Arc::new(Flaky::default());
-    let (_database, api, shared) = dispatch(backend, live.clone()).await;
+    let (database, api, shared) = dispatch(backend, live.clone()).await;
     api.register_unit(register("st-1", "reg-1"))
         .await
         .expect("registered");
     api.update_position(fix(&shared)).await.expect("first fix");
-
     live.lose_everything();
+    (database, api, shared, live)
+}
+
+async fn a_live_store_that_lost_its_units_is_refilled_by_the_next_fix(backend: Backend) {
+    let (_database, api, shared, live) = a_unit_the_live_store_lost(backend).await;
     let answer = api
         .update_position(fix(&shared))
         .await
@@ -195,14 +202,7 @@ async fn a_live_store_that_lost_its_units_is_refilled_by_the_next_fix(backend: B
 /// Many fixes racing into a live store that lost its units: each is taken, none refused, and
 /// the store ends holding every unit again (re-reads are one at a time).
 async fn racing_fixes_after_a_loss_are_all_taken(backend: Backend) {
-    let live = Arc::new(Flaky::default());
-    let (_database, api, shared) = dispatch(backend, live.clone()).await;
-    api.register_unit(register("st-1", "reg-1"))
-        .await
-        .expect("registered");
-    api.update_position(fix(&shared)).await.expect("first fix");
-
-    live.lose_everything();
+    let (_database, api, shared, live) = a_unit_the_live_store_lost(backend).await;
     let answers =
         futures::future::join_all((0..8).map(|_| api.update_position(fix(&shared)))).await;
     for answer in answers {
