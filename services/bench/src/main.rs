@@ -75,6 +75,7 @@ impl Args {
             one_by_one: if self.smoke { 20 } else { 200 },
             redis_url: self.redis_url.clone(),
             calls_only: self.calls_only,
+            calls_for_memory: if self.smoke { 50 } else { 5_000 },
         }
     }
 }
@@ -183,15 +184,24 @@ async fn bench_dev(args: &Args) -> anyhow::Result<Vec<Row>> {
                 .collect(),
             // One process: its receiver cannot be stopped alone (delivery keeps up, measured as such).
             audit_receiver_pid: None,
+            memory_after_calls_pid: process.pid(),
         };
         let mut rows = rows::measure(&args.sizes(), &target).await?;
         let rss = process.rss_mib().unwrap_or(0.0);
+        // After the calls, the units and their positions: more than the goal's 5,000 calls.
         rows.push(Row::new(
-            "pingan dev RSS at the end of the run",
+            if args.calls_only {
+                "pingan dev RSS at the end of the run".to_owned()
+            } else {
+                format!(
+                    "pingan dev RSS at the end of the run (also {} units and their positions)",
+                    args.units
+                )
+            },
             format!("{rss:.0} MiB"),
             format!("idle {rss_idle:.0} MiB"),
-            "≤ 120 MB after 5,000 calls",
-            Some(rss <= 120.0 * 1_000_000.0 / 1_048_576.0),
+            "—",
+            None,
         ));
         anyhow::Ok(rows)
     }
@@ -250,6 +260,7 @@ async fn bench_six(args: &Args) -> anyhow::Result<Vec<Row>> {
                 .instance("complaints-audit", 1)
                 .and_then(|i| i.process())
                 .and_then(|p| p.pid()),
+            memory_after_calls_pid: None,
         };
         let mut rows = rows::measure(&args.sizes(), &target).await?;
         let mut total = 0.0;

@@ -41,6 +41,9 @@ pub struct Target {
     /// (SIGSTOP) while the registrations queue their events and resumed after, so the delivery
     /// row measures the drain of a real backlog rather than delivery keeping up with production.
     pub audit_receiver_pid: Option<u32>,
+    /// The process whose memory is read once the calls are in (`pingan dev`: the issue's
+    /// "RSS after 5,000 calls"); calls are topped up to [`Sizes::calls_for_memory`] first.
+    pub memory_after_calls_pid: Option<u32>,
 }
 
 /// Sizes of one run.
@@ -60,6 +63,8 @@ pub struct Sizes {
     pub redis_url: String,
     /// Only the ReportCall rows (and their baselines): the other rows are skipped.
     pub calls_only: bool,
+    /// Calls accepted before the memory of [`Target::memory_after_calls_pid`] is read.
+    pub calls_for_memory: u64,
 }
 
 /// Every row on `target`; RSS rows are the caller's (it knows the shape's goal).
@@ -116,6 +121,7 @@ pub async fn measure(sizes: &Sizes, target: &Target) -> anyhow::Result<Vec<Row>>
         "p99 ≤ 50 ms",
         Some(one_by_one.ms(0.99) <= 50.0 && one_by_one.error_count() == 0),
     ));
+    let mut accepted = one_by_one.ok;
     for &rate in &sizes.rates {
         let load = load.clone();
         let tag = format!("{}r{rate}", load.run);
@@ -143,6 +149,10 @@ pub async fn measure(sizes: &Sizes, target: &Target) -> anyhow::Result<Vec<Row>>
             "no errors, p99 ≤ 50 ms",
             Some(latencies.ms(0.99) <= 50.0 && latencies.error_count() == 0),
         ));
+        accepted += latencies.ok;
+    }
+    if let Some(pid) = target.memory_after_calls_pid {
+        rows.push(memory_after_calls(&load, pid, accepted, sizes.calls_for_memory).await);
     }
 
     if sizes.calls_only {
@@ -214,6 +224,44 @@ pub async fn measure(sizes: &Sizes, target: &Target) -> anyhow::Result<Vec<Row>>
     ));
     Ok(rows)
 }
+
+/// Calls in flight while topping up to the memory row's count.
+const TOP_UP_IN_FLIGHT: u64 = 8;
+
+/// Tops the accepted calls up to `wanted` (a few in flight, closed loop: the server's memory
+/// after so many calls, not under an overload), then reads `pid`'s resident memory.
+async fn memory_after_calls(load: &CallLoad, pid: u32, mut accepted: u64, wanted: u64) -> Row {
+    let mut next = 0_u64;
+    let mut failures = 0_u64;
+    // A server that refuses every call must not keep the bench here forever.
+    while accepted < wanted && failures < wanted {
+        let batch = (wanted - accepted).min(TOP_UP_IN_FLIGHT);
+        let answers = futures::future::join_all((0..batch).map(|_| {
+            next += 1;
+            let request = calls::call(&load.places, &format!("{}m", load.run), next);
+            calls::report(&load.client, request)
+        }))
+        .await;
+        for answer in answers {
+            match answer {
+                Ok(()) => accepted += 1,
+                Err(_) => failures += 1,
+            }
+        }
+    }
+    let rss = crate::system::rss_mib(pid).unwrap_or(0.0);
+    let enough = accepted >= wanted;
+    Row::new(
+        format!("pingan dev RSS after {accepted} calls accepted"),
+        format!("{rss:.0} MiB"),
+        "—",
+        "≤ 120 MB after 5,000 calls",
+        enough.then_some(rss <= MEMORY_GOAL_MIB),
+    )
+}
+
+/// The memory goal, 120 MB, in MiB.
+pub const MEMORY_GOAL_MIB: f64 = 120.0 * 1_000_000.0 / 1_048_576.0;
 
 /// Sends `signal` (e.g. `-STOP`) to process `pid`.
 async fn signal(pid: u32, signal: &str) -> anyhow::Result<()> {

@@ -380,9 +380,10 @@ async fn dev(args: DevArgs, settings: ServiceConfig) -> anyhow::Result<()> {
         );
         // The 12345 platform is simulated in process unless --hotline-gateway names a real one.
         process.set_config(settings);
-        // SQLite writes one at a time; each connection holds its own statements and page cache
-        // (docs/benchmarks.md, session 38: 4 instead of 10 saved ~12 MiB at the same speed).
-        let pool = args.pool.settings(4);
+        // SQLite writes one at a time; each connection holds its own statements and page cache.
+        let pool = args
+            .pool
+            .settings_over(pingan_platform::storage::PoolSettings::embedded());
         for kind in ServiceKind::ALL {
             let file = data_dir.join(format!("{}.db", kind.short_name()));
             let storage = StorageChoice {

@@ -111,3 +111,44 @@ async fn round_trip(backend: Backend) {
 }
 
 pingan_platform::backend_tests!(round_trip);
+
+/// Every SQLite connection keeps the call durable (WAL, FULL sync) whatever its cache size, and
+/// takes the configured page cache.
+#[tokio::test]
+async fn sqlite_connections_take_the_configured_page_cache_and_stay_durable() {
+    let file = std::env::temp_dir().join(format!("pingan-cache-{}.db", uuid::Uuid::now_v7()));
+    let settings = pingan_platform::storage::PoolSettings {
+        max_connections: 2,
+        sqlite_cache_kib: 300,
+        statement_cache_capacity: 8,
+        ..Default::default()
+    };
+    let url = format!("sqlite://{}", file.display());
+    let db = pingan_platform::Db::connect(&url, &settings)
+        .await
+        .expect("sqlite pool");
+    let pragma = |name: &'static str| {
+        let db = db.clone();
+        async move {
+            with_db!(&db, pool => sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!("SELECT CAST(({name}) AS TEXT)"))).fetch_one(pool).await)
+                .expect(name)
+        }
+    };
+    assert_eq!(
+        pragma("SELECT cache_size FROM pragma_cache_size").await,
+        "-300"
+    );
+    assert_eq!(
+        pragma("SELECT journal_mode FROM pragma_journal_mode").await,
+        "wal"
+    );
+    assert_eq!(
+        pragma("SELECT synchronous FROM pragma_synchronous").await,
+        "2",
+        "FULL"
+    );
+    db.close().await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+    }
+}

@@ -234,25 +234,48 @@ pub struct PoolConfig {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub test_before_acquire: Option<bool>,
+    /// Prepared statements kept per database connection (default 100; 24 for `dev`).
+    #[arg(
+        long = "database-statement-cache",
+        env = "PINGAN_DATABASE_STATEMENT_CACHE"
+    )]
+    pub statement_cache_capacity: Option<usize>,
+    /// Page cache per SQLite connection, in KiB (default 2000, SQLite's own; 256 for `dev`).
+    #[arg(
+        long = "database-sqlite-cache-kib",
+        env = "PINGAN_DATABASE_SQLITE_CACHE_KIB"
+    )]
+    pub sqlite_cache_kib: Option<u32>,
 }
 
 impl PoolConfig {
     /// The pool settings, `default_max` connections unless configured.
     pub fn settings(&self, default_max: u32) -> PoolSettings {
-        let defaults = PoolSettings::default();
+        self.settings_over(PoolSettings {
+            max_connections: default_max,
+            ..PoolSettings::default()
+        })
+    }
+
+    /// The pool settings, `defaults` where nothing is configured.
+    pub fn settings_over(&self, defaults: PoolSettings) -> PoolSettings {
         let forever_if_zero = |value: Option<Duration>, default: Option<Duration>| match value {
             Some(duration) if duration.is_zero() => None,
             Some(duration) => Some(duration),
             None => default,
         };
         PoolSettings {
-            max_connections: self.max_connections.unwrap_or(default_max),
+            max_connections: self.max_connections.unwrap_or(defaults.max_connections),
             acquire_timeout: self.acquire_timeout.unwrap_or(defaults.acquire_timeout),
             max_lifetime: forever_if_zero(self.max_lifetime, defaults.max_lifetime),
             idle_timeout: forever_if_zero(self.idle_timeout, defaults.idle_timeout),
             test_before_acquire: self
                 .test_before_acquire
                 .unwrap_or(defaults.test_before_acquire),
+            statement_cache_capacity: self
+                .statement_cache_capacity
+                .unwrap_or(defaults.statement_cache_capacity),
+            sqlite_cache_kib: self.sqlite_cache_kib.unwrap_or(defaults.sqlite_cache_kib),
         }
     }
 }

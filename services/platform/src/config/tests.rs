@@ -193,3 +193,37 @@ fn pool_flags_recycle_connections_and_default_to_a_short_acquire_timeout() {
     assert!(flags.test_before_acquire, "the flag wins over the file");
     assert!(probe("", &["--database-test-before-acquire", "maybe"]).is_err());
 }
+
+#[test]
+fn connection_caches_take_the_shape_defaults_unless_configured() {
+    let embedded = PoolSettings::embedded();
+    let plain = probe("", &[]).expect("parses").pool;
+    assert_eq!(plain.settings(20).statement_cache_capacity, 100);
+    assert_eq!(plain.settings(20).sqlite_cache_kib, 2000);
+    let dev = plain.settings_over(embedded.clone());
+    assert_eq!(
+        (
+            dev.max_connections,
+            dev.statement_cache_capacity,
+            dev.sqlite_cache_kib
+        ),
+        (4, 24, 256)
+    );
+    let file = r#"
+        [pool]
+        database-statement-cache = 50
+        database-sqlite-cache-kib = 1024
+    "#;
+    let configured = probe(file, &[])
+        .expect("parses")
+        .pool
+        .settings_over(embedded);
+    assert_eq!(
+        (
+            configured.statement_cache_capacity,
+            configured.sqlite_cache_kib
+        ),
+        (50, 1024)
+    );
+    assert!(probe("", &["--database-sqlite-cache-kib", "-5"]).is_err());
+}
