@@ -94,7 +94,8 @@ fn best_police(rules: &CompiledRules, scan: &Scan, scores: &Scores) -> usize {
 /// Priority of a call that stays with the police: P1 on danger or the model's P(P1) over its
 /// threshold, else the priority head's best of P2 / P3 (joint calls never below P2). A call kept
 /// with the police is never P4, whatever kept it: P4 means no unit goes. When the safety layer
-/// read the call's urgent words and found them defused (a fire put out, a weapon only named),
+/// read the call's urgent words and found them defused (a fire put out, a weapon only named, a
+/// harm over, a past event),
 /// the head's most probable class decides, not its P1 tail (train: fi-6002, fi-6013, cb-017).
 fn police_priority(
     kind: Kind,
@@ -193,6 +194,36 @@ pub fn decide(
             format!(
                 "{}: 火已扑灭，未见复燃或被困 -> 留警务，不强制 P1",
                 safety.fire_out.join("、")
+            ),
+        ));
+    }
+    if !safety.harm_over.is_empty() {
+        explained.push(line(
+            "safety.harm_over",
+            Effect::Category,
+            format!(
+                "{}: 来电称无人受伤，未见仍在发生 -> 留警务，不强制 P1",
+                safety.harm_over.join("、")
+            ),
+        ));
+    }
+    if !safety.found.is_empty() {
+        explained.push(line(
+            "safety.found",
+            Effect::Category,
+            format!(
+                "{}: 走失者已在来电人身边 -> 留警务，不强制 P1",
+                safety.found.join("、")
+            ),
+        ));
+    }
+    if !safety.past.is_empty() {
+        explained.push(line(
+            "safety.past",
+            Effect::Category,
+            format!(
+                "{}: 询问早前发生的事，未见眼下情况 -> 留警务，不强制 P1",
+                safety.past.join("、")
             ),
         ));
     }
@@ -298,7 +329,7 @@ pub fn decide(
         });
     }
     let priority = if kind.stays_with_police() {
-        let defused = !safety.fire_out.is_empty() || !safety.weapon_named.is_empty();
+        let defused = safety.defused().next().is_some();
         let mut p = police_priority(kind, &category.code, (danger, defused), model);
         if let Some((rule, floor)) = priority_floor(rules, scan, chosen)
             && floor < p

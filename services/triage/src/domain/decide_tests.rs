@@ -198,3 +198,33 @@ fn a_fire_put_out_is_held_and_its_priority_is_the_heads_best_not_its_p1_tail() {
     assert_eq!(low_bar("楼道纸箱子烧起来了，有点呛"), Priority::P1);
     assert_eq!(low_bar("纸箱子烧起来了，浇不灭，越烧越大"), Priority::P1);
 }
+
+#[test]
+fn a_harm_over_and_a_past_case_are_held_at_the_heads_best_priority() {
+    let rules = CompiledRules::builtin().expect("rules");
+    let mut s = scores(&rules, "POLICE", "CRIMINAL_PROPERTY", "P2", 0.6);
+    s.priority.p = vec![0.3, 0.6, 0.05, 0.05];
+    let mut t = default_thresholds();
+    t.p1 = 0.15;
+    let decided = |text: &str| {
+        let view = ModelView {
+            version: "test",
+            thresholds: &t,
+            scores: &s,
+        };
+        decide(&rules, &scan(&rules, text), &view, "CHANNEL_110", "")
+    };
+    let over = decided("刚才在公交站手机被抢了，那人骑车跑了，我没受伤");
+    assert_eq!(over.priority, Priority::P2, "{over:?}");
+    assert!(over.kind.stays_with_police(), "{over:?}");
+    assert!(over.matched.iter().any(|m| m.rule_id == "safety.harm_over"));
+    let past = decided("去年被人抢劫过，想咨询一下怎么查询立案结果");
+    assert_eq!(past.priority, Priority::P2, "{past:?}");
+    assert!(past.matched.iter().any(|m| m.rule_id == "safety.past"));
+    // Still going on, or happening now: the same words force P1.
+    assert_eq!(
+        decided("手机被抢了，我没受伤，他们还在追我").priority,
+        Priority::P1
+    );
+    assert_eq!(decided("去年他抢过我，今天又来抢了").priority, Priority::P1);
+}

@@ -6,9 +6,10 @@
 use super::rules::CompiledRules;
 use super::scan::Scan;
 use super::signal_words::{
-    CONFLICT, CRASH_HURT, CRASH_UNHURT, DANGER, FIGHT, FIRE_NOT_OUT, FIRE_OUT, FIRE_WORDS,
-    NEGATION_CUES, NEGATION_WINDOW, NOT_DANGER, NOT_IN_CONTEXT, ORGANISATIONS, UNCERTAIN,
-    UNREACHABLE, VEHICLE, WEAPON_NOT_USED, WEAPON_OBJECTS, WEAPON_USED,
+    ASKING, CONFLICT, CRASH_HURT, CRASH_UNHURT, DANGER, FIGHT, FIRE_NOT_OUT, FIRE_OUT, FIRE_WORDS,
+    HARM_THAT_ENDS, LONG_AGO, LOST_BUT_FOUND, NEGATION_CUES, NEGATION_WINDOW, NOT_DANGER,
+    NOT_IN_CONTEXT, NOW, ONGOING, ORGANISATIONS, SELF_HARM, UNCERTAIN, UNHURT, UNREACHABLE,
+    VEHICLE, WEAPON_NOT_USED, WEAPON_OBJECTS, WEAPON_USED, WITH_THE_CALLER,
 };
 
 /// What the safety layer saw.
@@ -26,6 +27,15 @@ pub struct Signals {
     /// Fire words of a call that says the fire is out (and nothing of it burning still): they
     /// hold the call with the police but do not force P1.
     pub fire_out: Vec<String>,
+    /// Danger words of a harm that can be over (a snatch, a small wound, someone stuck) in a
+    /// call that says nobody is hurt and nothing of it going on: held, not P1.
+    pub harm_over: Vec<String>,
+    /// Danger words of an event long past that the caller asks about (a case's progress, a
+    /// certificate): held, not P1. Self-harm is never past.
+    pub past: Vec<String>,
+    /// Danger words of a person lost (or whose family cannot be reached) who is with the caller
+    /// now: held, not P1.
+    pub found: Vec<String>,
 }
 
 impl Signals {
@@ -34,8 +44,18 @@ impl Signals {
         !(self.danger.is_empty()
             && self.conflict.is_empty()
             && self.police.is_empty()
-            && self.weapon_named.is_empty()
-            && self.fire_out.is_empty())
+            && self.defused().next().is_none())
+    }
+
+    /// The urgent words this layer found defused (a weapon only named, a fire put out, a harm
+    /// over, a past event): they hold the call with the police but do not force P1.
+    pub fn defused(&self) -> impl Iterator<Item = &String> {
+        self.weapon_named
+            .iter()
+            .chain(&self.fire_out)
+            .chain(&self.harm_over)
+            .chain(&self.past)
+            .chain(&self.found)
     }
 
     /// Every word that blocks a diversion, for the explanation.
@@ -45,8 +65,7 @@ impl Signals {
                 .iter()
                 .chain(&self.conflict)
                 .chain(&self.police)
-                .chain(&self.weapon_named)
-                .chain(&self.fire_out)
+                .chain(self.defused())
                 .cloned(),
         )
     }
@@ -99,9 +118,9 @@ fn without_false_danger(norm: &str) -> String {
             text = text.replace(phrase.as_str(), "，");
         }
     }
-    for (context, and_context, words) in NOT_IN_CONTEXT {
+    for (context, and_context, unless, words) in NOT_IN_CONTEXT {
         let holds = |cues: &[&str]| cues.iter().any(|w| text.contains(w));
-        if holds(context) && (and_context.is_empty() || holds(and_context)) {
+        if holds(context) && (and_context.is_empty() || holds(and_context)) && !holds(unless) {
             for word in *words {
                 text = text.replace(word, "，");
             }
@@ -162,6 +181,32 @@ pub fn fire_put_out(norm: &str) -> bool {
     !found(norm, FIRE_OUT).is_empty() && found(norm, FIRE_NOT_OUT).is_empty()
 }
 
+/// True when the text says nobody is hurt and nothing of the harm going on.
+pub fn harm_over(norm: &str) -> bool {
+    (!found(norm, UNHURT).is_empty() || !found(norm, CRASH_UNHURT).is_empty())
+        && found(norm, ONGOING).is_empty()
+}
+
+/// True when the text asks about an event long past and says nothing of now.
+pub fn past_event_asked(norm: &str) -> bool {
+    !found(norm, LONG_AGO).is_empty()
+        && found(norm, NOW).is_empty()
+        && !found(norm, ASKING).is_empty()
+}
+
+/// Moves the words of `danger` that `defusable` accepts to the returned list.
+fn take_defused(danger: &mut Vec<String>, defusable: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut taken = Vec::new();
+    danger.retain(|w| {
+        let defused = defusable(w);
+        if defused {
+            taken.push(w.clone());
+        }
+        !defused
+    });
+    taken
+}
+
 /// True when the text tells of a fight or violence between people and names no vehicle or
 /// crash: such a call is never a traffic accident.
 pub fn fight_without_vehicle(norm: &str) -> bool {
@@ -218,6 +263,24 @@ pub fn signals(rules: &CompiledRules, scan: &Scan) -> Signals {
             !fire
         });
     }
+    // A harm said to have hurt nobody and not going on (抢了…人没伤着, 困在电梯…人没事).
+    let harm_over = if harm_over(&text) {
+        take_defused(&mut danger, |w| HARM_THAT_ENDS.contains(&w))
+    } else {
+        Vec::new()
+    };
+    // A case long past asked about (去年被打伤…想问问进展): nothing to rush to, except self-harm.
+    let past = if past_event_asked(&text) {
+        take_defused(&mut danger, |w| !SELF_HARM.contains(&w))
+    } else {
+        Vec::new()
+    };
+    // A lost person the caller has with them (门口有个老太太迷路了…说得出住哪): found, not missing.
+    let found = if !self::found(&text, WITH_THE_CALLER).is_empty() {
+        take_defused(&mut danger, |w| LOST_BUT_FOUND.contains(&w))
+    } else {
+        Vec::new()
+    };
     let police = scan
         .matched_rules
         .iter()
@@ -234,166 +297,12 @@ pub fn signals(rules: &CompiledRules, scan: &Scan) -> Signals {
         police: super::classify::dedup(police),
         weapon_named: super::classify::dedup(weapon_named),
         fire_out: super::classify::dedup(fire_out),
+        harm_over: super::classify::dedup(harm_over),
+        past: super::classify::dedup(past),
+        found: super::classify::dedup(found),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::scan::scan;
-
-    fn signals_of(text: &str) -> Signals {
-        let rules = CompiledRules::builtin().expect("rules");
-        signals(&rules, &scan(&rules, text))
-    }
-
-    #[test]
-    fn danger_conflict_and_police_words_block_a_diversion() {
-        assert!(!signals_of("有人拿着刀在楼下").danger.is_empty());
-        assert!(!signals_of("我家孩子走丢了").danger.is_empty());
-        assert!(!signals_of("邻居因为路灯的事跟我吵架").conflict.is_empty());
-        assert!(signals_of("邻居因为路灯的事跟我吵架").blocks_diversion());
-    }
-
-    #[test]
-    fn plain_service_calls_and_negated_danger_do_not() {
-        assert!(!signals_of("我们小区停水了，什么时候来水").blocks_diversion());
-        assert!(signals_of("追尾了，没有人受伤").danger.is_empty());
-        let negated = signals_of("电动车撞了一下，人没受伤也没流血");
-        assert!(negated.danger.is_empty(), "{negated:?}");
-        assert!(negated.blocks_diversion(), "a crash is police business");
-        assert!(!signals_of("不是着火，就是燃气灶点不着，想找燃气公司").blocks_diversion());
-        assert!(!signals_of("没人打架，就是楼上天天跳绳太吵").blocks_diversion());
-        assert!(signals_of("没打架，但是他一直骂人还推我").blocks_diversion());
-    }
-
-    #[test]
-    fn words_of_another_sense_hold_nothing() {
-        for text in [
-            "停电了，整栋楼都没电，电力公司电话打不通",
-            "暖气片漏水，供热公司电话打不通，该找谁",
-            "我们这条街停水了，说是管道爆了在抢修",
-            "物业说归热力公司，热力公司说归物业，来回踢皮球",
-            "不是着火，是那边垃圾场一直在烧垃圾，黑烟一股一股的",
-            "旁边砖厂天天冒黑烟，衣服晾外头都是黑的",
-            "嘻嘻，警察叔叔你好，我是小明",
-            "地库的排风扇坏了，物业说排期修",
-            "村后山上有人偷偷埋医疗垃圾，针管都露出来了",
-            "对面空地晚上有人偷偷倒建筑垃圾，堆成山了",
-        ] {
-            let s = signals_of(text);
-            assert!(!s.blocks_diversion(), "{text}: {s:?}");
-        }
-    }
-
-    #[test]
-    fn the_same_words_still_count_for_a_person() {
-        for text in [
-            "我妈八十多了，电话打不通，一个人在家",
-            "手机快没电了，我迷路了，在山上",
-            "屋里冒黑烟了，门打不开",
-            "警察叔叔，我爸爸在打我妈妈",
-            "我的电动车被偷了，我想报案",
-            "老头子留下一把鸟铳，想上交",
-        ] {
-            let s = signals_of(text);
-            assert!(s.blocks_diversion(), "{text}: {s:?}");
-        }
-    }
-
-    #[test]
-    fn a_fire_put_out_holds_the_call_without_forcing_p1() {
-        for text in [
-            "刚才厨房油锅着火了，我拿锅盖盖灭了，现在没事了",
-            "楼下垃圾桶冒烟，保安拿灭火器喷灭了",
-            "门口的纸箱子烧起来了，我们已经浇灭了，就说一声",
-        ] {
-            let s = signals_of(text);
-            assert!(s.danger.is_empty(), "{text}: {s:?}");
-            assert!(s.blocks_diversion(), "{text}: {s:?}");
-        }
-        for text in [
-            "厨房着火了，扑不灭，火越烧越大",
-            "仓库着火了，刚扑灭又着起来了",
-            "屋里着火了，火灭了但是我妈还在里面没出来",
-            "着火了，没扑灭",
-        ] {
-            let s = signals_of(text);
-            assert!(!s.danger.is_empty(), "{text}: {s:?}");
-        }
-        // Out, but someone was hurt: the fire words leave danger, the hurt stays.
-        let hurt = signals_of("着火了已经扑灭了，我老公手上烫伤流血了");
-        assert!(hurt.danger.contains(&"流血".to_owned()), "{hurt:?}");
-        // A streetlight that goes out is no fire.
-        assert!(!signals_of("路灯一到晚上就灭了，找谁修").blocks_diversion());
-    }
-
-    #[test]
-    fn a_crash_is_hurt_unhurt_or_unsaid() {
-        assert_eq!(
-            crash_hurt("电动车被出租车开门撞倒了，膝盖擦破了"),
-            Some(true)
-        );
-        assert_eq!(crash_hurt("两辆车追尾了，人没事，车堵着路"), Some(false));
-        assert_eq!(crash_hurt("电动车跟三轮车碰了一下，没受伤"), Some(false));
-        assert_eq!(crash_hurt("路口两辆车撞了"), None);
-    }
-
-    #[test]
-    fn a_weapon_used_or_brandished_is_danger() {
-        for text in [
-            "有个人拿着菜刀在楼下追人",
-            "他举着钢管冲我们过来了",
-            "那个人手里有刀，说要杀了我",
-            "有人在卖东西的摊子前面拿刀比划，要砍摊主",
-            "他把刚买的水果刀掏出来顶着我",
-        ] {
-            let s = signals_of(text);
-            assert!(!s.danger.is_empty(), "{text}: {s:?}");
-            assert!(s.weapon_named.is_empty(), "{text}: {s:?}");
-        }
-    }
-
-    #[test]
-    fn a_weapon_sold_found_or_lost_holds_the_call_but_is_not_danger() {
-        for text in [
-            "夜市有个摊子在卖匕首和砍刀，这个合法吗",
-            "在草丛里捡到一把枪，我用袋子装着",
-            "工地挖出来一颗手榴弹，锈得厉害",
-            "我在公交上落了一袋菜刀，能帮忙找找吗",
-            "家里老人留下一把猎枪，想上交",
-        ] {
-            let s = signals_of(text);
-            assert!(s.danger.is_empty(), "{text}: {s:?}");
-            assert!(!s.weapon_named.is_empty(), "{text}: {s:?}");
-            assert!(s.blocks_diversion(), "{text}: a weapon is police business");
-        }
-        // Another danger word still counts: a weapon found next to a person bleeding.
-        let s = signals_of("捡到一把刀，旁边有个人在流血");
-        assert!(!s.danger.is_empty(), "{s:?}");
-    }
-
-    #[test]
-    fn a_fight_without_a_vehicle_is_told_from_a_crash() {
-        assert!(fight_without_vehicle("有人在小区门口打架，有人受伤流血了"));
-        assert!(fight_without_vehicle(
-            "停车场旁边一群人在打一个人，把人打伤了"
-        ));
-        assert!(!fight_without_vehicle("两辆车撞了，司机下来打起来了"));
-        assert!(!fight_without_vehicle("电动车追尾了，没人受伤"));
-        assert!(!fight_without_vehicle("没打架，就是吵了几句"));
-    }
-
-    #[test]
-    fn colloquial_violence_and_persons_at_risk_are_danger() {
-        for text in [
-            "他把我按在地上往死里打",
-            "我妈出门买菜到现在联系不上",
-            "有个人站在天台边上",
-            "屋里全是浓烟",
-            "有没有人流血我也不知道",
-        ] {
-            assert!(!signals_of(text).danger.is_empty(), "{text}");
-        }
-    }
-}
+#[path = "safety_tests.rs"]
+mod tests;

@@ -71,6 +71,8 @@ pub(super) const NOT_DANGER: &[&str] = &[
     "偷工减料", "踢皮球", "风扇", "扇子", "鸭血", "猪血", "毛血旺", "血糖", "打桩", "卡在哪", "打她电话", "打他电话", "打我电话",
     "打你电话", "报警电话", "警察叔叔", "警察阿姨", "警察同志", "警察小哥哥", "警察姐姐", "警察哥哥", "怕砸到", "挑不动",
     "搬不动", "拿不动", "扛不动", "树砍", "砍树",
+    // session 39, train misses: blood pressure is not bleeding
+    "血压",
 ];
 
 /// Organisations (not persons): one of them unreachable ([`UNREACHABLE`]) is a service
@@ -85,14 +87,22 @@ pub(super) const ORGANISATIONS: &[&str] = &[
 pub(super) const UNREACHABLE: &[&str] = &["打不通", "没人接", "联系不上", "关机", "打不进"];
 
 /// Signal words that a call's context says are no signal: `(any of these, and any of these (or
-/// nothing more), then these words do not count)`. Read on out-of-fold train misses (corpus v5).
+/// nothing more), unless any of these, then these words do not count)`. Read on out-of-fold
+/// train misses (corpus v5; the money entry session 39).
 #[rustfmt::skip]
-pub(super) const NOT_IN_CONTEXT: &[(&[&str], &[&str], &[&str])] = &[
+pub(super) const NOT_IN_CONTEXT: &[(&[&str], &[&str], &[&str], &[&str])] = &[
     // 没电了 of a flat in a power cut, not of the phone of a person who is lost
-    (&["停电", "供电", "电力公司", "电费", "跳闸"], &[], &["没电了", "快没电"]),
+    (&["停电", "供电", "电力公司", "电费", "跳闸"], &[], &[], &["没电了", "快没电"]),
     // smoke and smells the caller says are no fire, or that go on for days: pollution
-    (&["不是着火", "没着火", "不是起火", "没起火", "不是火灾", "天天", "每天", "好几天", "几天了", "经常", "老是"], &[],
+    (&["不是着火", "没着火", "不是起火", "没起火", "不是火灾", "天天", "每天", "好几天", "几天了", "经常", "老是"], &[], &[],
      &["冒黑烟", "黑烟", "冒黄烟", "冒烟", "呛得", "刺鼻", "烟很大", "烟好大"]),
+    // the other side of a payment gone silent (客服失联 after a transfer): fraud, not a person at
+    // risk — unless a relative is the one unreachable (train: fr-002, fr-2019, fr-6010, cp-6009)
+    (&["转账", "转了", "交了", "交完", "垫付", "垫完", "垫了", "押金", "付了", "付款", "打款", "汇款", "充值", "贷款", "投资",
+       "理财", "佣金", "刷单", "卷了", "卷款", "定金", "订金", "货款", "办案费", "解冻金", "保证金", "手续费", "退款"],
+     &["客服", "对方", "平台", "骗子", "卖家", "商家", "中介", "群主", "出纳", "那人", "那个人", "网友", "老板", "主播", "代理"],
+     &["爸", "妈", "儿子", "女儿", "孩子", "老人", "奶奶", "爷爷", "姥", "老公", "老婆", "丈夫", "妻子", "家人", "弟", "妹", "哥", "姐"],
+     &["失联", "不见了", "关机", "联系不上", "打不通", "没人接"]),
 ];
 
 /// Interpersonal conflict or harm, hazards (never diverted). Colloquial hitting verbs included.
@@ -209,4 +219,72 @@ pub(super) const CRASH_HURT: &[&str] = &[
 pub(super) const CRASH_UNHURT: &[&str] = &[
     "人没事", "人都没事", "人都好好的", "人都好着", "没人受伤", "没有人受伤", "无人受伤", "没受伤", "都没受伤", "无人员伤亡",
     "没有伤亡", "没伤着", "人没伤", "司机说没事", "人没有事",
+];
+
+/// Danger words of a harm that can be over: a robbery or snatch, a minor wound, someone stuck.
+/// A call that says nobody is hurt ([`UNHURT`]) and nothing of it going on ([`ONGOING`]) keeps
+/// them with the police without forcing P1 (train: cp-2007, cp-2022, rs-026, rs-3005, ta-2008 —
+/// P2). Weapons, fire, water, collapse, self-harm and missing persons are never among them.
+#[rustfmt::skip]
+pub(super) const HARM_THAT_ENDS: &[&str] = &[
+    "抢劫", "抢了", "被抢", "抢包", "抢钱", "抢手机", "血", "流血", "出血", "划伤", "咬伤", "刮倒", "撞倒", "推倒", "摔下来", "伤口",
+    "被困", "困在", "出不来", "卡在", "卡住", "被卡", "卡着", "锁在", "不动了",
+];
+
+/// A caller saying nobody is hurt (beside [`CRASH_UNHURT`]).
+#[rustfmt::skip]
+pub(super) const UNHURT: &[&str] = &[
+    "没伤着我", "没伤到我", "没伤到人", "没伤着人", "没伤人", "没有伤人", "人没受伤", "人没啥事", "人没什么事", "没咬到肉",
+    "不严重", "没大碍", "皮外伤",
+];
+
+/// Signs that a harm is still going on (or coming back): with any of them nothing is over.
+#[rustfmt::skip]
+pub(super) const ONGOING: &[&str] = &[
+    "还在打", "正在", "还在", "还要", "又来", "又打", "追着", "追我", "拿着", "举着", "要动手", "围着", "不让我走", "不让走",
+    "堵着", "喘", "晕", "昏", "吐", "孩子", "小孩", "老人", "孕妇",
+];
+
+/// A time well before the call (去年, 上个月, 以前).
+#[rustfmt::skip]
+pub(super) const LONG_AGO: &[&str] = &[
+    "去年", "前年", "上个月", "上月", "上周", "上星期", "上礼拜", "几年前", "几个月前", "那年", "以前", "小时候", "前几年",
+    "前些年", "好几年", "这两年",
+];
+
+/// A time of now or just now: with any of them a call is not about the past only.
+#[rustfmt::skip]
+pub(super) const NOW: &[&str] = &[
+    "刚", "现在", "正在", "还在", "今天", "今晚", "今早", "今儿", "马上", "又", "快来", "快点", "赶紧", "此刻", "这会",
+    "在门口", "在楼下", "在外面", "派人", "过来", "来一下",
+];
+
+/// A caller asking about a procedure or a case, not for help now.
+#[rustfmt::skip]
+pub(super) const ASKING: &[&str] = &[
+    "想问", "问问", "问一下", "请问", "咨询", "怎么办", "怎么弄", "咋办", "咋弄", "进展", "证明", "记录", "留个底", "能不能",
+    "可以吗", "去哪", "需要什么", "要带", "手续",
+];
+
+/// Self-harm: danger however the call is phrased or dated.
+#[rustfmt::skip]
+pub(super) const SELF_HARM: &[&str] = &[
+    "要去死", "想死", "割腕", "吃了安眠药", "喝农药", "喝了农药", "服毒", "跳楼", "跳河", "跳江", "跳桥", "要跳", "想跳", "轻生",
+    "自杀", "不想活", "寻死", "遗书", "说再见", "说对不起",
+];
+
+/// Danger words of a person lost or whose family cannot be reached, moot once the person is
+/// with the caller ([`WITH_THE_CALLER`]): a found elder or child is assistance (P3 in the train
+/// labels: as-2012, as-3017, as-3019, as-6013), a missing one rescue (P1).
+#[rustfmt::skip]
+pub(super) const LOST_BUT_FOUND: &[&str] = &[
+    "迷路", "走散", "走丢", "走失", "走不动", "站不起来", "没电了", "快没电", "打不通", "没人接", "联系不上",
+];
+
+/// The lost person is with the caller: in the caller's shop or hall, at the door, sat down.
+#[rustfmt::skip]
+pub(super) const WITH_THE_CALLER: &[&str] = &[
+    "在我店里", "在我们店", "店里有个", "店门口有个", "门口有个", "在这坐", "在这儿坐", "坐在这", "在我这", "在我们这",
+    "让他在", "让她在", "让他坐", "让她坐", "陪着他", "陪着她", "我们陪着", "在收银台", "大厅有个", "长椅上", "捡到一个",
+    "说得出", "能说出",
 ];

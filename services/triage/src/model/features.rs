@@ -127,6 +127,10 @@ pub fn extract(config: &FeatureConfig, rules: &CompiledRules, scan: &Scan) -> Ve
             ("conflict", &seen.conflict),
             ("police", &seen.police),
             ("weapon_named", &seen.weapon_named),
+            ("fire_out", &seen.fire_out),
+            ("harm_over", &seen.harm_over),
+            ("past", &seen.past),
+            ("found", &seen.found),
         ] {
             if !words.is_empty() {
                 add(format!("mod:safety_{name}"));
