@@ -118,10 +118,13 @@ fn without_false_danger(norm: &str) -> String {
             text = text.replace(phrase.as_str(), "，");
         }
     }
-    for (context, and_context, unless, words) in NOT_IN_CONTEXT {
+    for rule in NOT_IN_CONTEXT {
         let holds = |cues: &[&str]| cues.iter().any(|w| text.contains(w));
-        if holds(context) && (and_context.is_empty() || holds(and_context)) && !holds(unless) {
-            for word in *words {
+        if holds(rule.any)
+            && (rule.and_any.is_empty() || holds(rule.and_any))
+            && !holds(rule.unless)
+        {
+            for word in rule.words {
                 text = text.replace(word, "，");
             }
         }

@@ -86,23 +86,37 @@ pub(super) const ORGANISATIONS: &[&str] = &[
 #[rustfmt::skip]
 pub(super) const UNREACHABLE: &[&str] = &["打不通", "没人接", "联系不上", "关机", "打不进"];
 
-/// Signal words that a call's context says are no signal: `(any of these, and any of these (or
-/// nothing more), unless any of these, then these words do not count)`. Read on out-of-fold
-/// train misses (corpus v5; the money entry session 39).
+/// Signal words that a call's context says are no signal: with any of `any`, and any of
+/// `and_any` (or nothing more), unless any of `unless`, the `words` do not count.
+pub(super) struct ContextRule {
+    pub any: &'static [&'static str],
+    pub and_any: &'static [&'static str],
+    pub unless: &'static [&'static str],
+    pub words: &'static [&'static str],
+}
+
+/// Read on out-of-fold train misses (corpus v5; the payment rule session 39).
 #[rustfmt::skip]
-pub(super) const NOT_IN_CONTEXT: &[(&[&str], &[&str], &[&str], &[&str])] = &[
+pub(super) const NOT_IN_CONTEXT: &[ContextRule] = &[
     // 没电了 of a flat in a power cut, not of the phone of a person who is lost
-    (&["停电", "供电", "电力公司", "电费", "跳闸"], &[], &[], &["没电了", "快没电"]),
+    ContextRule { any: &["停电", "供电", "电力公司", "电费", "跳闸"], and_any: &[], unless: &[], words: &["没电了", "快没电"] },
     // smoke and smells the caller says are no fire, or that go on for days: pollution
-    (&["不是着火", "没着火", "不是起火", "没起火", "不是火灾", "天天", "每天", "好几天", "几天了", "经常", "老是"], &[], &[],
-     &["冒黑烟", "黑烟", "冒黄烟", "冒烟", "呛得", "刺鼻", "烟很大", "烟好大"]),
+    ContextRule {
+        any: &["不是着火", "没着火", "不是起火", "没起火", "不是火灾", "天天", "每天", "好几天", "几天了", "经常", "老是"],
+        and_any: &[], unless: &[],
+        words: &["冒黑烟", "黑烟", "冒黄烟", "冒烟", "呛得", "刺鼻", "烟很大", "烟好大"],
+    },
     // the other side of a payment gone silent (客服失联 after a transfer): fraud, not a person at
     // risk — unless a relative is the one unreachable (train: fr-002, fr-2019, fr-6010, cp-6009)
-    (&["转账", "转了", "交了", "交完", "垫付", "垫完", "垫了", "押金", "付了", "付款", "打款", "汇款", "充值", "贷款", "投资",
-       "理财", "佣金", "刷单", "卷了", "卷款", "定金", "订金", "货款", "办案费", "解冻金", "保证金", "手续费", "退款"],
-     &["客服", "对方", "平台", "骗子", "卖家", "商家", "中介", "群主", "出纳", "那人", "那个人", "网友", "老板", "主播", "代理"],
-     &["爸", "妈", "儿子", "女儿", "孩子", "老人", "奶奶", "爷爷", "姥", "老公", "老婆", "丈夫", "妻子", "家人", "弟", "妹", "哥", "姐"],
-     &["失联", "不见了", "关机", "联系不上", "打不通", "没人接"]),
+    ContextRule {
+        any: &["转账", "转了", "交了", "交完", "垫付", "垫完", "垫了", "押金", "付了", "付款", "打款", "汇款", "充值", "贷款",
+               "投资", "理财", "佣金", "刷单", "卷了", "卷款", "定金", "订金", "货款", "办案费", "解冻金", "保证金", "手续费", "退款"],
+        and_any: &["客服", "对方", "平台", "骗子", "卖家", "商家", "中介", "群主", "出纳", "那人", "那个人", "网友", "老板", "主播",
+                   "代理"],
+        unless: &["爸", "妈", "儿子", "女儿", "孩子", "老人", "奶奶", "爷爷", "姥", "老公", "老婆", "丈夫", "妻子", "家人", "弟",
+                  "妹", "哥", "姐"],
+        words: &["失联", "不见了", "关机", "联系不上", "打不通", "没人接"],
+    },
 ];
 
 /// Interpersonal conflict or harm, hazards (never diverted). Colloquial hitting verbs included.
