@@ -25,8 +25,8 @@ COPY tests ./tests
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
-    cargo build --release --locked -p pingan \
-    && install -D -m 0755 target/release/pingan /out/pingan
+    cargo build --profile dist --locked -p pingan \
+    && install -D -m 0755 target/dist/pingan /out/pingan
 
 # --- runtime ----------------------------------------------------------------------------------
 # distroless/cc: glibc, libgcc, CA certificates and tzdata; no shell, no package manager. The

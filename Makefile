@@ -63,9 +63,9 @@ fmt: ## format the Rust code
 # prefix of its own on the test Redis (both removed after the run); a missing server fails it.
 BENCH_ENV := PINGAN_BENCH_DATABASE_URL=$(PINGAN_TEST_DATABASE_URL) PINGAN_BENCH_REDIS_URL=$(PINGAN_TEST_REDIS_URL)
 
-bench: ## measure both shapes (dev; six processes on Postgres + Redis), release build; figures go to docs/benchmarks.md
-	$(CARGO) build --release -p pingan -p pingan-bench
-	$(BENCH_ENV) PINGAN=$(TARGET_DIR)/release/pingan $(TARGET_DIR)/release/pingan-bench --write docs/benchmarks.md
+bench: ## measure both shapes (dev; six processes on Postgres + Redis), the shipped `dist` build; figures go to docs/benchmarks.md
+	$(CARGO) build --profile dist -p pingan -p pingan-bench
+	$(BENCH_ENV) PINGAN=$(TARGET_DIR)/dist/pingan $(TARGET_DIR)/dist/pingan-bench --write docs/benchmarks.md
 
 bench-smoke: build ## every benchmark row in seconds with small sizes (CI: keeps the harness alive)
 	$(CARGO) build -p pingan-bench

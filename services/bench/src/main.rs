@@ -302,7 +302,7 @@ fn document(args: &Args, sections: &[Section], load_before: &str, load_after: &s
         ));
     }
     format!(
-        "# Benchmarks\n\n`make bench` (services/bench, `pingan-bench`) starts the release build itself in \
+        "# Benchmarks\n\n`make bench` (services/bench, `pingan-bench`) starts the shipped build (`dist` profile: release with whole-program LTO) itself in \
          two shapes and measures each open-loop: requests leave at a fixed arrival rate and each \
          latency counts from when the request was due (coordinated omission corrected), in HDR \
          histograms. Every timing stands beside a baseline measured in the same run. `make \
