@@ -177,55 +177,37 @@ pub fn decide(
             explained.push(refused);
         }
     }
-    if !safety.weapon_named.is_empty() {
-        explained.push(line(
+    // Urgent words the safety layer found defused: each kind explained once.
+    for (rule_id, words, why) in [
+        (
             "safety.weapon_named",
-            Effect::Category,
-            format!(
-                "{}: 只提及（出售/拾得/遗失/上交），未见使用 -> 留警务，不强制 P1",
-                safety.weapon_named.join("、")
-            ),
-        ));
-    }
-    if !safety.fire_out.is_empty() {
-        explained.push(line(
+            &safety.weapon_named,
+            "只提及（出售/拾得/遗失/上交），未见使用",
+        ),
+        (
             "safety.fire_out",
-            Effect::Category,
-            format!(
-                "{}: 火已扑灭，未见复燃或被困 -> 留警务，不强制 P1",
-                safety.fire_out.join("、")
-            ),
-        ));
-    }
-    if !safety.harm_over.is_empty() {
-        explained.push(line(
+            &safety.fire_out,
+            "火已扑灭，未见复燃或被困",
+        ),
+        (
             "safety.harm_over",
-            Effect::Category,
-            format!(
-                "{}: 来电称无人受伤，未见仍在发生 -> 留警务，不强制 P1",
-                safety.harm_over.join("、")
-            ),
-        ));
-    }
-    if !safety.found.is_empty() {
-        explained.push(line(
-            "safety.found",
-            Effect::Category,
-            format!(
-                "{}: 走失者已在来电人身边 -> 留警务，不强制 P1",
-                safety.found.join("、")
-            ),
-        ));
-    }
-    if !safety.past.is_empty() {
-        explained.push(line(
+            &safety.harm_over,
+            "来电称无人受伤，未见仍在发生",
+        ),
+        ("safety.found", &safety.found, "走失者已在来电人身边"),
+        (
             "safety.past",
-            Effect::Category,
-            format!(
-                "{}: 询问早前发生的事，未见眼下情况 -> 留警务，不强制 P1",
-                safety.past.join("、")
-            ),
-        ));
+            &safety.past,
+            "询问早前发生的事，未见眼下情况",
+        ),
+    ] {
+        if !words.is_empty() {
+            explained.push(line(
+                rule_id,
+                Effect::Category,
+                format!("{}: {why} -> 留警务，不强制 P1", words.join("、")),
+            ));
+        }
     }
     let danger = !safety.danger.is_empty();
     if danger && !rules.categories[chosen].kind.stays_with_police() {
