@@ -176,6 +176,7 @@ fn a_harm_said_over_and_hurting_nobody_holds_the_call_without_forcing_p1() {
         "手机被抢了，人没受伤，那人手里拿着刀",
         "抢了我的包，我没受伤，我妈被打得流血昏过去了",
         "被抢了，人没事，旁边有个人拿着刀",
+        "我老公把我打得流血了，不严重，他出去了",
     ] {
         let s = signals_of(text);
         assert!(!s.danger.is_empty(), "{text}: {s:?}");
@@ -197,6 +198,7 @@ fn a_past_case_asked_about_holds_the_call_without_forcing_p1() {
         "去年他打伤过我，今天他又来了，想问问怎么办",
         "上个月我被打骨折了，他现在在门口，能不能来人",
         "以前就想过自杀，想问问去哪看医生",
+        "以前被他打伤过，想问问怎么办，我好怕他",
     ] {
         let s = signals_of(text);
         assert!(!s.danger.is_empty(), "{text}: {s:?}");

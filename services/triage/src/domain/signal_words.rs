@@ -257,6 +257,8 @@ pub(super) const UNHURT: &[&str] = &[
 pub(super) const ONGOING: &[&str] = &[
     "还在打", "正在", "还在", "还要", "又来", "又打", "追着", "追我", "拿着", "举着", "要动手", "围着", "不让我走", "不让走",
     "堵着", "喘", "晕", "昏", "吐", "孩子", "小孩", "老人", "孕妇",
+    // violence between partners or in the family is never called over by its victim's word
+    "老公", "老婆", "丈夫", "妻子", "男朋友", "女朋友", "男友", "女友", "前夫", "前妻", "对象", "家暴",
 ];
 
 /// A time well before the call (去年, 上个月, 以前).
@@ -271,6 +273,8 @@ pub(super) const LONG_AGO: &[&str] = &[
 pub(super) const NOW: &[&str] = &[
     "刚", "现在", "正在", "还在", "今天", "今晚", "今早", "今儿", "马上", "又", "快来", "快点", "赶紧", "此刻", "这会",
     "在门口", "在楼下", "在外面", "派人", "过来", "来一下",
+    // fear or a threat now makes an old case present
+    "怕", "不敢", "威胁", "找我", "要来",
 ];
 
 /// A caller asking about a procedure or a case, not for help now.
