@@ -116,13 +116,16 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 let _ = client.set_zero_linger();
                 return;
             }
+            // The cut is polled first: bytes that arrive in the same wake-up as a cut must not
+            // be forwarded (an unbiased select may poll the copy first and pass them on).
             tokio::select! {
-                _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {}
+                biased;
                 _ = epoch.changed() => {
                     // Cut: both sides see their connection reset.
                     let _ = client.set_zero_linger();
                     let _ = upstream.set_zero_linger();
                 }
+                _ = tokio::io::copy_bidirectional(&mut client, &mut upstream) => {}
             }
         });
     }
