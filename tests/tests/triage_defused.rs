@@ -1,0 +1,66 @@
+//! Through the front door (ReportCall, on SQLite and on Postgres + Redis): a call that says the
+//! harm is over, or asks about a case long past, stays with the police with the reason in its
+//! explanation and is not forced to P1 on its robbery words; the same words with the harm still
+//! going on are P1.
+
+mod dispatch_support;
+mod stories_support;
+
+use pingan_proto::common::v1::Priority;
+use pingan_proto::triage::v1::Kind;
+use pingan_tests::{TestBackend, backend_tests};
+use stories_support::*;
+
+use dispatch_support::offset;
+
+backend_tests!(a_harm_over_or_long_past_is_held_without_forcing_p1);
+
+async fn a_harm_over_or_long_past_is_held_without_forcing_p1(backend: TestBackend) {
+    let stories = Stories::start(backend).await;
+    let mut call_taker = stories.call_taker();
+    let mut room = stories.command_room();
+    let cases = [
+        (
+            "defused-over",
+            "刚才在公交站手机被抢了，那人骑车跑了，我没受伤",
+            Some("safety.harm_over"),
+        ),
+        (
+            "defused-past",
+            "去年被人抢劫过，想咨询一下怎么查询立案结果",
+            Some("safety.past"),
+        ),
+        ("defused-now", "手机被抢了，我没受伤，他们还在追我", None),
+    ];
+    for (i, (id, text, defused)) in cases.into_iter().enumerate() {
+        // Calls 1 km apart, so none is linked to another as the same event.
+        let mut call = call_110(id, text);
+        call.location = Some(offset((scene().lat, scene().lon), i as f64 * 1_000.0, 0.0));
+        let response = call_taker
+            .report_call(call)
+            .await
+            .expect("report call")
+            .into_inner();
+        let c = response.classification.clone().expect("classification");
+        assert!(
+            matches!(c.kind(), Kind::Police | Kind::Joint),
+            "{text}: {c:#?}"
+        );
+        match defused {
+            Some(rule) => {
+                assert_ne!(c.priority(), Priority::P1, "{text}: {c:#?}");
+                assert!(
+                    c.matched_rules.iter().any(|r| r.rule_id == rule),
+                    "{text}: {rule} explains it: {c:#?}"
+                );
+            }
+            None => assert_eq!(c.priority(), Priority::P1, "{text}: {c:#?}"),
+        }
+        let stored = incident(&mut room, &response.incident_id)
+            .await
+            .classification
+            .expect("stored classification");
+        assert_eq!(stored.priority, c.priority, "{text}");
+    }
+    stories.shutdown().await;
+}
