@@ -1,5 +1,5 @@
 //! The live position stores answer a nearest-units search like a brute force over every unit:
-//! Redis (searched in growing windows) and the in-process R*-tree, with filters that leave few
+//! Redis (searched in growing windows) and the in-process grid (rings of cells), with filters that leave few
 //! matching units among many nearer ones (the case that makes the Redis search widen).
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -121,6 +121,14 @@ fn queries() -> Vec<SearchQuery> {
             lat: CENTRE.0 + 0.03,
             radius_m: 800.0,
             only_available: false,
+            ..base.clone()
+        },
+        SearchQuery {
+            // Far from the fleet with a wide radius: the walk outgrows the occupied cells.
+            lat: CENTRE.0 + 0.3,
+            lon: CENTRE.1 - 0.2,
+            radius_m: 50_000.0,
+            limit: 7,
             ..base
         },
     ]

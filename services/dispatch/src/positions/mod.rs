@@ -1,6 +1,6 @@
 //! Live positions and per-unit live state (status, kind, capabilities, last seen), behind one
-//! trait: Redis GEO sets in the cluster shape ([`RedisPositions`]), an in-process R*-tree in the
-//! embedded shape ([`MemoryPositions`]). Positions are personal data: only the latest fix per
+//! trait: Redis GEO sets in the cluster shape ([`RedisPositions`]), an in-process grid of cells in
+//! the embedded shape ([`MemoryPositions`]). Positions are personal data: only the latest fix per
 //! unit is kept, never a trail, and it is forgotten after the retention period.
 
 pub mod keys;
