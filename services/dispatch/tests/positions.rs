@@ -295,3 +295,58 @@ async fn redis_search_matches_brute_force() {
 async fn memory_search_matches_brute_force() {
     check(&MemoryPositions::new(), "memory").await;
 }
+
+/// Streams racing: four writers move disjoint quarters of the fleet across cells, three times
+/// each, while searches run; the store then answers like a brute force over the last fixes.
+async fn check_racing(store: std::sync::Arc<dyn PositionStore>, name: &str) {
+    let (metas, mut fixes) = fleet();
+    store.upsert_units(&metas).await.expect("units");
+    store.record(&fixes).await.expect("fixes");
+    let moved = |fix: &Fix, round: usize| Fix {
+        unit_id: fix.unit_id.clone(),
+        lat: fix.lat + 0.013 * (round + 1) as f64 - 0.02,
+        lon: fix.lon - 0.011 * (round + 1) as f64 + 0.02,
+        at: now() - Duration::seconds(10 - round as i64),
+    };
+    let writers = (0..4).map(|writer| {
+        let store = store.clone();
+        let mine: Vec<Fix> = fixes.iter().skip(writer).step_by(4).cloned().collect();
+        tokio::spawn(async move {
+            for round in 0..3 {
+                let batch: Vec<Fix> = mine.iter().map(|fix| moved(fix, round)).collect();
+                store.record(&batch).await.expect("racing fixes");
+            }
+        })
+    });
+    let searchers = (0..2).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for query in queries().into_iter().cycle().take(30) {
+                store.search(&query).await.expect("search while fixes race");
+            }
+        })
+    });
+    for task in futures::future::join_all(writers.chain(searchers)).await {
+        task.expect("task");
+    }
+    for fix in fixes.iter_mut() {
+        *fix = moved(fix, 2);
+    }
+    search_all(store.as_ref(), name, &metas, &fixes, "after racing moves").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_racing_moves_end_like_a_brute_force() {
+    let redis = test_redis().await.expect("redis");
+    check_racing(
+        std::sync::Arc::new(RedisPositions::new(redis.clone())),
+        "redis",
+    )
+    .await;
+    cleanup_redis(&redis).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_racing_moves_end_like_a_brute_force() {
+    check_racing(std::sync::Arc::new(MemoryPositions::new()), "memory").await;
+}
