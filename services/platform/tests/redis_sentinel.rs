@@ -139,9 +139,19 @@ async fn the_store_follows_the_primary_through_a_sentinel_failover() {
     .await;
 
     let url = format!("redis+sentinel://127.0.0.1:{}/pm", sentinel.port);
-    let store = RedisStore::connect(&url, "pingan_t_sentinel:")
-        .await
-        .expect("connect through the sentinel");
+    // Just after it learned the replica, the sentinel may not yet count the primary as a valid
+    // master (seen once in CI: MasterNameNotFoundBySentinel): retry, bounded.
+    let started = Instant::now();
+    let store = loop {
+        match RedisStore::connect(&url, "pingan_t_sentinel:").await {
+            Ok(store) => break store,
+            Err(err) if started.elapsed() < Duration::from_secs(30) => {
+                eprintln!("sentinel not ready yet: {err}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(err) => panic!("connect through the sentinel: {err}"),
+        }
+    };
     assert_eq!(store.address(), format!("127.0.0.1:{primary_port}"));
     let key = store.key("before");
     let mut connection = store.connection();
