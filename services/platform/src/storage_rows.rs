@@ -214,7 +214,7 @@ where
                 .fetch_all(pool)
                 .await?)
         }
-        Db::Sqlite(pool) => {
+        Db::Sqlite(pool, _) => {
             let mut rows = Vec::with_capacity(keys.len());
             for chunk in keys.chunks(SQLITE_KEYS_PER_READ) {
                 let sql = sql.replace(IN_KEYS, &format!("IN ({})", placeholders(1, chunk.len())));

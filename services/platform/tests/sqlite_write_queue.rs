@@ -79,3 +79,83 @@ async fn writers_of_one_file_take_turns_in_arrival_order() {
     assert_eq!(order, expected, "writers committed in arrival order");
     database.cleanup().await;
 }
+
+/// `PRAGMA data_version` of the connection `tx` runs on: it moves only when *another*
+/// connection committed a change to the file.
+async fn data_version(tx: &mut pingan_platform::storage::Tx) -> i64 {
+    with_tx!(tx, conn => sqlx::query_scalar::<_, i64>("PRAGMA data_version")
+        .fetch_one(&mut *conn).await)
+    .expect("data_version")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_transactions_of_one_file_run_on_one_connection() {
+    let database = TestDatabase::create(Backend::Sqlite, &MIGRATIONS)
+        .await
+        .expect("test database");
+    let db = database.db.clone();
+    let mut first = db.begin_write().await.expect("begin");
+    let version = data_version(&mut first).await;
+    first.commit().await.expect("commit");
+    for n in 0..6 {
+        let mut tx = db.begin_write().await.expect("begin");
+        // No other connection wrote since: this connection's page cache is still good.
+        assert_eq!(
+            data_version(&mut tx).await,
+            version,
+            "writer {n} on another connection"
+        );
+        let id = format!("one{n}");
+        with_tx!(&mut tx, conn => sqlx::query(INSERT).bind(&id).bind(vec![0u8]).bind(Utc::now())
+            .execute(&mut *conn).await.map(|r| r.rows_affected()))
+        .expect("insert");
+        tx.commit().await.expect("commit");
+    }
+    // What the writer committed, the pool's readers see at once.
+    let rows: i64 = with_db!(&db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM probe_records")
+        .fetch_one(pool).await)
+    .expect("read");
+    assert_eq!(rows, 6);
+    database.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_writers_that_read_through_the_pool_never_wait_on_themselves() {
+    const RACERS: usize = 24;
+    let database = TestDatabase::create(Backend::Sqlite, &MIGRATIONS)
+        .await
+        .expect("test database");
+    let db = database.db.clone();
+    let mut racers = Vec::new();
+    for n in 0..RACERS {
+        let db = db.clone();
+        racers.push(tokio::spawn(async move {
+            let mut tx = db.begin_write().await.expect("begin");
+            // A read through the pool while this writer holds the file's one writer connection.
+            let before: i64 = with_db!(&db, pool => sqlx::query_scalar(
+                "SELECT COUNT(*) FROM probe_records").fetch_one(pool).await)
+            .expect("pool read inside a write transaction");
+            let id = format!("r{n:02}");
+            with_tx!(&mut tx, conn => sqlx::query(INSERT).bind(&id).bind(before.to_le_bytes().to_vec())
+                .bind(Utc::now()).execute(&mut *conn).await.map(|r| r.rows_affected()))
+            .expect("insert");
+            tx.commit().await.expect("commit");
+        }));
+    }
+    for racer in racers {
+        tokio::time::timeout(PATIENCE, racer)
+            .await
+            .expect("no writer waits on itself")
+            .expect("racer");
+    }
+    // Each writer saw every earlier commit: the counts it read are 0..RACERS, once each.
+    let seen: Vec<Vec<u8>> = with_db!(&db, pool => sqlx::query_scalar(
+        "SELECT payload FROM probe_records ORDER BY rowid").fetch_all(pool).await)
+    .expect("read");
+    let counts: Vec<i64> = seen
+        .iter()
+        .map(|p| i64::from_le_bytes(p.as_slice().try_into().expect("eight bytes")))
+        .collect();
+    assert_eq!(counts, (0..RACERS as i64).collect::<Vec<_>>());
+    database.cleanup().await;
+}

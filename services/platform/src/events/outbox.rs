@@ -322,9 +322,9 @@ impl Outbox {
                 .fetch_all(pool)
                 .await?
             }
-            Db::Sqlite(pool) => sqlx::query_as::<_, (i64, i64, i64, String)>(sqlx::AssertSqlSafe(
-                format!("EXPLAIN QUERY PLAN {SELECT_DUE}"),
-            ))
+            Db::Sqlite(pool, _) => sqlx::query_as::<_, (i64, i64, i64, String)>(
+                sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {SELECT_DUE}")),
+            )
             .bind(now)
             .bind(i64::from(limit))
             .fetch_all(pool)

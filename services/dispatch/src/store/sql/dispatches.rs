@@ -114,7 +114,7 @@ impl SqlStore {
         // Postgres locks the row; on SQLite every transaction here began with BEGIN IMMEDIATE.
         let query = match &self.db {
             Db::Postgres(_) => LOCK_DISPATCH_PG,
-            Db::Sqlite(_) => SELECT_DISPATCH,
+            Db::Sqlite(..) => SELECT_DISPATCH,
         };
         let row = with_tx!(tx, conn => sqlx::query_as::<_, DispatchRow>(query)
             .bind(dispatch_id)
