@@ -83,7 +83,7 @@ pub enum Db {
 pub struct SqliteWriter(Option<SqlitePool>);
 
 impl SqliteWriter {
-    fn for_pool(pool: &SqlitePool, acquire_timeout: Duration) -> Self {
+    fn for_pool(pool: &SqlitePool, settings: &PoolSettings) -> Self {
         let options = pool.connect_options();
         let file = options.get_filename();
         if file.as_os_str().is_empty() || file == std::path::Path::new(":memory:") {
@@ -92,8 +92,8 @@ impl SqliteWriter {
         Self(Some(
             SqlitePoolOptions::new()
                 .max_connections(1)
-                .acquire_timeout(acquire_timeout)
-                .test_before_acquire(false)
+                .acquire_timeout(settings.acquire_timeout)
+                .test_before_acquire(settings.test_before_acquire)
                 .max_lifetime(None)
                 .idle_timeout(None)
                 .connect_lazy_with((*options).clone()),
@@ -228,17 +228,19 @@ impl Db {
                     .statement_cache_capacity(settings.statement_cache_capacity)
                     // Negative: a size in KiB rather than in pages.
                     .pragma("cache_size", format!("-{}", settings.sqlite_cache_kib));
-                // No ping before handing out a connection: a file does not drop connections, and
-                // each ping is a round trip to the connection's worker thread.
+                // The ping before a connection is handed out also brings its view of the schema
+                // up to date: without it, `SELECT *` prepared on a connection that has not seen a
+                // migration decodes the old columns (sqlx panics on the count; grid-registry's
+                // store_columns upgrade test).
                 let pool = SqlitePoolOptions::new()
                     .max_connections(settings.max_connections)
                     .acquire_timeout(settings.acquire_timeout)
                     .max_lifetime(settings.max_lifetime)
                     .idle_timeout(settings.idle_timeout)
-                    .test_before_acquire(false)
+                    .test_before_acquire(settings.test_before_acquire)
                     .connect_with(options)
                     .await?;
-                let writer = SqliteWriter::for_pool(&pool, settings.acquire_timeout);
+                let writer = SqliteWriter::for_pool(&pool, settings);
                 Ok(Self::Sqlite(pool, writer))
             }
         }
@@ -262,9 +264,10 @@ impl Db {
                 PLATFORM_POSTGRES.run(pool).await?;
                 migrations.postgres.run(pool).await?;
             }
-            Self::Sqlite(pool, _) => {
+            Self::Sqlite(pool, writer) => {
                 PLATFORM_SQLITE.run(pool).await?;
                 migrations.sqlite.run(pool).await?;
+                refresh_schema(pool, writer).await?;
             }
         }
         Ok(())
@@ -393,6 +396,23 @@ impl Db {
         }
         with_db!(self, pool => pool.close().await);
     }
+}
+
+/// Has every idle connection of the file read the schema the migrations left. A connection
+/// opened before them keeps its old view until its next read, and a `SELECT *` prepared on it
+/// then decodes the old columns (sqlx panics on the count): grid-registry's upgrade test, once
+/// its data step moved to the writer connection.
+async fn refresh_schema(pool: &SqlitePool, writer: &SqliteWriter) -> Result<(), StorageError> {
+    const READ_SCHEMA: &str = "SELECT COUNT(*) FROM sqlite_schema";
+    let mut held = Vec::new();
+    let pools = std::iter::once(pool).chain(writer.0.as_ref());
+    for pool in pools {
+        while let Some(mut conn) = pool.try_acquire() {
+            sqlx::query(READ_SCHEMA).execute(&mut *conn).await?;
+            held.push(conn);
+        }
+    }
+    Ok(())
 }
 
 impl Tx {
