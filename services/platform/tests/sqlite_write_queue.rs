@@ -25,6 +25,13 @@ const WRITERS: usize = 8;
 /// Long enough for a writer that is not blocked to reach its turn on a loaded machine.
 const PATIENCE: Duration = Duration::from_secs(30);
 
+/// Inserts one probe record named `id` in `tx`.
+async fn insert_in(tx: &mut pingan_platform::storage::Tx, id: &str, payload: Vec<u8>) {
+    with_tx!(tx, conn => sqlx::query(INSERT).bind(id).bind(payload).bind(Utc::now())
+        .execute(&mut *conn).await.map(|r| r.rows_affected()))
+    .expect("insert");
+}
+
 /// Waits until `count` writers wait for their turn on `db`'s file.
 async fn until_waiting(db: &pingan_platform::Db, count: usize) {
     tokio::time::timeout(PATIENCE, async {
@@ -43,9 +50,7 @@ async fn writers_of_one_file_take_turns_in_arrival_order() {
         .expect("test database");
     let db = database.db.clone();
     let mut first = db.begin_write().await.expect("begin");
-    with_tx!(&mut first, conn => sqlx::query(INSERT).bind("w00").bind(vec![0u8]).bind(Utc::now())
-        .execute(&mut *conn).await.map(|r| r.rows_affected()))
-    .expect("insert");
+    insert_in(&mut first, "w00", vec![0u8]).await;
     assert_eq!(db.writers_waiting(), 0);
 
     let mut writers = Vec::new();
@@ -54,9 +59,7 @@ async fn writers_of_one_file_take_turns_in_arrival_order() {
         writers.push(tokio::spawn(async move {
             let mut tx = writer_db.begin_write().await.expect("begin");
             let id = format!("w{n:02}");
-            with_tx!(&mut tx, conn => sqlx::query(INSERT).bind(&id).bind(vec![0u8])
-                .bind(Utc::now()).execute(&mut *conn).await.map(|r| r.rows_affected()))
-            .expect("insert");
+            insert_in(&mut tx, &id, vec![0u8]).await;
             tx.commit().await.expect("commit");
         }));
         // The next writer arrives once this one waits.
@@ -106,9 +109,7 @@ async fn write_transactions_of_one_file_run_on_one_connection() {
             "writer {n} on another connection"
         );
         let id = format!("one{n}");
-        with_tx!(&mut tx, conn => sqlx::query(INSERT).bind(&id).bind(vec![0u8]).bind(Utc::now())
-            .execute(&mut *conn).await.map(|r| r.rows_affected()))
-        .expect("insert");
+        insert_in(&mut tx, &id, vec![0u8]).await;
         tx.commit().await.expect("commit");
     }
     // What the writer committed, the pool's readers see at once.
@@ -136,9 +137,7 @@ async fn racing_writers_that_read_through_the_pool_never_wait_on_themselves() {
                 "SELECT COUNT(*) FROM probe_records").fetch_one(pool).await)
             .expect("pool read inside a write transaction");
             let id = format!("r{n:02}");
-            with_tx!(&mut tx, conn => sqlx::query(INSERT).bind(&id).bind(before.to_le_bytes().to_vec())
-                .bind(Utc::now()).execute(&mut *conn).await.map(|r| r.rows_affected()))
-            .expect("insert");
+            insert_in(&mut tx, &id, before.to_le_bytes().to_vec()).await;
             tx.commit().await.expect("commit");
         }));
     }
