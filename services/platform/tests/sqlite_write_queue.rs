@@ -25,6 +25,16 @@ const WRITERS: usize = 8;
 /// Long enough for a writer that is not blocked to reach its turn on a loaded machine.
 const PATIENCE: Duration = Duration::from_secs(30);
 
+/// Waits for every task, each within [`PATIENCE`].
+async fn all_finish(tasks: Vec<tokio::task::JoinHandle<()>>, what: &str) {
+    for task in tasks {
+        tokio::time::timeout(PATIENCE, task)
+            .await
+            .expect(what)
+            .expect("task");
+    }
+}
+
 /// Inserts one probe record named `id` in `tx`.
 async fn insert_in(tx: &mut pingan_platform::storage::Tx, id: &str, payload: Vec<u8>) {
     with_tx!(tx, conn => sqlx::query(INSERT).bind(id).bind(payload).bind(Utc::now())
@@ -68,12 +78,7 @@ async fn writers_of_one_file_take_turns_in_arrival_order() {
     // Held a while: without the queue, waiters would be deep in the busy handler's sleeps.
     tokio::time::sleep(Duration::from_millis(300)).await;
     first.commit().await.expect("commit");
-    for writer in writers {
-        tokio::time::timeout(PATIENCE, writer)
-            .await
-            .expect("every writer gets its turn")
-            .expect("writer");
-    }
+    all_finish(writers, "every writer gets its turn").await;
     assert_eq!(db.writers_waiting(), 0);
 
     let order: Vec<String> =
@@ -141,12 +146,7 @@ async fn racing_writers_that_read_through_the_pool_never_wait_on_themselves() {
             tx.commit().await.expect("commit");
         }));
     }
-    for racer in racers {
-        tokio::time::timeout(PATIENCE, racer)
-            .await
-            .expect("no writer waits on itself")
-            .expect("racer");
-    }
+    all_finish(racers, "no writer waits on itself").await;
     // Each writer saw every earlier commit: the counts it read are 0..RACERS, once each.
     let seen: Vec<Vec<u8>> = with_db!(&db, pool => sqlx::query_scalar(
         "SELECT payload FROM probe_records ORDER BY rowid").fetch_all(pool).await)
