@@ -70,35 +70,7 @@ pub enum Db {
     /// Postgres pool.
     Postgres(PgPool),
     /// SQLite pool, and the connection its write transactions take in turn.
-    Sqlite(SqlitePool, SqliteWriter),
-}
-
-/// The one connection every write transaction of a SQLite file (`Db::begin_write`) runs on, in
-/// turn. SQLite drops a connection's whole page cache when another connection changed the file,
-/// so writers spread over the pool re-read every page they touch (session 40: ~380 `pread` per
-/// ReportCall on `pingan dev`); one writer keeps its cache across its own commits. Reads outside
-/// a write transaction stay on the pool, so a writer that reads through the pool never waits on
-/// itself. `None` for an in-memory database, where another connection is another database.
-#[derive(Debug, Clone)]
-pub struct SqliteWriter(Option<SqlitePool>);
-
-impl SqliteWriter {
-    fn for_pool(pool: &SqlitePool, settings: &PoolSettings) -> Self {
-        let options = pool.connect_options();
-        let file = options.get_filename();
-        if file.as_os_str().is_empty() || file == std::path::Path::new(":memory:") {
-            return Self(None);
-        }
-        Self(Some(
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .acquire_timeout(settings.acquire_timeout)
-                .test_before_acquire(false)
-                .max_lifetime(None)
-                .idle_timeout(None)
-                .connect_lazy_with((*options).clone()),
-        ))
-    }
+    Sqlite(SqlitePool, crate::sqlite_write_queue::SqliteWriter),
 }
 
 /// A transaction on either backend.
@@ -240,7 +212,7 @@ impl Db {
                     .test_before_acquire(false)
                     .connect_with(options)
                     .await?;
-                let writer = SqliteWriter::for_pool(&pool, settings);
+                let writer = crate::sqlite_write_queue::SqliteWriter::for_pool(&pool, settings);
                 Ok(Self::Sqlite(pool, writer))
             }
         }
@@ -267,7 +239,7 @@ impl Db {
             Self::Sqlite(pool, writer) => {
                 PLATFORM_SQLITE.run(pool).await?;
                 migrations.sqlite.run(pool).await?;
-                refresh_schema(pool, writer).await?;
+                crate::sqlite_write_queue::refresh_schema(pool, writer).await?;
             }
         }
         Ok(())
@@ -314,7 +286,7 @@ impl Db {
                     .acquire_timeout(acquire_timeout)
                     .test_before_acquire(false)
                     .connect_lazy_with((*pool.connect_options()).clone()),
-                SqliteWriter(None),
+                crate::sqlite_write_queue::SqliteWriter::none(),
             ),
         }
     }
@@ -374,7 +346,7 @@ impl Db {
             Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
             Self::Sqlite(pool, writer) => {
                 let turn = crate::sqlite_write_queue::write_turn(pool).await;
-                let on = writer.0.as_ref().unwrap_or(pool);
+                let on = writer.pool().unwrap_or(pool);
                 Tx::Sqlite(on.begin_with("BEGIN IMMEDIATE").await?, turn)
             }
         })
@@ -391,28 +363,11 @@ impl Db {
 
     /// Closes every connection.
     pub async fn close(&self) {
-        if let Self::Sqlite(_, SqliteWriter(Some(writer))) = self {
+        if let Self::Sqlite(_, writer) = self {
             writer.close().await;
         }
         with_db!(self, pool => pool.close().await);
     }
-}
-
-/// Has every idle connection of the file read the schema the migrations left. A connection
-/// opened before them keeps its old view until its next read, and a `SELECT *` prepared on it
-/// then decodes the old columns (sqlx panics on the count): grid-registry's upgrade test, once
-/// its data step moved to the writer connection.
-async fn refresh_schema(pool: &SqlitePool, writer: &SqliteWriter) -> Result<(), StorageError> {
-    const READ_SCHEMA: &str = "SELECT COUNT(*) FROM sqlite_schema";
-    let mut held = Vec::new();
-    let pools = std::iter::once(pool).chain(writer.0.as_ref());
-    for pool in pools {
-        while let Some(mut conn) = pool.try_acquire() {
-            sqlx::query(READ_SCHEMA).execute(&mut *conn).await?;
-            held.push(conn);
-        }
-    }
-    Ok(())
 }
 
 impl Tx {
