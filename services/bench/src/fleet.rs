@@ -107,23 +107,23 @@ pub async fn ingest_positions(
 
 /// FindNearestUnits around the centre, one after another.
 pub async fn nearest(client: &DispatchServiceClient<Grpc>, count: u64) -> Latencies {
-    open_loop::sequential(count, |_| {
-        let mut client = client.clone();
-        async move {
-            client
-                .find_nearest_units(FindNearestUnitsRequest {
-                    location: Some(CENTER),
-                    radius_m: RADIUS_M,
-                    only_available: true,
-                    limit: 5,
-                    ..Default::default()
-                })
-                .await
-                .map(|_| ())
-                .map_err(|s| code(&s))
-        }
-    })
-    .await
+    open_loop::sequential(count, |_| nearest_once(client)).await
+}
+
+/// One FindNearestUnits around the centre: 5 available units within `RADIUS_M`.
+pub async fn nearest_once(client: &DispatchServiceClient<Grpc>) -> Result<(), String> {
+    client
+        .clone()
+        .find_nearest_units(FindNearestUnitsRequest {
+            location: Some(CENTER),
+            radius_m: RADIUS_M,
+            only_available: true,
+            limit: 5,
+            ..Default::default()
+        })
+        .await
+        .map(|_| ())
+        .map_err(|s| code(&s))
 }
 
 /// The raw Redis baselines on a key of their own: GEOADD rate and GEOSEARCH latency.

@@ -135,6 +135,46 @@ where
     latencies
 }
 
+/// Runs `subject` and `baseline` alternately, `count` times each, one call at a time: both see
+/// the same moment of a shared machine, so their ratio is not skewed by what else ran meanwhile.
+pub async fn alternated<A, FutA, B, FutB>(
+    count: u64,
+    subject: A,
+    baseline: B,
+) -> (Latencies, Latencies)
+where
+    A: Fn(u64) -> FutA,
+    FutA: Future<Output = Result<(), String>>,
+    B: Fn(u64) -> FutB,
+    FutB: Future<Output = Result<(), String>>,
+{
+    let mut subject_latencies = Latencies::new();
+    let mut baseline_latencies = Latencies::new();
+    let start = Instant::now();
+    for i in 0..count {
+        let began = Instant::now();
+        let result = subject(i).await;
+        subject_latencies.record(began.elapsed(), result);
+        let began = Instant::now();
+        let result = baseline(i).await;
+        baseline_latencies.record(began.elapsed(), result);
+    }
+    subject_latencies.elapsed = start.elapsed();
+    baseline_latencies.elapsed = subject_latencies.elapsed;
+    (subject_latencies, baseline_latencies)
+}
+
+/// The median of `values` (NaN when empty).
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
 /// The gRPC code name of a failed call.
 pub fn code(status: &tonic::Status) -> String {
     format!("{:?}", status.code())
@@ -184,5 +224,38 @@ mod tests {
         .await;
         assert_eq!(latencies.ok, 2);
         assert_eq!(latencies.error_summary(), "1 Unavailable, 1 timeout");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn alternated_calls_are_timed_apart() {
+        let (subject, baseline) = alternated(
+            20,
+            |_| async {
+                tokio::time::sleep(Duration::from_millis(3)).await;
+                Ok(())
+            },
+            |i| async move {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                if i == 0 {
+                    Err("Unavailable".to_owned())
+                } else {
+                    Ok(())
+                }
+            },
+        )
+        .await;
+        assert_eq!(
+            (subject.ok, baseline.ok, baseline.error_count()),
+            (20, 19, 1)
+        );
+        assert!((subject.ms(0.5) - 3.0).abs() < 0.1, "{}", subject.ms(0.5));
+        assert!((baseline.ms(0.5) - 1.0).abs() < 0.1, "{}", baseline.ms(0.5));
+    }
+
+    #[test]
+    fn the_median_of_odd_and_even_counts() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert!(median(&[]).is_nan());
     }
 }

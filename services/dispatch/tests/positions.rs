@@ -350,3 +350,104 @@ async fn redis_racing_moves_end_like_a_brute_force() {
 async fn memory_racing_moves_end_like_a_brute_force() {
     check_racing(std::sync::Arc::new(MemoryPositions::new()), "memory").await;
 }
+
+/// One record call holding a unit's fixes in order and out of order, twice over, beside an
+/// unknown unit: one code per fix, and the unit's latest fix is its live position in every set
+/// (the Redis script adds a group's members to each set in one command).
+async fn check_one_group(store: &dyn PositionStore, name: &str) {
+    let (metas, fixes) = fleet();
+    let unit = metas[0].clone();
+    let available_unit = UnitMeta {
+        status: UnitStatus::Available as i32,
+        ..unit
+    };
+    store
+        .upsert_units(std::slice::from_ref(&available_unit))
+        .await
+        .expect("unit");
+    let base = fixes[0].clone();
+    let at = |seconds: i64, lat_step: f64| Fix {
+        lat: base.lat + lat_step * 0.01,
+        at: now() - Duration::seconds(seconds),
+        ..base.clone()
+    };
+    let stranger = Fix {
+        unit_id: "unit-unknown".to_owned(),
+        ..at(30, 0.0)
+    };
+    let group = vec![
+        at(40, 0.0),
+        at(30, 1.0),
+        at(35, 2.0),
+        stranger,
+        at(20, 3.0),
+        at(25, 4.0),
+    ];
+    let codes = store.record(&group).await.expect("group");
+    use pingan_dispatch::positions::Recorded::{Accepted, OutOfOrder, UnknownUnit};
+    assert_eq!(
+        codes,
+        vec![
+            Accepted,
+            Accepted,
+            OutOfOrder,
+            UnknownUnit,
+            Accepted,
+            OutOfOrder
+        ],
+        "{name}: one code per fix, in order"
+    );
+    let latest = &group[4];
+    let live = store
+        .positions(std::slice::from_ref(&available_unit.unit_id))
+        .await
+        .expect("positions");
+    let position = live.get(&available_unit.unit_id).expect("a live position");
+    assert_eq!(
+        (position.lat, position.at),
+        (latest.lat, latest.at),
+        "{name}: the latest fix"
+    );
+    for (station, only_available) in [
+        (None, false),
+        (None, true),
+        (Some("st-0"), false),
+        (Some("st-0"), true),
+    ] {
+        let query = SearchQuery {
+            lat: latest.lat,
+            lon: latest.lon,
+            radius_m: 50.0,
+            kinds: Vec::new(),
+            capabilities: Vec::new(),
+            only_available,
+            station_id: station.map(str::to_owned),
+            fresh_after: now() - Duration::minutes(5),
+            exclude: Vec::new(),
+            limit: 5,
+        };
+        let found = store.search(&query).await.expect("search");
+        let ids: Vec<&str> = found.iter().map(|c| c.meta.unit_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            vec![available_unit.unit_id.as_str()],
+            "{name}: found at its latest fix by {query:?}"
+        );
+        assert!(
+            found[0].distance_m < 1.0,
+            "{name}: indexed at its latest fix by {query:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_one_group_keeps_each_units_latest_fix() {
+    let redis = test_redis().await.expect("redis");
+    check_one_group(&RedisPositions::new(redis.clone()), "redis").await;
+    cleanup_redis(&redis).await;
+}
+
+#[tokio::test]
+async fn memory_one_group_keeps_each_units_latest_fix() {
+    check_one_group(&MemoryPositions::new(), "memory").await;
+}

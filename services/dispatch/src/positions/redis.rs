@@ -36,10 +36,27 @@ const FORGET_BATCH: isize = 1000;
 
 /// Records a group of fixes in order, one code per fix (1 accepted, 2 out of order, 3 unknown
 /// unit): one call per group, not per fix, since parsing a call cost Redis as much as the work.
+/// Each set gets one GEOADD / ZADD for the whole group, members in fix order (a unit's later fix
+/// in the group wins, as it would one by one), since every call from a script costs Redis about
+/// as much as the member it adds.
 /// KEYS: global geo, seen zset, available geo. ARGV: unit hash prefix, station geo prefix,
 /// available station geo prefix, the AVAILABLE status number; then unit id, lon, lat, at ms per fix.
 const RECORD: &str = r"
 local out = {}
+local geo, seen, available = {}, {}, {}
+local by_station, available_by_station = {}, {}
+local function push(list, a, b, c)
+  local n = #list
+  list[n + 1], list[n + 2], list[n + 3] = a, b, c
+end
+local function push_to(lists, key, a, b, c)
+  local list = lists[key]
+  if not list then
+    list = {}
+    lists[key] = list
+  end
+  push(list, a, b, c)
+end
 for i = 5, #ARGV, 4 do
   local id, lon, lat, at = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local key = ARGV[1] .. id
@@ -51,16 +68,24 @@ for i = 5, #ARGV, 4 do
     out[#out + 1] = 2
   else
     redis.call('HSET', key, 'lat', lat, 'lon', lon, 'at', at)
-    redis.call('GEOADD', KEYS[1], lon, lat, id)
-    redis.call('GEOADD', ARGV[2] .. station, lon, lat, id)
+    push(geo, lon, lat, id)
+    push_to(by_station, ARGV[2] .. station, lon, lat, id)
     if unit[3] == ARGV[4] then
-      redis.call('GEOADD', KEYS[3], lon, lat, id)
-      redis.call('GEOADD', ARGV[3] .. station, lon, lat, id)
+      push(available, lon, lat, id)
+      push_to(available_by_station, ARGV[3] .. station, lon, lat, id)
     end
-    redis.call('ZADD', KEYS[2], at, id)
+    seen[#seen + 1] = at
+    seen[#seen + 1] = id
     out[#out + 1] = 1
   end
 end
+if #geo > 0 then
+  redis.call('GEOADD', KEYS[1], unpack(geo))
+  redis.call('ZADD', KEYS[2], unpack(seen))
+end
+if #available > 0 then redis.call('GEOADD', KEYS[3], unpack(available)) end
+for key, members in pairs(by_station) do redis.call('GEOADD', key, unpack(members)) end
+for key, members in pairs(available_by_station) do redis.call('GEOADD', key, unpack(members)) end
 return out
 ";
 
