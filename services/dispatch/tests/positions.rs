@@ -88,6 +88,7 @@ fn queries() -> Vec<SearchQuery> {
         capabilities: Vec::new(),
         only_available: true,
         station_id: None,
+        stations: None,
         fresh_after: now() - Duration::minutes(5),
         exclude: Vec::new(),
         limit: 5,
@@ -109,6 +110,14 @@ fn queries() -> Vec<SearchQuery> {
             station_id: Some("st-2".into()),
             exclude: vec!["unit-0002".into()],
             limit: 8,
+            ..base.clone()
+        },
+        SearchQuery {
+            // A jurisdiction of one station in four: the other stations' nearer units are
+            // passed over, never returned short of the limit.
+            stations: Some(vec!["st-3".into()]),
+            only_available: false,
+            limit: 12,
             ..base.clone()
         },
         SearchQuery {
@@ -422,6 +431,7 @@ async fn check_one_group(store: &dyn PositionStore, name: &str) {
             capabilities: Vec::new(),
             only_available,
             station_id: station.map(str::to_owned),
+            stations: None,
             fresh_after: now() - Duration::minutes(5),
             exclude: Vec::new(),
             limit: 5,

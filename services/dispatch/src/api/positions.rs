@@ -1,6 +1,7 @@
 //! Handlers for live positions: device reports (authorised per unit) and nearest-unit search.
 
 use futures::FutureExt;
+use pingan_platform::auth::Jurisdiction;
 use pingan_platform::{ApiError, FieldViolations};
 use pingan_proto::dispatch::v1::*;
 use tonic::{Request, Streaming};
@@ -193,10 +194,11 @@ impl DispatchApi {
             },
             station_id: (!req.station_id.is_empty()).then(|| req.station_id.clone()),
         };
-        let (units, searched_radius_m) = units::nearest(&self.runtime, &query, |station| {
-            caller.can_see_station(station)
-        })
-        .await?;
+        let stations = match &caller.jurisdiction {
+            Jurisdiction::Bureau => None,
+            Jurisdiction::Stations(stations) => Some(stations.iter().cloned().collect()),
+        };
+        let (units, searched_radius_m) = units::nearest(&self.runtime, &query, stations).await?;
         Ok(FindNearestUnitsResponse {
             units,
             searched_radius_m,

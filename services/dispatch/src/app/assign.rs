@@ -118,6 +118,7 @@ pub async fn pick_and_reserve(
             capabilities: requirement.capabilities.clone(),
             only_available: true,
             station_id: None,
+            stations: None,
             fresh_after: runtime.fresh_after(now),
             exclude: exclude.clone(),
             limit: CANDIDATES_PER_ROUND,

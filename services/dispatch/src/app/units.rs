@@ -127,11 +127,12 @@ pub struct NearestRequest {
     pub station_id: Option<String>,
 }
 
-/// Units near a point, nearest first, with ETAs; `(units, searched radius)`.
+/// Units near a point, nearest first, with ETAs; `(units, searched radius)`. `stations` is the
+/// caller's jurisdiction (none: the whole bureau).
 pub async fn nearest(
     runtime: &Runtime,
     request: &NearestRequest,
-    visible: impl Fn(&str) -> bool,
+    stations: Option<Vec<String>>,
 ) -> Result<(Vec<NearbyUnit>, f64), ApiError> {
     runtime.warm().await?;
     let radius_m = request.radius_m.min(runtime.settings.max_radius_m);
@@ -144,16 +145,14 @@ pub async fn nearest(
         capabilities: request.capabilities.clone(),
         only_available: request.only_available,
         station_id: request.station_id.clone(),
+        stations,
         fresh_after: runtime.fresh_after(now),
         exclude: Vec::new(),
-        // Invisible units are dropped after the search, so ask for a few more.
-        limit: request.limit.saturating_mul(4).max(request.limit),
+        limit: request.limit,
     };
     let candidates = runtime.positions.search(&query).await?;
     let out = candidates
         .into_iter()
-        .filter(|c| visible(&c.meta.station_id))
-        .take(request.limit)
         .map(|candidate| {
             let kind = UnitKind::try_from(candidate.meta.kind).unwrap_or_default();
             NearbyUnit {

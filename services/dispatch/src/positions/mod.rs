@@ -6,6 +6,7 @@
 pub mod keys;
 mod memory;
 mod redis;
+mod redis_scripts;
 
 use chrono::{DateTime, Utc};
 
@@ -82,6 +83,9 @@ pub struct SearchQuery {
     pub only_available: bool,
     /// Only this station's units.
     pub station_id: Option<String>,
+    /// Only units of these stations (the caller's jurisdiction); none: every station. Filtered
+    /// inside the search, so a nearer station's units never crowd out the `limit` asked for.
+    pub stations: Option<Vec<String>>,
     /// Positions taken before this do not count (the staleness limit).
     pub fresh_after: DateTime<Utc>,
     /// Units to leave out.
@@ -104,6 +108,10 @@ impl SearchQuery {
                 .station_id
                 .as_ref()
                 .is_none_or(|station| *station == meta.station_id)
+            && self
+                .stations
+                .as_ref()
+                .is_none_or(|stations| stations.contains(&meta.station_id))
             && !self.exclude.contains(&meta.unit_id)
     }
 }

@@ -14,6 +14,7 @@ use pingan_platform::redis_store::RedisStore;
 use redis::Script;
 
 use super::keys::Keys;
+use super::redis_scripts::{FORGET, PLACE_AVAILABLE, RECORD, SEARCH, SET_STATUS, UPSERT};
 use super::{
     Candidate, Fix, LivePosition, PositionError, PositionStore, Recorded, SearchQuery, UnitMeta,
 };
@@ -34,120 +35,6 @@ const FIXES_PER_SCRIPT: usize = 100;
 /// Positions forgotten per round.
 const FORGET_BATCH: isize = 1000;
 
-/// Records a group of fixes in order, one code per fix (1 accepted, 2 out of order, 3 unknown
-/// unit): one call per group, not per fix, since parsing a call cost Redis as much as the work.
-/// Each set gets one GEOADD / ZADD for the whole group, members in fix order (a unit's later fix
-/// in the group wins, as it would one by one), since every call from a script costs Redis about
-/// as much as the member it adds.
-/// KEYS: global geo, seen zset, available geo. ARGV: unit hash prefix, station geo prefix,
-/// available station geo prefix, the AVAILABLE status number; then unit id, lon, lat, at ms per fix.
-const RECORD: &str = r"
-local out = {}
-local geo, seen, available = {}, {}, {}
-local by_station, available_by_station = {}, {}
-local function push(list, a, b, c)
-  local n = #list
-  list[n + 1], list[n + 2], list[n + 3] = a, b, c
-end
-local function push_to(lists, key, a, b, c)
-  local list = lists[key]
-  if not list then
-    list = {}
-    lists[key] = list
-  end
-  push(list, a, b, c)
-end
-for i = 5, #ARGV, 4 do
-  local id, lon, lat, at = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local key = ARGV[1] .. id
-  local unit = redis.call('HMGET', key, 'station', 'at', 'status')
-  local station = unit[1]
-  if not station then
-    out[#out + 1] = 3
-  elseif unit[2] and tonumber(unit[2]) > tonumber(at) then
-    out[#out + 1] = 2
-  else
-    redis.call('HSET', key, 'lat', lat, 'lon', lon, 'at', at)
-    push(geo, lon, lat, id)
-    push_to(by_station, ARGV[2] .. station, lon, lat, id)
-    if unit[3] == ARGV[4] then
-      push(available, lon, lat, id)
-      push_to(available_by_station, ARGV[3] .. station, lon, lat, id)
-    end
-    seen[#seen + 1] = at
-    seen[#seen + 1] = id
-    out[#out + 1] = 1
-  end
-end
-if #geo > 0 then
-  redis.call('GEOADD', KEYS[1], unpack(geo))
-  redis.call('ZADD', KEYS[2], unpack(seen))
-end
-if #available > 0 then redis.call('GEOADD', KEYS[3], unpack(available)) end
-for key, members in pairs(by_station) do redis.call('GEOADD', key, unpack(members)) end
-for key, members in pairs(available_by_station) do redis.call('GEOADD', key, unpack(members)) end
-return out
-";
-
-/// Puts a unit in its available sets or takes it out, after its status or station changed.
-/// KEYS[2] is the global available geo; `station` the unit's station now.
-const PLACE_AVAILABLE: &str = r"
-local function place_available(unit_key, available_key, unit_id, station, status, available_prefix, available_status)
-  local lon = redis.call('HGET', unit_key, 'lon')
-  local lat = redis.call('HGET', unit_key, 'lat')
-  if status == available_status and lon and lat then
-    redis.call('GEOADD', available_key, lon, lat, unit_id)
-    redis.call('GEOADD', available_prefix .. station, lon, lat, unit_id)
-  else
-    redis.call('ZREM', available_key, unit_id)
-    redis.call('ZREM', available_prefix .. station, unit_id)
-  end
-end
-";
-
-/// KEYS: unit hash, available geo. ARGV: unit id, kind, station, capabilities, status, station
-/// geo prefix, call sign, available station geo prefix, the AVAILABLE status number.
-const UPSERT: &str = r"
-local old = redis.call('HGET', KEYS[1], 'station')
-redis.call('HSET', KEYS[1], 'kind', ARGV[2], 'station', ARGV[3], 'caps', ARGV[4], 'status', ARGV[5], 'callsign', ARGV[7])
-if old and old ~= ARGV[3] then
-  redis.call('ZREM', ARGV[6] .. old, ARGV[1])
-  redis.call('ZREM', ARGV[8] .. old, ARGV[1])
-  local lon = redis.call('HGET', KEYS[1], 'lon')
-  local lat = redis.call('HGET', KEYS[1], 'lat')
-  if lon and lat then redis.call('GEOADD', ARGV[6] .. ARGV[3], lon, lat, ARGV[1]) end
-end
-place_available(KEYS[1], KEYS[2], ARGV[1], ARGV[3], ARGV[5], ARGV[8], ARGV[9])
-return 1
-";
-
-/// KEYS: unit hash, available geo. ARGV: status, unit id, available station geo prefix, the
-/// AVAILABLE status number.
-const SET_STATUS: &str = r"
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'status', ARGV[1])
-local station = redis.call('HGET', KEYS[1], 'station')
-if station then place_available(KEYS[1], KEYS[2], ARGV[2], station, ARGV[1], ARGV[3], ARGV[4]) end
-return 1
-";
-
-/// KEYS: unit hash, global geo, seen zset, available geo. ARGV: unit id, cutoff ms, station geo
-/// prefix, available station geo prefix.
-const FORGET: &str = r"
-local at = redis.call('HGET', KEYS[1], 'at')
-if at and tonumber(at) >= tonumber(ARGV[2]) then return 0 end
-redis.call('HDEL', KEYS[1], 'lat', 'lon', 'at')
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('ZREM', KEYS[4], ARGV[1])
-local station = redis.call('HGET', KEYS[1], 'station')
-if station then
-  redis.call('ZREM', ARGV[3] .. station, ARGV[1])
-  redis.call('ZREM', ARGV[4] .. station, ARGV[1])
-end
-return 1
-";
-
 /// The `UnitStatus` number of an available unit, as the scripts compare it.
 fn available_status() -> i32 {
     pingan_proto::dispatch::v1::UnitStatus::Available as i32
@@ -161,6 +48,7 @@ pub struct RedisPositions {
     upsert: Script,
     forget: Script,
     set_status: Script,
+    search: Script,
 }
 
 impl std::fmt::Debug for RedisPositions {
@@ -192,6 +80,7 @@ impl RedisPositions {
             upsert: Script::new(&format!("{PLACE_AVAILABLE}{UPSERT}")),
             forget: Script::new(FORGET),
             set_status: Script::new(&format!("{PLACE_AVAILABLE}{SET_STATUS}")),
+            search: Script::new(SEARCH),
         }
     }
 
@@ -216,87 +105,100 @@ impl RedisPositions {
         self.keys.seen()
     }
 
-    /// The `count` members of `key` nearest the query's centre within its radius, with distances.
+    /// The `count` members of `key` nearest the query's centre within its radius, with their
+    /// distances and states, in one round trip (the search script).
     async fn nearest_members(
         &self,
         key: &str,
         query: &SearchQuery,
         count: usize,
-    ) -> Result<Vec<(String, f64)>, PositionError> {
+    ) -> Result<Vec<(String, f64, UnitState)>, PositionError> {
         let mut connection = self.redis.connection();
-        redis::cmd("GEOSEARCH")
-            .arg(key)
-            .arg("FROMLONLAT")
+        let flat: Vec<Option<String>> = self
+            .search
+            .key(key)
             .arg(query.lon)
             .arg(query.lat)
-            .arg("BYRADIUS")
             .arg(query.radius_m)
-            .arg("m")
-            .arg("ASC")
-            .arg("COUNT")
             .arg(count)
-            .arg("WITHDIST")
-            .query_async(&mut connection)
+            .arg(self.unit_key(""))
+            .invoke_async(&mut connection)
             .await
-            .map_err(unavailable)
+            .map_err(unavailable)?;
+        let mut members = Vec::with_capacity(flat.len() / MEMBER_WIDTH);
+        for member in flat.chunks(MEMBER_WIDTH) {
+            let [Some(id), Some(distance), fields @ ..] = member else {
+                return Err(PositionError::Unavailable(
+                    "the search script answered a member without id or distance".to_owned(),
+                ));
+            };
+            let distance_m = distance.parse::<f64>().map_err(|_| {
+                PositionError::Unavailable(format!("distance {distance:?} is not a number"))
+            })?;
+            let state = unit_state(id, fields);
+            members.push((id.clone(), distance_m, state));
+        }
+        Ok(members)
     }
 
-    async fn load_hashes(
-        &self,
-        ids: &[String],
-    ) -> Result<Vec<Option<(UnitMeta, Option<LivePosition>)>>, PositionError> {
+    async fn load_hashes(&self, ids: &[String]) -> Result<Vec<UnitState>, PositionError> {
         let mut out = Vec::with_capacity(ids.len());
         let mut connection = self.redis.connection();
         for chunk in ids.chunks(BATCH) {
             let mut pipe = redis::pipe();
             for id in chunk {
-                pipe.cmd("HMGET").arg(self.unit_key(id)).arg(&[
-                    "kind", "station", "caps", "status", "lat", "lon", "at", "callsign",
-                ]);
+                pipe.cmd("HMGET").arg(self.unit_key(id)).arg(&UNIT_FIELDS);
             }
-            type Row = (
-                Option<i32>,
-                Option<String>,
-                Option<String>,
-                Option<i32>,
-                Option<f64>,
-                Option<f64>,
-                Option<i64>,
-                Option<String>,
-            );
-            let rows: Vec<Row> = pipe
+            let rows: Vec<Vec<Option<String>>> = pipe
                 .query_async(&mut connection)
                 .await
                 .map_err(unavailable)?;
-            for (id, (kind, station, caps, status, lat, lon, at, callsign)) in
-                chunk.iter().zip(rows)
-            {
-                let (Some(kind), Some(station), Some(status)) = (kind, station, status) else {
-                    out.push(None);
-                    continue;
-                };
-                let meta = UnitMeta {
-                    unit_id: id.clone(),
-                    kind,
-                    station_id: station,
-                    capabilities: caps
-                        .unwrap_or_default()
-                        .split(',')
-                        .filter(|c| !c.is_empty())
-                        .map(str::to_owned)
-                        .collect(),
-                    status,
-                    callsign: callsign.unwrap_or_default(),
-                };
-                let position = match (lat, lon, at.and_then(DateTime::from_timestamp_millis)) {
-                    (Some(lat), Some(lon), Some(at)) => Some(LivePosition { lat, lon, at }),
-                    _ => None,
-                };
-                out.push(Some((meta, position)));
-            }
+            out.extend(chunk.iter().zip(rows).map(|(id, row)| unit_state(id, &row)));
         }
         Ok(out)
     }
+}
+
+/// The fields of a unit's hash a search reads, in the order the search script returns them.
+const UNIT_FIELDS: [&str; 8] = [
+    "kind", "station", "caps", "status", "lat", "lon", "at", "callsign",
+];
+/// Values per member in the search script's answer: id, distance, then [`UNIT_FIELDS`].
+const MEMBER_WIDTH: usize = 2 + UNIT_FIELDS.len();
+
+/// A unit as its hash holds it: none when it has no kind, station or status (not registered),
+/// no position when it has no complete fix.
+type UnitState = Option<(UnitMeta, Option<LivePosition>)>;
+
+/// The state of unit `id` from its hash's [`UNIT_FIELDS`]; a field that does not parse counts as
+/// missing.
+fn unit_state(id: &str, fields: &[Option<String>]) -> UnitState {
+    let field = |index: usize| fields.get(index).and_then(Option::as_deref);
+    let number = |index: usize| field(index).and_then(|v| v.parse::<f64>().ok());
+    let kind = field(0)?.parse::<i32>().ok()?;
+    let station_id = field(1)?.to_owned();
+    let status = field(3)?.parse::<i32>().ok()?;
+    let meta = UnitMeta {
+        unit_id: id.to_owned(),
+        kind,
+        station_id,
+        capabilities: field(2)
+            .unwrap_or_default()
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        status,
+        callsign: field(7).unwrap_or_default().to_owned(),
+    };
+    let at = field(6)
+        .and_then(|v| v.parse::<i64>().ok())
+        .and_then(DateTime::from_timestamp_millis);
+    let position = match (number(4), number(5), at) {
+        (Some(lat), Some(lon), Some(at)) => Some(LivePosition { lat, lon, at }),
+        _ => None,
+    };
+    Some((meta, position))
 }
 
 #[tonic::async_trait]
@@ -399,14 +301,12 @@ impl PositionStore for RedisPositions {
         let mut found = Vec::new();
         loop {
             let members = self.nearest_members(&key, query, window).await?;
-            let fresh: Vec<&(String, f64)> = members
-                .iter()
-                .filter(|(id, _)| !examined.contains(id))
-                .collect();
-            let ids: Vec<String> = fresh.iter().map(|(id, _)| id.clone()).collect();
-            let states = self.load_hashes(&ids).await?;
-            examined.extend(ids);
-            for ((_, distance_m), state) in fresh.into_iter().zip(states) {
+            let answered = members.len();
+            for (id, distance_m, state) in members {
+                // A wider window answers the nearer members again: each is judged once.
+                if !examined.insert(id) {
+                    continue;
+                }
                 let Some((meta, Some(position))) = state else {
                     continue;
                 };
@@ -416,13 +316,13 @@ impl PositionStore for RedisPositions {
                 found.push(Candidate {
                     meta,
                     position,
-                    distance_m: *distance_m,
+                    distance_m,
                 });
                 if found.len() >= query.limit {
                     return Ok(found);
                 }
             }
-            if members.len() < window || window >= SEARCH_CAP {
+            if answered < window || window >= SEARCH_CAP {
                 return Ok(found);
             }
             window = (window * WINDOW_GROWTH).min(SEARCH_CAP);
@@ -500,5 +400,74 @@ impl PositionStore for RedisPositions {
             .await
             .map_err(unavailable)?;
         Ok(done.into_iter().filter(|d| *d == 1).count() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(values: [Option<&str>; 8]) -> Vec<Option<String>> {
+        values.iter().map(|v| v.map(str::to_owned)).collect()
+    }
+
+    #[test]
+    fn a_registered_unit_with_a_fix_is_read_whole() {
+        let row = fields([
+            Some("2"),
+            Some("st-1"),
+            Some("boat,k9"),
+            Some("1"),
+            Some("30.5"),
+            Some("114.25"),
+            Some("1764921600000"),
+            Some("CS-7"),
+        ]);
+        let (meta, position) = unit_state("u-7", &row).expect("a unit");
+        assert_eq!(
+            (
+                meta.kind,
+                meta.station_id.as_str(),
+                meta.status,
+                meta.callsign.as_str()
+            ),
+            (2, "st-1", 1, "CS-7")
+        );
+        assert_eq!(meta.capabilities, vec!["boat", "k9"]);
+        let position = position.expect("a position");
+        assert_eq!((position.lat, position.lon), (30.5, 114.25));
+        assert_eq!(position.at.timestamp_millis(), 1_764_921_600_000);
+    }
+
+    #[test]
+    fn a_unit_without_a_fix_has_no_position_and_a_stranger_no_state() {
+        let row = fields([
+            Some("2"),
+            Some("st-1"),
+            None,
+            Some("1"),
+            None,
+            None,
+            None,
+            None,
+        ]);
+        let (meta, position) = unit_state("u-7", &row).expect("a unit");
+        assert!(meta.capabilities.is_empty() && meta.callsign.is_empty());
+        assert!(position.is_none());
+        assert!(unit_state("u-8", &fields([None; 8])).is_none());
+        let garbled = fields([
+            Some("two"),
+            Some("st-1"),
+            None,
+            Some("1"),
+            None,
+            None,
+            None,
+            None,
+        ]);
+        assert!(
+            unit_state("u-9", &garbled).is_none(),
+            "a kind that does not parse"
+        );
     }
 }
