@@ -9,7 +9,7 @@ use futures::StreamExt;
 use pingan_proto::common::v1::GeoPoint;
 use pingan_proto::dispatch::v1::dispatch_service_client::DispatchServiceClient;
 use pingan_proto::dispatch::v1::{
-    FindNearestUnitsRequest, RegisterUnitRequest, ReportPositionsRequest, UnitKind,
+    FindNearestUnitsRequest, RegisterUnitRequest, ReportPositionsRequest, UnitKind, UnitStatus,
 };
 use rand::Rng;
 
@@ -59,6 +59,8 @@ pub async fn register_units(
                 kind: UnitKind::PatrolCar as i32,
                 callsign: format!("BENCH-{i}"),
                 station_id: "st-chengnan".to_owned(),
+                // Available, so the nearest-unit rows search a fleet that answers.
+                initial_status: UnitStatus::Available as i32,
                 ..Default::default()
             };
             async move {
@@ -110,20 +112,27 @@ pub async fn nearest(client: &DispatchServiceClient<Grpc>, count: u64) -> Latenc
     open_loop::sequential(count, |_| nearest_once(client)).await
 }
 
-/// One FindNearestUnits around the centre: 5 available units within `RADIUS_M`.
+/// Units each FindNearestUnits asks for.
+const NEAREST_LIMIT: usize = 5;
+
+/// One FindNearestUnits around the centre for [`NEAREST_LIMIT`] available units within
+/// `RADIUS_M`; an answer with fewer counts as an error (an empty search is no measurement).
 pub async fn nearest_once(client: &DispatchServiceClient<Grpc>) -> Result<(), String> {
-    client
+    let answer = client
         .clone()
         .find_nearest_units(FindNearestUnitsRequest {
             location: Some(CENTER),
             radius_m: RADIUS_M,
             only_available: true,
-            limit: 5,
+            limit: NEAREST_LIMIT as i32,
             ..Default::default()
         })
         .await
-        .map(|_| ())
-        .map_err(|s| code(&s))
+        .map_err(|s| code(&s))?;
+    match answer.into_inner().units.len() {
+        NEAREST_LIMIT => Ok(()),
+        _ => Err("fewer units than asked".to_owned()),
+    }
 }
 
 /// The raw Redis baselines on a key of their own: GEOADD rate and GEOSEARCH latency.

@@ -27,6 +27,10 @@ const WINDOW_PER_UNIT: usize = 4;
 const MIN_WINDOW: usize = 32;
 /// Each further window is this many times the last.
 const WINDOW_GROWTH: usize = 4;
+/// Radius of the first circle searched, metres (a town's patrol area).
+const FIRST_RADIUS_M: f64 = 1_000.0;
+/// Each further circle's radius is this many times the last, up to the query's.
+const RADIUS_GROWTH: f64 = 4.0;
 /// Fixes or units per pipelined round trip.
 const BATCH: usize = 500;
 /// Fixes per call of the record script: Redis runs nothing else while a script runs, so a call
@@ -111,6 +115,7 @@ impl RedisPositions {
         &self,
         key: &str,
         query: &SearchQuery,
+        radius_m: f64,
         count: usize,
     ) -> Result<Vec<(String, f64, UnitState)>, PositionError> {
         let mut connection = self.redis.connection();
@@ -119,7 +124,7 @@ impl RedisPositions {
             .key(key)
             .arg(query.lon)
             .arg(query.lat)
-            .arg(query.radius_m)
+            .arg(radius_m)
             .arg(count)
             .arg(self.unit_key(""))
             .invoke_async(&mut connection)
@@ -296,11 +301,14 @@ impl PositionStore for RedisPositions {
         // Nearest first in growing windows: the states of units beyond the first `limit`
         // matches are never read (one window answers when most units are available).
         let mut window = first_window(query.limit);
+        // Growing circles too: GEOSEARCH reads every member inside its radius before it sorts,
+        // so a dense fleet is searched near the centre first.
+        let mut radius_m = query.radius_m.min(FIRST_RADIUS_M);
         // By id, not position: units at equal distances may come back in another order.
         let mut examined: HashSet<String> = HashSet::new();
         let mut found = Vec::new();
         loop {
-            let members = self.nearest_members(&key, query, window).await?;
+            let members = self.nearest_members(&key, query, radius_m, window).await?;
             let answered = members.len();
             for (id, distance_m, state) in members {
                 // A wider window answers the nearer members again: each is judged once.
@@ -321,6 +329,11 @@ impl PositionStore for RedisPositions {
                 if found.len() >= query.limit {
                     return Ok(found);
                 }
+            }
+            if answered < window && radius_m < query.radius_m {
+                // Every member of this circle was judged: the next ones are all farther out.
+                radius_m = (radius_m * RADIUS_GROWTH).min(query.radius_m);
+                continue;
             }
             if answered < window || window >= SEARCH_CAP {
                 return Ok(found);
