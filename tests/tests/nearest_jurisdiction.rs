@@ -56,7 +56,7 @@ async fn a_station_officer_gets_the_nearest_units_of_their_own_station(backend: 
     }
 
     let mut officer = as_subject(&cluster, "o-cn", &[Role::StationOfficer], &[OWN]).await;
-    let found = nearest(&mut officer, scene.clone(), 3).await;
+    let found = nearest(&mut officer, scene, 3).await;
     let ids: Vec<&str> = found.iter().map(|u| u.unit_id.as_str()).collect();
     assert_eq!(
         ids,
