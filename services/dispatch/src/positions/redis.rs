@@ -454,32 +454,19 @@ mod tests {
 
     #[test]
     fn a_unit_without_a_fix_has_no_position_and_a_stranger_no_state() {
-        let row = fields([
-            Some("2"),
-            Some("st-1"),
-            None,
-            Some("1"),
-            None,
-            None,
-            None,
-            None,
-        ]);
-        let (meta, position) = unit_state("u-7", &row).expect("a unit");
+        let registered = |kind: &str| {
+            let mut row = vec![None; UNIT_FIELDS.len()];
+            row[0] = Some(kind.to_owned());
+            row[1] = Some("st-1".to_owned());
+            row[3] = Some("1".to_owned());
+            row
+        };
+        let (meta, position) = unit_state("u-7", &registered("2")).expect("a unit");
         assert!(meta.capabilities.is_empty() && meta.callsign.is_empty());
         assert!(position.is_none());
         assert!(unit_state("u-8", &fields([None; 8])).is_none());
-        let garbled = fields([
-            Some("two"),
-            Some("st-1"),
-            None,
-            Some("1"),
-            None,
-            None,
-            None,
-            None,
-        ]);
         assert!(
-            unit_state("u-9", &garbled).is_none(),
+            unit_state("u-9", &registered("two")).is_none(),
             "a kind that does not parse"
         );
     }
