@@ -129,17 +129,32 @@ pub fn scrub(text: &str) -> String {
     out
 }
 
-/// The end of the 32-hex-digit token starting at `i` (a simple UUID standing alone: no letter
-/// or digit right before or after it), if there is one.
+/// The end of the UUID starting at `i` — 32 hex digits, simple or hyphenated 8-4-4-4-12 —
+/// standing alone (no letter or digit right before or after it), if there is one.
 fn hex_token_end(chars: &[char], i: usize) -> Option<usize> {
-    const LEN: usize = 32;
+    const SIMPLE: usize = 32;
+    const HYPHENATED: usize = 36;
+    const HYPHENS: [usize; 4] = [8, 13, 18, 23];
     if i > 0 && chars[i - 1].is_ascii_alphanumeric() {
         return None;
     }
-    let end = i + LEN;
-    let token = chars.get(i..end)?;
-    let standalone = chars.get(end).is_none_or(|c| !c.is_ascii_alphanumeric());
-    (standalone && token.iter().all(|c| c.is_ascii_hexdigit())).then_some(end)
+    let standalone = |end: usize| chars.get(end).is_none_or(|c| !c.is_ascii_alphanumeric());
+    let simple = chars
+        .get(i..i + SIMPLE)
+        .is_some_and(|token| token.iter().all(char::is_ascii_hexdigit));
+    if simple && standalone(i + SIMPLE) {
+        return Some(i + SIMPLE);
+    }
+    let hyphenated = chars.get(i..i + HYPHENATED).is_some_and(|token| {
+        token.iter().enumerate().all(|(at, c)| {
+            if HYPHENS.contains(&at) {
+                *c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
+    });
+    (hyphenated && standalone(i + HYPHENATED)).then_some(i + HYPHENATED)
 }
 
 /// True when `text` contains something that looks like a clear mainland mobile or ID number.
@@ -179,6 +194,16 @@ mod tests {
             "x0123456789abcdef0123456789abcdef 13812345678"
         ));
         assert!(contains_clear_pii("g13812345678"));
+        // A hyphenated UUID whose last group holds a mobile-shaped run (seen in CI: a transfer
+        // id masked as a phone in an audit record's detail).
+        let transfer = "transfer 01a244a8-3a15-7690-9cc0-f19537593407;";
+        assert_eq!(scrub(transfer), transfer);
+        assert!(contains_clear_pii(
+            "01a244a8-3a15-7690-9cc0-f19537593407x 13812345678"
+        ));
+        assert!(contains_clear_pii(
+            "01a244a8-3a15-7690-9cc0-f1953759340 13812345678"
+        ));
     }
 
     #[test]
