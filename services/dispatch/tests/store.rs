@@ -142,7 +142,7 @@ fn assignment(id: &str, dispatch_id: &str, unit_id: &str, assigned: DateTime<Utc
 }
 
 async fn insert(store: &SqlStore, db: &Db, d: &Dispatch) -> Result<(), StorageError> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_write().await?;
     store.insert_dispatch(&mut tx, d).await?;
     for a in &d.assignments {
         store.insert_assignment(&mut tx, a).await?;
@@ -153,7 +153,7 @@ async fn insert(store: &SqlStore, db: &Db, d: &Dispatch) -> Result<(), StorageEr
 async fn units_are_reserved_once_and_released(backend: Backend) {
     let (database, store) = fresh(backend).await;
     let db = &database.db;
-    let mut tx = db.begin().await.expect("tx");
+    let mut tx = db.begin_write().await.expect("tx");
     assert!(
         store
             .register_unit(
@@ -226,7 +226,7 @@ async fn units_are_reserved_once_and_released(backend: Backend) {
         ]
     );
 
-    let mut tx = db.begin().await.expect("tx");
+    let mut tx = db.begin_write().await.expect("tx");
     assert!(
         store
             .reserve(&mut tx, "u-1", "d-1", "a-1", at(2))
@@ -281,7 +281,7 @@ async fn units_are_reserved_once_and_released(backend: Backend) {
     assert_eq!(free.status, UnitStatus::Busy);
     assert_eq!(free.status_reason, "tired");
     assert_eq!(free.current_dispatch_id, None);
-    let mut tx = db.begin().await.expect("tx");
+    let mut tx = db.begin_write().await.expect("tx");
     assert!(
         store
             .set_manual_status(&mut tx, "u-1", UnitStatus::Available, "", at(5))
@@ -304,7 +304,7 @@ async fn units_are_reserved_once_and_released(backend: Backend) {
 async fn dispatches_round_trip_in_columns(backend: Backend) {
     let (database, store) = fresh(backend).await;
     let db = &database.db;
-    let mut tx = db.begin().await.expect("tx");
+    let mut tx = db.begin_write().await.expect("tx");
     store
         .register_unit(
             &mut tx,
@@ -337,7 +337,7 @@ async fn dispatches_round_trip_in_columns(backend: Backend) {
     ));
 
     // Every field changes and reads back.
-    let mut tx = db.begin().await.expect("tx");
+    let mut tx = db.begin_write().await.expect("tx");
     let mut locked = store
         .lock_dispatch(&mut tx, "d-1")
         .await
@@ -513,7 +513,7 @@ fn flight(id: &str, unit: &str, minute: u32) -> Flight {
 async fn timeline_and_flights_round_trip(backend: Backend) {
     let (database, store) = fresh(backend).await;
     let db = &database.db;
-    let mut tx = db.begin().await.expect("tx");
+    let mut tx = db.begin_write().await.expect("tx");
     store
         .register_unit(
             &mut tx,
@@ -637,7 +637,7 @@ async fn insert_legacy(db: &Db, d: &wire::Dispatch, e: &wire::TimelineEntry, f: 
 async fn rows_written_before_the_column_layout_survive_the_upgrade(backend: Backend) {
     let (database, store) = fresh(backend).await;
     let db = &database.db;
-    let mut tx = db.begin().await.expect("tx");
+    let mut tx = db.begin_write().await.expect("tx");
     store
         .register_unit(
             &mut tx,
