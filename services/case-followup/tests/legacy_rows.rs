@@ -273,7 +273,7 @@ async fn write_old_rows(h: &Harness) {
 /// Everything the store reads of the five records.
 async fn read_all(h: &Harness) -> (Mediation, Revisit, FoundItem, LostReport, Match) {
     let store = &h.core.store;
-    let mut tx = h.core.context.db.begin().await.expect("tx");
+    let mut tx = h.core.context.db.begin_write().await.expect("tx");
     let (m, _) = store
         .latest_mediation(&mut tx, "inc-1")
         .await

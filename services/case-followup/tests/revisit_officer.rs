@@ -48,7 +48,7 @@ async fn mediator_revisits_when_no_attending_officer_is_known(backend: Backend) 
         }),
         officer_ids: Vec::new(),
     };
-    let mut tx = h.core.context.db.begin().await.expect("tx");
+    let mut tx = h.core.context.db.begin_write().await.expect("tx");
     let revisit = h
         .core
         .on_dispatch_closed(&mut tx, &closed, None)

@@ -102,7 +102,7 @@ async fn revisit_scheduled_once_per_incident(backend: Backend) {
     let event = closed_event("ev-1", "inc-1", "DISPUTE", Disposition::Mediated);
     let closed = DispatchClosed::decode(event.payload.as_ref().expect("payload").value.as_slice())
         .expect("decode");
-    let mut tx = h.core.context.db.begin().await.expect("tx");
+    let mut tx = h.core.context.db.begin_write().await.expect("tx");
     let revisit = h
         .core
         .on_dispatch_closed(&mut tx, &closed, None)

@@ -37,7 +37,7 @@ async fn fresh(backend: Backend) -> (TestDatabase, SqlStore) {
 }
 
 async fn begin(database: &TestDatabase) -> Tx {
-    database.db.begin().await.expect("tx")
+    database.db.begin_write().await.expect("tx")
 }
 
 fn mediation(id: &str, incident: &str, hour: i64) -> Mediation {

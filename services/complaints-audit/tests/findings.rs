@@ -84,7 +84,7 @@ async fn encoded_rows(db: &Db) -> i64 {
 async fn findings_are_stored_in_columns_and_replaced(backend: Backend) {
     let database = TestDatabase::create(backend, &MIGRATIONS).await.unwrap();
     let store = SqlStore::new(database.db.clone());
-    let mut tx = database.db.begin().await.unwrap();
+    let mut tx = database.db.begin_write().await.unwrap();
     store
         .insert_complaint(&mut tx, &complaint("c-1", "st-a", at(22, 2)), &[])
         .await
@@ -108,7 +108,7 @@ async fn findings_are_stored_in_columns_and_replaced(backend: Backend) {
     returned.head.reviewed_by_subject.clear();
     returned.head.reviewed_by_role.clear();
     returned.head.reviewed_at = None;
-    let mut tx = database.db.begin().await.unwrap();
+    let mut tx = database.db.begin_write().await.unwrap();
     store.put_finding(&mut tx, &returned).await.unwrap();
     tx.commit().await.unwrap();
     let read = store.finding("c-1").await.unwrap().unwrap();
@@ -125,7 +125,7 @@ async fn an_encoded_finding_is_converted_and_read_back(backend: Backend) {
         .unwrap();
     let db = &database.db;
     let store = SqlStore::new(db.clone());
-    let mut tx = db.begin().await.unwrap();
+    let mut tx = db.begin_write().await.unwrap();
     for id in ["c-1", "c-2"] {
         store
             .insert_complaint(&mut tx, &complaint(id, "st-a", at(22, 2)), &[])

@@ -77,7 +77,7 @@ fn evidence(id: &str, complaint_id: &str, pending_until: Option<DateTime<Utc>>) 
 async fn complaints_are_stored_found_locked_and_updated(backend: Backend) {
     let (database, store) = fresh(backend).await;
     let db = &database.db;
-    let mut tx = db.begin().await.unwrap();
+    let mut tx = db.begin_write().await.unwrap();
     assert_eq!(store.next_case_number(&mut tx, 2025).await.unwrap(), 1);
     assert_eq!(store.next_case_number(&mut tx, 2025).await.unwrap(), 2);
     assert_eq!(store.next_case_number(&mut tx, 2026).await.unwrap(), 1);
@@ -122,7 +122,7 @@ async fn complaints_are_stored_found_locked_and_updated(backend: Backend) {
     assert_eq!(store.complaint("c-404").await.unwrap(), None);
 
     // A second complaint for the same ticket is refused by the database.
-    let mut tx = db.begin().await.unwrap();
+    let mut tx = db.begin_write().await.unwrap();
     let mut again = complaint("c-3", "st-a", at(22, 4));
     again.hotline_ticket_id = "T-1".into();
     let refused = store.insert_complaint(&mut tx, &again, &[]).await;
@@ -132,7 +132,7 @@ async fn complaints_are_stored_found_locked_and_updated(backend: Backend) {
     );
     tx.rollback().await.unwrap();
 
-    let mut tx = db.begin().await.unwrap();
+    let mut tx = db.begin_write().await.unwrap();
     assert_eq!(store.lock_complaint(&mut tx, "c-404").await.unwrap(), None);
     let mut row = store.lock_complaint(&mut tx, "c-1").await.unwrap().unwrap();
     row.status = "COMPLAINT_STATUS_PRELIMINARY_CHECK".into();
@@ -161,7 +161,7 @@ async fn complaints_are_stored_found_locked_and_updated(backend: Backend) {
 
 async fn complaints_list_filters_pages_and_warnings(backend: Backend) {
     let (database, store) = fresh(backend).await;
-    let mut tx = database.db.begin().await.unwrap();
+    let mut tx = database.db.begin_write().await.unwrap();
     for (n, station) in ["st-a", "st-b", "st-a", "st-a"].iter().enumerate() {
         let id = format!("c-{n}");
         let mut row = complaint(&id, station, at(22 + u32::try_from(n).unwrap(), 2));
@@ -252,7 +252,7 @@ async fn complaints_list_filters_pages_and_warnings(backend: Backend) {
 async fn evidence_waits_pending_until_completed_once(backend: Backend) {
     let (database, store) = fresh(backend).await;
     let db = &database.db;
-    let mut tx = db.begin().await.unwrap();
+    let mut tx = db.begin_write().await.unwrap();
     store
         .insert_complaint(&mut tx, &complaint("c-1", "st-a", at(22, 2)), &[])
         .await
@@ -282,7 +282,7 @@ async fn evidence_waits_pending_until_completed_once(backend: Backend) {
             .unwrap()
             .is_pending()
     );
-    let mut tx = db.begin().await.unwrap();
+    let mut tx = db.begin_write().await.unwrap();
     assert_eq!(store.pending_evidence_ids(&mut tx).await.unwrap(), ["e-2"]);
     tx.commit().await.unwrap();
     store
@@ -298,7 +298,7 @@ async fn evidence_waits_pending_until_completed_once(backend: Backend) {
     item.content = Some(b"[]".to_vec());
     item.content_sha256 = "a".repeat(64);
     item.title = "Dispatch timeline".into();
-    let mut tx = db.begin().await.unwrap();
+    let mut tx = db.begin_write().await.unwrap();
     assert!(store.complete_evidence(&mut tx, &item).await.unwrap());
     assert!(!store.complete_evidence(&mut tx, &item).await.unwrap());
     tx.commit().await.unwrap();
@@ -309,7 +309,7 @@ async fn evidence_waits_pending_until_completed_once(backend: Backend) {
     // Attached: no longer pending, and a late failure changes nothing.
     store.record_fetch_failure("e-2", "late").await.unwrap();
     assert_eq!(store.evidence_by_id("e-2").await.unwrap(), Some(done));
-    let mut tx = db.begin().await.unwrap();
+    let mut tx = db.begin_write().await.unwrap();
     assert!(
         store
             .pending_evidence_ids(&mut tx)
@@ -354,13 +354,13 @@ async fn audit_chain_appends_searches_and_prunes(backend: Backend) {
     );
     for n in 1..=5 {
         let (new, recorded) = entry(n, u32::try_from(n).unwrap());
-        let mut tx = db.begin().await.unwrap();
+        let mut tx = db.begin_write().await.unwrap();
         let row = store.append_audit(&mut tx, new, recorded).await.unwrap();
         tx.commit().await.unwrap();
         assert_eq!(row.sequence, n);
         assert_eq!(row.hash, chain_hash(&row.prev_hash, &row));
     }
-    let mut tx = db.begin().await.unwrap();
+    let mut tx = db.begin_write().await.unwrap();
     let (again, recorded) = entry(3, 9);
     let refused = store.append_audit(&mut tx, again, recorded).await;
     assert!(
@@ -438,12 +438,12 @@ async fn audit_chain_appends_a_batch_with_the_head_locked_once(backend: Backend)
     let (database, store) = fresh(backend).await;
     let db = &database.db;
     let (first, recorded) = entry(1, 1);
-    let mut tx = db.begin().await.unwrap();
+    let mut tx = db.begin_write().await.unwrap();
     let one = store.append_audit(&mut tx, first, recorded).await.unwrap();
     tx.commit().await.unwrap();
 
     let batch: Vec<NewAuditEntry> = [2, 1, 3, 4].iter().map(|n| entry(*n, 2).0).collect();
-    let mut tx = db.begin().await.unwrap();
+    let mut tx = db.begin_write().await.unwrap();
     let results = store
         .append_audit_batch(&mut tx, batch, at(2, 3))
         .await
@@ -472,7 +472,7 @@ async fn audit_chain_appends_a_batch_with_the_head_locked_once(backend: Backend)
     assert_eq!((head.last_sequence, &head.last_hash), (4, &rows[3].hash));
 
     // A single append after the batch links to it; an empty batch writes nothing.
-    let mut tx = db.begin().await.unwrap();
+    let mut tx = db.begin_write().await.unwrap();
     assert!(
         store
             .append_audit_batch(&mut tx, Vec::new(), at(3, 0))

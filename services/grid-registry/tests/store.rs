@@ -46,7 +46,7 @@ macro_rules! committing {
         impl Committing {
             $(
                 async fn $name(&self, $($arg: $ty),*) -> Result<$out, StorageError> {
-                    let mut tx = self.db.begin().await?;
+                    let mut tx = self.db.begin_write().await?;
                     let out = self.store.$name(&mut tx, $($arg),*).await?;
                     tx.commit().await?;
                     Ok(out)

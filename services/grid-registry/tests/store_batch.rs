@@ -17,7 +17,7 @@ const PAGE: Page = Page {
 
 /// Runs one write in its own committed transaction.
 async fn commit<T>(db: &pingan_platform::Db, write: impl AsyncFnOnce(&mut Tx) -> T) -> T {
-    let mut tx = db.begin().await.expect("begin");
+    let mut tx = db.begin_write().await.expect("begin");
     let out = write(&mut tx).await;
     tx.commit().await.expect("commit");
     out

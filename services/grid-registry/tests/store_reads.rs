@@ -124,7 +124,7 @@ fn visit(id: &str, station: &str, officer: &str, at: Millis, need_id: &str) -> V
 
 async fn premises_with_their_last_inspection(backend: Backend) {
     let (database, store) = fresh(backend).await;
-    let mut tx = database.db.begin().await.expect("tx");
+    let mut tx = database.db.begin_write().await.expect("tx");
     for p in [
         premises("p-a1", "st-a", "st-a-g1", pb::PremisesKind::LogisticsSite),
         premises("p-a2", "st-a", "st-a-g2", pb::PremisesKind::Shop),
@@ -213,7 +213,7 @@ async fn premises_with_their_last_inspection(backend: Backend) {
 
 async fn inspections_by_filter(backend: Backend) {
     let (database, store) = fresh(backend).await;
-    let mut tx = database.db.begin().await.expect("tx");
+    let mut tx = database.db.begin_write().await.expect("tx");
     use pb::InspectionStatus::{InProgress, Passed, RectificationRequired, Rectified};
     for i in [
         inspection("i-1", "p-a1", "st-a", Rectified, T0, Some(T0 + HOUR)),
@@ -320,7 +320,7 @@ async fn inspections_by_filter(backend: Backend) {
 
 async fn needs_open_and_settled_and_visits(backend: Backend) {
     let (database, store) = fresh(backend).await;
-    let mut tx = database.db.begin().await.expect("tx");
+    let mut tx = database.db.begin_write().await.expect("tx");
     use pb::NeedStatus::{ClosedUnresolved, Open, Referred, Resolved};
     for n in [
         need("n-1", "st-a", "o-1", Resolved, T0),

@@ -197,7 +197,7 @@ async fn incidents_round_trip_and_save(backend: Backend) {
     };
     assert_eq!(saved, expected);
 
-    let mut tx = database.db.begin().await.expect("tx");
+    let mut tx = database.db.begin_write().await.expect("tx");
     assert_eq!(
         store
             .incident_by_transfer(&mut tx, "tr-1")

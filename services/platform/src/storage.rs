@@ -328,7 +328,8 @@ impl Db {
         }
     }
 
-    /// Starts a transaction.
+    /// Starts a read transaction (one consistent snapshot). On SQLite it takes no write lock and
+    /// skips the write queue: a transaction that writes must use [`Db::begin_write`].
     pub async fn begin(&self) -> Result<Tx, StorageError> {
         Ok(match self {
             Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),

@@ -179,7 +179,7 @@ impl Fixture {
 
 async fn rolled_back_enqueue_leaves_no_job(backend: Backend) {
     let f = Fixture::new(backend).await;
-    let mut tx = f.db().begin().await.expect("begin");
+    let mut tx = f.db().begin_write().await.expect("begin");
     f.queue
         .enqueue_in(&mut tx, NewJob::new(KIND, "lost", Vec::new()))
         .await
@@ -187,7 +187,7 @@ async fn rolled_back_enqueue_leaves_no_job(backend: Backend) {
     tx.rollback().await.expect("rollback");
     assert_eq!(f.queue.get(KIND, "lost").await.expect("get"), None);
 
-    let mut tx = f.db().begin().await.expect("begin");
+    let mut tx = f.db().begin_write().await.expect("begin");
     f.queue
         .enqueue_in(&mut tx, NewJob::new(KIND, "kept", b"payload".to_vec()))
         .await

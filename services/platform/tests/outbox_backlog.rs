@@ -14,7 +14,7 @@ const BACKLOG: usize = 3_000;
 
 async fn a_backlog_is_walked_in_order_not_sorted(backend: Backend) {
     let pair = Pair::start(backend).await;
-    let mut tx = pair.sender_db.db.begin().await.expect("begin");
+    let mut tx = pair.sender_db.db.begin_write().await.expect("begin");
     for n in 0..BACKLOG {
         pair.outbox
             .enqueue(

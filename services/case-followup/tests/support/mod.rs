@@ -202,7 +202,7 @@ impl Harness {
         &self,
         found_item_id: &str,
     ) -> (pingan_proto::followup::v1::FoundItem, Option<Vec<u8>>) {
-        let mut tx = self.core.context.db.begin().await.expect("tx");
+        let mut tx = self.core.context.db.begin_write().await.expect("tx");
         let (stored, phone, _) = self
             .core
             .store

@@ -85,7 +85,7 @@ pub fn audit_worker(
             let audit = event.to_audit();
             let record = audit.to_record_at(clock.now(), SOURCE);
             let written = async {
-                let mut tx = outbox.db().begin().await?;
+                let mut tx = outbox.db().begin_write().await?;
                 outbox.enqueue(&mut tx, &audit.resource_id, &record).await?;
                 tx.commit().await
             }

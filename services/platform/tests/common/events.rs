@@ -226,7 +226,7 @@ impl Pair {
 
     /// Writes one event for `aggregate` in its own transaction, as a service would.
     pub async fn emit(&self, aggregate: &str, label: &str) -> String {
-        let mut tx = self.sender_db.db.begin().await.expect("begin");
+        let mut tx = self.sender_db.db.begin_write().await.expect("begin");
         let event_id = self
             .outbox
             .enqueue(
