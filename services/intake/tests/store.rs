@@ -18,6 +18,9 @@ use pingan_proto::triage::v1::Kind;
 /// Triage's classification in columns and child rows, and blobs of the old layout converted.
 #[path = "store/classification.rs"]
 mod classification;
+/// Incidents filed under their duplicate-search cell, old rows filed on start.
+#[path = "store/link_filing.rs"]
+mod link_filing;
 
 async fn fresh(backend: Backend) -> (TestDatabase, SqlStore) {
     let database = TestDatabase::create(backend, &MIGRATIONS)
@@ -330,6 +333,12 @@ async fn a_linked_incident_resolves_to_its_primary(backend: Backend) {
         ..incident("inc-d", 1, "s-1")
     };
     let undecided = incident("inc-e", 1, "s-1");
+    // Decided and open in the window, but across town (~5 km): filed in another cell.
+    let across_town = IncidentRecord {
+        link_checked: true,
+        lat: 29.695,
+        ..incident("inc-f", 1, "s-1")
+    };
     insert(
         &store,
         &database,
@@ -339,6 +348,7 @@ async fn a_linked_incident_resolves_to_its_primary(backend: Backend) {
             far_in_time,
             closed,
             undecided,
+            across_town,
         ],
     )
     .await;
@@ -358,12 +368,27 @@ async fn a_linked_incident_resolves_to_its_primary(backend: Backend) {
         .take_link_cells(&mut tx, &["1:23930:54226".to_owned()], at(3))
         .await
         .expect("link cells");
+    let cells = pingan_intake::domain::search_cells(29.65, 91.13, 300.0).expect("a town's box");
     let candidates = store
-        .link_candidates(&mut tx, "inc-b", at(-13), at(17))
+        .link_candidates(&mut tx, "inc-b", Some(&cells), at(-13), at(17))
         .await
         .expect("candidates");
     let candidate_ids: Vec<_> = candidates.iter().map(|c| c.incident_id.as_str()).collect();
-    assert_eq!(candidate_ids, ["inc-a"], "decided, open, in the window");
+    assert_eq!(
+        candidate_ids,
+        ["inc-a"],
+        "decided, open, in the window, nearby"
+    );
+    let anywhere = store
+        .link_candidates(&mut tx, "inc-b", None, at(-13), at(17))
+        .await
+        .expect("candidates anywhere");
+    let anywhere_ids: Vec<_> = anywhere.iter().map(|c| c.incident_id.as_str()).collect();
+    assert_eq!(
+        anywhere_ids,
+        ["inc-a", "inc-f"],
+        "the window's, wherever they are"
+    );
     assert_eq!(candidates[0].category, "PUBLIC_ORDER");
     assert_eq!(candidates[0].received_at, at(0));
     assert!(

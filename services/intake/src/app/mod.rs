@@ -55,9 +55,9 @@ impl Deps {
     pub async fn ready(&self) -> Result<(), ApiError> {
         self.upgraded
             .get_or_try_init(|| async {
-                upgrade::convert_legacy_rows(&self.context.db, self.store.as_ref())
-                    .await
-                    .map(|_| ())
+                upgrade::convert_legacy_rows(&self.context.db, self.store.as_ref()).await?;
+                let now = self.context.clock.now();
+                upgrade::file_link_cells(self.store.as_ref(), &self.settings, now).await
             })
             .await?;
         Ok(())

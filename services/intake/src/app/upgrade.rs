@@ -11,7 +11,30 @@ use prost::Message;
 
 use crate::app::classification::from_message;
 use crate::domain::ClassificationRecord;
+use crate::settings::IntakeSettings;
 use crate::store::Store;
+use chrono::{DateTime, Utc};
+
+/// The data step of migration 0006: located incidents of earlier releases that a duplicate
+/// search may still meet (received within twice the duplicate window, at least a day) are filed
+/// under their cell. Idempotent (only unfiled rows are touched).
+pub async fn file_link_cells(
+    store: &dyn Store,
+    settings: &IntakeSettings,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let window =
+        chrono::Duration::from_std(settings.duplicate_window).unwrap_or(chrono::Duration::days(1));
+    let since = now - (window * 2).max(chrono::Duration::days(1));
+    let filed = store.file_unfiled(since).await?;
+    if filed > 0 {
+        tracing::info!(
+            filed,
+            "intake incidents filed under their duplicate-search cell"
+        );
+    }
+    Ok(())
+}
 
 /// Incidents converted per round.
 const BATCH: i64 = 200;

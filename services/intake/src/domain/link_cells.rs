@@ -42,15 +42,70 @@ fn half_width_deg(lat: f64, far_lat: f64, radius_m: f64) -> f64 {
 /// The cells a link decision at (`lat`, `lon`) takes for `radius_m`, sorted. Empty for a
 /// location that is not a coordinate (it is never linked).
 pub fn link_cells(lat: f64, lon: f64, radius_m: f64) -> Vec<String> {
-    if !lat.is_finite() || !lon.is_finite() || lat.abs() > 90.0 {
-        return Vec::new();
+    let radius_m = bounded_radius(radius_m);
+    cells_around(level(radius_m), lat, lon, radius_m)
+}
+
+/// Level of the cell every located incident is filed under for the duplicate search (0.01°,
+/// about 1.1 km): fixed, so a change of the duplicate radius never strands incidents filed
+/// before it.
+const HOME_LEVEL: u32 = 1;
+/// Most cells one duplicate search names; a larger box (a radius of several kilometres, or a
+/// location near a pole) searches the time window alone.
+const MAX_SEARCH_CELLS: usize = 400;
+
+/// The cell an incident at (`lat`, `lon`) is filed under for the duplicate search; `None` for a
+/// location that is not a coordinate.
+pub fn home_cell(lat: f64, lon: f64) -> Option<String> {
+    (lat.is_finite() && lon.is_finite() && lat.abs() <= 90.0).then(|| cell_of(HOME_LEVEL, lat, lon))
+}
+
+/// The home cells of every location within `radius_m` of (`lat`, `lon`), sorted; `None` when
+/// they are too many to name (search the time window alone) or the location is not a
+/// coordinate.
+pub fn search_cells(lat: f64, lon: f64, radius_m: f64) -> Option<Vec<String>> {
+    let radius_m = bounded_radius(radius_m);
+    let side = BASE_CELL_DEG * f64::from(1u32 << HOME_LEVEL);
+    let rows = 2.0 * radius_m / METRES_PER_DEGREE / side + 2.0;
+    let half_width = half_width_deg(
+        lat,
+        (lat.abs() + radius_m / METRES_PER_DEGREE).min(90.0),
+        radius_m,
+    );
+    let columns = 2.0 * half_width / side + 2.0;
+    let named = rows * columns;
+    // NaN (not a coordinate) is too many too.
+    if named.is_nan() || named > MAX_SEARCH_CELLS as f64 {
+        return None;
     }
-    let radius_m = if radius_m.is_finite() {
+    Some(cells_around(HOME_LEVEL, lat, lon, radius_m))
+}
+
+fn bounded_radius(radius_m: f64) -> f64 {
+    if radius_m.is_finite() {
         radius_m.clamp(0.0, MAX_LINK_RADIUS_M)
     } else {
         MAX_LINK_RADIUS_M
-    };
-    let level = level(radius_m);
+    }
+}
+
+/// The cell of `level` that (`lat`, `lon`) lies in.
+fn cell_of(level: u32, lat: f64, lon: f64) -> String {
+    if lat.abs() > POLAR_LAT {
+        return format!("{level}:polar");
+    }
+    let side = BASE_CELL_DEG * f64::from(1u32 << level);
+    let columns = (360.0 / side).round() as i64;
+    let r = ((lat + 90.0) / side).floor() as i64;
+    let c = (((lon + 180.0) / side).floor() as i64).rem_euclid(columns);
+    format!("{level}:{r}:{c}")
+}
+
+/// Every cell of `level` that the box of `radius_m` around (`lat`, `lon`) touches, sorted.
+fn cells_around(level: u32, lat: f64, lon: f64, radius_m: f64) -> Vec<String> {
+    if !lat.is_finite() || !lon.is_finite() || lat.abs() > 90.0 {
+        return Vec::new();
+    }
     let side = BASE_CELL_DEG * f64::from(1u32 << level);
     let half_height = radius_m / METRES_PER_DEGREE + 1e-9;
     let (south, north) = (lat - half_height, lat + half_height);
@@ -89,15 +144,7 @@ mod tests {
 
     /// The cell a location itself lies in (what another decision near it must also take).
     fn own_cell(lat: f64, lon: f64, radius_m: f64) -> String {
-        let level = level(radius_m.clamp(0.0, MAX_LINK_RADIUS_M));
-        if lat.abs() > POLAR_LAT {
-            return format!("{level}:polar");
-        }
-        let side = BASE_CELL_DEG * f64::from(1u32 << level);
-        let columns = (360.0 / side).round() as i64;
-        let r = ((lat + 90.0) / side).floor() as i64;
-        let c = (((lon + 180.0) / side).floor() as i64).rem_euclid(columns);
-        format!("{level}:{r}:{c}")
+        cell_of(level(radius_m.clamp(0.0, MAX_LINK_RADIUS_M)), lat, lon)
     }
 
     /// A point `metres` away from (`lat`, `lon`) towards `bearing_deg`, on the sphere.
@@ -172,5 +219,56 @@ mod tests {
         assert!(!link_cells(29.0, 91.0, f64::NAN).is_empty());
         assert!(link_cells(29.0, 91.0, 1e12).len() <= 9);
         assert!(link_cells(29.0, 91.0, -5.0).len() <= 4);
+    }
+
+    #[test]
+    fn an_incident_within_the_radius_is_filed_in_a_searched_cell() {
+        let mut checked = 0;
+        for radius in [0.0, 50.0, 300.0, 1_000.0, 3_000.0] {
+            for (lat, lon) in [
+                (29.65, 91.13),
+                (29.6549, 91.1449),
+                (53.49, 122.35),
+                (-33.9, 151.2),
+                (0.0, 179.999),
+                (-0.004, -179.996),
+            ] {
+                let searched = search_cells(lat, lon, radius).expect("a town's box is named");
+                assert!(searched.len() <= MAX_SEARCH_CELLS);
+                for step in 0..72 {
+                    let bearing = f64::from(step) * 5.0;
+                    for fraction in [0.0, 0.5, 0.99, 1.0] {
+                        let (lat2, lon2) = offset(lat, lon, radius * fraction, bearing);
+                        if distance_m(lat, lon, lat2, lon2) > radius {
+                            continue;
+                        }
+                        let home = home_cell(lat2, lon2).expect("a coordinate");
+                        assert!(
+                            searched.contains(&home),
+                            "r={radius}: ({lat2},{lon2}) filed in {home}, not searched from ({lat},{lon})"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 5_000, "{checked} pairs");
+    }
+
+    #[test]
+    fn the_default_radius_searches_a_few_cells_and_odd_boxes_search_the_window() {
+        let town = search_cells(29.65, 91.13, 300.0).expect("named");
+        assert!((1..=6).contains(&town.len()), "{town:?}");
+        assert_eq!(home_cell(29.65, 91.13).as_deref(), Some("1:11965:27113"));
+        let polar = Some(vec!["1:polar".to_owned()]);
+        assert_eq!(search_cells(89.0, 0.0, 300.0), polar, "beyond 85° one cell");
+        assert_eq!(home_cell(89.0, 0.0).as_deref(), Some("1:polar"));
+        assert!(
+            search_cells(29.0, 91.0, MAX_LINK_RADIUS_M).is_none(),
+            "a 10 km box"
+        );
+        assert!(search_cells(f64::NAN, 91.0, 300.0).is_none());
+        assert_eq!(home_cell(f64::NAN, 91.0), None);
+        assert_eq!(home_cell(91.0, 0.0), None);
     }
 }

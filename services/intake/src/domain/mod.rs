@@ -23,5 +23,5 @@ pub use entry::EntryRecord;
 #[cfg(test)]
 pub(crate) use incident::sample_incident;
 pub use incident::{IncidentRecord, add_id, split_ids};
-pub use link_cells::{MAX_LINK_RADIUS_M, link_cells};
+pub use link_cells::{MAX_LINK_RADIUS_M, home_cell, link_cells, search_cells};
 pub use routing::{Route, moves_forward, outcome, route_for, status_name};

@@ -172,14 +172,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         cells: &[String],
         at: DateTime<Utc>,
     ) -> Result<(), StorageError>;
-    /// Decided primaries, live and open, with a location, received between `from` and `to`.
+    /// Decided primaries, live and open, with a location, received between `from` and `to`,
+    /// filed in one of `cells` (`domain::search_cells`; anywhere in the window when `None`).
     async fn link_candidates(
         &self,
         tx: &mut Tx,
         except: &str,
+        cells: Option<&[String]>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<DuplicateCandidate>, StorageError>;
+    /// Files the located incidents received since `since` that a release before the duplicate
+    /// search by place left unfiled; how many were filed.
+    async fn file_unfiled(&self, since: DateTime<Utc>) -> Result<u64, StorageError>;
     /// Records that the incident stands on its own: it may be routed, and linked into.
     async fn mark_primary(
         &self,

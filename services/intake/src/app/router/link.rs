@@ -55,11 +55,12 @@ impl Router {
             .unwrap_or(chrono::Duration::minutes(15));
         let since = me.received_at - window;
         let until = me.received_at + window;
+        let radius = self.settings.duplicate_radius_m;
+        let cells = domain::search_cells(me.lat, me.lon, radius);
         let candidates = self
             .store
-            .link_candidates(tx, &me.incident_id, since, until)
+            .link_candidates(tx, &me.incident_id, cells.as_deref(), since, until)
             .await?;
-        let radius = self.settings.duplicate_radius_m;
         for (target, distance) in
             domain::rank_duplicates(me.lat, me.lon, &me.category, radius, &candidates)
         {

@@ -21,9 +21,9 @@ const INSERT_INCIDENT: &str = "INSERT INTO intake_incidents (incident_id, status
     transfer_id, hotline_ticket_id, complaint_id, pending_reason, close_reason, routing_pending, \
     routing_attempts, received_at, classified_at, unit_assigned_at, en_route_at, on_scene_at, closed_at, followed_up_at, response_target_ms, \
     response_target_breached, created_at, updated_at, station_kind, merged_into, merged_at, \
-    link_checked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-    $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, \
-    $36, $37, $38, $39)";
+    link_checked, link_cell) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+    $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, \
+    $35, $36, $37, $38, $39, $40)";
 
 const SAVE_INCIDENT: &str = "UPDATE intake_incidents SET status = $2, grid_id = $3, \
     station_id = $4, grid_located = $5, kind = $6, category = $7, \
@@ -45,6 +45,15 @@ fn far_future() -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp(253_402_300_799, 0).unwrap_or_default()
 }
 
+/// The cell a located incident is filed under for the duplicate search (`link_cell`): empty
+/// without a location, `-` (never searched) for one that is not a coordinate.
+pub(super) fn filed_under(has_location: bool, lat: f64, lon: f64) -> String {
+    if !has_location {
+        return String::new();
+    }
+    crate::domain::home_cell(lat, lon).unwrap_or_else(|| "-".to_owned())
+}
+
 /// Adds an incident.
 pub(super) async fn insert_incident(tx: &mut Tx, i: &IncidentRecord) -> Result<(), StorageError> {
     with_tx!(tx, conn => sqlx::query(INSERT_INCIDENT)
@@ -58,7 +67,7 @@ pub(super) async fn insert_incident(tx: &mut Tx, i: &IncidentRecord) -> Result<(
         .bind(i.unit_assigned_at).bind(i.en_route_at).bind(i.on_scene_at).bind(i.closed_at)
         .bind(i.followed_up_at).bind(i.response_target_ms).bind(i.response_target_breached)
         .bind(i.created_at).bind(i.updated_at).bind(i.station_kind).bind(&i.merged_into)
-        .bind(i.merged_at).bind(i.link_checked)
+        .bind(i.merged_at).bind(i.link_checked).bind(filed_under(i.has_location, i.lat, i.lon))
         .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
     if i.classification.is_some() {
         super::classification::write(tx, &i.incident_id, i.classification.as_ref()).await?;
@@ -101,9 +110,10 @@ pub(super) async fn set_location(
     lat: f64,
     lon: f64,
 ) -> Result<(), StorageError> {
-    const SQL: &str = "UPDATE intake_incidents SET has_location = TRUE, lat = $2, lon = $3 \
-        WHERE incident_id = $1";
+    const SQL: &str = "UPDATE intake_incidents SET has_location = TRUE, lat = $2, lon = $3, \
+        link_cell = $4 WHERE incident_id = $1";
     with_tx!(tx, conn => sqlx::query(SQL).bind(incident_id).bind(lat).bind(lon)
+        .bind(filed_under(true, lat, lon))
         .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }

@@ -21,13 +21,35 @@ const LEGACY_MERGE: &str = "SELECT merged_into FROM intake_incident_merges WHERE
 /// BEGIN already serialises every decision.
 const SHARE_LEGACY_LINK_LOCK: &str =
     "SELECT lock_id FROM intake_link_lock WHERE lock_id = 1 FOR SHARE";
-// `merged_into || ''`: SQLite would otherwise search the merged_into index (every live incident,
-// growing with the table) instead of the received_at range (EXPLAIN QUERY PLAN).
-const CANDIDATES: &str = "SELECT incident_id, lat, lon, category, received_at \
+/// Decided primaries a call may be a duplicate of, filed in the cells bound from `$4` on (added
+/// by [`candidates_sql`]); `merged_into || ''` keeps SQLite off the merged_into index (every live
+/// incident, growing with the table).
+const CANDIDATES_IN_CELLS: &str = "SELECT incident_id, lat, lon, category, received_at \
+    FROM intake_incidents WHERE link_cell IN ({cells}) AND received_at >= $2 \
+      AND received_at <= $3 AND incident_id <> $1 \
+      AND has_location = TRUE AND link_checked = TRUE AND merged_into || '' = '' \
+      AND status IN (2, 3, 4, 5) AND category <> '' \
+    ORDER BY received_at, incident_id LIMIT 200";
+/// The same anywhere in the window, for a search box too large to name its cells (a radius of
+/// kilometres): the window's oldest 200.
+const CANDIDATES_ANYWHERE: &str = "SELECT incident_id, lat, lon, category, received_at \
     FROM intake_incidents WHERE incident_id <> $1 AND received_at >= $2 AND received_at <= $3 \
       AND has_location = TRUE AND link_checked = TRUE AND merged_into || '' = '' \
       AND status IN (2, 3, 4, 5) AND category <> '' \
     ORDER BY received_at, incident_id LIMIT 200";
+/// Located incidents of earlier releases not yet filed under a cell.
+const UNFILED: &str = "SELECT incident_id, lat, lon FROM intake_incidents \
+    WHERE received_at >= $1 AND has_location = TRUE AND link_cell = '' \
+    ORDER BY received_at, incident_id LIMIT $2";
+const FILE: &str =
+    "UPDATE intake_incidents SET link_cell = $2 WHERE incident_id = $1 AND link_cell = ''";
+
+/// [`CANDIDATES_IN_CELLS`] for `cells` cells.
+fn candidates_sql(cells: usize) -> String {
+    let placeholders: Vec<String> = (4..4 + cells).map(|n| format!("${n}")).collect();
+    CANDIDATES_IN_CELLS.replace("{cells}", &placeholders.join(", "))
+}
+
 const MARK_PRIMARY: &str = "UPDATE intake_incidents SET link_checked = TRUE, updated_at = $2 \
     WHERE incident_id = $1";
 const MOVE_CALLS: &str = "UPDATE intake_calls SET incident_id = $2, duplicate = TRUE, \
@@ -136,16 +158,33 @@ pub(super) async fn take_link_cells(
     Ok(())
 }
 
-/// Decided primaries, live and open, with a location, received between `from` and `to`.
+/// Decided primaries, live and open, with a location, received between `from` and `to`, filed
+/// in one of `cells` (anywhere when `None`).
 pub(super) async fn link_candidates(
     tx: &mut Tx,
     except: &str,
+    cells: Option<&[String]>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<DuplicateCandidate>, StorageError> {
-    let rows: Vec<(String, f64, f64, String, DateTime<Utc>)> = with_tx!(tx, conn =>
-        sqlx::query_as(CANDIDATES).bind(except).bind(from).bind(to)
-            .fetch_all(&mut *conn).await)?;
+    type Row = (String, f64, f64, String, DateTime<Utc>);
+    let rows: Vec<Row> = match cells {
+        Some([]) => Vec::new(),
+        Some(cells) => {
+            let sql = candidates_sql(cells.len());
+            with_tx!(tx, conn => {
+                // Built from placeholders only: the cells are bound, never spliced in.
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                    .bind(except).bind(from).bind(to);
+                for cell in cells {
+                    query = query.bind(cell);
+                }
+                query.fetch_all(&mut *conn).await
+            })?
+        }
+        None => with_tx!(tx, conn => sqlx::query_as(CANDIDATES_ANYWHERE)
+            .bind(except).bind(from).bind(to).fetch_all(&mut *conn).await)?,
+    };
     Ok(rows
         .into_iter()
         .map(
@@ -158,6 +197,28 @@ pub(super) async fn link_candidates(
             },
         )
         .collect())
+}
+
+/// Files the located incidents received since `since` that an earlier release left unfiled, a
+/// batch per write transaction; how many.
+pub(super) async fn file_unfiled(db: &Db, since: DateTime<Utc>) -> Result<u64, StorageError> {
+    const BATCH: i64 = 500;
+    let mut filed = 0;
+    loop {
+        let mut tx = db.begin_write().await?;
+        let rows: Vec<(String, f64, f64)> = with_tx!(&mut tx, conn =>
+            sqlx::query_as(UNFILED).bind(since).bind(BATCH).fetch_all(&mut *conn).await)?;
+        for (incident_id, lat, lon) in &rows {
+            let cell = super::incidents::filed_under(true, *lat, *lon);
+            with_tx!(&mut tx, conn => sqlx::query(FILE).bind(incident_id).bind(&cell)
+                .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
+        }
+        tx.commit().await?;
+        filed += rows.len() as u64;
+        if rows.len() < BATCH as usize {
+            return Ok(filed);
+        }
+    }
 }
 
 /// Records that the incident stands on its own: it may be routed, and linked into.

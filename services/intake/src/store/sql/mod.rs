@@ -198,10 +198,15 @@ impl Store for SqlStore {
         &self,
         tx: &mut Tx,
         except: &str,
+        cells: Option<&[String]>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<DuplicateCandidate>, StorageError> {
-        links::link_candidates(tx, except, from, to).await
+        links::link_candidates(tx, except, cells, from, to).await
+    }
+
+    async fn file_unfiled(&self, since: DateTime<Utc>) -> Result<u64, StorageError> {
+        links::file_unfiled(&self.db, since).await
     }
 
     async fn mark_primary(
