@@ -71,6 +71,16 @@ fn first_window(limit: usize) -> usize {
         .clamp(MIN_WINDOW, SEARCH_CAP)
 }
 
+/// The first millisecond a fix may carry and still be fresh: stored fixes are whole
+/// milliseconds, and one before `fresh_after` (to the nanosecond) is stale.
+fn fresh_after_ms(fresh_after: DateTime<Utc>) -> i64 {
+    let ms = fresh_after.timestamp_millis();
+    match fresh_after.timestamp_subsec_nanos() % 1_000_000 {
+        0 => ms,
+        _ => ms + 1,
+    }
+}
+
 fn unavailable(err: redis::RedisError) -> PositionError {
     PositionError::Unavailable(err.to_string())
 }
@@ -110,27 +120,55 @@ impl RedisPositions {
         self.keys.seen()
     }
 
-    /// The `count` members of `key` nearest the query's centre within its radius, with their
-    /// distances and states, in one round trip (the search script).
+    /// Of the `count` members of `key` nearest the query's centre within `radius_m`: how many
+    /// there were, and the nearest that pass the query's filters (at most its limit), with
+    /// their distances and states, in one round trip (the search script).
     async fn nearest_members(
         &self,
         key: &str,
         query: &SearchQuery,
         radius_m: f64,
         count: usize,
-    ) -> Result<Vec<(String, f64, UnitState)>, PositionError> {
-        let mut connection = self.redis.connection();
-        let flat: Vec<Option<String>> = self
-            .search
-            .key(key)
+    ) -> Result<(usize, Vec<(String, f64, UnitState)>), PositionError> {
+        let mut invocation = self.search.key(key);
+        invocation
             .arg(query.lon)
             .arg(query.lat)
             .arg(radius_m)
             .arg(count)
             .arg(self.unit_key(""))
+            .arg(query.limit)
+            .arg(fresh_after_ms(query.fresh_after));
+        match query.only_available {
+            true => invocation.arg(available_status()),
+            false => invocation.arg(""),
+        };
+        let kinds: Vec<String> = query.kinds.iter().map(i32::to_string).collect();
+        for list in [
+            (!kinds.is_empty()).then_some(kinds.as_slice()),
+            query.station_id.as_ref().map(std::slice::from_ref),
+            query.stations.as_deref(),
+            Some(query.capabilities.as_slice()),
+            Some(query.exclude.as_slice()),
+        ] {
+            match list {
+                None => invocation.arg(-1),
+                Some(values) => invocation.arg(values.len()).arg(values),
+            };
+        }
+        let mut connection = self.redis.connection();
+        let flat: Vec<Option<String>> = invocation
             .invoke_async(&mut connection)
             .await
             .map_err(unavailable)?;
+        let Some((Some(found), flat)) = flat.split_first() else {
+            return Err(PositionError::Unavailable(
+                "the search script answered no member count".to_owned(),
+            ));
+        };
+        let found = found.parse::<usize>().map_err(|_| {
+            PositionError::Unavailable(format!("member count {found:?} is not a number"))
+        })?;
         let mut members = Vec::with_capacity(flat.len() / MEMBER_WIDTH);
         for member in flat.chunks(MEMBER_WIDTH) {
             let [Some(id), Some(distance), fields @ ..] = member else {
@@ -144,7 +182,7 @@ impl RedisPositions {
             let state = unit_state(id, fields);
             members.push((id.clone(), distance_m, state));
         }
-        Ok(members)
+        Ok((found, members))
     }
 
     async fn load_hashes(&self, ids: &[String]) -> Result<Vec<UnitState>, PositionError> {
@@ -309,8 +347,7 @@ impl PositionStore for RedisPositions {
         let mut examined: HashSet<String> = HashSet::new();
         let mut found = Vec::new();
         loop {
-            let members = self.nearest_members(&key, query, radius_m, window).await?;
-            let answered = members.len();
+            let (answered, members) = self.nearest_members(&key, query, radius_m, window).await?;
             for (id, distance_m, state) in members {
                 // A wider window answers the nearer members again: each is judged once.
                 if !examined.insert(id) {
@@ -420,6 +457,14 @@ impl PositionStore for RedisPositions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fix_is_fresh_from_the_first_whole_millisecond_not_before_the_limit() {
+        let whole = DateTime::from_timestamp_millis(1_700_000_000_123).expect("time");
+        assert_eq!(fresh_after_ms(whole), 1_700_000_000_123);
+        let between = whole + chrono::Duration::microseconds(400);
+        assert_eq!(fresh_after_ms(between), 1_700_000_000_124);
+    }
 
     fn fields(values: [Option<&str>; 8]) -> Vec<Option<String>> {
         values.iter().map(|v| v.map(str::to_owned)).collect()

@@ -116,20 +116,61 @@ end
 return 1
 ";
 
-/// The units nearest a point with their state, in one round trip: GEOSEARCH, then each
-/// member's unit hash. Per member: id, distance in metres, then kind, station, caps, status,
-/// lat, lon, at, callsign (nil where missing).
-/// KEYS: the GEO set searched. ARGV: lon, lat, radius in metres, most members, unit hash prefix.
+/// The units nearest a point that pass the query's filters, with their state, in one round
+/// trip: GEOSEARCH, then each member's unit hash until `limit` members passed (a fleet that
+/// answers is read five hashes deep, not the whole window). Answers the number of members
+/// GEOSEARCH found, then per member passed: id, distance in metres, kind, station, caps,
+/// status, lat, lon, at, callsign. The filters mirror `SearchQuery::accepts` exactly (sets, not
+/// string matching), so the caller's own check, which stays the judge, drops nothing.
+/// KEYS: the GEO set searched. ARGV: lon, lat, radius in metres, most members, unit hash
+/// prefix, limit, fresh-after (ms; `at` below it is stale), status ('' any), then five lists,
+/// each its length (-1: no filter) and its values: kinds, station, stations, caps, exclude.
 pub(super) const SEARCH: &str = r"
 local members = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2],
   'BYRADIUS', ARGV[3], 'm', 'ASC', 'COUNT', ARGV[4], 'WITHDIST')
-local out = {}
+local limit, fresh, status = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
+local at_arg = 9
+local function list()
+  local n = tonumber(ARGV[at_arg])
+  at_arg = at_arg + 1
+  if n < 0 then return nil end
+  local values = {}
+  for i = 1, n do
+    values[i] = ARGV[at_arg]
+    values[ARGV[at_arg]] = true
+    at_arg = at_arg + 1
+  end
+  return values
+end
+local kinds, station, stations, caps, exclude = list(), list(), list(), list(), list()
+local function has_caps(stored)
+  if caps == nil or #caps == 0 then return true end
+  local have = {}
+  for cap in string.gmatch(stored or '', '[^,]+') do have[cap] = true end
+  for _, cap in ipairs(caps) do
+    if not have[cap] then return false end
+  end
+  return true
+end
+local out = {tostring(#members)}
+local passed = 0
 for _, member in ipairs(members) do
   local id = member[1]
-  out[#out + 1] = id
-  out[#out + 1] = member[2]
-  local unit = redis.call('HMGET', ARGV[5] .. id, 'kind', 'station', 'caps', 'status', 'lat', 'lon', 'at', 'callsign')
-  for field = 1, 8 do out[#out + 1] = unit[field] end
+  local u = redis.call('HMGET', ARGV[5] .. id, 'kind', 'station', 'caps', 'status', 'lat', 'lon', 'at', 'callsign')
+  local at = tonumber(u[7])
+  if u[1] and u[2] and u[4] and u[5] and u[6] and at and at >= fresh
+    and (status == '' or u[4] == status)
+    and (kinds == nil or kinds[u[1]])
+    and (station == nil or station[u[2]])
+    and (stations == nil or stations[u[2]])
+    and has_caps(u[3])
+    and not (exclude and exclude[id]) then
+    out[#out + 1] = id
+    out[#out + 1] = member[2]
+    for field = 1, 8 do out[#out + 1] = u[field] end
+    passed = passed + 1
+    if passed >= limit then break end
+  end
 end
 return out
 ";
