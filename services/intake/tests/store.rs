@@ -18,6 +18,9 @@ use pingan_proto::triage::v1::Kind;
 /// Triage's classification in columns and child rows, and blobs of the old layout converted.
 #[path = "store/classification.rs"]
 mod classification;
+/// Dispatch's echo of intake's own dispatch.
+#[path = "store/dispatch_echo.rs"]
+mod dispatch_echo;
 /// Incidents filed under their duplicate-search cell, old rows filed on start.
 #[path = "store/link_filing.rs"]
 mod link_filing;

@@ -106,6 +106,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         tx: &mut Tx,
         incident_id: &str,
     ) -> Result<Option<IncidentRecord>, StorageError>;
+    /// True when exactly this incident already records `dispatch_id` and a priority (dispatch's
+    /// echo of a dispatch intake opened itself has nothing to add).
+    async fn records_dispatch(
+        &self,
+        tx: &mut Tx,
+        incident_id: &str,
+        dispatch_id: &str,
+    ) -> Result<bool, StorageError>;
     /// An incident by id; a linked id gives the live incident it was linked into.
     async fn incident(&self, incident_id: &str) -> Result<Option<IncidentRecord>, StorageError>;
     /// Exactly this incident, linked or not.

@@ -20,6 +20,16 @@ impl Applying<'_> {
         m: DispatchTimelineEvent,
     ) -> Result<(), ApiError> {
         let entry = m.entry.unwrap_or_default();
+        let kind = DispatchKind::try_from(entry.kind).unwrap_or(DispatchKind::Unspecified);
+        // The echo of a dispatch intake opened itself: nothing to lock, read or write.
+        if kind == DispatchKind::Opened
+            && self
+                .store
+                .records_dispatch(tx, &entry.incident_id, &entry.dispatch_id)
+                .await?
+        {
+            return Ok(());
+        }
         let Some(mut incident) = self.lock(tx, &entry.incident_id).await? else {
             return Ok(());
         };
@@ -34,7 +44,6 @@ impl Applying<'_> {
         if incident.priority == 0 {
             incident.priority = m.priority;
         }
-        let kind = DispatchKind::try_from(entry.kind).unwrap_or(DispatchKind::Unspecified);
         let (intake_kind, clock) = match kind {
             DispatchKind::Opened => {
                 if incident.dispatch_id == entry.dispatch_id {

@@ -91,6 +91,19 @@ pub(super) async fn save_incident(tx: &mut Tx, i: &IncidentRecord) -> Result<(),
     Ok(())
 }
 
+/// True when exactly `incident_id` records `dispatch_id` (not empty) and a priority.
+pub(super) async fn records_dispatch(
+    tx: &mut Tx,
+    incident_id: &str,
+    dispatch_id: &str,
+) -> Result<bool, StorageError> {
+    const SQL: &str = "SELECT incident_id FROM intake_incidents WHERE incident_id = $1 \
+        AND dispatch_id = $2 AND dispatch_id <> '' AND priority <> 0";
+    let found: Option<String> = with_tx!(tx, conn => sqlx::query_scalar(SQL)
+        .bind(incident_id).bind(dispatch_id).fetch_optional(&mut *conn).await)?;
+    Ok(found.is_some())
+}
+
 /// Gives an incident the address a dispatcher placed it at.
 pub(super) async fn set_address(
     tx: &mut Tx,

@@ -106,6 +106,15 @@ impl Store for SqlStore {
         incidents::lock_exact(tx, incident_id).await
     }
 
+    async fn records_dispatch(
+        &self,
+        tx: &mut Tx,
+        incident_id: &str,
+        dispatch_id: &str,
+    ) -> Result<bool, StorageError> {
+        incidents::records_dispatch(tx, incident_id, dispatch_id).await
+    }
+
     async fn incident(&self, incident_id: &str) -> Result<Option<IncidentRecord>, StorageError> {
         incidents::incident(&self.db, incident_id).await
     }
