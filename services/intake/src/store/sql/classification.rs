@@ -261,7 +261,7 @@ macro_rules! fetch_for {
 #[derive(Debug, sqlx::FromRow)]
 pub(super) struct IncidentRow {
     #[sqlx(flatten)]
-    incident: IncidentRecord,
+    pub(super) incident: IncidentRecord,
     class_kind: Option<String>,
     class_category: String,
     class_priority: String,

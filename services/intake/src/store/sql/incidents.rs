@@ -139,13 +139,16 @@ pub(super) async fn lock_incident(
     tx: &mut Tx,
     incident_id: &str,
 ) -> Result<Option<IncidentRecord>, StorageError> {
-    touch(tx, incident_id).await?;
+    // One statement for the common case: the id is a live incident's own.
+    if let Some(row) = lock_and_read(tx, incident_id).await?
+        && row.incident.merged_into.is_empty()
+    {
+        return first_with_classification(tx, row).await;
+    }
+    // Linked, merged under the first schema (row deleted), or unknown: follow the links.
     let Some(root) = super::links::resolve_in(tx, incident_id).await? else {
         return Ok(None);
     };
-    if root == incident_id {
-        return read_in(tx, incident_id).await;
-    }
     lock_exact(tx, &root).await
 }
 
@@ -154,8 +157,27 @@ pub(super) async fn lock_exact(
     tx: &mut Tx,
     incident_id: &str,
 ) -> Result<Option<IncidentRecord>, StorageError> {
-    touch(tx, incident_id).await?;
-    read_in(tx, incident_id).await
+    match lock_and_read(tx, incident_id).await? {
+        Some(row) => first_with_classification(tx, row).await,
+        None => Ok(None),
+    }
+}
+
+/// Locks the row with a write that changes nothing (SQLite's write lock, Postgres's row lock)
+/// and reads it back in the same statement.
+async fn lock_and_read(
+    tx: &mut Tx,
+    incident_id: &str,
+) -> Result<Option<super::classification::IncidentRow>, StorageError> {
+    let sql = format!(
+        "UPDATE intake_incidents SET updated_at = updated_at WHERE incident_id = $1 \
+         RETURNING {INCIDENT_COLUMNS}, {}",
+        super::classification::SCALAR_COLUMNS
+    );
+    Ok(
+        with_tx!(tx, conn => sqlx::query_as::<_, super::classification::IncidentRow>(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(incident_id).fetch_optional(&mut *conn).await)?,
+    )
 }
 
 pub(super) async fn touch(tx: &mut Tx, incident_id: &str) -> Result<(), StorageError> {
@@ -173,6 +195,14 @@ async fn read_in(tx: &mut Tx, incident_id: &str) -> Result<Option<IncidentRecord
     let found = with_tx!(tx, conn => sqlx::query_as::<_, super::classification::IncidentRow>(sqlx::AssertSqlSafe(sql.clone()))
         .bind(incident_id).fetch_optional(&mut *conn).await)?;
     let found = super::classification::with_classification(tx, found.into_iter().collect()).await?;
+    Ok(found.into_iter().next())
+}
+
+async fn first_with_classification(
+    tx: &mut Tx,
+    row: super::classification::IncidentRow,
+) -> Result<Option<IncidentRecord>, StorageError> {
+    let found = super::classification::with_classification(tx, vec![row]).await?;
     Ok(found.into_iter().next())
 }
 
