@@ -107,8 +107,9 @@ pub const SLA_DUE: &str = "SELECT dispatch_id FROM dispatch_dispatches \
     WHERE is_open AND NOT sla_breached AND first_en_route_at IS NULL AND response_due_at <= $1 \
     ORDER BY response_due_at LIMIT $2";
 pub const DELETE_REQUIREMENTS: &str = "DELETE FROM dispatch_requirements WHERE dispatch_id = $1";
-pub const INSERT_REQUIREMENT: &str = "INSERT INTO dispatch_requirements (dispatch_id, list_name, ordinal, kinds, capabilities, unit_count) \
-    VALUES ($1, $2, $3, $4, $5, $6)";
+/// Followed by one `($n, …)` group of six values per row.
+pub const INSERT_REQUIREMENTS: &str = "INSERT INTO dispatch_requirements (dispatch_id, list_name, ordinal, kinds, capabilities, unit_count) \
+    VALUES ";
 pub const SELECT_REQUIREMENTS: &str = "SELECT list_name, kinds, capabilities, unit_count FROM dispatch_requirements \
     WHERE dispatch_id = $1 ORDER BY list_name, ordinal";
 

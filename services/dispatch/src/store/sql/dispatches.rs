@@ -7,7 +7,7 @@ use pingan_proto::dispatch::v1::AssignmentStatus;
 
 use super::SqlStore;
 use super::params::{AssignmentParams, DispatchParams, bind_assignment, bind_dispatch};
-use crate::domain::model::{Assignment, Dispatch, Requirement};
+use crate::domain::model::{Assignment, Dispatch};
 use crate::store::queries::*;
 use crate::store::rows::{
     AssignmentRow, DispatchRow, RequirementRow, UNFILLED, WANTED, json_list, names,
@@ -15,32 +15,57 @@ use crate::store::rows::{
 use crate::store::{DispatchCursor, DispatchFilter, time_bounds};
 
 impl SqlStore {
-    async fn write_requirements(&self, tx: &mut Tx, d: &Dispatch) -> Result<(), StorageError> {
-        with_tx!(tx, conn => sqlx::query(DELETE_REQUIREMENTS)
-            .bind(&d.dispatch_id)
-            .execute(&mut *conn)
-            .await
-            .map(|_| ()))?;
-        let lists: [(&str, &[Requirement]); 2] = [
+    /// Writes the dispatch's requirement rows in one statement; `replace` first deletes the rows
+    /// it had (a new dispatch has none).
+    async fn write_requirements(
+        &self,
+        tx: &mut Tx,
+        d: &Dispatch,
+        replace: bool,
+    ) -> Result<(), StorageError> {
+        if replace {
+            with_tx!(tx, conn => sqlx::query(DELETE_REQUIREMENTS)
+                .bind(&d.dispatch_id)
+                .execute(&mut *conn)
+                .await
+                .map(|_| ()))?;
+        }
+        let rows: Vec<(&str, i32, String, String, i32)> = [
             (WANTED, &d.unit_requirements),
             (UNFILLED, &d.unfilled_requirements),
-        ];
-        for (list, requirements) in lists {
-            for (ordinal, r) in requirements.iter().enumerate() {
+        ]
+        .into_iter()
+        .flat_map(|(list, requirements)| {
+            requirements.iter().enumerate().map(move |(ordinal, r)| {
                 let ordinal = i32::try_from(ordinal).unwrap_or(i32::MAX);
-                let (kinds, capabilities) = (names(&r.kinds), json_list(&r.capabilities));
-                with_tx!(tx, conn => sqlx::query(INSERT_REQUIREMENT)
-                    .bind(&d.dispatch_id)
-                    .bind(list)
-                    .bind(ordinal)
-                    .bind(&kinds)
-                    .bind(&capabilities)
-                    .bind(r.count)
-                    .execute(&mut *conn)
-                    .await
-                    .map(|_| ()))?;
-            }
+                (
+                    list,
+                    ordinal,
+                    names(&r.kinds),
+                    json_list(&r.capabilities),
+                    r.count,
+                )
+            })
+        })
+        .collect();
+        if rows.is_empty() {
+            return Ok(());
         }
+        let sql = insert_requirements_sql(rows.len());
+        with_tx!(tx, conn => {
+            // Built from placeholders only: every value is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+            for (list, ordinal, kinds, capabilities, count) in &rows {
+                query = query
+                    .bind(&d.dispatch_id)
+                    .bind(*list)
+                    .bind(*ordinal)
+                    .bind(kinds)
+                    .bind(capabilities)
+                    .bind(*count);
+            }
+            query.execute(&mut *conn).await.map(|_| ())
+        })?;
         Ok(())
     }
 
@@ -54,7 +79,7 @@ impl SqlStore {
             .execute(&mut *conn)
             .await
             .map(|_| ()))?;
-        self.write_requirements(tx, dispatch).await
+        self.write_requirements(tx, dispatch, false).await
     }
 
     pub(super) async fn update_dispatch_sql(
@@ -67,7 +92,7 @@ impl SqlStore {
             .execute(&mut *conn)
             .await
             .map(|_| ()))?;
-        self.write_requirements(tx, dispatch).await
+        self.write_requirements(tx, dispatch, true).await
     }
 
     /// The dispatch of `row`, with its requirements and assignments, read in `tx`.
@@ -238,4 +263,16 @@ impl SqlStore {
             .await)?;
         row.map(Assignment::try_from).transpose()
     }
+}
+
+/// One INSERT of `rows` requirement rows, six values each.
+fn insert_requirements_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|row| {
+            let first = row * 6 + 1;
+            let row: Vec<String> = (first..first + 6).map(|n| format!("${n}")).collect();
+            format!("({})", row.join(", "))
+        })
+        .collect();
+    format!("{INSERT_REQUIREMENTS}{}", values.join(", "))
 }
