@@ -157,6 +157,18 @@ mod tests {
         (p2.to_degrees(), lon2)
     }
 
+    /// Points at 0, half, 99 % and all of `radius` from (`lat`, `lon`) every 5°, those that
+    /// lie within it.
+    fn within(lat: f64, lon: f64, radius: f64) -> Vec<(f64, f64)> {
+        (0..72)
+            .flat_map(|step| {
+                let bearing = f64::from(step) * 5.0;
+                [0.0, 0.5, 0.99, 1.0].map(|fraction| offset(lat, lon, radius * fraction, bearing))
+            })
+            .filter(|(lat2, lon2)| distance_m(lat, lon, *lat2, *lon2) <= radius)
+            .collect()
+    }
+
     #[test]
     fn locations_within_the_radius_share_a_cell() {
         let mut checked = 0;
@@ -177,22 +189,15 @@ mod tests {
                 let mine = link_cells(lat, lon, radius);
                 assert!(!mine.is_empty());
                 assert!(mine.len() <= 120, "{lat},{lon} r={radius}: {}", mine.len());
-                for step in 0..72 {
-                    let bearing = f64::from(step) * 5.0;
-                    for fraction in [0.0, 0.5, 0.99, 1.0] {
-                        let (lat2, lon2) = offset(lat, lon, radius * fraction, bearing);
-                        if distance_m(lat, lon, lat2, lon2) > radius {
-                            continue;
-                        }
-                        let theirs = link_cells(lat2, lon2, radius);
-                        let cell = own_cell(lat2, lon2, radius);
-                        assert!(theirs.contains(&cell), "{lat2},{lon2} lacks its own cell");
-                        assert!(
-                            mine.contains(&cell),
-                            "r={radius}: ({lat},{lon}) and ({lat2},{lon2}) share no cell"
-                        );
-                        checked += 1;
-                    }
+                for (lat2, lon2) in within(lat, lon, radius) {
+                    let theirs = link_cells(lat2, lon2, radius);
+                    let cell = own_cell(lat2, lon2, radius);
+                    assert!(theirs.contains(&cell), "{lat2},{lon2} lacks its own cell");
+                    assert!(
+                        mine.contains(&cell),
+                        "r={radius}: ({lat},{lon}) and ({lat2},{lon2}) share no cell"
+                    );
+                    checked += 1;
                 }
             }
         }
@@ -235,20 +240,13 @@ mod tests {
             ] {
                 let searched = search_cells(lat, lon, radius).expect("a town's box is named");
                 assert!(searched.len() <= MAX_SEARCH_CELLS);
-                for step in 0..72 {
-                    let bearing = f64::from(step) * 5.0;
-                    for fraction in [0.0, 0.5, 0.99, 1.0] {
-                        let (lat2, lon2) = offset(lat, lon, radius * fraction, bearing);
-                        if distance_m(lat, lon, lat2, lon2) > radius {
-                            continue;
-                        }
-                        let home = home_cell(lat2, lon2).expect("a coordinate");
-                        assert!(
-                            searched.contains(&home),
-                            "r={radius}: ({lat2},{lon2}) filed in {home}, not searched from ({lat},{lon})"
-                        );
-                        checked += 1;
-                    }
+                for (lat2, lon2) in within(lat, lon, radius) {
+                    let home = home_cell(lat2, lon2).expect("a coordinate");
+                    assert!(
+                        searched.contains(&home),
+                        "r={radius}: ({lat2},{lon2}) filed in {home}, not searched from ({lat},{lon})"
+                    );
+                    checked += 1;
                 }
             }
         }
