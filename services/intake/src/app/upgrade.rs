@@ -23,9 +23,16 @@ pub async fn file_link_cells(
     settings: &IntakeSettings,
     now: DateTime<Utc>,
 ) -> Result<(), StorageError> {
-    let window =
-        chrono::Duration::from_std(settings.duplicate_window).unwrap_or(chrono::Duration::days(1));
-    let since = now - (window * 2).max(chrono::Duration::days(1));
+    // Checked: a configured window of centuries files every row since 1970, no overflow.
+    let reach = chrono::Duration::from_std(settings.duplicate_window)
+        .ok()
+        .and_then(|window| window.checked_mul(2))
+        .map_or(chrono::Duration::MAX, |twice| {
+            twice.max(chrono::Duration::days(1))
+        });
+    let since = now
+        .checked_sub_signed(reach)
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
     let filed = store.file_unfiled(since).await?;
     if filed > 0 {
         tracing::info!(

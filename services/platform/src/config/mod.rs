@@ -349,10 +349,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "h" => value * 3600.0,
         other => return Err(format!("invalid duration unit {other:?} in {text:?}")),
     };
-    if !seconds.is_finite() || seconds < 0.0 {
-        return Err(format!("invalid duration {text:?}"));
-    }
-    Ok(Duration::from_secs_f64(seconds))
+    // try_: a number of hours too large for a Duration is refused, not a panic at start-up.
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("invalid duration {text:?}"))
 }
 
 fn parse_peer(text: &str) -> Result<(String, String), String> {

@@ -10,6 +10,10 @@ fn durations_parse_with_units() {
     assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
     assert!(parse_duration("soon").is_err());
     assert!(parse_duration("5 parsecs").is_err());
+    assert!(
+        parse_duration("99999999999999999999999h").is_err(),
+        "too large"
+    );
 }
 
 #[test]

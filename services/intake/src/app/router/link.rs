@@ -3,6 +3,7 @@
 //! one at a time under the link cells of their area (taken first in the routing's first
 //! transaction), so simultaneous calls about one event never become several primaries.
 
+use chrono::{DateTime, Utc};
 use pingan_platform::ApiError;
 use pingan_platform::storage::Tx;
 use pingan_proto::intake::v1::TimelineEntryKind;
@@ -53,8 +54,9 @@ impl Router {
         }
         let window = chrono::Duration::from_std(self.settings.duplicate_window)
             .unwrap_or(chrono::Duration::minutes(15));
-        let since = me.received_at - window;
-        let until = me.received_at + window;
+        // Checked: an absurd configured window searches everything, it does not panic.
+        let since = (me.received_at.checked_sub_signed(window)).unwrap_or(DateTime::UNIX_EPOCH);
+        let until = (me.received_at.checked_add_signed(window)).unwrap_or(DateTime::<Utc>::MAX_UTC);
         let radius = self.settings.duplicate_radius_m;
         let cells = domain::search_cells(me.lat, me.lon, radius);
         let candidates = self
