@@ -1,7 +1,8 @@
 //! Through the front door (ReportCall, on SQLite and on Postgres + Redis): a call that says the
-//! harm is over, or asks about a case long past, stays with the police with the reason in its
-//! explanation and is not forced to P1 on its robbery words; the same words with the harm still
-//! going on are P1.
+//! harm is over, asks about a case long past, tells of an animal stuck, a break-in found
+//! afterwards or smoke with no flame stays with the police with the reason in its explanation and
+//! is not forced to P1 on its danger words; the same words with the harm going on, and the signs
+//! of a stroke, are P1.
 
 mod dispatch_support;
 mod stories_support;
@@ -31,6 +32,31 @@ async fn a_harm_over_or_long_past_is_held_without_forcing_p1(backend: TestBacken
             Some("safety.past"),
         ),
         ("defused-now", "手机被抢了，我没受伤，他们还在追我", None),
+        (
+            "defused-animal",
+            "我家的狗钻进下水道口卡住出不来了，叫得很惨",
+            Some("safety.not_a_person"),
+        ),
+        (
+            "defused-break-in",
+            "早上开店才发现卷帘门被撬了，收银台里的钱都没了",
+            Some("safety.break_in_found"),
+        ),
+        (
+            "defused-no-flame",
+            "楼道里的配电箱冒烟了，有股焦味，没看到明火",
+            Some("safety.fire_out"),
+        ),
+        (
+            "danger-break-in-now",
+            "有人正在撬我家的门，我跟孩子躲在卧室里",
+            None,
+        ),
+        (
+            "danger-stroke",
+            "我外公刚才突然嘴歪了，说话含糊，右手抬不起来",
+            None,
+        ),
     ];
     for (i, (id, text, defused)) in cases.into_iter().enumerate() {
         // Calls 1 km apart, so none is linked to another as the same event.

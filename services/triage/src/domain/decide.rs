@@ -187,7 +187,7 @@ pub fn decide(
         (
             "safety.fire_out",
             &safety.fire_out,
-            "火已扑灭，未见复燃或被困",
+            "火已扑灭或未见明火，未见复燃或被困",
         ),
         (
             "safety.harm_over",
@@ -195,6 +195,16 @@ pub fn decide(
             "来电称无人受伤，未见仍在发生",
         ),
         ("safety.found", &safety.found, "走失者已在来电人身边"),
+        (
+            "safety.not_a_person",
+            &safety.not_a_person,
+            "说的是动物或物品，未提及有人遇险",
+        ),
+        (
+            "safety.break_in_found",
+            &safety.break_in_found,
+            "事后发现被撬，未见正在发生",
+        ),
         (
             "safety.past",
             &safety.past,

@@ -6,10 +6,11 @@
 use super::rules::CompiledRules;
 use super::scan::Scan;
 use super::signal_words::{
-    ASKING, CONFLICT, CRASH_HURT, CRASH_UNHURT, DANGER, FIGHT, FIRE_NOT_OUT, FIRE_OUT, FIRE_WORDS,
-    HARM_THAT_ENDS, LONG_AGO, LOST_BUT_FOUND, NEGATION_CUES, NEGATION_WINDOW, NOT_DANGER,
-    NOT_IN_CONTEXT, NOW, ONGOING, ORGANISATIONS, SELF_HARM, UNCERTAIN, UNHURT, UNREACHABLE,
-    VEHICLE, WEAPON_NOT_USED, WEAPON_OBJECTS, WEAPON_USED, WITH_THE_CALLER,
+    ANIMALS_AND_THINGS, ASKING, BREAK_IN, BREAK_IN_FOUND, BREAK_IN_NOW, CONFLICT, CRASH_HURT,
+    CRASH_UNHURT, DANGER, FIGHT, FIRE_NOT_OUT, FIRE_OUT, FIRE_WORDS, HARM_THAT_ENDS, LONG_AGO,
+    LOST_BUT_FOUND, NEGATION_CUES, NEGATION_WINDOW, NO_FLAME, NOT_DANGER, NOT_IN_CONTEXT, NOW,
+    ONGOING, ORGANISATIONS, PERSON_AT_RISK, SELF_HARM, THING_DANGER, UNCERTAIN, UNHURT,
+    UNREACHABLE, VEHICLE, WEAPON_NOT_USED, WEAPON_OBJECTS, WEAPON_USED, WITH_THE_CALLER,
 };
 
 /// What the safety layer saw.
@@ -36,6 +37,11 @@ pub struct Signals {
     /// Danger words of a person lost (or whose family cannot be reached) who is with the caller
     /// now: held, not P1.
     pub found: Vec<String>,
+    /// Danger words said of an animal or a thing (a dog stuck, a lost phone gone still), with
+    /// no person at risk named: held, not P1.
+    pub not_a_person: Vec<String>,
+    /// A break-in found afterwards (门被撬了) and not going on: held, not P1.
+    pub break_in_found: Vec<String>,
 }
 
 impl Signals {
@@ -56,6 +62,8 @@ impl Signals {
             .chain(&self.harm_over)
             .chain(&self.past)
             .chain(&self.found)
+            .chain(&self.not_a_person)
+            .chain(&self.break_in_found)
     }
 
     /// Every word that blocks a diversion, for the explanation.
@@ -179,9 +187,14 @@ fn without_weapon_objects(norm: &str) -> String {
     text
 }
 
-/// True when the text says a fire is out and nothing of it burning still or going again.
+/// True when the text says a fire is out (or only smoking, with no flame) and nothing of it
+/// burning still or going again.
 pub fn fire_put_out(norm: &str) -> bool {
-    !found(norm, FIRE_OUT).is_empty() && found(norm, FIRE_NOT_OUT).is_empty()
+    // 没有明火 holds 有明火, a cue of a fire still burning: read the cues without it.
+    let rest = NO_FLAME
+        .iter()
+        .fold(norm.to_owned(), |text, phrase| text.replace(phrase, "，"));
+    (!found(norm, FIRE_OUT).is_empty() || rest != norm) && found(&rest, FIRE_NOT_OUT).is_empty()
 }
 
 /// True when the text says nobody is hurt and nothing of the harm going on.
@@ -195,6 +208,16 @@ pub fn past_event_asked(norm: &str) -> bool {
     !found(norm, LONG_AGO).is_empty()
         && found(norm, NOW).is_empty()
         && !found(norm, ASKING).is_empty()
+}
+
+/// True when the text names an animal or a lost thing and no person who may be at risk.
+pub fn about_an_animal_or_thing(norm: &str) -> bool {
+    !found(norm, ANIMALS_AND_THINGS).is_empty() && found(norm, PERSON_AT_RISK).is_empty()
+}
+
+/// True when the text tells of a break-in found afterwards and nothing of it going on.
+pub fn break_in_found(norm: &str) -> bool {
+    !found(norm, BREAK_IN_FOUND).is_empty() && found(norm, BREAK_IN_NOW).is_empty()
 }
 
 /// Moves the words of `danger` that `defusable` accepts to the returned list.
@@ -284,6 +307,18 @@ pub fn signals(rules: &CompiledRules, scan: &Scan) -> Signals {
     } else {
         Vec::new()
     };
+    // A dog stuck or a lost phone gone still is no person in danger (a person named keeps it).
+    let not_a_person = if about_an_animal_or_thing(&text) {
+        take_defused(&mut danger, |w| THING_DANGER.contains(&w))
+    } else {
+        Vec::new()
+    };
+    // A break-in found afterwards (门被撬了，早上才发现) is recorded, not rushed to.
+    let break_in_found = if break_in_found(&text) {
+        take_defused(&mut danger, |w| BREAK_IN.contains(&w))
+    } else {
+        Vec::new()
+    };
     let police = scan
         .matched_rules
         .iter()
@@ -303,6 +338,8 @@ pub fn signals(rules: &CompiledRules, scan: &Scan) -> Signals {
         harm_over: super::classify::dedup(harm_over),
         past: super::classify::dedup(past),
         found: super::classify::dedup(found),
+        not_a_person: super::classify::dedup(not_a_person),
+        break_in_found: super::classify::dedup(break_in_found),
     }
 }
 

@@ -243,3 +243,70 @@ fn blood_pressure_is_not_bleeding() {
     assert!(!s.danger.iter().any(|w| w.contains('血')), "{s:?}");
     assert!(!signals_of("鼻子一直在流血，止不住").danger.is_empty());
 }
+
+#[test]
+fn an_animal_or_a_thing_in_trouble_is_no_person_in_danger() {
+    for text in [
+        "我家猫钻进汽车发动机舱里了，卡住出不来",
+        "在地铁上把背包落在座位上了，回去找已经不见了",
+        "有辆车把我们单元门口堵了，挪车电话一直没人接",
+    ] {
+        let s = signals_of(text);
+        assert!(s.danger.is_empty(), "{text}: {s:?}");
+        assert!(!s.not_a_person.is_empty(), "{text}: {s:?}");
+        assert!(s.blocks_diversion(), "{text}: {s:?}");
+    }
+    for text in [
+        "我家狗跑丢了，我儿子去追狗，到现在也联系不上",
+        "孩子去救那只猫，自己也卡在栏杆里出不来了",
+        "钱包不见了，我妈出去找到现在打不通电话",
+    ] {
+        let s = signals_of(text);
+        assert!(!s.danger.is_empty(), "{text}: {s:?}");
+    }
+}
+
+#[test]
+fn a_break_in_found_afterwards_holds_the_call_without_forcing_p1() {
+    for text in [
+        "仓库的门被撬了，少了两台发电机，今天上班才发现",
+        "车库里我的电动车锁叫人撬了，车没了",
+    ] {
+        let s = signals_of(text);
+        assert!(s.danger.is_empty(), "{text}: {s:?}");
+        assert!(!s.break_in_found.is_empty(), "{text}: {s:?}");
+        assert!(s.blocks_diversion(), "{text}: {s:?}");
+    }
+    for text in [
+        "有人在撬我家的门，我一个人在屋里",
+        "后门被撬了，里面还有动静，人可能还没走",
+    ] {
+        let s = signals_of(text);
+        assert!(!s.danger.is_empty(), "{text}: {s:?}");
+    }
+}
+
+#[test]
+fn smoke_with_no_flame_holds_the_call_without_forcing_p1() {
+    let s = signals_of("楼下电表箱冒烟了，滋滋响，没看到明火");
+    assert!(s.danger.is_empty(), "{s:?}");
+    assert!(!s.fire_out.is_empty(), "{s:?}");
+    for text in [
+        "厨房冒烟了，没有明火，但是我妈还在里面出不来",
+        "仓库冒烟，刚才没有明火，现在火势起来了",
+    ] {
+        let s = signals_of(text);
+        assert!(!s.danger.is_empty(), "{text}: {s:?}");
+    }
+}
+
+#[test]
+fn signs_of_a_stroke_and_rising_water_are_danger() {
+    for text in [
+        "我爷爷吃着饭突然嘴歪了，说话不清楚",
+        "我妈半边身子动不了了，刚才还好好的",
+        "河滩上有人被水围住了，水越涨越高",
+    ] {
+        assert!(!signals_of(text).danger.is_empty(), "{text}");
+    }
+}

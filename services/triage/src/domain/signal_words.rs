@@ -56,6 +56,12 @@ pub(super) const DANGER: &[&str] = &[
     "铳", "土枪", "火药枪", "气枪", "弩",
     // probes of session 36: something swallowed
     "吞了", "误吞", "误食", "吞下",
+    // session 44, out-of-fold P1 misses of train (me-6012, rs-6013, dv-6014): signs of a stroke,
+    // people cut off by rising water, an aggressor about to come in
+    "嘴歪", "嘴角歪", "口角歪", "脸歪", "口齿不清", "说话不清", "话说不清", "话也说不清", "说话含糊", "舌头发硬",
+    "舌头不利索", "半边身子", "半身不遂", "半边没知觉", "一边手脚", "手脚不听使唤", "手抬不起来", "胳膊抬不起来",
+    "突然没劲", "被水围", "被潮水", "水到腰", "水到胸", "困在河中间", "他就上来", "就冲上来", "要冲上来",
+    "要冲进来", "就冲进来",
 ];
 
 /// Phrases that hold a danger word but no danger (a stove that will not light, a shop owner who
@@ -156,6 +162,13 @@ pub(super) const FIRE_WORDS: &[&str] = &[
 #[rustfmt::skip]
 pub(super) const FIRE_OUT: &[&str] = &[
     "扑灭", "浇灭", "喷灭", "踩灭", "盖灭", "泼灭", "弄灭", "熄灭", "灭了", "灭掉了", "灭火了", "火灭", "明火没了",
+];
+
+/// Smoke with no flame (冒烟…没有明火: P2 in every train call that says so, session 44: fi-027,
+/// fi-3009, fi-6005): its fire words hold the call like a fire put out.
+#[rustfmt::skip]
+pub(super) const NO_FLAME: &[&str] = &[
+    "没有明火", "没看到明火", "没看见明火", "没见明火", "没起明火", "没明火", "无明火", "不见明火",
 ];
 
 /// A fire not out, or going again: its fire words stay danger whatever else is said.
@@ -305,4 +318,44 @@ pub(super) const WITH_THE_CALLER: &[&str] = &[
     "在我店里", "在我们店", "店里有个", "店门口有个", "门口有个", "在这坐", "在这儿坐", "坐在这", "在我这", "在我们这",
     "让他在", "让她在", "让他坐", "让她坐", "陪着他", "陪着她", "我们陪着", "在收银台", "大厅有个", "长椅上", "捡到一个",
     "说得出", "能说出",
+];
+
+/// Danger words that, said of an animal or a thing, tell of no person in danger: a dog stuck in
+/// railings, a phone whose location no longer moves, a wallet gone, a bag left in a car whose
+/// driver does not answer (train, session 44: as-4021, as-6014, as-6006, as-6009, as-018,
+/// as-3018 — P3). They hold the call with the police without forcing P1.
+#[rustfmt::skip]
+pub(super) const THING_DANGER: &[&str] = &[
+    "卡住", "被卡", "卡在", "卡着", "出不来", "被困", "困在", "掉下去", "不见了", "打不通", "没人接", "联系不上", "关机",
+    "不动了", "锁在", "钻进",
+];
+
+/// An animal, or a thing lost or left behind, named in the call.
+#[rustfmt::skip]
+pub(super) const ANIMALS_AND_THINGS: &[&str] = &[
+    "狗", "猫", "宠物", "羊", "猪", "牛", "鸟", "鸽子", "兔", "手机丢", "钱包", "包忘", "忘在", "落在", "东西丢", "行李",
+    "挪车", "车被锁",
+];
+
+/// A person who may be at risk, named: beside them an animal or a thing defuses nothing.
+#[rustfmt::skip]
+pub(super) const PERSON_AT_RISK: &[&str] = &[
+    "孩子", "小孩", "娃", "宝宝", "儿子", "女儿", "老人", "爸", "妈", "奶奶", "爷爷", "姥", "老公", "老婆", "丈夫", "妻子",
+    "孕妇", "人被", "人掉", "人卡", "人困", "人出不来",
+];
+
+/// Breaking in (撬): danger while it goes on.
+pub(super) const BREAK_IN: &[&str] = &["撬"];
+
+/// A break-in found afterwards (门被撬了, 早上才发现): property crime to record, P2 in every
+/// train call that says so (session 44: cp-3001, cp-4011, cp-010, cp-031).
+#[rustfmt::skip]
+pub(super) const BREAK_IN_FOUND: &[&str] = &[
+    "撬了", "被撬", "被人撬", "叫人撬", "让人撬", "撬开了", "才发现", "发现",
+];
+
+/// A break-in going on, or someone inside: with any of them it stays danger.
+#[rustfmt::skip]
+pub(super) const BREAK_IN_NOW: &[&str] = &[
+    "在撬", "正在", "还在", "现在", "人在里面", "在家", "躲", "动静", "快来", "孩子",
 ];

@@ -131,6 +131,8 @@ pub fn extract(config: &FeatureConfig, rules: &CompiledRules, scan: &Scan) -> Ve
             ("harm_over", &seen.harm_over),
             ("past", &seen.past),
             ("found", &seen.found),
+            ("not_a_person", &seen.not_a_person),
+            ("break_in_found", &seen.break_in_found),
         ] {
             if !words.is_empty() {
                 add(format!("mod:safety_{name}"));

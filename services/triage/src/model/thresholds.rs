@@ -175,7 +175,7 @@ pub fn choose_thresholds(
 /// Share of the train P1 calls (out-of-fold, danger words switched off) the model's own P(P1)
 /// must reach above the P1 threshold: a recall target of the model alone, so the threshold does
 /// not float up when the danger words come to cover every train P1.
-pub const P1_MODEL_RECALL: f64 = 0.90;
+pub const P1_MODEL_RECALL: f64 = 0.92;
 
 /// The P1 threshold, chosen so that it keeps catching what the danger words miss: the lower of
 /// (1) the least out-of-fold P(P1) among the train P1 calls the danger words do not make P1
@@ -211,89 +211,5 @@ pub fn p1_threshold(
     (uncovered.min(model_alone) - SAFETY_MARGIN).clamp(0.02, P1_CAP)
 }
 
-/// The most a category's P1 threshold rises to: above it the model's belief alone makes P1.
+/// The most the P1 threshold rises to: above it the model's belief alone makes P1.
 pub const P1_CAP: f64 = 0.6;
-
-/// Per police category, the lower of the highest P1 threshold that keeps P1 every P1 call
-/// (among those `include` admits) that the decision placed in it and no danger word made P1,
-/// and the P(P1) that [`P1_MODEL_RECALL`] of the P1 calls placed in it reach (words off), less
-/// the margin; never below the global threshold, at most [`P1_CAP`].
-pub fn p1_per_category(
-    rules: &CompiledRules,
-    calls: &[Prepared],
-    scores: &[Scores],
-    t: &Thresholds,
-    decision: Decision,
-    include: &dyn Fn(usize) -> bool,
-) -> std::collections::BTreeMap<String, f64> {
-    let mut probe = t.clone();
-    probe.p1 = 1.1;
-    probe.p1_by_category.clear();
-    let answers = decide_all(rules, calls, scores, &probe, decision);
-    let mut least: std::collections::BTreeMap<String, f64> = rules
-        .categories
-        .iter()
-        .filter(|c| c.kind.stays_with_police())
-        .map(|c| (c.code.clone(), P1_CAP + SAFETY_MARGIN))
-        .collect();
-    // Every P1 call placed in a category, danger words or not: the model-alone recall target
-    // bounds the category's threshold too, so it does not float up to the cap when the words
-    // cover every P1 of the folds.
-    let mut placed: std::collections::BTreeMap<String, Vec<f64>> =
-        std::collections::BTreeMap::new();
-    for (i, (p, a)) in calls.iter().zip(&answers).enumerate() {
-        if !include(i) || p.call.priority != "P1" || !a.kind.stays_with_police() {
-            continue;
-        }
-        let v = (scores[i].priority.of("P1") * 100.0).floor() / 100.0;
-        placed.entry(a.category.clone()).or_default().push(v);
-        if a.priority != crate::domain::Priority::P1 {
-            least
-                .entry(a.category.clone())
-                .and_modify(|l| *l = l.min(v))
-                .or_insert(v);
-        }
-    }
-    for (category, mut v) in placed {
-        v.sort_by(f64::total_cmp);
-        let at = ((1.0 - P1_MODEL_RECALL) * v.len() as f64).floor() as usize;
-        if let Some(q) = v.get(at).copied() {
-            least
-                .entry(category)
-                .and_modify(|l| *l = l.min(q))
-                .or_insert(q);
-        }
-    }
-    least
-        .into_iter()
-        .map(|(c, v)| (c, (v - SAFETY_MARGIN).clamp(t.p1, P1_CAP)))
-        .collect()
-}
-
-/// Answers with per-category P1 thresholds cross-fitted over the folds: each fold's calls are
-/// answered with the thresholds the other folds' calls chose (an honest check that they hold on
-/// calls they were not chosen on).
-pub fn cross_fitted_p1(
-    rules: &CompiledRules,
-    calls: &[Prepared],
-    scores: &[Scores],
-    t: &Thresholds,
-    decision: Decision,
-    fold: &[usize],
-) -> Vec<Classification> {
-    let folds = fold.iter().copied().max().map_or(0, |m| m + 1);
-    let mut answers: Vec<Option<Classification>> = vec![None; calls.len()];
-    for k in 0..folds {
-        let mut tk = t.clone();
-        tk.p1_by_category = p1_per_category(rules, calls, scores, t, decision, &|i| fold[i] != k);
-        for (i, a) in decide_all(rules, calls, scores, &tk, decision)
-            .into_iter()
-            .enumerate()
-        {
-            if fold[i] == k {
-                answers[i] = Some(a);
-            }
-        }
-    }
-    answers.into_iter().flatten().collect()
-}

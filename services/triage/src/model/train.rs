@@ -17,8 +17,7 @@ use crate::domain::scan::{Scan, scan};
 use crate::eval::{KINDS, LabelledCall};
 
 pub use super::thresholds::{
-    Figures, SAFETY_MARGIN, choose_thresholds, cross_fitted_p1, decide_all, default_thresholds,
-    figures, p1_per_category,
+    Figures, SAFETY_MARGIN, choose_thresholds, decide_all, default_thresholds, figures,
 };
 
 /// Salt of the fold assignment of cross-validation.
@@ -331,7 +330,6 @@ pub fn train(
     settings: &[(FeatureConfig, Hyper)],
 ) -> Result<Model, ModelError> {
     let prepared = prepare(rules, calls);
-    let fold = fold_of(&prepared);
     let mut best: Option<(usize, Decision, usize, Thresholds, String)> = None;
     let mut lines = Vec::new();
     let debug = std::env::var_os("PINGAN_TRIAGE_TRAIN_DEBUG").is_some();
@@ -358,22 +356,12 @@ pub fn train(
                 print_misses(rules, &prepared, &scores, &thresholds);
                 dump(rules, &prepared, &scores, &thresholds, n);
             }
-            let mut thresholds = thresholds;
-            let mut f = figures(
+            // No per-category P1 threshold is chosen any more (session 44): each could only
+            // rise above the global one, estimated on a few dozen P1 calls per category.
+            let f = figures(
                 &prepared,
                 &decide_all(rules, &prepared, &scores, &thresholds, decision),
             );
-            // Per-category P1 thresholds are kept only when they win on calls they were not
-            // chosen on (cross-fitted over the folds); the figure reported is that one.
-            let crossed = figures(
-                &prepared,
-                &cross_fitted_p1(rules, &prepared, &scores, &thresholds, decision, &fold),
-            );
-            if rank(&crossed) > rank(&f) {
-                thresholds.p1_by_category =
-                    p1_per_category(rules, &prepared, &scores, &thresholds, decision, &|_| true);
-                f = crossed;
-            }
             let line = format!(
                 "chars={:?} word_bigrams={} rule_weight={} C={} decision={decision:?}: {} (divert {:.2} [{}], invalid {:.2}, p1 {:.2} [{}]; model alone: kind {}, category {}, priority {} of {})",
                 config.char_ngrams,
