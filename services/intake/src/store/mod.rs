@@ -71,8 +71,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Up to `limit` incidents still holding a classification blob of the layout before
     /// migration 0003.
     async fn legacy_classification_ids(&self, limit: i64) -> Result<Vec<String>, StorageError>;
-    /// Locks exactly this incident in `tx` and reads its old classification blob, if it still
-    /// has one.
+    /// Reads the old classification blob of exactly this incident in `tx`, locking the incident,
+    /// if it still has one (an incident without one is not locked by this).
     async fn legacy_classification(
         &self,
         tx: &mut Tx,

@@ -126,6 +126,16 @@ async fn every_field_round_trips(backend: Backend) {
     assert_eq!(read.and_then(|i| i.classification), Some(smaller.clone()));
     let read = store.incident_exact("inc-2").await.expect("read");
     assert_eq!(read.and_then(|i| i.classification), Some(full()));
+    // Two classified incidents read together: each gets its own lists, in order.
+    let listed = store
+        .list(&IncidentFilter {
+            limit: 10,
+            ..IncidentFilter::default()
+        })
+        .await
+        .expect("list");
+    let classifications: Vec<_> = listed.into_iter().map(|i| i.classification).collect();
+    assert_eq!(classifications, vec![Some(full()), Some(smaller.clone())]);
 
     let mut tx = database.db.begin_write().await.expect("tx");
     store

@@ -69,10 +69,6 @@ type ScalarRow = (
     bool,
     String,
 );
-type RuleRow = (String, i32, String, String, String, String, String, String);
-type SituationRow = (String, i32, String, String);
-type RequirementRow = (String, i32, i32);
-type ValueRow = (String, String, i32, i32, String);
 
 fn position(index: usize) -> i32 {
     i32::try_from(index).unwrap_or(i32::MAX)
@@ -373,72 +369,82 @@ fn priority(name: &str) -> Priority {
     Priority::from_str_name(name).unwrap_or(Priority::Unspecified)
 }
 
+/// The four child lists of a classification read in one statement: which list, the incident,
+/// the values' order keys (list name, owner), the position, six text columns and a count.
+type ListRow = (
+    i32,
+    String,
+    String,
+    i32,
+    i32,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i32,
+);
+
+/// The lists of [`ListRow`], in the order their rows must be placed (a value after its owner).
+const LIST_RULES: i32 = 0;
+const LIST_SITUATIONS: i32 = 1;
+const LIST_REQUIREMENTS: i32 = 2;
+const LIST_VALUES: i32 = 3;
+
+/// One `UNION ALL` over the four child tables for `count` ids (one round trip, not four).
+fn lists_for(count: usize) -> String {
+    let marks: Vec<String> = (1..=count).map(|n| format!("${n}")).collect();
+    let within = format!("WHERE incident_id IN ({})", marks.join(", "));
+    format!(
+        "SELECT {LIST_RULES} AS list, incident_id, '' AS k1, 0 AS k2, position, rule_id AS a, \
+         category AS b, effect AS c, kind AS d, priority AS e, explanation AS f, 0 AS n \
+         FROM intake_classification_rules {within} \
+         UNION ALL SELECT {LIST_SITUATIONS}, incident_id, '', 0, position, code, name, '', '', '', \
+         '', 0 FROM intake_classification_situations {within} \
+         UNION ALL SELECT {LIST_REQUIREMENTS}, incident_id, '', 0, position, '', '', '', '', '', '', \
+         unit_count FROM intake_classification_requirements {within} \
+         UNION ALL SELECT {LIST_VALUES}, incident_id, list_name, owner_position, position, value, \
+         '', '', '', '', '', 0 FROM intake_classification_values {within} \
+         ORDER BY 1, 2, 3, 4, 5"
+    )
+}
+
 /// Reads the child rows of the classified incidents among `ids` into `found`.
 async fn attach_lists(
     tx: &mut Tx,
     ids: &[String],
     found: &mut HashMap<String, ClassificationRecord>,
 ) -> Result<(), StorageError> {
-    let n = ids.len();
-    let sql = select_for(
-        "incident_id, position, rule_id, category, effect, kind, priority, explanation",
-        "intake_classification_rules",
-        n,
-        "incident_id, position",
-    );
-    for row in fetch_for!(tx, RuleRow, sql, ids)? {
-        if let Some(c) = found.get_mut(&row.0) {
-            c.matched_rules.push(RuleMatch {
-                rule_id: row.2,
-                category: row.3,
+    let sql = lists_for(ids.len());
+    for (list, incident_id, list_name, owner, _, a, b, c, d, e, f, n) in
+        fetch_for!(tx, ListRow, sql, ids)?
+    {
+        let Some(record) = found.get_mut(&incident_id) else {
+            continue;
+        };
+        match list {
+            LIST_RULES => record.matched_rules.push(RuleMatch {
+                rule_id: a,
+                category: b,
                 matched_words: Vec::new(),
-                effect: RuleEffect::from_str_name(&row.4).unwrap_or(RuleEffect::Unspecified),
-                kind: Kind::from_str_name(&row.5).unwrap_or(Kind::Unspecified),
-                priority: priority(&row.6),
+                effect: RuleEffect::from_str_name(&c).unwrap_or(RuleEffect::Unspecified),
+                kind: Kind::from_str_name(&d).unwrap_or(Kind::Unspecified),
+                priority: priority(&e),
                 negated_words: Vec::new(),
-                explanation: row.7,
-            });
-        }
-    }
-    let sql = select_for(
-        "incident_id, position, code, name",
-        "intake_classification_situations",
-        n,
-        "incident_id, position",
-    );
-    for row in fetch_for!(tx, SituationRow, sql, ids)? {
-        if let Some(c) = found.get_mut(&row.0) {
-            c.situations.push(SituationMatch {
-                code: row.2,
-                name: row.3,
+                explanation: f,
+            }),
+            LIST_SITUATIONS => record.situations.push(SituationMatch {
+                code: a,
+                name: b,
                 matched_words: Vec::new(),
-            });
-        }
-    }
-    let sql = select_for(
-        "incident_id, position, unit_count",
-        "intake_classification_requirements",
-        n,
-        "incident_id, position",
-    );
-    for row in fetch_for!(tx, RequirementRow, sql, ids)? {
-        if let Some(c) = found.get_mut(&row.0) {
-            c.unit_requirements.push(UnitNeed {
+            }),
+            LIST_REQUIREMENTS => record.unit_requirements.push(UnitNeed {
                 kinds: Vec::new(),
                 capabilities: Vec::new(),
-                count: row.2,
-            });
-        }
-    }
-    let sql = select_for(
-        "incident_id, list_name, owner_position, position, value",
-        "intake_classification_values",
-        n,
-        "incident_id, list_name, owner_position, position",
-    );
-    for row in fetch_for!(tx, ValueRow, sql, ids)? {
-        if let Some(c) = found.get_mut(&row.0) {
-            place_value(c, &row.1, row.2, row.4);
+                count: n,
+            }),
+            _ => place_value(record, &list_name, owner, a),
         }
     }
     Ok(())
@@ -483,13 +489,14 @@ pub(super) async fn legacy_ids(db: &Db, limit: i64) -> Result<Vec<String>, Stora
     Ok(with_db!(db, pool => sqlx::query_scalar(SQL).bind(limit).fetch_all(pool).await)?)
 }
 
-/// The old classification blob of an incident locked in `tx`, if it still has one.
-pub(super) async fn legacy_blob(
+/// Locks an incident that still holds an old classification blob and reads the blob, in one
+/// statement; an incident without one is not locked (nothing will write a blob again).
+pub(super) async fn lock_legacy_blob(
     tx: &mut Tx,
     incident_id: &str,
 ) -> Result<Option<Vec<u8>>, StorageError> {
-    const SQL: &str = "SELECT classification FROM intake_incidents \
-        WHERE incident_id = $1 AND classification IS NOT NULL";
+    const SQL: &str = "UPDATE intake_incidents SET updated_at = updated_at \
+        WHERE incident_id = $1 AND classification IS NOT NULL RETURNING classification";
     Ok(
         with_tx!(tx, conn => sqlx::query_scalar(SQL).bind(incident_id)
         .fetch_optional(&mut *conn).await)?,

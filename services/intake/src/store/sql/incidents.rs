@@ -34,9 +34,6 @@ const SAVE_INCIDENT: &str = "UPDATE intake_incidents SET status = $2, grid_id = 
     followed_up_at = $24, response_target_ms = $25, response_target_breached = $26, \
     updated_at = $27, station_kind = $28 WHERE incident_id = $1";
 
-const TOUCH_INCIDENT: &str =
-    "UPDATE intake_incidents SET updated_at = updated_at WHERE incident_id = $1";
-
 fn far_past() -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp(0, 0).unwrap_or_default()
 }
@@ -178,12 +175,6 @@ async fn lock_and_read(
         with_tx!(tx, conn => sqlx::query_as::<_, super::classification::IncidentRow>(sqlx::AssertSqlSafe(sql.clone()))
         .bind(incident_id).fetch_optional(&mut *conn).await)?,
     )
-}
-
-pub(super) async fn touch(tx: &mut Tx, incident_id: &str) -> Result<(), StorageError> {
-    with_tx!(tx, conn => sqlx::query(TOUCH_INCIDENT).bind(incident_id)
-        .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
-    Ok(())
 }
 
 async fn read_in(tx: &mut Tx, incident_id: &str) -> Result<Option<IncidentRecord>, StorageError> {

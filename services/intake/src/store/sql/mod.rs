@@ -67,8 +67,7 @@ impl Store for SqlStore {
         tx: &mut Tx,
         incident_id: &str,
     ) -> Result<Option<Vec<u8>>, StorageError> {
-        incidents::touch(tx, incident_id).await?;
-        classification::legacy_blob(tx, incident_id).await
+        classification::lock_legacy_blob(tx, incident_id).await
     }
 
     async fn set_address(
