@@ -65,7 +65,8 @@ pub struct Options {
     /// `https://` with its own; the harness's clients present the [`CONSOLE`] certificate (no
     /// service identity: they still need a token).
     pub tls: Option<PathBuf>,
-    /// Every process reaches Postgres with `sslmode=require`.
+    /// Every process reaches Postgres with `sslmode=require` (else `sslmode=disable`, unless the
+    /// admin URL names its own).
     pub database_tls: bool,
     /// Dispatch's Redis over TLS: a private TLS-only `redis-server` of this run whose
     /// certificate the run's CA issued, requiring client certificates (needs `tls`); the
@@ -478,10 +479,16 @@ async fn launch(
         .with_context(|| format!("creating database {database}"))?;
         six.databases.push(database.clone());
         let database_url = pingan_platform::testing::replace_database(&six.admin_url, &database);
+        // Without `database_tls`, no TLS: sqlx's default (`prefer`) would still encrypt every
+        // statement whenever the server offers TLS — unasked, unverified, and ~10 % of
+        // Postgres's CPU in a run (docs/benchmarks.md, session 44). A URL naming its own
+        // sslmode keeps it.
         let database_url = if options.database_tls {
             with_query(&database_url, "sslmode=require")
-        } else {
+        } else if database_url.contains("sslmode=") {
             database_url
+        } else {
+            with_query(&database_url, "sslmode=disable")
         };
         for (index, port) in ports[name].iter().enumerate() {
             let (postgres, redis) = if options.proxies {
