@@ -150,6 +150,17 @@ fn ids(incidents: &[IncidentRecord]) -> Vec<&str> {
     incidents.iter().map(|i| i.incident_id.as_str()).collect()
 }
 
+/// The first ten incidents as the list RPC would show them.
+async fn first_ten(store: &SqlStore) -> Vec<IncidentRecord> {
+    store
+        .list(&IncidentFilter {
+            limit: 10,
+            ..IncidentFilter::default()
+        })
+        .await
+        .expect("list")
+}
+
 async fn incidents_round_trip_and_save(backend: Backend) {
     let (database, store) = fresh(backend).await;
     let original = incident("inc-1", 0, "s-1");
@@ -455,13 +466,7 @@ async fn a_linked_incident_resolves_to_its_primary(backend: Backend) {
     assert_eq!(moved.distance_m, 12.5);
     assert_eq!(moved.first_incident_id, "inc-b");
     assert!(store.calls_of("inc-b").await.expect("calls").is_empty());
-    let listed = store
-        .list(&IncidentFilter {
-            limit: 10,
-            ..IncidentFilter::default()
-        })
-        .await
-        .expect("list");
+    let listed = first_ten(&store).await;
     assert!(
         !ids(&listed).contains(&"inc-b"),
         "a linked incident is listed through its primary"

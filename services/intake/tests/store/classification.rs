@@ -86,13 +86,7 @@ async fn every_field_round_trips(backend: Backend) {
         store.incident_exact("inc-2").await.expect("read"),
         Some(other.clone())
     );
-    let listed = store
-        .list(&IncidentFilter {
-            limit: 10,
-            ..IncidentFilter::default()
-        })
-        .await
-        .expect("list");
+    let listed = first_ten(&store).await;
     assert_eq!(listed, vec![other.clone(), classified.clone()]);
     // The message the answers carry is the one triage gave.
     assert_eq!(from_message(&to_message(&full())), full());
@@ -127,13 +121,7 @@ async fn every_field_round_trips(backend: Backend) {
     let read = store.incident_exact("inc-2").await.expect("read");
     assert_eq!(read.and_then(|i| i.classification), Some(full()));
     // Two classified incidents read together: each gets its own lists, in order.
-    let listed = store
-        .list(&IncidentFilter {
-            limit: 10,
-            ..IncidentFilter::default()
-        })
-        .await
-        .expect("list");
+    let listed = first_ten(&store).await;
     let classifications: Vec<_> = listed.into_iter().map(|i| i.classification).collect();
     assert_eq!(classifications, vec![Some(full()), Some(smaller.clone())]);
 
