@@ -418,8 +418,14 @@ async fn a_linked_incident_resolves_to_its_primary(backend: Backend) {
             .expect("link"),
         "linked once"
     );
+    let mut undecided = store
+        .lock_exact(&mut tx, "inc-e")
+        .await
+        .expect("lock")
+        .expect("found");
+    undecided.link_checked = true;
     store
-        .mark_primary(&mut tx, "inc-e", at(3))
+        .save_incident(&mut tx, &undecided)
         .await
         .expect("primary");
     tx.commit().await.expect("commit");

@@ -48,9 +48,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Adds an incident.
     async fn insert_incident(&self, tx: &mut Tx, i: &IncidentRecord) -> Result<(), StorageError>;
-    /// Writes every mutable column of an incident read with [`Store::lock_incident`] (not its
-    /// place, its link nor its classification: see [`Store::set_location`],
-    /// [`Store::set_address`], [`Store::link`], [`Store::set_classification`]).
+    /// Writes every mutable column of an incident read with [`Store::lock_incident`], including
+    /// `link_checked` (it stands on its own: may be routed, and linked into) — not its place,
+    /// its link nor its classification: see [`Store::set_location`], [`Store::set_address`],
+    /// [`Store::link`], [`Store::set_classification`].
     async fn save_incident(&self, tx: &mut Tx, i: &IncidentRecord) -> Result<(), StorageError>;
     /// Replaces the classification of an incident (`None`: not classified) and clears the blob
     /// the old layout kept it in.
@@ -193,13 +194,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Files the located incidents received since `since` that a release before the duplicate
     /// search by place left unfiled; how many were filed.
     async fn file_unfiled(&self, since: DateTime<Utc>) -> Result<u64, StorageError>;
-    /// Records that the incident stands on its own: it may be routed, and linked into.
-    async fn mark_primary(
-        &self,
-        tx: &mut Tx,
-        incident_id: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), StorageError>;
     /// Links `from` into the live incident `into`: its calls move (as duplicates `distance_m`
     /// away), it stops routing and keeps pointing to `into`. False when it was already linked.
     async fn link(

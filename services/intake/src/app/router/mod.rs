@@ -229,7 +229,7 @@ impl Router {
                     }
                     return Ok(Recorded::Ended(Box::new(attempt)));
                 }
-                self.store.mark_primary(&mut tx, id, now).await?;
+                // It stands on its own (may be routed, and linked into): saved with it below.
                 me.link_checked = true;
             }
             // Nothing to send a unit to yet: wait for grid-registry, or hold for a dispatcher.

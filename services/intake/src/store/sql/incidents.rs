@@ -32,7 +32,7 @@ const SAVE_INCIDENT: &str = "UPDATE intake_incidents SET status = $2, grid_id = 
     close_reason = $16, routing_pending = $17, routing_attempts = $18, classified_at = $19, \
     unit_assigned_at = $20, en_route_at = $21, on_scene_at = $22, closed_at = $23, \
     followed_up_at = $24, response_target_ms = $25, response_target_breached = $26, \
-    updated_at = $27, station_kind = $28 WHERE incident_id = $1";
+    updated_at = $27, station_kind = $28, link_checked = $29 WHERE incident_id = $1";
 
 fn far_past() -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp(0, 0).unwrap_or_default()
@@ -83,7 +83,7 @@ pub(super) async fn save_incident(tx: &mut Tx, i: &IncidentRecord) -> Result<(),
         .bind(i.routing_pending).bind(i.routing_attempts).bind(i.classified_at).bind(i.unit_assigned_at)
         .bind(i.en_route_at).bind(i.on_scene_at).bind(i.closed_at).bind(i.followed_up_at)
         .bind(i.response_target_ms).bind(i.response_target_breached).bind(i.updated_at)
-        .bind(i.station_kind)
+        .bind(i.station_kind).bind(i.link_checked)
         .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }

@@ -50,8 +50,6 @@ fn candidates_sql(cells: usize) -> String {
     CANDIDATES_IN_CELLS.replace("{cells}", &placeholders.join(", "))
 }
 
-const MARK_PRIMARY: &str = "UPDATE intake_incidents SET link_checked = TRUE, updated_at = $2 \
-    WHERE incident_id = $1";
 const MOVE_CALLS: &str = "UPDATE intake_calls SET incident_id = $2, duplicate = TRUE, \
     distance_m = $3 WHERE incident_id = $1";
 const MARK_LINKED: &str = "UPDATE intake_incidents SET merged_into = $2, merged_at = $3, \
@@ -219,17 +217,6 @@ pub(super) async fn file_unfiled(db: &Db, since: DateTime<Utc>) -> Result<u64, S
             return Ok(filed);
         }
     }
-}
-
-/// Records that the incident stands on its own: it may be routed, and linked into.
-pub(super) async fn mark_primary(
-    tx: &mut Tx,
-    incident_id: &str,
-    at: DateTime<Utc>,
-) -> Result<(), StorageError> {
-    with_tx!(tx, conn => sqlx::query(MARK_PRIMARY).bind(incident_id).bind(at)
-        .execute(&mut *conn).await.map(|r| r.rows_affected()))?;
-    Ok(())
 }
 
 /// Links `from` into the live incident `into`: its calls move (as duplicates `distance_m`

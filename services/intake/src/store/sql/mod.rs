@@ -217,15 +217,6 @@ impl Store for SqlStore {
         links::file_unfiled(&self.db, since).await
     }
 
-    async fn mark_primary(
-        &self,
-        tx: &mut Tx,
-        incident_id: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), StorageError> {
-        links::mark_primary(tx, incident_id, at).await
-    }
-
     async fn link(
         &self,
         tx: &mut Tx,
