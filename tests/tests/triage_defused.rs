@@ -1,8 +1,8 @@
 //! Through the front door (ReportCall, on SQLite and on Postgres + Redis): a call that says the
 //! harm is over, asks about a case long past, tells of an animal stuck, a break-in found
 //! afterwards or smoke with no flame stays with the police with the reason in its explanation and
-//! is not forced to P1 on its danger words; the same words with the harm going on, and the signs
-//! of a stroke, are P1.
+//! is not forced to P1 on its danger words; the same words with the harm going on, the signs of
+//! a stroke, and danger told in English, are P1.
 
 mod dispatch_support;
 mod stories_support;
@@ -55,6 +55,11 @@ async fn a_harm_over_or_long_past_is_held_without_forcing_p1(backend: TestBacken
         (
             "danger-stroke",
             "我外公刚才突然嘴歪了，说话含糊，右手抬不起来",
+            None,
+        ),
+        (
+            "danger-english",
+            "Help me please, a man with a knife is in my room",
             None,
         ),
     ];

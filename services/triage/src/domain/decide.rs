@@ -219,6 +219,14 @@ pub fn decide(
             ));
         }
     }
+    if !safety.unfamiliar.is_empty() {
+        explained.push(line(
+            "safety.unfamiliar",
+            Effect::Fallback,
+            "来电以外文或拼音为主，模型以中文来电训练、无法判断：不转 12345、不作无效，留警务待人工确认"
+                .to_owned(),
+        ));
+    }
     let danger = !safety.danger.is_empty();
     if danger && !rules.categories[chosen].kind.stays_with_police() {
         let from = rules.categories[chosen].code.clone();

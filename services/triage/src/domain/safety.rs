@@ -7,10 +7,11 @@ use super::rules::CompiledRules;
 use super::scan::Scan;
 use super::signal_words::{
     ANIMALS_AND_THINGS, ASKING, BREAK_IN, BREAK_IN_FOUND, BREAK_IN_NOW, CONFLICT, CRASH_HURT,
-    CRASH_UNHURT, DANGER, FIGHT, FIRE_NOT_OUT, FIRE_OUT, FIRE_WORDS, HARM_THAT_ENDS, LONG_AGO,
-    LOST_BUT_FOUND, NEGATION_CUES, NEGATION_WINDOW, NO_FLAME, NOT_DANGER, NOT_IN_CONTEXT, NOW,
-    ONGOING, ORGANISATIONS, PERSON_AT_RISK, SELF_HARM, THING_DANGER, UNCERTAIN, UNHURT,
-    UNREACHABLE, VEHICLE, WEAPON_NOT_USED, WEAPON_OBJECTS, WEAPON_USED, WITH_THE_CALLER,
+    CRASH_UNHURT, DANGER, DANGER_LATIN, FIGHT, FIRE_NOT_OUT, FIRE_OUT, FIRE_WORDS, HARM_THAT_ENDS,
+    LONG_AGO, LOST_BUT_FOUND, MISDIAL_CUES, NEGATION_CUES, NEGATION_WINDOW, NO_FLAME, NOT_DANGER,
+    NOT_IN_CONTEXT, NOW, ONGOING, ORGANISATIONS, PERSON_AT_RISK, SELF_HARM, THING_DANGER,
+    UNCERTAIN, UNHURT, UNREACHABLE, VEHICLE, WEAPON_NOT_USED, WEAPON_OBJECTS, WEAPON_USED,
+    WITH_THE_CALLER,
 };
 
 /// What the safety layer saw.
@@ -42,6 +43,9 @@ pub struct Signals {
     pub not_a_person: Vec<String>,
     /// A break-in found afterwards (门被撬了) and not going on: held, not P1.
     pub break_in_found: Vec<String>,
+    /// A call mostly in Latin letters (another language, pinyin) that says nothing of a
+    /// mis-dial: the model, trained on Chinese calls, cannot clear it (a marker, not a word).
+    pub unfamiliar: Vec<String>,
 }
 
 impl Signals {
@@ -50,6 +54,7 @@ impl Signals {
         !(self.danger.is_empty()
             && self.conflict.is_empty()
             && self.police.is_empty()
+            && self.unfamiliar.is_empty()
             && self.defused().next().is_none())
     }
 
@@ -73,6 +78,7 @@ impl Signals {
                 .iter()
                 .chain(&self.conflict)
                 .chain(&self.police)
+                .chain(&self.unfamiliar)
                 .chain(self.defused())
                 .cloned(),
         )
@@ -210,6 +216,39 @@ pub fn past_event_asked(norm: &str) -> bool {
         && !found(norm, ASKING).is_empty()
 }
 
+/// The marker of a call the model cannot read, shown among the words that held it.
+pub const UNFAMILIAR: &str = "外文或拼音来电";
+
+/// The phrases of `phrases` found as whole Latin words of `norm` (so that "river" is not read
+/// inside "driver").
+fn latin_words_found(norm: &str, phrases: &[&str]) -> Vec<String> {
+    let words: Vec<String> = norm
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if words.is_empty() {
+        return Vec::new();
+    }
+    let padded = format!(" {} ", words.join(" "));
+    phrases
+        .iter()
+        .filter(|p| padded.contains(&format!(" {p} ")))
+        .map(|p| (*p).to_owned())
+        .collect()
+}
+
+/// True when more of the text is Latin letters than Chinese characters (another language, or
+/// pinyin) and it says nothing of a mis-dial.
+pub fn unfamiliar_language(norm: &str) -> bool {
+    let letters = norm.chars().filter(char::is_ascii_alphabetic).count();
+    let chinese = norm
+        .chars()
+        .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
+        .count();
+    letters >= 3 && letters > chinese && found(&norm.to_ascii_lowercase(), MISDIAL_CUES).is_empty()
+}
+
 /// True when the text names an animal or a lost thing and no person who may be at risk.
 pub fn about_an_animal_or_thing(norm: &str) -> bool {
     !found(norm, ANIMALS_AND_THINGS).is_empty() && found(norm, PERSON_AT_RISK).is_empty()
@@ -263,6 +302,7 @@ pub fn signals(rules: &CompiledRules, scan: &Scan) -> Signals {
             .into_iter()
             .filter(|w| !negated(&text, w)),
     );
+    danger.extend(latin_words_found(&text, DANGER_LATIN));
     let mut conflict = found(&text, CONFLICT);
     conflict.retain(|w| !negated(&text, w));
     // A weapon only named (for sale, found, lost, handed in) is police business, not P1.
@@ -340,6 +380,11 @@ pub fn signals(rules: &CompiledRules, scan: &Scan) -> Signals {
         found: super::classify::dedup(found),
         not_a_person: super::classify::dedup(not_a_person),
         break_in_found: super::classify::dedup(break_in_found),
+        unfamiliar: if unfamiliar_language(&text) {
+            vec![UNFAMILIAR.to_owned()]
+        } else {
+            Vec::new()
+        },
     }
 }
 

@@ -310,3 +310,31 @@ fn signs_of_a_stroke_and_rising_water_are_danger() {
         assert!(!signals_of(text).danger.is_empty(), "{text}");
     }
 }
+
+#[test]
+fn danger_in_english_or_pinyin_is_danger_as_whole_words() {
+    for text in [
+        "Help me, there is a man with a knife in my flat",
+        "my son fell in the river, he cannot swim",
+        "wo peng you luo shui le, kuai lai",
+    ] {
+        assert!(!signals_of(text).danger.is_empty(), "{text}");
+    }
+    // "river" inside "driver" is no river.
+    let s = signals_of("the taxi driver took the long way and charged me double");
+    assert!(s.danger.is_empty(), "{s:?}");
+}
+
+#[test]
+fn a_call_the_model_cannot_read_is_never_let_go_on_its_word() {
+    let s = signals_of("Hello, I would like to ask how to extend my visa");
+    assert!(!s.unfamiliar.is_empty(), "{s:?}");
+    assert!(s.blocks_diversion(), "{s:?}");
+    for text in [
+        "Hello? Sorry, wrong number",
+        "我在ktv门口被人打了",
+        "我们小区停水了，什么时候来水",
+    ] {
+        assert!(signals_of(text).unfamiliar.is_empty(), "{text}");
+    }
+}

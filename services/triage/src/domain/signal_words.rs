@@ -359,3 +359,21 @@ pub(super) const BREAK_IN_FOUND: &[&str] = &[
 pub(super) const BREAK_IN_NOW: &[&str] = &[
     "在撬", "正在", "还在", "现在", "人在里面", "在家", "躲", "动静", "快来", "孩子",
 ];
+
+/// Danger told in English or in pinyin (a visitor, a caller typing without Chinese input): the
+/// model learned from Chinese calls and cannot read them. Matched as whole Latin words.
+#[rustfmt::skip]
+pub(super) const DANGER_LATIN: &[&str] = &[
+    "help me", "knife", "gun", "shoot", "shooting", "fire", "smoke", "drown", "drowning", "river", "blood", "bleeding",
+    "hurt", "injured", "attack", "attacking", "kill", "killed", "robbed", "robbery", "rape", "kidnap", "kidnapped",
+    "unconscious", "not breathing", "trapped", "emergency", "accident", "hit me", "beating",
+    "jiuming", "jiu ming", "kuailai", "kuai lai", "sharen", "sha ren", "kanren", "kan ren", "nadao", "na dao",
+    "zhaohuo", "zhao huo", "qihuo", "qi huo", "luoshui", "luo shui", "liuxue", "liu xue",
+];
+
+/// A mis-dial said in so many words: the only way a call mostly in Latin letters may be let go
+/// on the model's word (train: in-2014, in-2032, in-3008, in-3019, in-6021).
+#[rustfmt::skip]
+pub(super) const MISDIAL_CUES: &[&str] = &[
+    "wrong number", "sorry", "testing", "pizza", "打错", "手滑", "不好意思",
+];
