@@ -3,8 +3,9 @@
 //! live positions in Redis under a key prefix of this run (deleted afterwards), peers wired as the
 //! chart wires them, bearer tokens signed with a secret of this run. The demo jurisdiction is loaded
 //! with `pingan registry import`, the import `pingan dev` runs on an empty registry.
-//! (639 lines: one launch sequence, read top to bottom; its per-process environment (TLS, Redis TLS)
-//! is the next piece to move into its own file.)
+//! (~610 lines: one launch sequence, read top to bottom.) The URLs it hands out are built in `six_urls.rs`, the
+//! clean-up in `six_cleanup.rs`. Its per-process environment (TLS, Redis TLS) is the next piece to
+//! move into its own file.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use tokio::process::Command;
 use crate::relay::Relay;
 use crate::system::{self, Process};
 use cleanup::{connect_admin, delete_keys, drop_databases, drop_stale_databases};
+use urls::{database_url, socket_of, through};
 
 /// (short name, gRPC service its health reports) of the six services, in start order.
 pub const SERVICES: [(&str, &str); 6] = [
@@ -38,6 +40,8 @@ const DATABASE_PREFIX: &str = "pingan_b_";
 
 #[path = "six_cleanup.rs"]
 mod cleanup;
+#[path = "six_urls.rs"]
+mod urls;
 
 /// How the shape is started beyond the defaults of the bench (one process per service, no
 /// proxies, no trace export, the built-in 12345 simulator).
@@ -381,30 +385,6 @@ pub async fn start_with(
     }
 }
 
-/// The socket address of a `scheme://[user@]host:port/…` URL.
-async fn socket_of(url: &str, default_port: u16) -> anyhow::Result<std::net::SocketAddr> {
-    let parsed = url::Url::parse(url).with_context(|| format!("parsing {url}"))?;
-    let host = parsed.host_str().context("the URL has no host")?.to_owned();
-    let port = parsed.port().unwrap_or(default_port);
-    tokio::net::lookup_host((host.as_str(), port))
-        .await
-        .with_context(|| format!("resolving {host}"))?
-        .next()
-        .with_context(|| format!("{host} resolves to nothing"))
-}
-
-/// `url` with its host and port replaced by `address`.
-fn through(url: &str, address: std::net::SocketAddr) -> anyhow::Result<String> {
-    let mut parsed = url::Url::parse(url).with_context(|| format!("parsing {url}"))?;
-    parsed
-        .set_ip_host(address.ip())
-        .map_err(|()| anyhow::anyhow!("{url} cannot take a host"))?;
-    parsed
-        .set_port(Some(address.port()))
-        .map_err(|()| anyhow::anyhow!("{url} cannot take a port"))?;
-    Ok(parsed.to_string())
-}
-
 async fn launch(
     six: &mut SixProcesses,
     binary: &Path,
@@ -478,18 +458,7 @@ async fn launch(
         .await
         .with_context(|| format!("creating database {database}"))?;
         six.databases.push(database.clone());
-        let database_url = pingan_platform::testing::replace_database(&six.admin_url, &database);
-        // Without `database_tls`, no TLS: sqlx's default (`prefer`) would still encrypt every
-        // statement whenever the server offers TLS — unasked, unverified, and ~10 % of
-        // Postgres's CPU in a run (docs/benchmarks.md, session 44). A URL naming its own
-        // sslmode keeps it.
-        let database_url = if options.database_tls {
-            with_query(&database_url, "sslmode=require")
-        } else if database_url.contains("sslmode=") {
-            database_url
-        } else {
-            with_query(&database_url, "sslmode=disable")
-        };
+        let database_url = database_url(&six.admin_url, &database, options.database_tls);
         for (index, port) in ports[name].iter().enumerate() {
             let (postgres, redis) = if options.proxies {
                 (
@@ -620,12 +589,6 @@ async fn import_demo(six: &SixProcesses, binary: &Path, jurisdiction: &str) -> a
         String::from_utf8_lossy(&output.stderr)
     );
     Ok(())
-}
-
-/// `url` with `pair` added to its query.
-fn with_query(url: &str, pair: &str) -> String {
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}{pair}")
 }
 
 /// The environment that gives a `pingan` client command `tls` (`PINGAN_CA`, `PINGAN_CLIENT_CERT`,
