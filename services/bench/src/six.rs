@@ -3,9 +3,9 @@
 //! live positions in Redis under a key prefix of this run (deleted afterwards), peers wired as the
 //! chart wires them, bearer tokens signed with a secret of this run. The demo jurisdiction is loaded
 //! with `pingan registry import`, the import `pingan dev` runs on an empty registry.
-//! (~610 lines: one launch sequence, read top to bottom.) The URLs it hands out are built in `six_urls.rs`, the
-//! clean-up in `six_cleanup.rs`. Its per-process environment (TLS, Redis TLS) is the next piece to
-//! move into its own file.
+//! (~610 lines: one launch sequence, read top to bottom.) The URLs it hands out are built in
+//! `six_urls.rs`, the clean-up in `six_cleanup.rs`; its per-process environment (TLS, Redis TLS)
+//! is the next piece to move into its own file.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
