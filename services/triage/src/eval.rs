@@ -269,6 +269,11 @@ pub fn evaluate_with(
                 category: c.category.clone(),
                 priority: c.priority.as_str().to_owned(),
                 nanos,
+                why: c
+                    .matched
+                    .iter()
+                    .map(|m| format!("{}[{}]", m.rule_id, m.words.join(", ")))
+                    .collect(),
             }
         })
         .collect();

@@ -19,6 +19,7 @@ fn outcome(c: LabelledCall, kind: &str, category: &str, priority: &str, nanos: u
         category: category.to_owned(),
         priority: priority.to_owned(),
         nanos,
+        why: Vec::new(),
     }
 }
 

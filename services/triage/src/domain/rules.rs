@@ -190,9 +190,12 @@ pub struct CompiledRules {
     pub rule_count: usize,
 }
 
-/// Lowercases ASCII and folds full-width ASCII, so 'KTV' and 'ｋｔｖ' match 'ktv'.
+/// Lowercases ASCII, folds full-width ASCII ('ｋｔｖ' is 'ktv') and traditional characters to
+/// simplified ones (樓上有人開槍 is read as 楼上有人开枪),
+/// so every word list and the model, all written in simplified Chinese, read it.
 pub fn normalize(text: &str) -> String {
-    text.chars()
+    let folded: String = text
+        .chars()
         .map(|c| {
             let c = match c as u32 {
                 0xFF01..=0xFF5E => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
@@ -201,7 +204,8 @@ pub fn normalize(text: &str) -> String {
             };
             c.to_ascii_lowercase()
         })
-        .collect()
+        .collect();
+    fast2s::convert(&folded)
 }
 
 fn priority(value: &str, what: &str) -> Result<Priority, RulesError> {

@@ -53,3 +53,14 @@ fn inconsistent_rules_are_refused() {
 fn normalize_folds_case_and_width() {
     assert_eq!(normalize("ＫＴＶ门口"), "ktv门口");
 }
+
+#[test]
+fn normalize_reads_traditional_characters_as_simplified() {
+    assert_eq!(normalize("樓上有人開槍，快來"), "楼上有人开枪,快来");
+    assert_eq!(
+        normalize("我阿公下午自己走出去就沒回來"),
+        "我阿公下午自己走出去就没回来"
+    );
+    // Simplified text is left as it is.
+    assert_eq!(normalize("着火了，著名的饭店"), "着火了,著名的饭店");
+}

@@ -6,9 +6,10 @@
 use super::rules::CompiledRules;
 use super::scan::Scan;
 use super::signal_words::{
-    ANIMALS_AND_THINGS, ASKING, BREAK_IN, BREAK_IN_FOUND, BREAK_IN_NOW, CONFLICT, CRASH_HURT,
-    CRASH_UNHURT, DANGER, DANGER_LATIN, FIGHT, FIRE_NOT_OUT, FIRE_OUT, FIRE_WORDS, HARM_THAT_ENDS,
-    LONG_AGO, LOST_BUT_FOUND, MISDIAL_CUES, NEGATION_CUES, NEGATION_WINDOW, NO_FLAME, NOT_DANGER,
+    ANIMALS_AND_THINGS, ASKING, BREAK_IN, BREAK_IN_FOUND, BREAK_IN_NOW, CLAIMED_IDENTITY,
+    CLAIMED_STAFF, CONFLICT, CRASH_HURT, CRASH_UNHURT, DANGER, DANGER_LATIN, FIGHT, FIRE_NOT_OUT,
+    FIRE_OUT, FIRE_WORDS, HARM_THAT_ENDS, IDENTITY_DENIED, LATIN_MISSING, LATIN_PERSONS, LONG_AGO,
+    LOST_BUT_FOUND, MISDIAL_CUES, NEGATION_CUES, NEGATION_WINDOW, NO_FLAME, NOT_DANGER,
     NOT_IN_CONTEXT, NOW, ONGOING, ORGANISATIONS, PERSON_AT_RISK, SELF_HARM, THING_DANGER,
     UNCERTAIN, UNHURT, UNREACHABLE, VEHICLE, WEAPON_NOT_USED, WEAPON_OBJECTS, WEAPON_USED,
     WITH_THE_CALLER,
@@ -121,10 +122,44 @@ fn not_danger_longest_first() -> &'static [&'static str] {
     })
 }
 
+/// The text with each "打 … 电话" (phoning someone: 打我老公电话, 打了好几个电话) cut down to
+/// its 电话, so that the 打我 of 打我老公电话 is not read as a blow. At most
+/// [`PHONE_CALL_GAP`] characters between, no punctuation.
+fn without_phone_calls(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '打' {
+            let gap = (1..=PHONE_CALL_GAP + 1)
+                .take_while(|&k| {
+                    chars
+                        .get(i + k)
+                        .is_some_and(|&c| !super::classify::is_break(c))
+                })
+                .find(|&k| chars.get(i + k) == Some(&'电') && chars.get(i + k + 1) == Some(&'话'));
+            if let Some(k) = gap {
+                out.push('，');
+                i += k;
+                continue;
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Characters between 打 and 电话 in a phone call, at most (打我老公电话, 打了好几个电话).
+const PHONE_CALL_GAP: usize = 5;
+
 fn without_false_danger(norm: &str) -> String {
     let mut text = norm.to_owned();
     for phrase in not_danger_longest_first() {
         text = text.replace(phrase, "，");
+    }
+    if text.contains("电话") {
+        text = without_phone_calls(&text);
     }
     // An organisation that does not answer (供电局电话打不通) is not a person missing.
     if UNREACHABLE.iter().any(|w| text.contains(w)) {
@@ -221,7 +256,7 @@ pub const UNFAMILIAR: &str = "外文或拼音来电";
 
 /// The phrases of `phrases` found as whole Latin words of `norm` (so that "river" is not read
 /// inside "driver").
-fn latin_words_found(norm: &str, phrases: &[&str]) -> Vec<String> {
+fn latin_words_found<P: AsRef<str>>(norm: &str, phrases: &[P]) -> Vec<String> {
     let words: Vec<String> = norm
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -233,9 +268,50 @@ fn latin_words_found(norm: &str, phrases: &[&str]) -> Vec<String> {
     let padded = format!(" {} ", words.join(" "));
     phrases
         .iter()
+        .map(AsRef::as_ref)
         .filter(|p| padded.contains(&format!(" {p} ")))
-        .map(|p| (*p).to_owned())
+        .map(str::to_owned)
         .collect()
+}
+
+/// Every English "person missing" phrase ([`LATIN_MISSING`] × [`LATIN_PERSONS`]), built once.
+fn latin_missing_persons() -> &'static [String] {
+    static PHRASES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    PHRASES.get_or_init(|| {
+        LATIN_MISSING
+            .iter()
+            .flat_map(|way| LATIN_PERSONS.iter().map(move |p| way.replace("{}", p)))
+            .collect()
+    })
+}
+
+/// The words of a claim of identity that the organisation denies (说是自来水公司的 … 根本没派人):
+/// someone posed as it.
+pub fn impersonation(norm: &str) -> Vec<String> {
+    let denied = found(norm, IDENTITY_DENIED);
+    if denied.is_empty() {
+        return Vec::new();
+    }
+    // 说是今天上门 says what was said, not who someone is: the claim's clause must end in 的
+    // (说是自来水公司的) or name staff (说是燃气公司派来的师傅).
+    let claims = |cue: &&&str| {
+        norm.match_indices(**cue).any(|(at, _)| {
+            let clause: String = norm[at + cue.len()..]
+                .chars()
+                .take_while(|&c| !super::classify::is_break(c))
+                .collect();
+            clause.ends_with('的') || CLAIMED_STAFF.iter().any(|w| clause.contains(w))
+        })
+    };
+    let claimed: Vec<String> = CLAIMED_IDENTITY
+        .iter()
+        .filter(claims)
+        .map(|w| (*w).to_owned())
+        .collect();
+    if claimed.is_empty() {
+        return Vec::new();
+    }
+    claimed.into_iter().chain(denied).collect()
 }
 
 /// True when more of the text is Latin letters than Chinese characters (another language, or
@@ -303,8 +379,10 @@ pub fn signals(rules: &CompiledRules, scan: &Scan) -> Signals {
             .filter(|w| !negated(&text, w)),
     );
     danger.extend(latin_words_found(&text, DANGER_LATIN));
+    danger.extend(latin_words_found(&text, latin_missing_persons()));
     let mut conflict = found(&text, CONFLICT);
     conflict.retain(|w| !negated(&text, w));
+    conflict.extend(impersonation(&text));
     // A weapon only named (for sale, found, lost, handed in) is police business, not P1.
     let mut weapon_named = Vec::new();
     if weapon_only_named(&text) {

@@ -338,3 +338,91 @@ fn a_call_the_model_cannot_read_is_never_let_go_on_its_word() {
         assert!(signals_of(text).unfamiliar.is_empty(), "{text}");
     }
 }
+
+#[test]
+fn danger_typed_in_traditional_characters_is_danger() {
+    for text in [
+        "有個男人拿刀在學校門口，好多學生",
+        "我家著火了，煙好大，奶奶還在樓上",
+        "我阿公有失智症，下午自己走出去就沒回來",
+    ] {
+        assert!(!signals_of(text).danger.is_empty(), "{text}");
+    }
+}
+
+#[test]
+fn phoning_someone_is_no_blow() {
+    for text in [
+        "没事没事，我想打我老公电话按成110了",
+        "我打了我姐好几次电话她都没接，后来她回了",
+    ] {
+        let s = signals_of(text);
+        assert!(!s.danger.iter().any(|w| w == "打我"), "{text}: {s:?}");
+        assert!(!s.conflict.iter().any(|w| w == "打我"), "{text}: {s:?}");
+    }
+    // A blow told beside a phone call is still a blow.
+    for text in ["他打我，我打电话他就抢我手机", "他一直打我，电话都被他摔了"]
+    {
+        let s = signals_of(text);
+        assert!(
+            s.danger.iter().chain(&s.conflict).any(|w| w == "打我"),
+            "{text}: {s:?}"
+        );
+    }
+}
+
+#[test]
+fn a_person_missing_or_held_told_in_english_or_pinyin_is_danger() {
+    for text in [
+        "Hi, my five year old son is missing, we were at the playground near gate 2",
+        "please help, I lost my grandma at the station, she has dementia",
+        "wo bei guan zai yi ge fang jian li, bu zhi dao zhe shi na li",
+        "they locked me in the basement and took my phone",
+    ] {
+        assert!(!signals_of(text).danger.is_empty(), "{text}");
+    }
+    // Things missing are not persons missing.
+    for text in [
+        "my wallet is missing, I think it was on the bus",
+        "my phone is gone",
+    ] {
+        let s = signals_of(text);
+        assert!(s.danger.is_empty(), "{text}: {s:?}");
+    }
+}
+
+#[test]
+fn someone_posing_as_an_organisation_is_never_diverted() {
+    let s = signals_of(
+        "前天两个人上门说是自来水公司的，换净水器收了我两千，今天打电话问，公司说根本没派人",
+    );
+    assert!(s.blocks_diversion(), "{s:?}");
+    assert!(!s.conflict.is_empty(), "{s:?}");
+    // A repair that never came is a service complaint, not an impostor.
+    for text in [
+        "报修三天了，物业一直没派人来修水管",
+        "燃气公司说是今天上门检查，到现在也没派人来",
+    ] {
+        let s = signals_of(text);
+        assert!(!s.blocks_diversion(), "{text}: {s:?}");
+    }
+}
+
+#[test]
+fn a_business_or_a_car_owner_not_answering_is_no_person_missing() {
+    for text in [
+        "健身房说装修关门三个月了，卡里还有钱，前台电话一直打不通",
+        "楼下有辆车挡住我车库门了，打挪车电话没人接",
+        "我车停在路边被交警拖走了，还要交三百拖车费",
+    ] {
+        let s = signals_of(text);
+        assert!(s.danger.is_empty(), "{text}: {s:?}");
+    }
+    for text in [
+        "有辆车挡住我车库门，车里有个女孩一直拍窗户，打车主电话没人接",
+        "我女儿被一个男的拖走了",
+    ] {
+        let s = signals_of(text);
+        assert!(!s.danger.is_empty(), "{text}: {s:?}");
+    }
+}

@@ -62,6 +62,9 @@ pub(super) const DANGER: &[&str] = &[
     "舌头不利索", "半边身子", "半身不遂", "半边没知觉", "一边手脚", "手脚不听使唤", "手抬不起来", "胳膊抬不起来",
     "突然没劲", "被水围", "被潮水", "水到腰", "水到胸", "困在河中间", "他就上来", "就冲上来", "要冲上来",
     "要冲进来", "就冲进来",
+    // session 45, probes in traditional script: 著火 is 着火 there (the folding keeps 著, which
+    // simplified Chinese writes in 著名)
+    "著火",
 ];
 
 /// Phrases that hold a danger word but no danger (a stove that will not light, a shop owner who
@@ -86,6 +89,8 @@ pub(super) const NOT_DANGER: &[&str] = &[
 #[rustfmt::skip]
 pub(super) const ORGANISATIONS: &[&str] = &[
     "公司", "局", "供电所", "客服", "平台", "物业", "商家", "厂家", "开发商", "维修", "热线", "中心", "机构", "店里", "营业厅",
+    // session 45 probes: a gym's front desk or a shop's after-sales line that does not answer
+    "前台", "售后", "门店", "健身房", "驾校", "快递", "银行",
 ];
 
 /// Ways of saying someone cannot be reached: danger for a person, not for an organisation.
@@ -146,6 +151,9 @@ pub(super) const CONFLICT: &[&str] = &[
     "扣押", "套了个锁", "锁了我的", "唱歌", "k歌", "派对", "蹦迪", "开趴", "划拳", "喝酒",
     // a fire put out is still a fire to report (train: fi-4003, fi-6002, fi-6013, fi-6016)
     "扑灭", "浇灭", "喷灭", "踩灭", "盖灭", "泼灭",
+    // session 45 probe: a near miss on the road now (a signal out, cars nearly colliding) needs
+    // someone to direct the traffic, not only a repair crew
+    "差点撞", "差点被撞", "险些撞", "差一点撞",
 ];
 
 /// Fire, smoke and heat words of [`DANGER`]: a fire the caller has put out ([`FIRE_OUT`]) still
@@ -328,6 +336,8 @@ pub(super) const WITH_THE_CALLER: &[&str] = &[
 pub(super) const THING_DANGER: &[&str] = &[
     "卡住", "被卡", "卡在", "卡着", "出不来", "被困", "困在", "掉下去", "不见了", "打不通", "没人接", "联系不上", "关机",
     "不动了", "锁在", "钻进",
+    // session 45 probes: a car towed away, a car blocking the garage whose driver does not answer
+    "拖走",
 ];
 
 /// An animal, or a thing lost or left behind, named in the call.
@@ -335,6 +345,7 @@ pub(super) const THING_DANGER: &[&str] = &[
 pub(super) const ANIMALS_AND_THINGS: &[&str] = &[
     "狗", "猫", "宠物", "羊", "猪", "牛", "鸟", "鸽子", "兔", "手机丢", "钱包", "包忘", "忘在", "落在", "东西丢", "行李",
     "挪车", "车被锁",
+    "拖车", "车被拖", "车给拖", "交警拖", "车挡住", "车挡着", "车堵住", "挡住我车", "堵住我车", "车库门",
 ];
 
 /// A person who may be at risk, named: beside them an animal or a thing defuses nothing.
@@ -342,6 +353,7 @@ pub(super) const ANIMALS_AND_THINGS: &[&str] = &[
 pub(super) const PERSON_AT_RISK: &[&str] = &[
     "孩子", "小孩", "娃", "宝宝", "儿子", "女儿", "老人", "爸", "妈", "奶奶", "爷爷", "姥", "老公", "老婆", "丈夫", "妻子",
     "孕妇", "人被", "人掉", "人卡", "人困", "人出不来",
+    "女孩", "男孩", "姑娘", "女的", "男的", "小伙", "女人", "男人",
 ];
 
 /// Breaking in (撬): danger while it goes on.
@@ -369,6 +381,43 @@ pub(super) const DANGER_LATIN: &[&str] = &[
     "unconscious", "not breathing", "trapped", "emergency", "accident", "hit me", "beating",
     "jiuming", "jiu ming", "kuailai", "kuai lai", "sharen", "sha ren", "kanren", "kan ren", "nadao", "na dao",
     "zhaohuo", "zhao huo", "qihuo", "qi huo", "luoshui", "luo shui", "liuxue", "liu xue",
+    // session 45 probes: held somewhere, taken, collapsed, self-harm, told in English or pinyin
+    "locked in", "locked up", "locked me", "held captive", "abducted", "hostage", "stabbed", "stabbing",
+    "collapsed", "overdose", "suicide", "kill myself", "heart attack", "seizure", "choking", "dying",
+    "gas leak", "explosion", "bomb", "bei guan", "beiguan", "guan zai", "bei bang", "beibang", "bang jia",
+    "bangjia", "bei da", "zisha", "zi sha", "tiaolou", "tiao lou", "zoudiu", "zou diu", "zoushi", "zou shi",
+    "shizong", "shi zong",
+];
+
+/// People whose going missing, told in English, is danger ("my son is missing", "lost my
+/// grandma"): with [`LATIN_MISSING`] they make the phrases the safety layer looks for.
+#[rustfmt::skip]
+pub(super) const LATIN_PERSONS: &[&str] = &[
+    "son", "daughter", "child", "kid", "boy", "girl", "baby", "mother", "father", "mom", "mum", "dad",
+    "grandma", "grandpa", "grandmother", "grandfather", "husband", "wife", "brother", "sister",
+];
+
+/// Ways of saying a person is missing, `{}` standing for the person.
+#[rustfmt::skip]
+pub(super) const LATIN_MISSING: &[&str] = &[
+    "{} is missing", "{} missing", "{} went missing", "{} has gone missing", "{} is gone",
+    "lost my {}", "find my {}", "{} disappeared", "{} has disappeared",
+];
+
+/// A claim of identity (说是自来水公司的: the clause after the cue ends in 的, or names staff) …
+pub(super) const CLAIMED_IDENTITY: &[&str] =
+    &["说是", "自称", "说他是", "说她是", "说他们是", "称是"];
+
+/// … staff named in a claim's clause (说是燃气公司派来的师傅).
+pub(super) const CLAIMED_STAFF: &[&str] = &["的人", "工作人员", "员工", "师傅", "派来", "来的"];
+
+/// … that the organisation named denies (根本没派人): someone posed as it — fraud or worse,
+/// police business (session 45 probe: a fake water-company visit that took money was diverted
+/// to 12345 as a utilities call). Neither half alone: 报修了没派人来 is a service complaint.
+#[rustfmt::skip]
+pub(super) const IDENTITY_DENIED: &[&str] = &[
+    "没派人", "没有派人", "没派过", "没有派过", "不是我们的人", "不是他们的人", "不是我们公司", "不是他们公司",
+    "没有这个人", "没这个人", "查无此人", "没有这个员工", "没这个员工", "是假的", "假冒",
 ];
 
 /// A mis-dial said in so many words: the only way a call mostly in Latin letters may be let go

@@ -21,6 +21,8 @@ pub struct Outcome {
     pub priority: String,
     /// Classification time in nanoseconds.
     pub nanos: u64,
+    /// What the answer rested on: each rule that fired with its words (`rule[word, …]`).
+    pub why: Vec<String>,
 }
 
 /// A call whose answer was wrong, for the report.
@@ -34,6 +36,8 @@ pub struct Miss {
     pub expected: String,
     /// Answered kind/category/priority.
     pub got: String,
+    /// What the answer rested on (rules that fired, with their words).
+    pub why: Vec<String>,
 }
 
 /// Figures of one evaluation.
@@ -126,6 +130,7 @@ impl Report {
                 text: c.text.clone(),
                 expected: format!("{}/{}/{}", c.kind, c.category, c.priority),
                 got: format!("{}/{}/{}", o.kind, o.category, o.priority),
+                why: o.why.clone(),
             };
             let kind_ok = o.kind == c.kind;
             let category_ok = o.category == c.category;

@@ -1,0 +1,95 @@
+//! Through the front door (ReportCall, on SQLite and on Postgres + Redis): calls phrased in ways
+//! the corpus hardly has. Danger typed in traditional characters, a person missing or held told
+//! in English or pinyin, are P1; someone who posed as a utility company's staff is never sent
+//! to 12345; phoning one's husband is no blow, and a towed car is no person taken.
+
+mod dispatch_support;
+mod stories_support;
+
+use pingan_proto::common::v1::Priority;
+use pingan_proto::triage::v1::Kind;
+use pingan_tests::{TestBackend, backend_tests};
+use stories_support::*;
+
+use dispatch_support::offset;
+
+/// What a call must come out as.
+enum Expect {
+    /// Police (or joint) and P1.
+    P1,
+    /// Police (or joint), never diverted, not P1.
+    HeldNotP1,
+    /// Anything but P1.
+    NotP1,
+}
+
+backend_tests!(calls_phrased_in_other_ways_are_read_by_meaning);
+
+async fn calls_phrased_in_other_ways_are_read_by_meaning(backend: TestBackend) {
+    let stories = Stories::start(backend).await;
+    let mut call_taker = stories.call_taker();
+    let mut room = stories.command_room();
+    let mut wrong = Vec::new();
+    let cases = [
+        (
+            "trad-elder",
+            "我阿公有失智症，下午三點多自己走出去就沒回來，他八十二歲，穿灰色外套，講台語，不太會講國語",
+            Expect::P1,
+        ),
+        (
+            "english-child",
+            "Hi, my five year old son is missing, we were at the playground near gate 2",
+            Expect::P1,
+        ),
+        (
+            "pinyin-held",
+            "wo bei guan zai yi ge fang jian li, bu zhi dao zhe shi na li, ta men mo zou le wo de shou ji",
+            Expect::P1,
+        ),
+        (
+            "impostor",
+            "前天有两个人上门，说是自来水公司的，要换净水器，收了我两千块，今天打自来水公司电话，说根本没派人",
+            Expect::HeldNotP1,
+        ),
+        (
+            "phoning",
+            "喂？喂？……没事，我刚才想打我老公电话按成110了",
+            Expect::NotP1,
+        ),
+        (
+            "towed",
+            "我车停在路边被交警拖走了，没有任何通知，还要交三百拖车费",
+            Expect::NotP1,
+        ),
+    ];
+    for (i, (id, text, expect)) in cases.into_iter().enumerate() {
+        // Calls 1 km apart, so none is linked to another as the same event.
+        let mut call = call_110(id, text);
+        call.location = Some(offset((scene().lat, scene().lon), i as f64 * 1_000.0, 0.0));
+        let response = call_taker
+            .report_call(call)
+            .await
+            .expect("report call")
+            .into_inner();
+        let c = response.classification.clone().expect("classification");
+        let with_police = matches!(c.kind(), Kind::Police | Kind::Joint);
+        let p1 = c.priority() == Priority::P1;
+        let right = match expect {
+            Expect::P1 => with_police && p1,
+            Expect::HeldNotP1 => with_police && !p1,
+            Expect::NotP1 => !p1,
+        };
+        if !right {
+            wrong.push(format!("{id}: {:?}/{:?} {text}", c.kind(), c.priority()));
+        }
+        let stored = incident(&mut room, &response.incident_id)
+            .await
+            .classification
+            .expect("stored classification");
+        assert_eq!(stored.priority, c.priority, "{text}");
+        assert_eq!(stored.kind, c.kind, "{text}");
+    }
+    // Every case is read before failing, so one run names all that are wrong.
+    assert!(wrong.is_empty(), "answered wrongly:\n{}", wrong.join("\n"));
+    stories.shutdown().await;
+}
