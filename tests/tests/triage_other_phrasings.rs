@@ -1,7 +1,8 @@
 //! Through the front door (ReportCall, on SQLite and on Postgres + Redis): calls phrased in ways
 //! the corpus hardly has. Danger typed in traditional characters, a person missing or held told
 //! in English or pinyin, are P1; someone who posed as a utility company's staff is never sent
-//! to 12345; phoning one's husband is no blow, and a towed car is no person taken.
+//! to 12345; phoning one's husband is no blow, and a towed car is no person taken. A call in
+//! English takes its category from its words (a collapse is medical: an ambulance goes too).
 
 mod dispatch_support;
 mod stories_support;
@@ -21,6 +22,10 @@ enum Expect {
     HeldNotP1,
     /// Anything but P1.
     NotP1,
+    /// P1 in this category (with the police, or joint where the category is).
+    P1In(&'static str),
+    /// This category, whatever the priority.
+    In(&'static str),
 }
 
 backend_tests!(calls_phrased_in_other_ways_are_read_by_meaning);
@@ -45,6 +50,16 @@ async fn calls_phrased_in_other_ways_are_read_by_meaning(backend: TestBackend) {
             "pinyin-held",
             "wo bei guan zai yi ge fang jian li, bu zhi dao zhe shi na li, ta men mo zou le wo de shou ji",
             Expect::P1,
+        ),
+        (
+            "english-collapse",
+            "Hello? Do you speak English? My friend collapsed in the bathroom, she's not breathing, we're at the Hilton on Nanjing Road, room 1208, please hurry",
+            Expect::P1In("MEDICAL"),
+        ),
+        (
+            "english-complaint",
+            "I want to file a complaint about an officer at the airport checkpoint this morning, he shouted at me",
+            Expect::In("POLICE_CONDUCT"),
         ),
         (
             "impostor",
@@ -78,9 +93,16 @@ async fn calls_phrased_in_other_ways_are_read_by_meaning(backend: TestBackend) {
             Expect::P1 => with_police && p1,
             Expect::HeldNotP1 => with_police && !p1,
             Expect::NotP1 => !p1,
+            Expect::P1In(category) => with_police && p1 && c.category == category,
+            Expect::In(category) => c.category == category,
         };
         if !right {
-            wrong.push(format!("{id}: {:?}/{:?} {text}", c.kind(), c.priority()));
+            wrong.push(format!(
+                "{id}: {:?}/{}/{:?} {text}",
+                c.kind(),
+                c.category,
+                c.priority()
+            ));
         }
         let stored = incident(&mut room, &response.incident_id)
             .await

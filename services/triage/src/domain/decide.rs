@@ -7,7 +7,7 @@ use pingan_catalogue::SituationCode;
 
 use super::classify::{Classification, Effect, Explained, Recognised, dedup};
 use super::rules::CompiledRules;
-use super::safety::{Signals, crash_hurt, fight_without_vehicle, signals};
+use super::safety::{Signals, crash_hurt, fight_without_vehicle, latin_category, signals};
 use super::scan::Scan;
 use super::{Kind, Priority};
 use crate::model::{Probs, Scores, Thresholds};
@@ -226,6 +226,27 @@ pub fn decide(
             "来电以外文或拼音为主，模型以中文来电训练、无法判断：不转 12345、不作无效，留警务待人工确认"
                 .to_owned(),
         ));
+        // Its category is read from its words where they name one, not from the model's guess.
+        if let Some((code, words)) = latin_category(&scan.norm)
+            && let Some(named) = rules.category_index(code)
+            && named != chosen
+        {
+            let mut by_words = line(
+                "unfamiliar.category",
+                Effect::Category,
+                format!(
+                    "外文或拼音词 {} -> {} (不按模型的 {})",
+                    words.join("、"),
+                    code,
+                    rules.categories[chosen].code
+                ),
+            );
+            by_words.words = words;
+            by_words.category = code.to_owned();
+            by_words.kind = Some(rules.categories[named].kind);
+            explained.push(by_words);
+            chosen = named;
+        }
     }
     let danger = !safety.danger.is_empty();
     if danger && !rules.categories[chosen].kind.stays_with_police() {

@@ -8,11 +8,11 @@ use super::scan::Scan;
 use super::signal_words::{
     ANIMALS_AND_THINGS, ASKING, BREAK_IN, BREAK_IN_FOUND, BREAK_IN_NOW, CLAIMED_IDENTITY,
     CLAIMED_STAFF, CONFLICT, CRASH_HURT, CRASH_UNHURT, DANGER, DANGER_LATIN, FIGHT, FIRE_NOT_OUT,
-    FIRE_OUT, FIRE_WORDS, HARM_THAT_ENDS, IDENTITY_DENIED, LATIN_MISSING, LATIN_PERSONS, LONG_AGO,
-    LOST_BUT_FOUND, MISDIAL_CUES, NEGATION_CUES, NEGATION_WINDOW, NO_FLAME, NOT_DANGER,
-    NOT_IN_CONTEXT, NOW, ONGOING, ORGANISATIONS, PERSON_AT_RISK, SELF_HARM, THING_DANGER,
-    UNCERTAIN, UNHURT, UNREACHABLE, VEHICLE, WEAPON_NOT_USED, WEAPON_OBJECTS, WEAPON_USED,
-    WITH_THE_CALLER,
+    FIRE_OUT, FIRE_WORDS, HARM_THAT_ENDS, IDENTITY_DENIED, LATIN_CATEGORIES, LATIN_MISSING,
+    LATIN_PERSONS, LONG_AGO, LOST_BUT_FOUND, MISDIAL_CUES, NEGATION_CUES, NEGATION_WINDOW,
+    NO_FLAME, NOT_DANGER, NOT_IN_CONTEXT, NOW, ONGOING, ORGANISATIONS, PERSON_AT_RISK, SELF_HARM,
+    THING_DANGER, UNCERTAIN, UNHURT, UNREACHABLE, VEHICLE, WEAPON_NOT_USED, WEAPON_OBJECTS,
+    WEAPON_USED, WITH_THE_CALLER,
 };
 
 /// What the safety layer saw.
@@ -272,6 +272,15 @@ fn latin_words_found<P: AsRef<str>>(norm: &str, phrases: &[P]) -> Vec<String> {
         .filter(|p| padded.contains(&format!(" {p} ")))
         .map(str::to_owned)
         .collect()
+}
+
+/// The catalogue category whose whole Latin words a call names first ([`LATIN_CATEGORIES`]),
+/// with those words: for a call the model cannot read.
+pub fn latin_category(norm: &str) -> Option<(&'static str, Vec<String>)> {
+    LATIN_CATEGORIES.iter().find_map(|(code, words)| {
+        let hit = latin_words_found(norm, words);
+        (!hit.is_empty()).then_some((*code, hit))
+    })
 }
 
 /// Every English "person missing" phrase ([`LATIN_MISSING`] × [`LATIN_PERSONS`]), built once.

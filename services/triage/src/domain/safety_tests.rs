@@ -1,6 +1,7 @@
 //! Tests of the safety layer: each rule both ways (words that count, words of another sense).
 
 use super::*;
+use crate::domain::rules::normalize;
 use crate::domain::scan::scan;
 
 fn signals_of(text: &str) -> Signals {
@@ -425,4 +426,36 @@ fn a_business_or_a_car_owner_not_answering_is_no_person_missing() {
         let s = signals_of(text);
         assert!(!s.danger.is_empty(), "{text}: {s:?}");
     }
+}
+
+#[test]
+fn a_call_in_english_names_its_category_by_whole_words() {
+    let rules = CompiledRules::builtin().expect("rules");
+    for (code, _) in LATIN_CATEGORIES {
+        assert!(
+            rules.category_index(code).is_some(),
+            "{code} is no category"
+        );
+    }
+    for (text, code) in [
+        (
+            "my friend collapsed in the bathroom, she is not breathing",
+            "MEDICAL",
+        ),
+        (
+            "there is a man with a knife, he stabbed the guard",
+            "CRIMINAL_VIOLENT",
+        ),
+        ("my wallet was stolen on the bus", "CRIMINAL_PROPERTY"),
+        (
+            "I want to file a complaint about an officer at the checkpoint",
+            "POLICE_CONDUCT",
+        ),
+        ("smoke is coming from the flat upstairs", "FIRE"),
+    ] {
+        let got = latin_category(&normalize(text)).map(|(c, _)| c);
+        assert_eq!(got, Some(code), "{text}");
+    }
+    // Words inside other words name nothing ("shot" in "screenshot", "fire" in "firefox").
+    assert_eq!(latin_category("i sent a screenshot from firefox"), None);
 }

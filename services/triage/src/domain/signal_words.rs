@@ -389,6 +389,36 @@ pub(super) const DANGER_LATIN: &[&str] = &[
     "shizong", "shi zong",
 ];
 
+/// The category a call mostly in Latin letters tells of, by its whole words, first match wins
+/// (the model, trained on Chinese calls, cannot tell it: session 45 probes answered "my friend
+/// collapsed, she's not breathing" as domestic violence, with no ambulance). Codes of the
+/// catalogue; a test checks each.
+#[rustfmt::skip]
+pub(super) const LATIN_CATEGORIES: &[(&str, &[&str])] = &[
+    ("CRIMINAL_VIOLENT", &[
+        "knife", "gun", "shoot", "shooting", "shot", "attack", "attacking", "attacked", "kill", "killed", "rape", "raped",
+        "kidnap", "kidnapped", "abducted", "hostage", "stabbed", "stabbing", "beating", "beat me", "hit me", "locked in",
+        "locked up", "locked me", "held captive", "bei guan", "beiguan", "guan zai", "bei bang", "beibang", "bang jia",
+        "bangjia", "sharen", "sha ren", "kanren", "kan ren", "nadao", "na dao", "bei da",
+    ]),
+    ("FIRE", &["fire", "smoke", "gas leak", "explosion", "burning", "zhaohuo", "zhao huo", "qihuo", "qi huo"]),
+    ("MEDICAL", &[
+        "not breathing", "unconscious", "collapsed", "overdose", "heart attack", "seizure", "choking", "stroke",
+        "ambulance", "fainted", "passed out",
+    ]),
+    ("RESCUE", &[
+        "drown", "drowning", "river", "trapped", "stuck in the lift", "stuck in the elevator", "luoshui", "luo shui",
+        "jump off", "going to jump", "suicide", "kill myself", "zisha", "zi sha", "tiaolou", "tiao lou",
+    ]),
+    ("TRAFFIC_ACCIDENT", &["car accident", "crash", "crashed", "hit by a car", "collision", "hit and run"]),
+    ("CRIMINAL_PROPERTY", &["stolen", "stole", "theft", "thief", "pickpocket", "pickpocketed", "burglary", "break in", "broke into"]),
+    ("FRAUD", &["scam", "scammed", "scammer", "fraud", "cheated", "fake police"]),
+    ("POLICE_CONDUCT", &[
+        "complaint about an officer", "complaint about the officer", "complaint about a police", "complain about the police",
+        "complain about an officer", "officer was rude", "policeman was rude",
+    ]),
+];
+
 /// People whose going missing, told in English, is danger ("my son is missing", "lost my
 /// grandma"): with [`LATIN_MISSING`] they make the phrases the safety layer looks for.
 #[rustfmt::skip]
