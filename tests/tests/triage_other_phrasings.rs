@@ -3,6 +3,8 @@
 //! in English or pinyin, are P1; someone who posed as a utility company's staff is never sent
 //! to 12345; phoning one's husband is no blow, and a towed car is no person taken. A call in
 //! English takes its category from its words (a collapse is medical: an ambulance goes too).
+//! A child gone the moment the parent turned round is P1; a stabbing a week past that the
+//! caller now wants on file, a card stuck in a machine and a manhole cover gone are not.
 
 mod dispatch_support;
 mod stories_support;
@@ -60,6 +62,26 @@ async fn calls_phrased_in_other_ways_are_read_by_meaning(backend: TestBackend) {
             "english-complaint",
             "I want to file a complaint about an officer at the airport checkpoint this morning, he shouted at me",
             Expect::In("POLICE_CONDUCT"),
+        ),
+        (
+            "child-vanished",
+            "万达一楼，我女儿五岁，刚才还坐摇摇车上，一转身人没了，粉色羽绒服扎两个小辫",
+            Expect::P1,
+        ),
+        (
+            "past-stabbing",
+            "上礼拜六在酒吧门口被人捅了一下，缝了六针，当时没报警，现在想补报",
+            Expect::HeldNotP1,
+        ),
+        (
+            "card-stuck",
+            "公交卡在自助机上充了一百没到账，钱扣了",
+            Expect::NotP1,
+        ),
+        (
+            "manhole",
+            "光明路小学门口井盖不见了，就一个黑窟窿，我先拿了把椅子挡上，你们赶紧派人来盖",
+            Expect::NotP1,
         ),
         (
             "impostor",

@@ -10,9 +10,9 @@ use super::signal_words::{
     CLAIMED_STAFF, CONFLICT, CRASH_HURT, CRASH_UNHURT, DANGER, DANGER_LATIN, FIGHT, FIRE_NOT_OUT,
     FIRE_OUT, FIRE_WORDS, HARM_THAT_ENDS, IDENTITY_DENIED, LATIN_CATEGORIES, LATIN_MISSING,
     LATIN_PERSONS, LONG_AGO, LOST_BUT_FOUND, MISDIAL_CUES, NEGATION_CUES, NEGATION_WINDOW,
-    NO_FLAME, NOT_DANGER, NOT_IN_CONTEXT, NOW, ONGOING, ORGANISATIONS, PERSON_AT_RISK, SELF_HARM,
-    THING_DANGER, UNCERTAIN, UNHURT, UNREACHABLE, VEHICLE, WEAPON_NOT_USED, WEAPON_OBJECTS,
-    WEAPON_USED, WITH_THE_CALLER,
+    NO_FLAME, NOT_DANGER, NOT_IN_CONTEXT, NOW, NOW_NOT_OF_THE_EVENT, ONGOING, ORGANISATIONS,
+    PERSON_AT_RISK, SELF_HARM, THING_DANGER, UNCERTAIN, UNHURT, UNREACHABLE, VEHICLE,
+    WEAPON_NOT_USED, WEAPON_OBJECTS, WEAPON_USED, WITH_THE_CALLER,
 };
 
 /// What the safety layer saw.
@@ -246,8 +246,11 @@ pub fn harm_over(norm: &str) -> bool {
 
 /// True when the text asks about an event long past and says nothing of now.
 pub fn past_event_asked(norm: &str) -> bool {
+    let of_the_event = NOW_NOT_OF_THE_EVENT
+        .iter()
+        .fold(norm.to_owned(), |text, phrase| text.replace(phrase, "，"));
     !found(norm, LONG_AGO).is_empty()
-        && found(norm, NOW).is_empty()
+        && found(&of_the_event, NOW).is_empty()
         && !found(norm, ASKING).is_empty()
 }
 

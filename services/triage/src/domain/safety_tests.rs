@@ -459,3 +459,46 @@ fn a_call_in_english_names_its_category_by_whole_words() {
     // Words inside other words name nothing ("shot" in "screenshot", "fire" in "firefox").
     assert_eq!(latin_category("i sent a screenshot from firefox"), None);
 }
+
+#[test]
+fn a_case_years_past_wanted_on_file_is_not_rushed_to() {
+    for text in [
+        "三年前家里被入室抢劫过，保险公司要当时的报案记录，我去哪开",
+        "十年前我爷爷被人打死了，凶手一直没抓到，能不能再查查",
+        "上礼拜六在酒吧门口被人捅了一下，缝了六针，当时没报警，现在想补报",
+        "去年有个人拿刀划了我胳膊，听说他现在放出来了，我想知道他当时判了几年",
+    ] {
+        let s = signals_of(text);
+        assert!(s.danger.is_empty(), "{text}: {s:?}");
+        assert!(!s.past.is_empty(), "{text}: {s:?}");
+    }
+    // Now, or fear now, makes the old case present.
+    for text in [
+        "三年前他拿刀砍过我，现在他又在我家楼下转",
+        "去年他拿刀砍过我，听说他现在放出来了，刚才他就在我家楼下，我想知道怎么办",
+    ] {
+        let s = signals_of(text);
+        assert!(!s.danger.is_empty(), "{text}: {s:?}");
+    }
+}
+
+#[test]
+fn things_gone_stuck_or_blown_down_are_no_person_in_danger() {
+    for text in [
+        "光明路小学门口井盖不见了，就一个黑窟窿，你们赶紧派人来盖",
+        "公交卡在自助机上充了一百没到账，钱扣了",
+        "昨晚暴风雨把路边一棵大梧桐刮倒了，横在人行道上，没砸着人",
+        "村东头田里有人烧秸秆，浓烟飘进村，呛得人直咳嗽",
+    ] {
+        let s = signals_of(text);
+        assert!(s.danger.is_empty(), "{text}: {s:?}");
+    }
+    for text in [
+        "万达一楼，我女儿五岁，刚才还在这，一转身人没了",
+        "井盖不见了，我家孩子掉下去了",
+        "大树刮倒了，砸到一个老人，压在下面出不来",
+    ] {
+        let s = signals_of(text);
+        assert!(!s.danger.is_empty(), "{text}: {s:?}");
+    }
+}

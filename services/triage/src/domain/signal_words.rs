@@ -65,6 +65,8 @@ pub(super) const DANGER: &[&str] = &[
     // session 45, probes in traditional script: 著火 is 着火 there (the folding keeps 著, which
     // simplified Chinese writes in 著名)
     "著火",
+    // session 45 probes: a child gone the moment the parent turned round
+    "人没了", "一转身就没", "一转身就不见", "一转眼就不见", "转眼就没",
 ];
 
 /// Phrases that hold a danger word but no danger (a stove that will not light, a shop owner who
@@ -82,6 +84,9 @@ pub(super) const NOT_DANGER: &[&str] = &[
     "搬不动", "拿不动", "扛不动", "树砍", "砍树",
     // session 39, train misses: blood pressure is not bleeding
     "血压",
+    // session 45 probes: a card stuck in a machine is no person stuck (公交卡在自助机上)
+    "公交卡", "银行卡", "饭卡", "会员卡", "信用卡", "储蓄卡", "医保卡", "社保卡", "门禁卡", "电话卡", "手机卡",
+    "购物卡", "加油卡",
 ];
 
 /// Organisations (not persons): one of them unreachable ([`UNREACHABLE`]) is a service
@@ -113,9 +118,11 @@ pub(super) const NOT_IN_CONTEXT: &[ContextRule] = &[
     ContextRule { any: &["停电", "供电", "电力公司", "电费", "跳闸"], and_any: &[], unless: &[], words: &["没电了", "快没电"] },
     // smoke and smells the caller says are no fire, or that go on for days: pollution
     ContextRule {
-        any: &["不是着火", "没着火", "不是起火", "没起火", "不是火灾", "天天", "每天", "好几天", "几天了", "经常", "老是"],
+        any: &["不是着火", "没着火", "不是起火", "没起火", "不是火灾", "天天", "每天", "好几天", "几天了", "经常", "老是",
+               // session 45 probes: straw or rubbish burnt in the open (an environment case)
+               "烧秸秆", "烧稻草", "烧垃圾", "焚烧", "烧荒"],
         and_any: &[], unless: &[],
-        words: &["冒黑烟", "黑烟", "冒黄烟", "冒烟", "呛得", "刺鼻", "烟很大", "烟好大"],
+        words: &["冒黑烟", "黑烟", "冒黄烟", "冒烟", "呛得", "刺鼻", "烟很大", "烟好大", "浓烟"],
     },
     // the other side of a payment gone silent (客服失联 after a transfer): fraud, not a person at
     // risk — unless a relative is the one unreachable (train: fr-002, fr-2019, fr-6010, cp-6009)
@@ -287,6 +294,8 @@ pub(super) const ONGOING: &[&str] = &[
 pub(super) const LONG_AGO: &[&str] = &[
     "去年", "前年", "上个月", "上月", "上周", "上星期", "上礼拜", "几年前", "几个月前", "那年", "以前", "小时候", "前几年",
     "前些年", "好几年", "这两年",
+    // session 45 probes: so many years or months ago (三年前, 十年前, 两个月前)
+    "年前", "个月前",
 ];
 
 /// A time of now or just now: with any of them a call is not about the past only.
@@ -298,11 +307,21 @@ pub(super) const NOW: &[&str] = &[
     "怕", "不敢", "威胁", "找我", "要来",
 ];
 
+/// "Now" said of the caller's wish or of news, not of the event (现在想补报, 听说他现在放出来了):
+/// taken out before [`NOW`] is looked for in a call about a past case (session 45 probes).
+#[rustfmt::skip]
+pub(super) const NOW_NOT_OF_THE_EVENT: &[&str] = &[
+    "现在想补报", "现在想报案", "现在想知道", "现在想问", "现在想查", "现在想咨询", "现在想了解", "现在想开",
+    "现在才想", "听说现在", "听说他现在", "听说她现在", "听说那人现在",
+];
+
 /// A caller asking about a procedure or a case, not for help now.
 #[rustfmt::skip]
 pub(super) const ASKING: &[&str] = &[
     "想问", "问问", "问一下", "请问", "咨询", "怎么办", "怎么弄", "咋办", "咋弄", "进展", "证明", "记录", "留个底", "能不能",
     "可以吗", "去哪", "需要什么", "要带", "手续",
+    // session 45 probes: a case wanted on file or looked into again
+    "想知道", "补报", "备个案", "备案", "再查", "查查", "判了",
 ];
 
 /// Self-harm: danger however the call is phrased or dated.
@@ -336,8 +355,9 @@ pub(super) const WITH_THE_CALLER: &[&str] = &[
 pub(super) const THING_DANGER: &[&str] = &[
     "卡住", "被卡", "卡在", "卡着", "出不来", "被困", "困在", "掉下去", "不见了", "打不通", "没人接", "联系不上", "关机",
     "不动了", "锁在", "钻进",
-    // session 45 probes: a car towed away, a car blocking the garage whose driver does not answer
-    "拖走",
+    // session 45 probes: a car towed away, a car blocking the garage whose driver does not answer,
+    // a manhole cover gone, a tree blown down
+    "拖走", "刮倒",
 ];
 
 /// An animal, or a thing lost or left behind, named in the call.
@@ -345,7 +365,7 @@ pub(super) const THING_DANGER: &[&str] = &[
 pub(super) const ANIMALS_AND_THINGS: &[&str] = &[
     "狗", "猫", "宠物", "羊", "猪", "牛", "鸟", "鸽子", "兔", "手机丢", "钱包", "包忘", "忘在", "落在", "东西丢", "行李",
     "挪车", "车被锁",
-    "拖车", "车被拖", "车给拖", "交警拖", "车挡住", "车挡着", "车堵住", "挡住我车", "堵住我车", "车库门",
+    "井盖", "树", "一棵", "拖车", "车被拖", "车给拖", "交警拖", "车挡住", "车挡着", "车堵住", "挡住我车", "堵住我车", "车库门",
 ];
 
 /// A person who may be at risk, named: beside them an animal or a thing defuses nothing.
