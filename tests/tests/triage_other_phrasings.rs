@@ -4,7 +4,8 @@
 //! to 12345; phoning one's husband is no blow, and a towed car is no person taken. A call in
 //! English takes its category from its words (a collapse is medical: an ambulance goes too).
 //! A child gone the moment the parent turned round is P1; a stabbing a week past that the
-//! caller now wants on file, a card stuck in a machine and a manhole cover gone are not.
+//! caller now wants on file, a card stuck in a machine and a manhole cover gone are not. A call
+//! that only addresses the police (是警察吗？…拜拜) is let go when the model is sure.
 
 mod dispatch_support;
 mod stories_support;
@@ -28,6 +29,8 @@ enum Expect {
     P1In(&'static str),
     /// This category, whatever the priority.
     In(&'static str),
+    /// Invalid (a mis-dial, an idle call).
+    Invalid,
 }
 
 backend_tests!(calls_phrased_in_other_ways_are_read_by_meaning);
@@ -84,6 +87,16 @@ async fn calls_phrased_in_other_ways_are_read_by_meaning(backend: TestBackend) {
             Expect::NotP1,
         ),
         (
+            "idle-question",
+            "喂，是警察吗？我就想问问你们警察过年放不放假，没别的事，拜拜",
+            Expect::Invalid,
+        ),
+        (
+            "misdial-takeaway",
+            "喂？这不是外卖电话吗？啊，警察啊，不好意思打错了",
+            Expect::Invalid,
+        ),
+        (
             "impostor",
             "前天有两个人上门，说是自来水公司的，要换净水器，收了我两千块，今天打自来水公司电话，说根本没派人",
             Expect::HeldNotP1,
@@ -117,6 +130,7 @@ async fn calls_phrased_in_other_ways_are_read_by_meaning(backend: TestBackend) {
             Expect::NotP1 => !p1,
             Expect::P1In(category) => with_police && p1 && c.category == category,
             Expect::In(category) => c.category == category,
+            Expect::Invalid => c.kind() == Kind::Invalid,
         };
         if !right {
             wrong.push(format!(

@@ -140,8 +140,22 @@ pub fn decide(
     if matches!(proposed, Kind::NonPolice | Kind::Invalid) {
         let p = crate::model::exit_probability(scores, rules, proposed);
         let threshold = t.exit(proposed, &rules.categories[chosen].code);
-        let blocking = safety.blocking_words();
+        let blocking = safety.blocking_words_at(p);
         if p >= threshold && blocking.is_empty() {
+            let released = safety.released_at(p);
+            if !released.is_empty() {
+                let mut addressed = line(
+                    "safety.addressing",
+                    Effect::Category,
+                    format!(
+                        "{}: 只是称呼或提及警察，未见警情，模型 P({})={p:.2} 足够确定",
+                        released.join("、"),
+                        proposed.as_str()
+                    ),
+                );
+                addressed.words = released;
+                explained.push(addressed);
+            }
             explained.push(line(
                 "divert.allowed",
                 Effect::Category,

@@ -6,13 +6,13 @@
 use super::rules::CompiledRules;
 use super::scan::Scan;
 use super::signal_words::{
-    ANIMALS_AND_THINGS, ASKING, BREAK_IN, BREAK_IN_FOUND, BREAK_IN_NOW, CLAIMED_IDENTITY,
-    CLAIMED_STAFF, CONFLICT, CRASH_HURT, CRASH_UNHURT, DANGER, DANGER_LATIN, FIGHT, FIRE_NOT_OUT,
-    FIRE_OUT, FIRE_WORDS, HARM_THAT_ENDS, IDENTITY_DENIED, LATIN_CATEGORIES, LATIN_MISSING,
-    LATIN_PERSONS, LONG_AGO, LOST_BUT_FOUND, MISDIAL_CUES, NEGATION_CUES, NEGATION_WINDOW,
-    NO_FLAME, NOT_DANGER, NOT_IN_CONTEXT, NOW, NOW_NOT_OF_THE_EVENT, ONGOING, ORGANISATIONS,
-    PERSON_AT_RISK, SELF_HARM, THING_DANGER, UNCERTAIN, UNHURT, UNREACHABLE, VEHICLE,
-    WEAPON_NOT_USED, WEAPON_OBJECTS, WEAPON_USED, WITH_THE_CALLER,
+    ADDRESSING, ANIMALS_AND_THINGS, ASKING, BREAK_IN, BREAK_IN_FOUND, BREAK_IN_NOW,
+    CLAIMED_IDENTITY, CLAIMED_STAFF, CONFLICT, CRASH_HURT, CRASH_UNHURT, DANGER, DANGER_LATIN,
+    FIGHT, FIRE_NOT_OUT, FIRE_OUT, FIRE_WORDS, HARM_THAT_ENDS, IDENTITY_DENIED, LATIN_CATEGORIES,
+    LATIN_MISSING, LATIN_PERSONS, LONG_AGO, LOST_BUT_FOUND, MISDIAL_CUES, NEGATION_CUES,
+    NEGATION_WINDOW, NO_FLAME, NOT_DANGER, NOT_IN_CONTEXT, NOW, NOW_NOT_OF_THE_EVENT, ONGOING,
+    ORGANISATIONS, PERSON_AT_RISK, SELF_HARM, THING_DANGER, UNCERTAIN, UNHURT, UNREACHABLE,
+    VEHICLE, WEAPON_NOT_USED, WEAPON_OBJECTS, WEAPON_USED, WITH_THE_CALLER,
 };
 
 /// What the safety layer saw.
@@ -72,6 +72,29 @@ impl Signals {
             .chain(&self.break_in_found)
     }
 
+    /// The words that block a diversion the model proposes with probability `exit_probability`:
+    /// every one of [`Self::blocking_words`], except words that only address the police once
+    /// the model is sure at [`ADDRESSING_RELEASE`] or more.
+    pub fn blocking_words_at(&self, exit_probability: f64) -> Vec<String> {
+        let mut words = self.blocking_words();
+        if exit_probability >= ADDRESSING_RELEASE {
+            words.retain(|w| !ADDRESSING.contains(&w.as_str()));
+        }
+        words
+    }
+
+    /// The words that address the police and no longer hold a call the model proposes to let
+    /// go with `exit_probability` (for the explanation).
+    pub fn released_at(&self, exit_probability: f64) -> Vec<String> {
+        if exit_probability < ADDRESSING_RELEASE {
+            return Vec::new();
+        }
+        self.blocking_words()
+            .into_iter()
+            .filter(|w| ADDRESSING.contains(&w.as_str()))
+            .collect()
+    }
+
     /// Every word that blocks a diversion, for the explanation.
     pub fn blocking_words(&self) -> Vec<String> {
         super::classify::dedup(
@@ -85,6 +108,12 @@ impl Signals {
         )
     }
 }
+
+/// The model's probability of a diversion at or above which words that only address the police
+/// ([`ADDRESSING`]) no longer hold a call. Chosen on train out-of-fold scores (session 45): every
+/// POLICE, JOINT or complaint call held by such a word alone scored 0.48 or less; the INVALID
+/// calls so held (你是警察吗？我考试考了一百分) scored up to 0.94.
+pub const ADDRESSING_RELEASE: f64 = 0.6;
 
 fn found(norm: &str, words: &[&str]) -> Vec<String> {
     words

@@ -502,3 +502,15 @@ fn things_gone_stuck_or_blown_down_are_no_person_in_danger() {
         assert!(!s.danger.is_empty(), "{text}: {s:?}");
     }
 }
+
+#[test]
+fn a_word_that_only_addresses_the_police_gives_way_to_a_sure_model() {
+    let s = signals_of("喂，是警察吗？我就想问问你们过年放不放假，拜拜");
+    assert_eq!(s.blocking_words(), vec!["警察".to_owned()], "{s:?}");
+    assert!(!s.blocking_words_at(0.5).is_empty());
+    assert!(s.blocking_words_at(ADDRESSING_RELEASE).is_empty());
+    assert_eq!(s.released_at(0.9), vec!["警察".to_owned()]);
+    // Beside a word of harm it releases nothing.
+    let s = signals_of("警察吗，我老公又在打我");
+    assert!(!s.blocking_words_at(0.99).is_empty(), "{s:?}");
+}

@@ -163,6 +163,11 @@ pub(super) const CONFLICT: &[&str] = &[
     "差点撞", "差点被撞", "险些撞", "差一点撞",
 ];
 
+/// Words of [`CONFLICT`] that only address or name the police (警察, as in 你是警察吗, 采访一个警察):
+/// they tell of no harm, so a model sure enough the call is no police business outweighs them
+/// (`safety::ADDRESSING_RELEASE`).
+pub(super) const ADDRESSING: &[&str] = &["警察"];
+
 /// Fire, smoke and heat words of [`DANGER`]: a fire the caller has put out ([`FIRE_OUT`]) still
 /// holds the call with the police (FIRE is joint) but is not P1 on these words alone — read on
 /// the train split (fi-021, fi-4003, fi-6002, fi-6013, fi-6016: put out, P2; fi-030, fi-033:

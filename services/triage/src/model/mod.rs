@@ -456,8 +456,8 @@ pub fn answer(
         let exit_allowed = match by_rules.kind {
             Kind::NonPolice | Kind::Invalid => {
                 let threshold = view.thresholds.exit(by_rules.kind, &by_rules.category);
-                exit_probability(view.scores, rules, by_rules.kind) >= threshold
-                    && !signals(rules, scan).blocks_diversion()
+                let p = exit_probability(view.scores, rules, by_rules.kind);
+                p >= threshold && signals(rules, scan).blocking_words_at(p).is_empty()
             }
             _ => true,
         };
