@@ -97,6 +97,16 @@ async fn calls_phrased_in_other_ways_are_read_by_meaning(backend: TestBackend) {
             Expect::Invalid,
         ),
         (
+            "order-untaken",
+            "网约车叫了半天没人接单，平台还加收调度费",
+            Expect::NotP1,
+        ),
+        (
+            "crops-burnt",
+            "隔壁养殖场的粪水往我家稻田里排，秧苗都烧死了一片，找他们他们不认",
+            Expect::NotP1,
+        ),
+        (
             "impostor",
             "前天有两个人上门，说是自来水公司的，要换净水器，收了我两千块，今天打自来水公司电话，说根本没派人",
             Expect::HeldNotP1,

@@ -514,3 +514,23 @@ fn a_word_that_only_addresses_the_police_gives_way_to_a_sure_model() {
     let s = signals_of("警察吗，我老公又在打我");
     assert!(!s.blocking_words_at(0.99).is_empty(), "{s:?}");
 }
+
+#[test]
+fn crops_burnt_orders_untaken_and_falls_feared_are_no_danger() {
+    for text in [
+        "养猪场的粪水排到我家地里，秧苗都烧死了一片",
+        "叫了半天网约车没人接单，平台还多收钱",
+        "河边的护栏断了，晚上骑车容易掉下去，赶紧修修",
+        "小区门口的减速带被压烂了，钉子都露出来了",
+    ] {
+        let s = signals_of(text);
+        assert!(s.danger.is_empty(), "{text}: {s:?}");
+    }
+    for text in [
+        "地里着火了，秧苗烧了，有个老人没跑出来被烧死了",
+        "护栏断了，有个小孩掉下去了",
+    ] {
+        let s = signals_of(text);
+        assert!(!s.danger.is_empty(), "{text}: {s:?}");
+    }
+}

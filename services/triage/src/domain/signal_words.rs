@@ -87,6 +87,9 @@ pub(super) const NOT_DANGER: &[&str] = &[
     // session 45 probes: a card stuck in a machine is no person stuck (公交卡在自助机上)
     "公交卡", "银行卡", "饭卡", "会员卡", "信用卡", "储蓄卡", "医保卡", "社保卡", "门禁卡", "电话卡", "手机卡",
     "购物卡", "加油卡",
+    // session 45, train misses: no driver took the order; a fall feared, not seen; a thing crushed
+    "没人接单", "容易掉下去", "怕有人掉", "怕掉下去", "万一掉下去", "小心掉下去", "被压烂", "被压坏", "被压翻",
+    "被压碎", "被压裂",
 ];
 
 /// Organisations (not persons): one of them unreachable ([`UNREACHABLE`]) is a service
@@ -123,6 +126,13 @@ pub(super) const NOT_IN_CONTEXT: &[ContextRule] = &[
                "烧秸秆", "烧稻草", "烧垃圾", "焚烧", "烧荒"],
         and_any: &[], unless: &[],
         words: &["冒黑烟", "黑烟", "冒黄烟", "冒烟", "呛得", "刺鼻", "烟很大", "烟好大", "浓烟"],
+    },
+    // crops burnt by manure or fertiliser (庄稼都被烧死了), not people burnt (train: en-019, en-2023)
+    ContextRule {
+        any: &["庄稼", "秧苗", "稻田", "稻子", "麦苗", "菜地", "菜苗", "树苗", "果树", "花草", "草坪"],
+        and_any: &[],
+        unless: &["人", "孩子", "老人"],
+        words: &["烧死"],
     },
     // the other side of a payment gone silent (客服失联 after a transfer): fraud, not a person at
     // risk — unless a relative is the one unreachable (train: fr-002, fr-2019, fr-6010, cp-6009)
