@@ -5,7 +5,8 @@
 //! English takes its category from its words (a collapse is medical: an ambulance goes too).
 //! A child gone the moment the parent turned round is P1; a stabbing a week past that the
 //! caller now wants on file, a card stuck in a machine and a manhole cover gone are not. A call
-//! that only addresses the police (是警察吗？…拜拜) is let go when the model is sure.
+//! that only addresses the police (是警察吗？…拜拜) is let go when the model is sure; a polite
+//! "sorry" before an English call for help is no mis-dial.
 
 mod dispatch_support;
 mod stories_support;
@@ -105,6 +106,31 @@ async fn calls_phrased_in_other_ways_are_read_by_meaning(backend: TestBackend) {
             "crops-burnt",
             "隔壁养殖场的粪水往我家稻田里排，秧苗都烧死了一片，找他们他们不认",
             Expect::NotP1,
+        ),
+        (
+            "english-break-in",
+            "Sorry, 我中文不太好, someone broke into my apartment, he is still inside, I'm hiding in the bathroom",
+            Expect::P1,
+        ),
+        (
+            "pills",
+            "嗯…我吃了一整瓶安眠药，没什么事，就是想跟谁说一声",
+            Expect::P1,
+        ),
+        (
+            "tied-in-car",
+            "我被人绑在车后座，偷偷拿手机打的，车在往高速上开，刚看到一个牌子写G4",
+            Expect::P1,
+        ),
+        (
+            "taxi-locked",
+            "我在出租车上，司机不按导航走，开到一片荒地里了，还把车门锁了，我有点怕",
+            Expect::P1,
+        ),
+        (
+            "impostor-ticket",
+            "市民来电反映：半小时前两名自称燃气公司的人上门“安检”，强行更换减压阀收费三百八十元，经核实燃气公司未派人，二人仍在小区挨家敲门。",
+            Expect::HeldNotP1,
         ),
         (
             "impostor",

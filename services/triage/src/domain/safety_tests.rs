@@ -534,3 +534,40 @@ fn crops_burnt_orders_untaken_and_falls_feared_are_no_danger() {
         assert!(!s.danger.is_empty(), "{text}: {s:?}");
     }
 }
+
+#[test]
+fn a_fourth_set_of_new_sentences_is_read_by_meaning() {
+    for text in [
+        "我吃了一整瓶安眠药，没什么事，就是想跟谁说一声",
+        "我被人绑在车后座，偷偷拿手机打的，车在往高速上开",
+        "我在出租车上，司机开到一片荒地里了，还把车门锁了",
+        "Sorry, my Chinese is not good, someone broke into my apartment, I'm hiding in the bathroom",
+    ] {
+        let s = signals_of(text);
+        assert!(!s.danger.is_empty(), "{text}: {s:?}");
+    }
+    // A polite "sorry" is no mis-dial; "wrong number" is.
+    assert!(
+        !signals_of("Sorry, my Chinese is bad, can you send someone")
+            .unfamiliar
+            .is_empty()
+    );
+    assert!(
+        signals_of("Hello? Oh sorry, wrong number")
+            .unfamiliar
+            .is_empty()
+    );
+    for text in [
+        "半小时前两名自称燃气公司的人上门安检，收费三百八，经核实燃气公司未派人",
+        "废品站长期低价收购来路不明的电瓶和井盖，疑似销赃",
+    ] {
+        assert!(signals_of(text).blocks_diversion(), "{text}");
+    }
+    for text in [
+        "附近工业园区傍晚常有刺鼻气味飘散，怀疑废气超标排放，要求环保部门检测",
+        "小区周边有五六只流浪狗，担心咬伤孩子，要求收容",
+    ] {
+        let s = signals_of(text);
+        assert!(s.danger.is_empty(), "{text}: {s:?}");
+    }
+}

@@ -67,6 +67,10 @@ pub(super) const DANGER: &[&str] = &[
     "著火",
     // session 45 probes: a child gone the moment the parent turned round
     "人没了", "一转身就没", "一转身就不见", "一转眼就不见", "转眼就没",
+    // session 45, fourth probe set: a whole bottle of pills, tied up in a car, the doors locked on
+    // the caller
+    "吃了一整瓶", "吞了一整瓶", "喝了一整瓶", "一整瓶药", "整瓶药", "一瓶安眠药", "一把安眠药", "好多安眠药", "一板安眠药", "被绑", "绑在", "绑着", "捆在",
+    "被捆", "把车门锁了", "车门锁了", "锁了车门",
 ];
 
 /// Phrases that hold a danger word but no danger (a stove that will not light, a shop owner who
@@ -88,7 +92,7 @@ pub(super) const NOT_DANGER: &[&str] = &[
     "公交卡", "银行卡", "饭卡", "会员卡", "信用卡", "储蓄卡", "医保卡", "社保卡", "门禁卡", "电话卡", "手机卡",
     "购物卡", "加油卡",
     // session 45, train misses: no driver took the order; a fall feared, not seen; a thing crushed
-    "没人接单", "容易掉下去", "怕有人掉", "怕掉下去", "万一掉下去", "小心掉下去", "被压烂", "被压坏", "被压翻",
+    "担心咬伤", "怕咬伤", "担心被咬", "怕被咬", "没人接单", "容易掉下去", "怕有人掉", "怕掉下去", "万一掉下去", "小心掉下去", "被压烂", "被压坏", "被压翻",
     "被压碎", "被压裂",
 ];
 
@@ -122,8 +126,10 @@ pub(super) const NOT_IN_CONTEXT: &[ContextRule] = &[
     // smoke and smells the caller says are no fire, or that go on for days: pollution
     ContextRule {
         any: &["不是着火", "没着火", "不是起火", "没起火", "不是火灾", "天天", "每天", "好几天", "几天了", "经常", "老是",
-               // session 45 probes: straw or rubbish burnt in the open (an environment case)
-               "烧秸秆", "烧稻草", "烧垃圾", "焚烧", "烧荒"],
+               // session 45 probes: straw or rubbish burnt in the open, a smell that goes on, one
+               // for the environment office to measure (an environment case)
+               "烧秸秆", "烧稻草", "烧垃圾", "焚烧", "烧荒", "连续", "常有", "长期", "一直有", "总是", "环保",
+               "超标", "排放"],
         and_any: &[], unless: &[],
         words: &["冒黑烟", "黑烟", "冒黄烟", "冒烟", "呛得", "刺鼻", "烟很大", "烟好大", "浓烟"],
     },
@@ -171,6 +177,8 @@ pub(super) const CONFLICT: &[&str] = &[
     // session 45 probe: a near miss on the road now (a signal out, cars nearly colliding) needs
     // someone to direct the traffic, not only a repair crew
     "差点撞", "差点被撞", "险些撞", "差一点撞",
+    // session 45, fourth probe set: goods of unknown origin bought up (fencing stolen goods)
+    "销赃", "收赃", "赃物", "来路不明",
 ];
 
 /// Words of [`CONFLICT`] that only address or name the police (警察, as in 你是警察吗, 采访一个警察):
@@ -343,7 +351,8 @@ pub(super) const ASKING: &[&str] = &[
 #[rustfmt::skip]
 pub(super) const SELF_HARM: &[&str] = &[
     "要去死", "想死", "割腕", "吃了安眠药", "喝农药", "喝了农药", "服毒", "跳楼", "跳河", "跳江", "跳桥", "要跳", "想跳", "轻生",
-    "自杀", "不想活", "寻死", "遗书", "说再见", "说对不起",
+    "自杀", "不想活", "寻死", "遗书", "说再见", "说对不起", "吃了一整瓶", "吞了一整瓶", "喝了一整瓶", "一整瓶药", "整瓶药", "一瓶安眠药", "一把安眠药",
+    "好多安眠药", "一板安眠药",
 ];
 
 /// Danger words of a person lost or whose family cannot be reached, moot once the person is
@@ -422,6 +431,9 @@ pub(super) const DANGER_LATIN: &[&str] = &[
     "gas leak", "explosion", "bomb", "bei guan", "beiguan", "guan zai", "bei bang", "beibang", "bang jia",
     "bangjia", "bei da", "zisha", "zi sha", "tiaolou", "tiao lou", "zoudiu", "zou diu", "zoushi", "zou shi",
     "shizong", "shi zong",
+    // session 45, fourth probe set: someone inside, the caller hiding, tied up, pills taken
+    "broke into", "break in", "breaking in", "broken into", "intruder", "burglar", "hiding", "still inside",
+    "tied up", "tied me", "following me", "sleeping pills", "took pills", "overdosed",
 ];
 
 /// The category a call mostly in Latin letters tells of, by its whole words, first match wins
@@ -482,12 +494,15 @@ pub(super) const CLAIMED_STAFF: &[&str] = &["的人", "工作人员", "员工", 
 #[rustfmt::skip]
 pub(super) const IDENTITY_DENIED: &[&str] = &[
     "没派人", "没有派人", "没派过", "没有派过", "不是我们的人", "不是他们的人", "不是我们公司", "不是他们公司",
-    "没有这个人", "没这个人", "查无此人", "没有这个员工", "没这个员工", "是假的", "假冒",
+    "没有这个人", "没这个人", "查无此人", "没有这个员工", "没这个员工", "是假的", "假冒", "未派人", "未派过",
+    "并未派", "从未派", "没有派过人", "没派过人",
 ];
 
 /// A mis-dial said in so many words: the only way a call mostly in Latin letters may be let go
-/// on the model's word (train: in-2014, in-2032, in-3008, in-3019, in-6021).
+/// on the model's word (train: in-2014, in-2032, in-3008, in-3019, in-6021). Not a bare "sorry"
+/// or 不好意思: "Sorry, 我中文不太好, someone broke into my apartment" is no mis-dial (session 45).
 #[rustfmt::skip]
 pub(super) const MISDIAL_CUES: &[&str] = &[
-    "wrong number", "sorry", "testing", "pizza", "打错", "手滑", "不好意思",
+    "wrong number", "oh sorry", "sorry wrong", "by mistake", "misdial", "pocket dial", "butt dial", "testing", "pizza",
+    "打错", "手滑",
 ];
