@@ -6,7 +6,9 @@
 //! A child gone the moment the parent turned round is P1; a stabbing a week past that the
 //! caller now wants on file, a card stuck in a machine and a manhole cover gone are not. A call
 //! that only addresses the police (是警察吗？…拜拜) is let go when the model is sure; a polite
-//! "sorry" before an English call for help is no mis-dial.
+//! "sorry" before an English call for help is no mis-dial. A driver who will not stop with the
+//! doors locked, people shut in with their phones taken, a farewell with a rooftop photo and a
+//! whispered "别过来" are P1.
 
 mod dispatch_support;
 mod stories_support;
@@ -32,6 +34,9 @@ enum Expect {
     In(&'static str),
     /// Invalid (a mis-dial, an idle call).
     Invalid,
+    /// Held with the police with this safety rule in the explanation (its danger words defused;
+    /// the priority is then the model's).
+    Defused(&'static str),
 }
 
 backend_tests!(calls_phrased_in_other_ways_are_read_by_meaning);
@@ -85,7 +90,7 @@ async fn calls_phrased_in_other_ways_are_read_by_meaning(backend: TestBackend) {
         (
             "manhole",
             "光明路小学门口井盖不见了，就一个黑窟窿，我先拿了把椅子挡上，你们赶紧派人来盖",
-            Expect::NotP1,
+            Expect::Defused("safety.not_a_person"),
         ),
         (
             "idle-question",
@@ -133,6 +138,26 @@ async fn calls_phrased_in_other_ways_are_read_by_meaning(backend: TestBackend) {
             Expect::HeldNotP1,
         ),
         (
+            "taxi-will-not-stop",
+            "出租车司机不按导航走一直往山里开，我说停车他不停，车门锁死了",
+            Expect::P1,
+        ),
+        (
+            "shut-in-dormitory",
+            "工头把我们十几个人关在工地宿舍不让走，手机都收了，我借的电话",
+            Expect::P1,
+        ),
+        (
+            "farewell-rooftop",
+            "我是初二班主任，刚收到学生微信说‘老师谢谢你，以后不用管我了’，配的照片是楼顶，电话不接",
+            Expect::P1,
+        ),
+        (
+            "whisper",
+            "（接通后只有喘气声和很小声的哭）…别…别过来…（挂断）",
+            Expect::P1,
+        ),
+        (
             "impostor",
             "前天有两个人上门，说是自来水公司的，要换净水器，收了我两千块，今天打自来水公司电话，说根本没派人",
             Expect::HeldNotP1,
@@ -167,6 +192,9 @@ async fn calls_phrased_in_other_ways_are_read_by_meaning(backend: TestBackend) {
             Expect::P1In(category) => with_police && p1 && c.category == category,
             Expect::In(category) => c.category == category,
             Expect::Invalid => c.kind() == Kind::Invalid,
+            Expect::Defused(rule) => {
+                with_police && c.matched_rules.iter().any(|r| r.rule_id == rule)
+            }
         };
         if !right {
             wrong.push(format!(

@@ -571,3 +571,29 @@ fn a_fourth_set_of_new_sentences_is_read_by_meaning() {
         assert!(s.danger.is_empty(), "{text}: {s:?}");
     }
 }
+
+#[test]
+fn a_fifth_set_of_new_sentences_is_read_by_meaning() {
+    for text in [
+        "出租车司机不按导航走一直往山里开，我说停车他不停，车门锁死了",
+        "工头把我们十几个人关在工地宿舍不让走，手机都收了，我借的电话",
+        "刚收到学生微信说老师谢谢你，以后不用管我了，配的照片是楼顶，电话不接",
+        "（接通后只有喘气声和很小声的哭）…别…别过来…（挂断）",
+        "他朋友圈发了把刀，说今晚去学校报复，明天新闻见",
+    ] {
+        let s = signals_of(text);
+        assert!(!s.danger.is_empty(), "{text}: {s:?}");
+    }
+    assert!(signals_of("解放路中间井盖没了，刚才一辆电动车差点掉进去").blocks_diversion());
+    for text in [
+        "下水道堵了，整栋楼的污水往我家冒，臭炸了",
+        "这价格简直抢钱，景区一瓶矿泉水卖十五",
+        "楼上空调外机滴水，我家窗台天天跟下雨似的",
+        "网上买的电饭煲一插就跳闸，炸了好几回保险丝，商家不给退",
+        "小区门禁坏了，刷卡刷不开，天天被关在门外头",
+        "房东电话不接，押金也不退",
+    ] {
+        let s = signals_of(text);
+        assert!(s.danger.is_empty(), "{text}: {s:?}");
+    }
+}

@@ -71,6 +71,12 @@ pub(super) const DANGER: &[&str] = &[
     // the caller
     "吃了一整瓶", "吞了一整瓶", "喝了一整瓶", "一整瓶药", "整瓶药", "一瓶安眠药", "一把安眠药", "好多安眠药", "一板安眠药", "被绑", "绑在", "绑着", "捆在",
     "被捆", "把车门锁了", "车门锁了", "锁了车门",
+    // session 45, fifth probe set: doors locked shut on the caller, a driver who will not stop,
+    // people shut in with their phones taken, a farewell with a rooftop, "don't come near me",
+    // a threat of revenge that names tomorrow's news
+    "车门锁死", "门锁死了", "说停车他不停", "叫他停他不停", "不肯停车", "关在", "手机都收了", "把手机收了",
+    "收了我们的手机", "手机被收走", "不用管我了", "以后不用管我", "永别", "下辈子见", "别过来", "不要过来",
+    "别碰我", "不要碰我", "放开我", "明天新闻见", "电话不接", "不接电话",
 ];
 
 /// Phrases that hold a danger word but no danger (a stove that will not light, a shop owner who
@@ -92,6 +98,9 @@ pub(super) const NOT_DANGER: &[&str] = &[
     "公交卡", "银行卡", "饭卡", "会员卡", "信用卡", "储蓄卡", "医保卡", "社保卡", "门禁卡", "电话卡", "手机卡",
     "购物卡", "加油卡",
     // session 45, train misses: no driver took the order; a fall feared, not seen; a thing crushed
+    // session 45, fifth probe set: slang and idioms of price, smell and anger, locked out, trees cut
+    "臭炸了", "气炸了", "热炸了", "吵炸了", "忙炸了", "炸锅", "简直抢钱", "就是抢钱", "这是抢钱", "明抢吗", "跟明抢",
+    "不是明抢", "简直是抢劫", "这是抢劫吧", "跟抢劫一样", "关在门外", "锁在门外", "关在外面", "锁在外面", "树被砍", "树给砍",
     "担心咬伤", "怕咬伤", "担心被咬", "怕被咬", "没人接单", "容易掉下去", "怕有人掉", "怕掉下去", "万一掉下去", "小心掉下去", "被压烂", "被压坏", "被压翻",
     "被压碎", "被压裂",
 ];
@@ -102,12 +111,12 @@ pub(super) const NOT_DANGER: &[&str] = &[
 pub(super) const ORGANISATIONS: &[&str] = &[
     "公司", "局", "供电所", "客服", "平台", "物业", "商家", "厂家", "开发商", "维修", "热线", "中心", "机构", "店里", "营业厅",
     // session 45 probes: a gym's front desk or a shop's after-sales line that does not answer
-    "前台", "售后", "门店", "健身房", "驾校", "快递", "银行",
+    "前台", "售后", "门店", "健身房", "驾校", "快递", "银行", "房东", "中介", "车主",
 ];
 
 /// Ways of saying someone cannot be reached: danger for a person, not for an organisation.
 #[rustfmt::skip]
-pub(super) const UNREACHABLE: &[&str] = &["打不通", "没人接", "联系不上", "关机", "打不进"];
+pub(super) const UNREACHABLE: &[&str] = &["打不通", "没人接", "联系不上", "关机", "打不进", "电话不接", "不接电话"];
 
 /// Signal words that a call's context says are no signal: with any of `any`, and any of
 /// `and_any` (or nothing more), unless any of `unless`, the `words` do not count.
@@ -133,6 +142,9 @@ pub(super) const NOT_IN_CONTEXT: &[ContextRule] = &[
         and_any: &[], unless: &[],
         words: &["冒黑烟", "黑烟", "冒黄烟", "冒烟", "呛得", "刺鼻", "烟很大", "烟好大", "浓烟"],
     },
+    // a fuse blown (炸了保险丝) is no explosion; water dripping on a windowsill is no one on it
+    ContextRule { any: &["保险丝", "跳闸"], and_any: &[], unless: &["冒烟", "着火", "起火", "火苗"], words: &["炸了"] },
+    ContextRule { any: &["滴水", "漏水", "空调外机", "渗水"], and_any: &[], unless: &["人", "孩子"], words: &["窗台"] },
     // crops burnt by manure or fertiliser (庄稼都被烧死了), not people burnt (train: en-019, en-2023)
     ContextRule {
         any: &["庄稼", "秧苗", "稻田", "稻子", "麦苗", "菜地", "菜苗", "树苗", "果树", "花草", "草坪"],
@@ -149,7 +161,7 @@ pub(super) const NOT_IN_CONTEXT: &[ContextRule] = &[
                    "代理"],
         unless: &["爸", "妈", "儿子", "女儿", "孩子", "老人", "奶奶", "爷爷", "姥", "老公", "老婆", "丈夫", "妻子", "家人", "弟",
                   "妹", "哥", "姐"],
-        words: &["失联", "不见了", "关机", "联系不上", "打不通", "没人接"],
+        words: &["失联", "不见了", "关机", "联系不上", "打不通", "没人接", "电话不接", "不接电话"],
     },
 ];
 
@@ -176,7 +188,7 @@ pub(super) const CONFLICT: &[&str] = &[
     "扑灭", "浇灭", "喷灭", "踩灭", "盖灭", "泼灭",
     // session 45 probe: a near miss on the road now (a signal out, cars nearly colliding) needs
     // someone to direct the traffic, not only a repair crew
-    "差点撞", "差点被撞", "险些撞", "差一点撞",
+    "差点撞", "差点被撞", "险些撞", "差一点撞", "差点掉进", "差点掉下去", "险些掉进",
     // session 45, fourth probe set: goods of unknown origin bought up (fencing stolen goods)
     "销赃", "收赃", "赃物", "来路不明",
 ];
@@ -243,6 +255,7 @@ pub(super) const WEAPON_USED: &[&str] = &[
     "拿", "举着", "拎着", "提着", "握着", "挥", "舞", "比划", "冲着", "对着", "指着", "顶着", "抵着", "追", "砍", "捅", "扎",
     "划", "刺", "戳", "砸", "开枪", "射", "威胁", "吓唬", "扬言", "要杀", "杀", "逼", "伤人", "打人", "打我", "动刀", "持",
     "带着", "带刀", "揣着", "堵", "抢", "劫", "闹事", "发疯", "乱", "喊", "吵", "打架", "打起来", "拼命", "同归于尽",
+    "报复", "新闻见",
 ];
 
 /// Cues that a weapon is only named: sold, bought, found, dug up, lost, handed in, kept.
@@ -351,7 +364,7 @@ pub(super) const ASKING: &[&str] = &[
 #[rustfmt::skip]
 pub(super) const SELF_HARM: &[&str] = &[
     "要去死", "想死", "割腕", "吃了安眠药", "喝农药", "喝了农药", "服毒", "跳楼", "跳河", "跳江", "跳桥", "要跳", "想跳", "轻生",
-    "自杀", "不想活", "寻死", "遗书", "说再见", "说对不起", "吃了一整瓶", "吞了一整瓶", "喝了一整瓶", "一整瓶药", "整瓶药", "一瓶安眠药", "一把安眠药",
+    "自杀", "不想活", "寻死", "遗书", "说再见", "说对不起", "不用管我了", "以后不用管我", "永别", "下辈子见", "吃了一整瓶", "吞了一整瓶", "喝了一整瓶", "一整瓶药", "整瓶药", "一瓶安眠药", "一把安眠药",
     "好多安眠药", "一板安眠药",
 ];
 
@@ -378,7 +391,7 @@ pub(super) const WITH_THE_CALLER: &[&str] = &[
 #[rustfmt::skip]
 pub(super) const THING_DANGER: &[&str] = &[
     "卡住", "被卡", "卡在", "卡着", "出不来", "被困", "困在", "掉下去", "不见了", "打不通", "没人接", "联系不上", "关机",
-    "不动了", "锁在", "钻进",
+    "不动了", "锁在", "关在", "钻进", "电话不接", "不接电话",
     // session 45 probes: a car towed away, a car blocking the garage whose driver does not answer,
     // a manhole cover gone, a tree blown down
     "拖走", "刮倒",
