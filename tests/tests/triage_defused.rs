@@ -12,8 +12,6 @@ use pingan_proto::triage::v1::Kind;
 use pingan_tests::{TestBackend, backend_tests};
 use stories_support::*;
 
-use dispatch_support::offset;
-
 backend_tests!(a_harm_over_or_long_past_is_held_without_forcing_p1);
 
 async fn a_harm_over_or_long_past_is_held_without_forcing_p1(backend: TestBackend) {
@@ -64,11 +62,8 @@ async fn a_harm_over_or_long_past_is_held_without_forcing_p1(backend: TestBacken
         ),
     ];
     for (i, (id, text, defused)) in cases.into_iter().enumerate() {
-        // Calls 1 km apart, so none is linked to another as the same event.
-        let mut call = call_110(id, text);
-        call.location = Some(offset((scene().lat, scene().lon), i as f64 * 1_000.0, 0.0));
         let response = call_taker
-            .report_call(call)
+            .report_call(call_110_apart(i, id, text))
             .await
             .expect("report call")
             .into_inner();

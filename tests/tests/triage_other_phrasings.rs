@@ -18,8 +18,6 @@ use pingan_proto::triage::v1::Kind;
 use pingan_tests::{TestBackend, backend_tests};
 use stories_support::*;
 
-use dispatch_support::offset;
-
 /// What a call must come out as.
 enum Expect {
     /// Police (or joint) and P1.
@@ -174,11 +172,8 @@ async fn calls_phrased_in_other_ways_are_read_by_meaning(backend: TestBackend) {
         ),
     ];
     for (i, (id, text, expect)) in cases.into_iter().enumerate() {
-        // Calls 1 km apart, so none is linked to another as the same event.
-        let mut call = call_110(id, text);
-        call.location = Some(offset((scene().lat, scene().lon), i as f64 * 1_000.0, 0.0));
         let response = call_taker
-            .report_call(call)
+            .report_call(call_110_apart(i, id, text))
             .await
             .expect("report call")
             .into_inner();

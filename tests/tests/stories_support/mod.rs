@@ -175,6 +175,13 @@ pub fn call_110(request_id: &str, description: &str) -> ipb::ReportCallRequest {
     }
 }
 
+/// A 110 call `n` km north of [`scene`]: calls of one test that are never linked as one event.
+pub fn call_110_apart(n: usize, request_id: &str, description: &str) -> ipb::ReportCallRequest {
+    let mut call = call_110(request_id, description);
+    call.location = Some(offset((scene().lat, scene().lon), n as f64 * 1_000.0, 0.0));
+    call
+}
+
 pub async fn incident(intake: &mut Intake, id: &str) -> ipb::Incident {
     intake
         .get_incident(ipb::GetIncidentRequest {
