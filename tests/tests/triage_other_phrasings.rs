@@ -156,6 +156,11 @@ async fn calls_phrased_in_other_ways_are_read_by_meaning(backend: TestBackend) {
             Expect::P1,
         ),
         (
+            "idiom-pressure",
+            "考试压力大到爆炸，就想问一下今年中考体育加分政策有没有变",
+            Expect::NotP1,
+        ),
+        (
             "impostor",
             "前天有两个人上门，说是自来水公司的，要换净水器，收了我两千块，今天打自来水公司电话，说根本没派人",
             Expect::HeldNotP1,

@@ -597,3 +597,22 @@ fn a_fifth_set_of_new_sentences_is_read_by_meaning() {
         assert!(s.danger.is_empty(), "{text}: {s:?}");
     }
 }
+
+#[test]
+fn a_sixth_set_of_idioms_is_no_danger() {
+    for text in [
+        "考试压力大到爆炸，就想问一下今年中考体育加分政策有没有变",
+        "外卖平台大数据杀熟，同一份饭我比同事贵五块",
+        "小区停车位被抢光了，外来车天天占，物业也不管",
+        "早高峰公交挤爆了，我都快被压成照片了，能不能加几趟车",
+        "我电动车昨晚停楼下，今早不见了，锁也没了",
+        "小区电梯门把我的买菜小推车夹住了，卡了半天，人没事，物业也不来修",
+    ] {
+        let s = signals_of(text);
+        assert!(s.danger.is_empty(), "{text}: {s:?}");
+    }
+    for text in ["有人在抢我的包，往车站跑了", "仓库爆炸了，有人被压在下面"]
+    {
+        assert!(!signals_of(text).danger.is_empty(), "{text}");
+    }
+}

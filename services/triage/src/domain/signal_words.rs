@@ -75,7 +75,7 @@ pub(super) const DANGER: &[&str] = &[
     // people shut in with their phones taken, a farewell with a rooftop, "don't come near me",
     // a threat of revenge that names tomorrow's news
     "车门锁死", "门锁死了", "说停车他不停", "叫他停他不停", "不肯停车", "关在", "手机都收了", "把手机收了",
-    "收了我们的手机", "手机被收走", "不用管我了", "以后不用管我", "永别", "下辈子见", "别过来", "不要过来",
+    "收了我们的手机", "手机被收走", "抢我", "在抢", "不用管我了", "以后不用管我", "永别", "下辈子见", "别过来", "不要过来",
     "别碰我", "不要碰我", "放开我", "明天新闻见", "电话不接", "不接电话",
 ];
 
@@ -101,6 +101,9 @@ pub(super) const NOT_DANGER: &[&str] = &[
     // session 45, fifth probe set: slang and idioms of price, smell and anger, locked out, trees cut
     "臭炸了", "气炸了", "热炸了", "吵炸了", "忙炸了", "炸锅", "简直抢钱", "就是抢钱", "这是抢钱", "明抢吗", "跟明抢",
     "不是明抢", "简直是抢劫", "这是抢劫吧", "跟抢劫一样", "关在门外", "锁在门外", "关在外面", "锁在外面", "树被砍", "树给砍",
+    // session 45, sixth probe set: more idioms (pressure "exploding", price discrimination, parking
+    // spaces snapped up, a bus packed flat)
+    "大到爆炸", "压力爆炸", "杀熟", "被抢光", "抢光了", "抢车位", "抢我车位", "车位被抢", "挤爆", "被压成",
     "担心咬伤", "怕咬伤", "担心被咬", "怕被咬", "没人接单", "容易掉下去", "怕有人掉", "怕掉下去", "万一掉下去", "小心掉下去", "被压烂", "被压坏", "被压翻",
     "被压碎", "被压裂",
 ];
@@ -391,7 +394,7 @@ pub(super) const WITH_THE_CALLER: &[&str] = &[
 #[rustfmt::skip]
 pub(super) const THING_DANGER: &[&str] = &[
     "卡住", "被卡", "卡在", "卡着", "出不来", "被困", "困在", "掉下去", "不见了", "打不通", "没人接", "联系不上", "关机",
-    "不动了", "锁在", "关在", "钻进", "电话不接", "不接电话",
+    "不动了", "锁在", "关在", "钻进", "电话不接", "不接电话", "卡了",
     // session 45 probes: a car towed away, a car blocking the garage whose driver does not answer,
     // a manhole cover gone, a tree blown down
     "拖走", "刮倒",
@@ -402,7 +405,7 @@ pub(super) const THING_DANGER: &[&str] = &[
 pub(super) const ANIMALS_AND_THINGS: &[&str] = &[
     "狗", "猫", "宠物", "羊", "猪", "牛", "鸟", "鸽子", "兔", "手机丢", "钱包", "包忘", "忘在", "落在", "东西丢", "行李",
     "挪车", "车被锁",
-    "井盖", "树", "一棵", "拖车", "车被拖", "车给拖", "交警拖", "车挡住", "车挡着", "车堵住", "挡住我车", "堵住我车", "车库门",
+    "井盖", "树", "一棵", "推车", "购物车", "车不见", "锁也没了", "拖车", "车被拖", "车给拖", "交警拖", "车挡住", "车挡着", "车堵住", "挡住我车", "堵住我车", "车库门",
 ];
 
 /// A person who may be at risk, named: beside them an animal or a thing defuses nothing.
