@@ -1,5 +1,5 @@
 //! Calls written in session 45 to probe the shipped triage, not drawn from the corpus and never
-//! trained on (`tests/probes/*.jsonl`, 676 calls: colloquial, dialect-flavoured, traditional
+//! trained on (`tests/probes/*.jsonl`, 826 calls: colloquial, dialect-flavoured, traditional
 //! characters, English and pinyin, 12345 ticket summaries, hard negatives). Each misread that
 //! was a safety defect was fixed by meaning (words of `domain/signal_words.rs`, each tested both
 //! ways); this keeps them fixed: no police call is sent away and every P1 stays P1.
