@@ -62,12 +62,7 @@ async fn a_harm_over_or_long_past_is_held_without_forcing_p1(backend: TestBacken
         ),
     ];
     for (i, (id, text, defused)) in cases.into_iter().enumerate() {
-        let response = call_taker
-            .report_call(call_110_apart(i, id, text))
-            .await
-            .expect("report call")
-            .into_inner();
-        let c = response.classification.clone().expect("classification");
+        let (response, c) = report_apart(&mut call_taker, i, id, text).await;
         assert!(
             matches!(c.kind(), Kind::Police | Kind::Joint),
             "{text}: {c:#?}"

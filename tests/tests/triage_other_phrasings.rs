@@ -177,12 +177,7 @@ async fn calls_phrased_in_other_ways_are_read_by_meaning(backend: TestBackend) {
         ),
     ];
     for (i, (id, text, expect)) in cases.into_iter().enumerate() {
-        let response = call_taker
-            .report_call(call_110_apart(i, id, text))
-            .await
-            .expect("report call")
-            .into_inner();
-        let c = response.classification.clone().expect("classification");
+        let (response, c) = report_apart(&mut call_taker, i, id, text).await;
         let with_police = matches!(c.kind(), Kind::Police | Kind::Joint);
         let p1 = c.priority() == Priority::P1;
         let right = match expect {

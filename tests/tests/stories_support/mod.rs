@@ -182,6 +182,25 @@ pub fn call_110_apart(n: usize, request_id: &str, description: &str) -> ipb::Rep
     call
 }
 
+/// Reports [`call_110_apart`] and returns the answer with its classification.
+pub async fn report_apart(
+    call_taker: &mut Intake,
+    n: usize,
+    request_id: &str,
+    description: &str,
+) -> (
+    ipb::ReportCallResponse,
+    pingan_proto::triage::v1::Classification,
+) {
+    let response = call_taker
+        .report_call(call_110_apart(n, request_id, description))
+        .await
+        .expect("report call")
+        .into_inner();
+    let classification = response.classification.clone().expect("classification");
+    (response, classification)
+}
+
 pub async fn incident(intake: &mut Intake, id: &str) -> ipb::Incident {
     intake
         .get_incident(ipb::GetIncidentRequest {

@@ -510,3 +510,7 @@ pub fn signals(rules: &CompiledRules, scan: &Scan) -> Signals {
 #[cfg(test)]
 #[path = "safety_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "safety_phrasings_tests.rs"]
+mod phrasings_tests;
