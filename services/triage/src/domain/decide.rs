@@ -7,7 +7,7 @@ use pingan_catalogue::SituationCode;
 
 use super::classify::{Classification, Effect, Explained, Recognised, dedup};
 use super::rules::CompiledRules;
-use super::safety::{Signals, crash_hurt, fight_without_vehicle, latin_category, signals};
+use super::safety::{Signals, crash_hurt, fight_without_vehicle, latin_category};
 use super::scan::Scan;
 use super::{Kind, Priority};
 use crate::model::{Probs, Scores, Thresholds};
@@ -131,7 +131,7 @@ pub fn decide(
 ) -> Classification {
     let scores = model.scores;
     let t = model.thresholds;
-    let safety: Signals = signals(rules, scan);
+    let safety: &Signals = scan.safety(rules);
     let mut explained = model_lines(model);
     let (top, top_p) = scores.category.top();
     let mut chosen = rules.category_index(top).unwrap_or(rules.fallback.0);

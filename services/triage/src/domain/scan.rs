@@ -2,8 +2,11 @@
 //! rule, modifier (with negations), and response situation. Both the rules' own answer
 //! (`classify`) and the safety layer above the model (`safety`) read it.
 
+use std::sync::OnceLock;
+
 use super::classify::{Hit, dedup, is_break};
 use super::rules::{CompiledRules, PatternUse, normalize};
+use super::safety::Signals;
 
 /// What the rules see in a text.
 #[derive(Debug, Clone)]
@@ -22,6 +25,8 @@ pub struct Scan {
     pub negated: Vec<String>,
     /// Response situations found, with their words.
     pub situations: Vec<(usize, Vec<String>)>,
+    /// The safety layer's reading, made once: the model's features and its decision both need it.
+    safety: OnceLock<Signals>,
 }
 
 impl Scan {
@@ -32,6 +37,13 @@ impl Scan {
             .filter(|(i, _)| rules.modifiers[*i].danger)
             .flat_map(|(_, w)| w.iter().cloned())
             .collect()
+    }
+
+    /// The safety signals of this scan ([`super::safety::signals`]), computed on first use;
+    /// `rules` must be the rules the text was scanned with.
+    pub fn safety(&self, rules: &CompiledRules) -> &Signals {
+        self.safety
+            .get_or_init(|| super::safety::signals(rules, self))
     }
 }
 
@@ -137,5 +149,6 @@ pub fn scan(rules: &CompiledRules, text: &str) -> Scan {
         active,
         negated: dedup(negated),
         situations,
+        safety: OnceLock::new(),
     }
 }

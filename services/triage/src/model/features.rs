@@ -121,7 +121,7 @@ pub fn extract(config: &FeatureConfig, rules: &CompiledRules, scan: &Scan) -> Ve
         }
     }
     if config.safety_features {
-        let seen = crate::domain::safety::signals(rules, scan);
+        let seen = scan.safety(rules);
         for (name, words) in [
             ("danger", &seen.danger),
             ("conflict", &seen.conflict),

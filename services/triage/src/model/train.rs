@@ -305,7 +305,7 @@ fn dump(rules: &CompiledRules, prepared: &[Prepared], scores: &[Scores], t: &Thr
                 "p_cats": s.category.ranked(),
                 "exit_np": super::exit_probability(s, rules, crate::domain::Kind::NonPolice),
                 "exit_inv": super::exit_probability(s, rules, crate::domain::Kind::Invalid),
-                "blocking": crate::domain::safety::signals(rules, &p.scan).blocking_words(),
+                "blocking": p.scan.safety(rules).blocking_words(),
             })
             .to_string()
         })
