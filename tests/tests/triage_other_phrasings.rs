@@ -8,7 +8,10 @@
 //! that only addresses the police (是警察吗？…拜拜) is let go when the model is sure; a polite
 //! "sorry" before an English call for help is no mis-dial. A driver who will not stop with the
 //! doors locked, people shut in with their phones taken, a farewell with a rooftop photo and a
-//! whispered "别过来" are P1.
+//! whispered "别过来" are P1. Sobbing and a man's "who are you calling", or a cry cut off by a
+//! thud, on a silent line are P1; a child pulled into a van is P1; "can you come… never mind",
+//! luggage held during a quarrel, boxes landed by boat at night and a fire left burning
+//! unwatched are never let go.
 
 mod dispatch_support;
 mod stories_support;
@@ -22,6 +25,8 @@ use stories_support::*;
 enum Expect {
     /// Police (or joint) and P1.
     P1,
+    /// Police (or joint), never diverted, at any priority.
+    Held,
     /// Police (or joint), never diverted, not P1.
     HeldNotP1,
     /// Anything but P1.
@@ -175,6 +180,42 @@ async fn calls_phrased_in_other_ways_are_read_by_meaning(backend: TestBackend) {
             "我车停在路边被交警拖走了，没有任何通知，还要交三百拖车费",
             Expect::NotP1,
         ),
+        // Session 46: what is heard on a silent or cut-off line, scenes told by their parts.
+        (
+            "sobbing-shout",
+            "（接通后没人说话，只听到有人在小声抽泣，一个男的在骂“你在给谁打电话”，然后就挂了）",
+            Expect::P1,
+        ),
+        (
+            "cry-cut-off",
+            "（女声，声音很低、急促）救……（一声闷响，通话中断，回拨无人接听）",
+            Expect::P1,
+        ),
+        (
+            "come-never-mind",
+            "喂……你们能不能过来一下……唉算了算了（挂断）",
+            Expect::Held,
+        ),
+        (
+            "van",
+            "刚才校门口我闺女被人拉上一辆面包车，银色的，往北开了",
+            Expect::P1,
+        ),
+        (
+            "luggage-held",
+            "出租车司机不找钱 还把我行李扣在后备箱不让拿 我们在火车站出站口吵着呢",
+            Expect::Held,
+        ),
+        (
+            "night-landing",
+            "我们这个海边码头有船半夜卸货 一箱一箱的烟 没有牌子的 好几次了咯",
+            Expect::Held,
+        ),
+        (
+            "fire-unwatched",
+            "小区绿化带里有人烧落叶，火不大，风一吹往旁边电动车棚那边飘，烧的人走了没人看着",
+            Expect::Held,
+        ),
     ];
     for (i, (id, text, expect)) in cases.into_iter().enumerate() {
         let (response, c) = report_apart(&mut call_taker, i, id, text).await;
@@ -182,6 +223,7 @@ async fn calls_phrased_in_other_ways_are_read_by_meaning(backend: TestBackend) {
         let p1 = c.priority() == Priority::P1;
         let right = match expect {
             Expect::P1 => with_police && p1,
+            Expect::Held => with_police,
             Expect::HeldNotP1 => with_police && !p1,
             Expect::NotP1 => !p1,
             Expect::P1In(category) => with_police && p1 && c.category == category,

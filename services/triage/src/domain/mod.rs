@@ -5,6 +5,7 @@ pub mod decide;
 pub mod rules;
 pub mod safety;
 pub mod scan;
+mod scene_words;
 mod signal_words;
 mod situations;
 pub mod transfer;

@@ -5,6 +5,10 @@
 
 use super::rules::CompiledRules;
 use super::scan::Scan;
+use super::scene_words::{
+    ACROSS_THE_ROAD, AT_NIGHT, BURNING, BY_WATER, CALL_STOPPED, DISTRESS, LANDING, TRAFFIC_AT_RISK,
+    UNWATCHED,
+};
 use super::signal_words::{
     ADDRESSING, ANIMALS_AND_THINGS, ASKING, BREAK_IN, BREAK_IN_FOUND, BREAK_IN_NOW,
     CLAIMED_IDENTITY, CLAIMED_STAFF, CONFLICT, CRASH_HURT, CRASH_UNHURT, DANGER, DANGER_LATIN,
@@ -355,6 +359,23 @@ pub fn impersonation(norm: &str) -> Vec<String> {
     claimed.into_iter().chain(denied).collect()
 }
 
+/// The words of every list in `lists` when each has one in `norm` (a scene told by its parts:
+/// goods landed by boat at night); nothing otherwise.
+fn all_of(norm: &str, lists: &[&[&str]]) -> Vec<String> {
+    let mut words = Vec::new();
+    for list in lists {
+        let seen: Vec<String> = found(norm, list)
+            .into_iter()
+            .filter(|w| !negated(norm, w))
+            .collect();
+        if seen.is_empty() {
+            return Vec::new();
+        }
+        words.extend(seen);
+    }
+    words
+}
+
 /// True when more of the text is Latin letters than Chinese characters (another language, or
 /// pinyin) and it says nothing of a mis-dial.
 pub fn unfamiliar_language(norm: &str) -> bool {
@@ -419,11 +440,20 @@ pub fn signals(rules: &CompiledRules, scan: &Scan) -> Signals {
             .into_iter()
             .filter(|w| !negated(&text, w)),
     );
+    danger.extend(
+        found(&scan.norm, CALL_STOPPED)
+            .into_iter()
+            .filter(|w| !negated(&scan.norm, w)),
+    );
     danger.extend(latin_words_found(&text, DANGER_LATIN));
     danger.extend(latin_words_found(&text, latin_missing_persons()));
     let mut conflict = found(&text, CONFLICT);
+    conflict.extend(found(&text, DISTRESS));
     conflict.retain(|w| !negated(&text, w));
     conflict.extend(impersonation(&text));
+    conflict.extend(all_of(&text, &[AT_NIGHT, LANDING, BY_WATER]));
+    conflict.extend(all_of(&text, &[TRAFFIC_AT_RISK, ACROSS_THE_ROAD]));
+    conflict.extend(all_of(&text, &[BURNING, UNWATCHED]));
     // A weapon only named (for sale, found, lost, handed in) is police business, not P1.
     let mut weapon_named = Vec::new();
     if weapon_only_named(&text) {
@@ -514,3 +544,7 @@ mod tests;
 #[cfg(test)]
 #[path = "safety_phrasings_tests.rs"]
 mod phrasings_tests;
+
+#[cfg(test)]
+#[path = "safety_scenes_tests.rs"]
+mod scenes_tests;

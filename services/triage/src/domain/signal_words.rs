@@ -77,6 +77,14 @@ pub(super) const DANGER: &[&str] = &[
     "车门锁死", "门锁死了", "说停车他不停", "叫他停他不停", "不肯停车", "关在", "手机都收了", "把手机收了",
     "收了我们的手机", "手机被收走", "抢我", "在抢", "不用管我了", "以后不用管我", "永别", "下辈子见", "别过来", "不要过来",
     "别碰我", "不要碰我", "放开我", "明天新闻见", "电话不接", "不接电话",
+    // session 46 probes: a child pulled into a van by strangers; a cry for help cut off
+    "被人拉上车", "被人拉上一辆", "被人拉上一个", "被人拽上", "被人拖上车", "被人塞上", "被人架上", "被拉上车",
+    "被拽上车", "被拖上车", "被塞上车", "拉上面包车", "拉上一个面包车", "硬拉上", "硬拽上", "强行拉上", "强行拽上",
+    "救…", "救—", "呼救", "求救", "惨叫",
+    // session 46 probes: masked men going in, a cry and then silence
+    "蒙面", "蒙着脸", "脸上蒙着", "戴着头套", "戴头套", "叫了一声就没", "叫唤了一声就没", "喊了一声就没",
+    // held where they are: not let out, not let go
+    "不让出来", "不让她出来", "不让他出来", "不让她走", "不让他走", "不放她走", "不放他走", "不放人",
 ];
 
 /// Phrases that hold a danger word but no danger (a stove that will not light, a shop owner who
@@ -106,6 +114,8 @@ pub(super) const NOT_DANGER: &[&str] = &[
     "大到爆炸", "压力爆炸", "杀熟", "被抢光", "抢光了", "抢车位", "抢我车位", "车位被抢", "挤爆", "被压成",
     "担心咬伤", "怕咬伤", "担心被咬", "怕被咬", "没人接单", "容易掉下去", "怕有人掉", "怕掉下去", "万一掉下去", "小心掉下去", "被压烂", "被压坏", "被压翻",
     "被压碎", "被压裂",
+    // session 46: pulled out of the water, up onto the bank: rescued, not taken
+    "被人拽上来", "被人拽上岸",
 ];
 
 /// Organisations (not persons): one of them unreachable ([`UNREACHABLE`]) is a service
@@ -182,6 +192,8 @@ pub(super) const CONFLICT: &[&str] = &[
     // people disturbing the night (social-life noise is public order, not the environment office's)
     // added after the held-out reading of session 36 (docs/triage.md): asking to report a case;
     // quarrels and disputes in the words of the platform's story 5 call (吵得很凶) and their kin
+    // session 46 probes: a quarrel going on as the caller speaks, belongings withheld from them
+    "吵着呢", "正吵着", "还在吵", "在那吵", "不让拿", "不让我拿", "不让我们拿", "扣着不给", "扣下不给",
     "报案", "吵了", "吵得很凶", "吵得厉害", "吵得不可开交", "吵翻", "对骂", "骂起来", "争执", "冲突", "纠纷", "口角", "闹起来",
     "对峙", "僵持", "拦着", "双方", "找他理论",
     // probes of session 36 (new sentences, services/triage/tests/unseen_calls.rs): locked out by someone, a gang

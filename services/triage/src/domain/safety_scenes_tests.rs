@@ -1,0 +1,95 @@
+//! Tests of the safety layer's session-46 rules (`scene_words`), read on probe calls written by
+//! people who had not read the corpus: what is heard on the line, scenes told by their parts.
+//! Each both ways.
+
+use super::tests::signals_of;
+
+fn holds(text: &str) -> bool {
+    !signals_of(text).blocking_words().is_empty()
+}
+
+#[test]
+fn distress_heard_on_a_silent_or_cut_off_call_holds_it() {
+    for text in [
+        "（接通后无人说话，能听到压低的抽泣声，随即挂断）",
+        "（电话那头只有呜咽声，问什么都不回答）",
+        "（对方没说话，背景里一声闷响，然后就断了）",
+        "那个……你们能不能来一下……算了算了（挂断）",
+    ] {
+        assert!(holds(text), "{text}");
+    }
+    // A silent call with nothing heard, a child playing, and a laugh hold nothing.
+    for text in [
+        "（接通后无人说话，几秒后挂断，回拨无人接听）",
+        "嘻嘻嘻，我是小猪佩奇，拜拜",
+    ] {
+        assert!(!holds(text), "{text}: {:?}", signals_of(text));
+    }
+}
+
+#[test]
+fn someone_stopping_the_call_or_a_cry_cut_off_is_danger() {
+    for text in [
+        "（能听到抽泣，一个男声吼“你给谁打电话”，随即挂断）",
+        "他说不许报警，把我手机拿走了",
+        "（女声，很急）救……（一声闷响，通话中断）",
+        "我娃儿放学被人拉上一个面包车了，同学看到的",
+        "刚才两个蒙着脸的人进了隔壁金店",
+        "楼下老太太叫了一声就没动静了",
+        "我妹在酒吧被几个人围着，不让她走",
+    ] {
+        assert!(!signals_of(text).danger.is_empty(), "{text}");
+    }
+    // Asking whom to call, a friend helped upstairs, someone pulled onto the bank, an ambulance's
+    // number: no danger from these words.
+    for text in [
+        "我想问一下给谁打电话能查社保",
+        "他喝多了，被朋友拉上楼睡觉了",
+        "那个小伙子已经被人拽上岸了，在边上坐着",
+        "救护车的电话是多少",
+    ] {
+        let s = signals_of(text);
+        assert!(s.danger.is_empty(), "{text}: {s:?}");
+    }
+}
+
+#[test]
+fn a_quarrel_going_on_or_belongings_withheld_hold_a_call() {
+    for text in [
+        "出租车司机不找钱，还把我行李扣在后备箱不让拿，我们在出站口吵着呢",
+        "房东把我的东西扣着不给，还在吵",
+    ] {
+        assert!(!signals_of(text).conflict.is_empty(), "{text}");
+    }
+    // A noise complaint that keeps someone awake is no quarrel.
+    let text = "楼上装修的电钻声吵得我睡不着，能不能管管";
+    let s = signals_of(text);
+    assert!(
+        !s.conflict
+            .iter()
+            .any(|w| ["吵着呢", "还在吵", "不让拿"].contains(&w.as_str())),
+        "{text}: {s:?}"
+    );
+}
+
+#[test]
+fn scenes_told_by_their_parts_hold_a_call() {
+    for text in [
+        "我们这个海边码头有船半夜卸货，一箱一箱的烟，没有牌子的",
+        "迎宾大道收费站过去一棵大树倒伏，横在两条车道上，车辆紧急变道，已有车辆急刹",
+        "绿化带里有人烧落叶，火不大，烧的人走了没人看着",
+    ] {
+        assert!(holds(text), "{text}");
+    }
+    // One part alone is no scene: a lorry unloading at night is noise, a bus driver's hard
+    // braking a service complaint, a tree down with no traffic at risk the city's, a fire watched
+    // in a fireplace no hazard.
+    for text in [
+        "超市每天半夜卸货，吵得睡不着",
+        "这个公交司机老是急刹车，老人差点摔倒，我要投诉",
+        "小区里一棵树倒伏了，压在围墙上",
+        "壁炉里的火还在烧，一家人都在旁边守着",
+    ] {
+        assert!(!holds(text), "{text}: {:?}", signals_of(text));
+    }
+}
