@@ -19,7 +19,6 @@ pub use features::FeatureConfig;
 use crate::domain::classify::Classification;
 use crate::domain::classify::{Effect, Explained};
 use crate::domain::decide::{ModelView, decide, model_lines};
-use crate::domain::safety::signals;
 use crate::domain::{Kind, Priority};
 
 /// The rule id of the rules' own fallback (no category rule recognised the call).
@@ -405,7 +404,7 @@ fn raise_for_danger(
     view: &ModelView<'_>,
     mut answer: Classification,
 ) -> Classification {
-    let danger = signals(rules, scan).danger;
+    let danger = scan.safety(rules).danger.clone();
     let p1 = view.scores.priority.of("P1");
     let threshold = view.thresholds.p1_for(&answer.category);
     if answer.kind.stays_with_police()
@@ -457,7 +456,7 @@ pub fn answer(
             Kind::NonPolice | Kind::Invalid => {
                 let threshold = view.thresholds.exit(by_rules.kind, &by_rules.category);
                 let p = exit_probability(view.scores, rules, by_rules.kind);
-                p >= threshold && signals(rules, scan).blocking_words_at(p).is_empty()
+                p >= threshold && scan.safety(rules).blocking_words_at(p).is_empty()
             }
             _ => true,
         };
