@@ -11,7 +11,8 @@
 //! whispered "别过来" are P1. Sobbing and a man's "who are you calling", or a cry cut off by a
 //! thud, on a silent line are P1; a child pulled into a van is P1; "can you come… never mind",
 //! luggage held during a quarrel, boxes landed by boat at night and a fire left burning
-//! unwatched are never let go.
+//! unwatched are never let go; a question about paperwork that names the police station goes to
+//! 12345.
 
 mod dispatch_support;
 mod stories_support;
@@ -37,6 +38,8 @@ enum Expect {
     In(&'static str),
     /// Invalid (a mis-dial, an idle call).
     Invalid,
+    /// Sent to 12345 in this category.
+    Diverted(&'static str),
     /// Held with the police with this safety rule in the explanation (its danger words defused;
     /// the priority is then the model's).
     Defused(&'static str),
@@ -212,6 +215,11 @@ async fn calls_phrased_in_other_ways_are_read_by_meaning(backend: TestBackend) {
             Expect::Held,
         ),
         (
+            "paperwork",
+            "请问一下，去派出所开无犯罪记录证明，要带什么材料啊",
+            Expect::Diverted("POLICY_INQUIRY"),
+        ),
+        (
             "fire-unwatched",
             "小区绿化带里有人烧落叶，火不大，风一吹往旁边电动车棚那边飘，烧的人走了没人看着",
             Expect::Held,
@@ -229,6 +237,7 @@ async fn calls_phrased_in_other_ways_are_read_by_meaning(backend: TestBackend) {
             Expect::P1In(category) => with_police && p1 && c.category == category,
             Expect::In(category) => c.category == category,
             Expect::Invalid => c.kind() == Kind::Invalid,
+            Expect::Diverted(category) => c.kind() == Kind::NonPolice && c.category == category,
             Expect::Defused(rule) => {
                 with_police && c.matched_rules.iter().any(|r| r.rule_id == rule)
             }

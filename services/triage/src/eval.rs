@@ -59,6 +59,17 @@ pub struct LabelledCall {
     /// side of the split: see [`split`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<u32>,
+    /// The category the call entered the corpus with, when a label review changed it: the split
+    /// keys the call's quota on it, so a relabel never moves a call across the split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entered_as: Option<String>,
+}
+
+impl LabelledCall {
+    /// The category that placed the call in the split (see [`LabelledCall::entered_as`]).
+    pub fn split_category(&self) -> &str {
+        self.entered_as.as_deref().unwrap_or(&self.category)
+    }
 }
 
 /// Why the corpus or a split cannot be used.
@@ -155,12 +166,15 @@ pub const BASE_VERSION: u32 = 2;
 /// The corpus version of the source tree (`since` of its newest calls).
 pub const CORPUS_VERSION: u32 = 5;
 
-/// The ids the fixed-seed rule sends to test among `calls`: within each category, calls ordered
-/// by the salted hash of their id, the first round(30 %).
+/// The ids the fixed-seed rule sends to test among `calls`: within each category (the one a call
+/// entered with), calls ordered by the salted hash of their id, the first round(30 %).
 fn quota_test_ids<'a>(calls: impl Iterator<Item = &'a LabelledCall>) -> BTreeSet<&'a str> {
     let mut by_category: BTreeMap<&str, Vec<&LabelledCall>> = BTreeMap::new();
     for call in calls {
-        by_category.entry(&call.category).or_default().push(call);
+        by_category
+            .entry(call.split_category())
+            .or_default()
+            .push(call);
     }
     let mut test = BTreeSet::new();
     for group in by_category.values_mut() {

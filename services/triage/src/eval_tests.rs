@@ -9,6 +9,7 @@ fn call(id: &str, kind: &str, category: &str, priority: &str) -> LabelledCall {
         category: category.to_owned(),
         priority: priority.to_owned(),
         since: None,
+        entered_as: None,
     }
 }
 
@@ -143,4 +144,31 @@ fn a_new_corpus_version_never_moves_an_older_call_across() {
         assert!(whole.contains(c.id.as_str()), "{}", c.id);
     }
     assert!(test.iter().any(|c| c.since == Some(3)));
+}
+
+#[test]
+fn a_relabelled_call_keeps_its_side_and_moves_no_other_call() {
+    let calls: Vec<LabelledCall> = (0..20)
+        .map(|i| call(&format!("x-{i:02}"), "POLICE", "ASSISTANCE", "P3"))
+        .chain((0..20).map(|i| call(&format!("y-{i:02}"), "NON_POLICE", "POLICY_INQUIRY", "P4")))
+        .collect();
+    let (train, test) = split(&calls);
+    let mut relabelled = calls.clone();
+    for c in relabelled
+        .iter_mut()
+        .filter(|c| c.id == "x-03" || c.id == "x-07")
+    {
+        c.entered_as = Some(c.category.clone());
+        c.kind = "NON_POLICE".into();
+        c.category = "POLICY_INQUIRY".into();
+        c.priority = "P4".into();
+    }
+    let (train2, test2) = split(&relabelled);
+    let ids = |v: &[LabelledCall]| v.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&train2), ids(&train));
+    assert_eq!(ids(&test2), ids(&test));
+    // Without the entered category the quotas move: the split would differ.
+    let mut bare = relabelled.clone();
+    bare.iter_mut().for_each(|c| c.entered_as = None);
+    assert_ne!(split(&bare), (train2, test2));
 }

@@ -6,8 +6,8 @@
 use super::rules::CompiledRules;
 use super::scan::Scan;
 use super::scene_words::{
-    ACROSS_THE_ROAD, AT_NIGHT, BURNING, BY_WATER, CALL_STOPPED, DISTRESS, LANDING, TRAFFIC_AT_RISK,
-    UNWATCHED,
+    A_CASE, ACROSS_THE_ROAD, AT_NIGHT, BURNING, BY_WATER, CALL_STOPPED, DISTRESS, LANDING,
+    PROCEDURE, STATION, TRAFFIC_AT_RISK, UNWATCHED,
 };
 use super::signal_words::{
     ADDRESSING, ANIMALS_AND_THINGS, ASKING, BREAK_IN, BREAK_IN_FOUND, BREAK_IN_NOW,
@@ -376,6 +376,11 @@ fn all_of(norm: &str, lists: &[&[&str]]) -> Vec<String> {
     words
 }
 
+/// True when the text asks how a procedure is done and tells of no case (see [`STATION`]).
+pub fn asks_about_paperwork(norm: &str) -> bool {
+    !found(norm, PROCEDURE).is_empty() && found(norm, A_CASE).is_empty()
+}
+
 /// True when more of the text is Latin letters than Chinese characters (another language, or
 /// pinyin) and it says nothing of a mis-dial.
 pub fn unfamiliar_language(norm: &str) -> bool {
@@ -454,6 +459,9 @@ pub fn signals(rules: &CompiledRules, scan: &Scan) -> Signals {
     conflict.extend(all_of(&text, &[AT_NIGHT, LANDING, BY_WATER]));
     conflict.extend(all_of(&text, &[TRAFFIC_AT_RISK, ACROSS_THE_ROAD]));
     conflict.extend(all_of(&text, &[BURNING, UNWATCHED]));
+    if asks_about_paperwork(&text) {
+        conflict.retain(|w| w != STATION);
+    }
     // A weapon only named (for sale, found, lost, handed in) is police business, not P1.
     let mut weapon_named = Vec::new();
     if weapon_only_named(&text) {

@@ -93,3 +93,26 @@ fn scenes_told_by_their_parts_hold_a_call() {
         assert!(!holds(text), "{text}: {:?}", signals_of(text));
     }
 }
+
+#[test]
+fn the_station_named_in_a_question_about_paperwork_holds_nothing() {
+    for text in [
+        "请问去派出所开户籍证明要带什么材料",
+        "暂住证过期了，是去派出所续签还是网上能办",
+    ] {
+        let s = signals_of(text);
+        assert!(!s.conflict.iter().any(|w| w == "派出所"), "{text}: {s:?}");
+    }
+    // A case told beside the paperwork, or the station asked to step in, keeps it.
+    for text in [
+        "我昨天被人打了，要去派出所做笔录，要带什么",
+        "邻居天天骂我，派出所能不能管管",
+        "我想问问派出所什么时候上班",
+    ] {
+        let s = signals_of(text);
+        assert!(s.conflict.iter().any(|w| w == "派出所"), "{text}: {s:?}");
+    }
+    // Other signal words still hold a paperwork question.
+    let text = "身份证被偷了，补办要去哪个派出所";
+    assert!(!signals_of(text).conflict.is_empty(), "{text}");
+}

@@ -57,3 +57,22 @@ pub(super) const UNWATCHED: &[&str] = &[
 pub(super) const ACROSS_THE_ROAD: &[&str] = &[
     "横在", "挡住车道", "占了车道", "压在车道", "车道上", "散落", "撒了一路", "掉了一地", "倒伏",
 ];
+
+/// The police station named as an office in a question about paperwork (去派出所开无犯罪记录
+/// 证明要带啥材料): with one of [`PROCEDURE`] and none of [`A_CASE`], 派出所 holds nothing; every
+/// other signal word still does (session 46, train misses pi-2018, pi-6001, pi-6030 …).
+pub(super) const STATION: &str = "派出所";
+/// Asking how a procedure is done.
+#[rustfmt::skip]
+pub(super) const PROCEDURE: &[&str] = &[
+    "要带啥", "带啥材料", "要带什么", "带什么材料", "什么材料", "啥材料", "什么手续", "啥手续", "怎么办理",
+    "怎么补办", "咋补", "怎么补", "去哪办", "在哪办", "哪里办", "哪个派出所", "要不要去", "是不是要去",
+    "是去派出所", "还是网上", "网上能办", "流程", "备案", "续签", "开证明", "开个证明", "办证", "上户口",
+    "落户", "迁户口", "改名", "居住证",
+];
+/// A case, not paperwork: the station stays a signal.
+#[rustfmt::skip]
+pub(super) const A_CASE: &[&str] = &[
+    "报案", "笔录", "立案", "鉴定", "案子", "调解", "打了", "打我", "被人", "骂", "欺负", "不让", "纠纷", "吵",
+    "丢了孩子", "走失", "威胁", "管管",
+];
