@@ -12,7 +12,10 @@
 //! thud, on a silent line are P1; a child pulled into a van is P1; "can you come… never mind",
 //! luggage held during a quarrel, boxes landed by boat at night and a fire left burning
 //! unwatched are never let go; a question about paperwork that names the police station goes to
-//! 12345.
+//! 12345. Workers locked in with their phones taken, a man walking in a motorway tunnel, a school
+//! bus crash that hurt children, a coded call answered "嗯" to the call-taker's questions, a
+//! farewell from a bridge and a child fetched by a self-styled uncle are P1; door-to-door
+//! "power company" collectors with no proof are never let go.
 
 mod dispatch_support;
 mod stories_support;
@@ -218,6 +221,41 @@ async fn calls_phrased_in_other_ways_are_read_by_meaning(backend: TestBackend) {
             "paperwork",
             "请问一下，去派出所开无犯罪记录证明，要带什么材料啊",
             Expect::Diverted("POLICY_INQUIRY"),
+        ),
+        (
+            "held-at-work",
+            "老板把厂门锁了，不让我们出去，说这批货不干完谁也别想走，手机也收了，我这是藏起来的一个旧手机，我们十几个人，在城关镇往南那个鞋厂，没有招牌，铁门蓝色的",
+            Expect::P1,
+        ),
+        (
+            "tunnel-walker",
+            "隧道里有个人在走！就是云岭隧道往北那头，穿黑衣服的，靠着墙在走，车都开八九十，我差点撞上",
+            Expect::P1,
+        ),
+        (
+            "unproven-official",
+            "有两个人说是电力公司的，挨家挨户说要换智能电表，每家先收两百块，没穿工作服也没有证，刚从我家出去进了隔壁老王家，我们这是何家湾",
+            Expect::Held,
+        ),
+        (
+            "school-bus",
+            "校车跟一个农用车撞了，撞得不是很厉害，但是车上几个小娃娃哭着说头疼，有一个额头肿了个大包，路也堵了",
+            Expect::P1,
+        ),
+        (
+            "coded-call",
+            "喂，妈，我今晚不回去吃饭了… [接警员：你是不是有危险？是就说'嗯'] 嗯… [人在你旁边？] 对对，跟同事在一起呢 [你在哪？] 在东站旁边那个宾馆，叫悦来什么的 [他们不让你走？] 嗯，妈你别担心，手机他们要收了",
+            Expect::P1,
+        ),
+        (
+            "bridge-farewell",
+            "我欠了网贷四十多万，老婆也走了。我现在在长江大桥上，中间那段。我就是想跟你们说一声，别让人来找我了",
+            Expect::P1,
+        ),
+        (
+            "pick-up-impostor",
+            "我是向阳幼儿园的老师，放学的时候有个孩子被一个自称是他舅舅的人接走了，家长刚刚到说根本没有舅舅，已经过去二十多分钟了，是个男的骑电动车",
+            Expect::P1,
         ),
         (
             "fire-unwatched",

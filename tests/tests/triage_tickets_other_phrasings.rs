@@ -2,8 +2,8 @@
 //! phrased as hotline agents write them, with police business inside a municipal-sounding
 //! summary. Someone who posed as the gas company's staff, whom the company never sent, is police
 //! business and opens an incident; danger written in traditional characters is P1; a tree
-//! fallen across two lanes with cars swerving, and boxes of fireworks stored under homes, open
-//! incidents; a plain outage is returned to 12345.
+//! fallen across two lanes with cars swerving, boxes of fireworks stored under homes, and
+//! protected birds sold at a market open incidents; a plain outage is returned to 12345.
 
 mod dispatch_support;
 mod stories_support;
@@ -50,6 +50,11 @@ async fn tickets_phrased_in_other_ways_are_read_by_meaning(backend: TestBackend)
         (
             "T-OP-5",
             "来电人反映：其小区地下车库B2层一个车位旁的储藏间堆放了几十箱大型组合烟花，车主称准备过年售卖，储藏间正上方就是住宅楼。诉求：请相关部门清理消防隐患。",
+            Expect::Opened,
+        ),
+        (
+            "T-OP-6",
+            "来电人反映：某镇每逢农历三、六、九赶集日，集市东侧有商贩公开售卖画眉、斑鸠等野生鸟类，另有疑似猫头鹰等国家保护动物，诉求相关部门依法查处。",
             Expect::Opened,
         ),
         (

@@ -6,8 +6,9 @@
 use super::rules::CompiledRules;
 use super::scan::Scan;
 use super::scene_words::{
-    A_CASE, ACROSS_THE_ROAD, AT_NIGHT, BURNING, BY_WATER, CALL_STOPPED, DISTRESS, LANDING,
-    PROCEDURE, STATION, TRAFFIC_AT_RISK, UNWATCHED,
+    A_CASE, A_CHILD, ACROSS_THE_ROAD, AT_NIGHT, BURNING, BY_WATER, CALL_STOPPED, CHILDREN_ABOARD,
+    DISTRESS, FAST_ROAD, LANDING, ON_FOOT, POSED_AS, PROCEDURE, STATION, TAKEN_AWAY,
+    TRAFFIC_AT_RISK, UNWATCHED,
 };
 use super::signal_words::{
     ADDRESSING, ANIMALS_AND_THINGS, ASKING, BREAK_IN, BREAK_IN_FOUND, BREAK_IN_NOW,
@@ -450,6 +451,9 @@ pub fn signals(rules: &CompiledRules, scan: &Scan) -> Signals {
             .into_iter()
             .filter(|w| !negated(&scan.norm, w)),
     );
+    danger.extend(all_of(&text, &[ON_FOOT, FAST_ROAD]));
+    danger.extend(all_of(&text, &[CHILDREN_ABOARD, CRASH_HURT]));
+    danger.extend(all_of(&text, &[TAKEN_AWAY, POSED_AS, A_CHILD]));
     danger.extend(latin_words_found(&text, DANGER_LATIN));
     danger.extend(latin_words_found(&text, latin_missing_persons()));
     let mut conflict = found(&text, CONFLICT);

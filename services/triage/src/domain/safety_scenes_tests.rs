@@ -116,3 +116,45 @@ fn the_station_named_in_a_question_about_paperwork_holds_nothing() {
     let text = "身份证被偷了，补办要去哪个派出所";
     assert!(!signals_of(text).conflict.is_empty(), "{text}");
 }
+
+#[test]
+fn people_held_on_foot_in_fast_traffic_hurt_aboard_or_facing_an_unproven_official_are_read() {
+    for text in [
+        "老板把厂门锁了，不让我们出去，手机也收了",
+        "高速上有个行人沿着护栏在走，车都很快",
+        "送孩子的校车被货车蹭了，两个小孩说头疼",
+    ] {
+        assert!(!signals_of(text).danger.is_empty(), "{text}");
+    }
+    // A walk, or a tunnel, alone is no danger.
+    for text in ["我每天步行上班，路过那个隧道口", "隧道里的灯坏了好几盏"]
+    {
+        let s = signals_of(text);
+        assert!(s.danger.is_empty(), "{text}: {s:?}");
+    }
+    // Someone who claims to be from a utility and shows no proof is an impostor; a caller who
+    // has no certificate of their own is not.
+    let s = signals_of("有两个人说是电力公司的，上门收钱换电表，没穿工作服也没有证");
+    assert!(!s.conflict.is_empty(), "{s:?}");
+    let s = signals_of("我想开个小饭馆，没有证能不能先营业");
+    assert!(s.conflict.is_empty(), "{s:?}");
+}
+
+#[test]
+fn a_coded_call_a_farewell_on_a_bridge_and_a_child_taken_by_an_impostor_are_danger() {
+    for text in [
+        "妈，我今晚不回去了[接警员：你是不是有危险？是就说嗯] 嗯",
+        "我欠了一身债，现在在大桥上，别让人来找我了",
+        "放学时有个自称是孩子姑父的人把他接走了，家长说根本没有这个姑父",
+    ] {
+        assert!(!signals_of(text).danger.is_empty(), "{text}");
+    }
+    // A parcel taken by a self-styled courier, a child picked up by a known relative: no danger.
+    for text in [
+        "有个自称快递员的人把门口的包裹带走了",
+        "孩子今天是他舅舅接走的，我就问问几点放学",
+    ] {
+        let s = signals_of(text);
+        assert!(s.danger.is_empty(), "{text}: {s:?}");
+    }
+}

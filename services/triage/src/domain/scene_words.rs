@@ -76,3 +76,30 @@ pub(super) const A_CASE: &[&str] = &[
     "报案", "笔录", "立案", "鉴定", "案子", "调解", "打了", "打我", "被人", "骂", "欺负", "不让", "纠纷", "吵",
     "丢了孩子", "走失", "威胁", "管管",
 ];
+
+/// Someone on foot where traffic is fast (a tunnel, a motorway): with [`FAST_ROAD`], a person in
+/// danger now (session 46 probes: a man walking along a tunnel wall, cars at 80–90 km/h).
+#[rustfmt::skip]
+pub(super) const ON_FOOT: &[&str] = &["在走", "行人", "横穿", "走路", "步行", "有人在路中间"];
+/// Roads where nobody walks.
+#[rustfmt::skip]
+pub(super) const FAST_ROAD: &[&str] = &["隧道里", "高速上", "高速公路上", "快速路上", "高架上"];
+
+/// A vehicle full of children: with a hurt of [`super::signal_words::CRASH_HURT`], a crash that
+/// hurt children on board is P1 (session 46 probes: a school bus hit, children crying of
+/// headaches, one with a swelling on the forehead).
+#[rustfmt::skip]
+pub(super) const CHILDREN_ABOARD: &[&str] = &["校车", "幼儿园的车", "接送孩子的车", "学生的车"];
+
+/// A child taken away by someone who posed as family or staff (自称是他舅舅的人接走了): the
+/// three together are a child taken, P1 (session 46 probes: a kindergarten pick-up).
+#[rustfmt::skip]
+pub(super) const TAKEN_AWAY: &[&str] = &["接走", "带走", "领走", "抱走"];
+/// Posing as someone.
+#[rustfmt::skip]
+pub(super) const POSED_AS: &[&str] = &["自称", "冒充", "假装是", "假称"];
+/// A child.
+#[rustfmt::skip]
+pub(super) const A_CHILD: &[&str] = &[
+    "孩子", "小孩", "娃", "学生", "女儿", "儿子", "闺女", "宝宝", "幼儿园",
+];

@@ -85,6 +85,10 @@ pub(super) const DANGER: &[&str] = &[
     "蒙面", "蒙着脸", "脸上蒙着", "戴着头套", "戴头套", "叫了一声就没", "叫唤了一声就没", "喊了一声就没",
     // held where they are: not let out, not let go
     "不让出来", "不让她出来", "不让他出来", "不让她走", "不让他走", "不放她走", "不放他走", "不放人",
+    "不让我们出去", "不让我们走", "不让出去", "不许出去", "谁也别想走", "手机也收了", "手机被收了", "收了手机",
+    // a call-taker's yes/no questions to a caller who cannot speak freely; a farewell
+    "是不是有危险", "是就说", "是的话就说", "方便说话吗", "不让你走", "别让人来找我", "别来找我", "不要来找我",
+    "别找我了", "不用找我",
 ];
 
 /// Phrases that hold a danger word but no danger (a stove that will not light, a shop owner who
@@ -524,6 +528,9 @@ pub(super) const IDENTITY_DENIED: &[&str] = &[
     "没派人", "没有派人", "没派过", "没有派过", "不是我们的人", "不是他们的人", "不是我们公司", "不是他们公司",
     "没有这个人", "没这个人", "查无此人", "没有这个员工", "没这个员工", "是假的", "假冒", "未派人", "未派过",
     "并未派", "从未派", "没有派过人", "没派过人",
+    // session 46 probes: no proof of the identity claimed (说是电力公司的…没穿工作服也没有证)
+    "没有证", "没证件", "没有证件", "没有工作证", "没穿工作服", "不出示证件", "不给看证件", "拿不出证件",
+    "根本没有", "压根没有",
 ];
 
 /// A mis-dial said in so many words: the only way a call mostly in Latin letters may be let go
