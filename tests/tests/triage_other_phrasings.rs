@@ -14,7 +14,9 @@
 //! unwatched are never let go; a question about paperwork that names the police station goes to
 //! 12345. Workers locked in with their phones taken, a man walking in a motorway tunnel, a school
 //! bus crash that hurt children, a coded call answered "嗯" to the call-taker's questions, a
-//! farewell from a bridge and a child fetched by a self-styled uncle are P1; door-to-door
+//! farewell from a bridge, a child fetched by a self-styled uncle, a woman groped on a bus as
+//! she speaks, a hit traffic-light pole about to fall on a pavement and a family kept in by debt
+//! collectors are P1; door-to-door
 //! "power company" collectors with no proof are never let go.
 
 mod dispatch_support;
@@ -255,6 +257,21 @@ async fn calls_phrased_in_other_ways_are_read_by_meaning(backend: TestBackend) {
         (
             "pick-up-impostor",
             "我是向阳幼儿园的老师，放学的时候有个孩子被一个自称是他舅舅的人接走了，家长刚刚到说根本没有舅舅，已经过去二十多分钟了，是个男的骑电动车",
+            Expect::P1,
+        ),
+        (
+            "groped-now",
+            "公交车上有个男的一直在摸我 我现在还在车上 他就站我后面 11路 快到中山公园站了 我不敢动",
+            Expect::P1,
+        ),
+        (
+            "pole-leaning",
+            "十字路口那根红绿灯杆子被车撞歪了 斜着晃 眼看要倒 下面就是人行道 马上学生放学都从这走 育才路口",
+            Expect::P1,
+        ),
+        (
+            "kept-in-by-collectors",
+            "有人在我家门口不走，说我老公欠他们钱，三个男的堵着门在踹，说不还钱今天谁也别想出这个门，就我跟孩子在家，我好怕……",
             Expect::P1,
         ),
         (

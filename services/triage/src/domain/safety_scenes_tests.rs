@@ -158,3 +158,20 @@ fn a_coded_call_a_farewell_on_a_bridge_and_a_child_taken_by_an_impostor_are_dang
         assert!(s.danger.is_empty(), "{text}: {s:?}");
     }
 }
+
+#[test]
+fn groping_now_people_kept_in_and_something_about_to_fall_on_people_are_danger() {
+    for text in [
+        "地铁上后面那个男的一直摸我，我现在还在车上",
+        "路口的广告牌被风吹得歪了，眼看要倒，下面全是等车的人",
+        "催债的几个人堵在门口，说今天谁也别想出来",
+    ] {
+        assert!(!signals_of(text).danger.is_empty(), "{text}");
+    }
+    // A child touching a dog, a tree already fallen in a park: no danger from these words.
+    for text in ["孩子摸了一下邻居家的狗", "公园里那棵树已经倒了，挡着小路"]
+    {
+        let s = signals_of(text);
+        assert!(s.danger.is_empty(), "{text}: {s:?}");
+    }
+}

@@ -89,6 +89,11 @@ pub(super) const DANGER: &[&str] = &[
     // a call-taker's yes/no questions to a caller who cannot speak freely; a farewell
     "是不是有危险", "是就说", "是的话就说", "方便说话吗", "不让你走", "别让人来找我", "别来找我", "不要来找我",
     "别找我了", "不用找我",
+    // session 46, probe l: groped now, something about to fall on people
+    "在摸我", "一直摸我", "摸我屁股", "摸我胸", "乱摸", "动手动脚", "眼看要倒", "随时会倒", "随时要倒", "要砸下来",
+    "会砸到人",
+    // session 46, probe k: debt collectors at the door, nobody let out
+    "谁也别想出",
 ];
 
 /// Phrases that hold a danger word but no danger (a stove that will not light, a shop owner who
