@@ -12,7 +12,7 @@ use pingan_proto::dispatch::v1::FindNearestUnitsRequest;
 use pingan_proto::intake::v1::GetIncidentRequest;
 
 use crate::common::{Verdict, code, ms, report_until_answered};
-use crate::world::World;
+use crate::world::{HEALTH_POLL, World};
 
 /// Distinct calls sent while unhealthy (then retried after the restore).
 const PROBES: usize = 10;
@@ -34,7 +34,8 @@ async fn turned_unhealthy(
     label: &str,
     verdict: &mut Verdict,
 ) -> bool {
-    let limit = world.health_interval * 2;
+    // The service's bound is two intervals; the observer sees a turn up to one poll late.
+    let limit = world.health_interval * 2 + HEALTH_POLL;
     match world
         .wait_health(service, 2, 2, Duration::from_secs(10))
         .await
@@ -44,7 +45,7 @@ async fn turned_unhealthy(
             verdict.check(
                 after <= limit,
                 format!(
-                    "{label}: NOT_SERVING after {} (> 2 health intervals, {})",
+                    "{label}: NOT_SERVING after {} (> 2 health intervals and one look, {})",
                     ms(after),
                     ms(limit)
                 ),
