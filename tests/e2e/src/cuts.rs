@@ -12,7 +12,7 @@ use pingan_proto::dispatch::v1::FindNearestUnitsRequest;
 use pingan_proto::intake::v1::GetIncidentRequest;
 
 use crate::common::{Verdict, code, ms, report_until_answered};
-use crate::world::{HEALTH_POLL, World};
+use crate::world::World;
 
 /// Distinct calls sent while unhealthy (then retried after the restore).
 const PROBES: usize = 10;
@@ -34,8 +34,7 @@ async fn turned_unhealthy(
     label: &str,
     verdict: &mut Verdict,
 ) -> bool {
-    // The service's bound is two intervals; the observer sees a turn up to one poll late.
-    let limit = world.health_interval * 2 + HEALTH_POLL;
+    let limit = world.health_interval * 2;
     match world
         .wait_health(service, 2, 2, Duration::from_secs(10))
         .await
@@ -45,7 +44,7 @@ async fn turned_unhealthy(
             verdict.check(
                 after <= limit,
                 format!(
-                    "{label}: NOT_SERVING after {} (> 2 health intervals and one look, {})",
+                    "{label}: NOT_SERVING after {} (> 2 health intervals, {})",
                     ms(after),
                     ms(limit)
                 ),

@@ -320,11 +320,7 @@ impl World {
             if started.elapsed() > limit {
                 return None;
             }
-            tokio::time::sleep(HEALTH_POLL).await;
+            tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
 }
-
-/// How often [`World::wait_health`] asks: a status that turned just after one look is seen up to
-/// this much (and one health call) later than it turned.
-pub const HEALTH_POLL: Duration = Duration::from_millis(25);
